@@ -1,0 +1,126 @@
+//! Every error a device or script can get, as JSON `{"error": "…"}` with the right status.
+//! The reference answers these with HTML pages (and a 500 for a missing key); a script that
+//! pipes the answer into `jq` gets a message it can show instead.
+
+use std::fmt;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+use crate::py_json;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// The request had no body; the endpoint needs a JSON object.
+    EmptyBody { example: &'static str },
+    /// The body is not JSON (or not UTF-8).
+    InvalidJson(String),
+    /// The body is JSON, but not an object.
+    NotAnObject { found: &'static str },
+    /// A required field is absent.
+    MissingField {
+        field: &'static str,
+        example: &'static str,
+    },
+    /// A field has the wrong JSON type or an unusable value.
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    /// No license file has this serial.
+    UnknownSerial(String),
+    /// The body is over the limit.
+    BodyTooLarge { limit: usize },
+    /// The body could not be read from the connection.
+    BodyUnreadable(String),
+    /// The method is not one this path answers; `allow` lists those it does.
+    MethodNotAllowed { allow: &'static str },
+    /// Nothing is served at this path.
+    NotFound(String),
+    /// The Host header cannot be used to build download URLs.
+    InvalidHost(String),
+    /// A byte range that starts past the end of the file.
+    RangeNotSatisfiable { size: u64 },
+    /// A bug of ours; the message says what failed.
+    Internal(String),
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::EmptyBody { example } => {
+                write!(f, "the request body is empty; send JSON like {example}")
+            }
+            ApiError::InvalidJson(e) => write!(f, "the request body is not valid JSON: {e}"),
+            ApiError::NotAnObject { found } => {
+                write!(f, "the request body must be a JSON object, not {found}")
+            }
+            ApiError::MissingField { field, example } => {
+                write!(f, "missing \"{field}\"; send JSON like {example}")
+            }
+            ApiError::InvalidField { field, message } => write!(f, "\"{field}\" {message}"),
+            ApiError::UnknownSerial(serial) => write!(f, "no feature licenses for serial {serial}"),
+            ApiError::BodyTooLarge { limit } => write!(f, "the request body is over {limit} bytes"),
+            ApiError::BodyUnreadable(e) => write!(f, "the request body could not be read: {e}"),
+            ApiError::MethodNotAllowed { allow } => {
+                write!(f, "method not allowed here; use {allow}")
+            }
+            ApiError::NotFound(path) => write!(f, "not found: {path}"),
+            ApiError::InvalidHost(host) => {
+                write!(f, "the Host header {host:?} is not a host name or address; download URLs cannot be built")
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                write!(f, "the requested range is outside the file ({size} bytes)")
+            }
+            ApiError::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: String,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::EmptyBody { .. }
+            | ApiError::InvalidJson(_)
+            | ApiError::NotAnObject { .. }
+            | ApiError::MissingField { .. }
+            | ApiError::InvalidField { .. }
+            | ApiError::BodyUnreadable(_)
+            | ApiError::InvalidHost(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnknownSerial(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = py_json::to_vec(&ErrorBody {
+            error: self.to_string(),
+        })
+        .unwrap_or_else(|_| br#"{"error": "internal error"}"#.to_vec());
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ));
+        match self {
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
+            }
+            _ => {}
+        }
+        response.body(body)
+    }
+}

@@ -1,0 +1,37 @@
+//! `kkt-update-server check`: validates the configuration, every release folder and every
+//! license file, prints what it found and each problem, and fails on problems, like
+//! `nginx -t`. It scans exactly as the server does, so it cannot disagree with it.
+
+use std::time::SystemTime;
+
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+use crate::snapshot_report;
+
+/// Runs the check; returns the report and whether everything is fine.
+pub fn run(config: &Config) -> (String, bool) {
+    let snapshot = Snapshot::scan(config, SystemTime::now(), None);
+    let mut report = String::new();
+    match &config.path {
+        Some(path) => report.push_str(&format!("configuration {}: ok\n", path.display())),
+        None => report.push_str("configuration: no file, defaults and flags only\n"),
+    }
+    report.push_str(&format!("listen {}\n", config.listen));
+    report.push_str(&snapshot_report::full_report(&snapshot));
+    let mut errors = snapshot_report::errors(&snapshot);
+    if snapshot.releases.current().is_none() && snapshot.next_settle().is_none() {
+        errors.push("no release is published: devices will be told there is no update".to_string());
+    }
+    for warning in snapshot_report::warnings(&snapshot) {
+        report.push_str(&format!("warning: {warning}\n"));
+    }
+    for error in &errors {
+        report.push_str(&format!("problem: {error}\n"));
+    }
+    if errors.is_empty() {
+        report.push_str("check passed\n");
+    } else {
+        report.push_str(&format!("check failed: {} problem(s)\n", errors.len()));
+    }
+    (report, errors.is_empty())
+}

@@ -1,0 +1,75 @@
+//! The command line as typed: every flag also read from a `KKT_…` environment variable
+//! (clap gives the command line precedence over the environment). These are raw values;
+//! `config` merges them over `server.yaml` and checks the result.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kkt-update-server",
+    version,
+    about = "Firmware update server for Shtrih-M fiscal registers"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub args: RawArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Serve devices (the default).
+    Serve,
+    /// Check the configuration, every release folder and every license file, print what
+    /// was found and every problem, and exit non-zero on problems (like `nginx -t`).
+    Check,
+}
+
+/// Settings from the command line or the environment; `None` means "not given".
+#[derive(Debug, Clone, Default, Args)]
+pub struct RawArgs {
+    /// Configuration file [default: server.yaml]
+    #[arg(
+        long,
+        short = 'c',
+        env = "KKT_CONFIG",
+        global = true,
+        value_name = "PATH"
+    )]
+    pub config: Option<PathBuf>,
+    /// Address for devices, e.g. 0.0.0.0:8888 (port 0 picks a free port)
+    #[arg(long, env = "KKT_LISTEN", global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Folder of release folders named yyyymmdd
+    #[arg(long, env = "KKT_FIRMWARE_DIR", global = true, value_name = "PATH")]
+    pub firmware_dir: Option<PathBuf>,
+    /// License files or folders, comma-separated (replaces the list in server.yaml)
+    #[arg(
+        long,
+        env = "KKT_LICENSES",
+        global = true,
+        value_delimiter = ',',
+        value_name = "PATHS"
+    )]
+    pub licenses: Option<Vec<PathBuf>>,
+    /// Devices built before this yyyymmdd get `critical: true`
+    #[arg(
+        long,
+        env = "KKT_CRITICAL_VERSION",
+        global = true,
+        value_name = "YYYYMMDD"
+    )]
+    pub critical_version: Option<u32>,
+    /// Base of the download URLs, e.g. https://fw.example.ru (default: http:// + Host)
+    #[arg(long, env = "KKT_PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Address of the admin listener ("off" disables it)
+    #[arg(long, env = "KKT_ADMIN_LISTEN", global = true, value_name = "ADDR")]
+    pub admin_listen: Option<String>,
+    /// How long a release folder must be unchanged before it is published, in ms
+    #[arg(long, env = "KKT_SETTLE_MS", global = true, value_name = "MS")]
+    pub settle_ms: Option<u64>,
+}

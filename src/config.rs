@@ -1,0 +1,279 @@
+//! The checked configuration: `server.yaml` with the command line and environment laid
+//! over it (CLI > env > file). Relative paths in the file are relative to the file;
+//! relative paths given on the command line are relative to the working directory.
+//! An unknown key is an error: a typo such as `critcal_version` must not pass silently.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::cli::RawArgs;
+use crate::problem::yaml_message;
+use crate::version::Version;
+
+const DEFAULT_CONFIG: &str = "server.yaml";
+const DEFAULT_LISTEN: &str = "0.0.0.0:8888";
+const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8889";
+const DEFAULT_SETTLE_MS: u64 = 1000;
+
+/// `server.yaml` as written. `admin_listen` distinguishes absent (default) from `null`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<String>,
+    firmware_dir: Option<PathBuf>,
+    licenses: Option<Vec<PathBuf>>,
+    critical_version: Option<u32>,
+    public_url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    admin_listen: Option<Option<String>>,
+    settle_ms: Option<u64>,
+}
+
+/// Lets `admin_listen: null` be told apart from a missing key.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// The settings the server runs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file these settings came from, when there was one.
+    pub path: Option<PathBuf>,
+    pub listen: SocketAddr,
+    pub firmware_dir: PathBuf,
+    pub licenses: Vec<PathBuf>,
+    pub critical_version: Option<Version>,
+    /// Base of download URLs, without a trailing `/`.
+    pub public_url: Option<String>,
+    pub admin_listen: Option<SocketAddr>,
+    pub settle: Duration,
+}
+
+impl Config {
+    /// Reads the configuration file named by `raw` (or `server.yaml`) and lays `raw` over it.
+    /// A missing default file means "all defaults"; a missing named file is an error.
+    pub fn load(raw: &RawArgs) -> Result<Config> {
+        let (path, named) = match &raw.config {
+            Some(path) => (path.clone(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG), false),
+        };
+        let file = match fs::read_to_string(&path) {
+            Ok(text) => Some(
+                parse_file(&text)
+                    .with_context(|| format!("{}: invalid configuration", path.display()))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => None,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot read the configuration file {}", path.display())
+                })
+            }
+        };
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let used_path = file.is_some().then_some(path);
+        Config::resolve(raw, file.unwrap_or_default(), &base, used_path)
+    }
+
+    /// Merges `raw` over `file` and checks every value.
+    pub fn resolve(
+        raw: &RawArgs,
+        file: FileConfig,
+        base: &Path,
+        path: Option<PathBuf>,
+    ) -> Result<Config> {
+        let in_file = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let listen_text = raw
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = parse_addr("listen", &listen_text)?;
+        let firmware_dir = match (&raw.firmware_dir, file.firmware_dir) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(dir)) => in_file(dir),
+            (None, None) => in_file(PathBuf::from("firmware")),
+        };
+        let licenses = match (&raw.licenses, file.licenses) {
+            (Some(list), _) => list
+                .iter()
+                .filter(|p| !p.as_os_str().is_empty())
+                .cloned()
+                .collect(),
+            (None, Some(list)) => list.into_iter().map(in_file).collect(),
+            (None, None) => Vec::new(),
+        };
+        let critical_version = match raw.critical_version.or(file.critical_version) {
+            None | Some(0) => None,
+            Some(value) => Some(Version::from_yyyymmdd(value).with_context(|| {
+                format!("critical_version {value} is not a real date written yyyymmdd")
+            })?),
+        };
+        let public_url = match raw.public_url.clone().or(file.public_url) {
+            Some(url) if url.trim().is_empty() => None,
+            Some(url) => Some(check_public_url(&url)?),
+            None => None,
+        };
+        let admin_text = match (&raw.admin_listen, file.admin_listen) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(value)) => value,
+            (None, None) => Some(DEFAULT_ADMIN_LISTEN.to_string()),
+        };
+        let admin_listen = match admin_text.as_deref().map(str::trim) {
+            None | Some("" | "off" | "none" | "null") => None,
+            Some(text) => Some(parse_addr("admin_listen", text)?),
+        };
+        let settle_ms = raw
+            .settle_ms
+            .or(file.settle_ms)
+            .unwrap_or(DEFAULT_SETTLE_MS);
+        if settle_ms > 3_600_000 {
+            bail!("settle_ms {settle_ms} is over an hour; releases would wait too long");
+        }
+        Ok(Config {
+            path,
+            listen,
+            firmware_dir,
+            licenses,
+            critical_version,
+            public_url,
+            admin_listen,
+            settle: Duration::from_millis(settle_ms),
+        })
+    }
+}
+
+/// Parses the YAML text of a configuration file (an empty file is all defaults).
+pub fn parse_file(text: &str) -> Result<FileConfig> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    let file = serde_yaml::from_str::<Option<FileConfig>>(text)
+        .map_err(|e| anyhow::anyhow!(yaml_message(&e)))?;
+    Ok(file.unwrap_or_default())
+}
+
+fn parse_addr(key: &str, text: &str) -> Result<SocketAddr> {
+    text.trim()
+        .parse()
+        .with_context(|| format!("{key} {text:?} is not an address like 0.0.0.0:8888 or [::]:8888"))
+}
+
+/// `public_url` must be an absolute http(s) URL; its trailing `/` is dropped.
+fn check_public_url(url: &str) -> Result<String> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) && !host.contains(['?', '#']) => {
+            Ok(url.to_string())
+        }
+        _ => bail!("public_url {url:?} must look like https://fw.example.ru or http://10.0.0.5:8888/prefix"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(raw: RawArgs, yaml: &str) -> Result<Config> {
+        Config::resolve(&raw, parse_file(yaml)?, Path::new("/etc/kkt"), None)
+    }
+
+    #[test]
+    fn defaults_and_paths_relative_to_the_file() {
+        let config = resolve(
+            RawArgs::default(),
+            "licenses: [licenses.yaml, /abs/x.slf]\n",
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8888");
+        assert_eq!(config.firmware_dir, Path::new("/etc/kkt/firmware"));
+        assert_eq!(
+            config.licenses,
+            [
+                PathBuf::from("/etc/kkt/licenses.yaml"),
+                PathBuf::from("/abs/x.slf")
+            ]
+        );
+        assert_eq!(
+            config.admin_listen.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:8889")
+        );
+        assert_eq!(config.settle, Duration::from_secs(1));
+        assert_eq!(config.critical_version, None);
+    }
+
+    #[test]
+    fn command_line_values_win_over_the_file() {
+        let raw = RawArgs {
+            listen: Some("127.0.0.1:0".into()),
+            critical_version: Some(20180116),
+            firmware_dir: Some("fw".into()),
+            ..RawArgs::default()
+        };
+        let config = resolve(
+            raw,
+            "listen: 0.0.0.0:1\ncritical_version: 20170101\nfirmware_dir: x\n",
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:0");
+        assert_eq!(config.critical_version.map(Version::as_u32), Some(20180116));
+        assert_eq!(config.firmware_dir, Path::new("fw"));
+    }
+
+    #[test]
+    fn admin_listen_null_disables_it() {
+        assert_eq!(
+            resolve(RawArgs::default(), "admin_listen: null\n")
+                .unwrap()
+                .admin_listen,
+            None
+        );
+        assert_eq!(
+            resolve(RawArgs::default(), "admin_listen: ~\n")
+                .unwrap()
+                .admin_listen,
+            None
+        );
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_errors() {
+        let error = resolve(RawArgs::default(), "critcal_version: 20180101\n").unwrap_err();
+        assert!(
+            format!("{error:#}").contains("unknown field `critcal_version`"),
+            "{error:#}"
+        );
+        let error = resolve(RawArgs::default(), "critical_version: 20180231\n").unwrap_err();
+        assert!(
+            error.to_string().contains("20180231 is not a real date"),
+            "{error}"
+        );
+        let error = resolve(RawArgs::default(), "listen: localhost\n").unwrap_err();
+        assert!(
+            error.to_string().contains("listen \"localhost\""),
+            "{error}"
+        );
+        let error = resolve(RawArgs::default(), "public_url: fw.example.ru\n").unwrap_err();
+        assert!(error.to_string().contains("public_url"), "{error}");
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let config = resolve(
+            RawArgs::default(),
+            "public_url: https://fw.example.ru/kkt/\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.public_url.as_deref(),
+            Some("https://fw.example.ru/kkt")
+        );
+    }
+}

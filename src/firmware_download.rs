@@ -1,0 +1,150 @@
+//! `GET`/`HEAD /firmware/<yyyymmdd>/<file>`: the bytes of a published release, from the
+//! snapshot's memory, with the caching and range headers the reference sends.
+//!
+//! Only `<published version>/upd_app.bin` and `…/upd_app_for_old_frs.bin` exist here; the
+//! raw request path is matched literally, so `..`, `%2e%2e`, `%2f`, backslashes, absolute
+//! paths, dotfiles, directories and files of unpublished folders are all simply not found.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::header::{
+    self, EntityTag, Header, HttpDate, IfModifiedSince, IfNoneMatch, IfRange,
+};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::api_error::ApiError;
+use crate::app_state::AppState;
+use crate::byte_range::{self, RangeAnswer};
+use crate::release_meta::FIRMWARE_FILES;
+use crate::releases::FirmwareFile;
+use crate::version::Version;
+
+/// The handler.
+pub async fn download(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let path = req.uri().path();
+    let not_found = || ApiError::NotFound(path.to_string());
+    let (version, name) = parse_path(path).ok_or_else(not_found)?;
+    let file = state
+        .snapshot()
+        .releases
+        .get(version)
+        .and_then(|r| r.file(name))
+        .cloned()
+        .ok_or_else(not_found)?;
+    respond(&req, &file)
+}
+
+/// `<yyyymmdd>/<firmware file>` below `/firmware/`, nothing else.
+pub fn parse_path(path: &str) -> Option<(Version, &'static str)> {
+    let (folder, name) = path.strip_prefix("/firmware/")?.split_once('/')?;
+    let version = Version::parse_folder_name(folder)?;
+    let name = FIRMWARE_FILES.into_iter().find(|f| *f == name)?;
+    Some((version, name))
+}
+
+/// Answers with `file`, honouring If-None-Match, If-Modified-Since, Range and If-Range.
+fn respond(req: &HttpRequest, file: &FirmwareFile) -> Result<HttpResponse, ApiError> {
+    let etag = EntityTag::new_strong(file.etag.trim_matches('"').to_string());
+    let modified = whole_seconds(file.modified);
+    let mut response = HttpResponse::build(StatusCode::OK);
+    response
+        .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header(header::ETag(etag.clone()))
+        .insert_header(header::LastModified(HttpDate::from(modified)));
+
+    if not_modified(req, &etag, modified) {
+        return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    let size = file.bytes.len() as u64;
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .filter(|_| if_range_holds(req, &etag, modified))
+        .and_then(|value| value.to_str().ok());
+    match range.map_or(RangeAnswer::Whole, |value| byte_range::answer(value, size)) {
+        RangeAnswer::Whole => Ok(response.body(file.bytes.clone())),
+        RangeAnswer::Part(part) => {
+            let content_range = format!("bytes {}-{}/{size}", part.start, part.end - 1);
+            let (start, end) = (usize::try_from(part.start), usize::try_from(part.end));
+            let (Ok(start), Ok(end)) = (start, end) else {
+                return Err(ApiError::RangeNotSatisfiable { size });
+            };
+            Ok(response
+                .status(StatusCode::PARTIAL_CONTENT)
+                .insert_header((header::CONTENT_RANGE, content_range))
+                .body(file.bytes.slice(start..end)))
+        }
+        RangeAnswer::Unsatisfiable => Err(ApiError::RangeNotSatisfiable { size }),
+    }
+}
+
+/// If-None-Match (weak comparison) decides when present; else If-Modified-Since.
+fn not_modified(req: &HttpRequest, etag: &EntityTag, modified: SystemTime) -> bool {
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return match IfNoneMatch::parse(req) {
+            Ok(IfNoneMatch::Any) => true,
+            Ok(IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(etag)),
+            Err(_) => false,
+        };
+    }
+    match IfModifiedSince::parse(req) {
+        Ok(IfModifiedSince(since)) => modified <= SystemTime::from(since),
+        Err(_) => false,
+    }
+}
+
+/// A Range is honoured unless If-Range names another version (strong comparison).
+fn if_range_holds(req: &HttpRequest, etag: &EntityTag, modified: SystemTime) -> bool {
+    if !req.headers().contains_key(header::IF_RANGE) {
+        return true;
+    }
+    match IfRange::parse(req) {
+        Ok(IfRange::EntityTag(tag)) => tag.strong_eq(etag),
+        Ok(IfRange::Date(date)) => SystemTime::from(date) == modified,
+        Err(_) => false,
+    }
+}
+
+/// HTTP dates have whole seconds; compare in whole seconds.
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_literal_published_file_paths_parse() {
+        assert_eq!(
+            parse_path("/firmware/20180125/upd_app.bin").map(|(v, n)| (v.as_u32(), n)),
+            Some((20180125, "upd_app.bin"))
+        );
+        assert!(parse_path("/firmware/20180125/upd_app_for_old_frs.bin").is_some());
+        for bad in [
+            "/firmware/",
+            "/firmware/20180125",
+            "/firmware/20180125/",
+            "/firmware/20180125/meta.yaml",
+            "/firmware/../server.yaml",
+            "/firmware/20180125/../../etc/passwd",
+            "/firmware/%2e%2e/etc/passwd",
+            "/firmware/20180125%2fupd_app.bin",
+            "/firmware/20180125/upd_app.bin/",
+            "/firmware/20180125//upd_app.bin",
+            "/firmware/20180125\\upd_app.bin",
+            "/firmware/.20180125/upd_app.bin",
+            "/firmware//etc/passwd",
+            "/firmware/20180125/.upd_app.bin",
+            "//firmware/20180125/upd_app.bin",
+        ] {
+            assert_eq!(parse_path(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! Feature licenses by serial: loaded from the `.slf` and `.yaml` files (or folders of them)
+//! that `server.yaml` lists, looked up by `POST /feature_licenses`.
+//!
+//! Each file is kept as its own sorted array; a lookup searches the files from last to
+//! first, so "the later file wins" needs no merged copy (a million serials are loaded once,
+//! not twice). An unchanged file is reused from the previous table without being read.
+
+pub mod record;
+pub mod serial;
+pub mod slf;
+pub mod yaml;
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::fingerprint::Fingerprint;
+use crate::problem::Problem;
+use record::LicenseRecord;
+use serial::Serial;
+
+/// How many duplicate-serial warnings one file gets before they are summed up.
+const DUPLICATES_SHOWN: usize = 5;
+
+/// One entry as a file wrote it.
+#[derive(Debug, Clone)]
+pub struct LicenseEntry {
+    pub serial: Serial,
+    pub record: LicenseRecord,
+    pub line: usize,
+}
+
+/// What a parser found in one file.
+#[derive(Debug, Default)]
+pub struct ParsedLicenses {
+    pub entries: Vec<LicenseEntry>,
+    pub problems: Vec<Problem>,
+    /// Nothing in the file could be read (broken YAML): likely a save in progress.
+    pub unreadable: bool,
+}
+
+/// One loaded license file.
+#[derive(Debug, Clone)]
+pub struct LicenseFile {
+    pub path: PathBuf,
+    /// `None` when the file does not exist (it loads nothing).
+    fingerprint: Option<Fingerprint>,
+    /// Sorted by serial, one entry per serial.
+    entries: Arc<[(Serial, LicenseRecord)]>,
+    /// Problems in this file (bad lines, repeated serials), reported on every scan.
+    pub problems: Vec<Problem>,
+}
+
+impl LicenseFile {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn get(&self, serial: Serial) -> Option<&LicenseRecord> {
+        let index = self
+            .entries
+            .binary_search_by_key(&serial, |(s, _)| *s)
+            .ok()?;
+        self.entries.get(index).map(|(_, record)| record)
+    }
+
+    fn from_parsed(
+        path: &Path,
+        fingerprint: Option<Fingerprint>,
+        parsed: ParsedLicenses,
+    ) -> LicenseFile {
+        let mut problems = parsed.problems;
+        let mut entries = parsed.entries;
+        entries.sort_by_key(|e| (e.serial, e.line));
+        let mut kept: Vec<(Serial, LicenseRecord)> = Vec::with_capacity(entries.len());
+        let mut kept_line = 0;
+        let mut repeats = 0;
+        for entry in entries {
+            match kept.last_mut() {
+                Some((serial, record)) if *serial == entry.serial => {
+                    repeats += 1;
+                    if repeats <= DUPLICATES_SHOWN {
+                        let message = format!(
+                            "serial {} repeats line {kept_line}; this line wins",
+                            entry.serial
+                        );
+                        problems.push(Problem::line(path, entry.line, message));
+                    }
+                    *record = entry.record;
+                }
+                _ => kept.push((entry.serial, entry.record)),
+            }
+            kept_line = entry.line;
+        }
+        if repeats > DUPLICATES_SHOWN {
+            let more = repeats - DUPLICATES_SHOWN;
+            problems.push(Problem::file(path, format!("{more} more repeated serials")));
+        }
+        problems.sort_by_key(|p| p.line);
+        LicenseFile {
+            path: path.to_path_buf(),
+            fingerprint,
+            entries: kept.into(),
+            problems,
+        }
+    }
+}
+
+/// Every loaded license file, in the order of the `licenses` list.
+#[derive(Debug, Clone, Default)]
+pub struct LicenseTable {
+    pub files: Vec<LicenseFile>,
+    /// Serials defined in more than one file (the later file wins).
+    pub overrides: Vec<Problem>,
+}
+
+impl LicenseTable {
+    /// The licenses for `serial`, from the last file that has it.
+    pub fn get(&self, serial: Serial) -> Option<&LicenseRecord> {
+        self.files.iter().rev().find_map(|file| file.get(serial))
+    }
+
+    /// Serials that a device can get (each counted once).
+    pub fn total(&self) -> usize {
+        let repeated: usize = self
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, file)| {
+                file.entries
+                    .iter()
+                    .filter(|(serial, _)| {
+                        self.files[i + 1..]
+                            .iter()
+                            .any(|later| later.get(*serial).is_some())
+                    })
+                    .count()
+            })
+            .sum();
+        self.files.iter().map(LicenseFile::len).sum::<usize>() - repeated
+    }
+
+    /// Every problem: per file, then serials that one file overrides in another.
+    pub fn problems(&self) -> impl Iterator<Item = &Problem> {
+        self.files
+            .iter()
+            .flat_map(|f| f.problems.iter())
+            .chain(self.overrides.iter())
+    }
+
+    /// Loads the license `sources` (files, or folders of `.slf`/`.yaml`/`.yml` files).
+    /// Files unchanged since `previous` are reused without reading them. A file that
+    /// exists but cannot be read or parsed at all keeps its entries from `previous`.
+    pub fn load(sources: &[PathBuf], previous: Option<&LicenseTable>) -> LicenseTable {
+        let mut files = Vec::new();
+        let mut problems = Vec::new();
+        for source in sources {
+            match license_paths(source) {
+                Ok(paths) => files.extend(paths.iter().map(|path| load_file(path, previous))),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        let mut table = LicenseTable {
+            files,
+            overrides: problems,
+        };
+        table.overrides.extend(find_overrides(&table.files));
+        table
+    }
+}
+
+/// The license files a `licenses` entry names: the file itself, or a folder's files.
+fn license_paths(source: &Path) -> Result<Vec<PathBuf>, Problem> {
+    if !source.is_dir() {
+        return Ok(vec![source.to_path_buf()]);
+    }
+    let listing = fs::read_dir(source)
+        .map_err(|e| Problem::file(source, format!("cannot list the folder: {e}")))?;
+    let mut paths: Vec<PathBuf> = listing
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| is_license_file_name(path) && path.is_file())
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// `.slf`, `.yaml` and `.yml` files, but not hidden files (editors' swap and temp files).
+fn is_license_file_name(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !name.starts_with('.') && format_of(path).is_some()
+}
+
+#[derive(Clone, Copy)]
+enum Format {
+    Slf,
+    Yaml,
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "slf" => Some(Format::Slf),
+        "yaml" | "yml" => Some(Format::Yaml),
+        _ => None,
+    }
+}
+
+fn load_file(path: &Path, previous: Option<&LicenseTable>) -> LicenseFile {
+    let before = previous.and_then(|table| table.files.iter().find(|f| f.path == path));
+    let Some(format) = format_of(path) else {
+        let problem = Problem::file(
+            path,
+            "unknown license file type (expected .slf, .yaml or .yml)",
+        );
+        return LicenseFile::from_parsed(
+            path,
+            None,
+            ParsedLicenses {
+                problems: vec![problem],
+                ..Default::default()
+            },
+        );
+    };
+    let meta = match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => meta,
+        Ok(_) => return keep_previous(path, before, "is not a regular file".to_string()),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let problem = Problem::file(path, "not found: no licenses from this file");
+            return LicenseFile::from_parsed(
+                path,
+                None,
+                ParsedLicenses {
+                    problems: vec![problem],
+                    ..Default::default()
+                },
+            );
+        }
+        Err(e) => return keep_previous(path, before, format!("cannot read: {e}")),
+    };
+    let fingerprint = Fingerprint::of(&meta);
+    if let Some(before) = before.filter(|b| b.fingerprint == Some(fingerprint)) {
+        return before.clone();
+    }
+    let text = match fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => return keep_previous(path, before, format!("cannot read: {e}")),
+    };
+    let parsed = match format {
+        Format::Slf => slf::parse(path, &text),
+        Format::Yaml => yaml::parse(path, &text),
+    };
+    match before {
+        Some(before) if parsed.unreadable && !before.is_empty() => {
+            let reason = parsed
+                .problems
+                .first()
+                .map_or_else(|| "unreadable".to_string(), |p| p.message.clone());
+            keep_previous(path, Some(before), reason)
+        }
+        _ => LicenseFile::from_parsed(path, Some(fingerprint), parsed),
+    }
+}
+
+/// A file that cannot be read now keeps what it served before (none at start-up).
+fn keep_previous(path: &Path, before: Option<&LicenseFile>, reason: String) -> LicenseFile {
+    match before {
+        Some(before) => {
+            let mut kept = before.clone();
+            let message = format!(
+                "{reason}; still serving the {} licenses loaded before",
+                before.len()
+            );
+            kept.problems = vec![Problem::file(path, message)];
+            // Forget the fingerprint so that the next scan tries again.
+            kept.fingerprint = None;
+            kept
+        }
+        None => {
+            let problem = Problem::file(path, reason);
+            LicenseFile::from_parsed(
+                path,
+                None,
+                ParsedLicenses {
+                    problems: vec![problem],
+                    ..Default::default()
+                },
+            )
+        }
+    }
+}
+
+/// Serials that a later file overrides, summed up per pair of files.
+fn find_overrides(files: &[LicenseFile]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (i, earlier) in files.iter().enumerate() {
+        for later in &files[i + 1..] {
+            let mut shared = earlier
+                .entries
+                .iter()
+                .filter(|(serial, _)| later.get(*serial).is_some());
+            let Some((first, _)) = shared.next() else {
+                continue;
+            };
+            let count = 1 + shared.count();
+            let message = format!(
+                "{count} serial(s) also in {} (first {first}); the later file wins",
+                later.path.display()
+            );
+            problems.push(Problem::file(&earlier.path, message));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slf_line(serial: &str, fill: char) -> String {
+        format!(
+            "{serial}\t{}\t{}\n",
+            fill.to_string().repeat(128),
+            "A".repeat(128)
+        )
+    }
+
+    fn lookup(table: &LicenseTable, serial: &str) -> Option<String> {
+        table
+            .get(Serial::parse_request_form(serial)?)
+            .map(|r| r.licenses.to_hex())
+    }
+
+    #[test]
+    fn later_files_win_and_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.slf");
+        let b = dir.path().join("b.slf");
+        fs::write(
+            &a,
+            slf_line("0000000000000001", '1') + &slf_line("0000000000000002", '2'),
+        )
+        .unwrap();
+        fs::write(&b, slf_line("0000000000000002", 'b')).unwrap();
+        let table = LicenseTable::load(&[a.clone(), b.clone()], None);
+        assert_eq!(lookup(&table, "1"), Some("1".repeat(128)));
+        assert_eq!(lookup(&table, "2"), Some("b".repeat(128)));
+        assert_eq!(lookup(&table, "3"), None);
+        assert_eq!(table.total(), 2);
+        assert_eq!(table.overrides.len(), 1);
+        assert!(
+            table.overrides[0].message.contains("1 serial(s) also in"),
+            "{:?}",
+            table.overrides
+        );
+    }
+
+    #[test]
+    fn repeated_serial_in_one_file_keeps_the_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.slf");
+        fs::write(
+            &a,
+            slf_line("0000000000000001", '1') + &slf_line("0000000000000001", '9'),
+        )
+        .unwrap();
+        let table = LicenseTable::load(&[a], None);
+        assert_eq!(lookup(&table, "1"), Some("9".repeat(128)));
+        assert_eq!(table.problems().next().unwrap().line, Some(2));
+    }
+
+    #[test]
+    fn folders_load_their_license_files_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("b.slf"), slf_line("0000000000000001", 'b')).unwrap();
+        fs::write(dir.path().join("a.slf"), slf_line("0000000000000001", 'a')).unwrap();
+        fs::write(dir.path().join(".a.slf.swp"), "junk").unwrap();
+        fs::write(dir.path().join("notes.txt"), "junk").unwrap();
+        let table = LicenseTable::load(&[dir.path().to_path_buf()], None);
+        assert_eq!(table.files.len(), 2);
+        assert_eq!(lookup(&table, "1"), Some("b".repeat(128)));
+    }
+
+    #[test]
+    fn broken_yaml_keeps_the_previous_entries_and_a_deleted_file_drops_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.yaml");
+        let good = format!(
+            "\"0000000000000001\":\n  licenses: {}\n  signature: {}\n",
+            "c".repeat(128),
+            "d".repeat(128)
+        );
+        fs::write(&path, &good).unwrap();
+        let first = LicenseTable::load(std::slice::from_ref(&path), None);
+        assert_eq!(lookup(&first, "1"), Some("c".repeat(128)));
+        fs::write(&path, "\"0000000000000001\": [\n").unwrap();
+        let second = LicenseTable::load(std::slice::from_ref(&path), Some(&first));
+        assert_eq!(lookup(&second, "1"), Some("c".repeat(128)));
+        assert!(second
+            .problems()
+            .next()
+            .unwrap()
+            .message
+            .contains("still serving the 1 licenses"));
+        fs::remove_file(&path).unwrap();
+        let third = LicenseTable::load(std::slice::from_ref(&path), Some(&second));
+        assert_eq!(lookup(&third, "1"), None);
+    }
+}

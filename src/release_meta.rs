@@ -1,0 +1,145 @@
+//! `meta.yaml` in a release folder: the description devices show, whether the release is
+//! critical, and optional SHA-256 pins that hold the release back until its files match.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::problem::yaml_message;
+use crate::version::Version;
+
+/// The two files every release folder must hold.
+pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMeta {
+    description: Option<String>,
+    critical: Option<bool>,
+    sha256: Option<BTreeMap<String, String>>,
+}
+
+/// A checked `meta.yaml`, with defaults filled in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseMeta {
+    pub description: String,
+    pub critical: bool,
+    /// Lowercase hex SHA-256 per firmware file, in the order of `FIRMWARE_FILES`.
+    pub sha256: [Option<[u8; 32]>; 2],
+}
+
+impl ReleaseMeta {
+    /// The meta of a folder without `meta.yaml`.
+    pub fn defaults(version: Version) -> ReleaseMeta {
+        ReleaseMeta {
+            description: format!("firmware {version}"),
+            critical: false,
+            sha256: [None, None],
+        }
+    }
+
+    /// Parses `meta.yaml`; the error names the line when the YAML parser knows it.
+    pub fn parse(version: Version, text: &str) -> Result<ReleaseMeta, String> {
+        let raw: RawMeta = if text.trim().is_empty() {
+            RawMeta::default()
+        } else {
+            serde_yaml::from_str::<Option<RawMeta>>(text)
+                .map_err(|e| yaml_message(&e))?
+                .unwrap_or_default()
+        };
+        let mut sha256 = [None, None];
+        for (name, hex) in raw.sha256.unwrap_or_default() {
+            let Some(slot) = FIRMWARE_FILES.iter().position(|f| *f == name) else {
+                return Err(format!(
+                    "sha256: unknown file {name:?} (expected upd_app.bin, upd_app_for_old_frs.bin)"
+                ));
+            };
+            sha256[slot] = Some(
+                parse_sha256(&hex)
+                    .ok_or_else(|| format!("sha256 of {name}: {hex:?} is not 64 hex digits"))?,
+            );
+        }
+        let description = raw
+            .description
+            .unwrap_or_else(|| format!("firmware {version}"));
+        Ok(ReleaseMeta {
+            description,
+            critical: raw.critical.unwrap_or(false),
+            sha256,
+        })
+    }
+
+    /// Whether any file is pinned by hash (such a release skips the settle wait).
+    pub fn is_pinned(&self) -> bool {
+        self.sha256.iter().any(Option::is_some)
+    }
+}
+
+fn parse_sha256(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.trim();
+    if hex.len() != 64 || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Lowercase hex of a digest, as `sha256sum` prints it.
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v() -> Version {
+        Version::from_yyyymmdd(20180125).unwrap()
+    }
+
+    #[test]
+    fn defaults_fill_in() {
+        assert_eq!(
+            ReleaseMeta::parse(v(), "").unwrap(),
+            ReleaseMeta::defaults(v())
+        );
+        assert_eq!(
+            ReleaseMeta::parse(v(), "critical: true\n")
+                .unwrap()
+                .description,
+            "firmware 20180125"
+        );
+        let meta = ReleaseMeta::parse(v(), "description: \"Исправлена ошибка\"\ncritical: true\n")
+            .unwrap();
+        assert_eq!(meta.description, "Исправлена ошибка");
+        assert!(meta.critical && !meta.is_pinned());
+    }
+
+    #[test]
+    fn hashes_are_checked() {
+        let hash = "AB".repeat(32);
+        let meta = ReleaseMeta::parse(
+            v(),
+            &format!("sha256:\n  upd_app_for_old_frs.bin: {hash}\n"),
+        )
+        .unwrap();
+        assert_eq!(meta.sha256, [None, Some([0xab; 32])]);
+        assert!(meta.is_pinned());
+        let error = ReleaseMeta::parse(v(), "sha256:\n  upd_app.bn: 00\n").unwrap_err();
+        assert!(error.contains("unknown file \"upd_app.bn\""), "{error}");
+        let error = ReleaseMeta::parse(v(), "sha256:\n  upd_app.bin: 00\n").unwrap_err();
+        assert!(error.contains("is not 64 hex digits"), "{error}");
+    }
+
+    #[test]
+    fn typos_and_wrong_types_are_errors() {
+        let error = ReleaseMeta::parse(v(), "critcal: true\n").unwrap_err();
+        assert!(error.contains("unknown field `critcal`"), "{error}");
+        assert!(error.contains("line 1"), "{error}");
+        let error = ReleaseMeta::parse(v(), "description: ok\ncritical: yes please\n").unwrap_err();
+        assert!(error.contains("critical"), "{error}");
+    }
+}

@@ -1,0 +1,104 @@
+//! The device-facing HTTP API: which path and method goes to which handler. Handlers are
+//! thin: read the request, take one snapshot, call a pure function, write JSON.
+
+use std::net::SocketAddr;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::api_error::ApiError;
+use crate::app_state::AppState;
+use crate::base_url::base_url;
+use crate::firmware_download;
+use crate::firmware_offer::offer;
+use crate::server_info::ServerInfo;
+use crate::{device_requests, py_json, request_body};
+
+/// The address a connection arrived on, recorded when it is accepted (see `server`).
+#[derive(Debug, Clone, Copy)]
+pub struct LocalAddr(pub SocketAddr);
+
+/// Registers every device route on an actix `App`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/check_firmware")
+            .route(web::post().to(check_firmware))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
+        web::resource("/feature_licenses")
+            .route(web::post().to(feature_licenses))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
+        web::resource("/version")
+            .route(web::get().to(version))
+            .route(web::head().to(version))
+            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+    )
+    .service(
+        web::resource("/firmware/{tail:.*}")
+            .route(web::get().to(firmware_download::download))
+            .route(web::head().to(firmware_download::download))
+            .default_service(web::to(|| not_allowed("GET, HEAD"))),
+    )
+    .default_service(web::to(not_found));
+}
+
+async fn check_firmware(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = request_body::read(payload).await?;
+    let build = device_requests::build_date(&body)?;
+    let snapshot = state.snapshot();
+    let host = req.headers().get(header::HOST).map(|h| h.as_bytes());
+    let local = req.conn_data::<LocalAddr>().map(|a| a.0);
+    let base = base_url(snapshot.public_url.as_deref(), host, local)?;
+    json_ok(&offer(&snapshot, build, &base))
+}
+
+#[derive(Serialize)]
+struct LicenseAnswer {
+    licenses: String,
+    signature: String,
+}
+
+async fn feature_licenses(
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let body = request_body::read(payload).await?;
+    let serial = device_requests::serial(&body)?;
+    let snapshot = state.snapshot();
+    let record = snapshot
+        .licenses
+        .get(serial)
+        .ok_or_else(|| ApiError::UnknownSerial(serial.to_string()))?;
+    json_ok(&LicenseAnswer {
+        licenses: record.licenses.to_hex(),
+        signature: record.signature.to_hex(),
+    })
+}
+
+async fn version() -> Result<HttpResponse, ApiError> {
+    json_ok(&ServerInfo::current())
+}
+
+async fn not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed { allow })
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(req.uri().path().to_string()))
+}
+
+/// A 200 with the reference's JSON byte form and Content-Type.
+fn json_ok<T: Serialize>(value: &T) -> Result<HttpResponse, ApiError> {
+    let body = py_json::to_vec(value).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json; charset=UTF-8"))
+        .body(body))
+}
