@@ -1,0 +1,347 @@
+//! Test harness: a temp folder with a configuration, releases and license files, the real
+//! binary started on a free port (`127.0.0.1:0`, read back from its log), and a raw HTTP
+//! client, so that tests can send exactly the bytes a device or an attacker would (no
+//! path normalisation, no Host header, HTTP/1.0).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kkt-update-server");
+
+/// A temp folder laid out like a deployment: `server.yaml`, `firmware/`, license files.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// An empty deployment: `firmware/`, no releases, no licenses, `settle_ms: 0`.
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        fs::create_dir(dir.path().join("firmware")).expect("firmware dir");
+        let fixture = Fixture { dir };
+        fixture.write_config("settle_ms: 0\n");
+        fixture
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Writes `server.yaml` (firmware_dir and admin_listen are always set).
+    pub fn write_config(&self, extra: &str) {
+        let text = format!("firmware_dir: firmware\nadmin_listen: null\n{extra}");
+        fs::write(self.path("server.yaml"), text).expect("server.yaml");
+    }
+
+    /// Adds a complete release folder; the files' bytes are derived from the version.
+    pub fn release(&self, version: &str, meta: Option<&str>) -> PathBuf {
+        let folder = self.path(&format!("firmware/{version}"));
+        fs::create_dir_all(&folder).expect("release folder");
+        fs::write(
+            folder.join("upd_app.bin"),
+            firmware_bytes(version, "upd_app.bin"),
+        )
+        .expect("bin");
+        fs::write(
+            folder.join("upd_app_for_old_frs.bin"),
+            firmware_bytes(version, "upd_app_for_old_frs.bin"),
+        )
+        .expect("bin");
+        if let Some(meta) = meta {
+            fs::write(folder.join("meta.yaml"), meta).expect("meta");
+        }
+        folder
+    }
+
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) {
+        let path = self.path(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("parent");
+        }
+        fs::write(path, contents).expect("write");
+    }
+
+    /// Starts the server on this fixture.
+    pub fn start(&self) -> Server {
+        Server::start(self.dir.path(), &[], &[])
+    }
+}
+
+/// Deterministic, version-specific firmware bytes (about 40 KB, not all one value).
+pub fn firmware_bytes(version: &str, name: &str) -> Vec<u8> {
+    let seed = format!("{version}/{name}");
+    let mut state: u32 = seed
+        .bytes()
+        .fold(2166136261, |h, b| (h ^ u32::from(b)).wrapping_mul(16777619));
+    let mut out = seed.into_bytes();
+    while out.len() < 40_000 {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        out.push((state >> 24) as u8);
+    }
+    out
+}
+
+/// A license line in the vendor's `.slf` form.
+pub fn slf_line(serial: &str, licenses_fill: char, signature_fill: char) -> String {
+    format!(
+        "{serial}\t{}\t{}",
+        licenses_fill.to_string().repeat(128),
+        signature_fill.to_string().repeat(128)
+    )
+}
+
+/// The running binary; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts the binary in `dir` with `dir/server.yaml`, on a free port.
+    pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(BIN);
+        command
+            .current_dir(dir)
+            .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in envs {
+            command.env(key, value);
+        }
+        Server::spawn(command)
+    }
+
+    /// Starts a prepared command whose log goes to stderr.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command.spawn().expect("start the server binary");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let lines = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+                lines.lock().expect("log lock").push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => addr.parse().expect("listen address"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not start; log:\n{}",
+                    log.lock().expect("log lock").join("\n")
+                );
+            }
+        };
+        Server { child, addr, log }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").join("\n")
+    }
+
+    /// Waits until the log has a line containing `needle`.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends raw request bytes and reads the answer to the end (send `Connection: close`).
+    pub fn raw(&self, request: &[u8]) -> Response {
+        raw_request(self.addr, request)
+    }
+
+    pub fn post(&self, path: &str, body: &str) -> Response {
+        self.post_with(path, body, &[])
+    }
+
+    pub fn post_with(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\n{}Connection: close\r\nContent-Length: {}\r\n",
+            self.default_host(headers),
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        let mut bytes = request.into_bytes();
+        bytes.extend_from_slice(body.as_bytes());
+        self.raw(&bytes)
+    }
+
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        self.method("GET", path, headers)
+    }
+
+    pub fn method(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\n{}Connection: close\r\n",
+            self.default_host(headers)
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        self.raw(request.as_bytes())
+    }
+
+    /// A `Host` line, unless the test sends its own.
+    fn default_host(&self, headers: &[(&str, &str)]) -> String {
+        if headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            String::new()
+        } else {
+            format!("Host: {}\r\n", self.addr)
+        }
+    }
+
+    /// `check_firmware` for a build date; the parsed JSON answer (asserting 200).
+    pub fn check_firmware(&self, build_date: &str) -> serde_json::Value {
+        let response = self.post(
+            "/check_firmware",
+            &format!("{{\"build_date\": \"{build_date}\"}}"),
+        );
+        assert_eq!(response.status, 200, "{}", response.text());
+        response.json()
+    }
+
+    /// Sends SIGHUP.
+    pub fn sighup(&self) {
+        signal(self.pid(), "HUP");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends a signal by name with `kill`.
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// The `error` message of a JSON error answer (asserting its Content-Type).
+    pub fn error(&self) -> String {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{self:?}"
+        );
+        self.json()["error"]
+            .as_str()
+            .expect("error message")
+            .to_string()
+    }
+}
+
+/// Sends `request` to `addr` and reads until the server closes the connection.
+pub fn raw_request(addr: SocketAddr, request: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    stream.write_all(request).expect("send");
+    let mut bytes = Vec::new();
+    // A server may close early (413) while the request is still being sent; read what came.
+    let _ = stream.read_to_end(&mut bytes);
+    parse_response(&bytes)
+}
+
+fn parse_response(bytes: &[u8]) -> Response {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(bytes)));
+    let head = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: bytes[end + 4..].to_vec(),
+    }
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `timeout` with `what`.
+pub fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
