@@ -23,12 +23,12 @@ use serial::Serial;
 /// How many duplicate-serial warnings one file gets before they are summed up.
 const DUPLICATES_SHOWN: usize = 5;
 
-/// One entry as a file wrote it.
+/// One entry as a file wrote it (176 bytes; the line is kept to name repeats).
 #[derive(Debug, Clone)]
 pub struct LicenseEntry {
     pub serial: Serial,
-    pub record: LicenseRecord,
     pub line: usize,
+    pub record: LicenseRecord,
 }
 
 /// What a parser found in one file.
@@ -46,8 +46,9 @@ pub struct LicenseFile {
     pub path: PathBuf,
     /// `None` when the file does not exist (it loads nothing).
     fingerprint: Option<Fingerprint>,
-    /// Sorted by serial, one entry per serial.
-    entries: Arc<[(Serial, LicenseRecord)]>,
+    /// Sorted by serial, one entry per serial. (`Arc<Vec>`, not `Arc<[_]>`: converting a
+    /// vector of a million entries into a slice would copy it.)
+    entries: Arc<Vec<LicenseEntry>>,
     /// Problems in this file (bad lines, repeated serials), reported on every scan.
     pub problems: Vec<Problem>,
 }
@@ -64,9 +65,9 @@ impl LicenseFile {
     fn get(&self, serial: Serial) -> Option<&LicenseRecord> {
         let index = self
             .entries
-            .binary_search_by_key(&serial, |(s, _)| *s)
+            .binary_search_by_key(&serial, |e| e.serial)
             .ok()?;
-        self.entries.get(index).map(|(_, record)| record)
+        self.entries.get(index).map(|e| &e.record)
     }
 
     fn from_parsed(
@@ -76,27 +77,25 @@ impl LicenseFile {
     ) -> LicenseFile {
         let mut problems = parsed.problems;
         let mut entries = parsed.entries;
-        entries.sort_by_key(|e| (e.serial, e.line));
-        let mut kept: Vec<(Serial, LicenseRecord)> = Vec::with_capacity(entries.len());
-        let mut kept_line = 0;
+        // Sorted in place, the last line of a serial first, then deduplicated in place:
+        // no second copy of a large file's entries is ever made.
+        entries.sort_unstable_by_key(|e| (e.serial, std::cmp::Reverse(e.line)));
         let mut repeats = 0;
-        for entry in entries {
-            match kept.last_mut() {
-                Some((serial, record)) if *serial == entry.serial => {
-                    repeats += 1;
-                    if repeats <= DUPLICATES_SHOWN {
-                        let message = format!(
-                            "serial {} repeats line {kept_line}; this line wins",
-                            entry.serial
-                        );
-                        problems.push(Problem::line(path, entry.line, message));
-                    }
-                    *record = entry.record;
-                }
-                _ => kept.push((entry.serial, entry.record)),
+        entries.dedup_by(|repeat, kept| {
+            if repeat.serial != kept.serial {
+                return false;
             }
-            kept_line = entry.line;
-        }
+            repeats += 1;
+            if repeats <= DUPLICATES_SHOWN {
+                let message = format!(
+                    "serial {} repeats on line {}; this line wins",
+                    kept.serial, repeat.line
+                );
+                problems.push(Problem::line(path, kept.line, message));
+            }
+            true
+        });
+        entries.shrink_to_fit();
         if repeats > DUPLICATES_SHOWN {
             let more = repeats - DUPLICATES_SHOWN;
             problems.push(Problem::file(path, format!("{more} more repeated serials")));
@@ -105,7 +104,7 @@ impl LicenseFile {
         LicenseFile {
             path: path.to_path_buf(),
             fingerprint,
-            entries: kept.into(),
+            entries: Arc::new(entries),
             problems,
         }
     }
@@ -134,10 +133,10 @@ impl LicenseTable {
             .map(|(i, file)| {
                 file.entries
                     .iter()
-                    .filter(|(serial, _)| {
+                    .filter(|e| {
                         self.files[i + 1..]
                             .iter()
-                            .any(|later| later.get(*serial).is_some())
+                            .any(|later| later.get(e.serial).is_some())
                     })
                     .count()
             })
@@ -246,13 +245,9 @@ fn load_file(path: &Path, previous: Option<&LicenseTable>) -> LicenseFile {
     if let Some(before) = before.filter(|b| b.fingerprint == Some(fingerprint)) {
         return before.clone();
     }
-    let text = match fs::read(path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+    let parsed = match read_licenses(path, format, meta.len()) {
+        Ok(parsed) => parsed,
         Err(e) => return keep_previous(path, before, format!("cannot read: {e}")),
-    };
-    let parsed = match format {
-        Format::Slf => slf::parse(path, &text),
-        Format::Yaml => yaml::parse(path, &text),
     };
     match before {
         Some(before) if parsed.unreadable && !before.is_empty() => {
@@ -263,6 +258,22 @@ fn load_file(path: &Path, previous: Option<&LicenseTable>) -> LicenseFile {
             keep_previous(path, Some(before), reason)
         }
         _ => LicenseFile::from_parsed(path, Some(fingerprint), parsed),
+    }
+}
+
+/// Reads and parses one file: `.slf` streamed line by line, YAML as a whole document.
+fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<ParsedLicenses> {
+    let file = fs::File::open(path)?;
+    match format {
+        Format::Slf => slf::parse(path, std::io::BufReader::with_capacity(1 << 16, file), size),
+        Format::Yaml => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes)?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                std::io::Error::new(ErrorKind::InvalidData, format!("not UTF-8 text ({e})"))
+            })?;
+            Ok(yaml::parse(path, &text))
+        }
     }
 }
 
@@ -302,8 +313,8 @@ fn find_overrides(files: &[LicenseFile]) -> Vec<Problem> {
             let mut shared = earlier
                 .entries
                 .iter()
-                .filter(|(serial, _)| later.get(*serial).is_some());
-            let Some((first, _)) = shared.next() else {
+                .filter(|e| later.get(e.serial).is_some());
+            let Some(first) = shared.next().map(|e| e.serial) else {
                 continue;
             };
             let count = 1 + shared.count();

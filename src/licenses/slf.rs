@@ -2,6 +2,7 @@
 //! device, LF or CRLF endings, an optional UTF-8 BOM, blank lines ignored. A bad line is
 //! reported with its number and skipped; the good lines load.
 
+use std::io::BufRead;
 use std::path::Path;
 
 use super::record::{HexField, LicenseRecord};
@@ -9,27 +10,51 @@ use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
 use crate::problem::Problem;
 
-/// Parses the text of a `.slf` file.
-pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+/// Parses a `.slf` file line by line, so that a file of a million devices never sits in
+/// memory as text next to its parsed entries. `size_hint` (the file size) pre-sizes the
+/// entry list. An I/O error is returned as is: the caller decides what it means.
+pub fn parse(
+    path: &Path,
+    mut reader: impl BufRead,
+    size_hint: u64,
+) -> std::io::Result<ParsedLicenses> {
     let mut parsed = ParsedLicenses::default();
-    for (index, line) in text.split('\n').enumerate() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    // A line is 16 + 1 + 128 + 1 + 128 + 2 bytes.
+    parsed
+        .entries
+        .reserve(usize::try_from(size_hint / 276).unwrap_or(0));
+    let mut buffer = Vec::with_capacity(300);
+    let mut number = 0usize;
+    loop {
+        buffer.clear();
+        if reader.read_until(b'\n', &mut buffer)? == 0 {
+            break;
+        }
+        number += 1;
+        let mut bytes = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+        bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        if number == 1 {
+            bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        }
+        let Ok(line) = std::str::from_utf8(bytes) else {
+            parsed
+                .problems
+                .push(Problem::line(path, number, "not UTF-8 text"));
+            continue;
+        };
         if line.trim().is_empty() {
             continue;
         }
         match parse_line(line) {
             Ok((serial, record)) => parsed.entries.push(LicenseEntry {
                 serial,
+                line: number,
                 record,
-                line: index + 1,
             }),
-            Err(message) => parsed
-                .problems
-                .push(Problem::line(path, index + 1, message)),
+            Err(message) => parsed.problems.push(Problem::line(path, number, message)),
         }
     }
-    parsed
+    Ok(parsed)
 }
 
 /// Parses one non-blank line.
@@ -76,7 +101,7 @@ mod tests {
             line("0000000000012345", 'f'),
             line("0000000000000001", '0')
         );
-        let parsed = parse(Path::new("a.slf"), &text);
+        let parsed = parse(Path::new("a.slf"), text.as_bytes(), 0).unwrap();
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
         let serials: Vec<String> = parsed
             .entries
@@ -97,7 +122,7 @@ mod tests {
             line("00000000000x2345", 'f'),
             line("0000000000000002", 'e')
         );
-        let parsed = parse(Path::new("a.slf"), &text);
+        let parsed = parse(Path::new("a.slf"), text.as_bytes(), 0).unwrap();
         assert_eq!(parsed.entries.len(), 2);
         let problems: Vec<String> = parsed.problems.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -116,7 +141,7 @@ mod tests {
         let Ok(text) = std::fs::read_to_string(&path) else {
             return;
         };
-        let parsed = parse(&path, &text);
+        let parsed = parse(&path, text.as_bytes(), 0).unwrap();
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
         assert_eq!(parsed.entries.len(), 1);
         let entry = &parsed.entries[0];
