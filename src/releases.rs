@@ -130,7 +130,19 @@ impl ReleaseSet {
                 continue;
             };
             let before = previous.and_then(|p| p.get(version));
-            let state = scan_folder(&path, version, settle, now, before.map(Arc::as_ref));
+            let state = match check_folder(&path, version, settle, now, before.map(Arc::as_ref)) {
+                Ok(state) => state,
+                Err(FolderError::Unreadable(reason)) if before.is_some() => {
+                    let note = format!("{reason}; still serving the version checked before");
+                    set.problems.push(Problem::file(&path, note));
+                    before
+                        .cloned()
+                        .map_or(FolderState::Rejected(reason), FolderState::Published)
+                }
+                Err(FolderError::Unreadable(reason) | FolderError::Invalid(reason)) => {
+                    FolderState::Rejected(reason)
+                }
+            };
             if let FolderState::Published(release) = &state {
                 set.published.insert(version, release.clone());
             }
@@ -145,70 +157,82 @@ impl ReleaseSet {
     }
 }
 
-/// Decides one folder.
-fn scan_folder(
-    path: &Path,
-    version: Version,
-    settle: Duration,
-    now: SystemTime,
-    before: Option<&Release>,
-) -> FolderState {
-    match check_folder(path, version, settle, now, before) {
-        Ok(state) => state,
-        Err(reason) => FolderState::Rejected(reason),
-    }
+/// Why a folder is not published.
+#[derive(Debug)]
+enum FolderError {
+    /// It could not be read or its `meta.yaml` is invalid: a version that was published
+    /// before keeps serving (an edit in progress, a permission slip).
+    Unreadable(String),
+    /// It is incomplete or does not match its pins: it is not offered.
+    Invalid(String),
 }
 
+fn unreadable(reason: String) -> FolderError {
+    FolderError::Unreadable(reason)
+}
+
+/// Decides one folder; `before` is the release published from it by the previous scan.
 fn check_folder(
     path: &Path,
     version: Version,
     settle: Duration,
     now: SystemTime,
     before: Option<&Release>,
-) -> Result<FolderState, String> {
-    let folder = fs::symlink_metadata(path).map_err(|e| format!("cannot read the folder: {e}"))?;
+) -> Result<FolderState, FolderError> {
+    let folder = fs::symlink_metadata(path)
+        .map_err(|e| unreadable(format!("cannot read the folder: {e}")))?;
     if folder.file_type().is_symlink() {
-        return Err("is a symbolic link; copy the folder itself".into());
+        return Err(FolderError::Invalid(
+            "is a symbolic link; copy the folder itself".into(),
+        ));
     }
     if !folder.is_dir() {
-        return Err("is not a folder".into());
+        return Err(FolderError::Invalid("is not a folder".into()));
     }
     let mut latest_change = Fingerprint::of(&folder).changed_at();
 
-    let meta_path = path.join("meta.yaml");
-    let meta = match fs::symlink_metadata(&meta_path) {
-        Ok(m) if !m.is_file() => return Err("meta.yaml is not a regular file".into()),
-        Ok(m) => {
-            latest_change = latest_change.max(Fingerprint::of(&m).changed_at());
-            let text = fs::read(&meta_path).map_err(|e| format!("cannot read meta.yaml: {e}"))?;
-            let text =
-                String::from_utf8(text).map_err(|_| "meta.yaml is not UTF-8 text".to_string())?;
-            ReleaseMeta::parse(version, &text).map_err(|e| format!("meta.yaml: {e}"))?
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReleaseMeta::defaults(version),
-        Err(e) => return Err(format!("cannot read meta.yaml: {e}")),
-    };
-
+    // The files first: a folder being removed says so, whatever its meta.yaml.
     let mut stats = Vec::with_capacity(2);
     for name in FIRMWARE_FILES {
         let file = path.join(name);
         let m = match fs::symlink_metadata(&file) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(format!("{name} is missing"))
+                return Err(FolderError::Invalid(format!("{name} is missing")))
             }
-            Err(e) => return Err(format!("cannot read {name}: {e}")),
+            Err(e) => return Err(unreadable(format!("cannot read {name}: {e}"))),
         };
         if !m.is_file() {
-            return Err(format!("{name} is not a regular file"));
+            return Err(FolderError::Invalid(format!(
+                "{name} is not a regular file"
+            )));
         }
         if m.len() == 0 {
-            return Err(format!("{name} is empty"));
+            return Err(FolderError::Invalid(format!("{name} is empty")));
         }
         let fingerprint = Fingerprint::of(&m);
         latest_change = latest_change.max(fingerprint.changed_at());
         stats.push((name, file, fingerprint));
     }
+
+    let meta_path = path.join("meta.yaml");
+    let meta = match fs::symlink_metadata(&meta_path) {
+        Ok(m) if !m.is_file() => {
+            return Err(FolderError::Invalid(
+                "meta.yaml is not a regular file".into(),
+            ))
+        }
+        Ok(m) => {
+            latest_change = latest_change.max(Fingerprint::of(&m).changed_at());
+            let text = fs::read(&meta_path)
+                .map_err(|e| unreadable(format!("cannot read meta.yaml: {e}")))?;
+            let text = String::from_utf8(text)
+                .map_err(|_| unreadable("meta.yaml is not UTF-8 text".to_string()))?;
+            ReleaseMeta::parse(version, &text).map_err(|e| unreadable(format!("meta.yaml: {e}")))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReleaseMeta::defaults(version),
+        Err(e) => return Err(unreadable(format!("cannot read meta.yaml: {e}"))),
+    };
 
     if !meta.is_pinned() {
         let quiet_for = now.duration_since(latest_change).unwrap_or(Duration::ZERO);
@@ -238,18 +262,18 @@ fn check_folder(
         };
         if let Some(expected) = meta.sha256[index] {
             if expected != firmware.sha256 {
-                return Err(format!(
+                return Err(FolderError::Invalid(format!(
                     "{name} does not match its sha256 in meta.yaml (pinned {}, file has {})",
                     to_hex(&expected),
                     to_hex(&firmware.sha256)
-                ));
+                )));
             }
         }
         files.push(firmware);
     }
     let [upd_app, upd_app_old]: [Arc<FirmwareFile>; 2] = files
         .try_into()
-        .map_err(|_| "internal: expected two firmware files".to_string())?;
+        .map_err(|_| FolderError::Invalid("internal: expected two firmware files".into()))?;
     Ok(FolderState::Published(Arc::new(Release {
         version,
         description: meta.description,
@@ -259,13 +283,17 @@ fn check_folder(
 }
 
 /// Reads a firmware file; `None` when it changed while being read.
-fn read_firmware(path: &Path, fingerprint: Fingerprint) -> Result<Option<FirmwareFile>, String> {
+fn read_firmware(
+    path: &Path,
+    fingerprint: Fingerprint,
+) -> Result<Option<FirmwareFile>, FolderError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let bytes = fs::read(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-    let after = fs::symlink_metadata(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+    let bytes = fs::read(path).map_err(|e| unreadable(format!("cannot read {name}: {e}")))?;
+    let after =
+        fs::symlink_metadata(path).map_err(|e| unreadable(format!("cannot read {name}: {e}")))?;
     if Fingerprint::of(&after) != fingerprint || bytes.len() as u64 != after.len() {
         return Ok(None);
     }
@@ -433,6 +461,50 @@ mod tests {
             &a.files[0].bytes[..],
             b"new 20180125",
             "the old snapshot keeps its bytes"
+        );
+    }
+
+    #[test]
+    fn a_broken_meta_yaml_keeps_the_published_version_but_a_missing_file_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        release(dir.path(), "20180117", None);
+        let folder = release(dir.path(), "20180125", Some("description: first\n"));
+        let first = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
+        fs::write(folder.join("meta.yaml"), "description: [broken\n").unwrap();
+        let second = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&first)).unwrap();
+        assert_eq!(second.current().unwrap().description, "first");
+        assert!(
+            second.problems[0]
+                .message
+                .contains("still serving the version checked before"),
+            "{:?}",
+            second.problems
+        );
+        fs::remove_file(folder.join("upd_app.bin")).unwrap();
+        let third = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&second)).unwrap();
+        assert_eq!(
+            third.current().unwrap().version.as_u32(),
+            20180117,
+            "falls back"
+        );
+    }
+
+    #[test]
+    fn a_file_changed_in_place_stops_the_release_until_quiet() {
+        let dir = tempfile::tempdir().unwrap();
+        release(dir.path(), "20180117", None);
+        let folder = release(dir.path(), "20180125", None);
+        let first = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
+        // Let 20180117 become quiet, so that only the rewritten folder is changing.
+        std::thread::sleep(SETTLE + Duration::from_millis(100));
+        fs::write(folder.join("upd_app.bin"), "being rewritten").unwrap();
+        let second = ReleaseSet::scan(dir.path(), SETTLE, SystemTime::now(), Some(&first)).unwrap();
+        assert_eq!(second.current().unwrap().version.as_u32(), 20180117);
+        assert_eq!(state(&second, 20180125), "settling");
+        let third = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&second)).unwrap();
+        assert_eq!(
+            &third.current().unwrap().files[0].bytes[..],
+            b"being rewritten"
         );
     }
 

@@ -48,7 +48,12 @@ impl Snapshot {
                 Ok(releases) => (releases, None),
                 Err(problem) => (before.cloned().unwrap_or_default(), Some(problem)),
             };
-        let licenses = LicenseTable::load(&config.licenses, previous.map(|p| &p.licenses));
+        let licenses = LicenseTable::load(
+            &config.licenses,
+            previous.map(|p| &p.licenses),
+            now,
+            config.settle,
+        );
         let critical = critical_version(config.critical_version, &releases);
         Snapshot {
             public_url: config.public_url.clone(),
@@ -60,9 +65,12 @@ impl Snapshot {
         }
     }
 
-    /// When a settling folder should be looked at again.
+    /// When a settling folder or a changing license file should be looked at again.
     pub fn next_settle(&self) -> Option<Duration> {
-        self.releases.next_settle()
+        [self.releases.next_settle(), self.licenses.next_settle()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

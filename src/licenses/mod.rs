@@ -14,6 +14,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use crate::fingerprint::Fingerprint;
 use crate::problem::Problem;
@@ -51,6 +52,10 @@ pub struct LicenseFile {
     entries: Arc<Vec<LicenseEntry>>,
     /// Problems in this file (bad lines, repeated serials), reported on every scan.
     pub problems: Vec<Problem>,
+    /// When the file was first seen missing while it still had licenses.
+    missing_since: Option<SystemTime>,
+    /// The file is changing: the previous entries are kept; look again after this.
+    pub wait: Option<Duration>,
 }
 
 impl LicenseFile {
@@ -68,6 +73,19 @@ impl LicenseFile {
             .binary_search_by_key(&serial, |e| e.serial)
             .ok()?;
         self.entries.get(index).map(|e| &e.record)
+    }
+
+    /// A file that loads nothing, for `reason`.
+    fn failed(path: &Path, reason: impl Into<String>) -> LicenseFile {
+        let problems = vec![Problem::file(path, reason)];
+        LicenseFile::from_parsed(
+            path,
+            None,
+            ParsedLicenses {
+                problems,
+                ..Default::default()
+            },
+        )
     }
 
     fn from_parsed(
@@ -106,6 +124,8 @@ impl LicenseFile {
             fingerprint,
             entries: Arc::new(entries),
             problems,
+            missing_since: None,
+            wait: None,
         }
     }
 }
@@ -153,14 +173,27 @@ impl LicenseTable {
     }
 
     /// Loads the license `sources` (files, or folders of `.slf`/`.yaml`/`.yml` files).
-    /// Files unchanged since `previous` are reused without reading them. A file that
-    /// exists but cannot be read or parsed at all keeps its entries from `previous`.
-    pub fn load(sources: &[PathBuf], previous: Option<&LicenseTable>) -> LicenseTable {
+    ///
+    /// With a `previous` table (a reload), files unchanged since then are reused without
+    /// reading them, and no serial disappears because of an edit in progress: a file that
+    /// changed less than `settle` ago, or went missing less than `settle` ago, keeps its
+    /// previous entries until it has been quiet that long; a file that cannot be read or
+    /// parsed at all keeps them until it can.
+    pub fn load(
+        sources: &[PathBuf],
+        previous: Option<&LicenseTable>,
+        now: SystemTime,
+        settle: Duration,
+    ) -> LicenseTable {
         let mut files = Vec::new();
         let mut problems = Vec::new();
         for source in sources {
-            match license_paths(source) {
-                Ok(paths) => files.extend(paths.iter().map(|path| load_file(path, previous))),
+            match license_paths(source, previous) {
+                Ok(paths) => files.extend(
+                    paths
+                        .iter()
+                        .map(|path| load_file(path, previous, now, settle)),
+                ),
                 Err(problem) => problems.push(problem),
             }
         }
@@ -171,10 +204,17 @@ impl LicenseTable {
         table.overrides.extend(find_overrides(&table.files));
         table
     }
+
+    /// The shortest wait until a changing license file should be read again.
+    pub fn next_settle(&self) -> Option<Duration> {
+        self.files.iter().filter_map(|f| f.wait).min()
+    }
 }
 
 /// The license files a `licenses` entry names: the file itself, or a folder's files.
-fn license_paths(source: &Path) -> Result<Vec<PathBuf>, Problem> {
+/// Files of a folder that held licenses in `previous` but are gone now are listed too,
+/// so that they go through the same "missing for `settle`" rule as named files.
+fn license_paths(source: &Path, previous: Option<&LicenseTable>) -> Result<Vec<PathBuf>, Problem> {
     if !source.is_dir() {
         return Ok(vec![source.to_path_buf()]);
     }
@@ -185,6 +225,12 @@ fn license_paths(source: &Path) -> Result<Vec<PathBuf>, Problem> {
         .map(|entry| entry.path())
         .filter(|path| is_license_file_name(path) && path.is_file())
         .collect();
+    let vanished = previous
+        .into_iter()
+        .flat_map(|table| table.files.iter())
+        .filter(|f| f.path.parent() == Some(source) && !f.is_empty() && !paths.contains(&f.path))
+        .map(|f| f.path.clone());
+    paths.extend(vanished.collect::<Vec<_>>());
     paths.sort();
     Ok(paths)
 }
@@ -209,41 +255,38 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
-fn load_file(path: &Path, previous: Option<&LicenseTable>) -> LicenseFile {
+fn load_file(
+    path: &Path,
+    previous: Option<&LicenseTable>,
+    now: SystemTime,
+    settle: Duration,
+) -> LicenseFile {
     let before = previous.and_then(|table| table.files.iter().find(|f| f.path == path));
     let Some(format) = format_of(path) else {
-        let problem = Problem::file(
+        return LicenseFile::failed(
             path,
             "unknown license file type (expected .slf, .yaml or .yml)",
-        );
-        return LicenseFile::from_parsed(
-            path,
-            None,
-            ParsedLicenses {
-                problems: vec![problem],
-                ..Default::default()
-            },
         );
     };
     let meta = match fs::metadata(path) {
         Ok(meta) if meta.is_file() => meta,
         Ok(_) => return keep_previous(path, before, "is not a regular file".to_string()),
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            let problem = Problem::file(path, "not found: no licenses from this file");
-            return LicenseFile::from_parsed(
-                path,
-                None,
-                ParsedLicenses {
-                    problems: vec![problem],
-                    ..Default::default()
-                },
-            );
-        }
+        Err(e) if e.kind() == ErrorKind::NotFound => return missing(path, before, now, settle),
         Err(e) => return keep_previous(path, before, format!("cannot read: {e}")),
     };
     let fingerprint = Fingerprint::of(&meta);
-    if let Some(before) = before.filter(|b| b.fingerprint == Some(fingerprint)) {
-        return before.clone();
+    if let Some(before) = before {
+        if before.fingerprint == Some(fingerprint) {
+            return before.clone();
+        }
+        let quiet_for = now
+            .duration_since(fingerprint.changed_at())
+            .unwrap_or(Duration::ZERO);
+        if quiet_for < settle && !before.is_empty() {
+            let mut kept = before.clone();
+            kept.wait = Some(settle - quiet_for);
+            return kept;
+        }
     }
     let parsed = match read_licenses(path, format, meta.len()) {
         Ok(parsed) => parsed,
@@ -259,6 +302,28 @@ fn load_file(path: &Path, previous: Option<&LicenseTable>) -> LicenseFile {
         }
         _ => LicenseFile::from_parsed(path, Some(fingerprint), parsed),
     }
+}
+
+/// A license file that is not there: its licenses stay for `settle` (an editor may be
+/// replacing it), then go.
+fn missing(
+    path: &Path,
+    before: Option<&LicenseFile>,
+    now: SystemTime,
+    settle: Duration,
+) -> LicenseFile {
+    if let Some(before) = before.filter(|b| !b.is_empty()) {
+        let since = before.missing_since.unwrap_or(now);
+        let gone_for = now.duration_since(since).unwrap_or(Duration::ZERO);
+        if gone_for < settle {
+            let mut kept = before.clone();
+            kept.fingerprint = None;
+            kept.missing_since = Some(since);
+            kept.wait = Some(settle - gone_for);
+            return kept;
+        }
+    }
+    LicenseFile::failed(path, "not found: no licenses from this file")
 }
 
 /// Reads and parses one file: `.slf` streamed line by line, YAML as a whole document.
@@ -289,19 +354,10 @@ fn keep_previous(path: &Path, before: Option<&LicenseFile>, reason: String) -> L
             kept.problems = vec![Problem::file(path, message)];
             // Forget the fingerprint so that the next scan tries again.
             kept.fingerprint = None;
+            kept.wait = None;
             kept
         }
-        None => {
-            let problem = Problem::file(path, reason);
-            LicenseFile::from_parsed(
-                path,
-                None,
-                ParsedLicenses {
-                    problems: vec![problem],
-                    ..Default::default()
-                },
-            )
-        }
+        None => LicenseFile::failed(path, reason),
     }
 }
 
@@ -332,6 +388,21 @@ fn find_overrides(files: &[LicenseFile]) -> Vec<Problem> {
 mod tests {
     use super::*;
 
+    const SETTLE: Duration = Duration::from_millis(500);
+
+    fn now() -> SystemTime {
+        SystemTime::now()
+    }
+
+    fn later() -> SystemTime {
+        SystemTime::now() + Duration::from_secs(10)
+    }
+
+    fn yaml_entry(fill: char) -> String {
+        let (licenses, signature) = (fill.to_string().repeat(128), "d".repeat(128));
+        format!("\"0000000000000001\":\n  licenses: {licenses}\n  signature: {signature}\n")
+    }
+
     fn slf_line(serial: &str, fill: char) -> String {
         format!(
             "{serial}\t{}\t{}\n",
@@ -357,7 +428,7 @@ mod tests {
         )
         .unwrap();
         fs::write(&b, slf_line("0000000000000002", 'b')).unwrap();
-        let table = LicenseTable::load(&[a.clone(), b.clone()], None);
+        let table = LicenseTable::load(&[a.clone(), b.clone()], None, now(), SETTLE);
         assert_eq!(lookup(&table, "1"), Some("1".repeat(128)));
         assert_eq!(lookup(&table, "2"), Some("b".repeat(128)));
         assert_eq!(lookup(&table, "3"), None);
@@ -379,7 +450,7 @@ mod tests {
             slf_line("0000000000000001", '1') + &slf_line("0000000000000001", '9'),
         )
         .unwrap();
-        let table = LicenseTable::load(&[a], None);
+        let table = LicenseTable::load(&[a], None, now(), SETTLE);
         assert_eq!(lookup(&table, "1"), Some("9".repeat(128)));
         assert_eq!(table.problems().next().unwrap().line, Some(2));
     }
@@ -391,34 +462,89 @@ mod tests {
         fs::write(dir.path().join("a.slf"), slf_line("0000000000000001", 'a')).unwrap();
         fs::write(dir.path().join(".a.slf.swp"), "junk").unwrap();
         fs::write(dir.path().join("notes.txt"), "junk").unwrap();
-        let table = LicenseTable::load(&[dir.path().to_path_buf()], None);
+        let table = LicenseTable::load(&[dir.path().to_path_buf()], None, now(), SETTLE);
         assert_eq!(table.files.len(), 2);
         assert_eq!(lookup(&table, "1"), Some("b".repeat(128)));
     }
 
     #[test]
-    fn broken_yaml_keeps_the_previous_entries_and_a_deleted_file_drops_them() {
+    fn broken_yaml_keeps_the_previous_entries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.yaml");
-        let good = format!(
-            "\"0000000000000001\":\n  licenses: {}\n  signature: {}\n",
-            "c".repeat(128),
-            "d".repeat(128)
-        );
-        fs::write(&path, &good).unwrap();
-        let first = LicenseTable::load(std::slice::from_ref(&path), None);
+        fs::write(&path, yaml_entry('c')).unwrap();
+        let sources = std::slice::from_ref(&path);
+        let first = LicenseTable::load(sources, None, now(), SETTLE);
         assert_eq!(lookup(&first, "1"), Some("c".repeat(128)));
         fs::write(&path, "\"0000000000000001\": [\n").unwrap();
-        let second = LicenseTable::load(std::slice::from_ref(&path), Some(&first));
+        let second = LicenseTable::load(sources, Some(&first), later(), SETTLE);
         assert_eq!(lookup(&second, "1"), Some("c".repeat(128)));
-        assert!(second
+        let problem = second.problems().next().unwrap().message.clone();
+        assert!(
+            problem.contains("still serving the 1 licenses"),
+            "{problem}"
+        );
+        fs::write(&path, yaml_entry('e')).unwrap();
+        let third = LicenseTable::load(sources, Some(&second), later(), SETTLE);
+        assert_eq!(lookup(&third, "1"), Some("e".repeat(128)));
+        assert_eq!(third.problems().count(), 0);
+    }
+
+    #[test]
+    fn an_edit_in_progress_keeps_the_previous_entries_until_quiet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.yaml");
+        fs::write(&path, yaml_entry('c')).unwrap();
+        let sources = std::slice::from_ref(&path);
+        let first = LicenseTable::load(sources, None, now(), SETTLE);
+        // Truncated by an editor's save, looked at within the settle window.
+        fs::write(&path, "").unwrap();
+        let second = LicenseTable::load(sources, Some(&first), now(), SETTLE);
+        assert_eq!(lookup(&second, "1"), Some("c".repeat(128)));
+        assert!(second.next_settle().is_some());
+        // Quiet for longer than settle: the (empty) file is what counts.
+        let third = LicenseTable::load(sources, Some(&second), later(), SETTLE);
+        assert_eq!(lookup(&third, "1"), None);
+        assert_eq!(third.next_settle(), None);
+    }
+
+    #[test]
+    fn a_deleted_file_drops_its_serials_after_settle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.yaml");
+        fs::write(&path, yaml_entry('c')).unwrap();
+        let sources = std::slice::from_ref(&path);
+        let first = LicenseTable::load(sources, None, now(), SETTLE);
+        fs::remove_file(&path).unwrap();
+        let t0 = later();
+        let second = LicenseTable::load(sources, Some(&first), t0, SETTLE);
+        assert_eq!(
+            lookup(&second, "1"),
+            Some("c".repeat(128)),
+            "may be a rename-on-save"
+        );
+        let third = LicenseTable::load(sources, Some(&second), t0 + SETTLE, SETTLE);
+        assert_eq!(lookup(&third, "1"), None);
+        assert!(third
             .problems()
             .next()
             .unwrap()
             .message
-            .contains("still serving the 1 licenses"));
-        fs::remove_file(&path).unwrap();
-        let third = LicenseTable::load(std::slice::from_ref(&path), Some(&second));
+            .contains("not found"));
+    }
+
+    #[test]
+    fn a_file_deleted_from_a_folder_source_also_waits() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.slf"), slf_line("0000000000000001", 'a')).unwrap();
+        let sources = [dir.path().to_path_buf()];
+        let first = LicenseTable::load(&sources, None, now(), SETTLE);
+        fs::remove_file(dir.path().join("a.slf")).unwrap();
+        let t0 = later();
+        let second = LicenseTable::load(&sources, Some(&first), t0, SETTLE);
+        assert_eq!(lookup(&second, "1"), Some("a".repeat(128)));
+        let third = LicenseTable::load(&sources, Some(&second), t0 + SETTLE, SETTLE);
         assert_eq!(lookup(&third, "1"), None);
+        let fourth = LicenseTable::load(&sources, Some(&third), t0 + SETTLE * 2, SETTLE);
+        assert!(fourth.files.is_empty(), "a file gone for good is forgotten");
     }
 }
