@@ -29,7 +29,7 @@ impl AppState {
     }
 
     /// Replaces the snapshot for every request that starts from now on.
-    pub fn store(&self, snapshot: Snapshot) {
-        self.snapshot.store(Arc::new(snapshot));
+    pub fn store_arc(&self, snapshot: Arc<Snapshot>) {
+        self.snapshot.store(snapshot);
     }
 }

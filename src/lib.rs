@@ -18,6 +18,7 @@ pub mod problem;
 pub mod py_json;
 pub mod release_meta;
 pub mod releases;
+pub mod reloader;
 pub mod request_body;
 pub mod routes;
 pub mod server;
@@ -25,6 +26,7 @@ pub mod server_info;
 pub mod snapshot;
 pub mod snapshot_report;
 pub mod version;
+pub mod watcher;
 
 use std::process::ExitCode;
 
@@ -35,7 +37,8 @@ use config::Config;
 
 /// Runs the program as the command line says; the exit code for `main`.
 pub fn run() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,notify=warn"))
+        .init();
     let cli = Cli::parse();
     let config = match Config::load(&cli.args) {
         Ok(config) => config,
@@ -54,12 +57,14 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Serve => match actix_web::rt::System::new().block_on(server::serve(config)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                log::error!("{error:#}");
-                ExitCode::FAILURE
+        Command::Serve => {
+            match actix_web::rt::System::new().block_on(server::serve(config, cli.args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    log::error!("{error:#}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
     }
 }

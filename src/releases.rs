@@ -54,9 +54,12 @@ impl Release {
 #[derive(Debug, Clone)]
 pub enum FolderState {
     Published(Arc<Release>),
-    /// Complete but changed less than `settle` ago; looked at again after `wait`.
+    /// Complete but changed less than `settle` ago; looked at again after `wait`. When only
+    /// `meta.yaml` or the folder changed (not the firmware files), the version published
+    /// before keeps `serving` meanwhile, so devices are not flipped to an older release.
     Settling {
         wait: Duration,
+        serving: Option<Arc<Release>>,
     },
     /// Kept out, with the reason.
     Rejected(String),
@@ -97,7 +100,7 @@ impl ReleaseSet {
         self.folders
             .iter()
             .filter_map(|f| match f.state {
-                FolderState::Settling { wait } => Some(wait),
+                FolderState::Settling { wait, .. } => Some(wait),
                 _ => None,
             })
             .min()
@@ -130,7 +133,7 @@ impl ReleaseSet {
                 continue;
             };
             let before = previous.and_then(|p| p.get(version));
-            let state = match check_folder(&path, version, settle, now, before.map(Arc::as_ref)) {
+            let state = match check_folder(&path, version, settle, now, before) {
                 Ok(state) => state,
                 Err(FolderError::Unreadable(reason)) if before.is_some() => {
                     let note = format!("{reason}; still serving the version checked before");
@@ -143,8 +146,15 @@ impl ReleaseSet {
                     FolderState::Rejected(reason)
                 }
             };
-            if let FolderState::Published(release) = &state {
-                set.published.insert(version, release.clone());
+            match &state {
+                FolderState::Published(release)
+                | FolderState::Settling {
+                    serving: Some(release),
+                    ..
+                } => {
+                    set.published.insert(version, release.clone());
+                }
+                _ => {}
             }
             set.folders.push(ReleaseFolder {
                 version,
@@ -177,7 +187,7 @@ fn check_folder(
     version: Version,
     settle: Duration,
     now: SystemTime,
-    before: Option<&Release>,
+    before: Option<&Arc<Release>>,
 ) -> Result<FolderState, FolderError> {
     let folder = fs::symlink_metadata(path)
         .map_err(|e| unreadable(format!("cannot read the folder: {e}")))?;
@@ -237,8 +247,16 @@ fn check_folder(
     if !meta.is_pinned() {
         let quiet_for = now.duration_since(latest_change).unwrap_or(Duration::ZERO);
         if quiet_for < settle {
+            let files_unchanged = before.is_some_and(|r| {
+                r.files
+                    .iter()
+                    .zip(&stats)
+                    .all(|(old, (_, _, fingerprint))| old.fingerprint == *fingerprint)
+            });
+            let serving = before.filter(|_| files_unchanged).cloned();
             return Ok(FolderState::Settling {
                 wait: settle - quiet_for,
+                serving,
             });
         }
     }
@@ -255,6 +273,7 @@ fn check_folder(
                 // Changed while we read it: not quiet after all.
                 None => {
                     return Ok(FolderState::Settling {
+                        serving: None,
                         wait: settle.max(Duration::from_millis(100)),
                     })
                 }
@@ -506,6 +525,20 @@ mod tests {
             &third.current().unwrap().files[0].bytes[..],
             b"being rewritten"
         );
+    }
+
+    #[test]
+    fn a_meta_yaml_edit_keeps_the_published_version_until_quiet() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = release(dir.path(), "20180125", Some("description: first\n"));
+        let first = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
+        fs::write(folder.join("meta.yaml"), "description: second\n").unwrap();
+        let second = ReleaseSet::scan(dir.path(), SETTLE, SystemTime::now(), Some(&first)).unwrap();
+        assert_eq!(state(&second, 20180125), "settling");
+        assert_eq!(second.current().unwrap().description, "first");
+        assert!(second.next_settle().is_some());
+        let third = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&second)).unwrap();
+        assert_eq!(third.current().unwrap().description, "second");
     }
 
     #[test]

@@ -12,7 +12,9 @@ use anyhow::{Context, Result};
 use log::{info, warn};
 
 use crate::app_state::AppState;
+use crate::cli::RawArgs;
 use crate::config::Config;
+use crate::reloader::Reloader;
 use crate::routes::{self, LocalAddr};
 use crate::snapshot::Snapshot;
 use crate::snapshot_report;
@@ -21,10 +23,12 @@ use crate::snapshot_report;
 const ACCESS_LOG: &str = r#"%a "%r" %s %b %Ts "%{User-Agent}i""#;
 
 /// Scans, logs what devices will be offered, and serves until SIGINT/SIGTERM.
-pub async fn serve(config: Config) -> Result<()> {
+/// `raw` is kept to re-read the configuration on reload with the same flags laid over it.
+pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let snapshot = Snapshot::scan(&config, SystemTime::now(), None);
     log_snapshot(&snapshot);
     let state = web::Data::new(AppState::new(snapshot));
+    let reloader = Reloader::new(state.clone(), raw, config.clone());
 
     let app_state = state.clone();
     let server = HttpServer::new(move || {
@@ -36,6 +40,7 @@ pub async fn serve(config: Config) -> Result<()> {
     .on_connect(record_local_addr)
     .bind(config.listen)
     .with_context(|| format!("cannot listen on {}", config.listen))?;
+    actix_web::rt::spawn(reloader.run());
     for addr in server.addrs() {
         info!("listening on {addr}");
     }

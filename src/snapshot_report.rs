@@ -91,7 +91,7 @@ pub fn full_report(snapshot: &Snapshot) -> String {
             FolderState::Published(r) => {
                 format!("published {:?}, critical: {}", r.description, r.critical)
             }
-            FolderState::Settling { wait } => format!(
+            FolderState::Settling { wait, .. } => format!(
                 "settling  changed just now; published in {} ms if unchanged",
                 wait.as_millis()
             ),

@@ -1,0 +1,240 @@
+//! Hot reload: waits for a change signal (filesystem, SIGHUP, or a settling folder's
+//! timer), debounces on the trailing edge, re-reads the configuration, rescans with the
+//! same pure scan as start-up, and swaps the whole snapshot in one store.
+//!
+//! A rescan never makes things worse than the snapshot it replaces (the scan keeps what
+//! cannot be read now), and a configuration file that fails to load keeps the running one.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use actix_web::web;
+use log::{debug, error, info, warn};
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::mpsc;
+
+use crate::app_state::AppState;
+use crate::cli::RawArgs;
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+use crate::snapshot_report;
+use crate::watcher::{FsWatcher, CHANNEL_SIZE};
+
+/// Quiet time after the last change signal before a rescan (the trailing edge).
+const DEBOUNCE: Duration = Duration::from_millis(100);
+/// A steady stream of changes (a long copy) still gets a rescan this often.
+const MAX_DEBOUNCE: Duration = Duration::from_secs(1);
+/// Margin after a settle deadline, so that the folder is surely quiet when rescanned.
+const SETTLE_MARGIN: Duration = Duration::from_millis(20);
+
+/// What started a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A filesystem change.
+    Files,
+    /// SIGHUP.
+    Signal,
+    /// A release folder or license file has been quiet for `settle_ms`.
+    Settle,
+}
+
+pub struct Reloader {
+    state: web::Data<AppState>,
+    raw: RawArgs,
+    config: Config,
+    changes: mpsc::Receiver<()>,
+    hangup: Option<Signal>,
+    /// Kept alive for as long as the reloader runs: dropping it stops the watching.
+    watcher: Option<FsWatcher>,
+    /// Problems already logged, so that a lasting fault is logged once, not per rescan.
+    logged: HashSet<String>,
+    /// The last configuration error logged.
+    config_error: Option<String>,
+}
+
+impl Reloader {
+    /// Sets up watching and the SIGHUP handler. Must run inside the server's runtime, and
+    /// before the server answers, so that an early SIGHUP cannot kill the process.
+    pub fn new(state: web::Data<AppState>, raw: RawArgs, config: Config) -> Reloader {
+        let (sender, changes) = mpsc::channel(CHANNEL_SIZE);
+        let watcher = match FsWatcher::new(sender) {
+            Ok(mut watcher) => {
+                watcher.sync(&config);
+                Some(watcher)
+            }
+            Err(message) => {
+                error!("cannot watch for changes: {message}");
+                None
+            }
+        };
+        let hangup = match signal(SignalKind::hangup()) {
+            Ok(hangup) => Some(hangup),
+            Err(e) => {
+                error!("cannot handle SIGHUP: {e}");
+                None
+            }
+        };
+        let logged = problems(&state.snapshot_arc());
+        Reloader {
+            state,
+            raw,
+            config,
+            changes,
+            hangup,
+            watcher,
+            logged,
+            config_error: None,
+        }
+    }
+
+    /// Runs until the process ends.
+    pub async fn run(mut self) {
+        let mut settle_at = settle_deadline(&self.state.snapshot_arc());
+        loop {
+            let trigger = tokio::select! {
+                Some(()) = self.changes.recv() => Trigger::Files,
+                Some(()) = next_hangup(&mut self.hangup) => Trigger::Signal,
+                () = sleep_until(settle_at), if settle_at.is_some() => Trigger::Settle,
+            };
+            if trigger == Trigger::Files {
+                self.debounce().await;
+            }
+            let snapshot = self.reload(trigger).await;
+            settle_at = settle_deadline(&snapshot);
+        }
+    }
+
+    /// Waits until no change signal has come for `DEBOUNCE` (at most `MAX_DEBOUNCE`).
+    async fn debounce(&mut self) {
+        let started = Instant::now();
+        while started.elapsed() < MAX_DEBOUNCE {
+            match tokio::time::timeout(DEBOUNCE, self.changes.recv()).await {
+                Ok(Some(())) => continue,
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+
+    /// Re-reads the configuration, rescans, swaps the snapshot and logs what changed.
+    pub async fn reload(&mut self, trigger: Trigger) -> Arc<Snapshot> {
+        let started = Instant::now();
+        self.reload_config();
+        let previous = self.state.snapshot_arc();
+        let config = self.config.clone();
+        let before = previous.clone();
+        let scanned =
+            web::block(move || Snapshot::scan(&config, SystemTime::now(), Some(&before))).await;
+        let snapshot = match scanned {
+            Ok(snapshot) => Arc::new(snapshot),
+            Err(e) => {
+                error!("rescan failed ({e}); still serving the previous state");
+                return previous;
+            }
+        };
+        self.state.store_arc(snapshot.clone());
+        if let Some(watcher) = &mut self.watcher {
+            watcher.sync(&self.config);
+        }
+        self.log_changes(trigger, &previous, &snapshot, started.elapsed());
+        snapshot
+    }
+
+    /// Loads the configuration again; on failure keeps the running one (logged once).
+    fn reload_config(&mut self) {
+        match Config::load(&self.raw) {
+            Ok(config) => {
+                self.config_error = None;
+                if config == self.config {
+                    return;
+                }
+                if config.listen != self.config.listen {
+                    warn!(
+                        "listen changed to {}: restart to apply (still on {})",
+                        config.listen, self.config.listen
+                    );
+                }
+                if config.admin_listen != self.config.admin_listen {
+                    warn!("admin_listen changed: restart to apply");
+                }
+                info!("configuration reloaded");
+                self.config = Config {
+                    listen: self.config.listen,
+                    admin_listen: self.config.admin_listen,
+                    ..config
+                };
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                if self.config_error.as_ref() != Some(&message) {
+                    error!("{message}; keeping the running configuration");
+                    self.config_error = Some(message);
+                }
+            }
+        }
+    }
+
+    fn log_changes(
+        &mut self,
+        trigger: Trigger,
+        previous: &Snapshot,
+        snapshot: &Snapshot,
+        took: Duration,
+    ) {
+        let mut changes = Vec::new();
+        let version = |s: &Snapshot| s.releases.current().map(|r| r.version);
+        if version(previous) != version(snapshot)
+            || previous.releases.current().map(|r| &r.description)
+                != snapshot.releases.current().map(|r| &r.description)
+        {
+            changes.push(snapshot_report::current_line(snapshot));
+        }
+        if previous.critical != snapshot.critical {
+            changes.push(snapshot_report::critical_line(snapshot));
+        }
+        if previous.licenses.total() != snapshot.licenses.total() {
+            changes.push(snapshot_report::licenses_line(snapshot));
+        }
+        let ms = took.as_millis();
+        if changes.is_empty() && trigger == Trigger::Signal {
+            info!("rescanned on SIGHUP in {ms} ms: nothing devices see changed");
+        } else if changes.is_empty() {
+            debug!("rescanned ({trigger:?}) in {ms} ms: nothing devices see changed");
+        } else {
+            info!("reloaded ({trigger:?}) in {ms} ms: {}", changes.join("; "));
+        }
+        let now = problems(snapshot);
+        for problem in now.difference(&self.logged) {
+            warn!("{problem}");
+        }
+        self.logged = now;
+    }
+}
+
+/// Every problem of a snapshot, as logged.
+fn problems(snapshot: &Snapshot) -> HashSet<String> {
+    snapshot_report::errors(snapshot)
+        .into_iter()
+        .chain(snapshot_report::warnings(snapshot))
+        .collect()
+}
+
+fn settle_deadline(snapshot: &Snapshot) -> Option<tokio::time::Instant> {
+    snapshot
+        .next_settle()
+        .map(|wait| tokio::time::Instant::now() + wait + SETTLE_MARGIN)
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_hangup(hangup: &mut Option<Signal>) -> Option<()> {
+    match hangup {
+        Some(hangup) => hangup.recv().await,
+        None => std::future::pending().await,
+    }
+}

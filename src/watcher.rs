@@ -1,0 +1,224 @@
+//! Filesystem watching, reduced to one signal: "something may have changed". The notify
+//! callback only forwards into a bounded channel; the reloader debounces and rescans
+//! everything. Event paths are never trusted (inotify loses events for files created before
+//! a watch on a new folder exists), so what changed is decided by the scan, not here.
+//!
+//! Watched: `firmware_dir` recursively; and, non-recursively, the folders holding the
+//! configuration file, each license file (so that editors' rename-on-save and
+//! delete-then-create are seen), each license folder, and `firmware_dir`'s parent (so that
+//! a deleted and re-created `firmware_dir` is seen and watched again).
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use log::{debug, error, warn};
+use notify::event::{AccessKind, AccessMode};
+use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+
+/// How many change signals may wait; more are dropped, since one pending signal already
+/// means "rescan everything".
+pub const CHANNEL_SIZE: usize = 16;
+
+/// Whether an event can mean a change. Opening, reading and closing a file unwritten are
+/// not changes (notify reports them, and the scan itself causes them: counting them would
+/// rescan forever).
+pub fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
+    }
+}
+
+/// The folders to watch for `config`, with how.
+pub fn watch_list(config: &Config) -> BTreeMap<PathBuf, RecursiveMode> {
+    let mut list = BTreeMap::new();
+    let flat = |path: &Path, list: &mut BTreeMap<PathBuf, RecursiveMode>| {
+        list.entry(folder_path(path))
+            .or_insert(RecursiveMode::NonRecursive);
+    };
+    list.insert(folder_path(&config.firmware_dir), RecursiveMode::Recursive);
+    flat(&parent(&config.firmware_dir), &mut list);
+    if let Some(path) = &config.path {
+        flat(&parent(path), &mut list);
+    }
+    for source in &config.licenses {
+        if source.is_dir() {
+            flat(source, &mut list);
+        }
+        flat(&parent(source), &mut list);
+    }
+    list
+}
+
+/// An empty path (the parent of a bare relative name) means the working directory.
+fn folder_path(path: &Path) -> PathBuf {
+    if path.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        path.to_path_buf()
+    }
+}
+
+fn parent(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The operator-facing explanation of a watch error.
+pub fn explain(error: &notify::Error) -> String {
+    match &error.kind {
+        notify::ErrorKind::MaxFilesWatch => format!(
+            "{error}: the inotify watch limit is reached; raise it with \
+             `sysctl fs.inotify.max_user_watches=524288` (and in /etc/sysctl.d/ to keep it). \
+             Until then changes are picked up only on SIGHUP"
+        ),
+        notify::ErrorKind::Io(io) if io.raw_os_error() == Some(24) => format!(
+            "{error}: too many inotify instances; raise `sysctl fs.inotify.max_user_instances` \
+             (default 128). Until then changes are picked up only on SIGHUP"
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// A notify watcher kept alive for as long as this value lives, and the folders it watches
+/// (with their inode, to notice a folder deleted and created again).
+pub struct FsWatcher {
+    watcher: RecommendedWatcher,
+    watched: BTreeMap<PathBuf, (RecursiveMode, u64)>,
+    /// Folders that could not be watched last time, so that each failure is logged once.
+    failed: BTreeMap<PathBuf, String>,
+}
+
+impl FsWatcher {
+    /// Starts a watcher that sends `()` into `changes` on every change event.
+    pub fn new(changes: mpsc::Sender<()>) -> Result<FsWatcher, String> {
+        let watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
+            let changed = match &event {
+                Ok(event) => is_change(&event.kind),
+                // An error (say, an event queue overflow) may hide changes: rescan.
+                Err(_) => true,
+            };
+            if changed {
+                // Full means a rescan is already pending; closed means shutting down.
+                let _ = changes.try_send(());
+            }
+        })
+        .map_err(|e| explain(&e))?;
+        Ok(FsWatcher {
+            watcher,
+            watched: BTreeMap::new(),
+            failed: BTreeMap::new(),
+        })
+    }
+
+    /// Watches what `config` needs: adds new folders, drops old ones, and watches again a
+    /// folder that was deleted and created anew.
+    pub fn sync(&mut self, config: &Config) {
+        let wanted = watch_list(config);
+        let stale: Vec<PathBuf> = self
+            .watched
+            .iter()
+            .filter(|(path, (mode, ino))| {
+                wanted.get(*path) != Some(mode) || inode(path) != Some(*ino)
+            })
+            .map(|(path, _)| path.clone())
+            .collect();
+        for path in stale {
+            let _ = self.watcher.unwatch(&path);
+            self.watched.remove(&path);
+        }
+        for (path, mode) in wanted {
+            if self.watched.contains_key(&path) {
+                continue;
+            }
+            let Some(ino) = inode(&path) else {
+                // Not there (yet): watched once it appears, on the next rescan.
+                continue;
+            };
+            match self.watcher.watch(&path, mode) {
+                Ok(()) => {
+                    debug!("watching {} ({mode:?})", path.display());
+                    self.failed.remove(&path);
+                    self.watched.insert(path, (mode, ino));
+                }
+                Err(e) => {
+                    let message = explain(&e);
+                    if self.failed.get(&path) != Some(&message) {
+                        if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
+                            error!("cannot watch {}: {message}", path.display());
+                        } else {
+                            warn!("cannot watch {}: {message}", path.display());
+                        }
+                        self.failed.insert(path, message);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn inode(path: &Path) -> Option<u64> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| m.ino())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{CreateKind, ModifyKind, RenameMode};
+
+    #[test]
+    fn reads_are_not_changes() {
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Read)));
+        assert!(is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(is_change(&EventKind::Create(CreateKind::File)));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Name(
+            RenameMode::To
+        ))));
+        assert!(is_change(&EventKind::Any));
+    }
+
+    #[test]
+    fn the_watch_limit_error_names_the_sysctl() {
+        let text = explain(&notify::Error::new(notify::ErrorKind::MaxFilesWatch));
+        assert!(text.contains("fs.inotify.max_user_watches"), "{text}");
+        let text = explain(&notify::Error::io(std::io::Error::from_raw_os_error(24)));
+        assert!(text.contains("fs.inotify.max_user_instances"), "{text}");
+    }
+
+    #[test]
+    fn watches_firmware_recursively_and_license_folders_flat() {
+        let dir = tempfile::tempdir().unwrap();
+        let licenses = dir.path().join("lic");
+        std::fs::create_dir(&licenses).unwrap();
+        let raw = crate::cli::RawArgs::default();
+        let file = crate::config::parse_file("licenses: [lic, more/extra.slf]\n").unwrap();
+        let config =
+            Config::resolve(&raw, file, dir.path(), Some(dir.path().join("server.yaml"))).unwrap();
+        let list = watch_list(&config);
+        assert_eq!(
+            list.get(&dir.path().join("firmware")),
+            Some(&RecursiveMode::Recursive)
+        );
+        assert_eq!(list.get(dir.path()), Some(&RecursiveMode::NonRecursive));
+        assert_eq!(list.get(&licenses), Some(&RecursiveMode::NonRecursive));
+        assert_eq!(
+            list.get(&dir.path().join("more")),
+            Some(&RecursiveMode::NonRecursive)
+        );
+    }
+}
