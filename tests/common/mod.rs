@@ -40,9 +40,11 @@ impl Fixture {
         fs::write(self.path("server.yaml"), text).expect("server.yaml");
     }
 
-    /// Adds a complete release folder; the files' bytes are derived from the version.
-    pub fn release(&self, version: &str, meta: Option<&str>) -> PathBuf {
-        let folder = self.path(&format!("firmware/{version}"));
+    /// Adds a complete release folder (`20180125`, or a staging name ending in the
+    /// version, `.staging-20180125`); the files' bytes are derived from the version.
+    pub fn release(&self, name: &str, meta: Option<&str>) -> PathBuf {
+        let folder = self.path(&format!("firmware/{name}"));
+        let version = &name[name.len().saturating_sub(8)..];
         fs::create_dir_all(&folder).expect("release folder");
         fs::write(
             folder.join("upd_app.bin"),
