@@ -72,4 +72,33 @@ pub struct RawArgs {
     /// How long a release folder must be unchanged before it is published, in ms
     #[arg(long, env = "KKT_SETTLE_MS", global = true, value_name = "MS")]
     pub settle_ms: Option<u64>,
+    /// Bearer token every admin request must carry (prefer the environment variable)
+    #[arg(
+        long,
+        env = "KKT_ADMIN_TOKEN",
+        global = true,
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated
+    #[arg(
+        long,
+        env = "KKT_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ',',
+        value_name = "NETS"
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// How many devices the fleet view remembers
+    #[arg(long, env = "KKT_FLEET_MAX_DEVICES", global = true, value_name = "N")]
+    pub fleet_max_devices: Option<usize>,
+    /// Seconds a SIGTERM waits for running downloads to finish
+    #[arg(
+        long,
+        env = "KKT_SHUTDOWN_TIMEOUT_S",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout_s: Option<u64>,
 }

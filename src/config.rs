@@ -13,12 +13,15 @@ use serde::Deserialize;
 
 use crate::cli::RawArgs;
 use crate::problem::yaml_message;
+use crate::trusted_proxies::TrustedProxies;
 use crate::version::Version;
 
 const DEFAULT_CONFIG: &str = "server.yaml";
 const DEFAULT_LISTEN: &str = "0.0.0.0:8888";
 const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8889";
 const DEFAULT_SETTLE_MS: u64 = 1000;
+const DEFAULT_FLEET_MAX_DEVICES: usize = 100_000;
+const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
 
 /// `server.yaml` as written. `admin_listen` distinguishes absent (default) from `null`.
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +35,10 @@ pub struct FileConfig {
     #[serde(default, deserialize_with = "present")]
     admin_listen: Option<Option<String>>,
     settle_ms: Option<u64>,
+    admin_token: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
+    fleet_max_devices: Option<usize>,
+    shutdown_timeout_s: Option<u64>,
 }
 
 /// Lets `admin_listen: null` be told apart from a missing key.
@@ -52,6 +59,14 @@ pub struct Config {
     pub public_url: Option<String>,
     pub admin_listen: Option<SocketAddr>,
     pub settle: Duration,
+    /// When set, every admin request needs `Authorization: Bearer <token>`.
+    pub admin_token: Option<String>,
+    /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
+    pub trusted_proxies: TrustedProxies,
+    /// How many devices the fleet view remembers (least recently seen are forgotten).
+    pub fleet_max_devices: usize,
+    /// How long a SIGTERM waits for running requests (downloads) to finish.
+    pub shutdown_timeout: Duration,
 }
 
 impl Config {
@@ -134,6 +149,25 @@ impl Config {
         if settle_ms > 3_600_000 {
             bail!("settle_ms {settle_ms} is over an hour; releases would wait too long");
         }
+        let admin_token = match raw.admin_token.clone().or(file.admin_token) {
+            Some(token) if token.trim().is_empty() => None,
+            Some(token) if token.len() < 16 => bail!("admin_token must be at least 16 characters"),
+            token => token,
+        };
+        let proxies = raw
+            .trusted_proxies
+            .clone()
+            .or(file.trusted_proxies)
+            .unwrap_or_default();
+        let trusted_proxies = TrustedProxies::parse(&proxies)?;
+        let fleet_max_devices = raw
+            .fleet_max_devices
+            .or(file.fleet_max_devices)
+            .unwrap_or(DEFAULT_FLEET_MAX_DEVICES);
+        let shutdown_timeout_s = raw
+            .shutdown_timeout_s
+            .or(file.shutdown_timeout_s)
+            .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT_S);
         Ok(Config {
             path,
             listen,
@@ -143,6 +177,10 @@ impl Config {
             public_url,
             admin_listen,
             settle: Duration::from_millis(settle_ms),
+            admin_token,
+            trusted_proxies,
+            fleet_max_devices,
+            shutdown_timeout: Duration::from_secs(shutdown_timeout_s),
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod device_requests;
 pub mod fingerprint;
 pub mod firmware_download;
 pub mod firmware_offer;
+pub mod fleet;
 pub mod licenses;
 pub mod problem;
 pub mod py_json;
@@ -25,6 +26,7 @@ pub mod server;
 pub mod server_info;
 pub mod snapshot;
 pub mod snapshot_report;
+pub mod trusted_proxies;
 pub mod version;
 pub mod watcher;
 

@@ -39,6 +39,13 @@ impl Serial {
     }
 }
 
+/// Serialized as devices and license files write it: 16 digits, as a string.
+impl serde::Serialize for Serial {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl fmt::Display for Serial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:016}", self.0)
