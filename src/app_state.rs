@@ -1,21 +1,54 @@
 //! The state handlers share: the current snapshot behind an `ArcSwap`, replaced whole in one
-//! store by a reload, read with one load per request.
+//! store by a reload and read with one load per request; plus what the operator surface
+//! reports (metrics, the fleet view, the reload history, the start time).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, Guard};
+use serde::Serialize;
 
+use crate::fleet::Fleet;
+use crate::metrics::Metrics;
 use crate::snapshot::Snapshot;
+
+/// How many reloads `/status` and the dashboard remember.
+const RELOADS_KEPT: usize = 20;
+
+/// One reload, for the operator.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadRecord {
+    /// Unix seconds.
+    pub at: u64,
+    /// `startup`, `files`, `signal` or `settle`.
+    pub trigger: &'static str,
+    /// What devices now see differently, or why the reload failed.
+    pub outcome: String,
+    pub ok: bool,
+    pub duration_ms: u64,
+}
 
 pub struct AppState {
     snapshot: ArcSwap<Snapshot>,
+    pub metrics: Metrics,
+    fleet: Mutex<Fleet>,
+    reloads: Mutex<VecDeque<ReloadRecord>>,
+    pub started: SystemTime,
 }
 
 impl AppState {
-    pub fn new(snapshot: Snapshot) -> AppState {
-        AppState {
+    pub fn new(snapshot: Snapshot, fleet_cap: usize) -> anyhow::Result<AppState> {
+        let metrics = Metrics::new()?;
+        let state = AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
-        }
+            metrics,
+            fleet: Mutex::new(Fleet::new(fleet_cap)),
+            reloads: Mutex::new(VecDeque::new()),
+            started: SystemTime::now(),
+        };
+        state.update_gauges(&state.snapshot_arc());
+        Ok(state)
     }
 
     /// The snapshot to answer one request from. Hold it only while answering.
@@ -30,6 +63,34 @@ impl AppState {
 
     /// Replaces the snapshot for every request that starts from now on.
     pub fn store_arc(&self, snapshot: Arc<Snapshot>) {
+        self.update_gauges(&snapshot);
         self.snapshot.store(snapshot);
+    }
+
+    /// The fleet view. A panic while it was held cannot leave it half-updated in a way that
+    /// matters (it is a cache of observations), so a poisoned lock is used as it is.
+    pub fn fleet(&self) -> MutexGuard<'_, Fleet> {
+        self.fleet.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn record_reload(&self, record: ReloadRecord) {
+        self.metrics.reload(record.ok);
+        let mut reloads = self.reloads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if reloads.len() == RELOADS_KEPT {
+            reloads.pop_front();
+        }
+        reloads.push_back(record);
+    }
+
+    /// The last reloads, newest first.
+    pub fn reloads(&self) -> Vec<ReloadRecord> {
+        let reloads = self.reloads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        reloads.iter().rev().cloned().collect()
+    }
+
+    fn update_gauges(&self, snapshot: &Snapshot) {
+        let current = snapshot.releases.current().map_or(0, |r| r.version.as_u32());
+        let critical = snapshot.critical.map_or(0, |c| c.version.as_u32());
+        self.metrics.state(current, critical);
     }
 }

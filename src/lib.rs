@@ -2,6 +2,8 @@
 //! vendor's drivers byte for byte like the vendor's server. The library holds all logic so
 //! that tests can call it; `main.rs` only hands over to `run`.
 
+pub mod admin_error;
+pub mod admin_routes;
 pub mod api_error;
 pub mod app_state;
 pub mod base_url;
@@ -9,12 +11,15 @@ pub mod byte_range;
 pub mod check_command;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod device_requests;
 pub mod fingerprint;
 pub mod firmware_download;
 pub mod firmware_offer;
 pub mod fleet;
+pub mod fleet_chart;
 pub mod licenses;
+pub mod metrics;
 pub mod problem;
 pub mod py_json;
 pub mod release_meta;
@@ -26,6 +31,7 @@ pub mod server;
 pub mod server_info;
 pub mod snapshot;
 pub mod snapshot_report;
+pub mod status_report;
 pub mod trusted_proxies;
 pub mod version;
 pub mod watcher;

@@ -14,11 +14,12 @@ use log::{debug, error, info, warn};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
-use crate::app_state::AppState;
+use crate::app_state::{AppState, ReloadRecord};
 use crate::cli::RawArgs;
 use crate::config::Config;
 use crate::snapshot::Snapshot;
 use crate::snapshot_report;
+use crate::status_report::unix;
 use crate::watcher::{FsWatcher, CHANNEL_SIZE};
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
@@ -37,6 +38,16 @@ pub enum Trigger {
     Signal,
     /// A release folder or license file has been quiet for `settle_ms`.
     Settle,
+}
+
+impl Trigger {
+    pub fn name(self) -> &'static str {
+        match self {
+            Trigger::Files => "files",
+            Trigger::Signal => "signal",
+            Trigger::Settle => "settle",
+        }
+    }
 }
 
 pub struct Reloader {
@@ -119,7 +130,7 @@ impl Reloader {
     /// Re-reads the configuration, rescans, swaps the snapshot and logs what changed.
     pub async fn reload(&mut self, trigger: Trigger) -> Arc<Snapshot> {
         let started = Instant::now();
-        self.reload_config();
+        let config_error = self.reload_config();
         let previous = self.state.snapshot_arc();
         let config = self.config.clone();
         let before = previous.clone();
@@ -129,6 +140,7 @@ impl Reloader {
             Ok(snapshot) => Arc::new(snapshot),
             Err(e) => {
                 error!("rescan failed ({e}); still serving the previous state");
+                self.record(trigger, format!("rescan failed: {e}"), false, started);
                 return previous;
             }
         };
@@ -136,17 +148,35 @@ impl Reloader {
         if let Some(watcher) = &mut self.watcher {
             watcher.sync(&self.config);
         }
-        self.log_changes(trigger, &previous, &snapshot, started.elapsed());
+        let summary = self.log_changes(trigger, &previous, &snapshot, started.elapsed());
+        match config_error {
+            Some(error) => self.record(trigger, format!("configuration kept: {error}"), false, started),
+            None => self.record(trigger, summary, true, started),
+        }
         snapshot
     }
 
-    /// Loads the configuration again; on failure keeps the running one (logged once).
-    fn reload_config(&mut self) {
+    fn record(&self, trigger: Trigger, outcome: String, ok: bool, started: Instant) {
+        self.state.record_reload(ReloadRecord {
+            at: unix(SystemTime::now()),
+            trigger: trigger.name(),
+            outcome,
+            ok,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+    }
+
+    /// Loads the configuration again; on failure keeps the running one (logged once) and
+    /// returns the error.
+    fn reload_config(&mut self) -> Option<String> {
         match Config::load(&self.raw) {
             Ok(config) => {
                 self.config_error = None;
                 if config == self.config {
-                    return;
+                    return None;
+                }
+                if config.fleet_max_devices != self.config.fleet_max_devices {
+                    self.state.fleet().set_cap(config.fleet_max_devices);
                 }
                 if config.listen != self.config.listen {
                     warn!(
@@ -157,30 +187,40 @@ impl Reloader {
                 if config.admin_listen != self.config.admin_listen {
                     warn!("admin_listen changed: restart to apply");
                 }
+                if config.admin_token != self.config.admin_token
+                    || config.shutdown_timeout != self.config.shutdown_timeout
+                {
+                    warn!("admin_token or shutdown_timeout_s changed: restart to apply");
+                }
                 info!("configuration reloaded");
                 self.config = Config {
                     listen: self.config.listen,
                     admin_listen: self.config.admin_listen,
+                    admin_token: self.config.admin_token.clone(),
+                    shutdown_timeout: self.config.shutdown_timeout,
                     ..config
                 };
+                None
             }
             Err(e) => {
                 let message = format!("{e:#}");
                 if self.config_error.as_ref() != Some(&message) {
                     error!("{message}; keeping the running configuration");
-                    self.config_error = Some(message);
+                    self.config_error = Some(message.clone());
                 }
+                Some(message)
             }
         }
     }
 
+    /// Logs what devices now see differently (and new problems); returns that summary.
     fn log_changes(
         &mut self,
         trigger: Trigger,
         previous: &Snapshot,
         snapshot: &Snapshot,
         took: Duration,
-    ) {
+    ) -> String {
         let mut changes = Vec::new();
         let version = |s: &Snapshot| s.releases.current().map(|r| r.version);
         if version(previous) != version(snapshot)
@@ -208,6 +248,11 @@ impl Reloader {
             warn!("{problem}");
         }
         self.logged = now;
+        if changes.is_empty() {
+            "nothing devices see changed".to_string()
+        } else {
+            changes.join("; ")
+        }
     }
 }
 

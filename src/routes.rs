@@ -1,7 +1,8 @@
 //! The device-facing HTTP API: which path and method goes to which handler. Handlers are
 //! thin: read the request, take one snapshot, call a pure function, write JSON.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,6 +14,7 @@ use crate::base_url::base_url;
 use crate::firmware_download;
 use crate::firmware_offer::offer;
 use crate::server_info::ServerInfo;
+use crate::snapshot::Snapshot;
 use crate::{device_requests, py_json, request_body};
 
 /// The address a connection arrived on, recorded when it is accepted (see `server`).
@@ -57,7 +59,14 @@ async fn check_firmware(
     let host = req.headers().get(header::HOST).map(|h| h.as_bytes());
     let local = req.conn_data::<LocalAddr>().map(|a| a.0);
     let base = base_url(snapshot.public_url.as_deref(), host, local)?;
-    json_ok(&offer(&snapshot, build, &base))
+    let answer = offer(&snapshot, build, &base);
+    state.metrics.offered(&answer);
+    if let Some(client) = client_ip(&req, &snapshot) {
+        let mut fleet = state.fleet();
+        fleet.check_in(client, user_agent(&req), build, &answer, unix_now());
+        state.metrics.devices(fleet.len());
+    }
+    json_ok(&answer)
 }
 
 #[derive(Serialize)]
@@ -93,6 +102,21 @@ async fn not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(req.uri().path().to_string()))
+}
+
+/// The device's address: the peer, or what a trusted proxy says in `X-Forwarded-For`.
+fn client_ip(req: &HttpRequest, snapshot: &Snapshot) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    Some(snapshot.trusted_proxies.client_ip(peer, forwarded))
+}
+
+fn user_agent(req: &HttpRequest) -> &str {
+    req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// A 200 with the reference's JSON byte form and Content-Type.

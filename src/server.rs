@@ -1,50 +1,112 @@
-//! Start-up of the device listener: the first scan, the log lines an operator looks for,
-//! and the actix-web server with the access log.
+//! Start-up: the first scan, the log lines an operator looks for, the device listener with
+//! its access log and metrics, the admin listener, and a graceful drain on SIGTERM.
 
 use std::any::Any;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
-use actix_web::dev::Extensions;
-use actix_web::middleware::Logger;
+use actix_web::dev::{Extensions, Service};
+use actix_web::middleware::{from_fn, Logger};
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, App, HttpServer};
 use anyhow::{Context, Result};
 use log::{info, warn};
 
-use crate::app_state::AppState;
+use crate::admin_routes::{self, AdminToken};
+use crate::app_state::{AppState, ReloadRecord};
 use crate::cli::RawArgs;
 use crate::config::Config;
 use crate::reloader::Reloader;
 use crate::routes::{self, LocalAddr};
 use crate::snapshot::Snapshot;
 use crate::snapshot_report;
+use crate::status_report::unix;
 
 /// One access-log line per request: client, request line, status, bytes, seconds, User-Agent.
 const ACCESS_LOG: &str = r#"%a "%r" %s %b %Ts "%{User-Agent}i""#;
 
-/// Scans, logs what devices will be offered, and serves until SIGINT/SIGTERM.
+/// Scans, logs what devices will be offered, and serves until SIGINT/SIGTERM, then lets
+/// running requests (downloads) finish for up to `shutdown_timeout`.
 /// `raw` is kept to re-read the configuration on reload with the same flags laid over it.
 pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
+    let started = Instant::now();
     let snapshot = Snapshot::scan(&config, SystemTime::now(), None);
     log_snapshot(&snapshot);
-    let state = web::Data::new(AppState::new(snapshot));
+    let outcome = snapshot_report::current_line(&snapshot);
+    let state = web::Data::new(AppState::new(snapshot, config.fleet_max_devices).context("cannot set up metrics")?);
+    state.record_reload(ReloadRecord {
+        at: unix(SystemTime::now()),
+        trigger: "startup",
+        outcome,
+        ok: true,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
     let reloader = Reloader::new(state.clone(), raw, config.clone());
+    let drain = config.shutdown_timeout.as_secs();
 
-    let app_state = state.clone();
-    let server = HttpServer::new(move || {
+    let device_state = state.clone();
+    let devices = HttpServer::new(move || {
         App::new()
-            .app_data(app_state.clone())
+            .app_data(device_state.clone())
             .wrap(Logger::new(ACCESS_LOG))
+            .wrap_fn(|req, service| {
+                let began = Instant::now();
+                let state = req.app_data::<web::Data<AppState>>().cloned();
+                let response = service.call(req);
+                async move {
+                    let response = response.await?;
+                    if let Some(state) = state {
+                        let route = response.request().match_pattern().unwrap_or_else(|| "other".into());
+                        state.metrics.request(&route, response.status().as_u16(), began.elapsed());
+                    }
+                    Ok(response)
+                }
+            })
             .configure(routes::configure)
     })
     .on_connect(record_local_addr)
+    .shutdown_timeout(drain)
     .bind(config.listen)
     .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let device_addrs = devices.addrs();
+
+    let admin = match config.admin_listen {
+        Some(addr) => {
+            let admin_state = state.clone();
+            let token = web::Data::new(AdminToken(config.admin_token.clone()));
+            let server = HttpServer::new(move || {
+                App::new()
+                    .app_data(admin_state.clone())
+                    .app_data(token.clone())
+                    .wrap(from_fn(admin_routes::require_token))
+                    .configure(admin_routes::configure)
+            })
+            .workers(1)
+            .disable_signals()
+            .shutdown_timeout(1)
+            .bind(addr)
+            .with_context(|| format!("cannot listen on {addr} (admin_listen)"))?;
+            for addr in server.addrs() {
+                info!("admin listening on {addr}{}", if config.admin_token.is_some() { " (token required)" } else { "" });
+            }
+            Some(server.run())
+        }
+        None => None,
+    };
+    let admin_handle = admin.as_ref().map(|server| server.handle());
+    if let Some(admin) = admin {
+        actix_web::rt::spawn(admin);
+    }
+
     actix_web::rt::spawn(reloader.run());
-    for addr in server.addrs() {
+    for addr in device_addrs {
         info!("listening on {addr}");
     }
-    server.run().await.context("the HTTP server failed")
+    let result = devices.run().await.context("the HTTP server failed");
+    info!("stopped");
+    if let Some(handle) = admin_handle {
+        handle.stop(true).await;
+    }
+    result
 }
 
 /// Logs the summary lines and every problem of a snapshot.
@@ -62,10 +124,7 @@ pub fn log_snapshot(snapshot: &Snapshot) {
 
 /// Keeps the address each connection arrived on, for URLs to HTTP/1.0 clients without Host.
 fn record_local_addr(connection: &dyn Any, data: &mut Extensions) {
-    if let Some(addr) = connection
-        .downcast_ref::<TcpStream>()
-        .and_then(|s| s.local_addr().ok())
-    {
+    if let Some(addr) = connection.downcast_ref::<TcpStream>().and_then(|s| s.local_addr().ok()) {
         data.insert(LocalAddr(addr));
     }
 }

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::licenses::LicenseTable;
 use crate::problem::Problem;
 use crate::releases::ReleaseSet;
+use crate::trusted_proxies::TrustedProxies;
 use crate::version::Version;
 
 /// Where the critical version comes from.
@@ -30,6 +31,7 @@ pub struct CriticalVersion {
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub public_url: Option<String>,
+    pub trusted_proxies: TrustedProxies,
     pub firmware_dir: PathBuf,
     pub releases: ReleaseSet,
     pub licenses: LicenseTable,
@@ -57,6 +59,7 @@ impl Snapshot {
         let critical = critical_version(config.critical_version, &releases);
         Snapshot {
             public_url: config.public_url.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
             firmware_dir: config.firmware_dir.clone(),
             releases,
             licenses,

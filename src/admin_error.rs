@@ -1,0 +1,69 @@
+//! Every error the admin listener answers, as JSON `{"error": "…"}` with the right status.
+
+use std::fmt;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminError {
+    /// `admin_token` is set and the request lacks `Authorization: Bearer <token>`, or has
+    /// another token.
+    Unauthorized,
+    /// Not ready to serve devices (no release published); the reason says why.
+    NotReady(String),
+    /// Nothing is served at this path.
+    NotFound(String),
+    /// The method is not one this path answers.
+    MethodNotAllowed,
+    /// A bug of ours; the message says what failed.
+    Internal(String),
+}
+
+impl fmt::Display for AdminError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdminError::Unauthorized => write!(f, "missing or wrong admin token; send Authorization: Bearer <admin_token>"),
+            AdminError::NotReady(reason) => write!(f, "not ready: {reason}"),
+            AdminError::NotFound(path) => write!(f, "not found: {path}"),
+            AdminError::MethodNotAllowed => write!(f, "method not allowed here; use GET or HEAD"),
+            AdminError::Internal(e) => write!(f, "internal error: {e}"),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    error: String,
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AdminError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+            AdminError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = serde_json::to_vec(&ErrorBody { error: self.to_string() })
+            .unwrap_or_else(|_| br#"{"error": "internal error"}"#.to_vec());
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        match self {
+            AdminError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            AdminError::MethodNotAllowed => {
+                response.insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD")));
+            }
+            _ => {}
+        }
+        response.body(body)
+    }
+}

@@ -1,0 +1,130 @@
+//! The operator's listener (`admin_listen`, 127.0.0.1:8889 by default, never the device
+//! port): the dashboard, `/status`, `/metrics`, `/healthz` and `/readyz`. With
+//! `admin_token` set, every request needs `Authorization: Bearer <token>`.
+
+use std::time::SystemTime;
+
+use actix_web::body::{BoxBody, EitherBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use crate::admin_error::AdminError;
+use crate::app_state::AppState;
+use crate::dashboard;
+use crate::status_report::{self, OperatorState, Status};
+
+/// How many devices the dashboard lists.
+const RECENT_DEVICES: usize = 50;
+
+/// The admin token, shared with the auth middleware (`None`: no token needed).
+#[derive(Clone)]
+pub struct AdminToken(pub Option<String>);
+
+/// Registers the admin routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for (path, handler) in [("/", Handler::Dashboard), ("/status", Handler::Status), ("/metrics", Handler::Metrics), ("/healthz", Handler::Healthz), ("/readyz", Handler::Readyz)] {
+        cfg.service(
+            web::resource(path)
+                .route(web::get().to(move |req, state| handle(handler, req, state)))
+                .route(web::head().to(move |req, state| handle(handler, req, state)))
+                .default_service(web::to(|| async { Err::<HttpResponse, _>(AdminError::MethodNotAllowed) })),
+        );
+    }
+    cfg.default_service(web::to(|req: HttpRequest| async move { Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string())) }));
+}
+
+#[derive(Clone, Copy)]
+enum Handler {
+    Dashboard,
+    Status,
+    Metrics,
+    Healthz,
+    Readyz,
+}
+
+async fn handle(handler: Handler, _req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    match handler {
+        Handler::Dashboard => {
+            let status = current_status(&state);
+            let devices = state.fleet().recent(RECENT_DEVICES);
+            let page = dashboard::render(&status, &devices, status_report::unix(SystemTime::now()))
+                .map_err(|e| AdminError::Internal(e.to_string()))?;
+            Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(page))
+        }
+        Handler::Status => json(&current_status(&state)),
+        Handler::Metrics => {
+            let text = state.metrics.render().map_err(AdminError::Internal)?;
+            Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")).body(text))
+        }
+        Handler::Healthz => json(&serde_json::json!({"status": "ok"})),
+        Handler::Readyz => {
+            let snapshot = state.snapshot();
+            match snapshot.releases.current() {
+                Some(current) => json(&serde_json::json!({"status": "ready", "current_release": current.version.as_u32()})),
+                None => Err(AdminError::NotReady(format!("no release is published in {}", snapshot.firmware_dir.display()))),
+            }
+        }
+    }
+}
+
+/// The report, from one snapshot.
+fn current_status(state: &AppState) -> Status {
+    let snapshot = state.snapshot_arc();
+    let now = SystemTime::now();
+    let current = snapshot.releases.current().map(|r| r.version);
+    let critical = snapshot.critical.map(|c| c.version);
+    let fleet = state.fleet().summary(status_report::unix(now), current, critical);
+    let operator = OperatorState { started: state.started, reloads: state.reloads(), requests: state.metrics.request_counts(), fleet };
+    status_report::status(&snapshot, operator, now)
+}
+
+fn json<T: Serialize>(value: &T) -> Result<HttpResponse, AdminError> {
+    let body = serde_json::to_vec_pretty(value).map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "application/json")).body(body))
+}
+
+/// Refuses requests without the right bearer token, when one is configured.
+pub async fn require_token(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+    let expected = req.app_data::<web::Data<AdminToken>>().and_then(|t| t.0.clone());
+    if let Some(expected) = expected {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
+            let response = actix_web::ResponseError::error_response(&AdminError::Unauthorized);
+            return Ok(req.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
+}
+
+/// Compares without stopping at the first difference, so response time does not tell an
+/// attacker how much of a guessed token was right. (The length is not secret.)
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq(b"secret-token-123", b"secret-token-123"));
+        assert!(!constant_time_eq(b"secret-token-124", b"secret-token-123"));
+        assert!(!constant_time_eq(b"secret", b"secret-token-123"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+}

@@ -1,0 +1,102 @@
+//! The operator's dashboard at `GET /` on the admin listener: one server-rendered page from
+//! the same report as `/status`, with the fleet chart as inline SVG. No scripts and no
+//! external assets, so it works on an offline LAN; askama escapes every value.
+
+use askama::Template;
+use chrono::{DateTime, Utc};
+
+use crate::app_state::ReloadRecord;
+use crate::fleet::Device;
+use crate::fleet_chart::{self, FleetChart};
+use crate::status_report::Status;
+
+/// Seconds between the page's own refreshes.
+const REFRESH_S: u32 = 10;
+
+/// One row of the recent devices table, formatted.
+pub struct DeviceRow {
+    pub address: String,
+    pub build_date: String,
+    pub offered: String,
+    pub serial: String,
+    pub user_agent: String,
+    pub seen: String,
+}
+
+/// A reload, formatted.
+pub struct ReloadRow {
+    pub at: String,
+    pub trigger: &'static str,
+    pub outcome: String,
+    pub ok: bool,
+    pub duration_ms: u64,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage<'a> {
+    status: &'a Status,
+    chart: FleetChart,
+    reloads: Vec<ReloadRow>,
+    devices: Vec<DeviceRow>,
+    refresh_s: u32,
+    uptime: String,
+}
+
+/// Renders the page.
+pub fn render(status: &Status, devices: &[Device], now: u64) -> Result<String, askama::Error> {
+    let critical = status.critical_version.as_ref().map(|c| c.version);
+    let page = DashboardPage {
+        chart: fleet_chart::layout(&status.fleet.by_build_date, critical),
+        reloads: status.reloads.iter().map(reload_row).collect(),
+        devices: devices.iter().map(|d| device_row(d, now)).collect(),
+        refresh_s: REFRESH_S,
+        uptime: duration_text(status.server.uptime_s),
+        status,
+    };
+    page.render()
+}
+
+fn reload_row(reload: &ReloadRecord) -> ReloadRow {
+    ReloadRow {
+        at: time_text(reload.at),
+        trigger: reload.trigger,
+        outcome: reload.outcome.clone(),
+        ok: reload.ok,
+        duration_ms: reload.duration_ms,
+    }
+}
+
+fn device_row(device: &Device, now: u64) -> DeviceRow {
+    let date = |d: u32| format!("{:02}.{:02}.{}", d % 100, d / 100 % 100, d / 10_000);
+    DeviceRow {
+        address: device.address.to_string(),
+        build_date: device.build_date.map(date).unwrap_or_default(),
+        offered: match device.offered {
+            Some(0) => "—".into(),
+            Some(v) if device.critical => format!("{v} (critical)"),
+            Some(v) if device.update_available => v.to_string(),
+            Some(_) => "актуальна".into(),
+            None => String::new(),
+        },
+        serial: device.serial.map(|s| s.to_string()).unwrap_or_default(),
+        user_agent: device.user_agent.to_string(),
+        seen: format!("{} назад", duration_text(now.saturating_sub(device.last_seen))),
+    }
+}
+
+fn time_text(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, 0))
+        .map_or_else(|| unix.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+fn duration_text(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} с"),
+        s if s < 3600 => format!("{} мин", s / 60),
+        s if s < 86_400 => format!("{} ч {} мин", s / 3600, s / 60 % 60),
+        s => format!("{} д {} ч", s / 86_400, s / 3600 % 24),
+    }
+}

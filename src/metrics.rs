@@ -1,0 +1,141 @@
+//! Prometheus metrics: requests by route and status, latency, what devices were told,
+//! license hits and misses, reloads, and the state devices see (release, critical version,
+//! devices seen). Rendered in the text exposition format for `GET /metrics`.
+
+use std::time::Duration;
+
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use crate::firmware_offer::FirmwareOffer;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    check_firmware: IntCounterVec,
+    license_lookups: IntCounterVec,
+    reloads: IntCounterVec,
+    current_release: IntGauge,
+    critical_version: IntGauge,
+    devices_seen: IntGauge,
+}
+
+impl Metrics {
+    /// Registers every metric. Fails only on a programming error (a duplicate name).
+    pub fn new() -> prometheus::Result<Metrics> {
+        let registry = Registry::new_custom(Some("kkt".into()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "Device API requests by route and status"),
+            &["route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "Device API request latency by route")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
+            &["route"],
+        )?;
+        let check_firmware = IntCounterVec::new(
+            Opts::new("check_firmware_total", "check_firmware answers: up_to_date, update_offered, critical_offered"),
+            &["outcome"],
+        )?;
+        let license_lookups = IntCounterVec::new(Opts::new("license_lookups_total", "feature_licenses lookups"), &["result"])?;
+        let reloads = IntCounterVec::new(Opts::new("reloads_total", "Reloads by outcome"), &["outcome"])?;
+        let current_release = IntGauge::new("current_release", "The release devices are offered (yyyymmdd, 0: none)")?;
+        let critical_version = IntGauge::new("critical_version", "Builds before this date are critical (yyyymmdd, 0: none)")?;
+        let devices_seen = IntGauge::new("devices_seen", "Devices remembered by the fleet view")?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(check_firmware.clone()))?;
+        registry.register(Box::new(license_lookups.clone()))?;
+        registry.register(Box::new(reloads.clone()))?;
+        registry.register(Box::new(current_release.clone()))?;
+        registry.register(Box::new(critical_version.clone()))?;
+        registry.register(Box::new(devices_seen.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            check_firmware,
+            license_lookups,
+            reloads,
+            current_release,
+            critical_version,
+            devices_seen,
+        })
+    }
+
+    pub fn request(&self, route: &str, status: u16, took: Duration) {
+        self.requests.with_label_values(&[route, status_label(status)]).inc();
+        self.latency.with_label_values(&[route]).observe(took.as_secs_f64());
+    }
+
+    pub fn offered(&self, offer: &FirmwareOffer) {
+        let outcome = match (offer.update_available, offer.critical) {
+            (false, _) => "up_to_date",
+            (true, false) => "update_offered",
+            (true, true) => "critical_offered",
+        };
+        self.check_firmware.with_label_values(&[outcome]).inc();
+    }
+
+    pub fn license_lookup(&self, hit: bool) {
+        self.license_lookups.with_label_values(&[if hit { "hit" } else { "miss" }]).inc();
+    }
+
+    pub fn reload(&self, ok: bool) {
+        self.reloads.with_label_values(&[if ok { "ok" } else { "failed" }]).inc();
+    }
+
+    pub fn state(&self, current_release: u32, critical_version: u32) {
+        self.current_release.set(i64::from(current_release));
+        self.critical_version.set(i64::from(critical_version));
+    }
+
+    pub fn devices(&self, count: usize) {
+        self.devices_seen.set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    /// Requests counted so far, as (route, status, count).
+    pub fn request_counts(&self) -> Vec<(String, String, u64)> {
+        let mut out = Vec::new();
+        for family in self.registry.gather() {
+            if !family.name().ends_with("http_requests_total") {
+                continue;
+            }
+            for metric in family.get_metric() {
+                let label = |name: &str| {
+                    metric.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_string()).unwrap_or_default()
+                };
+                out.push((label("route"), label("status"), metric.get_counter().get_value() as u64));
+            }
+        }
+        out
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> Result<String, String> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer).map_err(|e| e.to_string())?;
+        String::from_utf8(buffer).map_err(|e| e.to_string())
+    }
+}
+
+/// Status codes as static labels, so that label values need no allocation.
+fn status_label(status: u16) -> &'static str {
+    match status {
+        200 => "200",
+        206 => "206",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        404 => "404",
+        405 => "405",
+        413 => "413",
+        416 => "416",
+        500 => "500",
+        503 => "503",
+        s if s < 300 => "2xx",
+        s if s < 400 => "3xx",
+        s if s < 500 => "4xx",
+        _ => "5xx",
+    }
+}
