@@ -25,7 +25,10 @@ pub enum AdminError {
 impl fmt::Display for AdminError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AdminError::Unauthorized => write!(f, "missing or wrong admin token; send Authorization: Bearer <admin_token>"),
+            AdminError::Unauthorized => write!(
+                f,
+                "missing or wrong admin token; send Authorization: Bearer <admin_token>"
+            ),
             AdminError::NotReady(reason) => write!(f, "not ready: {reason}"),
             AdminError::NotFound(path) => write!(f, "not found: {path}"),
             AdminError::MethodNotAllowed => write!(f, "method not allowed here; use GET or HEAD"),
@@ -51,13 +54,19 @@ impl ResponseError for AdminError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = serde_json::to_vec(&ErrorBody { error: self.to_string() })
-            .unwrap_or_else(|_| br#"{"error": "internal error"}"#.to_vec());
+        let body = serde_json::to_vec(&ErrorBody {
+            error: self.to_string(),
+        })
+        .unwrap_or_else(|_| br#"{"error": "internal error"}"#.to_vec());
         let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")));
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ));
         match self {
             AdminError::Unauthorized => {
-                response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
             }
             AdminError::MethodNotAllowed => {
                 response.insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD")));

@@ -25,15 +25,25 @@ pub struct AdminToken(pub Option<String>);
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    for (path, handler) in [("/", Handler::Dashboard), ("/status", Handler::Status), ("/metrics", Handler::Metrics), ("/healthz", Handler::Healthz), ("/readyz", Handler::Readyz)] {
+    for (path, handler) in [
+        ("/", Handler::Dashboard),
+        ("/status", Handler::Status),
+        ("/metrics", Handler::Metrics),
+        ("/healthz", Handler::Healthz),
+        ("/readyz", Handler::Readyz),
+    ] {
         cfg.service(
             web::resource(path)
                 .route(web::get().to(move |req, state| handle(handler, req, state)))
                 .route(web::head().to(move |req, state| handle(handler, req, state)))
-                .default_service(web::to(|| async { Err::<HttpResponse, _>(AdminError::MethodNotAllowed) })),
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
+                })),
         );
     }
-    cfg.default_service(web::to(|req: HttpRequest| async move { Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string())) }));
+    cfg.default_service(web::to(|req: HttpRequest| async move {
+        Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string()))
+    }));
 }
 
 #[derive(Clone, Copy)]
@@ -45,26 +55,41 @@ enum Handler {
     Readyz,
 }
 
-async fn handle(handler: Handler, _req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+async fn handle(
+    handler: Handler,
+    _req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
     match handler {
         Handler::Dashboard => {
             let status = current_status(&state);
-            let devices = state.fleet().recent(RECENT_DEVICES);
-            let page = dashboard::render(&status, &devices, status_report::unix(SystemTime::now()))
+            let page = dashboard::render(&status, status_report::unix(SystemTime::now()))
                 .map_err(|e| AdminError::Internal(e.to_string()))?;
-            Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8")).body(page))
+            Ok(HttpResponse::Ok()
+                .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+                .body(page))
         }
         Handler::Status => json(&current_status(&state)),
         Handler::Metrics => {
             let text = state.metrics.render().map_err(AdminError::Internal)?;
-            Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")).body(text))
+            Ok(HttpResponse::Ok()
+                .insert_header((
+                    header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                ))
+                .body(text))
         }
         Handler::Healthz => json(&serde_json::json!({"status": "ok"})),
         Handler::Readyz => {
             let snapshot = state.snapshot();
             match snapshot.releases.current() {
-                Some(current) => json(&serde_json::json!({"status": "ready", "current_release": current.version.as_u32()})),
-                None => Err(AdminError::NotReady(format!("no release is published in {}", snapshot.firmware_dir.display()))),
+                Some(current) => json(
+                    &serde_json::json!({"status": "ready", "current_release": current.version.as_u32()}),
+                ),
+                None => Err(AdminError::NotReady(format!(
+                    "no release is published in {}",
+                    snapshot.firmware_dir.display()
+                ))),
             }
         }
     }
@@ -76,14 +101,28 @@ fn current_status(state: &AppState) -> Status {
     let now = SystemTime::now();
     let current = snapshot.releases.current().map(|r| r.version);
     let critical = snapshot.critical.map(|c| c.version);
-    let fleet = state.fleet().summary(status_report::unix(now), current, critical);
-    let operator = OperatorState { started: state.started, reloads: state.reloads(), requests: state.metrics.request_counts(), fleet };
+    let (fleet, devices) = {
+        let fleet = state.fleet();
+        (
+            fleet.summary(status_report::unix(now), current, critical),
+            fleet.recent(RECENT_DEVICES),
+        )
+    };
+    let operator = OperatorState {
+        started: state.started,
+        reloads: state.reloads(),
+        requests: state.metrics.request_counts(),
+        fleet,
+        devices,
+    };
     status_report::status(&snapshot, operator, now)
 }
 
 fn json<T: Serialize>(value: &T) -> Result<HttpResponse, AdminError> {
     let body = serde_json::to_vec_pretty(value).map_err(|e| AdminError::Internal(e.to_string()))?;
-    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "application/json")).body(body))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "application/json"))
+        .body(body))
 }
 
 /// Refuses requests without the right bearer token, when one is configured.
@@ -91,7 +130,9 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    let expected = req.app_data::<web::Data<AdminToken>>().and_then(|t| t.0.clone());
+    let expected = req
+        .app_data::<web::Data<AdminToken>>()
+        .and_then(|t| t.0.clone());
     if let Some(expected) = expected {
         let given = req
             .headers()
@@ -104,7 +145,9 @@ pub async fn require_token(
             return Ok(req.into_response(response).map_into_right_body());
         }
     }
-    next.call(req).await.map(ServiceResponse::map_into_left_body)
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 /// Compares without stopping at the first difference, so response time does not tell an

@@ -70,12 +70,17 @@ impl AppState {
     /// The fleet view. A panic while it was held cannot leave it half-updated in a way that
     /// matters (it is a cache of observations), so a poisoned lock is used as it is.
     pub fn fleet(&self) -> MutexGuard<'_, Fleet> {
-        self.fleet.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.fleet
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn record_reload(&self, record: ReloadRecord) {
         self.metrics.reload(record.ok);
-        let mut reloads = self.reloads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut reloads = self
+            .reloads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if reloads.len() == RELOADS_KEPT {
             reloads.pop_front();
         }
@@ -84,12 +89,18 @@ impl AppState {
 
     /// The last reloads, newest first.
     pub fn reloads(&self) -> Vec<ReloadRecord> {
-        let reloads = self.reloads.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let reloads = self
+            .reloads
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         reloads.iter().rev().cloned().collect()
     }
 
     fn update_gauges(&self, snapshot: &Snapshot) {
-        let current = snapshot.releases.current().map_or(0, |r| r.version.as_u32());
+        let current = snapshot
+            .releases
+            .current()
+            .map_or(0, |r| r.version.as_u32());
         let critical = snapshot.critical.map_or(0, |c| c.version.as_u32());
         self.metrics.state(current, critical);
     }

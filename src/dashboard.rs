@@ -44,12 +44,12 @@ struct DashboardPage<'a> {
 }
 
 /// Renders the page.
-pub fn render(status: &Status, devices: &[Device], now: u64) -> Result<String, askama::Error> {
+pub fn render(status: &Status, now: u64) -> Result<String, askama::Error> {
     let critical = status.critical_version.as_ref().map(|c| c.version);
     let page = DashboardPage {
         chart: fleet_chart::layout(&status.fleet.by_build_date, critical),
         reloads: status.reloads.iter().map(reload_row).collect(),
-        devices: devices.iter().map(|d| device_row(d, now)).collect(),
+        devices: status.devices.iter().map(|d| device_row(d, now)).collect(),
         refresh_s: REFRESH_S,
         uptime: duration_text(status.server.uptime_s),
         status,
@@ -81,7 +81,10 @@ fn device_row(device: &Device, now: u64) -> DeviceRow {
         },
         serial: device.serial.map(|s| s.to_string()).unwrap_or_default(),
         user_agent: device.user_agent.to_string(),
-        seen: format!("{} назад", duration_text(now.saturating_sub(device.last_seen))),
+        seen: format!(
+            "{} назад",
+            duration_text(now.saturating_sub(device.last_seen))
+        ),
     }
 }
 
@@ -89,7 +92,10 @@ fn time_text(unix: u64) -> String {
     i64::try_from(unix)
         .ok()
         .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, 0))
-        .map_or_else(|| unix.to_string(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .map_or_else(
+            || unix.to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        )
 }
 
 fn duration_text(secs: u64) -> String {

@@ -46,7 +46,11 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
     let mut bars = Vec::with_capacity(by_build_date.len());
     for (index, (&date, &count)) in by_build_date.iter().enumerate() {
         let x = LEFT + slot * index as f64;
-        let height = if max_count == 0 { 0.0 } else { plot_height * count as f64 / max_count as f64 };
+        let height = if max_count == 0 {
+            0.0
+        } else {
+            plot_height * count as f64 / max_count as f64
+        };
         let below_critical = critical.is_some_and(|c| date < c);
         if critical_x.is_none() && critical.is_some_and(|c| date >= c) {
             critical_x = Some(x);
@@ -56,7 +60,12 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
             y: baseline - height,
             width: slot * 0.8,
             height,
-            label: format!("{}-{:02}-{:02}", date / 10_000, date / 100 % 100, date % 100),
+            label: format!(
+                "{}-{:02}-{:02}",
+                date / 10_000,
+                date / 100 % 100,
+                date % 100
+            ),
             count,
             below_critical,
         });
@@ -65,8 +74,23 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
     if critical_x.is_none() && critical.is_some() && !bars.is_empty() {
         critical_x = Some(LEFT + slot * bars.len() as f64);
     }
-    let critical_label = critical.map_or_else(String::new, |c| format!("critical {}-{:02}-{:02}", c / 10_000, c / 100 % 100, c % 100));
-    FleetChart { width: WIDTH, height: HEIGHT, bars, critical_x, critical_label, max_count, baseline }
+    let critical_label = critical.map_or_else(String::new, |c| {
+        format!(
+            "critical {}-{:02}-{:02}",
+            c / 10_000,
+            c / 100 % 100,
+            c % 100
+        )
+    });
+    FleetChart {
+        width: WIDTH,
+        height: HEIGHT,
+        bars,
+        critical_x,
+        critical_label,
+        max_count,
+        baseline,
+    }
 }
 
 #[cfg(test)]
@@ -75,13 +99,22 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_largest_and_the_critical_line_splits_them() {
-        let counts: BTreeMap<u32, usize> = [(20180101, 2), (20180117, 4), (20180125, 1)].into_iter().collect();
+        let counts: BTreeMap<u32, usize> = [(20180101, 2), (20180117, 4), (20180125, 1)]
+            .into_iter()
+            .collect();
         let chart = layout(&counts, Some(20180116));
         assert_eq!(chart.bars.len(), 3);
         assert_eq!(chart.max_count, 4);
         assert!((chart.bars[1].height - (HEIGHT - BOTTOM - TOP)).abs() < 1e-9);
         assert!((chart.bars[0].height * 2.0 - chart.bars[1].height).abs() < 1e-9);
-        assert_eq!(chart.bars.iter().map(|b| b.below_critical).collect::<Vec<_>>(), [true, false, false]);
+        assert_eq!(
+            chart
+                .bars
+                .iter()
+                .map(|b| b.below_critical)
+                .collect::<Vec<_>>(),
+            [true, false, false]
+        );
         let line = chart.critical_x.unwrap();
         assert!(chart.bars[0].x + chart.bars[0].width <= line && line <= chart.bars[1].x);
         assert_eq!(chart.bars[0].label, "2018-01-01");

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 
 use crate::firmware_offer::FirmwareOffer;
 
@@ -25,22 +27,45 @@ impl Metrics {
     pub fn new() -> prometheus::Result<Metrics> {
         let registry = Registry::new_custom(Some("kkt".into()), None)?;
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "Device API requests by route and status"),
+            Opts::new(
+                "http_requests_total",
+                "Device API requests by route and status",
+            ),
             &["route", "status"],
         )?;
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "Device API request latency by route")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Device API request latency by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+            ]),
             &["route"],
         )?;
         let check_firmware = IntCounterVec::new(
-            Opts::new("check_firmware_total", "check_firmware answers: up_to_date, update_offered, critical_offered"),
+            Opts::new(
+                "check_firmware_total",
+                "check_firmware answers: up_to_date, update_offered, critical_offered",
+            ),
             &["outcome"],
         )?;
-        let license_lookups = IntCounterVec::new(Opts::new("license_lookups_total", "feature_licenses lookups"), &["result"])?;
-        let reloads = IntCounterVec::new(Opts::new("reloads_total", "Reloads by outcome"), &["outcome"])?;
-        let current_release = IntGauge::new("current_release", "The release devices are offered (yyyymmdd, 0: none)")?;
-        let critical_version = IntGauge::new("critical_version", "Builds before this date are critical (yyyymmdd, 0: none)")?;
+        let license_lookups = IntCounterVec::new(
+            Opts::new("license_lookups_total", "feature_licenses lookups"),
+            &["result"],
+        )?;
+        let reloads = IntCounterVec::new(
+            Opts::new("reloads_total", "Reloads by outcome"),
+            &["outcome"],
+        )?;
+        let current_release = IntGauge::new(
+            "current_release",
+            "The release devices are offered (yyyymmdd, 0: none)",
+        )?;
+        let critical_version = IntGauge::new(
+            "critical_version",
+            "Builds before this date are critical (yyyymmdd, 0: none)",
+        )?;
         let devices_seen = IntGauge::new("devices_seen", "Devices remembered by the fleet view")?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
@@ -64,8 +89,12 @@ impl Metrics {
     }
 
     pub fn request(&self, route: &str, status: u16, took: Duration) {
-        self.requests.with_label_values(&[route, status_label(status)]).inc();
-        self.latency.with_label_values(&[route]).observe(took.as_secs_f64());
+        self.requests
+            .with_label_values(&[route, status_label(status)])
+            .inc();
+        self.latency
+            .with_label_values(&[route])
+            .observe(took.as_secs_f64());
     }
 
     pub fn offered(&self, offer: &FirmwareOffer) {
@@ -78,11 +107,15 @@ impl Metrics {
     }
 
     pub fn license_lookup(&self, hit: bool) {
-        self.license_lookups.with_label_values(&[if hit { "hit" } else { "miss" }]).inc();
+        self.license_lookups
+            .with_label_values(&[if hit { "hit" } else { "miss" }])
+            .inc();
     }
 
     pub fn reload(&self, ok: bool) {
-        self.reloads.with_label_values(&[if ok { "ok" } else { "failed" }]).inc();
+        self.reloads
+            .with_label_values(&[if ok { "ok" } else { "failed" }])
+            .inc();
     }
 
     pub fn state(&self, current_release: u32, critical_version: u32) {
@@ -91,7 +124,8 @@ impl Metrics {
     }
 
     pub fn devices(&self, count: usize) {
-        self.devices_seen.set(i64::try_from(count).unwrap_or(i64::MAX));
+        self.devices_seen
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// Requests counted so far, as (route, status, count).
@@ -103,9 +137,18 @@ impl Metrics {
             }
             for metric in family.get_metric() {
                 let label = |name: &str| {
-                    metric.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_string()).unwrap_or_default()
+                    metric
+                        .get_label()
+                        .iter()
+                        .find(|l| l.name() == name)
+                        .map(|l| l.value().to_string())
+                        .unwrap_or_default()
                 };
-                out.push((label("route"), label("status"), metric.get_counter().get_value() as u64));
+                out.push((
+                    label("route"),
+                    label("status"),
+                    metric.get_counter().get_value() as u64,
+                ));
             }
         }
         out
@@ -114,7 +157,9 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self) -> Result<String, String> {
         let mut buffer = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut buffer).map_err(|e| e.to_string())?;
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .map_err(|e| e.to_string())?;
         String::from_utf8(buffer).map_err(|e| e.to_string())
     }
 }

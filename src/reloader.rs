@@ -150,7 +150,12 @@ impl Reloader {
         }
         let summary = self.log_changes(trigger, &previous, &snapshot, started.elapsed());
         match config_error {
-            Some(error) => self.record(trigger, format!("configuration kept: {error}"), false, started),
+            Some(error) => self.record(
+                trigger,
+                format!("configuration kept: {error}"),
+                false,
+                started,
+            ),
             None => self.record(trigger, summary, true, started),
         }
         snapshot

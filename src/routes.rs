@@ -76,16 +76,21 @@ struct LicenseAnswer {
 }
 
 async fn feature_licenses(
+    req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = request_body::read(payload).await?;
     let serial = device_requests::serial(&body)?;
     let snapshot = state.snapshot();
-    let record = snapshot
-        .licenses
-        .get(serial)
-        .ok_or_else(|| ApiError::UnknownSerial(serial.to_string()))?;
+    if let Some(client) = client_ip(&req, &snapshot) {
+        let mut fleet = state.fleet();
+        fleet.license_lookup(client, user_agent(&req), serial, unix_now());
+        state.metrics.devices(fleet.len());
+    }
+    let found = snapshot.licenses.get(serial);
+    state.metrics.license_lookup(found.is_some());
+    let record = found.ok_or_else(|| ApiError::UnknownSerial(serial.to_string()))?;
     json_ok(&LicenseAnswer {
         licenses: record.licenses.to_hex(),
         signature: record.signature.to_hex(),
@@ -107,16 +112,24 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// The device's address: the peer, or what a trusted proxy says in `X-Forwarded-For`.
 fn client_ip(req: &HttpRequest, snapshot: &Snapshot) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
     Some(snapshot.trusted_proxies.client_ip(peer, forwarded))
 }
 
 fn user_agent(req: &HttpRequest) -> &str {
-    req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
+    req.headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A 200 with the reference's JSON byte form and Content-Type.

@@ -32,7 +32,9 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let snapshot = Snapshot::scan(&config, SystemTime::now(), None);
     log_snapshot(&snapshot);
     let outcome = snapshot_report::current_line(&snapshot);
-    let state = web::Data::new(AppState::new(snapshot, config.fleet_max_devices).context("cannot set up metrics")?);
+    let state = web::Data::new(
+        AppState::new(snapshot, config.fleet_max_devices).context("cannot set up metrics")?,
+    );
     state.record_reload(ReloadRecord {
         at: unix(SystemTime::now()),
         trigger: "startup",
@@ -55,8 +57,13 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                 async move {
                     let response = response.await?;
                     if let Some(state) = state {
-                        let route = response.request().match_pattern().unwrap_or_else(|| "other".into());
-                        state.metrics.request(&route, response.status().as_u16(), began.elapsed());
+                        let route = response
+                            .request()
+                            .match_pattern()
+                            .unwrap_or_else(|| "other".into());
+                        state
+                            .metrics
+                            .request(&route, response.status().as_u16(), began.elapsed());
                     }
                     Ok(response)
                 }
@@ -86,7 +93,14 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
             .bind(addr)
             .with_context(|| format!("cannot listen on {addr} (admin_listen)"))?;
             for addr in server.addrs() {
-                info!("admin listening on {addr}{}", if config.admin_token.is_some() { " (token required)" } else { "" });
+                info!(
+                    "admin listening on {addr}{}",
+                    if config.admin_token.is_some() {
+                        " (token required)"
+                    } else {
+                        ""
+                    }
+                );
             }
             Some(server.run())
         }
@@ -124,7 +138,10 @@ pub fn log_snapshot(snapshot: &Snapshot) {
 
 /// Keeps the address each connection arrived on, for URLs to HTTP/1.0 clients without Host.
 fn record_local_addr(connection: &dyn Any, data: &mut Extensions) {
-    if let Some(addr) = connection.downcast_ref::<TcpStream>().and_then(|s| s.local_addr().ok()) {
+    if let Some(addr) = connection
+        .downcast_ref::<TcpStream>()
+        .and_then(|s| s.local_addr().ok())
+    {
         data.insert(LocalAddr(addr));
     }
 }

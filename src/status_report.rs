@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::app_state::ReloadRecord;
-use crate::fleet::FleetSummary;
+use crate::fleet::{Device, FleetSummary};
 use crate::releases::FolderState;
 use crate::snapshot::{CriticalSource, Snapshot};
 use crate::snapshot_report;
@@ -27,6 +27,8 @@ pub struct Status {
     pub reloads: Vec<ReloadRecord>,
     pub requests: Vec<RequestCount>,
     pub fleet: FleetSummary,
+    /// The most recently seen devices, newest first.
+    pub devices: Vec<Device>,
 }
 
 #[derive(Debug, Serialize)]
@@ -90,6 +92,7 @@ pub struct OperatorState {
     pub reloads: Vec<ReloadRecord>,
     pub requests: Vec<(String, String, u64)>,
     pub fleet: FleetSummary,
+    pub devices: Vec<Device>,
 }
 
 pub fn unix(time: SystemTime) -> u64 {
@@ -106,10 +109,19 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
         .map(|folder| {
             let is_current = current.is_some_and(|c| c.version == folder.version);
             let (state, release, reason) = match &folder.state {
-                FolderState::Published(r) => (if is_current { "current" } else { "published" }, Some(r), None),
-                FolderState::Settling { wait, serving } => {
-                    (if is_current { "current" } else { "settling" }, serving.as_ref(), Some(format!("changed just now; checked again in {} ms", wait.as_millis())))
-                }
+                FolderState::Published(r) => (
+                    if is_current { "current" } else { "published" },
+                    Some(r),
+                    None,
+                ),
+                FolderState::Settling { wait, serving } => (
+                    if is_current { "current" } else { "settling" },
+                    serving.as_ref(),
+                    Some(format!(
+                        "changed just now; checked again in {} ms",
+                        wait.as_millis()
+                    )),
+                ),
                 FolderState::Rejected(reason) => ("rejected", None, Some(reason.clone())),
             };
             FolderView {
@@ -122,7 +134,11 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
             }
         })
         .collect();
-    let mut release_problems: Vec<String> = snapshot.firmware_dir_problem.iter().map(ToString::to_string).collect();
+    let mut release_problems: Vec<String> = snapshot
+        .firmware_dir_problem
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     release_problems.extend(snapshot.releases.problems.iter().map(ToString::to_string));
     if current.is_none() {
         release_problems.push(snapshot_report::current_line(snapshot));
@@ -139,16 +155,27 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
                 problems: f.problems.iter().map(ToString::to_string).collect(),
             })
             .collect(),
-        overrides: snapshot.licenses.overrides.iter().map(ToString::to_string).collect(),
+        overrides: snapshot
+            .licenses
+            .overrides
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     };
     Status {
         server: ServerStatus {
             version: env!("CARGO_PKG_VERSION"),
             started_at: unix(operator.started),
-            uptime_s: now.duration_since(operator.started).map_or(0, |d| d.as_secs()),
+            uptime_s: now
+                .duration_since(operator.started)
+                .map_or(0, |d| d.as_secs()),
         },
         ready: current.is_some(),
-        current_release: current.map(|r| ReleaseView { version: r.version.as_u32(), description: r.description.clone(), critical: r.critical }),
+        current_release: current.map(|r| ReleaseView {
+            version: r.version.as_u32(),
+            description: r.description.clone(),
+            critical: r.critical,
+        }),
         critical_version: snapshot.critical.map(|c| CriticalView {
             version: c.version.as_u32(),
             source: match c.source {
@@ -160,7 +187,16 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
         release_problems,
         licenses,
         reloads: operator.reloads,
-        requests: operator.requests.into_iter().map(|(route, status, count)| RequestCount { route, status, count }).collect(),
+        requests: operator
+            .requests
+            .into_iter()
+            .map(|(route, status, count)| RequestCount {
+                route,
+                status,
+                count,
+            })
+            .collect(),
         fleet: operator.fleet,
+        devices: operator.devices,
     }
 }

@@ -108,6 +108,19 @@ pub struct Server {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// The admin listener's address, from the log (when `--admin-listen` was given).
+pub fn admin_addr(server: &Server) -> SocketAddr {
+    let log = server.log();
+    let line = log
+        .lines()
+        .find_map(|l| l.split("admin listening on ").nth(1))
+        .expect("admin listener in the log");
+    line.split_whitespace()
+        .next()
+        .and_then(|a| a.parse().ok())
+        .expect("admin address")
+}
+
 impl Server {
     /// Starts the binary in `dir` with `dir/server.yaml`, on a free port.
     pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
@@ -137,7 +150,7 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.split("listening on ").nth(1) {
+                if let Some(addr) = line.split("] listening on ").nth(1) {
                     let _ = tx.send(addr.trim().to_string());
                 }
                 lines.lock().expect("log lock").push(line);
