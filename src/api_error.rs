@@ -41,6 +41,12 @@ pub enum ApiError {
     NotFound(String),
     /// The Host header cannot be used to build download URLs.
     InvalidHost(String),
+    /// The request target is longer than the limit.
+    UriTooLong { limit: usize },
+    /// The request's headers are larger than the limit.
+    HeadersTooLarge { limit: usize },
+    /// The client took too long to send its request body.
+    RequestTimeout,
     /// A byte range that starts past the end of the file.
     RangeNotSatisfiable { size: u64 },
     /// A bug of ours; the message says what failed.
@@ -68,6 +74,11 @@ impl fmt::Display for ApiError {
                 write!(f, "method not allowed here; use {allow}")
             }
             ApiError::NotFound(path) => write!(f, "not found: {path}"),
+            ApiError::UriTooLong { limit } => write!(f, "the request target is over {limit} bytes"),
+            ApiError::HeadersTooLarge { limit } => {
+                write!(f, "the request headers are over {limit} bytes")
+            }
+            ApiError::RequestTimeout => write!(f, "the request body took too long to arrive"),
             ApiError::InvalidHost(host) => {
                 write!(f, "the Host header {host:?} is not a host name or address; download URLs cannot be built")
             }
@@ -98,6 +109,9 @@ impl ResponseError for ApiError {
             ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use arc_swap::{ArcSwap, Guard};
 use serde::Serialize;
@@ -35,10 +35,16 @@ pub struct AppState {
     fleet: Mutex<Fleet>,
     reloads: Mutex<VecDeque<ReloadRecord>>,
     pub started: SystemTime,
+    /// How long a client may take to send a request body.
+    pub request_timeout: Duration,
 }
 
 impl AppState {
-    pub fn new(snapshot: Snapshot, fleet_cap: usize) -> anyhow::Result<AppState> {
+    pub fn new(
+        snapshot: Snapshot,
+        fleet_cap: usize,
+        request_timeout: Duration,
+    ) -> anyhow::Result<AppState> {
         let metrics = Metrics::new()?;
         let state = AppState {
             snapshot: ArcSwap::from_pointee(snapshot),
@@ -46,6 +52,7 @@ impl AppState {
             fleet: Mutex::new(Fleet::new(fleet_cap)),
             reloads: Mutex::new(VecDeque::new()),
             started: SystemTime::now(),
+            request_timeout,
         };
         state.update_gauges(&state.snapshot_arc());
         Ok(state)

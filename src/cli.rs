@@ -101,4 +101,13 @@ pub struct RawArgs {
         value_name = "SECONDS"
     )]
     pub shutdown_timeout_s: Option<u64>,
+    /// Milliseconds a client may take to send its request (slow senders are cut off)
+    #[arg(long, env = "KKT_REQUEST_TIMEOUT_MS", global = true, value_name = "MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Seconds an idle keep-alive connection stays open (0 disables keep-alive)
+    #[arg(long, env = "KKT_KEEP_ALIVE_S", global = true, value_name = "SECONDS")]
+    pub keep_alive_s: Option<u64>,
+    /// Most connections at once
+    #[arg(long, env = "KKT_MAX_CONNECTIONS", global = true, value_name = "N")]
+    pub max_connections: Option<usize>,
 }

@@ -22,6 +22,9 @@ const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8889";
 const DEFAULT_SETTLE_MS: u64 = 1000;
 const DEFAULT_FLEET_MAX_DEVICES: usize = 100_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
+const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
+const DEFAULT_KEEP_ALIVE_S: u64 = 5;
+const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// `server.yaml` as written. `admin_listen` distinguishes absent (default) from `null`.
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +42,9 @@ pub struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
     shutdown_timeout_s: Option<u64>,
+    request_timeout_ms: Option<u64>,
+    keep_alive_s: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 /// Lets `admin_listen: null` be told apart from a missing key.
@@ -67,6 +73,13 @@ pub struct Config {
     pub fleet_max_devices: usize,
     /// How long a SIGTERM waits for running requests (downloads) to finish.
     pub shutdown_timeout: Duration,
+    /// How long a client may take to send its request (head and body); a client that
+    /// sends a byte a second is cut off. Downloads are not limited by it.
+    pub request_timeout: Duration,
+    /// How long an idle keep-alive connection stays open (0: no keep-alive).
+    pub keep_alive: Duration,
+    /// At most this many connections at once (beyond it, new ones wait in the backlog).
+    pub max_connections: usize,
 }
 
 impl Config {
@@ -168,6 +181,24 @@ impl Config {
             .shutdown_timeout_s
             .or(file.shutdown_timeout_s)
             .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT_S);
+        let request_timeout_ms = raw
+            .request_timeout_ms
+            .or(file.request_timeout_ms)
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS);
+        if !(100..=600_000).contains(&request_timeout_ms) {
+            bail!("request_timeout_ms {request_timeout_ms} must be between 100 and 600000");
+        }
+        let keep_alive_s = raw
+            .keep_alive_s
+            .or(file.keep_alive_s)
+            .unwrap_or(DEFAULT_KEEP_ALIVE_S);
+        let max_connections = raw
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if max_connections == 0 {
+            bail!("max_connections must be at least 1");
+        }
         Ok(Config {
             path,
             listen,
@@ -181,6 +212,9 @@ impl Config {
             trusted_proxies,
             fleet_max_devices,
             shutdown_timeout: Duration::from_secs(shutdown_timeout_s),
+            request_timeout: Duration::from_millis(request_timeout_ms),
+            keep_alive: Duration::from_secs(keep_alive_s),
+            max_connections,
         })
     }
 }

@@ -26,6 +26,7 @@ pub mod release_meta;
 pub mod releases;
 pub mod reloader;
 pub mod request_body;
+pub mod request_limits;
 pub mod routes;
 pub mod server;
 pub mod server_info;

@@ -2,6 +2,8 @@
 //! scripts send none or `application/x-www-form-urlencoded`), at most 16 KiB, an object.
 //! Every way it can be wrong becomes an `ApiError` naming the field and the value.
 
+use std::time::Duration;
+
 use actix_web::web;
 use serde_json::{Map, Value};
 
@@ -10,12 +12,14 @@ use crate::api_error::ApiError;
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-/// Reads the whole body, refusing more than `BODY_LIMIT` bytes.
-pub async fn read(payload: web::Payload) -> Result<web::Bytes, ApiError> {
-    match payload.to_bytes_limited(BODY_LIMIT).await {
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => Err(ApiError::BodyUnreadable(e.to_string())),
-        Err(_) => Err(ApiError::BodyTooLarge { limit: BODY_LIMIT }),
+/// Reads the whole body, refusing more than `BODY_LIMIT` bytes or taking longer than
+/// `timeout` (a client sending its body a byte a second holds a connection otherwise).
+pub async fn read(payload: web::Payload, timeout: Duration) -> Result<web::Bytes, ApiError> {
+    match tokio::time::timeout(timeout, payload.to_bytes_limited(BODY_LIMIT)).await {
+        Ok(Ok(Ok(bytes))) => Ok(bytes),
+        Ok(Ok(Err(e))) => Err(ApiError::BodyUnreadable(e.to_string())),
+        Ok(Err(_)) => Err(ApiError::BodyTooLarge { limit: BODY_LIMIT }),
+        Err(_) => Err(ApiError::RequestTimeout),
     }
 }
 

@@ -53,7 +53,7 @@ async fn check_firmware(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = request_body::read(payload).await?;
+    let body = request_body::read(payload, state.request_timeout).await?;
     let build = device_requests::build_date(&body)?;
     let snapshot = state.snapshot();
     let host = req.headers().get(header::HOST).map(|h| h.as_bytes());
@@ -80,7 +80,7 @@ async fn feature_licenses(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = request_body::read(payload).await?;
+    let body = request_body::read(payload, state.request_timeout).await?;
     let serial = device_requests::serial(&body)?;
     let snapshot = state.snapshot();
     if let Some(client) = client_ip(&req, &snapshot) {

@@ -5,6 +5,7 @@ use std::any::Any;
 use std::time::{Instant, SystemTime};
 
 use actix_web::dev::{Extensions, Service};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::{from_fn, Logger};
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, App, HttpServer};
@@ -16,6 +17,7 @@ use crate::app_state::{AppState, ReloadRecord};
 use crate::cli::RawArgs;
 use crate::config::Config;
 use crate::reloader::Reloader;
+use crate::request_limits;
 use crate::routes::{self, LocalAddr};
 use crate::snapshot::Snapshot;
 use crate::snapshot_report;
@@ -33,7 +35,8 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     log_snapshot(&snapshot);
     let outcome = snapshot_report::current_line(&snapshot);
     let state = web::Data::new(
-        AppState::new(snapshot, config.fleet_max_devices).context("cannot set up metrics")?,
+        AppState::new(snapshot, config.fleet_max_devices, config.request_timeout)
+            .context("cannot set up metrics")?,
     );
     state.record_reload(ReloadRecord {
         at: unix(SystemTime::now()),
@@ -44,11 +47,18 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     });
     let reloader = Reloader::new(state.clone(), raw, config.clone());
     let drain = config.shutdown_timeout.as_secs();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let keep_alive = if config.keep_alive.is_zero() {
+        KeepAlive::Disabled
+    } else {
+        KeepAlive::Timeout(config.keep_alive)
+    };
 
     let device_state = state.clone();
     let devices = HttpServer::new(move || {
         App::new()
             .app_data(device_state.clone())
+            .wrap(from_fn(request_limits::enforce))
             .wrap(Logger::new(ACCESS_LOG))
             .wrap_fn(|req, service| {
                 let began = Instant::now();
@@ -71,6 +81,10 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
             .configure(routes::configure)
     })
     .on_connect(record_local_addr)
+    .workers(workers)
+    .max_connections((config.max_connections / workers).max(1))
+    .client_request_timeout(config.request_timeout)
+    .keep_alive(keep_alive)
     .shutdown_timeout(drain)
     .bind(config.listen)
     .with_context(|| format!("cannot listen on {}", config.listen))?;
