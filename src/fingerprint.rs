@@ -36,6 +36,12 @@ impl Fingerprint {
         }
     }
 
+    /// Same file with the same contents as far as metadata can tell (inode, size, mtime):
+    /// a `chmod` or `chown` changes only the ctime, not the bytes.
+    pub fn same_contents(&self, other: &Fingerprint) -> bool {
+        (self.dev, self.ino, self.len, self.mtime) == (other.dev, other.ino, other.len, other.mtime)
+    }
+
     /// The modification time, for `Last-Modified`.
     pub fn modified(&self) -> SystemTime {
         match (u64::try_from(self.mtime.0), u32::try_from(self.mtime.1)) {

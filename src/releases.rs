@@ -251,7 +251,7 @@ fn check_folder(
                 r.files
                     .iter()
                     .zip(&stats)
-                    .all(|(old, (_, _, fingerprint))| old.fingerprint == *fingerprint)
+                    .all(|(old, (_, _, fingerprint))| old.fingerprint.same_contents(fingerprint))
             });
             let serving = before.filter(|_| files_unchanged).cloned();
             return Ok(FolderState::Settling {

@@ -214,8 +214,10 @@ impl LicenseTable {
 /// The license files a `licenses` entry names: the file itself, or a folder's files.
 /// Files of a folder that held licenses in `previous` but are gone now are listed too,
 /// so that they go through the same "missing for `settle`" rule as named files.
+/// An entry named like a license file is a file, whatever is at that path now (a file
+/// replaced by a folder must not turn into a folder source and lose its licenses).
 fn license_paths(source: &Path, previous: Option<&LicenseTable>) -> Result<Vec<PathBuf>, Problem> {
-    if !source.is_dir() {
+    if format_of(source).is_some() || !source.is_dir() {
         return Ok(vec![source.to_path_buf()]);
     }
     let listing = fs::read_dir(source)
