@@ -11,6 +11,9 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use log::{debug, error, warn};
 use notify::event::{AccessKind, AccessMode};
@@ -32,6 +35,58 @@ pub fn is_change(kind: &EventKind) -> bool {
         EventKind::Access(_) => false,
         _ => true,
     }
+}
+
+/// Which changed paths matter. Watching a folder non-recursively to see a file replaced
+/// also reports every other file in it (a log file next to `server.yaml` would otherwise
+/// trigger a rescan per request): those are ignored. Everything below `firmware_dir` counts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WatchFilter {
+    /// Any path below these counts (`firmware_dir`).
+    trees: Vec<PathBuf>,
+    /// These paths count (the configuration file, license files, `firmware_dir` itself).
+    files: Vec<PathBuf>,
+    /// Paths directly inside these count (license folders).
+    folders: Vec<PathBuf>,
+}
+
+impl WatchFilter {
+    pub fn new(config: &Config) -> WatchFilter {
+        let firmware = absolute(&config.firmware_dir);
+        let mut filter = WatchFilter {
+            trees: vec![firmware.clone()],
+            files: vec![firmware],
+            folders: Vec::new(),
+        };
+        filter.files.extend(config.path.iter().map(|p| absolute(p)));
+        for source in &config.licenses {
+            let source = absolute(source);
+            filter.files.push(source.clone());
+            filter.folders.push(source);
+        }
+        filter
+    }
+
+    /// Whether a change to `path` can matter.
+    pub fn matters(&self, path: &Path) -> bool {
+        let path = absolute(path);
+        self.trees.iter().any(|tree| path.starts_with(tree))
+            || self.files.contains(&path)
+            || path
+                .parent()
+                .is_some_and(|parent| self.folders.iter().any(|f| f == parent))
+    }
+
+    /// Whether an event can matter: one with no paths (an overflow) always does.
+    pub fn event_matters(&self, event: &Event) -> bool {
+        is_change(&event.kind)
+            && (event.paths.is_empty() || event.paths.iter().any(|p| self.matters(p)))
+    }
+}
+
+/// `path` made absolute against the working directory (without touching the disk).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// The folders to watch for `config`, with how.
@@ -88,6 +143,8 @@ pub fn explain(error: &notify::Error) -> String {
 /// (with their inode, to notice a folder deleted and created again).
 pub struct FsWatcher {
     watcher: RecommendedWatcher,
+    /// Shared with the notify callback; replaced when the configuration changes.
+    filter: Arc<ArcSwap<WatchFilter>>,
     watched: BTreeMap<PathBuf, (RecursiveMode, u64)>,
     /// Folders that could not be watched last time, so that each failure is logged once.
     failed: BTreeMap<PathBuf, String>,
@@ -96,9 +153,11 @@ pub struct FsWatcher {
 impl FsWatcher {
     /// Starts a watcher that sends `()` into `changes` on every change event.
     pub fn new(changes: mpsc::Sender<()>) -> Result<FsWatcher, String> {
+        let filter = Arc::new(ArcSwap::from_pointee(WatchFilter::default()));
+        let callback_filter = filter.clone();
         let watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
             let changed = match &event {
-                Ok(event) => is_change(&event.kind),
+                Ok(event) => callback_filter.load().event_matters(event),
                 // An error (say, an event queue overflow) may hide changes: rescan.
                 Err(_) => true,
             };
@@ -110,6 +169,7 @@ impl FsWatcher {
         .map_err(|e| explain(&e))?;
         Ok(FsWatcher {
             watcher,
+            filter,
             watched: BTreeMap::new(),
             failed: BTreeMap::new(),
         })
@@ -118,6 +178,10 @@ impl FsWatcher {
     /// Watches what `config` needs: adds new folders, drops old ones, and watches again a
     /// folder that was deleted and created anew.
     pub fn sync(&mut self, config: &Config) {
+        let filter = WatchFilter::new(config);
+        if **self.filter.load() != filter {
+            self.filter.store(Arc::new(filter));
+        }
         let wanted = watch_list(config);
         let stale: Vec<PathBuf> = self
             .watched
@@ -190,6 +254,33 @@ mod tests {
             RenameMode::To
         ))));
         assert!(is_change(&EventKind::Any));
+    }
+
+    #[test]
+    fn only_paths_that_can_matter_count() {
+        let raw = crate::cli::RawArgs::default();
+        let file = crate::config::parse_file("licenses: [lic, keys.slf]\n").unwrap();
+        let base = Path::new("/srv/kkt");
+        let config = Config::resolve(&raw, file, base, Some(base.join("server.yaml"))).unwrap();
+        let filter = WatchFilter::new(&config);
+        for yes in [
+            "/srv/kkt/firmware",
+            "/srv/kkt/firmware/20250301/upd_app.bin",
+            "/srv/kkt/server.yaml",
+            "/srv/kkt/keys.slf",
+            "/srv/kkt/lic/a.slf",
+            "/srv/kkt/lic",
+        ] {
+            assert!(filter.matters(Path::new(yes)), "{yes}");
+        }
+        for no in [
+            "/srv/kkt/server.log",
+            "/srv/kkt/.server.yaml.swp",
+            "/srv/kkt/lic/sub/a.slf",
+            "/srv/kkt/firmware2/x",
+        ] {
+            assert!(!filter.matters(Path::new(no)), "{no}");
+        }
     }
 
     #[test]

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Benchmarks kkt-update-server against nginx on loopback, same data, same wrk load,
+# alternating, several rounds; prints one table with ratios ours/nginx, then start-up,
+# memory, a 1,000,000-serial license file, and publish-to-offered times.
+# Everything targets 127.0.0.1 and every run is bounded. See bench/README.md.
+#
+#   bash bench/run.sh                      # defaults: 5 s per run, 2 rounds
+#   DURATION=10s ROUNDS=3 bash bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-2}
+THREADS=${THREADS:-2}
+SERIALS=${SERIALS:-1000000}
+OUT=${OUT:-bench/results-latest.md}
+
+# --- what it needs -------------------------------------------------------------------
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  echo "installing wrk and nginx (Debian packages)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
+fi
+cargo build --release --quiet
+BIN=$PWD/target/release/kkt-update-server
+
+WORK=$(mktemp -d)
+chmod 755 "$WORK"   # nginx workers run as an unprivileged user and must read the files
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+  if [ -n "${KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now_ms() { date +%s%3N; }
+
+# Starts our server with $1 = config; sets PORT and START_MS (spawn to listening).
+start_ours() {
+  local config=$1 log=$2 t0
+  t0=$(now_ms)
+  RUST_LOG=${LOG_LEVEL:-info} "$BIN" --config "$config" --listen 127.0.0.1:0 --admin-listen off 2>"$log" &
+  OURS=$!
+  PIDS+=("$OURS")
+  for _ in $(seq 1 600); do
+    grep -q '\] listening on ' "$log" && break
+    sleep 0.01
+  done
+  START_MS=$(( $(now_ms) - t0 ))
+  PORT=$(sed -n 's/.*\] listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
+  [ -n "$PORT" ] || { cat "$log"; exit 1; }
+}
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+nginx_pids() { local master; master=$(cat "$WORK/nginx.pid"); echo "$master"; pgrep -P "$master" || true; }
+nginx_hwm_kb() { local t=0; for p in $(nginx_pids); do t=$(( t + $(hwm_kb "$p") )); done; echo "$t"; }
+
+# --- the data: one 480 KB release, licenses, the exact answers as static files ----------
+mkdir -p "$WORK/firmware/20250301" "$WORK/static/firmware/20250301"
+head -c 491520 /dev/urandom >"$WORK/firmware/20250301/upd_app.bin"
+head -c 491520 /dev/urandom >"$WORK/firmware/20250301/upd_app_for_old_frs.bin"
+printf 'description: "Плановое обновление 20250301"\ncritical: false\n' >"$WORK/firmware/20250301/meta.yaml"
+cp "$WORK/firmware/20250301/"*.bin "$WORK/static/firmware/20250301/"
+python3 - "$WORK/licenses.slf" 1000 <<'EOF'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "w", newline="") as f:
+    for i in range(n):
+        f.write("%016d\t%s\t%s\r\n" % (i + 1, ("%02x" % (i % 256)) * 64, "AB" * 64))
+EOF
+cat >"$WORK/server.yaml" <<EOF
+firmware_dir: $WORK/firmware
+licenses: [$WORK/licenses.slf]
+settle_ms: 0
+admin_listen: null
+EOF
+
+start_ours "$WORK/server.yaml" "$WORK/ours.log"
+OURS_PORT=$PORT
+STARTUP_MS=$START_MS
+sleep 0.5
+IDLE_RSS_KB=$(rss_kb "$OURS")
+
+BODY_CHECK='{"build_date": "28.12.2017"}'
+BODY_LICENSE='{"serial": "0000000000000777"}'
+curl -s -X POST -H "Host: 127.0.0.1:$OURS_PORT" -d "$BODY_CHECK" "http://127.0.0.1:$OURS_PORT/check_firmware" >"$WORK/static/check_firmware.json"
+curl -s -X POST -d "$BODY_LICENSE" "http://127.0.0.1:$OURS_PORT/feature_licenses" >"$WORK/static/feature_licenses.json"
+grep -q '"update_available": true' "$WORK/static/check_firmware.json" || { echo "unexpected answer"; cat "$WORK/static/check_firmware.json"; exit 1; }
+
+NGINX_PORT=$(free_port)
+cat >"$WORK/nginx.conf" <<EOF
+worker_processes auto;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+daemon on;
+events { worker_connections 4096; }
+http {
+    access_log $WORK/nginx-access.log;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    default_type application/octet-stream;
+    types { application/json json; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/static;
+    }
+}
+EOF
+nginx -c "$WORK/nginx.conf" -p "$WORK"
+sleep 0.3
+
+cat >"$WORK/post_check.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY_CHECK'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+cat >"$WORK/post_license.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY_LICENSE'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+cat >"$WORK/range.lua" <<'EOF'
+wrk.headers["Range"] = "bytes=1000-50999"
+EOF
+cat >"$WORK/random_serial.lua" <<EOF
+math.randomseed(42)
+request = function()
+  local body = string.format('{"serial": %d}', math.random(1, $SERIALS))
+  return wrk.format("POST", "/feature_licenses", {["Content-Type"] = "application/json"}, body)
+end
+EOF
+
+# Runs wrk; prints "req/s p50_ms p99_ms".
+run_wrk() {
+  local conns=$1 url=$2 script=${3:-}
+  local args=(-t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 10s)
+  [ -n "$script" ] && args+=(-s "$script")
+  wrk "${args[@]}" "$url" | awk -v url="$url" '
+    function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+    /^ +50%/ {p50=ms($2)} /^ +99%/ {p99=ms($2)} /^Requests\/sec/ {rps=$2}
+    /Non-2xx or 3xx responses/ {bad=$NF}
+    /Socket errors/ {errors=$0}
+    END {
+      if (bad > 0) { print "wrk: " bad " non-2xx answers from " url > "/dev/stderr"; exit 1 }
+      if (errors != "") print "wrk: " errors " (" url ")" > "/dev/stderr"
+      printf "%.0f %.3f %.3f\n", rps, p50, p99
+    }'
+}
+
+declare -A SUM
+workloads=(check license download range)
+conn_levels=(64 256)
+for round in $(seq 1 "$ROUNDS"); do
+  for w in "${workloads[@]}"; do
+    for c in "${conn_levels[@]}"; do
+      case $w in
+        check)    ours=("http://127.0.0.1:$OURS_PORT/check_firmware" "$WORK/post_check.lua")
+                  theirs=("http://127.0.0.1:$NGINX_PORT/check_firmware.json" "") ;;
+        license)  ours=("http://127.0.0.1:$OURS_PORT/feature_licenses" "$WORK/post_license.lua")
+                  theirs=("http://127.0.0.1:$NGINX_PORT/feature_licenses.json" "") ;;
+        download) ours=("http://127.0.0.1:$OURS_PORT/firmware/20250301/upd_app.bin" "")
+                  theirs=("http://127.0.0.1:$NGINX_PORT/firmware/20250301/upd_app.bin" "") ;;
+        range)    ours=("http://127.0.0.1:$OURS_PORT/firmware/20250301/upd_app.bin" "$WORK/range.lua")
+                  theirs=("http://127.0.0.1:$NGINX_PORT/firmware/20250301/upd_app.bin" "$WORK/range.lua") ;;
+      esac
+      # Alternate which server goes first, round by round.
+      if (( round % 2 )); then order=(ours nginx); else order=(nginx ours); fi
+      for who in "${order[@]}"; do
+        if [ "$who" = ours ]; then read -r rps p50 p99 < <(run_wrk "$c" "${ours[0]}" "${ours[1]}")
+        else read -r rps p50 p99 < <(run_wrk "$c" "${theirs[0]}" "${theirs[1]}"); fi
+        key="$w/$c/$who"
+        SUM[$key.rps]=$(python3 -c "print(${SUM[$key.rps]:-0} + $rps)")
+        SUM[$key.p50]=$(python3 -c "print(${SUM[$key.p50]:-0} + $p50)")
+        SUM[$key.p99]=$(python3 -c "print(${SUM[$key.p99]:-0} + $p99)")
+        echo "round $round  $w  c=$c  $who: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
+      done
+    done
+  done
+done
+OURS_PEAK_KB=$(hwm_kb "$OURS")
+NGINX_PEAK_KB=$(nginx_hwm_kb)
+
+# --- 1,000,000 serials -------------------------------------------------------------------
+python3 - "$WORK/big.slf" "$SERIALS" <<'EOF'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+lic, sig = "ff" * 64, "0123456789ABCDEF" * 8
+with open(path, "w", newline="") as f:
+    f.writelines("%016d\t%s\t%s\r\n" % (i, lic, sig) for i in range(1, n + 1))
+EOF
+cat >"$WORK/big.yaml" <<EOF
+firmware_dir: $WORK/firmware
+licenses: [$WORK/big.slf]
+settle_ms: 0
+admin_listen: null
+EOF
+LOG_LEVEL=info,kkt_update_server::reloader=debug start_ours "$WORK/big.yaml" "$WORK/big.log"
+BIG_PID=$OURS
+BIG_PORT=$PORT
+BIG_LOAD_MS=$START_MS
+BIG_RSS_KB=$(rss_kb "$BIG_PID")
+read -r BIG_RPS BIG_P50 BIG_P99 < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/feature_licenses" "$WORK/random_serial.lua")
+# The same load while the file is reloaded every 2 s (touch: new mtime, so it is read again).
+( end=$(( $(now_ms) + ${DURATION%s} * 1000 )); while (( $(now_ms) < end )); do sleep 1; touch "$WORK/big.slf"; sleep 1; done ) &
+TOUCHER=$!
+read -r BIG_RPS_R BIG_P50_R BIG_P99_R < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/feature_licenses" "$WORK/random_serial.lua")
+wait "$TOUCHER" || true
+RELOADS=$(grep -c 'rescanned (\|reloaded (' "$WORK/big.log" || true)
+BIG_PEAK_KB=$(hwm_kb "$BIG_PID")
+kill "$BIG_PID"
+
+# --- publish to offered ---------------------------------------------------------------------
+publish_ms() {
+  local settle=$1 pinned=$2 version=$3
+  cat >"$WORK/pub.yaml" <<EOF
+firmware_dir: $WORK/firmware
+settle_ms: $settle
+admin_listen: null
+EOF
+  start_ours "$WORK/pub.yaml" "$WORK/pub-$version.log"
+  local pid=$OURS port=$PORT staged="$WORK/firmware/.staging-$version"
+  mkdir -p "$staged"
+  cp "$WORK/firmware/20250301/"*.bin "$staged/"
+  if [ "$pinned" = yes ]; then
+    (cd "$staged" && printf 'sha256:\n' >meta.yaml && sha256sum upd_app.bin upd_app_for_old_frs.bin | awk '{print "  " $2 ": " $1}' >>meta.yaml)
+  fi
+  sleep $(( settle / 1000 + 1 ))   # let the staged copy settle, as an operator's copy would
+  local t0; t0=$(now_ms)
+  mv "$staged" "$WORK/firmware/$version"
+  until curl -s -X POST -d "$BODY_CHECK" "http://127.0.0.1:$port/check_firmware" | grep -q "\"version\": $version"; do sleep 0.005; done
+  echo $(( $(now_ms) - t0 ))
+  kill "$pid"
+}
+MV_DEFAULT_MS=$(publish_ms 1000 no 20250401)
+MV_PINNED_MS=$(publish_ms 1000 yes 20250501)
+
+# --- the table ------------------------------------------------------------------------------
+avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
+{
+  echo "## Run of $(date -u +%Y-%m-%d) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
+  echo
+  echo "wrk -t$THREADS -d$DURATION per run, $ROUNDS rounds alternating which server goes first; mean of rounds."
+  echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') serves the same bytes from files (GET); ours answers the POSTs."
+  echo
+  echo "| workload | conns | ours req/s | nginx req/s | ratio | ours p50 ms | nginx p50 ms | ours p99 ms | nginx p99 ms | p99 ratio |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for w in "${workloads[@]}"; do
+    for c in "${conn_levels[@]}"; do
+      o=$(avg "$w/$c/ours.rps"); n=$(avg "$w/$c/nginx.rps")
+      o50=$(avg "$w/$c/ours.p50"); n50=$(avg "$w/$c/nginx.p50")
+      o99=$(avg "$w/$c/ours.p99"); n99=$(avg "$w/$c/nginx.p99")
+      python3 -c "print('| $w | $c | %.0f | %.0f | %.2fx | %.2f | %.2f | %.2f | %.2f | %.2fx |' % ($o, $n, $o/max($n,1), $o50, $n50, $o99, $n99, $o99/max($n99,1e-9)))"
+    done
+  done
+  echo
+  echo "| measure | ours | nginx |"
+  echo "| --- | ---: | ---: |"
+  echo "| peak RSS over the whole load | $(( OURS_PEAK_KB / 1024 )) MB | $(( NGINX_PEAK_KB / 1024 )) MB (all processes) |"
+  echo "| idle RSS after start-up | $(( IDLE_RSS_KB / 1024 )) MB | |"
+  echo "| start-up to listening | $STARTUP_MS ms | |"
+  echo
+  echo "| $SERIALS-serial .slf ($(du -m "$WORK/big.slf" | cut -f1) MB) | value |"
+  echo "| --- | ---: |"
+  echo "| load (start-up to listening) | $BIG_LOAD_MS ms |"
+  echo "| RSS after load | $(( BIG_RSS_KB / 1024 )) MB (peak $(( BIG_PEAK_KB / 1024 )) MB) |"
+  echo "| random-serial lookups, c=64 | $BIG_RPS req/s, p50 $BIG_P50 ms, p99 $BIG_P99 ms |"
+  echo "| the same during reloads every 2 s ($RELOADS reloads) | $BIG_RPS_R req/s, p50 $BIG_P50_R ms, p99 $BIG_P99_R ms |"
+  python3 -c "print('| p99 during reload / before | %.2fx |' % ($BIG_P99_R / max($BIG_P99, 1e-9)))"
+  echo
+  echo "| publish (mv of a staged folder) to offered | ms |"
+  echo "| --- | ---: |"
+  echo "| settle_ms 1000, not pinned | $MV_DEFAULT_MS |"
+  echo "| sha256-pinned | $MV_PINNED_MS |"
+} | tee "$OUT"
+echo "written to $OUT"
