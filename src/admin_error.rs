@@ -5,7 +5,8 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
+
+use crate::json_error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminError {
@@ -37,11 +38,6 @@ impl fmt::Display for AdminError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
-    error: String,
-}
-
 impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -54,25 +50,15 @@ impl ResponseError for AdminError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = serde_json::to_vec(&ErrorBody {
-            error: self.to_string(),
-        })
-        .unwrap_or_else(|_| br#"{"error": "internal error"}"#.to_vec());
-        let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ));
-        match self {
+        let extra = match self {
             AdminError::Unauthorized => {
-                response
-                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")))
             }
             AdminError::MethodNotAllowed => {
-                response.insert_header((header::ALLOW, HeaderValue::from_static("GET, HEAD")));
+                Some((header::ALLOW, HeaderValue::from_static("GET, HEAD")))
             }
-            _ => {}
-        }
-        response.body(body)
+            _ => None,
+        };
+        json_error::response(self.status_code(), &self.to_string(), extra)
     }
 }

@@ -7,9 +7,8 @@ use std::fmt;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
 
-use crate::py_json;
+use crate::json_error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
@@ -90,11 +89,6 @@ impl fmt::Display for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody {
-    error: String,
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -117,24 +111,17 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = py_json::to_vec(&ErrorBody {
-            error: self.to_string(),
-        })
-        .unwrap_or_else(|_| br#"{"error": "internal error"}"#.to_vec());
-        let mut response = HttpResponse::build(self.status_code());
-        response.insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ));
-        match self {
+        let extra = match self {
             ApiError::MethodNotAllowed { allow } => {
-                response.insert_header((header::ALLOW, HeaderValue::from_static(allow)));
+                Some((header::ALLOW, HeaderValue::from_static(allow)))
             }
             ApiError::RangeNotSatisfiable { size } => {
-                response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
+                HeaderValue::try_from(format!("bytes */{size}"))
+                    .ok()
+                    .map(|v| (header::CONTENT_RANGE, v))
             }
-            _ => {}
-        }
-        response.body(body)
+            _ => None,
+        };
+        json_error::response(self.status_code(), &self.to_string(), extra)
     }
 }

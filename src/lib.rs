@@ -18,6 +18,7 @@ pub mod firmware_download;
 pub mod firmware_offer;
 pub mod fleet;
 pub mod fleet_chart;
+pub mod json_error;
 pub mod licenses;
 pub mod metrics;
 pub mod problem;
