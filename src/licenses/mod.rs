@@ -136,6 +136,8 @@ pub struct LicenseTable {
     pub files: Vec<LicenseFile>,
     /// Serials defined in more than one file (the later file wins).
     pub overrides: Vec<Problem>,
+    /// Distinct serials over all files.
+    total: usize,
 }
 
 impl LicenseTable {
@@ -146,22 +148,7 @@ impl LicenseTable {
 
     /// Serials that a device can get (each counted once).
     pub fn total(&self) -> usize {
-        let repeated: usize = self
-            .files
-            .iter()
-            .enumerate()
-            .map(|(i, file)| {
-                file.entries
-                    .iter()
-                    .filter(|e| {
-                        self.files[i + 1..]
-                            .iter()
-                            .any(|later| later.get(e.serial).is_some())
-                    })
-                    .count()
-            })
-            .sum();
-        self.files.iter().map(LicenseFile::len).sum::<usize>() - repeated
+        self.total
     }
 
     /// Every problem: per file, then serials that one file overrides in another.
@@ -197,7 +184,9 @@ impl LicenseTable {
                 Err(problem) => problems.push(problem),
             }
         }
+        let total = distinct_serials(&files);
         let mut table = LicenseTable {
+            total,
             files,
             overrides: problems,
         };
@@ -361,6 +350,26 @@ fn keep_previous(path: &Path, before: Option<&LicenseFile>, reason: String) -> L
         }
         None => LicenseFile::failed(path, reason),
     }
+}
+
+/// How many serials the files hold, each counted once (computed once per load, not per
+/// question: with a million serials in several files it is a million lookups).
+fn distinct_serials(files: &[LicenseFile]) -> usize {
+    let repeated: usize = files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            let later = &files[i + 1..];
+            if later.is_empty() {
+                return 0;
+            }
+            file.entries
+                .iter()
+                .filter(|e| later.iter().any(|l| l.get(e.serial).is_some()))
+                .count()
+        })
+        .sum();
+    files.iter().map(LicenseFile::len).sum::<usize>() - repeated
 }
 
 /// Serials that a later file overrides, summed up per pair of files.
