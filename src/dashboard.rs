@@ -106,3 +106,58 @@ fn duration_text(secs: u64) -> String {
         s => format!("{} д {} ч", s / 86_400, s / 3600 % 24),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::config::{parse_file, Config};
+    use crate::snapshot::Snapshot;
+    use crate::status_report::{status, OperatorState};
+
+    #[test]
+    fn operator_text_is_escaped_and_the_page_names_the_rejection() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("firmware/20250301");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("upd_app.bin"), "a").unwrap();
+        std::fs::write(folder.join("upd_app_for_old_frs.bin"), "b").unwrap();
+        std::fs::write(
+            folder.join("meta.yaml"),
+            "description: \"<script>alert(1)</script> & «ok»\"\n",
+        )
+        .unwrap();
+        let broken = dir.path().join("firmware/20250401");
+        std::fs::create_dir_all(&broken).unwrap();
+        std::fs::write(broken.join("meta.yaml"), "critcal: true\n").unwrap();
+        let config = Config::resolve(
+            &Default::default(),
+            parse_file("").unwrap(),
+            dir.path(),
+            None,
+        )
+        .unwrap();
+        let later = SystemTime::now() + Duration::from_secs(10);
+        let snapshot = Snapshot::scan(&config, later, None);
+        let operator = OperatorState {
+            started: SystemTime::now(),
+            reloads: Vec::new(),
+            requests: Vec::new(),
+            fleet: Default::default(),
+            devices: Vec::new(),
+        };
+        let page = render(&status(&snapshot, operator, SystemTime::now()), 0).unwrap();
+        assert!(
+            !page.contains("<script>alert"),
+            "operator text must be escaped"
+        );
+        assert!(
+            page.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; «ok»"),
+            "{page}"
+        );
+        assert!(page.contains("data-version=\"20250401\" data-state=\"rejected\""));
+        assert!(page.contains("upd_app.bin is missing"));
+        assert!(page.contains("id=\"fleet-chart-empty\""));
+    }
+}
