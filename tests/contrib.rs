@@ -101,3 +101,74 @@ fn the_units_command_line_serves_the_packaged_layout() {
         200
     );
 }
+
+#[test]
+fn the_nginx_example_passes_nginx_t() {
+    let have = |tool: &str, arg: &str| {
+        Command::new(tool)
+            .arg(arg)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !have("nginx", "-v") || !have("openssl", "version") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install nginx (.ci/run does)"
+        );
+        eprintln!("skipped: no nginx or openssl here (CI installs nginx)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=fw.example.ru",
+            "-keyout",
+        ])
+        .arg(root.join("privkey.pem"))
+        .arg("-out")
+        .arg(root.join("fullchain.pem"))
+        .output()
+        .expect("openssl");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let site = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/nginx-kkt-update-server.conf"
+    ))
+    .expect("example");
+    fs::write(
+        root.join("site.conf"),
+        site.replace("/etc/ssl/fw.example.ru", &root.display().to_string()),
+    )
+    .expect("site");
+    let main = format!(
+        "pid {0}/nginx.pid;\nerror_log {0}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  include {0}/site.conf;\n}}\n",
+        root.display()
+    );
+    fs::write(root.join("nginx.conf"), main).expect("nginx.conf");
+    let output = Command::new("nginx")
+        .arg("-t")
+        .arg("-c")
+        .arg(root.join("nginx.conf"))
+        .arg("-p")
+        .arg(root)
+        .output()
+        .expect("nginx -t");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
