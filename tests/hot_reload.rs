@@ -323,17 +323,19 @@ fn license(server: &Server, serial: &str) -> (u16, String) {
     (response.status, licenses)
 }
 
+/// A license file with serials 1 (licenses filled with `first`) and 2 (always `c`).
+fn two_serials(first: char) -> String {
+    format!(
+        "{}\n{}\n",
+        slf_line("0000000000000001", first, 'b'),
+        slf_line("0000000000000002", 'c', 'd')
+    )
+}
+
 fn license_fixture() -> Fixture {
     let fixture = Fixture::new();
     fixture.write_config("settle_ms: 300\nlicenses: [lic/fleet.slf]\n");
-    fixture.write(
-        "lic/fleet.slf",
-        format!(
-            "{}\n{}\n",
-            slf_line("0000000000000001", 'a', 'b'),
-            slf_line("0000000000000002", 'c', 'd')
-        ),
-    );
+    fixture.write("lic/fleet.slf", two_serials('a'));
     fixture.release("20180125", None);
     fixture
 }
@@ -345,14 +347,7 @@ fn license_edits_by_rename_truncate_bad_line_and_delete() {
     assert_eq!(license(&server, "1"), (200, "a".repeat(128)));
 
     // Rename-on-save (vim, most editors): write a temp file, rename it over.
-    fixture.write(
-        "lic/.fleet.slf.tmp",
-        format!(
-            "{}\n{}\n",
-            slf_line("0000000000000001", 'e', 'b'),
-            slf_line("0000000000000002", 'c', 'd')
-        ),
-    );
+    fixture.write("lic/.fleet.slf.tmp", two_serials('e'));
     fs::rename(
         fixture.path("lic/.fleet.slf.tmp"),
         fixture.path("lic/fleet.slf"),
@@ -383,13 +378,7 @@ fn license_edits_by_rename_truncate_bad_line_and_delete() {
             .open(fixture.path("lic/fleet.slf"))
             .expect("open");
         std::thread::sleep(Duration::from_millis(150));
-        write!(
-            file,
-            "{}\n{}\n",
-            slf_line("0000000000000001", 'f', 'b'),
-            slf_line("0000000000000002", 'c', 'd')
-        )
-        .expect("write");
+        file.write_all(two_serials('f').as_bytes()).expect("write");
         drop(file);
         eventually("rewritten file loaded", DEADLINE, || {
             (license(&server, "1").1 == "f".repeat(128)).then_some(())
