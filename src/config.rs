@@ -155,10 +155,7 @@ impl Config {
             None | Some("" | "off" | "none" | "null") => None,
             Some(text) => Some(parse_addr("admin_listen", text)?),
         };
-        let settle_ms = raw
-            .settle_ms
-            .or(file.settle_ms)
-            .unwrap_or(DEFAULT_SETTLE_MS);
+        let settle_ms = layered(raw.settle_ms, file.settle_ms, DEFAULT_SETTLE_MS);
         if settle_ms > 3_600_000 {
             bail!("settle_ms {settle_ms} is over an hour; releases would wait too long");
         }
@@ -173,29 +170,30 @@ impl Config {
             .or(file.trusted_proxies)
             .unwrap_or_default();
         let trusted_proxies = TrustedProxies::parse(&proxies)?;
-        let fleet_max_devices = raw
-            .fleet_max_devices
-            .or(file.fleet_max_devices)
-            .unwrap_or(DEFAULT_FLEET_MAX_DEVICES);
-        let shutdown_timeout_s = raw
-            .shutdown_timeout_s
-            .or(file.shutdown_timeout_s)
-            .unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT_S);
-        let request_timeout_ms = raw
-            .request_timeout_ms
-            .or(file.request_timeout_ms)
-            .unwrap_or(DEFAULT_REQUEST_TIMEOUT_MS);
+        let fleet_max_devices = layered(
+            raw.fleet_max_devices,
+            file.fleet_max_devices,
+            DEFAULT_FLEET_MAX_DEVICES,
+        );
+        let shutdown_timeout_s = layered(
+            raw.shutdown_timeout_s,
+            file.shutdown_timeout_s,
+            DEFAULT_SHUTDOWN_TIMEOUT_S,
+        );
+        let request_timeout_ms = layered(
+            raw.request_timeout_ms,
+            file.request_timeout_ms,
+            DEFAULT_REQUEST_TIMEOUT_MS,
+        );
         if !(100..=600_000).contains(&request_timeout_ms) {
             bail!("request_timeout_ms {request_timeout_ms} must be between 100 and 600000");
         }
-        let keep_alive_s = raw
-            .keep_alive_s
-            .or(file.keep_alive_s)
-            .unwrap_or(DEFAULT_KEEP_ALIVE_S);
-        let max_connections = raw
-            .max_connections
-            .or(file.max_connections)
-            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let keep_alive_s = layered(raw.keep_alive_s, file.keep_alive_s, DEFAULT_KEEP_ALIVE_S);
+        let max_connections = layered(
+            raw.max_connections,
+            file.max_connections,
+            DEFAULT_MAX_CONNECTIONS,
+        );
         if max_connections == 0 {
             bail!("max_connections must be at least 1");
         }
@@ -217,6 +215,11 @@ impl Config {
             max_connections,
         })
     }
+}
+
+/// The command line (or environment) value, else the file's, else the default.
+fn layered<T>(cli: Option<T>, file: Option<T>, default: T) -> T {
+    cli.or(file).unwrap_or(default)
 }
 
 /// Parses the YAML text of a configuration file (an empty file is all defaults).

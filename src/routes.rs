@@ -13,6 +13,7 @@ use crate::app_state::AppState;
 use crate::base_url::base_url;
 use crate::firmware_download;
 use crate::firmware_offer::offer;
+use crate::fleet::Fleet;
 use crate::server_info::ServerInfo;
 use crate::snapshot::Snapshot;
 use crate::{device_requests, py_json, request_body};
@@ -61,11 +62,9 @@ async fn check_firmware(
     let base = base_url(snapshot.public_url.as_deref(), host, local)?;
     let answer = offer(&snapshot, build, &base);
     state.metrics.offered(&answer);
-    if let Some(client) = client_ip(&req, &snapshot) {
-        let mut fleet = state.fleet();
-        fleet.check_in(client, user_agent(&req), build, &answer, unix_now());
-        state.metrics.devices(fleet.len());
-    }
+    record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
+        fleet.check_in(client, ua, build, &answer, now)
+    });
     json_ok(&answer)
 }
 
@@ -83,11 +82,9 @@ async fn feature_licenses(
     let body = request_body::read(payload, state.request_timeout).await?;
     let serial = device_requests::serial(&body)?;
     let snapshot = state.snapshot();
-    if let Some(client) = client_ip(&req, &snapshot) {
-        let mut fleet = state.fleet();
-        fleet.license_lookup(client, user_agent(&req), serial, unix_now());
-        state.metrics.devices(fleet.len());
-    }
+    record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
+        fleet.license_lookup(client, ua, serial, now)
+    });
     let found = snapshot.licenses.get(serial);
     state.metrics.license_lookup(found.is_some());
     let record = found.ok_or_else(|| ApiError::UnknownSerial(serial.to_string()))?;
@@ -107,6 +104,20 @@ async fn not_allowed(allow: &'static str) -> Result<HttpResponse, ApiError> {
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(req.uri().path().to_string()))
+}
+
+/// Updates the fleet view for the device behind `req`, and the devices gauge.
+fn record_device(
+    req: &HttpRequest,
+    state: &AppState,
+    snapshot: &Snapshot,
+    update: impl FnOnce(&mut Fleet, IpAddr, &str, u64),
+) {
+    if let Some(client) = client_ip(req, snapshot) {
+        let mut fleet = state.fleet();
+        update(&mut fleet, client, user_agent(req), unix_now());
+        state.metrics.devices(fleet.len());
+    }
 }
 
 /// The device's address: the peer, or what a trusted proxy says in `X-Forwarded-For`.

@@ -44,16 +44,17 @@ pub fn licenses_line(snapshot: &Snapshot) -> String {
     )
 }
 
+/// Problems with `firmware_dir` itself and notes about versions kept serving.
+pub fn release_problems(snapshot: &Snapshot) -> Vec<String> {
+    let dir = snapshot.firmware_dir_problem.iter();
+    dir.chain(&snapshot.releases.problems)
+        .map(ToString::to_string)
+        .collect()
+}
+
 /// Every problem that keeps something from devices, one per line.
 pub fn errors(snapshot: &Snapshot) -> Vec<String> {
-    let mut out = Vec::new();
-    out.extend(
-        snapshot
-            .firmware_dir_problem
-            .iter()
-            .map(ToString::to_string),
-    );
-    out.extend(snapshot.releases.problems.iter().map(ToString::to_string));
+    let mut out = release_problems(snapshot);
     for folder in &snapshot.releases.folders {
         if let FolderState::Rejected(reason) = &folder.state {
             out.push(format!("{}: {reason}", folder.path.display()));

@@ -134,12 +134,7 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
             }
         })
         .collect();
-    let mut release_problems: Vec<String> = snapshot
-        .firmware_dir_problem
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    release_problems.extend(snapshot.releases.problems.iter().map(ToString::to_string));
+    let mut release_problems = snapshot_report::release_problems(snapshot);
     if current.is_none() {
         release_problems.push(snapshot_report::current_line(snapshot));
     }

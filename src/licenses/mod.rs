@@ -184,14 +184,13 @@ impl LicenseTable {
                 Err(problem) => problems.push(problem),
             }
         }
-        let total = distinct_serials(&files);
-        let mut table = LicenseTable {
+        let (overrides, total) = overrides_and_total(&files);
+        problems.extend(overrides);
+        LicenseTable {
             total,
             files,
             overrides: problems,
-        };
-        table.overrides.extend(find_overrides(&table.files));
-        table
+        }
     }
 
     /// The shortest wait until a changing license file should be read again.
@@ -352,39 +351,32 @@ fn keep_previous(path: &Path, before: Option<&LicenseFile>, reason: String) -> L
     }
 }
 
-/// How many serials the files hold, each counted once (computed once per load, not per
-/// question: with a million serials in several files it is a million lookups).
-fn distinct_serials(files: &[LicenseFile]) -> usize {
-    let repeated: usize = files
-        .iter()
-        .enumerate()
-        .map(|(i, file)| {
-            let later = &files[i + 1..];
-            if later.is_empty() {
-                return 0;
-            }
-            file.entries
-                .iter()
-                .filter(|e| later.iter().any(|l| l.get(e.serial).is_some()))
-                .count()
-        })
-        .sum();
-    files.iter().map(LicenseFile::len).sum::<usize>() - repeated
-}
-
-/// Serials that a later file overrides, summed up per pair of files.
-fn find_overrides(files: &[LicenseFile]) -> Vec<Problem> {
+/// In one pass over the files: the serials that a later file overrides (summed up per pair
+/// of files) and how many distinct serials there are. Done once per load, not per question:
+/// with a million serials in several files it is a million lookups.
+fn overrides_and_total(files: &[LicenseFile]) -> (Vec<Problem>, usize) {
     let mut problems = Vec::new();
+    let mut repeated = 0;
     for (i, earlier) in files.iter().enumerate() {
-        for later in &files[i + 1..] {
-            let mut shared = earlier
-                .entries
-                .iter()
-                .filter(|e| later.get(e.serial).is_some());
-            let Some(first) = shared.next().map(|e| e.serial) else {
-                continue;
-            };
-            let count = 1 + shared.count();
+        let later_files = &files[i + 1..];
+        if later_files.is_empty() {
+            continue;
+        }
+        // Per later file: how many of this file's serials it also has, and the first one.
+        let mut shared: Vec<(usize, Option<Serial>)> = vec![(0, None); later_files.len()];
+        for entry in earlier.entries.iter() {
+            let mut overridden = false;
+            for (slot, later) in shared.iter_mut().zip(later_files) {
+                if later.get(entry.serial).is_some() {
+                    slot.0 += 1;
+                    slot.1.get_or_insert(entry.serial);
+                    overridden = true;
+                }
+            }
+            repeated += usize::from(overridden);
+        }
+        for ((count, first), later) in shared.into_iter().zip(later_files) {
+            let Some(first) = first else { continue };
             let message = format!(
                 "{count} serial(s) also in {} (first {first}); the later file wins",
                 later.path.display()
@@ -392,7 +384,10 @@ fn find_overrides(files: &[LicenseFile]) -> Vec<Problem> {
             problems.push(Problem::file(&earlier.path, message));
         }
     }
-    problems
+    (
+        problems,
+        files.iter().map(LicenseFile::len).sum::<usize>() - repeated,
+    )
 }
 
 #[cfg(test)]
@@ -448,6 +443,32 @@ mod tests {
         assert!(
             table.overrides[0].message.contains("1 serial(s) also in"),
             "{:?}",
+            table.overrides
+        );
+    }
+
+    #[test]
+    fn a_serial_in_three_files_counts_once_and_is_reported_per_pair() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = ["a", "b", "c"]
+            .iter()
+            .map(|n| dir.path().join(format!("{n}.slf")))
+            .collect();
+        for (path, fill) in paths.iter().zip(['1', '2', '3']) {
+            fs::write(path, slf_line("0000000000000007", fill)).unwrap();
+        }
+        fs::write(
+            &paths[0],
+            slf_line("0000000000000007", '1') + &slf_line("0000000000000008", '1'),
+        )
+        .unwrap();
+        let table = LicenseTable::load(&paths, None, now(), SETTLE);
+        assert_eq!(table.total(), 2);
+        assert_eq!(lookup(&table, "7"), Some("3".repeat(128)));
+        assert_eq!(
+            table.overrides.len(),
+            3,
+            "a-b, a-c, b-c: {:?}",
             table.overrides
         );
     }
