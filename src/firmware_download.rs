@@ -5,7 +5,7 @@
 //! raw request path is matched literally, so `..`, `%2e%2e`, `%2f`, backslashes, absolute
 //! paths, dotfiles, directories and files of unpublished folders are all simply not found.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use actix_web::http::header::{
     self, EntityTag, Header, HttpDate, IfModifiedSince, IfNoneMatch, IfRange,
@@ -48,8 +48,7 @@ pub fn parse_path(path: &str) -> Option<(Version, &'static str)> {
 
 /// Answers with `file`, honouring If-None-Match, If-Modified-Since, Range and If-Range.
 fn respond(req: &HttpRequest, file: &FirmwareFile) -> Result<HttpResponse, ApiError> {
-    let etag = EntityTag::new_strong(file.etag.trim_matches('"').to_string());
-    let modified = whole_seconds(file.modified);
+    let (etag, modified) = (&file.etag, file.modified);
     let mut response = HttpResponse::build(StatusCode::OK);
     response
         .insert_header((header::CONTENT_TYPE, "application/octet-stream"))
@@ -57,14 +56,14 @@ fn respond(req: &HttpRequest, file: &FirmwareFile) -> Result<HttpResponse, ApiEr
         .insert_header(header::ETag(etag.clone()))
         .insert_header(header::LastModified(HttpDate::from(modified)));
 
-    if not_modified(req, &etag, modified) {
+    if not_modified(req, etag, modified) {
         return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
     }
     let size = file.bytes.len() as u64;
     let range = req
         .headers()
         .get(header::RANGE)
-        .filter(|_| if_range_holds(req, &etag, modified))
+        .filter(|_| if_range_holds(req, etag, modified))
         .and_then(|value| value.to_str().ok());
     match range.map_or(RangeAnswer::Whole, |value| byte_range::answer(value, size)) {
         RangeAnswer::Whole => Ok(response.body(file.bytes.clone())),
@@ -108,12 +107,6 @@ fn if_range_holds(req: &HttpRequest, etag: &EntityTag, modified: SystemTime) -> 
         Ok(IfRange::Date(date)) => SystemTime::from(date) == modified,
         Err(_) => false,
     }
-}
-
-/// HTTP dates have whole seconds; compare in whole seconds.
-fn whole_seconds(time: SystemTime) -> SystemTime {
-    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    UNIX_EPOCH + Duration::from_secs(secs)
 }
 
 #[cfg(test)]

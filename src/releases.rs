@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use actix_web::http::header::EntityTag;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -26,8 +27,9 @@ use crate::version::Version;
 pub struct FirmwareFile {
     pub bytes: Bytes,
     pub sha256: [u8; 32],
-    /// Strong ETag (the quoted SHA-256), the same on every instance serving these bytes.
-    pub etag: String,
+    /// Strong ETag (the SHA-256), the same on every instance serving these bytes.
+    pub etag: EntityTag,
+    /// Modification time in whole seconds, as HTTP dates carry it.
     pub modified: SystemTime,
     fingerprint: Fingerprint,
 }
@@ -301,6 +303,14 @@ fn check_folder(
     })))
 }
 
+/// HTTP dates have whole seconds; `Last-Modified` comparisons are made in them.
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let secs = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    std::time::UNIX_EPOCH + Duration::from_secs(secs)
+}
+
 /// Reads a firmware file; `None` when it changed while being read.
 fn read_firmware(
     path: &Path,
@@ -318,10 +328,10 @@ fn read_firmware(
     }
     let sha256: [u8; 32] = Sha256::digest(&bytes).into();
     Ok(Some(FirmwareFile {
-        etag: format!("\"{}\"", to_hex(&sha256)),
+        etag: EntityTag::new_strong(to_hex(&sha256)),
         bytes: Bytes::from(bytes),
         sha256,
-        modified: fingerprint.modified(),
+        modified: whole_seconds(fingerprint.modified()),
         fingerprint,
     }))
 }
