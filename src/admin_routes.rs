@@ -34,8 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.service(
             web::resource(path)
-                .route(web::get().to(move |req, state| handle(handler, req, state)))
-                .route(web::head().to(move |req, state| handle(handler, req, state)))
+                .route(web::get().to(move |state| handle(handler, state)))
+                .route(web::head().to(move |state| handle(handler, state)))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
                 })),
@@ -55,11 +55,7 @@ enum Handler {
     Readyz,
 }
 
-async fn handle(
-    handler: Handler,
-    _req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AdminError> {
+async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     match handler {
         Handler::Dashboard => {
             let status = current_status(&state);
