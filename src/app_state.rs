@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime};
 use arc_swap::{ArcSwap, Guard};
 use serde::Serialize;
 
-use crate::fleet::Fleet;
-use crate::metrics::Metrics;
-use crate::snapshot::Snapshot;
+use crate::catalog::snapshot::Snapshot;
+use crate::observe::fleet::Fleet;
+use crate::observe::metrics::Metrics;
 
 /// How many reloads `/status` and the dashboard remember.
 const RELOADS_KEPT: usize = 20;

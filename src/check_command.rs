@@ -4,9 +4,9 @@
 
 use std::time::SystemTime;
 
+use crate::catalog::snapshot::Snapshot;
+use crate::catalog::snapshot_report;
 use crate::config::Config;
-use crate::snapshot::Snapshot;
-use crate::snapshot_report;
 
 /// Runs the check; returns the report and whether everything is fine.
 pub fn run(config: &Config) -> (String, bool) {

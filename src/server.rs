@@ -12,16 +12,16 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{Context, Result};
 use log::{info, warn};
 
-use crate::admin_routes::{self, AdminToken};
+use crate::admin::routes::{self as admin_routes, AdminToken};
 use crate::app_state::{AppState, ReloadRecord};
-use crate::cli::RawArgs;
+use crate::catalog::snapshot::Snapshot;
+use crate::catalog::snapshot_report;
+use crate::config::cli::RawArgs;
 use crate::config::Config;
-use crate::reloader::Reloader;
-use crate::request_limits;
-use crate::routes::{self, LocalAddr};
-use crate::snapshot::Snapshot;
-use crate::snapshot_report;
-use crate::status_report::unix;
+use crate::device_api::request_limits;
+use crate::device_api::routes::{self, LocalAddr};
+use crate::model::unix_time::unix;
+use crate::reload::reloader::Reloader;
 
 /// One access-log line per request: client, request line, status, bytes, seconds, User-Agent.
 const ACCESS_LOG: &str = r#"%a "%r" %s %b %Ts "%{User-Agent}i""#;

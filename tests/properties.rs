@@ -4,13 +4,13 @@
 //! firmware files of a dated folder; a range is always inside the file).
 
 use actix_web::ResponseError;
-use kkt_update_server::byte_range::{self, RangeAnswer};
-use kkt_update_server::device_requests;
-use kkt_update_server::firmware_download::parse_path;
+use kkt_update_server::catalog::release_meta::ReleaseMeta;
+use kkt_update_server::device_api::byte_range::{self, RangeAnswer};
+use kkt_update_server::device_api::device_requests;
+use kkt_update_server::device_api::firmware_download::parse_path;
 use kkt_update_server::licenses::slf;
-use kkt_update_server::py_json;
-use kkt_update_server::release_meta::ReleaseMeta;
-use kkt_update_server::version::Version;
+use kkt_update_server::model::py_json;
+use kkt_update_server::model::version::Version;
 use proptest::prelude::*;
 
 fn json_like() -> impl Strategy<Value = String> {

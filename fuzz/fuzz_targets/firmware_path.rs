@@ -2,7 +2,7 @@
 //! nothing outside `firmware_dir` can ever be named.
 #![no_main]
 
-use kkt_update_server::firmware_download::parse_path;
+use kkt_update_server::device_api::firmware_download::parse_path;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,8 +1,8 @@
 //! `meta.yaml` of a release folder: never a panic, whatever the operator wrote.
 #![no_main]
 
-use kkt_update_server::release_meta::ReleaseMeta;
-use kkt_update_server::version::Version;
+use kkt_update_server::catalog::release_meta::ReleaseMeta;
+use kkt_update_server::model::version::Version;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! `Range` headers: never a panic, and a range is always inside the file.
 #![no_main]
 
-use kkt_update_server::byte_range::{answer, RangeAnswer};
+use kkt_update_server::device_api::byte_range::{answer, RangeAnswer};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: (&str, u32)| {

@@ -1,5 +1,6 @@
 //! Feature licenses by serial: loaded from the `.slf` and `.yaml` files (or folders of them)
 //! that `server.yaml` lists, looked up by `POST /feature_licenses`.
+//! May use `platform` and `model` only.
 //!
 //! Each file is kept as its own sorted array; a lookup searches the files from last to
 //! first, so "the later file wins" needs no merged copy (a million serials are loaded once,
@@ -16,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::fingerprint::Fingerprint;
-use crate::problem::Problem;
+use crate::model::problem::Problem;
+use crate::platform::fingerprint::Fingerprint;
 use record::LicenseRecord;
 use serial::Serial;
 

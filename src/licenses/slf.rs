@@ -8,7 +8,7 @@ use std::path::Path;
 use super::record::{HexField, LicenseRecord};
 use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
-use crate::problem::Problem;
+use crate::model::problem::Problem;
 
 /// Parses a `.slf` file line by line, so that a file of a million devices never sits in
 /// memory as text next to its parsed entries. `size_hint` (the file size) pre-sizes the

@@ -17,7 +17,7 @@ use serde_yaml::Value;
 use super::record::{HexField, LicenseRecord};
 use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
-use crate::problem::Problem;
+use crate::model::problem::Problem;
 
 /// Parses the text of a YAML license file.
 pub fn parse(path: &Path, text: &str) -> ParsedLicenses {

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use crate::api_error::ApiError;
+use crate::device_api::api_error::ApiError;
 
 /// Builds the base URL (no trailing `/`).
 pub fn base_url(

@@ -8,15 +8,16 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::api_error::ApiError;
 use crate::app_state::AppState;
-use crate::base_url::base_url;
-use crate::firmware_download;
-use crate::firmware_offer::offer;
-use crate::fleet::Fleet;
-use crate::server_info::ServerInfo;
-use crate::snapshot::Snapshot;
-use crate::{device_requests, py_json, request_body};
+use crate::catalog::firmware_offer::offer;
+use crate::catalog::snapshot::Snapshot;
+use crate::device_api::api_error::ApiError;
+use crate::device_api::base_url::base_url;
+use crate::device_api::firmware_download;
+use crate::device_api::server_info::ServerInfo;
+use crate::device_api::{device_requests, request_body};
+use crate::model::py_json;
+use crate::observe::fleet::Fleet;
 
 /// The address a connection arrived on, recorded when it is accepted (see `server`).
 #[derive(Debug, Clone, Copy)]

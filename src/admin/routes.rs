@@ -11,10 +11,10 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::admin_error::AdminError;
+use crate::admin::admin_error::AdminError;
+use crate::admin::dashboard;
+use crate::admin::status_report::{self, OperatorState, Status};
 use crate::app_state::AppState;
-use crate::dashboard;
-use crate::status_report::{self, OperatorState, Status};
 
 /// How many devices the dashboard lists.
 const RECENT_DEVICES: usize = 50;
@@ -59,7 +59,7 @@ async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResp
     match handler {
         Handler::Dashboard => {
             let status = current_status(&state);
-            let page = dashboard::render(&status, status_report::unix(SystemTime::now()))
+            let page = dashboard::render(&status, crate::model::unix_time::unix(SystemTime::now()))
                 .map_err(|e| AdminError::Internal(e.to_string()))?;
             Ok(HttpResponse::Ok()
                 .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
@@ -100,7 +100,7 @@ fn current_status(state: &AppState) -> Status {
     let (fleet, devices) = {
         let fleet = state.fleet();
         (
-            fleet.summary(status_report::unix(now), current, critical),
+            fleet.summary(crate::model::unix_time::unix(now), current, critical),
             fleet.recent(RECENT_DEVICES),
         )
     };

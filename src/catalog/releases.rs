@@ -17,10 +17,10 @@ use actix_web::http::header::EntityTag;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::fingerprint::Fingerprint;
-use crate::problem::Problem;
-use crate::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
-use crate::version::Version;
+use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
+use crate::model::problem::Problem;
+use crate::model::version::Version;
+use crate::platform::fingerprint::Fingerprint;
 
 /// One firmware file as validated: the bytes served, and what the HTTP caching headers say.
 #[derive(Debug)]

@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn only_paths_that_can_matter_count() {
-        let raw = crate::cli::RawArgs::default();
+        let raw = crate::config::cli::RawArgs::default();
         let file = crate::config::parse_file("licenses: [lic, keys.slf]\n").unwrap();
         let base = Path::new("/srv/kkt");
         let config = Config::resolve(&raw, file, base, Some(base.join("server.yaml"))).unwrap();
@@ -296,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let licenses = dir.path().join("lic");
         std::fs::create_dir(&licenses).unwrap();
-        let raw = crate::cli::RawArgs::default();
+        let raw = crate::config::cli::RawArgs::default();
         let file = crate::config::parse_file("licenses: [lic, more/extra.slf]\n").unwrap();
         let config =
             Config::resolve(&raw, file, dir.path(), Some(dir.path().join("server.yaml"))).unwrap();

@@ -13,12 +13,12 @@ use actix_web::http::header::{
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use crate::api_error::ApiError;
 use crate::app_state::AppState;
-use crate::byte_range::{self, RangeAnswer};
-use crate::release_meta::FIRMWARE_FILES;
-use crate::releases::FirmwareFile;
-use crate::version::Version;
+use crate::catalog::release_meta::FIRMWARE_FILES;
+use crate::catalog::releases::FirmwareFile;
+use crate::device_api::api_error::ApiError;
+use crate::device_api::byte_range::{self, RangeAnswer};
+use crate::model::version::Version;
 
 /// The handler.
 pub async fn download(

@@ -2,6 +2,12 @@
 //! over it (CLI > env > file). Relative paths in the file are relative to the file;
 //! relative paths given on the command line are relative to the working directory.
 //! An unknown key is an error: a typo such as `critcal_version` must not pass silently.
+//!
+//! The wing also holds the raw command line (`cli`) and the trusted-proxy list. It may use
+//! only `model`; every other wing may use it.
+
+pub mod cli;
+pub mod trusted_proxies;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -11,10 +17,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use crate::cli::RawArgs;
-use crate::problem::yaml_message;
-use crate::trusted_proxies::TrustedProxies;
-use crate::version::Version;
+use crate::config::cli::RawArgs;
+use crate::config::trusted_proxies::TrustedProxies;
+use crate::model::problem::yaml_message;
+use crate::model::version::Version;
 
 const DEFAULT_CONFIG: &str = "server.yaml";
 const DEFAULT_LISTEN: &str = "0.0.0.0:8888";

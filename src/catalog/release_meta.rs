@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::problem::yaml_message;
-use crate::version::Version;
+use crate::model::problem::yaml_message;
+use crate::model::version::Version;
 
 /// The two files every release folder must hold.
 pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];

@@ -15,12 +15,12 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::app_state::{AppState, ReloadRecord};
-use crate::cli::RawArgs;
+use crate::catalog::snapshot::Snapshot;
+use crate::catalog::snapshot_report;
+use crate::config::cli::RawArgs;
 use crate::config::Config;
-use crate::snapshot::Snapshot;
-use crate::snapshot_report;
-use crate::status_report::unix;
-use crate::watcher::{FsWatcher, CHANNEL_SIZE};
+use crate::model::unix_time::unix;
+use crate::reload::watcher::{FsWatcher, CHANNEL_SIZE};
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
 const DEBOUNCE: Duration = Duration::from_millis(100);

@@ -5,10 +5,10 @@
 use askama::Template;
 use chrono::{DateTime, Utc};
 
+use crate::admin::status_report::Status;
 use crate::app_state::ReloadRecord;
-use crate::fleet::Device;
-use crate::fleet_chart::{self, FleetChart};
-use crate::status_report::Status;
+use crate::observe::fleet::Device;
+use crate::observe::fleet_chart::{self, FleetChart};
 
 /// Seconds between the page's own refreshes.
 const REFRESH_S: u32 = 10;
@@ -112,9 +112,9 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
+    use crate::admin::status_report::{status, OperatorState};
+    use crate::catalog::snapshot::Snapshot;
     use crate::config::{parse_file, Config};
-    use crate::snapshot::Snapshot;
-    use crate::status_report::{status, OperatorState};
 
     #[test]
     fn operator_text_is_escaped_and_the_page_names_the_rejection() {

@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use serde::Serialize;
 
-use crate::py_json;
+use crate::model::py_json;
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {

@@ -8,7 +8,7 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use crate::firmware_offer::FirmwareOffer;
+use crate::catalog::firmware_offer::FirmwareOffer;
 
 pub struct Metrics {
     registry: Registry,

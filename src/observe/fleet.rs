@@ -7,9 +7,9 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::firmware_offer::FirmwareOffer;
+use crate::catalog::firmware_offer::FirmwareOffer;
 use crate::licenses::serial::Serial;
-use crate::version::Version;
+use crate::model::version::Version;
 
 /// User-Agent strings are cut to this many bytes, so a device costs bounded memory.
 pub const USER_AGENT_MAX: usize = 128;

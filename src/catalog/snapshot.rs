@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::catalog::releases::ReleaseSet;
+use crate::config::trusted_proxies::TrustedProxies;
 use crate::config::Config;
 use crate::licenses::LicenseTable;
-use crate::problem::Problem;
-use crate::releases::ReleaseSet;
-use crate::trusted_proxies::TrustedProxies;
-use crate::version::Version;
+use crate::model::problem::Problem;
+use crate::model::version::Version;
 
 /// Where the critical version comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

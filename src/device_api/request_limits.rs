@@ -8,7 +8,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::middleware::Next;
 use actix_web::ResponseError;
 
-use crate::api_error::ApiError;
+use crate::device_api::api_error::ApiError;
 
 /// Longest request target (path and query) accepted.
 pub const MAX_URI: usize = 2048;

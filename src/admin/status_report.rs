@@ -1,15 +1,16 @@
 //! What `GET /status` answers and the dashboard shows: one pure function from a snapshot and
 //! the operator-side state to a serializable report, so both views always agree.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
 use crate::app_state::ReloadRecord;
-use crate::fleet::{Device, FleetSummary};
-use crate::releases::FolderState;
-use crate::snapshot::{CriticalSource, Snapshot};
-use crate::snapshot_report;
+use crate::catalog::releases::FolderState;
+use crate::catalog::snapshot::{CriticalSource, Snapshot};
+use crate::catalog::snapshot_report;
+use crate::model::unix_time::unix;
+use crate::observe::fleet::{Device, FleetSummary};
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -93,10 +94,6 @@ pub struct OperatorState {
     pub requests: Vec<(String, String, u64)>,
     pub fleet: FleetSummary,
     pub devices: Vec<Device>,
-}
-
-pub fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 /// Builds the report.

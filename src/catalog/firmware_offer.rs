@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use crate::release_meta::FIRMWARE_FILES;
-use crate::snapshot::Snapshot;
-use crate::version::Version;
+use crate::catalog::release_meta::FIRMWARE_FILES;
+use crate::catalog::snapshot::Snapshot;
+use crate::model::version::Version;
 
 /// The reference's response, fields in the reference's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

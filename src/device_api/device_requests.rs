@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use crate::api_error::ApiError;
+use crate::device_api::api_error::ApiError;
+use crate::device_api::request_body::{describe, json_object};
 use crate::licenses::serial::Serial;
-use crate::request_body::{describe, json_object};
-use crate::version::Version;
+use crate::model::version::Version;
 
 const BUILD_DATE_EXAMPLE: &str = r#"{"build_date": "28.12.2017"}"#;
 const SERIAL_EXAMPLE: &str = r#"{"serial": "0000000000012345"}"#;

@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::releases::FolderState;
-use crate::snapshot::{CriticalSource, Snapshot};
+use crate::catalog::releases::FolderState;
+use crate::catalog::snapshot::{CriticalSource, Snapshot};
 
 /// One line naming the current release, or saying there is none.
 pub fn current_line(snapshot: &Snapshot) -> String {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::web;
 use serde_json::{Map, Value};
 
-use crate::api_error::ApiError;
+use crate::device_api::api_error::ApiError;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 16 * 1024;

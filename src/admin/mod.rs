@@ -1,0 +1,8 @@
+//! The operator's listener (`admin_listen`): the dashboard, `/status`, `/metrics`,
+//! `/healthz`, `/readyz`, the admin token, and `AdminError`.
+//! May use `app_state` and everything below it; nothing uses it but start-up.
+
+pub mod admin_error;
+pub mod dashboard;
+pub mod routes;
+pub mod status_report;

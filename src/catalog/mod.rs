@@ -1,0 +1,10 @@
+//! What is published: the scan of `firmware_dir` into releases (`meta.yaml`, pins, settling),
+//! the snapshot that bundles them with the license table and the configuration devices see,
+//! the offer a build date gets, and the human-readable account of a scan.
+//! May use `licenses`, `config`, `platform` and `model`; never a listener or `app_state`.
+
+pub mod firmware_offer;
+pub mod release_meta;
+pub mod releases;
+pub mod snapshot;
+pub mod snapshot_report;

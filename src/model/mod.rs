@@ -1,0 +1,9 @@
+//! The vocabulary every wing speaks: firmware dates (`Version`), a problem with an operator's
+//! file (`Problem`), the reference's JSON form and the `{"error": …}` answer, Unix times.
+//! It uses nothing else of the crate, so anything may use it.
+
+pub mod json_error;
+pub mod problem;
+pub mod py_json;
+pub mod unix_time;
+pub mod version;

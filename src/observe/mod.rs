@@ -1,0 +1,7 @@
+//! What the server observes of its fleet: the fleet view by client address, the Prometheus
+//! metrics, and the chart model the dashboard draws.
+//! May use `catalog`, `licenses` and `model`; never a listener or `app_state`.
+
+pub mod fleet;
+pub mod fleet_chart;
+pub mod metrics;
