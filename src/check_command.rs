@@ -6,11 +6,12 @@ use std::time::SystemTime;
 
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
+use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
 
 /// Runs the check; returns the report and whether everything is fine.
 pub fn run(config: &Config) -> (String, bool) {
-    let snapshot = Snapshot::scan(config, SystemTime::now(), None);
+    let snapshot = Snapshot::scan(config, SystemTime::now(), None, &WriteLedger::default());
     let mut report = String::new();
     match &config.path {
         Some(path) => report.push_str(&format!("configuration {}: ok\n", path.display())),

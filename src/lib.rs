@@ -29,7 +29,10 @@ pub fn run() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,notify=warn"))
         .init();
     let cli = Cli::parse();
-    let config = match Config::load(&cli.args) {
+    let config = match Config::load(&cli.args).and_then(|config| {
+        config.require_firmware_dir()?;
+        Ok(config)
+    }) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("kkt-update-server: {error:#}");

@@ -16,6 +16,7 @@ use crate::admin::routes::{self as admin_routes, AdminToken};
 use crate::app_state::{AppState, ReloadRecord};
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
+use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::device_api::request_limits;
@@ -31,7 +32,7 @@ const ACCESS_LOG: &str = r#"%a "%r" %s %b %Ts "%{User-Agent}i""#;
 /// `raw` is kept to re-read the configuration on reload with the same flags laid over it.
 pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let started = Instant::now();
-    let snapshot = Snapshot::scan(&config, SystemTime::now(), None);
+    let snapshot = Snapshot::scan(&config, SystemTime::now(), None, &WriteLedger::default());
     log_snapshot(&snapshot);
     let outcome = snapshot_report::current_line(&snapshot);
     let state = web::Data::new(

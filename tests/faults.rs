@@ -44,6 +44,10 @@ fn start(fixture: &Fixture) -> Server {
             "127.0.0.1:0",
             "--admin-listen",
             "127.0.0.1:0",
+            // As `nobody` the kernel will not say who writes root's files, and these tests
+            // are not about writers: no longer quiet time for unconfirmed files.
+            "--unconfirmed-settle-ms",
+            "0",
         ])
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())

@@ -111,11 +111,15 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
                     Some(r),
                     None,
                 ),
-                FolderState::Settling { wait, serving } => (
+                FolderState::Settling {
+                    wait,
+                    reason,
+                    serving,
+                } => (
                     if is_current { "current" } else { "settling" },
                     serving.as_ref(),
                     Some(format!(
-                        "changed just now; checked again in {} ms",
+                        "{reason}; checked again in {} ms",
                         wait.as_millis()
                     )),
                 ),

@@ -8,3 +8,4 @@ pub mod release_meta;
 pub mod releases;
 pub mod snapshot;
 pub mod snapshot_report;
+pub mod write_ledger;

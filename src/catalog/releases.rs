@@ -3,9 +3,13 @@
 //! memory exactly as they were checked, so an operator overwriting them on disk can never
 //! send a device a mix of old and new bytes.
 //!
-//! The scan decides from the files alone (never from watcher events): a folder counts when
+//! The scan decides from the files (never from which events arrived): a folder counts when
 //! both files are regular and non-empty, `meta.yaml` (if any) is valid, its pinned hashes
-//! match, and nothing in it has changed for `settle` (a pinned folder skips that wait).
+//! match, no file is open for writing, and nothing in it has changed for `settle` (a
+//! folder whose files are all pinned skips that wait). "Open for writing" is asked of the
+//! kernel where it will answer, else taken from what the watcher saw; a file nobody can
+//! vouch for waits `unconfirmed_settle_ms` of quiet instead. A folder published before
+//! keeps serving the bytes validated then while its files change, until the new ones pass.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -18,9 +22,11 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
+use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
 use crate::model::version::Version;
 use crate::platform::fingerprint::Fingerprint;
+use crate::platform::open_writers::{self, Writers};
 
 /// One firmware file as validated: the bytes served, and what the HTTP caching headers say.
 #[derive(Debug)]
@@ -56,11 +62,13 @@ impl Release {
 #[derive(Debug, Clone)]
 pub enum FolderState {
     Published(Arc<Release>),
-    /// Complete but changed less than `settle` ago; looked at again after `wait`. When only
-    /// `meta.yaml` or the folder changed (not the firmware files), the version published
-    /// before keeps `serving` meanwhile, so devices are not flipped to an older release.
+    /// Not ready as it is on disk (`reason` says why: a file being written, or changed
+    /// less than the quiet time ago); looked at again after `wait`. A version of this
+    /// folder checked before keeps `serving` meanwhile, so an edit in place never takes a
+    /// release away from devices nor flips them to an older one.
     Settling {
         wait: Duration,
+        reason: String,
         serving: Option<Arc<Release>>,
     },
     /// Kept out, with the reason.
@@ -73,6 +81,30 @@ pub struct ReleaseFolder {
     pub path: PathBuf,
     pub state: FolderState,
 }
+
+/// How long a folder must be quiet before it is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietRules {
+    /// For files whose writers are known to be done (seen closed, or the kernel says
+    /// nobody has them open for writing).
+    pub settle: Duration,
+    /// For files nobody could vouch for (`unconfirmed_settle_ms`): the watcher never saw
+    /// them closed and the kernel would not say.
+    pub unconfirmed: Duration,
+}
+
+impl QuietRules {
+    /// The same quiet time for every file (tests, and `settle` alone).
+    pub fn plain(settle: Duration) -> QuietRules {
+        QuietRules {
+            settle,
+            unconfirmed: settle,
+        }
+    }
+}
+
+/// How often a folder held for a writer is looked at again, in case the close was missed.
+const WRITER_RECHECK: Duration = Duration::from_secs(1);
 
 /// Every release folder found, newest first.
 #[derive(Debug, Clone, Default)]
@@ -108,13 +140,29 @@ impl ReleaseSet {
             .min()
     }
 
-    /// Scans `dir`. Unchanged files are taken from `previous` without reading them again.
+    /// Scans `dir`. Unchanged files are taken from `previous` without reading them again;
+    /// `ledger` says which files the watcher saw being written.
     /// `Err` when `dir` itself cannot be listed.
     pub fn scan(
         dir: &Path,
-        settle: Duration,
+        rules: QuietRules,
         now: SystemTime,
         previous: Option<&ReleaseSet>,
+        ledger: &WriteLedger,
+    ) -> Result<ReleaseSet, Problem> {
+        let writers = WriterSources {
+            ledger,
+            probe: &open_writers::probe,
+        };
+        ReleaseSet::scan_with(dir, rules, now, previous, &writers)
+    }
+
+    fn scan_with(
+        dir: &Path,
+        rules: QuietRules,
+        now: SystemTime,
+        previous: Option<&ReleaseSet>,
+        writers: &WriterSources,
     ) -> Result<ReleaseSet, Problem> {
         let listing = fs::read_dir(dir)
             .map_err(|e| Problem::file(dir, format!("cannot list the firmware folder: {e}")))?;
@@ -135,18 +183,28 @@ impl ReleaseSet {
                 continue;
             };
             let before = previous.and_then(|p| p.get(version));
-            let state = match check_folder(&path, version, settle, now, before) {
+            let state = match check_folder(&path, version, rules, now, before, writers) {
                 Ok(state) => state,
-                Err(FolderError::Unreadable(reason)) if before.is_some() => {
-                    let note = format!("{reason}; still serving the version checked before");
+                // The folder is still there: whatever is wrong with its files now is an
+                // edit in progress, and the version checked before keeps serving until
+                // the folder is valid again or removed.
+                Err(FolderError::Unreadable(reason) | FolderError::Invalid(reason))
+                    if before.is_some() =>
+                {
+                    let note = format!(
+                        "{reason}; still serving the version checked before \
+                         (remove the folder to withdraw it)"
+                    );
                     set.problems.push(Problem::file(&path, note));
                     before
                         .cloned()
                         .map_or(FolderState::Rejected(reason), FolderState::Published)
                 }
-                Err(FolderError::Unreadable(reason) | FolderError::Invalid(reason)) => {
-                    FolderState::Rejected(reason)
-                }
+                Err(
+                    FolderError::Unreadable(reason)
+                    | FolderError::Invalid(reason)
+                    | FolderError::NotAFolder(reason),
+                ) => FolderState::Rejected(reason),
             };
             match &state {
                 FolderState::Published(release)
@@ -172,34 +230,63 @@ impl ReleaseSet {
 /// Why a folder is not published.
 #[derive(Debug)]
 enum FolderError {
-    /// It could not be read or its `meta.yaml` is invalid: a version that was published
-    /// before keeps serving (an edit in progress, a permission slip).
+    /// It could not be read or its `meta.yaml` is invalid.
     Unreadable(String),
-    /// It is incomplete or does not match its pins: it is not offered.
+    /// It is incomplete or does not match its pins.
     Invalid(String),
+    /// It is not a folder (any more): nothing of it is served.
+    NotAFolder(String),
 }
 
 fn unreadable(reason: String) -> FolderError {
     FolderError::Unreadable(reason)
 }
 
+/// Whether a firmware file is still being written, from the kernel if it will say, else
+/// from what the watcher saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writer {
+    Open,
+    Done,
+    Unknown,
+}
+
+/// Where the scan learns of writers: the kernel (`probe`), else the watcher's ledger.
+struct WriterSources<'a> {
+    ledger: &'a WriteLedger,
+    probe: &'a dyn Fn(&Path) -> Writers,
+}
+
+fn writer_of(file: &Path, writers: &WriterSources) -> Writer {
+    match (writers.probe)(file) {
+        Writers::Open => Writer::Open,
+        Writers::None => Writer::Done,
+        Writers::Unknown => match writers.ledger.seen(file) {
+            Some(Seen::Writing) => Writer::Open,
+            Some(Seen::Closed) => Writer::Done,
+            None => Writer::Unknown,
+        },
+    }
+}
+
 /// Decides one folder; `before` is the release published from it by the previous scan.
 fn check_folder(
     path: &Path,
     version: Version,
-    settle: Duration,
+    rules: QuietRules,
     now: SystemTime,
     before: Option<&Arc<Release>>,
+    writers: &WriterSources,
 ) -> Result<FolderState, FolderError> {
     let folder = fs::symlink_metadata(path)
         .map_err(|e| unreadable(format!("cannot read the folder: {e}")))?;
     if folder.file_type().is_symlink() {
-        return Err(FolderError::Invalid(
+        return Err(FolderError::NotAFolder(
             "is a symbolic link; copy the folder itself".into(),
         ));
     }
     if !folder.is_dir() {
-        return Err(FolderError::Invalid("is not a folder".into()));
+        return Err(FolderError::NotAFolder("is not a folder".into()));
     }
     let mut latest_change = Fingerprint::of(&folder).changed_at();
 
@@ -246,18 +333,53 @@ fn check_folder(
         Err(e) => return Err(unreadable(format!("cannot read meta.yaml: {e}"))),
     };
 
-    if !meta.is_pinned() {
+    // Which files must be vouched for: a pinned file proves itself by its hash; a file
+    // whose bytes are the ones validated before needs nothing.
+    let serving = before.cloned();
+    let mut unconfirmed = Vec::new();
+    for (index, (name, file, fingerprint)) in stats.iter().enumerate() {
+        let unchanged = before
+            .and_then(|r| r.files.get(index))
+            .is_some_and(|f| f.fingerprint == *fingerprint);
+        if unchanged {
+            continue;
+        }
+        let pinned = meta.sha256[index].is_some();
+        match writer_of(file, writers) {
+            Writer::Open => {
+                return Ok(FolderState::Settling {
+                    wait: rules.settle.max(WRITER_RECHECK),
+                    reason: format!("{name} is being written"),
+                    serving,
+                })
+            }
+            Writer::Unknown if !pinned => unconfirmed.push(*name),
+            Writer::Unknown => {}
+            Writer::Done => {}
+        }
+    }
+
+    let all_pinned = meta.sha256.iter().all(Option::is_some);
+    if !all_pinned {
+        let needed = if unconfirmed.is_empty() {
+            rules.settle
+        } else {
+            rules.settle.max(rules.unconfirmed)
+        };
         let quiet_for = now.duration_since(latest_change).unwrap_or(Duration::ZERO);
-        if quiet_for < settle {
-            let files_unchanged = before.is_some_and(|r| {
-                r.files
-                    .iter()
-                    .zip(&stats)
-                    .all(|(old, (_, _, fingerprint))| old.fingerprint.same_contents(fingerprint))
-            });
-            let serving = before.filter(|_| files_unchanged).cloned();
+        if quiet_for < needed {
+            let reason = if unconfirmed.is_empty() {
+                "changed less than settle_ms ago".to_string()
+            } else {
+                format!(
+                    "{} not seen closed by the watcher: waiting for unconfirmed_settle_ms \
+                     of quiet",
+                    unconfirmed.join(" and ")
+                )
+            };
             return Ok(FolderState::Settling {
-                wait: settle - quiet_for,
+                wait: needed - quiet_for,
+                reason,
                 serving,
             });
         }
@@ -275,8 +397,9 @@ fn check_folder(
                 // Changed while we read it: not quiet after all.
                 None => {
                     return Ok(FolderState::Settling {
-                        serving: None,
-                        wait: settle.max(Duration::from_millis(100)),
+                        wait: rules.settle.max(Duration::from_millis(100)),
+                        reason: format!("{name} changed while it was read"),
+                        serving,
                     })
                 }
             },
@@ -342,6 +465,36 @@ mod tests {
 
     const SETTLE: Duration = Duration::from_millis(500);
 
+    /// A scan as the server makes it, with an empty ledger.
+    fn scan(
+        dir: &Path,
+        now: SystemTime,
+        previous: Option<&ReleaseSet>,
+    ) -> Result<ReleaseSet, Problem> {
+        ReleaseSet::scan(
+            dir,
+            QuietRules::plain(SETTLE),
+            now,
+            previous,
+            &WriteLedger::default(),
+        )
+    }
+
+    /// A scan where the kernel will not say who writes (no permission, a network share).
+    fn scan_blind(
+        dir: &Path,
+        rules: QuietRules,
+        now: SystemTime,
+        previous: Option<&ReleaseSet>,
+        ledger: &WriteLedger,
+    ) -> ReleaseSet {
+        let writers = WriterSources {
+            ledger,
+            probe: &|_| Writers::Unknown,
+        };
+        ReleaseSet::scan_with(dir, rules, now, previous, &writers).unwrap()
+    }
+
     fn later() -> SystemTime {
         SystemTime::now() + Duration::from_secs(10)
     }
@@ -386,7 +539,7 @@ mod tests {
         let broken = release(dir.path(), "20180201", None);
         fs::remove_file(broken.join("upd_app_for_old_frs.bin")).unwrap();
         fs::create_dir(dir.path().join(".staging-20190101")).unwrap();
-        let set = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
+        let set = scan(dir.path(), later(), None).unwrap();
         let current = set.current().unwrap();
         assert_eq!(current.version.as_u32(), 20180125);
         assert_eq!(
@@ -414,7 +567,7 @@ mod tests {
     fn a_folder_changed_just_now_settles_first() {
         let dir = tempfile::tempdir().unwrap();
         release(dir.path(), "20180125", None);
-        let set = ReleaseSet::scan(dir.path(), SETTLE, SystemTime::now(), None).unwrap();
+        let set = scan(dir.path(), SystemTime::now(), None).unwrap();
         assert_eq!(state(&set, 20180125), "settling");
         assert!(set.current().is_none());
         assert!(set.next_settle().unwrap() <= SETTLE);
@@ -423,18 +576,19 @@ mod tests {
     #[test]
     fn pinned_folders_skip_the_wait_but_only_when_they_match() {
         let dir = tempfile::tempdir().unwrap();
-        let good = to_hex(&Sha256::digest(b"new 20180125"));
-        release(
-            dir.path(),
-            "20180125",
-            Some(&format!("sha256:\n  upd_app.bin: {good}\n")),
-        );
+        let pins = |new: &str, old: &str| {
+            format!("sha256:\n  upd_app.bin: {new}\n  upd_app_for_old_frs.bin: {old}\n")
+        };
+        let good_new = to_hex(&Sha256::digest(b"new 20180125"));
+        let good_old = to_hex(&Sha256::digest(b"old 20180125"));
+        release(dir.path(), "20180125", Some(&pins(&good_new, &good_old)));
+        let good_old_26 = to_hex(&Sha256::digest(b"old 20180126"));
         release(
             dir.path(),
             "20180126",
-            Some(&format!("sha256:\n  upd_app.bin: {}\n", "0".repeat(64))),
+            Some(&pins(&"0".repeat(64), &good_old_26)),
         );
-        let set = ReleaseSet::scan(dir.path(), SETTLE, SystemTime::now(), None).unwrap();
+        let set = scan(dir.path(), SystemTime::now(), None).unwrap();
         assert_eq!(state(&set, 20180125), "published");
         assert!(
             state(&set, 20180126).starts_with("rejected: upd_app.bin does not match its sha256"),
@@ -455,7 +609,7 @@ mod tests {
         std::os::unix::fs::symlink(dir.path().join("20180101"), dir.path().join("20180104"))
             .unwrap();
         fs::create_dir(dir.path().join("20180231")).unwrap();
-        let set = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
+        let set = scan(dir.path(), later(), None).unwrap();
         assert!(
             state(&set, 20180101).contains("meta.yaml: unknown field `critcal`"),
             "{}",
@@ -479,12 +633,12 @@ mod tests {
     fn unchanged_files_are_reused_and_changed_ones_reread() {
         let dir = tempfile::tempdir().unwrap();
         let folder = release(dir.path(), "20180125", None);
-        let first = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
-        let second = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&first)).unwrap();
+        let first = scan(dir.path(), later(), None).unwrap();
+        let second = scan(dir.path(), later(), Some(&first)).unwrap();
         let (a, b) = (first.current().unwrap(), second.current().unwrap());
         assert!(Arc::ptr_eq(&a.files[0], &b.files[0]));
         fs::write(folder.join("upd_app.bin"), "changed").unwrap();
-        let third = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&second)).unwrap();
+        let third = scan(dir.path(), later(), Some(&second)).unwrap();
         assert_eq!(&third.current().unwrap().files[0].bytes[..], b"changed");
         assert_eq!(
             &a.files[0].bytes[..],
@@ -494,13 +648,13 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_meta_yaml_keeps_the_published_version_but_a_missing_file_does_not() {
+    fn a_broken_meta_yaml_or_a_missing_file_keeps_the_published_version() {
         let dir = tempfile::tempdir().unwrap();
         release(dir.path(), "20180117", None);
         let folder = release(dir.path(), "20180125", Some("description: first\n"));
-        let first = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
+        let first = scan(dir.path(), later(), None).unwrap();
         fs::write(folder.join("meta.yaml"), "description: [broken\n").unwrap();
-        let second = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&first)).unwrap();
+        let second = scan(dir.path(), later(), Some(&first)).unwrap();
         assert_eq!(second.current().unwrap().description, "first");
         assert!(
             second.problems[0]
@@ -509,28 +663,34 @@ mod tests {
             "{:?}",
             second.problems
         );
+        // A file taken away mid-edit: the folder is still there, so its release stays.
         fs::remove_file(folder.join("upd_app.bin")).unwrap();
-        let third = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&second)).unwrap();
-        assert_eq!(
-            third.current().unwrap().version.as_u32(),
-            20180117,
-            "falls back"
-        );
+        let third = scan(dir.path(), later(), Some(&second)).unwrap();
+        assert_eq!(third.current().unwrap().version.as_u32(), 20180125);
+        assert!(third.problems[0].message.contains("upd_app.bin is missing"));
+        // Removing the folder is how a release is withdrawn.
+        fs::remove_dir_all(&folder).unwrap();
+        let fourth = scan(dir.path(), later(), Some(&third)).unwrap();
+        assert_eq!(fourth.current().unwrap().version.as_u32(), 20180117);
     }
 
     #[test]
-    fn a_file_changed_in_place_stops_the_release_until_quiet() {
+    fn a_file_changed_in_place_keeps_the_validated_bytes_until_quiet() {
         let dir = tempfile::tempdir().unwrap();
         release(dir.path(), "20180117", None);
         let folder = release(dir.path(), "20180125", None);
-        let first = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
-        // Let 20180117 become quiet, so that only the rewritten folder is changing.
-        std::thread::sleep(SETTLE + Duration::from_millis(100));
+        let first = scan(dir.path(), later(), None).unwrap();
         fs::write(folder.join("upd_app.bin"), "being rewritten").unwrap();
-        let second = ReleaseSet::scan(dir.path(), SETTLE, SystemTime::now(), Some(&first)).unwrap();
-        assert_eq!(second.current().unwrap().version.as_u32(), 20180117);
+        let second = scan(dir.path(), SystemTime::now(), Some(&first)).unwrap();
+        let current = second.current().unwrap();
+        assert_eq!(
+            current.version.as_u32(),
+            20180125,
+            "no fall back to 20180117"
+        );
+        assert_eq!(&current.files[0].bytes[..], b"new 20180125");
         assert_eq!(state(&second, 20180125), "settling");
-        let third = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&second)).unwrap();
+        let third = scan(dir.path(), later(), Some(&second)).unwrap();
         assert_eq!(
             &third.current().unwrap().files[0].bytes[..],
             b"being rewritten"
@@ -538,23 +698,100 @@ mod tests {
     }
 
     #[test]
+    fn a_file_open_for_writing_is_never_published_however_quiet() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = release(dir.path(), "20180125", None);
+        // A copy stalled mid-file: the writer holds it open, the bytes are old news.
+        let mut writer = fs::OpenOptions::new()
+            .append(true)
+            .open(folder.join("upd_app.bin"))
+            .unwrap();
+        writer.write_all(b" more").unwrap();
+        let far_later = SystemTime::now() + Duration::from_secs(3600);
+        let set = scan(dir.path(), far_later, None).unwrap();
+        assert!(set.current().is_none());
+        match &set.folders[0].state {
+            FolderState::Settling { reason, .. } => {
+                assert_eq!(reason, "upd_app.bin is being written")
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same, known only from the watcher (the kernel would not say).
+        let mut ledger = WriteLedger::default();
+        ledger.writing(&folder.join("upd_app.bin"));
+        let rules = QuietRules::plain(SETTLE);
+        let set = scan_blind(dir.path(), rules, far_later, None, &ledger);
+        assert!(set.current().is_none());
+        drop(writer);
+        ledger.closed(&folder.join("upd_app.bin"));
+        let set = scan_blind(dir.path(), rules, far_later, None, &ledger);
+        assert_eq!(state(&set, 20180125), "published");
+        let set = scan(dir.path(), far_later, None).unwrap();
+        assert_eq!(state(&set, 20180125), "published");
+    }
+
+    #[test]
+    fn files_nobody_saw_closed_wait_the_longer_quiet_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = release(dir.path(), "20180125", None);
+        let rules = QuietRules {
+            settle: SETTLE,
+            unconfirmed: Duration::from_secs(60),
+        };
+        let soon = SystemTime::now() + SETTLE * 2;
+        let set = scan_blind(dir.path(), rules, soon, None, &WriteLedger::default());
+        match &set.folders[0].state {
+            FolderState::Settling { reason, wait, .. } => {
+                assert!(reason.contains("not seen closed"), "{reason}");
+                assert!(*wait > Duration::from_secs(50), "{wait:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // Seen closed by the watcher: the plain settle time is enough.
+        let mut ledger = WriteLedger::default();
+        for name in FIRMWARE_FILES {
+            ledger.closed(&folder.join(name));
+        }
+        let set = scan_blind(dir.path(), rules, soon, None, &ledger);
+        assert_eq!(state(&set, 20180125), "published");
+        // Or a minute of quiet.
+        let minute = SystemTime::now() + Duration::from_secs(61);
+        let set = scan_blind(dir.path(), rules, minute, None, &WriteLedger::default());
+        assert_eq!(state(&set, 20180125), "published");
+    }
+
+    #[test]
+    fn one_pinned_file_does_not_let_the_other_skip_the_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = to_hex(&Sha256::digest(b"new 20180125"));
+        release(
+            dir.path(),
+            "20180125",
+            Some(&format!("sha256:\n  upd_app.bin: {good}\n")),
+        );
+        let set = scan(dir.path(), SystemTime::now(), None).unwrap();
+        assert_eq!(state(&set, 20180125), "settling");
+    }
+
+    #[test]
     fn a_meta_yaml_edit_keeps_the_published_version_until_quiet() {
         let dir = tempfile::tempdir().unwrap();
         let folder = release(dir.path(), "20180125", Some("description: first\n"));
-        let first = ReleaseSet::scan(dir.path(), SETTLE, later(), None).unwrap();
+        let first = scan(dir.path(), later(), None).unwrap();
         fs::write(folder.join("meta.yaml"), "description: second\n").unwrap();
-        let second = ReleaseSet::scan(dir.path(), SETTLE, SystemTime::now(), Some(&first)).unwrap();
+        let second = scan(dir.path(), SystemTime::now(), Some(&first)).unwrap();
         assert_eq!(state(&second, 20180125), "settling");
         assert_eq!(second.current().unwrap().description, "first");
         assert!(second.next_settle().is_some());
-        let third = ReleaseSet::scan(dir.path(), SETTLE, later(), Some(&second)).unwrap();
+        let third = scan(dir.path(), later(), Some(&second)).unwrap();
         assert_eq!(third.current().unwrap().description, "second");
     }
 
     #[test]
     fn a_missing_firmware_dir_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let error = ReleaseSet::scan(&dir.path().join("nope"), SETTLE, later(), None).unwrap_err();
+        let error = scan(&dir.path().join("nope"), later(), None).unwrap_err();
         assert!(error.message.starts_with("cannot list the firmware folder"));
     }
 }

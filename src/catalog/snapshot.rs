@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::catalog::releases::ReleaseSet;
+use crate::catalog::releases::{QuietRules, ReleaseSet};
+use crate::catalog::write_ledger::WriteLedger;
 use crate::config::trusted_proxies::TrustedProxies;
 use crate::config::Config;
 use crate::licenses::LicenseTable;
@@ -43,10 +44,20 @@ pub struct Snapshot {
 impl Snapshot {
     /// Scans releases and licenses as `config` says. Files unchanged since `previous` are
     /// not read again; if `firmware_dir` cannot be listed, the previous releases stay.
-    pub fn scan(config: &Config, now: SystemTime, previous: Option<&Snapshot>) -> Snapshot {
+    /// `ledger` is what the watcher saw of files being written.
+    pub fn scan(
+        config: &Config,
+        now: SystemTime,
+        previous: Option<&Snapshot>,
+        ledger: &WriteLedger,
+    ) -> Snapshot {
         let before = previous.map(|p| &p.releases);
+        let rules = QuietRules {
+            settle: config.settle,
+            unconfirmed: config.unconfirmed_settle,
+        };
         let (releases, firmware_dir_problem) =
-            match ReleaseSet::scan(&config.firmware_dir, config.settle, now, before) {
+            match ReleaseSet::scan(&config.firmware_dir, rules, now, before, ledger) {
                 Ok(releases) => (releases, None),
                 Err(problem) => (before.cloned().unwrap_or_default(), Some(problem)),
             };

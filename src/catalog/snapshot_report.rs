@@ -92,9 +92,18 @@ pub fn full_report(snapshot: &Snapshot) -> String {
             FolderState::Published(r) => {
                 format!("published {:?}, critical: {}", r.description, r.critical)
             }
-            FolderState::Settling { wait, .. } => format!(
-                "settling  changed just now; published in {} ms if unchanged",
-                wait.as_millis()
+            FolderState::Settling {
+                wait,
+                reason,
+                serving,
+            } => format!(
+                "settling  {reason}; checked again in {} ms{}",
+                wait.as_millis(),
+                if serving.is_some() {
+                    " (the version checked before keeps serving)"
+                } else {
+                    ""
+                }
             ),
             FolderState::Rejected(reason) => format!("rejected  {reason}"),
         };

@@ -72,6 +72,20 @@ pub struct RawArgs {
     /// How long a release folder must be unchanged before it is published, in ms
     #[arg(long, env = "KKT_SETTLE_MS", global = true, value_name = "MS")]
     pub settle_ms: Option<u64>,
+    /// Quiet time for files nobody saw closed (no watcher event, the kernel would not say), in ms
+    #[arg(
+        long,
+        env = "KKT_UNCONFIRMED_SETTLE_MS",
+        global = true,
+        value_name = "MS"
+    )]
+    pub unconfirmed_settle_ms: Option<u64>,
+    /// How changes are seen: auto (poll network shares), inotify (the system's notifications), poll
+    #[arg(long, env = "KKT_WATCH", global = true, value_name = "MODE")]
+    pub watch: Option<String>,
+    /// How often polled folders are looked at, in ms
+    #[arg(long, env = "KKT_POLL_INTERVAL_MS", global = true, value_name = "MS")]
+    pub poll_interval_ms: Option<u64>,
     /// Bearer token every admin request must carry (prefer the environment variable)
     #[arg(
         long,

@@ -26,6 +26,8 @@ const DEFAULT_CONFIG: &str = "server.yaml";
 const DEFAULT_LISTEN: &str = "0.0.0.0:8888";
 const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8889";
 const DEFAULT_SETTLE_MS: u64 = 1000;
+const DEFAULT_UNCONFIRMED_SETTLE_MS: u64 = 60_000;
+const DEFAULT_POLL_INTERVAL_MS: u64 = 2000;
 const DEFAULT_FLEET_MAX_DEVICES: usize = 100_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
@@ -44,6 +46,9 @@ pub struct FileConfig {
     #[serde(default, deserialize_with = "present")]
     admin_listen: Option<Option<String>>,
     settle_ms: Option<u64>,
+    unconfirmed_settle_ms: Option<u64>,
+    watch: Option<String>,
+    poll_interval_ms: Option<u64>,
     admin_token: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
@@ -71,6 +76,13 @@ pub struct Config {
     pub public_url: Option<String>,
     pub admin_listen: Option<SocketAddr>,
     pub settle: Duration,
+    /// Quiet time for a file whose writer nobody could vouch for (never seen closed by the
+    /// watcher, and the kernel would not say): at least `settle`.
+    pub unconfirmed_settle: Duration,
+    /// How changes under `firmware_dir` and the license files are seen.
+    pub watch: WatchMode,
+    /// How often polled folders are looked at.
+    pub poll_interval: Duration,
     /// When set, every admin request needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
@@ -165,6 +177,29 @@ impl Config {
         if settle_ms > 3_600_000 {
             bail!("settle_ms {settle_ms} is over an hour; releases would wait too long");
         }
+        let unconfirmed_settle_ms = layered(
+            raw.unconfirmed_settle_ms,
+            file.unconfirmed_settle_ms,
+            DEFAULT_UNCONFIRMED_SETTLE_MS,
+        );
+        if unconfirmed_settle_ms > 3_600_000 {
+            bail!(
+                "unconfirmed_settle_ms {unconfirmed_settle_ms} is over an hour; \
+                 releases would wait too long"
+            );
+        }
+        let watch = match raw.watch.clone().or(file.watch) {
+            None => WatchMode::Auto,
+            Some(text) => WatchMode::parse(&text)?,
+        };
+        let poll_interval_ms = layered(
+            raw.poll_interval_ms,
+            file.poll_interval_ms,
+            DEFAULT_POLL_INTERVAL_MS,
+        );
+        if !(100..=600_000).contains(&poll_interval_ms) {
+            bail!("poll_interval_ms must be between 100 and 600000 (milliseconds); got {poll_interval_ms}");
+        }
         let admin_token = match raw.admin_token.clone().or(file.admin_token) {
             Some(token) if token.trim().is_empty() => None,
             Some(token) if token.len() < 16 => bail!("admin_token must be at least 16 characters"),
@@ -212,6 +247,9 @@ impl Config {
             public_url,
             admin_listen,
             settle: Duration::from_millis(settle_ms),
+            unconfirmed_settle: Duration::from_millis(unconfirmed_settle_ms.max(settle_ms)),
+            watch,
+            poll_interval: Duration::from_millis(poll_interval_ms),
             admin_token,
             trusted_proxies,
             fleet_max_devices,
@@ -220,6 +258,48 @@ impl Config {
             keep_alive: Duration::from_secs(keep_alive_s),
             max_connections,
         })
+    }
+}
+
+/// How changes are seen (`watch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchMode {
+    /// The system's notifications, except on network file systems, which are polled.
+    Auto,
+    /// The system's notifications everywhere (inotify on Linux).
+    Notify,
+    /// Polling everywhere, every `poll_interval_ms`.
+    Poll,
+}
+
+impl WatchMode {
+    fn parse(text: &str) -> Result<WatchMode> {
+        match text.trim() {
+            "auto" => Ok(WatchMode::Auto),
+            "inotify" | "native" | "notify" => Ok(WatchMode::Notify),
+            "poll" => Ok(WatchMode::Poll),
+            other => bail!("watch must be auto, inotify or poll; got {other:?}"),
+        }
+    }
+}
+
+impl Config {
+    /// Start-up refuses a `firmware_dir` that is missing or cannot be listed: a server that
+    /// starts with nothing to serve would look healthy while offering devices nothing.
+    pub fn require_firmware_dir(&self) -> Result<()> {
+        let dir = &self.firmware_dir;
+        match fs::read_dir(dir) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "firmware_dir {} does not exist; create it (one folder per release inside) \
+                 or point firmware_dir (--firmware-dir, KKT_FIRMWARE_DIR) at the right folder",
+                dir.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
+                bail!("firmware_dir {} is a file, not a folder", dir.display())
+            }
+            Err(e) => bail!("firmware_dir {} cannot be listed: {e}", dir.display()),
+        }
     }
 }
 

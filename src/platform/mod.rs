@@ -1,5 +1,8 @@
 //! What differs between operating systems, one small module per concern, each hiding its
-//! `cfg` so no other wing needs one: file identity and change times (`fingerprint`).
+//! `cfg` so no other wing needs one: file identity and change times (`fingerprint`),
+//! whether a file is open for writing (`open_writers`), network file systems (`file_system`).
 //! It uses nothing else of the crate but the vocabulary.
 
+pub mod file_system;
 pub mod fingerprint;
+pub mod open_writers;

@@ -6,6 +6,7 @@
 //! cannot be read now), and a configuration file that fails to load keeps the running one.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,10 +18,11 @@ use tokio::sync::mpsc;
 use crate::app_state::{AppState, ReloadRecord};
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
+use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::unix_time::unix;
-use crate::reload::watcher::{FsWatcher, CHANNEL_SIZE};
+use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
 const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -54,7 +56,9 @@ pub struct Reloader {
     state: web::Data<AppState>,
     raw: RawArgs,
     config: Config,
-    changes: mpsc::Receiver<()>,
+    changes: mpsc::Receiver<Change>,
+    /// What the watcher saw of files being written, handed to every scan.
+    ledger: WriteLedger,
     hangup: Option<Signal>,
     /// Kept alive for as long as the reloader runs: dropping it stops the watching.
     watcher: Option<FsWatcher>,
@@ -92,6 +96,7 @@ impl Reloader {
             raw,
             config,
             changes,
+            ledger: WriteLedger::default(),
             hangup,
             watcher,
             logged,
@@ -104,7 +109,10 @@ impl Reloader {
         let mut settle_at = settle_deadline(&self.state.snapshot_arc());
         loop {
             let trigger = tokio::select! {
-                Some(()) = self.changes.recv() => Trigger::Files,
+                Some(change) = self.changes.recv() => {
+                    self.note(change);
+                    Trigger::Files
+                }
                 Some(()) = next_hangup(&mut self.hangup) => Trigger::Signal,
                 () = sleep_until(settle_at), if settle_at.is_some() => Trigger::Settle,
             };
@@ -121,7 +129,10 @@ impl Reloader {
         let started = Instant::now();
         while started.elapsed() < MAX_DEBOUNCE {
             match tokio::time::timeout(DEBOUNCE, self.changes.recv()).await {
-                Ok(Some(())) => continue,
+                Ok(Some(change)) => {
+                    self.note(change);
+                    continue;
+                }
                 Ok(None) | Err(_) => break,
             }
         }
@@ -134,8 +145,20 @@ impl Reloader {
         let previous = self.state.snapshot_arc();
         let config = self.config.clone();
         let before = previous.clone();
+        // Messages that came in meanwhile (a close, say) count for this scan.
+        while let Ok(change) = self.changes.try_recv() {
+            self.note(change);
+        }
+        if let Some(watcher) = &self.watcher {
+            if watcher.lost.swap(false, Ordering::SeqCst) {
+                self.lose_track();
+            }
+        }
+        self.ledger.prune();
+        let ledger = self.ledger.clone();
         let scanned =
-            web::block(move || Snapshot::scan(&config, SystemTime::now(), Some(&before))).await;
+            web::block(move || Snapshot::scan(&config, SystemTime::now(), Some(&before), &ledger))
+                .await;
         let snapshot = match scanned {
             Ok(snapshot) => Arc::new(snapshot),
             Err(e) => {
@@ -159,6 +182,30 @@ impl Reloader {
             None => self.record(trigger, summary, true, started),
         }
         snapshot
+    }
+
+    /// Keeps the ledger of writers from one watcher message.
+    fn note(&mut self, change: Change) {
+        match change {
+            Change::Rescan => {}
+            Change::Writing(path) => self.ledger.writing(&path),
+            Change::Closed(path) => self.ledger.closed(&path),
+            Change::New(path) => self.ledger.unknown(&path),
+            Change::Renamed(from, to) => self.ledger.renamed(&from, &to),
+            Change::Lost => self.lose_track(),
+        }
+    }
+
+    /// Events were lost: which files are being written is no longer known, so every file
+    /// not yet published waits `unconfirmed_settle_ms` unless the kernel vouches for it.
+    fn lose_track(&mut self) {
+        if !self.ledger.is_empty() {
+            warn!(
+                "file events were lost (a full queue or an overflow): files not yet \
+                 published now wait unconfirmed_settle_ms of quiet unless pinned"
+            );
+        }
+        self.ledger.forget_all();
     }
 
     fn record(&self, trigger: Trigger, outcome: String, ok: bool, started: Instant) {

@@ -1,6 +1,6 @@
-//! Filesystem watching, reduced to one signal: "something may have changed". The notify
-//! callback only forwards into a bounded channel; the reloader debounces and rescans
-//! everything. Event paths are never trusted (inotify loses events for files created before
+//! Filesystem watching, reduced to "something may have changed" plus what inotify says of
+//! writers (a file written and not yet closed). The notify callback only forwards into a
+//! bounded channel; the reloader keeps the write ledger, debounces and rescans everything. Event paths are never trusted (inotify loses events for files created before
 //! a watch on a new folder exists), so what changed is decided by the scan, not here.
 //!
 //! Watched: `firmware_dir` recursively; and, non-recursively, the folders holding the
@@ -11,20 +11,65 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use log::{debug, error, warn};
+use log::{debug, error, info, warn};
 use notify::event::{AccessKind, AccessMode};
-use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{Event, EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use crate::config::Config;
+use crate::config::{Config, WatchMode};
+use crate::platform::file_system;
 
-/// How many change signals may wait; more are dropped, since one pending signal already
-/// means "rescan everything".
-pub const CHANNEL_SIZE: usize = 16;
+/// How many messages may wait for the reloader. Past it a message is dropped and the loss
+/// is remembered (`Lost`): writes and closes can then no longer be trusted.
+pub const CHANNEL_SIZE: usize = 4096;
+
+/// What the watcher tells the reloader. Every message also means "rescan".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Something may have changed.
+    Rescan,
+    /// A write to this file (it is being written until it is closed).
+    Writing(PathBuf),
+    /// This file was closed after writing.
+    Closed(PathBuf),
+    /// A new file (created, or renamed in from outside): nothing known of its writers.
+    New(PathBuf),
+    /// Renamed (a temporary name renamed into place).
+    Renamed(PathBuf, PathBuf),
+    /// Events were lost (a kernel queue overflow, a full channel, a watcher error).
+    Lost,
+}
+
+/// What an event tells, for a watcher that reports writes and closes (inotify). A poll
+/// cannot see writers: every change it reports is only "rescan".
+pub fn changes_of(event: &Event, tracks_writers: bool) -> Vec<Change> {
+    use notify::event::{CreateKind, ModifyKind, RenameMode};
+    if event.need_rescan() {
+        return vec![Change::Lost];
+    }
+    if !tracks_writers {
+        return vec![Change::Rescan];
+    }
+    let each = |make: fn(PathBuf) -> Change| event.paths.iter().cloned().map(make).collect();
+    match event.kind {
+        EventKind::Modify(ModifyKind::Data(_)) => each(Change::Writing),
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => each(Change::Closed),
+        EventKind::Create(CreateKind::File)
+        | EventKind::Modify(ModifyKind::Name(RenameMode::To)) => each(Change::New),
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) if event.paths.len() == 2 => {
+            vec![Change::Renamed(
+                event.paths[0].clone(),
+                event.paths[1].clone(),
+            )]
+        }
+        _ => vec![Change::Rescan],
+    }
+}
 
 /// Whether an event can mean a change. Opening, reading and closing a file unwritten are
 /// not changes (notify reports them, and the scan itself causes them: counting them would
@@ -139,40 +184,88 @@ pub fn explain(error: &notify::Error) -> String {
     }
 }
 
-/// A notify watcher kept alive for as long as this value lives, and the folders it watches
-/// (with their inode, to notice a folder deleted and created again).
-pub struct FsWatcher {
-    watcher: RecommendedWatcher,
-    /// Shared with the notify callback; replaced when the configuration changes.
+/// The event callback: forwards what matters into the bounded channel, nothing else. A
+/// message that does not fit is not waited for (the callback runs on notify's thread);
+/// the loss is flagged instead, and the reloader then trusts no write state it had.
+fn forwarder(
     filter: Arc<ArcSwap<WatchFilter>>,
-    watched: BTreeMap<PathBuf, (RecursiveMode, u64)>,
+    changes: mpsc::Sender<Change>,
+    lost: Arc<AtomicBool>,
+    tracks_writers: bool,
+) -> impl Fn(notify::Result<Event>) + Send + 'static {
+    move |event: notify::Result<Event>| {
+        let messages = match &event {
+            Ok(event) if filter.load().event_matters(event) => changes_of(event, tracks_writers),
+            Ok(_) => return,
+            // An error (say, an event queue overflow) may hide changes.
+            Err(_) => vec![Change::Lost],
+        };
+        for message in messages {
+            if let Err(mpsc::error::TrySendError::Full(_)) = changes.try_send(message) {
+                lost.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// How one folder is watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Watch {
+    mode: RecursiveMode,
+    polled: bool,
+    ino: u64,
+}
+
+/// The notify watchers kept alive for as long as this value lives (the system's and, for
+/// network shares or `watch: poll`, a polling one), and the folders each watches (with
+/// their inode, to notice a folder deleted and created again).
+pub struct FsWatcher {
+    native: Option<RecommendedWatcher>,
+    poll: Option<PollWatcher>,
+    changes: mpsc::Sender<Change>,
+    /// Set when a message could not be forwarded; the reloader clears it.
+    pub lost: Arc<AtomicBool>,
+    /// Shared with the notify callbacks; replaced when the configuration changes.
+    filter: Arc<ArcSwap<WatchFilter>>,
+    watched: BTreeMap<PathBuf, Watch>,
     /// Folders that could not be watched last time, so that each failure is logged once.
     failed: BTreeMap<PathBuf, String>,
 }
 
 impl FsWatcher {
-    /// Starts a watcher that sends `()` into `changes` on every change event.
-    pub fn new(changes: mpsc::Sender<()>) -> Result<FsWatcher, String> {
+    /// Starts a watcher that forwards changes into `changes`.
+    pub fn new(changes: mpsc::Sender<Change>) -> Result<FsWatcher, String> {
         let filter = Arc::new(ArcSwap::from_pointee(WatchFilter::default()));
-        let callback_filter = filter.clone();
-        let watcher = notify::recommended_watcher(move |event: notify::Result<Event>| {
-            let changed = match &event {
-                Ok(event) => callback_filter.load().event_matters(event),
-                // An error (say, an event queue overflow) may hide changes: rescan.
-                Err(_) => true,
-            };
-            if changed {
-                // Full means a rescan is already pending; closed means shutting down.
-                let _ = changes.try_send(());
-            }
-        })
+        let lost = Arc::new(AtomicBool::new(false));
+        let native = notify::recommended_watcher(forwarder(
+            filter.clone(),
+            changes.clone(),
+            lost.clone(),
+            true,
+        ))
         .map_err(|e| explain(&e))?;
         Ok(FsWatcher {
-            watcher,
+            native: Some(native),
+            poll: None,
+            changes,
+            lost,
             filter,
             watched: BTreeMap::new(),
             failed: BTreeMap::new(),
         })
+    }
+
+    /// Whether `path` is to be polled under `config`, and why (for the log).
+    fn poll_reason(config: &Config, path: &Path) -> Option<String> {
+        match config.watch {
+            WatchMode::Poll => Some("watch: poll".to_string()),
+            WatchMode::Notify => None,
+            WatchMode::Auto => file_system::network_kind(path).map(|kind| {
+                format!(
+                    "{kind} network file system: changes made by other machines are not notified"
+                )
+            }),
+        }
     }
 
     /// Watches what `config` needs: adds new folders, drops old ones, and watches again a
@@ -186,14 +279,21 @@ impl FsWatcher {
         let stale: Vec<PathBuf> = self
             .watched
             .iter()
-            .filter(|(path, (mode, ino))| {
-                wanted.get(*path) != Some(mode) || inode(path) != Some(*ino)
+            .filter(|(path, watch)| {
+                wanted.get(*path) != Some(&watch.mode)
+                    || inode(path) != Some(watch.ino)
+                    || Self::poll_reason(config, path).is_some() != watch.polled
             })
             .map(|(path, _)| path.clone())
             .collect();
         for path in stale {
-            let _ = self.watcher.unwatch(&path);
-            self.watched.remove(&path);
+            if let Some(watch) = self.watched.remove(&path) {
+                let _ = match (watch.polled, &mut self.poll, &mut self.native) {
+                    (true, Some(poll), _) => poll.unwatch(&path),
+                    (false, _, Some(native)) => native.unwatch(&path),
+                    _ => Ok(()),
+                };
+            }
         }
         for (path, mode) in wanted {
             if self.watched.contains_key(&path) {
@@ -203,11 +303,27 @@ impl FsWatcher {
                 // Not there (yet): watched once it appears, on the next rescan.
                 continue;
             };
-            match self.watcher.watch(&path, mode) {
+            let poll_reason = Self::poll_reason(config, &path);
+            let result = match &poll_reason {
+                Some(_) => self.poller(config).and_then(|poll| poll.watch(&path, mode)),
+                None => match &mut self.native {
+                    Some(native) => native.watch(&path, mode),
+                    None => Err(notify::Error::generic("no watcher")),
+                },
+            };
+            match result {
                 Ok(()) => {
-                    debug!("watching {} ({mode:?})", path.display());
+                    match &poll_reason {
+                        Some(reason) => info!(
+                            "watching {} by polling every {} ms ({reason})",
+                            path.display(),
+                            config.poll_interval.as_millis()
+                        ),
+                        None => debug!("watching {} ({mode:?})", path.display()),
+                    }
                     self.failed.remove(&path);
-                    self.watched.insert(path, (mode, ino));
+                    let polled = poll_reason.is_some();
+                    self.watched.insert(path, Watch { mode, polled, ino });
                 }
                 Err(e) => {
                     let message = explain(&e);
@@ -222,6 +338,23 @@ impl FsWatcher {
                 }
             }
         }
+    }
+
+    /// The polling watcher, started on first use.
+    fn poller(&mut self, config: &Config) -> notify::Result<&mut PollWatcher> {
+        if self.poll.is_none() {
+            let handler = forwarder(
+                self.filter.clone(),
+                self.changes.clone(),
+                self.lost.clone(),
+                false,
+            );
+            let settings = notify::Config::default().with_poll_interval(config.poll_interval);
+            self.poll = Some(PollWatcher::new(handler, settings)?);
+        }
+        self.poll
+            .as_mut()
+            .ok_or_else(|| notify::Error::generic("no poll watcher"))
     }
 }
 
