@@ -11,49 +11,28 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{admin_addr, eventually, firmware_bytes, raw_request, slf_line, Fixture, Server, BIN};
+use common::{
+    admin_addr, eventually, firmware_bytes, offered, raw_request, slf_line, start_unprivileged,
+    Fixture, Server,
+};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
 /// Starts the server on `fixture` with the admin listener, as `nobody` when we are root.
 fn start(fixture: &Fixture) -> Server {
-    let mut command = if is_root() {
-        fs::set_permissions(fixture.dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
-        let mut command = Command::new("setpriv");
-        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
-        command
-    } else {
-        Command::new(BIN)
-    };
-    command
-        .current_dir(fixture.dir.path())
-        .args([
-            "--config",
-            "server.yaml",
-            "--listen",
-            "127.0.0.1:0",
+    start_unprivileged(
+        fixture.dir.path(),
+        &[
             "--admin-listen",
             "127.0.0.1:0",
             // As `nobody` the kernel will not say who writes root's files, and these tests
             // are not about writers: no longer quiet time for unconfirmed files.
             "--unconfirmed-settle-ms",
             "0",
-        ])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    Server::spawn(command)
+        ],
+    )
 }
 
 fn release_problems(server: &Server) -> Vec<String> {
@@ -86,12 +65,6 @@ fn rescan(server: &Server, times: usize) {
                 .then_some(())
         });
     }
-}
-
-fn offered(server: &Server) -> u64 {
-    server.check_firmware("1.1.2000")["version"]
-        .as_u64()
-        .unwrap_or(0)
 }
 
 #[test]

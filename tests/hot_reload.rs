@@ -10,83 +10,22 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{eventually, firmware_bytes, slf_line, Fixture, Server};
+use common::{
+    eventually, firmware_bytes, offered, poll_offers, sha256, slf_line, slow_write, wait_offered,
+    Fixture, Server, DEADLINE,
+};
 
-const DEADLINE: Duration = Duration::from_secs(20);
-
-fn offered(server: &Server) -> u64 {
-    server.check_firmware("1.1.2000")["version"]
-        .as_u64()
-        .unwrap_or(0)
-}
-
-fn wait_offered(server: &Server, version: u64) {
-    eventually(&format!("version {version} offered"), DEADLINE, || {
-        (offered(server) == version).then_some(())
-    });
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("sha256sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha256sum");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(bytes)
-        .expect("write");
-    let out = child.wait_with_output().expect("sha256sum output");
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Writes `bytes` to `path` in `chunks` pieces, `pause` apart (a slow copy).
-fn slow_write(path: &std::path::Path, bytes: &[u8], chunks: usize, pause: Duration) {
-    let mut file = fs::File::create(path).expect("create");
-    for piece in bytes.chunks(bytes.len().div_ceil(chunks)) {
-        file.write_all(piece).expect("write");
-        file.flush().expect("flush");
-        std::thread::sleep(pause);
-    }
-}
-
-/// Polls `check_firmware` and downloads every offered URL until `stop`; returns how many
-/// downloads were checked. Panics if a download differs from what that version must hold.
+/// Downloads every offered URL until `stop`; each must be the release's own bytes.
 fn poll_and_download(server: &Server, stop: &AtomicBool) -> usize {
-    let mut checked = 0;
-    while !stop.load(Ordering::SeqCst) {
-        let answer = server.check_firmware("1.1.2000");
-        let version = answer["version"].as_u64().unwrap_or(0);
-        if version == 0 {
-            continue;
+    poll_offers(server, stop, "1.1.2000", &|version, name, response| {
+        if response.status != 200 {
+            return Err(format!("status {}", response.status));
         }
-        for (key, name) in [
-            ("url", "upd_app.bin"),
-            ("url_old_frs", "upd_app_for_old_frs.bin"),
-        ] {
-            let url = answer[key].as_str().unwrap_or_default();
-            let path = url
-                .split_once("//")
-                .and_then(|(_, rest)| rest.split_once('/'))
-                .map(|(_, p)| format!("/{p}"))
-                .unwrap_or_default();
-            let response = server.get(&path, &[]);
-            assert_eq!(response.status, 200, "{path}");
-            assert!(
-                response.body == firmware_bytes(&version.to_string(), name),
-                "{path}: a device got bytes that differ from the release"
-            );
-            checked += 1;
+        if response.body != firmware_bytes(&version.to_string(), name) {
+            return Err("a device got bytes that differ from the release".into());
         }
-    }
-    checked
+        Ok(())
+    })
 }
 
 #[test]
@@ -279,10 +218,7 @@ fn an_overwrite_in_place_never_serves_a_mix_of_bytes() {
             scope.spawn(|| {
                 while !stop.load(Ordering::SeqCst) {
                     let response = server.get("/firmware/20180125/upd_app.bin", &[]);
-                    if response.status == 404 {
-                        continue; // taken out while it changes
-                    }
-                    assert_eq!(response.status, 200);
+                    assert_eq!(response.status, 200, "an edit in place never means 404");
                     assert!(
                         response.body == original || response.body == replacement,
                         "a mix of old and new bytes was served"

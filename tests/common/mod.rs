@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -359,4 +360,121 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> O
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(25));
     }
+}
+
+/// How long a test waits for something that should happen within a second or two.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The version `check_firmware` offers a very old register (0: none).
+pub fn offered(server: &Server) -> u64 {
+    server.check_firmware("1.1.2000")["version"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+pub fn wait_offered(server: &Server, version: u64) {
+    eventually(&format!("version {version} offered"), DEADLINE, || {
+        (offered(server) == version).then_some(())
+    });
+}
+
+/// The SHA-256 of `bytes` in hex, computed by `sha256sum` (not by the code under test).
+pub fn sha256(bytes: &[u8]) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(bytes)
+        .expect("write");
+    let out = child.wait_with_output().expect("sha256sum output");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Writes `bytes` to `path` in `chunks` pieces, `pause` apart (a slow copy).
+pub fn slow_write(path: &Path, bytes: &[u8], chunks: usize, pause: Duration) {
+    let mut file = fs::File::create(path).expect("create");
+    for piece in bytes.chunks(bytes.len().div_ceil(chunks)) {
+        file.write_all(piece).expect("write");
+        file.flush().expect("flush");
+        std::thread::sleep(pause);
+    }
+}
+
+/// What a poller checks of one download: the version offered, the file name, the answer.
+pub type DownloadCheck<'a> = dyn Fn(u64, &str, &Response) -> Result<(), String> + Sync + 'a;
+
+/// Polls `check_firmware` for `build_date` and downloads every offered URL until `stop`,
+/// as a register would; returns how many downloads were checked. Panics on the first
+/// download `check` refuses.
+pub fn poll_offers(
+    server: &Server,
+    stop: &AtomicBool,
+    build_date: &str,
+    check: &DownloadCheck<'_>,
+) -> usize {
+    let mut checked = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let answer = server.check_firmware(build_date);
+        let version = answer["version"].as_u64().unwrap_or(0);
+        if version == 0 {
+            continue;
+        }
+        for (key, name) in [
+            ("url", "upd_app.bin"),
+            ("url_old_frs", "upd_app_for_old_frs.bin"),
+        ] {
+            let url = answer[key].as_str().unwrap_or_default();
+            let path = url
+                .split_once("//")
+                .and_then(|(_, rest)| rest.split_once('/'))
+                .map(|(_, p)| format!("/{p}"))
+                .unwrap_or_default();
+            let response = server.get(&path, &[]);
+            if let Err(problem) = check(version, name, &response) {
+                panic!("{path} (offered as {version}): {problem}");
+            }
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// Whether the tests run as root (then some start the server as `nobody`).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Starts the binary in `dir` as `nobody` when we are root (through `setpriv`), so that
+/// file permissions apply and the kernel will not tell it who writes root's files.
+pub fn start_unprivileged(dir: &Path, args: &[&str]) -> Server {
+    use std::os::unix::fs::PermissionsExt;
+    let mut command = if is_root() {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        command
+    } else {
+        Command::new(BIN)
+    };
+    command
+        .current_dir(dir)
+        .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    Server::spawn(command)
 }
