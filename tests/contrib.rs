@@ -26,7 +26,8 @@ fn the_unit_is_hardened_and_restarts_on_failure() {
         "ProtectSystem=strict",
         "ReadOnlyPaths=/etc/kkt-update-server /srv/kkt",
         "ExecReload=/bin/kill -HUP $MAINPID",
-        "CapabilityBoundingSet=",
+        "CapabilityBoundingSet=CAP_LEASE",
+        "AmbientCapabilities=CAP_LEASE",
     ] {
         assert!(unit.lines().any(|l| l.trim() == line), "missing {line}");
     }
