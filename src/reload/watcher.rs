@@ -417,6 +417,27 @@ mod tests {
     }
 
     #[test]
+    fn writes_closes_renames_and_overflows_become_messages() {
+        use notify::event::{DataChange, Flag};
+        let path = PathBuf::from("/fw/20250301/upd_app.bin");
+        let event = |kind| Event::new(kind).add_path(path.clone());
+        let write = event(EventKind::Modify(ModifyKind::Data(DataChange::Any)));
+        assert_eq!(changes_of(&write, true), [Change::Writing(path.clone())]);
+        assert_eq!(changes_of(&write, false), [Change::Rescan], "a poll sees no writers");
+        let close = event(EventKind::Access(AccessKind::Close(AccessMode::Write)));
+        assert_eq!(changes_of(&close, true), [Change::Closed(path.clone())]);
+        let created = event(EventKind::Create(CreateKind::File));
+        assert_eq!(changes_of(&created, true), [Change::New(path.clone())]);
+        let tmp = PathBuf::from("/fw/20250301/.upd_app.bin.X1");
+        let both = Event::new(EventKind::Modify(ModifyKind::Name(RenameMode::Both)))
+            .add_path(tmp.clone())
+            .add_path(path.clone());
+        assert_eq!(changes_of(&both, true), [Change::Renamed(tmp, path)]);
+        let overflow = Event::new(EventKind::Other).set_flag(Flag::Rescan);
+        assert_eq!(changes_of(&overflow, true), [Change::Lost]);
+    }
+
+    #[test]
     fn the_watch_limit_error_names_the_sysctl() {
         let text = explain(&notify::Error::new(notify::ErrorKind::MaxFilesWatch));
         assert!(text.contains("fs.inotify.max_user_watches"), "{text}");
