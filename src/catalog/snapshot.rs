@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub public_url: Option<String>,
     pub trusted_proxies: TrustedProxies,
     pub firmware_dir: PathBuf,
+    /// Other files below `firmware_dir` are served from disk (`static_files`).
+    pub static_files: bool,
     pub releases: ReleaseSet,
     pub licenses: LicenseTable,
     pub critical: Option<CriticalVersion>,
@@ -72,6 +74,7 @@ impl Snapshot {
             public_url: config.public_url.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             firmware_dir: config.firmware_dir.clone(),
+            static_files: config.static_files,
             releases,
             licenses,
             critical,

@@ -83,6 +83,9 @@ pub struct RawArgs {
     /// How changes are seen: auto (poll network shares), inotify (the system's notifications), poll
     #[arg(long, env = "KKT_WATCH", global = true, value_name = "MODE")]
     pub watch: Option<String>,
+    /// Serve other files below firmware_dir (notes, installers) from disk: true or false
+    #[arg(long, env = "KKT_STATIC_FILES", global = true, value_name = "BOOL")]
+    pub static_files: Option<bool>,
     /// How often polled folders are looked at, in ms
     #[arg(long, env = "KKT_POLL_INTERVAL_MS", global = true, value_name = "MS")]
     pub poll_interval_ms: Option<u64>,

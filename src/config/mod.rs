@@ -49,6 +49,7 @@ pub struct FileConfig {
     unconfirmed_settle_ms: Option<u64>,
     watch: Option<String>,
     poll_interval_ms: Option<u64>,
+    static_files: Option<bool>,
     admin_token: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
@@ -83,6 +84,8 @@ pub struct Config {
     pub watch: WatchMode,
     /// How often polled folders are looked at.
     pub poll_interval: Duration,
+    /// Serve other files below `firmware_dir` (release notes, installers) from disk.
+    pub static_files: bool,
     /// When set, every admin request needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
@@ -250,6 +253,7 @@ impl Config {
             unconfirmed_settle: Duration::from_millis(unconfirmed_settle_ms.max(settle_ms)),
             watch,
             poll_interval: Duration::from_millis(poll_interval_ms),
+            static_files: layered(raw.static_files, file.static_files, true),
             admin_token,
             trusted_proxies,
             fleet_max_devices,

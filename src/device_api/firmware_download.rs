@@ -1,9 +1,11 @@
 //! `GET`/`HEAD /firmware/<yyyymmdd>/<file>`: the bytes of a published release, from the
 //! snapshot's memory, with the caching and range headers the reference sends.
 //!
-//! Only `<published version>/upd_app.bin` and `…/upd_app_for_old_frs.bin` exist here; the
-//! raw request path is matched literally, so `..`, `%2e%2e`, `%2f`, backslashes, absolute
-//! paths, dotfiles, directories and files of unpublished folders are all simply not found.
+//! Only `<published version>/upd_app.bin` and `…/upd_app_for_old_frs.bin` come from here;
+//! the raw request path is matched literally, so `..`, `%2e%2e`, `%2f`, backslashes,
+//! absolute paths, dotfiles and files of unpublished folders are simply not found. Any
+//! other path goes to `static_files` (files beside the firmware, from disk), which never
+//! serves a firmware file name.
 
 use std::time::SystemTime;
 
@@ -18,6 +20,7 @@ use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::catalog::releases::FirmwareFile;
 use crate::device_api::api_error::ApiError;
 use crate::device_api::byte_range::{self, RangeAnswer};
+use crate::device_api::static_files;
 use crate::model::version::Version;
 
 /// The handler.
@@ -27,9 +30,17 @@ pub async fn download(
 ) -> Result<HttpResponse, ApiError> {
     let path = req.uri().path();
     let not_found = || ApiError::NotFound(path.to_string());
-    let (version, name) = parse_path(path).ok_or_else(not_found)?;
-    let file = state
-        .snapshot()
+    let snapshot = state.snapshot();
+    let Some((version, name)) = parse_path(path) else {
+        // Not a firmware file of a release: maybe another file beside the firmware.
+        if !snapshot.static_files {
+            return Err(not_found());
+        }
+        let dir = snapshot.firmware_dir.clone();
+        drop(snapshot);
+        return static_files::serve(&req, &dir).await;
+    };
+    let file = snapshot
         .releases
         .get(version)
         .and_then(|r| r.file(name))

@@ -12,3 +12,4 @@ pub mod request_body;
 pub mod request_limits;
 pub mod routes;
 pub mod server_info;
+pub mod static_files;

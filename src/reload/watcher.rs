@@ -423,7 +423,11 @@ mod tests {
         let event = |kind| Event::new(kind).add_path(path.clone());
         let write = event(EventKind::Modify(ModifyKind::Data(DataChange::Any)));
         assert_eq!(changes_of(&write, true), [Change::Writing(path.clone())]);
-        assert_eq!(changes_of(&write, false), [Change::Rescan], "a poll sees no writers");
+        assert_eq!(
+            changes_of(&write, false),
+            [Change::Rescan],
+            "a poll sees no writers"
+        );
         let close = event(EventKind::Access(AccessKind::Close(AccessMode::Write)));
         assert_eq!(changes_of(&close, true), [Change::Closed(path.clone())]);
         let created = event(EventKind::Create(CreateKind::File));
