@@ -3,6 +3,7 @@
 //! reports (metrics, the fleet view, the reload history, the start time).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub started: SystemTime,
     /// How long a client may take to send a request body.
     pub request_timeout: Duration,
+    /// A stop was requested: answers close their connection instead of keeping it alive.
+    draining: AtomicBool,
 }
 
 impl AppState {
@@ -53,6 +56,7 @@ impl AppState {
             reloads: Mutex::new(VecDeque::new()),
             started: SystemTime::now(),
             request_timeout,
+            draining: AtomicBool::new(false),
         };
         state.update_gauges(&state.snapshot_arc());
         Ok(state)
@@ -80,6 +84,15 @@ impl AppState {
         self.fleet
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// From now on every answer closes its connection (the server is stopping).
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
     }
 
     pub fn record_reload(&self, record: ReloadRecord) {

@@ -2,10 +2,12 @@
 //! its access log and metrics, the admin listener, and a graceful drain on SIGTERM.
 
 use std::any::Any;
-use std::time::{Instant, SystemTime};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use actix_web::dev::{Extensions, Service};
-use actix_web::http::KeepAlive;
+use actix_web::http::{ConnectionType, KeepAlive};
 use actix_web::middleware::{from_fn, Logger};
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, App, HttpServer};
@@ -22,6 +24,7 @@ use crate::config::Config;
 use crate::device_api::request_limits;
 use crate::device_api::routes::{self, LocalAddr};
 use crate::model::unix_time::unix;
+use crate::platform::{listen_sockets, stop_signal};
 use crate::reload::reloader::Reloader;
 
 /// One access-log line per request: client, request line, status, bytes, seconds, User-Agent.
@@ -32,6 +35,15 @@ const ACCESS_LOG: &str = r#"%a "%r" %s %b %Ts "%{User-Agent}i""#;
 /// `raw` is kept to re-read the configuration on reload with the same flags laid over it.
 pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let started = Instant::now();
+    // Sockets first: a port in use is said before anything is scanned, and with systemd's
+    // sockets connections queue in the kernel until we accept them.
+    let (device_listener, from_systemd, admin_listener) = listeners(&config)?;
+    // A handle on a socket we bound ourselves, to stop it listening at the start of a drain.
+    let closer = if from_systemd {
+        None
+    } else {
+        device_listener.try_clone().ok()
+    };
     let snapshot = Snapshot::scan(&config, SystemTime::now(), None, &WriteLedger::default());
     log_snapshot(&snapshot);
     let outcome = snapshot_report::current_line(&snapshot);
@@ -56,6 +68,9 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     };
 
     let device_state = state.clone();
+    let draining = state.clone();
+    let open = OpenConnections::default();
+    let still_open = open.clone();
     let devices = HttpServer::new(move || {
         App::new()
             .app_data(device_state.clone())
@@ -66,8 +81,16 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                 let state = req.app_data::<web::Data<AppState>>().cloned();
                 let response = service.call(req);
                 async move {
-                    let response = response.await?;
+                    let mut response = response.await?;
                     if let Some(state) = state {
+                        if state.is_draining() {
+                            // Stopping: this connection closes after this answer, cleanly,
+                            // instead of idling until the drain cuts it.
+                            response
+                                .response_mut()
+                                .head_mut()
+                                .set_connection_type(ConnectionType::Close);
+                        }
                         let route = response
                             .request()
                             .match_pattern()
@@ -81,18 +104,22 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
             })
             .configure(routes::configure)
     })
-    .on_connect(record_local_addr)
+    .on_connect(move |connection, data| {
+        record_local_addr(connection, data);
+        data.insert(open.opened());
+    })
     .workers(workers)
     .max_connections((config.max_connections / workers).max(1))
     .client_request_timeout(config.request_timeout)
     .keep_alive(keep_alive)
     .shutdown_timeout(drain)
-    .bind(config.listen)
-    .with_context(|| format!("cannot listen on {}", config.listen))?;
+    .disable_signals()
+    .listen(device_listener)
+    .context("cannot serve on the device socket")?;
     let device_addrs = devices.addrs();
 
-    let admin = match config.admin_listen {
-        Some(addr) => {
+    let admin = match admin_listener {
+        Some(listener) => {
             let admin_state = state.clone();
             let token = web::Data::new(AdminToken(config.admin_token.clone()));
             let server = HttpServer::new(move || {
@@ -105,8 +132,8 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
             .workers(1)
             .disable_signals()
             .shutdown_timeout(1)
-            .bind(addr)
-            .with_context(|| format!("cannot listen on {addr} (admin_listen)"))?;
+            .listen(listener)
+            .context("cannot serve on the admin socket")?;
             for addr in server.addrs() {
                 info!(
                     "admin listening on {addr}{}",
@@ -130,12 +157,117 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     for addr in device_addrs {
         info!("listening on {addr}");
     }
-    let result = devices.run().await.context("the HTTP server failed");
+    let devices = devices.run();
+    let handle = devices.handle();
+    let drain_for = config.shutdown_timeout;
+    actix_web::rt::spawn(async move {
+        let what = stop_signal::stop_requested().await;
+        info!(
+            "{what} received: new connections wait in the queue for the next process \
+             (with systemd's sockets) or are refused; answering the requests in flight and \
+             letting downloads finish for up to {drain} s"
+        );
+        drain_then_stop(draining, handle, closer, still_open, drain_for).await;
+    });
+    let result = devices.await.context("the HTTP server failed");
     info!("stopped");
     if let Some(handle) = admin_handle {
         handle.stop(true).await;
     }
     result
+}
+
+/// Connections the device listener holds open, counted so that a stop waits for them.
+#[derive(Clone, Default)]
+struct OpenConnections(Arc<AtomicUsize>);
+
+/// Lives in a connection's extensions: dropped (and uncounted) when the connection closes.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl OpenConnections {
+    fn opened(&self) -> Counted {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Counted(self.0.clone())
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A stop that loses no device. actix's own graceful stop closes every connection that has
+/// no request under way, including fresh ones whose request is still in the socket buffer:
+/// that device gets nothing. So instead: stop accepting (with systemd's socket, new
+/// connections wait in the kernel's queue for the next process; a socket we bound stops
+/// listening, so new connections are refused and a load balancer tries elsewhere), answer
+/// everything on the connections already open, each answer closing its connection, and
+/// only then stop, or when `drain_for` is over.
+async fn drain_then_stop(
+    state: web::Data<AppState>,
+    server: actix_web::dev::ServerHandle,
+    own_socket: Option<std::net::TcpListener>,
+    open: OpenConnections,
+    drain_for: Duration,
+) {
+    state.start_draining();
+    server.pause().await;
+    let deadline = Instant::now() + drain_for;
+    // A connection accepted just before the pause may not be counted yet.
+    actix_web::rt::time::sleep(ACCEPT_GRACE).await;
+    if let Some(socket) = &own_socket {
+        listen_sockets::stop_listening(socket);
+    }
+    while open.count() > 0 && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+    }
+    let left = open.count();
+    if left > 0 {
+        warn!("{left} connections still open after shutdown_timeout_s: closing them");
+    }
+    server.stop(false).await;
+}
+
+/// How long after pausing the accept loop a just-accepted connection may take to be counted.
+const ACCEPT_GRACE: Duration = Duration::from_millis(50);
+
+/// The device and admin sockets: systemd's when it passed them, else bound here.
+/// The device socket, whether systemd passed it, and the admin socket.
+fn listeners(
+    config: &Config,
+) -> Result<(std::net::TcpListener, bool, Option<std::net::TcpListener>)> {
+    let mut device = None;
+    let mut admin = None;
+    for socket in listen_sockets::inherited().context("cannot take the sockets systemd passed")? {
+        let addr = socket
+            .listener
+            .local_addr()
+            .map_or_else(|_| "?".to_string(), |a| a.to_string());
+        info!("using the {} socket systemd passed ({addr})", socket.name);
+        match socket.name.as_str() {
+            "admin" => admin = Some(socket.listener),
+            _ => device = Some(socket.listener),
+        }
+    }
+    let from_systemd = device.is_some();
+    let device = match device {
+        Some(listener) => listener,
+        None => listen_sockets::bind(config.listen, "listen (--listen, KKT_LISTEN)")?,
+    };
+    let admin = match (admin, config.admin_listen) {
+        (Some(listener), _) => Some(listener),
+        (None, Some(addr)) => Some(listen_sockets::bind(
+            addr,
+            "admin_listen (--admin-listen, KKT_ADMIN_LISTEN)",
+        )?),
+        (None, None) => None,
+    };
+    Ok((device, from_systemd, admin))
 }
 
 /// Logs the summary lines and every problem of a snapshot.

@@ -191,6 +191,19 @@ impl Server {
         self.child.id()
     }
 
+    /// Sends SIGTERM and waits for the process to exit (at most `timeout`); whether it did.
+    pub fn terminate(&mut self, timeout: Duration) -> bool {
+        signal(self.pid(), "TERM");
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
     /// Sends raw request bytes and reads the answer to the end (send `Connection: close`).
     pub fn raw(&self, request: &[u8]) -> Response {
         raw_request(self.addr, request)
