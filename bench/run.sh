@@ -4,14 +4,24 @@
 # memory, a 1,000,000-serial license file, and publish-to-offered times.
 # Everything targets 127.0.0.1 and every run is bounded. See bench/README.md.
 #
-#   bash bench/run.sh                      # defaults: 5 s per run, 2 rounds
+# The server alone is measured: each server is pinned to CPU 0 (ours then runs one worker,
+# nginx runs worker_processes 1), wrk to CPU 1 with one thread, and the CPU time the server
+# process(es) used (utime + stime from /proc) is divided by the requests answered. On two
+# shared cores wrk's own cost would cap both servers and hide the difference.
+#
+#   bash bench/run.sh                      # defaults: 5 s per run, 2 rounds, access logs on
 #   DURATION=10s ROUNDS=3 bash bench/run.sh
+#   ACCESS_LOG=off bash bench/run.sh       # both servers without an access log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-2}
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
+ACCESS_LOG=${ACCESS_LOG:-on}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+CLK_TCK=$(getconf CLK_TCK)
 SERIALS=${SERIALS:-1000000}
 OUT=${OUT:-bench/results-latest.md}
 
@@ -41,7 +51,7 @@ now_ms() { date +%s%3N; }
 start_ours() {
   local config=$1 log=$2 t0
   t0=$(now_ms)
-  RUST_LOG=${LOG_LEVEL:-info} "$BIN" --config "$config" --listen 127.0.0.1:0 --admin-listen off 2>"$log" &
+  RUST_LOG=${LOG_LEVEL:-info} taskset -c "$SERVER_CPU" "$BIN" --config "$config" --listen 127.0.0.1:0 --admin-listen off 2>"$log" &
   OURS=$!
   PIDS+=("$OURS")
   for _ in $(seq 1 600); do
@@ -57,6 +67,8 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 nginx_pids() { local master; master=$(cat "$WORK/nginx.pid"); echo "$master"; pgrep -P "$master" || true; }
 nginx_hwm_kb() { local t=0; for p in $(nginx_pids); do t=$(( t + $(hwm_kb "$p") )); done; echo "$t"; }
+# CPU time (utime + stime, in clock ticks) of the given processes.
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo "$t"; }
 
 # --- the data: one 480 KB release, licenses, the exact answers as static files ----------
 mkdir -p "$WORK/firmware/20250301" "$WORK/static/firmware/20250301"
@@ -71,15 +83,18 @@ with open(path, "w", newline="") as f:
     for i in range(n):
         f.write("%016d\t%s\t%s\r\n" % (i + 1, ("%02x" % (i % 256)) * 64, "AB" * 64))
 EOF
+if [ "$ACCESS_LOG" = off ]; then OUR_ACCESS=off; NGINX_ACCESS=off; else OUR_ACCESS=$WORK/ours-access.log; NGINX_ACCESS=$WORK/nginx-access.log; fi
 cat >"$WORK/server.yaml" <<EOF
 firmware_dir: $WORK/firmware
 licenses: [$WORK/licenses.slf]
 settle_ms: 0
 admin_listen: null
+access_log: $OUR_ACCESS
 EOF
 
 start_ours "$WORK/server.yaml" "$WORK/ours.log"
 OURS_PORT=$PORT
+OURS_PID=$OURS
 STARTUP_MS=$START_MS
 sleep 0.5
 IDLE_RSS_KB=$(rss_kb "$OURS")
@@ -92,13 +107,13 @@ grep -q '"update_available": true' "$WORK/static/check_firmware.json" || { echo 
 
 NGINX_PORT=$(free_port)
 cat >"$WORK/nginx.conf" <<EOF
-worker_processes auto;
+worker_processes 1;
 pid $WORK/nginx.pid;
 error_log $WORK/nginx-error.log;
 daemon on;
 events { worker_connections 4096; }
 http {
-    access_log $WORK/nginx-access.log;
+    access_log $NGINX_ACCESS;
     sendfile on;
     tcp_nopush on;
     keepalive_requests 1000000;
@@ -110,7 +125,7 @@ http {
     }
 }
 EOF
-nginx -c "$WORK/nginx.conf" -p "$WORK"
+taskset -c "$SERVER_CPU" nginx -c "$WORK/nginx.conf" -p "$WORK"
 sleep 0.3
 
 cat >"$WORK/post_check.lua" <<EOF
@@ -134,21 +149,29 @@ request = function()
 end
 EOF
 
-# Runs wrk; prints "req/s p50_ms p99_ms".
+# Runs wrk pinned to LOAD_CPU against the server whose processes are $PIDS_UNDER_TEST;
+# prints "req/s p50_ms p99_ms cpu_us_per_request".
 run_wrk() {
   local conns=$1 url=$2 script=${3:-}
   local args=(-t"$THREADS" -c"$conns" -d"$DURATION" --latency --timeout 10s)
   [ -n "$script" ] && args+=(-s "$script")
-  wrk "${args[@]}" "$url" | awk -v url="$url" '
+  local before after
+  # shellcheck disable=SC2086
+  before=$(cpu_ticks $PIDS_UNDER_TEST)
+  taskset -c "$LOAD_CPU" wrk "${args[@]}" "$url" >"$WORK/wrk.out"
+  # shellcheck disable=SC2086
+  after=$(cpu_ticks $PIDS_UNDER_TEST)
+  awk -v url="$url" -v ticks=$(( after - before )) -v hz="$CLK_TCK" '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
     /^ +50%/ {p50=ms($2)} /^ +99%/ {p99=ms($2)} /^Requests\/sec/ {rps=$2}
+    / requests in / {n=$1}
     /Non-2xx or 3xx responses/ {bad=$NF}
     /Socket errors/ {errors=$0}
     END {
       if (bad > 0) { print "wrk: " bad " non-2xx answers from " url > "/dev/stderr"; exit 1 }
       if (errors != "") print "wrk: " errors " (" url ")" > "/dev/stderr"
-      printf "%.0f %.3f %.3f\n", rps, p50, p99
-    }'
+      printf "%.0f %.3f %.3f %.2f\n", rps, p50, p99, (n > 0 ? ticks * 1000000 / hz / n : 0)
+    }' "$WORK/wrk.out"
 }
 
 declare -A SUM
@@ -170,13 +193,19 @@ for round in $(seq 1 "$ROUNDS"); do
       # Alternate which server goes first, round by round.
       if (( round % 2 )); then order=(ours nginx); else order=(nginx ours); fi
       for who in "${order[@]}"; do
-        if [ "$who" = ours ]; then read -r rps p50 p99 < <(run_wrk "$c" "${ours[0]}" "${ours[1]}")
-        else read -r rps p50 p99 < <(run_wrk "$c" "${theirs[0]}" "${theirs[1]}"); fi
+        if [ "$who" = ours ]; then
+          PIDS_UNDER_TEST=$OURS_PID
+          read -r rps p50 p99 cpu < <(run_wrk "$c" "${ours[0]}" "${ours[1]}")
+        else
+          PIDS_UNDER_TEST=$(nginx_pids | tr '\n' ' ')
+          read -r rps p50 p99 cpu < <(run_wrk "$c" "${theirs[0]}" "${theirs[1]}")
+        fi
         key="$w/$c/$who"
         SUM[$key.rps]=$(python3 -c "print(${SUM[$key.rps]:-0} + $rps)")
         SUM[$key.p50]=$(python3 -c "print(${SUM[$key.p50]:-0} + $p50)")
         SUM[$key.p99]=$(python3 -c "print(${SUM[$key.p99]:-0} + $p99)")
-        echo "round $round  $w  c=$c  $who: $rps req/s, p50 $p50 ms, p99 $p99 ms" >&2
+        SUM[$key.cpu]=$(python3 -c "print(${SUM[$key.cpu]:-0} + $cpu)")
+        echo "round $round  $w  c=$c  $who: $rps req/s, p50 $p50 ms, p99 $p99 ms, $cpu us CPU/request" >&2
       done
     done
   done
@@ -198,16 +227,17 @@ licenses: [$WORK/big.slf]
 settle_ms: 0
 admin_listen: null
 EOF
-LOG_LEVEL=info,kkt_update_server::reloader=debug start_ours "$WORK/big.yaml" "$WORK/big.log"
+LOG_LEVEL=info,kkt_update_server::reload::reloader=debug start_ours "$WORK/big.yaml" "$WORK/big.log"
 BIG_PID=$OURS
 BIG_PORT=$PORT
 BIG_LOAD_MS=$START_MS
 BIG_RSS_KB=$(rss_kb "$BIG_PID")
-read -r BIG_RPS BIG_P50 BIG_P99 < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/feature_licenses" "$WORK/random_serial.lua")
+PIDS_UNDER_TEST=$BIG_PID
+read -r BIG_RPS BIG_P50 BIG_P99 _ < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/feature_licenses" "$WORK/random_serial.lua")
 # The same load while the file is reloaded every 2 s (touch: new mtime, so it is read again).
 ( end=$(( $(now_ms) + ${DURATION%s} * 1000 )); while (( $(now_ms) < end )); do sleep 1; touch "$WORK/big.slf"; sleep 1; done ) &
 TOUCHER=$!
-read -r BIG_RPS_R BIG_P50_R BIG_P99_R < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/feature_licenses" "$WORK/random_serial.lua")
+read -r BIG_RPS_R BIG_P50_R BIG_P99_R _ < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/feature_licenses" "$WORK/random_serial.lua")
 wait "$TOUCHER" || true
 RELOADS=$(grep -c 'rescanned (\|reloaded (' "$WORK/big.log" || true)
 BIG_PEAK_KB=$(hwm_kb "$BIG_PID")
@@ -243,17 +273,19 @@ avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
 {
   echo "## Run of $(date -u +%Y-%m-%d) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo
-  echo "wrk -t$THREADS -d$DURATION per run, $ROUNDS rounds alternating which server goes first; mean of rounds."
+  echo "Pinned: each server on CPU $SERVER_CPU (ours: one worker; nginx: worker_processes 1), wrk -t$THREADS on CPU $LOAD_CPU;"
+  echo "-d$DURATION per run, $ROUNDS rounds alternating which server goes first; mean of rounds. Access logs: $ACCESS_LOG (both, to files)."
+  echo "CPU us/req: utime + stime of the server's processes during the run, over the requests answered."
   echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') serves the same bytes from files (GET); ours answers the POSTs."
   echo
-  echo "| workload | conns | ours req/s | nginx req/s | ratio | ours p50 ms | nginx p50 ms | ours p99 ms | nginx p99 ms | p99 ratio |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| workload | conns | ours req/s | nginx req/s | ratio | ours CPU us/req | nginx CPU us/req | CPU ratio | ours p99 ms | nginx p99 ms | p99 ratio |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for w in "${workloads[@]}"; do
     for c in "${conn_levels[@]}"; do
       o=$(avg "$w/$c/ours.rps"); n=$(avg "$w/$c/nginx.rps")
-      o50=$(avg "$w/$c/ours.p50"); n50=$(avg "$w/$c/nginx.p50")
+      oc=$(avg "$w/$c/ours.cpu"); nc=$(avg "$w/$c/nginx.cpu")
       o99=$(avg "$w/$c/ours.p99"); n99=$(avg "$w/$c/nginx.p99")
-      python3 -c "print('| $w | $c | %.0f | %.0f | %.2fx | %.2f | %.2f | %.2f | %.2f | %.2fx |' % ($o, $n, $o/max($n,1), $o50, $n50, $o99, $n99, $o99/max($n99,1e-9)))"
+      python3 -c "print('| $w | $c | %.0f | %.0f | %.2fx | %.1f | %.1f | %.2fx | %.2f | %.2f | %.2fx |' % ($o, $n, $o/max($n,1), $oc, $nc, $oc/max($nc,1e-9), $o99, $n99, $o99/max($n99,1e-9)))"
     done
   done
   echo

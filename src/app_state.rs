@@ -11,6 +11,7 @@ use arc_swap::{ArcSwap, Guard};
 use serde::Serialize;
 
 use crate::catalog::snapshot::Snapshot;
+use crate::observe::access_log::AccessLog;
 use crate::observe::fleet::Fleet;
 use crate::observe::metrics::Metrics;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub started: SystemTime,
     /// How long a client may take to send a request body.
     pub request_timeout: Duration,
+    /// Device requests, one line each, written off the request path.
+    pub access_log: AccessLog,
     /// A stop was requested: answers close their connection instead of keeping it alive.
     draining: AtomicBool,
 }
@@ -47,6 +50,7 @@ impl AppState {
         snapshot: Snapshot,
         fleet_cap: usize,
         request_timeout: Duration,
+        access_log: AccessLog,
     ) -> anyhow::Result<AppState> {
         let metrics = Metrics::new()?;
         let state = AppState {
@@ -56,6 +60,7 @@ impl AppState {
             reloads: Mutex::new(VecDeque::new()),
             started: SystemTime::now(),
             request_timeout,
+            access_log,
             draining: AtomicBool::new(false),
         };
         state.update_gauges(&state.snapshot_arc());

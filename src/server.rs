@@ -6,9 +6,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use actix_web::body::MessageBody;
 use actix_web::dev::{Extensions, Service};
+use actix_web::http::header;
 use actix_web::http::{ConnectionType, KeepAlive};
-use actix_web::middleware::{from_fn, Logger};
+use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, App, HttpServer};
 use anyhow::{Context, Result};
@@ -24,11 +26,9 @@ use crate::config::Config;
 use crate::device_api::request_limits;
 use crate::device_api::routes::{self, LocalAddr};
 use crate::model::unix_time::unix;
+use crate::observe::access_log::{self, AccessLog};
 use crate::platform::{listen_sockets, stop_signal};
 use crate::reload::reloader::Reloader;
-
-/// One access-log line per request: client, request line, status, bytes, seconds, User-Agent.
-const ACCESS_LOG: &str = r#"%a "%r" %s %b %Ts "%{User-Agent}i""#;
 
 /// Scans, logs what devices will be offered, and serves until SIGINT/SIGTERM, then lets
 /// running requests (downloads) finish for up to `shutdown_timeout`.
@@ -48,8 +48,13 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     log_snapshot(&snapshot);
     let outcome = snapshot_report::current_line(&snapshot);
     let state = web::Data::new(
-        AppState::new(snapshot, config.fleet_max_devices, config.request_timeout)
-            .context("cannot set up metrics")?,
+        AppState::new(
+            snapshot,
+            config.fleet_max_devices,
+            config.request_timeout,
+            AccessLog::start(config.access_log.clone()),
+        )
+        .context("cannot set up metrics")?,
     );
     state.record_reload(ReloadRecord {
         at: unix(SystemTime::now()),
@@ -75,7 +80,6 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         App::new()
             .app_data(device_state.clone())
             .wrap(from_fn(request_limits::enforce))
-            .wrap(Logger::new(ACCESS_LOG))
             .wrap_fn(|req, service| {
                 let began = Instant::now();
                 let state = req.app_data::<web::Data<AppState>>().cloned();
@@ -83,21 +87,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                 async move {
                     let mut response = response.await?;
                     if let Some(state) = state {
-                        if state.is_draining() {
-                            // Stopping: this connection closes after this answer, cleanly,
-                            // instead of idling until the drain cuts it.
-                            response
-                                .response_mut()
-                                .head_mut()
-                                .set_connection_type(ConnectionType::Close);
-                        }
-                        let route = response
-                            .request()
-                            .match_pattern()
-                            .unwrap_or_else(|| "other".into());
-                        state
-                            .metrics
-                            .request(&route, response.status().as_u16(), began.elapsed());
+                        after_response(&state, &mut response, began);
                     }
                     Ok(response)
                 }
@@ -170,11 +160,52 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         drain_then_stop(draining, handle, closer, still_open, drain_for).await;
     });
     let result = devices.await.context("the HTTP server failed");
+    state.access_log.close(Duration::from_secs(5));
     info!("stopped");
     if let Some(handle) = admin_handle {
         handle.stop(true).await;
     }
     result
+}
+
+/// What every device answer goes through on its way out: the drain's `Connection: close`,
+/// the metrics, and the access log's record (handed to its writer, never written here).
+fn after_response<B: MessageBody>(
+    state: &AppState,
+    response: &mut actix_web::dev::ServiceResponse<B>,
+    began: Instant,
+) {
+    let took = began.elapsed();
+    if state.is_draining() {
+        // Stopping: this connection closes after this answer, cleanly, instead of idling
+        // until the drain cuts it.
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    let status = response.status().as_u16();
+    let route = response.request().match_pattern();
+    state
+        .metrics
+        .request(route.as_deref().unwrap_or("other"), status, took);
+    if state.access_log.enabled() {
+        let request = response.request();
+        let bytes = match response.response().body().size() {
+            actix_web::body::BodySize::Sized(n) => Some(n),
+            _ => None,
+        };
+        state.access_log.record(access_log::Record {
+            client: request.peer_addr().map(|a| a.ip()),
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            status,
+            bytes,
+            took,
+            user_agent: request.headers().get(header::USER_AGENT).cloned(),
+        });
+    }
 }
 
 /// Connections the device listener holds open, counted so that a stop waits for them.

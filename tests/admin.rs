@@ -164,6 +164,7 @@ fn metrics_in_prometheus_text_format() {
         "kkt_current_release 20180125",
         "kkt_critical_version 20180116",
         "kkt_devices_seen 1",
+        "kkt_access_log_dropped_total 0",
         "kkt_reloads_total{outcome=\"ok\"} 1",
     ] {
         assert!(

@@ -67,6 +67,7 @@ async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResp
         }
         Handler::Status => json(&current_status(&state)),
         Handler::Metrics => {
+            state.metrics.access_log_dropped(state.access_log.dropped());
             let text = state.metrics.render().map_err(AdminError::Internal)?;
             Ok(HttpResponse::Ok()
                 .insert_header((

@@ -86,6 +86,14 @@ pub struct RawArgs {
     /// Serve other files below firmware_dir (notes, installers) from disk: true or false
     #[arg(long, env = "KKT_STATIC_FILES", global = true, value_name = "BOOL")]
     pub static_files: Option<bool>,
+    /// Where access lines go: stderr, off, or a file (reopened on SIGHUP)
+    #[arg(
+        long,
+        env = "KKT_ACCESS_LOG",
+        global = true,
+        value_name = "stderr|off|PATH"
+    )]
+    pub access_log: Option<String>,
     /// How often polled folders are looked at, in ms
     #[arg(long, env = "KKT_POLL_INTERVAL_MS", global = true, value_name = "MS")]
     pub poll_interval_ms: Option<u64>,

@@ -50,6 +50,7 @@ pub struct FileConfig {
     watch: Option<String>,
     poll_interval_ms: Option<u64>,
     static_files: Option<bool>,
+    access_log: Option<String>,
     admin_token: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
@@ -86,6 +87,8 @@ pub struct Config {
     pub poll_interval: Duration,
     /// Serve other files below `firmware_dir` (release notes, installers) from disk.
     pub static_files: bool,
+    /// Where the access log goes.
+    pub access_log: LogDestination,
     /// When set, every admin request needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
@@ -203,6 +206,14 @@ impl Config {
         if !(100..=600_000).contains(&poll_interval_ms) {
             bail!("poll_interval_ms must be between 100 and 600000 (milliseconds); got {poll_interval_ms}");
         }
+        let access_log = match (&raw.access_log, file.access_log) {
+            (Some(text), _) => LogDestination::parse(text),
+            (None, Some(text)) => match LogDestination::parse(&text) {
+                LogDestination::File(path) => LogDestination::File(in_file(path)),
+                other => other,
+            },
+            (None, None) => LogDestination::Stderr,
+        };
         let admin_token = match raw.admin_token.clone().or(file.admin_token) {
             Some(token) if token.trim().is_empty() => None,
             Some(token) if token.len() < 16 => bail!("admin_token must be at least 16 characters"),
@@ -254,6 +265,7 @@ impl Config {
             watch,
             poll_interval: Duration::from_millis(poll_interval_ms),
             static_files: layered(raw.static_files, file.static_files, true),
+            access_log,
             admin_token,
             trusted_proxies,
             fleet_max_devices,
@@ -262,6 +274,25 @@ impl Config {
             keep_alive: Duration::from_secs(keep_alive_s),
             max_connections,
         })
+    }
+}
+
+/// Where the access log goes (`access_log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogDestination {
+    Stderr,
+    File(PathBuf),
+    Off,
+}
+
+impl LogDestination {
+    /// `stderr`, `off`, or a file path.
+    pub fn parse(text: &str) -> LogDestination {
+        match text.trim() {
+            "" | "stderr" => LogDestination::Stderr,
+            "off" | "none" => LogDestination::Off,
+            path => LogDestination::File(PathBuf::from(path)),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 use crate::catalog::firmware_offer::FirmwareOffer;
@@ -20,6 +20,7 @@ pub struct Metrics {
     current_release: IntGauge,
     critical_version: IntGauge,
     devices_seen: IntGauge,
+    access_log_dropped: IntCounter,
 }
 
 impl Metrics {
@@ -67,6 +68,11 @@ impl Metrics {
             "Builds before this date are critical (yyyymmdd, 0: none)",
         )?;
         let devices_seen = IntGauge::new("devices_seen", "Devices remembered by the fleet view")?;
+        let access_log_dropped = IntCounter::new(
+            "access_log_dropped_total",
+            "Access lines dropped because the writer could not keep up",
+        )?;
+        registry.register(Box::new(access_log_dropped.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(check_firmware.clone()))?;
@@ -85,6 +91,7 @@ impl Metrics {
             current_release,
             critical_version,
             devices_seen,
+            access_log_dropped,
         })
     }
 
@@ -121,6 +128,14 @@ impl Metrics {
     pub fn state(&self, current_release: u32, critical_version: u32) {
         self.current_release.set(i64::from(current_release));
         self.critical_version.set(i64::from(critical_version));
+    }
+
+    /// Brings the dropped-lines counter up to `total` (the access log counts them itself).
+    pub fn access_log_dropped(&self, total: u64) {
+        let seen = self.access_log_dropped.get();
+        if total > seen {
+            self.access_log_dropped.inc_by(total - seen);
+        }
     }
 
     pub fn devices(&self, count: usize) {

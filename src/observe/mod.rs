@@ -1,7 +1,8 @@
-//! What the server observes of its fleet: the fleet view by client address, the Prometheus
-//! metrics, and the chart model the dashboard draws.
+//! What the server observes of its fleet: the access log, the fleet view by client address,
+//! the Prometheus metrics, and the chart model the dashboard draws.
 //! May use `catalog`, `licenses` and `model`; never a listener or `app_state`.
 
+pub mod access_log;
 pub mod fleet;
 pub mod fleet_chart;
 pub mod metrics;

@@ -142,6 +142,10 @@ impl Reloader {
     pub async fn reload(&mut self, trigger: Trigger) -> Arc<Snapshot> {
         let started = Instant::now();
         let config_error = self.reload_config();
+        if trigger == Trigger::Signal {
+            // logrotate moved the access log away: write to a new file of that name.
+            self.state.access_log.reopen(self.config.access_log.clone());
+        }
         let previous = self.state.snapshot_arc();
         let config = self.config.clone();
         let before = previous.clone();
@@ -226,6 +230,9 @@ impl Reloader {
                 self.config_error = None;
                 if config == self.config {
                     return None;
+                }
+                if config.access_log != self.config.access_log {
+                    self.state.access_log.reopen(config.access_log.clone());
                 }
                 if config.fleet_max_devices != self.config.fleet_max_devices {
                     self.state.fleet().set_cap(config.fleet_max_devices);
