@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::catalog::snapshot::Snapshot;
 use crate::observe::access_log::AccessLog;
 use crate::observe::fleet::Fleet;
+use crate::observe::inventory::Inventory;
 use crate::observe::metrics::Metrics;
 
 /// How many reloads `/status` and the dashboard remember.
@@ -41,6 +42,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Device requests, one line each, written off the request path.
     pub access_log: AccessLog,
+    /// The fleet's memory across restarts, written off the request path.
+    pub inventory: Inventory,
     /// A stop was requested: answers close their connection instead of keeping it alive.
     draining: AtomicBool,
 }
@@ -51,6 +54,7 @@ impl AppState {
         fleet_cap: usize,
         request_timeout: Duration,
         access_log: AccessLog,
+        inventory: Inventory,
     ) -> anyhow::Result<AppState> {
         let metrics = Metrics::new()?;
         let state = AppState {
@@ -61,6 +65,7 @@ impl AppState {
             started: SystemTime::now(),
             request_timeout,
             access_log,
+            inventory,
             draining: AtomicBool::new(false),
         };
         state.update_gauges(&state.snapshot_arc());

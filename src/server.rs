@@ -27,6 +27,7 @@ use crate::device_api::request_limits;
 use crate::device_api::routes::{self, LocalAddr};
 use crate::model::unix_time::unix;
 use crate::observe::access_log::{self, AccessLog};
+use crate::observe::inventory::{self, Event, Inventory};
 use crate::platform::{listen_sockets, stop_signal};
 use crate::reload::reloader::Reloader;
 
@@ -53,6 +54,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
             config.fleet_max_devices,
             config.request_timeout,
             AccessLog::start(config.access_log.clone()),
+            Inventory::start(inventory_settings(&config)),
         )
         .context("cannot set up metrics")?,
     );
@@ -62,6 +64,17 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         outcome,
         ok: true,
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    });
+    restore_fleet(&state, config.fleet_max_devices);
+    state.inventory.record(Event::History {
+        at: unix(SystemTime::now()),
+        kind: "started",
+        version: state
+            .snapshot()
+            .releases
+            .current()
+            .map(|r| r.version.as_u32()),
+        detail: snapshot_report::current_line(&state.snapshot()),
     });
     let reloader = Reloader::new(state.clone(), raw, config.clone());
     let drain = config.shutdown_timeout.as_secs();
@@ -161,6 +174,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     });
     let result = devices.await.context("the HTTP server failed");
     state.access_log.close(Duration::from_secs(5));
+    state.inventory.close(Duration::from_secs(10));
     info!("stopped");
     if let Some(handle) = admin_handle {
         handle.stop(true).await;
@@ -205,6 +219,68 @@ fn after_response<B: MessageBody>(
             took,
             user_agent: request.headers().get(header::USER_AGENT).cloned(),
         });
+    }
+}
+
+/// The inventory's settings from the configuration.
+pub fn inventory_settings(config: &Config) -> inventory::Settings {
+    inventory::Settings {
+        store: config.inventory.clone(),
+        stuck_after: config.stuck_after_s,
+        retention_days: config.inventory_retention_days,
+    }
+}
+
+/// Loads the most recently seen devices from the inventory into the fleet view, so the
+/// dashboard lists the fleet right after a restart.
+fn restore_fleet(state: &AppState, cap: usize) {
+    if !state.inventory.is_on() {
+        return;
+    }
+    let started = Instant::now();
+    let filter = inventory::store::DeviceFilter {
+        limit: cap as u64,
+        ..Default::default()
+    };
+    let stuck_after = state.inventory.settings().stuck_after;
+    let now = unix(SystemTime::now());
+    match state
+        .inventory
+        .read(|db| inventory::store::devices(db, &filter, now, stuck_after))
+    {
+        Ok((total, rows)) => {
+            let mut fleet = state.fleet();
+            for row in rows.into_iter().rev() {
+                let Ok(address) = row.address.parse() else {
+                    continue;
+                };
+                fleet.restore(crate::observe::fleet::Device {
+                    address,
+                    user_agent: row.user_agent.into(),
+                    build_date: row.build_date,
+                    offered: row.offered,
+                    update_available: row.outcome.is_some(),
+                    critical: false,
+                    last_check_in: row.build_date.map(|_| row.last_seen),
+                    serial: row
+                        .serials
+                        .first()
+                        .and_then(|s| crate::licenses::serial::Serial::parse_file_form(s)),
+                    last_seen: row.last_seen,
+                });
+            }
+            state.metrics.devices(fleet.len());
+            info!(
+                "inventory {}: {total} devices remembered, {} loaded into the fleet view in {} ms",
+                state.inventory.settings().store,
+                fleet.len(),
+                started.elapsed().as_millis()
+            );
+        }
+        Err(e) => warn!(
+            "inventory {}: cannot load the fleet: {e:#}",
+            state.inventory.settings().store
+        ),
     }
 }
 

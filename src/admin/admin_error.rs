@@ -19,6 +19,10 @@ pub enum AdminError {
     NotFound(String),
     /// The method is not one this path answers.
     MethodNotAllowed,
+    /// A query parameter is wrong; the message names it, the value and the expected form.
+    BadQuery(String),
+    /// The inventory is off or cannot be read; the message says which.
+    InventoryUnavailable(String),
     /// A bug of ours; the message says what failed.
     Internal(String),
 }
@@ -34,6 +38,8 @@ impl fmt::Display for AdminError {
             AdminError::NotFound(path) => write!(f, "not found: {path}"),
             AdminError::MethodNotAllowed => write!(f, "method not allowed here; use GET or HEAD"),
             AdminError::Internal(e) => write!(f, "internal error: {e}"),
+            AdminError::BadQuery(message) => write!(f, "{message}"),
+            AdminError::InventoryUnavailable(why) => write!(f, "inventory unavailable: {why}"),
         }
     }
 }
@@ -46,6 +52,8 @@ impl ResponseError for AdminError {
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AdminError::BadQuery(_) => StatusCode::BAD_REQUEST,
+            AdminError::InventoryUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -146,6 +146,7 @@ mod tests {
             requests: Vec::new(),
             fleet: Default::default(),
             devices: Vec::new(),
+            inventory: crate::observe::inventory::Inventory::off().status(),
         };
         let page = render(&status(&snapshot, operator, SystemTime::now()), 0).unwrap();
         assert!(

@@ -4,5 +4,6 @@
 
 pub mod admin_error;
 pub mod dashboard;
+pub mod inventory_routes;
 pub mod routes;
 pub mod status_report;

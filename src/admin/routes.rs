@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::dashboard;
+use crate::admin::inventory_routes;
 use crate::admin::status_report::{self, OperatorState, Status};
 use crate::app_state::AppState;
 
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 })),
         );
     }
+    inventory_routes::configure(cfg);
     cfg.default_service(web::to(|req: HttpRequest| async move {
         Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string()))
     }));
@@ -111,6 +113,7 @@ fn current_status(state: &AppState) -> Status {
         requests: state.metrics.request_counts(),
         fleet,
         devices,
+        inventory: state.inventory.status(),
     };
     status_report::status(&snapshot, operator, now)
 }

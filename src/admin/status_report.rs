@@ -11,6 +11,7 @@ use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
 use crate::model::unix_time::unix;
 use crate::observe::fleet::{Device, FleetSummary};
+use crate::observe::inventory::InventoryStatus;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -30,6 +31,8 @@ pub struct Status {
     pub fleet: FleetSummary,
     /// The most recently seen devices, newest first.
     pub devices: Vec<Device>,
+    /// The fleet's memory: where it is kept and whether writes succeed.
+    pub inventory: InventoryStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -94,6 +97,7 @@ pub struct OperatorState {
     pub requests: Vec<(String, String, u64)>,
     pub fleet: FleetSummary,
     pub devices: Vec<Device>,
+    pub inventory: InventoryStatus,
 }
 
 /// Builds the report.
@@ -194,5 +198,6 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
             .collect(),
         fleet: operator.fleet,
         devices: operator.devices,
+        inventory: operator.inventory,
     }
 }

@@ -94,6 +94,26 @@ pub struct RawArgs {
         value_name = "stderr|off|PATH"
     )]
     pub access_log: Option<String>,
+    /// Fleet memory: sqlite:FILE, postgres://user:password@host/db, or off
+    #[arg(
+        long,
+        env = "KKT_INVENTORY",
+        global = true,
+        value_name = "STORE",
+        hide_env_values = true
+    )]
+    pub inventory: Option<String>,
+    /// Days of history, downloads and unseen devices the inventory keeps
+    #[arg(
+        long,
+        env = "KKT_INVENTORY_RETENTION_DAYS",
+        global = true,
+        value_name = "DAYS"
+    )]
+    pub inventory_retention_days: Option<u64>,
+    /// Seconds after a whole download without a new build date before a device counts as stuck
+    #[arg(long, env = "KKT_STUCK_AFTER_S", global = true, value_name = "SECONDS")]
+    pub stuck_after_s: Option<u64>,
     /// How often polled folders are looked at, in ms
     #[arg(long, env = "KKT_POLL_INTERVAL_MS", global = true, value_name = "MS")]
     pub poll_interval_ms: Option<u64>,

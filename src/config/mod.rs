@@ -28,6 +28,10 @@ const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8889";
 const DEFAULT_SETTLE_MS: u64 = 1000;
 const DEFAULT_UNCONFIRMED_SETTLE_MS: u64 = 60_000;
 const DEFAULT_POLL_INTERVAL_MS: u64 = 2000;
+const DEFAULT_INVENTORY: &str = "inventory.sqlite";
+const DEFAULT_RETENTION_DAYS: u64 = 400;
+/// Registers flash after the shift closes: a day and a half before "stuck".
+const DEFAULT_STUCK_AFTER_S: u64 = 36 * 3600;
 const DEFAULT_FLEET_MAX_DEVICES: usize = 100_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
@@ -51,6 +55,9 @@ pub struct FileConfig {
     poll_interval_ms: Option<u64>,
     static_files: Option<bool>,
     access_log: Option<String>,
+    inventory: Option<String>,
+    inventory_retention_days: Option<u64>,
+    stuck_after_s: Option<u64>,
     admin_token: Option<String>,
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
@@ -89,6 +96,12 @@ pub struct Config {
     pub static_files: bool,
     /// Where the access log goes.
     pub access_log: LogDestination,
+    /// Where the fleet's memory is kept.
+    pub inventory: InventorySetting,
+    /// Days of history, downloads and unseen devices the inventory keeps.
+    pub inventory_retention_days: u64,
+    /// Seconds after a whole download without a new build date: the device is stuck.
+    pub stuck_after_s: u64,
     /// When set, every admin request needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
@@ -214,6 +227,20 @@ impl Config {
             },
             (None, None) => LogDestination::Stderr,
         };
+        let inventory = match (&raw.inventory, file.inventory) {
+            (Some(text), _) => InventorySetting::parse(text, Path::new(""))?,
+            (None, Some(text)) => InventorySetting::parse(&text, base)?,
+            (None, None) => InventorySetting::Sqlite(in_file(PathBuf::from(DEFAULT_INVENTORY))),
+        };
+        let inventory_retention_days = layered(
+            raw.inventory_retention_days,
+            file.inventory_retention_days,
+            DEFAULT_RETENTION_DAYS,
+        );
+        if inventory_retention_days == 0 {
+            bail!("inventory_retention_days must be at least 1 (days); got 0");
+        }
+        let stuck_after_s = layered(raw.stuck_after_s, file.stuck_after_s, DEFAULT_STUCK_AFTER_S);
         let admin_token = match raw.admin_token.clone().or(file.admin_token) {
             Some(token) if token.trim().is_empty() => None,
             Some(token) if token.len() < 16 => bail!("admin_token must be at least 16 characters"),
@@ -266,6 +293,9 @@ impl Config {
             poll_interval: Duration::from_millis(poll_interval_ms),
             static_files: layered(raw.static_files, file.static_files, true),
             access_log,
+            inventory,
+            inventory_retention_days,
+            stuck_after_s,
             admin_token,
             trusted_proxies,
             fleet_max_devices,
@@ -292,6 +322,59 @@ impl LogDestination {
             "" | "stderr" => LogDestination::Stderr,
             "off" | "none" => LogDestination::Off,
             path => LogDestination::File(PathBuf::from(path)),
+        }
+    }
+}
+
+/// Where the inventory (fleet memory) is kept (`inventory`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InventorySetting {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (`postgres://user:password@host/db`).
+    Postgres(String),
+    /// Memory only, as before: a restart forgets the fleet.
+    Off,
+}
+
+impl InventorySetting {
+    /// `sqlite:<path>` (relative to `base`), `postgres://…` or `postgresql://…`, `off`.
+    fn parse(text: &str, base: &Path) -> Result<InventorySetting> {
+        let text = text.trim();
+        if text == "off" {
+            return Ok(InventorySetting::Off);
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(InventorySetting::Postgres(text.to_string()));
+        }
+        match text.strip_prefix("sqlite:") {
+            Some(path) if !path.trim().is_empty() => {
+                let path = PathBuf::from(path.trim());
+                Ok(InventorySetting::Sqlite(if path.is_absolute() {
+                    path
+                } else {
+                    base.join(path)
+                }))
+            }
+            _ => bail!(
+                "inventory must be sqlite:<file>, postgres://user:password@host/database or off; \
+                 got {text:?}"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for InventorySetting {
+    /// For logs and `/status`: never the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InventorySetting::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            InventorySetting::Off => write!(f, "off"),
+            InventorySetting::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+                write!(f, "{scheme}://{host}")
+            }
         }
     }
 }

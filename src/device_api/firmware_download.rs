@@ -9,6 +9,7 @@
 
 use std::time::SystemTime;
 
+use actix_web::body::MessageBody;
 use actix_web::http::header::{
     self, EntityTag, Header, HttpDate, IfModifiedSince, IfNoneMatch, IfRange,
 };
@@ -20,8 +21,10 @@ use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::catalog::releases::FirmwareFile;
 use crate::device_api::api_error::ApiError;
 use crate::device_api::byte_range::{self, RangeAnswer};
+use crate::device_api::client_address::{client_ip, unix_now};
 use crate::device_api::static_files;
 use crate::model::version::Version;
+use crate::observe::inventory::Event;
 
 /// The handler.
 pub async fn download(
@@ -46,7 +49,28 @@ pub async fn download(
         .and_then(|r| r.file(name))
         .cloned()
         .ok_or_else(not_found)?;
-    respond(&req, &file)
+    let client = client_ip(&req, &snapshot);
+    drop(snapshot);
+    let response = respond(&req, &file)?;
+    if let Some(address) = client {
+        let whole = response.status() == StatusCode::OK;
+        let part = response.status() == StatusCode::PARTIAL_CONTENT;
+        if (whole || part) && req.method() == actix_web::http::Method::GET {
+            let bytes = match response.body().size() {
+                actix_web::body::BodySize::Sized(n) => n,
+                _ => 0,
+            };
+            state.inventory.record(Event::Download {
+                at: unix_now(),
+                address,
+                version: version.as_u32(),
+                file: name,
+                bytes,
+                complete: whole,
+            });
+        }
+    }
+    Ok(response)
 }
 
 /// `<yyyymmdd>/<firmware file>` below `/firmware/`, nothing else.

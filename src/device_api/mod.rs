@@ -6,6 +6,7 @@
 pub mod api_error;
 pub mod base_url;
 pub mod byte_range;
+pub mod client_address;
 pub mod device_requests;
 pub mod firmware_download;
 pub mod request_body;

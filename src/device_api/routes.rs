@@ -2,7 +2,6 @@
 //! thin: read the request, take one snapshot, call a pure function, write JSON.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,11 +12,13 @@ use crate::catalog::firmware_offer::offer;
 use crate::catalog::snapshot::Snapshot;
 use crate::device_api::api_error::ApiError;
 use crate::device_api::base_url::base_url;
+use crate::device_api::client_address::{client_ip, unix_now, user_agent};
 use crate::device_api::firmware_download;
 use crate::device_api::server_info::ServerInfo;
 use crate::device_api::{device_requests, request_body};
 use crate::model::py_json;
-use crate::observe::fleet::Fleet;
+use crate::observe::fleet::{truncate, Fleet, USER_AGENT_MAX};
+use crate::observe::inventory::Event;
 
 /// The address a connection arrived on, recorded when it is accepted (see `server`).
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +65,16 @@ async fn check_firmware(
     let answer = offer(&snapshot, build, &base);
     state.metrics.offered(&answer);
     record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
-        fleet.check_in(client, ua, build, &answer, now)
+        fleet.check_in(client, ua, build, &answer, now);
+        Event::CheckIn {
+            at: now,
+            address: client,
+            user_agent: truncate(ua, USER_AGENT_MAX).into(),
+            build_date: build.as_u32(),
+            offered: answer.version,
+            update_available: answer.update_available,
+            critical: answer.critical,
+        }
     });
     json_ok(&answer)
 }
@@ -83,10 +93,17 @@ async fn feature_licenses(
     let body = request_body::read(payload, state.request_timeout).await?;
     let serial = device_requests::serial(&body)?;
     let snapshot = state.snapshot();
-    record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
-        fleet.license_lookup(client, ua, serial, now)
-    });
     let found = snapshot.licenses.get(serial);
+    record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
+        fleet.license_lookup(client, ua, serial, now);
+        Event::Serial {
+            at: now,
+            address: client,
+            user_agent: truncate(ua, USER_AGENT_MAX).into(),
+            serial: serial.to_string(),
+            licensed: found.is_some(),
+        }
+    });
     state.metrics.license_lookup(found.is_some());
     let record = found.ok_or_else(|| ApiError::UnknownSerial(serial.to_string()))?;
     json_ok(&LicenseAnswer {
@@ -107,41 +124,23 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(req.uri().path().to_string()))
 }
 
-/// Updates the fleet view for the device behind `req`, and the devices gauge.
+/// Updates the fleet view for the device behind `req` and the devices gauge, and hands
+/// the inventory the event `update` returns (queued: the store is never waited for).
 fn record_device(
     req: &HttpRequest,
     state: &AppState,
     snapshot: &Snapshot,
-    update: impl FnOnce(&mut Fleet, IpAddr, &str, u64),
+    update: impl FnOnce(&mut Fleet, IpAddr, &str, u64) -> Event,
 ) {
     if let Some(client) = client_ip(req, snapshot) {
-        let mut fleet = state.fleet();
-        update(&mut fleet, client, user_agent(req), unix_now());
-        state.metrics.devices(fleet.len());
+        let event = {
+            let mut fleet = state.fleet();
+            let event = update(&mut fleet, client, user_agent(req), unix_now());
+            state.metrics.devices(fleet.len());
+            event
+        };
+        state.inventory.record(event);
     }
-}
-
-/// The device's address: the peer, or what a trusted proxy says in `X-Forwarded-For`.
-fn client_ip(req: &HttpRequest, snapshot: &Snapshot) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    let forwarded = req
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    Some(snapshot.trusted_proxies.client_ip(peer, forwarded))
-}
-
-fn user_agent(req: &HttpRequest) -> &str {
-    req.headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// A 200 with the reference's JSON byte form and Content-Type.

@@ -106,6 +106,13 @@ impl Fleet {
         self.touch(address, user_agent, now).serial = Some(serial);
     }
 
+    /// Puts back a device remembered by the inventory (at start-up, oldest first).
+    pub fn restore(&mut self, device: Device) {
+        let (address, seen) = (device.address, device.last_seen);
+        let ua = device.user_agent.clone();
+        *self.touch(address, &ua, seen) = device;
+    }
+
     /// The `n` most recently seen devices, newest first.
     pub fn recent(&self, n: usize) -> Vec<Device> {
         self.order
@@ -198,7 +205,7 @@ impl Fleet {
 }
 
 /// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
+pub fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }

@@ -1,8 +1,10 @@
 //! What the server observes of its fleet: the access log, the fleet view by client address,
-//! the Prometheus metrics, and the chart model the dashboard draws.
+//! the inventory that remembers it across restarts, the Prometheus metrics, and the chart
+//! model the dashboard draws.
 //! May use `catalog`, `licenses` and `model`; never a listener or `app_state`.
 
 pub mod access_log;
 pub mod fleet;
 pub mod fleet_chart;
+pub mod inventory;
 pub mod metrics;

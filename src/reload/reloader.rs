@@ -22,6 +22,7 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::unix_time::unix;
+use crate::observe::inventory::release_events::release_events;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
@@ -172,6 +173,9 @@ impl Reloader {
             }
         };
         self.state.store_arc(snapshot.clone());
+        for event in release_events(Some(&previous), &snapshot, unix(SystemTime::now())) {
+            self.state.inventory.record(event);
+        }
         if let Some(watcher) = &mut self.watcher {
             watcher.sync(&self.config);
         }

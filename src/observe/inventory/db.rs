@@ -1,0 +1,248 @@
+//! The few things the inventory asks of a database, so that its SQL is written once for
+//! SQLite and PostgreSQL: statements with `$1, $2, …` placeholders (numbered in order of
+//! first use, which SQLite also accepts), values that are whole numbers, text or NULL, and
+//! transactions. Every number is stored as a 64-bit integer in both.
+
+use anyhow::{Context, Result};
+
+/// A value bound to a statement or read from a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Int(i64),
+    Text(String),
+    Null,
+}
+
+impl Value {
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Value::Int(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        match self {
+            Value::Text(t) => t.clone(),
+            Value::Int(v) => v.to_string(),
+            Value::Null => String::new(),
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
+impl From<u32> for Value {
+    fn from(v: u32) -> Value {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A connection to the inventory's database.
+pub trait Db: Send {
+    /// Runs a statement; the number of rows it changed.
+    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
+    /// Runs a query; its rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>>;
+    /// Runs several statements separated by `;` (migrations).
+    fn batch(&mut self, sql: &str) -> Result<()>;
+    fn begin(&mut self) -> Result<()>;
+    fn commit(&mut self) -> Result<()>;
+    fn rollback(&mut self) -> Result<()>;
+    /// `sqlite` or `postgres`: which migrations apply.
+    fn dialect(&self) -> &'static str;
+}
+
+/// SQLite through rusqlite (bundled: the same SQLite on every system, Windows included).
+pub struct Sqlite(rusqlite::Connection);
+
+impl Sqlite {
+    /// Opens (creating) the file, in WAL mode: readers never wait for the writer, and a
+    /// crash loses at most the transaction being written.
+    pub fn open(path: &std::path::Path) -> Result<Sqlite> {
+        let connection = rusqlite::Connection::open(path)
+            .with_context(|| format!("cannot open the inventory database {}", path.display()))?;
+        connection
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
+            )
+            .with_context(|| format!("cannot set up the inventory database {}", path.display()))?;
+        Ok(Sqlite(connection))
+    }
+}
+
+fn sqlite_params(params: &[Value]) -> Vec<rusqlite::types::Value> {
+    params
+        .iter()
+        .map(|v| match v {
+            Value::Int(i) => rusqlite::types::Value::Integer(*i),
+            Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
+            Value::Null => rusqlite::types::Value::Null,
+        })
+        .collect()
+}
+
+impl Db for Sqlite {
+    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        let changed = statement.execute(rusqlite::params_from_iter(sqlite_params(params)))?;
+        Ok(changed as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        let mut statement = self.0.prepare_cached(sql)?;
+        let columns = statement.column_count();
+        let mut rows = statement.query(rusqlite::params_from_iter(sqlite_params(params)))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let mut values = Vec::with_capacity(columns);
+            for i in 0..columns {
+                values.push(match row.get_ref(i)? {
+                    rusqlite::types::ValueRef::Integer(v) => Value::Int(v),
+                    rusqlite::types::ValueRef::Text(t) => {
+                        Value::Text(String::from_utf8_lossy(t).into_owned())
+                    }
+                    rusqlite::types::ValueRef::Real(f) => Value::Int(f as i64),
+                    _ => Value::Null,
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.execute_batch(sql)?)
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        Ok(self.0.execute_batch("BEGIN")?)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        Ok(self.0.execute_batch("COMMIT")?)
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        Ok(self.0.execute_batch("ROLLBACK")?)
+    }
+
+    fn dialect(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+/// PostgreSQL through the `postgres` crate, for several instances sharing one view.
+pub struct Postgres(postgres::Client);
+
+impl Postgres {
+    pub fn connect(url: &str) -> Result<Postgres> {
+        let client = postgres::Client::connect(url, postgres::NoTls)
+            .map_err(|e| anyhow::anyhow!("cannot connect to the inventory database: {e}"))?;
+        Ok(Postgres(client))
+    }
+}
+
+fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
+            match v {
+                Value::Int(i) => Box::new(*i),
+                Value::Text(t) => Box::new(t.clone()),
+                Value::Null => Box::new(Option::<i64>::None),
+            }
+        })
+        .collect()
+}
+
+impl Db for Postgres {
+    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+        let owned = pg_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            owned.iter().map(|b| b.as_ref()).collect();
+        let statement = self.0.prepare(sql)?;
+        Ok(self.0.execute(&statement, &refs)?)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+        use postgres::types::Type;
+        let owned = pg_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            owned.iter().map(|b| b.as_ref()).collect();
+        let statement = self.0.prepare(sql)?;
+        let rows = self.0.query(&statement, &refs)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut values = Vec::with_capacity(row.len());
+            for (i, column) in row.columns().iter().enumerate() {
+                let value = match *column.type_() {
+                    Type::INT8 => row.get::<_, Option<i64>>(i).map_or(Value::Null, Value::Int),
+                    Type::INT4 => row
+                        .get::<_, Option<i32>>(i)
+                        .map_or(Value::Null, |v| Value::Int(i64::from(v))),
+                    _ => row
+                        .get::<_, Option<String>>(i)
+                        .map_or(Value::Null, Value::Text),
+                };
+                values.push(value);
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.0.batch_execute(sql)?)
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        Ok(self.0.batch_execute("BEGIN")?)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        Ok(self.0.batch_execute("COMMIT")?)
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        Ok(self.0.batch_execute("ROLLBACK")?)
+    }
+
+    fn dialect(&self) -> &'static str {
+        "postgres"
+    }
+}

@@ -1,0 +1,43 @@
+//! What handlers and reloads tell the inventory: small records, built on the request path
+//! without touching the store, written later by the inventory's writer.
+
+use std::net::IpAddr;
+
+/// One thing that happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A `check_firmware`: the build date a device reported and what it was offered.
+    CheckIn {
+        at: u64,
+        address: IpAddr,
+        user_agent: Box<str>,
+        build_date: u32,
+        offered: u32,
+        update_available: bool,
+        critical: bool,
+    },
+    /// A `feature_licenses`: the serial asked for, and whether a license is on file.
+    Serial {
+        at: u64,
+        address: IpAddr,
+        user_agent: Box<str>,
+        serial: String,
+        licensed: bool,
+    },
+    /// A firmware file answered: whole (200) or a part (206).
+    Download {
+        at: u64,
+        address: IpAddr,
+        version: u32,
+        file: &'static str,
+        bytes: u64,
+        complete: bool,
+    },
+    /// A release event or a license reload, for the history.
+    History {
+        at: u64,
+        kind: &'static str,
+        version: Option<u32>,
+        detail: String,
+    },
+}

@@ -1,0 +1,326 @@
+//! Fleet memory: a persistent inventory of registers (by client address), what each was
+//! offered and did with it, the serials asked for, and the history of releases, in SQLite
+//! (the default, a file next to `server.yaml`) or PostgreSQL (several instances sharing one
+//! view).
+//!
+//! Never on the request path: a handler pushes an `Event` into a bounded inbox and answers
+//! the device; a writer thread collects the inbox every 200 ms and writes it in one
+//! transaction. A full inbox drops and counts. When the store cannot be written (the disk
+//! full, the database down), devices are answered exactly as before: the problem is logged
+//! once and shown on `/status`, the batch is kept (up to the inbox's size) and retried, and
+//! writing resumes when the store is back.
+
+pub mod db;
+pub mod event;
+pub mod outcome;
+pub mod release_events;
+pub mod store;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::config::InventorySetting;
+use crate::model::unix_time::unix;
+use db::{Db, Postgres, Sqlite};
+pub use event::Event;
+
+/// Events that may wait for the writer; past this they are dropped and counted.
+const QUEUE: usize = 100_000;
+/// The writer writes at least this often while events come in.
+const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// A store that failed is tried again this often.
+const RETRY_EVERY: Duration = Duration::from_secs(2);
+/// Old rows are pruned this often.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// The inventory's settings, from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub store: InventorySetting,
+    /// Seconds after a whole download with no new build date reported: stuck.
+    pub stuck_after: u64,
+    /// Days of history, downloads and unseen devices kept.
+    pub retention_days: u64,
+}
+
+/// What `/status` says of the inventory.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InventoryStatus {
+    /// `sqlite:<path>`, `postgres://<host>/<db>` (no password) or `off`.
+    pub store: String,
+    pub ok: bool,
+    /// Why writes fail, while they do.
+    pub error: Option<String>,
+    pub written: u64,
+    pub dropped: u64,
+    pub waiting: u64,
+}
+
+#[derive(Default)]
+struct Inbox {
+    events: Vec<Event>,
+    close: bool,
+}
+
+struct Shared {
+    inbox: Mutex<Inbox>,
+    wake: Condvar,
+    written: AtomicU64,
+    dropped: AtomicU64,
+    error: Mutex<Option<String>>,
+}
+
+/// The handle handlers, reloads and the admin API hold.
+pub struct Inventory {
+    settings: Settings,
+    shared: Arc<Shared>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    /// A connection for the admin API's reads, opened on first use.
+    reader: Mutex<Option<Box<dyn Db>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Opens the store named by `setting` and brings its schema up to date.
+pub fn open_store(setting: &InventorySetting) -> Result<Box<dyn Db>> {
+    let mut db: Box<dyn Db> = match setting {
+        InventorySetting::Sqlite(path) => Box::new(Sqlite::open(path)?),
+        InventorySetting::Postgres(url) => Box::new(Postgres::connect(url)?),
+        InventorySetting::Off => anyhow::bail!("the inventory is off"),
+    };
+    store::migrate(db.as_mut())?;
+    Ok(db)
+}
+
+impl Inventory {
+    /// Starts the writer. The store is opened (and migrated) here, so a store that cannot
+    /// be opened is reported at start-up; the server runs on regardless, and the writer
+    /// keeps trying.
+    pub fn start(settings: Settings) -> Inventory {
+        let shared = Arc::new(Shared {
+            inbox: Mutex::new(Inbox::default()),
+            wake: Condvar::new(),
+            written: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            error: Mutex::new(None),
+        });
+        let inventory = Inventory {
+            settings: settings.clone(),
+            shared: shared.clone(),
+            writer: Mutex::new(None),
+            reader: Mutex::new(None),
+        };
+        if settings.store == InventorySetting::Off {
+            return inventory;
+        }
+        let first = match open_store(&settings.store) {
+            Ok(db) => Some(db),
+            Err(e) => {
+                let message = format!("{e:#}");
+                log::error!(
+                    "inventory {}: {message}; devices are answered, their records wait",
+                    settings.store
+                );
+                *lock(&shared.error) = Some(message);
+                None
+            }
+        };
+        let thread_settings = settings;
+        let handle = std::thread::Builder::new()
+            .name("inventory".into())
+            .spawn(move || write_loop(&shared, &thread_settings, first));
+        match handle {
+            Ok(handle) => *lock(&inventory.writer) = Some(handle),
+            Err(e) => log::error!("cannot start the inventory writer: {e}"),
+        }
+        inventory
+    }
+
+    /// An inventory that keeps nothing (`inventory: off`, `check`, tests).
+    pub fn off() -> Inventory {
+        Inventory::start(Settings {
+            store: InventorySetting::Off,
+            stuck_after: 0,
+            retention_days: 0,
+        })
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.settings.store != InventorySetting::Off
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Hands an event to the writer; never waits for it.
+    pub fn record(&self, event: Event) {
+        if !self.is_on() {
+            return;
+        }
+        let mut inbox = lock(&self.shared.inbox);
+        if inbox.events.len() >= QUEUE || inbox.close {
+            drop(inbox);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        inbox.events.push(event);
+    }
+
+    pub fn status(&self) -> InventoryStatus {
+        let error = lock(&self.shared.error).clone();
+        InventoryStatus {
+            store: self.settings.store.to_string(),
+            ok: error.is_none(),
+            error,
+            written: self.shared.written.load(Ordering::Relaxed),
+            dropped: self.shared.dropped.load(Ordering::Relaxed),
+            waiting: lock(&self.shared.inbox).events.len() as u64,
+        }
+    }
+
+    /// Runs `read` on the reader connection (blocking: call it off the async workers).
+    pub fn read<T>(&self, read: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
+        if !self.is_on() {
+            anyhow::bail!("the inventory is off (inventory: off in server.yaml)");
+        }
+        let mut reader = lock(&self.reader);
+        if reader.is_none() {
+            *reader = Some(open_store(&self.settings.store)?);
+        }
+        let Some(db) = reader.as_mut() else {
+            anyhow::bail!("the inventory cannot be read");
+        };
+        let result = read(db.as_mut());
+        if result.is_err() {
+            // A broken connection is opened anew next time.
+            *reader = None;
+        }
+        result
+    }
+
+    /// Writes everything queued and stops the writer (at most `timeout`).
+    pub fn close(&self, timeout: Duration) {
+        lock(&self.shared.inbox).close = true;
+        self.shared.wake.notify_all();
+        let handle = lock(&self.writer).take();
+        if let Some(handle) = handle {
+            let deadline = Instant::now() + timeout;
+            while !handle.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            } else {
+                log::warn!(
+                    "the inventory writer did not finish in time; its last records are lost"
+                );
+            }
+        }
+    }
+}
+
+fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) {
+    let mut db = first;
+    let mut pending: Vec<Event> = Vec::new();
+    let mut last_attempt = Instant::now();
+    let mut last_prune: Option<Instant> = None;
+    loop {
+        let close = {
+            let mut inbox = lock(&shared.inbox);
+            if !inbox.close {
+                inbox = shared
+                    .wake
+                    .wait_timeout(inbox, FLUSH_EVERY)
+                    .map_or_else(|poisoned| poisoned.into_inner().0, |(guard, _)| guard);
+            }
+            if pending.is_empty() {
+                std::mem::swap(&mut pending, &mut inbox.events);
+            } else {
+                // Kept from a failed write: the oldest go first when over the limit.
+                pending.append(&mut inbox.events);
+                if pending.len() > QUEUE {
+                    let over = pending.len() - QUEUE;
+                    pending.drain(..over);
+                    shared.dropped.fetch_add(over as u64, Ordering::Relaxed);
+                }
+            }
+            inbox.close
+        };
+        if db.is_none() && (close || last_attempt.elapsed() >= RETRY_EVERY) {
+            last_attempt = Instant::now();
+            match open_store(&settings.store) {
+                Ok(opened) => db = Some(opened),
+                Err(e) => note_error(shared, &settings.store, format!("{e:#}")),
+            }
+        }
+        if let Some(store) = db.as_mut() {
+            if !pending.is_empty() {
+                match store::write(store.as_mut(), &pending) {
+                    Ok(()) => {
+                        shared
+                            .written
+                            .fetch_add(pending.len() as u64, Ordering::Relaxed);
+                        pending.clear();
+                        clear_error(shared, &settings.store);
+                    }
+                    Err(e) => {
+                        note_error(shared, &settings.store, format!("{e:#}"));
+                        // The connection may be broken: open it anew on the next try.
+                        db = None;
+                        last_attempt = Instant::now();
+                    }
+                }
+            }
+        }
+        if let Some(store) = db.as_mut() {
+            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                let before = unix(SystemTime::now())
+                    .saturating_sub(settings.retention_days.saturating_mul(86_400));
+                match store::prune(store.as_mut(), before) {
+                    Ok(0) => {}
+                    Ok(n) => log::info!(
+                        "inventory: pruned {n} rows older than {} days",
+                        settings.retention_days
+                    ),
+                    Err(e) => log::warn!("inventory: cannot prune old rows: {e:#}"),
+                }
+            }
+        }
+        if close {
+            if !pending.is_empty() {
+                log::warn!(
+                    "inventory: {} records could not be written before the stop",
+                    pending.len()
+                );
+            }
+            return;
+        }
+    }
+}
+
+/// Logs a store error once (again only when it changes) and shows it on `/status`.
+fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
+    let mut error = lock(&shared.error);
+    if error.as_deref() != Some(message.as_str()) {
+        log::error!("inventory {store}: {message}; devices are still answered, records wait and are retried");
+        *error = Some(message);
+    }
+}
+
+fn clear_error(shared: &Shared, store: &InventorySetting) {
+    let mut error = lock(&shared.error);
+    if error.take().is_some() {
+        log::info!("inventory {store}: writing again");
+    }
+}

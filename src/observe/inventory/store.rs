@@ -1,0 +1,539 @@
+//! The inventory's SQL, written once for SQLite and PostgreSQL: schema migrations
+//! (`migrations/<dialect>/NNNN_*.sql`, applied in order at start-up and recorded in
+//! `schema_migrations`), writing a batch of events in one transaction, and the queries
+//! behind the admin API.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::observe::inventory::db::{Db, Value};
+use crate::observe::inventory::event::Event;
+use crate::observe::inventory::outcome::{outcome, Outcome};
+
+/// The migrations, in order: (version, SQLite text, PostgreSQL text).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    include_str!("../../../migrations/sqlite/0001_inventory.sql"),
+    include_str!("../../../migrations/postgres/0001_inventory.sql"),
+)];
+
+/// Applies the migrations this database has not seen yet; returns how many.
+pub fn migrate(db: &mut dyn Db) -> Result<usize> {
+    db.batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .context("cannot create schema_migrations")?;
+    let applied: Vec<i64> = db
+        .query("SELECT version FROM schema_migrations", &[])?
+        .iter()
+        .filter_map(|row| row.first().and_then(Value::int))
+        .collect();
+    let mut count = 0;
+    for (version, sqlite, postgres) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        let sql = if db.dialect() == "postgres" {
+            postgres
+        } else {
+            sqlite
+        };
+        db.begin()?;
+        let result = db.batch(sql).and_then(|()| {
+            db.exec(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                &[
+                    Value::Int(*version),
+                    Value::from(crate::model::unix_time::unix(std::time::SystemTime::now())),
+                ],
+            )
+        });
+        match result {
+            Ok(_) => db.commit()?,
+            Err(e) => {
+                let _ = db.rollback();
+                return Err(e).with_context(|| format!("migration {version} failed"));
+            }
+        }
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Writes `events` in one transaction.
+pub fn write(db: &mut dyn Db, events: &[Event]) -> Result<()> {
+    db.begin()?;
+    match write_all(db, events) {
+        Ok(()) => db.commit(),
+        Err(e) => {
+            let _ = db.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// What the writer last wrote of a device in this batch, so that a device polling many
+/// times a second costs one row update per batch, not one per request.
+#[derive(PartialEq)]
+struct Written {
+    build_date: u32,
+    offered: u32,
+    user_agent: Box<str>,
+}
+
+fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
+    let mut written: HashMap<String, Written> = HashMap::new();
+    let mut last_seen: HashMap<String, u64> = HashMap::new();
+    for event in events {
+        match event {
+            Event::CheckIn {
+                at,
+                address,
+                user_agent,
+                build_date,
+                offered,
+                update_available,
+                critical,
+            } => {
+                let address = address.to_string();
+                let now = Written {
+                    build_date: *build_date,
+                    offered: *offered,
+                    user_agent: user_agent.clone(),
+                };
+                if written.get(&address) == Some(&now) {
+                    last_seen.insert(address, *at);
+                    continue;
+                }
+                let before = match written.get(&address) {
+                    Some(w) => Some(i64::from(w.build_date)),
+                    None => db
+                        .query(
+                            "SELECT build_date FROM devices WHERE address = $1",
+                            &[Value::from(address.as_str())],
+                        )?
+                        .first()
+                        .and_then(|row| row.first().and_then(Value::int)),
+                };
+                db.exec(
+                    "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
+                     last_check_in, offered, critical) VALUES ($1, $2, $2, $3, $4, $2, $5, $6) \
+                     ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
+                     user_agent = excluded.user_agent, build_date = excluded.build_date, \
+                     last_check_in = excluded.last_check_in, offered = excluded.offered, \
+                     critical = excluded.critical",
+                    &[
+                        Value::from(address.as_str()),
+                        Value::from(*at),
+                        Value::from(&**user_agent),
+                        Value::from(*build_date),
+                        Value::from(*offered),
+                        Value::from(*critical),
+                    ],
+                )?;
+                if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
+                    db.exec(
+                        "INSERT INTO history (at, kind, version, address, detail) \
+                         VALUES ($1, 'build_changed', $2, $3, $4)",
+                        &[
+                            Value::from(*at),
+                            Value::from(*build_date),
+                            Value::from(address.as_str()),
+                            Value::from(format!("from {before} to {build_date}")),
+                        ],
+                    )?;
+                }
+                if *update_available {
+                    db.exec(
+                        "INSERT INTO device_releases (address, version, critical, offered_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (address, version) DO NOTHING",
+                        &[
+                            Value::from(address.as_str()),
+                            Value::from(*offered),
+                            Value::from(*critical),
+                            Value::from(*at),
+                        ],
+                    )?;
+                }
+                db.exec(
+                    "UPDATE device_releases SET updated_at = $1 \
+                     WHERE address = $2 AND version <= $3 AND updated_at IS NULL",
+                    &[
+                        Value::from(*at),
+                        Value::from(address.as_str()),
+                        Value::from(*build_date),
+                    ],
+                )?;
+                written.insert(address, now);
+            }
+            Event::Serial {
+                at,
+                address,
+                user_agent,
+                serial,
+                licensed,
+            } => {
+                let address = address.to_string();
+                touch_device(db, &address, user_agent, *at)?;
+                db.exec(
+                    "INSERT INTO device_serials (address, serial, licensed, last_seen) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (address, serial) DO UPDATE SET \
+                     licensed = excluded.licensed, last_seen = excluded.last_seen",
+                    &[
+                        Value::from(address.as_str()),
+                        Value::from(serial.as_str()),
+                        Value::from(*licensed),
+                        Value::from(*at),
+                    ],
+                )?;
+            }
+            Event::Download {
+                at,
+                address,
+                version,
+                file,
+                bytes,
+                complete,
+            } => {
+                let address = address.to_string();
+                db.exec(
+                    "INSERT INTO downloads (at, address, version, file, bytes, complete) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        Value::from(*at),
+                        Value::from(address.as_str()),
+                        Value::from(*version),
+                        Value::from(*file),
+                        Value::from(*bytes),
+                        Value::from(*complete),
+                    ],
+                )?;
+                if *complete {
+                    db.exec(
+                        "UPDATE device_releases SET downloaded_at = $1 \
+                         WHERE address = $2 AND version = $3 AND downloaded_at IS NULL",
+                        &[
+                            Value::from(*at),
+                            Value::from(address.as_str()),
+                            Value::from(*version),
+                        ],
+                    )?;
+                }
+            }
+            Event::History {
+                at,
+                kind,
+                version,
+                detail,
+            } => {
+                db.exec(
+                    "INSERT INTO history (at, kind, version, detail) VALUES ($1, $2, $3, $4)",
+                    &[
+                        Value::from(*at),
+                        Value::from(*kind),
+                        Value::from(*version),
+                        Value::from(detail.as_str()),
+                    ],
+                )?;
+            }
+        }
+    }
+    for (address, at) in last_seen {
+        db.exec(
+            "UPDATE devices SET last_seen = $1, last_check_in = $1 WHERE address = $2",
+            &[Value::from(at), Value::from(address.as_str())],
+        )?;
+    }
+    Ok(())
+}
+
+fn touch_device(db: &mut dyn Db, address: &str, user_agent: &str, at: u64) -> Result<()> {
+    db.exec(
+        "INSERT INTO devices (address, first_seen, last_seen, user_agent) VALUES ($1, $2, $2, $3) \
+         ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
+         user_agent = excluded.user_agent",
+        &[
+            Value::from(address),
+            Value::from(at),
+            Value::from(user_agent),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Drops history and downloads older than `before`, and devices not seen since, in small
+/// batches so that the writer never holds the database for long. Returns the rows removed.
+pub fn prune(db: &mut dyn Db, before: u64) -> Result<u64> {
+    let mut removed = 0;
+    for (table, column) in [("history", "at"), ("downloads", "at")] {
+        loop {
+            let sql = format!(
+                "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < $1 LIMIT 1000)"
+            );
+            let n = db.exec(&sql, &[Value::from(before)])?;
+            removed += n;
+            if n < 1000 {
+                break;
+            }
+        }
+    }
+    for sql in [
+        "DELETE FROM device_releases WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
+        "DELETE FROM device_serials WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
+        "DELETE FROM devices WHERE last_seen < $1",
+    ] {
+        removed += db.exec(sql, &[Value::from(before)])?;
+    }
+    Ok(removed)
+}
+
+/// Which devices `GET /devices` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFilter {
+    /// Built before this version (the critical version, when `below_critical=1`).
+    pub built_before: Option<u32>,
+    pub line: Option<String>,
+    pub build_date: Option<u32>,
+    pub not_seen_days: Option<u64>,
+    pub outcome: Option<Outcome>,
+    /// A substring of the address or of a serial asked for from it.
+    pub q: Option<String>,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// One device as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRow {
+    pub address: String,
+    pub build_date: Option<u32>,
+    pub line: String,
+    pub first_seen: u64,
+    pub last_seen: u64,
+    pub user_agent: String,
+    pub serials: Vec<String>,
+    /// The version it was last offered (0: none published).
+    pub offered: Option<u32>,
+    /// What became of its last offered update, when it was offered one.
+    pub outcome: Option<Outcome>,
+}
+
+fn u32_of(v: &Value) -> Option<u32> {
+    v.int().and_then(|i| u32::try_from(i).ok())
+}
+
+fn u64_of(v: &Value) -> u64 {
+    v.int().and_then(|i| u64::try_from(i).ok()).unwrap_or(0)
+}
+
+/// The devices `filter` selects, most recently seen first, and how many there are in all.
+pub fn devices(
+    db: &mut dyn Db,
+    filter: &DeviceFilter,
+    now: u64,
+    stuck_after: u64,
+) -> Result<(u64, Vec<DeviceRow>)> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
+    let param = |value: Value, params: &mut Vec<Value>| {
+        params.push(value);
+        format!("${}", params.len())
+    };
+    if let Some(version) = filter.built_before {
+        let p = param(Value::from(version), &mut params);
+        conditions.push(format!("d.build_date < {p}"));
+    }
+    if let Some(line) = &filter.line {
+        let p = param(Value::from(line.as_str()), &mut params);
+        conditions.push(format!("d.line = {p}"));
+    }
+    if let Some(build) = filter.build_date {
+        let p = param(Value::from(build), &mut params);
+        conditions.push(format!("d.build_date = {p}"));
+    }
+    if let Some(days) = filter.not_seen_days {
+        let p = param(Value::from(now.saturating_sub(days * 86_400)), &mut params);
+        conditions.push(format!("d.last_seen < {p}"));
+    }
+    if let Some(wanted) = filter.outcome {
+        let stuck_before = now.saturating_sub(stuck_after);
+        let condition = match wanted {
+            Outcome::Pending => {
+                "r.version IS NOT NULL AND r.downloaded_at IS NULL AND r.updated_at IS NULL"
+                    .to_string()
+            }
+            Outcome::Updated => "r.updated_at IS NOT NULL".to_string(),
+            Outcome::Downloaded => {
+                let p = param(Value::from(stuck_before), &mut params);
+                format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at > {p}")
+            }
+            Outcome::Stuck => {
+                let p = param(Value::from(stuck_before), &mut params);
+                format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at <= {p}")
+            }
+        };
+        conditions.push(condition);
+    }
+    if let Some(q) = &filter.q {
+        let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+        let p = param(Value::from(pattern), &mut params);
+        conditions.push(format!(
+            "(d.address LIKE {p} OR EXISTS (SELECT 1 FROM device_serials s \
+             WHERE s.address = d.address AND s.serial LIKE {p}))"
+        ));
+    }
+    let from = "FROM devices d LEFT JOIN device_releases r \
+                ON r.address = d.address AND r.version = d.offered";
+    let wher = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let total = db
+        .query(&format!("SELECT COUNT(*) {from} {wher}"), &params)?
+        .first()
+        .and_then(|row| row.first().map(u64_of))
+        .unwrap_or(0);
+    let limit = param(Value::from(filter.limit), &mut params);
+    let offset = param(Value::from(filter.offset), &mut params);
+    let rows = db.query(
+        &format!(
+            "SELECT d.address, d.build_date, d.line, d.first_seen, d.last_seen, d.user_agent, \
+             d.offered, r.version, r.downloaded_at, r.updated_at {from} {wher} \
+             ORDER BY d.last_seen DESC, d.address LIMIT {limit} OFFSET {offset}"
+        ),
+        &params,
+    )?;
+    let mut devices = Vec::with_capacity(rows.len());
+    for row in rows {
+        let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+        let address = get(0).text();
+        let serials = db
+            .query(
+                "SELECT serial FROM device_serials WHERE address = $1 ORDER BY last_seen DESC",
+                &[Value::from(address.as_str())],
+            )?
+            .iter()
+            .filter_map(|r| r.first().map(Value::text))
+            .collect();
+        let offered_update = get(7).int().is_some();
+        devices.push(DeviceRow {
+            address,
+            build_date: u32_of(&get(1)),
+            line: get(2).text(),
+            first_seen: u64_of(&get(3)),
+            last_seen: u64_of(&get(4)),
+            user_agent: get(5).text(),
+            serials,
+            offered: u32_of(&get(6)),
+            outcome: offered_update.then(|| {
+                outcome(
+                    get(8).int().map(|v| v as u64),
+                    get(9).int().map(|v| v as u64),
+                    now,
+                    stuck_after,
+                )
+            }),
+        });
+    }
+    Ok((total, devices))
+}
+
+/// One entry of `GET /history`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryRow {
+    pub at: u64,
+    pub kind: String,
+    pub version: Option<u32>,
+    pub address: Option<String>,
+    pub detail: String,
+}
+
+/// The history, newest first.
+pub fn history(db: &mut dyn Db, limit: u64, offset: u64) -> Result<Vec<HistoryRow>> {
+    let rows = db.query(
+        "SELECT at, kind, version, address, detail FROM history ORDER BY at DESC, id DESC \
+         LIMIT $1 OFFSET $2",
+        &[Value::from(limit), Value::from(offset)],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+            HistoryRow {
+                at: u64_of(&get(0)),
+                kind: get(1).text(),
+                version: u32_of(&get(2)),
+                address: match get(3) {
+                    Value::Null => None,
+                    v => Some(v.text()),
+                },
+                detail: get(4).text(),
+            }
+        })
+        .collect())
+}
+
+/// Per release: how many devices were offered it, downloaded it, updated, are stuck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseRow {
+    pub version: u32,
+    pub offered: u64,
+    pub downloaded: u64,
+    pub updated: u64,
+    pub stuck: u64,
+}
+
+pub fn releases(db: &mut dyn Db, now: u64, stuck_after: u64) -> Result<Vec<ReleaseRow>> {
+    let rows = db.query(
+        "SELECT version, COUNT(*), COUNT(downloaded_at), COUNT(updated_at), \
+         COUNT(CASE WHEN downloaded_at IS NOT NULL AND updated_at IS NULL \
+         AND downloaded_at <= $1 THEN 1 END) \
+         FROM device_releases GROUP BY version ORDER BY version DESC",
+        &[Value::from(now.saturating_sub(stuck_after))],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+            ReleaseRow {
+                version: u32_of(&get(0)).unwrap_or(0),
+                offered: u64_of(&get(1)),
+                downloaded: u64_of(&get(2)),
+                updated: u64_of(&get(3)),
+                stuck: u64_of(&get(4)),
+            }
+        })
+        .collect())
+}
+
+/// A serial asked for, with the address and time it was last asked from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SerialRow {
+    pub serial: String,
+    pub address: String,
+    pub last_seen: u64,
+}
+
+/// Every serial asked for, the last address and time for each, newest first.
+pub fn serials(db: &mut dyn Db) -> Result<Vec<SerialRow>> {
+    let rows = db.query(
+        "SELECT serial, address, last_seen FROM device_serials ORDER BY last_seen DESC",
+        &[],
+    )?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+            let serial = get(0).text();
+            seen.insert(serial.clone()).then(|| SerialRow {
+                serial,
+                address: get(1).text(),
+                last_seen: u64_of(&get(2)),
+            })
+        })
+        .collect())
+}
