@@ -246,7 +246,7 @@ fn restore_fleet(state: &AppState, cap: usize) {
     let now = unix(SystemTime::now());
     match state
         .inventory
-        .read(|db| inventory::store::devices(db, &filter, now, stuck_after))
+        .read_blocking(|db| inventory::store::devices(db, &filter, now, stuck_after))
     {
         Ok((total, rows)) => {
             let mut fleet = state.fleet();

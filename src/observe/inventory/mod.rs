@@ -102,9 +102,10 @@ pub fn open_store(setting: &InventorySetting) -> Result<Box<dyn Db>> {
 }
 
 impl Inventory {
-    /// Starts the writer. The store is opened (and migrated) here, so a store that cannot
-    /// be opened is reported at start-up; the server runs on regardless, and the writer
-    /// keeps trying.
+    /// Starts the writer, which opens (and migrates) the store on its own thread: the
+    /// PostgreSQL client runs a runtime of its own, which cannot start inside the server's.
+    /// A store that cannot be opened is logged; the server runs on regardless, and the
+    /// writer keeps trying.
     pub fn start(settings: Settings) -> Inventory {
         let shared = Arc::new(Shared {
             inbox: Mutex::new(Inbox::default()),
@@ -122,22 +123,19 @@ impl Inventory {
         if settings.store == InventorySetting::Off {
             return inventory;
         }
-        let first = match open_store(&settings.store) {
-            Ok(db) => Some(db),
-            Err(e) => {
-                let message = format!("{e:#}");
-                log::error!(
-                    "inventory {}: {message}; devices are answered, their records wait",
-                    settings.store
-                );
-                *lock(&shared.error) = Some(message);
-                None
-            }
-        };
         let thread_settings = settings;
         let handle = std::thread::Builder::new()
             .name("inventory".into())
-            .spawn(move || write_loop(&shared, &thread_settings, first));
+            .spawn(move || {
+                let first = match open_store(&thread_settings.store) {
+                    Ok(db) => Some(db),
+                    Err(e) => {
+                        note_error(&shared, &thread_settings.store, format!("{e:#}"));
+                        None
+                    }
+                };
+                write_loop(&shared, &thread_settings, first)
+            });
         match handle {
             Ok(handle) => *lock(&inventory.writer) = Some(handle),
             Err(e) => log::error!("cannot start the inventory writer: {e}"),
@@ -188,7 +186,9 @@ impl Inventory {
         }
     }
 
-    /// Runs `read` on the reader connection (blocking: call it off the async workers).
+    /// Runs `read` on the reader connection. Blocking, and never on an async worker (the
+    /// PostgreSQL client would start a runtime inside the server's): use `web::block`, or
+    /// `read_blocking` from start-up.
     pub fn read<T>(&self, read: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
         if !self.is_on() {
             anyhow::bail!("the inventory is off (inventory: off in server.yaml)");
@@ -206,6 +206,20 @@ impl Inventory {
             *reader = None;
         }
         result
+    }
+
+    /// `read` on a thread of its own, waited for: for start-up, which runs on the server's
+    /// runtime thread.
+    pub fn read_blocking<T: Send>(
+        &self,
+        read: impl FnOnce(&mut dyn Db) -> Result<T> + Send,
+    ) -> Result<T> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.read(read))
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the inventory reader failed")))
+        })
     }
 
     /// Writes everything queued and stops the writer (at most `timeout`).

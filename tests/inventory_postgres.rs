@@ -1,0 +1,211 @@
+//! Fleet memory in PostgreSQL: a throwaway server from Debian's `postgresql` package
+//! (initdb in a temp dir, its own port, run as `nobody` when we are root, stopped at the
+//! end), the store's behaviour against it (a restart keeps devices, events and outcomes),
+//! and two server instances sharing it and seeing one fleet.
+
+mod common;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::{admin_addr, eventually, raw_request, Fixture, Server, DEADLINE};
+
+/// A PostgreSQL server of our own; stopped when dropped.
+struct Postgres {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // SIGINT: PostgreSQL's fast shutdown.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Postgres {
+    fn url(&self) -> String {
+        format!("postgres://kkt@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+/// The folder of Debian's PostgreSQL programs, if installed.
+fn pg_bin() -> Option<PathBuf> {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+/// Runs `program` as `nobody` when we are root (PostgreSQL refuses to run as root).
+fn as_postgres_user(program: &Path) -> Command {
+    if common::is_root() {
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn start_postgres() -> Option<Postgres> {
+    let Some(bin) = pg_bin() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install postgresql (.ci/run does)"
+        );
+        eprintln!("skipped: PostgreSQL is not installed here (CI installs it)");
+        return None;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    if common::is_root() {
+        std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).expect("chown");
+    }
+    let output = as_postgres_user(&bin.join("initdb"))
+        .args(["-U", "kkt", "--auth=trust", "-E", "UTF8", "--no-sync", "-D"])
+        .arg(&data)
+        .output()
+        .expect("initdb");
+    assert!(
+        output.status.success(),
+        "initdb: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let child = as_postgres_user(&bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-k"])
+        .arg(dir.path())
+        .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start postgres");
+    let postgres = Postgres {
+        child,
+        port,
+        _dir: dir,
+    };
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+    eventually("PostgreSQL accepting", DEADLINE, || {
+        TcpStream::connect(addr).ok().map(|_| ())
+    });
+    // Accepting TCP is not yet accepting logins: wait for a real query to work.
+    let url = postgres.url();
+    eventually("PostgreSQL answering", DEADLINE, || {
+        postgres::Client::connect(&url, postgres::NoTls)
+            .ok()
+            .map(|_| ())
+    });
+    Some(postgres)
+}
+
+fn deployment(url: &str) -> Fixture {
+    let fixture = Fixture::new();
+    fixture.write_config(&format!(
+        "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\ninventory: \"{url}\"\n"
+    ));
+    fixture.release("20180125", None);
+    fixture
+}
+
+fn start(dir: &Path) -> Server {
+    Server::start(dir, &["--admin-listen", "127.0.0.1:0"], &[])
+}
+
+fn check_in(server: &Server, address: &str, build_date: &str) {
+    let response = server.post_with(
+        "/check_firmware",
+        &format!("{{\"build_date\": \"{build_date}\"}}"),
+        &[("X-Forwarded-For", address)],
+    );
+    assert_eq!(response.status, 200);
+}
+
+fn admin_json(server: &Server, path: &str) -> serde_json::Value {
+    let addr = admin_addr(server);
+    let response = raw_request(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    response.json()
+}
+
+fn wait_total(server: &Server, query: &str, n: u64) {
+    eventually(&format!("{n} devices for {query}"), DEADLINE, || {
+        (admin_json(server, &format!("/devices{query}"))["total"] == n).then_some(())
+    });
+}
+
+#[test]
+fn the_store_keeps_devices_events_and_outcomes_in_postgres() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    let mut server = start(fixture.dir.path());
+    let status = admin_json(&server, "/status");
+    assert_eq!(status["inventory"]["ok"], true, "{}", status["inventory"]);
+    assert!(
+        !status["inventory"]["store"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kkt@"),
+        "no credentials on /status"
+    );
+    check_in(&server, "10.5.0.1", "1.1.2018");
+    check_in(&server, "10.5.0.2", "1.1.2018");
+    let response = server.get(
+        "/firmware/20180125/upd_app.bin",
+        &[("X-Forwarded-For", "10.5.0.1")],
+    );
+    assert_eq!(response.status, 200);
+    check_in(&server, "10.5.0.1", "25.01.2018");
+    wait_total(&server, "?outcome=updated", 1);
+    assert!(server.terminate(DEADLINE));
+
+    let server = start(fixture.dir.path());
+    wait_total(&server, "", 2);
+    wait_total(&server, "?outcome=pending", 1);
+    let releases = admin_json(&server, "/releases");
+    assert_eq!(releases["releases"][0]["downloaded"], 1, "{releases}");
+    let history = admin_json(&server, "/history");
+    assert!(
+        history["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["kind"] == "build_changed")),
+        "{history}"
+    );
+    // Migrations run once: a third start finds the schema in place.
+    drop(server);
+    let server = start(fixture.dir.path());
+    wait_total(&server, "", 2);
+}
+
+#[test]
+fn two_instances_sharing_postgres_see_one_fleet() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    let a = start(fixture.dir.path());
+    let b = start(fixture.dir.path());
+    check_in(&a, "10.6.0.1", "1.1.2018");
+    check_in(&b, "10.6.0.2", "1.1.2018");
+    check_in(&b, "10.6.0.3", "25.01.2018");
+    wait_total(&a, "", 3);
+    wait_total(&b, "", 3);
+    wait_total(&a, "?build_date=20180101", 2);
+}
