@@ -22,14 +22,27 @@ const MAX_LIMIT: u64 = 100_000;
 
 type Query = web::Query<HashMap<String, String>>;
 
-/// Registers the inventory routes.
+/// Registers the inventory routes (GET and HEAD; other methods get 405 with `Allow`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/devices", web::get().to(devices_json))
-        .route("/devices.csv", web::get().to(devices_csv))
-        .route("/history", web::get().to(history))
-        .route("/releases", web::get().to(releases))
-        .route("/serials/missing", web::get().to(missing_json))
-        .route("/serials/missing.csv", web::get().to(missing_csv));
+    fn resource<F, Args>(path: &str, handler: F) -> actix_web::Resource
+    where
+        F: actix_web::Handler<Args> + Clone,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        web::resource(path)
+            .route(web::get().to(handler.clone()))
+            .route(web::head().to(handler))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
+            }))
+    }
+    cfg.service(resource("/devices", devices_json))
+        .service(resource("/devices.csv", devices_csv))
+        .service(resource("/history", history))
+        .service(resource("/releases", releases))
+        .service(resource("/serials/missing", missing_json))
+        .service(resource("/serials/missing.csv", missing_csv));
 }
 
 fn number(query: &Query, key: &str, default: u64, max: u64) -> Result<u64, AdminError> {
