@@ -222,6 +222,21 @@ fn outcomes_filters_csv_and_missing_serials() {
     assert!(text.starts_with("\u{feff}address;build_date;"), "{text}");
     assert_eq!(text.lines().count(), 3, "{text}");
 
+    // The dashboard's table and /metrics carry the same counts.
+    let page = admin(&server, "/").text();
+    assert!(
+        page.contains("id=\"outcomes\"") && page.contains("data-version=\"20180125\""),
+        "{page}"
+    );
+    let metrics = admin(&server, "/metrics").text();
+    for line in [
+        "kkt_release_devices{outcome=\"stuck\",version=\"20180125\"} 1",
+        "kkt_release_devices{outcome=\"updated\",version=\"20180125\"} 1",
+        "kkt_release_devices{outcome=\"offered\",version=\"20180125\"} 3",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+
     let missing = admin_json(&server, "/serials/missing");
     assert_eq!(missing["total"], 1);
     assert_eq!(missing["serials"][0]["serial"], "0000000000099999");

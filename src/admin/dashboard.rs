@@ -9,6 +9,7 @@ use crate::admin::status_report::Status;
 use crate::app_state::ReloadRecord;
 use crate::observe::fleet::Device;
 use crate::observe::fleet_chart::{self, FleetChart};
+use crate::observe::inventory::store::ReleaseRow;
 
 /// Seconds between the page's own refreshes.
 const REFRESH_S: u32 = 10;
@@ -41,10 +42,18 @@ struct DashboardPage<'a> {
     devices: Vec<DeviceRow>,
     refresh_s: u32,
     uptime: String,
+    /// Per release offered as an update: what became of the offers (inventory on).
+    outcomes: &'a [ReleaseRow],
+    inventory_on: bool,
 }
 
 /// Renders the page.
-pub fn render(status: &Status, now: u64) -> Result<String, askama::Error> {
+pub fn render(
+    status: &Status,
+    now: u64,
+    outcomes: &[ReleaseRow],
+    inventory_on: bool,
+) -> Result<String, askama::Error> {
     let critical = status.critical_version.as_ref().map(|c| c.version);
     let page = DashboardPage {
         chart: fleet_chart::layout(&status.fleet.by_build_date, critical),
@@ -52,6 +61,8 @@ pub fn render(status: &Status, now: u64) -> Result<String, askama::Error> {
         devices: status.devices.iter().map(|d| device_row(d, now)).collect(),
         refresh_s: REFRESH_S,
         uptime: duration_text(status.server.uptime_s),
+        outcomes,
+        inventory_on,
         status,
     };
     page.render()
@@ -148,7 +159,13 @@ mod tests {
             devices: Vec::new(),
             inventory: crate::observe::inventory::Inventory::off().status(),
         };
-        let page = render(&status(&snapshot, operator, SystemTime::now()), 0).unwrap();
+        let page = render(
+            &status(&snapshot, operator, SystemTime::now()),
+            0,
+            &[],
+            false,
+        )
+        .unwrap();
         assert!(
             !page.contains("<script>alert"),
             "operator text must be escaped"

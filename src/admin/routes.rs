@@ -61,8 +61,18 @@ async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResp
     match handler {
         Handler::Dashboard => {
             let status = current_status(&state);
-            let page = dashboard::render(&status, crate::model::unix_time::unix(SystemTime::now()))
-                .map_err(|e| AdminError::Internal(e.to_string()))?;
+            let outcomes = if state.inventory.is_on() {
+                release_outcomes(&state).await
+            } else {
+                Vec::new()
+            };
+            let page = dashboard::render(
+                &status,
+                crate::model::unix_time::unix(SystemTime::now()),
+                &outcomes,
+                state.inventory.is_on(),
+            )
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
             Ok(HttpResponse::Ok()
                 .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
                 .body(page))
@@ -70,6 +80,25 @@ async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResp
         Handler::Status => json(&current_status(&state)),
         Handler::Metrics => {
             state.metrics.access_log_dropped(state.access_log.dropped());
+            if state.inventory.is_on() {
+                let rows = release_outcomes(&state).await;
+                state.metrics.release_outcomes(
+                    &rows
+                        .iter()
+                        .map(|r| {
+                            (
+                                r.version,
+                                [
+                                    ("offered", r.offered),
+                                    ("downloaded", r.downloaded),
+                                    ("updated", r.updated),
+                                    ("stuck", r.stuck),
+                                ],
+                            )
+                        })
+                        .collect::<Vec<_>>(),
+                );
+            }
             let text = state.metrics.render().map_err(AdminError::Internal)?;
             Ok(HttpResponse::Ok()
                 .insert_header((
@@ -92,6 +121,25 @@ async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResp
             }
         }
     }
+}
+
+/// Per release offered as an update, what became of the offers (empty when the store
+/// cannot be read: the page and the metrics still answer).
+async fn release_outcomes(
+    state: &web::Data<AppState>,
+) -> Vec<crate::observe::inventory::store::ReleaseRow> {
+    let reader = state.clone();
+    web::block(move || {
+        let now = crate::model::unix_time::unix(SystemTime::now());
+        let stuck = reader.inventory.settings().stuck_after;
+        reader
+            .inventory
+            .read(|db| crate::observe::inventory::store::releases(db, now, stuck))
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default()
 }
 
 /// The report, from one snapshot.

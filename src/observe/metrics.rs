@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::catalog::firmware_offer::FirmwareOffer;
@@ -22,6 +22,7 @@ pub struct Metrics {
     critical_version: IntGauge,
     devices_seen: IntGauge,
     access_log_dropped: IntCounter,
+    release_devices: IntGaugeVec,
 }
 
 impl Metrics {
@@ -74,6 +75,14 @@ impl Metrics {
             "Access lines dropped because the writer could not keep up",
         )?;
         registry.register(Box::new(access_log_dropped.clone()))?;
+        let release_devices = IntGaugeVec::new(
+            Opts::new(
+                "release_devices",
+                "Devices per release offered as an update: offered, downloaded, updated, stuck",
+            ),
+            &["version", "outcome"],
+        )?;
+        registry.register(Box::new(release_devices.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(check_firmware.clone()))?;
@@ -93,6 +102,7 @@ impl Metrics {
             critical_version,
             devices_seen,
             access_log_dropped,
+            release_devices,
         })
     }
 
@@ -136,6 +146,19 @@ impl Metrics {
         let seen = self.access_log_dropped.get();
         if total > seen {
             self.access_log_dropped.inc_by(total - seen);
+        }
+    }
+
+    /// Sets the per-release outcome counts (read from the inventory when scraped).
+    pub fn release_outcomes(&self, rows: &[(u32, [(&'static str, u64); 4])]) {
+        self.release_devices.reset();
+        for (version, counts) in rows {
+            let version = version.to_string();
+            for (outcome, n) in counts {
+                self.release_devices
+                    .with_label_values(&[version.as_str(), outcome])
+                    .set(i64::try_from(*n).unwrap_or(i64::MAX));
+            }
         }
     }
 
