@@ -27,6 +27,7 @@ fn the_unit_is_hardened_and_restarts_on_failure() {
         "ReadOnlyPaths=/etc/kkt-update-server /srv/kkt",
         "ExecReload=/bin/kill -HUP $MAINPID",
         "CapabilityBoundingSet=CAP_LEASE",
+        "StateDirectory=kkt-update-server",
         "AmbientCapabilities=CAP_LEASE",
     ] {
         assert!(unit.lines().any(|l| l.trim() == line), "missing {line}");
@@ -49,7 +50,13 @@ fn the_units_command_line_serves_the_packaged_layout() {
     let root = Fixture::new();
     let packaged = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/server.yaml"))
         .expect("server.yaml");
-    let moved = packaged.replace("/srv/kkt", &root.path("srv/kkt").display().to_string());
+    let moved = packaged
+        .replace("/srv/kkt", &root.path("srv/kkt").display().to_string())
+        .replace(
+            "/var/lib/kkt-update-server",
+            &root.path("var/lib/kkt-update-server").display().to_string(),
+        );
+    fs::create_dir_all(root.path("var/lib/kkt-update-server")).expect("state dir");
     root.write("etc/kkt-update-server/server.yaml", moved);
     root.write(
         "srv/kkt/licenses/fleet.slf",

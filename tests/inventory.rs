@@ -225,7 +225,9 @@ fn outcomes_filters_csv_and_missing_serials() {
     // The dashboard's table and /metrics carry the same counts.
     let page = admin(&server, "/").text();
     assert!(
-        page.contains("id=\"outcomes\"") && page.contains("data-version=\"20180125\""),
+        page.contains("id=\"outcomes\"")
+            && page.contains("data-version=\"20180125\"")
+            && page.contains("<polyline class=\"updated\" data-version=\"20180125\""),
         "{page}"
     );
     let metrics = admin(&server, "/metrics").text();

@@ -7,9 +7,13 @@ use chrono::{DateTime, Utc};
 
 use crate::admin::status_report::Status;
 use crate::app_state::ReloadRecord;
+use crate::observe::adoption_chart::{self, AdoptionChart, DayCount};
 use crate::observe::fleet::Device;
 use crate::observe::fleet_chart::{self, FleetChart};
 use crate::observe::inventory::store::ReleaseRow;
+
+/// How many releases the adoption chart draws (the newest).
+const ADOPTION_RELEASES: usize = 3;
 
 /// Seconds between the page's own refreshes.
 const REFRESH_S: u32 = 10;
@@ -44,6 +48,7 @@ struct DashboardPage<'a> {
     uptime: String,
     /// Per release offered as an update: what became of the offers (inventory on).
     outcomes: &'a [ReleaseRow],
+    adoption: AdoptionChart,
     inventory_on: bool,
 }
 
@@ -52,6 +57,7 @@ pub fn render(
     status: &Status,
     now: u64,
     outcomes: &[ReleaseRow],
+    adoption: &[DayCount],
     inventory_on: bool,
 ) -> Result<String, askama::Error> {
     let critical = status.critical_version.as_ref().map(|c| c.version);
@@ -62,6 +68,7 @@ pub fn render(
         refresh_s: REFRESH_S,
         uptime: duration_text(status.server.uptime_s),
         outcomes,
+        adoption: adoption_chart::layout(adoption, ADOPTION_RELEASES),
         inventory_on,
         status,
     };
@@ -162,6 +169,7 @@ mod tests {
         let page = render(
             &status(&snapshot, operator, SystemTime::now()),
             0,
+            &[],
             &[],
             false,
         )

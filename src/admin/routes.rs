@@ -61,15 +61,26 @@ async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResp
     match handler {
         Handler::Dashboard => {
             let status = current_status(&state);
-            let outcomes = if state.inventory.is_on() {
-                release_outcomes(&state).await
+            let (outcomes, adoption) = if state.inventory.is_on() {
+                let reader = state.clone();
+                let adoption = web::block(move || {
+                    reader
+                        .inventory
+                        .read(crate::observe::inventory::store::adoption)
+                })
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+                (release_outcomes(&state).await, adoption)
             } else {
-                Vec::new()
+                (Vec::new(), Vec::new())
             };
             let page = dashboard::render(
                 &status,
                 crate::model::unix_time::unix(SystemTime::now()),
                 &outcomes,
+                &adoption,
                 state.inventory.is_on(),
             )
             .map_err(|e| AdminError::Internal(e.to_string()))?;

@@ -13,11 +13,18 @@ use crate::observe::inventory::event::Event;
 use crate::observe::inventory::outcome::{outcome, Outcome};
 
 /// The migrations, in order: (version, SQLite text, PostgreSQL text).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../../../migrations/sqlite/0001_inventory.sql"),
-    include_str!("../../../migrations/postgres/0001_inventory.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../../../migrations/sqlite/0001_inventory.sql"),
+        include_str!("../../../migrations/postgres/0001_inventory.sql"),
+    ),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_devices_by_last_seen.sql"),
+        include_str!("../../../migrations/postgres/0002_devices_by_last_seen.sql"),
+    ),
+];
 
 /// Applies the migrations this database has not seen yet; returns how many.
 pub fn migrate(db: &mut dyn Db) -> Result<usize> {
@@ -84,9 +91,25 @@ struct Written {
 }
 
 fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
+    // The same file answered to the same device many times in one batch (a client in a
+    // loop) is one row: the last of them.
+    let mut downloads_seen = std::collections::HashSet::new();
+    let mut last_download = vec![false; events.len()];
+    for (i, event) in events.iter().enumerate().rev() {
+        if let Event::Download {
+            address,
+            version,
+            file,
+            complete,
+            ..
+        } = event
+        {
+            last_download[i] = downloads_seen.insert((*address, *version, *file, *complete));
+        }
+    }
     let mut written: HashMap<String, Written> = HashMap::new();
     let mut last_seen: HashMap<String, u64> = HashMap::new();
-    for event in events {
+    for (i, event) in events.iter().enumerate() {
         match event {
             Event::CheckIn {
                 at,
@@ -189,6 +212,7 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                     ],
                 )?;
             }
+            Event::Download { .. } if !last_download[i] => {}
             Event::Download {
                 at,
                 address,
@@ -391,8 +415,15 @@ pub fn devices(
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
+    // The join is needed for counting only when the outcome is asked for (ten times
+    // faster without it over a million devices).
+    let count_from = if filter.outcome.is_some() {
+        from
+    } else {
+        "FROM devices d"
+    };
     let total = db
-        .query(&format!("SELECT COUNT(*) {from} {wher}"), &params)?
+        .query(&format!("SELECT COUNT(*) {count_from} {wher}"), &params)?
         .first()
         .and_then(|row| row.first().map(u64_of))
         .unwrap_or(0);
@@ -402,7 +433,7 @@ pub fn devices(
         &format!(
             "SELECT d.address, d.build_date, d.line, d.first_seen, d.last_seen, d.user_agent, \
              d.offered, r.version, r.downloaded_at, r.updated_at {from} {wher} \
-             ORDER BY d.last_seen DESC, d.address LIMIT {limit} OFFSET {offset}"
+             ORDER BY d.last_seen DESC, d.address DESC LIMIT {limit} OFFSET {offset}"
         ),
         &params,
     )?;
@@ -535,5 +566,40 @@ pub fn serials(db: &mut dyn Db) -> Result<Vec<SerialRow>> {
                 last_seen: u64_of(&get(2)),
             })
         })
+        .collect())
+}
+
+/// Per release and day: whole downloads and updates (for the adoption curves).
+pub fn adoption(db: &mut dyn Db) -> Result<Vec<crate::observe::adoption_chart::DayCount>> {
+    let mut counts: std::collections::BTreeMap<(u32, u64), (u64, u64)> = Default::default();
+    for (column, slot) in [("downloaded_at", 0), ("updated_at", 1)] {
+        let rows = db.query(
+            &format!(
+                "SELECT version, {column} / 86400, COUNT(*) FROM device_releases \
+                 WHERE {column} IS NOT NULL GROUP BY version, {column} / 86400"
+            ),
+            &[],
+        )?;
+        for row in rows {
+            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+            let key = (u32_of(&get(0)).unwrap_or(0), u64_of(&get(1)));
+            let entry = counts.entry(key).or_default();
+            if slot == 0 {
+                entry.0 += u64_of(&get(2));
+            } else {
+                entry.1 += u64_of(&get(2));
+            }
+        }
+    }
+    Ok(counts
+        .into_iter()
+        .map(
+            |((version, day), (downloaded, updated))| crate::observe::adoption_chart::DayCount {
+                version,
+                day,
+                downloaded,
+                updated,
+            },
+        )
         .collect())
 }
