@@ -46,11 +46,14 @@ pub struct AdoptionChart {
     pub days: u64,
 }
 
+/// Per day: (new whole downloads, new updates).
+type Days = BTreeMap<u64, (u64, u64)>;
+
 const COLOURS: [&str; 4] = ["#2a6", "#26a", "#a62", "#888"];
 
 /// Lays out the cumulative counts of the `releases` newest releases in `counts`.
 pub fn layout(counts: &[DayCount], releases: usize) -> AdoptionChart {
-    let mut by_version: BTreeMap<u32, BTreeMap<u64, (u64, u64)>> = BTreeMap::new();
+    let mut by_version: BTreeMap<u32, Days> = BTreeMap::new();
     for c in counts {
         let day = by_version
             .entry(c.version)
@@ -60,8 +63,7 @@ pub fn layout(counts: &[DayCount], releases: usize) -> AdoptionChart {
         day.0 += c.downloaded;
         day.1 += c.updated;
     }
-    let chosen: Vec<(u32, BTreeMap<u64, (u64, u64)>)> =
-        by_version.into_iter().rev().take(releases).collect();
+    let chosen: Vec<(u32, Days)> = by_version.into_iter().rev().take(releases).collect();
     let first_day = chosen
         .iter()
         .filter_map(|(_, days)| days.keys().next().copied())
