@@ -69,11 +69,13 @@ pub fn layout(counts: &[DayCount], releases: usize) -> AdoptionChart {
         .filter_map(|(_, days)| days.keys().next().copied())
         .min()
         .unwrap_or(0);
+    // Counts are as of the end of each day: the last point is the day after the last day.
     let last_day = chosen
         .iter()
         .filter_map(|(_, days)| days.keys().next_back().copied())
         .max()
-        .unwrap_or(first_day);
+        .unwrap_or(first_day)
+        + 1;
     let span = (last_day - first_day).max(1);
     let max = chosen
         .iter()
@@ -93,12 +95,15 @@ pub fn layout(counts: &[DayCount], releases: usize) -> AdoptionChart {
         .enumerate()
         .map(|(i, (version, days))| {
             let (mut down, mut up) = (0, 0);
-            let (mut down_points, mut up_points) = (Vec::new(), Vec::new());
+            // Each curve starts at zero on its first day, so one day of data is a line.
+            let start = days.keys().next().copied().unwrap_or(first_day);
+            let origin = format!("{:.1},{:.1}", x(start), y(0));
+            let (mut down_points, mut up_points) = (vec![origin.clone()], vec![origin]);
             for (day, (d, u)) in days {
                 down += d;
                 up += u;
-                down_points.push(format!("{:.1},{:.1}", x(*day), y(down)));
-                up_points.push(format!("{:.1},{:.1}", x(*day), y(up)));
+                down_points.push(format!("{:.1},{:.1}", x(day + 1), y(down)));
+                up_points.push(format!("{:.1},{:.1}", x(day + 1), y(up)));
             }
             Curve {
                 version: *version,
