@@ -239,7 +239,7 @@ read -r BIG_RPS BIG_P50 BIG_P99 _ < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/fea
 TOUCHER=$!
 read -r BIG_RPS_R BIG_P50_R BIG_P99_R _ < <(run_wrk 64 "http://127.0.0.1:$BIG_PORT/feature_licenses" "$WORK/random_serial.lua")
 wait "$TOUCHER" || true
-RELOADS=$(grep -c 'rescanned (\|reloaded (' "$WORK/big.log" || true)
+RELOADS=$(grep -c 'rescanned after\|reloaded after' "$WORK/big.log" || true)
 BIG_PEAK_KB=$(hwm_kb "$BIG_PID")
 kill "$BIG_PID"
 

@@ -185,7 +185,11 @@ fn the_token_guards_every_admin_path() {
     for path in ["/", "/status", "/metrics", "/healthz", "/readyz"] {
         let missing = admin_get(admin, path, &[]);
         assert_eq!(missing.status, 401, "{path}");
-        assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
+        assert_eq!(
+            missing.header("www-authenticate"),
+            Some("Basic realm=\"kkt-update-server\", charset=\"UTF-8\""),
+            "a browser asks for the password"
+        );
         let wrong = admin_get(
             admin,
             path,
@@ -198,6 +202,22 @@ fn the_token_guards_every_admin_path() {
             &[("Authorization", &format!("Bearer {token}"))],
         );
         assert_eq!(right.status, 200, "{path}");
+        // A browser's login: any user name, the token as the password.
+        let basic = admin_get(
+            admin,
+            path,
+            &[(
+                "Authorization",
+                "Basic b3BlcmF0b3I6czNjcmV0LXRva2VuLWZvci10ZXN0cw==",
+            )],
+        );
+        assert_eq!(basic.status, 200, "{path}");
+        let wrong_basic = admin_get(
+            admin,
+            path,
+            &[("Authorization", "Basic b3BlcmF0b3I6d3Jvbmc=")],
+        );
+        assert_eq!(wrong_basic.status, 401, "{path}");
     }
 }
 

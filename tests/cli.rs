@@ -52,7 +52,7 @@ fn check_reports_each_broken_folder_and_license_line_precisely() {
             common::slf_line("0000000000012345", 'f', 'a')
         ),
     );
-    fixture.write_config("settle_ms: 0\nlicenses: [l.slf, gone.yaml]\n");
+    fixture.write_config("settle_ms: 0\nlicenses: [l.slf, gone.yaml, gone-folder]\n");
     let (code, text) = check(&fixture, &[]);
     assert_eq!(code, 1, "{text}");
     assert!(
@@ -69,8 +69,12 @@ fn check_reports_each_broken_folder_and_license_line_precisely() {
         text.contains("l.slf:2: licenses: expected 128 hex digits"),
         "{text}"
     );
-    assert!(text.contains("gone.yaml: not found"), "{text}");
-    assert!(text.contains("check failed: 4 problem(s)"), "{text}");
+    assert!(text.contains("gone.yaml: does not exist"), "{text}");
+    assert!(
+        text.contains("gone-folder: does not exist"),
+        "a missing folder is not an unknown file type: {text}"
+    );
+    assert!(text.contains("check failed: 5 problem(s)"), "{text}");
 }
 
 #[test]

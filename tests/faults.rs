@@ -55,12 +55,12 @@ fn release_problems(server: &Server) -> Vec<String> {
 /// Sends SIGHUP `times` times, waiting for each rescan, so the fault is seen repeatedly.
 fn rescan(server: &Server, times: usize) {
     let before = server.log().matches("rescanned on SIGHUP").count()
-        + server.log().matches("reloaded (Signal)").count();
+        + server.log().matches("reloaded on SIGHUP").count();
     for i in 1..=times {
         server.sighup();
         eventually("the rescan", DEADLINE, || {
             let log = server.log();
-            (log.matches("rescanned on SIGHUP").count() + log.matches("reloaded (Signal)").count()
+            (log.matches("rescanned on SIGHUP").count() + log.matches("reloaded on SIGHUP").count()
                 >= before + i)
                 .then_some(())
         });

@@ -336,3 +336,47 @@ fn kill_9_under_load_leaves_a_sound_database() {
     let list = admin_json(&server, "/devices?limit=1");
     assert!(list["total"].as_u64().is_some_and(|n| n > 200), "{list}");
 }
+
+#[test]
+fn a_store_of_an_older_schema_is_migrated_and_its_fleet_loaded() {
+    let fixture = deployment();
+    // A store as version 1 of the schema left it, with 20,000 registers.
+    let path = fixture.path("inventory.sqlite");
+    {
+        let db = rusqlite::Connection::open(&path).expect("create");
+        let schema = fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations/sqlite/0001_inventory.sql"
+        ))
+        .expect("migration 1");
+        db.execute_batch(&schema).expect("schema 1");
+        db.execute_batch(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL);
+             INSERT INTO schema_migrations VALUES (1, 0);",
+        )
+        .expect("version 1");
+        let tx = db.unchecked_transaction().expect("tx");
+        let now = common::unix_now();
+        for i in 0..20_000u32 {
+            tx.execute(
+                "INSERT INTO devices (address, first_seen, last_seen, build_date) VALUES (?1, ?2, ?2, 20180101)",
+                rusqlite::params![
+                    format!("10.9.{}.{}", i / 250, i % 250),
+                    (now - u64::from(i)) as i64
+                ],
+            )
+            .expect("device");
+        }
+        tx.commit().expect("commit");
+    }
+    // The writer migrates while start-up loads the fleet: both must see the new schema.
+    let server = start(&fixture, &[]);
+    let status = admin_json(&server, "/status");
+    assert_eq!(status["fleet"]["devices"], 20_000, "{}", status["fleet"]);
+    assert_eq!(admin_json(&server, "/devices?limit=1")["total"], 20_000);
+    let db = rusqlite::Connection::open(&path).expect("open");
+    let versions: i64 = db
+        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+        .expect("versions");
+    assert_eq!(versions, 2);
+}

@@ -32,7 +32,8 @@ impl fmt::Display for AdminError {
         match self {
             AdminError::Unauthorized => write!(
                 f,
-                "missing or wrong admin token; send Authorization: Bearer <admin_token>"
+                "missing or wrong admin token; send Authorization: Bearer <admin_token>, \
+                 or log in with any user name and the token as the password"
             ),
             AdminError::NotReady(reason) => write!(f, "not ready: {reason}"),
             AdminError::NotFound(path) => write!(f, "not found: {path}"),
@@ -60,7 +61,14 @@ impl ResponseError for AdminError {
     fn error_response(&self) -> HttpResponse {
         let extra = match self {
             AdminError::Unauthorized => {
-                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")))
+                // Basic, so that a browser asks for the password (the token); scripts
+                // and Prometheus send Bearer, which is accepted as well.
+                Some((
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Basic realm=\"kkt-update-server\", charset=\"UTF-8\"",
+                    ),
+                ))
             }
             AdminError::MethodNotAllowed => {
                 Some((header::ALLOW, HeaderValue::from_static("GET, HEAD")))

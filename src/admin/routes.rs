@@ -1,6 +1,8 @@
 //! The operator's listener (`admin_listen`, 127.0.0.1:8889 by default, never the device
 //! port): the dashboard, `/status`, `/metrics`, `/healthz` and `/readyz`. With
-//! `admin_token` set, every request needs `Authorization: Bearer <token>`.
+//! `admin_token` set, every request needs the token: `Authorization: Bearer <token>`
+//! (Prometheus, scripts) or HTTP Basic with the token as the password and any user name
+//! (a browser asks for it).
 
 use std::time::SystemTime;
 
@@ -197,8 +199,8 @@ pub async fn require_token(
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            .and_then(presented_token)
+            .unwrap_or_default();
         if !constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
             let response = actix_web::ResponseError::error_response(&AdminError::Unauthorized);
             return Ok(req.into_response(response).map_into_right_body());
@@ -207,6 +209,22 @@ pub async fn require_token(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// The token an `Authorization` header carries: `Bearer <token>`, or `Basic` with
+/// base64 of `<any user>:<token>`.
+fn presented_token(header: &str) -> Option<String> {
+    use base64::Engine;
+    if let Some(token) = header.strip_prefix("Bearer ") {
+        return Some(token.to_string());
+    }
+    let encoded = header.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_user, password) = text.split_once(':')?;
+    Some(password.to_string())
 }
 
 /// Compares without stopping at the first difference, so response time does not tell an
@@ -221,6 +239,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bearer_and_basic_carry_the_token() {
+        assert_eq!(presented_token("Bearer abc").as_deref(), Some("abc"));
+        // "admin:s3cret" and ":s3cret" (no user name).
+        assert_eq!(
+            presented_token("Basic YWRtaW46czNjcmV0").as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(
+            presented_token("Basic OnMzY3JldA==").as_deref(),
+            Some("s3cret")
+        );
+        assert_eq!(presented_token("Basic !!!"), None);
+        assert_eq!(presented_token("Digest x"), None);
+    }
 
     #[test]
     fn tokens_compare_exactly() {

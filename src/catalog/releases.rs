@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
 use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
+use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 use crate::platform::fingerprint::Fingerprint;
 use crate::platform::open_writers::{self, Writers};
@@ -325,8 +326,7 @@ fn check_folder(
             latest_change = latest_change.max(Fingerprint::of(&m).changed_at());
             let text = fs::read(&meta_path)
                 .map_err(|e| unreadable(format!("cannot read meta.yaml: {e}")))?;
-            let text = String::from_utf8(text)
-                .map_err(|_| unreadable("meta.yaml is not UTF-8 text".to_string()))?;
+            let text = utf8_text(text, "meta.yaml").map_err(unreadable)?;
             ReleaseMeta::parse(version, &text).map_err(|e| unreadable(format!("meta.yaml: {e}")))?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReleaseMeta::defaults(version),

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use crate::config::cli::RawArgs;
 use crate::config::trusted_proxies::TrustedProxies;
 use crate::model::problem::yaml_message;
+use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 
 const DEFAULT_CONFIG: &str = "server.yaml";
@@ -127,11 +128,15 @@ impl Config {
             Some(path) => (path.clone(), true),
             None => (PathBuf::from(DEFAULT_CONFIG), false),
         };
-        let file = match fs::read_to_string(&path) {
-            Ok(text) => Some(
-                parse_file(&text)
-                    .with_context(|| format!("{}: invalid configuration", path.display()))?,
-            ),
+        let file = match fs::read(&path) {
+            Ok(bytes) => {
+                let text =
+                    utf8_text(bytes, &path.display().to_string()).map_err(anyhow::Error::msg)?;
+                Some(
+                    parse_file(&text)
+                        .with_context(|| format!("{}: invalid configuration", path.display()))?,
+                )
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => None,
             Err(e) => {
                 return Err(e).with_context(|| {
@@ -432,8 +437,88 @@ pub fn parse_file(text: &str) -> Result<FileConfig> {
         return Ok(FileConfig::default());
     }
     let file = serde_yaml::from_str::<Option<FileConfig>>(text)
-        .map_err(|e| anyhow::anyhow!(yaml_message(&e)))?;
+        .map_err(|e| anyhow::anyhow!(plain_type_error(&yaml_message(&e))))?;
     Ok(file.unwrap_or_default())
+}
+
+/// What each key of `server.yaml` holds, in words, for errors about a value of the wrong kind.
+const EXPECTED_FORMS: &[(&str, &str)] = &[
+    ("critical_version", "a date written yyyymmdd, like 20250115"),
+    ("listen", "an address like 0.0.0.0:8888"),
+    ("admin_listen", "an address like 127.0.0.1:8889, or null"),
+    ("firmware_dir", "a folder, like firmware"),
+    (
+        "licenses",
+        "a list of files or folders, like [licenses.yaml, /srv/kkt/licenses/]",
+    ),
+    ("public_url", "a URL like https://fw.example.ru"),
+    ("settle_ms", "a whole number of milliseconds, like 1000"),
+    (
+        "unconfirmed_settle_ms",
+        "a whole number of milliseconds, like 60000",
+    ),
+    (
+        "poll_interval_ms",
+        "a whole number of milliseconds, like 2000",
+    ),
+    (
+        "request_timeout_ms",
+        "a whole number of milliseconds, like 5000",
+    ),
+    ("shutdown_timeout_s", "a whole number of seconds, like 30"),
+    ("keep_alive_s", "a whole number of seconds, like 5"),
+    ("stuck_after_s", "a whole number of seconds, like 129600"),
+    (
+        "inventory_retention_days",
+        "a whole number of days, like 400",
+    ),
+    ("fleet_max_devices", "a whole number, like 100000"),
+    ("max_connections", "a whole number, like 10000"),
+    ("static_files", "true or false"),
+    (
+        "trusted_proxies",
+        "a list of addresses or networks, like [127.0.0.1, 10.0.0.0/8]",
+    ),
+    ("admin_token", "a text of at least 16 characters"),
+    ("watch", "auto, inotify or poll"),
+    ("access_log", "stderr, off, or a file"),
+    ("inventory", "sqlite:<file>, postgres://… or off"),
+];
+
+/// Rewrites serde's "key: invalid type: string \"x\", expected u32 at line 2 column 19"
+/// as "critical_version must be a date written yyyymmdd, like 20250115; got \"x\" (line 2)":
+/// an operator should never read a Rust type name.
+fn plain_type_error(message: &str) -> String {
+    let Some((key, rest)) = message.split_once(": ") else {
+        return message.to_string();
+    };
+    let Some(form) = EXPECTED_FORMS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, f)| f)
+    else {
+        return message.to_string();
+    };
+    let Some(detail) = rest
+        .strip_prefix("invalid type: ")
+        .or_else(|| rest.strip_prefix("invalid value: "))
+    else {
+        return message.to_string();
+    };
+    let (found, tail) = detail.split_once(", expected").unwrap_or((detail, ""));
+    let got = found
+        .trim_start_matches("string ")
+        .trim_start_matches("integer ")
+        .trim_start_matches("floating point ")
+        .trim_start_matches("boolean ")
+        .trim_matches('`');
+    let line = tail
+        .split(" at line ")
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .map(|l| format!(" (line {l})"))
+        .unwrap_or_default();
+    format!("{key} must be {form}; got {got}{line}")
 }
 
 fn parse_addr(key: &str, text: &str) -> Result<SocketAddr> {
@@ -541,6 +626,32 @@ mod tests {
         );
         let error = resolve(RawArgs::default(), "public_url: fw.example.ru\n").unwrap_err();
         assert!(error.to_string().contains("public_url"), "{error}");
+    }
+
+    #[test]
+    fn wrong_kinds_of_values_are_named_in_plain_words() {
+        for (yaml, expected) in [
+            (
+                "critical_version: 2025-01-01\n",
+                "critical_version must be a date written yyyymmdd, like 20250115; got \"2025-01-01\" (line 1)",
+            ),
+            (
+                "settle_ms: fast\n",
+                "settle_ms must be a whole number of milliseconds, like 1000; got \"fast\" (line 1)",
+            ),
+            (
+                "licenses: 5\nsettle_ms: 1\n",
+                "licenses must be a list of files or folders, like [licenses.yaml, /srv/kkt/licenses/]; got 5 (line 1)",
+            ),
+            (
+                "static_files: maybe\n",
+                "static_files must be true or false; got \"maybe\" (line 1)",
+            ),
+        ] {
+            let error = format!("{:#}", resolve(RawArgs::default(), yaml).unwrap_err());
+            assert_eq!(error, expected);
+            assert!(!error.contains("u32") && !error.contains("u64") && !error.contains("bool"));
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::model::problem::Problem;
+use crate::model::text_file::utf8_text;
 use crate::platform::fingerprint::Fingerprint;
 use record::LicenseRecord;
 use serial::Serial;
@@ -253,6 +254,11 @@ fn load_file(
     settle: Duration,
 ) -> LicenseFile {
     let before = previous.and_then(|table| table.files.iter().find(|f| f.path == path));
+    // Checked before the file type: a folder that does not exist has no extension either,
+    // and "does not exist" is the truth an operator needs.
+    if fs::symlink_metadata(path).is_err_and(|e| e.kind() == ErrorKind::NotFound) {
+        return missing(path, before, now, settle);
+    }
     let Some(format) = format_of(path) else {
         return LicenseFile::failed(
             path,
@@ -314,7 +320,10 @@ fn missing(
             return kept;
         }
     }
-    LicenseFile::failed(path, "not found: no licenses from this file")
+    LicenseFile::failed(
+        path,
+        "does not exist: no licenses from it (a file or folder named in licenses:)",
+    )
 }
 
 /// Reads and parses one file: `.slf` streamed line by line, YAML as a whole document.
@@ -325,9 +334,12 @@ fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<Pars
         Format::Yaml => {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes)?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                std::io::Error::new(ErrorKind::InvalidData, format!("not UTF-8 text ({e})"))
-            })?;
+            let name = path.file_name().map_or_else(
+                || "the file".to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let text = utf8_text(bytes, &name)
+                .map_err(|message| std::io::Error::new(ErrorKind::InvalidData, message))?;
             Ok(yaml::parse(path, &text))
         }
     }
@@ -562,7 +574,7 @@ mod tests {
             .next()
             .unwrap()
             .message
-            .contains("not found"));
+            .contains("does not exist"));
     }
 
     #[test]

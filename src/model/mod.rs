@@ -5,5 +5,6 @@
 pub mod json_error;
 pub mod problem;
 pub mod py_json;
+pub mod text_file;
 pub mod unix_time;
 pub mod version;

@@ -1,7 +1,7 @@
 //! The access log: one line per device request (client, request line, status, bytes, time,
 //! User-Agent), written off the request path. A request only pushes a small record into a
 //! bounded inbox (no formatting, no write, no thread wake-up); a writer thread collects the
-//! inbox every 100 ms, formats the lines with one clock reading per batch, and writes them
+//! inbox every 20 ms, formats the lines with one clock reading per batch, and writes them
 //! in a few large writes. A full inbox drops the record and counts it, so a slow disk or a
 //! stalled journald never holds up a device. On stop, everything queued is written before
 //! the process exits.
@@ -27,7 +27,7 @@ use crate::config::LogDestination as Destination;
 /// Records that may wait for the writer; past this they are dropped and counted.
 const QUEUE: usize = 16_384;
 /// The writer writes at least this often while records come in.
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
 /// ... or as soon as this much is buffered.
 const FLUSH_BYTES: usize = 64 * 1024;
 
@@ -222,7 +222,7 @@ fn write_loop(shared: &Shared, destination: Destination) {
             std::mem::swap(&mut batch, &mut inbox.records);
             (inbox.reopen.take(), inbox.close)
         };
-        // One clock reading per batch: lines of one batch are at most 100 ms apart.
+        // One clock reading per batch: lines of one batch are at most 20 ms apart.
         let now = chrono::Local::now()
             .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
             .to_string();

@@ -44,6 +44,15 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// What happened, in words, for the log.
+    pub fn words(self) -> &'static str {
+        match self {
+            Trigger::Files => "after file changes",
+            Trigger::Signal => "on SIGHUP",
+            Trigger::Settle => "after the settle time",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Trigger::Files => "files",
@@ -302,9 +311,16 @@ impl Reloader {
         if changes.is_empty() && trigger == Trigger::Signal {
             info!("rescanned on SIGHUP in {ms} ms: nothing devices see changed");
         } else if changes.is_empty() {
-            debug!("rescanned ({trigger:?}) in {ms} ms: nothing devices see changed");
+            debug!(
+                "rescanned {} in {ms} ms: nothing devices see changed",
+                trigger.words()
+            );
         } else {
-            info!("reloaded ({trigger:?}) in {ms} ms: {}", changes.join("; "));
+            info!(
+                "reloaded {} in {ms} ms: {}",
+                trigger.words(),
+                changes.join("; ")
+            );
         }
         let now = problems(snapshot);
         for problem in now.difference(&self.logged) {

@@ -491,3 +491,10 @@ pub fn start_unprivileged(dir: &Path, args: &[&str]) -> Server {
         .stderr(Stdio::piped());
     Server::spawn(command)
 }
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

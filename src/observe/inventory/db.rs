@@ -149,8 +149,10 @@ impl Db for Sqlite {
         Ok(self.0.execute_batch(sql)?)
     }
 
+    /// IMMEDIATE: the write lock is taken at once, so two writers never both read and
+    /// then both try to write (one would fail instead of waiting its turn).
     fn begin(&mut self) -> Result<()> {
-        Ok(self.0.execute_batch("BEGIN")?)
+        Ok(self.0.execute_batch("BEGIN IMMEDIATE")?)
     }
 
     fn commit(&mut self) -> Result<()> {

@@ -26,28 +26,52 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// Applies the migrations this database has not seen yet; returns how many.
+/// Applies the migrations this database has not seen yet; returns how many. Several
+/// processes may start at once on one database (instances sharing PostgreSQL): each
+/// migration runs in a transaction that first takes the database's write lock (SQLite) or
+/// an advisory lock (PostgreSQL), then checks again whether it is still needed.
 pub fn migrate(db: &mut dyn Db) -> Result<usize> {
+    let postgres = db.dialect() == "postgres";
+    if postgres {
+        db.batch("SELECT pg_advisory_lock(7340001)")?;
+    }
+    let result = migrate_locked(db);
+    if postgres {
+        let _ = db.batch("SELECT pg_advisory_unlock(7340001)");
+    }
+    result
+}
+
+fn migrate_locked(db: &mut dyn Db) -> Result<usize> {
     db.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
     .context("cannot create schema_migrations")?;
-    let applied: Vec<i64> = db
-        .query("SELECT version FROM schema_migrations", &[])?
-        .iter()
-        .filter_map(|row| row.first().and_then(Value::int))
-        .collect();
     let mut count = 0;
     for (version, sqlite, postgres) in MIGRATIONS {
-        if applied.contains(version) {
-            continue;
-        }
         let sql = if db.dialect() == "postgres" {
             postgres
         } else {
             sqlite
         };
         db.begin()?;
+        let applied = db
+            .query(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                &[Value::Int(*version)],
+            )
+            .map(|rows| !rows.is_empty());
+        match applied {
+            Ok(true) => {
+                db.rollback()?;
+                continue;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let _ = db.rollback();
+                return Err(e);
+            }
+        }
         let result = db.batch(sql).and_then(|()| {
             db.exec(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
@@ -93,24 +117,30 @@ struct Written {
 fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
     // The same file answered to the same device many times in one batch (a client in a
     // loop) is one row: the last of them.
+    // Likewise the same serial asked for from the same device.
     let mut downloads_seen = std::collections::HashSet::new();
-    let mut last_download = vec![false; events.len()];
+    let mut serials_seen = std::collections::HashSet::new();
+    let mut last_of_kind = vec![false; events.len()];
     for (i, event) in events.iter().enumerate().rev() {
-        if let Event::Download {
-            address,
-            version,
-            file,
-            complete,
-            ..
-        } = event
-        {
-            last_download[i] = downloads_seen.insert((*address, *version, *file, *complete));
-        }
+        last_of_kind[i] = match event {
+            Event::Download {
+                address,
+                version,
+                file,
+                complete,
+                ..
+            } => downloads_seen.insert((*address, *version, *file, *complete)),
+            Event::Serial {
+                address, serial, ..
+            } => serials_seen.insert((*address, serial.as_str())),
+            _ => true,
+        };
     }
     let mut written: HashMap<String, Written> = HashMap::new();
     let mut last_seen: HashMap<String, u64> = HashMap::new();
     for (i, event) in events.iter().enumerate() {
         match event {
+            Event::Download { .. } | Event::Serial { .. } if !last_of_kind[i] => {}
             Event::CheckIn {
                 at,
                 address,
@@ -212,7 +242,6 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                     ],
                 )?;
             }
-            Event::Download { .. } if !last_download[i] => {}
             Event::Download {
                 at,
                 address,
