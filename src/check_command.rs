@@ -8,6 +8,7 @@ use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
+use crate::platform::process_user;
 
 /// Runs the check; returns the report and whether everything is fine.
 pub fn run(config: &Config) -> (String, bool) {
@@ -25,6 +26,13 @@ pub fn run(config: &Config) -> (String, bool) {
     }
     for warning in snapshot_report::warnings(&snapshot) {
         report.push_str(&format!("warning: {warning}\n"));
+    }
+    if process_user::is_root() {
+        report.push_str(
+            "warning: check ran as root, which can read every file; the service runs as its \
+             own user and may not. Run it as that user to see what the service sees: \
+             sudo -u kkt kkt-update-server check --config <server.yaml>\n",
+        );
     }
     for error in &errors {
         report.push_str(&format!("problem: {error}\n"));

@@ -171,3 +171,19 @@ fn the_bundled_sample_checks_clean() {
     assert!(output.status.success(), "{text}");
     assert!(text.contains("current release 20250301"), "{text}");
 }
+
+#[test]
+fn check_says_when_it_runs_as_root() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    let (code, text) = check(&fixture, &[]);
+    assert_eq!(code, 0, "{text}");
+    let warned = text.contains("warning: check ran as root");
+    assert_eq!(warned, common::is_root(), "{text}");
+    if warned {
+        assert!(
+            text.contains("sudo -u kkt kkt-update-server check"),
+            "{text}"
+        );
+    }
+}

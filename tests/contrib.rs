@@ -98,9 +98,16 @@ fn the_units_command_line_serves_the_packaged_layout() {
             (answer["version"] == 20180125).then_some(answer)
         },
     );
+    // No example public_url: the URL follows the Host the device used, like the reference.
     assert_eq!(
         answer["url"],
-        "https://fw.example.ru/firmware/20180125/upd_app.bin"
+        format!("http://{}/firmware/20180125/upd_app.bin", server.addr)
+    );
+    let packaged = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/contrib/server.yaml"))
+        .expect("server.yaml");
+    assert!(
+        packaged.lines().any(|l| l == "listen: 0.0.0.0:8888"),
+        "devices must reach the packaged server"
     );
     assert_eq!(
         server

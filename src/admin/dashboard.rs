@@ -3,7 +3,6 @@
 //! external assets, so it works on an offline LAN; askama escapes every value.
 
 use askama::Template;
-use chrono::{DateTime, Utc};
 
 use crate::admin::status_report::Status;
 use crate::app_state::ReloadRecord;
@@ -107,13 +106,7 @@ fn device_row(device: &Device, now: u64) -> DeviceRow {
 }
 
 fn time_text(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, 0))
-        .map_or_else(
-            || unix.to_string(),
-            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
-        )
+    crate::model::unix_time::local_text(unix)
 }
 
 fn duration_text(secs: u64) -> String {

@@ -231,15 +231,7 @@ async fn missing_csv(state: web::Data<AppState>) -> Result<HttpResponse, AdminEr
 }
 
 fn time_text(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_default()
+    crate::model::unix_time::local_text(unix)
 }
 
 /// CSV for Excel with Russian settings: a BOM so it reads UTF-8, `;` between fields.

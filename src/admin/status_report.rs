@@ -39,6 +39,10 @@ pub struct Status {
 pub struct ServerStatus {
     pub version: &'static str,
     pub started_at: u64,
+    /// `started_at` in the server's local time zone, with the offset.
+    pub started_at_local: String,
+    /// The time of this report, likewise.
+    pub now_local: String,
     pub uptime_s: u64,
 }
 
@@ -166,6 +170,8 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
         server: ServerStatus {
             version: env!("CARGO_PKG_VERSION"),
             started_at: unix(operator.started),
+            started_at_local: crate::model::unix_time::local_text(unix(operator.started)),
+            now_local: crate::model::unix_time::local_text(unix(now)),
             uptime_s: now
                 .duration_since(operator.started)
                 .map_or(0, |d| d.as_secs()),

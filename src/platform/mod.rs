@@ -1,11 +1,13 @@
 //! What differs between operating systems, one small module per concern, each hiding its
 //! `cfg` so no other wing needs one: file identity and change times (`fingerprint`),
 //! whether a file is open for writing (`open_writers`), network file systems (`file_system`),
-//! sockets from systemd (`listen_sockets`), the stop request (`stop_signal`).
+//! sockets from systemd (`listen_sockets`), the stop request (`stop_signal`), root or not
+//! (`process_user`).
 //! It uses nothing else of the crate but the vocabulary.
 
 pub mod file_system;
 pub mod fingerprint;
 pub mod listen_sockets;
 pub mod open_writers;
+pub mod process_user;
 pub mod stop_signal;
