@@ -54,8 +54,11 @@ pub struct FleetSummary {
     pub checked_in_24h: usize,
     /// Of those, built before the critical version.
     pub below_critical: usize,
-    /// Of those, built on or after the current release.
+    /// Of those, built on or after the current release (and not below critical).
     pub up_to_date: usize,
+    /// The rest: offered an update that is not critical for them. The three add up to
+    /// `checked_in_24h`, so the dashboard's cards do too.
+    pub offered_not_critical: usize,
     /// Of those, how many per build date (yyyymmdd).
     pub by_build_date: BTreeMap<u32, usize>,
 }
@@ -146,9 +149,10 @@ impl Fleet {
             *summary.by_build_date.entry(build).or_default() += 1;
             if critical.is_some_and(|c| build < c.as_u32()) {
                 summary.below_critical += 1;
-            }
-            if current.is_none_or(|c| build >= c.as_u32()) {
+            } else if current.is_none_or(|c| build >= c.as_u32()) {
                 summary.up_to_date += 1;
+            } else {
+                summary.offered_not_critical += 1;
             }
         }
         summary
@@ -282,6 +286,11 @@ mod tests {
         assert_eq!(summary.checked_in_24h, 3);
         assert_eq!(summary.below_critical, 1);
         assert_eq!(summary.up_to_date, 1);
+        assert_eq!(summary.offered_not_critical, 1);
+        assert_eq!(
+            summary.below_critical + summary.up_to_date + summary.offered_not_critical,
+            summary.checked_in_24h
+        );
         assert_eq!(
             summary.by_build_date.into_iter().collect::<Vec<_>>(),
             [(20180101, 1), (20180117, 1), (20180125, 1)]

@@ -18,6 +18,8 @@ pub struct Bar {
     pub height: f64,
     /// `2025-01-15`
     pub label: String,
+    /// Whether the label is drawn (every n-th, so labels never overlap).
+    pub show_label: bool,
     pub count: usize,
     pub below_critical: bool,
 }
@@ -30,13 +32,48 @@ pub struct FleetChart {
     /// x of the critical line: between the last build before it and the first on or after.
     pub critical_x: Option<f64>,
     pub critical_label: String,
+    /// Where the critical label starts, and its `text-anchor`: it turns left near the right
+    /// edge so that it is never cut off.
+    pub critical_label_x: f64,
+    pub critical_anchor: &'static str,
     pub max_count: usize,
+    /// Bars are months, not days (too many build dates to draw one bar each).
+    pub by_month: bool,
     /// y of the baseline.
     pub baseline: f64,
 }
 
-/// Lays out one bar per build date (yyyymmdd → devices).
+/// Past this many build dates, bars are months (and the critical month is split in two, so
+/// the critical line stays exact).
+pub const MONTHS_PAST: usize = 60;
+/// At most this many bar labels are drawn.
+const MAX_LABELS: usize = 12;
+/// About how wide the critical label is, in SVG units (11 px text).
+const CRITICAL_LABEL_WIDTH: f64 = 120.0;
+
+/// Lays out one bar per build date (yyyymmdd → devices), or per month past `MONTHS_PAST`.
 pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> FleetChart {
+    let by_month = by_build_date.len() > MONTHS_PAST;
+    let grouped: BTreeMap<u32, usize>;
+    let by_build_date = if by_month {
+        let mut months = BTreeMap::new();
+        for (&date, &count) in by_build_date {
+            // The first day of the month, or for the critical month's later part the
+            // critical date itself: keys stay dates, and stay on their side of the line.
+            let mut key = date / 100 * 100 + 1;
+            if let Some(c) = critical {
+                if date >= c && key < c {
+                    key = c;
+                }
+            }
+            *months.entry(key).or_insert(0) += count;
+        }
+        grouped = months;
+        &grouped
+    } else {
+        by_build_date
+    };
+    let every = by_build_date.len().div_ceil(MAX_LABELS).max(1);
     let max_count = by_build_date.values().copied().max().unwrap_or(0);
     let plot_width = WIDTH - LEFT - 10.0;
     let plot_height = HEIGHT - BOTTOM - TOP;
@@ -60,12 +97,17 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
             y: baseline - height,
             width: slot * 0.8,
             height,
-            label: format!(
-                "{}-{:02}-{:02}",
-                date / 10_000,
-                date / 100 % 100,
-                date % 100
-            ),
+            label: if by_month {
+                format!("{}-{:02}", date / 10_000, date / 100 % 100)
+            } else {
+                format!(
+                    "{}-{:02}-{:02}",
+                    date / 10_000,
+                    date / 100 % 100,
+                    date % 100
+                )
+            },
+            show_label: index % every == 0,
             count,
             below_critical,
         });
@@ -82,13 +124,21 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
             c % 100
         )
     });
+    let (critical_label_x, critical_anchor) = match critical_x {
+        Some(x) if x + 3.0 + CRITICAL_LABEL_WIDTH > WIDTH => (x - 3.0, "end"),
+        Some(x) => (x + 3.0, "start"),
+        None => (0.0, "start"),
+    };
     FleetChart {
         width: WIDTH,
         height: HEIGHT,
         bars,
         critical_x,
         critical_label,
+        critical_label_x,
+        critical_anchor,
         max_count,
+        by_month,
         baseline,
     }
 }
@@ -119,6 +169,48 @@ mod tests {
         assert!(chart.bars[0].x + chart.bars[0].width <= line && line <= chart.bars[1].x);
         assert_eq!(chart.bars[0].label, "2018-01-01");
         assert_eq!(chart.critical_label, "critical 2018-01-16");
+    }
+
+    #[test]
+    fn eight_hundred_dates_become_months_with_few_labels_and_an_exact_critical_line() {
+        let mut counts = BTreeMap::new();
+        let mut date = chrono::NaiveDate::from_ymd_opt(2022, 1, 1).unwrap();
+        for _ in 0..800 {
+            let key: u32 = date.format("%Y%m%d").to_string().parse().unwrap();
+            counts.insert(key, 1);
+            date = date.succ_opt().unwrap();
+        }
+        let chart = layout(&counts, Some(20230115));
+        assert!(chart.by_month);
+        // 27 months, the critical month in two parts.
+        assert_eq!(chart.bars.len(), 28);
+        assert!(chart.bars.iter().filter(|b| b.show_label).count() <= MAX_LABELS);
+        assert_eq!(chart.bars.iter().map(|b| b.count).sum::<usize>(), 800);
+        let line = chart.critical_x.unwrap();
+        for bar in &chart.bars {
+            assert_eq!(
+                bar.below_critical,
+                bar.x + bar.width <= line,
+                "{}",
+                bar.label
+            );
+        }
+        let thirty: BTreeMap<u32, usize> = counts.iter().take(30).map(|(k, v)| (*k, *v)).collect();
+        let chart = layout(&thirty, None);
+        assert!(!chart.by_month && chart.bars.len() == 30);
+        assert!(chart.bars.iter().filter(|b| b.show_label).count() <= MAX_LABELS);
+    }
+
+    #[test]
+    fn the_critical_label_turns_left_near_the_right_edge() {
+        let counts: BTreeMap<u32, usize> = [(20170101, 3)].into_iter().collect();
+        let chart = layout(&counts, Some(20180116));
+        assert_eq!(chart.critical_anchor, "end");
+        assert!(chart.critical_label_x <= WIDTH);
+        let counts: BTreeMap<u32, usize> = [(20170101, 3), (20190101, 1)].into_iter().collect();
+        let chart = layout(&counts, Some(20180116));
+        assert_eq!(chart.critical_anchor, "start");
+        assert!(chart.critical_label_x + CRITICAL_LABEL_WIDTH <= WIDTH);
     }
 
     #[test]
