@@ -436,3 +436,32 @@ fn two_instances_on_one_folder_answer_alike() {
         b.post_with("/check_firmware", body, &host).body
     );
 }
+
+#[test]
+fn the_dashboard_speaks_russian_unless_the_browser_asks_for_english() {
+    let fixture = deployment();
+    let (_server, admin) = start(&fixture, &[]);
+    let russian = admin_get(admin, "/", &[]).text();
+    assert!(russian.contains("<html lang=\"ru\">"), "{russian}");
+    assert!(russian.contains("Текущий релиз") && russian.contains("Последние ККТ"));
+    let also_russian = admin_get(
+        admin,
+        "/",
+        &[("Accept-Language", "ru-RU,ru;q=0.9,en;q=0.8")],
+    );
+    assert!(also_russian.text().contains("Текущий релиз"));
+    let english = admin_get(admin, "/", &[("Accept-Language", "en-US,en;q=0.9")]).text();
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
+    assert!(english.contains("Current release") && english.contains("Recent registers"));
+    // Every label comes from the table: no Russian left on the English page but the
+    // operator's own text (this fixture's release description).
+    let cyrillic: Vec<&str> = english
+        .lines()
+        .filter(|l| !l.contains("Обновление 25.01"))
+        .filter(|l| {
+            l.chars()
+                .any(|c| ('а'..='я').contains(&c) || ('А'..='Я').contains(&c))
+        })
+        .collect();
+    assert!(cyrillic.is_empty(), "{cyrillic:?}");
+}

@@ -4,6 +4,7 @@
 
 use askama::Template;
 
+use crate::admin::dashboard_text::Text;
 use crate::admin::status_report::Status;
 use crate::app_state::ReloadRecord;
 use crate::observe::adoption_chart::{self, AdoptionChart, DayCount};
@@ -49,6 +50,8 @@ struct DashboardPage<'a> {
     outcomes: &'a [ReleaseRow],
     adoption: AdoptionChart,
     inventory_on: bool,
+    /// The words, in the language the request asked for.
+    t: &'static Text,
 }
 
 /// Renders the page.
@@ -58,17 +61,23 @@ pub fn render(
     outcomes: &[ReleaseRow],
     adoption: &[DayCount],
     inventory_on: bool,
+    t: &'static Text,
 ) -> Result<String, askama::Error> {
     let critical = status.critical_version.as_ref().map(|c| c.version);
     let page = DashboardPage {
         chart: fleet_chart::layout(&status.fleet.by_build_date, critical),
         reloads: status.reloads.iter().map(reload_row).collect(),
-        devices: status.devices.iter().map(|d| device_row(d, now)).collect(),
+        devices: status
+            .devices
+            .iter()
+            .map(|d| device_row(d, now, t))
+            .collect(),
         refresh_s: REFRESH_S,
-        uptime: duration_text(status.server.uptime_s),
+        uptime: duration_text(status.server.uptime_s, t),
         outcomes,
         adoption: adoption_chart::layout(adoption, ADOPTION_RELEASES),
         inventory_on,
+        t,
         status,
     };
     page.render()
@@ -84,7 +93,7 @@ fn reload_row(reload: &ReloadRecord) -> ReloadRow {
     }
 }
 
-fn device_row(device: &Device, now: u64) -> DeviceRow {
+fn device_row(device: &Device, now: u64, t: &Text) -> DeviceRow {
     let date = |d: u32| format!("{:02}.{:02}.{}", d % 100, d / 100 % 100, d / 10_000);
     DeviceRow {
         address: device.address.to_string(),
@@ -93,14 +102,15 @@ fn device_row(device: &Device, now: u64) -> DeviceRow {
             Some(0) => "—".into(),
             Some(v) if device.critical => format!("{v} (critical)"),
             Some(v) if device.update_available => v.to_string(),
-            Some(_) => "актуальна".into(),
+            Some(_) => t.is_current.into(),
             None => String::new(),
         },
         serial: device.serial.map(|s| s.to_string()).unwrap_or_default(),
         user_agent: device.user_agent.to_string(),
         seen: format!(
-            "{} назад",
-            duration_text(now.saturating_sub(device.last_seen))
+            "{} {}",
+            duration_text(now.saturating_sub(device.last_seen), t),
+            t.ago
         ),
     }
 }
@@ -109,12 +119,13 @@ fn time_text(unix: u64) -> String {
     crate::model::unix_time::local_text(unix)
 }
 
-fn duration_text(secs: u64) -> String {
+fn duration_text(secs: u64, t: &Text) -> String {
+    let (s, min, h, d) = (t.unit_s, t.unit_min, t.unit_h, t.unit_d);
     match secs {
-        s if s < 60 => format!("{s} с"),
-        s if s < 3600 => format!("{} мин", s / 60),
-        s if s < 86_400 => format!("{} ч {} мин", s / 3600, s / 60 % 60),
-        s => format!("{} д {} ч", s / 86_400, s / 3600 % 24),
+        n if n < 60 => format!("{n} {s}"),
+        n if n < 3600 => format!("{} {min}", n / 60),
+        n if n < 86_400 => format!("{} {h} {} {min}", n / 3600, n / 60 % 60),
+        n => format!("{} {d} {} {h}", n / 86_400, n / 3600 % 24),
     }
 }
 
@@ -165,6 +176,7 @@ mod tests {
             &[],
             &[],
             false,
+            &crate::admin::dashboard_text::RU,
         )
         .unwrap();
         assert!(

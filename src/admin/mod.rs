@@ -4,6 +4,7 @@
 
 pub mod admin_error;
 pub mod dashboard;
+pub mod dashboard_text;
 pub mod inventory_routes;
 pub mod routes;
 pub mod status_report;

@@ -14,9 +14,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
-use crate::admin::dashboard;
 use crate::admin::inventory_routes;
 use crate::admin::status_report::{self, OperatorState, Status};
+use crate::admin::{dashboard, dashboard_text};
 use crate::app_state::AppState;
 
 /// How many devices the dashboard lists.
@@ -37,8 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.service(
             web::resource(path)
-                .route(web::get().to(move |state| handle(handler, state)))
-                .route(web::head().to(move |state| handle(handler, state)))
+                .route(web::get().to(move |req, state| handle(handler, req, state)))
+                .route(web::head().to(move |req, state| handle(handler, req, state)))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
                 })),
@@ -59,7 +59,11 @@ enum Handler {
     Readyz,
 }
 
-async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+async fn handle(
+    handler: Handler,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
     match handler {
         Handler::Dashboard => {
             let status = current_status(&state);
@@ -84,6 +88,11 @@ async fn handle(handler: Handler, state: web::Data<AppState>) -> Result<HttpResp
                 &outcomes,
                 &adoption,
                 state.inventory.is_on(),
+                dashboard_text::for_request(
+                    req.headers()
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok()),
+                ),
             )
             .map_err(|e| AdminError::Internal(e.to_string()))?;
             Ok(HttpResponse::Ok()

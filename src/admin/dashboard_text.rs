@@ -1,0 +1,236 @@
+//! Every word the dashboard shows, in one table per language: Russian first (the people
+//! who run these fleets), English for a browser that asks for it first in
+//! `Accept-Language`. One template uses whichever table the request picked.
+
+/// The dashboard's words in one language.
+pub struct Text {
+    pub lang: &'static str,
+    pub title: &'static str,
+    pub refreshes_every: &'static str,
+    pub running_for: &'static str,
+    pub current_release: &'static str,
+    pub none: &'static str,
+    pub no_release_published: &'static str,
+    pub critical_version: &'static str,
+    pub from_server_yaml: &'static str,
+    pub from_release: &'static str,
+    pub not_set: &'static str,
+    pub devices_24h: &'static str,
+    pub below_critical: &'static str,
+    pub offered_not_critical: &'static str,
+    pub up_to_date: &'static str,
+    pub licensed_serials: &'static str,
+    pub fleet_by_build_date: &'static str,
+    pub no_device_yet: &'static str,
+    pub releases: &'static str,
+    pub version: &'static str,
+    pub state: &'static str,
+    pub description: &'static str,
+    pub reason: &'static str,
+    pub update_outcomes: &'static str,
+    pub offered: &'static str,
+    pub downloaded: &'static str,
+    pub updated: &'static str,
+    pub stuck: &'static str,
+    pub days: &'static str,
+    pub curves_note: &'static str,
+    pub link_below_critical: &'static str,
+    pub link_stuck: &'static str,
+    pub link_missing_serials: &'static str,
+    pub link_history: &'static str,
+    pub inventory_not_writing: &'static str,
+    pub license_files: &'static str,
+    pub file: &'static str,
+    pub serials: &'static str,
+    pub problems: &'static str,
+    pub recent_devices: &'static str,
+    pub address: &'static str,
+    pub build_date: &'static str,
+    pub serial: &'static str,
+    pub seen: &'static str,
+    pub reloads: &'static str,
+    pub local_time: &'static str,
+    pub trigger: &'static str,
+    pub outcome: &'static str,
+    pub ms: &'static str,
+    pub is_current: &'static str,
+    pub ago: &'static str,
+    pub unit_s: &'static str,
+    pub unit_min: &'static str,
+    pub unit_h: &'static str,
+    pub unit_d: &'static str,
+    pub state_current: &'static str,
+    pub state_published: &'static str,
+    pub state_settling: &'static str,
+    pub state_rejected: &'static str,
+}
+
+impl Text {
+    /// A release folder's state in words.
+    pub fn state_name(&self, state: &str) -> &'static str {
+        match state {
+            "current" => self.state_current,
+            "published" => self.state_published,
+            "settling" => self.state_settling,
+            _ => self.state_rejected,
+        }
+    }
+}
+
+pub static RU: Text = Text {
+    lang: "ru",
+    title: "kkt-update-server — обновления ККТ",
+    refreshes_every: "Обновляется каждые",
+    running_for: "работает",
+    current_release: "Текущий релиз",
+    none: "нет",
+    no_release_published: "ни один релиз не опубликован",
+    critical_version: "Критическая версия",
+    from_server_yaml: "из server.yaml",
+    from_release: "из релиза (critical: true)",
+    not_set: "не задана",
+    devices_24h: "ККТ за 24 ч",
+    below_critical: "Ниже критической",
+    offered_not_critical: "Предложено обновление, не критично",
+    up_to_date: "Актуальны",
+    licensed_serials: "Лицензии (заводских номеров)",
+    fleet_by_build_date: "Парк по дате сборки (за 24 ч)",
+    no_device_yet: "Ни одна ККТ ещё не обращалась.",
+    releases: "Релизы",
+    version: "Версия",
+    state: "Состояние",
+    description: "Описание",
+    reason: "Причина",
+    update_outcomes: "Обновления по релизам",
+    offered: "Предложено",
+    downloaded: "Скачали",
+    updated: "Обновились",
+    stuck: "Застряли",
+    days: "дн.",
+    curves_note: "пунктир: скачали; линия: обновились",
+    link_below_critical: "ККТ ниже критической версии (CSV для Excel)",
+    link_stuck: "застрявшие",
+    link_missing_serials: "номера без лицензии — заказать у производителя (CSV)",
+    link_history: "история",
+    inventory_not_writing: "Инвентарь не записывается:",
+    license_files: "Файлы лицензий",
+    file: "Файл",
+    serials: "Заводских номеров",
+    problems: "Проблемы",
+    recent_devices: "Последние ККТ",
+    address: "Адрес",
+    build_date: "Дата сборки",
+    serial: "Заводской номер",
+    seen: "Когда",
+    reloads: "Перезагрузки",
+    local_time: "Время (местное)",
+    trigger: "Причина",
+    outcome: "Итог",
+    ms: "мс",
+    is_current: "актуальна",
+    ago: "назад",
+    unit_s: "с",
+    unit_min: "мин",
+    unit_h: "ч",
+    unit_d: "д",
+    state_current: "текущий",
+    state_published: "опубликован",
+    state_settling: "ожидает",
+    state_rejected: "отклонён",
+};
+
+pub static EN: Text = Text {
+    lang: "en",
+    title: "kkt-update-server — register updates",
+    refreshes_every: "Refreshes every",
+    running_for: "up",
+    current_release: "Current release",
+    none: "none",
+    no_release_published: "no release published",
+    critical_version: "Critical version",
+    from_server_yaml: "from server.yaml",
+    from_release: "from a release (critical: true)",
+    not_set: "not set",
+    devices_24h: "Devices, 24 h",
+    below_critical: "Below critical",
+    offered_not_critical: "Update offered, not critical",
+    up_to_date: "Up to date",
+    licensed_serials: "Licensed serials",
+    fleet_by_build_date: "Fleet by build date (24 h)",
+    no_device_yet: "No register has asked yet.",
+    releases: "Releases",
+    version: "Version",
+    state: "State",
+    description: "Description",
+    reason: "Reason",
+    update_outcomes: "Update outcomes",
+    offered: "Offered",
+    downloaded: "Downloaded",
+    updated: "Updated",
+    stuck: "Stuck",
+    days: "days",
+    curves_note: "dashed: downloaded; solid: updated",
+    link_below_critical: "registers below the critical version (CSV for Excel)",
+    link_stuck: "stuck",
+    link_missing_serials: "serials without a license — order them (CSV)",
+    link_history: "history",
+    inventory_not_writing: "The inventory is not being written:",
+    license_files: "License files",
+    file: "File",
+    serials: "Serials",
+    problems: "Problems",
+    recent_devices: "Recent registers",
+    address: "Address",
+    build_date: "Build date",
+    serial: "Serial",
+    seen: "Seen",
+    reloads: "Reloads",
+    local_time: "Time (local)",
+    trigger: "Trigger",
+    outcome: "Outcome",
+    ms: "ms",
+    is_current: "up to date",
+    ago: "ago",
+    unit_s: "s",
+    unit_min: "min",
+    unit_h: "h",
+    unit_d: "d",
+    state_current: "current",
+    state_published: "published",
+    state_settling: "settling",
+    state_rejected: "rejected",
+};
+
+/// The table for a request: English when the browser's first choice is English, else
+/// Russian.
+pub fn for_request(accept_language: Option<&str>) -> &'static Text {
+    let first = accept_language
+        .and_then(|header| header.split(',').next())
+        .map(|tag| {
+            tag.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if first == "en" || first.starts_with("en-") {
+        &EN
+    } else {
+        &RU
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn russian_unless_the_browser_asks_for_english_first() {
+        assert_eq!(for_request(None).lang, "ru");
+        assert_eq!(for_request(Some("ru-RU,ru;q=0.9,en;q=0.8")).lang, "ru");
+        assert_eq!(for_request(Some("en-US,en;q=0.9")).lang, "en");
+        assert_eq!(for_request(Some("de-DE,en;q=0.5")).lang, "ru");
+        assert_eq!(RU.state_name("settling"), "ожидает");
+    }
+}
