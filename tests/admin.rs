@@ -465,3 +465,22 @@ fn the_dashboard_speaks_russian_unless_the_browser_asks_for_english() {
         .collect();
     assert!(cyrillic.is_empty(), "{cyrillic:?}");
 }
+
+#[test]
+fn a_browser_logs_in_with_the_token_as_the_password() {
+    let fixture = deployment();
+    let token = "s3cret-token-for-tests";
+    let (_server, admin) = start(&fixture, &["--admin-token", token]);
+    // The 401 asks for Basic, so a browser answers with the user name and password it has.
+    let Some(page) = browser_dom(&format!("http://operator:{token}@{admin}/")) else {
+        return;
+    };
+    assert!(page.contains("id=\"current-release\""), "{page}");
+    let Some(refused) = browser_dom(&format!("http://operator:wrong-password@{admin}/")) else {
+        return;
+    };
+    assert!(
+        !refused.contains("id=\"current-release\""),
+        "a wrong password shows nothing"
+    );
+}
