@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{admin_addr, eventually, raw_request, Fixture, Response, Server};
@@ -281,37 +280,9 @@ fn the_fleet_view_evicts_and_believes_only_trusted_proxies() {
 
 /// Loads the dashboard in headless Chromium and returns the DOM after rendering.
 fn browser_dom(url: &str) -> Option<String> {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| {
-            Command::new(name)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    let Some(chromium) = chromium else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install chromium (.ci/run does)"
-        );
-        eprintln!("skipped: no chromium here (CI installs it)");
-        return None;
-    };
+    let chromium = common::chromium()?;
     let profile = tempfile::tempdir().expect("profile");
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=2000",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg("--dump-dom")
+    let output = common::headless(chromium, profile.path())
         .arg(url)
         .output()
         .expect("run chromium");

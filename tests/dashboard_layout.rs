@@ -9,28 +9,7 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{admin_addr, raw_request, Fixture, Server};
-
-fn chromium() -> Option<&'static str> {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| {
-            Command::new(name)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install chromium (.ci/run does)"
-        );
-        eprintln!("skipped: no chromium here (CI installs it)");
-    }
-    found
-}
 
 /// A fleet with one device per build date, `dates` distinct dates from 2022-01-01 on.
 fn fleet(dates: usize) -> (Fixture, Server) {
@@ -85,26 +64,9 @@ fn measure(server: &Server, width: u32, chromium: &str) -> (u32, String, String)
     );
     let file = dir.path().join("wrapper.html");
     std::fs::write(&file, wrapper).expect("save the wrapper");
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--allow-file-access-from-files",
-            "--virtual-time-budget=3000",
-        ])
+    let output = common::headless(chromium, &dir.path().join("profile"))
+        .arg("--allow-file-access-from-files")
         .arg(format!("--window-size={},1000", width.max(500) + 20))
-        .arg(format!(
-            "--user-data-dir={}",
-            dir.path().join("profile").display()
-        ))
-        .arg("--dump-dom")
         .arg(format!("file://{}", file.display()))
         .output()
         .expect("run chromium");
@@ -129,7 +91,9 @@ fn number_in(page: &str, id: &str) -> usize {
 }
 
 fn check_layout(dates: usize) {
-    let Some(chromium) = chromium() else { return };
+    let Some(chromium) = common::chromium() else {
+        return;
+    };
     let (_fixture, server) = fleet(dates);
     for width in [1280, 390] {
         let (scroll_width, wide, page) = measure(&server, width, chromium);

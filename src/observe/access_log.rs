@@ -15,14 +15,15 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_web::http::header::HeaderValue;
 use actix_web::http::{Method, Uri, Version};
 
 use crate::config::LogDestination as Destination;
+use crate::observe::writer_thread::{join_within, lock};
 
 /// Records that may wait for the writer; past this they are dropped and counted.
 const QUEUE: usize = 16_384;
@@ -141,24 +142,8 @@ impl AccessLog {
     pub fn close(&self, timeout: Duration) {
         lock(&self.shared.inbox).close = true;
         self.shared.wake.notify_all();
-        let handle = lock(&self.writer).take();
-        if let Some(handle) = handle {
-            let deadline = Instant::now() + timeout;
-            while !handle.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if handle.is_finished() {
-                let _ = handle.join();
-            }
-        }
+        join_within(&self.writer, timeout);
     }
-}
-
-/// A poisoned lock still holds usable lines (a panic elsewhere cannot half-write them).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The open destination.
@@ -300,6 +285,7 @@ pub fn format_line(out: &mut String, time: &str, record: &Record) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn record(path: &str) -> Record {
         Record {

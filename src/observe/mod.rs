@@ -9,3 +9,4 @@ pub mod fleet;
 pub mod fleet_chart;
 pub mod inventory;
 pub mod metrics;
+pub mod writer_thread;

@@ -17,7 +17,7 @@ pub mod release_events;
 pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,6 +26,7 @@ use serde::Serialize;
 
 use crate::config::InventorySetting;
 use crate::model::unix_time::unix;
+use crate::observe::writer_thread::{join_within, lock};
 use db::{Db, Postgres, Sqlite};
 pub use event::Event;
 
@@ -82,12 +83,6 @@ pub struct Inventory {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// A connection for the admin API's reads, opened on first use.
     reader: Mutex<Option<Box<dyn Db>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Opens the store named by `setting` and brings its schema up to date.
@@ -226,19 +221,8 @@ impl Inventory {
     pub fn close(&self, timeout: Duration) {
         lock(&self.shared.inbox).close = true;
         self.shared.wake.notify_all();
-        let handle = lock(&self.writer).take();
-        if let Some(handle) = handle {
-            let deadline = Instant::now() + timeout;
-            while !handle.is_finished() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if handle.is_finished() {
-                let _ = handle.join();
-            } else {
-                log::warn!(
-                    "the inventory writer did not finish in time; its last records are lost"
-                );
-            }
+        if !join_within(&self.writer, timeout) {
+            log::warn!("the inventory writer did not finish in time; its last records are lost");
         }
     }
 }
