@@ -1,10 +1,11 @@
-//! What a file looked like when we last read it (inode, size, mtime, ctime), so that a
-//! rescan re-reads only what changed, and a file that changed while we read it is caught.
+//! What a file looked like when we last read it (inode, size, mtime, ctime; on Windows
+//! size, modified and created times), so that a rescan re-reads only what changed, and a
+//! file that changed while we read it is caught.
 //! ctime is included because `cp -a` and `rsync -a` set an old mtime, but nothing can set
 //! the ctime back.
 
 use std::fs::Metadata;
-use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,13 +18,40 @@ pub struct Fingerprint {
 }
 
 impl Fingerprint {
+    /// On Unix: device, inode, size, mtime and ctime.
+    #[cfg(unix)]
     pub fn of(meta: &Metadata) -> Fingerprint {
+        use std::os::unix::fs::MetadataExt;
         Fingerprint {
             dev: meta.dev(),
             ino: meta.ino(),
             len: meta.len(),
             mtime: (meta.mtime(), meta.mtime_nsec()),
             ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// On Windows, stable Rust offers no file index: size, the modification time, and the
+    /// creation time in place of ctime (a copy is created at copy time, whatever modified
+    /// time it keeps, so a copied-in folder still counts as changed just now).
+    #[cfg(not(unix))]
+    pub fn of(meta: &Metadata) -> Fingerprint {
+        let split = |time: std::io::Result<SystemTime>| {
+            time.ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or((0, 0), |d| {
+                    (
+                        i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                        i64::from(d.subsec_nanos()),
+                    )
+                })
+        };
+        Fingerprint {
+            dev: 0,
+            ino: 0,
+            len: meta.len(),
+            mtime: split(meta.modified()),
+            ctime: split(meta.created()),
         }
     }
 
@@ -48,5 +76,24 @@ impl Fingerprint {
             (Ok(secs), Ok(nanos)) => UNIX_EPOCH + Duration::new(secs, nanos.min(999_999_999)),
             _ => UNIX_EPOCH,
         }
+    }
+}
+
+/// Something that tells a folder from another created at the same path later (deleted and
+/// created again), so a watch on the old one is renewed: the inode on Unix, the creation
+/// time elsewhere. `None` when `path` is not a folder.
+pub fn folder_identity(path: &Path) -> Option<u64> {
+    let meta = std::fs::metadata(path).ok().filter(|m| m.is_dir())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        meta.created()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
     }
 }

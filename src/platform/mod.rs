@@ -2,7 +2,7 @@
 //! `cfg` so no other wing needs one: file identity and change times (`fingerprint`),
 //! whether a file is open for writing (`open_writers`), network file systems (`file_system`),
 //! sockets from systemd (`listen_sockets`), the stop request (`stop_signal`), root or not
-//! (`process_user`).
+//! (`process_user`), the reload request (`reload_signal`).
 //! It uses nothing else of the crate but the vocabulary.
 
 pub mod file_system;
@@ -10,4 +10,5 @@ pub mod fingerprint;
 pub mod listen_sockets;
 pub mod open_writers;
 pub mod process_user;
+pub mod reload_signal;
 pub mod stop_signal;

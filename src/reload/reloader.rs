@@ -12,7 +12,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use actix_web::web;
 use log::{debug, error, info, warn};
-use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
 
 use crate::app_state::{AppState, ReloadRecord};
@@ -23,6 +22,7 @@ use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::unix_time::unix;
 use crate::observe::inventory::release_events::release_events;
+use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
@@ -69,7 +69,7 @@ pub struct Reloader {
     changes: mpsc::Receiver<Change>,
     /// What the watcher saw of files being written, handed to every scan.
     ledger: WriteLedger,
-    hangup: Option<Signal>,
+    hangup: ReloadSignal,
     /// Kept alive for as long as the reloader runs: dropping it stops the watching.
     watcher: Option<FsWatcher>,
     /// Problems already logged, so that a lasting fault is logged once, not per rescan.
@@ -93,13 +93,7 @@ impl Reloader {
                 None
             }
         };
-        let hangup = match signal(SignalKind::hangup()) {
-            Ok(hangup) => Some(hangup),
-            Err(e) => {
-                error!("cannot handle SIGHUP: {e}");
-                None
-            }
-        };
+        let hangup = ReloadSignal::new();
         let logged = problems(&state.snapshot_arc());
         Reloader {
             state,
@@ -123,7 +117,7 @@ impl Reloader {
                     self.note(change);
                     Trigger::Files
                 }
-                Some(()) = next_hangup(&mut self.hangup) => Trigger::Signal,
+                Some(()) = self.hangup.next() => Trigger::Signal,
                 () = sleep_until(settle_at), if settle_at.is_some() => Trigger::Settle,
             };
             if trigger == Trigger::Files {
@@ -352,13 +346,6 @@ fn settle_deadline(snapshot: &Snapshot) -> Option<tokio::time::Instant> {
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-async fn next_hangup(hangup: &mut Option<Signal>) -> Option<()> {
-    match hangup {
-        Some(hangup) => hangup.recv().await,
         None => std::future::pending().await,
     }
 }

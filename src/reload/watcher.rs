@@ -9,7 +9,6 @@
 //! a deleted and re-created `firmware_dir` is seen and watched again).
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,7 +21,7 @@ use notify::{Event, EventKind, PollWatcher, RecommendedWatcher, RecursiveMode, W
 use tokio::sync::mpsc;
 
 use crate::config::{Config, WatchMode};
-use crate::platform::file_system;
+use crate::platform::{file_system, fingerprint};
 
 /// How many messages may wait for the reloader. Past it a message is dropped and the loss
 /// is remembered (`Lost`): writes and closes can then no longer be trusted.
@@ -359,10 +358,7 @@ impl FsWatcher {
 }
 
 fn inode(path: &Path) -> Option<u64> {
-    std::fs::metadata(path)
-        .ok()
-        .filter(|m| m.is_dir())
-        .map(|m| m.ino())
+    fingerprint::folder_identity(path)
 }
 
 #[cfg(test)]
