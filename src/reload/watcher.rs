@@ -318,7 +318,15 @@ impl FsWatcher {
                             path.display(),
                             config.poll_interval.as_millis()
                         ),
-                        None => debug!("watching {} ({mode:?})", path.display()),
+                        None => debug!(
+                            "watching {}{}",
+                            path.display(),
+                            if mode == RecursiveMode::Recursive {
+                                " and every folder below it"
+                            } else {
+                                ""
+                            }
+                        ),
                     }
                     self.failed.remove(&path);
                     let polled = poll_reason.is_some();
