@@ -12,237 +12,24 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{admin_addr, eventually, raw_request, Fixture, Response, Server, DEADLINE};
+use common::{eventually, Fixture, DEADLINE};
 
-const CONFIG: &str =
-    "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\ncritical_version: 20180120\nlicenses: [fleet.slf]\n";
+mod inventory_scenarios;
 
-fn start(fixture: &Fixture, extra: &[&str]) -> Server {
-    let mut args = vec!["--admin-listen", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    Server::start(fixture.dir.path(), &args, &[])
-}
+use inventory_scenarios::*;
 
 fn deployment() -> Fixture {
-    let fixture = Fixture::new();
-    fixture.write_config(CONFIG);
-    fixture.write(
-        "fleet.slf",
-        format!("{}\n", common::slf_line("0000000000012345", 'a', 'b')),
-    );
-    fixture.release("20180125", None);
-    fixture
-}
-
-/// A register at `address` reporting `build_date`.
-fn check_in(server: &Server, address: &str, build_date: &str) -> serde_json::Value {
-    let response = server.post_with(
-        "/check_firmware",
-        &format!("{{\"build_date\": \"{build_date}\"}}"),
-        &[("X-Forwarded-For", address), ("User-Agent", "JavaPOS")],
-    );
-    assert_eq!(response.status, 200);
-    response.json()
-}
-
-fn download(server: &Server, address: &str) {
-    let response = server.get(
-        "/firmware/20180125/upd_app.bin",
-        &[("X-Forwarded-For", address)],
-    );
-    assert_eq!(response.status, 200);
-}
-
-fn serial(server: &Server, address: &str, serial: &str) -> u16 {
-    server
-        .post_with(
-            "/feature_licenses",
-            &format!("{{\"serial\": \"{serial}\"}}"),
-            &[("X-Forwarded-For", address)],
-        )
-        .status
-}
-
-fn admin(server: &Server, path: &str) -> Response {
-    let addr: SocketAddr = admin_addr(server);
-    raw_request(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-}
-
-fn admin_json(server: &Server, path: &str) -> serde_json::Value {
-    let response = admin(server, path);
-    assert_eq!(response.status, 200, "{path}: {}", response.text());
-    response.json()
-}
-
-/// Waits until `/devices` counts `n` devices (the writer flushes every 200 ms).
-fn wait_devices(server: &Server, query: &str, n: u64) -> serde_json::Value {
-    eventually(&format!("{n} devices for {query}"), DEADLINE, || {
-        let list = admin_json(server, &format!("/devices{query}"));
-        (list["total"] == n).then_some(list)
-    })
+    deployment_with("")
 }
 
 #[test]
 fn a_restart_keeps_every_device_and_event() {
-    let fixture = deployment();
-    let mut server = start(&fixture, &[]);
-    for n in 1..=5 {
-        check_in(&server, &format!("10.0.0.{n}"), "1.1.2018");
-    }
-    assert_eq!(serial(&server, "10.0.0.1", "12345"), 200);
-    // A release published while running: a history event.
-    let staged = fixture.release(".staging-20180201", None);
-    fs::rename(staged, fixture.path("firmware/20180201")).expect("mv");
-    eventually("20180201 offered", DEADLINE, || {
-        (check_in(&server, "10.0.0.1", "1.1.2018")["version"] == 20180201).then_some(())
-    });
-    wait_devices(&server, "", 5);
-    eventually("the publish in the history", DEADLINE, || {
-        let history = admin_json(&server, "/history");
-        history["events"]
-            .as_array()?
-            .iter()
-            .any(|e| e["kind"] == "published" && e["version"] == 20180201)
-            .then_some(())
-    });
-    assert!(server.terminate(DEADLINE));
-
-    let server = start(&fixture, &[]);
-    let list = admin_json(&server, "/devices");
-    assert_eq!(list["total"], 5, "{list}");
-    let first = list["devices"]
-        .as_array()
-        .expect("devices")
-        .iter()
-        .find(|d| d["address"] == "10.0.0.1")
-        .expect("10.0.0.1 remembered")
-        .clone();
-    assert_eq!(first["serials"][0], "0000000000012345");
-    assert_eq!(first["user_agent"], "JavaPOS");
-    assert_eq!(first["build_date"], 20180101);
-    let history = admin_json(&server, "/history");
-    let kinds: Vec<&str> = history["events"]
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["kind"].as_str())
-        .collect();
-    assert!(
-        kinds.contains(&"published") && kinds.contains(&"started"),
-        "{kinds:?}"
-    );
-    // The fleet view is loaded from the store: the dashboard's counts survive too.
-    let status = admin_json(&server, "/status");
-    assert_eq!(status["fleet"]["devices"], 5, "{}", status["fleet"]);
-    assert_eq!(status["inventory"]["ok"], true);
+    inventory_scenarios::a_restart_keeps_every_device_and_event("");
 }
 
 #[test]
 fn outcomes_filters_csv_and_missing_serials() {
-    let fixture = deployment();
-    let server = start(&fixture, &["--stuck-after-s", "1"]);
-    // Two registers download; one then reports the new build, the other does not.
-    for address in ["10.1.0.1", "10.1.0.2"] {
-        assert_eq!(
-            check_in(&server, address, "1.1.2018")["update_available"],
-            true
-        );
-        download(&server, address);
-    }
-    check_in(&server, "10.1.0.1", "25.01.2018");
-    // A third is offered and never downloads; a fourth is up to date.
-    check_in(&server, "10.1.0.3", "17.01.2018");
-    check_in(&server, "10.1.0.4", "25.01.2018");
-    assert_eq!(serial(&server, "10.1.0.3", "99999"), 404);
-    wait_devices(&server, "", 4);
-    std::thread::sleep(Duration::from_millis(1100)); // past stuck_after_s: 1
-    check_in(&server, "10.1.0.2", "1.1.2018");
-
-    let stuck = wait_devices(&server, "?outcome=stuck", 1);
-    assert_eq!(stuck["devices"][0]["address"], "10.1.0.2");
-    assert_eq!(
-        admin_json(&server, "/devices?outcome=updated")["devices"][0]["address"],
-        "10.1.0.1"
-    );
-    assert_eq!(
-        admin_json(&server, "/devices?outcome=pending")["devices"][0]["address"],
-        "10.1.0.3"
-    );
-    // Below the critical version (20180120): built 20180101 and 20180117.
-    let below = admin_json(&server, "/devices?below_critical=1");
-    assert_eq!(below["total"], 2, "{below}");
-    assert_eq!(
-        admin_json(&server, "/devices?build_date=20180125")["total"],
-        2
-    );
-    assert_eq!(
-        admin_json(&server, "/devices?q=99999")["devices"][0]["address"],
-        "10.1.0.3"
-    );
-    assert_eq!(admin_json(&server, "/devices?not_seen_days=1")["total"], 0);
-    assert_eq!(
-        admin_json(&server, "/devices?limit=1&offset=1")["devices"]
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
-    let releases = admin_json(&server, "/releases");
-    let r = &releases["releases"][0];
-    assert_eq!(
-        (
-            &r["version"],
-            &r["offered"],
-            &r["downloaded"],
-            &r["updated"],
-            &r["stuck"]
-        ),
-        (&20180125.into(), &3.into(), &2.into(), &1.into(), &1.into()),
-        "{releases}"
-    );
-    // Plain-word errors for bad filters.
-    let bad = admin(&server, "/devices?build_date=2018-01-01");
-    assert_eq!(bad.status, 400);
-    assert!(
-        bad.error()
-            .contains("build_date must be a date written yyyymmdd"),
-        "{}",
-        bad.text()
-    );
-    assert_eq!(admin(&server, "/devices?outcome=gone").status, 400);
-
-    let csv = admin(&server, "/devices.csv?below_critical=1");
-    assert_eq!(csv.status, 200);
-    assert!(csv
-        .header("content-type")
-        .is_some_and(|t| t.starts_with("text/csv")));
-    let text = String::from_utf8(csv.body).expect("UTF-8");
-    assert!(text.starts_with("\u{feff}address;build_date;"), "{text}");
-    assert_eq!(text.lines().count(), 3, "{text}");
-
-    // The dashboard's table and /metrics carry the same counts.
-    let page = admin(&server, "/").text();
-    assert!(
-        page.contains("id=\"outcomes\"")
-            && page.contains("data-version=\"20180125\"")
-            && page.contains("<polyline class=\"updated\" data-version=\"20180125\""),
-        "{page}"
-    );
-    let metrics = admin(&server, "/metrics").text();
-    for line in [
-        "kkt_release_devices{outcome=\"stuck\",version=\"20180125\"} 1",
-        "kkt_release_devices{outcome=\"updated\",version=\"20180125\"} 1",
-        "kkt_release_devices{outcome=\"offered\",version=\"20180125\"} 3",
-    ] {
-        assert!(metrics.contains(line), "{line} in\n{metrics}");
-    }
-
-    let missing = admin_json(&server, "/serials/missing");
-    assert_eq!(missing["total"], 1);
-    assert_eq!(missing["serials"][0]["serial"], "0000000000099999");
-    assert_eq!(missing["serials"][0]["address"], "10.1.0.3");
+    inventory_scenarios::outcomes_filters_csv_and_missing_serials("");
 }
 
 #[test]

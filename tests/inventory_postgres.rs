@@ -4,6 +4,7 @@
 //! and two server instances sharing it and seeing one fleet.
 
 mod common;
+mod inventory_scenarios;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -208,4 +209,22 @@ fn two_instances_sharing_postgres_see_one_fleet() {
     wait_total(&a, "", 3);
     wait_total(&b, "", 3);
     wait_total(&a, "?build_date=20180101", 2);
+}
+
+#[test]
+fn a_restart_keeps_every_device_and_event_in_postgres() {
+    let Some(pg) = start_postgres() else { return };
+    inventory_scenarios::a_restart_keeps_every_device_and_event(&format!(
+        "inventory: \"{}\"\n",
+        pg.url()
+    ));
+}
+
+#[test]
+fn outcomes_filters_csv_and_missing_serials_in_postgres() {
+    let Some(pg) = start_postgres() else { return };
+    inventory_scenarios::outcomes_filters_csv_and_missing_serials(&format!(
+        "inventory: \"{}\"\n",
+        pg.url()
+    ));
 }
