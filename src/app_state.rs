@@ -44,6 +44,9 @@ pub struct AppState {
     pub access_log: AccessLog,
     /// The fleet's memory across restarts, written off the request path.
     pub inventory: Inventory,
+    reload_total: std::sync::atomic::AtomicUsize,
+    /// `POST /reload` on the admin listener wakes the reloader through this.
+    pub reload_requested: tokio::sync::Notify,
     /// A stop was requested: answers close their connection instead of keeping it alive.
     draining: AtomicBool,
 }
@@ -66,6 +69,8 @@ impl AppState {
             request_timeout,
             access_log,
             inventory,
+            reload_requested: tokio::sync::Notify::new(),
+            reload_total: std::sync::atomic::AtomicUsize::new(0),
             draining: AtomicBool::new(false),
         };
         state.update_gauges(&state.snapshot_arc());
@@ -105,7 +110,13 @@ impl AppState {
         self.draining.load(Ordering::Relaxed)
     }
 
+    /// How many reloads were recorded since start (the history keeps only the last ones).
+    pub fn reload_count(&self) -> usize {
+        self.reload_total.load(Ordering::SeqCst)
+    }
+
     pub fn record_reload(&self, record: ReloadRecord) {
+        self.reload_total.fetch_add(1, Ordering::SeqCst);
         self.metrics.reload(record.ok);
         let mut reloads = self
             .reloads

@@ -15,6 +15,7 @@ pub mod model;
 pub mod observe;
 pub mod platform;
 pub mod reload;
+pub mod reload_command;
 pub mod server;
 
 use std::process::ExitCode;
@@ -49,6 +50,16 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Command::Reload => match reload_command::run(&config) {
+            Ok(answer) => {
+                println!("{answer}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("kkt-update-server: {error:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Serve => {
             match actix_web::rt::System::new().block_on(server::serve(config, cli.args)) {
                 Ok(()) => ExitCode::SUCCESS,

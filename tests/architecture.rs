@@ -19,6 +19,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("device_api", 7),
     ("admin", 7),
     ("check_command", 8),
+    ("reload_command", 8),
     ("server", 8),
 ];
 

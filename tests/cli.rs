@@ -187,3 +187,45 @@ fn check_says_when_it_runs_as_root() {
         );
     }
 }
+
+#[test]
+fn reload_asks_the_running_server_to_rescan_now() {
+    let fixture = Fixture::new();
+    fixture.release("20180117", None);
+    let token = "a-long-admin-token-1234";
+    let server = common::Server::start(
+        fixture.dir.path(),
+        &["--admin-listen", "127.0.0.1:0", "--admin-token", token],
+        &[],
+    );
+    let admin = common::admin_addr(&server);
+    let reload = |token: &str| {
+        std::process::Command::new(BIN)
+            .current_dir(fixture.dir.path())
+            .args(["reload", "--config", "server.yaml", "--admin-listen"])
+            .arg(admin.to_string())
+            .env("KKT_ADMIN_TOKEN", token)
+            .output()
+            .expect("run reload")
+    };
+    let done = reload(token);
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(said.contains("\"status\": \"reloaded\""), "{said}");
+    assert!(
+        server.wait_for_log("rescanned on request", common::DEADLINE),
+        "{}",
+        server.log()
+    );
+    let refused = reload("not-the-token-at-all");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("admin token was refused"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}

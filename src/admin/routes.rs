@@ -44,6 +44,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 })),
         );
     }
+    cfg.service(
+        web::resource("/reload")
+            .route(web::post().to(reload))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
+            })),
+    );
     inventory_routes::configure(cfg);
     cfg.default_service(web::to(|req: HttpRequest| async move {
         Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string()))
@@ -143,6 +150,30 @@ async fn handle(
             }
         }
     }
+}
+
+/// `POST /reload`: rescans now (as SIGHUP does) and answers with what the reload found,
+/// once it is done.
+async fn reload(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    let before = state.reload_count();
+    state.reload_requested.notify_one();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if state.reload_count() > before {
+            let newest = state.reloads().into_iter().next();
+            if let Some(done) = newest.filter(|r| r.trigger == "request") {
+                return json(&serde_json::json!({
+                    "status": if done.ok { "reloaded" } else { "kept the running state" },
+                    "outcome": done.outcome,
+                    "duration_ms": done.duration_ms,
+                }));
+            }
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Err(AdminError::Internal(
+        "the reload did not finish within 30 s; see the log".into(),
+    ))
 }
 
 /// Per release offered as an update, what became of the offers (empty when the store

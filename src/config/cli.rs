@@ -26,6 +26,9 @@ pub enum Command {
     /// Check the configuration, every release folder and every license file, print what
     /// was found and every problem, and exit non-zero on problems (like `nginx -t`).
     Check,
+    /// Ask the running server to rescan now, through its admin listener (works on every
+    /// system; on Unix, SIGHUP does the same).
+    Reload,
 }
 
 /// Settings from the command line or the environment; `None` means "not given".

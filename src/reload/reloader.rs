@@ -41,6 +41,8 @@ pub enum Trigger {
     Signal,
     /// A release folder or license file has been quiet for `settle_ms`.
     Settle,
+    /// `POST /reload` on the admin listener (`kkt-update-server reload`).
+    Request,
 }
 
 impl Trigger {
@@ -50,6 +52,7 @@ impl Trigger {
             Trigger::Files => "after file changes",
             Trigger::Signal => "on SIGHUP",
             Trigger::Settle => "after the settle time",
+            Trigger::Request => "on request",
         }
     }
 
@@ -58,6 +61,7 @@ impl Trigger {
             Trigger::Files => "files",
             Trigger::Signal => "signal",
             Trigger::Settle => "settle",
+            Trigger::Request => "request",
         }
     }
 }
@@ -118,6 +122,7 @@ impl Reloader {
                     Trigger::Files
                 }
                 Some(()) = self.hangup.next() => Trigger::Signal,
+                () = self.state.reload_requested.notified() => Trigger::Request,
                 () = sleep_until(settle_at), if settle_at.is_some() => Trigger::Settle,
             };
             if trigger == Trigger::Files {
@@ -146,7 +151,7 @@ impl Reloader {
     pub async fn reload(&mut self, trigger: Trigger) -> Arc<Snapshot> {
         let started = Instant::now();
         let config_error = self.reload_config();
-        if trigger == Trigger::Signal {
+        if matches!(trigger, Trigger::Signal | Trigger::Request) {
             // logrotate moved the access log away: write to a new file of that name.
             self.state.access_log.reopen(self.config.access_log.clone());
         }
@@ -302,8 +307,11 @@ impl Reloader {
             changes.push(snapshot_report::licenses_line(snapshot));
         }
         let ms = took.as_millis();
-        if changes.is_empty() && trigger == Trigger::Signal {
-            info!("rescanned on SIGHUP in {ms} ms: nothing devices see changed");
+        if changes.is_empty() && matches!(trigger, Trigger::Signal | Trigger::Request) {
+            info!(
+                "rescanned {} in {ms} ms: nothing devices see changed",
+                trigger.words()
+            );
         } else if changes.is_empty() {
             debug!(
                 "rescanned {} in {ms} ms: nothing devices see changed",
