@@ -24,7 +24,7 @@ const RELOADS_KEPT: usize = 20;
 pub struct ReloadRecord {
     /// Unix seconds.
     pub at: u64,
-    /// `startup`, `files`, `signal` or `settle`.
+    /// `startup`, `files`, `signal`, `settle` or `request` (`POST /reload`).
     pub trigger: &'static str,
     /// What devices now see differently, or why the reload failed.
     pub outcome: String,
