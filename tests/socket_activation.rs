@@ -31,6 +31,17 @@ struct Tally {
     downloads: AtomicUsize,
 }
 
+impl Tally {
+    /// Answered, refused, failed.
+    fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.ok.load(Ordering::SeqCst),
+            self.refused.load(Ordering::SeqCst),
+            self.failed.load(Ordering::SeqCst),
+        )
+    }
+}
+
 /// One request on a fresh connection: `Ok(status, body)`, or the connection error.
 fn request(addr: SocketAddr, request: &[u8]) -> Result<(u16, Vec<u8>), std::io::Error> {
     let mut stream = TcpStream::connect(addr)?;
@@ -173,11 +184,7 @@ fn ten_restarts_with_systemds_socket_lose_no_request() {
         std::thread::sleep(Duration::from_millis(150));
         stop.store(true, Ordering::SeqCst);
     });
-    let (ok, refused, failed) = (
-        tally.ok.load(Ordering::SeqCst),
-        tally.refused.load(Ordering::SeqCst),
-        tally.failed.load(Ordering::SeqCst),
-    );
+    let (ok, refused, failed) = tally.counts();
     println!(
         "socket activation, {RESTARTS} restarts: {ok} answered, {refused} refused, {failed} failed"
     );
@@ -230,11 +237,7 @@ fn without_socket_activation_restarts_refuse_devices() {
         std::thread::sleep(Duration::from_millis(150));
         stop.store(true, Ordering::SeqCst);
     });
-    let (ok, refused, failed) = (
-        tally.ok.load(Ordering::SeqCst),
-        tally.refused.load(Ordering::SeqCst),
-        tally.failed.load(Ordering::SeqCst),
-    );
+    let (ok, refused, failed) = tally.counts();
     // For README: the window a plain restart leaves open. Not a pass condition.
     println!(
         "plain restarts, {RESTARTS} restarts: {ok} answered, {refused} refused, {failed} failed"

@@ -49,7 +49,12 @@ pub async fn download(
         .and_then(|r| r.file(name))
         .cloned()
         .ok_or_else(not_found)?;
-    let client = client_ip(&req, &snapshot);
+    // Who downloaded what is the inventory's; without one, nothing to work out.
+    let client = if state.inventory.is_on() {
+        client_ip(&req, &snapshot)
+    } else {
+        None
+    };
     drop(snapshot);
     let response = respond(&req, &file)?;
     if let Some(address) = client {

@@ -458,26 +458,38 @@ pub fn devices(
         .unwrap_or(0);
     let limit = param(Value::from(filter.limit), &mut params);
     let offset = param(Value::from(filter.offset), &mut params);
+    let page = format!(
+        "{from} {wher} ORDER BY d.last_seen DESC, d.address DESC LIMIT {limit} OFFSET {offset}"
+    );
     let rows = db.query(
         &format!(
             "SELECT d.address, d.build_date, d.line, d.first_seen, d.last_seen, d.user_agent, \
-             d.offered, r.version, r.downloaded_at, r.updated_at {from} {wher} \
-             ORDER BY d.last_seen DESC, d.address DESC LIMIT {limit} OFFSET {offset}"
+             d.offered, r.version, r.downloaded_at, r.updated_at {page}"
         ),
         &params,
     )?;
+    // The serials of the whole page in one query, not one per device (start-up loads
+    // 100,000 devices this way).
+    let mut serials: HashMap<String, Vec<String>> = HashMap::new();
+    for row in db.query(
+        &format!(
+            "SELECT s.address, s.serial FROM device_serials s \
+             WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC"
+        ),
+        &params,
+    )? {
+        if let [address, serial, ..] = row.as_slice() {
+            serials
+                .entry(address.text())
+                .or_default()
+                .push(serial.text());
+        }
+    }
     let mut devices = Vec::with_capacity(rows.len());
     for row in rows {
         let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
         let address = get(0).text();
-        let serials = db
-            .query(
-                "SELECT serial FROM device_serials WHERE address = $1 ORDER BY last_seen DESC",
-                &[Value::from(address.as_str())],
-            )?
-            .iter()
-            .filter_map(|r| r.first().map(Value::text))
-            .collect();
+        let serials = serials.remove(&address).unwrap_or_default();
         let offered_update = get(7).int().is_some();
         devices.push(DeviceRow {
             address,
