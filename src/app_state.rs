@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::catalog::snapshot::Snapshot;
 use crate::observe::access_log::AccessLog;
+use crate::observe::admissions::Admissions;
 use crate::observe::fleet::Fleet;
 use crate::observe::inventory::Inventory;
 use crate::observe::metrics::Metrics;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub access_log: AccessLog,
     /// The fleet's memory across restarts, written off the request path.
     pub inventory: Inventory,
+    /// Who is admitted to which release under rollout, and which rollouts are halted.
+    pub admissions: Admissions,
     reload_total: std::sync::atomic::AtomicUsize,
     /// `POST /reload` on the admin listener wakes the reloader through this.
     pub reload_requested: tokio::sync::Notify,
@@ -69,6 +72,7 @@ impl AppState {
             request_timeout,
             access_log,
             inventory,
+            admissions: Admissions::default(),
             reload_requested: tokio::sync::Notify::new(),
             reload_total: std::sync::atomic::AtomicUsize::new(0),
             draining: AtomicBool::new(false),

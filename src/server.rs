@@ -30,6 +30,7 @@ use crate::observe::access_log::{self, AccessLog};
 use crate::observe::inventory::{self, Event, Inventory};
 use crate::platform::{listen_sockets, stop_signal};
 use crate::reload::reloader::Reloader;
+use crate::reload::rollout_watch;
 
 /// Scans, logs what devices will be offered, and serves until SIGINT/SIGTERM, then lets
 /// running requests (downloads) finish for up to `shutdown_timeout`.
@@ -66,9 +67,11 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     });
     restore_fleet(&state, config.fleet_max_devices);
+    let admissions_since = rollout_watch::restore(&state);
     state.inventory.record(Event::History {
         at: unix(SystemTime::now()),
         kind: "started",
+        line: "".into(),
         version: state
             .snapshot()
             .releases
@@ -157,6 +160,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     }
 
     actix_web::rt::spawn(reloader.run());
+    actix_web::rt::spawn(rollout_watch::run(state.clone(), admissions_since));
     for addr in device_addrs {
         info!("listening on {addr}");
     }

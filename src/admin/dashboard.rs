@@ -169,6 +169,7 @@ mod tests {
             fleet: Default::default(),
             devices: Vec::new(),
             inventory: crate::observe::inventory::Inventory::off().status(),
+            rollouts: Vec::new(),
         };
         let page = render(
             &status(&snapshot, operator, SystemTime::now()),

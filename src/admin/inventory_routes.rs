@@ -105,8 +105,21 @@ fn filter(query: &Query, critical: Option<u32>) -> Result<DeviceFilter, AdminErr
         None => None,
         Some(_) => Some(number(query, "not_seen_days", 0, 36_500)?),
     };
+    let admitted = match query.get("admitted") {
+        None => None,
+        Some(text) => Some(
+            Version::parse_folder_name(text.trim())
+                .ok_or_else(|| {
+                    AdminError::BadQuery(format!(
+                        "admitted must be a release written yyyymmdd, like 20250115; got {text:?}"
+                    ))
+                })?
+                .as_u32(),
+        ),
+    };
     Ok(DeviceFilter {
         built_before,
+        admitted,
         line: query.get("line").cloned(),
         build_date,
         not_seen_days,

@@ -18,6 +18,7 @@ use crate::admin::inventory_routes;
 use crate::admin::status_report::{self, OperatorState, Status};
 use crate::admin::{dashboard, dashboard_text};
 use crate::app_state::AppState;
+use crate::observe::metrics::FleetState;
 
 /// How many devices the dashboard lists.
 const RECENT_DEVICES: usize = 50;
@@ -116,6 +117,7 @@ async fn handle(
                         .iter()
                         .map(|r| {
                             (
+                                r.line.as_str(),
                                 r.version,
                                 [
                                     ("offered", r.offered),
@@ -128,6 +130,8 @@ async fn handle(
                         .collect::<Vec<_>>(),
                 );
             }
+            let status = current_status(&state);
+            state.metrics.fleet_state(&fleet_state(&status));
             let text = state.metrics.render().map_err(AdminError::Internal)?;
             Ok(HttpResponse::Ok()
                 .insert_header((
@@ -195,6 +199,57 @@ async fn release_outcomes(
     .unwrap_or_default()
 }
 
+/// What the scrape-time gauges show, read off the report.
+fn fleet_state(status: &Status) -> FleetState {
+    let unmapped = |kind: &str| {
+        status
+            .unmapped_build_dates
+            .iter()
+            .filter(|d| d.kind == kind)
+            .map(|d| d.devices)
+            .sum()
+    };
+    let rejected = |folders: &[status_report::FolderView]| {
+        folders.iter().filter(|f| f.state == "rejected").count()
+    };
+    FleetState {
+        line_current: std::iter::once((
+            String::new(),
+            status.current_release.as_ref().map_or(0, |r| r.version),
+        ))
+        .chain(status.lines.iter().map(|l| {
+            (
+                l.name.clone(),
+                l.current_release.as_ref().map_or(0, |r| r.version),
+            )
+        }))
+        .collect(),
+        rollouts: status
+            .rollouts
+            .iter()
+            .map(|r| {
+                (
+                    r.line.clone(),
+                    r.version,
+                    r.admitted,
+                    r.halted.is_some(),
+                    r.paused,
+                )
+            })
+            .collect(),
+        unknown_build_date_devices: unmapped("unknown"),
+        ambiguous_build_date_devices: unmapped("ambiguous"),
+        rejected_releases: rejected(&status.releases)
+            + status
+                .lines
+                .iter()
+                .map(|l| rejected(&l.releases))
+                .sum::<usize>(),
+        inventory_ok: (status.inventory.store != "off").then_some(status.inventory.ok),
+        inventory_dropped: status.inventory.dropped,
+    }
+}
+
 /// The report, from one snapshot.
 fn current_status(state: &AppState) -> Status {
     let snapshot = state.snapshot_arc();
@@ -215,6 +270,12 @@ fn current_status(state: &AppState) -> Status {
         fleet,
         devices,
         inventory: state.inventory.status(),
+        rollouts: status_report::rollouts(
+            &snapshot,
+            &state.admissions,
+            crate::model::unix_time::unix(now),
+            crate::model::unix_time::local_minute(),
+        ),
     };
     status_report::status(&snapshot, operator, now)
 }

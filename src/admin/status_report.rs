@@ -6,10 +6,13 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::app_state::ReloadRecord;
-use crate::catalog::releases::FolderState;
+use crate::catalog::device_line::{line_label, DeviceLine};
+use crate::catalog::releases::{FolderState, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
 use crate::model::unix_time::unix;
+use crate::model::version::Version;
+use crate::observe::admissions::{Admissions, Halt};
 use crate::observe::fleet::{Device, FleetSummary};
 use crate::observe::inventory::InventoryStatus;
 
@@ -33,6 +36,68 @@ pub struct Status {
     pub devices: Vec<Device>,
     /// The fleet's memory: where it is kept and whether writes succeed.
     pub inventory: InventoryStatus,
+    /// Named firmware lines (folders with a `line.yaml`); the default line is above.
+    pub lines: Vec<LineView>,
+    /// Line folders that do not serve, and why.
+    pub lines_out: Vec<LineOutView>,
+    /// Every published release under rollout, in every line.
+    pub rollouts: Vec<RolloutView>,
+    /// Build dates devices reported (last 24 h) that no line claims, or several do.
+    pub unmapped_build_dates: Vec<UnmappedDate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineView {
+    pub name: String,
+    pub description: String,
+    pub path: String,
+    pub current_release: Option<ReleaseView>,
+    /// Builds before this are critical for this line's devices (yyyymmdd).
+    pub critical_version: Option<u32>,
+    pub known_builds: Vec<u32>,
+    pub releases: Vec<FolderView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineOutView {
+    pub name: String,
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct RolloutView {
+    /// `""`: the default line.
+    pub line: String,
+    pub version: u32,
+    /// The rollout in words.
+    pub settings: String,
+    pub percent: u8,
+    pub pilot: String,
+    pub window: Option<String>,
+    pub paused: bool,
+    /// Set while halted by its stuck devices.
+    pub halted: Option<Halt>,
+    pub admitted: u64,
+    pub admitted_last_hour: u64,
+    pub max_new_per_hour: Option<u32>,
+    /// How many more the hourly cap lets in right now (none: no cap).
+    pub remaining_this_hour: Option<u64>,
+    /// `admitting`, `paused`, `halted`, `outside_window` or `hourly_cap_reached`.
+    pub state: &'static str,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct UnmappedDate {
+    pub build_date: u32,
+    /// `unknown` (no line claims it) or `ambiguous` (several do).
+    pub kind: &'static str,
+    /// The lines that claim it (ambiguous dates).
+    pub lines: Vec<String>,
+    /// The line whose releases these devices are offered, if any.
+    pub served_by: Option<String>,
+    /// Devices that reported it in the last 24 hours.
+    pub devices: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -102,13 +167,87 @@ pub struct OperatorState {
     pub fleet: FleetSummary,
     pub devices: Vec<Device>,
     pub inventory: InventoryStatus,
+    pub rollouts: Vec<RolloutView>,
 }
 
-/// Builds the report.
-pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> Status {
-    let current = snapshot.releases.current();
-    let releases = snapshot
-        .releases
+/// Every published release under rollout, with its admissions, as of `now` (Unix seconds)
+/// and `local_minute` (of the day, server local time).
+pub fn rollouts(
+    snapshot: &Snapshot,
+    admissions: &Admissions,
+    now: u64,
+    local_minute: u32,
+) -> Vec<RolloutView> {
+    let mut views = Vec::new();
+    for line in snapshot.all_lines() {
+        for release in line.releases.published().rev() {
+            let Some(rollout) = &release.rollout else {
+                continue;
+            };
+            let counts = admissions.counts(line.name, release.version, now);
+            let halted = admissions.halt(line.name, release.version);
+            let remaining = rollout
+                .max_new_per_hour
+                .map(|cap| u64::from(cap).saturating_sub(counts.admitted_last_hour));
+            let state = if rollout.paused {
+                "paused"
+            } else if halted.is_some() {
+                "halted"
+            } else if rollout.window.is_some_and(|w| !w.contains(local_minute)) {
+                "outside_window"
+            } else if remaining == Some(0) {
+                "hourly_cap_reached"
+            } else {
+                "admitting"
+            };
+            views.push(RolloutView {
+                line: line.name.to_string(),
+                version: release.version.as_u32(),
+                settings: rollout.to_string(),
+                percent: rollout.percent,
+                pilot: rollout.pilot.to_string(),
+                window: rollout.window.map(|w| w.to_string()),
+                paused: rollout.paused,
+                halted,
+                admitted: counts.admitted,
+                admitted_last_hour: counts.admitted_last_hour,
+                max_new_per_hour: rollout.max_new_per_hour,
+                remaining_this_hour: remaining,
+                state,
+            });
+        }
+    }
+    views
+}
+
+/// Build dates of the last day's devices that the lines do not map to exactly one line.
+pub fn unmapped_build_dates(snapshot: &Snapshot, fleet: &FleetSummary) -> Vec<UnmappedDate> {
+    let mut dates = Vec::new();
+    for (date, devices) in &fleet.by_build_date {
+        let Some(version) = Version::from_yyyymmdd(*date) else {
+            continue;
+        };
+        let found = snapshot.line_index.line_of(version);
+        let (kind, lines) = match found {
+            DeviceLine::Known(_) => continue,
+            DeviceLine::Ambiguous(lines) => ("ambiguous", lines.to_vec()),
+            DeviceLine::Unknown | DeviceLine::UnknownToDefault => ("unknown", Vec::new()),
+        };
+        dates.push(UnmappedDate {
+            build_date: *date,
+            kind,
+            lines,
+            served_by: found.serving_line().map(|l| line_label(l).to_string()),
+            devices: *devices,
+        });
+    }
+    dates
+}
+
+/// The folders of one line's scan, as the report shows them.
+fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
+    let current = releases.current();
+    releases
         .folders
         .iter()
         .map(|folder| {
@@ -142,7 +281,13 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
                 reason,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Builds the report.
+pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> Status {
+    let current = snapshot.releases.current();
+    let releases = folder_views(&snapshot.releases);
     let mut release_problems = snapshot_report::release_problems(snapshot);
     if current.is_none() {
         release_problems.push(snapshot_report::current_line(snapshot));
@@ -202,8 +347,41 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
                 count,
             })
             .collect(),
+        unmapped_build_dates: unmapped_build_dates(snapshot, &operator.fleet),
         fleet: operator.fleet,
         devices: operator.devices,
         inventory: operator.inventory,
+        lines: snapshot
+            .lines
+            .lines
+            .values()
+            .map(|line| {
+                let view = snapshot.line(&line.name);
+                LineView {
+                    name: line.name.clone(),
+                    description: line.meta.description.clone(),
+                    path: line.dir.display().to_string(),
+                    current_release: line.releases.current().map(|r| ReleaseView {
+                        version: r.version.as_u32(),
+                        description: r.description.clone(),
+                        critical: r.critical,
+                    }),
+                    critical_version: view.and_then(|v| v.critical()).map(|v| v.as_u32()),
+                    known_builds: line.meta.known_builds.iter().map(|v| v.as_u32()).collect(),
+                    releases: folder_views(&line.releases),
+                }
+            })
+            .collect(),
+        lines_out: snapshot
+            .lines
+            .out
+            .iter()
+            .map(|out| LineOutView {
+                name: out.name.clone(),
+                path: out.dir.display().to_string(),
+                reason: out.reason.clone(),
+            })
+            .collect(),
+        rollouts: operator.rollouts,
     }
 }

@@ -1,10 +1,12 @@
 //! `meta.yaml` in a release folder: the description devices show, whether the release is
-//! critical, and optional SHA-256 pins that hold the release back until its files match.
+//! critical, optional SHA-256 pins that hold the release back until its files match, and
+//! an optional staged rollout.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::catalog::rollout::{RawRollout, Rollout};
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 
@@ -17,6 +19,7 @@ struct RawMeta {
     description: Option<String>,
     critical: Option<bool>,
     sha256: Option<BTreeMap<String, String>>,
+    rollout: Option<RawRollout>,
 }
 
 /// A checked `meta.yaml`, with defaults filled in.
@@ -26,6 +29,8 @@ pub struct ReleaseMeta {
     pub critical: bool,
     /// Lowercase hex SHA-256 per firmware file, in the order of `FIRMWARE_FILES`.
     pub sha256: [Option<[u8; 32]>; 2],
+    /// Staged rollout; none: everyone is admitted.
+    pub rollout: Option<Rollout>,
 }
 
 impl ReleaseMeta {
@@ -35,6 +40,7 @@ impl ReleaseMeta {
             description: format!("firmware {version}"),
             critical: false,
             sha256: [None, None],
+            rollout: None,
         }
     }
 
@@ -62,10 +68,12 @@ impl ReleaseMeta {
         let description = raw
             .description
             .unwrap_or_else(|| format!("firmware {version}"));
+        let rollout = raw.rollout.map(Rollout::from_raw).transpose()?;
         Ok(ReleaseMeta {
             description,
             critical: raw.critical.unwrap_or(false),
             sha256,
+            rollout,
         })
     }
 
@@ -141,5 +149,14 @@ mod tests {
         assert!(error.contains("line 1"), "{error}");
         let error = ReleaseMeta::parse(v(), "description: ok\ncritical: yes please\n").unwrap_err();
         assert!(error.contains("critical"), "{error}");
+    }
+
+    #[test]
+    fn a_rollout_is_read_and_its_errors_named() {
+        let meta = ReleaseMeta::parse(v(), "rollout:\n  percent: 10\n  paused: true\n").unwrap();
+        let rollout = meta.rollout.unwrap();
+        assert_eq!((rollout.percent, rollout.paused), (10, true));
+        let error = ReleaseMeta::parse(v(), "rollout:\n  percent: 300\n").unwrap_err();
+        assert!(error.starts_with("rollout.percent: 300"), "{error}");
     }
 }

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
+use crate::catalog::rollout::Rollout;
 use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
@@ -47,6 +48,8 @@ pub struct Release {
     pub version: Version,
     pub description: String,
     pub critical: bool,
+    /// Who may be offered it; none: everyone.
+    pub rollout: Option<Rollout>,
     /// In the order of `FIRMWARE_FILES`.
     pub files: [Arc<FirmwareFile>; 2],
 }
@@ -422,6 +425,7 @@ fn check_folder(
         version,
         description: meta.description,
         critical: meta.critical,
+        rollout: meta.rollout,
         files: [upd_app, upd_app_old],
     })))
 }

@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::catalog::device_line::{LineIndex, DEFAULT_LINE};
+use crate::catalog::lines::LineSet;
 use crate::catalog::releases::{QuietRules, ReleaseSet};
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::trusted_proxies::TrustedProxies;
@@ -36,9 +38,17 @@ pub struct Snapshot {
     pub firmware_dir: PathBuf,
     /// Other files below `firmware_dir` are served from disk (`static_files`).
     pub static_files: bool,
+    /// The default line: release folders directly in `firmware_dir`.
     pub releases: ReleaseSet,
+    /// Named lines: folders of `firmware_dir` with a `line.yaml`.
+    pub lines: LineSet,
+    /// Which line a build date belongs to.
+    pub line_index: LineIndex,
     pub licenses: LicenseTable,
+    /// For the default line: the configured critical version or its newest critical release.
     pub critical: Option<CriticalVersion>,
+    /// `critical_version` of `server.yaml`, which every line honours.
+    pub configured_critical: Option<Version>,
     /// `firmware_dir` could not be listed: the releases are the previous snapshot's.
     pub firmware_dir_problem: Option<Problem>,
 }
@@ -63,6 +73,14 @@ impl Snapshot {
                 Ok(releases) => (releases, None),
                 Err(problem) => (before.cloned().unwrap_or_default(), Some(problem)),
             };
+        let lines = LineSet::scan(
+            &config.firmware_dir,
+            rules,
+            now,
+            previous.map(|p| &p.lines),
+            ledger,
+        );
+        let line_index = LineIndex::build(&releases, &lines);
         let licenses = LicenseTable::load(
             &config.licenses,
             previous.map(|p| &p.licenses),
@@ -76,18 +94,70 @@ impl Snapshot {
             firmware_dir: config.firmware_dir.clone(),
             static_files: config.static_files,
             releases,
+            lines,
+            line_index,
             licenses,
             critical,
+            configured_critical: config.critical_version,
             firmware_dir_problem,
         }
     }
 
     /// When a settling folder or a changing license file should be looked at again.
     pub fn next_settle(&self) -> Option<Duration> {
-        [self.releases.next_settle(), self.licenses.next_settle()]
+        [
+            self.releases.next_settle(),
+            self.lines.next_settle(),
+            self.licenses.next_settle(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+/// One line as offers see it: the default line or a named one.
+#[derive(Debug, Clone, Copy)]
+pub struct LineView<'a> {
+    /// `DEFAULT_LINE` for the default line.
+    pub name: &'a str,
+    pub releases: &'a ReleaseSet,
+    /// The larger of `server.yaml`'s and the line's own `critical_version`.
+    pub critical_floor: Option<Version>,
+}
+
+impl LineView<'_> {
+    /// Devices of this line built before this get `critical: true` when offered the
+    /// newest release: the floor or the newest release marked critical.
+    pub fn critical(&self) -> Option<Version> {
+        let newest_critical = self.releases.published().rev().find(|r| r.critical);
+        self.critical_floor.max(newest_critical.map(|r| r.version))
+    }
+}
+
+impl Snapshot {
+    /// The line named `name` (`DEFAULT_LINE` for the default one).
+    pub fn line(&self, name: &str) -> Option<LineView<'_>> {
+        if name == DEFAULT_LINE {
+            return Some(LineView {
+                name: DEFAULT_LINE,
+                releases: &self.releases,
+                critical_floor: self.configured_critical,
+            });
+        }
+        let line = self.lines.get(name)?;
+        Some(LineView {
+            name: &line.name,
+            releases: &line.releases,
+            critical_floor: self.configured_critical.max(line.meta.critical_version),
+        })
+    }
+
+    /// The default line, then every named line.
+    pub fn all_lines(&self) -> impl Iterator<Item = LineView<'_>> {
+        self.line(DEFAULT_LINE)
             .into_iter()
-            .flatten()
-            .min()
+            .chain(self.lines.lines.keys().filter_map(|name| self.line(name)))
     }
 }
 

@@ -1,4 +1,4 @@
-//! `GET`/`HEAD /firmware/<yyyymmdd>/<file>`: the bytes of a published release, from the
+//! `GET`/`HEAD /firmware/[<line>/]<yyyymmdd>/<file>`: the bytes of a published release, from the
 //! snapshot's memory, with the caching and range headers the reference sends.
 //!
 //! Only `<published version>/upd_app.bin` and `…/upd_app_for_old_frs.bin` come from here;
@@ -17,6 +17,8 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::app_state::AppState;
+use crate::catalog::device_line::DEFAULT_LINE;
+use crate::catalog::lines::valid_line_name;
 use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::catalog::releases::FirmwareFile;
 use crate::device_api::api_error::ApiError;
@@ -34,7 +36,7 @@ pub async fn download(
     let path = req.uri().path();
     let not_found = || ApiError::NotFound(path.to_string());
     let snapshot = state.snapshot();
-    let Some((version, name)) = parse_path(path) else {
+    let Some((line, version, name)) = parse_path(path) else {
         // Not a firmware file of a release: maybe another file beside the firmware.
         if !snapshot.static_files {
             return Err(not_found());
@@ -44,8 +46,8 @@ pub async fn download(
         return static_files::serve(&req, &dir).await;
     };
     let file = snapshot
-        .releases
-        .get(version)
+        .line(line)
+        .and_then(|l| l.releases.get(version))
         .and_then(|r| r.file(name))
         .cloned()
         .ok_or_else(not_found)?;
@@ -78,12 +80,18 @@ pub async fn download(
     Ok(response)
 }
 
-/// `<yyyymmdd>/<firmware file>` below `/firmware/`, nothing else.
-pub fn parse_path(path: &str) -> Option<(Version, &'static str)> {
-    let (folder, name) = path.strip_prefix("/firmware/")?.split_once('/')?;
+/// `[<line>/]<yyyymmdd>/<firmware file>` below `/firmware/`, nothing else; the line is
+/// `DEFAULT_LINE` when the path names none.
+pub fn parse_path(path: &str) -> Option<(&str, Version, &'static str)> {
+    let rest = path.strip_prefix("/firmware/")?;
+    let (line, rest) = match rest.split_once('/') {
+        Some((first, rest)) if valid_line_name(first) => (first, rest),
+        _ => (DEFAULT_LINE, rest),
+    };
+    let (folder, name) = rest.split_once('/')?;
     let version = Version::parse_folder_name(folder)?;
     let name = FIRMWARE_FILES.into_iter().find(|f| *f == name)?;
-    Some((version, name))
+    Some((line, version, name))
 }
 
 /// Answers with `file`, honouring If-None-Match, If-Modified-Since, Range and If-Range.
@@ -156,8 +164,12 @@ mod tests {
     #[test]
     fn only_literal_published_file_paths_parse() {
         assert_eq!(
-            parse_path("/firmware/20180125/upd_app.bin").map(|(v, n)| (v.as_u32(), n)),
-            Some((20180125, "upd_app.bin"))
+            parse_path("/firmware/20180125/upd_app.bin").map(|(l, v, n)| (l, v.as_u32(), n)),
+            Some(("", 20180125, "upd_app.bin"))
+        );
+        assert_eq!(
+            parse_path("/firmware/C.3/20221228/upd_app.bin").map(|(l, v, n)| (l, v.as_u32(), n)),
+            Some(("C.3", 20221228, "upd_app.bin"))
         );
         assert!(parse_path("/firmware/20180125/upd_app_for_old_frs.bin").is_some());
         for bad in [
@@ -176,6 +188,11 @@ mod tests {
             "/firmware//etc/passwd",
             "/firmware/20180125/.upd_app.bin",
             "//firmware/20180125/upd_app.bin",
+            "/firmware/../20180125/upd_app.bin",
+            "/firmware/.C.3/20180125/upd_app.bin",
+            "/firmware/C.3/../20180125/upd_app.bin",
+            "/firmware/C.3/20180125/line.yaml",
+            "/firmware/C.3/C.3/20180125/upd_app.bin",
         ] {
             assert_eq!(parse_path(bad), None, "{bad}");
         }

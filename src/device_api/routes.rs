@@ -2,13 +2,15 @@
 //! thin: read the request, take one snapshot, call a pure function, write JSON.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::app_state::AppState;
-use crate::catalog::firmware_offer::offer;
+use crate::catalog::device_line::{DeviceLine, DEFAULT_LINE};
+use crate::catalog::firmware_offer::{offer, FirmwareOffer};
 use crate::catalog::snapshot::Snapshot;
 use crate::device_api::api_error::ApiError;
 use crate::device_api::base_url::base_url;
@@ -27,6 +29,16 @@ pub struct LocalAddr(pub SocketAddr);
 /// Registers every device route on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
+        web::resource("/lines/{line}/check_firmware")
+            .route(web::post().to(check_firmware_of_line))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
+        web::resource("/lines/{line}/feature_licenses")
+            .route(web::post().to(feature_licenses))
+            .default_service(web::to(|| not_allowed("POST"))),
+    )
+    .service(
         web::resource("/check_firmware")
             .route(web::post().to(check_firmware))
             .default_service(web::to(|| not_allowed("POST"))),
@@ -56,14 +68,79 @@ async fn check_firmware(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    answer_check(req, payload, state, None).await
+}
+
+/// `/lines/<line>/check_firmware`: for drivers configured with their line's own URL.
+async fn check_firmware_of_line(
+    req: HttpRequest,
+    line: web::Path<String>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    answer_check(req, payload, state, Some(line.into_inner())).await
+}
+
+async fn answer_check(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    asked_line: Option<String>,
+) -> Result<HttpResponse, ApiError> {
     let body = request_body::read(payload, state.request_timeout).await?;
     let build = device_requests::build_date(&body)?;
     let snapshot = state.snapshot();
     let host = req.headers().get(header::HOST).map(|h| h.as_bytes());
     let local = req.conn_data::<LocalAddr>().map(|a| a.0);
     let base = base_url(snapshot.public_url.as_deref(), host, local)?;
-    let answer = offer(&snapshot, build, &base);
+    let client = client_ip(&req, &snapshot);
+    let device_line = match &asked_line {
+        Some(name) if snapshot.line(name).is_some() => DeviceLine::Known(name),
+        Some(name) => {
+            no_such_line(name);
+            DeviceLine::Unknown
+        }
+        None => snapshot.line_index.line_of(build),
+    };
+    let now = unix_now();
+    let mut admitted = Vec::new();
+    let answer = match device_line
+        .serving_line()
+        .and_then(|name| snapshot.line(name))
+    {
+        Some(line) => offer(&line, build, &base, &mut |release| {
+            let (Some(client), Some(rollout)) = (client, &release.rollout) else {
+                return release.rollout.is_none();
+            };
+            let minute = if rollout.window.is_some() {
+                crate::model::unix_time::local_minute()
+            } else {
+                0
+            };
+            let (yes, new) =
+                state
+                    .admissions
+                    .admit(line.name, release.version, rollout, client, now, minute);
+            if let Some(new) = new {
+                admitted.push((release.version.as_u32(), new.pilot));
+            }
+            yes
+        }),
+        None => FirmwareOffer::nothing(),
+    };
     state.metrics.offered(&answer);
+    let line_name: Box<str> = device_line.serving_line().unwrap_or(DEFAULT_LINE).into();
+    if let Some(client) = client {
+        for (version, pilot) in admitted {
+            state.inventory.record(Event::Admitted {
+                at: now,
+                address: client,
+                line: line_name.clone(),
+                version,
+                pilot,
+            });
+        }
+    }
     record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
         fleet.check_in(client, ua, build, &answer, now);
         Event::CheckIn {
@@ -71,12 +148,31 @@ async fn check_firmware(
             address: client,
             user_agent: truncate(ua, USER_AGENT_MAX).into(),
             build_date: build.as_u32(),
+            line: line_name,
             offered: answer.version,
             update_available: answer.update_available,
             critical: answer.critical,
         }
     });
     json_ok(&answer)
+}
+
+/// A driver asks for a line this server does not have: answered "no update" (a non-200
+/// would stop the JavaPOS driver), and said in the log at most once a minute.
+fn no_such_line(name: &str) {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = unix_now();
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last + 60
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        log::warn!(
+            "a device asked /lines/{name}/check_firmware, but there is no line {name:?} \
+             (a folder of firmware_dir with a line.yaml); it was told there is no update"
+        );
+    }
 }
 
 #[derive(Serialize)]

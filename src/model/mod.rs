@@ -1,7 +1,8 @@
 //! The vocabulary every wing speaks: firmware dates (`Version`), a problem with an operator's
-//! file (`Problem`), the reference's JSON form and the `{"error": …}` answer, Unix times.
+//! file (`Problem`), IP networks, the reference's JSON form and the `{"error": …}` answer, Unix times.
 //! It uses nothing else of the crate, so anything may use it.
 
+pub mod ip_networks;
 pub mod json_error;
 pub mod problem;
 pub mod py_json;

@@ -24,6 +24,13 @@ pub fn local_text(unix: u64) -> String {
         )
 }
 
+/// The minute of the day (0 to 1439) in the server's local time, for rollout windows.
+pub fn local_minute() -> u32 {
+    use chrono::Timelike;
+    let now = chrono::Local::now();
+    now.hour() * 60 + now.minute()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,37 @@ pub struct Metrics {
     devices_seen: IntGauge,
     access_log_dropped: IntCounter,
     release_devices: IntGaugeVec,
+    fleet_state: FleetGauges,
+}
+
+/// Gauges set from the whole state when scraped: lines, rollouts, unmapped build dates,
+/// rejected releases, the inventory's health.
+struct FleetGauges {
+    line_current: IntGaugeVec,
+    rollout_admitted: IntGaugeVec,
+    rollout_halted: IntGaugeVec,
+    rollout_paused: IntGaugeVec,
+    unmapped: IntGaugeVec,
+    rejected: IntGauge,
+    inventory_ok: IntGauge,
+    inventory_dropped: IntGauge,
+}
+
+/// What the scrape-time gauges show.
+#[derive(Debug, Default)]
+pub struct FleetState {
+    /// Per line (`""`: default): the newest published release (0: none).
+    pub line_current: Vec<(String, u32)>,
+    /// Per release under rollout: line, version, admitted, halted, paused.
+    pub rollouts: Vec<(String, u32, u64, bool, bool)>,
+    /// Devices of the last day whose build date no line claims, and whose several do.
+    pub unknown_build_date_devices: usize,
+    pub ambiguous_build_date_devices: usize,
+    /// Release folders rejected, in every line.
+    pub rejected_releases: usize,
+    /// `None`: no inventory.
+    pub inventory_ok: Option<bool>,
+    pub inventory_dropped: u64,
 }
 
 impl Metrics {
@@ -80,9 +111,56 @@ impl Metrics {
                 "release_devices",
                 "Devices per release offered as an update: offered, downloaded, updated, stuck",
             ),
-            &["version", "outcome"],
+            &["line", "version", "outcome"],
         )?;
         registry.register(Box::new(release_devices.clone()))?;
+        let gauge_vec =
+            |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntGaugeVec> {
+                let gauge = IntGaugeVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(gauge.clone()))?;
+                Ok(gauge)
+            };
+        let gauge = |name: &str, help: &str| -> prometheus::Result<IntGauge> {
+            let gauge = IntGauge::new(name, help)?;
+            registry.register(Box::new(gauge.clone()))?;
+            Ok(gauge)
+        };
+        let fleet_state = FleetGauges {
+            line_current: gauge_vec(
+                "line_current_release",
+                "Per firmware line (\"\": the default line), the newest published release (yyyymmdd, 0: none)",
+                &["line"],
+            )?,
+            rollout_admitted: gauge_vec(
+                "rollout_admitted",
+                "Devices admitted to a release under rollout",
+                &["line", "version"],
+            )?,
+            rollout_halted: gauge_vec(
+                "rollout_halted",
+                "1 while a rollout is halted by its stuck devices",
+                &["line", "version"],
+            )?,
+            rollout_paused: gauge_vec(
+                "rollout_paused",
+                "1 while a rollout is paused in its meta.yaml",
+                &["line", "version"],
+            )?,
+            unmapped: gauge_vec(
+                "unmapped_build_date_devices",
+                "Devices of the last 24 h whose build date no line claims (unknown) or several do (ambiguous)",
+                &["kind"],
+            )?,
+            rejected: gauge("releases_rejected", "Release folders kept out (invalid, incomplete, hash mismatch)")?,
+            inventory_ok: gauge(
+                "inventory_ok",
+                "1 while the inventory is written without error, 0 while writes fail (absent: no inventory)",
+            )?,
+            inventory_dropped: gauge(
+                "inventory_dropped",
+                "Inventory records dropped because the writer could not keep up or the store was down too long",
+            )?,
+        };
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(check_firmware.clone()))?;
@@ -103,6 +181,7 @@ impl Metrics {
             devices_seen,
             access_log_dropped,
             release_devices,
+            fleet_state,
         })
     }
 
@@ -150,16 +229,56 @@ impl Metrics {
     }
 
     /// Sets the per-release outcome counts (read from the inventory when scraped).
-    pub fn release_outcomes(&self, rows: &[(u32, [(&'static str, u64); 4])]) {
+    pub fn release_outcomes(&self, rows: &[(&str, u32, [(&'static str, u64); 4])]) {
         self.release_devices.reset();
-        for (version, counts) in rows {
+        for (line, version, counts) in rows {
             let version = version.to_string();
             for (outcome, n) in counts {
                 self.release_devices
-                    .with_label_values(&[version.as_str(), outcome])
+                    .with_label_values(&[line, version.as_str(), outcome])
                     .set(i64::try_from(*n).unwrap_or(i64::MAX));
             }
         }
+    }
+
+    /// Sets the scrape-time gauges.
+    pub fn fleet_state(&self, state: &FleetState) {
+        let g = &self.fleet_state;
+        let int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        g.line_current.reset();
+        for (line, current) in &state.line_current {
+            g.line_current
+                .with_label_values(&[line.as_str()])
+                .set(i64::from(*current));
+        }
+        for vec in [&g.rollout_admitted, &g.rollout_halted, &g.rollout_paused] {
+            vec.reset();
+        }
+        for (line, version, admitted, halted, paused) in &state.rollouts {
+            let labels = [line.as_str(), &version.to_string()];
+            g.rollout_admitted
+                .with_label_values(&labels)
+                .set(int(*admitted));
+            g.rollout_halted
+                .with_label_values(&labels)
+                .set(i64::from(*halted));
+            g.rollout_paused
+                .with_label_values(&labels)
+                .set(i64::from(*paused));
+        }
+        g.unmapped
+            .with_label_values(&["unknown"])
+            .set(int(state.unknown_build_date_devices as u64));
+        g.unmapped
+            .with_label_values(&["ambiguous"])
+            .set(int(state.ambiguous_build_date_devices as u64));
+        g.rejected.set(int(state.rejected_releases as u64));
+        g.inventory_ok.set(match state.inventory_ok {
+            Some(true) => 1,
+            Some(false) => 0,
+            None => -1,
+        });
+        g.inventory_dropped.set(int(state.inventory_dropped));
     }
 
     pub fn devices(&self, count: usize) {

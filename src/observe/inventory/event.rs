@@ -12,6 +12,8 @@ pub enum Event {
         address: IpAddr,
         user_agent: Box<str>,
         build_date: u32,
+        /// The line it was offered from (`""`: the default line, or none).
+        line: Box<str>,
         offered: u32,
         update_available: bool,
         critical: bool,
@@ -33,10 +35,19 @@ pub enum Event {
         bytes: u64,
         complete: bool,
     },
+    /// A device admitted to a release under rollout (remembered for good).
+    Admitted {
+        at: u64,
+        address: IpAddr,
+        line: Box<str>,
+        version: u32,
+        pilot: bool,
+    },
     /// A release event or a license reload, for the history.
     History {
         at: u64,
         kind: &'static str,
+        line: Box<str>,
         version: Option<u32>,
         detail: String,
     },

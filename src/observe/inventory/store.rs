@@ -24,6 +24,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0002_devices_by_last_seen.sql"),
         include_str!("../../../migrations/postgres/0002_devices_by_last_seen.sql"),
     ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_lines_and_rollouts.sql"),
+        include_str!("../../../migrations/postgres/0003_lines_and_rollouts.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several
@@ -110,6 +115,7 @@ pub fn write(db: &mut dyn Db, events: &[Event]) -> Result<()> {
 #[derive(PartialEq)]
 struct Written {
     build_date: u32,
+    line: Box<str>,
     offered: u32,
     user_agent: Box<str>,
 }
@@ -146,6 +152,7 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                 address,
                 user_agent,
                 build_date,
+                line,
                 offered,
                 update_available,
                 critical,
@@ -153,6 +160,7 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                 let address = address.to_string();
                 let now = Written {
                     build_date: *build_date,
+                    line: line.clone(),
                     offered: *offered,
                     user_agent: user_agent.clone(),
                 };
@@ -172,11 +180,12 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                 };
                 db.exec(
                     "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
-                     last_check_in, offered, critical) VALUES ($1, $2, $2, $3, $4, $2, $5, $6) \
+                     last_check_in, offered, critical, line) \
+                     VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7) \
                      ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
                      user_agent = excluded.user_agent, build_date = excluded.build_date, \
                      last_check_in = excluded.last_check_in, offered = excluded.offered, \
-                     critical = excluded.critical",
+                     critical = excluded.critical, line = excluded.line",
                     &[
                         Value::from(address.as_str()),
                         Value::from(*at),
@@ -184,6 +193,7 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                         Value::from(*build_date),
                         Value::from(*offered),
                         Value::from(*critical),
+                        Value::from(&**line),
                     ],
                 )?;
                 if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
@@ -200,13 +210,14 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                 }
                 if *update_available {
                     db.exec(
-                        "INSERT INTO device_releases (address, version, critical, offered_at) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (address, version) DO NOTHING",
+                        "INSERT INTO device_releases (address, version, critical, offered_at, line) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, version) DO NOTHING",
                         &[
                             Value::from(address.as_str()),
                             Value::from(*offered),
                             Value::from(*critical),
                             Value::from(*at),
+                            Value::from(&**line),
                         ],
                     )?;
                 }
@@ -275,19 +286,41 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                     )?;
                 }
             }
+            Event::Admitted {
+                at,
+                address,
+                line,
+                version,
+                pilot,
+            } => {
+                db.exec(
+                    "INSERT INTO admissions (address, line, version, at, pilot) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, line, version) DO NOTHING",
+                    &[
+                        Value::from(address.to_string()),
+                        Value::from(&**line),
+                        Value::from(*version),
+                        Value::from(*at),
+                        Value::from(*pilot),
+                    ],
+                )?;
+            }
             Event::History {
                 at,
                 kind,
+                line,
                 version,
                 detail,
             } => {
                 db.exec(
-                    "INSERT INTO history (at, kind, version, detail) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO history (at, kind, version, detail, line) \
+                     VALUES ($1, $2, $3, $4, $5)",
                     &[
                         Value::from(*at),
                         Value::from(*kind),
                         Value::from(*version),
                         Value::from(detail.as_str()),
+                        Value::from(&**line),
                     ],
                 )?;
             }
@@ -334,6 +367,7 @@ pub fn prune(db: &mut dyn Db, before: u64) -> Result<u64> {
     }
     for sql in [
         "DELETE FROM device_releases WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
+        "DELETE FROM admissions WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
         "DELETE FROM device_serials WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
         "DELETE FROM devices WHERE last_seen < $1",
     ] {
@@ -351,6 +385,8 @@ pub struct DeviceFilter {
     pub build_date: Option<u32>,
     pub not_seen_days: Option<u64>,
     pub outcome: Option<Outcome>,
+    /// Admitted to this release (of `line`, or of any line when no line is given).
+    pub admitted: Option<u32>,
     /// A substring of the address or of a serial asked for from it.
     pub q: Option<String>,
     pub limit: u64,
@@ -428,6 +464,19 @@ pub fn devices(
             }
         };
         conditions.push(condition);
+    }
+    if let Some(version) = filter.admitted {
+        let v = param(Value::from(version), &mut params);
+        let line = match &filter.line {
+            Some(line) => format!(
+                " AND a.line = {}",
+                param(Value::from(line.as_str()), &mut params)
+            ),
+            None => String::new(),
+        };
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM admissions a WHERE a.address = d.address AND a.version = {v}{line})"
+        ));
     }
     if let Some(q) = &filter.q {
         let pattern = format!("%{}%", q.replace(['%', '_'], ""));
@@ -518,6 +567,8 @@ pub fn devices(
 pub struct HistoryRow {
     pub at: u64,
     pub kind: String,
+    /// `""` for the default line or none.
+    pub line: String,
     pub version: Option<u32>,
     pub address: Option<String>,
     pub detail: String,
@@ -526,7 +577,7 @@ pub struct HistoryRow {
 /// The history, newest first.
 pub fn history(db: &mut dyn Db, limit: u64, offset: u64) -> Result<Vec<HistoryRow>> {
     let rows = db.query(
-        "SELECT at, kind, version, address, detail FROM history ORDER BY at DESC, id DESC \
+        "SELECT at, kind, version, address, detail, line FROM history ORDER BY at DESC, id DESC \
          LIMIT $1 OFFSET $2",
         &[Value::from(limit), Value::from(offset)],
     )?;
@@ -543,6 +594,7 @@ pub fn history(db: &mut dyn Db, limit: u64, offset: u64) -> Result<Vec<HistoryRo
                     v => Some(v.text()),
                 },
                 detail: get(4).text(),
+                line: get(5).text(),
             }
         })
         .collect())
@@ -551,6 +603,8 @@ pub fn history(db: &mut dyn Db, limit: u64, offset: u64) -> Result<Vec<HistoryRo
 /// Per release: how many devices were offered it, downloaded it, updated, are stuck.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReleaseRow {
+    /// `""` for the default line.
+    pub line: String,
     pub version: u32,
     pub offered: u64,
     pub downloaded: u64,
@@ -562,8 +616,8 @@ pub fn releases(db: &mut dyn Db, now: u64, stuck_after: u64) -> Result<Vec<Relea
     let rows = db.query(
         "SELECT version, COUNT(*), COUNT(downloaded_at), COUNT(updated_at), \
          COUNT(CASE WHEN downloaded_at IS NOT NULL AND updated_at IS NULL \
-         AND downloaded_at <= $1 THEN 1 END) \
-         FROM device_releases GROUP BY version ORDER BY version DESC",
+         AND downloaded_at <= $1 THEN 1 END), line \
+         FROM device_releases GROUP BY line, version ORDER BY line, version DESC",
         &[Value::from(now.saturating_sub(stuck_after))],
     )?;
     Ok(rows
@@ -576,6 +630,7 @@ pub fn releases(db: &mut dyn Db, now: u64, stuck_after: u64) -> Result<Vec<Relea
                 downloaded: u64_of(&get(2)),
                 updated: u64_of(&get(3)),
                 stuck: u64_of(&get(4)),
+                line: get(5).text(),
             }
         })
         .collect())
@@ -643,4 +698,177 @@ pub fn adoption(db: &mut dyn Db) -> Result<Vec<crate::observe::adoption_chart::D
             },
         )
         .collect())
+}
+
+/// One admission as stored: address, line, version, when, whether as a pilot.
+pub type AdmissionRow = (std::net::IpAddr, String, u32, u64, bool);
+
+/// Admissions made at or after `since` (all of them from 0).
+pub fn admissions_since(db: &mut dyn Db, since: u64) -> Result<Vec<AdmissionRow>> {
+    let rows = db.query(
+        "SELECT address, line, version, at, pilot FROM admissions WHERE at >= $1",
+        &[Value::from(since)],
+    )?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+            let address = get(0).text().parse().ok()?;
+            Some((
+                address,
+                get(1).text(),
+                u32_of(&get(2))?,
+                u64_of(&get(3)),
+                get(4).int().unwrap_or(0) != 0,
+            ))
+        })
+        .collect())
+}
+
+/// A rollout's halt state as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutStateRow {
+    pub line: String,
+    pub version: u32,
+    /// Outcomes count from downloads at or after this (the last resume).
+    pub counted_from: u64,
+    pub halted_at: Option<u64>,
+    /// The rollout's settings fingerprint when it was halted.
+    pub settings: String,
+    pub detail: String,
+    pub stuck: u64,
+    pub finished: u64,
+}
+
+pub fn rollout_states(db: &mut dyn Db) -> Result<Vec<RolloutStateRow>> {
+    let rows = db.query(
+        "SELECT line, version, counted_from, halted_at, settings, detail, stuck, finished \
+         FROM rollout_state",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+            RolloutStateRow {
+                line: get(0).text(),
+                version: u32_of(&get(1)).unwrap_or(0),
+                counted_from: u64_of(&get(2)),
+                halted_at: get(3).int().map(|v| v as u64),
+                settings: get(4).text(),
+                detail: get(5).text(),
+                stuck: u64_of(&get(6)),
+                finished: u64_of(&get(7)),
+            }
+        })
+        .collect())
+}
+
+/// Of the devices that finished downloading release `version` of `line` at or after
+/// `since`: how many, and how many of them are stuck.
+pub fn finished_and_stuck(
+    db: &mut dyn Db,
+    line: &str,
+    version: u32,
+    since: u64,
+    now: u64,
+    stuck_after: u64,
+) -> Result<(u64, u64)> {
+    let rows = db.query(
+        "SELECT COUNT(*), COUNT(CASE WHEN updated_at IS NULL AND downloaded_at <= $1 THEN 1 END) \
+         FROM device_releases WHERE line = $2 AND version = $3 AND downloaded_at IS NOT NULL \
+         AND downloaded_at >= $4",
+        &[
+            Value::from(now.saturating_sub(stuck_after)),
+            Value::from(line),
+            Value::from(version),
+            Value::from(since),
+        ],
+    )?;
+    let row = rows.first();
+    let get = |i: usize| row.and_then(|r| r.get(i)).map(u64_of).unwrap_or(0);
+    Ok((get(0), get(1)))
+}
+
+/// Marks a rollout halted unless it already is; whether this call halted it (so that only
+/// one instance sharing the store writes the history entry).
+pub fn halt_rollout(db: &mut dyn Db, row: &RolloutStateRow) -> Result<bool> {
+    db.begin()?;
+    let result = (|| {
+        db.exec(
+            "INSERT INTO rollout_state (line, version) VALUES ($1, $2) \
+             ON CONFLICT (line, version) DO NOTHING",
+            &[Value::from(row.line.as_str()), Value::from(row.version)],
+        )?;
+        let changed = db.exec(
+            "UPDATE rollout_state SET halted_at = $3, settings = $4, detail = $5, stuck = $6, \
+             finished = $7 WHERE line = $1 AND version = $2 AND halted_at IS NULL",
+            &[
+                Value::from(row.line.as_str()),
+                Value::from(row.version),
+                Value::from(row.halted_at.unwrap_or(0)),
+                Value::from(row.settings.as_str()),
+                Value::from(row.detail.as_str()),
+                Value::from(row.stuck),
+                Value::from(row.finished),
+            ],
+        )?;
+        if changed > 0 {
+            db.exec(
+                "INSERT INTO history (at, kind, version, detail, line) VALUES ($1, 'halted', $2, $3, $4)",
+                &[
+                    Value::from(row.halted_at.unwrap_or(0)),
+                    Value::from(row.version),
+                    Value::from(row.detail.as_str()),
+                    Value::from(row.line.as_str()),
+                ],
+            )?;
+        }
+        Ok(changed > 0)
+    })();
+    match result {
+        Ok(changed) => {
+            db.commit()?;
+            Ok(changed)
+        }
+        Err(e) => {
+            let _ = db.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// Resumes a halted rollout: outcomes count afresh from `at`; `detail` goes to the history.
+pub fn resume_rollout(
+    db: &mut dyn Db,
+    line: &str,
+    version: u32,
+    at: u64,
+    detail: &str,
+) -> Result<bool> {
+    db.begin()?;
+    let result = (|| {
+        let changed = db.exec(
+            "UPDATE rollout_state SET halted_at = NULL, counted_from = $3 \
+             WHERE line = $1 AND version = $2 AND halted_at IS NOT NULL",
+            &[Value::from(line), Value::from(version), Value::from(at)],
+        )?;
+        if changed > 0 {
+            db.exec(
+                "INSERT INTO history (at, kind, version, detail, line) VALUES ($1, 'resumed', $2, $3, $4)",
+                &[Value::from(at), Value::from(version), Value::from(detail), Value::from(line)],
+            )?;
+        }
+        Ok(changed > 0)
+    })();
+    match result {
+        Ok(changed) => {
+            db.commit()?;
+            Ok(changed)
+        }
+        Err(e) => {
+            let _ = db.rollback();
+            Err(e)
+        }
+    }
 }

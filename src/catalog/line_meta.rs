@@ -1,0 +1,109 @@
+//! `line.yaml`, which makes a folder of `firmware_dir` a firmware line (C.1 = FFD 1.05,
+//! C.3 = FFD 1.2, ...): its description, the build dates its devices may report besides its
+//! release dates, and an optional critical version for this line only.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use crate::model::problem::yaml_message;
+use crate::model::version::Version;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLineMeta {
+    description: Option<String>,
+    known_builds: Option<Vec<serde_yaml::Value>>,
+    critical_version: Option<serde_yaml::Value>,
+}
+
+/// A checked `line.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineMeta {
+    pub description: String,
+    pub known_builds: BTreeSet<Version>,
+    pub critical_version: Option<Version>,
+}
+
+impl LineMeta {
+    /// Parses `line.yaml` of the line named `name`; errors name the key and the value.
+    pub fn parse(name: &str, text: &str) -> Result<LineMeta, String> {
+        let raw: RawLineMeta = if text.trim().is_empty() {
+            RawLineMeta::default()
+        } else {
+            serde_yaml::from_str::<Option<RawLineMeta>>(text)
+                .map_err(|e| yaml_message(&e))?
+                .unwrap_or_default()
+        };
+        let mut known_builds = BTreeSet::new();
+        for value in raw.known_builds.unwrap_or_default() {
+            known_builds.insert(date("known_builds", &value)?);
+        }
+        let critical_version = raw
+            .critical_version
+            .as_ref()
+            .map(|v| date("critical_version", v))
+            .transpose()?;
+        Ok(LineMeta {
+            description: raw.description.unwrap_or_else(|| format!("line {name}")),
+            known_builds,
+            critical_version,
+        })
+    }
+}
+
+/// A date written `yyyymmdd` (a number or a string) or `D.M.YYYY` (as devices send it).
+fn date(key: &str, value: &serde_yaml::Value) -> Result<Version, String> {
+    let parsed = match value {
+        serde_yaml::Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .and_then(Version::from_yyyymmdd),
+        serde_yaml::Value::String(s) => {
+            Version::parse_folder_name(s.trim()).or_else(|| Version::parse_build_date(s.trim()))
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| {
+        let shown = serde_yaml::to_string(value)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        format!("{key}: {shown} is not a real date (expected yyyymmdd like 20221228)")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contracts_example_parses() {
+        let meta = LineMeta::parse(
+            "C.3",
+            "description: \"ШТРИХ-М-01Ф, ФФД 1.2\"\nknown_builds: [20221228, \"15.9.2022\"]\ncritical_version: 20221228\n",
+        )
+        .unwrap();
+        assert_eq!(meta.description, "ШТРИХ-М-01Ф, ФФД 1.2");
+        let builds: Vec<u32> = meta.known_builds.iter().map(|v| v.as_u32()).collect();
+        assert_eq!(builds, [20220915, 20221228]);
+        assert_eq!(meta.critical_version.map(|v| v.as_u32()), Some(20221228));
+        assert_eq!(LineMeta::parse("C.1", "").unwrap().description, "line C.1");
+    }
+
+    #[test]
+    fn typos_are_errors_in_plain_words() {
+        let error = LineMeta::parse("C.3", "known_build: [20221228]\n").unwrap_err();
+        assert!(error.contains("unknown field `known_build`"), "{error}");
+        assert!(error.contains("line 1"), "{error}");
+        let error = LineMeta::parse("C.3", "known_builds: [20221328]\n").unwrap_err();
+        assert_eq!(
+            error,
+            "known_builds: 20221328 is not a real date (expected yyyymmdd like 20221228)"
+        );
+        let error = LineMeta::parse("C.3", "critical_version: soon\n").unwrap_err();
+        assert!(
+            error.starts_with("critical_version: soon is not a real date"),
+            "{error}"
+        );
+    }
+}

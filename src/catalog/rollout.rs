@@ -1,0 +1,415 @@
+//! A release's staged rollout (`rollout:` in its `meta.yaml`) and the pure decision whether
+//! one more device may be admitted to it: pilots always; others only when the rollout is
+//! not paused or halted, the server's local time is inside the window, the device's bucket
+//! is below `percent`, and the hourly cap has room.
+//!
+//! The bucket is the first eight bytes of SHA-256("<address>|<line>|<version>") as a
+//! big-endian integer, mod 100: the same on every instance, restart and server version, so
+//! raising `percent` only ever adds addresses, and a different release draws other ones.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::model::ip_networks::IpNetworks;
+use crate::model::version::Version;
+
+/// `rollout:` as written in `meta.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRollout {
+    pilot: Option<Vec<String>>,
+    percent: Option<f64>,
+    max_new_per_hour: Option<u64>,
+    window: Option<String>,
+    paused: Option<bool>,
+    halt_when_stuck_percent: Option<f64>,
+}
+
+/// A checked rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollout {
+    /// Always admitted, whatever else says.
+    pub pilot: IpNetworks,
+    /// Of the other addresses, those whose bucket is below this (0 to 100).
+    pub percent: u8,
+    /// At most this many newly admitted addresses in any 60 minutes (pilots not counted).
+    pub max_new_per_hour: Option<u32>,
+    /// Server local time in which new devices may be admitted.
+    pub window: Option<Window>,
+    /// Nobody new is admitted.
+    pub paused: bool,
+    /// Stop admitting when more than this share (in tenths of a percent) of the devices
+    /// that finished a download are stuck.
+    pub halt_when_stuck_per_mille: Option<u32>,
+}
+
+/// `"22:00-06:00"`: minutes of the day, the end excluded; may wrap past midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Window {
+    fn parse(text: &str) -> Result<Window, String> {
+        let bad = || {
+            format!(
+                "rollout.window: {text:?} is not a time span (expected like \"22:00-06:00\", \
+                 server local time)"
+            )
+        };
+        let (start, end) = text.trim().split_once('-').ok_or_else(bad)?;
+        let minute = |t: &str| -> Option<u32> {
+            let (h, m) = t.trim().split_once(':')?;
+            if h.is_empty() || h.len() > 2 || m.len() != 2 {
+                return None;
+            }
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            ((h < 24 && m < 60) || (h == 24 && m == 0)).then_some(h * 60 + m)
+        };
+        let (start, end) = (minute(start).ok_or_else(bad)?, minute(end).ok_or_else(bad)?);
+        if start % 1440 == end % 1440 {
+            return Err(format!(
+                "rollout.window: {text:?} starts where it ends; leave window out to admit at \
+                 any hour"
+            ));
+        }
+        Ok(Window {
+            start: start % 1440,
+            end: end % 1440,
+        })
+    }
+
+    /// Whether `minute` (of the day, local time) is inside.
+    pub fn contains(&self, minute: u32) -> bool {
+        if self.start < self.end {
+            (self.start..self.end).contains(&minute)
+        } else {
+            minute >= self.start || minute < self.end
+        }
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hm = |m: u32| format!("{:02}:{:02}", m / 60, m % 60);
+        write!(f, "{}-{}", hm(self.start), hm(self.end))
+    }
+}
+
+impl Rollout {
+    /// Checks `rollout:`; errors name the key and the expected form.
+    pub fn from_raw(raw: RawRollout) -> Result<Rollout, String> {
+        let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())?;
+        let percent = match raw.percent {
+            None => 100,
+            Some(p) if (0.0..=100.0).contains(&p) && p.fract() == 0.0 => p as u8,
+            Some(p) => {
+                return Err(format!(
+                    "rollout.percent: {p} is not a whole number from 0 to 100"
+                ))
+            }
+        };
+        let max_new_per_hour = match raw.max_new_per_hour {
+            None => None,
+            Some(n) => Some(u32::try_from(n).map_err(|_| {
+                format!(
+                    "rollout.max_new_per_hour: {n} is too large (at most {})",
+                    u32::MAX
+                )
+            })?),
+        };
+        let window = raw.window.as_deref().map(Window::parse).transpose()?;
+        let halt_when_stuck_per_mille = match raw.halt_when_stuck_percent {
+            None => None,
+            Some(p) if (0.0..=100.0).contains(&p) => Some((p * 10.0).round() as u32),
+            Some(p) => {
+                return Err(format!(
+                    "rollout.halt_when_stuck_percent: {p} is not a percentage from 0 to 100"
+                ))
+            }
+        };
+        Ok(Rollout {
+            pilot,
+            percent,
+            max_new_per_hour,
+            window,
+            paused: raw.paused.unwrap_or(false),
+            halt_when_stuck_per_mille,
+        })
+    }
+
+    /// A short fingerprint of the settings: a halt lasts until they change.
+    pub fn settings_id(&self) -> String {
+        let digest = Sha256::digest(self.to_string().as_bytes());
+        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Display for Rollout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.percent)?;
+        if !self.pilot.is_empty() {
+            write!(f, ", pilot {}", self.pilot)?;
+        }
+        if let Some(cap) = self.max_new_per_hour {
+            write!(f, ", at most {cap} new per hour")?;
+        }
+        if let Some(window) = self.window {
+            write!(f, ", window {window}")?;
+        }
+        if self.paused {
+            f.write_str(", paused")?;
+        }
+        if let Some(per_mille) = self.halt_when_stuck_per_mille {
+            write!(f, ", halt above {} stuck", per_mille_text(per_mille))?;
+        }
+        Ok(())
+    }
+}
+
+/// `52` per mille as "5.2%", `50` as "5%".
+pub fn per_mille_text(per_mille: u32) -> String {
+    if per_mille % 10 == 0 {
+        format!("{}%", per_mille / 10)
+    } else {
+        format!("{}.{}%", per_mille / 10, per_mille % 10)
+    }
+}
+
+/// The bucket (0 to 99) of a device for one release of one line.
+pub fn bucket(address: IpAddr, line: &str, version: Version) -> u8 {
+    let digest = Sha256::digest(format!("{address}|{line}|{version}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(first) % 100) as u8
+}
+
+/// At least this many devices must have finished a download before a rollout can halt.
+pub const HALT_MIN_FINISHED: u64 = 20;
+
+/// Whether a rollout with `halt_when_stuck_per_mille` must halt: enough devices finished a
+/// download, and the stuck share among them is above the threshold.
+pub fn halt_due(per_mille: u32, finished: u64, stuck: u64) -> bool {
+    finished >= HALT_MIN_FINISHED && stuck * 1000 > u64::from(per_mille) * finished
+}
+
+/// Why a device was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Paused,
+    Halted,
+    OutsideWindow,
+    NotInPercent,
+    HourlyCapReached,
+}
+
+/// The decision for a device not admitted before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// In a pilot network (not counted against the hourly cap).
+    Pilot,
+    /// Within every rule; counts against the hourly cap.
+    Admitted,
+    Refused(Refusal),
+}
+
+/// What the decision depends on besides the rollout and the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Moment {
+    /// Minute of the day, server local time.
+    pub local_minute: u32,
+    /// Addresses admitted (not as pilots) in the last 60 minutes.
+    pub admitted_last_hour: u32,
+    /// Halted by its stuck devices.
+    pub halted: bool,
+}
+
+/// Whether `address` may be admitted now to release `version` of `line`.
+pub fn decide(
+    rollout: &Rollout,
+    address: IpAddr,
+    line: &str,
+    version: Version,
+    moment: Moment,
+) -> Admission {
+    if rollout.pilot.contains(address) {
+        return Admission::Pilot;
+    }
+    let refused = if rollout.paused {
+        Some(Refusal::Paused)
+    } else if moment.halted {
+        Some(Refusal::Halted)
+    } else if rollout
+        .window
+        .is_some_and(|w| !w.contains(moment.local_minute))
+    {
+        Some(Refusal::OutsideWindow)
+    } else if bucket(address, line, version) >= rollout.percent {
+        Some(Refusal::NotInPercent)
+    } else if rollout
+        .max_new_per_hour
+        .is_some_and(|cap| moment.admitted_last_hour >= cap)
+    {
+        Some(Refusal::HourlyCapReached)
+    } else {
+        None
+    };
+    refused.map_or(Admission::Admitted, Admission::Refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<Rollout, String> {
+        let raw: RawRollout = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
+        Rollout::from_raw(raw)
+    }
+
+    fn v() -> Version {
+        Version::from_yyyymmdd(20250301).unwrap()
+    }
+
+    fn open() -> Moment {
+        Moment {
+            local_minute: 12 * 60,
+            admitted_last_hour: 0,
+            halted: false,
+        }
+    }
+
+    #[test]
+    fn settings_parse_with_defaults_and_plain_errors() {
+        let r = parse("percent: 10\nwindow: \"22:00-06:00\"\npilot: [10.20.0.0/16]\n").unwrap();
+        assert_eq!((r.percent, r.paused, r.max_new_per_hour), (10, false, None));
+        assert_eq!(r.to_string(), "10%, pilot 10.20.0.0/16, window 22:00-06:00");
+        assert_eq!(parse("{}").unwrap().percent, 100);
+        for (yaml, expected) in [
+            (
+                "percent: 101",
+                "rollout.percent: 101 is not a whole number from 0 to 100",
+            ),
+            ("percent: 2.5", "rollout.percent: 2.5 is not a whole number"),
+            (
+                "window: \"22-06\"",
+                "rollout.window: \"22-06\" is not a time span",
+            ),
+            ("window: \"25:00-06:00\"", "is not a time span"),
+            ("window: \"06:00-06:00\"", "starts where it ends"),
+            (
+                "pilot: [shop1]",
+                "rollout.pilot: \"shop1\" is not an IP address",
+            ),
+            (
+                "halt_when_stuck_percent: 150",
+                "rollout.halt_when_stuck_percent: 150",
+            ),
+        ] {
+            let error = parse(yaml).unwrap_err();
+            assert!(error.contains(expected), "{yaml}: {error}");
+        }
+        assert!(parse("percnt: 10")
+            .unwrap_err()
+            .contains("unknown field `percnt`"));
+        let halt = parse("halt_when_stuck_percent: 2.5").unwrap();
+        assert_eq!(halt.halt_when_stuck_per_mille, Some(25));
+        assert_eq!(halt.to_string(), "100%, halt above 2.5% stuck");
+    }
+
+    #[test]
+    fn windows_wrap_past_midnight() {
+        let night = Window::parse("22:00-06:00").unwrap();
+        assert!(night.contains(23 * 60) && night.contains(0) && night.contains(5 * 60 + 59));
+        assert!(!night.contains(6 * 60) && !night.contains(12 * 60));
+        let day = Window::parse("9:30-18:00").unwrap();
+        assert!(day.contains(9 * 60 + 30) && !day.contains(18 * 60));
+        assert_eq!(
+            Window::parse("20:00-24:00").unwrap().to_string(),
+            "20:00-00:00"
+        );
+    }
+
+    #[test]
+    fn buckets_are_stable_and_spread() {
+        let a: IpAddr = "192.0.2.15".parse().unwrap();
+        assert_eq!(bucket(a, "", v()), bucket(a, "", v()));
+        let mut counts = [0u32; 10];
+        for i in 0..10_000u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000u32 + i));
+            counts[usize::from(bucket(ip, "C.3", v()) / 10)] += 1;
+        }
+        assert!(counts.iter().all(|c| (900..1100).contains(c)), "{counts:?}");
+    }
+
+    #[test]
+    fn decisions_follow_the_rules_in_order() {
+        let r = parse(
+            "percent: 100\nmax_new_per_hour: 2\nwindow: \"22:00-06:00\"\npilot: [192.0.2.0/24]",
+        )
+        .unwrap();
+        let pilot: IpAddr = "192.0.2.7".parse().unwrap();
+        let other: IpAddr = "198.51.100.7".parse().unwrap();
+        let noon = open();
+        assert_eq!(decide(&r, pilot, "", v(), noon), Admission::Pilot);
+        assert_eq!(
+            decide(&r, other, "", v(), noon),
+            Admission::Refused(Refusal::OutsideWindow)
+        );
+        let night = Moment {
+            local_minute: 23 * 60,
+            ..noon
+        };
+        assert_eq!(decide(&r, other, "", v(), night), Admission::Admitted);
+        let full = Moment {
+            admitted_last_hour: 2,
+            ..night
+        };
+        assert_eq!(
+            decide(&r, other, "", v(), full),
+            Admission::Refused(Refusal::HourlyCapReached)
+        );
+        let halted = Moment {
+            halted: true,
+            ..night
+        };
+        assert_eq!(
+            decide(&r, other, "", v(), halted),
+            Admission::Refused(Refusal::Halted)
+        );
+        assert_eq!(decide(&r, pilot, "", v(), halted), Admission::Pilot);
+        let paused = parse("paused: true").unwrap();
+        assert_eq!(
+            decide(&paused, other, "", v(), noon),
+            Admission::Refused(Refusal::Paused)
+        );
+        let none = parse("percent: 0").unwrap();
+        assert_eq!(
+            decide(&none, other, "", v(), noon),
+            Admission::Refused(Refusal::NotInPercent)
+        );
+    }
+
+    #[test]
+    fn halts_need_twenty_finished_and_a_share_above_the_threshold() {
+        assert!(!halt_due(50, 19, 19));
+        assert!(!halt_due(50, 20, 1), "5% is not above 5%");
+        assert!(halt_due(50, 20, 2));
+        assert!(halt_due(0, 40, 1));
+    }
+
+    #[test]
+    fn raising_percent_only_adds_addresses() {
+        let ten = parse("percent: 10").unwrap();
+        let thirty = parse("percent: 30").unwrap();
+        for i in 0..2000u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0xc000_0200u32 + i));
+            if decide(&ten, ip, "", v(), open()) == Admission::Admitted {
+                assert_eq!(decide(&thirty, ip, "", v(), open()), Admission::Admitted);
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Who is admitted to which release under rollout, and which rollouts are halted: the
+//! memory the request path asks ("once admitted, always admitted") and the hourly cap's
+//! count. Loaded from the inventory at start-up, written to it through the writer, and
+//! merged with what other instances sharing the store admitted (the rollout watch), so the
+//! answer never waits for a database. Without an inventory it lasts until the restart.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::IpAddr;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde::Serialize;
+
+use crate::catalog::rollout::{decide, Admission, Moment, Rollout};
+use crate::model::version::Version;
+
+/// The hourly cap counts admissions over this many seconds.
+pub const HOUR: u64 = 3600;
+
+#[derive(Debug, Default)]
+struct ReleaseAdmissions {
+    addresses: HashSet<IpAddr>,
+    /// Times of the non-pilot admissions of the last hour, oldest first.
+    recent: VecDeque<u64>,
+}
+
+impl ReleaseAdmissions {
+    fn admitted_last_hour(&mut self, now: u64) -> u32 {
+        while self.recent.front().is_some_and(|at| *at + HOUR <= now) {
+            self.recent.pop_front();
+        }
+        u32::try_from(self.recent.len()).unwrap_or(u32::MAX)
+    }
+
+    fn add(&mut self, address: IpAddr, at: u64, pilot: bool) -> bool {
+        if !self.addresses.insert(address) {
+            return false;
+        }
+        if !pilot {
+            // Keep the list ordered: admissions merged from other instances come late.
+            let position = self.recent.partition_point(|t| *t <= at);
+            self.recent.insert(position, at);
+        }
+        true
+    }
+}
+
+/// Why a rollout stopped admitting by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Halt {
+    /// Unix seconds.
+    pub since: u64,
+    pub stuck: u64,
+    pub finished: u64,
+    /// In words, as logged.
+    pub reason: String,
+}
+
+/// A new admission, to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAdmission {
+    pub pilot: bool,
+}
+
+/// Per release: how many are admitted, and how many more the cap allows this hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseCounts {
+    pub admitted: u64,
+    pub admitted_last_hour: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Admissions {
+    /// By line, then version.
+    releases: RwLock<HashMap<String, HashMap<u32, ReleaseAdmissions>>>,
+    halts: RwLock<HashMap<(String, u32), Halt>>,
+}
+
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Admissions {
+    pub fn is_admitted(&self, line: &str, version: Version, address: IpAddr) -> bool {
+        read(&self.releases)
+            .get(line)
+            .and_then(|l| l.get(&version.as_u32()))
+            .is_some_and(|r| r.addresses.contains(&address))
+    }
+
+    pub fn halt(&self, line: &str, version: Version) -> Option<Halt> {
+        read(&self.halts)
+            .get(&(line.to_string(), version.as_u32()))
+            .cloned()
+    }
+
+    /// Whether `address` is admitted to release `version` of `line` under `rollout`,
+    /// admitting it now if the rules allow; `Some` when it was admitted just now.
+    pub fn admit(
+        &self,
+        line: &str,
+        version: Version,
+        rollout: &Rollout,
+        address: IpAddr,
+        now: u64,
+        local_minute: u32,
+    ) -> (bool, Option<NewAdmission>) {
+        if self.is_admitted(line, version, address) {
+            return (true, None);
+        }
+        let halted = read(&self.halts).contains_key(&(line.to_string(), version.as_u32()));
+        let mut releases = write(&self.releases);
+        let release = releases
+            .entry(line.to_string())
+            .or_default()
+            .entry(version.as_u32())
+            .or_default();
+        if release.addresses.contains(&address) {
+            return (true, None);
+        }
+        let moment = Moment {
+            local_minute,
+            admitted_last_hour: release.admitted_last_hour(now),
+            halted,
+        };
+        match decide(rollout, address, line, version, moment) {
+            Admission::Pilot => {
+                release.add(address, now, true);
+                (true, Some(NewAdmission { pilot: true }))
+            }
+            Admission::Admitted => {
+                release.add(address, now, false);
+                (true, Some(NewAdmission { pilot: false }))
+            }
+            Admission::Refused(_) => (false, None),
+        }
+    }
+
+    /// Adds admissions read from the store (at start-up, or made by another instance).
+    pub fn merge(&self, rows: impl IntoIterator<Item = (IpAddr, String, u32, u64, bool)>) -> usize {
+        let mut releases = write(&self.releases);
+        let mut added = 0;
+        for (address, line, version, at, pilot) in rows {
+            let release = releases
+                .entry(line)
+                .or_default()
+                .entry(version)
+                .or_default();
+            if release.add(address, at, pilot) {
+                added += 1;
+            }
+        }
+        added
+    }
+
+    /// Replaces the halted rollouts.
+    pub fn set_halts(&self, halts: HashMap<(String, u32), Halt>) {
+        *write(&self.halts) = halts;
+    }
+
+    pub fn halts(&self) -> HashMap<(String, u32), Halt> {
+        read(&self.halts).clone()
+    }
+
+    pub fn counts(&self, line: &str, version: Version, now: u64) -> ReleaseCounts {
+        let mut releases = write(&self.releases);
+        match releases
+            .get_mut(line)
+            .and_then(|l| l.get_mut(&version.as_u32()))
+        {
+            Some(release) => ReleaseCounts {
+                admitted: release.addresses.len() as u64,
+                admitted_last_hour: u64::from(release.admitted_last_hour(now)),
+            },
+            None => ReleaseCounts {
+                admitted: 0,
+                admitted_last_hour: 0,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rollout(yaml: &str) -> Rollout {
+        Rollout::from_raw(serde_yaml::from_str(yaml).unwrap()).unwrap()
+    }
+
+    fn v() -> Version {
+        Version::from_yyyymmdd(20250301).unwrap()
+    }
+
+    fn ip(i: u32) -> IpAddr {
+        IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i))
+    }
+
+    #[test]
+    fn the_hourly_cap_admits_exactly_its_number_then_more_an_hour_later() {
+        let admissions = Admissions::default();
+        let r = rollout("max_new_per_hour: 10");
+        let admitted = (0..30)
+            .filter(|i| admissions.admit("", v(), &r, ip(*i), 1000, 0).0)
+            .count();
+        assert_eq!(admitted, 10);
+        // The admitted stay admitted; the others wait for the hour to pass.
+        assert!(admissions.admit("", v(), &r, ip(0), 1001, 0).0);
+        assert!(!admissions.admit("", v(), &r, ip(29), 1000 + HOUR - 1, 0).0);
+        assert!(admissions.admit("", v(), &r, ip(29), 1000 + HOUR, 0).0);
+        assert_eq!(admissions.counts("", v(), 1000 + HOUR).admitted, 11);
+    }
+
+    #[test]
+    fn once_admitted_always_admitted_even_when_paused() {
+        let admissions = Admissions::default();
+        let open = rollout("percent: 100");
+        assert_eq!(
+            admissions.admit("C.3", v(), &open, ip(1), 10, 0),
+            (true, Some(NewAdmission { pilot: false }))
+        );
+        let paused = rollout("paused: true");
+        assert_eq!(
+            admissions.admit("C.3", v(), &paused, ip(1), 20, 0),
+            (true, None)
+        );
+        assert_eq!(
+            admissions.admit("C.3", v(), &paused, ip(2), 20, 0),
+            (false, None)
+        );
+        assert!(!admissions.is_admitted("", v(), ip(1)), "lines are apart");
+    }
+
+    #[test]
+    fn merged_admissions_count_against_the_cap() {
+        let admissions = Admissions::default();
+        let added =
+            admissions.merge((0..5).map(|i| (ip(i), String::new(), v().as_u32(), 100, false)));
+        assert_eq!(added, 5);
+        let r = rollout("max_new_per_hour: 6");
+        assert!(admissions.admit("", v(), &r, ip(10), 200, 0).0);
+        assert!(!admissions.admit("", v(), &r, ip(11), 200, 0).0);
+    }
+}

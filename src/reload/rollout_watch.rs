@@ -1,0 +1,191 @@
+//! The rollout watch: every few seconds, off the request path, it brings the admissions
+//! memory in step with the inventory (admissions other instances sharing the store made)
+//! and decides automatic halts: a release whose rollout has `halt_when_stuck_percent`, with
+//! at least 20 devices that finished its download since the rollout last (re)started and a
+//! stuck share above the threshold, admits nobody new until its `meta.yaml` rollout is
+//! edited. Halts live in the store, so they survive restarts and every instance sees them.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use actix_web::web;
+use anyhow::Result;
+use log::{info, warn};
+
+use crate::app_state::AppState;
+use crate::catalog::device_line::line_label;
+use crate::catalog::rollout::{halt_due, per_mille_text};
+use crate::model::unix_time::unix;
+use crate::observe::admissions::Halt;
+use crate::observe::inventory::db::Db;
+use crate::observe::inventory::store::{self, RolloutStateRow};
+
+/// How often the watch runs.
+const EVERY: Duration = Duration::from_secs(2);
+/// Admissions are re-read this far back, for rows another instance committed late.
+const OVERLAP: u64 = 120;
+
+/// Loads every stored admission and halt; at start-up, before devices are answered.
+pub fn restore(state: &AppState) -> u64 {
+    if !state.inventory.is_on() {
+        return 0;
+    }
+    let now = unix(SystemTime::now());
+    match state.inventory.read_blocking(|db| {
+        let rows = store::admissions_since(db, 0)?;
+        let states = store::rollout_states(db)?;
+        Ok((rows, states))
+    }) {
+        Ok((rows, states)) => {
+            let newest = rows.iter().map(|r| r.3).max().unwrap_or(now);
+            let count = state.admissions.merge(rows);
+            let halts = halts_of(&states);
+            for ((line, version), halt) in &halts {
+                warn!(
+                    "the rollout of {version} (line {}) is halted: {}; edit its meta.yaml \
+                     rollout to resume",
+                    line_label(line),
+                    halt.reason
+                );
+            }
+            state.admissions.set_halts(halts);
+            if count > 0 {
+                info!("inventory: {count} rollout admissions restored");
+            }
+            newest
+        }
+        Err(e) => {
+            warn!("inventory: cannot read rollout admissions: {e:#}");
+            now
+        }
+    }
+}
+
+/// Runs until the process ends.
+pub async fn run(state: web::Data<AppState>, mut since: u64) {
+    if !state.inventory.is_on() {
+        return;
+    }
+    let mut failing = false;
+    loop {
+        actix_web::rt::time::sleep(EVERY).await;
+        let worker = state.clone();
+        let from = since.saturating_sub(OVERLAP);
+        match web::block(move || worker.inventory.read(|db| tick(&worker, db, from))).await {
+            Ok(Ok(newest)) => {
+                since = since.max(newest);
+                failing = false;
+            }
+            Ok(Err(e)) if !failing => {
+                warn!("rollout watch: cannot read the inventory: {e:#}; trying again");
+                failing = true;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One round; returns the newest admission time seen.
+fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
+    let now = unix(SystemTime::now());
+    let rows = store::admissions_since(db, since)?;
+    let newest = rows.iter().map(|r| r.3).max().unwrap_or(since);
+    state.admissions.merge(rows);
+
+    let stuck_after = state.inventory.settings().stuck_after;
+    let stored: HashMap<(String, u32), RolloutStateRow> = store::rollout_states(db)?
+        .into_iter()
+        .map(|row| ((row.line.clone(), row.version), row))
+        .collect();
+    let snapshot = state.snapshot_arc();
+    for line in snapshot.all_lines() {
+        for release in line.releases.published() {
+            let key = (line.name.to_string(), release.version.as_u32());
+            let row = stored.get(&key);
+            let settings = release
+                .rollout
+                .as_ref()
+                .map(|r| r.settings_id())
+                .unwrap_or_default();
+            if let Some(row) = row.filter(|r| r.halted_at.is_some()) {
+                if row.settings != settings {
+                    let detail = match &release.rollout {
+                        Some(rollout) => format!("rollout edited: now {rollout}"),
+                        None => "rollout removed from meta.yaml".to_string(),
+                    };
+                    store::resume_rollout(db, &key.0, key.1, now, &detail)?;
+                }
+                continue;
+            }
+            let Some(rollout) = &release.rollout else {
+                continue;
+            };
+            let Some(threshold) = rollout.halt_when_stuck_per_mille else {
+                continue;
+            };
+            let counted_from = row.map_or(0, |r| r.counted_from);
+            let (finished, stuck) =
+                store::finished_and_stuck(db, &key.0, key.1, counted_from, now, stuck_after)?;
+            if halt_due(threshold, finished, stuck) {
+                let detail = format!(
+                    "{stuck} of the {finished} devices that downloaded it are stuck ({}, above \
+                     halt_when_stuck_percent {})",
+                    per_mille_text(u32::try_from(stuck * 1000 / finished.max(1)).unwrap_or(1000)),
+                    per_mille_text(threshold)
+                );
+                store::halt_rollout(
+                    db,
+                    &RolloutStateRow {
+                        line: key.0.clone(),
+                        version: key.1,
+                        counted_from,
+                        halted_at: Some(now),
+                        settings,
+                        detail,
+                        stuck,
+                        finished,
+                    },
+                )?;
+            }
+        }
+    }
+
+    let halts = halts_of(&store::rollout_states(db)?);
+    let before = state.admissions.halts();
+    for (key, halt) in &halts {
+        if !before.contains_key(key) {
+            warn!(
+                "the rollout of {} (line {}) is halted: {}; nobody new is offered it until \
+                 its meta.yaml rollout is edited",
+                key.1,
+                line_label(&key.0),
+                halt.reason
+            );
+        }
+    }
+    for key in before.keys().filter(|k| !halts.contains_key(*k)) {
+        info!(
+            "the rollout of {} (line {}) is resumed",
+            key.1,
+            line_label(&key.0)
+        );
+    }
+    state.admissions.set_halts(halts);
+    Ok(newest)
+}
+
+fn halts_of(rows: &[RolloutStateRow]) -> HashMap<(String, u32), Halt> {
+    rows.iter()
+        .filter_map(|row| {
+            Some((
+                (row.line.clone(), row.version),
+                Halt {
+                    since: row.halted_at?,
+                    stuck: row.stuck,
+                    finished: row.finished,
+                    reason: row.detail.clone(),
+                },
+            ))
+        })
+        .collect()
+}
