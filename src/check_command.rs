@@ -21,7 +21,10 @@ pub fn run(config: &Config) -> (String, bool) {
     report.push_str(&format!("listen {}\n", config.listen));
     report.push_str(&snapshot_report::full_report(&snapshot));
     let mut errors = snapshot_report::errors(&snapshot);
-    if snapshot.releases.current().is_none() && snapshot.next_settle().is_none() {
+    let published = snapshot
+        .all_lines()
+        .any(|line| line.releases.current().is_some());
+    if !published && snapshot.next_settle().is_none() {
         errors.push("no release is published: devices will be told there is no update".to_string());
     }
     for warning in snapshot_report::warnings(&snapshot) {

@@ -385,6 +385,9 @@ fn listeners(
 pub fn log_snapshot(snapshot: &Snapshot) {
     info!("{}", snapshot_report::current_line(snapshot));
     info!("{}", snapshot_report::critical_line(snapshot));
+    if let Some(lines) = snapshot_report::lines_line(snapshot) {
+        info!("{lines}");
+    }
     info!("{}", snapshot_report::licenses_line(snapshot));
     for problem in snapshot_report::errors(snapshot) {
         warn!("{problem}");

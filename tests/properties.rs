@@ -81,11 +81,14 @@ proptest! {
             any::<String>(),
             "/firmware/[0-9./%2efc\\\\]{0,12}/(upd_app.bin|upd_app_for_old_frs.bin|\\.\\.|%2e%2e)",
             "/firmware/(\\.\\./|%2e%2e/|/)+(etc/passwd|upd_app.bin)",
+            "/firmware/[A-Za-z0-9.%/_-]{0,8}/[0-9]{8}/(upd_app.bin|\\.\\.|line.yaml)",
         ]
     ) {
-        if let Some((version, name)) = parse_path(&path) {
-            prop_assert_eq!(path, format!("/firmware/{version}/{name}"));
+        if let Some((line, version, name)) = parse_path(&path) {
+            let folder = if line.is_empty() { version.to_string() } else { format!("{line}/{version}") };
+            prop_assert_eq!(path.as_str(), format!("/firmware/{folder}/{name}"));
             prop_assert!(name == "upd_app.bin" || name == "upd_app_for_old_frs.bin");
+            prop_assert!(!line.starts_with('.') && !line.contains(['/', '%', '\\']));
         }
     }
 

@@ -4,7 +4,8 @@
 
 use std::fmt::Write;
 
-use crate::catalog::releases::FolderState;
+use crate::catalog::device_line::line_label;
+use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 
 /// One line naming the current release, or saying there is none.
@@ -44,20 +45,58 @@ pub fn licenses_line(snapshot: &Snapshot) -> String {
     )
 }
 
-/// Problems with `firmware_dir` itself and notes about versions kept serving.
+/// One line per named firmware line: its current release (empty without lines).
+pub fn lines_line(snapshot: &Snapshot) -> Option<String> {
+    if snapshot.lines.lines.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = snapshot
+        .lines
+        .lines
+        .values()
+        .map(|line| match line.releases.current() {
+            Some(r) => format!("{} {}", line.name, r.version),
+            None => format!("{} none", line.name),
+        })
+        .collect();
+    Some(format!("current release per line: {}", lines.join(", ")))
+}
+
+/// Problems with `firmware_dir` itself, with line folders, and notes about versions kept
+/// serving.
 pub fn release_problems(snapshot: &Snapshot) -> Vec<String> {
     let dir = snapshot.firmware_dir_problem.iter();
-    dir.chain(&snapshot.releases.problems)
+    let mut out: Vec<String> = dir
+        .chain(&snapshot.releases.problems)
+        .chain(&snapshot.lines.problems)
+        .chain(
+            snapshot
+                .lines
+                .lines
+                .values()
+                .flat_map(|l| &l.releases.problems),
+        )
         .map(ToString::to_string)
-        .collect()
+        .collect();
+    for line in &snapshot.lines.out {
+        out.push(format!(
+            "{}: line {} is not served: {}",
+            line.dir.display(),
+            line.name,
+            line.reason
+        ));
+    }
+    out
 }
 
 /// Every problem that keeps something from devices, one per line.
 pub fn errors(snapshot: &Snapshot) -> Vec<String> {
     let mut out = release_problems(snapshot);
-    for folder in &snapshot.releases.folders {
-        if let FolderState::Rejected(reason) = &folder.state {
-            out.push(format!("{}: {reason}", folder.path.display()));
+    for line in snapshot.all_lines() {
+        for folder in &line.releases.folders {
+            if let FolderState::Rejected(reason) = &folder.state {
+                out.push(format!("{}: {reason}", folder.path.display()));
+            }
         }
     }
     for file in &snapshot.licenses.files {
@@ -68,29 +107,48 @@ pub fn errors(snapshot: &Snapshot) -> Vec<String> {
 
 /// Things worth knowing that are not errors (a serial overridden by a later file).
 pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
-    snapshot
+    let mut out: Vec<String> = snapshot
         .licenses
         .overrides
         .iter()
         .map(ToString::to_string)
-        .collect()
+        .collect();
+    for (date, lines) in snapshot.line_index.ambiguous() {
+        out.push(format!(
+            "build date {date} belongs to several lines ({}): devices reporting it get no update \
+             until only one line.yaml or release folder claims it",
+            lines
+                .iter()
+                .map(|l| line_label(l))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    out
 }
 
-/// The full report of `check`.
-pub fn full_report(snapshot: &Snapshot) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "firmware_dir {}", snapshot.firmware_dir.display());
-    for folder in &snapshot.releases.folders {
-        let current = snapshot
-            .releases
+/// The release folders of one line, one per row.
+fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str) {
+    for folder in &releases.folders {
+        let current = releases
             .current()
             .is_some_and(|c| c.version == folder.version);
         let state = match &folder.state {
             FolderState::Published(r) if current => {
-                format!("current   {:?}, critical: {}", r.description, r.critical)
+                format!(
+                    "current   {:?}, critical: {}{}",
+                    r.description,
+                    r.critical,
+                    rollout_text(r)
+                )
             }
             FolderState::Published(r) => {
-                format!("published {:?}, critical: {}", r.description, r.critical)
+                format!(
+                    "published {:?}, critical: {}{}",
+                    r.description,
+                    r.critical,
+                    rollout_text(r)
+                )
             }
             FolderState::Settling {
                 wait,
@@ -107,10 +165,61 @@ pub fn full_report(snapshot: &Snapshot) -> String {
             ),
             FolderState::Rejected(reason) => format!("rejected  {reason}"),
         };
-        let _ = writeln!(out, "  {} {state}", folder.version);
+        let _ = writeln!(out, "{indent}{} {state}", folder.version);
     }
+}
+
+fn rollout_text(release: &Release) -> String {
+    match &release.rollout {
+        Some(rollout) => format!(", rollout: {rollout}"),
+        None => String::new(),
+    }
+}
+
+/// The full report of `check`.
+pub fn full_report(snapshot: &Snapshot) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "firmware_dir {}", snapshot.firmware_dir.display());
+    folder_rows(&mut out, &snapshot.releases, "  ");
     let _ = writeln!(out, "{}", current_line(snapshot));
     let _ = writeln!(out, "{}", critical_line(snapshot));
+    for line in snapshot.lines.lines.values() {
+        let known: Vec<String> = line
+            .meta
+            .known_builds
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let _ = writeln!(
+            out,
+            "line {} {:?} in {}",
+            line.name,
+            line.meta.description,
+            line.dir.display()
+        );
+        let _ = writeln!(
+            out,
+            "    known builds: {}",
+            if known.is_empty() {
+                "none besides its releases".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+        let critical = snapshot.line(&line.name).and_then(|l| l.critical());
+        let _ = writeln!(
+            out,
+            "    critical version: {}",
+            critical.map_or("none".to_string(), |v| v.to_string())
+        );
+        folder_rows(&mut out, &line.releases, "    ");
+        if line.releases.current().is_none() {
+            let _ = writeln!(out, "    no release published in this line");
+        }
+    }
+    for line in &snapshot.lines.out {
+        let _ = writeln!(out, "line {} not served: {}", line.name, line.reason);
+    }
     let _ = writeln!(out, "licenses");
     for file in &snapshot.licenses.files {
         let _ = writeln!(out, "  {}: {} serials", file.path.display(), file.len());

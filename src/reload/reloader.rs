@@ -303,6 +303,10 @@ impl Reloader {
         if previous.critical != snapshot.critical {
             changes.push(snapshot_report::critical_line(snapshot));
         }
+        let lines = snapshot_report::lines_line(snapshot);
+        if snapshot_report::lines_line(previous) != lines {
+            changes.push(lines.unwrap_or_else(|| "no firmware lines any more".to_string()));
+        }
         if previous.licenses.total() != snapshot.licenses.total() {
             changes.push(snapshot_report::licenses_line(snapshot));
         }
