@@ -165,5 +165,5 @@ fn a_store_of_an_older_schema_is_migrated_and_its_fleet_loaded() {
     let versions: i64 = db
         .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
         .expect("versions");
-    assert_eq!(versions, 2);
+    assert_eq!(versions, 3);
 }

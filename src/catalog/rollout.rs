@@ -44,6 +44,8 @@ pub struct Rollout {
     /// Stop admitting when more than this share (in tenths of a percent) of the devices
     /// that finished a download are stuck.
     pub halt_when_stuck_per_mille: Option<u32>,
+    /// A fingerprint of `rollout:` as written: a halt lasts until it changes.
+    pub settings_id: String,
 }
 
 /// `"22:00-06:00"`: minutes of the day, the end excluded; may wrap past midnight.
@@ -103,6 +105,20 @@ impl fmt::Display for Window {
 impl Rollout {
     /// Checks `rollout:`; errors name the key and the expected form.
     pub fn from_raw(raw: RawRollout) -> Result<Rollout, String> {
+        // As written, so that adding `paused: false` (the same settings) still counts as
+        // the operator's edit that resumes a halted rollout. The form is fixed: a stored
+        // halt must compare equal after an upgrade.
+        let written = format!(
+            "pilot={:?};percent={:?};max_new_per_hour={:?};window={:?};paused={:?};halt={:?}",
+            raw.pilot,
+            raw.percent,
+            raw.max_new_per_hour,
+            raw.window,
+            raw.paused,
+            raw.halt_when_stuck_percent
+        );
+        let digest = Sha256::digest(written.as_bytes());
+        let settings_id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
         let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())?;
         let percent = match raw.percent {
             None => 100,
@@ -139,13 +155,8 @@ impl Rollout {
             window,
             paused: raw.paused.unwrap_or(false),
             halt_when_stuck_per_mille,
+            settings_id,
         })
-    }
-
-    /// A short fingerprint of the settings: a halt lasts until they change.
-    pub fn settings_id(&self) -> String {
-        let digest = Sha256::digest(self.to_string().as_bytes());
-        digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -315,6 +326,11 @@ mod tests {
         assert!(parse("percnt: 10")
             .unwrap_err()
             .contains("unknown field `percnt`"));
+        assert_ne!(
+            parse("percent: 10").unwrap().settings_id,
+            parse("percent: 10\npaused: false").unwrap().settings_id,
+            "an explicit paused: false is an edit"
+        );
         let halt = parse("halt_when_stuck_percent: 2.5").unwrap();
         assert_eq!(halt.halt_when_stuck_per_mille, Some(25));
         assert_eq!(halt.to_string(), "100%, halt above 2.5% stuck");

@@ -105,7 +105,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
             let settings = release
                 .rollout
                 .as_ref()
-                .map(|r| r.settings_id())
+                .map(|r| r.settings_id.clone())
                 .unwrap_or_default();
             if let Some(row) = row.filter(|r| r.halted_at.is_some()) {
                 if row.settings != settings {

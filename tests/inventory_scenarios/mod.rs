@@ -232,9 +232,9 @@ pub fn outcomes_filters_csv_and_missing_serials(store: &str) {
     );
     let metrics = admin(&server, "/metrics").text();
     for line in [
-        "kkt_release_devices{outcome=\"stuck\",version=\"20180125\"} 1",
-        "kkt_release_devices{outcome=\"updated\",version=\"20180125\"} 1",
-        "kkt_release_devices{outcome=\"offered\",version=\"20180125\"} 3",
+        "kkt_release_devices{line=\"\",outcome=\"stuck\",version=\"20180125\"} 1",
+        "kkt_release_devices{line=\"\",outcome=\"updated\",version=\"20180125\"} 1",
+        "kkt_release_devices{line=\"\",outcome=\"offered\",version=\"20180125\"} 3",
     ] {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }

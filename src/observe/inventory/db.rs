@@ -105,28 +105,40 @@ impl Sqlite {
     }
 }
 
-fn sqlite_params(params: &[Value]) -> Vec<rusqlite::types::Value> {
-    params
-        .iter()
-        .map(|v| match v {
+/// Binds `$1`, `$2`, ... by name. SQLite reads `$1` as a parameter *named* "$1" and numbers
+/// parameters in order of first appearance, so binding by position would give `$3` the first
+/// value in `SET a = $3 WHERE b = $1`; PostgreSQL numbers them as written.
+fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()> {
+    for (i, value) in params.iter().enumerate() {
+        let name = format!("${}", i + 1);
+        let Some(index) = statement.parameter_index(&name)? else {
+            continue;
+        };
+        let value = match value {
             Value::Int(i) => rusqlite::types::Value::Integer(*i),
             Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
             Value::Null => rusqlite::types::Value::Null,
-        })
-        .collect()
+        };
+        statement.raw_bind_parameter(index, value)?;
+    }
+    Ok(())
 }
 
 impl Db for Sqlite {
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let mut statement = self.0.prepare_cached(sql)?;
-        let changed = statement.execute(rusqlite::params_from_iter(sqlite_params(params)))?;
+        statement.clear_bindings();
+        bind(&mut statement, params)?;
+        let changed = statement.raw_execute()?;
         Ok(changed as u64)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
         let mut statement = self.0.prepare_cached(sql)?;
         let columns = statement.column_count();
-        let mut rows = statement.query(rusqlite::params_from_iter(sqlite_params(params)))?;
+        statement.clear_bindings();
+        bind(&mut statement, params)?;
+        let mut rows = statement.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
             let mut values = Vec::with_capacity(columns);
@@ -246,5 +258,33 @@ impl Db for Postgres {
 
     fn dialect(&self) -> &'static str {
         "postgres"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_binds_numbered_parameters_by_number_not_by_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Sqlite::open(&dir.path().join("t.sqlite")).unwrap();
+        db.batch("CREATE TABLE t (a INTEGER, b TEXT)").unwrap();
+        db.exec(
+            "INSERT INTO t (b, a) VALUES ($2, $1)",
+            &[Value::Int(7), Value::from("x")],
+        )
+        .unwrap();
+        let changed = db
+            .exec(
+                "UPDATE t SET a = $3 WHERE b = $1 AND a = $2",
+                &[Value::from("x"), Value::Int(7), Value::Int(9)],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+        let rows = db
+            .query("SELECT a FROM t WHERE b = $1", &[Value::from("x")])
+            .unwrap();
+        assert_eq!(rows, vec![vec![Value::Int(9)]]);
     }
 }
