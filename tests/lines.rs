@@ -197,6 +197,17 @@ fn unknown_and_ambiguous_dates_are_answered_no_update_and_listed() {
         metrics.contains("kkt_unmapped_build_date_devices{kind=\"unknown\"} 3"),
         "{metrics}"
     );
+    let page = common::raw_request(
+        common::admin_addr(&server),
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .text();
+    assert!(
+        page.contains("data-build-date=\"20220202\" data-kind=\"unknown\"")
+            && page.contains("data-build-date=\"20220801\" data-kind=\"ambiguous\"")
+            && page.contains("class=\"line-releases\" data-line=\"C.3\""),
+        "{page}"
+    );
     let lines = status["lines"].as_array().expect("lines");
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["name"], "C.3");

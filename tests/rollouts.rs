@@ -140,6 +140,8 @@ fn pilots_are_always_admitted_and_paused_admits_nobody_new() {
     // Pilots still join.
     assert_eq!(offered(&server, "10.200.9.9"), 20250301);
     assert_eq!(rollout_status(&server, 20250301)["state"], "paused");
+    let page = admin(&server, "/").text();
+    assert!(page.contains("data-state=\"paused\""), "{page}");
     edit_rollout(&fixture, &server, "percent: 100", "100%");
     assert_eq!(offered(&server, &address(0)), 20250301);
 }
@@ -257,6 +259,12 @@ fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
     assert!(
         metrics.contains("kkt_rollout_halted{line=\"\",version=\"20250301\"} 1"),
         "{metrics}"
+    );
+    let page = admin(&server, "/").text();
+    assert!(
+        page.contains("data-line=\"\" data-version=\"20250301\" data-state=\"halted\"")
+            && page.contains("25 of the 25 devices that downloaded it are stuck"),
+        "{page}"
     );
     // The operator looks, then resumes by editing the rollout.
     fixture.write(

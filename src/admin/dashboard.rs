@@ -5,7 +5,7 @@
 use askama::Template;
 
 use crate::admin::dashboard_text::Text;
-use crate::admin::status_report::Status;
+use crate::admin::status_report::{RolloutView, Status};
 use crate::app_state::ReloadRecord;
 use crate::observe::adoption_chart::{self, AdoptionChart, DayCount};
 use crate::observe::fleet::Device;
@@ -37,6 +37,15 @@ pub struct ReloadRow {
     pub duration_ms: u64,
 }
 
+/// One release under rollout, with its outcomes from the inventory.
+pub struct RolloutRow<'a> {
+    pub view: &'a RolloutView,
+    pub offered: u64,
+    pub downloaded: u64,
+    pub updated: u64,
+    pub stuck: u64,
+}
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage<'a> {
@@ -49,6 +58,7 @@ struct DashboardPage<'a> {
     /// Per release offered as an update: what became of the offers (inventory on).
     outcomes: &'a [ReleaseRow],
     adoption: AdoptionChart,
+    rollouts: Vec<RolloutRow<'a>>,
     inventory_on: bool,
     /// The words, in the language the request asked for.
     t: &'static Text,
@@ -76,6 +86,22 @@ pub fn render(
         uptime: duration_text(status.server.uptime_s, t),
         outcomes,
         adoption: adoption_chart::layout(adoption, ADOPTION_RELEASES),
+        rollouts: status
+            .rollouts
+            .iter()
+            .map(|view| {
+                let row = outcomes
+                    .iter()
+                    .find(|r| r.line == view.line && r.version == view.version);
+                RolloutRow {
+                    view,
+                    offered: row.map_or(0, |r| r.offered),
+                    downloaded: row.map_or(0, |r| r.downloaded),
+                    updated: row.map_or(0, |r| r.updated),
+                    stuck: row.map_or(0, |r| r.stuck),
+                }
+            })
+            .collect(),
         inventory_on,
         t,
         status,

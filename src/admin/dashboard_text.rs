@@ -63,9 +63,64 @@ pub struct Text {
     pub state_published: &'static str,
     pub state_settling: &'static str,
     pub state_rejected: &'static str,
+    pub lines: &'static str,
+    pub line: &'static str,
+    pub default_line: &'static str,
+    pub known_builds: &'static str,
+    pub line_not_served: &'static str,
+    pub rollouts: &'static str,
+    pub settings: &'static str,
+    pub admitted: &'static str,
+    pub left_this_hour: &'static str,
+    pub no_cap: &'static str,
+    pub window: &'static str,
+    pub all_day: &'static str,
+    pub halted_because: &'static str,
+    pub resume_hint: &'static str,
+    pub unmapped_dates: &'static str,
+    pub unmapped_note: &'static str,
+    pub kind: &'static str,
+    pub served_by: &'static str,
+    pub no_update: &'static str,
+    pub rollout_admitting: &'static str,
+    pub rollout_paused: &'static str,
+    pub rollout_halted: &'static str,
+    pub rollout_outside_window: &'static str,
+    pub rollout_cap_reached: &'static str,
+    pub kind_unknown: &'static str,
+    pub kind_ambiguous: &'static str,
 }
 
 impl Text {
+    /// A rollout's state in words.
+    pub fn rollout_state(&self, state: &str) -> &'static str {
+        match state {
+            "paused" => self.rollout_paused,
+            "halted" => self.rollout_halted,
+            "outside_window" => self.rollout_outside_window,
+            "hourly_cap_reached" => self.rollout_cap_reached,
+            _ => self.rollout_admitting,
+        }
+    }
+
+    /// The kind of an unmapped build date in words.
+    pub fn unmapped_kind(&self, kind: &str) -> &'static str {
+        if kind == "ambiguous" {
+            self.kind_ambiguous
+        } else {
+            self.kind_unknown
+        }
+    }
+
+    /// A line's name, the default line in words.
+    pub fn line_name<'a>(&self, name: &'a str) -> &'a str {
+        if name.is_empty() {
+            self.default_line
+        } else {
+            name
+        }
+    }
+
     /// A release folder's state in words.
     pub fn state_name(&self, state: &str) -> &'static str {
         match state {
@@ -137,6 +192,32 @@ pub static RU: Text = Text {
     state_published: "опубликован",
     state_settling: "ожидает",
     state_rejected: "отклонён",
+    lines: "Линейки прошивок",
+    line: "Линейка",
+    default_line: "(основная)",
+    known_builds: "Известные сборки",
+    line_not_served: "Линейка не обслуживается:",
+    rollouts: "Поэтапный выпуск",
+    settings: "Настройки",
+    admitted: "Допущено",
+    left_this_hour: "Осталось в этот час",
+    no_cap: "без ограничения",
+    window: "Окно",
+    all_day: "круглосуточно",
+    halted_because: "Остановлен автоматически:",
+    resume_hint: "чтобы продолжить, измените rollout в meta.yaml",
+    unmapped_dates: "Даты сборки без линейки",
+    unmapped_note: "Добавьте дату в known_builds нужного line.yaml, чтобы эти ККТ получали обновления своей линейки.",
+    kind: "Вид",
+    served_by: "Обслуживает",
+    no_update: "не получают обновлений",
+    rollout_admitting: "допускает",
+    rollout_paused: "на паузе",
+    rollout_halted: "остановлен",
+    rollout_outside_window: "вне окна",
+    rollout_cap_reached: "лимит часа исчерпан",
+    kind_unknown: "неизвестная",
+    kind_ambiguous: "в нескольких линейках",
 };
 
 pub static EN: Text = Text {
@@ -199,6 +280,32 @@ pub static EN: Text = Text {
     state_published: "published",
     state_settling: "settling",
     state_rejected: "rejected",
+    lines: "Firmware lines",
+    line: "Line",
+    default_line: "(default)",
+    known_builds: "Known builds",
+    line_not_served: "Line not served:",
+    rollouts: "Staged rollouts",
+    settings: "Settings",
+    admitted: "Admitted",
+    left_this_hour: "Left this hour",
+    no_cap: "no cap",
+    window: "Window",
+    all_day: "all day",
+    halted_because: "Halted automatically:",
+    resume_hint: "edit rollout in meta.yaml to resume",
+    unmapped_dates: "Build dates without a line",
+    unmapped_note: "Add the date to known_builds of the right line.yaml so these registers get their line's updates.",
+    kind: "Kind",
+    served_by: "Served by",
+    no_update: "get no update",
+    rollout_admitting: "admitting",
+    rollout_paused: "paused",
+    rollout_halted: "halted",
+    rollout_outside_window: "outside its window",
+    rollout_cap_reached: "hourly cap reached",
+    kind_unknown: "unknown",
+    kind_ambiguous: "in several lines",
 };
 
 /// The table for a request: English when the browser's first choice is English, else
