@@ -230,3 +230,71 @@ fn the_units_pass_systemd_analyze_verify() {
         .lines()
         .any(|l| l == "Requires=kkt-update-server.socket"));
 }
+
+#[test]
+fn the_alert_rules_pass_promtool_and_fire_on_their_cases() {
+    if Command::new("promtool")
+        .arg("--version")
+        .output()
+        .map_or(true, |o| !o.status.success())
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install promtool (.ci/run installs Debian's prometheus)"
+        );
+        eprintln!("skipped: no promtool here (CI installs it)");
+        return;
+    }
+    let contrib = concat!(env!("CARGO_MANIFEST_DIR"), "/contrib");
+    for args in [
+        ["check", "rules", "prometheus-alerts.yml"],
+        ["test", "rules", "prometheus-alerts.test.yml"],
+    ] {
+        let output = Command::new("promtool")
+            .current_dir(contrib)
+            .args(args)
+            .output()
+            .expect("promtool");
+        assert!(
+            output.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Every metric the alert rules name is one the server exports (a renamed metric would
+/// leave an alert that can never fire).
+#[test]
+fn the_alert_rules_name_metrics_the_server_exports() {
+    let rules = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/contrib/prometheus-alerts.yml"
+    ))
+    .expect("rules");
+    let fixture = Fixture::new();
+    fixture.release("20250301", Some("rollout:\n  percent: 10\n"));
+    let server = Server::start(
+        fixture.dir.path(),
+        &["--admin-listen", "127.0.0.1:0"],
+        &[],
+    );
+    let addr = common::admin_addr(&server);
+    let metrics = common::raw_request(
+        addr,
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .text();
+    let mut named = 0;
+    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("kkt_") {
+            named += 1;
+            assert!(
+                metrics.contains(&format!("# TYPE {word} ")),
+                "{word} is not exported:\n{metrics}"
+            );
+        }
+    }
+    assert!(named >= 6, "{named}");
+}
