@@ -228,3 +228,36 @@ fn outcomes_filters_csv_and_missing_serials_in_postgres() {
         pg.url()
     ));
 }
+
+/// Admissions made by one instance hold on the other (once admitted, always admitted), and
+/// count against the hourly cap there too.
+#[test]
+fn two_instances_sharing_postgres_share_rollout_admissions() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    fixture.release(
+        "20180201",
+        Some("rollout:\n  max_new_per_hour: 5\n"),
+    );
+    let a = start(fixture.dir.path());
+    let b = start(fixture.dir.path());
+    let offered = |server: &Server, address: &str| -> u64 {
+        let response = server.post_with(
+            "/check_firmware",
+            "{\"build_date\": \"1.1.2018\"}",
+            &[("X-Forwarded-For", address)],
+        );
+        assert_eq!(response.status, 200);
+        response.json()["version"].as_u64().unwrap_or(0)
+    };
+    for n in 1..=5 {
+        assert_eq!(offered(&a, &format!("10.7.0.{n}")), 20180201);
+    }
+    assert_eq!(offered(&a, "10.7.0.6"), 20180125, "A's cap is full");
+    eventually("B sees A's five admissions", DEADLINE, || {
+        let status = admin_json(&b, "/status");
+        (status["rollouts"][0]["admitted"] == 5).then_some(())
+    });
+    assert_eq!(offered(&b, "10.7.0.1"), 20180201, "admitted on A, offered by B");
+    assert_eq!(offered(&b, "10.7.0.7"), 20180125, "A's admissions fill B's cap");
+}
