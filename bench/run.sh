@@ -327,6 +327,50 @@ PY
 )
 kill "$BIGINV_PID"
 
+# --- lines and a rollout: check_firmware with two lines and a rollout active ----------------
+# The same load from 10,000 register addresses (X-Forwarded-For from a trusted 127.0.0.1),
+# against the plain layout and against two lines whose newest C.3 release is under rollout
+# (50 %, an hourly cap, a pilot network): each request finds its line and asks the
+# admissions memory. Both with the inventory on and no access log.
+mkdir -p "$WORK/lines/C.1/20230119" "$WORK/lines/C.3/20221228" "$WORK/lines/C.3/20250301"
+for d in C.1/20230119 C.3/20221228 C.3/20250301; do
+  cp "$WORK/firmware/20250301/"*.bin "$WORK/lines/$d/"
+done
+printf 'known_builds: [20220601]\n' >"$WORK/lines/C.1/line.yaml"
+printf 'known_builds: [20171228, 20220915]\n' >"$WORK/lines/C.3/line.yaml"
+printf 'rollout:\n  percent: 50\n  max_new_per_hour: 1000000\n  pilot: [192.0.2.0/24]\n' >"$WORK/lines/C.3/20250301/meta.yaml"
+for variant in plain lines; do
+  dir=$WORK/firmware; [ "$variant" = lines ] && dir=$WORK/lines
+  cat >"$WORK/$variant.yaml" <<YAML
+firmware_dir: $dir
+settle_ms: 0
+admin_listen: null
+access_log: "off"
+trusted_proxies: [127.0.0.1]
+inventory: sqlite:$WORK/$variant-inventory.sqlite
+YAML
+done
+cat >"$WORK/fleet_check.lua" <<'LUA'
+math.randomseed(7)
+request = function()
+  local i = math.random(0, 9999)
+  local headers = {["Content-Type"] = "application/json",
+    ["X-Forwarded-For"] = string.format("10.%d.%d.%d", 50 + i // 65536, i // 256 % 256, i % 256)}
+  return wrk.format("POST", "/check_firmware", headers, '{"build_date": "28.12.2017"}')
+end
+LUA
+for variant in plain lines; do
+  start_ours "$WORK/$variant.yaml" "$WORK/$variant.log"
+  PIDS_UNDER_TEST=$OURS
+  answer=$(curl -s -X POST -H 'X-Forwarded-For: 192.0.2.1' -d "$BODY_CHECK" "http://127.0.0.1:$PORT/check_firmware")
+  grep -q '"version": 20250301' <<<"$answer" || { echo "unexpected $variant answer: $answer"; exit 1; }
+  # A warm-up run admits the addresses the rollout lets in; the measured run is the steady state.
+  run_wrk 64 "http://127.0.0.1:$PORT/check_firmware" "$WORK/fleet_check.lua" >/dev/null
+  read -r rps _ p99 cpu < <(run_wrk 64 "http://127.0.0.1:$PORT/check_firmware" "$WORK/fleet_check.lua")
+  eval "FLEET_${variant}_RPS=$rps FLEET_${variant}_P99=$p99 FLEET_${variant}_CPU=$cpu"
+  kill "$OURS"
+done
+
 # --- the table ------------------------------------------------------------------------------
 avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
 {
@@ -370,6 +414,12 @@ avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
   echo "| $DEVICES registers in the store: start-up to listening (fleet view loaded) | $BIGINV_START_MS ms |"
   echo "| RSS after that start-up | $(( BIGINV_RSS_KB / 1024 )) MB |"
   echo "| /devices?below_critical=1&limit=100, best of 5 (total ${BELOW#* }) | ${BELOW% *} ms |"
+  echo
+  echo "| check_firmware from 10,000 addresses, c=64 | value |"
+  echo "| --- | ---: |"
+  python3 -c "print('| plain layout | %.0f req/s, p99 %.2f ms, %.1f us CPU/req |' % ($FLEET_plain_RPS, $FLEET_plain_P99, $FLEET_plain_CPU))"
+  python3 -c "print('| two lines, C.3 under rollout (50 %%, hourly cap, pilot) | %.0f req/s, p99 %.2f ms, %.1f us CPU/req |' % ($FLEET_lines_RPS, $FLEET_lines_P99, $FLEET_lines_CPU))"
+  python3 -c "print('| CPU per request, lines and rollout / plain | %.2fx |' % ($FLEET_lines_CPU / max($FLEET_plain_CPU, 1e-9)))"
   echo
   echo "| publish (mv of a staged folder) to offered | ms |"
   echo "| --- | ---: |"
