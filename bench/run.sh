@@ -332,15 +332,15 @@ kill "$BIGINV_PID"
 # against the plain layout and against two lines whose newest C.3 release is under rollout
 # (50 %, an hourly cap, a pilot network): each request finds its line and asks the
 # admissions memory. Both with the inventory on and no access log.
-mkdir -p "$WORK/lines/C.1/20230119" "$WORK/lines/C.3/20221228" "$WORK/lines/C.3/20250301"
-for d in C.1/20230119 C.3/20221228 C.3/20250301; do
-  cp "$WORK/firmware/20250301/"*.bin "$WORK/lines/$d/"
+mkdir -p "$WORK/plain/20250301" "$WORK/lines/C.1/20230119" "$WORK/lines/C.3/20221228" "$WORK/lines/C.3/20250301"
+for d in plain/20250301 lines/C.1/20230119 lines/C.3/20221228 lines/C.3/20250301; do
+  cp "$WORK/firmware/20250301/"*.bin "$WORK/$d/"
 done
 printf 'known_builds: [20220601]\n' >"$WORK/lines/C.1/line.yaml"
 printf 'known_builds: [20171228, 20220915]\n' >"$WORK/lines/C.3/line.yaml"
 printf 'rollout:\n  percent: 50\n  max_new_per_hour: 1000000\n  pilot: [192.0.2.0/24]\n' >"$WORK/lines/C.3/20250301/meta.yaml"
 for variant in plain lines; do
-  dir=$WORK/firmware; [ "$variant" = lines ] && dir=$WORK/lines
+  dir=$WORK/$variant
   cat >"$WORK/$variant.yaml" <<YAML
 firmware_dir: $dir
 settle_ms: 0

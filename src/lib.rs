@@ -7,15 +7,15 @@
 pub mod admin;
 pub mod app_state;
 pub mod catalog;
-pub mod check_command;
+pub mod commands;
 pub mod config;
 pub mod device_api;
 pub mod licenses;
 pub mod model;
 pub mod observe;
 pub mod platform;
+pub mod publishing;
 pub mod reload;
-pub mod reload_command;
 pub mod server;
 
 use std::process::ExitCode;
@@ -42,7 +42,7 @@ pub fn run() -> ExitCode {
     };
     match cli.command.unwrap_or(Command::Serve) {
         Command::Check => {
-            let (report, ok) = check_command::run(&config);
+            let (report, ok) = commands::check::run(&config);
             print!("{report}");
             if ok {
                 ExitCode::SUCCESS
@@ -50,7 +50,17 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
-        Command::Reload => match reload_command::run(&config) {
+        Command::Publish(args) => outcome(commands::publish::run(
+            &config,
+            &args,
+            &mut std::io::stdout(),
+        )),
+        Command::Withdraw(args) => outcome(commands::withdraw::run(
+            &config,
+            &args,
+            &mut std::io::stdout(),
+        )),
+        Command::Reload => match commands::reload::run(&config) {
             Ok(answer) => {
                 println!("{answer}");
                 ExitCode::SUCCESS
@@ -68,6 +78,17 @@ pub fn run() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// The exit code of a command that either did what it says or refused in one sentence.
+fn outcome(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(refusal) => {
+            eprintln!("kkt-update-server: {refusal}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -14,12 +14,12 @@ const LEVELS: &[(&str, u32)] = &[
     ("licenses", 3),
     ("catalog", 4),
     ("observe", 5),
+    ("publishing", 5),
     ("app_state", 6),
     ("reload", 7),
     ("device_api", 7),
     ("admin", 7),
-    ("check_command", 8),
-    ("reload_command", 8),
+    ("commands", 8),
     ("server", 8),
 ];
 

@@ -275,11 +275,7 @@ fn the_alert_rules_name_metrics_the_server_exports() {
     .expect("rules");
     let fixture = Fixture::new();
     fixture.release("20250301", Some("rollout:\n  percent: 10\n"));
-    let server = Server::start(
-        fixture.dir.path(),
-        &["--admin-listen", "127.0.0.1:0"],
-        &[],
-    );
+    let server = Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], &[]);
     let addr = common::admin_addr(&server);
     let metrics = common::raw_request(
         addr,

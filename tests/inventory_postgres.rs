@@ -235,10 +235,7 @@ fn outcomes_filters_csv_and_missing_serials_in_postgres() {
 fn two_instances_sharing_postgres_share_rollout_admissions() {
     let Some(pg) = start_postgres() else { return };
     let fixture = deployment(&pg.url());
-    fixture.release(
-        "20180201",
-        Some("rollout:\n  max_new_per_hour: 5\n"),
-    );
+    fixture.release("20180201", Some("rollout:\n  max_new_per_hour: 5\n"));
     let a = start(fixture.dir.path());
     let b = start(fixture.dir.path());
     let offered = |server: &Server, address: &str| -> u64 {
@@ -258,6 +255,14 @@ fn two_instances_sharing_postgres_share_rollout_admissions() {
         let status = admin_json(&b, "/status");
         (status["rollouts"][0]["admitted"] == 5).then_some(())
     });
-    assert_eq!(offered(&b, "10.7.0.1"), 20180201, "admitted on A, offered by B");
-    assert_eq!(offered(&b, "10.7.0.7"), 20180125, "A's admissions fill B's cap");
+    assert_eq!(
+        offered(&b, "10.7.0.1"),
+        20180201,
+        "admitted on A, offered by B"
+    );
+    assert_eq!(
+        offered(&b, "10.7.0.7"),
+        20180125,
+        "A's admissions fill B's cap"
+    );
 }

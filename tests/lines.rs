@@ -208,6 +208,11 @@ fn unknown_and_ambiguous_dates_are_answered_no_update_and_listed() {
             && page.contains("class=\"line-releases\" data-line=\"C.3\""),
         "{page}"
     );
+    assert_eq!(status["fleet"]["no_line"], 4, "{}", status["fleet"]);
+    assert!(
+        page.contains("id=\"no-line\" class=\"problem\">4<"),
+        "{page}"
+    );
     let lines = status["lines"].as_array().expect("lines");
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["name"], "C.3");

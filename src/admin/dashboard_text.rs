@@ -89,6 +89,7 @@ pub struct Text {
     pub rollout_cap_reached: &'static str,
     pub kind_unknown: &'static str,
     pub kind_ambiguous: &'static str,
+    pub no_line_card: &'static str,
 }
 
 impl Text {
@@ -218,6 +219,7 @@ pub static RU: Text = Text {
     rollout_cap_reached: "лимит часа исчерпан",
     kind_unknown: "неизвестная",
     kind_ambiguous: "в нескольких линейках",
+    no_line_card: "Без линейки (нет обновлений)",
 };
 
 pub static EN: Text = Text {
@@ -306,6 +308,7 @@ pub static EN: Text = Text {
     rollout_cap_reached: "hourly cap reached",
     kind_unknown: "unknown",
     kind_ambiguous: "in several lines",
+    no_line_card: "No line (no update)",
 };
 
 /// The table for a request: English when the browser's first choice is English, else

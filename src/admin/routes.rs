@@ -254,12 +254,24 @@ fn fleet_state(status: &Status) -> FleetState {
 fn current_status(state: &AppState) -> Status {
     let snapshot = state.snapshot_arc();
     let now = SystemTime::now();
-    let current = snapshot.releases.current().map(|r| r.version);
-    let critical = snapshot.critical.map(|c| c.version);
+    let lines: std::collections::HashMap<&str, _> = snapshot
+        .all_lines()
+        .map(|line| {
+            (
+                line.name,
+                (line.releases.current().map(|r| r.version), line.critical()),
+            )
+        })
+        .collect();
+    let line_of = |build: u32| {
+        let version = crate::model::version::Version::from_yyyymmdd(build)?;
+        let name = snapshot.line_index.line_of(version).serving_line()?;
+        lines.get(name).copied()
+    };
     let (fleet, devices) = {
         let fleet = state.fleet();
         (
-            fleet.summary(crate::model::unix_time::unix(now), current, critical),
+            fleet.summary(crate::model::unix_time::unix(now), &line_of),
             fleet.recent(RECENT_DEVICES),
         )
     };

@@ -37,9 +37,9 @@ pub enum DeviceLine<'a> {
     Ambiguous(&'a [String]),
 }
 
-impl DeviceLine<'_> {
+impl<'a> DeviceLine<'a> {
     /// The line whose releases the device is offered, if any.
-    pub fn serving_line(&self) -> Option<&str> {
+    pub fn serving_line(self) -> Option<&'a str> {
         match self {
             DeviceLine::Known(name) => Some(name),
             DeviceLine::UnknownToDefault => Some(DEFAULT_LINE),

@@ -60,6 +60,24 @@ pub fn valid_line_name(name: &str) -> bool {
         && Version::parse_folder_name(name).is_none()
 }
 
+/// The names of the line folders of `firmware_dir` (folders with a `line.yaml`), sorted;
+/// without reading their releases.
+pub fn line_folders(firmware_dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(firmware_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_string();
+            let is_dir = fs::symlink_metadata(entry.path()).ok()?.is_dir();
+            (is_dir && valid_line_name(&name) && entry.path().join(LINE_FILE).is_file())
+                .then_some(name)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 impl LineSet {
     pub fn get(&self, name: &str) -> Option<&Line> {
         self.lines.get(name)

@@ -19,7 +19,7 @@ pub struct Cli {
     pub args: RawArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Serve devices (the default).
     Serve,
@@ -29,6 +29,61 @@ pub enum Command {
     /// Ask the running server to rescan now, through its admin listener (works on every
     /// system; on Unix, SIGHUP does the same).
     Reload,
+    /// Publish a release safely: check the source, stage it beside firmware_dir's releases,
+    /// pin both files by SHA-256, rename it into place, and wait until the server serves it.
+    Publish(PublishArgs),
+    /// Withdraw a release: move its folder into firmware_dir/.withdrawn/ (nothing is deleted).
+    Withdraw(WithdrawArgs),
+}
+
+/// `kkt-update-server publish`. Per-invocation choices, so no environment variables.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct PublishArgs {
+    /// A folder (or .zip) holding upd_app.bin and upd_app_for_old_frs.bin, and optionally
+    /// a meta.yaml to start from
+    #[arg(value_name = "SOURCE")]
+    pub source: PathBuf,
+    /// The release's date, yyyymmdd [default: the source's name, when it is a date]
+    #[arg(long, value_name = "YYYYMMDD")]
+    pub version: Option<String>,
+    /// The firmware line to publish into (a folder of firmware_dir with a line.yaml)
+    #[arg(long, value_name = "NAME")]
+    pub line: Option<String>,
+    /// What devices show for the update [default: the source's meta.yaml, else "firmware <version>"]
+    #[arg(long, value_name = "TEXT", value_parser = clap::value_parser!(std::ffi::OsString))]
+    pub description: Option<std::ffi::OsString>,
+    /// Mark the release critical (devices built before it are told the update is critical)
+    #[arg(long)]
+    pub critical: bool,
+    /// Offer it to this share of the addresses (0-100) besides the pilots
+    #[arg(long, value_name = "N")]
+    pub rollout_percent: Option<String>,
+    /// Addresses or networks always offered it (repeat for more)
+    #[arg(long = "pilot", value_name = "CIDR")]
+    pub pilot: Vec<String>,
+    /// Replace a release of the same version in place (devices never see a mix or an older release)
+    #[arg(long)]
+    pub replace: bool,
+    /// Check everything and say what would be done; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not wait for the running server to serve it
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `kkt-update-server withdraw`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct WithdrawArgs {
+    /// The release to withdraw, yyyymmdd
+    #[arg(value_name = "YYYYMMDD")]
+    pub version: String,
+    /// The firmware line it is in
+    #[arg(long, value_name = "NAME")]
+    pub line: Option<String>,
+    /// Do not wait for the running server to stop serving it
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// Settings from the command line or the environment; `None` means "not given".

@@ -59,6 +59,9 @@ pub struct FleetSummary {
     /// The rest: offered an update that is not critical for them. The three add up to
     /// `checked_in_24h`, so the dashboard's cards do too.
     pub offered_not_critical: usize,
+    /// With firmware lines: devices whose build date maps to no line (or to several), who
+    /// are offered nothing. The four add up to `checked_in_24h`.
+    pub no_line: usize,
     /// Of those, how many per build date (yyyymmdd).
     pub by_build_date: BTreeMap<u32, usize>,
 }
@@ -128,11 +131,12 @@ impl Fleet {
     }
 
     /// Counts over the devices that checked in during the last 24 hours.
+    /// Counts the last day's devices; `line_of` gives, for a build date, the current release
+    /// and critical version of the line it belongs to (`None`: no line, so no update).
     pub fn summary(
         &self,
         now: u64,
-        current: Option<Version>,
-        critical: Option<Version>,
+        line_of: &dyn Fn(u32) -> Option<(Option<Version>, Option<Version>)>,
     ) -> FleetSummary {
         let mut summary = FleetSummary {
             devices: self.devices.len(),
@@ -147,6 +151,10 @@ impl Fleet {
             }
             summary.checked_in_24h += 1;
             *summary.by_build_date.entry(build).or_default() += 1;
+            let Some((current, critical)) = line_of(build) else {
+                summary.no_line += 1;
+                continue;
+            };
             if critical.is_some_and(|c| build < c.as_u32()) {
                 summary.below_critical += 1;
             } else if current.is_none_or(|c| build >= c.as_u32()) {
@@ -281,7 +289,7 @@ mod tests {
             now - 2 * DAY_SECS,
         );
         fleet.license_lookup(ip(5), "e", Serial::from_integer(1).unwrap(), now);
-        let summary = fleet.summary(now, Some(v(20180125)), Some(v(20180116)));
+        let summary = fleet.summary(now, &|_| Some((Some(v(20180125)), Some(v(20180116)))));
         assert_eq!(summary.devices, 5);
         assert_eq!(summary.checked_in_24h, 3);
         assert_eq!(summary.below_critical, 1);
@@ -295,6 +303,11 @@ mod tests {
             summary.by_build_date.into_iter().collect::<Vec<_>>(),
             [(20180101, 1), (20180117, 1), (20180125, 1)]
         );
+        // A build date of no line is counted apart.
+        let summary = fleet.summary(now, &|build| {
+            (build != 20180117).then_some((Some(v(20180125)), Some(v(20180116))))
+        });
+        assert_eq!((summary.no_line, summary.offered_not_critical), (1, 0));
     }
 
     #[test]

@@ -39,6 +39,9 @@ struct FleetGauges {
     inventory_dropped: IntGauge,
 }
 
+/// One release's outcome counts: line, version, and (outcome, devices) four times.
+pub type ReleaseOutcomeRow<'a> = (&'a str, u32, [(&'static str, u64); 4]);
+
 /// What the scrape-time gauges show.
 #[derive(Debug, Default)]
 pub struct FleetState {
@@ -229,7 +232,7 @@ impl Metrics {
     }
 
     /// Sets the per-release outcome counts (read from the inventory when scraped).
-    pub fn release_outcomes(&self, rows: &[(&str, u32, [(&'static str, u64); 4])]) {
+    pub fn release_outcomes(&self, rows: &[ReleaseOutcomeRow<'_>]) {
         self.release_devices.reset();
         for (line, version, counts) in rows {
             let version = version.to_string();

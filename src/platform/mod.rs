@@ -2,9 +2,10 @@
 //! `cfg` so no other wing needs one: file identity and change times (`fingerprint`),
 //! whether a file is open for writing (`open_writers`), network file systems (`file_system`),
 //! sockets from systemd (`listen_sockets`), the stop request (`stop_signal`), root or not
-//! (`process_user`), the reload request (`reload_signal`).
+//! (`process_user`), the reload request (`reload_signal`), syncing a folder (`durable`).
 //! It uses nothing else of the crate but the vocabulary.
 
+pub mod durable;
 pub mod file_system;
 pub mod fingerprint;
 pub mod listen_sockets;

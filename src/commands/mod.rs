@@ -1,0 +1,10 @@
+//! The commands besides serving: `check` (validate like `nginx -t`), `reload` (ask the
+//! running server to rescan), `publish` and `withdraw` (write releases the safe way), and
+//! the small client the ones that talk to a running server share.
+//! May use every wing below the listeners; the server's own start-up is not one of them.
+
+pub mod check;
+pub mod publish;
+pub mod reload;
+pub mod server_client;
+pub mod withdraw;

@@ -1,0 +1,85 @@
+//! Talking to the running server from a command (`reload`, `publish`, `withdraw`): one
+//! HTTP/1.1 request to its admin listener (with the admin token) or its device listener,
+//! the status and body back. A server listening on every address is asked on 127.0.0.1.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+
+use crate::config::Config;
+
+/// The status code and body of one request to the admin listener.
+pub fn admin(
+    config: &Config,
+    method: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<(u16, String)> {
+    let Some(admin) = config.admin_listen else {
+        bail!("admin_listen is off, so the running server cannot be asked");
+    };
+    let auth = config
+        .admin_token
+        .as_ref()
+        .map_or_else(String::new, |token| {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!("kkt:{token}"));
+            format!("Authorization: Basic {basic}\r\n")
+        });
+    let (status, body) = exchange(admin, "admin", method, path, &auth, timeout)?;
+    if status == 401 {
+        bail!("the admin token was refused: set KKT_ADMIN_TOKEN (or admin_token) as the server has it");
+    }
+    Ok((status, body))
+}
+
+/// The status of a `HEAD` of `path` on the device listener with `If-None-Match: "<etag>"`:
+/// 304 when the server serves exactly those bytes, 200 other bytes, 404 none.
+pub fn device_head(config: &Config, path: &str, etag: &str) -> Result<u16> {
+    let header = format!("If-None-Match: \"{etag}\"\r\n");
+    let (status, _) = exchange(
+        config.listen,
+        "device",
+        "HEAD",
+        path,
+        &header,
+        Duration::from_secs(5),
+    )?;
+    Ok(status)
+}
+
+fn exchange(
+    listener: SocketAddr,
+    which: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    timeout: Duration,
+) -> Result<(u16, String)> {
+    let target = if listener.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listener.port())
+    } else {
+        listener
+    };
+    let mut stream =
+        TcpStream::connect_timeout(&target, Duration::from_secs(5)).with_context(|| {
+            format!("cannot reach the server's {which} listener at {target}; is it running?")
+        })?;
+    stream.set_read_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {target}\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let text = String::from_utf8_lossy(&answer);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.trim().to_string()))
+}

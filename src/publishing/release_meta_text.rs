@@ -1,0 +1,146 @@
+//! The `meta.yaml` a publish writes: the source's own `meta.yaml` (if any) with the
+//! command's choices laid over it (description, critical, rollout percent and pilots), and
+//! always the SHA-256 pins of the two files, so the server publishes it the moment the
+//! files match and never a byte sooner. The text is checked by the server's own parser
+//! before anything is written.
+
+use serde_yaml::{Mapping, Value};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
+use crate::model::problem::yaml_message;
+use crate::model::version::Version;
+
+/// What the command line says about the release.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetaChoices {
+    pub description: Option<String>,
+    /// `--critical` given.
+    pub critical: bool,
+    pub rollout_percent: Option<u8>,
+    pub pilot: Vec<String>,
+}
+
+/// The text of `meta.yaml`, and the checked meta it parses to.
+pub fn meta_text(
+    version: Version,
+    source_meta: Option<&str>,
+    choices: &MetaChoices,
+    files: &[Vec<u8>; 2],
+) -> Result<(String, ReleaseMeta), String> {
+    let mut map = match source_meta {
+        None => Mapping::new(),
+        Some(text) => {
+            // The source's meta.yaml must itself be valid: a typo in it would otherwise be
+            // published (and the release kept out by the server).
+            ReleaseMeta::parse(version, text)
+                .map_err(|e| format!("the source's meta.yaml: {e}"))?;
+            match serde_yaml::from_str::<Value>(text).map_err(|e| yaml_message(&e))? {
+                Value::Mapping(map) => map,
+                _ => Mapping::new(),
+            }
+        }
+    };
+    let key = |k: &str| Value::String(k.to_string());
+    if let Some(description) = &choices.description {
+        map.insert(key("description"), Value::String(description.clone()));
+    }
+    if !map.contains_key(key("description")) {
+        map.insert(
+            key("description"),
+            Value::String(format!("firmware {version}")),
+        );
+    }
+    if choices.critical {
+        map.insert(key("critical"), Value::Bool(true));
+    }
+    let mut pins = Mapping::new();
+    for (name, bytes) in FIRMWARE_FILES.iter().zip(files) {
+        pins.insert(key(name), Value::String(to_hex(&Sha256::digest(bytes))));
+    }
+    map.insert(key("sha256"), Value::Mapping(pins));
+    if choices.rollout_percent.is_some() || !choices.pilot.is_empty() {
+        let mut rollout = match map.remove(key("rollout")) {
+            Some(Value::Mapping(existing)) => existing,
+            _ => Mapping::new(),
+        };
+        if let Some(percent) = choices.rollout_percent {
+            rollout.insert(key("percent"), Value::Number(u64::from(percent).into()));
+        }
+        if !choices.pilot.is_empty() {
+            let pilots = choices.pilot.iter().cloned().map(Value::String).collect();
+            rollout.insert(key("pilot"), Value::Sequence(pilots));
+        }
+        map.insert(key("rollout"), Value::Mapping(rollout));
+    }
+    let text = serde_yaml::to_string(&Value::Mapping(map))
+        .map_err(|e| format!("cannot write meta.yaml: {e}"))?;
+    let text = format!("# written by kkt-update-server publish\n{text}");
+    let meta = ReleaseMeta::parse(version, &text)?;
+    Ok((text, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v() -> Version {
+        Version::from_yyyymmdd(20250301).unwrap()
+    }
+
+    fn files() -> [Vec<u8>; 2] {
+        [b"new".to_vec(), b"old".to_vec()]
+    }
+
+    #[test]
+    fn pins_always_and_choices_over_the_sources_meta() {
+        let choices = MetaChoices {
+            description: Some("Плановое обновление".into()),
+            critical: true,
+            rollout_percent: Some(10),
+            pilot: vec!["10.20.0.0/16".into()],
+        };
+        let source = "description: old\nrollout:\n  window: \"22:00-06:00\"\n";
+        let (text, meta) = meta_text(v(), Some(source), &choices, &files()).unwrap();
+        assert_eq!(meta.description, "Плановое обновление");
+        assert!(meta.critical);
+        assert_eq!(meta.sha256[0], Some(Sha256::digest(b"new").into()));
+        let rollout = meta.rollout.unwrap();
+        assert_eq!(rollout.percent, 10);
+        assert_eq!(
+            rollout.window.map(|w| w.to_string()).as_deref(),
+            Some("22:00-06:00")
+        );
+        assert!(
+            text.starts_with("# written by kkt-update-server publish\n"),
+            "{text}"
+        );
+        let (_, plain) = meta_text(v(), None, &MetaChoices::default(), &files()).unwrap();
+        assert_eq!(plain.description, "firmware 20250301");
+        assert!(plain.rollout.is_none() && !plain.critical);
+    }
+
+    #[test]
+    fn a_bad_source_meta_or_pilot_is_refused_in_plain_words() {
+        let error = meta_text(
+            v(),
+            Some("critcal: true\n"),
+            &MetaChoices::default(),
+            &files(),
+        )
+        .unwrap_err();
+        assert!(
+            error.starts_with("the source's meta.yaml: unknown field `critcal`"),
+            "{error}"
+        );
+        let choices = MetaChoices {
+            pilot: vec!["shop-1".into()],
+            ..Default::default()
+        };
+        let error = meta_text(v(), None, &choices, &files()).unwrap_err();
+        assert!(
+            error.contains("rollout.pilot: \"shop-1\" is not an IP address"),
+            "{error}"
+        );
+    }
+}
