@@ -355,7 +355,7 @@ math.randomseed(7)
 request = function()
   local i = math.random(0, 9999)
   local headers = {["Content-Type"] = "application/json",
-    ["X-Forwarded-For"] = string.format("10.%d.%d.%d", 50 + i // 65536, i // 256 % 256, i % 256)}
+    ["X-Forwarded-For"] = string.format("10.%d.%d.%d", 50 + math.floor(i / 65536), math.floor(i / 256) % 256, i % 256)}
   return wrk.format("POST", "/check_firmware", headers, '{"build_date": "28.12.2017"}')
 end
 LUA
