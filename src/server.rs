@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use actix_tls::accept::rustls_0_23::TlsStream;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Extensions, Service};
 use actix_web::http::header;
@@ -22,13 +23,15 @@ use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
+use crate::config::tls::{self, CertificateStore};
 use crate::config::Config;
 use crate::device_api::request_limits;
-use crate::device_api::routes::{self, LocalAddr};
+use crate::device_api::routes::{self, LocalAddr, OverTls};
 use crate::model::unix_time::unix;
 use crate::observe::access_log::{self, AccessLog};
 use crate::observe::inventory::{self, Event, Inventory};
 use crate::platform::{listen_sockets, stop_signal};
+use crate::reload::certificate_watch;
 use crate::reload::reloader::Reloader;
 use crate::reload::rollout_watch;
 
@@ -39,12 +42,30 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let started = Instant::now();
     // Sockets first: a port in use is said before anything is scanned, and with systemd's
     // sockets connections queue in the kernel until we accept them.
-    let (device_listener, from_systemd, admin_listener) = listeners(&config)?;
-    // A handle on a socket we bound ourselves, to stop it listening at the start of a drain.
-    let closer = if from_systemd {
-        None
+    let Listeners {
+        device: device_listener,
+        from_systemd,
+        admin: admin_listener,
+        tls: tls_listener,
+    } = listeners(&config)?;
+    // Handles on sockets we bound ourselves, to stop them listening at the start of a drain.
+    let closers: Vec<std::net::TcpListener> = if from_systemd {
+        Vec::new()
     } else {
-        device_listener.try_clone().ok()
+        std::iter::once(&device_listener)
+            .chain(tls_listener.as_ref())
+            .filter_map(|l| l.try_clone().ok())
+            .collect()
+    };
+    let certificates = match &config.tls {
+        Some(tls) => Some(Arc::new(
+            CertificateStore::open(tls.files.clone()).map_err(anyhow::Error::msg)?,
+        )),
+        None => None,
+    };
+    let tls_config = match &certificates {
+        Some(store) => Some(tls::server_config(store.clone()).map_err(anyhow::Error::msg)?),
+        None => None,
     };
     let snapshot = Snapshot::scan(&config, SystemTime::now(), None, &WriteLedger::default());
     log_snapshot(&snapshot);
@@ -123,6 +144,19 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     .listen(device_listener)
     .context("cannot serve on the device socket")?;
     let device_addrs = devices.addrs();
+    let devices = match (tls_listener, &tls_config) {
+        (Some(listener), Some(tls)) => {
+            let addr = listener.local_addr().ok();
+            let server = devices
+                .listen_rustls_0_23(listener, tls.clone())
+                .context("cannot serve on the TLS socket")?;
+            if let Some(addr) = addr {
+                info!("listening for HTTPS on {addr}");
+            }
+            server
+        }
+        _ => devices,
+    };
 
     let admin = match admin_listener {
         Some(listener) => {
@@ -137,9 +171,15 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
             })
             .workers(1)
             .disable_signals()
-            .shutdown_timeout(1)
-            .listen(listener)
-            .context("cannot serve on the admin socket")?;
+            .shutdown_timeout(1);
+            let server = match (&config.tls, &tls_config) {
+                (Some(setting), Some(tls)) if setting.admin => server
+                    .listen_rustls_0_23(listener, tls.clone())
+                    .context("cannot serve HTTPS on the admin socket")?,
+                _ => server
+                    .listen(listener)
+                    .context("cannot serve on the admin socket")?,
+            };
             for addr in server.addrs() {
                 info!(
                     "admin listening on {addr}{}",
@@ -160,6 +200,9 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     }
 
     actix_web::rt::spawn(reloader.run());
+    if let Some(store) = certificates {
+        actix_web::rt::spawn(certificate_watch::run(store));
+    }
     actix_web::rt::spawn(rollout_watch::run(state.clone(), admissions_since));
     for addr in device_addrs {
         info!("listening on {addr}");
@@ -174,7 +217,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
              (with systemd's sockets) or are refused; answering the requests in flight and \
              letting downloads finish for up to {drain} s"
         );
-        drain_then_stop(draining, handle, closer, still_open, drain_for).await;
+        drain_then_stop(draining, handle, closers, still_open, drain_for).await;
     });
     let result = devices.await.context("the HTTP server failed");
     state.access_log.close(Duration::from_secs(5));
@@ -322,7 +365,7 @@ impl OpenConnections {
 async fn drain_then_stop(
     state: web::Data<AppState>,
     server: actix_web::dev::ServerHandle,
-    own_socket: Option<std::net::TcpListener>,
+    own_sockets: Vec<std::net::TcpListener>,
     open: OpenConnections,
     drain_for: Duration,
 ) {
@@ -331,7 +374,7 @@ async fn drain_then_stop(
     let deadline = Instant::now() + drain_for;
     // A connection accepted just before the pause may not be counted yet.
     actix_web::rt::time::sleep(ACCEPT_GRACE).await;
-    if let Some(socket) = &own_socket {
+    for socket in &own_sockets {
         listen_sockets::stop_listening(socket);
     }
     while open.count() > 0 && Instant::now() < deadline {
@@ -347,13 +390,22 @@ async fn drain_then_stop(
 /// How long after pausing the accept loop a just-accepted connection may take to be counted.
 const ACCEPT_GRACE: Duration = Duration::from_millis(50);
 
-/// The device and admin sockets: systemd's when it passed them, else bound here.
-/// The device socket, whether systemd passed it, and the admin socket.
-fn listeners(
-    config: &Config,
-) -> Result<(std::net::TcpListener, bool, Option<std::net::TcpListener>)> {
+/// The sockets the server serves on.
+struct Listeners {
+    device: std::net::TcpListener,
+    /// systemd passed the device socket (it keeps listening across restarts).
+    from_systemd: bool,
+    admin: Option<std::net::TcpListener>,
+    /// HTTPS for devices (`tls_listen`).
+    tls: Option<std::net::TcpListener>,
+}
+
+/// The device, admin and TLS sockets: systemd's when it passed them (named `device`,
+/// `admin`, `tls`), else bound here.
+fn listeners(config: &Config) -> Result<Listeners> {
     let mut device = None;
     let mut admin = None;
+    let mut tls = None;
     for socket in listen_sockets::inherited().context("cannot take the sockets systemd passed")? {
         let addr = socket
             .listener
@@ -362,6 +414,7 @@ fn listeners(
         info!("using the {} socket systemd passed ({addr})", socket.name);
         match socket.name.as_str() {
             "admin" => admin = Some(socket.listener),
+            "tls" => tls = Some(socket.listener),
             _ => device = Some(socket.listener),
         }
     }
@@ -378,7 +431,20 @@ fn listeners(
         )?),
         (None, None) => None,
     };
-    Ok((device, from_systemd, admin))
+    let tls = match (tls, config.tls.as_ref().and_then(|t| t.listen)) {
+        (Some(listener), _) => Some(listener),
+        (None, Some(addr)) => Some(listen_sockets::bind(
+            addr,
+            "tls_listen (--tls-listen, KKT_TLS_LISTEN)",
+        )?),
+        (None, None) => None,
+    };
+    Ok(Listeners {
+        device,
+        from_systemd,
+        admin,
+        tls,
+    })
 }
 
 /// Logs the summary lines and every problem of a snapshot.
@@ -404,5 +470,10 @@ fn record_local_addr(connection: &dyn Any, data: &mut Extensions) {
         .and_then(|s| s.local_addr().ok())
     {
         data.insert(LocalAddr(addr));
+    } else if let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() {
+        if let Ok(addr) = tls.get_ref().0.local_addr() {
+            data.insert(LocalAddr(addr));
+        }
+        data.insert(OverTls);
     }
 }

@@ -19,8 +19,28 @@ pub fn run(config: &Config) -> (String, bool) {
         None => report.push_str("configuration: no file, defaults and flags only\n"),
     }
     report.push_str(&format!("listen {}\n", config.listen));
+    let mut tls_problem = None;
+    if let Some(tls) = &config.tls {
+        match crate::config::tls::load_pair(&tls.files) {
+            Ok(pair) => report.push_str(&format!(
+                "tls: {} certificate(s) in {} with the key in {}: ok{}{}\n",
+                pair.cert.len(),
+                tls.files.cert.display(),
+                tls.files.key.display(),
+                tls.listen
+                    .map_or(String::new(), |a| format!("; HTTPS on {a}")),
+                if tls.admin {
+                    "; admin listener over HTTPS"
+                } else {
+                    ""
+                }
+            )),
+            Err(problem) => tls_problem = Some(problem),
+        }
+    }
     report.push_str(&snapshot_report::full_report(&snapshot));
     let mut errors = snapshot_report::errors(&snapshot);
+    errors.extend(tls_problem);
     let published = snapshot
         .all_lines()
         .any(|line| line.releases.current().is_some());

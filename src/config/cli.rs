@@ -213,4 +213,16 @@ pub struct RawArgs {
     /// Most connections at once
     #[arg(long, env = "KKT_MAX_CONNECTIONS", global = true, value_name = "N")]
     pub max_connections: Option<usize>,
+    /// Address for devices over HTTPS, e.g. 0.0.0.0:8443 (beside plain --listen)
+    #[arg(long, env = "KKT_TLS_LISTEN", global = true, value_name = "ADDR")]
+    pub tls_listen: Option<String>,
+    /// Certificate chain, PEM (e.g. certbot's fullchain.pem); re-read when it changes
+    #[arg(long, env = "KKT_TLS_CERT", global = true, value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key, PEM (e.g. certbot's privkey.pem)
+    #[arg(long, env = "KKT_TLS_KEY", global = true, value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve the admin listener over HTTPS with the same certificate: true or false
+    #[arg(long, env = "KKT_ADMIN_TLS", global = true, value_name = "BOOL")]
+    pub admin_tls: Option<bool>,
 }

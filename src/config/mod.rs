@@ -7,6 +7,7 @@
 //! only `model`; every other wing may use it.
 
 pub mod cli;
+pub mod tls;
 pub mod trusted_proxies;
 
 use std::fs;
@@ -66,6 +67,10 @@ pub struct FileConfig {
     request_timeout_ms: Option<u64>,
     keep_alive_s: Option<u64>,
     max_connections: Option<usize>,
+    tls_listen: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    admin_tls: Option<bool>,
 }
 
 /// Lets `admin_listen: null` be told apart from a missing key.
@@ -118,6 +123,18 @@ pub struct Config {
     pub keep_alive: Duration,
     /// At most this many connections at once (beyond it, new ones wait in the backlog).
     pub max_connections: usize,
+    /// Native TLS, when configured.
+    pub tls: Option<TlsSetting>,
+}
+
+/// `tls_listen`, `tls_cert`, `tls_key`, `admin_tls`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSetting {
+    /// Where the device API is served over HTTPS (beside plain `listen`).
+    pub listen: Option<SocketAddr>,
+    pub files: tls::TlsFiles,
+    /// The admin listener speaks HTTPS too.
+    pub admin: bool,
 }
 
 impl Config {
@@ -284,6 +301,35 @@ impl Config {
         if max_connections == 0 {
             bail!("max_connections must be at least 1");
         }
+        let tls_listen = match raw.tls_listen.clone().or(file.tls_listen) {
+            None => None,
+            Some(text) if matches!(text.trim(), "" | "off" | "none" | "null") => None,
+            Some(text) => Some(parse_addr("tls_listen", &text)?),
+        };
+        let admin_tls = layered(raw.admin_tls, file.admin_tls, false);
+        let tls_cert = raw.tls_cert.clone().or(file.tls_cert.map(in_file));
+        let tls_key = raw.tls_key.clone().or(file.tls_key.map(in_file));
+        let tls = match (tls_listen.is_some() || admin_tls, tls_cert, tls_key) {
+            (false, _, _) => None,
+            (true, Some(cert), Some(key)) => Some(TlsSetting {
+                listen: tls_listen,
+                files: tls::TlsFiles { cert, key },
+                admin: admin_tls,
+            }),
+            (true, _, _) => bail!(
+                "tls_listen and admin_tls need tls_cert and tls_key: the certificate chain and \
+                 its private key as PEM files (for example certbot's fullchain.pem and privkey.pem)"
+            ),
+        };
+        if let Some(tls_addr) = tls
+            .as_ref()
+            .and_then(|t| t.listen)
+            .filter(|a| a.port() != 0)
+        {
+            if tls_addr == listen || Some(tls_addr) == admin_listen {
+                bail!("tls_listen must be an address of its own, not listen's or admin_listen's");
+            }
+        }
         Ok(Config {
             path,
             listen,
@@ -308,6 +354,7 @@ impl Config {
             request_timeout: Duration::from_millis(request_timeout_ms),
             keep_alive: Duration::from_secs(keep_alive_s),
             max_connections,
+            tls,
         })
     }
 }
@@ -482,6 +529,10 @@ const EXPECTED_FORMS: &[(&str, &str)] = &[
     ("admin_token", "a text of at least 16 characters"),
     ("watch", "auto, inotify or poll"),
     ("access_log", "stderr, off, or a file"),
+    ("tls_listen", "an address like 0.0.0.0:8443"),
+    ("tls_cert", "a PEM file with the certificate chain, like /etc/letsencrypt/live/fw.example.ru/fullchain.pem"),
+    ("tls_key", "a PEM file with the private key, like /etc/letsencrypt/live/fw.example.ru/privkey.pem"),
+    ("admin_tls", "true or false"),
     ("inventory", "sqlite:<file>, postgres://… or off"),
 ];
 

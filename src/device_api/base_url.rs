@@ -1,6 +1,7 @@
 //! The base of the download URLs a device is sent: `public_url` when the operator set one
-//! (TLS, a reverse proxy, a CDN), else `http://` + the request's Host header like the
-//! reference, else (HTTP/1.0 without Host) the address the request arrived on.
+//! (a reverse proxy, a CDN), else `http://` (`https://` for a request that came in over
+//! native TLS) + the request's Host header like the reference, else (HTTP/1.0 without
+//! Host) the address the request arrived on.
 
 use std::net::SocketAddr;
 
@@ -11,23 +12,25 @@ pub fn base_url(
     public_url: Option<&str>,
     host: Option<&[u8]>,
     local: Option<SocketAddr>,
+    over_tls: bool,
 ) -> Result<String, ApiError> {
     if let Some(url) = public_url {
         return Ok(url.to_string());
     }
+    let scheme = if over_tls { "https" } else { "http" };
     match host {
         Some(host) if !host.is_empty() => {
             let text = std::str::from_utf8(host).ok().filter(|h| is_host(h));
             match text {
-                Some(host) => Ok(format!("http://{host}")),
+                Some(host) => Ok(format!("{scheme}://{host}")),
                 None => Err(ApiError::InvalidHost(
                     String::from_utf8_lossy(host).into_owned(),
                 )),
             }
         }
         _ => Ok(match local {
-            Some(addr) => format!("http://{addr}"),
-            None => "http://127.0.0.1".to_string(),
+            Some(addr) => format!("{scheme}://{addr}"),
+            None => format!("{scheme}://127.0.0.1"),
         }),
     }
 }
@@ -49,25 +52,40 @@ mod tests {
     fn public_url_wins_then_host_then_local_address() {
         let local: SocketAddr = "10.0.0.5:8888".parse().unwrap();
         assert_eq!(
-            base_url(Some("https://fw.example.ru"), Some(b"x"), Some(local)).unwrap(),
+            base_url(
+                Some("https://fw.example.ru"),
+                Some(b"x"),
+                Some(local),
+                false
+            )
+            .unwrap(),
             "https://fw.example.ru"
         );
         assert_eq!(
-            base_url(None, Some(b"kkt.local:8888"), Some(local)).unwrap(),
+            base_url(None, Some(b"kkt.local:8888"), Some(local), false).unwrap(),
             "http://kkt.local:8888"
         );
         assert_eq!(
-            base_url(None, Some(b"[::1]:8888"), Some(local)).unwrap(),
+            base_url(None, Some(b"[::1]:8888"), Some(local), false).unwrap(),
             "http://[::1]:8888"
         );
         assert_eq!(
-            base_url(None, None, Some(local)).unwrap(),
+            base_url(None, None, Some(local), false).unwrap(),
             "http://10.0.0.5:8888"
         );
         let v6: SocketAddr = "[::1]:8888".parse().unwrap();
         assert_eq!(
-            base_url(None, Some(b""), Some(v6)).unwrap(),
+            base_url(None, Some(b""), Some(v6), false).unwrap(),
             "http://[::1]:8888"
+        );
+        // A request that came in over native TLS is sent https:// URLs.
+        assert_eq!(
+            base_url(None, Some(b"fw.example.ru:8443"), Some(local), true).unwrap(),
+            "https://fw.example.ru:8443"
+        );
+        assert_eq!(
+            base_url(None, None, Some(local), true).unwrap(),
+            "https://10.0.0.5:8888"
         );
     }
 
@@ -76,7 +94,7 @@ mod tests {
         for bad in [&b"evil.com/x"[..], b"a b", b"user@host", b"h\"", b"\xff"] {
             assert!(
                 matches!(
-                    base_url(None, Some(bad), None),
+                    base_url(None, Some(bad), None, false),
                     Err(ApiError::InvalidHost(_))
                 ),
                 "{bad:?}"

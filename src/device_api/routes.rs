@@ -26,6 +26,11 @@ use crate::observe::inventory::Event;
 #[derive(Debug, Clone, Copy)]
 pub struct LocalAddr(pub SocketAddr);
 
+/// Marks a connection that came in over native TLS (`tls_listen`): its download URLs
+/// start with `https://`.
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
 /// Registers every device route on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -92,7 +97,8 @@ async fn answer_check(
     let snapshot = state.snapshot();
     let host = req.headers().get(header::HOST).map(|h| h.as_bytes());
     let local = req.conn_data::<LocalAddr>().map(|a| a.0);
-    let base = base_url(snapshot.public_url.as_deref(), host, local)?;
+    let over_tls = req.conn_data::<OverTls>().is_some();
+    let base = base_url(snapshot.public_url.as_deref(), host, local, over_tls)?;
     let client = client_ip(&req, &snapshot);
     let device_line = match &asked_line {
         Some(name) if snapshot.line(name).is_some() => DeviceLine::Known(name),

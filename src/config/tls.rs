@@ -1,0 +1,182 @@
+//! Native TLS for the device listener (and, if asked, the admin listener): the certificate
+//! chain and private key (PEM files, as certbot writes them) checked into a pair rustls can
+//! serve, and a store that hands every new handshake the newest good pair. A renewal is
+//! taken while the server runs; a broken or mismatched pair is refused and the last good
+//! one keeps serving. rustls with the `ring` provider (aws-lc-rs would need cmake and NASM
+//! to build on Windows); PEM through `rustls-pki-types` (`rustls-pemfile` is archived).
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+use rustls::crypto::CryptoProvider;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+/// The two files, as configured (`tls_cert`, `tls_key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// The provider every TLS listener uses.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Reads and checks the pair: a chain of at least one certificate, one private key, and the
+/// key belonging to the first certificate. Errors name the file and say what is wrong.
+pub fn load_pair(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
+    let cert_pem = fs::read(&files.cert)
+        .map_err(|e| format!("tls_cert {}: cannot be read: {e}", files.cert.display()))?;
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| {
+            format!(
+                "tls_cert {}: not a PEM certificate: {e}",
+                files.cert.display()
+            )
+        })?;
+    if chain.is_empty() {
+        return Err(format!(
+            "tls_cert {}: holds no certificate (expected -----BEGIN CERTIFICATE-----)",
+            files.cert.display()
+        ));
+    }
+    let key_pem = fs::read(&files.key)
+        .map_err(|e| format!("tls_key {}: cannot be read: {e}", files.key.display()))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        format!(
+            "tls_key {}: no private key in it (expected -----BEGIN PRIVATE KEY----- or an RSA/EC key): {e}",
+            files.key.display()
+        )
+    })?;
+    CertifiedKey::from_der(chain, key, &provider())
+        .map(Arc::new)
+        .map_err(|e| match e {
+            rustls::Error::InconsistentKeys(_) => format!(
+                "tls_key {} does not belong to the certificate in tls_cert {}",
+                files.key.display(),
+                files.cert.display()
+            ),
+            other => format!("tls_key {}: {other}", files.key.display()),
+        })
+}
+
+/// What a file looks like now: size, modification time and where its links lead (certbot
+/// renews by pointing `live/` links at new files).
+type Stamp = Vec<(Option<PathBuf>, u64, Option<SystemTime>)>;
+
+fn stamp(files: &TlsFiles) -> Stamp {
+    [&files.cert, &files.key]
+        .iter()
+        .map(|path| {
+            let meta = fs::metadata(path).ok();
+            (
+                fs::canonicalize(path).ok(),
+                meta.as_ref().map_or(0, fs::Metadata::len),
+                meta.and_then(|m| m.modified().ok()),
+            )
+        })
+        .collect()
+}
+
+/// The pair new handshakes get, replaced whole when the files change and still check.
+pub struct CertificateStore {
+    files: TlsFiles,
+    current: ArcSwap<CertifiedKey>,
+    seen: Mutex<Stamp>,
+}
+
+impl fmt::Debug for CertificateStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CertificateStore")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a look at the files found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renewal {
+    /// Nothing changed.
+    Same,
+    /// A new pair serves from now on.
+    Taken,
+    /// The files changed but do not make a good pair; the last good one keeps serving.
+    Refused(String),
+}
+
+impl CertificateStore {
+    /// Loads the pair; an error at start-up is a configuration error.
+    pub fn open(files: TlsFiles) -> Result<CertificateStore, String> {
+        let seen = stamp(&files);
+        let pair = load_pair(&files)?;
+        Ok(CertificateStore {
+            files,
+            current: ArcSwap::new(pair),
+            seen: Mutex::new(seen),
+        })
+    }
+
+    pub fn files(&self) -> &TlsFiles {
+        &self.files
+    }
+
+    /// Takes the files again if they changed since the last look.
+    pub fn renew_if_changed(&self) -> Renewal {
+        let now = stamp(&self.files);
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if *seen == now {
+            return Renewal::Same;
+        }
+        *seen = now;
+        match load_pair(&self.files) {
+            Ok(pair) => {
+                self.current.store(pair);
+                Renewal::Taken
+            }
+            Err(reason) => Renewal::Refused(reason),
+        }
+    }
+
+    /// The pair serving now.
+    pub fn current(&self) -> Arc<CertifiedKey> {
+        self.current.load_full()
+    }
+}
+
+impl ResolvesServerCert for CertificateStore {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+/// A rustls server configuration that asks `store` for the pair at every handshake.
+pub fn server_config(store: Arc<CertificateStore>) -> Result<rustls::ServerConfig, String> {
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?
+        .with_no_client_auth()
+        .with_cert_resolver(store);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Resolves `path` against the folder of `server.yaml`, as every path in it is.
+pub fn resolve(base: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    }
+}
