@@ -22,25 +22,42 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use config::cli::{Cli, Command};
+use config::cli::{Cli, Command, ServiceAction};
 use config::Config;
 
 /// Runs the program as the command line says; the exit code for `main`.
 pub fn run() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,notify=warn"))
-        .init();
     let cli = Cli::parse();
+    let mut logger = env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("info,notify=warn"),
+    );
     let config = match Config::load(&cli.args).and_then(|config| {
         config.require_firmware_dir()?;
         Ok(config)
     }) {
         Ok(config) => config,
         Err(error) => {
+            logger.init();
             eprintln!("kkt-update-server: {error:#}");
             return ExitCode::from(2);
         }
     };
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if command == Command::Service(ServiceAction::Run) {
+        // A service has no terminal: its log goes to a file next to server.yaml.
+        let path = commands::service::log_path(&config);
+        match observe::log_file::RotatingFile::open(&path) {
+            Ok(file) => {
+                logger.target(env_logger::Target::Pipe(Box::new(file)));
+            }
+            Err(e) => eprintln!(
+                "kkt-update-server: cannot write the log {}: {e}",
+                path.display()
+            ),
+        }
+    }
+    logger.init();
+    match command {
         Command::Check => {
             let (report, ok) = commands::check::run(&config);
             print!("{report}");
@@ -60,6 +77,28 @@ pub fn run() -> ExitCode {
             &args,
             &mut std::io::stdout(),
         )),
+        Command::Service(ServiceAction::Run) => {
+            let shutdown = config.shutdown_timeout;
+            let args = cli.args.clone();
+            let body = move || {
+                actix_web::rt::System::new()
+                    .block_on(server::serve(config.clone(), args.clone()))
+                    .map_err(|error| log::error!("{error:#}"))
+                    .is_ok()
+            };
+            outcome(platform::windows_service::run(
+                commands::service::SERVICE_NAME,
+                platform::service_control::stop_wait_hint(shutdown),
+                Box::new(body),
+            ))
+        }
+        Command::Service(action) => match commands::service::run(&config, action) {
+            Ok(said) => {
+                print!("{said}");
+                ExitCode::SUCCESS
+            }
+            Err(refusal) => outcome(Err(refusal)),
+        },
         Command::Reload => match commands::reload::run(&config) {
             Ok(answer) => {
                 println!("{answer}");

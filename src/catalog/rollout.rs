@@ -191,9 +191,27 @@ pub fn per_mille_text(per_mille: u32) -> String {
     }
 }
 
-/// The bucket (0 to 99) of a device for one release of one line.
+/// The bucket (0 to 99) of a device for one release of one line: SHA-256 of
+/// `"<address>|<line>|<version>"`, first eight bytes big-endian, mod 100. Written into a
+/// buffer on the stack: it runs on the request path of every device not yet admitted.
 pub fn bucket(address: IpAddr, line: &str, version: Version) -> u8 {
-    let digest = Sha256::digest(format!("{address}|{line}|{version}").as_bytes());
+    use std::io::Write;
+    let mut text = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut text[..]);
+    let _ = write!(cursor, "{address}|");
+    let used = usize::try_from(cursor.position()).unwrap_or(0);
+    let mut hasher = Sha256::new();
+    hasher.update(&text[..used]);
+    hasher.update(line.as_bytes());
+    let mut tail = [0u8; 9];
+    tail[0] = b'|';
+    let mut v = version.as_u32();
+    for slot in tail[1..].iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    hasher.update(tail);
+    let digest = hasher.finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     (u64::from_be_bytes(first) % 100) as u8
@@ -353,6 +371,17 @@ mod tests {
     fn buckets_are_stable_and_spread() {
         let a: IpAddr = "192.0.2.15".parse().unwrap();
         assert_eq!(bucket(a, "", v()), bucket(a, "", v()));
+        // The documented form, computed the plain way.
+        for (ip, line) in [
+            ("192.0.2.15", ""),
+            ("fd00::1:2", "C.3"),
+            ("255.255.255.255", "D.1"),
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let digest = Sha256::digest(format!("{ip}|{line}|20250301").as_bytes());
+            let expected = u64::from_be_bytes(digest[..8].try_into().unwrap()) % 100;
+            assert_eq!(u64::from(bucket(ip, line, v())), expected, "{ip} {line}");
+        }
         let mut counts = [0u32; 10];
         for i in 0..10_000u32 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000u32 + i));

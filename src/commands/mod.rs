@@ -1,5 +1,6 @@
 //! The commands besides serving: `check` (validate like `nginx -t`), `reload` (ask the
-//! running server to rescan), `publish` and `withdraw` (write releases the safe way), and
+//! running server to rescan), `publish` and `withdraw` (write releases the safe way),
+//! `service` (install the Windows service), and
 //! the small client the ones that talk to a running server share.
 //! May use every wing below the listeners; the server's own start-up is not one of them.
 
@@ -7,4 +8,5 @@ pub mod check;
 pub mod publish;
 pub mod reload;
 pub mod server_client;
+pub mod service;
 pub mod withdraw;

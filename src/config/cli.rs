@@ -34,6 +34,21 @@ pub enum Command {
     Publish(PublishArgs),
     /// Withdraw a release: move its folder into firmware_dir/.withdrawn/ (nothing is deleted).
     Withdraw(WithdrawArgs),
+    /// The Windows service: install (starts at boot), uninstall, or run (what Windows starts)
+    #[command(subcommand)]
+    Service(ServiceAction),
+}
+
+/// `kkt-update-server service ...` (Windows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum ServiceAction {
+    /// Register the service (run as administrator); it starts at boot with --config
+    Install,
+    /// Remove the service
+    Uninstall,
+    /// Serve as the service (Windows' service manager starts this; not for a terminal)
+    #[command(hide = true)]
+    Run,
 }
 
 /// `kkt-update-server publish`. Per-invocation choices, so no environment variables.

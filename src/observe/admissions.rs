@@ -21,9 +21,18 @@ struct ReleaseAdmissions {
     addresses: HashSet<IpAddr>,
     /// Times of the non-pilot admissions of the last hour, oldest first.
     recent: VecDeque<u64>,
+    /// Set while the rollout is halted by its stuck devices.
+    halt: Option<Halt>,
 }
 
 impl ReleaseAdmissions {
+    /// Non-pilot admissions since `now - HOUR`, without changing anything (read lock).
+    fn count_last_hour(&self, now: u64) -> u32 {
+        let since = now.saturating_sub(HOUR);
+        let older = self.recent.partition_point(|at| *at <= since);
+        u32::try_from(self.recent.len() - older).unwrap_or(u32::MAX)
+    }
+
     fn admitted_last_hour(&mut self, now: u64) -> u32 {
         while self.recent.front().is_some_and(|at| *at + HOUR <= now) {
             self.recent.pop_front();
@@ -68,11 +77,12 @@ pub struct ReleaseCounts {
     pub admitted_last_hour: u64,
 }
 
+/// The request path reads under a shared lock and allocates nothing; only an admission (once
+/// per device and release) takes the write lock.
 #[derive(Debug, Default)]
 pub struct Admissions {
     /// By line, then version.
     releases: RwLock<HashMap<String, HashMap<u32, ReleaseAdmissions>>>,
-    halts: RwLock<HashMap<(String, u32), Halt>>,
 }
 
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -93,9 +103,10 @@ impl Admissions {
     }
 
     pub fn halt(&self, line: &str, version: Version) -> Option<Halt> {
-        read(&self.halts)
-            .get(&(line.to_string(), version.as_u32()))
-            .cloned()
+        read(&self.releases)
+            .get(line)
+            .and_then(|l| l.get(&version.as_u32()))
+            .and_then(|r| r.halt.clone())
     }
 
     /// Whether `address` is admitted to release `version` of `line` under `rollout`,
@@ -109,10 +120,23 @@ impl Admissions {
         now: u64,
         local_minute: u32,
     ) -> (bool, Option<NewAdmission>) {
-        if self.is_admitted(line, version, address) {
-            return (true, None);
+        // The common cases under the shared lock: admitted before, or refused.
+        {
+            let releases = read(&self.releases);
+            let release = releases.get(line).and_then(|l| l.get(&version.as_u32()));
+            if release.is_some_and(|r| r.addresses.contains(&address)) {
+                return (true, None);
+            }
+            let moment = Moment {
+                local_minute,
+                admitted_last_hour: release.map_or(0, |r| r.count_last_hour(now)),
+                halted: release.is_some_and(|r| r.halt.is_some()),
+            };
+            if let Admission::Refused(_) = decide(rollout, address, line, version, moment) {
+                return (false, None);
+            }
         }
-        let halted = read(&self.halts).contains_key(&(line.to_string(), version.as_u32()));
+        // Admitted: decided again under the write lock, so the hourly cap holds exactly.
         let mut releases = write(&self.releases);
         let release = releases
             .entry(line.to_string())
@@ -125,7 +149,7 @@ impl Admissions {
         let moment = Moment {
             local_minute,
             admitted_last_hour: release.admitted_last_hour(now),
-            halted,
+            halted: release.halt.is_some(),
         };
         match decide(rollout, address, line, version, moment) {
             Admission::Pilot => {
@@ -158,12 +182,34 @@ impl Admissions {
     }
 
     /// Replaces the halted rollouts.
-    pub fn set_halts(&self, halts: HashMap<(String, u32), Halt>) {
-        *write(&self.halts) = halts;
+    pub fn set_halts(&self, mut halts: HashMap<(String, u32), Halt>) {
+        let mut releases = write(&self.releases);
+        for (line, versions) in releases.iter_mut() {
+            for (version, release) in versions.iter_mut() {
+                release.halt = halts.remove(&(line.clone(), *version));
+            }
+        }
+        for ((line, version), halt) in halts {
+            releases
+                .entry(line)
+                .or_default()
+                .entry(version)
+                .or_default()
+                .halt = Some(halt);
+        }
     }
 
     pub fn halts(&self) -> HashMap<(String, u32), Halt> {
-        read(&self.halts).clone()
+        let releases = read(&self.releases);
+        let mut halts = HashMap::new();
+        for (line, versions) in releases.iter() {
+            for (version, release) in versions {
+                if let Some(halt) = &release.halt {
+                    halts.insert((line.clone(), *version), halt.clone());
+                }
+            }
+        }
+        halts
     }
 
     pub fn counts(&self, line: &str, version: Version, now: u64) -> ReleaseCounts {

@@ -9,5 +9,6 @@ pub mod adoption_chart;
 pub mod fleet;
 pub mod fleet_chart;
 pub mod inventory;
+pub mod log_file;
 pub mod metrics;
 pub mod writer_thread;

@@ -1,0 +1,64 @@
+//! `kkt-update-server service install|uninstall` on Windows: registers the server with the
+//! service control manager to start at boot as `kkt-update-server.exe service run --config
+//! <absolute path>`, or removes it. (`service run`, what Windows starts, is dispatched by
+//! `lib.rs`, which may start the server.) The log of the service goes to
+//! `kkt-update-server.log` next to `server.yaml`, rotated at 10 MB, three kept.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::config::cli::ServiceAction;
+use crate::config::Config;
+use crate::platform::windows_service;
+
+/// The service's name in the service control manager (`sc start kkt-update-server`).
+pub const SERVICE_NAME: &str = "kkt-update-server";
+const DISPLAY_NAME: &str = "kkt-update-server (обновления ККТ)";
+const DESCRIPTION: &str = "Firmware updates and feature licenses for Shtrih-M fiscal registers";
+
+/// The log file of the service: next to `server.yaml`.
+pub fn log_path(config: &Config) -> PathBuf {
+    let dir = config
+        .path
+        .as_ref()
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .unwrap_or_default();
+    dir.join("kkt-update-server.log")
+}
+
+/// Installs or removes the service; what to tell the operator.
+pub fn run(config: &Config, action: ServiceAction) -> Result<String, String> {
+    match action {
+        ServiceAction::Install => {
+            let Some(path) = &config.path else {
+                return Err(
+                    "give --config with the path of server.yaml: the service reads it from there"
+                        .into(),
+                );
+            };
+            let config_path = std::fs::canonicalize(path)
+                .map_err(|e| format!("cannot find {}: {e}", path.display()))?;
+            let exe = std::env::current_exe()
+                .map_err(|e| format!("cannot tell where this program is: {e}"))?;
+            let args: Vec<OsString> = vec![
+                "service".into(),
+                "run".into(),
+                "--config".into(),
+                config_path.clone().into_os_string(),
+            ];
+            windows_service::install(SERVICE_NAME, DISPLAY_NAME, DESCRIPTION, &exe, args)?;
+            Ok(format!(
+                "installed the service {SERVICE_NAME} (starts at boot) with {}\n\
+                 start it now: sc start {SERVICE_NAME}   (or in services.msc)\n\
+                 its log: {}\n",
+                config_path.display(),
+                log_path(config).display()
+            ))
+        }
+        ServiceAction::Uninstall => {
+            windows_service::uninstall(SERVICE_NAME)?;
+            Ok(format!("removed the service {SERVICE_NAME}\n"))
+        }
+        ServiceAction::Run => Err("`service run` is started by Windows' service manager".into()),
+    }
+}

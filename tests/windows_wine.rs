@@ -1,0 +1,289 @@
+//! The Windows build, cross-compiled with mingw-w64 and run under Debian's Wine against a
+//! temp firmware tree: `check_firmware` answers byte for byte like the Linux build, a
+//! download matches the file, a release copied in is offered (notify's Windows backend), a
+//! license edit is picked up, `publish` works, and Ctrl-C drains and stops.
+//!
+//! Wine 8 lacks `bcryptprimitives.dll`, which Rust's std imports; the test builds a
+//! stand-in (`packaging/wine/bcryptprimitives.c`) next to the `.exe`. Everything runs in
+//! one Wine prefix in a temp dir (its first start takes 10-20 s), stopped at the end.
+//! Needs `wine64`, the `x86_64-pc-windows-gnu` target and `gcc-mingw-w64-x86-64`
+//! (`.ci/run` installs them); a failure under `CI=true` when missing.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{eventually, firmware_bytes, slf_line, Fixture, Server, BIN};
+
+fn skip_or_fail(what: &str) -> bool {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must provide {what} (.ci/run installs it)"
+    );
+    eprintln!("skipped: {what} missing here (CI installs it)");
+    false
+}
+
+fn wine() -> Option<PathBuf> {
+    ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Builds the Windows binary (cargo is quick when it is up to date); its path.
+fn windows_exe() -> Option<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--target",
+            "x86_64-pc-windows-gnu",
+            "--bin",
+            "kkt-update-server",
+        ])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&output.stderr));
+        return None;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    Some(target.join("x86_64-pc-windows-gnu/debug/kkt-update-server.exe"))
+}
+
+/// The stand-in DLL, built into `dir`.
+fn shim(dir: &Path) -> bool {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/wine/bcryptprimitives.c");
+    Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-shared", "-O2", "-o"])
+        .arg(dir.join("bcryptprimitives.dll"))
+        .arg(source)
+        .arg("-ladvapi32")
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Wine's environment: its own prefix, quiet, no Mono or Gecko installers.
+fn wine_command(wine: &Path, prefix: &Path) -> Command {
+    let mut command = Command::new(wine);
+    command
+        .env("WINEPREFIX", prefix)
+        .env("WINEDEBUG", "-all")
+        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+        .env_remove("RUST_LOG")
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// The same deployment twice: one for the Linux build, one for the Windows build.
+fn deployment() -> Fixture {
+    let fixture = Fixture::new();
+    fixture.write_config(
+        // Windows cannot say who has a file open for writing, so files nobody saw closed
+        // wait unconfirmed_settle_ms: short here.
+        "settle_ms: 200\nunconfirmed_settle_ms: 400\nlicenses: [licenses.slf]\n\
+         critical_version: 20180120\ninventory: \"off\"\n",
+    );
+    fixture.write(
+        "licenses.slf",
+        format!("{}\r\n", slf_line("0000000000012345", 'a', 'b')),
+    );
+    fixture.release("20180125", Some("description: \"Плановое обновление\"\n"));
+    fixture
+}
+
+fn check(server: &Server) -> (u16, Option<String>, Vec<u8>) {
+    let body = r#"{"build_date": "28.12.2017"}"#;
+    let response = server.raw(
+        format!(
+            "POST /check_firmware HTTP/1.1\r\nHost: kkt.local:8888\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    (
+        response.status,
+        response.header("content-type").map(str::to_string),
+        response.body,
+    )
+}
+
+struct WineServer {
+    server: Server,
+    prefix: PathBuf,
+    wine: PathBuf,
+}
+
+impl Drop for WineServer {
+    fn drop(&mut self) {
+        let _ = Command::new(self.wine.with_file_name("wineserver"))
+            .env("WINEPREFIX", &self.prefix)
+            .arg("-k")
+            .status();
+    }
+}
+
+#[test]
+fn the_windows_build_serves_like_the_linux_build_under_wine() {
+    let Some(wine) = wine() else {
+        skip_or_fail("wine64");
+        return;
+    };
+    let Some(exe) = windows_exe() else {
+        skip_or_fail("the x86_64-pc-windows-gnu target with gcc-mingw-w64-x86-64");
+        return;
+    };
+    let windows = deployment();
+    let bin = windows.path("bin");
+    fs::create_dir(&bin).expect("bin");
+    fs::copy(&exe, bin.join("kkt-update-server.exe")).expect("copy the exe");
+    if !shim(&bin) {
+        skip_or_fail("x86_64-w64-mingw32-gcc");
+        return;
+    }
+    let prefix = windows.path("wineprefix");
+    // The prefix's first start, given its own time.
+    let boot = wine_command(&wine, &prefix)
+        .args(["wineboot", "--init"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("wineboot");
+    assert!(boot.success(), "wineboot failed");
+    let mut command = wine_command(&wine, &prefix);
+    command
+        .current_dir(windows.dir.path())
+        .arg(bin.join("kkt-update-server.exe"))
+        .args([
+            "--config",
+            "server.yaml",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let running = WineServer {
+        server: Server::spawn(command),
+        prefix: prefix.clone(),
+        wine: wine.clone(),
+    };
+    eprintln!("the Windows build answered after {:?}", started.elapsed());
+    let server = &running.server;
+
+    // Byte for byte like the Linux build on the same files.
+    let linux_fixture = deployment();
+    let linux = Server::start(linux_fixture.dir.path(), &[], &[]);
+    for running in [server, &linux] {
+        eventually("20180125 offered", Duration::from_secs(30), || {
+            (running.check_firmware("1.1.2018")["version"] == 20180125).then_some(())
+        });
+    }
+    let (ours, theirs) = (check(server), check(&linux));
+    assert_eq!(ours.0, 200, "{}", String::from_utf8_lossy(&ours.2));
+    assert!(
+        String::from_utf8_lossy(&ours.2).contains("\"version\": 20180125"),
+        "{}",
+        String::from_utf8_lossy(&ours.2)
+    );
+    assert_eq!(ours, theirs, "the Windows build answers differently");
+    drop(linux);
+
+    // A download matches the file.
+    let response = server.get("/firmware/20180125/upd_app.bin", &[]);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, firmware_bytes("20180125", "upd_app.bin"));
+
+    // A release copied in from Linux is seen through notify's Windows backend.
+    windows.release("20180201", None);
+    eventually(
+        "20180201 offered by the Windows build",
+        Duration::from_secs(30),
+        || (server.check_firmware("1.1.2018")["version"] == 20180201).then_some(()),
+    );
+
+    // A license edit is picked up.
+    assert_eq!(
+        server
+            .post("/feature_licenses", r#"{"serial": "777"}"#)
+            .status,
+        404
+    );
+    fs::write(
+        windows.path("licenses.slf"),
+        format!(
+            "{}\r\n{}\r\n",
+            slf_line("0000000000012345", 'a', 'b'),
+            slf_line("0000000000000777", 'c', 'd')
+        ),
+    )
+    .expect("licenses");
+    eventually("the new license served", Duration::from_secs(30), || {
+        (server
+            .post("/feature_licenses", r#"{"serial": "777"}"#)
+            .status
+            == 200)
+            .then_some(())
+    });
+
+    // `publish` of the Windows build into the running server.
+    let source = windows.path("incoming/20180301");
+    fs::create_dir_all(&source).expect("incoming");
+    for name in ["upd_app.bin", "upd_app_for_old_frs.bin"] {
+        fs::write(source.join(name), firmware_bytes("20180301", name)).expect("source");
+    }
+    let admin = common::admin_addr(server).to_string();
+    let output = wine_command(&wine, &prefix)
+        .current_dir(windows.dir.path())
+        .arg(bin.join("kkt-update-server.exe"))
+        .args(["publish", "incoming/20180301", "--config", "server.yaml"])
+        .args([
+            "--listen",
+            &server.addr.to_string(),
+            "--admin-listen",
+            &admin,
+        ])
+        .output()
+        .expect("publish under Wine");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("the running server serves it"), "{said}");
+    assert_eq!(server.check_firmware("1.1.2018")["version"], 20180301);
+    assert!(windows.path("firmware/20180301/meta.yaml").is_file());
+
+    // Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT): the server drains and stops.
+    common::signal(server.pid(), "INT");
+    assert!(
+        running
+            .server
+            .wait_for_log("Ctrl-C received", Duration::from_secs(20)),
+        "{}",
+        running.server.log()
+    );
+    assert!(
+        running
+            .server
+            .wait_for_log("stopped", Duration::from_secs(20)),
+        "{}",
+        running.server.log()
+    );
+    let _ = BIN;
+}
