@@ -1,7 +1,8 @@
 //! The Windows build, cross-compiled with mingw-w64 and run under Debian's Wine against a
 //! temp firmware tree: `check_firmware` answers byte for byte like the Linux build, a
 //! download matches the file, a release copied in is offered (notify's Windows backend), a
-//! license edit is picked up, `publish` works, and Ctrl-C drains and stops.
+//! license edit is picked up, `publish` works, Ctrl-C drains and stops, and it runs as a
+//! service under Wine's service manager (install, start, stop with a drain, uninstall).
 //!
 //! Wine 8 lacks `bcryptprimitives.dll`, which Rust's std imports; the test builds a
 //! stand-in (`packaging/wine/bcryptprimitives.c`) next to the `.exe`. Everything runs in
@@ -119,13 +120,13 @@ fn check(server: &Server) -> (u16, Option<String>, Vec<u8>) {
     )
 }
 
-struct WineServer {
-    server: Server,
+/// Ends every Wine process of the prefix when the test ends, however it ends.
+struct KillWine {
     prefix: PathBuf,
     wine: PathBuf,
 }
 
-impl Drop for WineServer {
+impl Drop for KillWine {
     fn drop(&mut self) {
         let _ = Command::new(self.wine.with_file_name("wineserver"))
             .env("WINEPREFIX", &self.prefix)
@@ -153,6 +154,11 @@ fn the_windows_build_serves_like_the_linux_build_under_wine() {
         return;
     }
     let prefix = windows.path("wineprefix");
+    fs::create_dir(&prefix).expect("prefix");
+    let _kill_wine = KillWine {
+        prefix: prefix.clone(),
+        wine: wine.clone(),
+    };
     // The prefix's first start, given its own time.
     let boot = wine_command(&wine, &prefix)
         .args(["wineboot", "--init"])
@@ -177,13 +183,9 @@ fn the_windows_build_serves_like_the_linux_build_under_wine() {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let started = Instant::now();
-    let running = WineServer {
-        server: Server::spawn(command),
-        prefix: prefix.clone(),
-        wine: wine.clone(),
-    };
+    let running = Server::spawn(command);
     eprintln!("the Windows build answered after {:?}", started.elapsed());
-    let server = &running.server;
+    let server = &running;
 
     // Byte for byte like the Linux build on the same files.
     let linux_fixture = deployment();
@@ -272,18 +274,119 @@ fn the_windows_build_serves_like_the_linux_build_under_wine() {
     // Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT): the server drains and stops.
     common::signal(server.pid(), "INT");
     assert!(
-        running
-            .server
-            .wait_for_log("Ctrl-C received", Duration::from_secs(20)),
+        running.wait_for_log("Ctrl-C received", Duration::from_secs(20)),
         "{}",
-        running.server.log()
+        running.log()
     );
     assert!(
-        running
-            .server
-            .wait_for_log("stopped", Duration::from_secs(20)),
+        running.wait_for_log("stopped", Duration::from_secs(20)),
         "{}",
-        running.server.log()
+        running.log()
     );
+    drop(running);
+
+    // As a Windows service under Wine's service manager: installed, it starts at the next
+    // "boot" (a fresh, persistent wineserver and wineboot, as Windows starts automatic
+    // services), answers, and stops with a drain on the service manager's Stop; then it is
+    // removed. Its log goes to kkt-update-server.log next to server.yaml. With a persistent
+    // wineserver, Wine's own processes inherit whatever a command had open: output goes to
+    // a file, never to a pipe nobody would close.
+    let config = fs::read_to_string(windows.path("server.yaml")).expect("config");
+    fs::write(
+        windows.path("server.yaml"),
+        format!("{config}listen: 127.0.0.1:0\n"),
+    )
+    .expect("config");
+    let said_file = windows.path("said.txt");
+    let run = |program: &[&std::ffi::OsStr]| -> (bool, String) {
+        let out = fs::File::create(&said_file).expect("said.txt");
+        let status = wine_command(&wine, &prefix)
+            .current_dir(windows.dir.path())
+            .args(program)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("clone"))
+            .stderr(out)
+            .status()
+            .expect("run under Wine");
+        (
+            status.success(),
+            fs::read_to_string(&said_file).unwrap_or_default(),
+        )
+    };
+    let exe = bin.join("kkt-update-server.exe");
+    let os = std::ffi::OsStr::new;
+    let (ok, said) = run(&[
+        exe.as_os_str(),
+        os("service"),
+        os("install"),
+        os("--config"),
+        os("server.yaml"),
+    ]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("installed the service kkt-update-server"),
+        "{said}"
+    );
+    let sc = |args: &[&str]| {
+        let mut program = vec![os("sc")];
+        program.extend(args.iter().map(|a| os(a)));
+        run(&program).1
+    };
+    let wineserver = |arg: &str| {
+        Command::new(wine.with_file_name("wineserver"))
+            .env("WINEPREFIX", &prefix)
+            .arg(arg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("wineserver")
+    };
+    wineserver("-k");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(wineserver("-p").success(), "wineserver -p");
+    assert!(run(&[os("wineboot")]).0, "wineboot");
+    let log = windows.path("kkt-update-server.log");
+    let addr: std::net::SocketAddr =
+        eventually("the service listening", Duration::from_secs(60), || {
+            let text = fs::read_to_string(&log).ok()?;
+            text.lines()
+                .filter_map(|l| l.split("] listening on ").nth(1))
+                .last()
+                .and_then(|a| a.trim().parse().ok())
+        });
+    let answer = common::raw_request(
+        addr,
+        b"POST /check_firmware HTTP/1.1\r\nHost: x\r\nContent-Length: 26\r\nConnection: close\r\n\r\n{\"build_date\": \"1.1.2018\"}",
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert!(sc(&["query", "kkt-update-server"]).contains("RUNNING"));
+    sc(&["stop", "kkt-update-server"]);
+    eventually(
+        "the service drained and stopped",
+        Duration::from_secs(60),
+        || {
+            let text = fs::read_to_string(&log).ok()?;
+            (text.contains("the service manager's stop received") && text.contains("] stopped"))
+                .then_some(())
+        },
+    );
+    eventually(
+        "the service manager says STOPPED",
+        Duration::from_secs(30),
+        || {
+            sc(&["query", "kkt-update-server"])
+                .contains("STOPPED")
+                .then_some(())
+        },
+    );
+    let (ok, said) = run(&[
+        exe.as_os_str(),
+        os("service"),
+        os("uninstall"),
+        os("--config"),
+        os("server.yaml"),
+    ]);
+    assert!(ok && said.contains("removed the service"), "{said}");
     let _ = BIN;
 }

@@ -36,7 +36,11 @@ pub fn run(config: &Config, action: ServiceAction) -> Result<String, String> {
                         .into(),
                 );
             };
-            let config_path = std::fs::canonicalize(path)
+            if !path.is_file() {
+                return Err(format!("{} does not exist", path.display()));
+            }
+            // absolute, not canonicalize: Windows would get a \\?\ path it shows badly.
+            let config_path = std::path::absolute(path)
                 .map_err(|e| format!("cannot find {}: {e}", path.display()))?;
             let exe = std::env::current_exe()
                 .map_err(|e| format!("cannot tell where this program is: {e}"))?;
@@ -52,7 +56,11 @@ pub fn run(config: &Config, action: ServiceAction) -> Result<String, String> {
                  start it now: sc start {SERVICE_NAME}   (or in services.msc)\n\
                  its log: {}\n",
                 config_path.display(),
-                log_path(config).display()
+                config_path
+                    .parent()
+                    .map(|dir| dir.join("kkt-update-server.log"))
+                    .unwrap_or_else(|| log_path(config))
+                    .display()
             ))
         }
         ServiceAction::Uninstall => {
