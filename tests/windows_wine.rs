@@ -351,8 +351,8 @@ fn the_windows_build_serves_like_the_linux_build_under_wine() {
         eventually("the service listening", Duration::from_secs(60), || {
             let text = fs::read_to_string(&log).ok()?;
             text.lines()
-                .filter_map(|l| l.split("] listening on ").nth(1))
-                .last()
+                .rev()
+                .find_map(|l| l.split("] listening on ").nth(1))
                 .and_then(|a| a.trim().parse().ok())
         });
     let answer = common::raw_request(
