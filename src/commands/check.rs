@@ -45,7 +45,12 @@ pub fn run(config: &Config) -> (String, bool) {
         .all_lines()
         .any(|line| line.releases.current().is_some());
     if !published && snapshot.next_settle().is_none() {
-        errors.push("no release is published: devices will be told there is no update".to_string());
+        // A fresh installation has no release yet: devices get a valid "no update", which is
+        // a state to know about, not a broken configuration.
+        report.push_str(
+            "warning: no release is published yet: devices are told there is no update \
+             (publish one with kkt-update-server publish)\n",
+        );
     }
     for warning in snapshot_report::warnings(&snapshot) {
         report.push_str(&format!("warning: {warning}\n"));

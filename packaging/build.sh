@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Builds the packages into target/packages/:
+#   kkt-update-server_<version>-1_amd64.deb          (cargo-deb; Debian 12 and later)
+#   kkt-update-server-<version>-windows-x86_64.zip   (the .exe, server.yaml, the sample
+#                                                      firmware/ and licenses, README.txt)
+# Installs what it needs itself: cargo-deb, the Windows target, mingw-w64 (Debian).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+out=target/packages
+work=target/packaging
+mkdir -p "$out" "$work/units"
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+
+# --- the .deb -------------------------------------------------------------------------------
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
+# The systemd units of contrib/, with the package's paths: the binary in /usr/bin, firmware
+# and licenses in /var/lib/kkt-update-server (the state directory, group kkt may write).
+sed -e 's|/usr/local/bin/kkt-update-server|/usr/bin/kkt-update-server|g' \
+    -e 's|^ReadOnlyPaths=.*|ReadOnlyPaths=/etc/kkt-update-server|' \
+    -e 's|^StateDirectoryMode=.*|StateDirectoryMode=2775|' \
+    -e 's|/srv/kkt/|/var/lib/kkt-update-server/|g' \
+    contrib/kkt-update-server.service >"$work/units/kkt-update-server.service"
+cp contrib/kkt-update-server.socket contrib/kkt-update-server-admin.socket "$work/units/"
+cargo deb --output "$out/"
+
+# --- the Windows zip ------------------------------------------------------------------------
+rustup target list --installed | grep -qx x86_64-pc-windows-gnu || rustup target add x86_64-pc-windows-gnu
+if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 >/dev/null
+fi
+cargo build --release --target x86_64-pc-windows-gnu
+name=kkt-update-server-$version-windows-x86_64
+python3 - "$out/$name.zip" "$name" <<'PY'
+import os, sys, zipfile
+zip_path, top = sys.argv[1], sys.argv[2]
+def crlf(text):
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
+with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
+    z.write("target/x86_64-pc-windows-gnu/release/kkt-update-server.exe", f"{top}/kkt-update-server.exe")
+    # Notepad-friendly text: CRLF, and a BOM on the Russian README.
+    z.writestr(f"{top}/server.yaml", crlf(open("server.yaml", encoding="utf-8").read()))
+    z.writestr(f"{top}/licenses.yaml", crlf(open("licenses.yaml", encoding="utf-8").read()))
+    z.writestr(f"{top}/README.txt", "\ufeff" + crlf(open("packaging/windows/README.txt", encoding="utf-8").read()))
+    z.writestr(f"{top}/start.bat", crlf(open("packaging/windows/start.bat", encoding="utf-8").read()))
+    for root, _, files in os.walk("firmware"):
+        for f in sorted(files):
+            path = os.path.join(root, f)
+            z.write(path, f"{top}/{path}")
+print(f"{zip_path}: {len(zipfile.ZipFile(zip_path).namelist())} files")
+PY
+ls -l "$out"
