@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 out=target/packages
 work=target/packaging
-mkdir -p "$out" "$work/units"
+rm -rf "$work/units"
+mkdir -p "$out" "$work/units/main" "$work/units/admin"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
 # --- the .deb -------------------------------------------------------------------------------
@@ -20,8 +21,11 @@ sed -e 's|/usr/local/bin/kkt-update-server|/usr/bin/kkt-update-server|g' \
     -e 's|^ReadOnlyPaths=.*|ReadOnlyPaths=/etc/kkt-update-server|' \
     -e 's|^StateDirectoryMode=.*|StateDirectoryMode=2775|' \
     -e 's|/srv/kkt/|/var/lib/kkt-update-server/|g' \
-    contrib/kkt-update-server.service >"$work/units/kkt-update-server.service"
-cp contrib/kkt-update-server.socket contrib/kkt-update-server-admin.socket "$work/units/"
+    contrib/kkt-update-server.service >"$work/units/main/kkt-update-server.service"
+# One folder per unit name: cargo-deb would otherwise take kkt-update-server.service for
+# the admin socket's unit too.
+cp contrib/kkt-update-server.socket "$work/units/main/"
+cp contrib/kkt-update-server-admin.socket "$work/units/admin/"
 cargo deb --output "$out/"
 
 # --- the Windows zip ------------------------------------------------------------------------

@@ -46,13 +46,28 @@ pub async fn stop_requested() -> &'static str {
     }
 }
 
-#[cfg(not(unix))]
+/// Ctrl-C, Ctrl-Break, the console window closing, and the machine shutting down (a
+/// console program gets a few seconds: the drain starts at once). Not a user logging off:
+/// a service is sent that for every user's logoff and must keep serving.
+#[cfg(windows)]
 pub async fn stop_requested() -> &'static str {
+    use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close, ctrl_shutdown};
+    let (Ok(mut c), Ok(mut brk), Ok(mut close), Ok(mut shutdown)) =
+        (ctrl_c(), ctrl_break(), ctrl_close(), ctrl_shutdown())
+    else {
+        // No console (the service): the service manager's stop comes from inside.
+        return requested_inside().await;
+    };
     tokio::select! {
-        result = tokio::signal::ctrl_c() => match result {
-            Ok(()) => "Ctrl-C",
-            Err(_) => requested_inside().await,
-        },
+        _ = c.recv() => "Ctrl-C",
+        _ = brk.recv() => "Ctrl-Break",
+        _ = close.recv() => "the console closing",
+        _ = shutdown.recv() => "the system shutting down",
         what = requested_inside() => what,
     }
+}
+
+#[cfg(not(any(unix, windows)))]
+pub async fn stop_requested() -> &'static str {
+    requested_inside().await
 }
