@@ -11,6 +11,7 @@ use arc_swap::{ArcSwap, Guard};
 use serde::Serialize;
 
 use crate::catalog::snapshot::Snapshot;
+use crate::config::tls::CertificateStore;
 use crate::observe::access_log::AccessLog;
 use crate::observe::admissions::Admissions;
 use crate::observe::fleet::Fleet;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub reload_requested: tokio::sync::Notify,
     /// A stop was requested: answers close their connection instead of keeping it alive.
     draining: AtomicBool,
+    /// The TLS certificate serving, when native TLS is on (for `/status` and `/metrics`).
+    pub certificates: std::sync::OnceLock<Arc<CertificateStore>>,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ impl AppState {
             reload_requested: tokio::sync::Notify::new(),
             reload_total: std::sync::atomic::AtomicUsize::new(0),
             draining: AtomicBool::new(false),
+            certificates: std::sync::OnceLock::new(),
         };
         state.update_gauges(&state.snapshot_arc());
         Ok(state)

@@ -201,6 +201,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
 
     actix_web::rt::spawn(reloader.run());
     if let Some(store) = certificates {
+        let _ = state.certificates.set(store.clone());
         actix_web::rt::spawn(certificate_watch::run(store));
     }
     actix_web::rt::spawn(rollout_watch::run(state.clone(), admissions_since));

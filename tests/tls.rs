@@ -255,6 +255,35 @@ fn https_with_a_renewal_and_a_broken_pair() {
         "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status, 200, "{body}");
+    // /status and /metrics say when the certificate expires (made for two days).
+    let (_, body, _) = https(
+        admin,
+        &ca,
+        "GET /status HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    let report: serde_json::Value = serde_json::from_str(&body).expect("status");
+    let days = report["tls"]["days_left"].as_i64().expect("days_left");
+    assert!((1..=2).contains(&days), "{}", report["tls"]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let expires = report["tls"]["expires_at"].as_i64().expect("expires_at");
+    assert!(
+        (now + 86_400..=now + 2 * 86_400 + 60).contains(&expires),
+        "{expires} vs {now}"
+    );
+    let (_, metrics, _) = https(
+        admin,
+        &ca,
+        "GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        metrics.contains(&format!(
+            "kkt_tls_certificate_expires_timestamp_seconds {expires}"
+        )),
+        "{metrics}"
+    );
 
     // certbot renews: key first, then the chain. New handshakes get b within seconds.
     replace(&certs.join("privkey.pem"), &certs.join("b.key"));

@@ -196,6 +196,7 @@ mod tests {
             devices: Vec::new(),
             inventory: crate::observe::inventory::Inventory::off().status(),
             rollouts: Vec::new(),
+            tls: None,
         };
         let page = render(
             &status(&snapshot, operator, SystemTime::now()),

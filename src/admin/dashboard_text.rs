@@ -90,6 +90,7 @@ pub struct Text {
     pub kind_unknown: &'static str,
     pub kind_ambiguous: &'static str,
     pub no_line_card: &'static str,
+    pub tls_certificate: &'static str,
 }
 
 impl Text {
@@ -220,6 +221,7 @@ pub static RU: Text = Text {
     kind_unknown: "неизвестная",
     kind_ambiguous: "в нескольких линейках",
     no_line_card: "Без линейки (нет обновлений)",
+    tls_certificate: "TLS-сертификат истекает через",
 };
 
 pub static EN: Text = Text {
@@ -309,6 +311,7 @@ pub static EN: Text = Text {
     kind_unknown: "unknown",
     kind_ambiguous: "in several lines",
     no_line_card: "No line (no update)",
+    tls_certificate: "TLS certificate expires in",
 };
 
 /// The table for a request: English when the browser's first choice is English, else

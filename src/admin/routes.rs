@@ -246,6 +246,7 @@ fn fleet_state(status: &Status) -> FleetState {
                 .map(|l| rejected(&l.releases))
                 .sum::<usize>(),
         inventory_ok: (status.inventory.store != "off").then_some(status.inventory.ok),
+        tls_expires_at: status.tls.as_ref().and_then(|t| t.expires_at),
         inventory_dropped: status.inventory.dropped,
     }
 }
@@ -282,6 +283,12 @@ fn current_status(state: &AppState) -> Status {
         fleet,
         devices,
         inventory: state.inventory.status(),
+        tls: state.certificates.get().map(|store| {
+            status_report::tls_view(
+                store,
+                i64::try_from(crate::model::unix_time::unix(now)).unwrap_or(0),
+            )
+        }),
         rollouts: status_report::rollouts(
             &snapshot,
             &state.admissions,

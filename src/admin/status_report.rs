@@ -10,6 +10,7 @@ use crate::catalog::device_line::{line_label, DeviceLine};
 use crate::catalog::releases::{FolderState, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
+use crate::config::tls::CertificateStore;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
 use crate::observe::admissions::{Admissions, Halt};
@@ -44,6 +45,19 @@ pub struct Status {
     pub rollouts: Vec<RolloutView>,
     /// Build dates devices reported (last 24 h) that no line claims, or several do.
     pub unmapped_build_dates: Vec<UnmappedDate>,
+    /// Native TLS, when on: the certificate serving and when it expires.
+    pub tls: Option<TlsView>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TlsView {
+    pub cert: String,
+    pub key: String,
+    /// Unix seconds; none when the certificate's date could not be read.
+    pub expires_at: Option<i64>,
+    pub expires_at_local: Option<String>,
+    /// Whole days left (negative: expired).
+    pub days_left: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -168,6 +182,21 @@ pub struct OperatorState {
     pub devices: Vec<Device>,
     pub inventory: InventoryStatus,
     pub rollouts: Vec<RolloutView>,
+    pub tls: Option<TlsView>,
+}
+
+/// The TLS certificate serving, as of `now` (Unix seconds).
+pub fn tls_view(store: &CertificateStore, now: i64) -> TlsView {
+    let expires_at = store.expires_at();
+    TlsView {
+        cert: store.files().cert.display().to_string(),
+        key: store.files().key.display().to_string(),
+        expires_at,
+        expires_at_local: expires_at
+            .and_then(|t| u64::try_from(t).ok())
+            .map(crate::model::unix_time::local_text),
+        days_left: expires_at.map(|t| (t - now).div_euclid(86_400)),
+    }
 }
 
 /// Every published release under rollout, with its admissions, as of `now` (Unix seconds)
@@ -383,5 +412,6 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
             })
             .collect(),
         rollouts: operator.rollouts,
+        tls: operator.tls,
     }
 }

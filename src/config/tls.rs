@@ -69,6 +69,66 @@ pub fn load_pair(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
         })
 }
 
+/// When the first certificate of the chain expires, as Unix seconds: `notAfter` of its
+/// validity. Read by hand from the DER (one field of a certificate rustls has already
+/// parsed and accepted; a parsing crate would bring eight more for it). `None` for anything
+/// unexpected.
+pub fn not_after(pair: &CertifiedKey) -> Option<i64> {
+    let cert = pair.cert.first()?;
+    let (0x30, certificate, _) = der_item(cert.as_ref())? else {
+        return None;
+    };
+    let (0x30, tbs, _) = der_item(certificate)? else {
+        return None;
+    };
+    let (tag, _, mut rest) = der_item(tbs)?;
+    if tag == 0xa0 {
+        // [0] version, then the serial number.
+        rest = der_item(rest)?.2;
+    }
+    let rest = der_item(rest)?.2; // signature algorithm
+    let rest = der_item(rest)?.2; // issuer
+    let (0x30, validity, _) = der_item(rest)? else {
+        return None;
+    };
+    let (_, _, after_before) = der_item(validity)?;
+    let (tag, time, _) = der_item(after_before)?;
+    let text = std::str::from_utf8(time).ok()?;
+    let (year, rest) = match tag {
+        // UTCTime, YYMMDDHHMMSSZ: 50-99 are 19xx (RFC 5280).
+        0x17 => {
+            let yy: i32 = text.get(..2)?.parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, text.get(2..)?)
+        }
+        // GeneralizedTime, YYYYMMDDHHMMSSZ.
+        0x18 => (text.get(..4)?.parse().ok()?, text.get(4..)?),
+        _ => return None,
+    };
+    let field = |i: usize| -> Option<u32> { rest.get(i..i + 2)?.parse().ok() };
+    let date = chrono::NaiveDate::from_ymd_opt(year, field(0)?, field(2)?)?;
+    let time = date.and_hms_opt(field(4)?, field(6)?, field(8)?)?;
+    Some(time.and_utc().timestamp())
+}
+
+/// One DER item: its tag, its content and what follows it.
+fn der_item(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, mut rest) = rest.split_first()?;
+    let length = if first < 0x80 {
+        usize::from(first)
+    } else {
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let (bytes, after) = rest.split_at_checked(count)?;
+        rest = after;
+        bytes.iter().fold(0usize, |n, b| (n << 8) | usize::from(*b))
+    };
+    let (content, after) = rest.split_at_checked(length)?;
+    Some((tag, content, after))
+}
+
 /// What a file looks like now: size, modification time and where its links lead (certbot
 /// renews by pointing `live/` links at new files).
 type Stamp = Vec<(Option<PathBuf>, u64, Option<SystemTime>)>;
@@ -153,6 +213,11 @@ impl CertificateStore {
     pub fn current(&self) -> Arc<CertifiedKey> {
         self.current.load_full()
     }
+
+    /// When the certificate serving now expires (Unix seconds).
+    pub fn expires_at(&self) -> Option<i64> {
+        not_after(&self.current.load())
+    }
 }
 
 impl ResolvesServerCert for CertificateStore {
@@ -178,5 +243,29 @@ pub fn resolve(base: &Path, path: &Path) -> PathBuf {
         path.to_path_buf()
     } else {
         base.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn der_items_with_short_and_long_lengths_and_garbage() {
+        assert_eq!(
+            der_item(&[0x30, 2, 1, 2, 9]),
+            Some((0x30, &[1u8, 2][..], &[9u8][..]))
+        );
+        let mut long = vec![0x04, 0x81, 200];
+        long.extend([7u8; 200]);
+        let (tag, content, rest) = der_item(&long).unwrap();
+        assert_eq!((tag, content.len(), rest.len()), (4, 200, 0));
+        assert_eq!(der_item(&[0x30, 5, 1]), None, "shorter than it says");
+        assert_eq!(
+            der_item(&[0x30, 0x85, 1, 1, 1, 1, 1]),
+            None,
+            "absurd length"
+        );
+        assert_eq!(der_item(&[]), None);
     }
 }

@@ -37,6 +37,7 @@ struct FleetGauges {
     rejected: IntGauge,
     inventory_ok: IntGauge,
     inventory_dropped: IntGauge,
+    tls_expires: IntGauge,
 }
 
 /// One release's outcome counts: line, version, and (outcome, devices) four times.
@@ -57,6 +58,8 @@ pub struct FleetState {
     /// `None`: no inventory.
     pub inventory_ok: Option<bool>,
     pub inventory_dropped: u64,
+    /// When the TLS certificate serving expires (Unix seconds); none without native TLS.
+    pub tls_expires_at: Option<i64>,
 }
 
 impl Metrics {
@@ -162,6 +165,10 @@ impl Metrics {
             inventory_dropped: gauge(
                 "inventory_dropped",
                 "Inventory records dropped because the writer could not keep up or the store was down too long",
+            )?,
+            tls_expires: gauge(
+                "tls_certificate_expires_timestamp_seconds",
+                "When the TLS certificate serving expires, Unix seconds (0: no native TLS)",
             )?,
         };
         registry.register(Box::new(requests.clone()))?;
@@ -282,6 +289,7 @@ impl Metrics {
             None => -1,
         });
         g.inventory_dropped.set(int(state.inventory_dropped));
+        g.tls_expires.set(state.tls_expires_at.unwrap_or(0));
     }
 
     pub fn devices(&self, count: usize) {
