@@ -35,12 +35,12 @@ impl FirmwareOffer {
     }
 }
 
-/// The URL path of a release's folder below `/firmware/`.
-pub fn release_path(line: &str, version: Version) -> String {
+/// The URL path of a release's file: `/firmware/[<line>/]<yyyymmdd>/<name>`.
+pub fn file_path(line: &str, version: Version, name: &str) -> String {
     if line == DEFAULT_LINE {
-        version.to_string()
+        format!("/firmware/{version}/{name}")
     } else {
-        format!("{line}/{version}")
+        format!("/firmware/{line}/{version}/{name}")
     }
 }
 
@@ -70,13 +70,12 @@ pub fn offer(
         .map(|r| r.version);
     let critical = line.critical_floor.max(newest_critical);
     let [new_frs, old_frs] = FIRMWARE_FILES;
-    let folder = release_path(line.name, chosen.version);
     FirmwareOffer {
         update_available: build < chosen.version,
         critical: critical.is_some_and(|c| build < c),
         version: chosen.version.as_u32(),
         description: chosen.description.clone(),
-        url: format!("{base}/firmware/{folder}/{new_frs}"),
-        url_old_frs: format!("{base}/firmware/{folder}/{old_frs}"),
+        url: format!("{base}{}", file_path(line.name, chosen.version, new_frs)),
+        url_old_frs: format!("{base}{}", file_path(line.name, chosen.version, old_frs)),
     }
 }

@@ -60,6 +60,15 @@ pub fn valid_line_name(name: &str) -> bool {
         && Version::parse_folder_name(name).is_none()
 }
 
+/// The folder that holds the releases of `line`: `firmware_dir` itself for the default line.
+pub fn line_folder(firmware_dir: &Path, line: &str) -> PathBuf {
+    if line == crate::catalog::device_line::DEFAULT_LINE {
+        firmware_dir.to_path_buf()
+    } else {
+        firmware_dir.join(line)
+    }
+}
+
 /// The names of the line folders of `firmware_dir` (folders with a `line.yaml`), sorted;
 /// without reading their releases.
 pub fn line_folders(firmware_dir: &Path) -> Vec<String> {

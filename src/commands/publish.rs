@@ -6,18 +6,17 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use crate::catalog::device_line::{line_label, DEFAULT_LINE};
-use crate::catalog::firmware_offer::release_path;
-use crate::catalog::lines::{line_folders, valid_line_name};
+use crate::catalog::firmware_offer::file_path;
+use crate::catalog::lines::{line_folder, line_folders, valid_line_name};
 use crate::catalog::release_meta::{to_hex, FIRMWARE_FILES};
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::write_ledger::WriteLedger;
-use crate::commands::server_client;
+use crate::commands::server_client::{self, Waited};
 use crate::config::cli::PublishArgs;
 use crate::config::Config;
 use crate::model::version::Version;
@@ -33,7 +32,7 @@ const WAIT_FOR: Duration = Duration::from_secs(30);
 /// Runs the command; what it says goes to `out`. `Err` is the refusal or failure, in words.
 pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(), String> {
     let line = target_line(config, args.line.as_deref())?;
-    let line_dir = line_dir(config, &line);
+    let line_dir = line_folder(&config.firmware_dir, &line);
     let description = match &args.description {
         None => None,
         Some(raw) => Some(
@@ -131,15 +130,11 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
     if args.no_wait {
         return Ok(());
     }
-    let path = format!(
-        "/firmware/{}/{}",
-        release_path(&line, version),
-        FIRMWARE_FILES[0]
-    );
-    wait_served(config, &path, &hashes[0], &line, version, out)
+    wait_served(config, &hashes[0], &line, version, out)
 }
 
-fn write_out(out: &mut dyn Write, text: &str) -> Result<(), String> {
+/// Says `text` on the command's output.
+pub fn write_out(out: &mut dyn Write, text: &str) -> Result<(), String> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| format!("cannot write to the terminal: {e}"))
@@ -266,47 +261,31 @@ pub fn offer_summary(config: &Config, line: &str, version: Version) -> String {
 /// Waits until the running server serves exactly the new bytes (its ETag is their SHA-256).
 fn wait_served(
     config: &Config,
-    path: &str,
     sha256: &str,
     line: &str,
     version: Version,
     out: &mut dyn Write,
 ) -> Result<(), String> {
-    let started = Instant::now();
-    loop {
-        match server_client::device_head(config, path, sha256) {
-            Ok(304) => {
-                return write_out(
-                    out,
-                    &format!(
-                        "the running server serves it ({:.1} s)\n",
-                        started.elapsed().as_secs_f64()
-                    ),
-                )
-            }
-            Ok(_) => {}
-            Err(_) if started.elapsed() < Duration::from_secs(1) => {}
-            Err(e) => {
-                return write_out(
-                    out,
-                    &format!(
-                        "no running server answered ({e:#}); a server started later finds the release by itself\n"
-                    ),
-                )
-            }
-        }
-        if let Some(reason) = rejection(config, line, version) {
-            return Err(format!(
-                "the running server rejected release {version}: {reason}"
-            ));
-        }
-        if started.elapsed() > WAIT_FOR {
-            return Err(format!(
-                "the running server did not serve release {version} within {} s; see its log and /status",
-                WAIT_FOR.as_secs()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    let path = file_path(line, version, FIRMWARE_FILES[0]);
+    let mut rejected = || rejection(config, line, version);
+    match server_client::wait_for_device(config, &path, sha256, 304, WAIT_FOR, &mut rejected) {
+        Waited::Answered(took) => write_out(
+            out,
+            &format!("the running server serves it ({:.1} s)\n", took.as_secs_f64()),
+        ),
+        Waited::NoServer(why) => write_out(
+            out,
+            &format!(
+                "no running server answered ({why}); a server started later finds the release by itself\n"
+            ),
+        ),
+        Waited::GaveUp(reason) => Err(format!(
+            "the running server rejected release {version}: {reason}"
+        )),
+        Waited::TimedOut => Err(format!(
+            "the running server did not serve release {version} within {} s; see its log and /status",
+            WAIT_FOR.as_secs()
+        )),
     }
 }
 
@@ -337,13 +316,4 @@ fn rejection(config: &Config, line: &str, version: Version) -> Option<String> {
                 .unwrap_or("no reason given")
                 .to_string()
         })
-}
-
-/// Where a release of `line` lives.
-pub fn line_dir(config: &Config, line: &str) -> PathBuf {
-    if line == DEFAULT_LINE {
-        config.firmware_dir.clone()
-    } else {
-        config.firmware_dir.join(line)
-    }
 }

@@ -83,3 +83,44 @@ fn exchange(
         .unwrap_or(0);
     Ok((status, body.trim().to_string()))
 }
+
+/// How a wait on the device listener ended.
+#[derive(Debug)]
+pub enum Waited {
+    /// The wanted status came, after this long.
+    Answered(Duration),
+    /// Nobody answers on the device listener (why).
+    NoServer(String),
+    /// `give_up` said why.
+    GaveUp(String),
+    TimedOut,
+}
+
+/// Asks `HEAD path` with `If-None-Match: "<etag>"` every 200 ms until the answer is
+/// `wanted`, `give_up` returns a reason, nobody answers (after a second of trying: a server
+/// just started may not listen yet), or `timeout` passes.
+pub fn wait_for_device(
+    config: &Config,
+    path: &str,
+    etag: &str,
+    wanted: u16,
+    timeout: Duration,
+    give_up: &mut dyn FnMut() -> Option<String>,
+) -> Waited {
+    let started = std::time::Instant::now();
+    loop {
+        match device_head(config, path, etag) {
+            Ok(status) if status == wanted => return Waited::Answered(started.elapsed()),
+            Ok(_) => {}
+            Err(_) if started.elapsed() < Duration::from_secs(1) => {}
+            Err(e) => return Waited::NoServer(format!("{e:#}")),
+        }
+        if let Some(reason) = give_up() {
+            return Waited::GaveUp(reason);
+        }
+        if started.elapsed() > timeout {
+            return Waited::TimedOut;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -4,14 +4,17 @@
 //! moved folder again undoes it.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// How long to wait for the running server to stop serving it.
+const WAIT_FOR: Duration = Duration::from_secs(30);
 
 use crate::catalog::device_line::DEFAULT_LINE;
-use crate::catalog::firmware_offer::release_path;
+use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::line_folders;
 use crate::catalog::release_meta::FIRMWARE_FILES;
-use crate::commands::publish::offer_summary;
-use crate::commands::server_client;
+use crate::commands::publish::{offer_summary, write_out};
+use crate::commands::server_client::{self, Waited};
 use crate::config::cli::WithdrawArgs;
 use crate::config::Config;
 use crate::model::version::Version;
@@ -47,36 +50,20 @@ pub fn run(config: &Config, args: &WithdrawArgs, out: &mut dyn Write) -> Result<
         }
     );
     said.push_str(&offer_summary(config, &line, version));
-    let write = |out: &mut dyn Write, text: &str| {
-        out.write_all(text.as_bytes())
-            .map_err(|e| format!("cannot write to the terminal: {e}"))
-    };
-    write(out, &said)?;
+    write_out(out, &said)?;
     if args.no_wait {
         return Ok(());
     }
-    let path = format!(
-        "/firmware/{}/{}",
-        release_path(&line, version),
-        FIRMWARE_FILES[0]
-    );
-    let started = Instant::now();
-    loop {
-        match server_client::device_head(config, &path, "-") {
-            Ok(404) => return write(out, "the running server no longer serves it\n"),
-            Ok(_) => {}
-            Err(_) => {
-                return write(
-                    out,
-                    "no running server answered; nothing more to wait for\n",
-                )
-            }
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err(format!(
-                "the running server still serves {version} after 30 s; see its log"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(200));
+    let path = file_path(&line, version, FIRMWARE_FILES[0]);
+    match server_client::wait_for_device(config, &path, "-", 404, WAIT_FOR, &mut || None) {
+        Waited::Answered(_) => write_out(out, "the running server no longer serves it\n"),
+        Waited::NoServer(_) | Waited::GaveUp(_) => write_out(
+            out,
+            "no running server answered; nothing more to wait for\n",
+        ),
+        Waited::TimedOut => Err(format!(
+            "the running server still serves {version} after {} s; see its log",
+            WAIT_FOR.as_secs()
+        )),
     }
 }

@@ -213,19 +213,11 @@ impl Admissions {
     }
 
     pub fn counts(&self, line: &str, version: Version, now: u64) -> ReleaseCounts {
-        let mut releases = write(&self.releases);
-        match releases
-            .get_mut(line)
-            .and_then(|l| l.get_mut(&version.as_u32()))
-        {
-            Some(release) => ReleaseCounts {
-                admitted: release.addresses.len() as u64,
-                admitted_last_hour: u64::from(release.admitted_last_hour(now)),
-            },
-            None => ReleaseCounts {
-                admitted: 0,
-                admitted_last_hour: 0,
-            },
+        let releases = read(&self.releases);
+        let release = releases.get(line).and_then(|l| l.get(&version.as_u32()));
+        ReleaseCounts {
+            admitted: release.map_or(0, |r| r.addresses.len() as u64),
+            admitted_last_hour: release.map_or(0, |r| u64::from(r.count_last_hour(now))),
         }
     }
 }

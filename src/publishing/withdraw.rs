@@ -6,6 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::device_line::DEFAULT_LINE;
+use crate::catalog::lines::line_folder;
 use crate::model::version::Version;
 use crate::platform::durable::sync_folder;
 
@@ -14,11 +15,7 @@ pub const WITHDRAWN: &str = ".withdrawn";
 
 /// Moves release `version` of `line` out of `firmware_dir`; where it went.
 pub fn withdraw(firmware_dir: &Path, line: &str, version: Version) -> Result<PathBuf, String> {
-    let line_dir = if line == DEFAULT_LINE {
-        firmware_dir.to_path_buf()
-    } else {
-        firmware_dir.join(line)
-    };
+    let line_dir = line_folder(firmware_dir, line);
     let folder = line_dir.join(version.to_string());
     match fs::symlink_metadata(&folder) {
         Ok(m) if m.is_dir() => {}

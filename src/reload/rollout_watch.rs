@@ -93,15 +93,18 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
     state.admissions.merge(rows);
 
     let stuck_after = state.inventory.settings().stuck_after;
-    let stored: HashMap<(String, u32), RolloutStateRow> = store::rollout_states(db)?
-        .into_iter()
+    let rows = store::rollout_states(db)?;
+    let stored: HashMap<(String, u32), &RolloutStateRow> = rows
+        .iter()
         .map(|row| ((row.line.clone(), row.version), row))
         .collect();
+    // Read again only when this round halted or resumed something.
+    let mut changed = false;
     let snapshot = state.snapshot_arc();
     for line in snapshot.all_lines() {
         for release in line.releases.published() {
             let key = (line.name.to_string(), release.version.as_u32());
-            let row = stored.get(&key);
+            let row = stored.get(&key).copied();
             let settings = release
                 .rollout
                 .as_ref()
@@ -114,6 +117,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
                         None => "rollout removed from meta.yaml".to_string(),
                     };
                     store::resume_rollout(db, &key.0, key.1, now, &detail)?;
+                    changed = true;
                 }
                 continue;
             }
@@ -133,6 +137,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
                     per_mille_text(u32::try_from(stuck * 1000 / finished.max(1)).unwrap_or(1000)),
                     per_mille_text(threshold)
                 );
+                changed = true;
                 store::halt_rollout(
                     db,
                     &RolloutStateRow {
@@ -150,7 +155,11 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
         }
     }
 
-    let halts = halts_of(&store::rollout_states(db)?);
+    let halts = if changed {
+        halts_of(&store::rollout_states(db)?)
+    } else {
+        halts_of(&rows)
+    };
     let before = state.admissions.halts();
     for (key, halt) in &halts {
         if !before.contains_key(key) {

@@ -100,9 +100,17 @@ fn migrate_locked(db: &mut dyn Db) -> Result<usize> {
 
 /// Writes `events` in one transaction.
 pub fn write(db: &mut dyn Db, events: &[Event]) -> Result<()> {
+    in_transaction(db, |db| write_all(db, events))
+}
+
+/// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails.
+fn in_transaction<T>(db: &mut dyn Db, work: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
     db.begin()?;
-    match write_all(db, events) {
-        Ok(()) => db.commit(),
+    match work(db) {
+        Ok(value) => {
+            db.commit()?;
+            Ok(value)
+        }
         Err(e) => {
             let _ = db.rollback();
             Err(e)
@@ -793,8 +801,7 @@ pub fn finished_and_stuck(
 /// Marks a rollout halted unless it already is; whether this call halted it (so that only
 /// one instance sharing the store writes the history entry).
 pub fn halt_rollout(db: &mut dyn Db, row: &RolloutStateRow) -> Result<bool> {
-    db.begin()?;
-    let result = (|| {
+    in_transaction(db, |db| {
         db.exec(
             "INSERT INTO rollout_state (line, version) VALUES ($1, $2) \
              ON CONFLICT (line, version) DO NOTHING",
@@ -825,17 +832,7 @@ pub fn halt_rollout(db: &mut dyn Db, row: &RolloutStateRow) -> Result<bool> {
             )?;
         }
         Ok(changed > 0)
-    })();
-    match result {
-        Ok(changed) => {
-            db.commit()?;
-            Ok(changed)
-        }
-        Err(e) => {
-            let _ = db.rollback();
-            Err(e)
-        }
-    }
+    })
 }
 
 /// Resumes a halted rollout: outcomes count afresh from `at`; `detail` goes to the history.
@@ -846,8 +843,7 @@ pub fn resume_rollout(
     at: u64,
     detail: &str,
 ) -> Result<bool> {
-    db.begin()?;
-    let result = (|| {
+    in_transaction(db, |db| {
         let changed = db.exec(
             "UPDATE rollout_state SET halted_at = NULL, counted_from = $3 \
              WHERE line = $1 AND version = $2 AND halted_at IS NOT NULL",
@@ -860,15 +856,5 @@ pub fn resume_rollout(
             )?;
         }
         Ok(changed > 0)
-    })();
-    match result {
-        Ok(changed) => {
-            db.commit()?;
-            Ok(changed)
-        }
-        Err(e) => {
-            let _ = db.rollback();
-            Err(e)
-        }
-    }
+    })
 }
