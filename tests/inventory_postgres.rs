@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::{admin_addr, eventually, raw_request, Fixture, Server, DEADLINE};
+use common::{admin_json, eventually, Fixture, Server, DEADLINE};
 
 /// A PostgreSQL server of our own; stopped when dropped.
 struct Postgres {
@@ -136,16 +136,6 @@ fn check_in(server: &Server, address: &str, build_date: &str) {
         &[("X-Forwarded-For", address)],
     );
     assert_eq!(response.status, 200);
-}
-
-fn admin_json(server: &Server, path: &str) -> serde_json::Value {
-    let addr = admin_addr(server);
-    let response = raw_request(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    );
-    assert_eq!(response.status, 200, "{path}: {}", response.text());
-    response.json()
 }
 
 fn wait_total(server: &Server, query: &str, n: u64) {

@@ -8,9 +8,8 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::process::Command;
 
-use common::{eventually, firmware_bytes, Fixture, Server, BIN, DEADLINE};
+use common::{admin_json, eventually, firmware_bytes, run_check, Fixture, Server, DEADLINE};
 
 const CONFIG: &str = "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\nlicenses: [fleet.slf]\n";
 
@@ -49,16 +48,6 @@ fn check(server: &Server, path: &str, build: &str, address: &str) -> serde_json:
         &[("X-Forwarded-For", address)],
     );
     assert_eq!(response.status, 200, "{path} {build}: {}", response.text());
-    response.json()
-}
-
-fn admin_json(server: &Server, path: &str) -> serde_json::Value {
-    let addr = common::admin_addr(server);
-    let response = common::raw_request(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    );
-    assert_eq!(response.status, 200, "{path}: {}", response.text());
     response.json()
 }
 
@@ -188,20 +177,12 @@ fn unknown_and_ambiguous_dates_are_answered_no_update_and_listed() {
         "{}",
         server.log()
     );
-    let metrics = common::raw_request(
-        common::admin_addr(&server),
-        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .text();
+    let metrics = common::admin(&server, "/metrics").text();
     assert!(
         metrics.contains("kkt_unmapped_build_date_devices{kind=\"unknown\"} 3"),
         "{metrics}"
     );
-    let page = common::raw_request(
-        common::admin_addr(&server),
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-    )
-    .text();
+    let page = common::admin(&server, "/").text();
     assert!(
         page.contains("data-build-date=\"20220202\" data-kind=\"unknown\"")
             && page.contains("data-build-date=\"20220801\" data-kind=\"ambiguous\"")
@@ -303,25 +284,15 @@ fn unknown_dates_go_to_the_default_line_only_while_every_line_reads() {
 #[test]
 fn check_shows_lines_and_names_a_line_yaml_typo() {
     let fixture = two_lines();
-    let output = Command::new(BIN)
-        .current_dir(fixture.dir.path())
-        .args(["check", "--config", "server.yaml"])
-        .output()
-        .expect("check");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{report}");
+    let (passed, report, _) = run_check(fixture.dir.path());
+    assert!(passed, "{report}");
     assert!(report.contains("line C.3 \"ФФД 1.2\""), "{report}");
     assert!(report.contains("known builds: 20220915"), "{report}");
     assert!(report.contains("critical version: 20221228"), "{report}");
     assert!(report.contains("20230119 current"), "{report}");
     fixture.write("firmware/C.1/line.yaml", "known_builds: [20221301]\n");
-    let output = Command::new(BIN)
-        .current_dir(fixture.dir.path())
-        .args(["check", "--config", "server.yaml"])
-        .output()
-        .expect("check");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "{report}");
+    let (passed, report, _) = run_check(fixture.dir.path());
+    assert!(!passed, "{report}");
     assert!(
         report.contains(
             "line C.1 is not served: line.yaml: known_builds: 20221301 is not a real date"

@@ -10,7 +10,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{eventually, Fixture, Server, DEADLINE};
+use common::{admin, eventually, Fixture, Server, DEADLINE};
 
 const CONFIG: &str = "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\n";
 
@@ -51,14 +51,6 @@ fn offered(server: &Server, address: &str) -> u64 {
 
 fn address(i: u32) -> String {
     format!("10.{}.{}.{}", 100 + i / 65_536, i / 256 % 256, i % 256)
-}
-
-fn admin(server: &Server, path: &str) -> common::Response {
-    let addr = common::admin_addr(server);
-    common::raw_request(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
 }
 
 fn rollout_status(server: &Server, version: u64) -> serde_json::Value {

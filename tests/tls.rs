@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{eventually, Fixture, Server, BIN, DEADLINE};
+use common::{eventually, run_check, Fixture, Server, BIN, DEADLINE};
 use rustls::pki_types::{CertificateDer, ServerName};
 
 fn have_openssl() -> bool {
@@ -338,13 +338,8 @@ fn check_and_start_up_refuse_a_bad_pair_in_plain_words() {
     fixture.write_config(
         "settle_ms: 0\ntls_listen: 127.0.0.1:0\ntls_cert: certs/a.pem\ntls_key: certs/b.key\n",
     );
-    let output = Command::new(BIN)
-        .current_dir(fixture.dir.path())
-        .args(["check", "--config", "server.yaml"])
-        .output()
-        .expect("check");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(!output.status.success(), "{report}");
+    let (passed, report, _) = run_check(fixture.dir.path());
+    assert!(!passed, "{report}");
     assert!(
         report.contains("does not belong to the certificate in tls_cert"),
         "{report}"
@@ -361,28 +356,17 @@ fn check_and_start_up_refuse_a_bad_pair_in_plain_words() {
         String::from_utf8_lossy(&output.stderr)
     );
     fixture.write_config("tls_listen: 127.0.0.1:0\n");
-    let output = Command::new(BIN)
-        .current_dir(fixture.dir.path())
-        .args(["check", "--config", "server.yaml"])
-        .output()
-        .expect("check");
-    assert!(!output.status.success());
+    let (passed, _, errors) = run_check(fixture.dir.path());
+    assert!(!passed);
     assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("tls_listen and admin_tls need tls_cert and tls_key"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        errors.contains("tls_listen and admin_tls need tls_cert and tls_key"),
+        "{errors}"
     );
     // The good pair passes.
     fixture.write_config(
         "settle_ms: 0\ntls_listen: 127.0.0.1:0\ntls_cert: certs/a.pem\ntls_key: certs/a.key\n",
     );
-    let output = Command::new(BIN)
-        .current_dir(fixture.dir.path())
-        .args(["check", "--config", "server.yaml"])
-        .output()
-        .expect("check");
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{report}");
+    let (passed, report, _) = run_check(fixture.dir.path());
+    assert!(passed, "{report}");
     assert!(report.contains("tls: 1 certificate(s) in"), "{report}");
 }

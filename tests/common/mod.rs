@@ -109,6 +109,38 @@ pub struct Server {
     log: Arc<Mutex<Vec<String>>>,
 }
 
+/// `GET path` on the server's admin listener (no token).
+pub fn admin(server: &Server, path: &str) -> Response {
+    let addr = admin_addr(server);
+    raw_request(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+}
+
+/// `GET path` on the admin listener, which must answer 200 with JSON.
+pub fn admin_json(server: &Server, path: &str) -> serde_json::Value {
+    let response = admin(server, path);
+    assert_eq!(response.status, 200, "{path}: {}", response.text());
+    response.json()
+}
+
+/// `kkt-update-server check --config server.yaml` in `dir`: whether it passed, its report
+/// (stdout) and its errors (stderr).
+pub fn run_check(dir: &Path) -> (bool, String, String) {
+    let output = Command::new(BIN)
+        .current_dir(dir)
+        .args(["check", "--config", "server.yaml"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run check");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 /// The admin listener's address, from the log (when `--admin-listen` was given).
 pub fn admin_addr(server: &Server) -> SocketAddr {
     let log = server.log();

@@ -3,10 +3,10 @@
 #![allow(dead_code)]
 
 use std::fs;
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::common::{admin_addr, eventually, raw_request, Fixture, Response, Server, DEADLINE};
+pub use crate::common::{admin, admin_json};
+use crate::common::{eventually, Fixture, Server, DEADLINE};
 
 pub const CONFIG: &str =
     "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\ncritical_version: 20180120\nlicenses: [fleet.slf]\n";
@@ -60,20 +60,6 @@ pub fn serial(server: &Server, address: &str, serial: &str) -> u16 {
             &[("X-Forwarded-For", address)],
         )
         .status
-}
-
-pub fn admin(server: &Server, path: &str) -> Response {
-    let addr: SocketAddr = admin_addr(server);
-    raw_request(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-}
-
-pub fn admin_json(server: &Server, path: &str) -> serde_json::Value {
-    let response = admin(server, path);
-    assert_eq!(response.status, 200, "{path}: {}", response.text());
-    response.json()
 }
 
 /// Waits until `/devices` counts `n` devices (the writer flushes every 200 ms).
