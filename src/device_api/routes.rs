@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::app_state::AppState;
 use crate::catalog::device_line::{DeviceLine, DEFAULT_LINE};
 use crate::catalog::firmware_offer::{offer, FirmwareOffer};
-use crate::catalog::snapshot::Snapshot;
 use crate::device_api::api_error::ApiError;
 use crate::device_api::base_url::base_url;
 use crate::device_api::client_address::{client_ip, unix_now, user_agent};
@@ -147,7 +146,7 @@ async fn answer_check(
             });
         }
     }
-    record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
+    record_device(&req, &state, client, now, |fleet, client, ua, now| {
         fleet.check_in(client, ua, build, &answer, now);
         Event::CheckIn {
             at: now,
@@ -196,16 +195,23 @@ async fn feature_licenses(
     let serial = device_requests::serial(&body)?;
     let snapshot = state.snapshot();
     let found = snapshot.licenses.get(serial);
-    record_device(&req, &state, &snapshot, |fleet, client, ua, now| {
-        fleet.license_lookup(client, ua, serial, now);
-        Event::Serial {
-            at: now,
-            address: client,
-            user_agent: truncate(ua, USER_AGENT_MAX).into(),
-            serial: serial.to_string(),
-            licensed: found.is_some(),
-        }
-    });
+    let client = client_ip(&req, &snapshot);
+    record_device(
+        &req,
+        &state,
+        client,
+        unix_now(),
+        |fleet, client, ua, now| {
+            fleet.license_lookup(client, ua, serial, now);
+            Event::Serial {
+                at: now,
+                address: client,
+                user_agent: truncate(ua, USER_AGENT_MAX).into(),
+                serial: serial.to_string(),
+                licensed: found.is_some(),
+            }
+        },
+    );
     state.metrics.license_lookup(found.is_some());
     let record = found.ok_or_else(|| ApiError::UnknownSerial(serial.to_string()))?;
     json_ok(&LicenseAnswer {
@@ -226,18 +232,20 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(req.uri().path().to_string()))
 }
 
-/// Updates the fleet view for the device behind `req` and the devices gauge, and hands
-/// the inventory the event `update` returns (queued: the store is never waited for).
+/// Updates the fleet view for the device at `client` (sent `req`) and the devices gauge,
+/// and hands the inventory the event `update` returns (queued: the store is never waited
+/// for).
 fn record_device(
     req: &HttpRequest,
     state: &AppState,
-    snapshot: &Snapshot,
+    client: Option<IpAddr>,
+    now: u64,
     update: impl FnOnce(&mut Fleet, IpAddr, &str, u64) -> Event,
 ) {
-    if let Some(client) = client_ip(req, snapshot) {
+    if let Some(client) = client {
         let event = {
             let mut fleet = state.fleet();
-            let event = update(&mut fleet, client, user_agent(req), unix_now());
+            let event = update(&mut fleet, client, user_agent(req), now);
             state.metrics.devices(fleet.len());
             event
         };
