@@ -130,8 +130,7 @@ impl LineView<'_> {
     /// Devices of this line built before this get `critical: true` when offered the
     /// newest release: the floor or the newest release marked critical.
     pub fn critical(&self) -> Option<Version> {
-        let newest_critical = self.releases.published().rev().find(|r| r.critical);
-        self.critical_floor.max(newest_critical.map(|r| r.version))
+        critical_version(self.critical_floor, self.releases).map(|c| c.version)
     }
 }
 
