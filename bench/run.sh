@@ -359,17 +359,54 @@ request = function()
   return wrk.format("POST", "/check_firmware", headers, '{"build_date": "28.12.2017"}')
 end
 LUA
+# Both servers run side by side (each pinned to the server CPU, only one under load at a
+# time) and the measured runs alternate plain / lines / lines / plain ... over FLEET_ROUNDS
+# rounds: on a shared VM a single run of each drifts by 15 % from minute to minute, more than
+# the difference being measured. The totals are summed over the rounds; user and system CPU
+# are shown apart (the system part is mostly the kernel's loopback TCP, the same for both).
+FLEET_ROUNDS=${FLEET_ROUNDS:-6}
+declare -A FLEET_PID FLEET_PORT FLEET_N FLEET_UTICKS FLEET_STICKS FLEET_P99 FLEET_RATIOS
 for variant in plain lines; do
   start_ours "$WORK/$variant.yaml" "$WORK/$variant.log"
-  PIDS_UNDER_TEST=$OURS
+  FLEET_PID[$variant]=$OURS FLEET_PORT[$variant]=$PORT
   answer=$(curl -s -X POST -H 'X-Forwarded-For: 192.0.2.1' -d "$BODY_CHECK" "http://127.0.0.1:$PORT/check_firmware")
   grep -q '"version": 20250301' <<<"$answer" || { echo "unexpected $variant answer: $answer"; exit 1; }
-  # A warm-up run admits the addresses the rollout lets in; the measured run is the steady state.
-  run_wrk 64 "http://127.0.0.1:$PORT/check_firmware" "$WORK/fleet_check.lua" >/dev/null
-  read -r rps _ p99 cpu < <(run_wrk 64 "http://127.0.0.1:$PORT/check_firmware" "$WORK/fleet_check.lua")
-  eval "FLEET_${variant}_RPS=$rps FLEET_${variant}_P99=$p99 FLEET_${variant}_CPU=$cpu"
-  kill "$OURS"
+  # A warm-up run admits the addresses the rollout lets in; the measured runs are the steady state.
+  PIDS_UNDER_TEST=$OURS run_wrk 64 "http://127.0.0.1:$PORT/check_firmware" "$WORK/fleet_check.lua" >/dev/null
+  FLEET_N[$variant]=0 FLEET_UTICKS[$variant]=0 FLEET_STICKS[$variant]=0 FLEET_P99[$variant]=0
 done
+# utime and stime (clock ticks) of one process.
+cpu_split() { awk '{print $14, $15}' "/proc/$1/stat"; }
+fleet_order=(plain lines)
+for round in $(seq 1 "$FLEET_ROUNDS"); do
+  declare -A round_cpu=()
+  for variant in "${fleet_order[@]}"; do
+    pid=${FLEET_PID[$variant]}
+    read -r u0 s0 < <(cpu_split "$pid")
+    PIDS_UNDER_TEST=$pid run_wrk 64 "http://127.0.0.1:${FLEET_PORT[$variant]}/check_firmware" "$WORK/fleet_check.lua" >/dev/null
+    read -r u1 s1 < <(cpu_split "$pid")
+    n=$(awk '/ requests in / {print $1}' "$WORK/wrk.out")
+    p99=$(awk 'function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
+      /^ +99%/ {print ms($2)}' "$WORK/wrk.out")
+    FLEET_N[$variant]=$(( FLEET_N[$variant] + n ))
+    FLEET_UTICKS[$variant]=$(( FLEET_UTICKS[$variant] + u1 - u0 ))
+    FLEET_STICKS[$variant]=$(( FLEET_STICKS[$variant] + s1 - s0 ))
+    FLEET_P99[$variant]=$(python3 -c "print(${FLEET_P99[$variant]} + $p99 / $FLEET_ROUNDS)")
+    round_cpu[$variant]=$(python3 -c "print(($u1 - $u0 + $s1 - $s0) * 1e6 / $CLK_TCK / max($n, 1))")
+  done
+  FLEET_RATIOS[$round]=$(python3 -c "print('%.2f' % (${round_cpu[lines]} / max(${round_cpu[plain]}, 1e-9)))")
+  fleet_order=("${fleet_order[1]}" "${fleet_order[0]}")
+done
+kill "${FLEET_PID[plain]}" "${FLEET_PID[lines]}"
+fleet_us() { python3 -c "print('%.2f' % ($1 * 1e6 / $CLK_TCK / max(${FLEET_N[$2]}, 1)))"; }
+fleet_rps() { python3 -c "print('%.0f' % (${FLEET_N[$1]} / ($FLEET_ROUNDS * $(sed 's/s$//' <<<"$DURATION"))))"; }
+for variant in plain lines; do
+  eval "FLEET_${variant}_USER=$(fleet_us "${FLEET_UTICKS[$variant]}" "$variant")"
+  eval "FLEET_${variant}_SYS=$(fleet_us "${FLEET_STICKS[$variant]}" "$variant")"
+  eval "FLEET_${variant}_CPU=$(fleet_us "$(( FLEET_UTICKS[$variant] + FLEET_STICKS[$variant] ))" "$variant")"
+  eval "FLEET_${variant}_RPS=$(fleet_rps "$variant")"
+done
+FLEET_ROUND_RATIOS=$(for r in $(seq 1 "$FLEET_ROUNDS"); do printf '%sx\n' "${FLEET_RATIOS[$r]}"; done | paste -sd' ')
 
 # --- the table ------------------------------------------------------------------------------
 avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
@@ -417,9 +454,12 @@ avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
   echo
   echo "| check_firmware from 10,000 addresses, c=64 | value |"
   echo "| --- | ---: |"
-  python3 -c "print('| plain layout | %.0f req/s, p99 %.2f ms, %.1f us CPU/req |' % ($FLEET_plain_RPS, $FLEET_plain_P99, $FLEET_plain_CPU))"
-  python3 -c "print('| two lines, C.3 under rollout (50 %%, hourly cap, pilot) | %.0f req/s, p99 %.2f ms, %.1f us CPU/req |' % ($FLEET_lines_RPS, $FLEET_lines_P99, $FLEET_lines_CPU))"
-  python3 -c "print('| CPU per request, lines and rollout / plain | %.2fx |' % ($FLEET_lines_CPU / max($FLEET_plain_CPU, 1e-9)))"
+  for variant in plain lines; do
+    case $variant in plain) what="plain layout" ;; lines) what="two lines, C.3 under rollout (50 %, hourly cap, pilot)" ;; esac
+    eval "rps=\$FLEET_${variant}_RPS cpu=\$FLEET_${variant}_CPU user=\$FLEET_${variant}_USER sys=\$FLEET_${variant}_SYS"
+    python3 -c "print('| %s | %.0f req/s, p99 %.2f ms, %.2f us CPU/req (user %.2f + system %.2f) |' % ('$what', $rps, ${FLEET_P99[$variant]}, $cpu, $user, $sys))"
+  done
+  python3 -c "print('| CPU per request, lines and rollout / plain, $FLEET_ROUNDS alternating rounds | %.2fx (user %.2fx; rounds: $FLEET_ROUND_RATIOS) |' % ($FLEET_lines_CPU / max($FLEET_plain_CPU, 1e-9), $FLEET_lines_USER / max($FLEET_plain_USER, 1e-9)))"
   echo
   echo "| publish (mv of a staged folder) to offered | ms |"
   echo "| --- | ---: |"

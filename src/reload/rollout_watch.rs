@@ -1,5 +1,6 @@
 //! The rollout watch: every few seconds, off the request path, it brings the admissions
-//! memory in step with the inventory (admissions other instances sharing the store made)
+//! memory in step with the inventory (admissions other instances sharing the store made;
+//! it reads only theirs, its own are in memory already)
 //! and decides automatic halts: a release whose rollout has `halt_when_stuck_percent`, with
 //! at least 20 devices that finished its download since the rollout last (re)started and a
 //! stuck share above the threshold, admits nobody new until its `meta.yaml` rollout is
@@ -32,7 +33,7 @@ pub fn restore(state: &AppState) -> u64 {
     }
     let now = unix(SystemTime::now());
     match state.inventory.read_blocking(|db| {
-        let rows = store::admissions_since(db, 0)?;
+        let rows = store::admissions_since(db, 0, state.inventory.instance())?;
         let states = store::rollout_states(db)?;
         Ok((rows, states))
     }) {
@@ -88,7 +89,7 @@ pub async fn run(state: web::Data<AppState>, mut since: u64) {
 /// One round; returns the newest admission time seen.
 fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
     let now = unix(SystemTime::now());
-    let rows = store::admissions_since(db, since)?;
+    let rows = store::admissions_since(db, since, state.inventory.instance())?;
     let newest = rows.iter().map(|r| r.3).max().unwrap_or(since);
     state.admissions.merge(rows);
 

@@ -74,6 +74,8 @@ struct Shared {
     written: AtomicU64,
     dropped: AtomicU64,
     error: Mutex<Option<String>>,
+    /// This process's name in the admissions it writes.
+    instance: Box<str>,
 }
 
 /// The handle handlers, reloads and the admin API hold.
@@ -83,6 +85,16 @@ pub struct Inventory {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// A connection for the admin API's reads, opened on first use.
     reader: Mutex<Option<Box<dyn Db>>>,
+}
+
+/// A name no other process sharing the store has: the process id and a random number
+/// (std's `RandomState` keys are drawn from the operating system's randomness).
+fn instance_name() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    format!("{}-{random:016x}", std::process::id())
 }
 
 /// Opens the store named by `setting` and brings its schema up to date.
@@ -108,6 +120,7 @@ impl Inventory {
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             error: Mutex::new(None),
+            instance: instance_name().into(),
         });
         let inventory = Inventory {
             settings: settings.clone(),
@@ -136,6 +149,12 @@ impl Inventory {
             Err(e) => log::error!("cannot start the inventory writer: {e}"),
         }
         inventory
+    }
+
+    /// This process's name in the store: the rollout watch reads back only the admissions
+    /// other instances wrote.
+    pub fn instance(&self) -> &str {
+        &self.shared.instance
     }
 
     /// An inventory that keeps nothing (`inventory: off`, `check`, tests).
@@ -263,7 +282,7 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         }
         if let Some(store) = db.as_mut() {
             if !pending.is_empty() {
-                match store::write(store.as_mut(), &pending) {
+                match store::write(store.as_mut(), &pending, &shared.instance) {
                     Ok(()) => {
                         shared
                             .written

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_lines_and_rollouts.sql"),
         include_str!("../../../migrations/postgres/0003_lines_and_rollouts.sql"),
     ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_admissions_by_instance.sql"),
+        include_str!("../../../migrations/postgres/0004_admissions_by_instance.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several
@@ -98,9 +103,10 @@ fn migrate_locked(db: &mut dyn Db) -> Result<usize> {
     Ok(count)
 }
 
-/// Writes `events` in one transaction.
-pub fn write(db: &mut dyn Db, events: &[Event]) -> Result<()> {
-    in_transaction(db, |db| write_all(db, events))
+/// Writes `events` in one transaction; `instance` names this server process in the
+/// admissions it writes.
+pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
+    in_transaction(db, |db| write_all(db, events, instance))
 }
 
 /// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails.
@@ -128,7 +134,7 @@ struct Written {
     user_agent: Box<str>,
 }
 
-fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
+fn write_all(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
     // The same file answered to the same device many times in one batch (a client in a
     // loop) is one row: the last of them.
     // Likewise the same serial asked for from the same device.
@@ -302,14 +308,16 @@ fn write_all(db: &mut dyn Db, events: &[Event]) -> Result<()> {
                 pilot,
             } => {
                 db.exec(
-                    "INSERT INTO admissions (address, line, version, at, pilot) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, line, version) DO NOTHING",
+                    "INSERT INTO admissions (address, line, version, at, pilot, instance) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (address, line, version) DO NOTHING",
                     &[
                         Value::from(address.to_string()),
                         Value::from(&**line),
                         Value::from(*version),
                         Value::from(*at),
                         Value::from(*pilot),
+                        Value::from(instance),
                     ],
                 )?;
             }
@@ -711,11 +719,12 @@ pub fn adoption(db: &mut dyn Db) -> Result<Vec<crate::observe::adoption_chart::D
 /// One admission as stored: address, line, version, when, whether as a pilot.
 pub type AdmissionRow = (std::net::IpAddr, String, u32, u64, bool);
 
-/// Admissions made at or after `since` (all of them from 0).
-pub fn admissions_since(db: &mut dyn Db, since: u64) -> Result<Vec<AdmissionRow>> {
+/// Admissions made at or after `since` by instances other than `except` (at start-up, with
+/// the starting instance's own name and 0: every admission stored).
+pub fn admissions_since(db: &mut dyn Db, since: u64, except: &str) -> Result<Vec<AdmissionRow>> {
     let rows = db.query(
-        "SELECT address, line, version, at, pilot FROM admissions WHERE at >= $1",
-        &[Value::from(since)],
+        "SELECT address, line, version, at, pilot FROM admissions WHERE at >= $1 AND instance <> $2",
+        &[Value::from(since), Value::from(except)],
     )?;
     Ok(rows
         .iter()
@@ -857,4 +866,62 @@ pub fn resume_rollout(
         }
         Ok(changed > 0)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::inventory::db::Sqlite;
+
+    fn admitted(address: &str, at: u64) -> Event {
+        Event::Admitted {
+            at,
+            address: address.parse().expect("a test address"),
+            line: "C.3".into(),
+            version: 20250301,
+            pilot: false,
+        }
+    }
+
+    /// The rollout watch reads back what other instances admitted, never its own rows; rows
+    /// stored before instances were named (migration 4) count as another instance's.
+    #[test]
+    fn admissions_since_skips_the_asking_instances_own_rows() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        db.exec(
+            "INSERT INTO admissions (address, line, version, at, pilot) VALUES ('10.0.0.9', 'C.3', 20250301, 50, 0)",
+            &[],
+        )?;
+        write(
+            &mut db,
+            &[admitted("10.0.0.1", 100), admitted("10.0.0.2", 200)],
+            "a",
+        )?;
+        write(&mut db, &[admitted("10.0.0.3", 300)], "b")?;
+        let addresses = |rows: Vec<AdmissionRow>| {
+            let mut all: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
+            all.sort();
+            all
+        };
+        assert_eq!(
+            addresses(admissions_since(&mut db, 0, "a")?),
+            ["10.0.0.3", "10.0.0.9"]
+        );
+        assert_eq!(
+            addresses(admissions_since(&mut db, 0, "b")?),
+            ["10.0.0.1", "10.0.0.2", "10.0.0.9"]
+        );
+        assert_eq!(
+            addresses(admissions_since(&mut db, 150, "b")?),
+            ["10.0.0.2"]
+        );
+        assert_eq!(
+            admissions_since(&mut db, 0, "fresh")?.len(),
+            4,
+            "a start-up reads all"
+        );
+        Ok(())
+    }
 }
