@@ -2,14 +2,15 @@
 //! (every build date from mid-2022 to 2023 is tried), unknown and ambiguous dates are
 //! answered "no update" and listed with counts, `/lines/<line>/…` answers from that line,
 //! a broken `line.yaml` keeps the line out (and unknown dates away from the default line),
-//! `check` shows lines, and a release copied into a line is published by the usual rules.
+//! `check` shows lines, the device list and its CSV filter by line, and a release copied
+//! into a line is published by the usual rules.
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::fs;
 
-use common::{admin_json, eventually, firmware_bytes, run_check, Fixture, Server, DEADLINE};
+use common::{admin, admin_json, eventually, firmware_bytes, run_check, Fixture, Server, DEADLINE};
 
 const CONFIG: &str = "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\nlicenses: [fleet.slf]\n";
 
@@ -231,6 +232,72 @@ fn drivers_configured_per_line_get_that_line_only() {
     assert_eq!(response.status, 200);
     assert_eq!(response.json()["licenses"], "a".repeat(128));
     assert_eq!(server.get("/lines/C.1/check_firmware", &[]).status, 405);
+}
+
+/// The device list and its CSV filter by line: an operator exports the FFD 1.2 registers
+/// alone, or the ones still on FFD 1.05.
+#[test]
+fn the_device_list_and_csv_filter_by_line() {
+    let fixture = two_lines();
+    let server = start(&fixture);
+    for n in 1..=3 {
+        check(
+            &server,
+            "/check_firmware",
+            "1.6.2022",
+            &format!("10.5.1.{n}"),
+        );
+    }
+    for n in 1..=2 {
+        check(
+            &server,
+            "/check_firmware",
+            "15.9.2022",
+            &format!("10.5.3.{n}"),
+        );
+    }
+    eventually("five devices stored", DEADLINE, || {
+        (admin_json(&server, "/devices")["total"] == 5).then_some(())
+    });
+    let listed = |query: &str| -> Vec<(String, String)> {
+        let list = admin_json(&server, &format!("/devices?{query}"));
+        let mut devices: Vec<(String, String)> = list["devices"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|d| {
+                        (
+                            d["address"].as_str().unwrap_or("?").to_string(),
+                            d["line"].as_str().unwrap_or("?").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        devices.sort();
+        assert_eq!(list["total"], devices.len(), "{query}: {list}");
+        devices
+    };
+    let c3: Vec<(String, String)> = (1..=2)
+        .map(|n| (format!("10.5.3.{n}"), "C.3".to_string()))
+        .collect();
+    assert_eq!(listed("line=C.3"), c3);
+    assert_eq!(listed("line=C.1").len(), 3);
+    assert!(
+        listed("line=C.9").is_empty(),
+        "a line nobody is on lists nobody"
+    );
+
+    let csv = admin(&server, "/devices.csv?line=C.1");
+    assert_eq!(csv.status, 200);
+    let text = String::from_utf8(csv.body).expect("UTF-8");
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows.iter()
+            .all(|row| row.starts_with("10.5.1.") && row.contains(";C.1;")),
+        "{text}"
+    );
 }
 
 #[test]
