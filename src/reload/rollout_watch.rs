@@ -86,11 +86,14 @@ pub async fn run(state: web::Data<AppState>, mut since: u64) {
     }
 }
 
-/// One round; returns the newest admission time seen.
+/// One round; returns where the next one reads from (before the overlap): the newest
+/// admission seen or this round's start, whichever is later. Not the newest seen alone:
+/// with no other instance writing, that would stay at start-up and every round would scan
+/// all of this instance's own admissions since then.
 fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
     let now = unix(SystemTime::now());
     let rows = store::admissions_since(db, since, state.inventory.instance())?;
-    let newest = rows.iter().map(|r| r.3).max().unwrap_or(since);
+    let newest = rows.iter().map(|r| r.3).max().unwrap_or(since).max(now);
     state.admissions.merge(rows);
 
     let stuck_after = state.inventory.settings().stuck_after;
