@@ -365,7 +365,7 @@ LUA
 # the difference being measured. The totals are summed over the rounds; user and system CPU
 # are shown apart (the system part is mostly the kernel's loopback TCP, the same for both).
 FLEET_ROUNDS=${FLEET_ROUNDS:-6}
-declare -A FLEET_PID FLEET_PORT FLEET_N FLEET_UTICKS FLEET_STICKS FLEET_P99 FLEET_RATIOS
+declare -A FLEET_PID FLEET_PORT FLEET_N FLEET_UTICKS FLEET_STICKS FLEET_RPS FLEET_P99 FLEET_RATIOS
 for variant in plain lines; do
   start_ours "$WORK/$variant.yaml" "$WORK/$variant.log"
   FLEET_PID[$variant]=$OURS FLEET_PORT[$variant]=$PORT
@@ -373,7 +373,7 @@ for variant in plain lines; do
   grep -q '"version": 20250301' <<<"$answer" || { echo "unexpected $variant answer: $answer"; exit 1; }
   # A warm-up run admits the addresses the rollout lets in; the measured runs are the steady state.
   PIDS_UNDER_TEST=$OURS run_wrk 64 "http://127.0.0.1:$PORT/check_firmware" "$WORK/fleet_check.lua" >/dev/null
-  FLEET_N[$variant]=0 FLEET_UTICKS[$variant]=0 FLEET_STICKS[$variant]=0 FLEET_P99[$variant]=0
+  FLEET_N[$variant]=0 FLEET_UTICKS[$variant]=0 FLEET_STICKS[$variant]=0 FLEET_RPS[$variant]=0 FLEET_P99[$variant]=0
 done
 # utime and stime (clock ticks) of one process.
 cpu_split() { awk '{print $14, $15}' "/proc/$1/stat"; }
@@ -383,14 +383,13 @@ for round in $(seq 1 "$FLEET_ROUNDS"); do
   for variant in "${fleet_order[@]}"; do
     pid=${FLEET_PID[$variant]}
     read -r u0 s0 < <(cpu_split "$pid")
-    PIDS_UNDER_TEST=$pid run_wrk 64 "http://127.0.0.1:${FLEET_PORT[$variant]}/check_firmware" "$WORK/fleet_check.lua" >/dev/null
+    read -r rps _ p99 _ < <(PIDS_UNDER_TEST=$pid run_wrk 64 "http://127.0.0.1:${FLEET_PORT[$variant]}/check_firmware" "$WORK/fleet_check.lua")
     read -r u1 s1 < <(cpu_split "$pid")
     n=$(awk '/ requests in / {print $1}' "$WORK/wrk.out")
-    p99=$(awk 'function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-      /^ +99%/ {print ms($2)}' "$WORK/wrk.out")
     FLEET_N[$variant]=$(( FLEET_N[$variant] + n ))
     FLEET_UTICKS[$variant]=$(( FLEET_UTICKS[$variant] + u1 - u0 ))
     FLEET_STICKS[$variant]=$(( FLEET_STICKS[$variant] + s1 - s0 ))
+    FLEET_RPS[$variant]=$(python3 -c "print(${FLEET_RPS[$variant]} + $rps / $FLEET_ROUNDS)")
     FLEET_P99[$variant]=$(python3 -c "print(${FLEET_P99[$variant]} + $p99 / $FLEET_ROUNDS)")
     round_cpu[$variant]=$(python3 -c "print(($u1 - $u0 + $s1 - $s0) * 1e6 / $CLK_TCK / max($n, 1))")
   done
@@ -399,12 +398,11 @@ for round in $(seq 1 "$FLEET_ROUNDS"); do
 done
 kill "${FLEET_PID[plain]}" "${FLEET_PID[lines]}"
 fleet_us() { python3 -c "print('%.2f' % ($1 * 1e6 / $CLK_TCK / max(${FLEET_N[$2]}, 1)))"; }
-fleet_rps() { python3 -c "print('%.0f' % (${FLEET_N[$1]} / ($FLEET_ROUNDS * $(sed 's/s$//' <<<"$DURATION"))))"; }
 for variant in plain lines; do
   eval "FLEET_${variant}_USER=$(fleet_us "${FLEET_UTICKS[$variant]}" "$variant")"
   eval "FLEET_${variant}_SYS=$(fleet_us "${FLEET_STICKS[$variant]}" "$variant")"
   eval "FLEET_${variant}_CPU=$(fleet_us "$(( FLEET_UTICKS[$variant] + FLEET_STICKS[$variant] ))" "$variant")"
-  eval "FLEET_${variant}_RPS=$(fleet_rps "$variant")"
+  eval "FLEET_${variant}_RPS=${FLEET_RPS[$variant]}"
 done
 FLEET_ROUND_RATIOS=$(for r in $(seq 1 "$FLEET_ROUNDS"); do printf '%sx\n' "${FLEET_RATIOS[$r]}"; done | paste -sd' ')
 
