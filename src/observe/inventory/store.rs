@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_admissions_by_instance.sql"),
         include_str!("../../../migrations/postgres/0004_admissions_by_instance.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_release_downloads_index.sql"),
+        include_str!("../../../migrations/postgres/0005_release_downloads_index.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several
@@ -722,10 +727,7 @@ pub type AdmissionRow = (std::net::IpAddr, String, u32, u64, bool);
 /// Admissions made at or after `since` by instances other than `except` (at start-up, with
 /// the starting instance's own name and 0: every admission stored).
 pub fn admissions_since(db: &mut dyn Db, since: u64, except: &str) -> Result<Vec<AdmissionRow>> {
-    let rows = db.query(
-        "SELECT address, line, version, at, pilot FROM admissions WHERE at >= $1 AND instance <> $2",
-        &[Value::from(since), Value::from(except)],
-    )?;
+    let rows = db.query(ADMISSIONS_SINCE, &[Value::from(since), Value::from(except)])?;
     Ok(rows
         .iter()
         .filter_map(|row| {
@@ -781,6 +783,16 @@ pub fn rollout_states(db: &mut dyn Db) -> Result<Vec<RolloutStateRow>> {
         .collect())
 }
 
+/// Run every 2 s per release with `halt_when_stuck_percent`: migration 5's index covers it.
+const FINISHED_AND_STUCK: &str =
+    "SELECT COUNT(*), COUNT(CASE WHEN updated_at IS NULL AND downloaded_at <= $1 THEN 1 END) \
+     FROM device_releases WHERE line = $2 AND version = $3 AND downloaded_at IS NOT NULL \
+     AND downloaded_at >= $4";
+
+/// Run every 2 s: migration 4's index covers the filter.
+const ADMISSIONS_SINCE: &str =
+    "SELECT address, line, version, at, pilot FROM admissions WHERE at >= $1 AND instance <> $2";
+
 /// Of the devices that finished downloading release `version` of `line` at or after
 /// `since`: how many, and how many of them are stuck.
 pub fn finished_and_stuck(
@@ -792,9 +804,7 @@ pub fn finished_and_stuck(
     stuck_after: u64,
 ) -> Result<(u64, u64)> {
     let rows = db.query(
-        "SELECT COUNT(*), COUNT(CASE WHEN updated_at IS NULL AND downloaded_at <= $1 THEN 1 END) \
-         FROM device_releases WHERE line = $2 AND version = $3 AND downloaded_at IS NOT NULL \
-         AND downloaded_at >= $4",
+        FINISHED_AND_STUCK,
         &[
             Value::from(now.saturating_sub(stuck_after)),
             Value::from(line),
@@ -921,6 +931,37 @@ mod tests {
             admissions_since(&mut db, 0, "fresh")?.len(),
             4,
             "a start-up reads all"
+        );
+        Ok(())
+    }
+
+    /// The rollout watch's two queries, run every 2 s, read through their indexes (a
+    /// table scan here costs a large fleet a share of a core).
+    #[test]
+    fn the_rollout_watchs_queries_use_their_indexes() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        let mut plan = |sql: &str, params: &[Value]| -> Result<String> {
+            let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), params)?;
+            Ok(rows
+                .iter()
+                .filter_map(|row| row.last().map(Value::text))
+                .collect::<Vec<_>>()
+                .join("; "))
+        };
+        let stuck = plan(
+            FINISHED_AND_STUCK,
+            &[0u64.into(), "C.3".into(), 20250301u32.into(), 0u64.into()],
+        )?;
+        assert!(
+            stuck.contains("COVERING INDEX device_releases_downloads"),
+            "{stuck}"
+        );
+        let admissions = plan(ADMISSIONS_SINCE, &[0u64.into(), "a".into()])?;
+        assert!(
+            admissions.contains("INDEX admissions_at_instance"),
+            "{admissions}"
         );
         Ok(())
     }
