@@ -192,26 +192,22 @@ pub fn per_mille_text(per_mille: u32) -> String {
 }
 
 /// The bucket (0 to 99) of a device for one release of one line: SHA-256 of
-/// `"<address>|<line>|<version>"`, first eight bytes big-endian, mod 100. Written into a
-/// buffer on the stack: it runs on the request path of every device not yet admitted.
+/// `"<address>|<line>|<version>"`, first eight bytes big-endian, mod 100. The text is
+/// formatted straight into the hasher, not into a `String`: this runs on the request path
+/// of every device not yet admitted.
 pub fn bucket(address: IpAddr, line: &str, version: Version) -> u8 {
-    use std::io::Write;
-    let mut text = [0u8; 64];
-    let mut cursor = std::io::Cursor::new(&mut text[..]);
-    let _ = write!(cursor, "{address}|");
-    let used = usize::try_from(cursor.position()).unwrap_or(0);
-    let mut hasher = Sha256::new();
-    hasher.update(&text[..used]);
-    hasher.update(line.as_bytes());
-    let mut tail = [0u8; 9];
-    tail[0] = b'|';
-    let mut v = version.as_u32();
-    for slot in tail[1..].iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
+    /// Feeds formatted text to the hasher as it is produced.
+    struct Feed(Sha256);
+    impl fmt::Write for Feed {
+        fn write_str(&mut self, text: &str) -> fmt::Result {
+            self.0.update(text.as_bytes());
+            Ok(())
+        }
     }
-    hasher.update(tail);
-    let digest = hasher.finalize();
+    let mut feed = Feed(Sha256::new());
+    // Writing into a hasher cannot fail.
+    let _ = fmt::Write::write_fmt(&mut feed, format_args!("{address}|{line}|{version}"));
+    let digest = feed.0.finalize();
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
     (u64::from_be_bytes(first) % 100) as u8

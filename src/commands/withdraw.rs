@@ -6,9 +6,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-/// How long to wait for the running server to stop serving it.
-const WAIT_FOR: Duration = Duration::from_secs(30);
-
 use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::line_folders;
@@ -19,6 +16,9 @@ use crate::config::cli::WithdrawArgs;
 use crate::config::Config;
 use crate::model::version::Version;
 use crate::publishing::withdraw::withdraw;
+
+/// How long to wait for the running server to stop serving it.
+const WAIT_FOR: Duration = Duration::from_secs(30);
 
 /// Runs the command; `Err` is the refusal or failure, in words.
 pub fn run(config: &Config, args: &WithdrawArgs, out: &mut dyn Write) -> Result<(), String> {

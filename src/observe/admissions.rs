@@ -95,6 +95,7 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 }
 
 impl Admissions {
+    #[cfg(test)]
     pub fn is_admitted(&self, line: &str, version: Version, address: IpAddr) -> bool {
         read(&self.releases)
             .get(line)
