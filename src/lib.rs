@@ -20,17 +20,16 @@ pub mod server;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use config::cli::{Cli, Command, ServiceAction};
 use config::Config;
 
 /// Runs the program as the command line says; the exit code for `main`.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_process();
     let mut logger = env_logger::Builder::from_env(
         env_logger::Env::default().default_filter_or("info,notify=warn"),
     );
+    observe::log_lines::one_record_per_line(&mut logger);
     let config = match Config::load(&cli.args).and_then(|config| {
         config.require_firmware_dir()?;
         Ok(config)

@@ -17,7 +17,8 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{Context, Result};
 use log::{info, warn};
 
-use crate::admin::routes::{self as admin_routes, AdminToken};
+use crate::admin::access_guard::{self, AdminAccess};
+use crate::admin::routes as admin_routes;
 use crate::app_state::{AppState, ReloadRecord};
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
@@ -30,7 +31,7 @@ use crate::device_api::routes::{self, LocalAddr, OverTls};
 use crate::model::unix_time::unix;
 use crate::observe::access_log::{self, AccessLog};
 use crate::observe::inventory::{self, Event, Inventory};
-use crate::platform::{listen_sockets, stop_signal};
+use crate::platform::{listen_sockets, send_timeout, stop_signal};
 use crate::reload::certificate_watch;
 use crate::reload::reloader::Reloader;
 use crate::reload::rollout_watch;
@@ -67,6 +68,9 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         Some(store) => Some(tls::server_config(store.clone()).map_err(anyhow::Error::msg)?),
         None => None,
     };
+    for warning in config.warnings() {
+        warn!("{warning}");
+    }
     let snapshot = Snapshot::scan(&config, SystemTime::now(), None, &WriteLedger::default());
     log_snapshot(&snapshot);
     let outcome = snapshot_report::current_line(&snapshot);
@@ -109,6 +113,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         KeepAlive::Timeout(config.keep_alive)
     };
 
+    let send_timeout = config.send_timeout;
     let device_state = state.clone();
     let draining = state.clone();
     let open = OpenConnections::default();
@@ -132,7 +137,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
             .configure(routes::configure)
     })
     .on_connect(move |connection, data| {
-        record_local_addr(connection, data);
+        record_local_addr(connection, data, send_timeout);
         data.insert(open.opened());
     })
     .workers(workers)
@@ -161,12 +166,15 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let admin = match admin_listener {
         Some(listener) => {
             let admin_state = state.clone();
-            let token = web::Data::new(AdminToken(config.admin_token.clone()));
+            let access = web::Data::new(AdminAccess {
+                token: config.admin_token.clone(),
+                hosts: config.admin_hosts.clone(),
+            });
             let server = HttpServer::new(move || {
                 App::new()
                     .app_data(admin_state.clone())
-                    .app_data(token.clone())
-                    .wrap(from_fn(admin_routes::require_token))
+                    .app_data(access.clone())
+                    .wrap(from_fn(access_guard::guard))
                     .configure(admin_routes::configure)
             })
             .workers(1)
@@ -465,14 +473,17 @@ pub fn log_snapshot(snapshot: &Snapshot) {
 }
 
 /// Keeps the address each connection arrived on, for URLs to HTTP/1.0 clients without Host.
-fn record_local_addr(connection: &dyn Any, data: &mut Extensions) {
-    if let Some(addr) = connection
-        .downcast_ref::<TcpStream>()
-        .and_then(|s| s.local_addr().ok())
-    {
-        data.insert(LocalAddr(addr));
+/// Also limits how long unread response bytes may wait (`send_timeout_s`).
+fn record_local_addr(connection: &dyn Any, data: &mut Extensions, send_timeout: Duration) {
+    if let Some(stream) = connection.downcast_ref::<TcpStream>() {
+        send_timeout::limit(stream, send_timeout);
+        if let Ok(addr) = stream.local_addr() {
+            data.insert(LocalAddr(addr));
+        }
     } else if let Some(tls) = connection.downcast_ref::<TlsStream<TcpStream>>() {
-        if let Ok(addr) = tls.get_ref().0.local_addr() {
+        let stream = tls.get_ref().0;
+        send_timeout::limit(stream, send_timeout);
+        if let Ok(addr) = stream.local_addr() {
             data.insert(LocalAddr(addr));
         }
         data.insert(OverTls);

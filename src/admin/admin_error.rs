@@ -13,6 +13,11 @@ pub enum AdminError {
     /// `admin_token` is set and the request lacks `Authorization: Bearer <token>`, or has
     /// another token.
     Unauthorized,
+    /// A state-changing request sent by another site's page (`Origin`, `Sec-Fetch-Site`).
+    CrossSite,
+    /// No token is configured and `Host` is not an address, `localhost` or in `admin_hosts`
+    /// (what DNS rebinding looks like); the value is the Host, made printable.
+    HostNotAllowed(String),
     /// Not ready to serve devices (no release published); the reason says why.
     NotReady(String),
     /// Nothing is served at this path.
@@ -35,6 +40,19 @@ impl fmt::Display for AdminError {
                 "missing or wrong admin token; send Authorization: Bearer <admin_token>, \
                  or log in with any user name and the token as the password"
             ),
+            AdminError::CrossSite => write!(
+                f,
+                "refused: this request changes the server's state and was sent by another \
+                 site's page (Origin or Sec-Fetch-Site say so); use the dashboard itself, or \
+                 curl"
+            ),
+            AdminError::HostNotAllowed(host) => write!(
+                f,
+                "refused: the admin listener has no admin_token, so it answers only requests \
+                 addressed to an IP address or localhost, and Host {host:?} is neither; open \
+                 it by address (like http://127.0.0.1:8889/), add the name to admin_hosts, \
+                 or set admin_token"
+            ),
             AdminError::NotReady(reason) => write!(f, "not ready: {reason}"),
             AdminError::NotFound(path) => write!(f, "not found: {path}"),
             AdminError::MethodNotAllowed => write!(f, "method not allowed here; use GET or HEAD"),
@@ -49,6 +67,7 @@ impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AdminError::CrossSite | AdminError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             AdminError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

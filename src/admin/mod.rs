@@ -1,7 +1,8 @@
 //! The operator's listener (`admin_listen`): the dashboard, `/status`, `/metrics`,
-//! `/healthz`, `/readyz`, the admin token, and `AdminError`.
+//! `/healthz`, `/readyz`, the guard (token, Host, Origin), and `AdminError`.
 //! May use `app_state` and everything below it; nothing uses it but start-up.
 
+pub mod access_guard;
 pub mod admin_error;
 pub mod dashboard;
 pub mod dashboard_text;

@@ -6,10 +6,7 @@
 
 use std::time::SystemTime;
 
-use actix_web::body::{BoxBody, EitherBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
@@ -22,10 +19,6 @@ use crate::observe::metrics::FleetState;
 
 /// How many devices the dashboard lists.
 const RECENT_DEVICES: usize = 50;
-
-/// The admin token, shared with the auth middleware (`None`: no token needed).
-#[derive(Clone)]
-pub struct AdminToken(pub Option<String>);
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -304,83 +297,4 @@ fn json<T: Serialize>(value: &T) -> Result<HttpResponse, AdminError> {
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))
         .body(body))
-}
-
-/// Refuses requests without the right bearer token, when one is configured.
-pub async fn require_token(
-    req: ServiceRequest,
-    next: Next<BoxBody>,
-) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    let expected = req
-        .app_data::<web::Data<AdminToken>>()
-        .and_then(|t| t.0.clone());
-    if let Some(expected) = expected {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(presented_token)
-            .unwrap_or_default();
-        if !constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
-            let response = actix_web::ResponseError::error_response(&AdminError::Unauthorized);
-            return Ok(req.into_response(response).map_into_right_body());
-        }
-    }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
-}
-
-/// The token an `Authorization` header carries: `Bearer <token>`, or `Basic` with
-/// base64 of `<any user>:<token>`.
-fn presented_token(header: &str) -> Option<String> {
-    use base64::Engine;
-    if let Some(token) = header.strip_prefix("Bearer ") {
-        return Some(token.to_string());
-    }
-    let encoded = header.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (_user, password) = text.split_once(':')?;
-    Some(password.to_string())
-}
-
-/// Compares without stopping at the first difference, so response time does not tell an
-/// attacker how much of a guessed token was right. (The length is not secret.)
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bearer_and_basic_carry_the_token() {
-        assert_eq!(presented_token("Bearer abc").as_deref(), Some("abc"));
-        // "admin:s3cret" and ":s3cret" (no user name).
-        assert_eq!(
-            presented_token("Basic YWRtaW46czNjcmV0").as_deref(),
-            Some("s3cret")
-        );
-        assert_eq!(
-            presented_token("Basic OnMzY3JldA==").as_deref(),
-            Some("s3cret")
-        );
-        assert_eq!(presented_token("Basic !!!"), None);
-        assert_eq!(presented_token("Digest x"), None);
-    }
-
-    #[test]
-    fn tokens_compare_exactly() {
-        assert!(constant_time_eq(b"secret-token-123", b"secret-token-123"));
-        assert!(!constant_time_eq(b"secret-token-124", b"secret-token-123"));
-        assert!(!constant_time_eq(b"secret", b"secret-token-123"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
 }

@@ -9,6 +9,7 @@ use crate::catalog::device_line::{LineIndex, DEFAULT_LINE};
 use crate::catalog::lines::LineSet;
 use crate::catalog::releases::{QuietRules, ReleaseSet};
 use crate::catalog::write_ledger::WriteLedger;
+use crate::config::firmware_dir_guard::{self, PrivateFile};
 use crate::config::trusted_proxies::TrustedProxies;
 use crate::config::Config;
 use crate::licenses::LicenseTable;
@@ -38,6 +39,9 @@ pub struct Snapshot {
     pub firmware_dir: PathBuf,
     /// Other files below `firmware_dir` are served from disk (`static_files`).
     pub static_files: bool,
+    /// The server's own files (configuration, licenses, TLS key, inventory, access log),
+    /// which static files never serve, whatever `firmware_dir` holds.
+    pub private_files: std::sync::Arc<[PrivateFile]>,
     /// The default line: release folders directly in `firmware_dir`.
     pub releases: ReleaseSet,
     /// Named lines: folders of `firmware_dir` with a `line.yaml`.
@@ -93,6 +97,7 @@ impl Snapshot {
             trusted_proxies: config.trusted_proxies.clone(),
             firmware_dir: config.firmware_dir.clone(),
             static_files: config.static_files,
+            private_files: firmware_dir_guard::private_files(config).into(),
             releases,
             lines,
             line_index,

@@ -52,6 +52,9 @@ pub fn run(config: &Config) -> (String, bool) {
              (publish one with kkt-update-server publish)\n",
         );
     }
+    for warning in config.warnings() {
+        report.push_str(&format!("warning: {warning}\n"));
+    }
     for warning in snapshot_report::warnings(&snapshot) {
         report.push_str(&format!("warning: {warning}\n"));
     }

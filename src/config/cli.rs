@@ -6,6 +6,23 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+impl Cli {
+    /// The command line and environment as given, except that an empty `KKT_…` variable
+    /// (a blank `KKT_ADMIN_TOKEN=` line in an environment file) counts as not set: an empty
+    /// variable must never weaken what the file says, such as switching its token off.
+    pub fn from_process() -> Cli {
+        let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+            .filter(|(key, value)| key.to_string_lossy().starts_with("KKT_") && value.is_empty())
+            .map(|(key, _)| key)
+            .collect();
+        for key in empty {
+            // Before any thread starts: nothing else reads the environment yet.
+            std::env::remove_var(key);
+        }
+        Cli::parse()
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "kkt-update-server",
@@ -199,6 +216,16 @@ pub struct RawArgs {
         hide_env_values = true
     )]
     pub admin_token: Option<String>,
+    /// Host names the admin listener answers without a token, besides IP addresses and
+    /// localhost (comma-separated)
+    #[arg(
+        long,
+        env = "KKT_ADMIN_HOSTS",
+        global = true,
+        value_delimiter = ',',
+        value_name = "NAMES"
+    )]
+    pub admin_hosts: Option<Vec<String>>,
     /// Reverse proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated
     #[arg(
         long,
@@ -225,6 +252,14 @@ pub struct RawArgs {
     /// Seconds an idle keep-alive connection stays open (0 disables keep-alive)
     #[arg(long, env = "KKT_KEEP_ALIVE_S", global = true, value_name = "SECONDS")]
     pub keep_alive_s: Option<u64>,
+    /// Seconds response bytes a client does not take may wait before its connection is closed
+    #[arg(
+        long,
+        env = "KKT_SEND_TIMEOUT_S",
+        global = true,
+        value_name = "SECONDS"
+    )]
+    pub send_timeout_s: Option<u64>,
     /// Most connections at once
     #[arg(long, env = "KKT_MAX_CONNECTIONS", global = true, value_name = "N")]
     pub max_connections: Option<usize>,

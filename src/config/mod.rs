@@ -7,6 +7,7 @@
 //! only `model`; every other wing may use it.
 
 pub mod cli;
+pub mod firmware_dir_guard;
 pub mod tls;
 pub mod trusted_proxies;
 
@@ -38,7 +39,116 @@ const DEFAULT_FLEET_MAX_DEVICES: usize = 100_000;
 const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
 const DEFAULT_KEEP_ALIVE_S: u64 = 5;
+/// nginx's `send_timeout` default.
+const DEFAULT_SEND_TIMEOUT_S: u64 = 60;
 const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// The allowed range of a number setting, in the words an operator reads in an error.
+/// Every duration and count has an upper bound: a value near `u64::MAX` that passed
+/// `check` used to panic a worker (`keep_alive_s`) or the shutdown (`shutdown_timeout_s`).
+pub struct Bound {
+    pub key: &'static str,
+    pub min: u64,
+    pub max: u64,
+    /// The unit, as words after the range ("milliseconds"), or "" for a count.
+    pub unit: &'static str,
+}
+
+/// Up to an hour: a release that waits longer to be published has not settled.
+pub const SETTLE_MS: Bound = Bound {
+    key: "settle_ms",
+    min: 0,
+    max: 3_600_000,
+    unit: "milliseconds",
+};
+pub const UNCONFIRMED_SETTLE_MS: Bound = Bound {
+    key: "unconfirmed_settle_ms",
+    min: 0,
+    max: 3_600_000,
+    unit: "milliseconds",
+};
+pub const POLL_INTERVAL_MS: Bound = Bound {
+    key: "poll_interval_ms",
+    min: 100,
+    max: 600_000,
+    unit: "milliseconds",
+};
+pub const REQUEST_TIMEOUT_MS: Bound = Bound {
+    key: "request_timeout_ms",
+    min: 100,
+    max: 600_000,
+    unit: "milliseconds",
+};
+/// A hundred years: the bench keeps everything.
+pub const RETENTION_DAYS: Bound = Bound {
+    key: "inventory_retention_days",
+    min: 1,
+    max: 36_500,
+    unit: "days",
+};
+/// Up to 30 days; tests use a second.
+pub const STUCK_AFTER_S: Bound = Bound {
+    key: "stuck_after_s",
+    min: 1,
+    max: 2_592_000,
+    unit: "seconds",
+};
+pub const SHUTDOWN_TIMEOUT_S: Bound = Bound {
+    key: "shutdown_timeout_s",
+    min: 0,
+    max: 3600,
+    unit: "seconds",
+};
+pub const KEEP_ALIVE_S: Bound = Bound {
+    key: "keep_alive_s",
+    min: 0,
+    max: 3600,
+    unit: "seconds",
+};
+pub const SEND_TIMEOUT_S: Bound = Bound {
+    key: "send_timeout_s",
+    min: 1,
+    max: 3600,
+    unit: "seconds",
+};
+/// A remembered device costs a few hundred bytes: ten million is a few GB.
+pub const FLEET_MAX_DEVICES: Bound = Bound {
+    key: "fleet_max_devices",
+    min: 1,
+    max: 10_000_000,
+    unit: "",
+};
+/// More than the open files a process gets on any system we run on.
+pub const MAX_CONNECTIONS: Bound = Bound {
+    key: "max_connections",
+    min: 1,
+    max: 1_000_000,
+    unit: "",
+};
+
+/// `value` if `bound` allows it, else a sentence naming the key, the value and the range.
+pub fn bounded(bound: Bound, value: u64) -> Result<u64> {
+    if (bound.min..=bound.max).contains(&value) {
+        return Ok(value);
+    }
+    let unit = if bound.unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", bound.unit)
+    };
+    bail!(
+        "{} must be between {} and {}{unit}; got {value}",
+        bound.key,
+        bound.min,
+        bound.max
+    )
+}
+
+/// [`bounded`] for counts held as `usize`.
+fn bounded_count(bound: Bound, value: usize) -> Result<usize> {
+    let wide = u64::try_from(value).unwrap_or(u64::MAX);
+    bounded(bound, wide).map(|_| value)
+}
 
 /// `server.yaml` as written. `admin_listen` distinguishes absent (default) from `null`.
 #[derive(Debug, Default, Deserialize)]
@@ -61,11 +171,13 @@ pub struct FileConfig {
     inventory_retention_days: Option<u64>,
     stuck_after_s: Option<u64>,
     admin_token: Option<String>,
+    admin_hosts: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
     shutdown_timeout_s: Option<u64>,
     request_timeout_ms: Option<u64>,
     keep_alive_s: Option<u64>,
+    send_timeout_s: Option<u64>,
     max_connections: Option<usize>,
     tls_listen: Option<String>,
     tls_cert: Option<PathBuf>,
@@ -110,6 +222,9 @@ pub struct Config {
     pub stuck_after_s: u64,
     /// When set, every admin request needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// Host names (besides IP literals and `localhost`) the admin listener answers when it
+    /// has no token: the defence against DNS rebinding. Lower case, without a port.
+    pub admin_hosts: Vec<String>,
     /// Peers whose `X-Forwarded-For` is believed (reverse proxies, load balancers).
     pub trusted_proxies: TrustedProxies,
     /// How many devices the fleet view remembers (least recently seen are forgotten).
@@ -121,6 +236,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// How long an idle keep-alive connection stays open (0: no keep-alive).
     pub keep_alive: Duration,
+    /// How long response bytes the client does not take may wait before the connection is
+    /// closed (Linux; see `platform::send_timeout`).
+    pub send_timeout: Duration,
     /// At most this many connections at once (beyond it, new ones wait in the backlog).
     pub max_connections: usize,
     /// Native TLS, when configured.
@@ -163,7 +281,9 @@ impl Config {
         };
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let used_path = file.is_some().then_some(path);
-        Config::resolve(raw, file.unwrap_or_default(), &base, used_path)
+        let config = Config::resolve(raw, file.unwrap_or_default(), &base, used_path)?;
+        firmware_dir_guard::check(&config)?;
+        Ok(config)
     }
 
     /// Merges `raw` over `file` and checks every value.
@@ -214,33 +334,30 @@ impl Config {
             None | Some("" | "off" | "none" | "null") => None,
             Some(text) => Some(parse_addr("admin_listen", text)?),
         };
-        let settle_ms = layered(raw.settle_ms, file.settle_ms, DEFAULT_SETTLE_MS);
-        if settle_ms > 3_600_000 {
-            bail!("settle_ms {settle_ms} is over an hour; releases would wait too long");
-        }
-        let unconfirmed_settle_ms = layered(
-            raw.unconfirmed_settle_ms,
-            file.unconfirmed_settle_ms,
-            DEFAULT_UNCONFIRMED_SETTLE_MS,
-        );
-        if unconfirmed_settle_ms > 3_600_000 {
-            bail!(
-                "unconfirmed_settle_ms {unconfirmed_settle_ms} is over an hour; \
-                 releases would wait too long"
-            );
-        }
+        let settle_ms = bounded(
+            SETTLE_MS,
+            layered(raw.settle_ms, file.settle_ms, DEFAULT_SETTLE_MS),
+        )?;
+        let unconfirmed_settle_ms = bounded(
+            UNCONFIRMED_SETTLE_MS,
+            layered(
+                raw.unconfirmed_settle_ms,
+                file.unconfirmed_settle_ms,
+                DEFAULT_UNCONFIRMED_SETTLE_MS,
+            ),
+        )?;
         let watch = match raw.watch.clone().or(file.watch) {
             None => WatchMode::Auto,
             Some(text) => WatchMode::parse(&text)?,
         };
-        let poll_interval_ms = layered(
-            raw.poll_interval_ms,
-            file.poll_interval_ms,
-            DEFAULT_POLL_INTERVAL_MS,
-        );
-        if !(100..=600_000).contains(&poll_interval_ms) {
-            bail!("poll_interval_ms must be between 100 and 600000 (milliseconds); got {poll_interval_ms}");
-        }
+        let poll_interval_ms = bounded(
+            POLL_INTERVAL_MS,
+            layered(
+                raw.poll_interval_ms,
+                file.poll_interval_ms,
+                DEFAULT_POLL_INTERVAL_MS,
+            ),
+        )?;
         let access_log = match (&raw.access_log, file.access_log) {
             (Some(text), _) => LogDestination::parse(text),
             (None, Some(text)) => match LogDestination::parse(&text) {
@@ -254,53 +371,85 @@ impl Config {
             (None, Some(text)) => InventorySetting::parse(&text, base)?,
             (None, None) => InventorySetting::Sqlite(in_file(PathBuf::from(DEFAULT_INVENTORY))),
         };
-        let inventory_retention_days = layered(
-            raw.inventory_retention_days,
-            file.inventory_retention_days,
-            DEFAULT_RETENTION_DAYS,
-        );
-        if inventory_retention_days == 0 {
-            bail!("inventory_retention_days must be at least 1 (days); got 0");
-        }
-        let stuck_after_s = layered(raw.stuck_after_s, file.stuck_after_s, DEFAULT_STUCK_AFTER_S);
-        let admin_token = match raw.admin_token.clone().or(file.admin_token) {
-            Some(token) if token.trim().is_empty() => None,
-            Some(token) if token.len() < 16 => bail!("admin_token must be at least 16 characters"),
-            token => token,
+        let inventory_retention_days = bounded(
+            RETENTION_DAYS,
+            layered(
+                raw.inventory_retention_days,
+                file.inventory_retention_days,
+                DEFAULT_RETENTION_DAYS,
+            ),
+        )?;
+        let stuck_after_s = bounded(
+            STUCK_AFTER_S,
+            layered(raw.stuck_after_s, file.stuck_after_s, DEFAULT_STUCK_AFTER_S),
+        )?;
+        // An empty KKT_ADMIN_TOKEN (a blank line in an environment file) is "not given": it
+        // must never switch off the token the file sets.
+        let admin_token = match raw
+            .admin_token
+            .clone()
+            .filter(|t| !t.is_empty())
+            .or(file.admin_token)
+        {
+            None => None,
+            Some(token) => Some(admin_token(&token)?),
         };
+        let admin_hosts = admin_hosts(
+            raw.admin_hosts
+                .clone()
+                .or(file.admin_hosts)
+                .unwrap_or_default(),
+        )?;
         let proxies = raw
             .trusted_proxies
             .clone()
             .or(file.trusted_proxies)
             .unwrap_or_default();
         let trusted_proxies = TrustedProxies::parse(&proxies)?;
-        let fleet_max_devices = layered(
-            raw.fleet_max_devices,
-            file.fleet_max_devices,
-            DEFAULT_FLEET_MAX_DEVICES,
-        );
-        let shutdown_timeout_s = layered(
-            raw.shutdown_timeout_s,
-            file.shutdown_timeout_s,
-            DEFAULT_SHUTDOWN_TIMEOUT_S,
-        );
-        let request_timeout_ms = layered(
-            raw.request_timeout_ms,
-            file.request_timeout_ms,
-            DEFAULT_REQUEST_TIMEOUT_MS,
-        );
-        if !(100..=600_000).contains(&request_timeout_ms) {
-            bail!("request_timeout_ms {request_timeout_ms} must be between 100 and 600000");
-        }
-        let keep_alive_s = layered(raw.keep_alive_s, file.keep_alive_s, DEFAULT_KEEP_ALIVE_S);
-        let max_connections = layered(
-            raw.max_connections,
-            file.max_connections,
-            DEFAULT_MAX_CONNECTIONS,
-        );
-        if max_connections == 0 {
-            bail!("max_connections must be at least 1");
-        }
+        let fleet_max_devices = bounded_count(
+            FLEET_MAX_DEVICES,
+            layered(
+                raw.fleet_max_devices,
+                file.fleet_max_devices,
+                DEFAULT_FLEET_MAX_DEVICES,
+            ),
+        )?;
+        let shutdown_timeout_s = bounded(
+            SHUTDOWN_TIMEOUT_S,
+            layered(
+                raw.shutdown_timeout_s,
+                file.shutdown_timeout_s,
+                DEFAULT_SHUTDOWN_TIMEOUT_S,
+            ),
+        )?;
+        let request_timeout_ms = bounded(
+            REQUEST_TIMEOUT_MS,
+            layered(
+                raw.request_timeout_ms,
+                file.request_timeout_ms,
+                DEFAULT_REQUEST_TIMEOUT_MS,
+            ),
+        )?;
+        let keep_alive_s = bounded(
+            KEEP_ALIVE_S,
+            layered(raw.keep_alive_s, file.keep_alive_s, DEFAULT_KEEP_ALIVE_S),
+        )?;
+        let send_timeout_s = bounded(
+            SEND_TIMEOUT_S,
+            layered(
+                raw.send_timeout_s,
+                file.send_timeout_s,
+                DEFAULT_SEND_TIMEOUT_S,
+            ),
+        )?;
+        let max_connections = bounded_count(
+            MAX_CONNECTIONS,
+            layered(
+                raw.max_connections,
+                file.max_connections,
+                DEFAULT_MAX_CONNECTIONS,
+            ),
+        )?;
         let tls_listen = match raw.tls_listen.clone().or(file.tls_listen) {
             None => None,
             Some(text) if matches!(text.trim(), "" | "off" | "none" | "null") => None,
@@ -348,11 +497,13 @@ impl Config {
             inventory_retention_days,
             stuck_after_s,
             admin_token,
+            admin_hosts,
             trusted_proxies,
             fleet_max_devices,
             shutdown_timeout: Duration::from_secs(shutdown_timeout_s),
             request_timeout: Duration::from_millis(request_timeout_ms),
             keep_alive: Duration::from_secs(keep_alive_s),
+            send_timeout: Duration::from_secs(send_timeout_s),
             max_connections,
             tls,
         })
@@ -454,6 +605,30 @@ impl WatchMode {
 }
 
 impl Config {
+    /// Settings that work but leave a door open: `check` prints each as a warning and
+    /// start-up logs it, every time, until it is fixed.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(addr) = self.admin_listen.filter(|a| !a.ip().is_loopback()) {
+            if self.admin_token.is_none() {
+                warnings.push(format!(
+                    "admin_listen {addr} can be reached from other machines and admin_token is \
+                     not set: anyone who reaches it can read the fleet (serials, addresses) and \
+                     ask for reloads. Set admin_token (better: KKT_ADMIN_TOKEN in the service's \
+                     environment), or listen on 127.0.0.1"
+                ));
+            }
+        }
+        for everyone in self.trusted_proxies.everyone() {
+            warnings.push(format!(
+                "trusted_proxies holds {everyone}, which is every address: any device can name \
+                 any address in X-Forwarded-For and pass for a rollout pilot or another shop. \
+                 List only your proxies' addresses"
+            ));
+        }
+        warnings
+    }
+
     /// Start-up refuses a `firmware_dir` that is missing or cannot be listed: a server that
     /// starts with nothing to serve would look healthy while offering devices nothing.
     pub fn require_firmware_dir(&self) -> Result<()> {
@@ -471,6 +646,53 @@ impl Config {
             Err(e) => bail!("firmware_dir {} cannot be listed: {e}", dir.display()),
         }
     }
+}
+
+/// A configured admin token, trimmed (an HTTP header loses surrounding spaces, so a token
+/// with them could never match). A blank one is an error, never "no token": one space in
+/// the file must not switch authentication off.
+fn admin_token(token: &str) -> Result<String> {
+    let token = token.trim();
+    if token.is_empty() {
+        bail!(
+            "admin_token is blank; write a random text of at least 16 characters, or remove \
+             the key to run the admin listener without a token"
+        );
+    }
+    if token.chars().count() < 16 {
+        bail!(
+            "admin_token must be at least 16 characters; it has {}",
+            token.chars().count()
+        );
+    }
+    if !token.chars().all(|c| c.is_ascii_graphic()) {
+        bail!(
+            "admin_token may hold only Latin letters, digits and punctuation (no spaces, no \
+             Cyrillic): a browser or curl could not send it otherwise"
+        );
+    }
+    Ok(token.to_string())
+}
+
+/// `admin_hosts`: plain host names (`kkt-admin.example.ru`), lower-cased, without ports.
+fn admin_hosts(list: Vec<String>) -> Result<Vec<String>> {
+    list.into_iter()
+        .map(|name| name.trim().to_ascii_lowercase())
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            let plain = name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            if plain {
+                Ok(name)
+            } else {
+                bail!(
+                    "admin_hosts: {name:?} is not a host name like kkt-admin.example.ru \
+                     (letters, digits, dots and dashes; no port, no scheme)"
+                )
+            }
+        })
+        .collect()
 }
 
 /// The command line (or environment) value, else the file's, else the default.
@@ -514,6 +736,7 @@ const EXPECTED_FORMS: &[(&str, &str)] = &[
     ),
     ("shutdown_timeout_s", "a whole number of seconds, like 30"),
     ("keep_alive_s", "a whole number of seconds, like 5"),
+    ("send_timeout_s", "a whole number of seconds, like 60"),
     ("stuck_after_s", "a whole number of seconds, like 129600"),
     (
         "inventory_retention_days",
@@ -527,6 +750,10 @@ const EXPECTED_FORMS: &[(&str, &str)] = &[
         "a list of addresses or networks, like [127.0.0.1, 10.0.0.0/8]",
     ),
     ("admin_token", "a text of at least 16 characters"),
+    (
+        "admin_hosts",
+        "a list of host names, like [kkt-admin.example.ru]",
+    ),
     ("watch", "auto, inotify or poll"),
     ("access_log", "stderr, off, or a file"),
     ("tls_listen", "an address like 0.0.0.0:8443"),

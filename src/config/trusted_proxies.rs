@@ -25,6 +25,12 @@ impl TrustedProxies {
         self.nets.contains(ip)
     }
 
+    /// Entries that trust every address (`0.0.0.0/0`, `::/0`): then anyone can claim any
+    /// address, a rollout pilot's included.
+    pub fn everyone(&self) -> Vec<String> {
+        self.nets.everyone().collect()
+    }
+
     /// The client's address: the peer, or, when the peer is a trusted proxy, the
     /// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
     pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {

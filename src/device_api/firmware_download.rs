@@ -42,8 +42,9 @@ pub async fn download(
             return Err(not_found());
         }
         let dir = snapshot.firmware_dir.clone();
+        let private = snapshot.private_files.clone();
         drop(snapshot);
-        return static_files::serve(&req, &dir).await;
+        return static_files::serve(&req, &dir, private).await;
     };
     let file = snapshot
         .line(line)

@@ -174,7 +174,7 @@ fn no_such_line(name: &str) {
             .is_ok()
     {
         log::warn!(
-            "a device asked /lines/{name}/check_firmware, but there is no line {name:?} \
+            "a device asked for line {name:?} (/lines/…/check_firmware), but there is no line {name:?} \
              (a folder of firmware_dir with a line.yaml); it was told there is no update"
         );
     }

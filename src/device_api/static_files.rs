@@ -5,19 +5,23 @@
 //!
 //! The two firmware file names are never served from disk, anywhere below `firmware_dir`:
 //! they come only from published releases, from the bytes validated in memory
-//! (`firmware_download`). Never served either: anything outside `firmware_dir` (`..`,
+//! (`firmware_download`). Never served either: the server's own files (configuration,
+//! licenses, TLS key and certificate, inventory, access log: `check` refuses a
+//! `firmware_dir` holding them, and this is the second lock), anything outside `firmware_dir` (`..`,
 //! encoded separators, symbolic links pointing out), folders, names starting with `.` and
 //! whatever is inside such folders (`.staging-…`), `meta.yaml` and `line.yaml`. Names are
 //! compared without regard to ASCII case, and names Windows would quietly read as another
 //! (`upd_app.bin.`, `upd_app.bin::$DATA`) are refused.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use actix_files::NamedFile;
 use actix_web::{web, HttpRequest, HttpResponse};
 use percent_encoding::percent_decode_str;
 
 use crate::catalog::release_meta::FIRMWARE_FILES;
+use crate::config::firmware_dir_guard::{self, PrivateFile};
 use crate::device_api::api_error::ApiError;
 
 /// Names that exist below `firmware_dir` but are the server's, not for download.
@@ -53,7 +57,7 @@ pub fn segments(raw_path: &str) -> Option<Vec<String>> {
 
 /// The file on disk for `segments`, if it is a regular file that really lies below
 /// `firmware_dir` once symbolic links are resolved.
-fn locate(firmware_dir: &Path, segments: &[String]) -> Option<PathBuf> {
+fn locate(firmware_dir: &Path, segments: &[String], private: &[PrivateFile]) -> Option<PathBuf> {
     let root = firmware_dir.canonicalize().ok()?;
     let path = segments
         .iter()
@@ -71,21 +75,27 @@ fn locate(firmware_dir: &Path, segments: &[String]) -> Option<PathBuf> {
         .map(|n| n.to_string_lossy())
         .is_some_and(|n| !is_firmware_name(&n) && !PRIVATE_NAMES.contains(&n.as_ref()));
     let is_file = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
-    (names_ok && last_ok && is_file).then_some(path)
+    let own = firmware_dir_guard::is_private(&path, private);
+    (names_ok && last_ok && is_file && !own).then_some(path)
 }
 
 /// Serves the file named by the request path, or 404.
-pub async fn serve(req: &HttpRequest, firmware_dir: &Path) -> Result<HttpResponse, ApiError> {
+pub async fn serve(
+    req: &HttpRequest,
+    firmware_dir: &Path,
+    private: Arc<[PrivateFile]>,
+) -> Result<HttpResponse, ApiError> {
     let raw_path = req.uri().path().to_string();
     let not_found = || ApiError::NotFound(raw_path.clone());
     let segments = segments(&raw_path).ok_or_else(not_found)?;
     let dir = firmware_dir.to_path_buf();
     // Resolving links and opening touch the disk: off the worker (a share may be slow).
-    let file = web::block(move || locate(&dir, &segments).and_then(|p| NamedFile::open(p).ok()))
-        .await
-        .ok()
-        .flatten()
-        .ok_or_else(not_found)?;
+    let file =
+        web::block(move || locate(&dir, &segments, &private).and_then(|p| NamedFile::open(p).ok()))
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(not_found)?;
     Ok(file
         .disable_content_disposition()
         .use_etag(true)
@@ -142,17 +152,26 @@ mod tests {
         std::fs::write(fw.join("20250301/upd_app.bin"), "fw").unwrap();
         std::fs::write(dir.path().join("secret.txt"), "no").unwrap();
         let seg = |s: &str| segments(&format!("/firmware/{s}")).unwrap();
-        assert!(locate(&fw, &seg("docs/notes.txt")).is_some());
-        assert!(locate(&fw, &seg("docs")).is_none(), "no folders");
+        assert!(locate(&fw, &seg("docs/notes.txt"), &[]).is_some());
+        assert!(locate(&fw, &seg("docs"), &[]).is_none(), "no folders");
+        let private = [PrivateFile {
+            what: "the license file",
+            path: fw.join("docs/notes.txt").canonicalize().unwrap(),
+            with_siblings: false,
+        }];
+        assert!(
+            locate(&fw, &seg("docs/notes.txt"), &private).is_none(),
+            "the server's own file"
+        );
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("secret.txt"), fw.join("docs/out.txt"))
                 .unwrap();
             std::os::unix::fs::symlink(fw.join("20250301/upd_app.bin"), fw.join("docs/fw.txt"))
                 .unwrap();
-            assert!(locate(&fw, &seg("docs/out.txt")).is_none(), "link out");
+            assert!(locate(&fw, &seg("docs/out.txt"), &[]).is_none(), "link out");
             assert!(
-                locate(&fw, &seg("docs/fw.txt")).is_none(),
+                locate(&fw, &seg("docs/fw.txt"), &[]).is_none(),
                 "link to firmware"
             );
         }

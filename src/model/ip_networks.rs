@@ -53,6 +53,14 @@ impl IpNetworks {
     pub fn is_empty(&self) -> bool {
         self.nets.is_empty()
     }
+
+    /// The entries that hold every address of their family (`0.0.0.0/0`, `::/0`).
+    pub fn everyone(&self) -> impl Iterator<Item = String> + '_ {
+        self.nets
+            .iter()
+            .filter(|(_, prefix)| *prefix == 0)
+            .map(|(ip, prefix)| format!("{ip}/{prefix}"))
+    }
 }
 
 impl fmt::Display for IpNetworks {

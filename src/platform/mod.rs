@@ -2,7 +2,7 @@
 //! `cfg` so no other wing needs one: file identity and change times (`fingerprint`),
 //! whether a file is open for writing (`open_writers`), network file systems (`file_system`),
 //! sockets from systemd (`listen_sockets`), the stop request (`stop_signal`), root or not
-//! (`process_user`), the reload request (`reload_signal`), syncing a folder (`durable`), the
+//! (`process_user`), the reload request (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a folder (`durable`), the system's own folders (`system_folders`), the
 //! Windows service (`windows_service`, with its answers to the service manager in
 //! `service_control`).
 //! It uses nothing else of the crate but the vocabulary.
@@ -14,6 +14,8 @@ pub mod listen_sockets;
 pub mod open_writers;
 pub mod process_user;
 pub mod reload_signal;
+pub mod send_timeout;
 pub mod service_control;
 pub mod stop_signal;
+pub mod system_folders;
 pub mod windows_service;

@@ -58,7 +58,7 @@ pub fn answer(control: Control) -> Answer {
 /// How long the drain may take before Windows gives up on us: the configured shutdown
 /// time plus a margin for writing the last records (reported as StopPending's wait hint).
 pub fn stop_wait_hint(shutdown_timeout: std::time::Duration) -> std::time::Duration {
-    shutdown_timeout + std::time::Duration::from_secs(15)
+    shutdown_timeout.saturating_add(std::time::Duration::from_secs(15))
 }
 
 #[cfg(test)]

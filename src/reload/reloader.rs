@@ -259,15 +259,19 @@ impl Reloader {
                     warn!("admin_listen changed: restart to apply");
                 }
                 if config.admin_token != self.config.admin_token
+                    || config.admin_hosts != self.config.admin_hosts
                     || config.shutdown_timeout != self.config.shutdown_timeout
                 {
-                    warn!("admin_token or shutdown_timeout_s changed: restart to apply");
+                    warn!(
+                        "admin_token, admin_hosts or shutdown_timeout_s changed: restart to apply"
+                    );
                 }
                 info!("configuration reloaded");
                 self.config = Config {
                     listen: self.config.listen,
                     admin_listen: self.config.admin_listen,
                     admin_token: self.config.admin_token.clone(),
+                    admin_hosts: self.config.admin_hosts.clone(),
                     shutdown_timeout: self.config.shutdown_timeout,
                     ..config
                 };

@@ -1,0 +1,146 @@
+//! Who may use the admin listener, against the real binary: a blank or empty token never
+//! switches authentication off, a cross-site page cannot make a browser POST `/reload`, and
+//! without a token only requests addressed to an IP address, `localhost` or a name in
+//! `admin_hosts` are answered (DNS rebinding).
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{admin_addr, raw_request, Fixture, Response, Server};
+
+fn request(
+    admin: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n"
+    );
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    raw_request(admin, text.as_bytes())
+}
+
+fn deployment(extra: &str) -> Fixture {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    fixture.write_config(&format!("settle_ms: 0\n{extra}"));
+    fixture
+}
+
+fn start(fixture: &Fixture, envs: &[(&str, &str)]) -> (Server, SocketAddr) {
+    let server = Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], envs);
+    let admin = admin_addr(&server);
+    (server, admin)
+}
+
+#[test]
+fn without_a_token_only_addresses_localhost_and_listed_names_are_answered() {
+    let fixture = deployment("admin_hosts: [kkt-admin.example.ru]\n");
+    let (_server, admin) = start(&fixture, &[]);
+    let port = admin.port();
+    for host in [
+        admin.to_string(),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("KKT-Admin.example.ru:{port}"),
+    ] {
+        let answer = request(admin, "GET", "/devices.csv", &host, &[]);
+        assert_eq!(answer.status, 200, "{host}: {}", answer.text());
+    }
+    // What a page of attacker.example sees after rebinding its name to 127.0.0.1.
+    for host in [
+        format!("attacker.example:{port}"),
+        "127.0.0.1.nip.io".to_string(),
+    ] {
+        let answer = request(admin, "GET", "/devices.csv", &host, &[]);
+        assert_eq!(answer.status, 403, "{host}: {}", answer.text());
+        assert!(answer.error().contains("admin_hosts"), "{}", answer.error());
+    }
+}
+
+#[test]
+fn a_cross_site_post_is_refused_with_the_browsers_credentials_too() {
+    let token = "s3cret-token-for-tests";
+    let fixture = deployment(&format!("admin_token: {token}\n"));
+    let (_server, admin) = start(&fixture, &[]);
+    let host = admin.to_string();
+    // A browser's cached Basic credentials ride along on a form POST from another site.
+    let basic = "Basic b3BlcmF0b3I6czNjcmV0LXRva2VuLWZvci10ZXN0cw==";
+    for hostile in [
+        vec![("Origin", "http://attacker.example")],
+        vec![("Origin", "null")],
+        vec![("Sec-Fetch-Site", "cross-site")],
+        vec![
+            ("Origin", "http://attacker.example"),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+    ] {
+        let mut headers = hostile.clone();
+        headers.push(("Authorization", basic));
+        let answer = request(admin, "POST", "/reload", &host, &headers);
+        assert_eq!(answer.status, 403, "{hostile:?}: {}", answer.text());
+        assert!(
+            answer.error().contains("another site"),
+            "{}",
+            answer.error()
+        );
+    }
+    // curl (no Origin) and the dashboard itself (same origin) may.
+    let own = format!("http://{host}");
+    for fine in [
+        vec![("Authorization", basic)],
+        vec![
+            ("Authorization", basic),
+            ("Origin", own.as_str()),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+    ] {
+        let answer = request(admin, "POST", "/reload", &host, &fine);
+        assert_eq!(answer.status, 200, "{fine:?}: {}", answer.text());
+    }
+}
+
+#[test]
+fn an_empty_token_variable_never_switches_off_the_files_token() {
+    // Surrounding spaces in the file are not part of the token.
+    let fixture = deployment("admin_token: \"  s3cret-token-for-tests  \"\n");
+    let (_server, admin) = start(&fixture, &[("KKT_ADMIN_TOKEN", "")]);
+    let host = admin.to_string();
+    let without = request(admin, "GET", "/status", &host, &[]);
+    assert_eq!(without.status, 401, "{}", without.text());
+    let with = request(
+        admin,
+        "GET",
+        "/status",
+        &host,
+        &[("Authorization", "Bearer s3cret-token-for-tests")],
+    );
+    assert_eq!(with.status, 200, "{}", with.text());
+}
+
+#[test]
+fn blank_tokens_are_refused_by_check_and_start_up() {
+    let fixture = deployment("admin_token: \"   \"\n");
+    let (ok, _, errors) = common::run_check(fixture.dir.path());
+    assert!(!ok);
+    assert!(errors.contains("admin_token is blank"), "{errors}");
+    let fixture = deployment("");
+    let output = std::process::Command::new(common::BIN)
+        .current_dir(fixture.dir.path())
+        .args(["check", "--config", "server.yaml"])
+        .env("KKT_ADMIN_TOKEN", "   ")
+        .output()
+        .expect("run check");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("admin_token is blank"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -1,0 +1,149 @@
+//! Configurations that used to pass `check` and then published secrets or crashed the
+//! server: a `firmware_dir` that holds the server's own files or is a system folder,
+//! durations and counts near `u64::MAX`, and the doors `check` must warn about.
+
+mod common;
+
+use common::{Fixture, DEADLINE};
+
+fn check_with(config: &str) -> (bool, String, String) {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    std::fs::write(fixture.path("server.yaml"), config).expect("server.yaml");
+    common::run_check(fixture.dir.path())
+}
+
+#[test]
+fn check_refuses_a_firmware_dir_holding_the_servers_own_files() {
+    for (firmware_dir, said) in [
+        ("/", "firmware_dir / is a system folder"),
+        ("/etc", "is a system folder"),
+        ("/proc/self", "is a system folder"),
+        (".", "holds the configuration file"),
+        ("\"\"", "firmware_dir is empty"),
+    ] {
+        let (ok, report, errors) = check_with(&format!(
+            "firmware_dir: {firmware_dir}\nadmin_listen: null\n"
+        ));
+        assert!(!ok, "{firmware_dir}: {report}");
+        assert!(errors.contains(said), "{firmware_dir}: {errors}");
+        assert!(errors.contains("folder of its own"), "{errors}");
+    }
+    let (ok, _, errors) = check_with(
+        "firmware_dir: firmware\nadmin_listen: null\ntls_listen: 127.0.0.1:0\n\
+         tls_cert: firmware/cert.pem\ntls_key: firmware/key.pem\n",
+    );
+    assert!(!ok);
+    assert!(errors.contains("the TLS certificate"), "{errors}");
+    let (ok, _, errors) =
+        check_with("firmware_dir: firmware\nadmin_listen: null\naccess_log: firmware/access.log\n");
+    assert!(!ok);
+    assert!(errors.contains("the access log"), "{errors}");
+}
+
+#[test]
+fn an_edit_that_exposes_the_configuration_keeps_the_last_good_one() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    fixture.write_config("settle_ms: 0\n");
+    let server = fixture.start();
+    let before = server.get("/firmware/server.yaml", &[]);
+    assert_eq!(before.status, 404);
+    std::fs::write(
+        fixture.path("server.yaml"),
+        "firmware_dir: .\nadmin_listen: null\nsettle_ms: 0\n",
+    )
+    .expect("edit");
+    server.sighup();
+    assert!(
+        server.wait_for_log("holds the configuration file", DEADLINE),
+        "{}",
+        server.log()
+    );
+    let after = server.get("/firmware/server.yaml", &[]);
+    assert_eq!(after.status, 404, "{}", after.text());
+    assert_eq!(server.check_firmware("01.01.2018")["version"], 20180125);
+}
+
+#[test]
+fn durations_and_counts_have_upper_bounds() {
+    for (line, said) in [
+        (
+            "keep_alive_s: 18446744073709551615",
+            "keep_alive_s must be between 0 and 3600 (seconds); got 18446744073709551615",
+        ),
+        (
+            "shutdown_timeout_s: 18446744073709551615",
+            "shutdown_timeout_s must be between 0 and 3600 (seconds)",
+        ),
+        (
+            "stuck_after_s: 0",
+            "stuck_after_s must be between 1 and 2592000",
+        ),
+        (
+            "inventory_retention_days: 100000",
+            "inventory_retention_days must be between 1 and 36500 (days)",
+        ),
+        (
+            "fleet_max_devices: 18446744073709551615",
+            "fleet_max_devices must be between 1 and 10000000;",
+        ),
+        (
+            "max_connections: 0",
+            "max_connections must be between 1 and 1000000",
+        ),
+        (
+            "send_timeout_s: 0",
+            "send_timeout_s must be between 1 and 3600",
+        ),
+    ] {
+        let (ok, _, errors) = check_with(&format!("firmware_dir: firmware\n{line}\n"));
+        assert!(!ok, "{line}");
+        assert!(errors.contains(said), "{line}: {errors}");
+    }
+    // The short values tests use still pass.
+    let (ok, report, errors) = check_with(
+        "firmware_dir: firmware\nadmin_listen: null\nstuck_after_s: 3\nkeep_alive_s: 0\n\
+         shutdown_timeout_s: 0\n",
+    );
+    assert!(ok, "{report}{errors}");
+}
+
+#[test]
+fn a_huge_shutdown_timeout_from_the_environment_cannot_hang_the_stop() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    let output = std::process::Command::new(common::BIN)
+        .current_dir(fixture.dir.path())
+        .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
+        .env("KKT_SHUTDOWN_TIMEOUT_S", "18446744073709551615")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("shutdown_timeout_s must be between"));
+}
+
+#[test]
+fn check_warns_about_an_open_admin_listener_and_trusting_everyone() {
+    let (ok, report, _) = check_with(
+        "firmware_dir: firmware\nadmin_listen: 0.0.0.0:0\ntrusted_proxies: [10.0.0.1, \"::/0\"]\n",
+    );
+    assert!(ok, "{report}");
+    assert!(
+        report.contains("warning: admin_listen 0.0.0.0:0 can be reached from other machines and admin_token is not set"),
+        "{report}"
+    );
+    assert!(
+        report.contains("warning: trusted_proxies holds ::/0"),
+        "{report}"
+    );
+    let (ok, report, _) = check_with(
+        "firmware_dir: firmware\nadmin_listen: 127.0.0.1:0\ntrusted_proxies: [10.0.0.0/8]\n",
+    );
+    assert!(ok);
+    assert!(
+        !report.contains("admin_listen 127.0.0.1:0 can be reached"),
+        "{report}"
+    );
+    assert!(!report.contains("trusted_proxies holds"), "{report}");
+}
