@@ -279,7 +279,7 @@ fn the_alert_rules_name_metrics_the_server_exports() {
     let addr = common::admin_addr(&server);
     let metrics = common::raw_request(
         addr,
-        b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
     .text();
     let mut named = 0;
