@@ -1,5 +1,12 @@
-//! Start-up: the first scan, the log lines an operator looks for, the device listener with
-//! its access log and metrics, the admin listener, and a graceful drain on SIGTERM.
+//! Start-up: the first scan, the log lines an operator looks for, the device listeners with
+//! their access log and metrics, the admin listener, and a graceful drain on SIGTERM.
+//!
+//! Plain HTTP (`listen`) and HTTPS (`tls_listen`) serve the same routes from two servers,
+//! each with its own accept loop, workers and connection limit. They must not share
+//! workers: a worker with its most handshakes under way stops accepting on *every*
+//! listener it serves (that is how actix bounds handshakes), so thousands of connections
+//! that open a TLS port and never finish a handshake would otherwise stall the plain
+//! registers that do not use TLS at all.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,19 +51,10 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     // sockets connections queue in the kernel until we accept them.
     let Listeners {
         device: device_listener,
-        from_systemd,
         admin: admin_listener,
         tls: tls_listener,
+        bound_here,
     } = listeners(&config)?;
-    // Handles on sockets we bound ourselves, to stop them listening at the start of a drain.
-    let closers: Vec<std::net::TcpListener> = if from_systemd {
-        Vec::new()
-    } else {
-        std::iter::once(&device_listener)
-            .chain(tls_listener.as_ref())
-            .filter_map(|l| l.try_clone().ok())
-            .collect()
-    };
     let certificates = match &config.tls {
         Some(tls) => Some(Arc::new(
             CertificateStore::open(tls.files.clone()).map_err(anyhow::Error::msg)?,
@@ -111,9 +109,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
 
     let device_state = state.clone();
     let draining = state.clone();
-    let open = OpenConnections::default();
-    let still_open = open.clone();
-    let devices = HttpServer::new(move || {
+    let device_app = move || {
         App::new()
             .app_data(device_state.clone())
             .wrap(from_fn(request_limits::enforce))
@@ -130,32 +126,44 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                 }
             })
             .configure(routes::configure)
-    })
-    .on_connect(move |connection, data| {
-        record_local_addr(connection, data);
-        data.insert(open.opened());
-    })
-    .workers(workers)
-    .max_connections((config.max_connections / workers).max(1))
-    .client_request_timeout(config.request_timeout)
-    .keep_alive(keep_alive)
-    .shutdown_timeout(drain)
-    .disable_signals()
-    .listen(device_listener)
-    .context("cannot serve on the device socket")?;
+    };
+    let open = OpenConnections::default();
+    let still_open = open.clone();
+    // The plain and the TLS server alike: same routes, limits, timeouts and drain, and the
+    // connections of both counted in `open` so that a stop waits for either kind.
+    let device_server = || {
+        let open = open.clone();
+        HttpServer::new(device_app.clone())
+            .on_connect(move |connection, data| {
+                record_local_addr(connection, data);
+                data.insert(open.opened());
+            })
+            .workers(workers)
+            .max_connections((config.max_connections / workers).max(1))
+            .client_request_timeout(config.request_timeout)
+            .keep_alive(keep_alive)
+            .shutdown_timeout(drain)
+            .disable_signals()
+    };
+    let devices = device_server()
+        .listen(device_listener)
+        .context("cannot serve on the device socket")?;
     let device_addrs = devices.addrs();
-    let devices = match (tls_listener, &tls_config) {
+    let tls_devices = match (tls_listener, &tls_config) {
         (Some(listener), Some(tls)) => {
             let addr = listener.local_addr().ok();
-            let server = devices
+            // Per worker, as actix counts; one process-wide setting (see the constant).
+            let server = device_server()
+                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
+                .max_connection_rate(TLS_HANDSHAKES_AT_ONCE.div_ceil(workers))
                 .listen_rustls_0_23(listener, tls.clone())
                 .context("cannot serve on the TLS socket")?;
             if let Some(addr) = addr {
                 info!("listening for HTTPS on {addr}");
             }
-            server
+            Some(server)
         }
-        _ => devices,
+        _ => None,
     };
 
     let admin = match admin_listener {
@@ -170,6 +178,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                     .configure(admin_routes::configure)
             })
             .workers(1)
+            .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
             .disable_signals()
             .shutdown_timeout(1);
             let server = match (&config.tls, &tls_config) {
@@ -209,7 +218,10 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         info!("listening on {addr}");
     }
     let devices = devices.run();
-    let handle = devices.handle();
+    let tls_devices = tls_devices.map(|server| server.run());
+    let handles: Vec<_> = std::iter::once(devices.handle())
+        .chain(tls_devices.as_ref().map(|server| server.handle()))
+        .collect();
     let drain_for = config.shutdown_timeout;
     actix_web::rt::spawn(async move {
         let what = stop_signal::stop_requested().await;
@@ -218,9 +230,17 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
              (with systemd's sockets) or are refused; answering the requests in flight and \
              letting downloads finish for up to {drain} s"
         );
-        drain_then_stop(draining, handle, closers, still_open, drain_for).await;
+        drain_then_stop(draining, handles, bound_here, still_open, drain_for).await;
     });
-    let result = devices.await.context("the HTTP server failed");
+    let (plain, tls) = tokio::join!(devices, async move {
+        match tls_devices {
+            Some(server) => server.await,
+            None => Ok(()),
+        }
+    });
+    let result = plain
+        .context("the HTTP server failed")
+        .and(tls.context("the HTTPS server failed"));
     state.access_log.close(Duration::from_secs(5));
     state.inventory.close(Duration::from_secs(10));
     info!("stopped");
@@ -365,13 +385,15 @@ impl OpenConnections {
 /// only then stop, or when `drain_for` is over.
 async fn drain_then_stop(
     state: web::Data<AppState>,
-    server: actix_web::dev::ServerHandle,
+    servers: Vec<actix_web::dev::ServerHandle>,
     own_sockets: Vec<std::net::TcpListener>,
     open: OpenConnections,
     drain_for: Duration,
 ) {
     state.start_draining();
-    server.pause().await;
+    for server in &servers {
+        server.pause().await;
+    }
     let deadline = Instant::now() + drain_for;
     // A connection accepted just before the pause may not be counted yet.
     actix_web::rt::time::sleep(ACCEPT_GRACE).await;
@@ -385,20 +407,41 @@ async fn drain_then_stop(
     if left > 0 {
         warn!("{left} connections still open after shutdown_timeout_s: closing them");
     }
-    server.stop(false).await;
+    for server in &servers {
+        server.stop(false).await;
+    }
 }
 
 /// How long after pausing the accept loop a just-accepted connection may take to be counted.
 const ACCEPT_GRACE: Duration = Duration::from_millis(50);
 
+/// How long a TLS client has from its accepted connection to a finished handshake before
+/// the connection is closed (HTTPS listeners only). A handshake is one or two round trips
+/// and a certificate chain of a few KB: well under a second on any shop's line, about two
+/// seconds for a register on a slow mobile link with a one-second round trip. A connection
+/// that sends nothing holds its handshake slot no longer than this.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// TLS handshakes under way at once, over all the HTTPS workers; more connections wait in
+/// the kernel's queue of the TLS socket until a slot frees (within `TLS_HANDSHAKE_TIMEOUT`).
+/// An idle handshake costs a file descriptor and about 10 KB, no CPU: 4,096 of them are
+/// about 40 MB (measured with `tests/tls_flood.rs`). Set high, so that a register still
+/// gets a slot at once while thousands of idle connections hold theirs: it bounds memory,
+/// and reaching it pauses only the HTTPS server (actix applies it per worker, to every
+/// listener of the worker; the plain listener has workers of its own). actix holds the
+/// per-worker number process-wide, so it bounds the admin listener's handshakes too when
+/// that speaks HTTPS.
+const TLS_HANDSHAKES_AT_ONCE: usize = 4096;
+
 /// The sockets the server serves on.
 struct Listeners {
     device: std::net::TcpListener,
-    /// systemd passed the device socket (it keeps listening across restarts).
-    from_systemd: bool,
     admin: Option<std::net::TcpListener>,
     /// HTTPS for devices (`tls_listen`).
     tls: Option<std::net::TcpListener>,
+    /// Handles on the device sockets bound here (not systemd's, which keep listening across
+    /// restarts), to stop them listening at the start of a drain.
+    bound_here: Vec<std::net::TcpListener>,
 }
 
 /// The device, admin and TLS sockets: systemd's when it passed them (named `device`,
@@ -419,10 +462,14 @@ fn listeners(config: &Config) -> Result<Listeners> {
             _ => device = Some(socket.listener),
         }
     }
-    let from_systemd = device.is_some();
+    let mut bound_here = Vec::new();
     let device = match device {
         Some(listener) => listener,
-        None => listen_sockets::bind(config.listen, "listen (--listen, KKT_LISTEN)")?,
+        None => {
+            let listener = listen_sockets::bind(config.listen, "listen (--listen, KKT_LISTEN)")?;
+            bound_here.extend(listener.try_clone().ok());
+            listener
+        }
     };
     let admin = match (admin, config.admin_listen) {
         (Some(listener), _) => Some(listener),
@@ -434,17 +481,18 @@ fn listeners(config: &Config) -> Result<Listeners> {
     };
     let tls = match (tls, config.tls.as_ref().and_then(|t| t.listen)) {
         (Some(listener), _) => Some(listener),
-        (None, Some(addr)) => Some(listen_sockets::bind(
-            addr,
-            "tls_listen (--tls-listen, KKT_TLS_LISTEN)",
-        )?),
+        (None, Some(addr)) => {
+            let listener = listen_sockets::bind(addr, "tls_listen (--tls-listen, KKT_TLS_LISTEN)")?;
+            bound_here.extend(listener.try_clone().ok());
+            Some(listener)
+        }
         (None, None) => None,
     };
     Ok(Listeners {
         device,
-        from_systemd,
         admin,
         tls,
+        bound_here,
     })
 }
 

@@ -1,0 +1,320 @@
+//! Idle TLS connections stall no device. An attacker (or a broken scanner) holds thousands
+//! of TCP connections to `tls_listen` that never send a byte, reopening each one the server
+//! closes, as a real flood would. While they are held, plain `check_firmware` on `listen`
+//! must answer as fast as without them, and a register over TLS must still complete its
+//! handshake and get its answer within a few seconds. 127.0.0.1 only; bounded in count
+//! (3,000 connections) and in time (well under a minute). Certificates are made by the
+//! `openssl` command (CI installs it).
+
+mod common;
+mod tls_certs;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{eventually, Fixture, Server, DEADLINE};
+use tls_certs::{address_in_log, check_request, have_openssl, make_ca, make_cert, try_https};
+
+/// Idle connections held to the TLS port at once: fewer than the server's handshake slots
+/// (4,096), so a register over TLS must get one at once.
+const FLOOD: usize = 3_000;
+/// Then more than the slots: the rest wait in the kernel's queue, and plain devices must
+/// still not notice.
+const OVERFLOW: usize = 5_000;
+/// Threads that open and hold them.
+const FLOODERS: usize = 4;
+/// How long the flood may take to reach its size before the timing starts anyway.
+const FLOOD_RAMP: Duration = Duration::from_secs(15);
+/// How long requests are timed beside the flood: longer than the server's TLS handshake
+/// timeout (5 s), so that the idle connections are closed and reopened meanwhile.
+const WINDOW: Duration = Duration::from_secs(7);
+/// A plain `check_firmware` (fresh connection, as registers poll) must answer within this.
+const PLAIN_WITHIN: Duration = Duration::from_millis(500);
+/// A TLS request (connect, handshake, `check_firmware`) must answer within this.
+const TLS_WITHIN: Duration = Duration::from_secs(3);
+
+/// Raises this process's soft limit on open files (the server started from it inherits it)
+/// to hold `needed` sockets on each side. Whether it could.
+fn raise_open_file_limit(needed: u64) -> bool {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit write and read only the struct passed.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return false;
+    }
+    if limit.rlim_cur >= needed {
+        return true;
+    }
+    if limit.rlim_max < needed {
+        return false;
+    }
+    limit.rlim_cur = needed;
+    // SAFETY: as above.
+    unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 }
+}
+
+/// Whether the server still holds this idle connection (it has sent nothing, not closed).
+fn still_open(stream: &TcpStream) -> bool {
+    matches!(stream.peek(&mut [0u8; 1]), Err(e) if e.kind() == ErrorKind::WouldBlock)
+}
+
+/// What the flooding threads do and see.
+#[derive(Default)]
+struct Flood {
+    /// Connections to hold, over all threads.
+    target: AtomicUsize,
+    /// Open now.
+    held: AtomicUsize,
+    /// Closed by the server (its handshake timeout).
+    closed: AtomicUsize,
+    stop: AtomicBool,
+}
+
+impl Flood {
+    /// Holds thread `n`'s share of `target` idle connections to `addr` until `stop`,
+    /// reopening each one the server closes.
+    fn hold_idle(&self, addr: SocketAddr, n: usize) {
+        let mut open: Vec<TcpStream> = Vec::new();
+        while !self.stop.load(Ordering::SeqCst) {
+            let before = open.len();
+            open.retain(still_open);
+            let gone = before - open.len();
+            self.held.fetch_sub(gone, Ordering::SeqCst);
+            self.closed.fetch_add(gone, Ordering::SeqCst);
+            let target = self.target.load(Ordering::SeqCst);
+            let share = target / FLOODERS + usize::from(n < target % FLOODERS);
+            while open.len() < share && !self.stop.load(Ordering::SeqCst) {
+                // A full accept queue drops SYNs: give up for this round, try again later.
+                let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+                else {
+                    break;
+                };
+                if stream.set_nonblocking(true).is_err() {
+                    break;
+                }
+                open.push(stream);
+                self.held.fetch_add(1, Ordering::SeqCst);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.held.fetch_sub(open.len(), Ordering::SeqCst);
+    }
+
+    /// Sets the size and waits (at most `FLOOD_RAMP`) until that many are held.
+    fn grow_to(&self, target: usize) {
+        self.target.store(target, Ordering::SeqCst);
+        let ramp = Instant::now();
+        while self.held.load(Ordering::SeqCst) < target && ramp.elapsed() < FLOOD_RAMP {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn held(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
+    }
+}
+
+/// A plain `check_firmware` on a fresh connection, given up after `limit`: how long the
+/// whole answer took, or what went wrong.
+fn plain_check(addr: SocketAddr, limit: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect_timeout(&addr, limit).map_err(|e| format!("{e}"))?;
+    stream.set_read_timeout(Some(limit)).expect("timeout");
+    stream
+        .write_all(check_request(&addr.to_string()).as_bytes())
+        .map_err(|e| format!("send: {e}"))?;
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .map_err(|e| format!("no answer within {limit:?}: {e}"))?;
+    let text = String::from_utf8_lossy(&answer);
+    if !text.starts_with("HTTP/1.1 200") || !text.contains("\"version\"") {
+        return Err(format!("not a 200 check_firmware answer: {text:?}"));
+    }
+    Ok(started.elapsed())
+}
+
+/// A TLS `check_firmware`: how long it took, or what went wrong.
+fn tls_check(addr: SocketAddr, ca: &std::path::Path, limit: Duration) -> Result<Duration, String> {
+    let started = Instant::now();
+    let host = format!("localhost:{}", addr.port());
+    let (status, body, _) = try_https(addr, ca, &check_request(&host), limit)?;
+    if status != 200 || !body.contains("https://") {
+        return Err(format!(
+            "not a 200 answer with https:// URLs: {status} {body:?}"
+        ));
+    }
+    Ok(started.elapsed())
+}
+
+/// The server's resident memory in KiB (Linux), for the report.
+fn resident_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn idle_tls_connections_stall_neither_plain_nor_tls_devices() {
+    if !have_openssl() {
+        return;
+    }
+    // Each side (the test and the server) holds OVERFLOW sockets, with room to spare.
+    let needed = OVERFLOW as u64 + 1024;
+    if !raise_open_file_limit(needed) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must allow {needed} open files (ulimit -Hn) for the TLS flood test"
+        );
+        eprintln!("skipped: the hard limit on open files is below {needed} (ulimit -Hn)");
+        return;
+    }
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    let certs = fixture.path("certs");
+    std::fs::create_dir(&certs).expect("certs");
+    make_ca(&certs);
+    make_cert(&certs, "a");
+    let server = Server::start(
+        fixture.dir.path(),
+        &[
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "certs/a.pem",
+            "--tls-key",
+            "certs/a.key",
+        ],
+        &[],
+    );
+    let tls_addr = address_in_log(&server, "listening for HTTPS on ");
+    let ca = certs.join("ca.pem");
+    // Both work before the flood (and the first answers are out of the way).
+    let quiet: Vec<Duration> = (0..5)
+        .map(|_| plain_check(server.addr, Duration::from_secs(5)).expect("plain, no flood"))
+        .collect();
+    tls_check(tls_addr, &ca, Duration::from_secs(5)).expect("TLS, no flood");
+    let rss_before = resident_kib(server.pid());
+
+    let flood = Flood::default();
+    std::thread::scope(|scope| {
+        for n in 0..FLOODERS {
+            let flood = &flood;
+            scope.spawn(move || flood.hold_idle(tls_addr, n));
+        }
+        // Stops the flood however this ends, so that the scope can join its threads.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let _stop = StopOnDrop(&flood.stop);
+
+        // Fewer than the handshake slots, held across the handshake timeout: every plain
+        // answer as fast as without them, and every TLS request answered in seconds.
+        flood.grow_to(FLOOD);
+        let held = flood.held();
+        let rss = resident_kib(server.pid());
+        eprintln!(
+            "{held} idle TLS connections; plain answers without them {quiet:?}; server RSS \
+             {rss_before:?} KiB before, {rss:?} KiB now"
+        );
+        assert!(
+            held >= FLOOD * 9 / 10,
+            "the flood held only {held} of {FLOOD} connections: the test would prove nothing"
+        );
+        let started = Instant::now();
+        let closed_before = flood.closed.load(Ordering::SeqCst);
+        let mut slowest_plain = Duration::ZERO;
+        let mut slowest_tls = Duration::ZERO;
+        let mut next_tls = started;
+        while started.elapsed() < WINDOW {
+            // Fail fast: a stalled answer ends the test, not a 20 s read timeout.
+            let took = plain_check(server.addr, PLAIN_WITHIN * 4).unwrap_or_else(|e| {
+                panic!(
+                    "plain check_firmware beside {} idle TLS connections: {e}",
+                    flood.held()
+                )
+            });
+            assert!(
+                took < PLAIN_WITHIN,
+                "plain check_firmware took {took:?} beside {} idle TLS connections",
+                flood.held()
+            );
+            slowest_plain = slowest_plain.max(took);
+            if Instant::now() >= next_tls {
+                let took = tls_check(tls_addr, &ca, TLS_WITHIN).unwrap_or_else(|e| {
+                    panic!(
+                        "TLS request beside {} idle TLS connections: {e}",
+                        flood.held()
+                    )
+                });
+                assert!(
+                    took < TLS_WITHIN,
+                    "TLS request took {took:?} beside {} idle TLS connections",
+                    flood.held()
+                );
+                slowest_tls = slowest_tls.max(took);
+                next_tls = Instant::now() + Duration::from_secs(1);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let closed = flood.closed.load(Ordering::SeqCst) - closed_before;
+        eprintln!(
+            "over {WINDOW:?}: slowest plain {slowest_plain:?}, slowest TLS {slowest_tls:?}; \
+             {closed} idle connections closed by the server and reopened; {} held now",
+            flood.held()
+        );
+        // The handshake timeout frees the slots an idle connection takes.
+        assert!(
+            closed >= held * 9 / 10,
+            "only {closed} of {held} idle connections were closed within {WINDOW:?}"
+        );
+
+        // More than the slots: the rest wait in the TLS socket's queue, plain devices
+        // still do not notice.
+        flood.grow_to(OVERFLOW);
+        let held = flood.held();
+        let rss = resident_kib(server.pid());
+        let mut plain = Vec::new();
+        for _ in 0..20 {
+            let took = plain_check(server.addr, PLAIN_WITHIN * 4).unwrap_or_else(|e| {
+                panic!(
+                    "plain check_firmware beside {} idle TLS connections: {e}",
+                    flood.held()
+                )
+            });
+            plain.push(took);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!(
+            "{held} idle TLS connections (more than the slots): plain {plain:?}; server RSS \
+             {rss:?} KiB"
+        );
+        assert!(
+            held > 4096,
+            "the flood held only {held} connections, not more than the handshake slots"
+        );
+        for took in plain {
+            assert!(
+                took < PLAIN_WITHIN,
+                "plain check_firmware took {took:?} beside {held} idle TLS connections"
+            );
+        }
+    });
+    // The flood gone, both still answer.
+    plain_check(server.addr, Duration::from_secs(5)).expect("plain after the flood");
+    eventually("a TLS answer after the flood", DEADLINE, || {
+        tls_check(tls_addr, &ca, Duration::from_secs(5)).ok()
+    });
+}
