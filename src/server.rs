@@ -37,7 +37,7 @@ use crate::device_api::routes::{self, LocalAddr, OverTls};
 use crate::model::unix_time::unix;
 use crate::observe::access_log::{self, AccessLog};
 use crate::observe::inventory::{self, Event, Inventory};
-use crate::platform::{listen_sockets, stop_signal};
+use crate::platform::{listen_sockets, open_files, stop_signal};
 use crate::reload::certificate_watch;
 use crate::reload::reloader::Reloader;
 use crate::reload::rollout_watch;
@@ -47,6 +47,7 @@ use crate::reload::rollout_watch;
 /// `raw` is kept to re-read the configuration on reload with the same flags laid over it.
 pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let started = Instant::now();
+    let open_files = open_files::raise_to_hard_limit();
     // Sockets first: a port in use is said before anything is scanned, and with systemd's
     // sockets connections queue in the kernel until we accept them.
     let Listeners {
@@ -131,7 +132,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let still_open = open.clone();
     // The plain and the TLS server alike: same routes, limits, timeouts and drain, and the
     // connections of both counted in `open` so that a stop waits for either kind.
-    let device_server = || {
+    let device_server = |max_connections: usize| {
         let open = open.clone();
         HttpServer::new(device_app.clone())
             .on_connect(move |connection, data| {
@@ -139,13 +140,13 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                 data.insert(open.opened());
             })
             .workers(workers)
-            .max_connections((config.max_connections / workers).max(1))
+            .max_connections((max_connections / workers).max(1))
             .client_request_timeout(config.request_timeout)
             .keep_alive(keep_alive)
             .shutdown_timeout(drain)
             .disable_signals()
     };
-    let devices = device_server()
+    let devices = device_server(config.max_connections)
         .listen(device_listener)
         .context("cannot serve on the device socket")?;
     let device_addrs = devices.addrs();
@@ -153,7 +154,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         (Some(listener), Some(tls)) => {
             let addr = listener.local_addr().ok();
             // Per worker, as actix counts; one process-wide setting (see the constant).
-            let server = device_server()
+            let server = device_server(tls_connections(config.max_connections, open_files))
                 .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
                 .max_connection_rate(TLS_HANDSHAKES_AT_ONCE.div_ceil(workers))
                 .listen_rustls_0_23(listener, tls.clone())
@@ -165,6 +166,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         }
         _ => None,
     };
+    warn_if_few_open_files(open_files, config.max_connections, tls_devices.is_some());
 
     let admin = match admin_listener {
         Some(listener) => {
@@ -432,6 +434,39 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// per-worker number process-wide, so it bounds the admin listener's handshakes too when
 /// that speaks HTTPS.
 const TLS_HANDSHAKES_AT_ONCE: usize = 4096;
+
+/// How many connections the HTTPS server may hold at once: `max_connections`, and never
+/// more than half the open-file limit, so that connections to the TLS port (which anyone
+/// can open and leave idle) cannot use up the descriptors plain devices are accepted with.
+fn tls_connections(max_connections: usize, open_files: Option<u64>) -> usize {
+    let half = open_files.map_or(usize::MAX, |n| usize::try_from(n / 2).unwrap_or(usize::MAX));
+    max_connections.min(half).max(1)
+}
+
+/// Says so when the open-file limit is below what `max_connections` allows on the device
+/// listeners (plus some for files and the admin listener).
+fn warn_if_few_open_files(open_files: Option<u64>, max_connections: usize, https: bool) {
+    let Some(limit) = open_files else {
+        return;
+    };
+    let listeners: u64 = if https { 2 } else { 1 };
+    let wanted = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(listeners)
+        .saturating_add(OTHER_FILES);
+    if limit < wanted {
+        warn!(
+            "the limit on open files is {limit}, fewer than the {wanted} that max_connections \
+             ({max_connections}) on each device listener may need: beyond it new connections wait until \
+             others close. Raise it (LimitNOFILE= in the systemd unit, ulimit -Hn) or lower \
+             max_connections; HTTPS is kept to half of it."
+        );
+    }
+}
+
+/// Descriptors kept for other than device connections: files, the inventory, the log, the
+/// admin listener.
+const OTHER_FILES: u64 = 256;
 
 /// The sockets the server serves on.
 struct Listeners {

@@ -2,19 +2,23 @@
 //! of TCP connections to `tls_listen` that never send a byte, reopening each one the server
 //! closes, as a real flood would. While they are held, plain `check_firmware` on `listen`
 //! must answer as fast as without them, and a register over TLS must still complete its
-//! handshake and get its answer within a few seconds. 127.0.0.1 only; bounded in count
-//! (3,000 connections) and in time (well under a minute). Certificates are made by the
-//! `openssl` command (CI installs it).
+//! handshake and get its answer within a few seconds; also when the server was started
+//! with a low limit on open files, which the flood must not use up. 127.0.0.1 only;
+//! bounded in count (5,000 connections at most) and in time (well under a minute), one
+//! flood at a time. Certificates are made by the `openssl` command (CI installs it).
 
 mod common;
 mod tls_certs;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{eventually, Fixture, Server, DEADLINE};
+use common::{eventually, Fixture, Server, BIN, DEADLINE};
 use tls_certs::{address_in_log, check_request, have_openssl, make_ca, make_cert, try_https};
 
 /// Idle connections held to the TLS port at once: fewer than the server's handshake slots
@@ -34,6 +38,9 @@ const WINDOW: Duration = Duration::from_secs(7);
 const PLAIN_WITHIN: Duration = Duration::from_millis(500);
 /// A TLS request (connect, handshake, `check_firmware`) must answer within this.
 const TLS_WITHIN: Duration = Duration::from_secs(3);
+
+/// One flood at a time: two would share the machine and the test process's open files.
+static ONE_FLOOD: Mutex<()> = Mutex::new(());
 
 /// Raises this process's soft limit on open files (the server started from it inherits it)
 /// to hold `needed` sockets on each side. Whether it could.
@@ -163,10 +170,11 @@ fn resident_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
-#[test]
-fn idle_tls_connections_stall_neither_plain_nor_tls_devices() {
+/// Whether the test can hold its floods: openssl for the certificates, and enough open
+/// files (raised here; the server inherits them). A failure under CI, else a skip.
+fn can_flood() -> bool {
     if !have_openssl() {
-        return;
+        return false;
     }
     // Each side (the test and the server) holds OVERFLOW sockets, with room to spare.
     let needed = OVERFLOW as u64 + 1024;
@@ -176,26 +184,86 @@ fn idle_tls_connections_stall_neither_plain_nor_tls_devices() {
             "CI must allow {needed} open files (ulimit -Hn) for the TLS flood test"
         );
         eprintln!("skipped: the hard limit on open files is below {needed} (ulimit -Hn)");
-        return;
+        return false;
     }
+    true
+}
+
+/// A deployment with one release and a certificate for localhost (`certs/a.pem`, signed
+/// by `certs/ca.pem`).
+fn deployment() -> Fixture {
     let fixture = Fixture::new();
     fixture.release("20180125", None);
     let certs = fixture.path("certs");
     std::fs::create_dir(&certs).expect("certs");
     make_ca(&certs);
     make_cert(&certs, "a");
-    let server = Server::start(
-        fixture.dir.path(),
-        &[
-            "--tls-listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            "certs/a.pem",
-            "--tls-key",
-            "certs/a.key",
-        ],
-        &[],
-    );
+    fixture
+}
+
+const TLS_ARGS: [&str; 6] = [
+    "--tls-listen",
+    "127.0.0.1:0",
+    "--tls-cert",
+    "certs/a.pem",
+    "--tls-key",
+    "certs/a.key",
+];
+
+/// Starts the server with the limit on open files set to `soft` and `hard`.
+fn start_with_open_files(fixture: &Fixture, soft: u64, hard: u64) -> Server {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(fixture.dir.path())
+        .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
+        .args(TLS_ARGS)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let limit = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: between fork and exec only setrlimit runs, which is async-signal-safe and
+    // reads only the struct copied into the closure.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    Server::spawn(command)
+}
+
+/// The server's limit on open files (soft, hard), from /proc.
+fn open_file_limit(server: &Server) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).expect("limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("Max open files");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (numbers[0], numbers[1])
+}
+
+#[test]
+fn idle_tls_connections_stall_neither_plain_nor_tls_devices() {
+    if !can_flood() {
+        return;
+    }
+    let _one = ONE_FLOOD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let fixture = deployment();
+    let certs = fixture.path("certs");
+    let server = Server::start(fixture.dir.path(), &TLS_ARGS, &[]);
     let tls_addr = address_in_log(&server, "listening for HTTPS on ");
     let ca = certs.join("ca.pem");
     // Both work before the flood (and the first answers are out of the way).
@@ -316,5 +384,67 @@ fn idle_tls_connections_stall_neither_plain_nor_tls_devices() {
     plain_check(server.addr, Duration::from_secs(5)).expect("plain after the flood");
     eventually("a TLS answer after the flood", DEADLINE, || {
         tls_check(tls_addr, &ca, Duration::from_secs(5)).ok()
+    });
+}
+
+#[test]
+fn a_low_limit_on_open_files_is_raised_and_https_keeps_to_half() {
+    if !can_flood() {
+        return;
+    }
+    let _one = ONE_FLOOD
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let fixture = deployment();
+    // Started from a shell: a soft limit of 1,024 under a higher hard one. The server takes
+    // the hard one.
+    let server = start_with_open_files(&fixture, 1024, 4096);
+    assert_eq!(open_file_limit(&server), (4096, 4096), "{}", server.log());
+    drop(server);
+
+    // Only 2,048 descriptors in all: 2,500 idle TLS connections could take every one, and
+    // plain devices could not be accepted. HTTPS holds at most half; the rest wait.
+    let server = start_with_open_files(&fixture, 2048, 2048);
+    assert!(
+        server.wait_for_log("the limit on open files is 2048", DEADLINE),
+        "{}",
+        server.log()
+    );
+    let tls_addr = address_in_log(&server, "listening for HTTPS on ");
+    plain_check(server.addr, Duration::from_secs(5)).expect("plain, no flood");
+    let flood = Flood::default();
+    std::thread::scope(|scope| {
+        for n in 0..FLOODERS {
+            let flood = &flood;
+            scope.spawn(move || flood.hold_idle(tls_addr, n));
+        }
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let _stop = StopOnDrop(&flood.stop);
+        // Connections beyond the server's half and the kernel's queue are not taken: wait
+        // for what the flood can hold.
+        flood.grow_to(2_500);
+        let held = flood.held();
+        assert!(held > 1024, "the flood held only {held} connections");
+        let started = Instant::now();
+        while started.elapsed() < WINDOW {
+            let took = plain_check(server.addr, PLAIN_WITHIN * 4).unwrap_or_else(|e| {
+                panic!(
+                    "plain check_firmware beside {} idle TLS connections: {e}",
+                    flood.held()
+                )
+            });
+            assert!(
+                took < PLAIN_WITHIN,
+                "plain check_firmware took {took:?} beside {} idle TLS connections, with 2,048 \
+                 open files",
+                flood.held()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     });
 }
