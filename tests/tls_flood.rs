@@ -1,6 +1,6 @@
 //! Idle TLS connections stall no device. An attacker (or a broken scanner) holds thousands
-//! of TCP connections to `tls_listen` that never send a byte, reopening each one the server
-//! closes, as a real flood would. While they are held, plain `check_firmware` on `listen`
+//! of TCP connections to `tls_listen` that never send a byte or stop in the middle of a
+//! ClientHello, reopening each one the server closes, as a real flood would. While they are held, plain `check_firmware` on `listen`
 //! must answer as fast as without them, and a register over TLS must still complete its
 //! handshake and get its answer within a few seconds; also when the server was started
 //! with a low limit on open files, which the flood must not use up. 127.0.0.1 only;
@@ -27,6 +27,9 @@ const FLOOD: usize = 3_000;
 /// Then more than the slots: the rest wait in the kernel's queue, and plain devices must
 /// still not notice.
 const OVERFLOW: usize = 5_000;
+/// The first bytes of a TLS record carrying a ClientHello (handshake, TLS 1.0 record
+/// version, 512 bytes to follow), and then nothing.
+const PARTIAL_CLIENT_HELLO: [u8; 5] = [0x16, 0x03, 0x01, 0x02, 0x00];
 /// Threads that open and hold them.
 const FLOODERS: usize = 4;
 /// How long the flood may take to reach its size before the timing starts anyway.
@@ -96,10 +99,15 @@ impl Flood {
             let share = target / FLOODERS + usize::from(n < target % FLOODERS);
             while open.len() < share && !self.stop.load(Ordering::SeqCst) {
                 // A full accept queue drops SYNs: give up for this round, try again later.
-                let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500))
+                let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500))
                 else {
                     break;
                 };
+                // Half the threads start a ClientHello and stall inside the handshake; the
+                // others send nothing at all.
+                if n % 2 == 1 && stream.write_all(&PARTIAL_CLIENT_HELLO).is_err() {
+                    break;
+                }
                 if stream.set_nonblocking(true).is_err() {
                     break;
                 }

@@ -30,7 +30,7 @@ pub fn raise_to_hard_limit() -> Option<u64> {
     Some(limit.rlim_cur)
 }
 
-/// Windows has no per-process limit on sockets to raise.
+/// Windows has no per-process limit on sockets to raise; other systems are left as started.
 #[cfg(not(target_os = "linux"))]
 pub fn raise_to_hard_limit() -> Option<u64> {
     None
