@@ -456,10 +456,10 @@ fn warn_if_few_open_files(open_files: Option<u64>, max_connections: usize, https
         .saturating_add(OTHER_FILES);
     if limit < wanted {
         warn!(
-            "the limit on open files is {limit}, fewer than the {wanted} that max_connections \
-             ({max_connections}) on each device listener may need: beyond it new connections wait until \
-             others close. Raise it (LimitNOFILE= in the systemd unit, ulimit -Hn) or lower \
-             max_connections; HTTPS is kept to half of it."
+            "the limit on open files is {limit}, fewer than the {wanted} that \
+             max_connections ({max_connections}) on each device listener may need: beyond \
+             it new connections wait until others close. Raise it (LimitNOFILE= in the \
+             systemd unit, ulimit -Hn) or lower max_connections; HTTPS is kept to half of it."
         );
     }
 }
