@@ -1,5 +1,12 @@
-//! Start-up: the first scan, the log lines an operator looks for, the device listener with
-//! its access log and metrics, the admin listener, and a graceful drain on SIGTERM.
+//! Start-up: the first scan, the log lines an operator looks for, the device listeners with
+//! their access log and metrics, the admin listener, and a graceful drain on SIGTERM.
+//!
+//! Plain HTTP (`listen`) and HTTPS (`tls_listen`) serve the same routes from two servers,
+//! each with its own accept loop, workers and connection limit. They must not share
+//! workers: a worker with its most handshakes under way stops accepting on *every*
+//! listener it serves (that is how actix bounds handshakes), so thousands of connections
+//! that open a TLS port and never finish a handshake would otherwise stall the plain
+//! registers that do not use TLS at all.
 
 use std::any::Any;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,7 +38,7 @@ use crate::device_api::routes::{self, LocalAddr, OverTls};
 use crate::model::unix_time::unix;
 use crate::observe::access_log::{self, AccessLog};
 use crate::observe::inventory::{self, Event, Inventory};
-use crate::platform::{listen_sockets, send_timeout, stop_signal};
+use crate::platform::{listen_sockets, open_files, send_timeout, stop_signal};
 use crate::reload::certificate_watch;
 use crate::reload::reloader::Reloader;
 use crate::reload::rollout_watch;
@@ -41,23 +48,15 @@ use crate::reload::rollout_watch;
 /// `raw` is kept to re-read the configuration on reload with the same flags laid over it.
 pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let started = Instant::now();
+    let open_files = open_files::raise_to_hard_limit();
     // Sockets first: a port in use is said before anything is scanned, and with systemd's
     // sockets connections queue in the kernel until we accept them.
     let Listeners {
         device: device_listener,
-        from_systemd,
         admin: admin_listener,
         tls: tls_listener,
+        bound_here,
     } = listeners(&config)?;
-    // Handles on sockets we bound ourselves, to stop them listening at the start of a drain.
-    let closers: Vec<std::net::TcpListener> = if from_systemd {
-        Vec::new()
-    } else {
-        std::iter::once(&device_listener)
-            .chain(tls_listener.as_ref())
-            .filter_map(|l| l.try_clone().ok())
-            .collect()
-    };
     let certificates = match &config.tls {
         Some(tls) => Some(Arc::new(
             CertificateStore::open(tls.files.clone()).map_err(anyhow::Error::msg)?,
@@ -116,9 +115,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let send_timeout = config.send_timeout;
     let device_state = state.clone();
     let draining = state.clone();
-    let open = OpenConnections::default();
-    let still_open = open.clone();
-    let devices = HttpServer::new(move || {
+    let device_app = move || {
         App::new()
             .app_data(device_state.clone())
             .wrap(from_fn(request_limits::enforce))
@@ -135,33 +132,46 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                 }
             })
             .configure(routes::configure)
-    })
-    .on_connect(move |connection, data| {
-        record_local_addr(connection, data, send_timeout);
-        data.insert(open.opened());
-    })
-    .workers(workers)
-    .max_connections((config.max_connections / workers).max(1))
-    .client_request_timeout(config.request_timeout)
-    .keep_alive(keep_alive)
-    .shutdown_timeout(drain)
-    .disable_signals()
-    .listen(device_listener)
-    .context("cannot serve on the device socket")?;
+    };
+    let open = OpenConnections::default();
+    let still_open = open.clone();
+    // The plain and the TLS server alike: same routes, limits, timeouts and drain, and the
+    // connections of both counted in `open` so that a stop waits for either kind.
+    let device_server = |max_connections: usize| {
+        let open = open.clone();
+        HttpServer::new(device_app.clone())
+            .on_connect(move |connection, data| {
+                record_local_addr(connection, data, send_timeout);
+                data.insert(open.opened());
+            })
+            .workers(workers)
+            .max_connections((max_connections / workers).max(1))
+            .client_request_timeout(config.request_timeout)
+            .keep_alive(keep_alive)
+            .shutdown_timeout(drain)
+            .disable_signals()
+    };
+    let devices = device_server(config.max_connections)
+        .listen(device_listener)
+        .context("cannot serve on the device socket")?;
     let device_addrs = devices.addrs();
-    let devices = match (tls_listener, &tls_config) {
+    let tls_devices = match (tls_listener, &tls_config) {
         (Some(listener), Some(tls)) => {
             let addr = listener.local_addr().ok();
-            let server = devices
+            // Per worker, as actix counts; one process-wide setting (see the constant).
+            let server = device_server(tls_connections(config.max_connections, open_files))
+                .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
+                .max_connection_rate(TLS_HANDSHAKES_AT_ONCE.div_ceil(workers))
                 .listen_rustls_0_23(listener, tls.clone())
                 .context("cannot serve on the TLS socket")?;
             if let Some(addr) = addr {
                 info!("listening for HTTPS on {addr}");
             }
-            server
+            Some(server)
         }
-        _ => devices,
+        _ => None,
     };
+    warn_if_few_open_files(open_files, config.max_connections, tls_devices.is_some());
 
     let admin = match admin_listener {
         Some(listener) => {
@@ -178,6 +188,7 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                     .configure(admin_routes::configure)
             })
             .workers(1)
+            .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
             .disable_signals()
             .shutdown_timeout(1);
             let server = match (&config.tls, &tls_config) {
@@ -217,7 +228,10 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         info!("listening on {addr}");
     }
     let devices = devices.run();
-    let handle = devices.handle();
+    let tls_devices = tls_devices.map(|server| server.run());
+    let handles: Vec<_> = std::iter::once(devices.handle())
+        .chain(tls_devices.as_ref().map(|server| server.handle()))
+        .collect();
     let drain_for = config.shutdown_timeout;
     actix_web::rt::spawn(async move {
         let what = stop_signal::stop_requested().await;
@@ -226,9 +240,17 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
              (with systemd's sockets) or are refused; answering the requests in flight and \
              letting downloads finish for up to {drain} s"
         );
-        drain_then_stop(draining, handle, closers, still_open, drain_for).await;
+        drain_then_stop(draining, handles, bound_here, still_open, drain_for).await;
     });
-    let result = devices.await.context("the HTTP server failed");
+    let (plain, tls) = tokio::join!(devices, async move {
+        match tls_devices {
+            Some(server) => server.await,
+            None => Ok(()),
+        }
+    });
+    let result = plain
+        .context("the HTTP server failed")
+        .and(tls.context("the HTTPS server failed"));
     state.access_log.close(Duration::from_secs(5));
     state.inventory.close(Duration::from_secs(10));
     info!("stopped");
@@ -373,13 +395,15 @@ impl OpenConnections {
 /// only then stop, or when `drain_for` is over.
 async fn drain_then_stop(
     state: web::Data<AppState>,
-    server: actix_web::dev::ServerHandle,
+    servers: Vec<actix_web::dev::ServerHandle>,
     own_sockets: Vec<std::net::TcpListener>,
     open: OpenConnections,
     drain_for: Duration,
 ) {
     state.start_draining();
-    server.pause().await;
+    for server in &servers {
+        server.pause().await;
+    }
     let deadline = Instant::now() + drain_for;
     // A connection accepted just before the pause may not be counted yet.
     actix_web::rt::time::sleep(ACCEPT_GRACE).await;
@@ -393,20 +417,74 @@ async fn drain_then_stop(
     if left > 0 {
         warn!("{left} connections still open after shutdown_timeout_s: closing them");
     }
-    server.stop(false).await;
+    for server in &servers {
+        server.stop(false).await;
+    }
 }
 
 /// How long after pausing the accept loop a just-accepted connection may take to be counted.
 const ACCEPT_GRACE: Duration = Duration::from_millis(50);
 
+/// How long a TLS client has from its accepted connection to a finished handshake before
+/// the connection is closed (HTTPS listeners only). A handshake is one or two round trips
+/// and a certificate chain of a few KB: well under a second on any shop's line, about two
+/// seconds for a register on a slow mobile link with a one-second round trip. A connection
+/// that sends nothing holds its handshake slot no longer than this.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// TLS handshakes under way at once, over all the HTTPS workers; more connections wait in
+/// the kernel's queue of the TLS socket until a slot frees (within `TLS_HANDSHAKE_TIMEOUT`).
+/// An idle handshake costs a file descriptor and 10-12 KB, no CPU: 4,096 of them under
+/// 50 MB (measured with `tests/tls_flood.rs`). Set high, so that a register still
+/// gets a slot at once while thousands of idle connections hold theirs: it bounds memory,
+/// and reaching it pauses only the HTTPS server (actix applies it per worker, to every
+/// listener of the worker; the plain listener has workers of its own). actix holds the
+/// per-worker number process-wide, so it bounds the admin listener's handshakes too when
+/// that speaks HTTPS.
+const TLS_HANDSHAKES_AT_ONCE: usize = 4096;
+
+/// How many connections the HTTPS server may hold at once: `max_connections`, and never
+/// more than half the open-file limit, so that connections to the TLS port (which anyone
+/// can open and leave idle) cannot use up the descriptors plain devices are accepted with.
+fn tls_connections(max_connections: usize, open_files: Option<u64>) -> usize {
+    let half = open_files.map_or(usize::MAX, |n| usize::try_from(n / 2).unwrap_or(usize::MAX));
+    max_connections.min(half).max(1)
+}
+
+/// Says so when the open-file limit is below what `max_connections` allows on the device
+/// listeners (plus some for files and the admin listener).
+fn warn_if_few_open_files(open_files: Option<u64>, max_connections: usize, https: bool) {
+    let Some(limit) = open_files else {
+        return;
+    };
+    let listeners: u64 = if https { 2 } else { 1 };
+    let wanted = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(listeners)
+        .saturating_add(OTHER_FILES);
+    if limit < wanted {
+        warn!(
+            "the limit on open files is {limit}, fewer than the {wanted} that \
+             max_connections ({max_connections}) on each device listener may need: beyond \
+             it new connections wait until others close. Raise it (LimitNOFILE= in the \
+             systemd unit, ulimit -Hn) or lower max_connections; HTTPS is kept to half of it."
+        );
+    }
+}
+
+/// Descriptors kept for other than device connections: files, the inventory, the log, the
+/// admin listener.
+const OTHER_FILES: u64 = 256;
+
 /// The sockets the server serves on.
 struct Listeners {
     device: std::net::TcpListener,
-    /// systemd passed the device socket (it keeps listening across restarts).
-    from_systemd: bool,
     admin: Option<std::net::TcpListener>,
     /// HTTPS for devices (`tls_listen`).
     tls: Option<std::net::TcpListener>,
+    /// Handles on the device sockets bound here (not systemd's, which keep listening across
+    /// restarts), to stop them listening at the start of a drain.
+    bound_here: Vec<std::net::TcpListener>,
 }
 
 /// The device, admin and TLS sockets: systemd's when it passed them (named `device`,
@@ -427,10 +505,14 @@ fn listeners(config: &Config) -> Result<Listeners> {
             _ => device = Some(socket.listener),
         }
     }
-    let from_systemd = device.is_some();
+    let mut bound_here = Vec::new();
     let device = match device {
         Some(listener) => listener,
-        None => listen_sockets::bind(config.listen, "listen (--listen, KKT_LISTEN)")?,
+        None => {
+            let listener = listen_sockets::bind(config.listen, "listen (--listen, KKT_LISTEN)")?;
+            bound_here.extend(listener.try_clone().ok());
+            listener
+        }
     };
     let admin = match (admin, config.admin_listen) {
         (Some(listener), _) => Some(listener),
@@ -442,17 +524,18 @@ fn listeners(config: &Config) -> Result<Listeners> {
     };
     let tls = match (tls, config.tls.as_ref().and_then(|t| t.listen)) {
         (Some(listener), _) => Some(listener),
-        (None, Some(addr)) => Some(listen_sockets::bind(
-            addr,
-            "tls_listen (--tls-listen, KKT_TLS_LISTEN)",
-        )?),
+        (None, Some(addr)) => {
+            let listener = listen_sockets::bind(addr, "tls_listen (--tls-listen, KKT_TLS_LISTEN)")?;
+            bound_here.extend(listener.try_clone().ok());
+            Some(listener)
+        }
         (None, None) => None,
     };
     Ok(Listeners {
         device,
-        from_systemd,
         admin,
         tls,
+        bound_here,
     })
 }
 

@@ -5,192 +5,17 @@
 //! pair. Certificates are made by the `openssl` command (CI installs it).
 
 mod common;
+mod tls_certs;
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{eventually, run_check, Fixture, Server, BIN, DEADLINE};
-use rustls::pki_types::{CertificateDer, ServerName};
-
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must install openssl (.ci/run does)"
-        );
-        eprintln!("skipped: no openssl here (CI installs it)");
-    }
-    ok
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A test CA in `dir` (ca.pem, ca.key).
-fn make_ca(dir: &Path) {
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=kkt test CA",
-        ],
-    );
-    fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .expect("ext");
-}
-
-/// A server certificate `<name>.pem` with its key `<name>.key`, signed by the CA.
-fn make_cert(dir: &Path, name: &str) {
-    let (key, csr, pem) = (
-        format!("{name}.key"),
-        format!("{name}.csr"),
-        format!("{name}.pem"),
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            &format!("/CN=localhost {name}"),
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &csr,
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            &pem,
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-}
-
-fn der_of(pem_path: &Path) -> Vec<u8> {
-    use rustls::pki_types::pem::PemObject;
-    CertificateDer::pem_file_iter(pem_path)
-        .expect("pem")
-        .next()
-        .expect("a certificate")
-        .expect("parse")
-        .to_vec()
-}
-
-/// One HTTPS request verified against the test CA; the status, the body and the
-/// certificate the server presented.
-fn https(addr: SocketAddr, ca: &Path, request: &str) -> (u16, String, Vec<u8>) {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).expect("ca") {
-        roots.add(cert.expect("ca cert")).expect("add");
-    }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let name = ServerName::try_from("localhost").expect("name");
-    let connection = rustls::ClientConnection::new(Arc::new(config), name).expect("client");
-    let tcp = TcpStream::connect(addr).expect("connect");
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut stream = rustls::StreamOwned::new(connection, tcp);
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut answer = Vec::new();
-    let _ = stream.read_to_end(&mut answer);
-    let presented = stream
-        .conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .map(|c| c.to_vec())
-        .unwrap_or_default();
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body, presented)
-}
-
-fn check_request(host: &str) -> String {
-    let body = r#"{"build_date": "1.1.2018"}"#;
-    format!(
-        "POST /check_firmware HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-}
-
-fn address_in_log(server: &Server, marker: &str) -> SocketAddr {
-    assert!(server.wait_for_log(marker, DEADLINE), "{}", server.log());
-    server
-        .log()
-        .lines()
-        .find_map(|l| l.split(marker).nth(1))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|a| a.parse().ok())
-        .expect("an address after the marker")
-}
+use tls_certs::{address_in_log, check_request, der_of, have_openssl, https, make_ca, make_cert};
 
 /// Replaces a file the way certbot does: write aside, then rename over.
 fn replace(target: &Path, from: &Path) {
@@ -369,4 +194,75 @@ fn check_and_start_up_refuse_a_bad_pair_in_plain_words() {
     let (passed, report, _) = run_check(fixture.dir.path());
     assert!(passed, "{report}");
     assert!(report.contains("tls: 1 certificate(s) in"), "{report}");
+}
+
+#[test]
+fn sigterm_lets_a_download_over_tls_finish() {
+    if !have_openssl() {
+        return;
+    }
+    let fixture = Fixture::new();
+    let folder = fixture.release("20180125", None);
+    // Larger than the socket buffers, so the server cannot have written it all already.
+    let big: Vec<u8> = (0..16 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    fs::write(folder.join("upd_app.bin"), &big).expect("write");
+    let certs = fixture.path("certs");
+    fs::create_dir(&certs).expect("certs");
+    make_ca(&certs);
+    make_cert(&certs, "a");
+    let server = Server::start(
+        fixture.dir.path(),
+        &[
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "certs/a.pem",
+            "--tls-key",
+            "certs/a.key",
+            "--shutdown-timeout-s",
+            "20",
+        ],
+        &[],
+    );
+    let tls_addr = address_in_log(&server, "listening for HTTPS on ");
+    let mut stream = tls_certs::connect(tls_addr, &certs.join("ca.pem"));
+    write!(
+        stream,
+        "GET /firmware/20180125/upd_app.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    // Read a little, so the download is under way, then ask the server to stop.
+    let mut first = vec![0u8; 64 * 1024];
+    stream.read_exact(&mut first).expect("first bytes");
+    common::signal(server.pid(), "TERM");
+    assert!(server.wait_for_log("SIGTERM", DEADLINE), "{}", server.log());
+    // Both listeners stop taking connections while the download goes on.
+    eventually("the TLS listener closed", DEADLINE, || {
+        TcpStream::connect(tls_addr).is_err().then_some(())
+    });
+    eventually("the plain listener closed", DEADLINE, || {
+        TcpStream::connect(server.addr).is_err().then_some(())
+    });
+    // A slow device: the server must wait for it, not cut it off.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    let mut all = first;
+    all.extend_from_slice(&rest);
+    let body_start = all
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers")
+        + 4;
+    assert!(
+        all[body_start..] == big[..],
+        "the download over TLS completed intact ({} of {} bytes)",
+        all.len() - body_start,
+        big.len()
+    );
+    assert!(
+        server.wait_for_log("] stopped", DEADLINE),
+        "{}",
+        server.log()
+    );
 }

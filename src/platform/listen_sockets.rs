@@ -21,11 +21,12 @@ pub struct Inherited {
     pub listener: TcpListener,
 }
 
-/// The names we accept in `LISTEN_FDNAMES`.
-pub const SOCKET_NAMES: [&str; 2] = ["device", "admin"];
+/// The names we accept in `LISTEN_FDNAMES`: plain HTTP for devices, the admin listener,
+/// HTTPS for devices (`tls_listen`).
+pub const SOCKET_NAMES: [&str; 3] = ["device", "admin", "tls"];
 
 /// Reads systemd's variables: which file descriptors (from 3 on) carry which socket.
-/// Unnamed sockets are, in order, `device` then `admin`. Pure, for tests.
+/// Unnamed sockets are, in order, `device`, `admin`, `tls`. Pure, for tests.
 pub fn passed_names(
     own_pid: u32,
     listen_pid: Option<&str>,
@@ -64,7 +65,7 @@ pub fn passed_names(
         if !SOCKET_NAMES.contains(&name.as_str()) {
             bail!(
                 "systemd passed a socket named {name:?}; FileDescriptorName= must be \
-                 device or admin"
+                 device, admin or tls"
             );
         }
     }
@@ -171,8 +172,17 @@ mod tests {
             names(passed_names(42, Some("42"), Some("2"), Some("admin:device")).unwrap()),
             [(3, "admin".to_string()), (4, "device".to_string())]
         );
+        // The HTTPS socket for tls_listen, as README tells systemd users to name it.
+        assert_eq!(
+            names(passed_names(42, Some("42"), Some("2"), Some("device:tls")).unwrap()),
+            [(3, "device".to_string()), (4, "tls".to_string())]
+        );
         let error = passed_names(42, Some("42"), Some("1"), Some("web")).unwrap_err();
         assert!(error.to_string().contains("\"web\""), "{error}");
+        assert!(
+            error.to_string().contains("device, admin or tls"),
+            "{error}"
+        );
         let error = passed_names(42, Some("42"), Some("x"), None).unwrap_err();
         assert!(error.to_string().contains("LISTEN_FDS"), "{error}");
         let error = passed_names(42, Some("42"), Some("2"), Some("device")).unwrap_err();

@@ -1,16 +1,18 @@
 //! What differs between operating systems, one small module per concern, each hiding its
 //! `cfg` so no other wing needs one: file identity and change times (`fingerprint`),
 //! whether a file is open for writing (`open_writers`), network file systems (`file_system`),
-//! sockets from systemd (`listen_sockets`), the stop request (`stop_signal`), root or not
-//! (`process_user`), the reload request (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a folder (`durable`), the system's own folders (`system_folders`), the
-//! Windows service (`windows_service`, with its answers to the service manager in
-//! `service_control`).
+//! sockets from systemd (`listen_sockets`), the limit on open files (`open_files`), the stop
+//! request (`stop_signal`), root or not (`process_user`), the reload request
+//! (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a
+//! folder (`durable`), the system's own folders (`system_folders`), the Windows service
+//! (`windows_service`, with its answers to the service manager in `service_control`).
 //! It uses nothing else of the crate but the vocabulary.
 
 pub mod durable;
 pub mod file_system;
 pub mod fingerprint;
 pub mod listen_sockets;
+pub mod open_files;
 pub mod open_writers;
 pub mod process_user;
 pub mod reload_signal;
