@@ -71,25 +71,40 @@ fn a_flood_of_serials_is_paged_never_answered_whole() {
     let last = admin_json(&server, "/serials/missing?limit=100&offset=1950");
     assert_eq!(serials_of(&last), sent[1950..]);
     let past = admin_json(&server, "/serials/missing?offset=5000");
-    assert_eq!((past["total"].as_u64(), serials_of(&past).len()), (Some(2000), 0));
+    assert_eq!(
+        (past["total"].as_u64(), serials_of(&past).len()),
+        (Some(2000), 0)
+    );
     // Each row still says where and when it was asked for.
     let row = &first["serials"][0];
     assert!(
-        row["address"].as_str().is_some_and(|a| a.starts_with("10.2"))
+        row["address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("10.2"))
             && row["last_seen"].as_u64().is_some_and(|t| t > 0),
         "{row}"
     );
 
     // Bad paging values: the same plain words as /devices.
     for (query, expected) in [
-        ("limit=100001", "limit must be a whole number from 0 to 100000; got \"100001\""),
-        ("limit=-1", "limit must be a whole number from 0 to 100000; got \"-1\""),
+        (
+            "limit=100001",
+            "limit must be a whole number from 0 to 100000; got \"100001\"",
+        ),
+        (
+            "limit=-1",
+            "limit must be a whole number from 0 to 100000; got \"-1\"",
+        ),
         ("offset=x", "offset must be a whole number from 0 to"),
     ] {
         for path in ["/serials/missing", "/serials/missing.csv", "/devices.csv"] {
             let bad = admin(&server, &format!("{path}?{query}"));
             assert_eq!(bad.status, 400, "{path}?{query}");
-            assert!(bad.error().contains(expected), "{path}?{query}: {}", bad.error());
+            assert!(
+                bad.error().contains(expected),
+                "{path}?{query}: {}",
+                bad.error()
+            );
         }
     }
 
@@ -101,7 +116,11 @@ fn a_flood_of_serials_is_paged_never_answered_whole() {
     assert_eq!(rows[0], ["serial", "last_address", "last_seen"]);
     let exported: Vec<String> = rows[1..]
         .iter()
-        .map(|r| r[0].strip_prefix('\t').expect("a serial as text").to_string())
+        .map(|r| {
+            r[0].strip_prefix('\t')
+                .expect("a serial as text")
+                .to_string()
+        })
         .collect();
     assert_eq!(exported, sent);
     // And a window of it, when asked for.
@@ -267,7 +286,10 @@ fn xlsx_cells(body: &[u8]) -> HashMap<String, (String, String)> {
                 .collect()
         })
         .unwrap_or_default();
-    assert!(!sheet.contains("<f>") && !sheet.contains("<f "), "a formula in {sheet}");
+    assert!(
+        !sheet.contains("<f>") && !sheet.contains("<f "),
+        "a formula in {sheet}"
+    );
     let mut cells = HashMap::new();
     for cell in sheet.split("<c ").skip(1) {
         let cell = cell.split("</c>").next().unwrap_or(cell);
@@ -279,10 +301,15 @@ fn xlsx_cells(body: &[u8]) -> HashMap<String, (String, String)> {
         };
         let value = match kind.as_str() {
             "inlineStr" => between(cell, "<t", "</t>"),
-            "s" => shared[between(cell, "<v>", "</v>").parse::<usize>().expect("index")].clone(),
+            "s" => shared[between(cell, "<v>", "</v>")
+                .parse::<usize>()
+                .expect("index")]
+            .clone(),
             _ => between(cell, "<v>", "</v>"),
         };
-        let value = value.split_once('>').map_or(value.clone(), |(_, v)| v.to_string());
+        let value = value
+            .split_once('>')
+            .map_or(value.clone(), |(_, v)| v.to_string());
         cells.insert(reference, (kind, unescape(&value)));
     }
     cells
@@ -339,9 +366,15 @@ fn xlsx_exports_open_with_serials_as_text_cells() {
         ("inlineStr", "1234567890123456")
     );
     let (kind, serials) = &cells[&format!("G{}", row_of("10.5.0.7"))];
-    assert!(kind != "n" && serials.contains("0000000000000077"), "{kind} {serials}");
+    assert!(
+        kind != "n" && serials.contains("0000000000000077"),
+        "{kind} {serials}"
+    );
     // Build dates are numbers; a device's formula is a string cell.
-    assert_eq!(cells[&format!("B{}", row_of("10.5.0.9"))], ("n".into(), "20180101".into()));
+    assert_eq!(
+        cells[&format!("B{}", row_of("10.5.0.9"))],
+        ("n".into(), "20180101".into())
+    );
     let (kind, agent) = &cells[&format!("F{}", row_of("10.6.0.0"))];
     assert_eq!((kind.as_str(), agent.as_str()), ("inlineStr", FORMULAS[0]));
 
@@ -355,6 +388,22 @@ fn xlsx_exports_open_with_serials_as_text_cells() {
     let bad = admin(&server, "/devices.xlsx?outcome=gone");
     assert_eq!(bad.status, 400);
     assert!(bad.error().contains("outcome must be"), "{}", bad.error());
+
+    // The dashboard links both forms of each export, and the links answer.
+    let page = admin(&server, "/").text();
+    for href in [
+        "devices.csv?below_critical=1",
+        "devices.xlsx?below_critical=1",
+        "devices.xlsx",
+        "serials/missing.csv",
+        "serials/missing.xlsx",
+    ] {
+        assert!(
+            page.contains(&format!("href=\"{href}\"")),
+            "{href} on the dashboard"
+        );
+        assert_eq!(admin(&server, &format!("/{href}")).status, 200, "{href}");
+    }
 
     let missing = admin(&server, "/serials/missing.xlsx");
     assert_eq!(missing.status, 200);

@@ -243,7 +243,9 @@ fn is_formula_like(field: &str) -> bool {
     }
     field
         .trim_start_matches(|c: char| c.is_whitespace() || c.is_control())
-        .starts_with(['=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}'])
+        .starts_with([
+            '=', '+', '-', '@', '\u{ff1d}', '\u{ff0b}', '\u{ff0d}', '\u{ff20}',
+        ])
 }
 
 /// Excel's last row (1,048,576 rows, counted from 0).
@@ -348,9 +350,7 @@ fn build_xlsx<R: Rows>(
                         sheet.write_string(row, col, clip(&text)).map_err(failed)?;
                     }
                     Cell::Number(n) => {
-                        sheet
-                            .write_number(row, col, f64::from(n))
-                            .map_err(failed)?;
+                        sheet.write_number(row, col, f64::from(n)).map_err(failed)?;
                     }
                     Cell::Empty => {}
                 }

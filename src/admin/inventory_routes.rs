@@ -225,7 +225,14 @@ impl Rows for DeviceRows {
         let devices = state
             .inventory
             .read(|db| {
-                store::devices_after(db, &self.filter, &self.after, DEVICE_CHUNK, now, stuck_after)
+                store::devices_after(
+                    db,
+                    &self.filter,
+                    &self.after,
+                    DEVICE_CHUNK,
+                    now,
+                    stuck_after,
+                )
             })
             .map_err(|e| AdminError::InventoryUnavailable(format!("{e:#}")))?;
         let Some(last) = devices.last() else {
@@ -247,9 +254,8 @@ fn device_cells(d: DeviceRow) -> Vec<Cell> {
         Cell::Text(d.user_agent),
         Cell::Serials(d.serials.join(" ")),
         number(d.offered),
-        d.outcome.map_or(Cell::Empty, |o| {
-            Cell::Text(format!("{o:?}").to_lowercase())
-        }),
+        d.outcome
+            .map_or(Cell::Empty, |o| Cell::Text(format!("{o:?}").to_lowercase())),
     ]
 }
 
@@ -356,7 +362,10 @@ const MISSING: Table = Table {
 /// One page of the missing serials (`limit`, default 100, and `offset`), in serial order,
 /// and how many there are in all: the whole list is read a chunk at a time, keeping only
 /// the page.
-async fn missing_json(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
+async fn missing_json(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, AdminError> {
     let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = number(&query, "offset", 0, u64::MAX)?;
     let reader = state.clone();
