@@ -1,7 +1,8 @@
-//! The inventory on the admin listener: `GET /devices` (and `.csv`), `/history`,
-//! `/releases`, `/serials/missing` (and `.csv`). Queries run on the inventory's reader
-//! connection, off the async workers. CSV is what Russian Excel opens as it is: UTF-8 with
-//! a BOM, `;` between fields.
+//! The inventory on the admin listener: `GET /devices` (and `.csv`, `.xlsx`), `/history`,
+//! `/releases`, `/serials/missing` (and `.csv`, `.xlsx`). Queries run on the inventory's
+//! reader connection, off the async workers. Every list a device can grow is paged
+//! (`limit`, `offset`) or, for the exports, read and sent one chunk at a time
+//! (`exports`): no answer holds the whole fleet in memory.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -11,6 +12,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
+use crate::admin::exports::{self, Cell, Rows, Table, Window};
 use crate::app_state::AppState;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
@@ -19,6 +21,12 @@ use crate::observe::inventory::store::{self, DeviceFilter, DeviceRow, SerialRow}
 
 /// At most this many rows in one answer.
 const MAX_LIMIT: u64 = 100_000;
+/// Rows in one answer when `limit` is not given.
+const DEFAULT_LIMIT: u64 = 100;
+/// Devices an export reads in one query (each with its serials).
+const DEVICE_CHUNK: u64 = 500;
+/// Serials read in one query.
+const SERIAL_CHUNK: u64 = 1000;
 
 type Query = web::Query<HashMap<String, String>>;
 
@@ -39,10 +47,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(resource("/devices", devices_json))
         .service(resource("/devices.csv", devices_csv))
+        .service(resource("/devices.xlsx", devices_xlsx))
         .service(resource("/history", history))
         .service(resource("/releases", releases))
         .service(resource("/serials/missing", missing_json))
-        .service(resource("/serials/missing.csv", missing_csv));
+        .service(resource("/serials/missing.csv", missing_csv))
+        .service(resource("/serials/missing.xlsx", missing_xlsx));
 }
 
 fn number(query: &Query, key: &str, default: u64, max: u64) -> Result<u64, AdminError> {
@@ -125,8 +135,20 @@ fn filter(query: &Query, critical: Option<u32>) -> Result<DeviceFilter, AdminErr
         not_seen_days,
         outcome,
         q: query.get("q").filter(|q| !q.trim().is_empty()).cloned(),
-        limit: number(query, "limit", 100, MAX_LIMIT)?,
+        limit: number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?,
         offset: number(query, "offset", 0, u64::MAX)?,
+    })
+}
+
+/// The part of a list an export was asked for: all of it unless `limit` or `offset` says
+/// otherwise (the same bounds and errors as the JSON lists').
+fn window(query: &Query) -> Result<Window, AdminError> {
+    Ok(Window {
+        offset: number(query, "offset", 0, u64::MAX)?,
+        limit: match query.get("limit") {
+            None => None,
+            Some(_) => Some(number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?),
+        },
     })
 }
 
@@ -174,9 +196,10 @@ async fn devices_json(
     json(&query_devices(&state, &query).await?)
 }
 
-async fn devices_csv(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
-    let list = query_devices(&state, &query).await?;
-    let mut out = Csv::new(&[
+const DEVICES: Table = Table {
+    file: "devices",
+    sheet: "devices",
+    header: &[
         "address",
         "build_date",
         "line",
@@ -186,27 +209,85 @@ async fn devices_csv(state: web::Data<AppState>, query: Query) -> Result<HttpRes
         "serials",
         "offered",
         "outcome",
-    ]);
-    for d in &list.devices {
-        out.row(&[
-            d.address.clone(),
-            d.build_date.map(|b| b.to_string()).unwrap_or_default(),
-            d.line.clone(),
-            time_text(d.first_seen),
-            time_text(d.last_seen),
-            d.user_agent.clone(),
-            d.serials.join(" "),
-            d.offered.map(|v| v.to_string()).unwrap_or_default(),
-            d.outcome
-                .map(|o| format!("{o:?}").to_lowercase())
-                .unwrap_or_default(),
-        ]);
+    ],
+};
+
+/// Every device a filter selects, in address order, read `DEVICE_CHUNK` at a time.
+struct DeviceRows {
+    filter: DeviceFilter,
+    after: String,
+}
+
+impl Rows for DeviceRows {
+    fn next_chunk(&mut self, state: &AppState) -> Result<Option<Vec<Vec<Cell>>>, AdminError> {
+        let now = unix(SystemTime::now());
+        let stuck_after = state.inventory.settings().stuck_after;
+        let devices = state
+            .inventory
+            .read(|db| {
+                store::devices_after(
+                    db,
+                    &self.filter,
+                    &self.after,
+                    DEVICE_CHUNK,
+                    now,
+                    stuck_after,
+                )
+            })
+            .map_err(|e| AdminError::InventoryUnavailable(format!("{e:#}")))?;
+        let Some(last) = devices.last() else {
+            return Ok(None);
+        };
+        self.after = last.address.clone();
+        Ok(Some(devices.into_iter().map(device_cells).collect()))
     }
-    Ok(out.response("devices.csv"))
+}
+
+fn device_cells(d: DeviceRow) -> Vec<Cell> {
+    let number = |n: Option<u32>| n.map_or(Cell::Empty, Cell::Number);
+    vec![
+        Cell::Text(d.address),
+        number(d.build_date),
+        Cell::Text(d.line),
+        Cell::Text(time_text(d.first_seen)),
+        Cell::Text(time_text(d.last_seen)),
+        Cell::Text(d.user_agent),
+        Cell::Serials(d.serials.join(" ")),
+        number(d.offered),
+        d.outcome
+            .map_or(Cell::Empty, |o| Cell::Text(format!("{o:?}").to_lowercase())),
+    ]
+}
+
+/// The rows of a device export: the filters of `/devices`, all matching devices unless
+/// `limit` or `offset` is given.
+fn device_export(state: &AppState, query: &Query) -> Result<(DeviceRows, Window), AdminError> {
+    let critical = state.snapshot().critical.map(|c| c.version.as_u32());
+    let filter = filter(query, critical)?;
+    Ok((
+        DeviceRows {
+            filter,
+            after: String::new(),
+        },
+        window(query)?,
+    ))
+}
+
+async fn devices_csv(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
+    let (rows, window) = device_export(&state, &query)?;
+    exports::csv(state, DEVICES, rows, window).await
+}
+
+async fn devices_xlsx(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, AdminError> {
+    let (rows, window) = device_export(&state, &query)?;
+    exports::xlsx(state, DEVICES, rows, window).await
 }
 
 async fn history(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
-    let limit = number(&query, "limit", 100, MAX_LIMIT)?;
+    let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = number(&query, "offset", 0, u64::MAX)?;
     let rows = read(&state, move |db, _, _| store::history(db, limit, offset)).await?;
     json(&serde_json::json!({ "events": rows }))
@@ -217,77 +298,113 @@ async fn releases(state: web::Data<AppState>) -> Result<HttpResponse, AdminError
     json(&serde_json::json!({ "releases": rows }))
 }
 
-/// Serials devices asked for that no license file holds now: what to order from the vendor.
-async fn missing(state: &web::Data<AppState>) -> Result<Vec<SerialRow>, AdminError> {
-    let rows = read(state, |db, _, _| store::serials(db)).await?;
-    let snapshot = state.snapshot();
-    Ok(rows
-        .into_iter()
-        .filter(|row| {
-            crate::licenses::serial::Serial::parse_file_form(&row.serial)
-                .is_some_and(|s| snapshot.licenses.get(s).is_none())
-        })
-        .collect())
+/// Serials devices asked for that no license file holds now (what to order from the
+/// vendor), in serial order, read `SERIAL_CHUNK` at a time. The licenses are those loaded
+/// when the list was asked for.
+struct MissingSerials {
+    snapshot: std::sync::Arc<crate::catalog::snapshot::Snapshot>,
+    after: String,
 }
 
-async fn missing_json(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    let serials = missing(&state).await?;
-    json(&serde_json::json!({ "total": serials.len(), "serials": serials }))
-}
-
-async fn missing_csv(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    let mut out = Csv::new(&["serial", "last_address", "last_seen"]);
-    for row in missing(&state).await? {
-        out.row(&[row.serial, row.address, time_text(row.last_seen)]);
+impl MissingSerials {
+    fn new(state: &AppState) -> MissingSerials {
+        MissingSerials {
+            snapshot: state.snapshot_arc(),
+            after: String::new(),
+        }
     }
-    Ok(out.response("serials-missing.csv"))
+
+    /// The next chunk of missing serials (maybe none of a chunk is missing); `None` at the
+    /// end.
+    fn next_rows(&mut self, state: &AppState) -> Result<Option<Vec<SerialRow>>, AdminError> {
+        let rows = state
+            .inventory
+            .read(|db| store::serials_after(db, &self.after, SERIAL_CHUNK))
+            .map_err(|e| AdminError::InventoryUnavailable(format!("{e:#}")))?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        self.after = last.serial.clone();
+        let licenses = &self.snapshot.licenses;
+        Ok(Some(
+            rows.into_iter()
+                .filter(|row| {
+                    crate::licenses::serial::Serial::parse_file_form(&row.serial)
+                        .is_some_and(|s| licenses.get(s).is_none())
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Rows for MissingSerials {
+    fn next_chunk(&mut self, state: &AppState) -> Result<Option<Vec<Vec<Cell>>>, AdminError> {
+        Ok(self.next_rows(state)?.map(|rows| {
+            rows.into_iter()
+                .map(|row| {
+                    vec![
+                        Cell::Serials(row.serial),
+                        Cell::Text(row.address),
+                        Cell::Text(time_text(row.last_seen)),
+                    ]
+                })
+                .collect()
+        }))
+    }
+}
+
+const MISSING: Table = Table {
+    file: "serials-missing",
+    sheet: "serials missing",
+    header: &["serial", "last_address", "last_seen"],
+};
+
+/// One page of the missing serials (`limit`, default 100, and `offset`), in serial order,
+/// and how many there are in all: the whole list is read a chunk at a time, keeping only
+/// the page.
+async fn missing_json(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, AdminError> {
+    let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
+    let offset = number(&query, "offset", 0, u64::MAX)?;
+    let reader = state.clone();
+    let (total, serials) = web::block(move || {
+        let mut missing = MissingSerials::new(&reader);
+        let mut total: u64 = 0;
+        let mut page = Vec::new();
+        while let Some(rows) = missing.next_rows(&reader)? {
+            for row in rows {
+                if total >= offset && total - offset < limit {
+                    page.push(row);
+                }
+                total += 1;
+            }
+        }
+        Ok::<_, AdminError>((total, page))
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))??;
+    json(&serde_json::json!({ "total": total, "serials": serials }))
+}
+
+async fn missing_csv(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
+    let window = window(&query)?;
+    let rows = MissingSerials::new(&state);
+    exports::csv(state, MISSING, rows, window).await
+}
+
+async fn missing_xlsx(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, AdminError> {
+    let window = window(&query)?;
+    let rows = MissingSerials::new(&state);
+    exports::xlsx(state, MISSING, rows, window).await
 }
 
 fn time_text(unix: u64) -> String {
     crate::model::unix_time::local_text(unix)
-}
-
-/// CSV for Excel with Russian settings: a BOM so it reads UTF-8, `;` between fields.
-struct Csv(String);
-
-impl Csv {
-    fn new(header: &[&str]) -> Csv {
-        let mut csv = Csv(String::from("\u{feff}"));
-        csv.row(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-        csv
-    }
-
-    fn row(&mut self, fields: &[String]) {
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        self.0.push_str(&line.join(";"));
-        self.0.push_str("\r\n");
-    }
-
-    fn response(self, name: &str) -> HttpResponse {
-        HttpResponse::Ok()
-            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ))
-            .body(self.0)
-    }
-}
-
-/// One field: quoted when it holds `;`, `"` or a line break; a leading `=`, `+`, `-` or
-/// `@` (a User-Agent is whatever a client sent) is prefixed with `'` so Excel never runs it
-/// as a formula.
-fn csv_field(field: &str) -> String {
-    let safe = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{field}")
-    } else {
-        field.to_string()
-    };
-    if safe.contains([';', '"', '\n', '\r']) {
-        format!("\"{}\"", safe.replace('"', "\"\""))
-    } else {
-        safe
-    }
 }
 
 fn json<T: Serialize>(value: &T) -> Result<HttpResponse, AdminError> {
@@ -295,18 +412,4 @@ fn json<T: Serialize>(value: &T) -> Result<HttpResponse, AdminError> {
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/json"))
         .body(body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_never_formulas() {
-        assert_eq!(csv_field("10.0.0.1"), "10.0.0.1");
-        assert_eq!(csv_field("a;b"), "\"a;b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1+1"), "'-1+1");
-    }
 }

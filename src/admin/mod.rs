@@ -6,6 +6,7 @@ pub mod access_guard;
 pub mod admin_error;
 pub mod dashboard;
 pub mod dashboard_text;
+pub mod exports;
 pub mod inventory_routes;
 pub mod routes;
 pub mod status_report;

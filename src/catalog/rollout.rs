@@ -184,7 +184,7 @@ impl fmt::Display for Rollout {
 
 /// `52` per mille as "5.2%", `50` as "5%".
 pub fn per_mille_text(per_mille: u32) -> String {
-    if per_mille % 10 == 0 {
+    if per_mille.is_multiple_of(10) {
         format!("{}%", per_mille / 10)
     } else {
         format!("{}.{}%", per_mille / 10, per_mille % 10)

@@ -384,14 +384,48 @@ fn parse_response(bytes: &[u8]) -> Response {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status code");
-    let headers = lines
+    let headers: HashMap<String, String> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
         .collect();
+    let body = &bytes[end + 4..];
+    let chunked = headers
+        .get("transfer-encoding")
+        .is_some_and(|t| t.eq_ignore_ascii_case("chunked"));
     Response {
         status,
+        body: if chunked {
+            dechunk(body)
+        } else {
+            body.to_vec()
+        },
         headers,
-        body: bytes[end + 4..].to_vec(),
+    }
+}
+
+/// The body of a chunked answer (a streamed one) without its chunk framing; a body cut
+/// short (the server stopped mid-stream) panics, so a test never passes on half a file.
+fn dechunk(mut framed: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = framed
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .unwrap_or_else(|| panic!("a chunked body cut short after {} bytes", body.len()));
+        let size_text = String::from_utf8_lossy(&framed[..line_end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .unwrap_or_else(|_| panic!("bad chunk size {size_text:?}"));
+        framed = &framed[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        assert!(
+            framed.len() >= size + 2,
+            "a chunked body cut short after {} bytes",
+            body.len()
+        );
+        body.extend_from_slice(&framed[..size]);
+        framed = &framed[size + 2..];
     }
 }
 

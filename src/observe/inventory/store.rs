@@ -445,98 +445,157 @@ pub fn devices(
     now: u64,
     stuck_after: u64,
 ) -> Result<(u64, Vec<DeviceRow>)> {
-    let mut conditions: Vec<String> = Vec::new();
-    let mut params: Vec<Value> = Vec::new();
-    let param = |value: Value, params: &mut Vec<Value>| {
-        params.push(value);
-        format!("${}", params.len())
-    };
-    if let Some(version) = filter.built_before {
-        let p = param(Value::from(version), &mut params);
-        conditions.push(format!("d.build_date < {p}"));
-    }
-    if let Some(line) = &filter.line {
-        let p = param(Value::from(line.as_str()), &mut params);
-        conditions.push(format!("d.line = {p}"));
-    }
-    if let Some(build) = filter.build_date {
-        let p = param(Value::from(build), &mut params);
-        conditions.push(format!("d.build_date = {p}"));
-    }
-    if let Some(days) = filter.not_seen_days {
-        let p = param(Value::from(now.saturating_sub(days * 86_400)), &mut params);
-        conditions.push(format!("d.last_seen < {p}"));
-    }
-    if let Some(wanted) = filter.outcome {
-        let stuck_before = now.saturating_sub(stuck_after);
-        let condition = match wanted {
-            Outcome::Pending => {
-                "r.version IS NOT NULL AND r.downloaded_at IS NULL AND r.updated_at IS NULL"
-                    .to_string()
-            }
-            Outcome::Updated => "r.updated_at IS NOT NULL".to_string(),
-            Outcome::Downloaded => {
-                let p = param(Value::from(stuck_before), &mut params);
-                format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at > {p}")
-            }
-            Outcome::Stuck => {
-                let p = param(Value::from(stuck_before), &mut params);
-                format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at <= {p}")
-            }
-        };
-        conditions.push(condition);
-    }
-    if let Some(version) = filter.admitted {
-        let v = param(Value::from(version), &mut params);
-        let line = match &filter.line {
-            Some(line) => format!(
-                " AND a.line = {}",
-                param(Value::from(line.as_str()), &mut params)
-            ),
-            None => String::new(),
-        };
-        conditions.push(format!(
-            "EXISTS (SELECT 1 FROM admissions a WHERE a.address = d.address AND a.version = {v}{line})"
-        ));
-    }
-    if let Some(q) = &filter.q {
-        let pattern = format!("%{}%", q.replace(['%', '_'], ""));
-        let p = param(Value::from(pattern), &mut params);
-        conditions.push(format!(
-            "(d.address LIKE {p} OR EXISTS (SELECT 1 FROM device_serials s \
-             WHERE s.address = d.address AND s.serial LIKE {p}))"
-        ));
-    }
-    let from = "FROM devices d LEFT JOIN device_releases r \
-                ON r.address = d.address AND r.version = d.offered";
-    let wher = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let mut selected = DeviceSelection::new(filter, now, stuck_after);
     // The join is needed for counting only when the outcome is asked for (ten times
     // faster without it over a million devices).
     let count_from = if filter.outcome.is_some() {
-        from
+        DEVICES_FROM
     } else {
         "FROM devices d"
     };
+    let wher = selected.wher();
     let total = db
-        .query(&format!("SELECT COUNT(*) {count_from} {wher}"), &params)?
+        .query(
+            &format!("SELECT COUNT(*) {count_from} {wher}"),
+            &selected.params,
+        )?
         .first()
         .and_then(|row| row.first().map(u64_of))
         .unwrap_or(0);
-    let limit = param(Value::from(filter.limit), &mut params);
-    let offset = param(Value::from(filter.offset), &mut params);
+    let limit = selected.param(Value::from(filter.limit));
+    let offset = selected.param(Value::from(filter.offset));
     let page = format!(
-        "{from} {wher} ORDER BY d.last_seen DESC, d.address DESC LIMIT {limit} OFFSET {offset}"
+        "{DEVICES_FROM} {wher} ORDER BY d.last_seen DESC, d.address DESC LIMIT {limit} OFFSET {offset}"
     );
+    let devices = device_rows(db, &page, &selected.params, now, stuck_after)?;
+    Ok((total, devices))
+}
+
+/// The devices `filter` selects whose address sorts after `after` (`""`: from the first),
+/// in address order, at most `chunk` of them; `filter`'s limit and offset are not used.
+/// An export reads the whole list this way, one short query per chunk: the address never
+/// changes, so every device known throughout the export is read exactly once, however
+/// often devices poll meanwhile, and no read holds the database for long.
+pub fn devices_after(
+    db: &mut dyn Db,
+    filter: &DeviceFilter,
+    after: &str,
+    chunk: u64,
+    now: u64,
+    stuck_after: u64,
+) -> Result<Vec<DeviceRow>> {
+    let mut selected = DeviceSelection::new(filter, now, stuck_after);
+    let after = selected.param(Value::from(after));
+    selected.conditions.push(format!("d.address > {after}"));
+    let wher = selected.wher();
+    let chunk = selected.param(Value::from(chunk));
+    let page = format!("{DEVICES_FROM} {wher} ORDER BY d.address LIMIT {chunk}");
+    device_rows(db, &page, &selected.params, now, stuck_after)
+}
+
+/// A device with the outcome of the update it was last offered.
+const DEVICES_FROM: &str = "FROM devices d LEFT JOIN device_releases r \
+                            ON r.address = d.address AND r.version = d.offered";
+
+/// The conditions a filter puts on `devices d` (and `device_releases r`), with their
+/// parameters `$1, $2, …`.
+struct DeviceSelection {
+    conditions: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl DeviceSelection {
+    fn new(filter: &DeviceFilter, now: u64, stuck_after: u64) -> DeviceSelection {
+        let mut s = DeviceSelection {
+            conditions: Vec::new(),
+            params: Vec::new(),
+        };
+        if let Some(version) = filter.built_before {
+            let p = s.param(Value::from(version));
+            s.conditions.push(format!("d.build_date < {p}"));
+        }
+        if let Some(line) = &filter.line {
+            let p = s.param(Value::from(line.as_str()));
+            s.conditions.push(format!("d.line = {p}"));
+        }
+        if let Some(build) = filter.build_date {
+            let p = s.param(Value::from(build));
+            s.conditions.push(format!("d.build_date = {p}"));
+        }
+        if let Some(days) = filter.not_seen_days {
+            let p = s.param(Value::from(now.saturating_sub(days.saturating_mul(86_400))));
+            s.conditions.push(format!("d.last_seen < {p}"));
+        }
+        if let Some(wanted) = filter.outcome {
+            let stuck_before = now.saturating_sub(stuck_after);
+            let condition = match wanted {
+                Outcome::Pending => {
+                    "r.version IS NOT NULL AND r.downloaded_at IS NULL AND r.updated_at IS NULL"
+                        .to_string()
+                }
+                Outcome::Updated => "r.updated_at IS NOT NULL".to_string(),
+                Outcome::Downloaded => {
+                    let p = s.param(Value::from(stuck_before));
+                    format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at > {p}")
+                }
+                Outcome::Stuck => {
+                    let p = s.param(Value::from(stuck_before));
+                    format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at <= {p}")
+                }
+            };
+            s.conditions.push(condition);
+        }
+        if let Some(version) = filter.admitted {
+            let v = s.param(Value::from(version));
+            let line = match &filter.line {
+                Some(line) => format!(" AND a.line = {}", s.param(Value::from(line.as_str()))),
+                None => String::new(),
+            };
+            s.conditions.push(format!(
+                "EXISTS (SELECT 1 FROM admissions a WHERE a.address = d.address AND a.version = {v}{line})"
+            ));
+        }
+        if let Some(q) = &filter.q {
+            let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+            let p = s.param(Value::from(pattern));
+            s.conditions.push(format!(
+                "(d.address LIKE {p} OR EXISTS (SELECT 1 FROM device_serials s \
+                 WHERE s.address = d.address AND s.serial LIKE {p}))"
+            ));
+        }
+        s
+    }
+
+    /// Adds a parameter; its placeholder.
+    fn param(&mut self, value: Value) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+
+    fn wher(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+}
+
+/// The devices `page` (`FROM … WHERE … ORDER BY … LIMIT …` over `devices d` and
+/// `device_releases r`) selects, with their serials.
+fn device_rows(
+    db: &mut dyn Db,
+    page: &str,
+    params: &[Value],
+    now: u64,
+    stuck_after: u64,
+) -> Result<Vec<DeviceRow>> {
     let rows = db.query(
         &format!(
             "SELECT d.address, d.build_date, d.line, d.first_seen, d.last_seen, d.user_agent, \
              d.offered, r.version, r.downloaded_at, r.updated_at {page}"
         ),
-        &params,
+        params,
     )?;
     // The serials of the whole page in one query, not one per device (start-up loads
     // 100,000 devices this way).
@@ -546,7 +605,7 @@ pub fn devices(
             "SELECT s.address, s.serial FROM device_serials s \
              WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC"
         ),
-        &params,
+        params,
     )? {
         if let [address, serial, ..] = row.as_slice() {
             serials
@@ -580,7 +639,7 @@ pub fn devices(
             }),
         });
     }
-    Ok((total, devices))
+    Ok(devices)
 }
 
 /// One entry of `GET /history`.
@@ -665,23 +724,27 @@ pub struct SerialRow {
     pub last_seen: u64,
 }
 
-/// Every serial asked for, the last address and time for each, newest first.
-pub fn serials(db: &mut dyn Db) -> Result<Vec<SerialRow>> {
+/// The serials asked for that sort after `after` (`""`: from the first), in serial order,
+/// at most `chunk`, each with the address and time it was last asked from. The admin API
+/// reads the whole list this way, one short query per chunk, so that memory holds one
+/// chunk however many serials devices sent (the serial index gives the order).
+pub fn serials_after(db: &mut dyn Db, after: &str, chunk: u64) -> Result<Vec<SerialRow>> {
     let rows = db.query(
-        "SELECT serial, address, last_seen FROM device_serials ORDER BY last_seen DESC",
-        &[],
+        "SELECT g.serial, g.seen, (SELECT t.address FROM device_serials t \
+         WHERE t.serial = g.serial ORDER BY t.last_seen DESC, t.address LIMIT 1) \
+         FROM (SELECT serial, MAX(last_seen) AS seen FROM device_serials WHERE serial > $1 \
+         GROUP BY serial ORDER BY serial LIMIT $2) g ORDER BY g.serial",
+        &[Value::from(after), Value::from(chunk)],
     )?;
-    let mut seen = std::collections::HashSet::new();
     Ok(rows
         .iter()
-        .filter_map(|row| {
+        .map(|row| {
             let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-            let serial = get(0).text();
-            seen.insert(serial.clone()).then(|| SerialRow {
-                serial,
-                address: get(1).text(),
-                last_seen: u64_of(&get(2)),
-            })
+            SerialRow {
+                serial: get(0).text(),
+                address: get(2).text(),
+                last_seen: u64_of(&get(1)),
+            }
         })
         .collect())
 }
