@@ -33,6 +33,25 @@ fn outcomes_filters_csv_and_missing_serials() {
 }
 
 #[test]
+fn a_flooding_address_is_bounded_and_crowds_out_no_one() {
+    inventory_scenarios::a_flooding_address_is_bounded_and_crowds_out_no_one(
+        "",
+        &|fixture, sql| {
+            let db = rusqlite::Connection::open_with_flags(
+                fixture.path("inventory.sqlite"),
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .expect("the store opens for reading");
+            let mut statement = db.prepare(sql).expect(sql);
+            let rows = statement
+                .query_map([], |row| row.get::<_, i64>(0))
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+            rows.expect(sql)
+        },
+    );
+}
+
+#[test]
 fn a_store_that_cannot_be_written_leaves_devices_answered_and_says_why() {
     let fixture = deployment();
     // The store's folder is a file: nothing can be created there.
