@@ -8,12 +8,12 @@
 //! after the last write ended) and writes it in one transaction, so that a record is
 //! committed 50 ms after its answer plus the time of one write: within 200 ms while the
 //! store keeps up, and that is what `kill -9` can lose. A full inbox drops and counts. One
-//! address may queue at most `PER_ADDRESS` records between two takes: its excess is dropped
-//! and counted as `limited`, so that a device in a loop (or an attacker) never fills the
-//! inbox that every other device shares. When the
-//! store cannot be written (the disk full, the database down), devices are answered exactly
-//! as before: the problem is logged once and shown on `/status`, the batch is kept (up to
-//! the inbox's size) and retried, and writing resumes when the store is back.
+//! address (an IPv6 /64) may queue at most `PER_ADDRESS` records between two takes: its
+//! excess is dropped and counted as `limited`, so that a device in a loop (or an attacker)
+//! never fills the inbox that every other device shares. When the store cannot be written
+//! (the disk full, the database down), devices are answered exactly as before: the problem
+//! is logged once and shown on `/status`, the batch is kept (up to the inbox's size) and
+//! retried, and writing resumes when the store is back.
 
 pub mod db;
 pub mod event;
@@ -22,7 +22,7 @@ pub mod release_events;
 pub mod store;
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -283,7 +283,7 @@ impl Shared {
             return;
         }
         if let Some(address) = event.limited_address() {
-            let queued = inbox.per_address.entry(address).or_insert(0);
+            let queued = inbox.per_address.entry(share_key(address)).or_insert(0);
             if *queued >= PER_ADDRESS {
                 drop(inbox);
                 self.limited.fetch_add(1, Ordering::Relaxed);
@@ -314,6 +314,16 @@ impl Shared {
                 self.dropped.fetch_add(over as u64, Ordering::Relaxed);
             }
         }
+    }
+}
+
+/// Whose share a record counts against: an IPv4 address (also written as IPv4-mapped
+/// IPv6), or an IPv6 client's /64, one subscriber's network, so that a host taking a new
+/// address for every request still has one share.
+fn share_key(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
     }
 }
 
@@ -471,6 +481,33 @@ mod tests {
             shared.limited.load(Ordering::Relaxed),
             QUEUE as u64 + 10 - u64::from(PER_ADDRESS)
         );
+    }
+
+    /// An IPv6 host rotating through its /64 has one share; an IPv4 client has the same
+    /// share whether its address comes plain or IPv4-mapped, and its neighbour its own.
+    #[test]
+    fn an_ipv6_network_has_one_share_and_mapped_ipv4_is_ipv4() {
+        let shared = Shared::new();
+        for n in 0..1000u32 {
+            let rotating = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 7, 0, 0, n as u16, 1));
+            shared.push(serial(rotating, n));
+        }
+        let same_network = share_key("2001:db8:0:7:ffff::1".parse().expect("address"));
+        assert_eq!(lock(&shared.inbox).per_address[&same_network], PER_ADDRESS);
+        assert_eq!(
+            shared.limited.load(Ordering::Relaxed),
+            1000 - u64::from(PER_ADDRESS)
+        );
+        assert_ne!(
+            share_key("2001:db8:0:8::1".parse().expect("address")),
+            same_network,
+            "the next /64 is another network"
+        );
+        let plain: IpAddr = "10.0.0.1".parse().expect("address");
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().expect("address");
+        let neighbour: IpAddr = "::ffff:10.0.0.2".parse().expect("address");
+        assert_eq!(share_key(mapped), share_key(plain));
+        assert_ne!(share_key(neighbour), share_key(plain));
     }
 
     /// The share is per take: after the writer takes the inbox, the address may queue

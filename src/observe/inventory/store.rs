@@ -60,6 +60,11 @@ pub const BUILD_CHANGES_PER_ADDRESS: u64 = 64;
 const SERIALS_PAST_THE_BOUND: &str = "DELETE FROM device_serials WHERE address = $1 AND serial IN \
      (SELECT serial FROM device_serials WHERE address = $1 \
      ORDER BY last_seen DESC, serial DESC LIMIT $2 OFFSET $3)";
+/// A download counted on the device's row for that file. One row: an older server sharing
+/// the store may have added more than one, and each would count it again.
+const DOWNLOAD_AGAIN: &str = "UPDATE downloads SET at = $1, bytes = $5, times = times + $7 \
+     WHERE id = (SELECT id FROM downloads \
+     WHERE address = $2 AND version = $3 AND file = $4 AND complete = $6 LIMIT 1)";
 const BUILD_CHANGES_PAST_THE_BOUND: &str = "DELETE FROM history WHERE id IN \
      (SELECT id FROM history WHERE address = $1 AND kind = 'build_changed' \
      ORDER BY id DESC LIMIT $2 OFFSET $3)";
@@ -352,12 +357,8 @@ fn write_all(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
                     Value::from(times),
                     Value::from(first_at),
                 ];
-                let counted = db.exec(
-                    "UPDATE downloads SET at = $1, bytes = $5, times = times + $7 \
-                     WHERE address = $2 AND version = $3 AND file = $4 AND complete = $6",
-                    // PostgreSQL wants exactly the parameters a statement names.
-                    &params[..7],
-                )?;
+                // PostgreSQL wants exactly the parameters a statement names.
+                let counted = db.exec(DOWNLOAD_AGAIN, &params[..7])?;
                 if counted == 0 {
                     db.exec(
                         "INSERT INTO downloads (at, address, version, file, bytes, complete, \
@@ -1189,6 +1190,29 @@ mod tests {
         Ok(())
     }
 
+    /// Rows an older server sharing the store inserted (one per download, no count) stay
+    /// valid, and a download counted again adds to one of them only.
+    #[test]
+    fn rows_of_an_older_writer_are_counted_once() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        for at in [100, 101] {
+            db.exec(
+                "INSERT INTO downloads (at, address, version, file, bytes, complete) \
+                 VALUES ($1, '10.0.0.1', 20250301, 'upd_app.bin', 1000, 1)",
+                &[Value::Int(at)],
+            )?;
+        }
+        write(&mut db, &[download("10.0.0.1", 200, true)], "a")?;
+        assert_eq!(
+            ints(&mut db, "SELECT times FROM downloads ORDER BY times")?,
+            [1, 2]
+        );
+        assert_eq!(ints(&mut db, "SELECT SUM(times) FROM downloads")?, [3]);
+        Ok(())
+    }
+
     /// A store of schema 5 with repeated downloads and too many serials and build changes
     /// comes out of migration 6 folded and pruned to the bounds.
     #[test]
@@ -1261,10 +1285,7 @@ mod tests {
         for (sql, index) in [
             (SERIALS_PAST_THE_BOUND, "device_serials_recent"),
             (BUILD_CHANGES_PAST_THE_BOUND, "history_by_address"),
-            (
-                "UPDATE downloads SET at = $1 WHERE address = $2 AND version = $3 AND file = $4 AND complete = $5",
-                "downloads_by_device",
-            ),
+            (DOWNLOAD_AGAIN, "downloads_by_device"),
         ] {
             let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), &params)?;
             let plan = rows
