@@ -256,3 +256,95 @@ fn two_instances_sharing_postgres_share_rollout_admissions() {
         "A's admissions fill B's cap"
     );
 }
+
+#[test]
+fn a_flooding_address_is_bounded_and_crowds_out_no_one_in_postgres() {
+    let Some(pg) = start_postgres() else { return };
+    let url = pg.url();
+    inventory_scenarios::a_flooding_address_is_bounded_and_crowds_out_no_one(
+        &format!("inventory: \"{url}\"\n"),
+        &|_, sql| {
+            let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+            let rows = client.query(sql, &[]).expect(sql);
+            rows.iter().map(|row| row.get::<_, i64>(0)).collect()
+        },
+    );
+}
+
+/// A store of schema 5 holding a device's 30 downloads of one file, 1,000 serials and 100
+/// build changes: migration 6 folds the downloads into one counted row and prunes the rest
+/// to the bounds (256 serials, 64 build changes), in PostgreSQL's dialect.
+#[test]
+fn migration_6_folds_and_prunes_a_postgres_store() {
+    let Some(pg) = start_postgres() else { return };
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .expect("schema_migrations");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("migrations")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    for (n, file) in files.iter().take(5).enumerate() {
+        client
+            .batch_execute(&std::fs::read_to_string(file).expect("migration"))
+            .expect("migration");
+        client
+            .execute(
+                "INSERT INTO schema_migrations VALUES ($1, 0)",
+                &[&(n as i64 + 1)],
+            )
+            .expect("version");
+    }
+    // Times of the last hour: the retention prune at start-up leaves them.
+    let base = common::unix_now() as i64 - 3600;
+    client
+        .batch_execute(&format!(
+            "INSERT INTO downloads (at, address, version, file, bytes, complete) \
+             SELECT {base} + n, '10.8.0.1', 20180125, 'upd_app.bin', 1000, 1 FROM generate_series(0, 29) AS n;
+             INSERT INTO device_serials (address, serial, licensed, last_seen) \
+             SELECT '10.8.0.1', lpad(n::text, 16, '0'), 0, {base} + n FROM generate_series(0, 999) AS n;
+             INSERT INTO history (at, kind, address, detail) \
+             SELECT {base} + n, 'build_changed', '10.8.0.1', '' FROM generate_series(0, 99) AS n;"
+        ))
+        .expect("a schema 5 store with data");
+    let fixture = deployment(&pg.url());
+    let _server = start(fixture.dir.path());
+    let ints = |client: &mut postgres::Client, sql: &str| -> Vec<i64> {
+        let rows = client.query(sql, &[]).expect(sql);
+        rows.iter().map(|row| row.get::<_, i64>(0)).collect()
+    };
+    eventually("migration 6", DEADLINE, || {
+        (ints(
+            &mut client,
+            "SELECT COUNT(*) FROM schema_migrations WHERE version = 6",
+        ) == [1])
+        .then_some(())
+    });
+    assert_eq!(
+        ints(&mut client, "SELECT times FROM downloads"),
+        [30],
+        "one row, counted"
+    );
+    assert_eq!(ints(&mut client, "SELECT first_at FROM downloads"), [base]);
+    assert_eq!(ints(&mut client, "SELECT at FROM downloads"), [base + 29]);
+    assert_eq!(
+        ints(&mut client, "SELECT MIN(last_seen) FROM device_serials"),
+        [base + 1000 - 256]
+    );
+    assert_eq!(
+        ints(&mut client, "SELECT COUNT(*) FROM device_serials"),
+        [256]
+    );
+    assert_eq!(
+        ints(
+            &mut client,
+            "SELECT COUNT(*) FROM history WHERE kind = 'build_changed'"
+        ),
+        [64]
+    );
+}

@@ -241,6 +241,7 @@ fn fleet_state(status: &Status) -> FleetState {
         inventory_ok: (status.inventory.store != "off").then_some(status.inventory.ok),
         tls_expires_at: status.tls.as_ref().and_then(|t| t.expires_at),
         inventory_dropped: status.inventory.dropped,
+        inventory_limited: status.inventory.limited,
     }
 }
 

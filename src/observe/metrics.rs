@@ -37,6 +37,7 @@ struct FleetGauges {
     rejected: IntGauge,
     inventory_ok: IntGauge,
     inventory_dropped: IntGauge,
+    inventory_limited: IntGauge,
     tls_expires: IntGauge,
 }
 
@@ -58,6 +59,8 @@ pub struct FleetState {
     /// `None`: no inventory.
     pub inventory_ok: Option<bool>,
     pub inventory_dropped: u64,
+    /// Inventory records of addresses over their share, not kept.
+    pub inventory_limited: u64,
     /// When the TLS certificate serving expires (Unix seconds); none without native TLS.
     pub tls_expires_at: Option<i64>,
 }
@@ -165,6 +168,10 @@ impl Metrics {
             inventory_dropped: gauge(
                 "inventory_dropped",
                 "Inventory records dropped because the writer could not keep up or the store was down too long",
+            )?,
+            inventory_limited: gauge(
+                "inventory_limited",
+                "Inventory records not kept because their address sent more than its share of the queue (that address's only)",
             )?,
             tls_expires: gauge(
                 "tls_certificate_expires_timestamp_seconds",
@@ -289,6 +296,7 @@ impl Metrics {
             None => -1,
         });
         g.inventory_dropped.set(int(state.inventory_dropped));
+        g.inventory_limited.set(int(state.inventory_limited));
         g.tls_expires.set(state.tls_expires_at.unwrap_or(0));
     }
 

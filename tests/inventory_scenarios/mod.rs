@@ -62,7 +62,7 @@ pub fn serial(server: &Server, address: &str, serial: &str) -> u16 {
         .status
 }
 
-/// Waits until `/devices` counts `n` devices (the writer flushes every 200 ms).
+/// Waits until `/devices` counts `n` devices (the writer writes every 50 ms).
 pub fn wait_devices(server: &Server, query: &str, n: u64) -> serde_json::Value {
     eventually(&format!("{n} devices for {query}"), DEADLINE, || {
         let list = admin_json(server, &format!("/devices{query}"));
@@ -229,4 +229,95 @@ pub fn outcomes_filters_csv_and_missing_serials(store: &str) {
     assert_eq!(missing["total"], 1);
     assert_eq!(missing["serials"][0]["serial"], "0000000000099999");
     assert_eq!(missing["serials"][0]["address"], "10.1.0.3");
+}
+
+/// Reads the store behind a scenario's server (SQLite: the fixture's file): the first
+/// column of each row, as numbers.
+pub type StoreQuery<'a> = &'a dyn Fn(&Fixture, &str) -> Vec<i64>;
+
+/// What one address can make the store keep is bounded, and it cannot crowd out anyone
+/// else's records. While one address asks for thousands of random serials (three threads),
+/// another flips its reported build date 300 times and a third downloads the same file 30
+/// times, 50 other registers check in: the flooder keeps its most recent serials (64 to
+/// 256), the flipper at most 64 build changes, the downloader one row counted 30 times, and
+/// all 50 others are stored with nothing dropped.
+pub fn a_flooding_address_is_bounded_and_crowds_out_no_one(store: &str, query: StoreQuery) {
+    const FLOODER: &str = "10.3.9.200";
+    const FLIPPER: &str = "10.3.9.201";
+    const DOWNLOADER: &str = "10.3.9.202";
+    let fixture = deployment_with(store);
+    let server = start(&fixture, &[]);
+    let query = |sql: &str| query(&fixture, sql);
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for t in 0..3u64 {
+            let server = &server;
+            scope.spawn(move || {
+                for n in 0..1500u64 {
+                    // Pseudo-random, distinct serials.
+                    let number = (t * 1_000_003 + n * 7_919) % 9_000_000 + 1_000_000;
+                    serial(server, FLOODER, &number.to_string());
+                }
+            });
+        }
+        scope.spawn(|| {
+            for n in 0..300 {
+                let build = if n % 2 == 0 { "1.1.2018" } else { "2.1.2018" };
+                check_in(&server, FLIPPER, build);
+            }
+        });
+        scope.spawn(|| {
+            for _ in 0..30 {
+                download(&server, DOWNLOADER);
+            }
+        });
+        for n in 1..=50 {
+            check_in(&server, &format!("10.4.0.{n}"), "1.1.2018");
+        }
+    });
+    eprintln!("the flood took {:?}", started.elapsed());
+    // The most recent serial is kept: asked for after the others, a second later (serials
+    // are ordered by the second they were last asked for).
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(serial(&server, FLOODER, "99999999"), 404);
+    let status = eventually("the last serial written", DEADLINE, || {
+        let status = admin_json(&server, "/status");
+        let last = query(&format!(
+            "SELECT COUNT(*) FROM device_serials WHERE address = '{FLOODER}' \
+             AND serial = '0000000099999999'"
+        ));
+        (last == [1] && status["inventory"]["waiting"] == 0).then_some(status)
+    });
+    eprintln!("{}", status["inventory"]);
+    assert_eq!(
+        status["inventory"]["dropped"], 0,
+        "no one's records dropped: {}",
+        status["inventory"]
+    );
+    assert_eq!(
+        admin_json(&server, "/devices?q=10.4.0.")["total"],
+        50,
+        "every other register stored"
+    );
+    let serials = query(&format!(
+        "SELECT COUNT(*) FROM device_serials WHERE address = '{FLOODER}'"
+    ));
+    assert!(
+        serials.first().is_some_and(|n| (64..=256).contains(n)),
+        "the flooder's serials kept: {serials:?}"
+    );
+    let changes = query(&format!(
+        "SELECT COUNT(*) FROM history WHERE address = '{FLIPPER}' AND kind = 'build_changed'"
+    ));
+    assert!(
+        changes.first().is_some_and(|n| (1..=64).contains(n)),
+        "the flipper's build changes kept: {changes:?}"
+    );
+    assert_eq!(
+        query(&format!(
+            "SELECT times FROM downloads WHERE address = '{DOWNLOADER}'"
+        )),
+        [30],
+        "one row, counted"
+    );
 }

@@ -52,3 +52,17 @@ pub enum Event {
         detail: String,
     },
 }
+
+impl Event {
+    /// The address whose share of the inbox this event counts against: every record a
+    /// device's requests make, except admissions (the server decides those, once per
+    /// release) and the server's own history.
+    pub fn limited_address(&self) -> Option<IpAddr> {
+        match self {
+            Event::CheckIn { address, .. }
+            | Event::Serial { address, .. }
+            | Event::Download { address, .. } => Some(*address),
+            Event::Admitted { .. } | Event::History { .. } => None,
+        }
+    }
+}
