@@ -147,3 +147,30 @@ fn check_warns_about_an_open_admin_listener_and_trusting_everyone() {
     );
     assert!(!report.contains("trusted_proxies holds"), "{report}");
 }
+
+/// A hard link is the file itself under another name: one of the server's own files
+/// linked into `firmware_dir` (`ln server.yaml firmware/docs/`) is still not served,
+/// while an ordinary file beside it is.
+#[cfg(unix)]
+#[test]
+fn a_hard_link_to_the_servers_own_files_is_not_served() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    fixture.write("licenses.yaml", "\"0000000000012345\": []\n");
+    fixture.write_config(
+        "settle_ms: 0\nadmin_token: s3cret-token-for-tests\nlicenses: [licenses.yaml]\n",
+    );
+    fixture.write("firmware/docs/notes.txt", "notes");
+    let server = fixture.start();
+    for (own, link) in [
+        ("server.yaml", "docs/settings.txt"),
+        ("licenses.yaml", "docs/licenses.txt"),
+        ("inventory.sqlite", "docs/inventory.txt"),
+    ] {
+        std::fs::hard_link(fixture.path(own), fixture.path(&format!("firmware/{link}")))
+            .expect("hard link");
+        let response = server.get(&format!("/firmware/{link}"), &[]);
+        assert_eq!(response.status, 404, "{own} as {link}: {}", response.text());
+    }
+    assert_eq!(server.get("/firmware/docs/notes.txt", &[]).status, 200);
+}

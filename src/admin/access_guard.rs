@@ -122,9 +122,8 @@ fn host_check(access: &AdminAccess, host: Option<&str>) -> Result<(), AdminError
         return Ok(());
     };
     let name = host_name(host).to_ascii_lowercase();
-    let allowed = name.parse::<IpAddr>().is_ok()
-        || name == "localhost"
-        || access.hosts.contains(&name);
+    let allowed =
+        name.parse::<IpAddr>().is_ok() || name == "localhost" || access.hosts.contains(&name);
     if allowed {
         Ok(())
     } else {

@@ -4,21 +4,23 @@
 //! token, the TLS key, the license files and the inventory. This guard refuses such a
 //! configuration at `check`, at start-up and on every reload (the last good one keeps
 //! running), and names the files the static-file handler must never serve whatever the
-//! folder holds.
+//! folder holds: by path (a license folder: everything in it), and by identity, since a
+//! hard link (`ln server.yaml firmware/docs/`) is the very file under another name.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
 use crate::config::{Config, InventorySetting, LogDestination};
-use crate::platform::system_folders;
+use crate::platform::{fingerprint, system_folders};
 
 /// A file (or folder) of the server's own that must not be downloadable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateFile {
     /// What it is, for the error: "the configuration file".
     pub what: &'static str,
-    /// Absolute, with links resolved as far as the path exists.
+    /// Absolute, with links resolved as far as the path exists. When it is a folder (of
+    /// license files), everything below it is private.
     pub path: PathBuf,
     /// Files whose names start with this path's are private too: SQLite's `-wal`, `-shm`
     /// and `-journal` beside the inventory, a rotated access log.
@@ -41,7 +43,12 @@ pub fn private_files(config: &Config) -> Vec<PrivateFile> {
         add("the configuration file", path, false);
     }
     for path in &config.licenses {
-        add("the license file", path, false);
+        let what = if path.is_dir() {
+            "the license folder"
+        } else {
+            "the license file"
+        };
+        add(what, path, false);
     }
     if let Some(tls) = &config.tls {
         add("the TLS certificate", &tls.files.cert, false);
@@ -93,11 +100,18 @@ pub fn check(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Whether `path` (absolute, links resolved) is one of `private` or beside one as its
-/// companion file.
-pub fn is_private(path: &Path, private: &[PrivateFile]) -> bool {
+/// Whether `path` (absolute, links resolved; `meta` its metadata when it exists) is one of
+/// `private`, below a private folder, beside one as its companion file, or a hard link to
+/// one. The private files are looked at now, not when the list was made: the inventory is
+/// created after start-up, and an editor saves a new file.
+pub fn is_private(path: &Path, meta: Option<&std::fs::Metadata>, private: &[PrivateFile]) -> bool {
+    // A file with one name is reached only by that name, which the path test covers.
+    let linked = meta
+        .filter(|m| fingerprint::has_other_names(m))
+        .and_then(fingerprint::file_identity);
     private.iter().any(|file| {
-        path == file.path
+        path.starts_with(&file.path)
+            || linked.is_some_and(|id| identities(&file.path, file.with_siblings).contains(&id))
             || (file.with_siblings
                 && path.parent() == file.path.parent()
                 && path
@@ -105,6 +119,43 @@ pub fn is_private(path: &Path, private: &[PrivateFile]) -> bool {
                     .to_string_lossy()
                     .starts_with(&*file.path.as_os_str().to_string_lossy()))
     })
+}
+
+/// The identities of `path` (a file, or the files directly in a folder) and, with
+/// `with_siblings`, of the files beside it whose names start with its name.
+fn identities(path: &Path, with_siblings: bool) -> Vec<(u64, u64)> {
+    let identity = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| fingerprint::file_identity(&m))
+    };
+    let listed = |folder: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(folder)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    let mut found: Vec<(u64, u64)> = Vec::new();
+    if path.is_dir() {
+        found.extend(listed(path).iter().filter_map(|p| identity(p)));
+    } else {
+        found.extend(identity(path));
+    }
+    if let (true, Some(parent), Some(name)) = (with_siblings, path.parent(), path.file_name()) {
+        let name = name.to_string_lossy();
+        found.extend(
+            listed(parent)
+                .iter()
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&*name))
+                })
+                .filter_map(|p| identity(p)),
+        );
+    }
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 /// `path` made absolute with links resolved: the whole path when it exists, else its
@@ -191,15 +242,11 @@ mod tests {
             path: PathBuf::from("/srv/kkt/inventory.sqlite"),
             with_siblings: true,
         }];
-        assert!(is_private(Path::new("/srv/kkt/inventory.sqlite"), &private));
-        assert!(is_private(
-            Path::new("/srv/kkt/inventory.sqlite-wal"),
-            &private
-        ));
-        assert!(!is_private(Path::new("/srv/kkt/notes.txt"), &private));
-        assert!(!is_private(
-            Path::new("/srv/kkt/sub/inventory.sqlite-wal"),
-            &private
-        ));
+        let private_here = |path: &str| is_private(Path::new(path), None, &private);
+        assert!(private_here("/srv/kkt/inventory.sqlite"));
+        assert!(private_here("/srv/kkt/inventory.sqlite-wal"));
+        assert!(!private_here("/srv/kkt/notes.txt"));
+        assert!(!private_here("/srv/kkt/sub/inventory.sqlite-wal"));
+        assert!(!private_here("/srv/kkt/inventory.sqlite.d/x"));
     }
 }

@@ -7,7 +7,8 @@
 //! they come only from published releases, from the bytes validated in memory
 //! (`firmware_download`). Never served either: the server's own files (configuration,
 //! licenses, TLS key and certificate, inventory, access log: `check` refuses a
-//! `firmware_dir` holding them, and this is the second lock), anything outside `firmware_dir` (`..`,
+//! `firmware_dir` holding them, and this is the second lock, which also knows a hard link
+//! to one of them for the file it is), anything outside `firmware_dir` (`..`,
 //! encoded separators, symbolic links pointing out), folders, names starting with `.` and
 //! whatever is inside such folders (`.staging-…`), `meta.yaml` and `line.yaml`. Names are
 //! compared without regard to ASCII case, and names Windows would quietly read as another
@@ -74,9 +75,11 @@ fn locate(firmware_dir: &Path, segments: &[String], private: &[PrivateFile]) -> 
         .file_name()
         .map(|n| n.to_string_lossy())
         .is_some_and(|n| !is_firmware_name(&n) && !PRIVATE_NAMES.contains(&n.as_ref()));
-    let is_file = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
-    let own = firmware_dir_guard::is_private(&path, private);
-    (names_ok && last_ok && is_file && !own).then_some(path)
+    let meta = std::fs::metadata(&path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)?;
+    let own = firmware_dir_guard::is_private(&path, Some(&meta), private);
+    (names_ok && last_ok && !own).then_some(path)
 }
 
 /// Serves the file named by the request path, or 404.
@@ -163,6 +166,26 @@ mod tests {
             locate(&fw, &seg("docs/notes.txt"), &private).is_none(),
             "the server's own file"
         );
+        std::fs::create_dir_all(fw.join("docs/keys")).unwrap();
+        std::fs::write(fw.join("docs/keys/a.slf"), "key").unwrap();
+        let folder = [PrivateFile {
+            what: "the license folder",
+            path: fw.join("docs/keys").canonicalize().unwrap(),
+            with_siblings: false,
+        }];
+        assert!(
+            locate(&fw, &seg("docs/keys/a.slf"), &folder).is_none(),
+            "a file in a private folder"
+        );
+        assert!(locate(&fw, &seg("docs/notes.txt"), &folder).is_some());
+        #[cfg(unix)]
+        {
+            std::fs::hard_link(fw.join("docs/notes.txt"), fw.join("docs/copy.txt")).unwrap();
+            assert!(
+                locate(&fw, &seg("docs/copy.txt"), &private).is_none(),
+                "a hard link to the server's own file"
+            );
+        }
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("secret.txt"), fw.join("docs/out.txt"))
