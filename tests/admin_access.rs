@@ -144,3 +144,15 @@ fn blank_tokens_are_refused_by_check_and_start_up() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// `admin_token:` with nothing after it (a value to be filled in later, or lost by a
+/// template) is a blank token too, not "no token": check and start-up refuse it.
+#[test]
+fn a_token_key_without_a_value_is_refused() {
+    for line in ["admin_token:\n", "admin_token: ~\n", "admin_token: null\n"] {
+        let fixture = deployment(line);
+        let (ok, report, errors) = common::run_check(fixture.dir.path());
+        assert!(!ok, "{line}: {report}");
+        assert!(errors.contains("admin_token is blank"), "{line}: {errors}");
+    }
+}

@@ -150,7 +150,8 @@ fn bounded_count(bound: Bound, value: usize) -> Result<usize> {
     bounded(bound, wide).map(|_| value)
 }
 
-/// `server.yaml` as written. `admin_listen` distinguishes absent (default) from `null`.
+/// `server.yaml` as written. `admin_listen` and `admin_token` distinguish absent (default)
+/// from `null`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -170,7 +171,10 @@ pub struct FileConfig {
     inventory: Option<String>,
     inventory_retention_days: Option<u64>,
     stuck_after_s: Option<u64>,
-    admin_token: Option<String>,
+    /// `admin_token:` with no value is `Some(None)`: a blank token, refused like `"   "`
+    /// (absent means "no token").
+    #[serde(default, deserialize_with = "present")]
+    admin_token: Option<Option<String>>,
     admin_hosts: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
@@ -185,7 +189,7 @@ pub struct FileConfig {
     admin_tls: Option<bool>,
 }
 
-/// Lets `admin_listen: null` be told apart from a missing key.
+/// Lets `admin_listen: null` (and `admin_token:`) be told apart from a missing key.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
@@ -389,7 +393,7 @@ impl Config {
             .admin_token
             .clone()
             .filter(|t| !t.is_empty())
-            .or(file.admin_token)
+            .or(file.admin_token.map(Option::unwrap_or_default))
         {
             None => None,
             Some(token) => Some(admin_token(&token)?),
