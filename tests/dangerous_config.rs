@@ -96,6 +96,17 @@ fn durations_and_counts_have_upper_bounds() {
             "send_timeout_s: 0",
             "send_timeout_s must be between 1 and 3600",
         ),
+        // Past u64: the parser's words, without the Rust type it tried.
+        (
+            "keep_alive_s: 18446744073709551616",
+            "keep_alive_s must be a whole number of seconds, like 5; got 18446744073709551616 \
+             (line 2)",
+        ),
+        (
+            "max_connections: 99999999999999999999999",
+            "max_connections must be a whole number, like 10000; got 99999999999999999999999 \
+             (line 2)",
+        ),
     ] {
         let (ok, _, errors) = check_with(&format!("firmware_dir: firmware\n{line}\n"));
         assert!(!ok, "{line}");

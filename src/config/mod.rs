@@ -788,7 +788,14 @@ fn plain_type_error(message: &str) -> String {
         return message.to_string();
     };
     let (found, tail) = detail.split_once(", expected").unwrap_or((detail, ""));
-    let got = found
+    // serde quotes a number between backquotes, and past u64 adds the Rust type it tried
+    // ("integer `18446744073709551616` as u128"): only what was written is shown.
+    let quoted = found
+        .strip_prefix("integer `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(number, _)| number);
+    let got = quoted
+        .unwrap_or(found)
         .trim_start_matches("string ")
         .trim_start_matches("integer ")
         .trim_start_matches("floating point ")
