@@ -185,3 +185,30 @@ fn a_hard_link_to_the_servers_own_files_is_not_served() {
     }
     assert_eq!(server.get("/firmware/docs/notes.txt", &[]).status, 200);
 }
+
+/// A name an operator's file system holds (a license file, a line folder) cannot write a
+/// line of its own into `check`'s report, nor break a line for a viewer that treats
+/// U+2028 as one.
+#[cfg(unix)]
+#[test]
+fn a_file_name_cannot_forge_a_line_of_the_check_report() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    fixture.write("keys/a\ncheck passed.yaml", "{}\n");
+    fixture.write("firmware/line\u{2028}x/line.yaml", "description: x\n");
+    std::fs::write(
+        fixture.path("server.yaml"),
+        "firmware_dir: firmware\nadmin_listen: null\nlicenses: [keys]\n",
+    )
+    .expect("server.yaml");
+    let (_, report, errors) = common::run_check(fixture.dir.path());
+    let all = format!("{report}{errors}");
+    assert!(
+        all.lines()
+            .all(|line| !line.starts_with("check passed.yaml")),
+        "{all}"
+    );
+    assert!(all.contains("a\\ncheck passed.yaml"), "{all}");
+    assert!(!all.contains('\u{2028}'), "{all}");
+    assert!(all.contains("line\\u{2028}x"), "{all}");
+}
