@@ -19,6 +19,11 @@ fn check_refuses_a_firmware_dir_holding_the_servers_own_files() {
         ("/", "firmware_dir / is a system folder"),
         ("/etc", "is a system folder"),
         ("/proc/self", "is a system folder"),
+        // The system's configuration, any folder of it (TLS keys, SSH host keys).
+        ("/etc/ssl", "is a system folder"),
+        ("/etc/ssh/", "is a system folder"),
+        // A user's home as a whole (documents, keys kept without a dot).
+        ("/home/operator/", "is a system folder"),
         (".", "holds the configuration file"),
         ("\"\"", "firmware_dir is empty"),
     ] {
