@@ -238,3 +238,22 @@ fn near_misses_of_the_own_origin_are_cross_site_too() {
     );
     assert_eq!(twice.status, 400, "{}", twice.text());
 }
+
+/// `/reload` takes only POST: a GET is told so (the answer used to say "use GET or HEAD").
+#[test]
+fn a_get_of_reload_is_told_to_post() {
+    let fixture = deployment("");
+    let (_server, admin) = start(&fixture, &[]);
+    let answer = request(admin, "GET", "/reload", &admin.to_string(), &[]);
+    assert_eq!(answer.status, 405, "{}", answer.text());
+    assert_eq!(answer.header("allow"), Some("POST"), "{}", answer.text());
+    assert!(answer.error().contains("use POST"), "{}", answer.error());
+    let answer = request(admin, "POST", "/status", &admin.to_string(), &[]);
+    assert_eq!(answer.status, 405, "{}", answer.text());
+    assert_eq!(
+        answer.header("allow"),
+        Some("GET, HEAD"),
+        "{}",
+        answer.text()
+    );
+}
