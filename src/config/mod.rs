@@ -3,8 +3,10 @@
 //! relative paths given on the command line are relative to the working directory.
 //! An unknown key is an error: a typo such as `critcal_version` must not pass silently.
 //!
-//! The wing also holds the raw command line (`cli`) and the trusted-proxy list. It may use
-//! only `model`; every other wing may use it.
+//! The wing also holds the raw command line (`cli`), the trusted-proxy list and the guard
+//! that keeps `firmware_dir` from publishing the server's own files (`firmware_dir_guard`).
+//! It may use only `model` and `platform` (the system's folders, file identities); every
+//! other wing may use it.
 
 pub mod cli;
 pub mod firmware_dir_guard;
