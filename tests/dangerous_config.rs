@@ -217,3 +217,40 @@ fn a_file_name_cannot_forge_a_line_of_the_check_report() {
     assert!(!all.contains('\u{2028}'), "{all}");
     assert!(all.contains("line\\u{2028}x"), "{all}");
 }
+
+/// `firmware_dir` given as a symbolic link is checked where it leads; re-pointing the link
+/// afterwards (at `/etc`) must not make static files serve what the check would refuse,
+/// with or without a reload.
+#[cfg(unix)]
+#[test]
+fn a_firmware_dir_link_re_pointed_at_a_system_folder_serves_nothing_from_it() {
+    let fixture = Fixture::new();
+    std::fs::remove_dir(fixture.path("firmware")).expect("plain firmware folder");
+    fixture.write("real/docs/notes.txt", "notes");
+    std::os::unix::fs::symlink(fixture.path("real"), fixture.path("firmware")).expect("link");
+    fixture.release("20180125", None);
+    fixture.write_config("settle_ms: 0\n");
+    let server = fixture.start();
+    assert_eq!(server.get("/firmware/docs/notes.txt", &[]).status, 200);
+    let relink = |to: &std::path::Path| {
+        std::fs::remove_file(fixture.path("firmware")).expect("unlink");
+        std::os::unix::fs::symlink(to, fixture.path("firmware")).expect("link");
+    };
+    relink(std::path::Path::new("/etc"));
+    let before_reload = server.get("/firmware/passwd", &[]);
+    assert_eq!(before_reload.status, 404, "{}", before_reload.text());
+    server.sighup();
+    assert!(
+        server.wait_for_log("is a system folder", DEADLINE),
+        "{}",
+        server.log()
+    );
+    let after_reload = server.get("/firmware/passwd", &[]);
+    assert_eq!(after_reload.status, 404, "{}", after_reload.text());
+    // Pointed back at a folder of its own, it serves again.
+    relink(&fixture.path("real"));
+    server.sighup();
+    common::eventually("notes served again", DEADLINE, || {
+        (server.get("/firmware/docs/notes.txt", &[]).status == 200).then_some(())
+    });
+}

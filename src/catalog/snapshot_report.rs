@@ -112,6 +112,14 @@ pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
         .iter()
         .map(ToString::to_string)
         .collect();
+    if let (true, None, Err(refused)) = (
+        snapshot.static_files,
+        &snapshot.firmware_dir_problem,
+        &snapshot.static_root,
+    ) {
+        // Passed the check once, leads elsewhere now (a link re-pointed).
+        out.push(format!("static files are not served: {refused}"));
+    }
     for (date, lines) in snapshot.line_index.ambiguous() {
         out.push(format!(
             "build date {date} belongs to several lines ({}): devices reporting it get no update \

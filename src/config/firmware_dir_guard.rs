@@ -77,27 +77,53 @@ pub fn check(config: &Config) -> Result<()> {
         // Cannot be made absolute: `require_firmware_dir` says what is wrong with it.
         return Ok(());
     };
-    if system_folders::is_system_folder(&dir) {
-        bail!(
+    match refusal(&dir, &private_files(config)) {
+        Some(refused) => bail!("{refused}"),
+        None => Ok(()),
+    }
+}
+
+/// The folder static files serve from: `firmware_dir` resolved now, which is where it
+/// leads now. Taken at every scan, not once: a `firmware_dir` that is a link re-pointed
+/// after the check (at `/etc`) would otherwise be served from its new target, even while
+/// reloads refuse it. `Err` says why nothing is served.
+pub fn static_root(firmware_dir: &Path, private: &[PrivateFile]) -> Result<PathBuf, String> {
+    let dir = firmware_dir.canonicalize().map_err(|e| {
+        format!(
+            "firmware_dir {} cannot be opened: {e}",
+            firmware_dir.display()
+        )
+    })?;
+    match refusal(&dir, private) {
+        Some(refused) => Err(refused),
+        None => Ok(dir),
+    }
+}
+
+/// Why `dir` (absolute, links resolved) may not be `firmware_dir`, in a sentence saying
+/// what to do, or `None` when it may.
+fn refusal(dir: &Path, private: &[PrivateFile]) -> Option<String> {
+    if system_folders::is_system_folder(dir) {
+        return Some(format!(
             "firmware_dir {} is a system folder: every file in it would be downloadable by \
              any device or anyone on the network. Point firmware_dir at a folder of its own \
              that holds only release folders, like /var/lib/kkt-update-server/firmware",
             dir.display()
-        );
+        ));
     }
-    for file in private_files(config) {
-        if file.path.starts_with(&dir) {
-            bail!(
+    private
+        .iter()
+        .find(|file| file.path.starts_with(dir))
+        .map(|file| {
+            format!(
                 "firmware_dir {} holds {} {}: devices could download it. Keep firmware_dir a \
-                 folder of its own with only release folders in it (like firmware/ next to \
-                 server.yaml), and keep the server's own files outside it",
+             folder of its own with only release folders in it (like firmware/ next to \
+             server.yaml), and keep the server's own files outside it",
                 dir.display(),
                 file.what,
                 file.path.display()
-            );
-        }
-    }
-    Ok(())
+            )
+        })
 }
 
 /// Whether `path` (absolute, links resolved; `meta` its metadata when it exists) is one of

@@ -56,16 +56,17 @@ pub fn segments(raw_path: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The file on disk for `segments`, if it is a regular file that really lies below
-/// `firmware_dir` once symbolic links are resolved.
-fn locate(firmware_dir: &Path, segments: &[String], private: &[PrivateFile]) -> Option<PathBuf> {
-    let root = firmware_dir.canonicalize().ok()?;
+/// The file on disk for `segments`, if it is a regular file that really lies below `root`
+/// (`firmware_dir` as the last scan resolved and checked it) once symbolic links are
+/// resolved. `root` is not resolved again: if a folder on its way has become a link
+/// since, the file resolves elsewhere and is refused.
+fn locate(root: &Path, segments: &[String], private: &[PrivateFile]) -> Option<PathBuf> {
     let path = segments
         .iter()
-        .fold(root.clone(), |path, segment| path.join(segment))
+        .fold(root.to_path_buf(), |path, segment| path.join(segment))
         .canonicalize()
         .ok()?;
-    let inside = path.strip_prefix(&root).ok()?;
+    let inside = path.strip_prefix(root).ok()?;
     // A link inside may lead to a firmware file or a dot-folder under another name.
     let names_ok = inside.components().all(|c| {
         let name = c.as_os_str().to_string_lossy();
@@ -82,16 +83,17 @@ fn locate(firmware_dir: &Path, segments: &[String], private: &[PrivateFile]) -> 
     (names_ok && last_ok && !own).then_some(path)
 }
 
-/// Serves the file named by the request path, or 404.
+/// Serves the file named by the request path from below `root` (`Snapshot::static_root`),
+/// or 404.
 pub async fn serve(
     req: &HttpRequest,
-    firmware_dir: &Path,
+    root: &Path,
     private: Arc<[PrivateFile]>,
 ) -> Result<HttpResponse, ApiError> {
     let raw_path = req.uri().path().to_string();
     let not_found = || ApiError::NotFound(raw_path.clone());
     let segments = segments(&raw_path).ok_or_else(not_found)?;
-    let dir = firmware_dir.to_path_buf();
+    let dir = root.to_path_buf();
     // Resolving links and opening touch the disk: off the worker (a share may be slow).
     let file =
         web::block(move || locate(&dir, &segments, &private).and_then(|p| NamedFile::open(p).ok()))
@@ -154,6 +156,8 @@ mod tests {
         std::fs::write(fw.join("docs/notes.txt"), "hello").unwrap();
         std::fs::write(fw.join("20250301/upd_app.bin"), "fw").unwrap();
         std::fs::write(dir.path().join("secret.txt"), "no").unwrap();
+        // As `Snapshot::static_root` gives it: resolved.
+        let fw = fw.canonicalize().unwrap();
         let seg = |s: &str| segments(&format!("/firmware/{s}")).unwrap();
         assert!(locate(&fw, &seg("docs/notes.txt"), &[]).is_some());
         assert!(locate(&fw, &seg("docs"), &[]).is_none(), "no folders");
