@@ -60,6 +60,9 @@ pub fn private_files(config: &Config) -> Vec<PrivateFile> {
     if let LogDestination::File(path) = &config.access_log {
         add("the access log", path, true);
     }
+    // Written only by the Windows service, but wherever the server runs a file by that
+    // name beside the configuration is the server's.
+    add("the service's log", &config.service_log(), true);
     files
 }
 
@@ -247,6 +250,33 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("the inventory"));
+    }
+
+    /// The Windows service writes its log next to the configuration file as named (a
+    /// link inside `firmware_dir` to a file elsewhere puts the log inside it).
+    #[cfg(unix)]
+    #[test]
+    fn the_service_log_is_one_of_the_servers_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc-kkt")).unwrap();
+        std::fs::create_dir_all(dir.path().join("firmware")).unwrap();
+        let real = dir.path().join("etc-kkt/server.yaml");
+        let yaml = format!(
+            "firmware_dir: {}\ninventory: off\n",
+            dir.path().join("firmware").display()
+        );
+        std::fs::write(&real, &yaml).unwrap();
+        let link = dir.path().join("firmware/server.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let config = Config::resolve(
+            &RawArgs::default(),
+            parse_file(&yaml).unwrap(),
+            &dir.path().join("firmware"),
+            Some(link),
+        )
+        .unwrap();
+        let error = check(&config).unwrap_err().to_string();
+        assert!(error.contains("the service's log"), "{error}");
     }
 
     #[cfg(unix)]

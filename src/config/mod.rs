@@ -635,6 +635,18 @@ impl Config {
         warnings
     }
 
+    /// The log file of the Windows service (`service run`, which has no terminal):
+    /// `kkt-update-server.log` next to the configuration file as it was named, rotated
+    /// into `.1`, `.2`, `.3`.
+    pub fn service_log(&self) -> PathBuf {
+        let dir = self
+            .path
+            .as_ref()
+            .and_then(|p| p.parent().map(PathBuf::from))
+            .unwrap_or_default();
+        dir.join("kkt-update-server.log")
+    }
+
     /// Start-up refuses a `firmware_dir` that is missing or cannot be listed: a server that
     /// starts with nothing to serve would look healthy while offering devices nothing.
     pub fn require_firmware_dir(&self) -> Result<()> {
