@@ -254,3 +254,91 @@ fn a_firmware_dir_link_re_pointed_at_a_system_folder_serves_nothing_from_it() {
         (server.get("/firmware/docs/notes.txt", &[]).status == 200).then_some(())
     });
 }
+
+/// Other spellings of the configuration's own folder (tried in review; they held): with
+/// `..`, trailing slashes, doubled slashes, a link to it, and relative on the command line
+/// from another working directory.
+#[cfg(unix)]
+#[test]
+fn every_spelling_of_the_configurations_folder_is_refused() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    fixture.write("firmware/docs/notes.txt", "notes");
+    std::os::unix::fs::symlink(fixture.dir.path(), fixture.path("here")).expect("link");
+    let root = fixture.dir.path().display().to_string();
+    for firmware_dir in [
+        "firmware/..".to_string(),
+        "firmware/../".to_string(),
+        "./".to_string(),
+        "firmware/docs/../..".to_string(),
+        format!("{root}/"),
+        format!("/{root}//."),
+        "here".to_string(),
+        "here/firmware/..".to_string(),
+    ] {
+        std::fs::write(
+            fixture.path("server.yaml"),
+            format!("firmware_dir: \"{firmware_dir}\"\nadmin_listen: null\n"),
+        )
+        .expect("server.yaml");
+        let (ok, report, errors) = common::run_check(fixture.dir.path());
+        assert!(!ok, "{firmware_dir}: {report}");
+        assert!(
+            errors.contains("holds the configuration file"),
+            "{firmware_dir}: {errors}"
+        );
+    }
+    fixture.write_config("");
+    let parent = fixture.dir.path().parent().expect("parent");
+    let name = fixture
+        .dir
+        .path()
+        .file_name()
+        .expect("name")
+        .to_string_lossy();
+    let output = std::process::Command::new(common::BIN)
+        .current_dir(parent)
+        .args(["check", "--config", &format!("{name}/server.yaml")])
+        .args(["--firmware-dir", &name])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run check");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("holds the configuration file"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Every duration and count at its upper bound is used at run time without overflow or
+/// panic: devices are answered, the admin pages that compute with `stuck_after_s` and
+/// `inventory_retention_days` answer, and a stop with `shutdown_timeout_s: 3600` ends as
+/// soon as nothing is in flight. (Tried in review; it held.)
+#[cfg(unix)]
+#[test]
+fn every_bound_at_its_maximum_runs_and_stops() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    fixture.write_config(
+        "settle_ms: 0\nunconfirmed_settle_ms: 3600000\npoll_interval_ms: 600000\n\
+         request_timeout_ms: 600000\ninventory_retention_days: 36500\nstuck_after_s: 2592000\n\
+         shutdown_timeout_s: 3600\nkeep_alive_s: 3600\nsend_timeout_s: 3600\n\
+         fleet_max_devices: 10000000\nmax_connections: 1000000\n",
+    );
+    let mut server =
+        common::Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], &[]);
+    assert_eq!(server.check_firmware("01.01.2018")["version"], 20180125);
+    for path in [
+        "/status",
+        "/devices",
+        "/devices.csv",
+        "/releases",
+        "/metrics",
+    ] {
+        let answer = common::admin(&server, path);
+        assert_eq!(answer.status, 200, "{path}: {}", answer.text());
+    }
+    assert!(server.terminate(DEADLINE), "{}", server.log());
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
