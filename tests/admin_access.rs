@@ -54,9 +54,15 @@ fn without_a_token_only_addresses_localhost_and_listed_names_are_answered() {
         assert_eq!(answer.status, 200, "{host}: {}", answer.text());
     }
     // What a page of attacker.example sees after rebinding its name to 127.0.0.1.
+    // And the Host forms no browser sends, which must not pass for an address either.
     for host in [
         format!("attacker.example:{port}"),
         "127.0.0.1.nip.io".to_string(),
+        "[::1]attacker.example".to_string(),
+        format!("[::1]:{port}.attacker.example"),
+        "[attacker.example]".to_string(),
+        format!("user@127.0.0.1:{port}"),
+        format!("localhost.:{port}"),
     ] {
         let answer = request(admin, "GET", "/devices.csv", &host, &[]);
         assert_eq!(answer.status, 403, "{host}: {}", answer.text());
@@ -142,5 +148,112 @@ fn blank_tokens_are_refused_by_check_and_start_up() {
         String::from_utf8_lossy(&output.stderr).contains("admin_token is blank"),
         "{}",
         String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// `admin_token:` with nothing after it (a value to be filled in later, or lost by a
+/// template) is a blank token too, not "no token": check and start-up refuse it.
+#[test]
+fn a_token_key_without_a_value_is_refused() {
+    for line in ["admin_token:\n", "admin_token: ~\n", "admin_token: null\n"] {
+        let fixture = deployment(line);
+        let (ok, report, errors) = common::run_check(fixture.dir.path());
+        assert!(!ok, "{line}: {report}");
+        assert!(errors.contains("admin_token is blank"), "{line}: {errors}");
+    }
+}
+
+/// Forms of `Origin`, `Sec-Fetch-Site` and method an attacker might hope slip through: none
+/// changes state from another site. (Tried in review; they held.)
+#[test]
+fn near_misses_of_the_own_origin_are_cross_site_too() {
+    let fixture = deployment("");
+    let (_server, admin) = start(&fixture, &[]);
+    let port = admin.port();
+    let host = admin.to_string();
+    let localhost = format!("localhost:{port}");
+    let with_slash = format!("http://{host}/");
+    let with_path = format!("http://{host}/reload");
+    let upper = format!("HTTP://{host}");
+    let by_address = format!("http://{host}");
+    let other_port = format!("http://127.0.0.1:{}", port.wrapping_add(1));
+    for (method, host, headers) in [
+        ("POST", host.as_str(), vec![("Origin", with_slash.as_str())]),
+        ("POST", host.as_str(), vec![("Origin", with_path.as_str())]),
+        ("POST", host.as_str(), vec![("Origin", upper.as_str())]),
+        ("POST", host.as_str(), vec![("Origin", other_port.as_str())]),
+        ("POST", host.as_str(), vec![("Origin", "")]),
+        // The address's page is not localhost's page, though both reach this listener.
+        (
+            "POST",
+            localhost.as_str(),
+            vec![("Origin", by_address.as_str())],
+        ),
+        ("POST", host.as_str(), vec![("Sec-Fetch-Site", "same-site")]),
+        (
+            "POST",
+            host.as_str(),
+            vec![("Sec-Fetch-Site", "CROSS-SITE")],
+        ),
+        (
+            "PUT",
+            host.as_str(),
+            vec![("Origin", "http://attacker.example")],
+        ),
+        (
+            "OPTIONS",
+            host.as_str(),
+            vec![("Origin", "http://attacker.example")],
+        ),
+        (
+            "DELETE",
+            host.as_str(),
+            vec![("Sec-Fetch-Site", "cross-site")],
+        ),
+    ] {
+        let answer = request(admin, method, "/reload", host, &headers);
+        assert_eq!(
+            answer.status,
+            403,
+            "{method} Host {host} {headers:?}: {}",
+            answer.text()
+        );
+    }
+    // An absolute-form target names another host, but the Host header is what is checked
+    // (and what a rebinding browser sends).
+    let absolute = raw_request(
+        admin,
+        b"POST http://127.0.0.1/reload HTTP/1.1\r\nHost: attacker.example\r\n\
+          Content-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(absolute.status, 403, "{}", absolute.text());
+    // Two Host headers are not a request at all.
+    let twice = raw_request(
+        admin,
+        format!(
+            "GET /devices.csv HTTP/1.1\r\nHost: attacker.example\r\nHost: {host}\r\n\
+             Connection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(twice.status, 400, "{}", twice.text());
+}
+
+/// `/reload` takes only POST: a GET is told so (the answer used to say "use GET or HEAD").
+#[test]
+fn a_get_of_reload_is_told_to_post() {
+    let fixture = deployment("");
+    let (_server, admin) = start(&fixture, &[]);
+    let answer = request(admin, "GET", "/reload", &admin.to_string(), &[]);
+    assert_eq!(answer.status, 405, "{}", answer.text());
+    assert_eq!(answer.header("allow"), Some("POST"), "{}", answer.text());
+    assert!(answer.error().contains("use POST"), "{}", answer.error());
+    let answer = request(admin, "POST", "/status", &admin.to_string(), &[]);
+    assert_eq!(answer.status, 405, "{}", answer.text());
+    assert_eq!(
+        answer.header("allow"),
+        Some("GET, HEAD"),
+        "{}",
+        answer.text()
     );
 }

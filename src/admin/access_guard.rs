@@ -122,9 +122,8 @@ fn host_check(access: &AdminAccess, host: Option<&str>) -> Result<(), AdminError
         return Ok(());
     };
     let name = host_name(host).to_ascii_lowercase();
-    let allowed = name.parse::<IpAddr>().is_ok()
-        || name == "localhost"
-        || access.hosts.contains(&name);
+    let allowed =
+        name.parse::<IpAddr>().is_ok() || name == "localhost" || access.hosts.contains(&name);
     if allowed {
         Ok(())
     } else {
@@ -133,12 +132,19 @@ fn host_check(access: &AdminAccess, host: Option<&str>) -> Result<(), AdminError
 }
 
 /// `Host` without its port: `[::1]:8889` -> `::1`, `127.0.0.1:8889` -> `127.0.0.1`.
+/// Anything after a bracketed address but a port (`[::1]attacker.example`) leaves the
+/// whole text, which is no address: only what a browser sends may pass for one.
 fn host_name(host: &str) -> &str {
+    let is_port = |port: &str| port.bytes().all(|b| b.is_ascii_digit());
     if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or(rest);
+        return match rest.split_once(']') {
+            Some((address, "")) => address,
+            Some((address, port)) if port.strip_prefix(':').is_some_and(is_port) => address,
+            _ => host,
+        };
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        Some((name, port)) if is_port(port) => name,
         _ => host,
     }
 }
@@ -244,6 +250,9 @@ mod tests {
             "localhost.attacker.example",
             "127.0.0.1.nip.io",
             "evil\n",
+            "[::1]attacker.example",
+            "[::1]:80.attacker.example",
+            "[::1",
         ] {
             let seen = Seen {
                 host: Some(host.into()),

@@ -22,8 +22,8 @@ pub enum AdminError {
     NotReady(String),
     /// Nothing is served at this path.
     NotFound(String),
-    /// The method is not one this path answers.
-    MethodNotAllowed,
+    /// The method is not one this path answers; `allow` lists those it does (`GET, HEAD`).
+    MethodNotAllowed { allow: &'static str },
     /// A query parameter is wrong; the message names it, the value and the expected form.
     BadQuery(String),
     /// The inventory is off or cannot be read; the message says which.
@@ -55,7 +55,13 @@ impl fmt::Display for AdminError {
             ),
             AdminError::NotReady(reason) => write!(f, "not ready: {reason}"),
             AdminError::NotFound(path) => write!(f, "not found: {path}"),
-            AdminError::MethodNotAllowed => write!(f, "method not allowed here; use GET or HEAD"),
+            AdminError::MethodNotAllowed { allow } => {
+                write!(
+                    f,
+                    "method not allowed here; use {}",
+                    allow.replace(", ", " or ")
+                )
+            }
             AdminError::Internal(e) => write!(f, "internal error: {e}"),
             AdminError::BadQuery(message) => write!(f, "{message}"),
             AdminError::InventoryUnavailable(why) => write!(f, "inventory unavailable: {why}"),
@@ -70,7 +76,7 @@ impl ResponseError for AdminError {
             AdminError::CrossSite | AdminError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             AdminError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
-            AdminError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AdminError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AdminError::BadQuery(_) => StatusCode::BAD_REQUEST,
             AdminError::InventoryUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -89,8 +95,8 @@ impl ResponseError for AdminError {
                     ),
                 ))
             }
-            AdminError::MethodNotAllowed => {
-                Some((header::ALLOW, HeaderValue::from_static("GET, HEAD")))
+            AdminError::MethodNotAllowed { allow } => {
+                Some((header::ALLOW, HeaderValue::from_static(allow)))
             }
             _ => None,
         };

@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(handler.clone()))
             .route(web::head().to(handler))
             .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
+                Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "GET, HEAD" })
             }))
     }
     cfg.service(resource("/devices", devices_json))

@@ -34,7 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(move |req, state| handle(handler, req, state)))
                 .route(web::head().to(move |req, state| handle(handler, req, state)))
                 .default_service(web::to(|| async {
-                    Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
+                    Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "GET, HEAD" })
                 })),
         );
     }
@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/reload")
             .route(web::post().to(reload))
             .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AdminError::MethodNotAllowed)
+                Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "POST" })
             })),
     );
     inventory_routes::configure(cfg);

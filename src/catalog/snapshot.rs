@@ -42,6 +42,9 @@ pub struct Snapshot {
     /// The server's own files (configuration, licenses, TLS key, inventory, access log),
     /// which static files never serve, whatever `firmware_dir` holds.
     pub private_files: std::sync::Arc<[PrivateFile]>,
+    /// Where `firmware_dir` leads at this scan, when the guard allows it: the only folder
+    /// static files serve from (`firmware_dir_guard::static_root`); else why not.
+    pub static_root: Result<PathBuf, String>,
     /// The default line: release folders directly in `firmware_dir`.
     pub releases: ReleaseSet,
     /// Named lines: folders of `firmware_dir` with a `line.yaml`.
@@ -92,12 +95,16 @@ impl Snapshot {
             config.settle,
         );
         let critical = critical_version(config.critical_version, &releases);
+        let private_files: std::sync::Arc<[PrivateFile]> =
+            firmware_dir_guard::private_files(config).into();
+        let static_root = firmware_dir_guard::static_root(&config.firmware_dir, &private_files);
         Snapshot {
             public_url: config.public_url.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             firmware_dir: config.firmware_dir.clone(),
             static_files: config.static_files,
-            private_files: firmware_dir_guard::private_files(config).into(),
+            private_files,
+            static_root,
             releases,
             lines,
             line_index,

@@ -2,11 +2,10 @@
 //! report `kkt-update-server check` prints. One wording for both, so what `check` says is
 //! what the log says.
 
-use std::fmt::Write;
-
 use crate::catalog::device_line::line_label;
 use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
+use crate::model::one_line::escaped;
 
 /// One line naming the current release, or saying there is none.
 pub fn current_line(snapshot: &Snapshot) -> String {
@@ -113,6 +112,14 @@ pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
         .iter()
         .map(ToString::to_string)
         .collect();
+    if let (true, None, Err(refused)) = (
+        snapshot.static_files,
+        &snapshot.firmware_dir_problem,
+        &snapshot.static_root,
+    ) {
+        // Passed the check once, leads elsewhere now (a link re-pointed).
+        out.push(format!("static files are not served: {refused}"));
+    }
     for (date, lines) in snapshot.line_index.ambiguous() {
         out.push(format!(
             "build date {date} belongs to several lines ({}): devices reporting it get no update \
@@ -165,8 +172,16 @@ fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str) {
             ),
             FolderState::Rejected(reason) => format!("rejected  {reason}"),
         };
-        let _ = writeln!(out, "{indent}{} {state}", folder.version);
+        push_line(out, format_args!("{indent}{} {state}", folder.version));
     }
+}
+
+/// Writes one line of the report. Its text quotes names from the operator's files (a
+/// license file, a line's folder), made fit for one line so that none can write a line of
+/// its own (`model::one_line`).
+fn push_line(out: &mut String, text: std::fmt::Arguments<'_>) {
+    out.push_str(&escaped(&text.to_string()));
+    out.push('\n');
 }
 
 fn rollout_text(release: &Release) -> String {
@@ -179,10 +194,13 @@ fn rollout_text(release: &Release) -> String {
 /// The full report of `check`.
 pub fn full_report(snapshot: &Snapshot) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "firmware_dir {}", snapshot.firmware_dir.display());
+    push_line(
+        &mut out,
+        format_args!("firmware_dir {}", snapshot.firmware_dir.display()),
+    );
     folder_rows(&mut out, &snapshot.releases, "  ");
-    let _ = writeln!(out, "{}", current_line(snapshot));
-    let _ = writeln!(out, "{}", critical_line(snapshot));
+    push_line(&mut out, format_args!("{}", current_line(snapshot)));
+    push_line(&mut out, format_args!("{}", critical_line(snapshot)));
     for line in snapshot.lines.lines.values() {
         let known: Vec<String> = line
             .meta
@@ -190,40 +208,55 @@ pub fn full_report(snapshot: &Snapshot) -> String {
             .iter()
             .map(ToString::to_string)
             .collect();
-        let _ = writeln!(
-            out,
-            "line {} {:?} in {}",
-            line.name,
-            line.meta.description,
-            line.dir.display()
+        push_line(
+            &mut out,
+            format_args!(
+                "line {} {:?} in {}",
+                line.name,
+                line.meta.description,
+                line.dir.display()
+            ),
         );
-        let _ = writeln!(
-            out,
-            "    known builds: {}",
-            if known.is_empty() {
-                "none besides its releases".to_string()
-            } else {
-                known.join(", ")
-            }
+        push_line(
+            &mut out,
+            format_args!(
+                "    known builds: {}",
+                if known.is_empty() {
+                    "none besides its releases".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
         );
         let critical = snapshot.line(&line.name).and_then(|l| l.critical());
-        let _ = writeln!(
-            out,
-            "    critical version: {}",
-            critical.map_or("none".to_string(), |v| v.to_string())
+        push_line(
+            &mut out,
+            format_args!(
+                "    critical version: {}",
+                critical.map_or("none".to_string(), |v| v.to_string())
+            ),
         );
         folder_rows(&mut out, &line.releases, "    ");
         if line.releases.current().is_none() {
-            let _ = writeln!(out, "    no release published in this line");
+            push_line(
+                &mut out,
+                format_args!("    no release published in this line"),
+            );
         }
     }
     for line in &snapshot.lines.out {
-        let _ = writeln!(out, "line {} not served: {}", line.name, line.reason);
+        push_line(
+            &mut out,
+            format_args!("line {} not served: {}", line.name, line.reason),
+        );
     }
-    let _ = writeln!(out, "licenses");
+    push_line(&mut out, format_args!("licenses"));
     for file in &snapshot.licenses.files {
-        let _ = writeln!(out, "  {}: {} serials", file.path.display(), file.len());
+        push_line(
+            &mut out,
+            format_args!("  {}: {} serials", file.path.display(), file.len()),
+        );
     }
-    let _ = writeln!(out, "{}", licenses_line(snapshot));
+    push_line(&mut out, format_args!("{}", licenses_line(snapshot)));
     out
 }

@@ -8,6 +8,7 @@ use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
+use crate::model::one_line::escaped;
 use crate::platform::process_user;
 
 /// Runs the check; returns the report and whether everything is fine.
@@ -15,7 +16,10 @@ pub fn run(config: &Config) -> (String, bool) {
     let snapshot = Snapshot::scan(config, SystemTime::now(), None, &WriteLedger::default());
     let mut report = String::new();
     match &config.path {
-        Some(path) => report.push_str(&format!("configuration {}: ok\n", path.display())),
+        Some(path) => report.push_str(&format!(
+            "configuration {}: ok\n",
+            escaped(&path.display().to_string())
+        )),
         None => report.push_str("configuration: no file, defaults and flags only\n"),
     }
     report.push_str(&format!("listen {}\n", config.listen));
@@ -52,11 +56,13 @@ pub fn run(config: &Config) -> (String, bool) {
              (publish one with kkt-update-server publish)\n",
         );
     }
-    for warning in config.warnings() {
-        report.push_str(&format!("warning: {warning}\n"));
-    }
-    for warning in snapshot_report::warnings(&snapshot) {
-        report.push_str(&format!("warning: {warning}\n"));
+    // Warnings and problems quote names from the operator's files: each stays one line.
+    for warning in config
+        .warnings()
+        .into_iter()
+        .chain(snapshot_report::warnings(&snapshot))
+    {
+        report.push_str(&format!("warning: {}\n", escaped(&warning)));
     }
     if process_user::is_root() {
         report.push_str(
@@ -66,7 +72,7 @@ pub fn run(config: &Config) -> (String, bool) {
         );
     }
     for error in &errors {
-        report.push_str(&format!("problem: {error}\n"));
+        report.push_str(&format!("problem: {}\n", escaped(&error.to_string())));
     }
     if errors.is_empty() {
         report.push_str("check passed\n");

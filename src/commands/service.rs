@@ -16,14 +16,9 @@ pub const SERVICE_NAME: &str = "kkt-update-server";
 const DISPLAY_NAME: &str = "kkt-update-server (обновления ККТ)";
 const DESCRIPTION: &str = "Firmware updates and feature licenses for Shtrih-M fiscal registers";
 
-/// The log file of the service: next to `server.yaml`.
+/// The log file of the service: next to `server.yaml` (`Config::service_log`).
 pub fn log_path(config: &Config) -> PathBuf {
-    let dir = config
-        .path
-        .as_ref()
-        .and_then(|p| p.parent().map(PathBuf::from))
-        .unwrap_or_default();
-    dir.join("kkt-update-server.log")
+    config.service_log()
 }
 
 /// Installs or removes the service; what to tell the operator.

@@ -4,21 +4,23 @@
 //! token, the TLS key, the license files and the inventory. This guard refuses such a
 //! configuration at `check`, at start-up and on every reload (the last good one keeps
 //! running), and names the files the static-file handler must never serve whatever the
-//! folder holds.
+//! folder holds: by path (a license folder: everything in it), and by identity, since a
+//! hard link (`ln server.yaml firmware/docs/`) is the very file under another name.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
 use crate::config::{Config, InventorySetting, LogDestination};
-use crate::platform::system_folders;
+use crate::platform::{fingerprint, system_folders};
 
 /// A file (or folder) of the server's own that must not be downloadable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrivateFile {
     /// What it is, for the error: "the configuration file".
     pub what: &'static str,
-    /// Absolute, with links resolved as far as the path exists.
+    /// Absolute, with links resolved as far as the path exists. When it is a folder (of
+    /// license files), everything below it is private.
     pub path: PathBuf,
     /// Files whose names start with this path's are private too: SQLite's `-wal`, `-shm`
     /// and `-journal` beside the inventory, a rotated access log.
@@ -41,7 +43,12 @@ pub fn private_files(config: &Config) -> Vec<PrivateFile> {
         add("the configuration file", path, false);
     }
     for path in &config.licenses {
-        add("the license file", path, false);
+        let what = if path.is_dir() {
+            "the license folder"
+        } else {
+            "the license file"
+        };
+        add(what, path, false);
     }
     if let Some(tls) = &config.tls {
         add("the TLS certificate", &tls.files.cert, false);
@@ -53,6 +60,9 @@ pub fn private_files(config: &Config) -> Vec<PrivateFile> {
     if let LogDestination::File(path) = &config.access_log {
         add("the access log", path, true);
     }
+    // Written only by the Windows service, but wherever the server runs a file by that
+    // name beside the configuration is the server's.
+    add("the service's log", &config.service_log(), true);
     files
 }
 
@@ -70,34 +80,67 @@ pub fn check(config: &Config) -> Result<()> {
         // Cannot be made absolute: `require_firmware_dir` says what is wrong with it.
         return Ok(());
     };
-    if system_folders::is_system_folder(&dir) {
-        bail!(
+    match refusal(&dir, &private_files(config)) {
+        Some(refused) => bail!("{refused}"),
+        None => Ok(()),
+    }
+}
+
+/// The folder static files serve from: `firmware_dir` resolved now, which is where it
+/// leads now. Taken at every scan, not once: a `firmware_dir` that is a link re-pointed
+/// after the check (at `/etc`) would otherwise be served from its new target, even while
+/// reloads refuse it. `Err` says why nothing is served.
+pub fn static_root(firmware_dir: &Path, private: &[PrivateFile]) -> Result<PathBuf, String> {
+    let dir = firmware_dir.canonicalize().map_err(|e| {
+        format!(
+            "firmware_dir {} cannot be opened: {e}",
+            firmware_dir.display()
+        )
+    })?;
+    match refusal(&dir, private) {
+        Some(refused) => Err(refused),
+        None => Ok(dir),
+    }
+}
+
+/// Why `dir` (absolute, links resolved) may not be `firmware_dir`, in a sentence saying
+/// what to do, or `None` when it may.
+fn refusal(dir: &Path, private: &[PrivateFile]) -> Option<String> {
+    if system_folders::is_system_folder(dir) {
+        return Some(format!(
             "firmware_dir {} is a system folder: every file in it would be downloadable by \
              any device or anyone on the network. Point firmware_dir at a folder of its own \
              that holds only release folders, like /var/lib/kkt-update-server/firmware",
             dir.display()
-        );
+        ));
     }
-    for file in private_files(config) {
-        if file.path.starts_with(&dir) {
-            bail!(
+    private
+        .iter()
+        .find(|file| file.path.starts_with(dir))
+        .map(|file| {
+            format!(
                 "firmware_dir {} holds {} {}: devices could download it. Keep firmware_dir a \
-                 folder of its own with only release folders in it (like firmware/ next to \
-                 server.yaml), and keep the server's own files outside it",
+             folder of its own with only release folders in it (like firmware/ next to \
+             server.yaml), and keep the server's own files outside it",
                 dir.display(),
                 file.what,
                 file.path.display()
-            );
-        }
-    }
-    Ok(())
+            )
+        })
 }
 
-/// Whether `path` (absolute, links resolved) is one of `private` or beside one as its
-/// companion file.
-pub fn is_private(path: &Path, private: &[PrivateFile]) -> bool {
+/// Whether `path` (absolute, links resolved; `meta` its metadata when it exists) is one of
+/// `private`, below a private folder, beside one as its companion file, or a hard link to
+/// one. The private files are looked at now, not when the list was made: the inventory is
+/// created after start-up, and an editor saves a new file.
+pub fn is_private(path: &Path, meta: Option<&std::fs::Metadata>, private: &[PrivateFile]) -> bool {
+    // A file with one name is reached only by that name, which the path test covers.
+    let linked = meta
+        .filter(|m| fingerprint::has_other_names(m))
+        .and_then(fingerprint::file_identity);
     private.iter().any(|file| {
-        path == file.path
+        path.starts_with(&file.path)
+            || linked.is_some_and(|id| identities(&file.path, file.with_siblings).contains(&id))
             || (file.with_siblings
                 && path.parent() == file.path.parent()
                 && path
@@ -105,6 +148,43 @@ pub fn is_private(path: &Path, private: &[PrivateFile]) -> bool {
                     .to_string_lossy()
                     .starts_with(&*file.path.as_os_str().to_string_lossy()))
     })
+}
+
+/// The identities of `path` (a file, or the files directly in a folder) and, with
+/// `with_siblings`, of the files beside it whose names start with its name.
+fn identities(path: &Path, with_siblings: bool) -> Vec<(u64, u64)> {
+    let identity = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .and_then(|m| fingerprint::file_identity(&m))
+    };
+    let listed = |folder: &Path| -> Vec<PathBuf> {
+        std::fs::read_dir(folder)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default()
+    };
+    let mut found: Vec<(u64, u64)> = Vec::new();
+    if path.is_dir() {
+        found.extend(listed(path).iter().filter_map(|p| identity(p)));
+    } else {
+        found.extend(identity(path));
+    }
+    if let (true, Some(parent), Some(name)) = (with_siblings, path.parent(), path.file_name()) {
+        let name = name.to_string_lossy();
+        found.extend(
+            listed(parent)
+                .iter()
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&*name))
+                })
+                .filter_map(|p| identity(p)),
+        );
+    }
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 /// `path` made absolute with links resolved: the whole path when it exists, else its
@@ -172,6 +252,33 @@ mod tests {
             .contains("the inventory"));
     }
 
+    /// The Windows service writes its log next to the configuration file as named (a
+    /// link inside `firmware_dir` to a file elsewhere puts the log inside it).
+    #[cfg(unix)]
+    #[test]
+    fn the_service_log_is_one_of_the_servers_own_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc-kkt")).unwrap();
+        std::fs::create_dir_all(dir.path().join("firmware")).unwrap();
+        let real = dir.path().join("etc-kkt/server.yaml");
+        let yaml = format!(
+            "firmware_dir: {}\ninventory: off\n",
+            dir.path().join("firmware").display()
+        );
+        std::fs::write(&real, &yaml).unwrap();
+        let link = dir.path().join("firmware/server.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let config = Config::resolve(
+            &RawArgs::default(),
+            parse_file(&yaml).unwrap(),
+            &dir.path().join("firmware"),
+            Some(link),
+        )
+        .unwrap();
+        let error = check(&config).unwrap_err().to_string();
+        assert!(error.contains("the service's log"), "{error}");
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_root_is_refused() {
@@ -191,15 +298,11 @@ mod tests {
             path: PathBuf::from("/srv/kkt/inventory.sqlite"),
             with_siblings: true,
         }];
-        assert!(is_private(Path::new("/srv/kkt/inventory.sqlite"), &private));
-        assert!(is_private(
-            Path::new("/srv/kkt/inventory.sqlite-wal"),
-            &private
-        ));
-        assert!(!is_private(Path::new("/srv/kkt/notes.txt"), &private));
-        assert!(!is_private(
-            Path::new("/srv/kkt/sub/inventory.sqlite-wal"),
-            &private
-        ));
+        let private_here = |path: &str| is_private(Path::new(path), None, &private);
+        assert!(private_here("/srv/kkt/inventory.sqlite"));
+        assert!(private_here("/srv/kkt/inventory.sqlite-wal"));
+        assert!(!private_here("/srv/kkt/notes.txt"));
+        assert!(!private_here("/srv/kkt/sub/inventory.sqlite-wal"));
+        assert!(!private_here("/srv/kkt/inventory.sqlite.d/x"));
     }
 }

@@ -3,8 +3,10 @@
 //! relative paths given on the command line are relative to the working directory.
 //! An unknown key is an error: a typo such as `critcal_version` must not pass silently.
 //!
-//! The wing also holds the raw command line (`cli`) and the trusted-proxy list. It may use
-//! only `model`; every other wing may use it.
+//! The wing also holds the raw command line (`cli`), the trusted-proxy list and the guard
+//! that keeps `firmware_dir` from publishing the server's own files (`firmware_dir_guard`).
+//! It may use only `model` and `platform` (the system's folders, file identities); every
+//! other wing may use it.
 
 pub mod cli;
 pub mod firmware_dir_guard;
@@ -150,7 +152,8 @@ fn bounded_count(bound: Bound, value: usize) -> Result<usize> {
     bounded(bound, wide).map(|_| value)
 }
 
-/// `server.yaml` as written. `admin_listen` distinguishes absent (default) from `null`.
+/// `server.yaml` as written. `admin_listen` and `admin_token` distinguish absent (default)
+/// from `null`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -170,7 +173,10 @@ pub struct FileConfig {
     inventory: Option<String>,
     inventory_retention_days: Option<u64>,
     stuck_after_s: Option<u64>,
-    admin_token: Option<String>,
+    /// `admin_token:` with no value is `Some(None)`: a blank token, refused like `"   "`
+    /// (absent means "no token").
+    #[serde(default, deserialize_with = "present")]
+    admin_token: Option<Option<String>>,
     admin_hosts: Option<Vec<String>>,
     trusted_proxies: Option<Vec<String>>,
     fleet_max_devices: Option<usize>,
@@ -185,7 +191,7 @@ pub struct FileConfig {
     admin_tls: Option<bool>,
 }
 
-/// Lets `admin_listen: null` be told apart from a missing key.
+/// Lets `admin_listen: null` (and `admin_token:`) be told apart from a missing key.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
 }
@@ -389,7 +395,7 @@ impl Config {
             .admin_token
             .clone()
             .filter(|t| !t.is_empty())
-            .or(file.admin_token)
+            .or(file.admin_token.map(Option::unwrap_or_default))
         {
             None => None,
             Some(token) => Some(admin_token(&token)?),
@@ -629,6 +635,18 @@ impl Config {
         warnings
     }
 
+    /// The log file of the Windows service (`service run`, which has no terminal):
+    /// `kkt-update-server.log` next to the configuration file as it was named, rotated
+    /// into `.1`, `.2`, `.3`.
+    pub fn service_log(&self) -> PathBuf {
+        let dir = self
+            .path
+            .as_ref()
+            .and_then(|p| p.parent().map(PathBuf::from))
+            .unwrap_or_default();
+        dir.join("kkt-update-server.log")
+    }
+
     /// Start-up refuses a `firmware_dir` that is missing or cannot be listed: a server that
     /// starts with nothing to serve would look healthy while offering devices nothing.
     pub fn require_firmware_dir(&self) -> Result<()> {
@@ -784,7 +802,14 @@ fn plain_type_error(message: &str) -> String {
         return message.to_string();
     };
     let (found, tail) = detail.split_once(", expected").unwrap_or((detail, ""));
-    let got = found
+    // serde quotes a number between backquotes, and past u64 adds the Rust type it tried
+    // ("integer `18446744073709551616` as u128"): only what was written is shown.
+    let quoted = found
+        .strip_prefix("integer `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(number, _)| number);
+    let got = quoted
+        .unwrap_or(found)
         .trim_start_matches("string ")
         .trim_start_matches("integer ")
         .trim_start_matches("floating point ")

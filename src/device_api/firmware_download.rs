@@ -41,10 +41,12 @@ pub async fn download(
         if !snapshot.static_files {
             return Err(not_found());
         }
-        let dir = snapshot.firmware_dir.clone();
+        let Ok(root) = snapshot.static_root.clone() else {
+            return Err(not_found());
+        };
         let private = snapshot.private_files.clone();
         drop(snapshot);
-        return static_files::serve(&req, &dir, private).await;
+        return static_files::serve(&req, &root, private).await;
     };
     let file = snapshot
         .line(line)

@@ -7,7 +7,8 @@
 //! they come only from published releases, from the bytes validated in memory
 //! (`firmware_download`). Never served either: the server's own files (configuration,
 //! licenses, TLS key and certificate, inventory, access log: `check` refuses a
-//! `firmware_dir` holding them, and this is the second lock), anything outside `firmware_dir` (`..`,
+//! `firmware_dir` holding them, and this is the second lock, which also knows a hard link
+//! to one of them for the file it is), anything outside `firmware_dir` (`..`,
 //! encoded separators, symbolic links pointing out), folders, names starting with `.` and
 //! whatever is inside such folders (`.staging-…`), `meta.yaml` and `line.yaml`. Names are
 //! compared without regard to ASCII case, and names Windows would quietly read as another
@@ -55,16 +56,17 @@ pub fn segments(raw_path: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The file on disk for `segments`, if it is a regular file that really lies below
-/// `firmware_dir` once symbolic links are resolved.
-fn locate(firmware_dir: &Path, segments: &[String], private: &[PrivateFile]) -> Option<PathBuf> {
-    let root = firmware_dir.canonicalize().ok()?;
+/// The file on disk for `segments`, if it is a regular file that really lies below `root`
+/// (`firmware_dir` as the last scan resolved and checked it) once symbolic links are
+/// resolved. `root` is not resolved again: if a folder on its way has become a link
+/// since, the file resolves elsewhere and is refused.
+fn locate(root: &Path, segments: &[String], private: &[PrivateFile]) -> Option<PathBuf> {
     let path = segments
         .iter()
-        .fold(root.clone(), |path, segment| path.join(segment))
+        .fold(root.to_path_buf(), |path, segment| path.join(segment))
         .canonicalize()
         .ok()?;
-    let inside = path.strip_prefix(&root).ok()?;
+    let inside = path.strip_prefix(root).ok()?;
     // A link inside may lead to a firmware file or a dot-folder under another name.
     let names_ok = inside.components().all(|c| {
         let name = c.as_os_str().to_string_lossy();
@@ -74,21 +76,24 @@ fn locate(firmware_dir: &Path, segments: &[String], private: &[PrivateFile]) -> 
         .file_name()
         .map(|n| n.to_string_lossy())
         .is_some_and(|n| !is_firmware_name(&n) && !PRIVATE_NAMES.contains(&n.as_ref()));
-    let is_file = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
-    let own = firmware_dir_guard::is_private(&path, private);
-    (names_ok && last_ok && is_file && !own).then_some(path)
+    let meta = std::fs::metadata(&path)
+        .ok()
+        .filter(std::fs::Metadata::is_file)?;
+    let own = firmware_dir_guard::is_private(&path, Some(&meta), private);
+    (names_ok && last_ok && !own).then_some(path)
 }
 
-/// Serves the file named by the request path, or 404.
+/// Serves the file named by the request path from below `root` (`Snapshot::static_root`),
+/// or 404.
 pub async fn serve(
     req: &HttpRequest,
-    firmware_dir: &Path,
+    root: &Path,
     private: Arc<[PrivateFile]>,
 ) -> Result<HttpResponse, ApiError> {
     let raw_path = req.uri().path().to_string();
     let not_found = || ApiError::NotFound(raw_path.clone());
     let segments = segments(&raw_path).ok_or_else(not_found)?;
-    let dir = firmware_dir.to_path_buf();
+    let dir = root.to_path_buf();
     // Resolving links and opening touch the disk: off the worker (a share may be slow).
     let file =
         web::block(move || locate(&dir, &segments, &private).and_then(|p| NamedFile::open(p).ok()))
@@ -151,6 +156,8 @@ mod tests {
         std::fs::write(fw.join("docs/notes.txt"), "hello").unwrap();
         std::fs::write(fw.join("20250301/upd_app.bin"), "fw").unwrap();
         std::fs::write(dir.path().join("secret.txt"), "no").unwrap();
+        // As `Snapshot::static_root` gives it: resolved.
+        let fw = fw.canonicalize().unwrap();
         let seg = |s: &str| segments(&format!("/firmware/{s}")).unwrap();
         assert!(locate(&fw, &seg("docs/notes.txt"), &[]).is_some());
         assert!(locate(&fw, &seg("docs"), &[]).is_none(), "no folders");
@@ -163,6 +170,26 @@ mod tests {
             locate(&fw, &seg("docs/notes.txt"), &private).is_none(),
             "the server's own file"
         );
+        std::fs::create_dir_all(fw.join("docs/keys")).unwrap();
+        std::fs::write(fw.join("docs/keys/a.slf"), "key").unwrap();
+        let folder = [PrivateFile {
+            what: "the license folder",
+            path: fw.join("docs/keys").canonicalize().unwrap(),
+            with_siblings: false,
+        }];
+        assert!(
+            locate(&fw, &seg("docs/keys/a.slf"), &folder).is_none(),
+            "a file in a private folder"
+        );
+        assert!(locate(&fw, &seg("docs/notes.txt"), &folder).is_some());
+        #[cfg(unix)]
+        {
+            std::fs::hard_link(fw.join("docs/notes.txt"), fw.join("docs/copy.txt")).unwrap();
+            assert!(
+                locate(&fw, &seg("docs/copy.txt"), &private).is_none(),
+                "a hard link to the server's own file"
+            );
+        }
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("secret.txt"), fw.join("docs/out.txt"))

@@ -79,6 +79,37 @@ impl Fingerprint {
     }
 }
 
+/// Which file this is, whatever name it is reached by: (device, inode) on Unix, so that a
+/// hard link is known for the file it is. `None` elsewhere: stable Rust offers no file
+/// index on Windows.
+pub fn file_identity(meta: &Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// Whether the file has names besides the one it was reached by (hard links): never on
+/// systems where `file_identity` cannot tell.
+pub fn has_other_names(meta: &Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        meta.nlink() > 1
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
+}
+
 /// Something that tells a folder from another created at the same path later (deleted and
 /// created again), so a watch on the old one is renewed: the inode on Unix, the creation
 /// time elsewhere. `None` when `path` is not a folder.

@@ -4,9 +4,10 @@
 
 use std::path::{Component, Path};
 
-/// Whether `dir` (absolute, links resolved) is a file system root or one of the system's
-/// own folders (or, for the pseudo file systems and the configuration folder's root, below
-/// one). A folder of its own below `/var/lib` or `/srv` is fine.
+/// Whether `dir` (absolute, links resolved) is a file system root, one of the system's own
+/// folders (or, for the pseudo file systems and the system's configuration, any folder
+/// below one), or a user's home folder itself. A folder of its own below `/var/lib`,
+/// `/srv` or a home folder is fine.
 pub fn is_system_folder(dir: &Path) -> bool {
     let parts: Vec<String> = dir
         .components()
@@ -25,17 +26,23 @@ pub fn is_system_folder(dir: &Path) -> bool {
 /// `first`: the top-level folder's name (lower case); `depth`: how many names the path has.
 #[cfg(unix)]
 fn system_folder(first: &str, depth: usize) -> bool {
-    // Anything below these is the kernel's or the devices' (`/proc/self/environ`).
-    const PSEUDO: [&str; 4] = ["proc", "sys", "dev", "run"];
+    // Anything below these is the kernel's, the devices' (`/proc/self/environ`) or the
+    // system's configuration (`/etc/ssl/private`, `/etc/ssh`).
+    const ANYWHERE_BELOW: [&str; 6] = ["proc", "sys", "dev", "run", "etc", "boot"];
     // These themselves (not folders below them): a whole tree of other programs' files.
-    const TOP: [&str; 14] = [
-        "etc", "usr", "var", "home", "root", "boot", "bin", "sbin", "lib", "lib64", "opt", "srv",
-        "tmp", "mnt",
+    const TOP: [&str; 13] = [
+        "usr", "var", "home", "root", "bin", "sbin", "lib", "lib64", "opt", "srv", "tmp", "mnt",
+        "users",
     ];
-    PSEUDO.contains(&first) || (depth == 1 && TOP.contains(&first))
+    // A user's home itself (`/home/operator`, macOS's `/Users/operator`): documents and keys
+    // kept without a dot; a folder below it is fine.
+    const PROFILES: [&str; 2] = ["home", "users"];
+    ANYWHERE_BELOW.contains(&first)
+        || (depth == 1 && TOP.contains(&first))
+        || (depth == 2 && PROFILES.contains(&first))
 }
 
-/// On Windows, the system's folders and the roots of user profiles.
+/// On Windows, the system's folders, and the profiles' folder and each profile itself.
 #[cfg(not(unix))]
 fn system_folder(first: &str, depth: usize) -> bool {
     const ANYWHERE_BELOW: [&str; 1] = ["windows"];
@@ -46,7 +53,9 @@ fn system_folder(first: &str, depth: usize) -> bool {
         "users",
         "documents and settings",
     ];
-    ANYWHERE_BELOW.contains(&first) || (depth == 1 && TOP.contains(&first))
+    ANYWHERE_BELOW.contains(&first)
+        || (depth == 1 && TOP.contains(&first))
+        || (depth == 2 && first == "users")
 }
 
 #[cfg(test)]
@@ -65,6 +74,11 @@ mod tests {
             "/dev/shm",
             "/home",
             "/var",
+            "/etc/ssl",
+            "/etc/kkt-update-server/firmware",
+            "/boot/efi",
+            "/home/operator",
+            "/Users/operator",
         ] {
             assert!(is_system_folder(Path::new(dir)), "{dir}");
         }
