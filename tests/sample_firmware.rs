@@ -8,6 +8,7 @@
 mod common;
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -151,6 +152,37 @@ fn publish_refuses_the_sample_and_leaves_firmware_dir_alone() {
         ),
         "{said}"
     );
+
+    // From a .zip too, and when only the second file is the sample.
+    let zip_path = fixture.path("incoming/20250401.zip");
+    let mut zip = zip::ZipWriter::new(fs::File::create(&zip_path).expect("zip"));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("upd_app.bin", options).expect("entry");
+    zip.write_all(&firmware_bytes("20250401", "upd_app.bin"))
+        .expect("write");
+    zip.start_file("upd_app_for_old_frs.bin", options)
+        .expect("entry");
+    zip.write_all(&fs::read(source.join("upd_app_for_old_frs.bin")).expect("sample"))
+        .expect("write");
+    zip.finish().expect("finish");
+    let output = Command::new(BIN)
+        .current_dir(fixture.dir.path())
+        .args([
+            "publish",
+            "incoming/20250401.zip",
+            "--config",
+            "server.yaml",
+        ])
+        .args(["--no-wait"])
+        .output()
+        .expect("run publish");
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains("upd_app_for_old_frs.bin in incoming/20250401.zip is the repository's"),
+        "{said}"
+    );
+
     let left: Vec<_> = fs::read_dir(fixture.path("firmware"))
         .expect("firmware")
         .collect();
@@ -203,4 +235,22 @@ fn check_on_an_empty_installation_says_the_next_step_and_it_works() {
     assert!(report.contains("20250401 current "), "{report}");
     assert!(report.contains("20250301 published "), "{report}");
     assert!(!report.contains("Next step"), "{report}");
+}
+
+#[test]
+fn with_firmware_lines_the_next_step_names_them() {
+    let fixture = Fixture::new();
+    fixture.write("firmware/C.1/line.yaml", "known_builds: []\n");
+    fixture.write("firmware/C.3/line.yaml", "known_builds: []\n");
+    let (passed, report, _) = run_check(fixture.dir.path());
+    assert!(passed, "{report}");
+    let firmware = fixture.dir.path().join("firmware");
+    assert!(
+        report.contains(&format!(
+            "copy it into the folder of its line in {} (C.1, C.3), or run kkt-update-server \
+             publish <that folder> --line <line> --config ",
+            firmware.display()
+        )),
+        "{report}"
+    );
 }
