@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the packages into target/packages/:
 #   kkt-update-server_<version>-1_amd64.deb          (cargo-deb; Debian 12 and later)
-#   kkt-update-server-<version>-windows-x86_64.zip   (the .exe, server.yaml, the sample
-#                                                      firmware/ and licenses, README.txt)
+#   kkt-update-server-<version>-windows-x86_64.zip   (the .exe, its server.yaml, README.txt,
+#                                                      start.bat, an empty firmware/ and
+#                                                      licenses, examples in примеры/)
 # Installs what it needs itself: cargo-deb, the Windows target, mingw-w64 (Debian).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,21 +38,26 @@ fi
 cargo build --release --target x86_64-pc-windows-gnu
 name=kkt-update-server-$version-windows-x86_64
 python3 - "$out/$name.zip" "$name" <<'PY'
-import os, sys, zipfile
+import sys, zipfile
 zip_path, top = sys.argv[1], sys.argv[2]
 def crlf(text):
     return text.replace("\r\n", "\n").replace("\n", "\r\n")
 with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
     z.write("target/x86_64-pc-windows-gnu/release/kkt-update-server.exe", f"{top}/kkt-update-server.exe")
     # Notepad-friendly text: CRLF, and a BOM on the Russian README.
-    z.writestr(f"{top}/server.yaml", crlf(open("server.yaml", encoding="utf-8").read()))
-    z.writestr(f"{top}/licenses.yaml", crlf(open("licenses.yaml", encoding="utf-8").read()))
     z.writestr(f"{top}/README.txt", "\ufeff" + crlf(open("packaging/windows/README.txt", encoding="utf-8").read()))
     z.writestr(f"{top}/start.bat", crlf(open("packaging/windows/start.bat", encoding="utf-8").read()))
-    for root, _, files in os.walk("firmware"):
-        for f in sorted(files):
-            path = os.path.join(root, f)
-            z.write(path, f"{top}/{path}")
+    # What a service centre starts from: its own configuration, no release and no serial.
+    # The repository's sample firmware and licenses stay out: installed as a service, the
+    # zip would offer them to real registers (the server refuses the sample bytes anyway,
+    # outside the source tree). Examples go to примеры\, which the server never reads.
+    z.writestr(f"{top}/server.yaml", crlf(open("packaging/windows/server.yaml", encoding="utf-8").read()))
+    z.writestr(f"{top}/licenses.yaml", crlf(open("packaging/windows/licenses.yaml", encoding="utf-8").read()))
+    z.writestr(f"{top}/примеры/meta.yaml", crlf(open("packaging/examples/meta.yaml", encoding="utf-8").read()))
+    for empty in ["firmware", "licenses"]:
+        folder = zipfile.ZipInfo(f"{top}/{empty}/")
+        folder.external_attr = (0o40755 << 16) | 0x10  # a folder, for unzip and for Windows
+        z.writestr(folder, b"")
 print(f"{zip_path}: {len(zipfile.ZipFile(zip_path).namelist())} files")
 PY
 ls -l "$out"

@@ -10,6 +10,7 @@ pub mod lines;
 pub mod release_meta;
 pub mod releases;
 pub mod rollout;
+pub mod sample_release;
 pub mod snapshot;
 pub mod snapshot_report;
 pub mod write_ledger;

@@ -10,6 +10,8 @@
 //! kernel where it will answer, else taken from what the watcher saw; a file nobody can
 //! vouch for waits `unconfirmed_settle_ms` of quiet instead. A folder published before
 //! keeps serving the bytes validated then while its files change, until the new ones pass.
+//! The repository's generated sample bytes are rejected outside the source tree's own
+//! sample folder (`sample_release`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
 use crate::catalog::rollout::Rollout;
+use crate::catalog::sample_release;
 use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
@@ -417,6 +420,10 @@ fn check_folder(
             }
         }
         files.push(firmware);
+    }
+    let contents: Vec<&[u8]> = files.iter().map(|f| &f.bytes[..]).collect();
+    if let Some(reason) = sample_release::refusal(path, &FIRMWARE_FILES, &contents) {
+        return Err(FolderError::Invalid(reason));
     }
     let [upd_app, upd_app_old]: [Arc<FirmwareFile>; 2] = files
         .try_into()

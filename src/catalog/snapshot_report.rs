@@ -4,6 +4,7 @@
 
 use crate::catalog::device_line::line_label;
 use crate::catalog::releases::{FolderState, Release, ReleaseSet};
+use crate::catalog::sample_release;
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::model::one_line::escaped;
 
@@ -104,7 +105,8 @@ pub fn errors(snapshot: &Snapshot) -> Vec<String> {
     out
 }
 
-/// Things worth knowing that are not errors (a serial overridden by a later file).
+/// Things worth knowing that are not errors (a serial overridden by a later file, the
+/// repository's sample served from the source tree).
 pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
     let mut out: Vec<String> = snapshot
         .licenses
@@ -119,6 +121,19 @@ pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
     ) {
         // Passed the check once, leads elsewhere now (a link re-pointed).
         out.push(format!("static files are not served: {refused}"));
+    }
+    for line in snapshot.all_lines() {
+        let samples: Vec<String> = line
+            .releases
+            .published()
+            .filter(|r| r.files.iter().any(|f| sample_release::is_sample(&f.bytes)))
+            .map(|r| r.version.to_string())
+            .collect();
+        if let Some(folder) = line.releases.folders.first().and_then(|f| f.path.parent()) {
+            if !samples.is_empty() {
+                out.push(sample_release::served_warning(&samples, folder));
+            }
+        }
     }
     for (date, lines) in snapshot.line_index.ambiguous() {
         out.push(format!(

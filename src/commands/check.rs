@@ -2,6 +2,7 @@
 //! license file, prints what it found and each problem, and fails on problems, like
 //! `nginx -t`. It scans exactly as the server does, so it cannot disagree with it.
 
+use std::path::Path;
 use std::time::SystemTime;
 
 use crate::catalog::snapshot::Snapshot;
@@ -51,10 +52,10 @@ pub fn run(config: &Config) -> (String, bool) {
     if !published && snapshot.next_settle().is_none() {
         // A fresh installation has no release yet: devices get a valid "no update", which is
         // a state to know about, not a broken configuration.
-        report.push_str(
-            "warning: no release is published yet: devices are told there is no update \
-             (publish one with kkt-update-server publish)\n",
-        );
+        report.push_str(&format!(
+            "warning: no release is published yet: devices are told there is no update. {}\n",
+            next_step(config, &snapshot)
+        ));
     }
     // Warnings and problems quote names from the operator's files: each stays one line.
     for warning in config
@@ -80,4 +81,47 @@ pub fn run(config: &Config) -> (String, bool) {
         report.push_str(&format!("check failed: {} problem(s)\n", errors.len()));
     }
     (report, errors.is_empty())
+}
+
+/// What to do on an installation without a release, with this installation's own folder and
+/// configuration file, so the sentence can be followed as printed.
+fn next_step(config: &Config, snapshot: &Snapshot) -> String {
+    let program = if cfg!(windows) {
+        "kkt-update-server.exe"
+    } else {
+        "kkt-update-server"
+    };
+    let lines: Vec<&str> = snapshot.lines.lines.keys().map(String::as_str).collect();
+    let (into, line_flag) = if lines.is_empty() {
+        (shown(&config.firmware_dir), String::new())
+    } else {
+        (
+            format!(
+                "the folder of its line in {} ({})",
+                shown(&config.firmware_dir),
+                lines.join(", ")
+            ),
+            " --line <line>".to_string(),
+        )
+    };
+    let config_flag = config
+        .path
+        .as_deref()
+        .map_or(String::new(), |path| format!(" --config {}", shown(path)));
+    format!(
+        "Next step: put the vendor's upd_app.bin and upd_app_for_old_frs.bin in a folder \
+         named for the release date (yyyymmdd, like 20250301) and copy it into {into}, or run \
+         {program} publish <that folder>{line_flag}{config_flag}"
+    )
+}
+
+/// A path as an operator can paste it: absolute, quoted when it holds a space.
+fn shown(path: &Path) -> String {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let text = absolute.display().to_string();
+    if text.contains(char::is_whitespace) {
+        format!("\"{text}\"")
+    } else {
+        text
+    }
 }

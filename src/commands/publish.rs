@@ -14,6 +14,7 @@ use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::{line_folder, line_folders, valid_line_name};
 use crate::catalog::release_meta::{to_hex, FIRMWARE_FILES};
+use crate::catalog::sample_release;
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::commands::server_client::{self, Waited};
@@ -54,6 +55,17 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
         ),
     };
     let source = source::read(&args.source, STABLE_FOR)?;
+    let contents: Vec<&[u8]> = source.files.iter().map(Vec::as_slice).collect();
+    if let Some(name) = sample_release::sample_file(&FIRMWARE_FILES, &contents) {
+        if !sample_release::samples_served_in(&line_dir) {
+            return Err(format!(
+                "{name} in {} is the repository's generated sample (it starts with \
+                 \"KKT-SAMPLE-FIRMWARE\"), not firmware: an installed server never offers it; \
+                 publish the vendor's upd_app.bin and upd_app_for_old_frs.bin instead",
+                args.source.display()
+            ));
+        }
+    }
     let version = match &args.version {
         Some(text) => Version::parse_folder_name(text.trim()).ok_or_else(|| {
             format!("--version must be a real date written yyyymmdd, like 20250301; got {text:?}")
