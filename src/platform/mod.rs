@@ -2,7 +2,8 @@
 //! `cfg` so no other wing needs one: file identity and change times (`fingerprint`),
 //! whether a file is open for writing (`open_writers`), network file systems (`file_system`),
 //! sockets from systemd (`listen_sockets`), the stop request (`stop_signal`), root or not
-//! (`process_user`), the reload request (`reload_signal`), syncing a folder (`durable`), the
+//! (`process_user`), the reload request (`reload_signal`), syncing a folder (`durable`),
+//! opening only a regular file, never through a link (`regular_file`), the
 //! Windows service (`windows_service`, with its answers to the service manager in
 //! `service_control`).
 //! It uses nothing else of the crate but the vocabulary.
@@ -13,6 +14,7 @@ pub mod fingerprint;
 pub mod listen_sockets;
 pub mod open_writers;
 pub mod process_user;
+pub mod regular_file;
 pub mod reload_signal;
 pub mod service_control;
 pub mod stop_signal;
