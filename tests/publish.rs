@@ -888,7 +888,7 @@ fn hostile_zips_are_refused_and_leave_firmware_dir_untouched() {
             ),
             (
                 vec!["incoming/20250301-absolute.zip", "--version", "20250409"],
-                "the entry \"/upd_app.bin\" is an absolute name; refused as a whole",
+                "the entry \"/upd_app.bin\" is an absolute name; the archive is refused as a whole",
             ),
             (
                 vec!["incoming/dotdot.zip", "--version", "20250410"],

@@ -139,9 +139,19 @@ fn not_regular(shown: &str, kind: &str) -> String {
 
 fn too_large(shown: &str, limit: u64) -> String {
     format!(
-        "{shown} is larger than {} MiB; firmware is about 0.5 MB: is it the right file?",
-        limit / 1_048_576
+        "{shown} is larger than {} MiB; {}: is it the right file?",
+        limit / 1_048_576,
+        usual_size(limit)
     )
+}
+
+/// What a file under `limit` usually weighs, for a refusal.
+fn usual_size(limit: u64) -> &'static str {
+    if limit == META_MAX {
+        "a meta.yaml is a few lines"
+    } else {
+        "firmware is about 0.5 MB"
+    }
 }
 
 /// Why a bounded read stopped.
@@ -368,8 +378,8 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
         Ok(archive) => archive,
         Err(_) if ran_out.get() => {
             return Err(format!(
-                "{shown}: listing its entries takes more than {} MiB; a release archive lists \
-                 a handful of files: is it the right archive?",
+                "{shown}: listing its entries takes more than {} MiB (or it is no zip at \
+                 all); a release archive lists a handful of files: is it the right archive?",
                 LISTING_MAX / 1_048_576
             ))
         }
@@ -394,8 +404,9 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
             .map_err(|e| format!("{shown}: entry {index} cannot be read: {e}"))?;
         let name = entry.name().to_string();
         listed.insert(entry.central_header_start());
-        let parts = name_parts(&name)
-            .map_err(|why| format!("{shown}: the entry {name:?} {why}; refused as a whole"))?;
+        let parts = name_parts(&name).map_err(|why| {
+            format!("{shown}: the entry {name:?} {why}; the archive is refused as a whole")
+        })?;
         let kind = entry_kind(&name, entry.unix_mode());
         if let EntryKind::Other(what) = kind {
             return Err(format!(
@@ -456,10 +467,11 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
         found[w.slot] = Some(read_bounded(entry, w.claimed, limit).map_err(|e| match e {
             ReadError::TooLarge => format!(
                 "{shown}: {:?} unpacks to more than {} MiB (its header claims {} bytes); \
-                 firmware is about 0.5 MB: is it the right archive?",
+                 {}: is it the right archive?",
                 w.name,
                 limit / 1_048_576,
-                w.claimed
+                w.claimed,
+                usual_size(limit)
             ),
             ReadError::Io(e) => format!("{shown}: {:?} cannot be unpacked: {e}", w.name),
         })?);
@@ -531,4 +543,179 @@ fn hidden_entry<R: Read + Seek>(
             .saturating_add(length(32));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in entries {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn contents(zip: Vec<u8>) -> Result<ZipContents, String> {
+        zip_contents(Cursor::new(zip), "r.zip")
+    }
+
+    #[test]
+    fn names_that_reach_out_are_refused_others_are_split() {
+        assert_eq!(name_parts("a/./b//c").unwrap(), ["a", "b", "c"]);
+        assert_eq!(name_parts("a\\b").unwrap(), ["a", "b"]);
+        assert_eq!(name_parts("a/b/").unwrap(), ["a", "b"]);
+        for name in ["/etc/passwd", "\\x", "C:/x", "c:x", "C:\\Windows\\x"] {
+            assert_eq!(name_parts(name), Err("is an absolute name"), "{name}");
+        }
+        for name in ["../x", "a/../../x", "a/..", "a\\..\\x"] {
+            assert_eq!(
+                name_parts(name),
+                Err("reaches outside the archive (..)"),
+                "{name}"
+            );
+        }
+        assert_eq!(name_parts("a\0b"), Err("holds a NUL byte"));
+        // A name merely containing dots or a colon further in is a name.
+        assert_eq!(name_parts("a..b/c:d").unwrap(), ["a..b", "c:d"]);
+    }
+
+    #[test]
+    fn entry_kinds_come_from_the_unix_mode_bits() {
+        assert_eq!(entry_kind("a", None), EntryKind::File);
+        assert_eq!(entry_kind("a/", None), EntryKind::Folder);
+        assert_eq!(entry_kind("a", Some(0o644)), EntryKind::File);
+        assert_eq!(entry_kind("a", Some(0o100_644)), EntryKind::File);
+        assert_eq!(entry_kind("a", Some(0o040_755)), EntryKind::Folder);
+        assert_eq!(
+            entry_kind("a", Some(0o120_777)),
+            EntryKind::Other("a symbolic link")
+        );
+        assert_eq!(
+            entry_kind("a/", Some(0o120_777)),
+            EntryKind::Other("a symbolic link")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o010_644)),
+            EntryKind::Other("a FIFO (named pipe)")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o140_644)),
+            EntryKind::Other("a socket")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o020_644)),
+            EntryKind::Other("a device")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o060_644)),
+            EntryKind::Other("a device")
+        );
+    }
+
+    #[test]
+    fn a_bounded_read_takes_the_limit_and_refuses_one_byte_more() {
+        let exact = read_bounded(Cursor::new(vec![1u8; 1000]), 5, 1000)
+            .ok()
+            .unwrap();
+        assert_eq!(exact.len(), 1000);
+        assert!(matches!(
+            read_bounded(Cursor::new(vec![1u8; 1001]), u64::MAX, 1000),
+            Err(ReadError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn a_plain_archive_gives_its_files_meta_and_folder() {
+        let zip = zip_of(&[
+            ("20250301/", b""),
+            ("20250301/upd_app.bin", b"new"),
+            ("20250301/upd_app_for_old_frs.bin", b"old"),
+            ("20250301/meta.yaml", b"\xEF\xBB\xBFcritical: true\n"),
+            ("20250301/notes.txt", b"notes"),
+        ]);
+        let got = contents(zip).unwrap();
+        assert_eq!(got.files, [b"new".to_vec(), b"old".to_vec()]);
+        assert_eq!(got.meta.as_deref(), Some("critical: true\n"));
+        assert_eq!(got.folder.as_deref(), Some("20250301"));
+    }
+
+    #[test]
+    fn a_name_listed_twice_is_found_though_the_reader_hides_it() {
+        // No writer makes two entries of one name: make one under another, then rename.
+        let mut zip = zip_of(&[
+            ("upd_app.bin", b"new"),
+            ("upd_app_for_old_frs.bin", b"old"),
+            ("upd_app.biX", b"evil"),
+        ]);
+        for at in 0..zip.len() - 11 {
+            if &zip[at..at + 11] == b"upd_app.biX" {
+                zip[at + 10] = b'n';
+            }
+        }
+        let error = contents(zip).unwrap_err();
+        assert!(
+            error.contains("holds \"upd_app.bin\" twice (a second entry of that name"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn missing_empty_and_non_utf8_are_refused() {
+        let error = contents(zip_of(&[("upd_app.bin", b"new")])).unwrap_err();
+        assert_eq!(error, "upd_app_for_old_frs.bin is missing in r.zip");
+        let error = contents(zip_of(&[
+            ("upd_app.bin", b""),
+            ("upd_app_for_old_frs.bin", b"old"),
+        ]))
+        .unwrap_err();
+        assert_eq!(error, "upd_app.bin in r.zip is empty");
+        let error = contents(zip_of(&[
+            ("upd_app.bin", b"new"),
+            ("upd_app_for_old_frs.bin", b"old"),
+            ("meta.yaml", b"description: \xcf\xeb\xe0\xed\n"),
+        ]))
+        .unwrap_err();
+        assert!(error.contains("meta.yaml is not UTF-8 text"), "{error}");
+        let error = contents(b"not a zip at all".to_vec()).unwrap_err();
+        assert!(error.starts_with("r.zip is not a readable .zip"), "{error}");
+    }
+
+    #[test]
+    fn a_name_in_a_refusal_is_escaped() {
+        let error = contents(zip_of(&[
+            ("upd_app.bin", b"new"),
+            ("upd_app_for_old_frs.bin", b"old"),
+            ("../\x1b[31mred\nforged line", b"x"),
+        ]))
+        .unwrap_err();
+        assert!(!error.contains('\n') && !error.contains('\x1b'), "{error}");
+        assert!(error.contains("\\u{1b}[31mred\\nforged line"), "{error}");
+    }
+
+    #[test]
+    fn a_listing_past_its_budget_stops_reading_there() {
+        let mut entries: Vec<(String, Vec<u8>)> = vec![
+            ("upd_app.bin".into(), b"new".to_vec()),
+            ("upd_app_for_old_frs.bin".into(), b"old".to_vec()),
+        ];
+        // 700 names of 1,600 bytes: about 1.1 MB of table of contents, under 1,000 entries.
+        for i in 0..700 {
+            entries.push((format!("{i:04}{}", "x".repeat(1600)), Vec::new()));
+        }
+        let borrowed: Vec<(&str, &[u8])> = entries
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let error = contents(zip_of(&borrowed)).unwrap_err();
+        assert!(
+            error.contains("listing its entries takes more than 1 MiB"),
+            "{error}"
+        );
+    }
 }
