@@ -2,7 +2,11 @@
 //! from a folder and from a zip, pinned and therefore offered within the debounce (the
 //! server's `settle_ms` is a minute here); each refusal leaves `firmware_dir` byte for byte
 //! as it was; `--replace` under a polling client never serves a mix or an older release;
-//! `withdraw` then `publish --replace` back; `--dry-run` writes nothing.
+//! `withdraw` then `publish --replace` back; `--dry-run` writes nothing. Hostile sources:
+//! links (to a secret, as the source itself, as zip entries by their mode bits), FIFOs
+//! (never waited on), files over 64 MiB, a zip bomb behind a 1,000-byte header (stopped at
+//! the limit, memory bounded), names twice or reaching out, too many entries: each refused
+//! in one sentence, `firmware_dir` untouched.
 
 mod common;
 
@@ -520,6 +524,12 @@ fn links_and_special_files_in_a_source_folder_are_refused() {
     let zip_target = fixture.path("real.zip");
     fs::write(&zip_target, zip_with(&firmware_entries("", "20250305"))).expect("zip");
     symlink(&zip_target, fixture.path("incoming/20250305.zip")).expect("symlink");
+    // A FIFO named like a zip: reading it would wait forever.
+    let made = Command::new("mkfifo")
+        .arg(fixture.path("incoming/20250306.zip"))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
     assert_refused(
         &fixture,
         &[
@@ -542,6 +552,10 @@ fn links_and_special_files_in_a_source_folder_are_refused() {
             (
                 vec!["incoming/20250305.zip"],
                 "incoming/20250305.zip is a symbolic link; publish reads only real folders",
+            ),
+            (
+                vec!["incoming/20250306.zip"],
+                "incoming/20250306.zip is a FIFO (named pipe), not a regular file",
             ),
         ],
     );
@@ -616,38 +630,43 @@ fn zip_with(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
 /// block holding a literal 0 and then `matches` copies of "258 bytes from 1 back" (13 bits
 /// each), written by hand because a compressor in a debug build takes a minute for a GiB.
 fn deflated_zeros(matches: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(matches * 13 / 8 + 8);
-    let (mut bits, mut count) = (0u64, 0u32);
-    // Deflate packs from the lowest bit; Huffman codes go most significant bit first.
-    let mut put = |value: u64, length: u32, reversed: bool| {
-        let value = if reversed {
-            (0..length).fold(0, |acc, i| (acc << 1) | ((value >> i) & 1))
-        } else {
-            value
-        };
-        bits |= value << count;
-        count += length;
-        while count >= 8 {
-            out.push(bits as u8);
-            bits >>= 8;
-            count -= 8;
-        }
-    };
-    put(1, 1, false); // BFINAL
-    put(1, 2, false); // BTYPE 01: fixed Huffman codes
-    put(0x30, 8, true); // literal 0
-                        // Length 258 is code 285 (8 bits 11000101), distance 1 is code 0 (5 bits): one u64 of
-                        // 13 bits per match.
-    let code = (0..8).fold(0u64, |acc, i| {
-        acc | (((0b1100_0101u64 >> (7 - i)) & 1) << i)
-    });
-    for _ in 0..matches {
-        put(code, 13, false);
+    /// Deflate packs bits from the lowest one up.
+    struct Bits {
+        out: Vec<u8>,
+        pending: u64,
+        count: u32,
     }
-    put(0, 7, false); // end of block (code 256: seven zero bits)
-    put(0, 7, false); // flush the last bits
-    drop(put);
-    out
+    impl Bits {
+        fn put(&mut self, value: u64, length: u32) {
+            self.pending |= value << self.count;
+            self.count += length;
+            while self.count >= 8 {
+                self.out.push(self.pending as u8);
+                self.pending >>= 8;
+                self.count -= 8;
+            }
+        }
+    }
+    /// A Huffman code goes most significant bit first: reversed for `put`.
+    fn code(value: u64, length: u32) -> u64 {
+        (0..length).fold(0, |acc, i| (acc << 1) | ((value >> i) & 1))
+    }
+    let mut bits = Bits {
+        out: Vec::with_capacity(matches * 13 / 8 + 8),
+        pending: 0,
+        count: 0,
+    };
+    bits.put(1, 1); // BFINAL
+    bits.put(1, 2); // BTYPE 01: fixed Huffman codes
+    bits.put(code(0x30, 8), 8); // literal 0
+                                // Length 258 is code 285 (8 bits 11000101), distance 1 is code 0 (5 bits 00000).
+    let copy = code(0b1100_0101, 8);
+    for _ in 0..matches {
+        bits.put(copy, 13);
+    }
+    bits.put(0, 7); // end of block (code 256: seven zero bits)
+    bits.put(0, 7); // pushes out the last bits
+    bits.out
 }
 
 /// The CRC-32 of `length` zero bytes (what a zip header holds for them), so that the
@@ -726,11 +745,12 @@ fn claim_size(zip: &mut [u8], name: &str, size: u32) {
     zip[central + 24..central + 28].copy_from_slice(&size.to_le_bytes());
 }
 
-/// Gives the entry `name` the Unix `mode` (made on Unix, mode in the high 16 bits of the
-/// external attributes), as `zip -y` and Info-ZIP write it.
-fn set_unix_mode(zip: &mut [u8], name: &str, mode: u32) {
+/// Gives the entry `name` the Unix `mode` in the high 16 bits of its external attributes,
+/// saying it was made on `system` (3: Unix, as `zip -y` writes it; 0: MS-DOS, as some
+/// Windows tools write a link).
+fn set_unix_mode(zip: &mut [u8], name: &str, mode: u32, system: u8) {
     let (_, central) = headers_of(zip, name);
-    zip[central + 5] = 3;
+    zip[central + 5] = system;
     zip[central + 38..central + 42].copy_from_slice(&(mode << 16).to_le_bytes());
 }
 
@@ -784,8 +804,12 @@ fn hostile_zips_are_refused_and_leave_firmware_dir_untouched() {
 
     // A FIFO by its mode bits.
     let mut fifo = zip_with(&good);
-    set_unix_mode(&mut fifo, "20250301/upd_app_for_old_frs.bin", 0o010_644);
+    set_unix_mode(&mut fifo, "20250301/upd_app_for_old_frs.bin", 0o010_644, 3);
     put("fifo.zip", &fifo);
+    // A link by its mode bits in an archive that says it was made on MS-DOS.
+    let mut dos_link = zip_with(&good);
+    set_unix_mode(&mut dos_link, "20250301/upd_app.bin", 0o120_777, 0);
+    put("dos-link.zip", &dos_link);
 
     // A bomb: the header claims 1,000 bytes; it inflates to just over 64 MiB of zeros
     // (with their true CRC: unpacked whole, it passes).
@@ -864,6 +888,10 @@ fn hostile_zips_are_refused_and_leave_firmware_dir_untouched() {
                 vec!["incoming/fifo.zip", "--version", "20250403"],
                 "the entry \"20250301/upd_app_for_old_frs.bin\" is a FIFO (named pipe), not a \
                  regular file",
+            ),
+            (
+                vec!["incoming/dos-link.zip", "--version", "20250414"],
+                "the entry \"20250301/upd_app.bin\" is a symbolic link, not a regular file",
             ),
             (
                 vec!["incoming/bomb.zip", "--version", "20250404"],
