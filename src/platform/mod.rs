@@ -4,8 +4,9 @@
 //! sockets from systemd (`listen_sockets`), the limit on open files (`open_files`), the stop
 //! request (`stop_signal`), root or not (`process_user`), the reload request
 //! (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a
-//! folder (`durable`), the system's own folders (`system_folders`), the Windows service
-//! (`windows_service`, with its answers to the service manager in `service_control`).
+//! folder (`durable`), the system's own folders (`system_folders`), opening only a regular
+//! file, never through a link (`regular_file`), the Windows service (`windows_service`,
+//! with its answers to the service manager in `service_control`).
 //! It uses nothing else of the crate but the vocabulary.
 
 pub mod durable;
@@ -15,6 +16,7 @@ pub mod listen_sockets;
 pub mod open_files;
 pub mod open_writers;
 pub mod process_user;
+pub mod regular_file;
 pub mod reload_signal;
 pub mod send_timeout;
 pub mod service_control;

@@ -2,18 +2,42 @@
 //! non-empty, not the same bytes, not still growing), an optional `meta.yaml` to start from,
 //! and the version its name tells (`20250301`, `20250301.zip`, a zip whose one top folder
 //! is `20250301`). Every refusal is one plain sentence.
+//!
+//! A source is hostile until checked, whoever handed it over: what is published is sent to
+//! every register as firmware. So only regular files are read: a symbolic link (to
+//! `/etc/shadow`, say), a FIFO or a device is refused by name, in a folder or as an entry of
+//! an archive (its Unix mode bits), and a file is opened without following a link
+//! (`platform::regular_file`). A hard link is a regular file and is read. Every file is read
+//! through a bound of its limit plus one byte, so a zip entry whose header claims 1,000
+//! bytes and that inflates to a gigabyte stops at the limit: headers are never believed.
+//! An archive's names must stay inside it (no absolute name, no `..`) and name each file
+//! once, also when they differ only in letter case or `\` for `/`; it may list at most
+//! `ENTRIES_MAX` entries, and listing them may read at most `LISTING_MAX` bytes.
 
+use std::cell::Cell;
+use std::collections::{BTreeSet, HashSet};
 use std::fs;
-use std::io::Read;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
+use crate::platform::regular_file::{kind_of, open_regular, NotOpened};
 
+/// The largest firmware file `publish` takes: real firmware is about 0.5 MB.
+pub const FILE_MAX: u64 = 64 * 1024 * 1024;
+/// The largest `meta.yaml` it takes: a few lines.
+pub const META_MAX: u64 = 1024 * 1024;
 /// A zip larger than this is refused (two firmware files are well under 10 MB).
 const ZIP_MAX: u64 = 256 * 1024 * 1024;
+/// The most entries an archive may list: a release's archive holds a handful.
+pub const ENTRIES_MAX: usize = 1000;
+/// The most bytes read to list an archive (its end record and table of contents): zip's
+/// reader keeps every entry it lists in memory, several times the table's size, so a
+/// table of millions of tiny entries would cost gigabytes before any count could be asked.
+pub const LISTING_MAX: u64 = 1024 * 1024;
 
 /// What a source holds.
 #[derive(Debug)]
@@ -26,13 +50,31 @@ pub struct Source {
     pub named_version: Option<Version>,
 }
 
+/// What an archive holds, checked (see `zip_contents`).
+#[derive(Debug)]
+pub struct ZipContents {
+    /// In the order of `FIRMWARE_FILES`; each non-empty and at most `FILE_MAX` bytes.
+    pub files: [Vec<u8>; 2],
+    /// `meta.yaml`, as text, at most `META_MAX` bytes.
+    pub meta: Option<String>,
+    /// The one folder the archive's files sit in, if there is exactly one.
+    pub folder: Option<String>,
+}
+
 /// Reads `path`, refusing a source still being written: sizes and times must not change
 /// over `stable_for`.
 pub fn read(path: &Path, stable_for: Duration) -> Result<Source, String> {
-    let meta = fs::metadata(path).map_err(|e| match e.kind() {
+    let meta = fs::symlink_metadata(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => format!("{} does not exist", path.display()),
         _ => format!("cannot read {}: {e}", path.display()),
     })?;
+    if meta.file_type().is_symlink() {
+        return Err(format!(
+            "{} is a symbolic link; publish reads only real folders and files: give the folder \
+             or .zip it points to",
+            path.display()
+        ));
+    }
     let source = if meta.is_dir() {
         read_folder(path, stable_for)?
     } else if path
@@ -65,13 +107,16 @@ fn version_of_name(path: &Path) -> Option<Version> {
     Version::parse_folder_name(stem)
 }
 
+type Stamp = (u64, Option<SystemTime>);
+
 /// Size and modification time, to see whether something still grows.
-fn stamp(path: &Path) -> Result<(u64, Option<std::time::SystemTime>), String> {
-    let m = fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn stamp(path: &Path) -> Result<Stamp, String> {
+    let m =
+        fs::symlink_metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok((m.len(), m.modified().ok()))
 }
 
-fn still_written(path: &Path, before: (u64, Option<std::time::SystemTime>)) -> Result<(), String> {
+fn still_written(path: &Path, before: Stamp) -> Result<(), String> {
     let after = stamp(path)?;
     if after != before {
         return Err(format!(
@@ -85,42 +130,107 @@ fn still_written(path: &Path, before: (u64, Option<std::time::SystemTime>)) -> R
     Ok(())
 }
 
+fn not_regular(shown: &str, kind: &str) -> String {
+    format!(
+        "{shown} is {kind}, not a regular file; publish reads only regular files: put the \
+         file itself there"
+    )
+}
+
+fn too_large(shown: &str, limit: u64) -> String {
+    format!(
+        "{shown} is larger than {} MiB; {}: is it the right file?",
+        limit / 1_048_576,
+        usual_size(limit)
+    )
+}
+
+/// What a file under `limit` usually weighs, for a refusal.
+fn usual_size(limit: u64) -> &'static str {
+    if limit == META_MAX {
+        "a meta.yaml is a few lines"
+    } else {
+        "firmware is about 0.5 MB"
+    }
+}
+
+/// Why a bounded read stopped.
+enum ReadError {
+    /// More than the limit.
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Reads `reader` to its end, at most `limit` bytes: one byte more is refused, whatever
+/// size anything claimed (`claimed` only sizes the first allocation, never above `limit`).
+fn read_bounded(reader: impl Read, claimed: u64, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let capacity = usize::try_from(claimed.min(limit)).unwrap_or(0);
+    let mut bytes = Vec::with_capacity(capacity);
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// Reads the regular file `path`, at most `limit` bytes; `None` when there is none.
+fn read_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+    let shown = path.display().to_string();
+    let (file, opened) = match open_regular(path) {
+        Ok(opened) => opened,
+        Err(NotOpened::Missing) => return Ok(None),
+        Err(NotOpened::NotRegular(kind)) => return Err(not_regular(&shown, kind)),
+        Err(NotOpened::Io(e)) => return Err(format!("cannot read {shown}: {e}")),
+    };
+    match read_bounded(file, opened.len(), limit) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(ReadError::TooLarge) => Err(too_large(&shown, limit)),
+        Err(ReadError::Io(e)) => Err(format!("cannot read {shown}: {e}")),
+    }
+}
+
 fn read_folder(dir: &Path, stable_for: Duration) -> Result<Source, String> {
     let mut stamps = Vec::new();
     for name in FIRMWARE_FILES {
         let file = dir.join(name);
-        let m = match fs::metadata(&file) {
+        let m = match fs::symlink_metadata(&file) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(format!("{name} is missing in {}", dir.display()))
             }
             Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
         };
-        if !m.is_file() {
-            return Err(format!("{} is not a regular file", file.display()));
+        if let Some(kind) = kind_of(&m) {
+            return Err(not_regular(&file.display().to_string(), kind));
         }
         if m.len() == 0 {
             return Err(format!("{} is empty", file.display()));
         }
-        stamps.push((file.clone(), stamp(&file)?));
+        if m.len() > FILE_MAX {
+            return Err(too_large(&file.display().to_string(), FILE_MAX));
+        }
+        stamps.push((file.clone(), (m.len(), m.modified().ok())));
     }
     std::thread::sleep(stable_for);
     let mut files: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
     for (slot, (file, before)) in files.iter_mut().zip(stamps) {
         still_written(&file, before)?;
-        *slot = fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        *slot = read_file(&file, FILE_MAX)?
+            .ok_or_else(|| format!("{} disappeared while it was read", file.display()))?;
         still_written(&file, before)?;
         if slot.len() as u64 != before.0 {
             return Err(format!("{} changed while it was read", file.display()));
         }
     }
     let meta_path = dir.join("meta.yaml");
-    let meta = match fs::read(&meta_path) {
-        Ok(bytes) => Some(
+    let meta = match read_file(&meta_path, META_MAX)? {
+        Some(bytes) => Some(
             utf8_text(bytes, "meta.yaml").map_err(|e| format!("{}: {e}", meta_path.display()))?,
         ),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {}: {e}", meta_path.display())),
+        None => None,
     };
     Ok(Source {
         files,
@@ -130,94 +240,482 @@ fn read_folder(dir: &Path, stable_for: Duration) -> Result<Source, String> {
 }
 
 fn read_zip(path: &Path, stable_for: Duration) -> Result<Source, String> {
-    let before = stamp(path)?;
+    let shown = path.display().to_string();
+    let (file, opened) = open_regular(path).map_err(|e| match e {
+        NotOpened::Missing => format!("{shown} does not exist"),
+        NotOpened::NotRegular(kind) => not_regular(&shown, kind),
+        NotOpened::Io(e) => format!("cannot read {shown}: {e}"),
+    })?;
+    let before = (opened.len(), opened.modified().ok());
     if before.0 > ZIP_MAX {
         return Err(format!(
-            "{} is {} MB; a release's two files are far smaller: is it the right archive?",
-            path.display(),
+            "{shown} is {} MB; a release's two files are far smaller: is it the right archive?",
             before.0 / 1_048_576
         ));
     }
     std::thread::sleep(stable_for);
     still_written(path, before)?;
-    let bytes = fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
-        .map_err(|e| format!("{} is not a readable .zip: {e}", path.display()))?;
-    let mut found: [Option<Vec<u8>>; 2] = [None, None];
-    let mut meta = None;
-    let mut top_folders = std::collections::BTreeSet::new();
-    for index in 0..archive.len() {
-        let mut entry = archive
-            .by_index(index)
-            .map_err(|e| format!("{}: entry {index} cannot be read: {e}", path.display()))?;
-        if entry.is_dir() {
-            continue;
-        }
-        let Some(name) = entry.enclosed_name() else {
-            continue;
-        };
-        let components: Vec<String> = name
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        if components.len() > 1 {
-            top_folders.insert(components[0].clone());
-        }
-        let Some(file_name) = components.last() else {
-            continue;
-        };
-        let slot = FIRMWARE_FILES.iter().position(|f| f == file_name);
-        if slot.is_none() && file_name != "meta.yaml" {
-            continue;
-        }
-        if components.len() > 2 {
-            return Err(format!(
-                "{}: {} is nested too deep; put the files at the top of the archive or in one folder",
-                path.display(),
-                components.join("/")
-            ));
-        }
-        if entry.size() > ZIP_MAX {
-            return Err(format!("{}: {file_name} is too large", path.display()));
-        }
-        let mut data = Vec::new();
-        entry
-            .read_to_end(&mut data)
-            .map_err(|e| format!("{}: {file_name} cannot be unpacked: {e}", path.display()))?;
-        match slot {
-            Some(i) => {
-                if found[i].is_some() {
-                    return Err(format!(
-                        "{} holds {file_name} twice; keep one",
-                        path.display()
-                    ));
-                }
-                found[i] = Some(data);
-            }
-            None => {
-                meta = Some(
-                    utf8_text(data, "meta.yaml").map_err(|e| format!("{}: {e}", path.display()))?,
-                )
-            }
-        }
-    }
-    let mut files: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
-    for (i, name) in FIRMWARE_FILES.iter().enumerate() {
-        match found[i].take() {
-            Some(data) if data.is_empty() => {
-                return Err(format!("{name} in {} is empty", path.display()))
-            }
-            Some(data) => files[i] = data,
-            None => return Err(format!("{name} is missing in {}", path.display())),
-        }
-    }
-    let from_folder = match top_folders.iter().collect::<Vec<_>>().as_slice() {
-        [only] => Version::parse_folder_name(only),
-        _ => None,
-    };
+    let contents = zip_contents(BufReader::new(&file), &shown)?;
+    still_written(path, before)?;
+    let from_folder = contents
+        .folder
+        .as_deref()
+        .and_then(Version::parse_folder_name);
     Ok(Source {
-        files,
-        meta,
+        files: contents.files,
+        meta: contents.meta,
         named_version: version_of_name(path).or(from_folder),
     })
+}
+
+/// Counts what zip's reader reads while it lists an archive, and refuses to read past
+/// `LISTING_MAX` (see there).
+struct Listing<'a, R> {
+    inner: R,
+    /// Bytes it may still read; `u64::MAX` once the listing is done.
+    left: &'a Cell<u64>,
+    /// Set when a read was refused.
+    ran_out: &'a Cell<bool>,
+}
+
+impl<R: Read> Read for Listing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let left = self.left.get();
+        if left == 0 {
+            self.ran_out.set(true);
+            return Err(std::io::Error::other("the archive's listing is too large"));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buf[..want])?;
+        self.left.set(left.saturating_sub(read as u64));
+        Ok(read)
+    }
+}
+
+impl<R: Seek> Seek for Listing<'_, R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(to)
+    }
+}
+
+/// What an entry of an archive is, from its name and its Unix mode bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    File,
+    Folder,
+    /// Not a regular file nor a folder, in words.
+    Other(&'static str),
+}
+
+fn entry_kind(name: &str, unix_mode: Option<u32>) -> EntryKind {
+    // sys/stat.h: the type bits of a mode; 0 (permissions only) says nothing.
+    const S_IFMT: u32 = 0o170_000;
+    let by_name = if name.ends_with(['/', '\\']) {
+        EntryKind::Folder
+    } else {
+        EntryKind::File
+    };
+    match unix_mode.map_or(0, |m| m & S_IFMT) {
+        0 | 0o100_000 => by_name,
+        0o040_000 => EntryKind::Folder,
+        0o120_000 => EntryKind::Other("a symbolic link"),
+        0o010_000 => EntryKind::Other("a FIFO (named pipe)"),
+        0o140_000 => EntryKind::Other("a socket"),
+        0o020_000 | 0o060_000 => EntryKind::Other("a device"),
+        _ => EntryKind::Other("not a regular file"),
+    }
+}
+
+/// The parts of an entry's name (`\` read as `/`, as Windows tools write it; `.` and empty
+/// parts left out), or why the name is refused.
+fn name_parts(name: &str) -> Result<Vec<&str>, &'static str> {
+    if name.contains('\0') {
+        return Err("holds a NUL byte");
+    }
+    if name.starts_with(['/', '\\']) {
+        return Err("is an absolute name");
+    }
+    let parts: Vec<&str> = name
+        .split(['/', '\\'])
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    let drive =
+        |p: &str| p.len() >= 2 && p.as_bytes()[0].is_ascii_alphabetic() && p.as_bytes()[1] == b':';
+    if parts.first().is_some_and(|p| drive(p)) {
+        return Err("is an absolute name");
+    }
+    if parts.contains(&"..") {
+        return Err("reaches outside the archive (..)");
+    }
+    Ok(parts)
+}
+
+/// An entry to unpack: its index, name and the slot it fills (0 and 1: `FIRMWARE_FILES`,
+/// 2: `meta.yaml`).
+struct Wanted {
+    index: usize,
+    name: String,
+    slot: usize,
+    claimed: u64,
+}
+
+/// Reads and checks the archive `reader` (`shown` names it in refusals): every entry listed
+/// is checked (a name that stays inside, once; a regular file or a folder), then the two
+/// firmware files and `meta.yaml`, at the top or in one folder, are unpacked, each through
+/// its bound. What zip bytes can become, for `publish` and for the fuzzer.
+pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContents, String> {
+    let left = Cell::new(LISTING_MAX);
+    let ran_out = Cell::new(false);
+    let listing = Listing {
+        inner: reader,
+        left: &left,
+        ran_out: &ran_out,
+    };
+    let mut archive = match zip::ZipArchive::new(listing) {
+        Ok(archive) => archive,
+        Err(_) if ran_out.get() => {
+            return Err(format!(
+                "{shown}: listing its entries takes more than {} MiB (or it is no zip at \
+                 all); a release archive lists a handful of files: is it the right archive?",
+                LISTING_MAX / 1_048_576
+            ))
+        }
+        Err(e) => return Err(format!("{shown} is not a readable .zip: {e}")),
+    };
+    left.set(u64::MAX);
+    if archive.len() > ENTRIES_MAX {
+        return Err(format!(
+            "{shown} lists {} entries; a release archive holds a handful (at most {ENTRIES_MAX}): \
+             is it the right archive?",
+            archive.len()
+        ));
+    }
+    let directory_start = archive.central_directory_start();
+    let mut listed = HashSet::new();
+    let mut seen = HashSet::new();
+    let mut top_folders = BTreeSet::new();
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(|e| format!("{shown}: entry {index} cannot be read: {e}"))?;
+        let name = entry.name().to_string();
+        listed.insert(entry.central_header_start());
+        let parts = name_parts(&name).map_err(|why| {
+            format!("{shown}: the entry {name:?} {why}; the archive is refused as a whole")
+        })?;
+        let kind = entry_kind(&name, entry.unix_mode());
+        if let EntryKind::Other(what) = kind {
+            return Err(format!(
+                "{shown}: the entry {name:?} is {what}, not a regular file; publish reads only \
+                 regular files: zip the files themselves"
+            ));
+        }
+        if !seen.insert(parts.join("/").to_lowercase()) {
+            return Err(format!(
+                "{shown} holds {name:?} twice (names that differ at most in letter case or \
+                 slashes are the same file once unpacked); keep one"
+            ));
+        }
+        if kind == EntryKind::Folder {
+            continue;
+        }
+        if parts.len() > 1 {
+            top_folders.insert(parts[0].to_string());
+        }
+        let Some(file_name) = parts.last() else {
+            continue;
+        };
+        let slot = match FIRMWARE_FILES.iter().position(|f| f == file_name) {
+            Some(slot) => slot,
+            None if *file_name == "meta.yaml" => 2,
+            None => continue,
+        };
+        if parts.len() > 2 {
+            return Err(format!(
+                "{shown}: {:?} is nested too deep; put the files at the top of the archive or \
+                 in one folder",
+                parts.join("/")
+            ));
+        }
+        if let Some(first) = wanted.iter().find(|w| w.slot == slot) {
+            return Err(format!(
+                "{shown} holds {file_name} twice ({:?} and {name:?}); keep one",
+                first.name
+            ));
+        }
+        let limit = if slot == 2 { META_MAX } else { FILE_MAX };
+        if entry.size() > limit {
+            return Err(too_large(&format!("{shown}: {file_name}"), limit));
+        }
+        wanted.push(Wanted {
+            index,
+            name,
+            slot,
+            claimed: entry.size(),
+        });
+    }
+    let mut found: [Option<Vec<u8>>; 3] = [None, None, None];
+    for w in &wanted {
+        let entry = archive
+            .by_index(w.index)
+            .map_err(|e| format!("{shown}: {:?} cannot be unpacked: {e}", w.name))?;
+        let limit = if w.slot == 2 { META_MAX } else { FILE_MAX };
+        found[w.slot] = Some(read_bounded(entry, w.claimed, limit).map_err(|e| match e {
+            ReadError::TooLarge => format!(
+                "{shown}: {:?} unpacks to more than {} MiB (its header claims {} bytes); \
+                 {}: is it the right archive?",
+                w.name,
+                limit / 1_048_576,
+                w.claimed,
+                usual_size(limit)
+            ),
+            ReadError::Io(e) => format!("{shown}: {:?} cannot be unpacked: {e}", w.name),
+        })?);
+    }
+    let mut reader = archive.into_inner().inner;
+    if let Some(hidden) = hidden_entry(&mut reader, directory_start, &listed) {
+        return Err(format!(
+            "{shown} holds {hidden:?} twice (a second entry of that name, which zip tools \
+             would unpack over the first); keep one"
+        ));
+    }
+    let [new, old, meta] = found;
+    let mut files: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+    for ((name, slot), data) in FIRMWARE_FILES.iter().zip(&mut files).zip([new, old]) {
+        match data {
+            Some(data) if data.is_empty() => return Err(format!("{name} in {shown} is empty")),
+            Some(data) => *slot = data,
+            None => return Err(format!("{name} is missing in {shown}")),
+        }
+    }
+    let meta = match meta {
+        Some(bytes) => Some(utf8_text(bytes, "meta.yaml").map_err(|e| format!("{shown}: {e}"))?),
+        None => None,
+    };
+    let folder = match top_folders.into_iter().collect::<Vec<_>>().as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    };
+    Ok(ZipContents {
+        files,
+        meta,
+        folder,
+    })
+}
+
+/// zip's reader keeps one entry per name: of two entries named alike it shows only one,
+/// and nothing tells that the other existed (zip-rs/zip2 issue 841). So its table of
+/// contents is walked once more here, header by header from where the reader began, and
+/// every header must be one the reader listed (`listed`: their offsets). Returns the name
+/// of the first that is not. The walk stops at the first thing that is not a header, so it
+/// visits at most one more header than were listed.
+fn hidden_entry<R: Read + Seek>(
+    reader: &mut R,
+    start: u64,
+    listed: &HashSet<u64>,
+) -> Option<String> {
+    /// The fixed part of a central directory header (APPNOTE 4.3.12).
+    const HEADER: usize = 46;
+    const SIGNATURE: [u8; 4] = *b"PK\x01\x02";
+    let mut at = start;
+    for _ in 0..=listed.len() {
+        let mut header = [0u8; HEADER];
+        reader.seek(SeekFrom::Start(at)).ok()?;
+        reader.read_exact(&mut header).ok()?;
+        if header[..4] != SIGNATURE {
+            return None;
+        }
+        let length =
+            |offset: usize| u64::from(u16::from_le_bytes([header[offset], header[offset + 1]]));
+        if !listed.contains(&at) {
+            let mut name = vec![0u8; usize::from(u16::from_le_bytes([header[28], header[29]]))];
+            let _ = reader.read_exact(&mut name);
+            return Some(String::from_utf8_lossy(&name).into_owned());
+        }
+        at = at
+            .saturating_add(HEADER as u64)
+            .saturating_add(length(28))
+            .saturating_add(length(30))
+            .saturating_add(length(32));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Cursor, Write};
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for (name, bytes) in entries {
+            zip.start_file(*name, options).unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn contents(zip: Vec<u8>) -> Result<ZipContents, String> {
+        zip_contents(Cursor::new(zip), "r.zip")
+    }
+
+    #[test]
+    fn names_that_reach_out_are_refused_others_are_split() {
+        assert_eq!(name_parts("a/./b//c").unwrap(), ["a", "b", "c"]);
+        assert_eq!(name_parts("a\\b").unwrap(), ["a", "b"]);
+        assert_eq!(name_parts("a/b/").unwrap(), ["a", "b"]);
+        for name in ["/etc/passwd", "\\x", "C:/x", "c:x", "C:\\Windows\\x"] {
+            assert_eq!(name_parts(name), Err("is an absolute name"), "{name}");
+        }
+        for name in ["../x", "a/../../x", "a/..", "a\\..\\x"] {
+            assert_eq!(
+                name_parts(name),
+                Err("reaches outside the archive (..)"),
+                "{name}"
+            );
+        }
+        assert_eq!(name_parts("a\0b"), Err("holds a NUL byte"));
+        // A name merely containing dots or a colon further in is a name.
+        assert_eq!(name_parts("a..b/c:d").unwrap(), ["a..b", "c:d"]);
+    }
+
+    #[test]
+    fn entry_kinds_come_from_the_unix_mode_bits() {
+        assert_eq!(entry_kind("a", None), EntryKind::File);
+        assert_eq!(entry_kind("a/", None), EntryKind::Folder);
+        assert_eq!(entry_kind("a", Some(0o644)), EntryKind::File);
+        assert_eq!(entry_kind("a", Some(0o100_644)), EntryKind::File);
+        assert_eq!(entry_kind("a", Some(0o040_755)), EntryKind::Folder);
+        assert_eq!(
+            entry_kind("a", Some(0o120_777)),
+            EntryKind::Other("a symbolic link")
+        );
+        assert_eq!(
+            entry_kind("a/", Some(0o120_777)),
+            EntryKind::Other("a symbolic link")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o010_644)),
+            EntryKind::Other("a FIFO (named pipe)")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o140_644)),
+            EntryKind::Other("a socket")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o020_644)),
+            EntryKind::Other("a device")
+        );
+        assert_eq!(
+            entry_kind("a", Some(0o060_644)),
+            EntryKind::Other("a device")
+        );
+    }
+
+    #[test]
+    fn a_bounded_read_takes_the_limit_and_refuses_one_byte_more() {
+        let exact = read_bounded(Cursor::new(vec![1u8; 1000]), 5, 1000)
+            .ok()
+            .unwrap();
+        assert_eq!(exact.len(), 1000);
+        assert!(matches!(
+            read_bounded(Cursor::new(vec![1u8; 1001]), u64::MAX, 1000),
+            Err(ReadError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn a_plain_archive_gives_its_files_meta_and_folder() {
+        let zip = zip_of(&[
+            ("20250301/", b""),
+            ("20250301/upd_app.bin", b"new"),
+            ("20250301/upd_app_for_old_frs.bin", b"old"),
+            ("20250301/meta.yaml", b"\xEF\xBB\xBFcritical: true\n"),
+            ("20250301/notes.txt", b"notes"),
+        ]);
+        let got = contents(zip).unwrap();
+        assert_eq!(got.files, [b"new".to_vec(), b"old".to_vec()]);
+        assert_eq!(got.meta.as_deref(), Some("critical: true\n"));
+        assert_eq!(got.folder.as_deref(), Some("20250301"));
+    }
+
+    #[test]
+    fn a_name_listed_twice_is_found_though_the_reader_hides_it() {
+        // No writer makes two entries of one name: make one under another, then rename.
+        let mut zip = zip_of(&[
+            ("upd_app.bin", b"new"),
+            ("upd_app_for_old_frs.bin", b"old"),
+            ("upd_app.biX", b"evil"),
+        ]);
+        for at in 0..zip.len() - 11 {
+            if &zip[at..at + 11] == b"upd_app.biX" {
+                zip[at + 10] = b'n';
+            }
+        }
+        let error = contents(zip).unwrap_err();
+        assert!(
+            error.contains("holds \"upd_app.bin\" twice (a second entry of that name"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn missing_empty_and_non_utf8_are_refused() {
+        let error = contents(zip_of(&[("upd_app.bin", b"new")])).unwrap_err();
+        assert_eq!(error, "upd_app_for_old_frs.bin is missing in r.zip");
+        let error = contents(zip_of(&[
+            ("upd_app.bin", b""),
+            ("upd_app_for_old_frs.bin", b"old"),
+        ]))
+        .unwrap_err();
+        assert_eq!(error, "upd_app.bin in r.zip is empty");
+        let error = contents(zip_of(&[
+            ("upd_app.bin", b"new"),
+            ("upd_app_for_old_frs.bin", b"old"),
+            ("meta.yaml", b"description: \xcf\xeb\xe0\xed\n"),
+        ]))
+        .unwrap_err();
+        assert!(error.contains("meta.yaml is not UTF-8 text"), "{error}");
+        let error = contents(b"not a zip at all".to_vec()).unwrap_err();
+        assert!(error.starts_with("r.zip is not a readable .zip"), "{error}");
+    }
+
+    #[test]
+    fn a_name_in_a_refusal_is_escaped() {
+        let error = contents(zip_of(&[
+            ("upd_app.bin", b"new"),
+            ("upd_app_for_old_frs.bin", b"old"),
+            ("../\x1b[31mred\nforged line", b"x"),
+        ]))
+        .unwrap_err();
+        assert!(!error.contains('\n') && !error.contains('\x1b'), "{error}");
+        assert!(error.contains("\\u{1b}[31mred\\nforged line"), "{error}");
+    }
+
+    #[test]
+    fn a_listing_past_its_budget_stops_reading_there() {
+        let mut entries: Vec<(String, Vec<u8>)> = vec![
+            ("upd_app.bin".into(), b"new".to_vec()),
+            ("upd_app_for_old_frs.bin".into(), b"old".to_vec()),
+        ];
+        // 700 names of 1,600 bytes: about 1.1 MB of table of contents, under 1,000 entries.
+        for i in 0..700 {
+            entries.push((format!("{i:04}{}", "x".repeat(1600)), Vec::new()));
+        }
+        let borrowed: Vec<(&str, &[u8])> = entries
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let error = contents(zip_of(&borrowed)).unwrap_err();
+        assert!(
+            error.contains("listing its entries takes more than 1 MiB"),
+            "{error}"
+        );
+    }
 }
