@@ -268,3 +268,35 @@ fn post_to_a_file_gets_405() {
         (405, Some("GET, HEAD"))
     );
 }
+
+/// A file far larger than any firmware (a disk image copied by mistake) is not read into
+/// memory: the folder is refused with a sentence, and the release before keeps serving.
+#[test]
+fn a_firmware_file_over_64_mib_is_refused_not_read() {
+    let fixture = fixture();
+    let folder = fixture.path("firmware/20180201");
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(folder.join("upd_app_for_old_frs.bin"), b"old frs").expect("file");
+    // Sparse: 65 MiB on paper, nothing on disk.
+    let big = std::fs::File::create(folder.join("upd_app.bin")).expect("file");
+    big.set_len(65 * 1024 * 1024).expect("size");
+    drop(big);
+    let (ok, report, _) = common::run_check(fixture.dir.path());
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("upd_app.bin is larger than 64 MiB"),
+        "{report}"
+    );
+    let server = fixture.start();
+    assert_eq!(server.check_firmware("01.01.2018")["version"], 20180125);
+    let meta = fixture.path("firmware/20180125/meta.yaml");
+    let huge = std::fs::File::create(&meta).expect("meta");
+    huge.set_len(2 * 1024 * 1024).expect("size");
+    drop(huge);
+    let (ok, report, _) = common::run_check(fixture.dir.path());
+    assert!(!ok, "{report}");
+    assert!(
+        report.contains("meta.yaml is larger than 1 MiB"),
+        "{report}"
+    );
+}

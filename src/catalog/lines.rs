@@ -10,12 +10,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::catalog::line_meta::LineMeta;
+use crate::catalog::release_meta::META_FILE_MAX;
 use crate::catalog::releases::{QuietRules, ReleaseSet};
 use crate::catalog::write_ledger::WriteLedger;
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 use crate::platform::fingerprint::Fingerprint;
+use crate::platform::regular_file::{read_regular, NotOpened, NotRead};
 
 /// The file that makes a folder a line.
 pub const LINE_FILE: &str = "line.yaml";
@@ -243,7 +245,21 @@ fn read_line_meta(
     if quiet < rules.settle {
         return Err(LineMetaError::Settling(rules.settle - quiet));
     }
-    let bytes = fs::read(path).map_err(|e| invalid(format!("cannot read line.yaml: {e}")))?;
+    let bytes = read_regular(path, META_FILE_MAX).map_err(|refused| {
+        invalid(match refused {
+            NotRead::Larger(limit) => format!(
+                "line.yaml is larger than {} MiB; it holds a few lines",
+                limit / (1024 * 1024)
+            ),
+            NotRead::NotOpened(NotOpened::NotRegular(kind)) => {
+                format!("line.yaml is {kind}, not a regular file")
+            }
+            NotRead::NotOpened(NotOpened::Missing) => "line.yaml is missing".into(),
+            NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => {
+                format!("cannot read line.yaml: {e}")
+            }
+        })
+    })?;
     let text = utf8_text(bytes, "line.yaml").map_err(invalid)?;
     let meta = LineMeta::parse(name, &text).map_err(|e| invalid(format!("line.yaml: {e}")))?;
     Ok((meta, fingerprint))

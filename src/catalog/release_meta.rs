@@ -13,6 +13,13 @@ use crate::model::version::Version;
 /// The two files every release folder must hold.
 pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];
 
+/// The largest firmware file a release may hold: real firmware is about 0.5 MB, so this
+/// only stops a wrong file (a disk image copied by mistake) from being read into memory.
+/// `publish` and the server's scan both hold to it.
+pub const FIRMWARE_FILE_MAX: u64 = 64 * 1024 * 1024;
+/// The largest `meta.yaml` or `line.yaml`: a few lines of text.
+pub const META_FILE_MAX: u64 = 1024 * 1024;
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawMeta {

@@ -23,7 +23,9 @@ use actix_web::http::header::EntityTag;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
+use crate::catalog::release_meta::{
+    to_hex, ReleaseMeta, FIRMWARE_FILES, FIRMWARE_FILE_MAX, META_FILE_MAX,
+};
 use crate::catalog::rollout::Rollout;
 use crate::catalog::sample_release;
 use crate::catalog::write_ledger::{Seen, WriteLedger};
@@ -32,6 +34,7 @@ use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 use crate::platform::fingerprint::Fingerprint;
 use crate::platform::open_writers::{self, Writers};
+use crate::platform::regular_file::{read_regular, NotOpened, NotRead};
 
 /// One firmware file as validated: the bytes served, and what the HTTP caching headers say.
 #[derive(Debug)]
@@ -316,6 +319,9 @@ fn check_folder(
         if m.len() == 0 {
             return Err(FolderError::Invalid(format!("{name} is empty")));
         }
+        if m.len() > FIRMWARE_FILE_MAX {
+            return Err(FolderError::Invalid(too_large(name, FIRMWARE_FILE_MAX)));
+        }
         let fingerprint = Fingerprint::of(&m);
         latest_change = latest_change.max(fingerprint.changed_at());
         stats.push((name, file, fingerprint));
@@ -330,8 +336,7 @@ fn check_folder(
         }
         Ok(m) => {
             latest_change = latest_change.max(Fingerprint::of(&m).changed_at());
-            let text = fs::read(&meta_path)
-                .map_err(|e| unreadable(format!("cannot read meta.yaml: {e}")))?;
+            let text = read_bounded(&meta_path, "meta.yaml", META_FILE_MAX)?;
             let text = utf8_text(text, "meta.yaml").map_err(unreadable)?;
             ReleaseMeta::parse(version, &text).map_err(|e| unreadable(format!("meta.yaml: {e}")))?
         }
@@ -445,6 +450,32 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
     std::time::UNIX_EPOCH + Duration::from_secs(secs)
 }
 
+/// Reads a file of a release folder whole: only a regular file (never through a link put
+/// there since it was looked at), of at most `limit` bytes counted as read.
+fn read_bounded(path: &Path, name: &str, limit: u64) -> Result<Vec<u8>, FolderError> {
+    read_regular(path, limit).map_err(|refused| match refused {
+        NotRead::Larger(limit) => FolderError::Invalid(too_large(name, limit)),
+        NotRead::NotOpened(NotOpened::NotRegular(kind)) => {
+            FolderError::Invalid(format!("{name} is {kind}, not a regular file"))
+        }
+        NotRead::NotOpened(NotOpened::Missing) => {
+            FolderError::Invalid(format!("{name} is missing"))
+        }
+        NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => {
+            unreadable(format!("cannot read {name}: {e}"))
+        }
+    })
+}
+
+/// The sentence for a file over its limit.
+fn too_large(name: &str, limit: u64) -> String {
+    format!(
+        "{name} is larger than {} MiB, far more than firmware or its description ever is; \
+         is it the right file?",
+        limit / (1024 * 1024)
+    )
+}
+
 /// Reads a firmware file; `None` when it changed while being read.
 fn read_firmware(
     path: &Path,
@@ -454,7 +485,7 @@ fn read_firmware(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let bytes = fs::read(path).map_err(|e| unreadable(format!("cannot read {name}: {e}")))?;
+    let bytes = read_bounded(path, &name, FIRMWARE_FILE_MAX)?;
     let after =
         fs::symlink_metadata(path).map_err(|e| unreadable(format!("cannot read {name}: {e}")))?;
     if Fingerprint::of(&after) != fingerprint || bytes.len() as u64 != after.len() {

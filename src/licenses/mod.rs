@@ -326,14 +326,34 @@ fn missing(
     )
 }
 
+/// The largest license file read: 168 bytes a serial, so over a million registers; a file
+/// larger than this is a wrong file, and must not be read into memory.
+const LICENSE_FILE_MAX: u64 = 256 * 1024 * 1024;
+
+fn too_large() -> std::io::Error {
+    std::io::Error::new(
+        ErrorKind::InvalidData,
+        format!(
+            "it is larger than {} MiB, far more than the licenses of any fleet; is it the right file?",
+            LICENSE_FILE_MAX / (1024 * 1024)
+        ),
+    )
+}
+
 /// Reads and parses one file: `.slf` streamed line by line, YAML as a whole document.
 fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<ParsedLicenses> {
-    let file = fs::File::open(path)?;
+    if size > LICENSE_FILE_MAX {
+        return Err(too_large());
+    }
+    let file = std::io::Read::take(fs::File::open(path)?, LICENSE_FILE_MAX + 1);
     match format {
         Format::Slf => slf::parse(path, std::io::BufReader::with_capacity(1 << 16, file), size),
         Format::Yaml => {
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes)?;
+            if bytes.len() as u64 > LICENSE_FILE_MAX {
+                return Err(too_large());
+            }
             let name = path.file_name().map_or_else(
                 || "the file".to_string(),
                 |n| n.to_string_lossy().into_owned(),

@@ -4,6 +4,8 @@
 //! FIFO in between is still refused: on Linux with `O_NOFOLLOW | O_NONBLOCK`, on Windows
 //! with `FILE_FLAG_OPEN_REPARSE_POINT` (the link itself is opened, not its target); what
 //! was opened is asked once more what it is. A hard link is a regular file and is opened.
+//! The server's scan of `firmware_dir` reads through the same door (`read_regular`), with a
+//! bound on the size.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
@@ -80,6 +82,36 @@ pub fn open_regular(path: &Path) -> Result<(File, Metadata), NotOpened> {
     Ok((file, opened))
 }
 
+/// Why a whole file was not read.
+#[derive(Debug)]
+pub enum NotRead {
+    NotOpened(NotOpened),
+    /// More than this many bytes (counted on what was read, whatever the size said before).
+    Larger(u64),
+    /// Reading failed after the open.
+    Io(io::Error),
+}
+
+/// Reads the whole of `path` if it is a regular file of at most `limit` bytes, never
+/// through a link: what the server's own scan reads from `firmware_dir` (a 10 GB file
+/// copied in by mistake must not be read into memory).
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, NotRead> {
+    let (file, opened) = open_regular(path).map_err(NotRead::NotOpened)?;
+    if opened.len() > limit {
+        return Err(NotRead::Larger(limit));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(opened.len()).unwrap_or(0));
+    io::Read::read_to_end(
+        &mut io::Read::take(file, limit.saturating_add(1)),
+        &mut bytes,
+    )
+    .map_err(NotRead::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(NotRead::Larger(limit));
+    }
+    Ok(bytes)
+}
+
 #[cfg(target_os = "linux")]
 fn no_follow_options() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;
@@ -150,6 +182,19 @@ mod tests {
         assert!(matches!(
             open_regular(dir.path()),
             Err(NotOpened::NotRegular("a folder"))
+        ));
+    }
+
+    #[test]
+    fn a_whole_read_is_bounded_on_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.bin");
+        std::fs::write(&file, vec![1u8; 100]).unwrap();
+        assert_eq!(read_regular(&file, 100).unwrap().len(), 100);
+        assert!(matches!(read_regular(&file, 99), Err(NotRead::Larger(99))));
+        assert!(matches!(
+            read_regular(dir.path(), 1000),
+            Err(NotRead::NotOpened(NotOpened::NotRegular("a folder")))
         ));
     }
 

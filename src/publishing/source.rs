@@ -26,10 +26,10 @@ use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 use crate::platform::regular_file::{kind_of, open_regular, NotOpened};
 
-/// The largest firmware file `publish` takes: real firmware is about 0.5 MB.
-pub const FILE_MAX: u64 = 64 * 1024 * 1024;
-/// The largest `meta.yaml` it takes: a few lines.
-pub const META_MAX: u64 = 1024 * 1024;
+/// The largest firmware file `publish` takes: the server's own limit.
+pub const FILE_MAX: u64 = crate::catalog::release_meta::FIRMWARE_FILE_MAX;
+/// The largest `meta.yaml` it takes: the server's own limit.
+pub const META_MAX: u64 = crate::catalog::release_meta::META_FILE_MAX;
 /// A zip larger than this is refused (two firmware files are well under 10 MB).
 const ZIP_MAX: u64 = 256 * 1024 * 1024;
 /// The most entries an archive may list: a release's archive holds a handful.
