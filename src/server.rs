@@ -188,6 +188,9 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
                     .configure(admin_routes::configure)
             })
             .workers(1)
+            // Operators, a dashboard and a Prometheus: a few connections. actix's default
+            // (25,000) would let a flood of the admin port take the open files devices need.
+            .max_connections(ADMIN_MAX_CONNECTIONS)
             .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
             .disable_signals()
             .shutdown_timeout(1);
@@ -424,6 +427,9 @@ async fn drain_then_stop(
 
 /// How long after pausing the accept loop a just-accepted connection may take to be counted.
 const ACCEPT_GRACE: Duration = Duration::from_millis(50);
+
+/// Connections the admin listener serves at once; more wait in the kernel's queue.
+const ADMIN_MAX_CONNECTIONS: usize = 256;
 
 /// How long a TLS client has from its accepted connection to a finished handshake before
 /// the connection is closed (HTTPS listeners only). A handshake is one or two round trips
