@@ -13,10 +13,10 @@ use serde::Serialize;
 use crate::catalog::snapshot::Snapshot;
 use crate::config::tls::CertificateStore;
 use crate::observe::access_log::AccessLog;
-use crate::observe::admissions::Admissions;
 use crate::observe::fleet::Fleet;
 use crate::observe::inventory::Inventory;
 use crate::observe::metrics::Metrics;
+use crate::rollout::admissions::Admissions;
 
 /// How many reloads `/status` and the dashboard remember.
 const RELOADS_KEPT: usize = 20;

@@ -13,9 +13,9 @@ use crate::catalog::snapshot_report;
 use crate::config::tls::CertificateStore;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
-use crate::observe::admissions::{Admissions, Halt};
 use crate::observe::fleet::{Device, FleetSummary};
 use crate::observe::inventory::InventoryStatus;
+use crate::rollout::admissions::{Admissions, Halt};
 
 #[derive(Debug, Serialize)]
 pub struct Status {

@@ -24,7 +24,6 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
-use crate::catalog::rollout::Rollout;
 use crate::catalog::sample_release;
 use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
@@ -32,6 +31,7 @@ use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 use crate::platform::fingerprint::Fingerprint;
 use crate::platform::open_writers::{self, Writers};
+use crate::rollout::rules::Rollout;
 
 /// One firmware file as validated: the bytes served, and what the HTTP caching headers say.
 #[derive(Debug)]
