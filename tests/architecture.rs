@@ -21,6 +21,7 @@ const LEVELS: &[(&str, u32)] = &[
     ("rollout::admissions", 4),
     ("observe", 5),
     ("publishing", 5),
+    ("rollout::status", 5),
     ("rollout::gate", 6),
     ("app_state", 7),
     ("reload", 8),

@@ -1,7 +1,8 @@
 //! Staged rollouts, in one place: the rules a release's `rollout:` sets and the pure
 //! decision whether one more device is admitted (`rules`), the request path's memory of who
 //! is admitted and which rollouts are halted (`admissions`), the one call the
-//! `check_firmware` handler makes (`gate`: offer, admit, remember), and the watch that keeps
+//! `check_firmware` handler makes (`gate`: offer, admit, remember), where each rollout
+//! stands for `/status` and the dashboard (`status`), and the watch that keeps
 //! the memory in step with the store other instances share and halts a rollout whose
 //! devices get stuck (`watch`).
 //!
@@ -10,6 +11,7 @@
 //! - `rules` (pure; uses only `model`) sits below `catalog`, which parses `rollout:` from
 //!   `meta.yaml` into a release;
 //! - `admissions` (memory, no I/O) sits beside `catalog`, below `app_state` that holds it;
+//! - `status` (pure: the snapshot and the memory) sits above both, below `admin`;
 //! - `gate` sits above `catalog` and `observe` (it runs the offer and queues the inventory
 //!   event), below `app_state`, which hands it to the handler;
 //! - `watch` sits with the listeners, above `app_state`: it reads the shared state and the
@@ -29,4 +31,5 @@
 pub mod admissions;
 pub mod gate;
 pub mod rules;
+pub mod status;
 pub mod watch;
