@@ -13,10 +13,11 @@ use serde::Serialize;
 use crate::catalog::snapshot::Snapshot;
 use crate::config::tls::CertificateStore;
 use crate::observe::access_log::AccessLog;
-use crate::observe::admissions::Admissions;
 use crate::observe::fleet::Fleet;
 use crate::observe::inventory::Inventory;
 use crate::observe::metrics::Metrics;
+use crate::rollout::admissions::Admissions;
+use crate::rollout::gate::RolloutGate;
 
 /// How many reloads `/status` and the dashboard remember.
 const RELOADS_KEPT: usize = 20;
@@ -83,6 +84,11 @@ impl AppState {
         };
         state.update_gauges(&state.snapshot_arc());
         Ok(state)
+    }
+
+    /// The rollouts as the request path asks them: `rollout().offer(..)`.
+    pub fn rollout(&self) -> RolloutGate<'_> {
+        RolloutGate::new(&self.admissions, &self.inventory)
     }
 
     /// The snapshot to answer one request from. Hold it only while answering.

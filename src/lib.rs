@@ -16,6 +16,7 @@ pub mod observe;
 pub mod platform;
 pub mod publishing;
 pub mod reload;
+pub mod rollout;
 pub mod server;
 
 use std::process::ExitCode;

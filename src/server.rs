@@ -41,7 +41,7 @@ use crate::observe::inventory::{self, Event, Inventory};
 use crate::platform::{listen_sockets, open_files, send_timeout, stop_signal};
 use crate::reload::certificate_watch;
 use crate::reload::reloader::Reloader;
-use crate::reload::rollout_watch;
+use crate::rollout::watch as rollout_watch;
 
 /// Scans, logs what devices will be offered, and serves until SIGINT/SIGTERM, then lets
 /// running requests (downloads) finish for up to `shutdown_timeout`.

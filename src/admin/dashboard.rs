@@ -5,12 +5,13 @@
 use askama::Template;
 
 use crate::admin::dashboard_text::Text;
-use crate::admin::status_report::{RolloutView, Status};
+use crate::admin::status_report::Status;
 use crate::app_state::ReloadRecord;
 use crate::observe::adoption_chart::{self, AdoptionChart, DayCount};
 use crate::observe::fleet::Device;
 use crate::observe::fleet_chart::{self, FleetChart};
 use crate::observe::inventory::store::ReleaseRow;
+use crate::rollout::status::RolloutView;
 
 /// How many releases the adoption chart draws (the newest).
 const ADOPTION_RELEASES: usize = 3;

@@ -283,7 +283,7 @@ fn current_status(state: &AppState) -> Status {
                 i64::try_from(crate::model::unix_time::unix(now)).unwrap_or(0),
             )
         }),
-        rollouts: status_report::rollouts(
+        rollouts: crate::rollout::status::rollouts(
             &snapshot,
             &state.admissions,
             crate::model::unix_time::unix(now),

@@ -9,7 +9,6 @@ pub mod line_meta;
 pub mod lines;
 pub mod release_meta;
 pub mod releases;
-pub mod rollout;
 pub mod sample_release;
 pub mod snapshot;
 pub mod snapshot_report;

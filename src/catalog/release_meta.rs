@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::catalog::rollout::{RawRollout, Rollout};
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
+use crate::rollout::rules::{RawRollout, Rollout};
 
 /// The two files every release folder must hold.
 pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];

@@ -26,7 +26,6 @@ use sha2::{Digest, Sha256};
 use crate::catalog::release_meta::{
     to_hex, ReleaseMeta, FIRMWARE_FILES, FIRMWARE_FILE_MAX, META_FILE_MAX,
 };
-use crate::catalog::rollout::Rollout;
 use crate::catalog::sample_release;
 use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
@@ -35,6 +34,7 @@ use crate::model::version::Version;
 use crate::platform::fingerprint::Fingerprint;
 use crate::platform::open_writers::{self, Writers};
 use crate::platform::regular_file::{read_regular, NotOpened, NotRead};
+use crate::rollout::rules::Rollout;
 
 /// One firmware file as validated: the bytes served, and what the HTTP caching headers say.
 #[derive(Debug)]

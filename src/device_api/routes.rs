@@ -1,5 +1,6 @@
 //! The device-facing HTTP API: which path and method goes to which handler. Handlers are
-//! thin: read the request, take one snapshot, call a pure function, write JSON.
+//! thin: read the request, take one snapshot, call one function (for `check_firmware`, the
+//! rollout gate's `offer`), write JSON.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +11,7 @@ use serde::Serialize;
 
 use crate::app_state::AppState;
 use crate::catalog::device_line::{DeviceLine, DEFAULT_LINE};
-use crate::catalog::firmware_offer::{offer, FirmwareOffer};
+use crate::catalog::firmware_offer::FirmwareOffer;
 use crate::device_api::api_error::ApiError;
 use crate::device_api::base_url::base_url;
 use crate::device_api::client_address::{client_ip, unix_now, user_agent};
@@ -108,44 +109,15 @@ async fn answer_check(
         None => snapshot.line_index.line_of(build),
     };
     let now = unix_now();
-    let mut admitted = Vec::new();
     let answer = match device_line
         .serving_line()
         .and_then(|name| snapshot.line(name))
     {
-        Some(line) => offer(&line, build, &base, &mut |release| {
-            let (Some(client), Some(rollout)) = (client, &release.rollout) else {
-                return release.rollout.is_none();
-            };
-            let minute = if rollout.window.is_some() {
-                crate::model::unix_time::local_minute()
-            } else {
-                0
-            };
-            let (yes, new) =
-                state
-                    .admissions
-                    .admit(line.name, release.version, rollout, client, now, minute);
-            if let Some(new) = new {
-                admitted.push((release.version.as_u32(), new.pilot));
-            }
-            yes
-        }),
+        Some(line) => state.rollout().offer(&line, build, &base, client, now),
         None => FirmwareOffer::nothing(),
     };
     state.metrics.offered(&answer);
     let line_name: Box<str> = device_line.serving_line().unwrap_or(DEFAULT_LINE).into();
-    if let Some(client) = client {
-        for (version, pilot) in admitted {
-            state.inventory.record(Event::Admitted {
-                at: now,
-                address: client,
-                line: line_name.clone(),
-                version,
-                pilot,
-            });
-        }
-    }
     record_device(&req, &state, client, now, |fleet, client, ua, now| {
         fleet.check_in(client, ua, build, &answer, now);
         Event::CheckIn {

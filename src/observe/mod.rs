@@ -4,7 +4,6 @@
 //! May use `catalog`, `licenses` and `model`; never a listener or `app_state`.
 
 pub mod access_log;
-pub mod admissions;
 pub mod adoption_chart;
 pub mod fleet;
 pub mod fleet_chart;

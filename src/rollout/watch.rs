@@ -15,11 +15,11 @@ use log::{info, warn};
 
 use crate::app_state::AppState;
 use crate::catalog::device_line::line_label;
-use crate::catalog::rollout::{halt_due, per_mille_text};
 use crate::model::unix_time::unix;
-use crate::observe::admissions::Halt;
 use crate::observe::inventory::db::Db;
 use crate::observe::inventory::store::{self, RolloutStateRow};
+use crate::rollout::admissions::Halt;
+use crate::rollout::rules::{halt_due, per_mille_text};
 
 /// How often the watch runs.
 const EVERY: Duration = Duration::from_secs(2);

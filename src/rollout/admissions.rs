@@ -10,8 +10,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::Serialize;
 
-use crate::catalog::rollout::{decide, Admission, Moment, Rollout};
 use crate::model::version::Version;
+use crate::rollout::rules::{decide, Admission, Moment, Rollout};
 
 /// The hourly cap counts admissions over this many seconds.
 pub const HOUR: u64 = 3600;

@@ -1,0 +1,35 @@
+//! Staged rollouts, in one place: the rules a release's `rollout:` sets and the pure
+//! decision whether one more device is admitted (`rules`), the request path's memory of who
+//! is admitted and which rollouts are halted (`admissions`), the one call the
+//! `check_firmware` handler makes (`gate`: offer, admit, remember), where each rollout
+//! stands for `/status` and the dashboard (`status`), and the watch that keeps
+//! the memory in step with the store other instances share and halts a rollout whose
+//! devices get stuck (`watch`).
+//!
+//! One wing, at several heights, because its parts are used from several heights (each part
+//! has its own level in `tests/architecture.rs`; README "Design notes" draws them):
+//! - `rules` (pure; uses only `model`) sits below `catalog`, which parses `rollout:` from
+//!   `meta.yaml` into a release;
+//! - `admissions` (memory, no I/O) sits beside `catalog`, below `app_state` that holds it;
+//! - `status` (pure: the snapshot and the memory) sits above both, below `admin`;
+//! - `gate` sits above `catalog` and `observe` (it runs the offer and queues the inventory
+//!   event), below `app_state`, which hands it to the handler;
+//! - `watch` sits with the listeners, above `app_state`: it reads the shared state and the
+//!   store, and only start-up (`server`) uses it.
+//!
+//! A lower part never names a higher one. This file only names the parts.
+//!
+//! The rollout's SQL (`admissions_since`, `rollout_states`, `halt_rollout`,
+//! `resume_rollout`, `finished_and_stuck`) still lives with the rest of the inventory's
+//! queries in `observe/inventory/store.rs`: it shares that file's dialect handling and
+//! tests, and the store is split into its own wing next (issue 23, item 2); the watch is
+//! its only caller.
+//!
+//! Staged, automatic rollouts (a percent raised on a schedule) belong here: their rules in
+//! `rules`, their steps decided by `watch`.
+
+pub mod admissions;
+pub mod gate;
+pub mod rules;
+pub mod status;
+pub mod watch;
