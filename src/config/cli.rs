@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::layer::{Given, Layer};
+
 impl Cli {
     /// The command line and environment as given, except that an empty `KKT_…` variable
     /// (a blank `KKT_ADMIN_TOKEN=` line in an environment file) counts as not set: an empty
@@ -275,4 +277,66 @@ pub struct RawArgs {
     /// Serve the admin listener over HTTPS with the same certificate: true or false
     #[arg(long, env = "KKT_ADMIN_TLS", global = true, value_name = "BOOL")]
     pub admin_tls: Option<bool>,
+}
+
+impl RawArgs {
+    /// The settings given on the command line or in the environment.
+    pub fn given(&self) -> Layer {
+        use crate::config::settings::*;
+        let mut layer = Layer::default();
+        let mut text = |setting: &Setting, value: &Option<String>| {
+            if let Some(value) = value {
+                layer.set(setting, Given::Text(value.clone()));
+            }
+        };
+        text(&LISTEN, &self.listen);
+        text(&PUBLIC_URL, &self.public_url);
+        text(&ADMIN_LISTEN, &self.admin_listen);
+        text(&WATCH, &self.watch);
+        text(&ACCESS_LOG, &self.access_log);
+        text(&INVENTORY, &self.inventory);
+        text(&ADMIN_TOKEN, &self.admin_token);
+        text(&TLS_LISTEN, &self.tls_listen);
+        let mut path = |setting: &Setting, value: &Option<PathBuf>| {
+            if let Some(value) = value {
+                layer.set(setting, Given::Path(value.clone()));
+            }
+        };
+        path(&FIRMWARE_DIR, &self.firmware_dir);
+        path(&TLS_CERT, &self.tls_cert);
+        path(&TLS_KEY, &self.tls_key);
+        if let Some(list) = &self.licenses {
+            layer.set(&LICENSES, Given::Paths(list.clone()));
+        }
+        if let Some(list) = &self.admin_hosts {
+            layer.set(&ADMIN_HOSTS, Given::Texts(list.clone()));
+        }
+        if let Some(list) = &self.trusted_proxies {
+            layer.set(&TRUSTED_PROXIES, Given::Texts(list.clone()));
+        }
+        let mut number = |setting: &Setting, value: Option<u64>| {
+            if let Some(value) = value {
+                layer.set(setting, Given::Number(value));
+            }
+        };
+        number(&CRITICAL_VERSION, self.critical_version.map(u64::from));
+        number(&SETTLE_MS, self.settle_ms);
+        number(&UNCONFIRMED_SETTLE_MS, self.unconfirmed_settle_ms);
+        number(&POLL_INTERVAL_MS, self.poll_interval_ms);
+        number(&INVENTORY_RETENTION_DAYS, self.inventory_retention_days);
+        number(&STUCK_AFTER_S, self.stuck_after_s);
+        number(&SHUTDOWN_TIMEOUT_S, self.shutdown_timeout_s);
+        number(&REQUEST_TIMEOUT_MS, self.request_timeout_ms);
+        number(&KEEP_ALIVE_S, self.keep_alive_s);
+        number(&SEND_TIMEOUT_S, self.send_timeout_s);
+        number(&FLEET_MAX_DEVICES, self.fleet_max_devices.map(|n| n as u64));
+        number(&MAX_CONNECTIONS, self.max_connections.map(|n| n as u64));
+        if let Some(value) = self.static_files {
+            layer.set(&STATIC_FILES, Given::Bool(value));
+        }
+        if let Some(value) = self.admin_tls {
+            layer.set(&ADMIN_TLS, Given::Bool(value));
+        }
+        layer
+    }
 }
