@@ -602,6 +602,13 @@ fn check_public_url(url: &str) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// The command line as clap reads it (the flags built from the settings table).
+    fn args(list: &[&str]) -> RawArgs {
+        use clap::Parser;
+        let line = std::iter::once("kkt-update-server").chain(list.iter().copied());
+        crate::config::cli::Cli::try_parse_from(line).unwrap().args
+    }
+
     fn resolve(raw: RawArgs, yaml: &str) -> Result<Config> {
         Config::resolve(&raw, parse_file(yaml)?, Path::new("/etc/kkt"), None)
     }
@@ -632,12 +639,14 @@ mod tests {
 
     #[test]
     fn command_line_values_win_over_the_file() {
-        let raw = RawArgs {
-            listen: Some("127.0.0.1:0".into()),
-            critical_version: Some(20180116),
-            firmware_dir: Some("fw".into()),
-            ..RawArgs::default()
-        };
+        let raw = args(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--critical-version",
+            "20180116",
+            "--firmware-dir",
+            "fw",
+        ]);
         let config = resolve(
             raw,
             "listen: 0.0.0.0:1\ncritical_version: 20170101\nfirmware_dir: x\n",
@@ -709,6 +718,52 @@ mod tests {
             assert_eq!(error, expected);
             assert!(!error.contains("u32") && !error.contains("u64") && !error.contains("bool"));
         }
+    }
+
+    #[test]
+    fn every_setting_is_a_flag_and_lists_split_on_commas() {
+        let raw = args(&[
+            "--licenses",
+            "a.slf,b.slf",
+            "--licenses",
+            "c.slf",
+            "--trusted-proxies",
+            "10.0.0.0/8,127.0.0.1",
+            "--static-files",
+            "false",
+            "--admin-listen",
+            "off",
+            "--max-connections",
+            "7",
+        ]);
+        let config = resolve(raw, "licenses: [x.slf]\nstatic_files: true\n").unwrap();
+        assert_eq!(
+            config.licenses,
+            ["a.slf", "b.slf", "c.slf"].map(PathBuf::from)
+        );
+        assert!(config.trusted_proxies.contains([10, 1, 2, 3].into()));
+        assert!(config.trusted_proxies.contains([127, 0, 0, 1].into()));
+        assert!(!config.static_files);
+        assert_eq!(config.admin_listen, None);
+        assert_eq!(config.max_connections, 7);
+        let command = <crate::config::cli::Cli as clap::CommandFactory>::command();
+        for setting in settings::SETTINGS {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_id() == setting.key)
+                .unwrap_or_else(|| panic!("{} has no flag", setting.key));
+            assert_eq!(arg.get_long(), Some(setting.flag));
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(setting.env),
+                "{}",
+                setting.key
+            );
+        }
+        // A bad number on the command line is still clap's sentence about the flag.
+        let line = ["kkt-update-server", "--settle-ms", "fast"];
+        let error = <crate::config::cli::Cli as clap::Parser>::try_parse_from(line).unwrap_err();
+        assert!(error.to_string().contains("'--settle-ms <MS>'"), "{error}");
     }
 
     #[test]
