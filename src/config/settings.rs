@@ -546,4 +546,136 @@ mod tests {
             }
         }
     }
+
+    /// README's "Configuration: `server.yaml`" section, up to the next section.
+    fn readme_configuration() -> String {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("## Configuration: `server.yaml`")
+            .expect("README has a Configuration section");
+        let rest = &readme[start..];
+        let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
+        rest[..end].to_string()
+    }
+
+    /// The cells of a Markdown table row (`\|` is a bar inside a cell).
+    fn cells(row: &str) -> Vec<String> {
+        let row = row.trim().trim_start_matches('|').trim_end_matches('|');
+        let mut cells = vec![String::new()];
+        let mut chars = row.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.peek() == Some(&'|') => {
+                    chars.next();
+                    cells.last_mut().unwrap().push('|');
+                }
+                '|' => cells.push(String::new()),
+                c => cells.last_mut().unwrap().push(c),
+            }
+        }
+        cells.iter().map(|c| c.trim().to_string()).collect()
+    }
+
+    fn unquoted(cell: &str) -> Option<&str> {
+        cell.strip_prefix('`')?.split('`').next()
+    }
+
+    #[test]
+    fn readme_documents_every_key_with_its_flag_environment_and_bounds() {
+        let section = readme_configuration();
+        let yaml = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the section shows a server.yaml");
+        let mut shown: Vec<&str> = yaml
+            .lines()
+            .filter_map(|l| l.split_once(':').map(|(key, _)| key))
+            .filter(|key| !key.starts_with(' ') && !key.starts_with('-'))
+            .collect();
+        shown.sort_unstable();
+        let mut keys: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            shown, keys,
+            "README's server.yaml example and the settings differ"
+        );
+        for setting in SETTINGS {
+            if let Builtin::Number(default) = setting.default {
+                let line = yaml
+                    .lines()
+                    .find(|l| l.starts_with(&format!("{}:", setting.key)))
+                    .unwrap();
+                let value = line.split(':').nth(1).unwrap().split('#').next().unwrap();
+                assert_eq!(
+                    value.trim(),
+                    default.to_string(),
+                    "README's default of {}",
+                    setting.key
+                );
+            }
+        }
+
+        let rows: Vec<Vec<String>> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(cells)
+            .collect();
+        let flags: Vec<&Vec<String>> = rows.iter().filter(|r| r.len() == 3).collect();
+        let mut listed = Vec::new();
+        for row in &flags {
+            let key = unquoted(&row[0]).unwrap();
+            let setting = find(key).unwrap_or_else(|| panic!("README lists `{key}`, no setting"));
+            let flag = unquoted(&row[1]).unwrap();
+            assert!(
+                flag == format!("--{}", setting.flag)
+                    || flag.starts_with(&format!("--{} ", setting.flag)),
+                "README's flag for {key}: {flag}"
+            );
+            assert_eq!(
+                unquoted(&row[2]),
+                Some(setting.env),
+                "README's variable for {key}"
+            );
+            listed.push(key);
+        }
+        listed.sort_unstable();
+        assert_eq!(
+            listed, keys,
+            "README's key/flag/environment table and the settings differ"
+        );
+
+        let mut bounded: Vec<&str> = Vec::new();
+        for row in rows.iter().filter(|r| r.len() == 4) {
+            for pair in row.chunks(2) {
+                let Some(key) = unquoted(&pair[0]) else {
+                    continue;
+                };
+                let setting = find(key).unwrap_or_else(|| panic!("README bounds `{key}`"));
+                let bound = setting
+                    .bound()
+                    .unwrap_or_else(|| panic!("{key} has no bounds"));
+                let numbers: Vec<u64> = pair[1]
+                    .split(" (")
+                    .next()
+                    .unwrap()
+                    .split(" to ")
+                    .map(|n| n.replace(',', "").parse().unwrap())
+                    .collect();
+                assert_eq!(numbers, [bound.min, bound.max], "README's bounds of {key}");
+                bounded.push(key);
+            }
+        }
+        bounded.sort_unstable();
+        let mut numbers: Vec<&str> = SETTINGS
+            .iter()
+            .filter(|s| s.bound().is_some())
+            .map(|s| s.key)
+            .collect();
+        numbers.sort_unstable();
+        assert_eq!(
+            bounded, numbers,
+            "README's bounds table and the settings differ"
+        );
+    }
 }
