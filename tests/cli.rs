@@ -269,7 +269,14 @@ fn check_names_the_key_the_value_and_the_form_of_a_wrong_kind_of_value() {
             text.contains(&format!("server.yaml: invalid configuration: {said}")),
             "{yaml}: {text}"
         );
-        for rust in ["u64", "usize", "bool", "invalid type", "sequence", "expected"] {
+        for rust in [
+            "u64",
+            "usize",
+            "bool",
+            "invalid type",
+            "sequence",
+            "expected",
+        ] {
             assert!(!text.contains(rust), "{yaml}: {text}");
         }
     }

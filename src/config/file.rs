@@ -7,7 +7,9 @@ use std::cell::RefCell;
 use std::fmt;
 
 use anyhow::{bail, Result};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, EnumAccess, IgnoredAny, MapAccess, SeqAccess, VariantAccess, Visitor,
+};
 
 use crate::config::layer::{Given, Layer};
 use crate::config::settings::{self, Setting, Shape, SETTINGS};
@@ -53,6 +55,8 @@ enum Raw {
     Null,
     List(Vec<Raw>),
     Map,
+    /// A value with a YAML tag of its own (`!vault …`): never a setting.
+    Tagged(String),
 }
 
 impl fmt::Display for Raw {
@@ -67,6 +71,7 @@ impl fmt::Display for Raw {
             Raw::Null => write!(f, "nothing"),
             Raw::List(_) => write!(f, "a list"),
             Raw::Map => write!(f, "keys with values"),
+            Raw::Tagged(tag) => write!(f, "a value tagged !{}", tag.escape_debug()),
         }
     }
 }
@@ -80,7 +85,7 @@ impl Raw {
             Raw::Unsigned(n) => Some(n.to_string()),
             Raw::Negative(n) => Some(n.to_string()),
             Raw::Bool(b) => Some(b.to_string()),
-            Raw::Float(_) | Raw::Null | Raw::List(_) | Raw::Map => None,
+            Raw::Float(_) | Raw::Null | Raw::List(_) | Raw::Map | Raw::Tagged(_) => None,
         }
     }
 
@@ -228,6 +233,8 @@ impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
             check: |raw: Raw| {
                 let name = raw.text().unwrap_or_else(|| raw.to_string());
                 settings::find(&name).ok_or_else(|| {
+                    // Escaped: a key is echoed to a terminal and a log.
+                    let name = name.escape_debug();
                     let keys: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
                     format!(
                         "unknown field `{name}`: the keys of server.yaml are {}",
@@ -336,6 +343,10 @@ where
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
         self.finish(RawVisitor.visit_map(map))
     }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<T, A::Error> {
+        self.finish(RawVisitor.visit_enum(data))
+    }
 }
 
 /// Takes any YAML value as written.
@@ -402,6 +413,12 @@ impl<'de> Visitor<'de> for RawVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Raw::Map)
+    }
+
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Raw, A::Error> {
+        let (tag, value) = data.variant::<String>()?;
+        value.newtype_variant_seed(RawSeed)?;
+        Ok(Raw::Tagged(tag))
     }
 }
 
@@ -495,6 +512,18 @@ mod tests {
         );
         assert!(error("- listen\n").contains("must be lines of key: value"));
         assert!(error("just text\n").contains("got \"just text\""));
+        // A key with control characters is not echoed raw into a terminal or a log.
+        let said = error("\"crit\\e[31mical\": 1\n");
+        assert!(
+            said.starts_with("unknown field `crit\\u{1b}[31mical`"),
+            "{said}"
+        );
+        assert!(!said.contains('\u{1b}'), "{said}");
+        // A tagged value is named, not a serde word.
+        assert_eq!(
+            error("listen: !vault x\n"),
+            "listen must be an address like 0.0.0.0:8888; got a value tagged !vault (line 1)"
+        );
         // Broken YAML keeps the parser's own account of where.
         assert!(error("settle_ms: [\n").contains("line 2"));
     }
