@@ -3,8 +3,11 @@
 //! relative paths given on the command line are relative to the working directory.
 //! An unknown key is an error: a typo such as `critcal_version` must not pass silently.
 //!
-//! The wing also holds the raw command line (`cli`), the trusted-proxy list and the guard
-//! that keeps `firmware_dir` from publishing the server's own files (`firmware_dir_guard`).
+//! Every setting is defined once, in `settings` (key, flag, variable, default, bounds, the
+//! form errors name); the command line (`cli`) and the file (`file`) are each read into a
+//! `layer` of given values, and `Config::resolve` lays them over the defaults. The wing also
+//! holds the trusted-proxy list and the guard that keeps `firmware_dir` from publishing the
+//! server's own files (`firmware_dir_guard`).
 //! It may use only `model` and `platform` (the system's folders, file identities); every
 //! other wing may use it.
 
