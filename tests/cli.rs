@@ -229,3 +229,55 @@ fn reload_asks_the_running_server_to_rescan_now() {
         String::from_utf8_lossy(&refused.stderr)
     );
 }
+
+/// The fixture writes two lines before these (firmware_dir, admin_listen).
+#[test]
+fn check_names_the_key_the_value_and_the_form_of_a_wrong_kind_of_value() {
+    let fixture = Fixture::new();
+    for (yaml, said) in [
+        (
+            "settle_ms: 0\nlisten: [0.0.0.0, 8888]\n",
+            "listen must be an address like 0.0.0.0:8888; got a list (line 4)",
+        ),
+        (
+            "settle_ms: 0\nrequest_timeout_ms: 5s\n",
+            "request_timeout_ms must be a whole number of milliseconds, like 5000; got \"5s\" \
+             (line 4)",
+        ),
+        (
+            "settle_ms: 0\ntrusted_proxies: 10.0.0.1\n",
+            "trusted_proxies must be a list of addresses or networks, like [127.0.0.1, \
+             10.0.0.0/8]; got \"10.0.0.1\" (line 4)",
+        ),
+        (
+            "settle_ms: 0\nadmin_tls: yes\n",
+            "admin_tls must be true or false; got \"yes\" (line 4)",
+        ),
+        (
+            "settle_ms: 0\nfleet_max_devices: -5\n",
+            "fleet_max_devices must be a whole number, like 100000; got -5 (line 4)",
+        ),
+        (
+            "settle_ms: 0\nsettle_ms: 1000\n",
+            "settle_ms is written twice; keep one (line 4)",
+        ),
+    ] {
+        fixture.write_config(yaml);
+        let (code, text) = check(&fixture, &[]);
+        assert_eq!(code, 2, "{yaml}: {text}");
+        assert!(
+            text.contains(&format!("server.yaml: invalid configuration: {said}")),
+            "{yaml}: {text}"
+        );
+        for rust in [
+            "u64",
+            "usize",
+            "bool",
+            "invalid type",
+            "sequence",
+            "expected",
+        ] {
+            assert!(!text.contains(rust), "{yaml}: {text}");
+        }
+    }
+}

@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{value_parser, Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
+
+use crate::config::layer::{Given, Layer};
+use crate::config::settings::{Setting, Shape, SETTINGS};
 
 impl Cli {
     /// The command line and environment as given, except that an empty `KKT_…` variable
@@ -118,161 +121,133 @@ pub struct WithdrawArgs {
     pub no_wait: bool,
 }
 
-/// Settings from the command line or the environment; `None` means "not given".
-#[derive(Debug, Clone, Default, Args)]
+/// Settings from the command line or the environment, as given: one flag and one `KKT_…`
+/// variable per item of `settings::SETTINGS`, built from the item (clap's builder, since
+/// the derive cannot read a table).
+#[derive(Debug, Clone, Default)]
 pub struct RawArgs {
     /// Configuration file [default: server.yaml]
-    #[arg(
-        long,
-        short = 'c',
-        env = "KKT_CONFIG",
-        global = true,
-        value_name = "PATH"
-    )]
     pub config: Option<PathBuf>,
-    /// Address for devices, e.g. 0.0.0.0:8888 (port 0 picks a free port)
-    #[arg(long, env = "KKT_LISTEN", global = true, value_name = "ADDR")]
-    pub listen: Option<String>,
-    /// Folder of release folders named yyyymmdd
-    #[arg(long, env = "KKT_FIRMWARE_DIR", global = true, value_name = "PATH")]
-    pub firmware_dir: Option<PathBuf>,
-    /// License files or folders, comma-separated (replaces the list in server.yaml)
-    #[arg(
-        long,
-        env = "KKT_LICENSES",
-        global = true,
-        value_delimiter = ',',
-        value_name = "PATHS"
-    )]
-    pub licenses: Option<Vec<PathBuf>>,
-    /// Devices built before this yyyymmdd get `critical: true`
-    #[arg(
-        long,
-        env = "KKT_CRITICAL_VERSION",
-        global = true,
-        value_name = "YYYYMMDD"
-    )]
-    pub critical_version: Option<u32>,
-    /// Base of the download URLs, e.g. https://fw.example.ru (default: http:// + Host)
-    #[arg(long, env = "KKT_PUBLIC_URL", global = true, value_name = "URL")]
-    pub public_url: Option<String>,
-    /// Address of the admin listener ("off" disables it)
-    #[arg(long, env = "KKT_ADMIN_LISTEN", global = true, value_name = "ADDR")]
-    pub admin_listen: Option<String>,
-    /// How long a release folder must be unchanged before it is published, in ms
-    #[arg(long, env = "KKT_SETTLE_MS", global = true, value_name = "MS")]
-    pub settle_ms: Option<u64>,
-    /// Quiet time for files nobody saw closed (no watcher event, the kernel would not say), in ms
-    #[arg(
-        long,
-        env = "KKT_UNCONFIRMED_SETTLE_MS",
-        global = true,
-        value_name = "MS"
-    )]
-    pub unconfirmed_settle_ms: Option<u64>,
-    /// How changes are seen: auto (poll network shares), inotify (the system's notifications), poll
-    #[arg(long, env = "KKT_WATCH", global = true, value_name = "MODE")]
-    pub watch: Option<String>,
-    /// Serve other files below firmware_dir (notes, installers) from disk: true or false
-    #[arg(long, env = "KKT_STATIC_FILES", global = true, value_name = "BOOL")]
-    pub static_files: Option<bool>,
-    /// Where access lines go: stderr, off, or a file (reopened on SIGHUP)
-    #[arg(
-        long,
-        env = "KKT_ACCESS_LOG",
-        global = true,
-        value_name = "stderr|off|PATH"
-    )]
-    pub access_log: Option<String>,
-    /// Fleet memory: sqlite:FILE, postgres://user:password@host/db, or off
-    #[arg(
-        long,
-        env = "KKT_INVENTORY",
-        global = true,
-        value_name = "STORE",
-        hide_env_values = true
-    )]
-    pub inventory: Option<String>,
-    /// Days of history, downloads and unseen devices the inventory keeps
-    #[arg(
-        long,
-        env = "KKT_INVENTORY_RETENTION_DAYS",
-        global = true,
-        value_name = "DAYS"
-    )]
-    pub inventory_retention_days: Option<u64>,
-    /// Seconds after a whole download without a new build date before a device counts as stuck
-    #[arg(long, env = "KKT_STUCK_AFTER_S", global = true, value_name = "SECONDS")]
-    pub stuck_after_s: Option<u64>,
-    /// How often polled folders are looked at, in ms
-    #[arg(long, env = "KKT_POLL_INTERVAL_MS", global = true, value_name = "MS")]
-    pub poll_interval_ms: Option<u64>,
-    /// Bearer token every admin request must carry (prefer the environment variable)
-    #[arg(
-        long,
-        env = "KKT_ADMIN_TOKEN",
-        global = true,
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
-    pub admin_token: Option<String>,
-    /// Host names the admin listener answers without a token, besides IP addresses and
-    /// localhost (comma-separated)
-    #[arg(
-        long,
-        env = "KKT_ADMIN_HOSTS",
-        global = true,
-        value_delimiter = ',',
-        value_name = "NAMES"
-    )]
-    pub admin_hosts: Option<Vec<String>>,
-    /// Reverse proxies whose X-Forwarded-For is believed: IPs or CIDRs, comma-separated
-    #[arg(
-        long,
-        env = "KKT_TRUSTED_PROXIES",
-        global = true,
-        value_delimiter = ',',
-        value_name = "NETS"
-    )]
-    pub trusted_proxies: Option<Vec<String>>,
-    /// How many devices the fleet view remembers
-    #[arg(long, env = "KKT_FLEET_MAX_DEVICES", global = true, value_name = "N")]
-    pub fleet_max_devices: Option<usize>,
-    /// Seconds a SIGTERM waits for running downloads to finish
-    #[arg(
-        long,
-        env = "KKT_SHUTDOWN_TIMEOUT_S",
-        global = true,
-        value_name = "SECONDS"
-    )]
-    pub shutdown_timeout_s: Option<u64>,
-    /// Milliseconds a client may take to send its request (slow senders are cut off)
-    #[arg(long, env = "KKT_REQUEST_TIMEOUT_MS", global = true, value_name = "MS")]
-    pub request_timeout_ms: Option<u64>,
-    /// Seconds an idle keep-alive connection stays open (0 disables keep-alive)
-    #[arg(long, env = "KKT_KEEP_ALIVE_S", global = true, value_name = "SECONDS")]
-    pub keep_alive_s: Option<u64>,
-    /// Seconds response bytes a client does not take may wait before its connection is closed
-    #[arg(
-        long,
-        env = "KKT_SEND_TIMEOUT_S",
-        global = true,
-        value_name = "SECONDS"
-    )]
-    pub send_timeout_s: Option<u64>,
-    /// Most connections at once
-    #[arg(long, env = "KKT_MAX_CONNECTIONS", global = true, value_name = "N")]
-    pub max_connections: Option<usize>,
-    /// Address for devices over HTTPS, e.g. 0.0.0.0:8443 (beside plain --listen)
-    #[arg(long, env = "KKT_TLS_LISTEN", global = true, value_name = "ADDR")]
-    pub tls_listen: Option<String>,
-    /// Certificate chain, PEM (e.g. certbot's fullchain.pem); re-read when it changes
-    #[arg(long, env = "KKT_TLS_CERT", global = true, value_name = "PATH")]
-    pub tls_cert: Option<PathBuf>,
-    /// Private key, PEM (e.g. certbot's privkey.pem)
-    #[arg(long, env = "KKT_TLS_KEY", global = true, value_name = "PATH")]
-    pub tls_key: Option<PathBuf>,
-    /// Serve the admin listener over HTTPS with the same certificate: true or false
-    #[arg(long, env = "KKT_ADMIN_TLS", global = true, value_name = "BOOL")]
-    pub admin_tls: Option<bool>,
+    given: Layer,
+}
+
+impl RawArgs {
+    /// The settings given on the command line or in the environment.
+    pub fn given(&self) -> Layer {
+        self.given.clone()
+    }
+}
+
+/// The id of `--config` (not a key of the file, so not in the table).
+const CONFIG: &str = "config";
+
+/// The flag and environment variable of one setting.
+fn setting_arg(setting: &Setting) -> Arg {
+    let arg = Arg::new(setting.key)
+        .long(setting.flag)
+        .env(setting.env)
+        .global(true)
+        .value_name(setting.value_name)
+        .help(setting.doc)
+        .hide_env_values(setting.secret);
+    match setting.shape {
+        Shape::Text => arg.value_parser(value_parser!(String)),
+        Shape::Path => arg.value_parser(value_parser!(PathBuf)),
+        Shape::Paths => arg
+            .value_parser(value_parser!(PathBuf))
+            .value_delimiter(',')
+            .action(ArgAction::Append),
+        Shape::Texts => arg
+            .value_parser(value_parser!(String))
+            .value_delimiter(',')
+            .action(ArgAction::Append),
+        Shape::Number(_) => arg.value_parser(value_parser!(u64)),
+        Shape::Date => arg.value_parser(value_parser!(u32)),
+        Shape::Bool => arg.value_parser(value_parser!(bool)),
+    }
+}
+
+impl Args for RawArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        let config = Arg::new(CONFIG)
+            .long("config")
+            .short('c')
+            .env("KKT_CONFIG")
+            .global(true)
+            .value_name("PATH")
+            .help("Configuration file [default: server.yaml]")
+            .value_parser(value_parser!(PathBuf));
+        SETTINGS.iter().fold(cmd.arg(config), |cmd, setting| {
+            cmd.arg(setting_arg(setting))
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl FromArgMatches for RawArgs {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        let mut raw = RawArgs {
+            config: one(matches, CONFIG)?,
+            given: Layer::default(),
+        };
+        for setting in SETTINGS {
+            let id = setting.key;
+            let value = match setting.shape {
+                Shape::Text => one(matches, id)?.map(Given::Text),
+                Shape::Path => one(matches, id)?.map(Given::Path),
+                Shape::Paths => many(matches, id)?.map(Given::Paths),
+                Shape::Texts => many(matches, id)?.map(Given::Texts),
+                Shape::Number(_) => one(matches, id)?.map(Given::Number),
+                Shape::Date => one::<u32>(matches, id)?.map(|n| Given::Number(n.into())),
+                Shape::Bool => one(matches, id)?.map(Given::Bool),
+            };
+            if let Some(value) = value {
+                raw.given.set(setting, value);
+            }
+        }
+        Ok(raw)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.update_from_arg_matches_mut(&mut matches.clone())
+    }
+
+    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
+        let update = Self::from_arg_matches_mut(matches)?;
+        self.config = update.config.or(self.config.take());
+        for setting in SETTINGS {
+            if let Some(value) = update.given.get(setting) {
+                self.given.set(setting, value.clone());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The value of `id`, typed as its parser made it.
+fn one<T>(matches: &mut ArgMatches, id: &str) -> Result<Option<T>, clap::Error>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    matches
+        .try_remove_one::<T>(id)
+        .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("--{id}: {e}")))
+}
+
+/// Every value of a list flag (repeated or comma-separated).
+fn many<T>(matches: &mut ArgMatches, id: &str) -> Result<Option<Vec<T>>, clap::Error>
+where
+    T: Clone + Send + Sync + 'static,
+{
+    matches
+        .try_remove_many::<T>(id)
+        .map(|values| values.map(Iterator::collect))
+        .map_err(|e| clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("--{id}: {e}")))
 }

@@ -3,13 +3,19 @@
 //! relative paths given on the command line are relative to the working directory.
 //! An unknown key is an error: a typo such as `critcal_version` must not pass silently.
 //!
-//! The wing also holds the raw command line (`cli`), the trusted-proxy list and the guard
-//! that keeps `firmware_dir` from publishing the server's own files (`firmware_dir_guard`).
+//! Every setting is defined once, in `settings` (key, flag, variable, default, bounds, the
+//! form errors name); the command line (`cli`) and the file (`file`) are each read into a
+//! `layer` of given values, and `Config::resolve` lays them over the defaults. The wing also
+//! holds the trusted-proxy list and the guard that keeps `firmware_dir` from publishing the
+//! server's own files (`firmware_dir_guard`).
 //! It may use only `model` and `platform` (the system's folders, file identities); every
 //! other wing may use it.
 
 pub mod cli;
+mod file;
 pub mod firmware_dir_guard;
+mod layer;
+pub mod settings;
 pub mod tls;
 pub mod trusted_proxies;
 
@@ -19,182 +25,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde::Deserialize;
 
 use crate::config::cli::RawArgs;
+pub use crate::config::file::{parse_file, FileConfig};
+use crate::config::layer::Layer;
+use crate::config::settings::*;
 use crate::config::trusted_proxies::TrustedProxies;
-use crate::model::problem::yaml_message;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 
 const DEFAULT_CONFIG: &str = "server.yaml";
-const DEFAULT_LISTEN: &str = "0.0.0.0:8888";
-const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8889";
-const DEFAULT_SETTLE_MS: u64 = 1000;
-const DEFAULT_UNCONFIRMED_SETTLE_MS: u64 = 60_000;
-const DEFAULT_POLL_INTERVAL_MS: u64 = 2000;
-const DEFAULT_INVENTORY: &str = "inventory.sqlite";
-const DEFAULT_RETENTION_DAYS: u64 = 400;
-/// Registers flash after the shift closes: a day and a half before "stuck".
-const DEFAULT_STUCK_AFTER_S: u64 = 36 * 3600;
-const DEFAULT_FLEET_MAX_DEVICES: usize = 100_000;
-const DEFAULT_SHUTDOWN_TIMEOUT_S: u64 = 30;
-const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
-const DEFAULT_KEEP_ALIVE_S: u64 = 5;
-/// nginx's `send_timeout` default.
-const DEFAULT_SEND_TIMEOUT_S: u64 = 60;
-const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-
-/// The allowed range of a number setting, in the words an operator reads in an error.
-/// Every duration and count has an upper bound: a value near `u64::MAX` that passed
-/// `check` used to panic a worker (`keep_alive_s`) or the shutdown (`shutdown_timeout_s`).
-pub struct Bound {
-    pub key: &'static str,
-    pub min: u64,
-    pub max: u64,
-    /// The unit, as words after the range ("milliseconds"), or "" for a count.
-    pub unit: &'static str,
-}
-
-/// Up to an hour: a release that waits longer to be published has not settled.
-pub const SETTLE_MS: Bound = Bound {
-    key: "settle_ms",
-    min: 0,
-    max: 3_600_000,
-    unit: "milliseconds",
-};
-pub const UNCONFIRMED_SETTLE_MS: Bound = Bound {
-    key: "unconfirmed_settle_ms",
-    min: 0,
-    max: 3_600_000,
-    unit: "milliseconds",
-};
-pub const POLL_INTERVAL_MS: Bound = Bound {
-    key: "poll_interval_ms",
-    min: 100,
-    max: 600_000,
-    unit: "milliseconds",
-};
-pub const REQUEST_TIMEOUT_MS: Bound = Bound {
-    key: "request_timeout_ms",
-    min: 100,
-    max: 600_000,
-    unit: "milliseconds",
-};
-/// A hundred years: the bench keeps everything.
-pub const RETENTION_DAYS: Bound = Bound {
-    key: "inventory_retention_days",
-    min: 1,
-    max: 36_500,
-    unit: "days",
-};
-/// Up to 30 days; tests use a second.
-pub const STUCK_AFTER_S: Bound = Bound {
-    key: "stuck_after_s",
-    min: 1,
-    max: 2_592_000,
-    unit: "seconds",
-};
-pub const SHUTDOWN_TIMEOUT_S: Bound = Bound {
-    key: "shutdown_timeout_s",
-    min: 0,
-    max: 3600,
-    unit: "seconds",
-};
-pub const KEEP_ALIVE_S: Bound = Bound {
-    key: "keep_alive_s",
-    min: 0,
-    max: 3600,
-    unit: "seconds",
-};
-pub const SEND_TIMEOUT_S: Bound = Bound {
-    key: "send_timeout_s",
-    min: 1,
-    max: 3600,
-    unit: "seconds",
-};
-/// A remembered device costs a few hundred bytes: ten million is a few GB.
-pub const FLEET_MAX_DEVICES: Bound = Bound {
-    key: "fleet_max_devices",
-    min: 1,
-    max: 10_000_000,
-    unit: "",
-};
-/// More than the open files a process gets on any system we run on.
-pub const MAX_CONNECTIONS: Bound = Bound {
-    key: "max_connections",
-    min: 1,
-    max: 1_000_000,
-    unit: "",
-};
-
-/// `value` if `bound` allows it, else a sentence naming the key, the value and the range.
-pub fn bounded(bound: Bound, value: u64) -> Result<u64> {
-    if (bound.min..=bound.max).contains(&value) {
-        return Ok(value);
-    }
-    let unit = if bound.unit.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", bound.unit)
-    };
-    bail!(
-        "{} must be between {} and {}{unit}; got {value}",
-        bound.key,
-        bound.min,
-        bound.max
-    )
-}
-
-/// [`bounded`] for counts held as `usize`.
-fn bounded_count(bound: Bound, value: usize) -> Result<usize> {
-    let wide = u64::try_from(value).unwrap_or(u64::MAX);
-    bounded(bound, wide).map(|_| value)
-}
-
-/// `server.yaml` as written. `admin_listen` and `admin_token` distinguish absent (default)
-/// from `null`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    listen: Option<String>,
-    firmware_dir: Option<PathBuf>,
-    licenses: Option<Vec<PathBuf>>,
-    critical_version: Option<u32>,
-    public_url: Option<String>,
-    #[serde(default, deserialize_with = "present")]
-    admin_listen: Option<Option<String>>,
-    settle_ms: Option<u64>,
-    unconfirmed_settle_ms: Option<u64>,
-    watch: Option<String>,
-    poll_interval_ms: Option<u64>,
-    static_files: Option<bool>,
-    access_log: Option<String>,
-    inventory: Option<String>,
-    inventory_retention_days: Option<u64>,
-    stuck_after_s: Option<u64>,
-    /// `admin_token:` with no value is `Some(None)`: a blank token, refused like `"   "`
-    /// (absent means "no token").
-    #[serde(default, deserialize_with = "present")]
-    admin_token: Option<Option<String>>,
-    admin_hosts: Option<Vec<String>>,
-    trusted_proxies: Option<Vec<String>>,
-    fleet_max_devices: Option<usize>,
-    shutdown_timeout_s: Option<u64>,
-    request_timeout_ms: Option<u64>,
-    keep_alive_s: Option<u64>,
-    send_timeout_s: Option<u64>,
-    max_connections: Option<usize>,
-    tls_listen: Option<String>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    admin_tls: Option<bool>,
-}
-
-/// Lets `admin_listen: null` (and `admin_token:`) be told apart from a missing key.
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
-}
 
 /// The settings the server runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,172 +139,227 @@ impl Config {
         base: &Path,
         path: Option<PathBuf>,
     ) -> Result<Config> {
-        let in_file = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
-        let listen_text = raw
-            .listen
-            .clone()
-            .or(file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-        let listen = parse_addr("listen", &listen_text)?;
-        let firmware_dir = match (&raw.firmware_dir, file.firmware_dir) {
-            (Some(dir), _) => dir.clone(),
-            (None, Some(dir)) => in_file(dir),
-            (None, None) => in_file(PathBuf::from("firmware")),
+        let given = Sources {
+            cli: &raw.given(),
+            file: &file.given,
+            base,
         };
-        let licenses = match (&raw.licenses, file.licenses) {
+        let listen = parse_addr(LISTEN.key, &given.text(&LISTEN).unwrap_or_default())?;
+        let settle_ms = given.number(&SETTLE_MS)?;
+        let unconfirmed_settle_ms = given.number(&UNCONFIRMED_SETTLE_MS)?;
+        let admin_listen = given.admin_listen()?;
+        let tls = given.tls(listen, admin_listen)?;
+        Ok(Config {
+            path,
+            listen,
+            firmware_dir: given.path(&FIRMWARE_DIR).unwrap_or_default(),
+            licenses: given.licenses(),
+            critical_version: given.critical_version()?,
+            public_url: given.public_url()?,
+            admin_listen,
+            settle: Duration::from_millis(settle_ms),
+            unconfirmed_settle: Duration::from_millis(unconfirmed_settle_ms.max(settle_ms)),
+            watch: WatchMode::parse(&given.text(&WATCH).unwrap_or_default())?,
+            poll_interval: Duration::from_millis(given.number(&POLL_INTERVAL_MS)?),
+            static_files: given.bool(&STATIC_FILES),
+            access_log: given.access_log(),
+            inventory: given.inventory()?,
+            inventory_retention_days: given.number(&INVENTORY_RETENTION_DAYS)?,
+            stuck_after_s: given.number(&STUCK_AFTER_S)?,
+            admin_token: given.admin_token()?,
+            admin_hosts: admin_hosts(given.texts(&ADMIN_HOSTS))?,
+            trusted_proxies: TrustedProxies::parse(&given.texts(&TRUSTED_PROXIES))?,
+            fleet_max_devices: given.count(&FLEET_MAX_DEVICES)?,
+            shutdown_timeout: Duration::from_secs(given.number(&SHUTDOWN_TIMEOUT_S)?),
+            request_timeout: Duration::from_millis(given.number(&REQUEST_TIMEOUT_MS)?),
+            keep_alive: Duration::from_secs(given.number(&KEEP_ALIVE_S)?),
+            send_timeout: Duration::from_secs(given.number(&SEND_TIMEOUT_S)?),
+            max_connections: given.count(&MAX_CONNECTIONS)?,
+            tls,
+        })
+    }
+}
+
+/// The command line (with the environment) laid over the file, over each setting's
+/// default: one place says CLI > env > file > default, and what a path in the file is
+/// relative to.
+struct Sources<'a> {
+    cli: &'a Layer,
+    file: &'a Layer,
+    /// The file's folder.
+    base: &'a Path,
+}
+
+impl Sources<'_> {
+    fn in_file(&self, path: PathBuf) -> PathBuf {
+        if path.is_absolute() {
+            path
+        } else {
+            self.base.join(path)
+        }
+    }
+
+    /// Text: `Some(None)` is an explicit `null` in the file; `None` is "not given, and no
+    /// default".
+    fn text_or_null(&self, setting: &Setting) -> Option<Option<String>> {
+        self.cli
+            .text(setting)
+            .or_else(|| self.file.text(setting))
+            .or_else(|| match setting.default {
+                Builtin::Text(text) => Some(Some(text.to_string())),
+                _ => None,
+            })
+    }
+
+    fn text(&self, setting: &Setting) -> Option<String> {
+        self.text_or_null(setting).flatten()
+    }
+
+    /// A path: from the command line as given, from the file (or the default) relative to
+    /// the file.
+    fn path(&self, setting: &Setting) -> Option<PathBuf> {
+        if let Some(path) = self.cli.path(setting) {
+            return Some(path);
+        }
+        let from_file = self.file.path(setting).or(match setting.default {
+            Builtin::Text(text) => Some(PathBuf::from(text)),
+            _ => None,
+        });
+        from_file.map(|p| self.in_file(p))
+    }
+
+    fn texts(&self, setting: &Setting) -> Vec<String> {
+        self.cli
+            .texts(setting)
+            .or_else(|| self.file.texts(setting))
+            .unwrap_or_default()
+    }
+
+    /// A number within the setting's bounds.
+    fn number(&self, setting: &Setting) -> Result<u64> {
+        let default = match setting.default {
+            Builtin::Number(n) => n,
+            _ => 0,
+        };
+        let value = self
+            .cli
+            .number(setting)
+            .or_else(|| self.file.number(setting))
+            .unwrap_or(default);
+        setting.bounded(value).map_err(anyhow::Error::msg)
+    }
+
+    /// [`Sources::number`] for counts held as `usize`.
+    fn count(&self, setting: &Setting) -> Result<usize> {
+        let value = self.number(setting)?;
+        usize::try_from(value)
+            .map_err(|_| anyhow::anyhow!("{} {value} is too large here", setting.key))
+    }
+
+    fn bool(&self, setting: &Setting) -> bool {
+        let default = matches!(setting.default, Builtin::Bool(true));
+        self.cli
+            .bool(setting)
+            .or_else(|| self.file.bool(setting))
+            .unwrap_or(default)
+    }
+
+    fn licenses(&self) -> Vec<PathBuf> {
+        match (self.cli.paths(&LICENSES), self.file.paths(&LICENSES)) {
             (Some(list), _) => list
-                .iter()
+                .into_iter()
                 .filter(|p| !p.as_os_str().is_empty())
-                .cloned()
                 .collect(),
-            (None, Some(list)) => list.into_iter().map(in_file).collect(),
+            (None, Some(list)) => list.into_iter().map(|p| self.in_file(p)).collect(),
             (None, None) => Vec::new(),
-        };
-        let critical_version = match raw.critical_version.or(file.critical_version) {
-            None | Some(0) => None,
-            Some(value) => Some(Version::from_yyyymmdd(value).with_context(|| {
+        }
+    }
+
+    fn critical_version(&self) -> Result<Option<Version>> {
+        let value = self
+            .cli
+            .number(&CRITICAL_VERSION)
+            .or_else(|| self.file.number(&CRITICAL_VERSION));
+        match value.map(u32::try_from) {
+            None | Some(Ok(0)) => Ok(None),
+            Some(Ok(value)) => Ok(Some(Version::from_yyyymmdd(value).with_context(|| {
                 format!("critical_version {value} is not a real date written yyyymmdd")
-            })?),
-        };
-        let public_url = match raw.public_url.clone().or(file.public_url) {
-            Some(url) if url.trim().is_empty() => None,
-            Some(url) => Some(check_public_url(&url)?),
-            None => None,
-        };
-        let admin_text = match (&raw.admin_listen, file.admin_listen) {
-            (Some(text), _) => Some(text.clone()),
-            (None, Some(value)) => value,
-            (None, None) => Some(DEFAULT_ADMIN_LISTEN.to_string()),
-        };
-        let admin_listen = match admin_text.as_deref().map(str::trim) {
-            None | Some("" | "off" | "none" | "null") => None,
-            Some(text) => Some(parse_addr("admin_listen", text)?),
-        };
-        let settle_ms = bounded(
-            SETTLE_MS,
-            layered(raw.settle_ms, file.settle_ms, DEFAULT_SETTLE_MS),
-        )?;
-        let unconfirmed_settle_ms = bounded(
-            UNCONFIRMED_SETTLE_MS,
-            layered(
-                raw.unconfirmed_settle_ms,
-                file.unconfirmed_settle_ms,
-                DEFAULT_UNCONFIRMED_SETTLE_MS,
+            })?)),
+            Some(Err(_)) => bail!(
+                "critical_version must be {}; got {}",
+                CRITICAL_VERSION.form,
+                value.unwrap_or_default()
             ),
-        )?;
-        let watch = match raw.watch.clone().or(file.watch) {
-            None => WatchMode::Auto,
-            Some(text) => WatchMode::parse(&text)?,
-        };
-        let poll_interval_ms = bounded(
-            POLL_INTERVAL_MS,
-            layered(
-                raw.poll_interval_ms,
-                file.poll_interval_ms,
-                DEFAULT_POLL_INTERVAL_MS,
-            ),
-        )?;
-        let access_log = match (&raw.access_log, file.access_log) {
-            (Some(text), _) => LogDestination::parse(text),
-            (None, Some(text)) => match LogDestination::parse(&text) {
-                LogDestination::File(path) => LogDestination::File(in_file(path)),
-                other => other,
-            },
-            (None, None) => LogDestination::Stderr,
-        };
-        let inventory = match (&raw.inventory, file.inventory) {
-            (Some(text), _) => InventorySetting::parse(text, Path::new(""))?,
-            (None, Some(text)) => InventorySetting::parse(&text, base)?,
-            (None, None) => InventorySetting::Sqlite(in_file(PathBuf::from(DEFAULT_INVENTORY))),
-        };
-        let inventory_retention_days = bounded(
-            RETENTION_DAYS,
-            layered(
-                raw.inventory_retention_days,
-                file.inventory_retention_days,
-                DEFAULT_RETENTION_DAYS,
-            ),
-        )?;
-        let stuck_after_s = bounded(
-            STUCK_AFTER_S,
-            layered(raw.stuck_after_s, file.stuck_after_s, DEFAULT_STUCK_AFTER_S),
-        )?;
-        // An empty KKT_ADMIN_TOKEN (a blank line in an environment file) is "not given": it
-        // must never switch off the token the file sets.
-        let admin_token = match raw
-            .admin_token
-            .clone()
-            .filter(|t| !t.is_empty())
-            .or(file.admin_token.map(Option::unwrap_or_default))
+        }
+    }
+
+    fn public_url(&self) -> Result<Option<String>> {
+        match self.text(&PUBLIC_URL) {
+            Some(url) if url.trim().is_empty() => Ok(None),
+            Some(url) => Ok(Some(check_public_url(&url)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn admin_listen(&self) -> Result<Option<SocketAddr>> {
+        match self
+            .text_or_null(&ADMIN_LISTEN)
+            .flatten()
+            .as_deref()
+            .map(str::trim)
         {
-            None => None,
-            Some(token) => Some(admin_token(&token)?),
-        };
-        let admin_hosts = admin_hosts(
-            raw.admin_hosts
-                .clone()
-                .or(file.admin_hosts)
-                .unwrap_or_default(),
-        )?;
-        let proxies = raw
-            .trusted_proxies
-            .clone()
-            .or(file.trusted_proxies)
-            .unwrap_or_default();
-        let trusted_proxies = TrustedProxies::parse(&proxies)?;
-        let fleet_max_devices = bounded_count(
-            FLEET_MAX_DEVICES,
-            layered(
-                raw.fleet_max_devices,
-                file.fleet_max_devices,
-                DEFAULT_FLEET_MAX_DEVICES,
-            ),
-        )?;
-        let shutdown_timeout_s = bounded(
-            SHUTDOWN_TIMEOUT_S,
-            layered(
-                raw.shutdown_timeout_s,
-                file.shutdown_timeout_s,
-                DEFAULT_SHUTDOWN_TIMEOUT_S,
-            ),
-        )?;
-        let request_timeout_ms = bounded(
-            REQUEST_TIMEOUT_MS,
-            layered(
-                raw.request_timeout_ms,
-                file.request_timeout_ms,
-                DEFAULT_REQUEST_TIMEOUT_MS,
-            ),
-        )?;
-        let keep_alive_s = bounded(
-            KEEP_ALIVE_S,
-            layered(raw.keep_alive_s, file.keep_alive_s, DEFAULT_KEEP_ALIVE_S),
-        )?;
-        let send_timeout_s = bounded(
-            SEND_TIMEOUT_S,
-            layered(
-                raw.send_timeout_s,
-                file.send_timeout_s,
-                DEFAULT_SEND_TIMEOUT_S,
-            ),
-        )?;
-        let max_connections = bounded_count(
-            MAX_CONNECTIONS,
-            layered(
-                raw.max_connections,
-                file.max_connections,
-                DEFAULT_MAX_CONNECTIONS,
-            ),
-        )?;
-        let tls_listen = match raw.tls_listen.clone().or(file.tls_listen) {
+            None | Some("" | "off" | "none" | "null") => Ok(None),
+            Some(text) => Ok(Some(parse_addr(ADMIN_LISTEN.key, text)?)),
+        }
+    }
+
+    /// An empty KKT_ADMIN_TOKEN (a blank line in an environment file) is "not given": it
+    /// must never switch off the token the file sets. `admin_token:` with nothing in the
+    /// file is a blank token, refused like `"   "` (absent means "no token").
+    fn admin_token(&self) -> Result<Option<String>> {
+        let token = self
+            .cli
+            .text(&ADMIN_TOKEN)
+            .flatten()
+            .filter(|t| !t.is_empty())
+            .or_else(|| self.file.text(&ADMIN_TOKEN).map(Option::unwrap_or_default));
+        token.map(|t| admin_token(&t)).transpose()
+    }
+
+    fn access_log(&self) -> LogDestination {
+        if let Some(text) = self.cli.text(&ACCESS_LOG).flatten() {
+            return LogDestination::parse(&text);
+        }
+        match LogDestination::parse(&self.text(&ACCESS_LOG).unwrap_or_default()) {
+            LogDestination::File(path) => LogDestination::File(self.in_file(path)),
+            other => other,
+        }
+    }
+
+    fn inventory(&self) -> Result<InventorySetting> {
+        if let Some(text) = self.cli.text(&INVENTORY).flatten() {
+            return InventorySetting::parse(&text, Path::new(""));
+        }
+        InventorySetting::parse(&self.text(&INVENTORY).unwrap_or_default(), self.base)
+    }
+
+    /// `tls_listen`, `tls_cert`, `tls_key`, `admin_tls`, which only make sense together.
+    fn tls(
+        &self,
+        listen: SocketAddr,
+        admin_listen: Option<SocketAddr>,
+    ) -> Result<Option<TlsSetting>> {
+        let tls_listen = match self.text(&TLS_LISTEN) {
             None => None,
             Some(text) if matches!(text.trim(), "" | "off" | "none" | "null") => None,
-            Some(text) => Some(parse_addr("tls_listen", &text)?),
+            Some(text) => Some(parse_addr(TLS_LISTEN.key, &text)?),
         };
-        let admin_tls = layered(raw.admin_tls, file.admin_tls, false);
-        let tls_cert = raw.tls_cert.clone().or(file.tls_cert.map(in_file));
-        let tls_key = raw.tls_key.clone().or(file.tls_key.map(in_file));
-        let tls = match (tls_listen.is_some() || admin_tls, tls_cert, tls_key) {
+        let admin_tls = self.bool(&ADMIN_TLS);
+        let tls = match (
+            tls_listen.is_some() || admin_tls,
+            self.path(&TLS_CERT),
+            self.path(&TLS_KEY),
+        ) {
             (false, _, _) => None,
             (true, Some(cert), Some(key)) => Some(TlsSetting {
                 listen: tls_listen,
@@ -485,34 +380,7 @@ impl Config {
                 bail!("tls_listen must be an address of its own, not listen's or admin_listen's");
             }
         }
-        Ok(Config {
-            path,
-            listen,
-            firmware_dir,
-            licenses,
-            critical_version,
-            public_url,
-            admin_listen,
-            settle: Duration::from_millis(settle_ms),
-            unconfirmed_settle: Duration::from_millis(unconfirmed_settle_ms.max(settle_ms)),
-            watch,
-            poll_interval: Duration::from_millis(poll_interval_ms),
-            static_files: layered(raw.static_files, file.static_files, true),
-            access_log,
-            inventory,
-            inventory_retention_days,
-            stuck_after_s,
-            admin_token,
-            admin_hosts,
-            trusted_proxies,
-            fleet_max_devices,
-            shutdown_timeout: Duration::from_secs(shutdown_timeout_s),
-            request_timeout: Duration::from_millis(request_timeout_ms),
-            keep_alive: Duration::from_secs(keep_alive_s),
-            send_timeout: Duration::from_secs(send_timeout_s),
-            max_connections,
-            tls,
-        })
+        Ok(tls)
     }
 }
 
@@ -713,117 +581,6 @@ fn admin_hosts(list: Vec<String>) -> Result<Vec<String>> {
         .collect()
 }
 
-/// The command line (or environment) value, else the file's, else the default.
-fn layered<T>(cli: Option<T>, file: Option<T>, default: T) -> T {
-    cli.or(file).unwrap_or(default)
-}
-
-/// Parses the YAML text of a configuration file (an empty file is all defaults).
-pub fn parse_file(text: &str) -> Result<FileConfig> {
-    if text.trim().is_empty() {
-        return Ok(FileConfig::default());
-    }
-    let file = serde_yaml::from_str::<Option<FileConfig>>(text)
-        .map_err(|e| anyhow::anyhow!(plain_type_error(&yaml_message(&e))))?;
-    Ok(file.unwrap_or_default())
-}
-
-/// What each key of `server.yaml` holds, in words, for errors about a value of the wrong kind.
-const EXPECTED_FORMS: &[(&str, &str)] = &[
-    ("critical_version", "a date written yyyymmdd, like 20250115"),
-    ("listen", "an address like 0.0.0.0:8888"),
-    ("admin_listen", "an address like 127.0.0.1:8889, or null"),
-    ("firmware_dir", "a folder, like firmware"),
-    (
-        "licenses",
-        "a list of files or folders, like [licenses.yaml, /srv/kkt/licenses/]",
-    ),
-    ("public_url", "a URL like https://fw.example.ru"),
-    ("settle_ms", "a whole number of milliseconds, like 1000"),
-    (
-        "unconfirmed_settle_ms",
-        "a whole number of milliseconds, like 60000",
-    ),
-    (
-        "poll_interval_ms",
-        "a whole number of milliseconds, like 2000",
-    ),
-    (
-        "request_timeout_ms",
-        "a whole number of milliseconds, like 5000",
-    ),
-    ("shutdown_timeout_s", "a whole number of seconds, like 30"),
-    ("keep_alive_s", "a whole number of seconds, like 5"),
-    ("send_timeout_s", "a whole number of seconds, like 60"),
-    ("stuck_after_s", "a whole number of seconds, like 129600"),
-    (
-        "inventory_retention_days",
-        "a whole number of days, like 400",
-    ),
-    ("fleet_max_devices", "a whole number, like 100000"),
-    ("max_connections", "a whole number, like 10000"),
-    ("static_files", "true or false"),
-    (
-        "trusted_proxies",
-        "a list of addresses or networks, like [127.0.0.1, 10.0.0.0/8]",
-    ),
-    ("admin_token", "a text of at least 16 characters"),
-    (
-        "admin_hosts",
-        "a list of host names, like [kkt-admin.example.ru]",
-    ),
-    ("watch", "auto, inotify or poll"),
-    ("access_log", "stderr, off, or a file"),
-    ("tls_listen", "an address like 0.0.0.0:8443"),
-    ("tls_cert", "a PEM file with the certificate chain, like /etc/letsencrypt/live/fw.example.ru/fullchain.pem"),
-    ("tls_key", "a PEM file with the private key, like /etc/letsencrypt/live/fw.example.ru/privkey.pem"),
-    ("admin_tls", "true or false"),
-    ("inventory", "sqlite:<file>, postgres://… or off"),
-];
-
-/// Rewrites serde's "key: invalid type: string \"x\", expected u32 at line 2 column 19"
-/// as "critical_version must be a date written yyyymmdd, like 20250115; got \"x\" (line 2)":
-/// an operator should never read a Rust type name.
-fn plain_type_error(message: &str) -> String {
-    let Some((key, rest)) = message.split_once(": ") else {
-        return message.to_string();
-    };
-    let Some(form) = EXPECTED_FORMS
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, f)| f)
-    else {
-        return message.to_string();
-    };
-    let Some(detail) = rest
-        .strip_prefix("invalid type: ")
-        .or_else(|| rest.strip_prefix("invalid value: "))
-    else {
-        return message.to_string();
-    };
-    let (found, tail) = detail.split_once(", expected").unwrap_or((detail, ""));
-    // serde quotes a number between backquotes, and past u64 adds the Rust type it tried
-    // ("integer `18446744073709551616` as u128"): only what was written is shown.
-    let quoted = found
-        .strip_prefix("integer `")
-        .and_then(|rest| rest.split_once('`'))
-        .map(|(number, _)| number);
-    let got = quoted
-        .unwrap_or(found)
-        .trim_start_matches("string ")
-        .trim_start_matches("integer ")
-        .trim_start_matches("floating point ")
-        .trim_start_matches("boolean ")
-        .trim_matches('`');
-    let line = tail
-        .split(" at line ")
-        .nth(1)
-        .and_then(|l| l.split_whitespace().next())
-        .map(|l| format!(" (line {l})"))
-        .unwrap_or_default();
-    format!("{key} must be {form}; got {got}{line}")
-}
-
 fn parse_addr(key: &str, text: &str) -> Result<SocketAddr> {
     text.trim()
         .parse()
@@ -847,6 +604,13 @@ fn check_public_url(url: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The command line as clap reads it (the flags built from the settings table).
+    fn args(list: &[&str]) -> RawArgs {
+        use clap::Parser;
+        let line = std::iter::once("kkt-update-server").chain(list.iter().copied());
+        crate::config::cli::Cli::try_parse_from(line).unwrap().args
+    }
 
     fn resolve(raw: RawArgs, yaml: &str) -> Result<Config> {
         Config::resolve(&raw, parse_file(yaml)?, Path::new("/etc/kkt"), None)
@@ -878,12 +642,14 @@ mod tests {
 
     #[test]
     fn command_line_values_win_over_the_file() {
-        let raw = RawArgs {
-            listen: Some("127.0.0.1:0".into()),
-            critical_version: Some(20180116),
-            firmware_dir: Some("fw".into()),
-            ..RawArgs::default()
-        };
+        let raw = args(&[
+            "--listen",
+            "127.0.0.1:0",
+            "--critical-version",
+            "20180116",
+            "--firmware-dir",
+            "fw",
+        ]);
         let config = resolve(
             raw,
             "listen: 0.0.0.0:1\ncritical_version: 20170101\nfirmware_dir: x\n",
@@ -955,6 +721,52 @@ mod tests {
             assert_eq!(error, expected);
             assert!(!error.contains("u32") && !error.contains("u64") && !error.contains("bool"));
         }
+    }
+
+    #[test]
+    fn every_setting_is_a_flag_and_lists_split_on_commas() {
+        let raw = args(&[
+            "--licenses",
+            "a.slf,b.slf",
+            "--licenses",
+            "c.slf",
+            "--trusted-proxies",
+            "10.0.0.0/8,127.0.0.1",
+            "--static-files",
+            "false",
+            "--admin-listen",
+            "off",
+            "--max-connections",
+            "7",
+        ]);
+        let config = resolve(raw, "licenses: [x.slf]\nstatic_files: true\n").unwrap();
+        assert_eq!(
+            config.licenses,
+            ["a.slf", "b.slf", "c.slf"].map(PathBuf::from)
+        );
+        assert!(config.trusted_proxies.contains([10, 1, 2, 3].into()));
+        assert!(config.trusted_proxies.contains([127, 0, 0, 1].into()));
+        assert!(!config.static_files);
+        assert_eq!(config.admin_listen, None);
+        assert_eq!(config.max_connections, 7);
+        let command = <crate::config::cli::Cli as clap::CommandFactory>::command();
+        for setting in settings::SETTINGS {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_id() == setting.key)
+                .unwrap_or_else(|| panic!("{} has no flag", setting.key));
+            assert_eq!(arg.get_long(), Some(setting.flag));
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(setting.env),
+                "{}",
+                setting.key
+            );
+        }
+        // A bad number on the command line is still clap's sentence about the flag.
+        let line = ["kkt-update-server", "--settle-ms", "fast"];
+        let error = <crate::config::cli::Cli as clap::Parser>::try_parse_from(line).unwrap_err();
+        assert!(error.to_string().contains("'--settle-ms <MS>'"), "{error}");
     }
 
     #[test]
