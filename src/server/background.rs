@@ -3,6 +3,7 @@
 //! handle owns them, so that shutdown ends them deliberately, before the access log and
 //! the inventory they write to are closed, instead of leaving them to the runtime's end.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use actix_web::rt::task::JoinHandle;
@@ -27,15 +28,18 @@ impl Background {
         certificates: Option<Arc<CertificateStore>>,
         admissions_since: u64,
     ) -> Background {
-        let mut tasks = vec![actix_web::rt::spawn(reloader.run())];
+        let mut background = Background { tasks: Vec::new() };
+        background.spawn(reloader.run());
         if let Some(store) = certificates {
-            tasks.push(actix_web::rt::spawn(certificate_watch::run(store)));
+            background.spawn(certificate_watch::run(store));
         }
-        tasks.push(actix_web::rt::spawn(rollout_watch::run(
-            state.clone(),
-            admissions_since,
-        )));
-        Background { tasks }
+        background.spawn(rollout_watch::run(state.clone(), admissions_since));
+        background
+    }
+
+    /// Runs `task` on the server's runtime, owned by this handle.
+    fn spawn(&mut self, task: impl Future<Output = ()> + 'static) {
+        self.tasks.push(actix_web::rt::spawn(task));
     }
 
     /// Ends every task and waits until each has: none of them ends by itself (they run
@@ -50,5 +54,48 @@ impl Background {
             // Cancelled, or already returned: either way it is over.
             let _ = task.await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use super::Background;
+
+    /// Set when the task that holds it is dropped, that is, ended.
+    struct Ended(Arc<AtomicBool>);
+
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn stop_ends_tasks_that_would_run_forever() {
+        let ended = Arc::new(AtomicBool::new(false));
+        let guard = Ended(ended.clone());
+        actix_web::rt::System::new().block_on(async move {
+            let mut background = Background { tasks: Vec::new() };
+            background.spawn(async move {
+                let _guard = guard;
+                loop {
+                    actix_web::rt::time::sleep(std::time::Duration::from_secs(3600)).await;
+                }
+            });
+            // Let it start and reach its sleep.
+            actix_web::rt::task::yield_now().await;
+            assert!(!ended.load(Ordering::SeqCst));
+            let stopped =
+                actix_web::rt::time::timeout(std::time::Duration::from_secs(5), background.stop())
+                    .await;
+            assert!(stopped.is_ok(), "stop waited for a task that never ends");
+            assert!(
+                ended.load(Ordering::SeqCst),
+                "stop returned with the task alive"
+            );
+        });
     }
 }
