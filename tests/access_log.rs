@@ -92,3 +92,22 @@ fn nothing_queued_is_lost_on_sigterm() {
     let text = fs::read_to_string(fixture.path("access.log")).expect("access.log");
     assert_eq!(lines_in(&text), 200);
 }
+
+/// The access log and the metrics sit outside the device API's request limits: an answer
+/// the limits give (here 414 for an over-long path) is logged and counted like any other.
+#[test]
+fn answers_of_the_request_limits_are_logged_too() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    let server = fixture.start();
+    let long = format!("/{}", "a".repeat(3000));
+    assert_eq!(server.get(&long, &[]).status, 414);
+    let line = eventually("an access line for the 414", DEADLINE, || {
+        server
+            .log()
+            .lines()
+            .find(|l| l.contains("\" 414 "))
+            .map(str::to_string)
+    });
+    assert!(line.contains(" 127.0.0.1 \"GET /aaa"), "{line}");
+}

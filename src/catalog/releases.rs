@@ -280,6 +280,9 @@ fn writer_of(file: &Path, writers: &WriterSources) -> Writer {
 }
 
 /// Decides one folder; `before` is the release published from it by the previous scan.
+/// In steps: the folder itself, its firmware files as their metadata shows them (a folder
+/// being removed says so, whatever its meta.yaml), its meta.yaml, whether anyone still
+/// writes the files, whether they have been quiet long enough, and only then their bytes.
 fn check_folder(
     path: &Path,
     version: Version,
@@ -288,6 +291,48 @@ fn check_folder(
     before: Option<&Arc<Release>>,
     writers: &WriterSources,
 ) -> Result<FolderState, FolderError> {
+    let folder = folder_itself(path)?;
+    let stats = firmware_stats(path)?;
+    let (meta, meta_changed) = read_meta(path, version)?;
+    let latest_change = stats
+        .iter()
+        .map(|stat| stat.fingerprint.changed_at())
+        .chain(meta_changed)
+        .fold(Fingerprint::of(&folder).changed_at(), SystemTime::max);
+    let settling = |wait, reason| {
+        Ok(FolderState::Settling {
+            wait,
+            reason,
+            serving: before.cloned(),
+        })
+    };
+    let unconfirmed = match unvouched(&stats, &meta, before, writers) {
+        Ok(unconfirmed) => unconfirmed,
+        Err(name) => {
+            return settling(
+                rules.settle.max(WRITER_RECHECK),
+                format!("{name} is being written"),
+            )
+        }
+    };
+    if let Some((wait, reason)) = still_settling(&meta, &unconfirmed, rules, now, latest_change) {
+        return settling(wait, reason);
+    }
+    let files = match read_files(stats, &meta, before)? {
+        Ok(files) => files,
+        // Changed while we read it: not quiet after all.
+        Err(name) => {
+            return settling(
+                rules.settle.max(Duration::from_millis(100)),
+                format!("{name} changed while it was read"),
+            )
+        }
+    };
+    release_of(path, version, meta, files)
+}
+
+/// The folder's own metadata: a folder, not a link to one.
+fn folder_itself(path: &Path) -> Result<fs::Metadata, FolderError> {
     let folder = fs::symlink_metadata(path)
         .map_err(|e| unreadable(format!("cannot read the folder: {e}")))?;
     if folder.file_type().is_symlink() {
@@ -298,10 +343,20 @@ fn check_folder(
     if !folder.is_dir() {
         return Err(FolderError::NotAFolder("is not a folder".into()));
     }
-    let mut latest_change = Fingerprint::of(&folder).changed_at();
+    Ok(folder)
+}
 
-    // The files first: a folder being removed says so, whatever its meta.yaml.
-    let mut stats = Vec::with_capacity(2);
+/// A firmware file of a folder as its metadata shows it, before its bytes are read.
+struct FileStat {
+    name: &'static str,
+    path: PathBuf,
+    fingerprint: Fingerprint,
+}
+
+/// Both firmware files, in `FIRMWARE_FILES` order: each there, a regular file, neither
+/// empty nor over `FIRMWARE_FILE_MAX`.
+fn firmware_stats(path: &Path) -> Result<Vec<FileStat>, FolderError> {
+    let mut stats = Vec::with_capacity(FIRMWARE_FILES.len());
     for name in FIRMWARE_FILES {
         let file = path.join(name);
         let m = match fs::symlink_metadata(&file) {
@@ -322,103 +377,123 @@ fn check_folder(
         if m.len() > FIRMWARE_FILE_MAX {
             return Err(FolderError::Invalid(too_large(name, FIRMWARE_FILE_MAX)));
         }
-        let fingerprint = Fingerprint::of(&m);
-        latest_change = latest_change.max(fingerprint.changed_at());
-        stats.push((name, file, fingerprint));
+        stats.push(FileStat {
+            name,
+            path: file,
+            fingerprint: Fingerprint::of(&m),
+        });
     }
+    Ok(stats)
+}
 
+/// The folder's meta.yaml, with when it last changed; the defaults when there is none.
+fn read_meta(
+    path: &Path,
+    version: Version,
+) -> Result<(ReleaseMeta, Option<SystemTime>), FolderError> {
     let meta_path = path.join("meta.yaml");
-    let meta = match fs::symlink_metadata(&meta_path) {
-        Ok(m) if !m.is_file() => {
-            return Err(FolderError::Invalid(
-                "meta.yaml is not a regular file".into(),
-            ))
-        }
+    match fs::symlink_metadata(&meta_path) {
+        Ok(m) if !m.is_file() => Err(FolderError::Invalid(
+            "meta.yaml is not a regular file".into(),
+        )),
         Ok(m) => {
-            latest_change = latest_change.max(Fingerprint::of(&m).changed_at());
             let text = read_bounded(&meta_path, "meta.yaml", META_FILE_MAX)?;
             let text = utf8_text(text, "meta.yaml").map_err(unreadable)?;
-            ReleaseMeta::parse(version, &text).map_err(|e| unreadable(format!("meta.yaml: {e}")))?
+            let meta = ReleaseMeta::parse(version, &text)
+                .map_err(|e| unreadable(format!("meta.yaml: {e}")))?;
+            Ok((meta, Some(Fingerprint::of(&m).changed_at())))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ReleaseMeta::defaults(version),
-        Err(e) => return Err(unreadable(format!("cannot read meta.yaml: {e}"))),
-    };
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok((ReleaseMeta::defaults(version), None))
+        }
+        Err(e) => Err(unreadable(format!("cannot read meta.yaml: {e}"))),
+    }
+}
 
-    // Which files must be vouched for: a pinned file proves itself by its hash; a file
-    // whose bytes are the ones validated before needs nothing.
-    let serving = before.cloned();
+/// Which changed files nobody vouches for: a pinned file proves itself by its hash; a file
+/// whose bytes are the ones validated before needs nothing. `Err` names a file someone is
+/// still writing.
+fn unvouched(
+    stats: &[FileStat],
+    meta: &ReleaseMeta,
+    before: Option<&Arc<Release>>,
+    writers: &WriterSources,
+) -> Result<Vec<&'static str>, &'static str> {
     let mut unconfirmed = Vec::new();
-    for (index, (name, file, fingerprint)) in stats.iter().enumerate() {
+    for (index, stat) in stats.iter().enumerate() {
         let unchanged = before
             .and_then(|r| r.files.get(index))
-            .is_some_and(|f| f.fingerprint == *fingerprint);
+            .is_some_and(|f| f.fingerprint == stat.fingerprint);
         if unchanged {
             continue;
         }
         let pinned = meta.sha256[index].is_some();
-        match writer_of(file, writers) {
-            Writer::Open => {
-                return Ok(FolderState::Settling {
-                    wait: rules.settle.max(WRITER_RECHECK),
-                    reason: format!("{name} is being written"),
-                    serving,
-                })
-            }
-            Writer::Unknown if !pinned => unconfirmed.push(*name),
+        match writer_of(&stat.path, writers) {
+            Writer::Open => return Err(stat.name),
+            Writer::Unknown if !pinned => unconfirmed.push(stat.name),
             Writer::Unknown => {}
             Writer::Done => {}
         }
     }
+    Ok(unconfirmed)
+}
 
-    let all_pinned = meta.sha256.iter().all(Option::is_some);
-    if !all_pinned {
-        let needed = if unconfirmed.is_empty() {
-            rules.settle
-        } else {
-            rules.settle.max(rules.unconfirmed)
-        };
-        let quiet_for = now.duration_since(latest_change).unwrap_or(Duration::ZERO);
-        if quiet_for < needed {
-            let reason = if unconfirmed.is_empty() {
-                "changed less than settle_ms ago".to_string()
-            } else {
-                format!(
-                    "{} not seen closed by the watcher: waiting for unconfirmed_settle_ms \
-                     of quiet",
-                    unconfirmed.join(" and ")
-                )
-            };
-            return Ok(FolderState::Settling {
-                wait: needed - quiet_for,
-                reason,
-                serving,
-            });
-        }
+/// How much longer to wait and why, when not every file is pinned and the folder changed
+/// less than the quiet time ago (`unconfirmed_settle_ms` when a file is `unconfirmed`).
+fn still_settling(
+    meta: &ReleaseMeta,
+    unconfirmed: &[&str],
+    rules: QuietRules,
+    now: SystemTime,
+    latest_change: SystemTime,
+) -> Option<(Duration, String)> {
+    if meta.sha256.iter().all(Option::is_some) {
+        return None;
     }
+    let needed = if unconfirmed.is_empty() {
+        rules.settle
+    } else {
+        rules.settle.max(rules.unconfirmed)
+    };
+    let quiet_for = now.duration_since(latest_change).unwrap_or(Duration::ZERO);
+    if quiet_for >= needed {
+        return None;
+    }
+    let reason = if unconfirmed.is_empty() {
+        "changed less than settle_ms ago".to_string()
+    } else {
+        format!(
+            "{} not seen closed by the watcher: waiting for unconfirmed_settle_ms of quiet",
+            unconfirmed.join(" and ")
+        )
+    };
+    Some((needed - quiet_for, reason))
+}
 
-    let mut files = Vec::with_capacity(2);
-    for (index, (name, file, fingerprint)) in stats.into_iter().enumerate() {
+/// The files' bytes, reused from `before` when unchanged, each checked against its pin.
+/// The inner `Err` names a file that changed while it was read.
+fn read_files(
+    stats: Vec<FileStat>,
+    meta: &ReleaseMeta,
+    before: Option<&Arc<Release>>,
+) -> Result<Result<Vec<Arc<FirmwareFile>>, &'static str>, FolderError> {
+    let mut files = Vec::with_capacity(stats.len());
+    for (index, stat) in stats.into_iter().enumerate() {
         let reused = before
             .and_then(|r| r.files.get(index))
-            .filter(|f| f.fingerprint == fingerprint);
+            .filter(|f| f.fingerprint == stat.fingerprint);
         let firmware = match reused {
             Some(firmware) => firmware.clone(),
-            None => match read_firmware(&file, fingerprint)? {
+            None => match read_firmware(&stat.path, stat.fingerprint)? {
                 Some(firmware) => Arc::new(firmware),
-                // Changed while we read it: not quiet after all.
-                None => {
-                    return Ok(FolderState::Settling {
-                        wait: rules.settle.max(Duration::from_millis(100)),
-                        reason: format!("{name} changed while it was read"),
-                        serving,
-                    })
-                }
+                None => return Ok(Err(stat.name)),
             },
         };
         if let Some(expected) = meta.sha256[index] {
             if expected != firmware.sha256 {
                 return Err(FolderError::Invalid(format!(
-                    "{name} does not match its sha256 in meta.yaml (pinned {}, file has {})",
+                    "{} does not match its sha256 in meta.yaml (pinned {}, file has {})",
+                    stat.name,
                     to_hex(&expected),
                     to_hex(&firmware.sha256)
                 )));
@@ -426,6 +501,16 @@ fn check_folder(
         }
         files.push(firmware);
     }
+    Ok(Ok(files))
+}
+
+/// The release the files and meta.yaml make, unless they are the sample release's.
+fn release_of(
+    path: &Path,
+    version: Version,
+    meta: ReleaseMeta,
+    files: Vec<Arc<FirmwareFile>>,
+) -> Result<FolderState, FolderError> {
     let contents: Vec<&[u8]> = files.iter().map(|f| &f.bytes[..]).collect();
     if let Some(reason) = sample_release::refusal(path, &FIRMWARE_FILES, &contents) {
         return Err(FolderError::Invalid(reason));

@@ -1,0 +1,69 @@
+//! The admin listener: status, metrics, the dashboard and the operator's actions, behind
+//! the token and host guard, on one worker of its own so that devices never wait for it.
+
+use std::net::TcpListener;
+
+use actix_web::dev::ServerHandle;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::{Context, Result};
+use log::info;
+
+use super::device_server::TLS_HANDSHAKE_TIMEOUT;
+use super::LOG;
+use crate::admin::access_guard::{self, AdminAccess};
+use crate::admin::routes as admin_routes;
+use crate::app_state::AppState;
+use crate::config::Config;
+
+/// Connections the admin listener serves at once; more wait in the kernel's queue.
+const ADMIN_MAX_CONNECTIONS: usize = 256;
+
+/// Starts the admin server on `listener`, over HTTPS when `tls` is given (`tls_admin`),
+/// and returns its handle, to stop it after the device servers.
+pub(super) fn start(
+    config: &Config,
+    state: &web::Data<AppState>,
+    listener: TcpListener,
+    tls: Option<&rustls::ServerConfig>,
+) -> Result<ServerHandle> {
+    let state = state.clone();
+    let access = web::Data::new(AdminAccess {
+        token: config.admin_token.clone(),
+        hosts: config.admin_hosts.clone(),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(access.clone())
+            .wrap(from_fn(access_guard::guard))
+            .configure(admin_routes::configure)
+    })
+    .workers(1)
+    // Operators, a dashboard and a Prometheus: a few connections. actix's default
+    // (25,000) would let a flood of the admin port take the open files devices need.
+    .max_connections(ADMIN_MAX_CONNECTIONS)
+    .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT)
+    .disable_signals()
+    .shutdown_timeout(1);
+    let server = match tls {
+        Some(tls) => server
+            .listen_rustls_0_23(listener, tls.clone())
+            .context("cannot serve HTTPS on the admin socket")?,
+        None => server
+            .listen(listener)
+            .context("cannot serve on the admin socket")?,
+    };
+    let token = if config.admin_token.is_some() {
+        " (token required)"
+    } else {
+        ""
+    };
+    for addr in server.addrs() {
+        info!(target: LOG, "admin listening on {addr}{token}");
+    }
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    Ok(handle)
+}

@@ -1,0 +1,91 @@
+//! The server's lifecycle, one step a file: `bootstrap` (the sockets, the first scan, the
+//! state, what the inventory remembers), `device_server` (plain HTTP and HTTPS for the
+//! registers, with the access log and metrics as middleware), `admin_server`, `background`
+//! (the reloader and the watches, owned by one handle), and `shutdown` (a graceful drain on
+//! SIGTERM, then everything closed in order). `serve` runs them in that order.
+
+mod admin_server;
+mod background;
+mod bootstrap;
+mod device_server;
+mod listeners;
+mod shutdown;
+
+use anyhow::Result;
+use log::{info, warn};
+
+use crate::catalog::snapshot::Snapshot;
+use crate::catalog::snapshot_report;
+use crate::config::cli::RawArgs;
+use crate::config::Config;
+use background::Background;
+use device_server::DeviceServers;
+use shutdown::Drain;
+
+pub use bootstrap::inventory_settings;
+
+/// The target of every log line of the lifecycle, whichever of its files writes it: the
+/// one these lines have always carried (`[… INFO  kkt_update_server::server] listening
+/// on …`), which operators filter and grep by.
+const LOG: &str = module_path!();
+
+/// Scans, logs what devices will be offered, and serves until SIGINT/SIGTERM, then lets
+/// running requests (downloads) finish for up to `shutdown_timeout`.
+/// `raw` is kept to re-read the configuration on reload with the same flags laid over it.
+pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
+    let booted = bootstrap::bootstrap(&config, raw)?;
+    let state = booted.state;
+    let listeners = booted.listeners;
+    let tls_settings = booted.tls.as_ref().map(|tls| &tls.config);
+    let devices = DeviceServers::bind(
+        &config,
+        &state,
+        listeners.device,
+        listeners.tls.zip(tls_settings),
+        booted.open_files,
+    )?;
+    let admin_over_tls = tls_settings.filter(|_| config.tls.as_ref().is_some_and(|t| t.admin));
+    let admin = match listeners.admin {
+        Some(listener) => Some(admin_server::start(
+            &config,
+            &state,
+            listener,
+            admin_over_tls,
+        )?),
+        None => None,
+    };
+    let certificates = booted.tls.map(|tls| tls.certificates);
+    let background = Background::start(
+        &state,
+        booted.reloader,
+        certificates,
+        booted.admissions_since,
+    );
+    let devices = devices.start();
+    shutdown::on_stop_signal(Drain {
+        state: state.clone(),
+        servers: devices.handles(),
+        own_sockets: listeners.bound_here,
+        open: devices.open.clone(),
+        drain_for: config.shutdown_timeout,
+    });
+    let result = devices.serve().await;
+    shutdown::finish(&state, background, admin).await;
+    result
+}
+
+/// Logs the summary lines and every problem of a snapshot.
+pub fn log_snapshot(snapshot: &Snapshot) {
+    info!("{}", snapshot_report::current_line(snapshot));
+    info!("{}", snapshot_report::critical_line(snapshot));
+    if let Some(lines) = snapshot_report::lines_line(snapshot) {
+        info!("{lines}");
+    }
+    info!("{}", snapshot_report::licenses_line(snapshot));
+    for problem in snapshot_report::errors(snapshot) {
+        warn!("{problem}");
+    }
+    for warning in snapshot_report::warnings(snapshot) {
+        warn!("{warning}");
+    }
+}
