@@ -4,8 +4,17 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::observe::adoption_chart::DayCount;
 use crate::store::db::{u32_of, u64_of, Db, Value};
+
+/// One day's new downloads and new updates of one release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    pub version: u32,
+    /// Days since the Unix epoch.
+    pub day: u64,
+    pub downloaded: u64,
+    pub updated: u64,
+}
 
 /// Per release: how many devices were offered it, downloaded it, updated, are stuck.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
