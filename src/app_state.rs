@@ -14,10 +14,10 @@ use crate::catalog::snapshot::Snapshot;
 use crate::config::tls::CertificateStore;
 use crate::observe::access_log::AccessLog;
 use crate::observe::fleet::Fleet;
-use crate::observe::inventory::Inventory;
 use crate::observe::metrics::Metrics;
 use crate::rollout::admissions::Admissions;
 use crate::rollout::gate::RolloutGate;
+use crate::store::Inventory;
 
 /// How many reloads `/status` and the dashboard remember.
 const RELOADS_KEPT: usize = 20;

@@ -18,6 +18,7 @@ pub mod publishing;
 pub mod reload;
 pub mod rollout;
 pub mod server;
+pub mod store;
 
 use std::process::ExitCode;
 

@@ -4,14 +4,14 @@
 
 use askama::Template;
 
+use crate::admin::adoption_chart::{self, AdoptionChart};
 use crate::admin::dashboard_text::Text;
+use crate::admin::fleet_chart::{self, FleetChart};
 use crate::admin::status_report::Status;
 use crate::app_state::ReloadRecord;
-use crate::observe::adoption_chart::{self, AdoptionChart, DayCount};
 use crate::observe::fleet::Device;
-use crate::observe::fleet_chart::{self, FleetChart};
-use crate::observe::inventory::store::ReleaseRow;
 use crate::rollout::status::RolloutView;
+use crate::store::release_reads::{DayCount, ReleaseRow};
 
 /// How many releases the adoption chart draws (the newest).
 const ADOPTION_RELEASES: usize = 3;
@@ -195,7 +195,7 @@ mod tests {
             requests: Vec::new(),
             fleet: Default::default(),
             devices: Vec::new(),
-            inventory: crate::observe::inventory::Inventory::off().status(),
+            inventory: crate::store::Inventory::off().status(),
             rollouts: Vec::new(),
             tls: None,
         };

@@ -16,8 +16,11 @@ use crate::admin::exports::{self, Cell, Rows, Table, Window};
 use crate::app_state::AppState;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
-use crate::observe::inventory::outcome::Outcome;
-use crate::observe::inventory::store::{self, DeviceFilter, DeviceRow, SerialRow};
+use crate::store::device_reads::{self, DeviceFilter, DeviceRow};
+use crate::store::history_reads;
+use crate::store::outcome::Outcome;
+use crate::store::release_reads;
+use crate::store::serial_reads::{self, SerialRow};
 
 /// At most this many rows in one answer.
 const MAX_LIMIT: u64 = 100_000;
@@ -155,9 +158,7 @@ fn window(query: &Query) -> Result<Window, AdminError> {
 /// Runs `read` against the store, off the async workers.
 async fn read<T: Send + 'static>(
     state: &web::Data<AppState>,
-    read: impl FnOnce(&mut dyn crate::observe::inventory::db::Db, u64, u64) -> anyhow::Result<T>
-        + Send
-        + 'static,
+    read: impl FnOnce(&mut dyn crate::store::db::Db, u64, u64) -> anyhow::Result<T> + Send + 'static,
 ) -> Result<T, AdminError> {
     let state = state.clone();
     web::block(move || {
@@ -183,7 +184,7 @@ async fn query_devices(
     let critical = state.snapshot().critical.map(|c| c.version.as_u32());
     let filter = filter(query, critical)?;
     let (total, devices) = read(state, move |db, now, stuck| {
-        store::devices(db, &filter, now, stuck)
+        device_reads::devices(db, &filter, now, stuck)
     })
     .await?;
     Ok(DeviceList { total, devices })
@@ -225,7 +226,7 @@ impl Rows for DeviceRows {
         let devices = state
             .inventory
             .read(|db| {
-                store::devices_after(
+                device_reads::devices_after(
                     db,
                     &self.filter,
                     &self.after,
@@ -289,12 +290,15 @@ async fn devices_xlsx(
 async fn history(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
     let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = number(&query, "offset", 0, u64::MAX)?;
-    let rows = read(&state, move |db, _, _| store::history(db, limit, offset)).await?;
+    let rows = read(&state, move |db, _, _| {
+        history_reads::history(db, limit, offset)
+    })
+    .await?;
     json(&serde_json::json!({ "events": rows }))
 }
 
 async fn releases(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    let rows = read(&state, store::releases).await?;
+    let rows = read(&state, release_reads::releases).await?;
     json(&serde_json::json!({ "releases": rows }))
 }
 
@@ -319,7 +323,7 @@ impl MissingSerials {
     fn next_rows(&mut self, state: &AppState) -> Result<Option<Vec<SerialRow>>, AdminError> {
         let rows = state
             .inventory
-            .read(|db| store::serials_after(db, &self.after, SERIAL_CHUNK))
+            .read(|db| serial_reads::serials_after(db, &self.after, SERIAL_CHUNK))
             .map_err(|e| AdminError::InventoryUnavailable(format!("{e:#}")))?;
         let Some(last) = rows.last() else {
             return Ok(None);

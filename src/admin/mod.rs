@@ -4,9 +4,11 @@
 
 pub mod access_guard;
 pub mod admin_error;
+pub mod adoption_chart;
 pub mod dashboard;
 pub mod dashboard_text;
 pub mod exports;
+pub mod fleet_chart;
 pub mod inventory_routes;
 pub mod routes;
 pub mod status_report;

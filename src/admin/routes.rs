@@ -71,9 +71,7 @@ async fn handle(
             let (outcomes, adoption) = if state.inventory.is_on() {
                 let reader = state.clone();
                 let adoption = web::block(move || {
-                    reader
-                        .inventory
-                        .read(crate::observe::inventory::store::adoption)
+                    reader.inventory.read(crate::store::release_reads::adoption)
                 })
                 .await
                 .ok()
@@ -177,14 +175,14 @@ async fn reload(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> 
 /// cannot be read: the page and the metrics still answer).
 async fn release_outcomes(
     state: &web::Data<AppState>,
-) -> Vec<crate::observe::inventory::store::ReleaseRow> {
+) -> Vec<crate::store::release_reads::ReleaseRow> {
     let reader = state.clone();
     web::block(move || {
         let now = crate::model::unix_time::unix(SystemTime::now());
         let stuck = reader.inventory.settings().stuck_after;
         reader
             .inventory
-            .read(|db| crate::observe::inventory::store::releases(db, now, stuck))
+            .read(|db| crate::store::release_reads::releases(db, now, stuck))
     })
     .await
     .ok()

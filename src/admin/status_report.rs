@@ -14,8 +14,8 @@ use crate::config::tls::CertificateStore;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
 use crate::observe::fleet::{Device, FleetSummary};
-use crate::observe::inventory::InventoryStatus;
 use crate::rollout::status::RolloutView;
+use crate::store::InventoryStatus;
 
 #[derive(Debug, Serialize)]
 pub struct Status {

@@ -26,7 +26,7 @@ use crate::device_api::byte_range::{self, RangeAnswer};
 use crate::device_api::client_address::{client_ip, unix_now};
 use crate::device_api::static_files;
 use crate::model::version::Version;
-use crate::observe::inventory::Event;
+use crate::store::Event;
 
 /// The handler.
 pub async fn download(

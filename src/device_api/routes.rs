@@ -20,7 +20,7 @@ use crate::device_api::server_info::ServerInfo;
 use crate::device_api::{device_requests, request_body};
 use crate::model::py_json;
 use crate::observe::fleet::{truncate, Fleet, USER_AGENT_MAX};
-use crate::observe::inventory::Event;
+use crate::store::Event;
 
 /// The address a connection arrived on, recorded when it is accepted (see `server`).
 #[derive(Debug, Clone, Copy)]

@@ -1,13 +1,13 @@
-//! What the server observes of its fleet: the access log, its own log's format, the fleet view by client address,
-//! the inventory that remembers it across restarts, the Prometheus metrics, and the chart
-//! model the dashboard draws.
-//! May use `catalog`, `licenses` and `model`; never a listener or `app_state`.
+//! What the server observes of its fleet and of itself: the access log, its own log's
+//! format (`log_lines`) and, as a service with no terminal, its rotating log file
+//! (`log_file`), the fleet view by client address, the Prometheus metrics, and the writer
+//! thread the logs share. What it remembers across restarts is in `store`; the charts the
+//! dashboard draws from it are in `admin`.
+//! May use `config`, `catalog`, `licenses` and `model`; never the store, a listener or
+//! `app_state`.
 
 pub mod access_log;
-pub mod adoption_chart;
 pub mod fleet;
-pub mod fleet_chart;
-pub mod inventory;
 pub mod log_file;
 pub mod log_lines;
 pub mod metrics;

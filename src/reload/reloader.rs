@@ -21,9 +21,9 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::unix_time::unix;
-use crate::observe::inventory::release_events::release_events;
 use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
+use crate::store::release_events::release_events;
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
 const DEBOUNCE: Duration = Duration::from_millis(100);

@@ -10,8 +10,8 @@ use crate::catalog::firmware_offer::{offer, FirmwareOffer};
 use crate::catalog::snapshot::LineView;
 use crate::model::unix_time::local_minute;
 use crate::model::version::Version;
-use crate::observe::inventory::{Event, Inventory};
 use crate::rollout::admissions::Admissions;
+use crate::store::{Event, Inventory};
 
 /// The request path's view of the rollouts: the admissions memory, and the inventory that
 /// remembers new admissions (see `AppState::rollout`).

@@ -20,10 +20,9 @@
 //! A lower part never names a higher one. This file only names the parts.
 //!
 //! The rollout's SQL (`admissions_since`, `rollout_states`, `halt_rollout`,
-//! `resume_rollout`, `finished_and_stuck`) still lives with the rest of the inventory's
-//! queries in `observe/inventory/store.rs`: it shares that file's dialect handling and
-//! tests, and the store is split into its own wing next (issue 23, item 2); the watch is
-//! its only caller.
+//! `resume_rollout`, `finished_and_stuck`) lives in the persistence wing, in
+//! `store/rollout_sql.rs`, beside the other queries whose database interface it shares;
+//! the watch is its only caller.
 //!
 //! Staged, automatic rollouts (a percent raised on a schedule) belong here: their rules in
 //! `rules`, their steps decided by `watch`.

@@ -16,10 +16,10 @@ use log::{info, warn};
 use crate::app_state::AppState;
 use crate::catalog::device_line::line_label;
 use crate::model::unix_time::unix;
-use crate::observe::inventory::db::Db;
-use crate::observe::inventory::store::{self, RolloutStateRow};
 use crate::rollout::admissions::Halt;
 use crate::rollout::rules::{halt_due, per_mille_text};
+use crate::store::db::Db;
+use crate::store::rollout_sql::{self, RolloutStateRow};
 
 /// How often the watch runs.
 const EVERY: Duration = Duration::from_secs(2);
@@ -33,8 +33,8 @@ pub fn restore(state: &AppState) -> u64 {
     }
     let now = unix(SystemTime::now());
     match state.inventory.read_blocking(|db| {
-        let rows = store::admissions_since(db, 0, state.inventory.instance())?;
-        let states = store::rollout_states(db)?;
+        let rows = rollout_sql::admissions_since(db, 0, state.inventory.instance())?;
+        let states = rollout_sql::rollout_states(db)?;
         Ok((rows, states))
     }) {
         Ok((rows, states)) => {
@@ -92,12 +92,12 @@ pub async fn run(state: web::Data<AppState>, mut since: u64) {
 /// all of this instance's own admissions since then.
 fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
     let now = unix(SystemTime::now());
-    let rows = store::admissions_since(db, since, state.inventory.instance())?;
+    let rows = rollout_sql::admissions_since(db, since, state.inventory.instance())?;
     let newest = rows.iter().map(|r| r.3).max().unwrap_or(since).max(now);
     state.admissions.merge(rows);
 
     let stuck_after = state.inventory.settings().stuck_after;
-    let rows = store::rollout_states(db)?;
+    let rows = rollout_sql::rollout_states(db)?;
     let stored: HashMap<(String, u32), &RolloutStateRow> = rows
         .iter()
         .map(|row| ((row.line.clone(), row.version), row))
@@ -120,7 +120,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
                         Some(rollout) => format!("rollout edited: now {rollout}"),
                         None => "rollout removed from meta.yaml".to_string(),
                     };
-                    store::resume_rollout(db, &key.0, key.1, now, &detail)?;
+                    rollout_sql::resume_rollout(db, &key.0, key.1, now, &detail)?;
                     changed = true;
                 }
                 continue;
@@ -133,7 +133,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
             };
             let counted_from = row.map_or(0, |r| r.counted_from);
             let (finished, stuck) =
-                store::finished_and_stuck(db, &key.0, key.1, counted_from, now, stuck_after)?;
+                rollout_sql::finished_and_stuck(db, &key.0, key.1, counted_from, now, stuck_after)?;
             if halt_due(threshold, finished, stuck) {
                 let detail = format!(
                     "{stuck} of the {finished} devices that downloaded it are stuck ({}, above \
@@ -142,7 +142,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
                     per_mille_text(threshold)
                 );
                 changed = true;
-                store::halt_rollout(
+                rollout_sql::halt_rollout(
                     db,
                     &RolloutStateRow {
                         line: key.0.clone(),
@@ -160,7 +160,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
     }
 
     let halts = if changed {
-        halts_of(&store::rollout_states(db)?)
+        halts_of(&rollout_sql::rollout_states(db)?)
     } else {
         halts_of(&rows)
     };

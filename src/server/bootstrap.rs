@@ -20,10 +20,10 @@ use crate::config::tls::{self, CertificateStore};
 use crate::config::Config;
 use crate::model::unix_time::unix;
 use crate::observe::access_log::AccessLog;
-use crate::observe::inventory::{self, Event, Inventory};
 use crate::platform::open_files;
 use crate::reload::reloader::Reloader;
 use crate::rollout::watch as rollout_watch;
+use crate::store::{self, Event, Inventory};
 
 /// What start-up hands to the servers and the background tasks.
 pub(super) struct Booted {
@@ -131,8 +131,8 @@ fn record_started(state: &AppState) {
 }
 
 /// The inventory's settings from the configuration.
-pub fn inventory_settings(config: &Config) -> inventory::Settings {
-    inventory::Settings {
+pub fn inventory_settings(config: &Config) -> store::Settings {
+    store::Settings {
         store: config.inventory.clone(),
         stuck_after: config.stuck_after_s,
         retention_days: config.inventory_retention_days,
@@ -146,7 +146,7 @@ fn restore_fleet(state: &AppState, cap: usize) {
         return;
     }
     let started = Instant::now();
-    let filter = inventory::store::DeviceFilter {
+    let filter = store::device_reads::DeviceFilter {
         limit: cap as u64,
         ..Default::default()
     };
@@ -154,7 +154,7 @@ fn restore_fleet(state: &AppState, cap: usize) {
     let now = unix(SystemTime::now());
     match state
         .inventory
-        .read_blocking(|db| inventory::store::devices(db, &filter, now, stuck_after))
+        .read_blocking(|db| store::device_reads::devices(db, &filter, now, stuck_after))
     {
         Ok((total, rows)) => {
             let mut fleet = state.fleet();
@@ -182,7 +182,7 @@ fn restore_fleet(state: &AppState, cap: usize) {
 
 /// A device as the fleet view holds it, from its inventory row; none if its address does
 /// not parse.
-fn remembered_device(row: inventory::store::DeviceRow) -> Option<crate::observe::fleet::Device> {
+fn remembered_device(row: store::device_reads::DeviceRow) -> Option<crate::observe::fleet::Device> {
     let address = row.address.parse().ok()?;
     Some(crate::observe::fleet::Device {
         address,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::catalog::releases::{FolderState, Release};
 use crate::catalog::snapshot::Snapshot;
-use crate::observe::inventory::event::Event;
+use crate::store::event::Event;
 
 /// What changed between `before` (none at start-up) and `after`, as history events.
 pub fn release_events(before: Option<&Snapshot>, after: &Snapshot, at: u64) -> Vec<Event> {

@@ -261,6 +261,34 @@ impl Db for Postgres {
     }
 }
 
+/// Runs `work` in one transaction: committed when it succeeds, rolled back when it fails.
+pub fn in_transaction<T>(
+    db: &mut dyn Db,
+    work: impl FnOnce(&mut dyn Db) -> Result<T>,
+) -> Result<T> {
+    db.begin()?;
+    match work(db) {
+        Ok(value) => {
+            db.commit()?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = db.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// A whole number that fits a `u32` (a version, a build date), or none.
+pub fn u32_of(v: &Value) -> Option<u32> {
+    v.int().and_then(|i| u32::try_from(i).ok())
+}
+
+/// A count or a time: 0 when NULL or out of range.
+pub fn u64_of(v: &Value) -> u64 {
+    v.int().and_then(|i| u64::try_from(i).ok()).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

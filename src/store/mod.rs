@@ -1,3 +1,9 @@
+//! Persistence: everything the server writes to a database, and reads back from it. The
+//! inventory, its schema (`migrations`), the batched writes (`writes`), the admin API's
+//! reads (`device_reads`, `history_reads`, `release_reads`, `serial_reads`) and the
+//! rollout watch's SQL (`rollout_sql`), over one small database interface (`db`).
+//! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
+//!
 //! Fleet memory: a persistent inventory of registers (by client address), what each was
 //! offered and did with it, the serials asked for, and the history of releases, in SQLite
 //! (the default, a file next to `server.yaml`) or PostgreSQL (several instances sharing one
@@ -16,10 +22,16 @@
 //! retried, and writing resumes when the store is back.
 
 pub mod db;
+pub mod device_reads;
 pub mod event;
+pub mod history_reads;
+pub mod migrations;
 pub mod outcome;
 pub mod release_events;
-pub mod store;
+pub mod release_reads;
+pub mod rollout_sql;
+pub mod serial_reads;
+pub mod writes;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -131,7 +143,7 @@ pub fn open_store(setting: &InventorySetting) -> Result<Box<dyn Db>> {
         InventorySetting::Postgres(url) => Box::new(Postgres::connect(url)?),
         InventorySetting::Off => anyhow::bail!("the inventory is off"),
     };
-    store::migrate(db.as_mut())?;
+    migrations::migrate(db.as_mut())?;
     Ok(db)
 }
 
@@ -370,7 +382,7 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         if let Some(store) = db.as_mut() {
             let mut done = 0;
             for chunk in pending.chunks(TRANSACTION_AT_MOST) {
-                match store::write(store.as_mut(), chunk, &shared.instance) {
+                match writes::write(store.as_mut(), chunk, &shared.instance) {
                     Ok(()) => {
                         done += chunk.len();
                         shared
@@ -394,7 +406,7 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
                 last_prune = Some(Instant::now());
                 let before = unix(SystemTime::now())
                     .saturating_sub(settings.retention_days.saturating_mul(86_400));
-                match store::prune(store.as_mut(), before) {
+                match writes::prune(store.as_mut(), before) {
                     Ok(0) => {}
                     Ok(n) => log::info!(
                         "inventory: pruned {n} rows older than {} days",

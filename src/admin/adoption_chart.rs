@@ -5,21 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::store::release_reads::DayCount;
+
 /// Chart size in SVG units.
 const WIDTH: f64 = 600.0;
 const HEIGHT: f64 = 160.0;
 const LEFT: f64 = 40.0;
 const BOTTOM: f64 = 20.0;
-
-/// One day's new downloads and new updates of one release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DayCount {
-    pub version: u32,
-    /// Days since the Unix epoch.
-    pub day: u64,
-    pub downloaded: u64,
-    pub updated: u64,
-}
 
 /// One release's curves.
 #[derive(Debug, Clone, PartialEq)]

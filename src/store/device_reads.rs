@@ -1,0 +1,248 @@
+//! The devices as the admin API lists them (`GET /devices`, the CSV export, the fleet
+//! restored at start-up): a filter, its SQL, and one row per device with its serials and
+//! the outcome of its last offered update.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::store::db::{u32_of, u64_of, Db, Value};
+use crate::store::outcome::{outcome, Outcome};
+
+/// Which devices `GET /devices` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceFilter {
+    /// Built before this version (the critical version, when `below_critical=1`).
+    pub built_before: Option<u32>,
+    pub line: Option<String>,
+    pub build_date: Option<u32>,
+    pub not_seen_days: Option<u64>,
+    pub outcome: Option<Outcome>,
+    /// Admitted to this release (of `line`, or of any line when no line is given).
+    pub admitted: Option<u32>,
+    /// A substring of the address or of a serial asked for from it.
+    pub q: Option<String>,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+/// One device as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceRow {
+    pub address: String,
+    pub build_date: Option<u32>,
+    pub line: String,
+    pub first_seen: u64,
+    pub last_seen: u64,
+    pub user_agent: String,
+    pub serials: Vec<String>,
+    /// The version it was last offered (0: none published).
+    pub offered: Option<u32>,
+    /// What became of its last offered update, when it was offered one.
+    pub outcome: Option<Outcome>,
+}
+
+/// The devices `filter` selects, most recently seen first, and how many there are in all.
+pub fn devices(
+    db: &mut dyn Db,
+    filter: &DeviceFilter,
+    now: u64,
+    stuck_after: u64,
+) -> Result<(u64, Vec<DeviceRow>)> {
+    let mut selected = DeviceSelection::new(filter, now, stuck_after);
+    // The join is needed for counting only when the outcome is asked for (ten times
+    // faster without it over a million devices).
+    let count_from = if filter.outcome.is_some() {
+        DEVICES_FROM
+    } else {
+        "FROM devices d"
+    };
+    let wher = selected.wher();
+    let total = db
+        .query(
+            &format!("SELECT COUNT(*) {count_from} {wher}"),
+            &selected.params,
+        )?
+        .first()
+        .and_then(|row| row.first().map(u64_of))
+        .unwrap_or(0);
+    let limit = selected.param(Value::from(filter.limit));
+    let offset = selected.param(Value::from(filter.offset));
+    let page = format!(
+        "{DEVICES_FROM} {wher} ORDER BY d.last_seen DESC, d.address DESC LIMIT {limit} OFFSET {offset}"
+    );
+    let devices = device_rows(db, &page, &selected.params, now, stuck_after)?;
+    Ok((total, devices))
+}
+
+/// The devices `filter` selects whose address sorts after `after` (`""`: from the first),
+/// in address order, at most `chunk` of them; `filter`'s limit and offset are not used.
+/// An export reads the whole list this way, one short query per chunk: the address never
+/// changes, so every device known throughout the export is read exactly once, however
+/// often devices poll meanwhile, and no read holds the database for long.
+pub fn devices_after(
+    db: &mut dyn Db,
+    filter: &DeviceFilter,
+    after: &str,
+    chunk: u64,
+    now: u64,
+    stuck_after: u64,
+) -> Result<Vec<DeviceRow>> {
+    let mut selected = DeviceSelection::new(filter, now, stuck_after);
+    let after = selected.param(Value::from(after));
+    selected.conditions.push(format!("d.address > {after}"));
+    let wher = selected.wher();
+    let chunk = selected.param(Value::from(chunk));
+    let page = format!("{DEVICES_FROM} {wher} ORDER BY d.address LIMIT {chunk}");
+    device_rows(db, &page, &selected.params, now, stuck_after)
+}
+
+/// A device with the outcome of the update it was last offered.
+const DEVICES_FROM: &str = "FROM devices d LEFT JOIN device_releases r \
+                            ON r.address = d.address AND r.version = d.offered";
+
+/// The conditions a filter puts on `devices d` (and `device_releases r`), with their
+/// parameters `$1, $2, …`.
+struct DeviceSelection {
+    conditions: Vec<String>,
+    params: Vec<Value>,
+}
+
+impl DeviceSelection {
+    fn new(filter: &DeviceFilter, now: u64, stuck_after: u64) -> DeviceSelection {
+        let mut s = DeviceSelection {
+            conditions: Vec::new(),
+            params: Vec::new(),
+        };
+        if let Some(version) = filter.built_before {
+            let p = s.param(Value::from(version));
+            s.conditions.push(format!("d.build_date < {p}"));
+        }
+        if let Some(line) = &filter.line {
+            let p = s.param(Value::from(line.as_str()));
+            s.conditions.push(format!("d.line = {p}"));
+        }
+        if let Some(build) = filter.build_date {
+            let p = s.param(Value::from(build));
+            s.conditions.push(format!("d.build_date = {p}"));
+        }
+        if let Some(days) = filter.not_seen_days {
+            let p = s.param(Value::from(now.saturating_sub(days.saturating_mul(86_400))));
+            s.conditions.push(format!("d.last_seen < {p}"));
+        }
+        if let Some(wanted) = filter.outcome {
+            let stuck_before = now.saturating_sub(stuck_after);
+            let condition = match wanted {
+                Outcome::Pending => {
+                    "r.version IS NOT NULL AND r.downloaded_at IS NULL AND r.updated_at IS NULL"
+                        .to_string()
+                }
+                Outcome::Updated => "r.updated_at IS NOT NULL".to_string(),
+                Outcome::Downloaded => {
+                    let p = s.param(Value::from(stuck_before));
+                    format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at > {p}")
+                }
+                Outcome::Stuck => {
+                    let p = s.param(Value::from(stuck_before));
+                    format!("r.downloaded_at IS NOT NULL AND r.updated_at IS NULL AND r.downloaded_at <= {p}")
+                }
+            };
+            s.conditions.push(condition);
+        }
+        if let Some(version) = filter.admitted {
+            let v = s.param(Value::from(version));
+            let line = match &filter.line {
+                Some(line) => format!(" AND a.line = {}", s.param(Value::from(line.as_str()))),
+                None => String::new(),
+            };
+            s.conditions.push(format!(
+                "EXISTS (SELECT 1 FROM admissions a WHERE a.address = d.address AND a.version = {v}{line})"
+            ));
+        }
+        if let Some(q) = &filter.q {
+            let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+            let p = s.param(Value::from(pattern));
+            s.conditions.push(format!(
+                "(d.address LIKE {p} OR EXISTS (SELECT 1 FROM device_serials s \
+                 WHERE s.address = d.address AND s.serial LIKE {p}))"
+            ));
+        }
+        s
+    }
+
+    /// Adds a parameter; its placeholder.
+    fn param(&mut self, value: Value) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+
+    fn wher(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+}
+
+/// The devices `page` (`FROM … WHERE … ORDER BY … LIMIT …` over `devices d` and
+/// `device_releases r`) selects, with their serials.
+fn device_rows(
+    db: &mut dyn Db,
+    page: &str,
+    params: &[Value],
+    now: u64,
+    stuck_after: u64,
+) -> Result<Vec<DeviceRow>> {
+    let rows = db.query(
+        &format!(
+            "SELECT d.address, d.build_date, d.line, d.first_seen, d.last_seen, d.user_agent, \
+             d.offered, r.version, r.downloaded_at, r.updated_at {page}"
+        ),
+        params,
+    )?;
+    // The serials of the whole page in one query, not one per device (start-up loads
+    // 100,000 devices this way).
+    let mut serials: HashMap<String, Vec<String>> = HashMap::new();
+    for row in db.query(
+        &format!(
+            "SELECT s.address, s.serial FROM device_serials s \
+             WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC"
+        ),
+        params,
+    )? {
+        if let [address, serial, ..] = row.as_slice() {
+            serials
+                .entry(address.text())
+                .or_default()
+                .push(serial.text());
+        }
+    }
+    let mut devices = Vec::with_capacity(rows.len());
+    for row in rows {
+        let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+        let address = get(0).text();
+        let serials = serials.remove(&address).unwrap_or_default();
+        let offered_update = get(7).int().is_some();
+        devices.push(DeviceRow {
+            address,
+            build_date: u32_of(&get(1)),
+            line: get(2).text(),
+            first_seen: u64_of(&get(3)),
+            last_seen: u64_of(&get(4)),
+            user_agent: get(5).text(),
+            serials,
+            offered: u32_of(&get(6)),
+            outcome: offered_update.then(|| {
+                outcome(
+                    get(8).int().map(|v| v as u64),
+                    get(9).int().map(|v| v as u64),
+                    now,
+                    stuck_after,
+                )
+            }),
+        });
+    }
+    Ok(devices)
+}

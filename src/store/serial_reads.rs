@@ -1,0 +1,40 @@
+//! The serials devices asked for, read in chunks in serial order (`GET /serials`), so that
+//! memory holds one chunk however many serials devices sent.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::store::db::{u64_of, Db, Value};
+
+/// A serial asked for, with the address and time it was last asked from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SerialRow {
+    pub serial: String,
+    pub address: String,
+    pub last_seen: u64,
+}
+
+/// The serials asked for that sort after `after` (`""`: from the first), in serial order,
+/// at most `chunk`, each with the address and time it was last asked from. The admin API
+/// reads the whole list this way, one short query per chunk, so that memory holds one
+/// chunk however many serials devices sent (the serial index gives the order).
+pub fn serials_after(db: &mut dyn Db, after: &str, chunk: u64) -> Result<Vec<SerialRow>> {
+    let rows = db.query(
+        "SELECT g.serial, g.seen, (SELECT t.address FROM device_serials t \
+         WHERE t.serial = g.serial ORDER BY t.last_seen DESC, t.address LIMIT 1) \
+         FROM (SELECT serial, MAX(last_seen) AS seen FROM device_serials WHERE serial > $1 \
+         GROUP BY serial ORDER BY serial LIMIT $2) g ORDER BY g.serial",
+        &[Value::from(after), Value::from(chunk)],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
+            SerialRow {
+                serial: get(0).text(),
+                address: get(2).text(),
+                last_seen: u64_of(&get(1)),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,650 @@
+//! The writer thread's side: a batch of events written in one transaction (a device
+//! polling many times a second costs one row update per batch), the per-address bounds
+//! kept as rows come, and the prune of what is past the retention.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use crate::store::db::{in_transaction, Db, Value};
+use crate::store::event::Event;
+
+/// Serials kept per address, the most recently asked for (at least 64: a shop's registers
+/// share one NAT address); older ones are pruned as new ones come. Migration 6 prunes
+/// stored ones to the same number.
+pub const SERIALS_PER_ADDRESS: u64 = 256;
+/// Observed changes of build date kept per address in the history (a register updates a
+/// few times a year; one that flips its reported date on every poll would otherwise add a
+/// row each time). Migration 6 prunes stored ones to the same number.
+pub const BUILD_CHANGES_PER_ADDRESS: u64 = 64;
+
+/// The rows of one address past the `$3` most recent, for a `DELETE … IN`. `LIMIT $2` is
+/// "no limit" (both dialects take a 64-bit number; they disagree on how to write "none").
+const SERIALS_PAST_THE_BOUND: &str = "DELETE FROM device_serials WHERE address = $1 AND serial IN \
+     (SELECT serial FROM device_serials WHERE address = $1 \
+     ORDER BY last_seen DESC, serial DESC LIMIT $2 OFFSET $3)";
+/// A download counted on the device's row for that file. One row: an older server sharing
+/// the store may have added more than one, and each would count it again.
+const DOWNLOAD_AGAIN: &str = "UPDATE downloads SET at = $1, bytes = $5, times = times + $7 \
+     WHERE id = (SELECT id FROM downloads \
+     WHERE address = $2 AND version = $3 AND file = $4 AND complete = $6 LIMIT 1)";
+const BUILD_CHANGES_PAST_THE_BOUND: &str = "DELETE FROM history WHERE id IN \
+     (SELECT id FROM history WHERE address = $1 AND kind = 'build_changed' \
+     ORDER BY id DESC LIMIT $2 OFFSET $3)";
+
+/// Writes `events` in one transaction; `instance` names this server process in the
+/// admissions it writes.
+pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
+    in_transaction(db, |db| write_all(db, events, instance))
+}
+
+/// What the writer last wrote of a device in this batch, so that a device polling many
+/// times a second costs one row update per batch, not one per request.
+#[derive(PartialEq)]
+struct Written {
+    build_date: u32,
+    line: Box<str>,
+    offered: u32,
+    user_agent: Box<str>,
+}
+
+/// One device's repeated downloads of one file in a batch: how many, and the first's time.
+struct Repeated {
+    times: u64,
+    first_at: u64,
+}
+
+fn write_all(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
+    // The same file answered to the same device many times in one batch (a client in a
+    // loop) is written once, at the last of them, with their count.
+    // Likewise the same serial asked for from the same device.
+    let mut downloads_seen: HashMap<_, Repeated> = HashMap::new();
+    let mut serials_seen = std::collections::HashSet::new();
+    let mut last_of_kind = vec![false; events.len()];
+    for (i, event) in events.iter().enumerate().rev() {
+        last_of_kind[i] = match event {
+            Event::Download {
+                at,
+                address,
+                version,
+                file,
+                complete,
+                ..
+            } => {
+                let key = (*address, *version, *file, *complete);
+                match downloads_seen.get_mut(&key) {
+                    Some(repeated) => {
+                        repeated.times += 1;
+                        repeated.first_at = *at;
+                        false
+                    }
+                    None => {
+                        downloads_seen.insert(
+                            key,
+                            Repeated {
+                                times: 1,
+                                first_at: *at,
+                            },
+                        );
+                        true
+                    }
+                }
+            }
+            Event::Serial {
+                address, serial, ..
+            } => serials_seen.insert((*address, serial.as_str())),
+            _ => true,
+        };
+    }
+    let mut written: HashMap<String, Written> = HashMap::new();
+    let mut last_seen: HashMap<String, u64> = HashMap::new();
+    // Addresses that got a serial or a build change in this batch: pruned to the bound at
+    // the end, once each.
+    let mut serials_added: std::collections::HashSet<String> = Default::default();
+    let mut builds_changed: std::collections::HashSet<String> = Default::default();
+    for (i, event) in events.iter().enumerate() {
+        match event {
+            Event::Download { .. } | Event::Serial { .. } if !last_of_kind[i] => {}
+            Event::CheckIn {
+                at,
+                address,
+                user_agent,
+                build_date,
+                line,
+                offered,
+                update_available,
+                critical,
+            } => {
+                let address = address.to_string();
+                let now = Written {
+                    build_date: *build_date,
+                    line: line.clone(),
+                    offered: *offered,
+                    user_agent: user_agent.clone(),
+                };
+                if written.get(&address) == Some(&now) {
+                    last_seen.insert(address, *at);
+                    continue;
+                }
+                let before = match written.get(&address) {
+                    Some(w) => Some(i64::from(w.build_date)),
+                    None => db
+                        .query(
+                            "SELECT build_date FROM devices WHERE address = $1",
+                            &[Value::from(address.as_str())],
+                        )?
+                        .first()
+                        .and_then(|row| row.first().and_then(Value::int)),
+                };
+                db.exec(
+                    "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
+                     last_check_in, offered, critical, line) \
+                     VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7) \
+                     ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
+                     user_agent = excluded.user_agent, build_date = excluded.build_date, \
+                     last_check_in = excluded.last_check_in, offered = excluded.offered, \
+                     critical = excluded.critical, line = excluded.line",
+                    &[
+                        Value::from(address.as_str()),
+                        Value::from(*at),
+                        Value::from(&**user_agent),
+                        Value::from(*build_date),
+                        Value::from(*offered),
+                        Value::from(*critical),
+                        Value::from(&**line),
+                    ],
+                )?;
+                if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
+                    db.exec(
+                        "INSERT INTO history (at, kind, version, address, detail) \
+                         VALUES ($1, 'build_changed', $2, $3, $4)",
+                        &[
+                            Value::from(*at),
+                            Value::from(*build_date),
+                            Value::from(address.as_str()),
+                            Value::from(format!("from {before} to {build_date}")),
+                        ],
+                    )?;
+                    builds_changed.insert(address.clone());
+                }
+                if *update_available {
+                    db.exec(
+                        "INSERT INTO device_releases (address, version, critical, offered_at, line) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, version) DO NOTHING",
+                        &[
+                            Value::from(address.as_str()),
+                            Value::from(*offered),
+                            Value::from(*critical),
+                            Value::from(*at),
+                            Value::from(&**line),
+                        ],
+                    )?;
+                }
+                db.exec(
+                    "UPDATE device_releases SET updated_at = $1 \
+                     WHERE address = $2 AND version <= $3 AND updated_at IS NULL",
+                    &[
+                        Value::from(*at),
+                        Value::from(address.as_str()),
+                        Value::from(*build_date),
+                    ],
+                )?;
+                written.insert(address, now);
+            }
+            Event::Serial {
+                at,
+                address,
+                user_agent,
+                serial,
+                licensed,
+            } => {
+                let address = address.to_string();
+                touch_device(db, &address, user_agent, *at)?;
+                db.exec(
+                    "INSERT INTO device_serials (address, serial, licensed, last_seen) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (address, serial) DO UPDATE SET \
+                     licensed = excluded.licensed, last_seen = excluded.last_seen",
+                    &[
+                        Value::from(address.as_str()),
+                        Value::from(serial.as_str()),
+                        Value::from(*licensed),
+                        Value::from(*at),
+                    ],
+                )?;
+                serials_added.insert(address);
+            }
+            Event::Download {
+                at,
+                address,
+                version,
+                file,
+                bytes,
+                complete,
+            } => {
+                let repeated = downloads_seen.get(&(*address, *version, *file, *complete));
+                let (times, first_at) = repeated.map_or((1, *at), |r| (r.times, r.first_at));
+                let address = address.to_string();
+                // Update, else insert, rather than an upsert on a unique index: a server
+                // of an older version sharing the store inserts a row per download, and
+                // would fail on such an index. Two instances inserting the same device's
+                // first download at once keep two rows, which count alike.
+                let params = [
+                    Value::from(*at),
+                    Value::from(address.as_str()),
+                    Value::from(*version),
+                    Value::from(*file),
+                    Value::from(*bytes),
+                    Value::from(*complete),
+                    Value::from(times),
+                    Value::from(first_at),
+                ];
+                // PostgreSQL wants exactly the parameters a statement names.
+                let counted = db.exec(DOWNLOAD_AGAIN, &params[..7])?;
+                if counted == 0 {
+                    db.exec(
+                        "INSERT INTO downloads (at, address, version, file, bytes, complete, \
+                         times, first_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        &params,
+                    )?;
+                }
+                if *complete {
+                    db.exec(
+                        "UPDATE device_releases SET downloaded_at = $1 \
+                         WHERE address = $2 AND version = $3 AND downloaded_at IS NULL",
+                        &[
+                            Value::from(*at),
+                            Value::from(address.as_str()),
+                            Value::from(*version),
+                        ],
+                    )?;
+                }
+            }
+            Event::Admitted {
+                at,
+                address,
+                line,
+                version,
+                pilot,
+            } => {
+                db.exec(
+                    "INSERT INTO admissions (address, line, version, at, pilot, instance) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (address, line, version) DO NOTHING",
+                    &[
+                        Value::from(address.to_string()),
+                        Value::from(&**line),
+                        Value::from(*version),
+                        Value::from(*at),
+                        Value::from(*pilot),
+                        Value::from(instance),
+                    ],
+                )?;
+            }
+            Event::History {
+                at,
+                kind,
+                line,
+                version,
+                detail,
+            } => {
+                db.exec(
+                    "INSERT INTO history (at, kind, version, detail, line) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[
+                        Value::from(*at),
+                        Value::from(*kind),
+                        Value::from(*version),
+                        Value::from(detail.as_str()),
+                        Value::from(&**line),
+                    ],
+                )?;
+            }
+        }
+    }
+    for (address, at) in last_seen {
+        db.exec(
+            "UPDATE devices SET last_seen = $1, last_check_in = $1 WHERE address = $2",
+            &[Value::from(at), Value::from(address.as_str())],
+        )?;
+    }
+    for (addresses, sql, kept) in [
+        (serials_added, SERIALS_PAST_THE_BOUND, SERIALS_PER_ADDRESS),
+        (
+            builds_changed,
+            BUILD_CHANGES_PAST_THE_BOUND,
+            BUILD_CHANGES_PER_ADDRESS,
+        ),
+    ] {
+        for address in addresses {
+            db.exec(
+                sql,
+                &[
+                    Value::from(address.as_str()),
+                    Value::Int(i64::MAX),
+                    Value::from(kept),
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn touch_device(db: &mut dyn Db, address: &str, user_agent: &str, at: u64) -> Result<()> {
+    db.exec(
+        "INSERT INTO devices (address, first_seen, last_seen, user_agent) VALUES ($1, $2, $2, $3) \
+         ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
+         user_agent = excluded.user_agent",
+        &[
+            Value::from(address),
+            Value::from(at),
+            Value::from(user_agent),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Drops history and downloads older than `before`, and devices not seen since, in small
+/// batches so that the writer never holds the database for long. Returns the rows removed.
+pub fn prune(db: &mut dyn Db, before: u64) -> Result<u64> {
+    let mut removed = 0;
+    for (table, column) in [("history", "at"), ("downloads", "at")] {
+        loop {
+            let sql = format!(
+                "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {column} < $1 LIMIT 1000)"
+            );
+            let n = db.exec(&sql, &[Value::from(before)])?;
+            removed += n;
+            if n < 1000 {
+                break;
+            }
+        }
+    }
+    for sql in [
+        "DELETE FROM device_releases WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
+        "DELETE FROM admissions WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
+        "DELETE FROM device_serials WHERE address IN (SELECT address FROM devices WHERE last_seen < $1)",
+        "DELETE FROM devices WHERE last_seen < $1",
+    ] {
+        removed += db.exec(sql, &[Value::from(before)])?;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::Sqlite;
+    use crate::store::migrations::{migrate, MIGRATIONS};
+
+    fn serial(address: &str, serial: u32, at: u64) -> Event {
+        Event::Serial {
+            at,
+            address: address.parse().expect("a test address"),
+            user_agent: "test".into(),
+            serial: format!("{serial:016}"),
+            licensed: false,
+        }
+    }
+
+    fn check_in(address: &str, build_date: u32, at: u64) -> Event {
+        Event::CheckIn {
+            at,
+            address: address.parse().expect("a test address"),
+            user_agent: "test".into(),
+            build_date,
+            line: "".into(),
+            offered: 20250301,
+            update_available: false,
+            critical: false,
+        }
+    }
+
+    fn download(address: &str, at: u64, complete: bool) -> Event {
+        Event::Download {
+            at,
+            address: address.parse().expect("a test address"),
+            version: 20250301,
+            file: "upd_app.bin",
+            bytes: 1000,
+            complete,
+        }
+    }
+
+    fn ints(db: &mut dyn Db, sql: &str) -> Result<Vec<i64>> {
+        Ok(db
+            .query(sql, &[])?
+            .iter()
+            .filter_map(|row| row.first().and_then(Value::int))
+            .collect())
+    }
+
+    /// One address asking for thousands of serials keeps the most recent
+    /// `SERIALS_PER_ADDRESS`; another address's serials are not touched.
+    #[test]
+    fn serials_are_bounded_per_address_keeping_the_most_recent() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        write(&mut db, &[serial("10.0.0.2", 7, 1)], "a")?;
+        for batch in 0..10u32 {
+            let events: Vec<Event> = (0..100)
+                .map(|n| serial("10.0.0.1", batch * 100 + n, 10 + u64::from(batch)))
+                .collect();
+            write(&mut db, &events, "a")?;
+        }
+        let kept = ints(
+            &mut db,
+            "SELECT CAST(serial AS INTEGER) FROM device_serials WHERE address = '10.0.0.1' ORDER BY 1",
+        )?;
+        assert_eq!(kept.len() as u64, SERIALS_PER_ADDRESS);
+        assert_eq!(kept.first(), Some(&(1000 - SERIALS_PER_ADDRESS as i64)));
+        assert_eq!(kept.last(), Some(&999));
+        assert_eq!(
+            ints(
+                &mut db,
+                "SELECT COUNT(*) FROM device_serials WHERE address = '10.0.0.2'"
+            )?,
+            [1]
+        );
+        Ok(())
+    }
+
+    /// A register flipping its reported build date on every poll keeps the most recent
+    /// `BUILD_CHANGES_PER_ADDRESS` changes in the history; release events are not touched.
+    #[test]
+    fn build_changes_are_bounded_per_address() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        write(
+            &mut db,
+            &[Event::History {
+                at: 1,
+                kind: "published",
+                line: "".into(),
+                version: Some(20250301),
+                detail: String::new(),
+            }],
+            "a",
+        )?;
+        for n in 0..300u64 {
+            let build = if n % 2 == 0 { 20250101 } else { 20250201 };
+            write(&mut db, &[check_in("10.0.0.1", build, 10 + n)], "a")?;
+        }
+        assert_eq!(
+            ints(
+                &mut db,
+                "SELECT COUNT(*) FROM history WHERE kind = 'build_changed'"
+            )?,
+            [BUILD_CHANGES_PER_ADDRESS as i64]
+        );
+        assert_eq!(
+            ints(
+                &mut db,
+                "SELECT MAX(at) FROM history WHERE kind = 'build_changed'"
+            )?,
+            [309]
+        );
+        assert_eq!(
+            ints(
+                &mut db,
+                "SELECT COUNT(*) FROM history WHERE kind = 'published'"
+            )?,
+            [1]
+        );
+        Ok(())
+    }
+
+    /// The same file downloaded again and again by one device is one row with a count,
+    /// its first and last time, across batches; whole and partial answers apart.
+    #[test]
+    fn repeated_downloads_are_one_row_with_a_count() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        write(
+            &mut db,
+            &[
+                download("10.0.0.1", 100, true),
+                download("10.0.0.1", 101, true),
+                download("10.0.0.1", 102, false),
+                download("10.0.0.2", 102, true),
+            ],
+            "a",
+        )?;
+        write(
+            &mut db,
+            &[
+                download("10.0.0.1", 200, true),
+                download("10.0.0.1", 201, true),
+            ],
+            "a",
+        )?;
+        let rows = db.query(
+            "SELECT address, complete, times, first_at, at FROM downloads ORDER BY address, complete",
+            &[],
+        )?;
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|row| row.iter().map(Value::text).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ["10.0.0.1", "0", "1", "102", "102"],
+                ["10.0.0.1", "1", "4", "100", "201"],
+                ["10.0.0.2", "1", "1", "102", "102"],
+            ]
+        );
+        Ok(())
+    }
+
+    /// Rows an older server sharing the store inserted (one per download, no count) stay
+    /// valid, and a download counted again adds to one of them only.
+    #[test]
+    fn rows_of_an_older_writer_are_counted_once() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        for at in [100, 101] {
+            db.exec(
+                "INSERT INTO downloads (at, address, version, file, bytes, complete) \
+                 VALUES ($1, '10.0.0.1', 20250301, 'upd_app.bin', 1000, 1)",
+                &[Value::Int(at)],
+            )?;
+        }
+        write(&mut db, &[download("10.0.0.1", 200, true)], "a")?;
+        assert_eq!(
+            ints(&mut db, "SELECT times FROM downloads ORDER BY times")?,
+            [1, 2]
+        );
+        assert_eq!(ints(&mut db, "SELECT SUM(times) FROM downloads")?, [3]);
+        Ok(())
+    }
+
+    /// A store of schema 5 with repeated downloads and too many serials and build changes
+    /// comes out of migration 6 folded and pruned to the bounds.
+    #[test]
+    fn migration_6_folds_downloads_and_prunes_what_is_past_the_bounds() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        db.batch(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )?;
+        for (version, sql, _) in &MIGRATIONS[..5] {
+            db.batch(sql)?;
+            db.exec(
+                "INSERT INTO schema_migrations VALUES ($1, 0)",
+                &[Value::Int(*version)],
+            )?;
+        }
+        for n in 0..30 {
+            db.exec(
+                "INSERT INTO downloads (at, address, version, file, bytes, complete) \
+                 VALUES ($1, '10.0.0.1', 20250301, 'upd_app.bin', 1000, 1)",
+                &[Value::Int(100 + n)],
+            )?;
+        }
+        for n in 0..1000 {
+            db.exec(
+                "INSERT INTO device_serials (address, serial, licensed, last_seen) \
+                 VALUES ('10.0.0.1', $1, 0, $2)",
+                &[Value::from(format!("{n:016}")), Value::Int(n)],
+            )?;
+        }
+        for n in 0..100 {
+            db.exec(
+                "INSERT INTO history (at, kind, address, detail) \
+                 VALUES ($1, 'build_changed', '10.0.0.1', '')",
+                &[Value::Int(n)],
+            )?;
+        }
+        assert_eq!(migrate(&mut db)?, 1);
+        assert_eq!(
+            ints(&mut db, "SELECT times FROM downloads")?,
+            [30],
+            "one row, counted"
+        );
+        assert_eq!(ints(&mut db, "SELECT first_at FROM downloads")?, [100]);
+        assert_eq!(ints(&mut db, "SELECT at FROM downloads")?, [129]);
+        assert_eq!(
+            ints(&mut db, "SELECT COUNT(*) FROM device_serials")?,
+            [SERIALS_PER_ADDRESS as i64]
+        );
+        assert_eq!(
+            ints(&mut db, "SELECT MIN(last_seen) FROM device_serials")?,
+            [1000 - SERIALS_PER_ADDRESS as i64]
+        );
+        assert_eq!(
+            ints(&mut db, "SELECT COUNT(*) FROM history")?,
+            [BUILD_CHANGES_PER_ADDRESS as i64]
+        );
+        assert_eq!(ints(&mut db, "SELECT MIN(at) FROM history")?, [36]);
+        Ok(())
+    }
+
+    /// The prunes run in every write that adds a serial or a build change: each walks one
+    /// address's rows through an index, never the table.
+    #[test]
+    fn the_per_address_prunes_use_their_indexes() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        let params = [Value::from("10.0.0.1"), Value::Int(i64::MAX), Value::Int(1)];
+        for (sql, index) in [
+            (SERIALS_PAST_THE_BOUND, "device_serials_recent"),
+            (BUILD_CHANGES_PAST_THE_BOUND, "history_by_address"),
+            (DOWNLOAD_AGAIN, "downloads_by_device"),
+        ] {
+            let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), &params)?;
+            let plan = rows
+                .iter()
+                .filter_map(|row| row.last().map(Value::text))
+                .collect::<Vec<_>>()
+                .join("; ");
+            assert!(plan.contains(index), "{sql}: {plan}");
+            assert!(!plan.contains("SCAN"), "{sql}: {plan}");
+        }
+        Ok(())
+    }
+}
