@@ -2,8 +2,9 @@
 //! vendor's drivers byte for byte like the vendor's server. The library holds all logic so
 //! that tests can call it; `main.rs` only hands over to `run`.
 
-// The wings, from the bottom up: a module may use those listed above it, never below.
-// (README "Design notes" has the map.)
+// The wings, in alphabetical order (rustfmt keeps them so). Which may use which is a matter
+// of levels: README "Where a change belongs" draws the map bottom-up, and
+// tests/architecture.rs holds the code to it.
 pub mod admin;
 pub mod app_state;
 pub mod catalog;
