@@ -394,6 +394,33 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
         ));
     }
     let directory_start = archive.central_directory_start();
+    let Survey {
+        listed,
+        top_folders,
+        wanted,
+    } = survey(&mut archive, shown)?;
+    let found = unpack(&mut archive, &wanted, shown)?;
+    let mut reader = archive.into_inner().inner;
+    if let Some(hidden) = hidden_entry(&mut reader, directory_start, &listed) {
+        return Err(format!(
+            "{shown} holds {hidden:?} twice (a second entry of that name, which zip tools \
+             would unpack over the first); keep one"
+        ));
+    }
+    assemble(found, top_folders, shown)
+}
+
+/// What the table of contents says: every entry checked (name, kind, repeats), and the
+/// three files publish reads, not yet unpacked.
+struct Survey {
+    /// Where each listed entry's header starts (to find entries zip's reader hid).
+    listed: HashSet<u64>,
+    /// The folders entries sit in, for the release's name.
+    top_folders: BTreeSet<String>,
+    wanted: Vec<Wanted>,
+}
+
+fn survey<A: Read + Seek>(archive: &mut zip::ZipArchive<A>, shown: &str) -> Result<Survey, String> {
     let mut listed = HashSet::new();
     let mut seen = HashSet::new();
     let mut top_folders = BTreeSet::new();
@@ -458,8 +485,21 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
             claimed: entry.size(),
         });
     }
+    Ok(Survey {
+        listed,
+        top_folders,
+        wanted,
+    })
+}
+
+/// Unpacks the wanted entries, each through its bound (never the header's size).
+fn unpack<A: Read + Seek>(
+    archive: &mut zip::ZipArchive<A>,
+    wanted: &[Wanted],
+    shown: &str,
+) -> Result<[Option<Vec<u8>>; 3], String> {
     let mut found: [Option<Vec<u8>>; 3] = [None, None, None];
-    for w in &wanted {
+    for w in wanted {
         let entry = archive
             .by_index(w.index)
             .map_err(|e| format!("{shown}: {:?} cannot be unpacked: {e}", w.name))?;
@@ -476,13 +516,16 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
             ReadError::Io(e) => format!("{shown}: {:?} cannot be unpacked: {e}", w.name),
         })?);
     }
-    let mut reader = archive.into_inner().inner;
-    if let Some(hidden) = hidden_entry(&mut reader, directory_start, &listed) {
-        return Err(format!(
-            "{shown} holds {hidden:?} twice (a second entry of that name, which zip tools \
-             would unpack over the first); keep one"
-        ));
-    }
+    Ok(found)
+}
+
+/// The two firmware files (both present, non-empty), `meta.yaml` as text, and the one
+/// folder the entries sit in, if there is one.
+fn assemble(
+    found: [Option<Vec<u8>>; 3],
+    top_folders: BTreeSet<String>,
+    shown: &str,
+) -> Result<ZipContents, String> {
     let [new, old, meta] = found;
     let mut files: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
     for ((name, slot), data) in FIRMWARE_FILES.iter().zip(&mut files).zip([new, old]) {
