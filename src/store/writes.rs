@@ -54,278 +54,369 @@ struct Repeated {
     first_at: u64,
 }
 
+/// One batch in one transaction: repeats folded (`Repeats`), each event written by its
+/// kind, then what is kept per device cut to its bound.
 fn write_all(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
-    // The same file answered to the same device many times in one batch (a client in a
-    // loop) is written once, at the last of them, with their count.
-    // Likewise the same serial asked for from the same device.
-    let mut downloads_seen: HashMap<_, Repeated> = HashMap::new();
-    let mut serials_seen = std::collections::HashSet::new();
-    let mut last_of_kind = vec![false; events.len()];
-    for (i, event) in events.iter().enumerate().rev() {
-        last_of_kind[i] = match event {
-            Event::Download {
-                at,
-                address,
-                version,
-                file,
-                complete,
-                ..
-            } => {
-                let key = (*address, *version, *file, *complete);
-                match downloads_seen.get_mut(&key) {
-                    Some(repeated) => {
-                        repeated.times += 1;
-                        repeated.first_at = *at;
-                        false
-                    }
-                    None => {
-                        downloads_seen.insert(
-                            key,
-                            Repeated {
-                                times: 1,
-                                first_at: *at,
-                            },
-                        );
-                        true
-                    }
-                }
-            }
-            Event::Serial {
-                address, serial, ..
-            } => serials_seen.insert((*address, serial.as_str())),
-            _ => true,
-        };
-    }
-    let mut written: HashMap<String, Written> = HashMap::new();
-    let mut last_seen: HashMap<String, u64> = HashMap::new();
-    // Addresses that got a serial or a build change in this batch: pruned to the bound at
-    // the end, once each.
-    let mut serials_added: std::collections::HashSet<String> = Default::default();
-    let mut builds_changed: std::collections::HashSet<String> = Default::default();
+    let repeats = Repeats::of(events);
+    let mut batch = Batch::default();
     for (i, event) in events.iter().enumerate() {
         match event {
-            Event::Download { .. } | Event::Serial { .. } if !last_of_kind[i] => {}
-            Event::CheckIn {
-                at,
-                address,
-                user_agent,
-                build_date,
-                line,
-                offered,
-                update_available,
-                critical,
-            } => {
-                let address = address.to_string();
-                let now = Written {
-                    build_date: *build_date,
-                    line: line.clone(),
-                    offered: *offered,
-                    user_agent: user_agent.clone(),
-                };
-                if written.get(&address) == Some(&now) {
-                    last_seen.insert(address, *at);
-                    continue;
-                }
-                let before = match written.get(&address) {
-                    Some(w) => Some(i64::from(w.build_date)),
-                    None => db
-                        .query(
-                            "SELECT build_date FROM devices WHERE address = $1",
-                            &[Value::from(address.as_str())],
-                        )?
-                        .first()
-                        .and_then(|row| row.first().and_then(Value::int)),
-                };
-                db.exec(
-                    "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
-                     last_check_in, offered, critical, line) \
-                     VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7) \
-                     ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
-                     user_agent = excluded.user_agent, build_date = excluded.build_date, \
-                     last_check_in = excluded.last_check_in, offered = excluded.offered, \
-                     critical = excluded.critical, line = excluded.line",
-                    &[
-                        Value::from(address.as_str()),
-                        Value::from(*at),
-                        Value::from(&**user_agent),
-                        Value::from(*build_date),
-                        Value::from(*offered),
-                        Value::from(*critical),
-                        Value::from(&**line),
-                    ],
-                )?;
-                if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
-                    db.exec(
-                        "INSERT INTO history (at, kind, version, address, detail) \
-                         VALUES ($1, 'build_changed', $2, $3, $4)",
-                        &[
-                            Value::from(*at),
-                            Value::from(*build_date),
-                            Value::from(address.as_str()),
-                            Value::from(format!("from {before} to {build_date}")),
-                        ],
-                    )?;
-                    builds_changed.insert(address.clone());
-                }
-                if *update_available {
-                    db.exec(
-                        "INSERT INTO device_releases (address, version, critical, offered_at, line) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, version) DO NOTHING",
-                        &[
-                            Value::from(address.as_str()),
-                            Value::from(*offered),
-                            Value::from(*critical),
-                            Value::from(*at),
-                            Value::from(&**line),
-                        ],
-                    )?;
-                }
-                db.exec(
-                    "UPDATE device_releases SET updated_at = $1 \
-                     WHERE address = $2 AND version <= $3 AND updated_at IS NULL",
-                    &[
-                        Value::from(*at),
-                        Value::from(address.as_str()),
-                        Value::from(*build_date),
-                    ],
-                )?;
-                written.insert(address, now);
-            }
-            Event::Serial {
-                at,
-                address,
-                user_agent,
-                serial,
-                licensed,
-            } => {
-                let address = address.to_string();
-                touch_device(db, &address, user_agent, *at)?;
-                db.exec(
-                    "INSERT INTO device_serials (address, serial, licensed, last_seen) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (address, serial) DO UPDATE SET \
-                     licensed = excluded.licensed, last_seen = excluded.last_seen",
-                    &[
-                        Value::from(address.as_str()),
-                        Value::from(serial.as_str()),
-                        Value::from(*licensed),
-                        Value::from(*at),
-                    ],
-                )?;
-                serials_added.insert(address);
-            }
-            Event::Download {
-                at,
-                address,
-                version,
-                file,
-                bytes,
-                complete,
-            } => {
-                let repeated = downloads_seen.get(&(*address, *version, *file, *complete));
-                let (times, first_at) = repeated.map_or((1, *at), |r| (r.times, r.first_at));
-                let address = address.to_string();
-                // Update, else insert, rather than an upsert on a unique index: a server
-                // of an older version sharing the store inserts a row per download, and
-                // would fail on such an index. Two instances inserting the same device's
-                // first download at once keep two rows, which count alike.
-                let params = [
-                    Value::from(*at),
-                    Value::from(address.as_str()),
-                    Value::from(*version),
-                    Value::from(*file),
-                    Value::from(*bytes),
-                    Value::from(*complete),
-                    Value::from(times),
-                    Value::from(first_at),
-                ];
-                // PostgreSQL wants exactly the parameters a statement names.
-                let counted = db.exec(DOWNLOAD_AGAIN, &params[..7])?;
-                if counted == 0 {
-                    db.exec(
-                        "INSERT INTO downloads (at, address, version, file, bytes, complete, \
-                         times, first_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        &params,
-                    )?;
-                }
-                if *complete {
-                    db.exec(
-                        "UPDATE device_releases SET downloaded_at = $1 \
-                         WHERE address = $2 AND version = $3 AND downloaded_at IS NULL",
-                        &[
-                            Value::from(*at),
-                            Value::from(address.as_str()),
-                            Value::from(*version),
-                        ],
-                    )?;
-                }
-            }
-            Event::Admitted {
-                at,
-                address,
-                line,
-                version,
-                pilot,
-            } => {
-                db.exec(
-                    "INSERT INTO admissions (address, line, version, at, pilot, instance) \
-                     VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (address, line, version) DO NOTHING",
-                    &[
-                        Value::from(address.to_string()),
-                        Value::from(&**line),
-                        Value::from(*version),
-                        Value::from(*at),
-                        Value::from(*pilot),
-                        Value::from(instance),
-                    ],
-                )?;
-            }
-            Event::History {
-                at,
-                kind,
-                line,
-                version,
-                detail,
-            } => {
-                db.exec(
-                    "INSERT INTO history (at, kind, version, detail, line) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    &[
-                        Value::from(*at),
-                        Value::from(*kind),
-                        Value::from(*version),
-                        Value::from(detail.as_str()),
-                        Value::from(&**line),
-                    ],
-                )?;
-            }
+            Event::Download { .. } | Event::Serial { .. } if !repeats.last_of_kind[i] => {}
+            Event::CheckIn { .. } => write_check_in(db, event, &mut batch)?,
+            Event::Serial { .. } => write_serial(db, event, &mut batch)?,
+            Event::Download { .. } => write_download(db, event, &repeats)?,
+            Event::Admitted { .. } => write_admitted(db, event, instance)?,
+            Event::History { .. } => write_history(db, event)?,
         }
     }
-    for (address, at) in last_seen {
-        db.exec(
-            "UPDATE devices SET last_seen = $1, last_check_in = $1 WHERE address = $2",
-            &[Value::from(at), Value::from(address.as_str())],
-        )?;
+    batch.finish(db)
+}
+
+/// Key of a download: the same file to the same device, whole or in part.
+type DownloadKey = (std::net::IpAddr, u32, &'static str, bool);
+
+/// The same file answered to the same device many times in one batch (a client in a loop)
+/// is written once, at the last of them, with their count; likewise the same serial asked
+/// for by the same device.
+struct Repeats {
+    /// Whether each event is the last of its kind in the batch (always true but for
+    /// downloads and serials).
+    last_of_kind: Vec<bool>,
+    downloads: HashMap<DownloadKey, Repeated>,
+}
+
+impl Repeats {
+    fn of(events: &[Event]) -> Repeats {
+        let mut downloads_seen: HashMap<DownloadKey, Repeated> = HashMap::new();
+        let mut serials_seen = std::collections::HashSet::new();
+        let mut last_of_kind = vec![false; events.len()];
+        for (i, event) in events.iter().enumerate().rev() {
+            last_of_kind[i] = match event {
+                Event::Download {
+                    at,
+                    address,
+                    version,
+                    file,
+                    complete,
+                    ..
+                } => {
+                    let key = (*address, *version, *file, *complete);
+                    match downloads_seen.get_mut(&key) {
+                        Some(repeated) => {
+                            repeated.times += 1;
+                            repeated.first_at = *at;
+                            false
+                        }
+                        None => {
+                            downloads_seen.insert(
+                                key,
+                                Repeated {
+                                    times: 1,
+                                    first_at: *at,
+                                },
+                            );
+                            true
+                        }
+                    }
+                }
+                Event::Serial {
+                    address, serial, ..
+                } => serials_seen.insert((*address, serial.as_str())),
+                _ => true,
+            };
+        }
+        Repeats {
+            last_of_kind,
+            downloads: downloads_seen,
+        }
     }
-    for (addresses, sql, kept) in [
-        (serials_added, SERIALS_PAST_THE_BOUND, SERIALS_PER_ADDRESS),
-        (
+}
+
+/// What a batch remembers across its events.
+#[derive(Default)]
+struct Batch {
+    /// The device rows this batch wrote, to skip rewriting one that did not change.
+    written: HashMap<String, Written>,
+    /// Devices whose unchanged check-ins only move their last-seen time.
+    last_seen: HashMap<String, u64>,
+    /// Addresses that got a serial or a build change: pruned to the bound at the end,
+    /// once each.
+    serials_added: std::collections::HashSet<String>,
+    builds_changed: std::collections::HashSet<String>,
+}
+
+impl Batch {
+    /// The last-seen times, then each touched device's serials and build changes cut to
+    /// their bounds.
+    fn finish(self, db: &mut dyn Db) -> Result<()> {
+        let Batch {
+            last_seen,
+            serials_added,
             builds_changed,
-            BUILD_CHANGES_PAST_THE_BOUND,
-            BUILD_CHANGES_PER_ADDRESS,
-        ),
-    ] {
-        for address in addresses {
+            ..
+        } = self;
+        for (address, at) in last_seen {
             db.exec(
-                sql,
-                &[
-                    Value::from(address.as_str()),
-                    Value::Int(i64::MAX),
-                    Value::from(kept),
-                ],
+                "UPDATE devices SET last_seen = $1, last_check_in = $1 WHERE address = $2",
+                &[Value::from(at), Value::from(address.as_str())],
             )?;
         }
+        for (addresses, sql, kept) in [
+            (serials_added, SERIALS_PAST_THE_BOUND, SERIALS_PER_ADDRESS),
+            (
+                builds_changed,
+                BUILD_CHANGES_PAST_THE_BOUND,
+                BUILD_CHANGES_PER_ADDRESS,
+            ),
+        ] {
+            for address in addresses {
+                db.exec(
+                    sql,
+                    &[
+                        Value::from(address.as_str()),
+                        Value::Int(i64::MAX),
+                        Value::from(kept),
+                    ],
+                )?;
+            }
+        }
+        Ok(())
     }
+}
+
+/// A check-in: the device row, a build change in the history, the offer, what it updated to.
+fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<()> {
+    let Event::CheckIn {
+        at,
+        address,
+        user_agent,
+        build_date,
+        line,
+        offered,
+        update_available,
+        critical,
+    } = event
+    else {
+        return Ok(());
+    };
+    let address = address.to_string();
+    let now = Written {
+        build_date: *build_date,
+        line: line.clone(),
+        offered: *offered,
+        user_agent: user_agent.clone(),
+    };
+    if batch.written.get(&address) == Some(&now) {
+        batch.last_seen.insert(address, *at);
+        return Ok(());
+    }
+    let before = build_date_before(db, batch, &address)?;
+    db.exec(
+        "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
+             last_check_in, offered, critical, line) \
+             VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7) \
+             ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
+             user_agent = excluded.user_agent, build_date = excluded.build_date, \
+             last_check_in = excluded.last_check_in, offered = excluded.offered, \
+             critical = excluded.critical, line = excluded.line",
+        &[
+            Value::from(address.as_str()),
+            Value::from(*at),
+            Value::from(&**user_agent),
+            Value::from(*build_date),
+            Value::from(*offered),
+            Value::from(*critical),
+            Value::from(&**line),
+        ],
+    )?;
+    if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
+        db.exec(
+            "INSERT INTO history (at, kind, version, address, detail) \
+                 VALUES ($1, 'build_changed', $2, $3, $4)",
+            &[
+                Value::from(*at),
+                Value::from(*build_date),
+                Value::from(address.as_str()),
+                Value::from(format!("from {before} to {build_date}")),
+            ],
+        )?;
+        batch.builds_changed.insert(address.clone());
+    }
+    if *update_available {
+        db.exec(
+            "INSERT INTO device_releases (address, version, critical, offered_at, line) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, version) DO NOTHING",
+            &[
+                Value::from(address.as_str()),
+                Value::from(*offered),
+                Value::from(*critical),
+                Value::from(*at),
+                Value::from(&**line),
+            ],
+        )?;
+    }
+    db.exec(
+        "UPDATE device_releases SET updated_at = $1 \
+             WHERE address = $2 AND version <= $3 AND updated_at IS NULL",
+        &[
+            Value::from(*at),
+            Value::from(address.as_str()),
+            Value::from(*build_date),
+        ],
+    )?;
+    batch.written.insert(address, now);
+    Ok(())
+}
+
+/// The build date `address` reported before this check-in: from this batch, else the store.
+fn build_date_before(db: &mut dyn Db, batch: &Batch, address: &str) -> Result<Option<i64>> {
+    Ok(match batch.written.get(address) {
+        Some(w) => Some(i64::from(w.build_date)),
+        None => db
+            .query(
+                "SELECT build_date FROM devices WHERE address = $1",
+                &[Value::from(address)],
+            )?
+            .first()
+            .and_then(|row| row.first().and_then(Value::int)),
+    })
+}
+
+/// A serial asked for.
+fn write_serial(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<()> {
+    let Event::Serial {
+        at,
+        address,
+        user_agent,
+        serial,
+        licensed,
+    } = event
+    else {
+        return Ok(());
+    };
+    let address = address.to_string();
+    touch_device(db, &address, user_agent, *at)?;
+    db.exec(
+        "INSERT INTO device_serials (address, serial, licensed, last_seen) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (address, serial) DO UPDATE SET \
+             licensed = excluded.licensed, last_seen = excluded.last_seen",
+        &[
+            Value::from(address.as_str()),
+            Value::from(serial.as_str()),
+            Value::from(*licensed),
+            Value::from(*at),
+        ],
+    )?;
+    batch.serials_added.insert(address);
+    Ok(())
+}
+
+/// A download, counted on its device's row for that file.
+fn write_download(db: &mut dyn Db, event: &Event, repeats: &Repeats) -> Result<()> {
+    let Event::Download {
+        at,
+        address,
+        version,
+        file,
+        bytes,
+        complete,
+    } = event
+    else {
+        return Ok(());
+    };
+    let repeated = repeats
+        .downloads
+        .get(&(*address, *version, *file, *complete));
+    let (times, first_at) = repeated.map_or((1, *at), |r| (r.times, r.first_at));
+    let address = address.to_string();
+    // Update, else insert, rather than an upsert on a unique index: a server
+    // of an older version sharing the store inserts a row per download, and
+    // would fail on such an index. Two instances inserting the same device's
+    // first download at once keep two rows, which count alike.
+    let params = [
+        Value::from(*at),
+        Value::from(address.as_str()),
+        Value::from(*version),
+        Value::from(*file),
+        Value::from(*bytes),
+        Value::from(*complete),
+        Value::from(times),
+        Value::from(first_at),
+    ];
+    // PostgreSQL wants exactly the parameters a statement names.
+    let counted = db.exec(DOWNLOAD_AGAIN, &params[..7])?;
+    if counted == 0 {
+        db.exec(
+            "INSERT INTO downloads (at, address, version, file, bytes, complete, \
+                 times, first_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &params,
+        )?;
+    }
+    if *complete {
+        db.exec(
+            "UPDATE device_releases SET downloaded_at = $1 \
+                 WHERE address = $2 AND version = $3 AND downloaded_at IS NULL",
+            &[
+                Value::from(*at),
+                Value::from(address.as_str()),
+                Value::from(*version),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// A device admitted to a rollout, named with the instance that admitted it.
+fn write_admitted(db: &mut dyn Db, event: &Event, instance: &str) -> Result<()> {
+    let Event::Admitted {
+        at,
+        address,
+        line,
+        version,
+        pilot,
+    } = event
+    else {
+        return Ok(());
+    };
+    db.exec(
+        "INSERT INTO admissions (address, line, version, at, pilot, instance) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (address, line, version) DO NOTHING",
+        &[
+            Value::from(address.to_string()),
+            Value::from(&**line),
+            Value::from(*version),
+            Value::from(*at),
+            Value::from(*pilot),
+            Value::from(instance),
+        ],
+    )?;
+    Ok(())
+}
+
+/// A line of the history.
+fn write_history(db: &mut dyn Db, event: &Event) -> Result<()> {
+    let Event::History {
+        at,
+        kind,
+        line,
+        version,
+        detail,
+    } = event
+    else {
+        return Ok(());
+    };
+    db.exec(
+        "INSERT INTO history (at, kind, version, detail, line) \
+             VALUES ($1, $2, $3, $4, $5)",
+        &[
+            Value::from(*at),
+            Value::from(*kind),
+            Value::from(*version),
+            Value::from(detail.as_str()),
+            Value::from(&**line),
+        ],
+    )?;
     Ok(())
 }
 
