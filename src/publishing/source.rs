@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
-use crate::platform::regular_file::{kind_of, open_regular, NotOpened};
+use crate::platform::regular_file::{kind_of, open_regular, read_regular, NotOpened, NotRead};
 
 /// The largest firmware file `publish` takes: the server's own limit.
 pub const FILE_MAX: u64 = crate::catalog::release_meta::FIRMWARE_FILE_MAX;
@@ -179,16 +179,14 @@ fn read_bounded(reader: impl Read, claimed: u64, limit: u64) -> Result<Vec<u8>, 
 /// Reads the regular file `path`, at most `limit` bytes; `None` when there is none.
 fn read_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
     let shown = path.display().to_string();
-    let (file, opened) = match open_regular(path) {
-        Ok(opened) => opened,
-        Err(NotOpened::Missing) => return Ok(None),
-        Err(NotOpened::NotRegular(kind)) => return Err(not_regular(&shown, kind)),
-        Err(NotOpened::Io(e)) => return Err(format!("cannot read {shown}: {e}")),
-    };
-    match read_bounded(file, opened.len(), limit) {
+    match read_regular(path, limit) {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(ReadError::TooLarge) => Err(too_large(&shown, limit)),
-        Err(ReadError::Io(e)) => Err(format!("cannot read {shown}: {e}")),
+        Err(NotRead::NotOpened(NotOpened::Missing)) => Ok(None),
+        Err(NotRead::NotOpened(NotOpened::NotRegular(kind))) => Err(not_regular(&shown, kind)),
+        Err(NotRead::Larger(limit)) => Err(too_large(&shown, limit)),
+        Err(NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e)) => {
+            Err(format!("cannot read {shown}: {e}"))
+        }
     }
 }
 
