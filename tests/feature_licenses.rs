@@ -163,14 +163,14 @@ fn the_vendors_sample_file_loads() {
 /// A license file far larger than any fleet's (a wrong file) is not read into memory: it is
 /// reported, and no serial comes from it.
 #[test]
-fn a_license_file_over_256_mib_is_refused_not_read() {
+fn a_license_file_over_1_gib_is_refused_not_read() {
     let fixture = common::Fixture::new();
     fixture.release("20180125", None);
     let big = std::fs::File::create(fixture.path("huge.slf")).expect("file");
-    big.set_len(300 * 1024 * 1024).expect("size");
+    big.set_len(1100 * 1024 * 1024).expect("size");
     drop(big);
     fixture.write_config("settle_ms: 0\nlicenses: [huge.slf]\n");
     let (_, report, _) = common::run_check(fixture.dir.path());
-    assert!(report.contains("larger than 256 MiB"), "{report}");
+    assert!(report.contains("larger than 1024 MiB"), "{report}");
     assert!(report.contains("0 serials"), "{report}");
 }

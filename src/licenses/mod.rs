@@ -326,9 +326,10 @@ fn missing(
     )
 }
 
-/// The largest license file read: 168 bytes a serial, so over a million registers; a file
-/// larger than this is a wrong file, and must not be read into memory.
-const LICENSE_FILE_MAX: u64 = 256 * 1024 * 1024;
+/// The largest license file read: a `.slf` line is about 280 bytes, so this is over three
+/// million registers (the bench loads a million, 276 MB); a file larger than this is a
+/// wrong file, and must not be read.
+const LICENSE_FILE_MAX: u64 = 1024 * 1024 * 1024;
 
 fn too_large() -> std::io::Error {
     std::io::Error::new(
