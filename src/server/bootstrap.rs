@@ -23,7 +23,7 @@ use crate::observe::access_log::AccessLog;
 use crate::platform::open_files;
 use crate::reload::reloader::Reloader;
 use crate::rollout::watch as rollout_watch;
-use crate::store::{self, Event, Inventory};
+use crate::store::{self, Event, HistoryKind, Inventory};
 
 /// What start-up hands to the servers and the background tasks.
 pub(super) struct Booted {
@@ -119,7 +119,7 @@ fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> 
 fn record_started(state: &AppState) {
     state.inventory.record(Event::History {
         at: unix(SystemTime::now()),
-        kind: "started",
+        kind: HistoryKind::Started,
         line: "".into(),
         version: state
             .snapshot()

@@ -1,9 +1,14 @@
 //! The few things the inventory asks of a database, so that its SQL is written once for
 //! SQLite and PostgreSQL: statements with `$1, $2, …` placeholders (numbered in order of
 //! first use, which SQLite also accepts), values that are whole numbers, text or NULL, and
-//! transactions. Every number is stored as a 64-bit integer in both.
+//! transactions. Every number is stored as a 64-bit integer in both. Rows come back with
+//! their column names (`row::Row`), and are read by name.
+
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
+
+use crate::store::row::{Row, RowError};
 
 /// A value bound to a statement or read from a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,23 +16,6 @@ pub enum Value {
     Int(i64),
     Text(String),
     Null,
-}
-
-impl Value {
-    pub fn int(&self) -> Option<i64> {
-        match self {
-            Value::Int(v) => Some(*v),
-            _ => None,
-        }
-    }
-
-    pub fn text(&self) -> String {
-        match self {
-            Value::Text(t) => t.clone(),
-            Value::Int(v) => v.to_string(),
-            Value::Null => String::new(),
-        }
-    }
 }
 
 impl From<i64> for Value {
@@ -72,19 +60,25 @@ impl<T: Into<Value>> From<Option<T>> for Value {
     }
 }
 
+/// Which SQL a database speaks: which migrations apply, which locks it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
 /// A connection to the inventory's database.
 pub trait Db: Send {
     /// Runs a statement; the number of rows it changed.
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
-    /// Runs a query; its rows.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>>;
+    /// Runs a query; its rows, each read by column name.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
     /// Runs several statements separated by `;` (migrations).
     fn batch(&mut self, sql: &str) -> Result<()>;
     fn begin(&mut self) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
-    /// `sqlite` or `postgres`: which migrations apply.
-    fn dialect(&self) -> &'static str;
+    fn dialect(&self) -> Dialect;
 }
 
 /// SQLite through rusqlite (bundled: the same SQLite on every system, Windows included).
@@ -133,26 +127,37 @@ impl Db for Sqlite {
         Ok(changed as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let mut statement = self.0.prepare_cached(sql)?;
-        let columns = statement.column_count();
+        let columns: Arc<[String]> = statement
+            .column_names()
+            .into_iter()
+            .map(String::from)
+            .collect();
         statement.clear_bindings();
         bind(&mut statement, params)?;
         let mut rows = statement.raw_query();
         let mut out = Vec::new();
         while let Some(row) = rows.next()? {
-            let mut values = Vec::with_capacity(columns);
-            for i in 0..columns {
+            let mut values = Vec::with_capacity(columns.len());
+            for (i, name) in columns.iter().enumerate() {
                 values.push(match row.get_ref(i)? {
                     rusqlite::types::ValueRef::Integer(v) => Value::Int(v),
                     rusqlite::types::ValueRef::Text(t) => {
                         Value::Text(String::from_utf8_lossy(t).into_owned())
                     }
                     rusqlite::types::ValueRef::Real(f) => Value::Int(f as i64),
-                    _ => Value::Null,
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Blob(_) => {
+                        return Err(RowError::Unreadable {
+                            column: name.clone(),
+                            stored: "BLOB".into(),
+                        }
+                        .into())
+                    }
                 });
             }
-            out.push(values);
+            out.push(Row::new(columns.clone(), values));
         }
         Ok(out)
     }
@@ -175,8 +180,8 @@ impl Db for Sqlite {
         Ok(self.0.execute_batch("ROLLBACK")?)
     }
 
-    fn dialect(&self) -> &'static str {
-        "sqlite"
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 }
 
@@ -204,6 +209,37 @@ fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
         .collect()
 }
 
+/// Column `i` of a PostgreSQL row as a `Value`: the inventory stores whole numbers
+/// (`BIGINT`, and `INTEGER` from some expressions) and text; any other type is an error
+/// naming the column, never a panic.
+fn pg_value(
+    row: &postgres::Row,
+    i: usize,
+    column: &postgres::Column,
+) -> std::result::Result<Value, RowError> {
+    use postgres::types::Type;
+    let unreadable = || RowError::Unreadable {
+        column: column.name().to_string(),
+        stored: column.type_().name().to_string(),
+    };
+    let value = match *column.type_() {
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .map(|v| v.map_or(Value::Null, Value::Int)),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .map(|v| v.map_or(Value::Null, |v| Value::Int(i64::from(v)))),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .map(|v| v.map_or(Value::Null, |v| Value::Int(i64::from(v)))),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => row
+            .try_get::<_, Option<String>>(i)
+            .map(|v| v.map_or(Value::Null, Value::Text)),
+        _ => return Err(unreadable()),
+    };
+    value.map_err(|_| unreadable())
+}
+
 impl Db for Postgres {
     fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let owned = pg_params(params);
@@ -213,29 +249,24 @@ impl Db for Postgres {
         Ok(self.0.execute(&statement, &refs)?)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Vec<Value>>> {
-        use postgres::types::Type;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
         let owned = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref()).collect();
         let statement = self.0.prepare(sql)?;
+        let columns: Arc<[String]> = statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
         let rows = self.0.query(&statement, &refs)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let mut values = Vec::with_capacity(row.len());
+            let mut values = Vec::with_capacity(columns.len());
             for (i, column) in row.columns().iter().enumerate() {
-                let value = match *column.type_() {
-                    Type::INT8 => row.get::<_, Option<i64>>(i).map_or(Value::Null, Value::Int),
-                    Type::INT4 => row
-                        .get::<_, Option<i32>>(i)
-                        .map_or(Value::Null, |v| Value::Int(i64::from(v))),
-                    _ => row
-                        .get::<_, Option<String>>(i)
-                        .map_or(Value::Null, Value::Text),
-                };
-                values.push(value);
+                values.push(pg_value(&row, i, column)?);
             }
-            out.push(values);
+            out.push(Row::new(columns.clone(), values));
         }
         Ok(out)
     }
@@ -256,8 +287,8 @@ impl Db for Postgres {
         Ok(self.0.batch_execute("ROLLBACK")?)
     }
 
-    fn dialect(&self) -> &'static str {
-        "postgres"
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
     }
 }
 
@@ -277,16 +308,6 @@ pub fn in_transaction<T>(
             Err(e)
         }
     }
-}
-
-/// A whole number that fits a `u32` (a version, a build date), or none.
-pub fn u32_of(v: &Value) -> Option<u32> {
-    v.int().and_then(|i| u32::try_from(i).ok())
-}
-
-/// A count or a time: 0 when NULL or out of range.
-pub fn u64_of(v: &Value) -> u64 {
-    v.int().and_then(|i| u64::try_from(i).ok()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -313,6 +334,54 @@ mod tests {
         let rows = db
             .query("SELECT a FROM t WHERE b = $1", &[Value::from("x")])
             .unwrap();
-        assert_eq!(rows, vec![vec![Value::Int(9)]]);
+        let a: Vec<u64> = rows
+            .iter()
+            .map(|r| r.u64("a"))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(a, [9]);
+    }
+
+    /// SQLite's rows carry their column names (aliases included), and each column is read
+    /// by name: a missing name, a NULL where a value is needed and a value of another kind
+    /// are errors naming the column.
+    #[test]
+    fn sqlite_rows_are_read_by_column_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Sqlite::open(&dir.path().join("t.sqlite")).unwrap();
+        let rows = db
+            .query(
+                "SELECT 'x' AS name, 7 AS n, NULL AS empty, 'seven' AS word",
+                &[],
+            )
+            .unwrap();
+        let row = &rows[0];
+        assert_eq!(row.text("name").unwrap(), "x");
+        assert_eq!(row.u64("n").unwrap(), 7);
+        assert_eq!(row.opt_u64("empty").unwrap(), None);
+        assert_eq!(
+            row.u64("empty").unwrap_err().to_string(),
+            "the inventory's column \"empty\" is empty (NULL); expected a whole number from 0 up"
+        );
+        assert_eq!(
+            row.u64("word").unwrap_err().to_string(),
+            "the inventory's column \"word\" holds the text \"seven\"; expected a whole number from 0 up"
+        );
+        assert_eq!(
+            row.u64("missing").unwrap_err().to_string(),
+            "the inventory's query gave no column \"missing\""
+        );
+    }
+
+    /// A column the inventory never stores (bytes) is an error naming it, not a NULL.
+    #[test]
+    fn a_sqlite_blob_is_an_error_naming_its_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Sqlite::open(&dir.path().join("t.sqlite")).unwrap();
+        let e = db.query("SELECT X'00ff' AS raw", &[]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the inventory's column \"raw\" is of type BLOB, which the inventory does not read"
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::store::db::{u32_of, u64_of, Db, Value};
+use crate::store::db::{Db, Value};
 use crate::store::outcome::{outcome, Outcome};
 
 /// Which devices `GET /devices` lists.
@@ -59,14 +59,16 @@ pub fn devices(
         "FROM devices d"
     };
     let wher = selected.wher();
-    let total = db
+    let total = match db
         .query(
-            &format!("SELECT COUNT(*) {count_from} {wher}"),
+            &format!("SELECT COUNT(*) AS total {count_from} {wher}"),
             &selected.params,
         )?
         .first()
-        .and_then(|row| row.first().map(u64_of))
-        .unwrap_or(0);
+    {
+        Some(row) => row.u64("total")?,
+        None => 0,
+    };
     let limit = selected.param(Value::from(filter.limit));
     let offset = selected.param(Value::from(filter.offset));
     let page = format!(
@@ -197,8 +199,10 @@ fn device_rows(
 ) -> Result<Vec<DeviceRow>> {
     let rows = db.query(
         &format!(
-            "SELECT d.address, d.build_date, d.line, d.first_seen, d.last_seen, d.user_agent, \
-             d.offered, r.version, r.downloaded_at, r.updated_at {page}"
+            "SELECT d.address AS address, d.build_date AS build_date, d.line AS line, \
+             d.first_seen AS first_seen, d.last_seen AS last_seen, d.user_agent AS user_agent, \
+             d.offered AS offered, r.version AS offer_version, \
+             r.downloaded_at AS downloaded_at, r.updated_at AS updated_at {page}"
         ),
         params,
     )?;
@@ -207,41 +211,42 @@ fn device_rows(
     let mut serials: HashMap<String, Vec<String>> = HashMap::new();
     for row in db.query(
         &format!(
-            "SELECT s.address, s.serial FROM device_serials s \
+            "SELECT s.address AS address, s.serial AS serial FROM device_serials s \
              WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC"
         ),
         params,
     )? {
-        if let [address, serial, ..] = row.as_slice() {
-            serials
-                .entry(address.text())
-                .or_default()
-                .push(serial.text());
-        }
+        serials
+            .entry(row.text("address")?)
+            .or_default()
+            .push(row.text("serial")?);
     }
     let mut devices = Vec::with_capacity(rows.len());
     for row in rows {
-        let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-        let address = get(0).text();
+        let address = row.text("address")?;
         let serials = serials.remove(&address).unwrap_or_default();
-        let offered_update = get(7).int().is_some();
+        // No offer row joined (none recorded): no outcome.
+        let offered_update = row.opt_u32("offer_version")?.is_some();
+        let outcome = if offered_update {
+            Some(outcome(
+                row.opt_u64("downloaded_at")?,
+                row.opt_u64("updated_at")?,
+                now,
+                stuck_after,
+            ))
+        } else {
+            None
+        };
         devices.push(DeviceRow {
             address,
-            build_date: u32_of(&get(1)),
-            line: get(2).text(),
-            first_seen: u64_of(&get(3)),
-            last_seen: u64_of(&get(4)),
-            user_agent: get(5).text(),
+            build_date: row.opt_u32("build_date")?,
+            line: row.text("line")?,
+            first_seen: row.u64("first_seen")?,
+            last_seen: row.u64("last_seen")?,
+            user_agent: row.text("user_agent")?,
             serials,
-            offered: u32_of(&get(6)),
-            outcome: offered_update.then(|| {
-                outcome(
-                    get(8).int().map(|v| v as u64),
-                    get(9).int().map(|v| v as u64),
-                    now,
-                    stuck_after,
-                )
-            }),
+            offered: row.opt_u32("offered")?,
+            outcome,
         });
     }
     Ok(devices)

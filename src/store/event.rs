@@ -3,6 +3,8 @@
 
 use std::net::IpAddr;
 
+use crate::store::history_kind::HistoryKind;
+
 /// One thing that happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -46,7 +48,7 @@ pub enum Event {
     /// A release event or a license reload, for the history.
     History {
         at: u64,
-        kind: &'static str,
+        kind: HistoryKind,
         line: Box<str>,
         version: Option<u32>,
         detail: String,

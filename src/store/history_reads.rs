@@ -4,13 +4,15 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::store::db::{u32_of, u64_of, Db, Value};
+use crate::store::db::{Db, Value};
+use crate::store::history_kind::HistoryKind;
 
 /// One entry of `GET /history`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryRow {
     pub at: u64,
-    pub kind: String,
+    /// Shown as stored (`"published"`, …).
+    pub kind: HistoryKind,
     /// `""` for the default line or none.
     pub line: String,
     pub version: Option<u32>,
@@ -25,21 +27,71 @@ pub fn history(db: &mut dyn Db, limit: u64, offset: u64) -> Result<Vec<HistoryRo
          LIMIT $1 OFFSET $2",
         &[Value::from(limit), Value::from(offset)],
     )?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|row| {
-            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-            HistoryRow {
-                at: u64_of(&get(0)),
-                kind: get(1).text(),
-                version: u32_of(&get(2)),
-                address: match get(3) {
-                    Value::Null => None,
-                    v => Some(v.text()),
-                },
-                detail: get(4).text(),
-                line: get(5).text(),
-            }
+            Ok(HistoryRow {
+                at: row.u64("at")?,
+                kind: HistoryKind::from_stored(&row.text("kind")?),
+                version: row.opt_u32("version")?,
+                address: row.opt_text("address")?,
+                detail: row.text("detail")?,
+                line: row.text("line")?,
+            })
         })
-        .collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::Sqlite;
+    use crate::store::migrations::migrate;
+
+    /// Entries stored by this version read back with their kind; one of a kind this
+    /// version does not know (a newer server sharing the store) reads back as stored,
+    /// and does not hide the others.
+    #[test]
+    fn stored_kinds_read_back_and_an_unknown_one_is_kept() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        db.exec(
+            "INSERT INTO history (at, kind, version, detail, line) VALUES \
+             (1, 'published', 20250301, 'new', ''), (2, 'promoted', 20250301, '', 'C.3')",
+            &[],
+        )?;
+        let rows = history(&mut db, 10, 0)?;
+        let kinds: Vec<&HistoryKind> = rows.iter().map(|r| &r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                &HistoryKind::Other("promoted".into()),
+                &HistoryKind::Published
+            ]
+        );
+        let json = serde_json::to_value(&rows)?;
+        assert_eq!(json[0]["kind"], "promoted");
+        assert_eq!(json[1]["kind"], "published");
+        Ok(())
+    }
+
+    /// A value of the wrong kind in a column (SQLite keeps what it is given) is an error
+    /// naming the column, where it used to read as 0.
+    #[test]
+    fn a_mistyped_stored_value_is_an_error_naming_the_column() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        db.exec(
+            "INSERT INTO history (at, kind, detail) VALUES ('yesterday', 'published', '')",
+            &[],
+        )?;
+        let e = history(&mut db, 10, 0).expect_err("a text time");
+        assert_eq!(
+            e.to_string(),
+            "the inventory's column \"at\" holds the text \"yesterday\"; \
+             expected a whole number from 0 up"
+        );
+        Ok(())
+    }
 }

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::store::db::{Db, Value};
+use crate::store::db::{Db, Dialect, Value};
 
 /// The migrations, in order: (version, SQLite text, PostgreSQL text).
 pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -45,7 +45,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// migration runs in a transaction that first takes the database's write lock (SQLite) or
 /// an advisory lock (PostgreSQL), then checks again whether it is still needed.
 pub fn migrate(db: &mut dyn Db) -> Result<usize> {
-    let postgres = db.dialect() == "postgres";
+    let postgres = db.dialect() == Dialect::Postgres;
     if postgres {
         db.batch("SELECT pg_advisory_lock(7340001)")?;
     }
@@ -63,10 +63,9 @@ fn migrate_locked(db: &mut dyn Db) -> Result<usize> {
     .context("cannot create schema_migrations")?;
     let mut count = 0;
     for (version, sqlite, postgres) in MIGRATIONS {
-        let sql = if db.dialect() == "postgres" {
-            postgres
-        } else {
-            sqlite
+        let sql = match db.dialect() {
+            Dialect::Postgres => postgres,
+            Dialect::Sqlite => sqlite,
         };
         db.begin()?;
         let applied = db

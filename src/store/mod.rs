@@ -24,12 +24,14 @@
 pub mod db;
 pub mod device_reads;
 pub mod event;
+pub mod history_kind;
 pub mod history_reads;
 pub mod migrations;
 pub mod outcome;
 pub mod release_events;
 pub mod release_reads;
 pub mod rollout_sql;
+pub mod row;
 pub mod serial_reads;
 pub mod writes;
 
@@ -48,6 +50,7 @@ use crate::model::unix_time::unix;
 use crate::observe::writer_thread::{join_within, lock};
 use db::{Db, Postgres, Sqlite};
 pub use event::Event;
+pub use history_kind::HistoryKind;
 
 /// Events that may wait for the writer; past this they are dropped and counted.
 const QUEUE: usize = 100_000;

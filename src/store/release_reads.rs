@@ -4,7 +4,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::store::db::{u32_of, u64_of, Db, Value};
+use crate::store::db::{Db, Value};
 
 /// One day's new downloads and new updates of one release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,26 +30,25 @@ pub struct ReleaseRow {
 
 pub fn releases(db: &mut dyn Db, now: u64, stuck_after: u64) -> Result<Vec<ReleaseRow>> {
     let rows = db.query(
-        "SELECT version, COUNT(*), COUNT(downloaded_at), COUNT(updated_at), \
+        "SELECT version, COUNT(*) AS offered, COUNT(downloaded_at) AS downloaded, \
+         COUNT(updated_at) AS updated, \
          COUNT(CASE WHEN downloaded_at IS NOT NULL AND updated_at IS NULL \
-         AND downloaded_at <= $1 THEN 1 END), line \
+         AND downloaded_at <= $1 THEN 1 END) AS stuck, line \
          FROM device_releases GROUP BY line, version ORDER BY line, version DESC",
         &[Value::from(now.saturating_sub(stuck_after))],
     )?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|row| {
-            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-            ReleaseRow {
-                version: u32_of(&get(0)).unwrap_or(0),
-                offered: u64_of(&get(1)),
-                downloaded: u64_of(&get(2)),
-                updated: u64_of(&get(3)),
-                stuck: u64_of(&get(4)),
-                line: get(5).text(),
-            }
+            Ok(ReleaseRow {
+                version: row.u32("version")?,
+                offered: row.u64("offered")?,
+                downloaded: row.u64("downloaded")?,
+                updated: row.u64("updated")?,
+                stuck: row.u64("stuck")?,
+                line: row.text("line")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Per release and day: whole downloads and updates (for the adoption curves).
@@ -58,19 +57,19 @@ pub fn adoption(db: &mut dyn Db) -> Result<Vec<DayCount>> {
     for (column, slot) in [("downloaded_at", 0), ("updated_at", 1)] {
         let rows = db.query(
             &format!(
-                "SELECT version, {column} / 86400, COUNT(*) FROM device_releases \
-                 WHERE {column} IS NOT NULL GROUP BY version, {column} / 86400"
+                "SELECT version, {column} / 86400 AS day, COUNT(*) AS devices \
+                 FROM device_releases WHERE {column} IS NOT NULL GROUP BY version, {column} / 86400"
             ),
             &[],
         )?;
         for row in rows {
-            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-            let key = (u32_of(&get(0)).unwrap_or(0), u64_of(&get(1)));
+            let key = (row.u32("version")?, row.u64("day")?);
+            let devices = row.u64("devices")?;
             let entry = counts.entry(key).or_default();
             if slot == 0 {
-                entry.0 += u64_of(&get(2));
+                entry.0 += devices;
             } else {
-                entry.1 += u64_of(&get(2));
+                entry.1 += devices;
             }
         }
     }

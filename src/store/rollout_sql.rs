@@ -4,7 +4,8 @@
 
 use anyhow::Result;
 
-use crate::store::db::{in_transaction, u32_of, u64_of, Db, Value};
+use crate::store::db::{in_transaction, Db, Value};
+use crate::store::history_kind::HistoryKind;
 
 /// One admission as stored: address, line, version, when, whether as a pilot.
 pub type AdmissionRow = (std::net::IpAddr, String, u32, u64, bool);
@@ -13,20 +14,22 @@ pub type AdmissionRow = (std::net::IpAddr, String, u32, u64, bool);
 /// the starting instance's own name and 0: every admission stored).
 pub fn admissions_since(db: &mut dyn Db, since: u64, except: &str) -> Result<Vec<AdmissionRow>> {
     let rows = db.query(ADMISSIONS_SINCE, &[Value::from(since), Value::from(except)])?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| {
-            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-            let address = get(0).text().parse().ok()?;
-            Some((
-                address,
-                get(1).text(),
-                u32_of(&get(2))?,
-                u64_of(&get(3)),
-                get(4).int().unwrap_or(0) != 0,
-            ))
-        })
-        .collect())
+    let mut admissions = Vec::with_capacity(rows.len());
+    for row in rows {
+        // An address that is not one (written by hand) admits no device: skipped, as
+        // before; a column missing or of another type is an error.
+        let Ok(address) = row.text("address")?.parse() else {
+            continue;
+        };
+        admissions.push((
+            address,
+            row.text("line")?,
+            row.u32("version")?,
+            row.u64("at")?,
+            row.bool("pilot")?,
+        ));
+    }
+    Ok(admissions)
 }
 
 /// A rollout's halt state as stored.
@@ -50,27 +53,25 @@ pub fn rollout_states(db: &mut dyn Db) -> Result<Vec<RolloutStateRow>> {
          FROM rollout_state",
         &[],
     )?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|row| {
-            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-            RolloutStateRow {
-                line: get(0).text(),
-                version: u32_of(&get(1)).unwrap_or(0),
-                counted_from: u64_of(&get(2)),
-                halted_at: get(3).int().map(|v| v as u64),
-                settings: get(4).text(),
-                detail: get(5).text(),
-                stuck: u64_of(&get(6)),
-                finished: u64_of(&get(7)),
-            }
+            Ok(RolloutStateRow {
+                line: row.text("line")?,
+                version: row.u32("version")?,
+                counted_from: row.u64("counted_from")?,
+                halted_at: row.opt_u64("halted_at")?,
+                settings: row.text("settings")?,
+                detail: row.text("detail")?,
+                stuck: row.u64("stuck")?,
+                finished: row.u64("finished")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Run every 2 s per release with `halt_when_stuck_percent`: migration 5's index covers it.
-const FINISHED_AND_STUCK: &str =
-    "SELECT COUNT(*), COUNT(CASE WHEN updated_at IS NULL AND downloaded_at <= $1 THEN 1 END) \
+const FINISHED_AND_STUCK: &str = "SELECT COUNT(*) AS finished, \
+     COUNT(CASE WHEN updated_at IS NULL AND downloaded_at <= $1 THEN 1 END) AS stuck \
      FROM device_releases WHERE line = $2 AND version = $3 AND downloaded_at IS NOT NULL \
      AND downloaded_at >= $4";
 
@@ -97,9 +98,10 @@ pub fn finished_and_stuck(
             Value::from(since),
         ],
     )?;
-    let row = rows.first();
-    let get = |i: usize| row.and_then(|r| r.get(i)).map(u64_of).unwrap_or(0);
-    Ok((get(0), get(1)))
+    match rows.first() {
+        Some(row) => Ok((row.u64("finished")?, row.u64("stuck")?)),
+        None => Ok((0, 0)),
+    }
 }
 
 /// Marks a rollout halted unless it already is; whether this call halted it (so that only
@@ -126,12 +128,13 @@ pub fn halt_rollout(db: &mut dyn Db, row: &RolloutStateRow) -> Result<bool> {
         )?;
         if changed > 0 {
             db.exec(
-                "INSERT INTO history (at, kind, version, detail, line) VALUES ($1, 'halted', $2, $3, $4)",
+                "INSERT INTO history (at, kind, version, detail, line) VALUES ($1, $5, $2, $3, $4)",
                 &[
                     Value::from(row.halted_at.unwrap_or(0)),
                     Value::from(row.version),
                     Value::from(row.detail.as_str()),
                     Value::from(row.line.as_str()),
+                    Value::from(HistoryKind::Halted.as_str()),
                 ],
             )?;
         }
@@ -155,8 +158,14 @@ pub fn resume_rollout(
         )?;
         if changed > 0 {
             db.exec(
-                "INSERT INTO history (at, kind, version, detail, line) VALUES ($1, 'resumed', $2, $3, $4)",
-                &[Value::from(at), Value::from(version), Value::from(detail), Value::from(line)],
+                "INSERT INTO history (at, kind, version, detail, line) VALUES ($1, $5, $2, $3, $4)",
+                &[
+                    Value::from(at),
+                    Value::from(version),
+                    Value::from(detail),
+                    Value::from(line),
+                    Value::from(HistoryKind::Resumed.as_str()),
+                ],
             )?;
         }
         Ok(changed > 0)
@@ -234,8 +243,8 @@ mod tests {
             let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), params)?;
             Ok(rows
                 .iter()
-                .filter_map(|row| row.last().map(Value::text))
-                .collect::<Vec<_>>()
+                .map(|row| row.text("detail"))
+                .collect::<Result<Vec<_>, _>>()?
                 .join("; "))
         };
         let stuck = plan(

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::store::db::{u64_of, Db, Value};
+use crate::store::db::{Db, Value};
 
 /// A serial asked for, with the address and time it was last asked from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -20,21 +20,19 @@ pub struct SerialRow {
 /// chunk however many serials devices sent (the serial index gives the order).
 pub fn serials_after(db: &mut dyn Db, after: &str, chunk: u64) -> Result<Vec<SerialRow>> {
     let rows = db.query(
-        "SELECT g.serial, g.seen, (SELECT t.address FROM device_serials t \
-         WHERE t.serial = g.serial ORDER BY t.last_seen DESC, t.address LIMIT 1) \
+        "SELECT g.serial AS serial, g.seen AS seen, (SELECT t.address FROM device_serials t \
+         WHERE t.serial = g.serial ORDER BY t.last_seen DESC, t.address LIMIT 1) AS address \
          FROM (SELECT serial, MAX(last_seen) AS seen FROM device_serials WHERE serial > $1 \
          GROUP BY serial ORDER BY serial LIMIT $2) g ORDER BY g.serial",
         &[Value::from(after), Value::from(chunk)],
     )?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|row| {
-            let get = |i: usize| row.get(i).cloned().unwrap_or(Value::Null);
-            SerialRow {
-                serial: get(0).text(),
-                address: get(2).text(),
-                last_seen: u64_of(&get(1)),
-            }
+            Ok(SerialRow {
+                serial: row.text("serial")?,
+                address: row.text("address")?,
+                last_seen: row.u64("seen")?,
+            })
         })
-        .collect())
+        .collect()
 }

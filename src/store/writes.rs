@@ -8,6 +8,7 @@ use anyhow::Result;
 
 use crate::store::db::{in_transaction, Db, Value};
 use crate::store::event::Event;
+use crate::store::history_kind::HistoryKind;
 
 /// Serials kept per address, the most recently asked for (at least 64: a shop's registers
 /// share one NAT address); older ones are pruned as new ones come. Migration 6 prunes
@@ -28,8 +29,9 @@ const SERIALS_PAST_THE_BOUND: &str = "DELETE FROM device_serials WHERE address =
 const DOWNLOAD_AGAIN: &str = "UPDATE downloads SET at = $1, bytes = $5, times = times + $7 \
      WHERE id = (SELECT id FROM downloads \
      WHERE address = $2 AND version = $3 AND file = $4 AND complete = $6 LIMIT 1)";
+/// `$4`: `build_changed`, as `HistoryKind` stores it.
 const BUILD_CHANGES_PAST_THE_BOUND: &str = "DELETE FROM history WHERE id IN \
-     (SELECT id FROM history WHERE address = $1 AND kind = 'build_changed' \
+     (SELECT id FROM history WHERE address = $1 AND kind = $4 \
      ORDER BY id DESC LIMIT $2 OFFSET $3)";
 
 /// Writes `events` in one transaction; `instance` names this server process in the
@@ -161,24 +163,23 @@ impl Batch {
                 &[Value::from(at), Value::from(address.as_str())],
             )?;
         }
-        for (addresses, sql, kept) in [
-            (serials_added, SERIALS_PAST_THE_BOUND, SERIALS_PER_ADDRESS),
-            (
-                builds_changed,
-                BUILD_CHANGES_PAST_THE_BOUND,
-                BUILD_CHANGES_PER_ADDRESS,
-            ),
-        ] {
-            for address in addresses {
-                db.exec(
-                    sql,
-                    &[
-                        Value::from(address.as_str()),
-                        Value::Int(i64::MAX),
-                        Value::from(kept),
-                    ],
-                )?;
-            }
+        let past_the_bound = |address: &str, kept: u64| {
+            vec![
+                Value::from(address),
+                Value::Int(i64::MAX),
+                Value::from(kept),
+            ]
+        };
+        for address in serials_added {
+            db.exec(
+                SERIALS_PAST_THE_BOUND,
+                &past_the_bound(&address, SERIALS_PER_ADDRESS),
+            )?;
+        }
+        for address in builds_changed {
+            let mut params = past_the_bound(&address, BUILD_CHANGES_PER_ADDRESS);
+            params.push(Value::from(HistoryKind::BuildChanged.as_str()));
+            db.exec(BUILD_CHANGES_PAST_THE_BOUND, &params)?;
         }
         Ok(())
     }
@@ -211,6 +212,27 @@ fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<(
         return Ok(());
     }
     let before = build_date_before(db, batch, &address)?;
+    upsert_device(db, &address, *at, &now, *critical)?;
+    if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
+        write_build_change(db, &address, *at, before, *build_date)?;
+        batch.builds_changed.insert(address.clone());
+    }
+    if *update_available {
+        write_offer(db, &address, *at, &now, *critical)?;
+    }
+    mark_updated(db, &address, *at, *build_date)?;
+    batch.written.insert(address, now);
+    Ok(())
+}
+
+/// The device's row as this check-in leaves it (created on its first).
+fn upsert_device(
+    db: &mut dyn Db,
+    address: &str,
+    at: u64,
+    now: &Written,
+    critical: bool,
+) -> Result<()> {
     db.exec(
         "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
              last_check_in, offered, critical, line) \
@@ -220,66 +242,90 @@ fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<(
              last_check_in = excluded.last_check_in, offered = excluded.offered, \
              critical = excluded.critical, line = excluded.line",
         &[
-            Value::from(address.as_str()),
-            Value::from(*at),
-            Value::from(&**user_agent),
-            Value::from(*build_date),
-            Value::from(*offered),
-            Value::from(*critical),
-            Value::from(&**line),
+            Value::from(address),
+            Value::from(at),
+            Value::from(&*now.user_agent),
+            Value::from(now.build_date),
+            Value::from(now.offered),
+            Value::from(critical),
+            Value::from(&*now.line),
         ],
     )?;
-    if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
-        db.exec(
-            "INSERT INTO history (at, kind, version, address, detail) \
-                 VALUES ($1, 'build_changed', $2, $3, $4)",
-            &[
-                Value::from(*at),
-                Value::from(*build_date),
-                Value::from(address.as_str()),
-                Value::from(format!("from {before} to {build_date}")),
-            ],
-        )?;
-        batch.builds_changed.insert(address.clone());
-    }
-    if *update_available {
-        db.exec(
-            "INSERT INTO device_releases (address, version, critical, offered_at, line) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, version) DO NOTHING",
-            &[
-                Value::from(address.as_str()),
-                Value::from(*offered),
-                Value::from(*critical),
-                Value::from(*at),
-                Value::from(&**line),
-            ],
-        )?;
-    }
+    Ok(())
+}
+
+/// A `build_changed` entry in the history: the device reports another build date.
+fn write_build_change(
+    db: &mut dyn Db,
+    address: &str,
+    at: u64,
+    before: i64,
+    build_date: u32,
+) -> Result<()> {
+    db.exec(
+        "INSERT INTO history (at, kind, version, address, detail) VALUES ($1, $5, $2, $3, $4)",
+        &[
+            Value::from(at),
+            Value::from(build_date),
+            Value::from(address),
+            Value::from(format!("from {before} to {build_date}")),
+            Value::from(HistoryKind::BuildChanged.as_str()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The release offered, remembered once per device and version (its outcome is filled in
+/// by later downloads and check-ins).
+fn write_offer(
+    db: &mut dyn Db,
+    address: &str,
+    at: u64,
+    now: &Written,
+    critical: bool,
+) -> Result<()> {
+    db.exec(
+        "INSERT INTO device_releases (address, version, critical, offered_at, line) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (address, version) DO NOTHING",
+        &[
+            Value::from(address),
+            Value::from(now.offered),
+            Value::from(critical),
+            Value::from(at),
+            Value::from(&*now.line),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every offer up to the build date the device now reports is updated (from now on).
+fn mark_updated(db: &mut dyn Db, address: &str, at: u64, build_date: u32) -> Result<()> {
     db.exec(
         "UPDATE device_releases SET updated_at = $1 \
              WHERE address = $2 AND version <= $3 AND updated_at IS NULL",
         &[
-            Value::from(*at),
-            Value::from(address.as_str()),
-            Value::from(*build_date),
+            Value::from(at),
+            Value::from(address),
+            Value::from(build_date),
         ],
     )?;
-    batch.written.insert(address, now);
     Ok(())
 }
 
-/// The build date `address` reported before this check-in: from this batch, else the store.
+/// The build date `address` reported before this check-in: from this batch, else the store
+/// (none for a device not seen before, or one only asking for licenses so far).
 fn build_date_before(db: &mut dyn Db, batch: &Batch, address: &str) -> Result<Option<i64>> {
-    Ok(match batch.written.get(address) {
-        Some(w) => Some(i64::from(w.build_date)),
-        None => db
-            .query(
-                "SELECT build_date FROM devices WHERE address = $1",
-                &[Value::from(address)],
-            )?
-            .first()
-            .and_then(|row| row.first().and_then(Value::int)),
-    })
+    if let Some(w) = batch.written.get(address) {
+        return Ok(Some(i64::from(w.build_date)));
+    }
+    let rows = db.query(
+        "SELECT build_date FROM devices WHERE address = $1",
+        &[Value::from(address)],
+    )?;
+    match rows.first() {
+        Some(row) => Ok(row.opt_i64("build_date")?),
+        None => Ok(None),
+    }
 }
 
 /// A serial asked for.
@@ -411,7 +457,7 @@ fn write_history(db: &mut dyn Db, event: &Event) -> Result<()> {
              VALUES ($1, $2, $3, $4, $5)",
         &[
             Value::from(*at),
-            Value::from(*kind),
+            Value::from(kind.as_str()),
             Value::from(*version),
             Value::from(detail.as_str()),
             Value::from(&**line),
@@ -502,11 +548,13 @@ mod tests {
     }
 
     fn ints(db: &mut dyn Db, sql: &str) -> Result<Vec<i64>> {
-        Ok(db
-            .query(sql, &[])?
+        db.query(sql, &[])?
             .iter()
-            .filter_map(|row| row.first().and_then(Value::int))
-            .collect())
+            .map(|row| match row.values() {
+                [Value::Int(v)] => Ok(*v),
+                other => anyhow::bail!("{sql}: not one number: {other:?}"),
+            })
+            .collect()
     }
 
     /// One address asking for thousands of serials keeps the most recent
@@ -551,7 +599,7 @@ mod tests {
             &mut db,
             &[Event::History {
                 at: 1,
-                kind: "published",
+                kind: HistoryKind::Published,
                 line: "".into(),
                 version: Some(20250301),
                 detail: String::new(),
@@ -617,7 +665,16 @@ mod tests {
         )?;
         let rows: Vec<Vec<String>> = rows
             .iter()
-            .map(|row| row.iter().map(Value::text).collect())
+            .map(|row| {
+                row.values()
+                    .iter()
+                    .map(|v| match v {
+                        Value::Int(i) => i.to_string(),
+                        Value::Text(t) => t.clone(),
+                        Value::Null => "NULL".into(),
+                    })
+                    .collect()
+            })
             .collect();
         assert_eq!(
             rows,
@@ -730,8 +787,8 @@ mod tests {
             let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), &params)?;
             let plan = rows
                 .iter()
-                .filter_map(|row| row.last().map(Value::text))
-                .collect::<Vec<_>>()
+                .map(|row| row.text("detail"))
+                .collect::<Result<Vec<_>, _>>()?
                 .join("; ");
             assert!(plan.contains(index), "{sql}: {plan}");
             assert!(!plan.contains("SCAN"), "{sql}: {plan}");
