@@ -342,14 +342,54 @@ fn share_key(address: IpAddr) -> IpAddr {
     }
 }
 
+/// The writer thread: takes the inbox on its beat, (re)opens the store when due, writes
+/// what is pending, prunes hourly, and at the close writes what it can and returns.
 fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) {
-    let mut db = first;
-    let mut pending: Vec<Event> = Vec::new();
-    let mut spare_counts: HashMap<IpAddr, u32> = HashMap::new();
-    let mut last_attempt = Instant::now();
-    let mut last_prune: Option<Instant> = None;
-    let mut next_take = Instant::now() + FLUSH_EVERY;
+    let mut writer = Writer {
+        shared,
+        settings,
+        db: first,
+        pending: Vec::new(),
+        spare_counts: HashMap::new(),
+        last_attempt: Instant::now(),
+        last_prune: None,
+        next_take: Instant::now() + FLUSH_EVERY,
+    };
     loop {
+        let close = writer.take();
+        writer.open_when_due(close);
+        writer.write_pending();
+        writer.prune_when_due();
+        if close {
+            if !writer.pending.is_empty() {
+                log::warn!(
+                    "inventory: {} records could not be written before the stop",
+                    writer.pending.len()
+                );
+            }
+            return;
+        }
+    }
+}
+
+/// What the writer thread keeps from one beat to the next.
+struct Writer<'a> {
+    shared: &'a Shared,
+    settings: &'a Settings,
+    /// None while the store cannot be opened, or after a write failed.
+    db: Option<Box<dyn Db>>,
+    /// Taken from the inbox, not yet written.
+    pending: Vec<Event>,
+    spare_counts: HashMap<IpAddr, u32>,
+    last_attempt: Instant,
+    last_prune: Option<Instant>,
+    next_take: Instant,
+}
+
+impl Writer<'_> {
+    /// Waits for the next beat (or the close), takes the inbox; whether it is closing.
+    fn take(&mut self) -> bool {
+        let shared = self.shared;
         let close = {
             let mut inbox = lock(&shared.inbox);
             // The beat is kept from take to take, not from the end of a write: a write
@@ -357,76 +397,82 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
             // beat (the store falling behind) is followed by a take at once.
             loop {
                 let now = Instant::now();
-                if inbox.close || now >= next_take {
+                if inbox.close || now >= self.next_take {
                     break;
                 }
                 inbox = shared
                     .wake
-                    .wait_timeout(inbox, next_take - now)
+                    .wait_timeout(inbox, self.next_take - now)
                     .map_or_else(|poisoned| poisoned.into_inner().0, |(guard, _)| guard);
             }
-            next_take = Instant::now() + FLUSH_EVERY;
-            shared.take(&mut inbox, &mut pending, &mut spare_counts);
+            self.next_take = Instant::now() + FLUSH_EVERY;
+            shared.take(&mut inbox, &mut self.pending, &mut self.spare_counts);
             inbox.close
         };
         // Cleared outside the lock: the request path never waits for it. (Clearing sweeps
         // the whole allocation, which a burst of addresses may have made large: not when
         // there is nothing to clear, 20 times a second while idle.)
-        if !spare_counts.is_empty() {
-            spare_counts.clear();
+        if !self.spare_counts.is_empty() {
+            self.spare_counts.clear();
         }
-        if db.is_none() && (close || last_attempt.elapsed() >= RETRY_EVERY) {
-            last_attempt = Instant::now();
-            match open_store(&settings.store) {
-                Ok(opened) => db = Some(opened),
-                Err(e) => note_error(shared, &settings.store, format!("{e:#}")),
+        close
+    }
+
+    /// Opens the store when it is not open and a retry is due (at once when closing).
+    fn open_when_due(&mut self, close: bool) {
+        if self.db.is_none() && (close || self.last_attempt.elapsed() >= RETRY_EVERY) {
+            self.last_attempt = Instant::now();
+            match open_store(&self.settings.store) {
+                Ok(opened) => self.db = Some(opened),
+                Err(e) => note_error(self.shared, &self.settings.store, format!("{e:#}")),
             }
         }
-        if let Some(store) = db.as_mut() {
-            let mut done = 0;
-            for chunk in pending.chunks(TRANSACTION_AT_MOST) {
-                match writes::write(store.as_mut(), chunk, &shared.instance) {
-                    Ok(()) => {
-                        done += chunk.len();
-                        shared
-                            .written
-                            .fetch_add(chunk.len() as u64, Ordering::Relaxed);
-                        clear_error(shared, &settings.store);
-                    }
-                    Err(e) => {
-                        note_error(shared, &settings.store, format!("{e:#}"));
-                        // The connection may be broken: open it anew on the next try.
-                        db = None;
-                        last_attempt = Instant::now();
-                        break;
-                    }
-                }
-            }
-            pending.drain(..done);
-        }
-        if let Some(store) = db.as_mut() {
-            if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-                last_prune = Some(Instant::now());
-                let before = unix(SystemTime::now())
-                    .saturating_sub(settings.retention_days.saturating_mul(86_400));
-                match writes::prune(store.as_mut(), before) {
-                    Ok(0) => {}
-                    Ok(n) => log::info!(
-                        "inventory: pruned {n} rows older than {} days",
-                        settings.retention_days
-                    ),
-                    Err(e) => log::warn!("inventory: cannot prune old rows: {e:#}"),
-                }
-            }
-        }
-        if close {
-            if !pending.is_empty() {
-                log::warn!(
-                    "inventory: {} records could not be written before the stop",
-                    pending.len()
-                );
-            }
+    }
+
+    /// Writes what is pending, `TRANSACTION_AT_MOST` events per transaction; a failed
+    /// transaction keeps its events and the rest for the next try.
+    fn write_pending(&mut self) {
+        let Some(store) = self.db.as_mut() else {
             return;
+        };
+        let (shared, settings) = (self.shared, self.settings);
+        let mut done = 0;
+        for chunk in self.pending.chunks(TRANSACTION_AT_MOST) {
+            match writes::write(store.as_mut(), chunk, &shared.instance) {
+                Ok(()) => {
+                    done += chunk.len();
+                    shared
+                        .written
+                        .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    clear_error(shared, &settings.store);
+                }
+                Err(e) => {
+                    note_error(shared, &settings.store, format!("{e:#}"));
+                    // The connection may be broken: open it anew on the next try.
+                    self.db = None;
+                    self.last_attempt = Instant::now();
+                    break;
+                }
+            }
+        }
+        self.pending.drain(..done);
+    }
+
+    /// Prunes what is past the retention, once an hour (and first when the store opens).
+    fn prune_when_due(&mut self) {
+        let Some(store) = self.db.as_mut() else {
+            return;
+        };
+        if self.last_prune.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return;
+        }
+        self.last_prune = Some(Instant::now());
+        let days = self.settings.retention_days;
+        let before = unix(SystemTime::now()).saturating_sub(days.saturating_mul(86_400));
+        match writes::prune(store.as_mut(), before) {
+            Ok(0) => {}
+            Ok(n) => log::info!("inventory: pruned {n} rows older than {days} days"),
+            Err(e) => log::warn!("inventory: cannot prune old rows: {e:#}"),
         }
     }
 }
