@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
+use crate::store::db_error::{DbError, DbResult};
 use crate::store::row::{Row, RowError};
 
 /// A value bound to a statement or read from a row.
@@ -70,14 +71,14 @@ pub enum Dialect {
 /// A connection to the inventory's database.
 pub trait Db: Send {
     /// Runs a statement; the number of rows it changed.
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64>;
+    fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64>;
     /// Runs a query; its rows, each read by column name.
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>>;
+    fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>>;
     /// Runs several statements separated by `;` (migrations).
-    fn batch(&mut self, sql: &str) -> Result<()>;
-    fn begin(&mut self) -> Result<()>;
-    fn commit(&mut self) -> Result<()>;
-    fn rollback(&mut self) -> Result<()>;
+    fn batch(&mut self, sql: &str) -> DbResult<()>;
+    fn begin(&mut self) -> DbResult<()>;
+    fn commit(&mut self) -> DbResult<()>;
+    fn rollback(&mut self) -> DbResult<()>;
     fn dialect(&self) -> Dialect;
 }
 
@@ -87,14 +88,18 @@ pub struct Sqlite(rusqlite::Connection);
 impl Sqlite {
     /// Opens (creating) the file, in WAL mode: readers never wait for the writer, and a
     /// crash loses at most the transaction being written.
-    pub fn open(path: &std::path::Path) -> Result<Sqlite> {
-        let connection = rusqlite::Connection::open(path)
-            .with_context(|| format!("cannot open the inventory database {}", path.display()))?;
+    pub fn open(path: &std::path::Path) -> DbResult<Sqlite> {
+        let failed = |setting_up, source| DbError::Open {
+            path: path.to_path_buf(),
+            setting_up,
+            source,
+        };
+        let connection = rusqlite::Connection::open(path).map_err(|e| failed(false, e))?;
         connection
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
             )
-            .with_context(|| format!("cannot set up the inventory database {}", path.display()))?;
+            .map_err(|e| failed(true, e))?;
         Ok(Sqlite(connection))
     }
 }
@@ -102,7 +107,7 @@ impl Sqlite {
 /// Binds `$1`, `$2`, ... by name. SQLite reads `$1` as a parameter *named* "$1" and numbers
 /// parameters in order of first appearance, so binding by position would give `$3` the first
 /// value in `SET a = $3 WHERE b = $1`; PostgreSQL numbers them as written.
-fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Result<()> {
+fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> DbResult<()> {
     for (i, value) in params.iter().enumerate() {
         let name = format!("${}", i + 1);
         let Some(index) = statement.parameter_index(&name)? else {
@@ -119,7 +124,7 @@ fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> Resu
 }
 
 impl Db for Sqlite {
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64> {
         let mut statement = self.0.prepare_cached(sql)?;
         statement.clear_bindings();
         bind(&mut statement, params)?;
@@ -127,7 +132,7 @@ impl Db for Sqlite {
         Ok(changed as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+    fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>> {
         let mut statement = self.0.prepare_cached(sql)?;
         let columns: Arc<[String]> = statement
             .column_names()
@@ -162,21 +167,21 @@ impl Db for Sqlite {
         Ok(out)
     }
 
-    fn batch(&mut self, sql: &str) -> Result<()> {
+    fn batch(&mut self, sql: &str) -> DbResult<()> {
         Ok(self.0.execute_batch(sql)?)
     }
 
     /// IMMEDIATE: the write lock is taken at once, so two writers never both read and
     /// then both try to write (one would fail instead of waiting its turn).
-    fn begin(&mut self) -> Result<()> {
+    fn begin(&mut self) -> DbResult<()> {
         Ok(self.0.execute_batch("BEGIN IMMEDIATE")?)
     }
 
-    fn commit(&mut self) -> Result<()> {
+    fn commit(&mut self) -> DbResult<()> {
         Ok(self.0.execute_batch("COMMIT")?)
     }
 
-    fn rollback(&mut self) -> Result<()> {
+    fn rollback(&mut self) -> DbResult<()> {
         Ok(self.0.execute_batch("ROLLBACK")?)
     }
 
@@ -241,7 +246,7 @@ fn pg_value(
 }
 
 impl Db for Postgres {
-    fn exec(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
+    fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64> {
         let owned = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref()).collect();
@@ -249,7 +254,7 @@ impl Db for Postgres {
         Ok(self.0.execute(&statement, &refs)?)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>> {
+    fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>> {
         let owned = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref()).collect();
@@ -271,19 +276,19 @@ impl Db for Postgres {
         Ok(out)
     }
 
-    fn batch(&mut self, sql: &str) -> Result<()> {
+    fn batch(&mut self, sql: &str) -> DbResult<()> {
         Ok(self.0.batch_execute(sql)?)
     }
 
-    fn begin(&mut self) -> Result<()> {
+    fn begin(&mut self) -> DbResult<()> {
         Ok(self.0.batch_execute("BEGIN")?)
     }
 
-    fn commit(&mut self) -> Result<()> {
+    fn commit(&mut self) -> DbResult<()> {
         Ok(self.0.batch_execute("COMMIT")?)
     }
 
-    fn rollback(&mut self) -> Result<()> {
+    fn rollback(&mut self) -> DbResult<()> {
         Ok(self.0.batch_execute("ROLLBACK")?)
     }
 

@@ -2,9 +2,8 @@
 //! start-up and recorded in `schema_migrations`, safely when several processes start at
 //! once on one database.
 
-use anyhow::{Context, Result};
-
 use crate::store::db::{Db, Dialect, Value};
+use crate::store::db_error::{DbError, DbResult};
 
 /// The migrations, in order: (version, SQLite text, PostgreSQL text).
 pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -44,7 +43,7 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// processes may start at once on one database (instances sharing PostgreSQL): each
 /// migration runs in a transaction that first takes the database's write lock (SQLite) or
 /// an advisory lock (PostgreSQL), then checks again whether it is still needed.
-pub fn migrate(db: &mut dyn Db) -> Result<usize> {
+pub fn migrate(db: &mut dyn Db) -> DbResult<usize> {
     let postgres = db.dialect() == Dialect::Postgres;
     if postgres {
         db.batch("SELECT pg_advisory_lock(7340001)")?;
@@ -56,11 +55,11 @@ pub fn migrate(db: &mut dyn Db) -> Result<usize> {
     result
 }
 
-fn migrate_locked(db: &mut dyn Db) -> Result<usize> {
+fn migrate_locked(db: &mut dyn Db) -> DbResult<usize> {
     db.batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
-    .context("cannot create schema_migrations")?;
+    .map_err(|e| DbError::MigrationsTable(Box::new(e)))?;
     let mut count = 0;
     for (version, sqlite, postgres) in MIGRATIONS {
         let sql = match db.dialect() {
@@ -98,7 +97,10 @@ fn migrate_locked(db: &mut dyn Db) -> Result<usize> {
             Ok(_) => db.commit()?,
             Err(e) => {
                 let _ = db.rollback();
-                return Err(e).with_context(|| format!("migration {version} failed"));
+                return Err(DbError::Migration {
+                    version: *version,
+                    source: Box::new(e),
+                });
             }
         }
         count += 1;

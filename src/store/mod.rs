@@ -22,6 +22,7 @@
 //! retried, and writing resumes when the store is back.
 
 pub mod db;
+pub mod db_error;
 pub mod device_reads;
 pub mod event;
 pub mod history_kind;
@@ -139,12 +140,32 @@ fn instance_name() -> String {
     format!("{}-{random:016x}", std::process::id())
 }
 
+/// Why the inventory cannot be read, before any database is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// `inventory: off`: there is no store.
+    Off,
+    /// The thread reading it stopped before answering.
+    ReaderStopped,
+}
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unavailable::Off => "the inventory is off (inventory: off in server.yaml)",
+            Unavailable::ReaderStopped => "the inventory reader failed",
+        })
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
 /// Opens the store named by `setting` and brings its schema up to date.
 pub fn open_store(setting: &InventorySetting) -> Result<Box<dyn Db>> {
     let mut db: Box<dyn Db> = match setting {
         InventorySetting::Sqlite(path) => Box::new(Sqlite::open(path)?),
         InventorySetting::Postgres(url) => Box::new(Postgres::connect(url)?),
-        InventorySetting::Off => anyhow::bail!("the inventory is off"),
+        InventorySetting::Off => return Err(Unavailable::Off.into()),
     };
     migrations::migrate(db.as_mut())?;
     Ok(db)
@@ -233,16 +254,15 @@ impl Inventory {
     /// Runs `read` on the reader connection. Blocking, and never on an async worker (the
     /// PostgreSQL client would start a runtime inside the server's): use `web::block`, or
     /// `read_blocking` from start-up.
+    /// An `Unavailable` error when the inventory is off.
     pub fn read<T>(&self, read: impl FnOnce(&mut dyn Db) -> Result<T>) -> Result<T> {
         if !self.is_on() {
-            anyhow::bail!("the inventory is off (inventory: off in server.yaml)");
+            return Err(Unavailable::Off.into());
         }
         let mut reader = lock(&self.reader);
-        if reader.is_none() {
-            *reader = Some(open_store(&self.settings.store)?);
-        }
-        let Some(db) = reader.as_mut() else {
-            anyhow::bail!("the inventory cannot be read");
+        let db = match reader.as_mut() {
+            Some(db) => db,
+            None => reader.insert(open_store(&self.settings.store)?),
         };
         let result = read(db.as_mut());
         if result.is_err() {
@@ -262,7 +282,7 @@ impl Inventory {
             scope
                 .spawn(|| self.read(read))
                 .join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the inventory reader failed")))
+                .unwrap_or_else(|_| Err(Unavailable::ReaderStopped.into()))
         })
     }
 
@@ -589,5 +609,37 @@ mod tests {
         assert_eq!(pending.len(), PER_ADDRESS as usize);
         shared.push(serial(address, 0));
         assert_eq!(lock(&shared.inbox).events.len(), 1);
+    }
+
+    /// Reading an inventory that is off is a typed error, shown in the words it always was.
+    #[test]
+    fn reading_an_inventory_that_is_off_says_so() {
+        let e = Inventory::off().read_blocking(|_| Ok(())).expect_err("off");
+        assert_eq!(e.downcast_ref::<Unavailable>(), Some(&Unavailable::Off));
+        assert_eq!(
+            e.to_string(),
+            "the inventory is off (inventory: off in server.yaml)"
+        );
+    }
+
+    /// A store that cannot be opened names the file, then SQLite's reason.
+    #[test]
+    fn a_store_that_cannot_be_opened_names_its_file() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("missing").join("inventory.sqlite");
+        let e = match open_store(&InventorySetting::Sqlite(path.clone())) {
+            Ok(_) => panic!("a file in a missing folder opened"),
+            Err(e) => e,
+        };
+        let shown = format!("{e:#}");
+        let expected = format!("cannot open the inventory database {}: ", path.display());
+        assert!(shown.starts_with(&expected), "{shown}");
+        assert!(matches!(
+            e.downcast_ref::<db_error::DbError>(),
+            Some(db_error::DbError::Open {
+                setting_up: false,
+                ..
+            })
+        ));
     }
 }
