@@ -1,7 +1,9 @@
 //! Persistence: everything the server writes to a database, and reads back from it. The
 //! inventory, its schema (`migrations`), the batched writes (`writes`), the admin API's
 //! reads (`device_reads`, `history_reads`, `release_reads`, `serial_reads`) and the
-//! rollout watch's SQL (`rollout_sql`), over one small database interface (`db`).
+//! rollout watch's SQL (`rollout_sql`), over one small database interface (`db`, its
+//! errors in `db_error`, its rows read by column name in `row`); the history's kinds are
+//! `history_kind`.
 //! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
 //!
 //! Fleet memory: a persistent inventory of registers (by client address), what each was
