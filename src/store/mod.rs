@@ -27,6 +27,7 @@ pub mod event;
 pub mod history_reads;
 pub mod migrations;
 pub mod outcome;
+pub mod postgres_tls;
 pub mod release_events;
 pub mod release_reads;
 pub mod rollout_sql;
@@ -140,7 +141,7 @@ fn instance_name() -> String {
 pub fn open_store(setting: &InventorySetting) -> Result<Box<dyn Db>> {
     let mut db: Box<dyn Db> = match setting {
         InventorySetting::Sqlite(path) => Box::new(Sqlite::open(path)?),
-        InventorySetting::Postgres(url) => Box::new(Postgres::connect(url)?),
+        InventorySetting::Postgres(setting) => Box::new(Postgres::connect(setting)?),
         InventorySetting::Off => anyhow::bail!("the inventory is off"),
     };
     migrations::migrate(db.as_mut())?;
