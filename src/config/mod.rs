@@ -437,9 +437,12 @@ impl InventorySetting {
                     base.join(path)
                 }))
             }
+            // A URL of another scheme may hold a password: only its scheme is echoed.
             _ => bail!(
                 "inventory must be sqlite:<file>, postgres://user:password@host/database or off; \
-                 got {text:?}"
+                 got {:?}",
+                text.split_once("://")
+                    .map_or_else(|| text.to_string(), |(scheme, _)| format!("{scheme}://…"))
             ),
         }
     }
@@ -780,5 +783,15 @@ mod tests {
             config.public_url.as_deref(),
             Some("https://fw.example.ru/kkt")
         );
+    }
+
+    #[test]
+    fn a_mistyped_inventory_url_is_refused_without_its_password() {
+        let said = format!(
+            "{:#}",
+            InventorySetting::parse("postgre://kkt:s3cret@db/x", Path::new("/")).unwrap_err()
+        );
+        assert!(said.contains("got \"postgre://…\""), "{said}");
+        assert!(!said.contains("s3cret"), "{said}");
     }
 }

@@ -214,6 +214,14 @@ impl fmt::Debug for PostgresSetting {
 /// and again at every connection, so a renewed CA file is taken without a restart.
 pub fn load_root_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let shown = path.display();
+    // Not a FIFO or a device, which would block or never end.
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() => bail!(
+            "inventory: sslrootcert {shown} is not a regular file; it must be a file of CA \
+             certificates (PEM)"
+        ),
+        _ => {}
+    }
     let file = std::fs::File::open(path)
         .map_err(|e| anyhow::anyhow!("inventory: sslrootcert {shown} cannot be read: {e}"))?;
     let mut pem = Vec::new();
@@ -306,6 +314,8 @@ mod tests {
             said.contains("sslrootcert /nowhere/ca.pem cannot be read"),
             "{said}"
         );
+        let said = error("postgres://kkt@db/fleet?sslmode=require&sslrootcert=/dev/zero");
+        assert!(said.contains("is not a regular file"), "{said}");
         let said = error("postgres://kkt@db/fleet?sslkey=/k.pem");
         assert!(said.contains("sslkey is not supported"), "{said}");
         let said = error("postgres://kkt@db/fleet?sslmdoe=require");
