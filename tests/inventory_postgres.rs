@@ -1,10 +1,12 @@
 //! Fleet memory in PostgreSQL: a throwaway server from Debian's `postgresql` package
 //! (initdb in a temp dir, its own port, run as `nobody` when we are root, stopped at the
 //! end), the store's behaviour against it (a restart keeps devices, events and outcomes),
-//! and two server instances sharing it and seeing one fleet.
+//! two server instances sharing it and seeing one fleet, and `sslmode` against one that
+//! takes TLS connections only (`ssl=on`, `hostssl` in `pg_hba.conf`, a test CA).
 
 mod common;
 mod inventory_scenarios;
+mod tls_certs;
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -60,6 +62,12 @@ fn as_postgres_user(program: &Path) -> Command {
 }
 
 fn start_postgres() -> Option<Postgres> {
+    start_postgres_with(None)
+}
+
+/// With `tls` (a folder holding `server.pem` and `server.key`): `ssl=on` with that
+/// certificate, and TCP connections accepted over TLS only (`hostssl`).
+fn start_postgres_with(tls: Option<&Path>) -> Option<Postgres> {
     let Some(bin) = pg_bin() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -83,6 +91,31 @@ fn start_postgres() -> Option<Postgres> {
         "initdb: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let mut settings = vec!["listen_addresses=127.0.0.1".to_string(), "fsync=off".into()];
+    if let Some(certs) = tls {
+        for name in ["server.pem", "server.key"] {
+            std::fs::copy(certs.join(name), data.join(name)).expect("copy the certificate");
+            if common::is_root() {
+                std::os::unix::fs::chown(data.join(name), Some(65534), Some(65534)).expect("chown");
+            }
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            data.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("chmod");
+        std::fs::write(
+            data.join("pg_hba.conf"),
+            "hostssl all all 127.0.0.1/32 trust\n",
+        )
+        .expect("pg_hba.conf");
+        settings.extend([
+            "ssl=on".to_string(),
+            "ssl_cert_file=server.pem".into(),
+            "ssl_key_file=server.key".into(),
+        ]);
+    }
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -92,7 +125,7 @@ fn start_postgres() -> Option<Postgres> {
         .arg(&data)
         .args(["-p", &port.to_string(), "-k"])
         .arg(dir.path())
-        .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+        .args(settings.iter().flat_map(|setting| ["-c", setting.as_str()]))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -106,13 +139,24 @@ fn start_postgres() -> Option<Postgres> {
     eventually("PostgreSQL accepting", DEADLINE, || {
         TcpStream::connect(addr).ok().map(|_| ())
     });
-    // Accepting TCP is not yet accepting logins: wait for a real query to work.
+    // Accepting TCP is not yet accepting logins: wait for a real login to work (or, with
+    // TLS only, for the server itself to refuse a plain one).
     let url = postgres.url();
-    eventually("PostgreSQL answering", DEADLINE, || {
-        postgres::Client::connect(&url, postgres::NoTls)
-            .ok()
-            .map(|_| ())
-    });
+    eventually(
+        "PostgreSQL answering",
+        DEADLINE,
+        || match postgres::Client::connect(&url, postgres::NoTls) {
+            Ok(_) => Some(()),
+            Err(e)
+                if tls.is_some()
+                    && e.as_db_error()
+                        .is_some_and(|e| e.message().contains("pg_hba.conf")) =>
+            {
+                Some(())
+            }
+            Err(_) => None,
+        },
+    );
     Some(postgres)
 }
 
@@ -347,4 +391,139 @@ fn migration_6_folds_and_prunes_a_postgres_store() {
         ),
         [64]
     );
+}
+
+/// The inventory's state on `/status` once the first connection was tried: `Ok(())` or the
+/// error the server shows.
+fn inventory_state(server: &Server) -> Result<(), String> {
+    eventually("the first connection tried", DEADLINE, || {
+        let inventory = &admin_json(server, "/status")["inventory"];
+        // `ok` is true before the first try too: the check-in written proves a connection.
+        if inventory["ok"] == true && inventory["written"].as_u64().unwrap_or(0) > 0 {
+            return Some(Ok(()));
+        }
+        inventory["error"].as_str().map(|e| Err(e.to_string()))
+    })
+}
+
+/// `sslmode` against a PostgreSQL that takes TLS connections only, with a certificate made
+/// out to `db.test` by a test CA: `require` and `prefer` connect without checking it,
+/// `verify-ca` checks the chain, `verify-full` the chain and the host name, each failure
+/// told in plain words; `disable` is refused by the server. The password is never shown.
+#[test]
+fn sslmode_is_honoured_against_a_postgres_that_takes_tls_only() {
+    if !tls_certs::have_openssl() {
+        return;
+    }
+    let certs = tempfile::tempdir().expect("temp dir");
+    tls_certs::make_ca(certs.path());
+    std::fs::write(certs.path().join("ext.cnf"), "subjectAltName=DNS:db.test\n").expect("ext");
+    tls_certs::make_cert(certs.path(), "server");
+    // Another CA of the same name (its signature does not match) and one of another name.
+    let other_ca = tempfile::tempdir().expect("temp dir");
+    tls_certs::make_ca(other_ca.path());
+    tls_certs::openssl(
+        other_ca.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "stranger.key",
+            "-out",
+            "stranger.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=a stranger's CA",
+        ],
+    );
+    let Some(pg) = start_postgres_with(Some(certs.path())) else {
+        return;
+    };
+    let port = pg.port;
+    let by_ip = format!("postgres://kkt:s3cret@127.0.0.1:{port}/postgres");
+    // The name in the certificate, reached at 127.0.0.1 (no resolver needed).
+    let by_name = format!("postgres://kkt:s3cret@db.test:{port}/postgres?hostaddr=127.0.0.1");
+
+    let try_url = |url: &str| -> Result<(), String> {
+        let fixture = Fixture::new();
+        std::fs::copy(certs.path().join("ca.pem"), fixture.path("ca.pem")).expect("ca");
+        std::fs::copy(other_ca.path().join("ca.pem"), fixture.path("other-ca.pem")).expect("ca");
+        std::fs::copy(
+            other_ca.path().join("stranger.pem"),
+            fixture.path("stranger.pem"),
+        )
+        .expect("ca");
+        fixture.write_config(&format!(
+            "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\ninventory: \"{url}\"\n"
+        ));
+        fixture.release("20180125", None);
+        let server = start(fixture.dir.path());
+        check_in(&server, "10.9.0.1", "1.1.2018");
+        let state = inventory_state(&server);
+        let shown = admin_json(&server, "/status")["inventory"].to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(!server.log().contains("s3cret"), "{}", server.log());
+        state
+    };
+
+    for url in [
+        format!("{by_ip}?sslmode=require"),
+        format!("{by_ip}?sslmode=prefer"),
+        // libpq's default is prefer.
+        by_ip.clone(),
+        format!("{by_ip}?sslmode=verify-ca&sslrootcert=ca.pem"),
+        format!("{by_name}&sslmode=verify-full&sslrootcert=ca.pem"),
+    ] {
+        assert_eq!(try_url(&url), Ok(()), "{url}");
+    }
+
+    let said = try_url(&format!(
+        "{by_name}&sslmode=verify-full&sslrootcert=other-ca.pem"
+    ))
+    .expect_err("a certificate of another CA");
+    assert!(
+        said.contains("the server's certificate is not signed by a CA of sslrootcert")
+            && said.contains("other-ca.pem"),
+        "{said}"
+    );
+    let said = try_url(&format!("{by_ip}?sslmode=require&sslrootcert=stranger.pem"))
+        .expect_err("require with sslrootcert checks the chain, as libpq does");
+    assert!(said.contains("not signed by a CA of sslrootcert"), "{said}");
+    let said = try_url(&format!("{by_ip}?sslmode=verify-full&sslrootcert=ca.pem"))
+        .expect_err("127.0.0.1 is not in the certificate");
+    assert!(
+        said.contains("the server's certificate is not made out to the host name"),
+        "{said}"
+    );
+    let said = try_url(&format!("{by_ip}?sslmode=disable")).expect_err("hostssl only");
+    assert!(said.contains("no encryption"), "{said}");
+    // prefer tries TLS (refused: a stranger's CA), then plain (refused: hostssl only).
+    let said = try_url(&format!("{by_ip}?sslmode=prefer&sslrootcert=stranger.pem"))
+        .expect_err("neither way in");
+    assert!(
+        said.contains("with TLS: the server's certificate is not signed by a CA")
+            && said.contains("without TLS (sslmode=prefer tries both)")
+            && said.contains("no encryption"),
+        "{said}"
+    );
+
+    // A bad value is told by `check`, naming the key, the value and the accepted forms.
+    let fixture = Fixture::new();
+    fixture.write_config(&format!("inventory: \"{by_ip}?sslmode=verify_full\"\n"));
+    fixture.release("20180125", None);
+    let (ok, out, err) = common::run_check(fixture.dir.path());
+    let said = format!("{out}{err}");
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("sslmode=\"verify_full\"")
+            && said.contains("disable, prefer, require, verify-ca or verify-full"),
+        "{said}"
+    );
+    assert!(!said.contains("s3cret"), "{said}");
 }

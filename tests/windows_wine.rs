@@ -90,8 +90,8 @@ fn wine_command(wine: &Path, prefix: &Path) -> Command {
 fn deployment() -> Fixture {
     let fixture = Fixture::new();
     fixture.write_config(
-        // Windows cannot say who has a file open for writing, so files nobody saw closed
-        // wait unconfirmed_settle_ms: short here.
+        // Short quiet times: the share-mode probe vouches for closed files (a test of its
+        // own below); a file it could not vouch for would wait unconfirmed_settle_ms.
         "settle_ms: 200\nunconfirmed_settle_ms: 400\nlicenses: [licenses.slf]\n\
          critical_version: 20180120\ninventory: \"off\"\n",
     );
@@ -389,4 +389,187 @@ fn the_windows_build_serves_like_the_linux_build_under_wine() {
     ]);
     assert!(ok && said.contains("removed the service"), "{said}");
     let _ = BIN;
+}
+
+/// A writer as Explorer is one: it holds the file open for writing (letting others read)
+/// while it writes it slowly, says when every byte is written, and closes only when told.
+/// `slow_writer SOURCE TARGET CHUNKS PAUSE_MS WRITTEN_MARKER CLOSE_WHEN`
+const SLOW_WRITER_C: &str = r#"
+#include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static char data[1 << 20];
+
+int main(int argc, char **argv) {
+    if (argc != 7) return 2;
+    FILE *in = fopen(argv[1], "rb");
+    if (!in) return 3;
+    size_t n = fread(data, 1, sizeof data, in);
+    fclose(in);
+    int chunks = atoi(argv[3]), pause = atoi(argv[4]);
+    if (chunks < 1) return 2;
+    HANDLE out = CreateFileA(argv[2], GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_ALWAYS,
+                             FILE_ATTRIBUTE_NORMAL, NULL);
+    if (out == INVALID_HANDLE_VALUE) return 4;
+    size_t step = (n + chunks - 1) / chunks;
+    for (size_t at = 0; at < n; at += step) {
+        DWORD wrote;
+        DWORD len = (DWORD)(n - at < step ? n - at : step);
+        if (!WriteFile(out, data + at, len, &wrote, NULL) || wrote != len) return 5;
+        Sleep(pause);
+    }
+    FILE *marker = fopen(argv[5], "wb");
+    if (!marker) return 6;
+    fclose(marker);
+    /* At most a minute, whatever the test does. */
+    for (int i = 0; i < 3000 && GetFileAttributesA(argv[6]) == INVALID_FILE_ATTRIBUTES; i++)
+        Sleep(20);
+    CloseHandle(out);
+    return 0;
+}
+"#;
+
+/// A release copied in on Windows (a Windows program holding the file open for writing, as
+/// Explorer does) is held back while the file is open, however quiet it is, and offered
+/// within seconds of the close: the share-mode probe (`platform/open_writers.rs`) answers
+/// where the server used to wait `unconfirmed_settle_ms` (60 s) for any file nobody saw
+/// closed.
+#[test]
+fn a_release_written_under_wine_is_offered_once_its_writer_closes_it() {
+    let Some(wine) = wine() else {
+        skip_or_fail("wine64");
+        return;
+    };
+    let Some(exe) = windows_exe() else {
+        skip_or_fail("the x86_64-pc-windows-gnu target with gcc-mingw-w64-x86-64");
+        return;
+    };
+    let windows = Fixture::new();
+    windows.write_config("settle_ms: 200\nunconfirmed_settle_ms: 60000\ninventory: \"off\"\n");
+    // Pinned, so it is offered at once whatever the server can tell of its writers.
+    windows.release(
+        "20180125",
+        Some(&format!(
+            "sha256:\n  upd_app.bin: {}\n  upd_app_for_old_frs.bin: {}\n",
+            common::sha256(&firmware_bytes("20180125", "upd_app.bin")),
+            common::sha256(&firmware_bytes("20180125", "upd_app_for_old_frs.bin"))
+        )),
+    );
+    let bin = windows.path("bin");
+    fs::create_dir(&bin).expect("bin");
+    fs::copy(&exe, bin.join("kkt-update-server.exe")).expect("copy the exe");
+    fs::write(bin.join("slow_writer.c"), SLOW_WRITER_C).expect("slow_writer.c");
+    let built = Command::new("x86_64-w64-mingw32-gcc")
+        .args(["-O2", "-o"])
+        .arg(bin.join("slow_writer.exe"))
+        .arg(bin.join("slow_writer.c"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !shim(&bin) || !built {
+        skip_or_fail("x86_64-w64-mingw32-gcc");
+        return;
+    }
+    let prefix = windows.path("wineprefix");
+    fs::create_dir(&prefix).expect("prefix");
+    let _kill_wine = KillWine {
+        prefix: prefix.clone(),
+        wine: wine.clone(),
+    };
+    let boot = wine_command(&wine, &prefix)
+        .args(["wineboot", "--init"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("wineboot");
+    assert!(boot.success(), "wineboot failed");
+    let mut command = wine_command(&wine, &prefix);
+    command
+        .current_dir(windows.dir.path())
+        .arg(bin.join("kkt-update-server.exe"))
+        .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
+        .args(["--admin-listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let server = Server::spawn(command);
+    eventually("20180125 offered", Duration::from_secs(30), || {
+        (server.check_firmware("1.1.2018")["version"] == 20180125).then_some(())
+    });
+
+    // The new release: one file copied in whole, the other written by a Windows program.
+    let folder = windows.path("firmware/20180301");
+    fs::create_dir(&folder).expect("release folder");
+    fs::write(
+        folder.join("upd_app_for_old_frs.bin"),
+        firmware_bytes("20180301", "upd_app_for_old_frs.bin"),
+    )
+    .expect("bin");
+    let bytes = firmware_bytes("20180301", "upd_app.bin");
+    fs::write(windows.path("upd_app.source"), &bytes).expect("source");
+    let mut writer = wine_command(&wine, &prefix)
+        .current_dir(windows.dir.path())
+        .arg(bin.join("slow_writer.exe"))
+        .args([
+            "upd_app.source",
+            "firmware/20180301/upd_app.bin",
+            "4",
+            "250",
+            "written.marker",
+            "close.marker",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("slow_writer under Wine");
+    eventually("every byte written", Duration::from_secs(30), || {
+        windows.path("written.marker").exists().then_some(())
+    });
+    assert_eq!(
+        fs::read(folder.join("upd_app.bin")).expect("written"),
+        bytes,
+        "the file is complete; only its writer still holds it"
+    );
+    let reason = |server: &Server| -> String {
+        common::admin_json(server, "/status")["releases"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["version"] == 20180301))
+            .map(|r| r["reason"].to_string())
+            .unwrap_or_default()
+    };
+    eventually(
+        "the server sees the writer",
+        Duration::from_secs(10),
+        || {
+            reason(&server)
+                .contains("upd_app.bin is being written")
+                .then_some(())
+        },
+    );
+    // Complete and quiet for many times settle_ms: still held back while open.
+    let held_until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < held_until {
+        assert_eq!(
+            server.check_firmware("1.1.2018")["version"],
+            20180125,
+            "offered while its writer holds it: {}",
+            reason(&server)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    fs::write(windows.path("close.marker"), "").expect("close.marker");
+    let closed = Instant::now();
+    let status = writer.wait().expect("slow_writer");
+    assert!(status.success(), "slow_writer: {status}");
+    // settle_ms after the close plus a rescan, not unconfirmed_settle_ms (60 s).
+    eventually(
+        "20180301 offered after the close",
+        Duration::from_secs(10),
+        || (server.check_firmware("1.1.2018")["version"] == 20180301).then_some(()),
+    );
+    eprintln!("offered {:?} after the writer closed", closed.elapsed());
+    let response = server.get("/firmware/20180301/upd_app.bin", &[]);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, bytes);
 }

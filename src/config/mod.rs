@@ -15,6 +15,7 @@ pub mod cli;
 mod file;
 pub mod firmware_dir_guard;
 mod layer;
+pub mod postgres_url;
 pub mod settings;
 pub mod tls;
 pub mod trusted_proxies;
@@ -29,6 +30,7 @@ use anyhow::{bail, Context, Result};
 use crate::config::cli::RawArgs;
 pub use crate::config::file::{parse_file, FileConfig};
 use crate::config::layer::Layer;
+use crate::config::postgres_url::PostgresSetting;
 use crate::config::settings::*;
 use crate::config::trusted_proxies::TrustedProxies;
 use crate::model::text_file::utf8_text;
@@ -408,8 +410,8 @@ impl LogDestination {
 pub enum InventorySetting {
     /// A SQLite file.
     Sqlite(PathBuf),
-    /// A PostgreSQL URL (`postgres://user:password@host/db`).
-    Postgres(String),
+    /// A PostgreSQL URL (`postgres://user:password@host/db?sslmode=…`), checked.
+    Postgres(PostgresSetting),
     /// Memory only, as before: a restart forgets the fleet.
     Off,
 }
@@ -422,7 +424,9 @@ impl InventorySetting {
             return Ok(InventorySetting::Off);
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            return Ok(InventorySetting::Postgres(text.to_string()));
+            return Ok(InventorySetting::Postgres(PostgresSetting::parse(
+                text, base,
+            )?));
         }
         match text.strip_prefix("sqlite:") {
             Some(path) if !path.trim().is_empty() => {
@@ -433,9 +437,12 @@ impl InventorySetting {
                     base.join(path)
                 }))
             }
+            // A URL of another scheme may hold a password: only its scheme is echoed.
             _ => bail!(
                 "inventory must be sqlite:<file>, postgres://user:password@host/database or off; \
-                 got {text:?}"
+                 got {:?}",
+                text.split_once("://")
+                    .map_or_else(|| text.to_string(), |(scheme, _)| format!("{scheme}://…"))
             ),
         }
     }
@@ -447,11 +454,7 @@ impl std::fmt::Display for InventorySetting {
         match self {
             InventorySetting::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
             InventorySetting::Off => write!(f, "off"),
-            InventorySetting::Postgres(url) => {
-                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
-                let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-                write!(f, "{scheme}://{host}")
-            }
+            InventorySetting::Postgres(setting) => write!(f, "{setting}"),
         }
     }
 }
@@ -780,5 +783,15 @@ mod tests {
             config.public_url.as_deref(),
             Some("https://fw.example.ru/kkt")
         );
+    }
+
+    #[test]
+    fn a_mistyped_inventory_url_is_refused_without_its_password() {
+        let said = format!(
+            "{:#}",
+            InventorySetting::parse("postgre://kkt:s3cret@db/x", Path::new("/")).unwrap_err()
+        );
+        assert!(said.contains("got \"postgre://…\""), "{said}");
+        assert!(!said.contains("s3cret"), "{said}");
     }
 }

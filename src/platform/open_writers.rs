@@ -4,8 +4,15 @@
 //! when the file is open for writing anywhere on this machine; we take it and give it back
 //! at once. The kernel allows it for the file's owner or a process with `CAP_LEASE` (root,
 //! or the systemd unit's `AmbientCapabilities=CAP_LEASE`); otherwise, and on file systems
-//! without leases (NFS, SMB), and on other systems, the answer is "cannot tell", and the
-//! scan falls back to what the watcher saw and to a longer quiet time.
+//! without leases (NFS, SMB), the answer is "cannot tell", and the scan falls back to what
+//! the watcher saw and to a longer quiet time.
+//!
+//! On Windows every open names what it lets others do at the same time (its share mode).
+//! We open the file for reading and let others read (and delete or rename) but not write:
+//! Windows refuses that open with a sharing violation exactly while another handle has the
+//! file open for writing (Explorer, `copy`, an editor), or holds it without letting others
+//! read; both mean "not finished". We close it at once. Any other failure is "cannot tell".
+//! On other systems the answer is always "cannot tell".
 
 use std::path::Path;
 
@@ -54,7 +61,27 @@ pub fn probe(path: &Path) -> Writers {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(windows)]
+pub fn probe(path: &Path) -> Writers {
+    use std::os::windows::fs::OpenOptionsExt;
+    // winnt.h and winerror.h.
+    const FILE_SHARE_READ: u32 = 0x1;
+    const FILE_SHARE_DELETE: u32 = 0x4;
+    const ERROR_SHARING_VIOLATION: i32 = 32;
+    // FILE_SHARE_DELETE: a rename or delete of the folder during the microseconds we hold
+    // the file is not refused because of us; FILE_SHARE_WRITE is what we leave out.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .share_mode(FILE_SHARE_READ | FILE_SHARE_DELETE)
+        .open(path);
+    match opened {
+        Ok(_) => Writers::None,
+        Err(e) if e.raw_os_error() == Some(ERROR_SHARING_VIOLATION) => Writers::Open,
+        Err(_) => Writers::Unknown,
+    }
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
 pub fn probe(_path: &Path) -> Writers {
     Writers::Unknown
 }

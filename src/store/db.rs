@@ -11,6 +11,9 @@ use anyhow::Result;
 use crate::store::db_error::{DbError, DbResult};
 use crate::store::row::{Row, RowError};
 
+use crate::config::postgres_url::{self, PostgresSetting, SslMode};
+use crate::store::postgres_tls;
+
 /// A value bound to a statement or read from a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -194,10 +197,44 @@ impl Db for Sqlite {
 pub struct Postgres(postgres::Client);
 
 impl Postgres {
-    pub fn connect(url: &str) -> Result<Postgres> {
-        let client = postgres::Client::connect(url, postgres::NoTls)
-            .map_err(|e| anyhow::anyhow!("cannot connect to the inventory database: {e}"))?;
-        Ok(Postgres(client))
+    /// Connects as `sslmode` says (see `postgres_tls`). `prefer` tries TLS first and, if
+    /// that connection fails for any reason, plain, as libpq does; when both fail, both
+    /// reasons are told.
+    pub fn connect(setting: &PostgresSetting) -> Result<Postgres> {
+        use postgres::config::SslMode as Wire;
+        let mut config: postgres::Config = setting.url.parse().map_err(|e: postgres::Error| {
+            anyhow::anyhow!(
+                "inventory: the PostgreSQL URL is not understood: {}",
+                postgres_url::with_causes(&e)
+            )
+        })?;
+        let tls = postgres_tls::connector(setting)?;
+        let failed = |e: &postgres::Error| {
+            anyhow::anyhow!(
+                "cannot connect to the inventory database {setting}: {}",
+                postgres_tls::explain(e, setting)
+            )
+        };
+        let wire = match setting.ssl_mode {
+            SslMode::Disable => Wire::Disable,
+            SslMode::Prefer => Wire::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Wire::Require,
+        };
+        match config.ssl_mode(wire).connect(tls) {
+            Ok(client) => Ok(Postgres(client)),
+            Err(with_tls) if setting.ssl_mode == SslMode::Prefer => {
+                match config.ssl_mode(Wire::Disable).connect(postgres::NoTls) {
+                    Ok(client) => Ok(Postgres(client)),
+                    Err(plain) => Err(anyhow::anyhow!(
+                        "cannot connect to the inventory database {setting}: with TLS: {}; \
+                         without TLS (sslmode=prefer tries both): {}",
+                        postgres_tls::explain(&with_tls, setting),
+                        postgres_tls::explain(&plain, setting)
+                    )),
+                }
+            }
+            Err(e) => Err(failed(&e)),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ pub mod history_kind;
 pub mod history_reads;
 pub mod migrations;
 pub mod outcome;
+pub mod postgres_tls;
 pub mod release_events;
 pub mod release_reads;
 pub mod rollout_sql;
@@ -166,7 +167,7 @@ impl std::error::Error for Unavailable {}
 pub fn open_store(setting: &InventorySetting) -> Result<Box<dyn Db>> {
     let mut db: Box<dyn Db> = match setting {
         InventorySetting::Sqlite(path) => Box::new(Sqlite::open(path)?),
-        InventorySetting::Postgres(url) => Box::new(Postgres::connect(url)?),
+        InventorySetting::Postgres(setting) => Box::new(Postgres::connect(setting)?),
         InventorySetting::Off => return Err(Unavailable::Off.into()),
     };
     migrations::migrate(db.as_mut())?;
