@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::app_state::ReloadRecord;
 use crate::catalog::device_line::{line_label, DeviceLine};
-use crate::catalog::releases::{FolderState, ReleaseSet};
+use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
 use crate::config::tls::CertificateStore;
@@ -244,12 +244,77 @@ fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
 /// Builds the report.
 pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> Status {
     let current = snapshot.releases.current();
-    let releases = folder_views(&snapshot.releases);
     let mut release_problems = snapshot_report::release_problems(snapshot);
     if current.is_none() {
         release_problems.push(snapshot_report::current_line(snapshot));
     }
-    let licenses = LicensesView {
+    Status {
+        server: server_view(operator.started, now),
+        ready: current.is_some(),
+        current_release: current.map(|r| release_view(r)),
+        critical_version: snapshot.critical.map(|c| CriticalView {
+            version: c.version.as_u32(),
+            source: match c.source {
+                CriticalSource::Config => "config",
+                CriticalSource::Release => "release",
+            },
+        }),
+        releases: folder_views(&snapshot.releases),
+        release_problems,
+        licenses: licenses_view(snapshot),
+        reloads: operator.reloads,
+        requests: operator
+            .requests
+            .into_iter()
+            .map(|(route, status, count)| RequestCount {
+                route,
+                status,
+                count,
+            })
+            .collect(),
+        unmapped_build_dates: unmapped_build_dates(snapshot, &operator.fleet),
+        fleet: operator.fleet,
+        devices: operator.devices,
+        inventory: operator.inventory,
+        lines: line_views(snapshot),
+        lines_out: snapshot
+            .lines
+            .out
+            .iter()
+            .map(|out| LineOutView {
+                name: out.name.clone(),
+                path: out.dir.display().to_string(),
+                reason: out.reason.clone(),
+            })
+            .collect(),
+        rollouts: operator.rollouts,
+        tls: operator.tls,
+    }
+}
+
+/// This server's version, when it started and for how long it has run, as of `now`.
+fn server_view(started: SystemTime, now: SystemTime) -> ServerStatus {
+    ServerStatus {
+        version: env!("CARGO_PKG_VERSION"),
+        started_at: unix(started),
+        started_at_local: crate::model::unix_time::local_text(unix(started)),
+        now_local: crate::model::unix_time::local_text(unix(now)),
+        uptime_s: now.duration_since(started).map_or(0, |d| d.as_secs()),
+    }
+}
+
+/// A release offered to devices, as the report shows it.
+fn release_view(release: &Release) -> ReleaseView {
+    ReleaseView {
+        version: release.version.as_u32(),
+        description: release.description.clone(),
+        critical: release.critical,
+    }
+}
+
+/// The license files read, their serials and problems, and the serials overridden.
+fn licenses_view(snapshot: &Snapshot) -> LicensesView {
+    LicensesView {
         serials: snapshot.licenses.total(),
         files: snapshot
             .licenses
@@ -267,79 +332,26 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
             .iter()
             .map(ToString::to_string)
             .collect(),
-    };
-    Status {
-        server: ServerStatus {
-            version: env!("CARGO_PKG_VERSION"),
-            started_at: unix(operator.started),
-            started_at_local: crate::model::unix_time::local_text(unix(operator.started)),
-            now_local: crate::model::unix_time::local_text(unix(now)),
-            uptime_s: now
-                .duration_since(operator.started)
-                .map_or(0, |d| d.as_secs()),
-        },
-        ready: current.is_some(),
-        current_release: current.map(|r| ReleaseView {
-            version: r.version.as_u32(),
-            description: r.description.clone(),
-            critical: r.critical,
-        }),
-        critical_version: snapshot.critical.map(|c| CriticalView {
-            version: c.version.as_u32(),
-            source: match c.source {
-                CriticalSource::Config => "config",
-                CriticalSource::Release => "release",
-            },
-        }),
-        releases,
-        release_problems,
-        licenses,
-        reloads: operator.reloads,
-        requests: operator
-            .requests
-            .into_iter()
-            .map(|(route, status, count)| RequestCount {
-                route,
-                status,
-                count,
-            })
-            .collect(),
-        unmapped_build_dates: unmapped_build_dates(snapshot, &operator.fleet),
-        fleet: operator.fleet,
-        devices: operator.devices,
-        inventory: operator.inventory,
-        lines: snapshot
-            .lines
-            .lines
-            .values()
-            .map(|line| {
-                let view = snapshot.line(&line.name);
-                LineView {
-                    name: line.name.clone(),
-                    description: line.meta.description.clone(),
-                    path: line.dir.display().to_string(),
-                    current_release: line.releases.current().map(|r| ReleaseView {
-                        version: r.version.as_u32(),
-                        description: r.description.clone(),
-                        critical: r.critical,
-                    }),
-                    critical_version: view.and_then(|v| v.critical()).map(|v| v.as_u32()),
-                    known_builds: line.meta.known_builds.iter().map(|v| v.as_u32()).collect(),
-                    releases: folder_views(&line.releases),
-                }
-            })
-            .collect(),
-        lines_out: snapshot
-            .lines
-            .out
-            .iter()
-            .map(|out| LineOutView {
-                name: out.name.clone(),
-                path: out.dir.display().to_string(),
-                reason: out.reason.clone(),
-            })
-            .collect(),
-        rollouts: operator.rollouts,
-        tls: operator.tls,
     }
+}
+
+/// Each named line that serves: its release, critical version, builds and folders.
+fn line_views(snapshot: &Snapshot) -> Vec<LineView> {
+    snapshot
+        .lines
+        .lines
+        .values()
+        .map(|line| {
+            let view = snapshot.line(&line.name);
+            LineView {
+                name: line.name.clone(),
+                description: line.meta.description.clone(),
+                path: line.dir.display().to_string(),
+                current_release: line.releases.current().map(|r| release_view(r)),
+                critical_version: view.and_then(|v| v.critical()).map(|v| v.as_u32()),
+                known_builds: line.meta.known_builds.iter().map(|v| v.as_u32()).collect(),
+                releases: folder_views(&line.releases),
+            }
+        })
+        .collect()
 }
