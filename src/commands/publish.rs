@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::{line_folder, line_folders, valid_line_name};
-use crate::catalog::release_meta::{to_hex, FIRMWARE_FILES};
+use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
 use crate::catalog::sample_release;
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::write_ledger::WriteLedger;
@@ -34,47 +34,10 @@ const WAIT_FOR: Duration = Duration::from_secs(30);
 pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(), String> {
     let line = target_line(config, args.line.as_deref())?;
     let line_dir = line_folder(&config.firmware_dir, &line);
-    let description = match &args.description {
-        None => None,
-        Some(raw) => Some(
-            raw.to_str()
-                .ok_or("the description is not UTF-8 text; write it in UTF-8")?
-                .to_string(),
-        ),
-    };
-    let rollout_percent = match &args.rollout_percent {
-        None => None,
-        Some(text) => Some(
-            text.trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= 100)
-                .ok_or_else(|| {
-                    format!("--rollout-percent must be a whole number from 0 to 100; got {text:?}")
-                })?,
-        ),
-    };
+    let choices = meta_choices(args)?;
     let source = source::read(&args.source, STABLE_FOR)?;
-    let contents: Vec<&[u8]> = source.files.iter().map(Vec::as_slice).collect();
-    if let Some(name) = sample_release::sample_file(&FIRMWARE_FILES, &contents) {
-        if !sample_release::samples_served_in(&line_dir) {
-            return Err(format!(
-                "{name} in {} is the repository's generated sample (it starts with \
-                 \"KKT-SAMPLE-FIRMWARE\"), not firmware: an installed server never offers it; \
-                 publish the vendor's upd_app.bin and upd_app_for_old_frs.bin instead",
-                args.source.display()
-            ));
-        }
-    }
-    let version = match &args.version {
-        Some(text) => Version::parse_folder_name(text.trim()).ok_or_else(|| {
-            format!("--version must be a real date written yyyymmdd, like 20250301; got {text:?}")
-        })?,
-        None => match source.named_version {
-            Some(version) => version,
-            None => ask_version(&args.source)?,
-        },
-    };
+    refuse_sample(&source, &line_dir, &args.source)?;
+    let version = release_version(args, &source)?;
     let target = line_dir.join(version.to_string());
     if target.exists() && !args.replace {
         return Err(format!(
@@ -82,37 +45,13 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
             target.display()
         ));
     }
-    let choices = MetaChoices {
-        description,
-        critical: args.critical,
-        rollout_percent,
-        pilot: args.pilot.clone(),
-    };
     let (meta_yaml, meta) = meta_text(version, source.meta.as_deref(), &choices, &source.files)?;
     let hashes: Vec<String> = source
         .files
         .iter()
         .map(|b| to_hex(&Sha256::digest(b)))
         .collect();
-
-    let mut said = String::new();
-    let where_ = if line == DEFAULT_LINE {
-        String::new()
-    } else {
-        format!(" in line {line}")
-    };
-    let _ = writeln!(
-        said,
-        "release {version}{where_}: {:?}{}",
-        meta.description,
-        if meta.critical { ", critical" } else { "" }
-    );
-    for (name, (bytes, hash)) in FIRMWARE_FILES.iter().zip(source.files.iter().zip(&hashes)) {
-        let _ = writeln!(said, "  {name}: {} bytes, sha256 {hash}", bytes.len());
-    }
-    if let Some(rollout) = &meta.rollout {
-        let _ = writeln!(said, "  rollout: {rollout}");
-    }
+    let mut said = release_summary(&line, version, &meta, &source.files, &hashes);
     if args.dry_run {
         let _ = writeln!(
             said,
@@ -143,6 +82,96 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
         return Ok(());
     }
     wait_served(config, &hashes[0], &line, version, out)
+}
+
+/// What the command line asks to write into `meta.yaml`: description, critical, rollout.
+fn meta_choices(args: &PublishArgs) -> Result<MetaChoices, String> {
+    let description = match &args.description {
+        None => None,
+        Some(raw) => Some(
+            raw.to_str()
+                .ok_or("the description is not UTF-8 text; write it in UTF-8")?
+                .to_string(),
+        ),
+    };
+    let rollout_percent = match &args.rollout_percent {
+        None => None,
+        Some(text) => Some(
+            text.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| {
+                    format!("--rollout-percent must be a whole number from 0 to 100; got {text:?}")
+                })?,
+        ),
+    };
+    Ok(MetaChoices {
+        description,
+        critical: args.critical,
+        rollout_percent,
+        pilot: args.pilot.clone(),
+    })
+}
+
+/// Refuses the repository's generated sample files, unless this line serves samples.
+fn refuse_sample(
+    source: &source::Source,
+    line_dir: &std::path::Path,
+    shown: &std::path::Path,
+) -> Result<(), String> {
+    let contents: Vec<&[u8]> = source.files.iter().map(Vec::as_slice).collect();
+    match sample_release::sample_file(&FIRMWARE_FILES, &contents) {
+        Some(name) if !sample_release::samples_served_in(line_dir) => Err(format!(
+            "{name} in {} is the repository's generated sample (it starts with \
+             \"KKT-SAMPLE-FIRMWARE\"), not firmware: an installed server never offers it; \
+             publish the vendor's upd_app.bin and upd_app_for_old_frs.bin instead",
+            shown.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The version to publish as: `--version`, else the one the source's name tells, else asked.
+fn release_version(args: &PublishArgs, source: &source::Source) -> Result<Version, String> {
+    match &args.version {
+        Some(text) => Version::parse_folder_name(text.trim()).ok_or_else(|| {
+            format!("--version must be a real date written yyyymmdd, like 20250301; got {text:?}")
+        }),
+        None => match source.named_version {
+            Some(version) => Ok(version),
+            None => ask_version(&args.source),
+        },
+    }
+}
+
+/// What is about to be published: the release, its files with their hashes, its rollout.
+fn release_summary(
+    line: &str,
+    version: Version,
+    meta: &ReleaseMeta,
+    files: &[Vec<u8>; 2],
+    hashes: &[String],
+) -> String {
+    let mut said = String::new();
+    let where_ = if line == DEFAULT_LINE {
+        String::new()
+    } else {
+        format!(" in line {line}")
+    };
+    let _ = writeln!(
+        said,
+        "release {version}{where_}: {:?}{}",
+        meta.description,
+        if meta.critical { ", critical" } else { "" }
+    );
+    for (name, (bytes, hash)) in FIRMWARE_FILES.iter().zip(files.iter().zip(hashes)) {
+        let _ = writeln!(said, "  {name}: {} bytes, sha256 {hash}", bytes.len());
+    }
+    if let Some(rollout) = &meta.rollout {
+        let _ = writeln!(said, "  rollout: {rollout}");
+    }
+    said
 }
 
 /// Says `text` on the command's output.
