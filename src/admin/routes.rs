@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::inventory_routes;
-use crate::admin::status_report::{self, OperatorState, Status};
+use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
 use crate::admin::{dashboard, dashboard_text};
 use crate::app_state::AppState;
 use crate::observe::metrics::FleetState;
@@ -207,7 +207,7 @@ async fn release_outcomes(
 
 /// What the scrape-time gauges show, read off the report.
 fn fleet_state(status: &Status) -> FleetState {
-    let unmapped = |kind: &str| {
+    let unmapped = |kind: UnmappedKind| {
         status
             .unmapped_build_dates
             .iter()
@@ -216,7 +216,10 @@ fn fleet_state(status: &Status) -> FleetState {
             .sum()
     };
     let rejected = |folders: &[status_report::FolderView]| {
-        folders.iter().filter(|f| f.state == "rejected").count()
+        folders
+            .iter()
+            .filter(|f| f.state == FolderLabel::Rejected)
+            .count()
     };
     FleetState {
         line_current: std::iter::once((
@@ -243,8 +246,8 @@ fn fleet_state(status: &Status) -> FleetState {
                 )
             })
             .collect(),
-        unknown_build_date_devices: unmapped("unknown"),
-        ambiguous_build_date_devices: unmapped("ambiguous"),
+        unknown_build_date_devices: unmapped(UnmappedKind::Unknown),
+        ambiguous_build_date_devices: unmapped(UnmappedKind::Ambiguous),
         rejected_releases: rejected(&status.releases)
             + status
                 .lines

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use crate::admin::status_report::FolderLabel;
 use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::{line_folder, line_folders, valid_line_name};
@@ -350,7 +351,7 @@ fn rejection(config: &Config, line: &str, version: Version) -> Option<String> {
     };
     folders
         .iter()
-        .find(|f| f["version"] == version.as_u32() && f["state"] == "rejected")
+        .find(|f| f["version"] == version.as_u32() && f["state"] == FolderLabel::Rejected.as_str())
         .map(|f| {
             f["reason"]
                 .as_str()
