@@ -36,7 +36,7 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
     let line = target_line(config, args.line.as_deref())?;
     let line_dir = line_folder(&config.firmware_dir, &line);
     let choices = meta_choices(args)?;
-    let source = source::read(&args.source, STABLE_FOR)?;
+    let source = source::read(&args.source, STABLE_FOR).map_err(|e| e.to_string())?;
     refuse_sample(&source, &line_dir, &args.source)?;
     let version = release_version(args, &source)?;
     let target = line_dir.join(version.to_string());
