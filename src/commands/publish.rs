@@ -46,7 +46,8 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
             target.display()
         ));
     }
-    let (meta_yaml, meta) = meta_text(version, source.meta.as_deref(), &choices, &source.files)?;
+    let (meta_yaml, meta) = meta_text(version, source.meta.as_deref(), &choices, &source.files)
+        .map_err(|e| e.to_string())?;
     let hashes: Vec<String> = source
         .files
         .iter()
@@ -67,7 +68,8 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
         return write_out(out, &said);
     }
     let (written_at, how) =
-        write_release(&line_dir, version, &source.files, &meta_yaml, args.replace)?;
+        write_release(&line_dir, version, &source.files, &meta_yaml, args.replace)
+            .map_err(|e| e.to_string())?;
     let _ = writeln!(
         said,
         "{} {} (pinned by sha256, synced)",

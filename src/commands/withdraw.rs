@@ -38,7 +38,7 @@ pub fn run(config: &Config, args: &WithdrawArgs, out: &mut dyn Write) -> Result<
             ))
         }
     };
-    let moved = withdraw(&config.firmware_dir, &line, version)?;
+    let moved = withdraw(&config.firmware_dir, &line, version).map_err(|e| e.to_string())?;
     let mut said = format!(
         "withdrew {version}: moved to {} (publish it again with kkt-update-server publish {} --replace{})\n",
         moved.display(),

@@ -88,7 +88,11 @@ pub enum SourceError {
          file itself there"
     )]
     NotRegular { shown: String, kind: &'static str },
-    #[error("{shown} is larger than {} MiB; {}: is it the right file?", limit / 1_048_576, usual_size(*limit))]
+    #[error(
+        "{shown} is larger than {} MiB; {}: is it the right file?",
+        limit / 1_048_576,
+        usual_size(*limit)
+    )]
     TooLarge { shown: String, limit: u64 },
     /// One of `FIRMWARE_FILES` is not in the folder or archive `shown`.
     #[error("{name} is missing in {shown}")]
