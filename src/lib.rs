@@ -146,7 +146,7 @@ fn serve(config: Config, args: RawArgs) -> ExitCode {
 }
 
 /// The exit code of a command that either did what it says or refused in one sentence.
-fn outcome(result: Result<(), String>) -> ExitCode {
+fn outcome(result: Result<(), impl std::fmt::Display>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(refusal) => {

@@ -778,6 +778,104 @@ mod tests {
     use super::*;
     use std::io::{Cursor, Write};
 
+    /// The sentences a refusal says are what `publish` said before they were typed (the
+    /// ones no integration test reaches).
+    #[test]
+    fn refusals_say_the_sentences_they_said_as_strings() {
+        let p = PathBuf::from("/tmp/src");
+        let cases = [
+            (
+                SourceError::NeitherFolderNorZip(p.clone()),
+                "/tmp/src is neither a folder nor a .zip; give the folder that holds upd_app.bin \
+                 and upd_app_for_old_frs.bin, or a .zip of it",
+            ),
+            (
+                SourceError::SymbolicLink(p.clone()),
+                "/tmp/src is a symbolic link; publish reads only real folders and files: give \
+                 the folder or .zip it points to",
+            ),
+            (
+                SourceError::SameBytes(p.clone()),
+                "upd_app.bin and upd_app_for_old_frs.bin in /tmp/src are the same bytes: one of \
+                 them is surely the wrong file",
+            ),
+            (
+                SourceError::StillWritten {
+                    path: p.clone(),
+                    before: 1,
+                    after: 2,
+                },
+                "/tmp/src is still being written (it changed from 1 to 2 bytes while it was \
+                 checked); wait until the copy has finished",
+            ),
+            (
+                SourceError::FileMissing {
+                    name: "upd_app.bin",
+                    shown: "/tmp/src".into(),
+                },
+                "upd_app.bin is missing in /tmp/src",
+            ),
+            (
+                SourceError::TooLarge {
+                    shown: "r.zip: meta.yaml".into(),
+                    limit: META_MAX,
+                },
+                "r.zip: meta.yaml is larger than 1 MiB; a meta.yaml is a few lines: is it the \
+                 right file?",
+            ),
+            (
+                SourceError::ZipTooLarge {
+                    shown: "r.zip".into(),
+                    bytes: 300 * 1_048_576,
+                },
+                "r.zip is 300 MB; a release's two files are far smaller: is it the right archive?",
+            ),
+            (
+                SourceError::ListingTooLarge {
+                    shown: "r.zip".into(),
+                },
+                "r.zip: listing its entries takes more than 1 MiB (or it is no zip at all); a \
+                 release archive lists a handful of files: is it the right archive?",
+            ),
+            (
+                SourceError::TooManyEntries {
+                    shown: "r.zip".into(),
+                    count: 1001,
+                },
+                "r.zip lists 1001 entries; a release archive holds a handful (at most 1000): is \
+                 it the right archive?",
+            ),
+            (
+                SourceError::NestedTooDeep {
+                    shown: "r.zip".into(),
+                    path: "a/b/upd_app.bin".into(),
+                },
+                "r.zip: \"a/b/upd_app.bin\" is nested too deep; put the files at the top of the \
+                 archive or in one folder",
+            ),
+            (
+                SourceError::FileTwice {
+                    shown: "r.zip".into(),
+                    file: "upd_app.bin".into(),
+                    first: "a/upd_app.bin".into(),
+                    second: "upd_app.bin".into(),
+                },
+                "r.zip holds upd_app.bin twice (\"a/upd_app.bin\" and \"upd_app.bin\"); keep one",
+            ),
+            (
+                SourceError::HiddenTwice {
+                    shown: "r.zip".into(),
+                    name: "upd_app.bin".into(),
+                },
+                "r.zip holds \"upd_app.bin\" twice (a second entry of that name, which zip tools \
+                 would unpack over the first); keep one",
+            ),
+        ];
+        for (error, said) in cases {
+            assert_eq!(error.to_string(), said);
+        }
+    }
+
     fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
