@@ -340,13 +340,20 @@ impl Metrics {
     }
 
     /// The text exposition format.
-    pub fn render(&self) -> Result<String, String> {
+    pub fn render(&self) -> Result<String, RenderError> {
         let mut buffer = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buffer)
-            .map_err(|e| e.to_string())?;
-        String::from_utf8(buffer).map_err(|e| e.to_string())
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
     }
+}
+
+/// Why the metrics could not be rendered (a programming error: the encoder writes UTF-8).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Encode(#[from] prometheus::Error),
+    #[error(transparent)]
+    NotUtf8(#[from] std::string::FromUtf8Error),
 }
 
 /// Status codes as static labels, so that label values need no allocation.

@@ -167,6 +167,12 @@ fn parent(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// Watching could not start; changes are then picked up on SIGHUP and `reload` only. Says
+/// what `explain` says.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", explain(.0))]
+pub struct WatchError(notify::Error);
+
 /// The operator-facing explanation of a watch error.
 pub fn explain(error: &notify::Error) -> String {
     match &error.kind {
@@ -233,7 +239,7 @@ pub struct FsWatcher {
 
 impl FsWatcher {
     /// Starts a watcher that forwards changes into `changes`.
-    pub fn new(changes: mpsc::Sender<Change>) -> Result<FsWatcher, String> {
+    pub fn new(changes: mpsc::Sender<Change>) -> Result<FsWatcher, WatchError> {
         let filter = Arc::new(ArcSwap::from_pointee(WatchFilter::default()));
         let lost = Arc::new(AtomicBool::new(false));
         let native = notify::recommended_watcher(forwarder(
@@ -242,7 +248,7 @@ impl FsWatcher {
             lost.clone(),
             true,
         ))
-        .map_err(|e| explain(&e))?;
+        .map_err(WatchError)?;
         Ok(FsWatcher {
             native: Some(native),
             poll: None,
