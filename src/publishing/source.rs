@@ -614,47 +614,72 @@ fn survey<A: Read + Seek>(
         if parts.len() > 1 {
             top_folders.insert(parts[0].to_string());
         }
-        let Some(file_name) = parts.last() else {
-            continue;
-        };
-        let slot = match FIRMWARE_FILES.iter().position(|f| f == file_name) {
-            Some(slot) => slot,
-            None if *file_name == "meta.yaml" => 2,
-            None => continue,
-        };
-        if parts.len() > 2 {
-            return Err(SourceError::NestedTooDeep {
-                shown: shown_(),
-                path: parts.join("/"),
-            });
-        }
-        if let Some(first) = wanted.iter().find(|w| w.slot == slot) {
-            return Err(SourceError::FileTwice {
-                shown: shown_(),
-                file: file_name.to_string(),
-                first: first.name.clone(),
-                second: name,
-            });
-        }
-        let limit = if slot == 2 { META_MAX } else { FILE_MAX };
-        if entry.size() > limit {
-            return Err(SourceError::TooLarge {
-                shown: format!("{shown}: {file_name}"),
-                limit,
-            });
-        }
-        wanted.push(Wanted {
+        let entry = Entry {
             index,
-            name,
-            slot,
+            name: name.clone(),
             claimed: entry.size(),
-        });
+        };
+        if let Some(want) = wanted_file(shown, entry, &parts, &wanted)? {
+            wanted.push(want);
+        }
     }
     Ok(Survey {
         listed,
         top_folders,
         wanted,
     })
+}
+
+/// A file entry of an archive, as listed.
+struct Entry {
+    index: usize,
+    name: String,
+    claimed: u64,
+}
+
+/// The entry (named by `parts`) if it is one of the three files publish reads, checked: at
+/// most one folder deep, not already found (`wanted`), and not claiming more than its bound.
+fn wanted_file(
+    shown: &str,
+    entry: Entry,
+    parts: &[&str],
+    wanted: &[Wanted],
+) -> Result<Option<Wanted>, SourceError> {
+    let Some(file_name) = parts.last() else {
+        return Ok(None);
+    };
+    let slot = match FIRMWARE_FILES.iter().position(|f| f == file_name) {
+        Some(slot) => slot,
+        None if *file_name == "meta.yaml" => 2,
+        None => return Ok(None),
+    };
+    if parts.len() > 2 {
+        return Err(SourceError::NestedTooDeep {
+            shown: shown.to_string(),
+            path: parts.join("/"),
+        });
+    }
+    if let Some(first) = wanted.iter().find(|w| w.slot == slot) {
+        return Err(SourceError::FileTwice {
+            shown: shown.to_string(),
+            file: file_name.to_string(),
+            first: first.name.clone(),
+            second: entry.name,
+        });
+    }
+    let limit = if slot == 2 { META_MAX } else { FILE_MAX };
+    if entry.claimed > limit {
+        return Err(SourceError::TooLarge {
+            shown: format!("{shown}: {file_name}"),
+            limit,
+        });
+    }
+    Ok(Some(Wanted {
+        index: entry.index,
+        name: entry.name,
+        slot,
+        claimed: entry.claimed,
+    }))
 }
 
 /// Unpacks the wanted entries, each through its bound (never the header's size).
