@@ -1,6 +1,9 @@
 //! Prometheus metrics: requests by route and status, latency, what devices were told,
-//! license hits and misses, reloads, and the state devices see (release, critical version,
-//! devices seen). Rendered in the text exposition format for `GET /metrics`.
+//! license hits and misses, reloads, access lines dropped, and the state devices see
+//! (release, critical version, devices seen); and, set from the whole state when scraped,
+//! each release's outcomes and the fleet's gauges (lines, rollouts, unmapped build dates,
+//! rejected releases, the inventory's health, TLS expiry). Rendered in the text exposition
+//! format for `GET /metrics`.
 
 use std::time::Duration;
 

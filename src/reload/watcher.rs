@@ -1,7 +1,9 @@
 //! Filesystem watching, reduced to "something may have changed" plus what inotify says of
 //! writers (a file written and not yet closed). The notify callback only forwards into a
-//! bounded channel; the reloader keeps the write ledger, debounces and rescans everything. Event paths are never trusted (inotify loses events for files created before
-//! a watch on a new folder exists), so what changed is decided by the scan, not here.
+//! bounded channel; the reloader keeps the write ledger, debounces and rescans everything.
+//! Event paths are never trusted (inotify loses events for files created before a watch on
+//! a new folder exists), so what changed is decided by the scan, not here. When watching
+//! cannot start at all (`WatchError`), changes are picked up on SIGHUP and `reload` only.
 //!
 //! Watched: `firmware_dir` recursively; and, non-recursively, the folders holding the
 //! configuration file, each license file (so that editors' rename-on-save and

@@ -1,7 +1,7 @@
 //! Where each rollout stands, for `GET /status` and the dashboard: its settings, how many
-//! are admitted (in all and this hour), its halt, and the one word for its state
-//! (`admitting`, `paused`, `halted`, `outside_window`, `hourly_cap_reached`). A pure
-//! function of the snapshot and the admissions memory, so both views agree.
+//! are admitted (in all and this hour), its halt, and its state (`RolloutState`, shown as
+//! one word: `admitting`, `paused`, `halted`, `outside_window`, `hourly_cap_reached`). A
+//! pure function of the snapshot and the admissions memory, so both views agree.
 
 use serde::Serialize;
 

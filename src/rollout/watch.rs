@@ -1,10 +1,11 @@
 //! The rollout watch: every few seconds, off the request path, it brings the admissions
 //! memory in step with the inventory (admissions other instances sharing the store made;
-//! it reads only theirs, its own are in memory already)
-//! and decides automatic halts: a release whose rollout has `halt_when_stuck_percent`, with
-//! at least 20 devices that finished its download since the rollout last (re)started and a
-//! stuck share above the threshold, admits nobody new until its `meta.yaml` rollout is
-//! edited. Halts live in the store, so they survive restarts and every instance sees them.
+//! it reads only theirs, its own are in memory already) and decides automatic halts: a
+//! release whose rollout has `halt_when_stuck_percent`, with at least 20 devices
+//! (`HALT_MIN_FINISHED`) that finished its download since the rollout last (re)started and
+//! a stuck share above the threshold, admits nobody new until its `meta.yaml` rollout is
+//! edited (`halt_or_resume`). Halts live in the store, so they survive restarts and every
+//! instance sees them.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
