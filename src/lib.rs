@@ -23,7 +23,7 @@ pub mod store;
 
 use std::process::ExitCode;
 
-use config::cli::{Cli, Command, ServiceAction};
+use config::cli::{Cli, Command, RawArgs, ServiceAction};
 use config::Config;
 
 /// Runs the program as the command line says; the exit code for `main`.
@@ -33,10 +33,7 @@ pub fn run() -> ExitCode {
         env_logger::Env::default().default_filter_or("info,notify=warn"),
     );
     observe::log_lines::one_record_per_line(&mut logger);
-    let config = match Config::load(&cli.args).and_then(|config| {
-        config.require_firmware_dir()?;
-        Ok(config)
-    }) {
+    let config = match load_config(&cli.args) {
         Ok(config) => config,
         Err(error) => {
             logger.init();
@@ -46,29 +43,11 @@ pub fn run() -> ExitCode {
     };
     let command = cli.command.unwrap_or(Command::Serve);
     if command == Command::Service(ServiceAction::Run) {
-        // A service has no terminal: its log goes to a file next to server.yaml.
-        let path = commands::service::log_path(&config);
-        match observe::log_file::RotatingFile::open(&path) {
-            Ok(file) => {
-                logger.target(env_logger::Target::Pipe(Box::new(file)));
-            }
-            Err(e) => eprintln!(
-                "kkt-update-server: cannot write the log {}: {e}",
-                path.display()
-            ),
-        }
+        log_to_service_file(&mut logger, &config);
     }
     logger.init();
     match command {
-        Command::Check => {
-            let (report, ok) = commands::check::run(&config);
-            print!("{report}");
-            if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
+        Command::Check => check(&config),
         Command::Publish(args) => outcome(commands::publish::run(
             &config,
             &args,
@@ -79,21 +58,7 @@ pub fn run() -> ExitCode {
             &args,
             &mut std::io::stdout(),
         )),
-        Command::Service(ServiceAction::Run) => {
-            let shutdown = config.shutdown_timeout;
-            let args = cli.args.clone();
-            let body = move || {
-                actix_web::rt::System::new()
-                    .block_on(server::serve(config.clone(), args.clone()))
-                    .map_err(|error| log::error!("{error:#}"))
-                    .is_ok()
-            };
-            outcome(platform::windows_service::run(
-                commands::service::SERVICE_NAME,
-                platform::service_control::stop_wait_hint(shutdown),
-                Box::new(body),
-            ))
-        }
+        Command::Service(ServiceAction::Run) => run_as_service(config, cli.args),
         Command::Service(action) => match commands::service::run(&config, action) {
             Ok(said) => {
                 print!("{said}");
@@ -101,30 +66,87 @@ pub fn run() -> ExitCode {
             }
             Err(refusal) => outcome(Err(refusal)),
         },
-        Command::Reload => match commands::reload::run(&config) {
-            Ok(answer) => {
-                println!("{answer}");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                eprintln!("kkt-update-server: {error:#}");
-                ExitCode::FAILURE
-            }
-        },
-        Command::Serve => {
-            match actix_web::rt::System::new().block_on(server::serve(config, cli.args)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(error) => {
-                    log::error!("{error:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        Command::Reload => reload(&config),
+        Command::Serve => serve(config, cli.args),
+    }
+}
+
+/// The settings, with a `firmware_dir` that exists (every command needs one).
+fn load_config(args: &RawArgs) -> anyhow::Result<Config> {
+    let config = Config::load(args)?;
+    config.require_firmware_dir()?;
+    Ok(config)
+}
+
+/// A service has no terminal: its log goes to a file next to server.yaml (or, when that
+/// cannot be written, stays on standard error, which is said there).
+fn log_to_service_file(logger: &mut env_logger::Builder, config: &Config) {
+    let path = commands::service::log_path(config);
+    match observe::log_file::RotatingFile::open(&path) {
+        Ok(file) => {
+            logger.target(env_logger::Target::Pipe(Box::new(file)));
+        }
+        Err(e) => eprintln!(
+            "kkt-update-server: cannot write the log {}: {e}",
+            path.display()
+        ),
+    }
+}
+
+/// `check`: prints the report; fails when it found something wrong.
+fn check(config: &Config) -> ExitCode {
+    let (report, ok) = commands::check::run(config);
+    print!("{report}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `service run`: serves under Windows' service manager until it says stop.
+fn run_as_service(config: Config, args: RawArgs) -> ExitCode {
+    let shutdown = config.shutdown_timeout;
+    let body = move || {
+        actix_web::rt::System::new()
+            .block_on(server::serve(config.clone(), args.clone()))
+            .map_err(|error| log::error!("{error:#}"))
+            .is_ok()
+    };
+    outcome(platform::windows_service::run(
+        commands::service::SERVICE_NAME,
+        platform::service_control::stop_wait_hint(shutdown),
+        Box::new(body),
+    ))
+}
+
+/// `reload`: asks the running server to read its files again and prints its answer.
+fn reload(config: &Config) -> ExitCode {
+    match commands::reload::run(config) {
+        Ok(answer) => {
+            println!("{answer}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("kkt-update-server: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `serve` (also the command when none is given): serves until stopped.
+fn serve(config: Config, args: RawArgs) -> ExitCode {
+    match actix_web::rt::System::new().block_on(server::serve(config, args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            log::error!("{error:#}");
+            ExitCode::FAILURE
         }
     }
 }
 
 /// The exit code of a command that either did what it says or refused in one sentence.
-fn outcome(result: Result<(), String>) -> ExitCode {
+fn outcome(result: Result<(), impl std::fmt::Display>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(refusal) => {

@@ -2,6 +2,9 @@
 //! who run these fleets), English for a browser that asks for it first in
 //! `Accept-Language`. One template uses whichever table the request picked.
 
+use crate::admin::status_report::{FolderLabel, UnmappedKind};
+use crate::rollout::status::RolloutState;
+
 /// The dashboard's words in one language.
 pub struct Text {
     pub lang: &'static str,
@@ -96,22 +99,21 @@ pub struct Text {
 
 impl Text {
     /// A rollout's state in words.
-    pub fn rollout_state(&self, state: &str) -> &'static str {
+    pub fn rollout_state(&self, state: &RolloutState) -> &'static str {
         match state {
-            "paused" => self.rollout_paused,
-            "halted" => self.rollout_halted,
-            "outside_window" => self.rollout_outside_window,
-            "hourly_cap_reached" => self.rollout_cap_reached,
-            _ => self.rollout_admitting,
+            RolloutState::Paused => self.rollout_paused,
+            RolloutState::Halted => self.rollout_halted,
+            RolloutState::OutsideWindow => self.rollout_outside_window,
+            RolloutState::HourlyCapReached => self.rollout_cap_reached,
+            RolloutState::Admitting => self.rollout_admitting,
         }
     }
 
     /// The kind of an unmapped build date in words.
-    pub fn unmapped_kind(&self, kind: &str) -> &'static str {
-        if kind == "ambiguous" {
-            self.kind_ambiguous
-        } else {
-            self.kind_unknown
+    pub fn unmapped_kind(&self, kind: &UnmappedKind) -> &'static str {
+        match kind {
+            UnmappedKind::Ambiguous => self.kind_ambiguous,
+            UnmappedKind::Unknown => self.kind_unknown,
         }
     }
 
@@ -125,12 +127,12 @@ impl Text {
     }
 
     /// A release folder's state in words.
-    pub fn state_name(&self, state: &str) -> &'static str {
+    pub fn state_name(&self, state: &FolderLabel) -> &'static str {
         match state {
-            "current" => self.state_current,
-            "published" => self.state_published,
-            "settling" => self.state_settling,
-            _ => self.state_rejected,
+            FolderLabel::Current => self.state_current,
+            FolderLabel::Published => self.state_published,
+            FolderLabel::Settling => self.state_settling,
+            FolderLabel::Rejected => self.state_rejected,
         }
     }
 }
@@ -347,6 +349,6 @@ mod tests {
         assert_eq!(for_request(Some("ru-RU,ru;q=0.9,en;q=0.8")).lang, "ru");
         assert_eq!(for_request(Some("en-US,en;q=0.9")).lang, "en");
         assert_eq!(for_request(Some("de-DE,en;q=0.5")).lang, "ru");
-        assert_eq!(RU.state_name("settling"), "ожидает");
+        assert_eq!(RU.state_name(&FolderLabel::Settling), "ожидает");
     }
 }

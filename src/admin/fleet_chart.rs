@@ -56,66 +56,14 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
     let by_month = by_build_date.len() > MONTHS_PAST;
     let grouped: BTreeMap<u32, usize>;
     let by_build_date = if by_month {
-        let mut months = BTreeMap::new();
-        for (&date, &count) in by_build_date {
-            // The first day of the month, or for the critical month's later part the
-            // critical date itself: keys stay dates, and stay on their side of the line.
-            let mut key = date / 100 * 100 + 1;
-            if let Some(c) = critical {
-                if date >= c && key < c {
-                    key = c;
-                }
-            }
-            *months.entry(key).or_insert(0) += count;
-        }
-        grouped = months;
+        grouped = by_months(by_build_date, critical);
         &grouped
     } else {
         by_build_date
     };
-    let every = by_build_date.len().div_ceil(MAX_LABELS).max(1);
     let max_count = by_build_date.values().copied().max().unwrap_or(0);
-    let plot_width = WIDTH - LEFT - 10.0;
-    let plot_height = HEIGHT - BOTTOM - TOP;
-    let slot = plot_width / by_build_date.len().max(1) as f64;
     let baseline = HEIGHT - BOTTOM;
-    let mut critical_x = None;
-    let mut bars = Vec::with_capacity(by_build_date.len());
-    for (index, (&date, &count)) in by_build_date.iter().enumerate() {
-        let x = LEFT + slot * index as f64;
-        let height = if max_count == 0 {
-            0.0
-        } else {
-            plot_height * count as f64 / max_count as f64
-        };
-        let below_critical = critical.is_some_and(|c| date < c);
-        if critical_x.is_none() && critical.is_some_and(|c| date >= c) {
-            critical_x = Some(x);
-        }
-        bars.push(Bar {
-            x: x + slot * 0.1,
-            y: baseline - height,
-            width: slot * 0.8,
-            height,
-            label: if by_month {
-                format!("{}-{:02}", date / 10_000, date / 100 % 100)
-            } else {
-                format!(
-                    "{}-{:02}-{:02}",
-                    date / 10_000,
-                    date / 100 % 100,
-                    date % 100
-                )
-            },
-            show_label: index % every == 0,
-            count,
-            below_critical,
-        });
-    }
-    // Every build is older than the critical version: the line is at the right edge.
-    if critical_x.is_none() && critical.is_some() && !bars.is_empty() {
-        critical_x = Some(LEFT + slot * bars.len() as f64);
-    }
+    let (bars, critical_x) = place_bars(by_build_date, critical, by_month, max_count);
     let critical_label = critical.map_or_else(String::new, |c| {
         format!(
             "critical {}-{:02}-{:02}",
@@ -140,6 +88,79 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
         max_count,
         by_month,
         baseline,
+    }
+}
+
+/// Devices by month: keyed by the first day of the month, or for the critical month's later
+/// part by the critical date itself, so keys stay dates and stay on their side of the line.
+fn by_months(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> BTreeMap<u32, usize> {
+    let mut months = BTreeMap::new();
+    for (&date, &count) in by_build_date {
+        let mut key = date / 100 * 100 + 1;
+        if let Some(c) = critical {
+            if date >= c && key < c {
+                key = c;
+            }
+        }
+        *months.entry(key).or_insert(0) += count;
+    }
+    months
+}
+
+/// One bar per key, scaled to `max_count`, and the x of the critical line: between the
+/// last bar before it and the first on or after (the right edge when every bar is older).
+fn place_bars(
+    by_build_date: &BTreeMap<u32, usize>,
+    critical: Option<u32>,
+    by_month: bool,
+    max_count: usize,
+) -> (Vec<Bar>, Option<f64>) {
+    let every = by_build_date.len().div_ceil(MAX_LABELS).max(1);
+    let plot_width = WIDTH - LEFT - 10.0;
+    let plot_height = HEIGHT - BOTTOM - TOP;
+    let slot = plot_width / by_build_date.len().max(1) as f64;
+    let baseline = HEIGHT - BOTTOM;
+    let mut critical_x = None;
+    let mut bars = Vec::with_capacity(by_build_date.len());
+    for (index, (&date, &count)) in by_build_date.iter().enumerate() {
+        let x = LEFT + slot * index as f64;
+        let height = if max_count == 0 {
+            0.0
+        } else {
+            plot_height * count as f64 / max_count as f64
+        };
+        if critical_x.is_none() && critical.is_some_and(|c| date >= c) {
+            critical_x = Some(x);
+        }
+        bars.push(Bar {
+            x: x + slot * 0.1,
+            y: baseline - height,
+            width: slot * 0.8,
+            height,
+            label: bar_label(date, by_month),
+            show_label: index % every == 0,
+            count,
+            below_critical: critical.is_some_and(|c| date < c),
+        });
+    }
+    // Every build is older than the critical version: the line is at the right edge.
+    if critical_x.is_none() && critical.is_some() && !bars.is_empty() {
+        critical_x = Some(LEFT + slot * bars.len() as f64);
+    }
+    (bars, critical_x)
+}
+
+/// `2025-01-15`, or `2025-01` for a month.
+fn bar_label(date: u32, by_month: bool) -> String {
+    if by_month {
+        format!("{}-{:02}", date / 10_000, date / 100 % 100)
+    } else {
+        format!(
+            "{}-{:02}-{:02}",
+            date / 10_000,
+            date / 100 % 100,
+            date % 100
+        )
     }
 }
 

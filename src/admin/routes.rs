@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::inventory_routes;
-use crate::admin::status_report::{self, OperatorState, Status};
+use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
 use crate::admin::{dashboard, dashboard_text};
 use crate::app_state::AppState;
 use crate::observe::metrics::FleetState;
@@ -66,84 +66,99 @@ async fn handle(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AdminError> {
     match handler {
-        Handler::Dashboard => {
-            let status = current_status(&state);
-            let (outcomes, adoption) = if state.inventory.is_on() {
-                let reader = state.clone();
-                let adoption = web::block(move || {
-                    reader.inventory.read(crate::store::release_reads::adoption)
-                })
+        Handler::Dashboard => dashboard_page(&req, &state).await,
+        Handler::Status => json(&current_status(&state)),
+        Handler::Metrics => metrics_page(&state).await,
+        Handler::Healthz => json(&serde_json::json!({"status": "ok"})),
+        Handler::Readyz => readiness(&state),
+    }
+}
+
+/// `GET /`: the dashboard, in the language the browser asks for.
+async fn dashboard_page(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+) -> Result<HttpResponse, AdminError> {
+    let status = current_status(state);
+    let (outcomes, adoption) = if state.inventory.is_on() {
+        let reader = state.clone();
+        let adoption =
+            web::block(move || reader.inventory.read(crate::store::release_reads::adoption))
                 .await
                 .ok()
                 .and_then(Result::ok)
                 .unwrap_or_default();
-                (release_outcomes(&state).await, adoption)
-            } else {
-                (Vec::new(), Vec::new())
-            };
-            let page = dashboard::render(
-                &status,
-                crate::model::unix_time::unix(SystemTime::now()),
-                &outcomes,
-                &adoption,
-                state.inventory.is_on(),
-                dashboard_text::for_request(
-                    req.headers()
-                        .get(header::ACCEPT_LANGUAGE)
-                        .and_then(|v| v.to_str().ok()),
-                ),
-            )
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
-            Ok(HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-                .body(page))
-        }
-        Handler::Status => json(&current_status(&state)),
-        Handler::Metrics => {
-            state.metrics.access_log_dropped(state.access_log.dropped());
-            if state.inventory.is_on() {
-                let rows = release_outcomes(&state).await;
-                state.metrics.release_outcomes(
-                    &rows
-                        .iter()
-                        .map(|r| {
-                            (
-                                r.line.as_str(),
-                                r.version,
-                                [
-                                    ("offered", r.offered),
-                                    ("downloaded", r.downloaded),
-                                    ("updated", r.updated),
-                                    ("stuck", r.stuck),
-                                ],
-                            )
-                        })
-                        .collect::<Vec<_>>(),
-                );
-            }
-            let status = current_status(&state);
-            state.metrics.fleet_state(&fleet_state(&status));
-            let text = state.metrics.render().map_err(AdminError::Internal)?;
-            Ok(HttpResponse::Ok()
-                .insert_header((
-                    header::CONTENT_TYPE,
-                    "text/plain; version=0.0.4; charset=utf-8",
-                ))
-                .body(text))
-        }
-        Handler::Healthz => json(&serde_json::json!({"status": "ok"})),
-        Handler::Readyz => {
-            let snapshot = state.snapshot();
-            match snapshot.releases.current() {
-                Some(current) => json(
-                    &serde_json::json!({"status": "ready", "current_release": current.version.as_u32()}),
-                ),
-                None => Err(AdminError::NotReady(format!(
-                    "no release is published in {}",
-                    snapshot.firmware_dir.display()
-                ))),
-            }
-        }
+        (release_outcomes(state).await, adoption)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let page = dashboard::render(
+        &status,
+        crate::model::unix_time::unix(SystemTime::now()),
+        &outcomes,
+        &adoption,
+        state.inventory.is_on(),
+        dashboard_text::for_request(
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok()),
+        ),
+    )
+    .map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .body(page))
+}
+
+/// `GET /metrics`: the gauges that are read at scrape time are brought up to date (dropped
+/// log lines, release outcomes, the fleet's state), then everything is rendered.
+async fn metrics_page(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    state.metrics.access_log_dropped(state.access_log.dropped());
+    if state.inventory.is_on() {
+        let rows = release_outcomes(state).await;
+        state.metrics.release_outcomes(
+            &rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.line.as_str(),
+                        r.version,
+                        [
+                            ("offered", r.offered),
+                            ("downloaded", r.downloaded),
+                            ("updated", r.updated),
+                            ("stuck", r.stuck),
+                        ],
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
+    let status = current_status(state);
+    state.metrics.fleet_state(&fleet_state(&status));
+    let text = state
+        .metrics
+        .render()
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .body(text))
+}
+
+/// `GET /readyz`: ready once a release is published.
+fn readiness(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+    let snapshot = state.snapshot();
+    match snapshot.releases.current() {
+        Some(current) => json(
+            &serde_json::json!({"status": "ready", "current_release": current.version.as_u32()}),
+        ),
+        None => Err(AdminError::NotReady(format!(
+            "no release is published in {}",
+            snapshot.firmware_dir.display()
+        ))),
     }
 }
 
@@ -192,7 +207,7 @@ async fn release_outcomes(
 
 /// What the scrape-time gauges show, read off the report.
 fn fleet_state(status: &Status) -> FleetState {
-    let unmapped = |kind: &str| {
+    let unmapped = |kind: UnmappedKind| {
         status
             .unmapped_build_dates
             .iter()
@@ -201,7 +216,10 @@ fn fleet_state(status: &Status) -> FleetState {
             .sum()
     };
     let rejected = |folders: &[status_report::FolderView]| {
-        folders.iter().filter(|f| f.state == "rejected").count()
+        folders
+            .iter()
+            .filter(|f| f.state == FolderLabel::Rejected)
+            .count()
     };
     FleetState {
         line_current: std::iter::once((
@@ -228,8 +246,8 @@ fn fleet_state(status: &Status) -> FleetState {
                 )
             })
             .collect(),
-        unknown_build_date_devices: unmapped("unknown"),
-        ambiguous_build_date_devices: unmapped("ambiguous"),
+        unknown_build_date_devices: unmapped(UnmappedKind::Unknown),
+        ambiguous_build_date_devices: unmapped(UnmappedKind::Ambiguous),
         rejected_releases: rejected(&status.releases)
             + status
                 .lines

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::app_state::ReloadRecord;
 use crate::catalog::device_line::{line_label, DeviceLine};
-use crate::catalog::releases::{FolderState, ReleaseSet};
+use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
 use crate::config::tls::CertificateStore;
@@ -82,14 +82,39 @@ pub struct LineOutView {
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct UnmappedDate {
     pub build_date: u32,
-    /// `unknown` (no line claims it) or `ambiguous` (several do).
-    pub kind: &'static str,
+    pub kind: UnmappedKind,
     /// The lines that claim it (ambiguous dates).
     pub lines: Vec<String>,
     /// The line whose releases these devices are offered, if any.
     pub served_by: Option<String>,
     /// Devices that reported it in the last 24 hours.
     pub devices: usize,
+}
+
+/// Why a build date maps to no one line: `GET /status` shows `as_str`.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum UnmappedKind {
+    /// No line claims it.
+    Unknown,
+    /// Several lines do.
+    Ambiguous,
+}
+
+impl UnmappedKind {
+    /// `unknown` or `ambiguous`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnmappedKind::Unknown => "unknown",
+            UnmappedKind::Ambiguous => "ambiguous",
+        }
+    }
+}
+
+impl std::fmt::Display for UnmappedKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -121,12 +146,45 @@ pub struct CriticalView {
 pub struct FolderView {
     pub version: u32,
     pub path: String,
-    /// `current`, `published`, `settling` or `rejected`.
-    pub state: &'static str,
+    pub state: FolderLabel,
     pub description: Option<String>,
     pub critical: Option<bool>,
     /// Why it is rejected, or how long it still settles.
     pub reason: Option<String>,
+}
+
+/// A release folder's state as operators see it: the scan's `FolderState`, with the
+/// release devices are offered told apart. `GET /status` shows `as_str`, and `publish`
+/// reads it back from there.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderLabel {
+    /// The release devices of its line are offered.
+    Current,
+    /// Valid and served, but not the newest.
+    Published,
+    /// Changed lately; checked again once it is quiet.
+    Settling,
+    /// Kept out (invalid, incomplete, a hash mismatch).
+    Rejected,
+}
+
+impl FolderLabel {
+    /// `current`, `published`, `settling` or `rejected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderLabel::Current => "current",
+            FolderLabel::Published => "published",
+            FolderLabel::Settling => "settling",
+            FolderLabel::Rejected => "rejected",
+        }
+    }
+}
+
+impl std::fmt::Display for FolderLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -187,8 +245,10 @@ pub fn unmapped_build_dates(snapshot: &Snapshot, fleet: &FleetSummary) -> Vec<Un
         let found = snapshot.line_index.line_of(version);
         let (kind, lines) = match found {
             DeviceLine::Known(_) => continue,
-            DeviceLine::Ambiguous(lines) => ("ambiguous", lines.to_vec()),
-            DeviceLine::Unknown | DeviceLine::UnknownToDefault => ("unknown", Vec::new()),
+            DeviceLine::Ambiguous(lines) => (UnmappedKind::Ambiguous, lines.to_vec()),
+            DeviceLine::Unknown | DeviceLine::UnknownToDefault => {
+                (UnmappedKind::Unknown, Vec::new())
+            }
         };
         dates.push(UnmappedDate {
             build_date: *date,
@@ -211,7 +271,11 @@ fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
             let is_current = current.is_some_and(|c| c.version == folder.version);
             let (state, release, reason) = match &folder.state {
                 FolderState::Published(r) => (
-                    if is_current { "current" } else { "published" },
+                    if is_current {
+                        FolderLabel::Current
+                    } else {
+                        FolderLabel::Published
+                    },
                     Some(r),
                     None,
                 ),
@@ -220,14 +284,20 @@ fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
                     reason,
                     serving,
                 } => (
-                    if is_current { "current" } else { "settling" },
+                    if is_current {
+                        FolderLabel::Current
+                    } else {
+                        FolderLabel::Settling
+                    },
                     serving.as_ref(),
                     Some(format!(
                         "{reason}; checked again in {} ms",
                         wait.as_millis()
                     )),
                 ),
-                FolderState::Rejected(reason) => ("rejected", None, Some(reason.clone())),
+                FolderState::Rejected(reason) => {
+                    (FolderLabel::Rejected, None, Some(reason.clone()))
+                }
             };
             FolderView {
                 version: folder.version.as_u32(),
@@ -244,12 +314,77 @@ fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
 /// Builds the report.
 pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> Status {
     let current = snapshot.releases.current();
-    let releases = folder_views(&snapshot.releases);
     let mut release_problems = snapshot_report::release_problems(snapshot);
     if current.is_none() {
         release_problems.push(snapshot_report::current_line(snapshot));
     }
-    let licenses = LicensesView {
+    Status {
+        server: server_view(operator.started, now),
+        ready: current.is_some(),
+        current_release: current.map(|r| release_view(r)),
+        critical_version: snapshot.critical.map(|c| CriticalView {
+            version: c.version.as_u32(),
+            source: match c.source {
+                CriticalSource::Config => "config",
+                CriticalSource::Release => "release",
+            },
+        }),
+        releases: folder_views(&snapshot.releases),
+        release_problems,
+        licenses: licenses_view(snapshot),
+        reloads: operator.reloads,
+        requests: operator
+            .requests
+            .into_iter()
+            .map(|(route, status, count)| RequestCount {
+                route,
+                status,
+                count,
+            })
+            .collect(),
+        unmapped_build_dates: unmapped_build_dates(snapshot, &operator.fleet),
+        fleet: operator.fleet,
+        devices: operator.devices,
+        inventory: operator.inventory,
+        lines: line_views(snapshot),
+        lines_out: snapshot
+            .lines
+            .out
+            .iter()
+            .map(|out| LineOutView {
+                name: out.name.clone(),
+                path: out.dir.display().to_string(),
+                reason: out.reason.clone(),
+            })
+            .collect(),
+        rollouts: operator.rollouts,
+        tls: operator.tls,
+    }
+}
+
+/// This server's version, when it started and for how long it has run, as of `now`.
+fn server_view(started: SystemTime, now: SystemTime) -> ServerStatus {
+    ServerStatus {
+        version: env!("CARGO_PKG_VERSION"),
+        started_at: unix(started),
+        started_at_local: crate::model::unix_time::local_text(unix(started)),
+        now_local: crate::model::unix_time::local_text(unix(now)),
+        uptime_s: now.duration_since(started).map_or(0, |d| d.as_secs()),
+    }
+}
+
+/// A release offered to devices, as the report shows it.
+fn release_view(release: &Release) -> ReleaseView {
+    ReleaseView {
+        version: release.version.as_u32(),
+        description: release.description.clone(),
+        critical: release.critical,
+    }
+}
+
+/// The license files read, their serials and problems, and the serials overridden.
+fn licenses_view(snapshot: &Snapshot) -> LicensesView {
+    LicensesView {
         serials: snapshot.licenses.total(),
         files: snapshot
             .licenses
@@ -267,79 +402,53 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
             .iter()
             .map(ToString::to_string)
             .collect(),
-    };
-    Status {
-        server: ServerStatus {
-            version: env!("CARGO_PKG_VERSION"),
-            started_at: unix(operator.started),
-            started_at_local: crate::model::unix_time::local_text(unix(operator.started)),
-            now_local: crate::model::unix_time::local_text(unix(now)),
-            uptime_s: now
-                .duration_since(operator.started)
-                .map_or(0, |d| d.as_secs()),
-        },
-        ready: current.is_some(),
-        current_release: current.map(|r| ReleaseView {
-            version: r.version.as_u32(),
-            description: r.description.clone(),
-            critical: r.critical,
-        }),
-        critical_version: snapshot.critical.map(|c| CriticalView {
-            version: c.version.as_u32(),
-            source: match c.source {
-                CriticalSource::Config => "config",
-                CriticalSource::Release => "release",
-            },
-        }),
-        releases,
-        release_problems,
-        licenses,
-        reloads: operator.reloads,
-        requests: operator
-            .requests
-            .into_iter()
-            .map(|(route, status, count)| RequestCount {
-                route,
-                status,
-                count,
-            })
-            .collect(),
-        unmapped_build_dates: unmapped_build_dates(snapshot, &operator.fleet),
-        fleet: operator.fleet,
-        devices: operator.devices,
-        inventory: operator.inventory,
-        lines: snapshot
-            .lines
-            .lines
-            .values()
-            .map(|line| {
-                let view = snapshot.line(&line.name);
-                LineView {
-                    name: line.name.clone(),
-                    description: line.meta.description.clone(),
-                    path: line.dir.display().to_string(),
-                    current_release: line.releases.current().map(|r| ReleaseView {
-                        version: r.version.as_u32(),
-                        description: r.description.clone(),
-                        critical: r.critical,
-                    }),
-                    critical_version: view.and_then(|v| v.critical()).map(|v| v.as_u32()),
-                    known_builds: line.meta.known_builds.iter().map(|v| v.as_u32()).collect(),
-                    releases: folder_views(&line.releases),
-                }
-            })
-            .collect(),
-        lines_out: snapshot
-            .lines
-            .out
-            .iter()
-            .map(|out| LineOutView {
-                name: out.name.clone(),
-                path: out.dir.display().to_string(),
-                reason: out.reason.clone(),
-            })
-            .collect(),
-        rollouts: operator.rollouts,
-        tls: operator.tls,
+    }
+}
+
+/// Each named line that serves: its release, critical version, builds and folders.
+fn line_views(snapshot: &Snapshot) -> Vec<LineView> {
+    snapshot
+        .lines
+        .lines
+        .values()
+        .map(|line| {
+            let view = snapshot.line(&line.name);
+            LineView {
+                name: line.name.clone(),
+                description: line.meta.description.clone(),
+                path: line.dir.display().to_string(),
+                current_release: line.releases.current().map(|r| release_view(r)),
+                critical_version: view.and_then(|v| v.critical()).map(|v| v.as_u32()),
+                known_builds: line.meta.known_builds.iter().map(|v| v.as_u32()).collect(),
+                releases: folder_views(&line.releases),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GET /status` (serde) and the dashboard (`as_str`) must say the same word.
+    #[test]
+    fn labels_read_the_same_in_json_and_on_the_dashboard() {
+        for label in [
+            FolderLabel::Current,
+            FolderLabel::Published,
+            FolderLabel::Settling,
+            FolderLabel::Rejected,
+        ] {
+            assert_eq!(
+                serde_json::to_value(label).unwrap(),
+                serde_json::Value::from(label.as_str())
+            );
+        }
+        for kind in [UnmappedKind::Unknown, UnmappedKind::Ambiguous] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
     }
 }

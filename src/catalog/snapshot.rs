@@ -97,7 +97,8 @@ impl Snapshot {
         let critical = critical_version(config.critical_version, &releases);
         let private_files: std::sync::Arc<[PrivateFile]> =
             firmware_dir_guard::private_files(config).into();
-        let static_root = firmware_dir_guard::static_root(&config.firmware_dir, &private_files);
+        let static_root = firmware_dir_guard::static_root(&config.firmware_dir, &private_files)
+            .map_err(|refused| refused.to_string());
         Snapshot {
             public_url: config.public_url.clone(),
             trusted_proxies: config.trusted_proxies.clone(),

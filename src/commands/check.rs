@@ -40,7 +40,7 @@ pub fn run(config: &Config) -> (String, bool) {
                     ""
                 }
             )),
-            Err(problem) => tls_problem = Some(problem),
+            Err(problem) => tls_problem = Some(problem.to_string()),
         }
     }
     report.push_str(&snapshot_report::full_report(&snapshot));

@@ -6,14 +6,16 @@
 
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use crate::admin::status_report::FolderLabel;
 use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::{line_folder, line_folders, valid_line_name};
-use crate::catalog::release_meta::{to_hex, FIRMWARE_FILES};
+use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
 use crate::catalog::sample_release;
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::write_ledger::WriteLedger;
@@ -21,98 +23,116 @@ use crate::commands::server_client::{self, Waited};
 use crate::config::cli::PublishArgs;
 use crate::config::Config;
 use crate::model::version::Version;
-use crate::publishing::release_meta_text::{meta_text, MetaChoices};
-use crate::publishing::source;
-use crate::publishing::staging::{write_release, Written};
+use crate::publishing::release_meta_text::{meta_text, MetaChoices, MetaTextError};
+use crate::publishing::source::{self, SourceError};
+use crate::publishing::staging::{write_release, StagingError, Written};
 
 /// How long the source's files must keep their size to count as completely copied.
 const STABLE_FOR: Duration = Duration::from_millis(500);
 /// How long to wait for the running server.
 const WAIT_FOR: Duration = Duration::from_secs(30);
 
+/// Why `publish` refused or failed: one sentence each, what the command says (tests/cli.rs,
+/// tests/publish.rs and tests/publishing_safety.rs hold the words). Until the release is
+/// written, `firmware_dir` is as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    #[error(
+        "there is no line {name:?} in {} (a line is a folder with a line.yaml; {})",
+        firmware_dir.display(),
+        listed(lines)
+    )]
+    NoSuchLine {
+        name: String,
+        firmware_dir: PathBuf,
+        lines: Vec<String>,
+    },
+    /// `firmware_dir` holds lines and the default line no release: surely forgotten.
+    #[error(
+        "{} holds firmware lines ({}); say which one with --line",
+        firmware_dir.display(),
+        lines.join(", ")
+    )]
+    LineNotSaid {
+        firmware_dir: PathBuf,
+        lines: Vec<String>,
+    },
+    #[error("the description is not UTF-8 text; write it in UTF-8")]
+    DescriptionNotUtf8,
+    #[error("--rollout-percent must be a whole number from 0 to 100; got {0:?}")]
+    RolloutPercent(String),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// A file of the source is the repository's generated sample, not firmware.
+    #[error(
+        "{name} in {} is the repository's generated sample (it starts with \
+         \"KKT-SAMPLE-FIRMWARE\"), not firmware: an installed server never offers it; \
+         publish the vendor's upd_app.bin and upd_app_for_old_frs.bin instead",
+        file.display()
+    )]
+    Sample { name: &'static str, file: PathBuf },
+    #[error("--version must be a real date written yyyymmdd, like 20250301; got {0:?}")]
+    VersionFlag(String),
+    /// No `--version`, a name that tells none, and no terminal to ask on.
+    #[error("the version cannot be told from the name {0:?}: give --version yyyymmdd")]
+    VersionUnknown(String),
+    /// What was typed at the prompt.
+    #[error("{0:?} is not a real date written yyyymmdd, like 20250301")]
+    NotADate(String),
+    #[error(
+        "release {version} is already published ({}); give --replace to replace it in place",
+        target.display()
+    )]
+    AlreadyPublished { version: Version, target: PathBuf },
+    #[error(transparent)]
+    Meta(#[from] MetaTextError),
+    #[error(transparent)]
+    Staging(#[from] StagingError),
+    #[error("the running server rejected release {version}: {reason}")]
+    Rejected { version: Version, reason: String },
+    #[error(
+        "the running server did not serve release {version} within {} s; see its log and \
+         /status",
+        WAIT_FOR.as_secs()
+    )]
+    NotServed { version: Version },
+}
+
+/// The command's output could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to the terminal: {0}")]
+pub struct TerminalError(std::io::Error);
+
+/// The lines there are, for a refusal.
+fn listed(lines: &[String]) -> String {
+    if lines.is_empty() {
+        "there are none".to_string()
+    } else {
+        format!("the lines are {}", lines.join(", "))
+    }
+}
+
 /// Runs the command; what it says goes to `out`. `Err` is the refusal or failure, in words.
-pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(), String> {
+pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(), PublishError> {
     let line = target_line(config, args.line.as_deref())?;
     let line_dir = line_folder(&config.firmware_dir, &line);
-    let description = match &args.description {
-        None => None,
-        Some(raw) => Some(
-            raw.to_str()
-                .ok_or("the description is not UTF-8 text; write it in UTF-8")?
-                .to_string(),
-        ),
-    };
-    let rollout_percent = match &args.rollout_percent {
-        None => None,
-        Some(text) => Some(
-            text.trim()
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= 100)
-                .ok_or_else(|| {
-                    format!("--rollout-percent must be a whole number from 0 to 100; got {text:?}")
-                })?,
-        ),
-    };
+    let choices = meta_choices(args)?;
     let source = source::read(&args.source, STABLE_FOR)?;
-    let contents: Vec<&[u8]> = source.files.iter().map(Vec::as_slice).collect();
-    if let Some(name) = sample_release::sample_file(&FIRMWARE_FILES, &contents) {
-        if !sample_release::samples_served_in(&line_dir) {
-            return Err(format!(
-                "{name} in {} is the repository's generated sample (it starts with \
-                 \"KKT-SAMPLE-FIRMWARE\"), not firmware: an installed server never offers it; \
-                 publish the vendor's upd_app.bin and upd_app_for_old_frs.bin instead",
-                args.source.display()
-            ));
-        }
-    }
-    let version = match &args.version {
-        Some(text) => Version::parse_folder_name(text.trim()).ok_or_else(|| {
-            format!("--version must be a real date written yyyymmdd, like 20250301; got {text:?}")
-        })?,
-        None => match source.named_version {
-            Some(version) => version,
-            None => ask_version(&args.source)?,
-        },
-    };
+    refuse_sample(&source, &line_dir, &args.source)?;
+    let version = release_version(args, &source)?;
     let target = line_dir.join(version.to_string());
     if target.exists() && !args.replace {
-        return Err(format!(
-            "release {version} is already published ({}); give --replace to replace it in place",
-            target.display()
-        ));
+        return Err(PublishError::AlreadyPublished { version, target });
     }
-    let choices = MetaChoices {
-        description,
-        critical: args.critical,
-        rollout_percent,
-        pilot: args.pilot.clone(),
-    };
     let (meta_yaml, meta) = meta_text(version, source.meta.as_deref(), &choices, &source.files)?;
     let hashes: Vec<String> = source
         .files
         .iter()
         .map(|b| to_hex(&Sha256::digest(b)))
         .collect();
-
-    let mut said = String::new();
-    let where_ = if line == DEFAULT_LINE {
-        String::new()
-    } else {
-        format!(" in line {line}")
-    };
-    let _ = writeln!(
-        said,
-        "release {version}{where_}: {:?}{}",
-        meta.description,
-        if meta.critical { ", critical" } else { "" }
-    );
-    for (name, (bytes, hash)) in FIRMWARE_FILES.iter().zip(source.files.iter().zip(&hashes)) {
-        let _ = writeln!(said, "  {name}: {} bytes, sha256 {hash}", bytes.len());
-    }
-    if let Some(rollout) = &meta.rollout {
-        let _ = writeln!(said, "  rollout: {rollout}");
-    }
+    let mut said = release_summary(&line, version, &meta, &source.files, &hashes);
     if args.dry_run {
         let _ = writeln!(
             said,
@@ -124,7 +144,7 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
             },
             target.display()
         );
-        return write_out(out, &said);
+        return Ok(write_out(out, &said)?);
     }
     let (written_at, how) =
         write_release(&line_dir, version, &source.files, &meta_yaml, args.replace)?;
@@ -145,30 +165,111 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
     wait_served(config, &hashes[0], &line, version, out)
 }
 
+/// What the command line asks to write into `meta.yaml`: description, critical, rollout.
+fn meta_choices(args: &PublishArgs) -> Result<MetaChoices, PublishError> {
+    let description = match &args.description {
+        None => None,
+        Some(raw) => Some(
+            raw.to_str()
+                .ok_or(PublishError::DescriptionNotUtf8)?
+                .to_string(),
+        ),
+    };
+    let rollout_percent = match &args.rollout_percent {
+        None => None,
+        Some(text) => Some(
+            text.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| PublishError::RolloutPercent(text.clone()))?,
+        ),
+    };
+    Ok(MetaChoices {
+        description,
+        critical: args.critical,
+        rollout_percent,
+        pilot: args.pilot.clone(),
+    })
+}
+
+/// Refuses the repository's generated sample files, unless this line serves samples.
+fn refuse_sample(
+    source: &source::Source,
+    line_dir: &std::path::Path,
+    shown: &std::path::Path,
+) -> Result<(), PublishError> {
+    let contents: Vec<&[u8]> = source.files.iter().map(Vec::as_slice).collect();
+    match sample_release::sample_file(&FIRMWARE_FILES, &contents) {
+        Some(name) if !sample_release::samples_served_in(line_dir) => Err(PublishError::Sample {
+            name,
+            file: shown.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The version to publish as: `--version`, else the one the source's name tells, else asked.
+fn release_version(args: &PublishArgs, source: &source::Source) -> Result<Version, PublishError> {
+    match &args.version {
+        Some(text) => Version::parse_folder_name(text.trim())
+            .ok_or_else(|| PublishError::VersionFlag(text.clone())),
+        None => match source.named_version {
+            Some(version) => Ok(version),
+            None => ask_version(&args.source),
+        },
+    }
+}
+
+/// What is about to be published: the release, its files with their hashes, its rollout.
+fn release_summary(
+    line: &str,
+    version: Version,
+    meta: &ReleaseMeta,
+    files: &[Vec<u8>; 2],
+    hashes: &[String],
+) -> String {
+    let mut said = String::new();
+    let where_ = if line == DEFAULT_LINE {
+        String::new()
+    } else {
+        format!(" in line {line}")
+    };
+    let _ = writeln!(
+        said,
+        "release {version}{where_}: {:?}{}",
+        meta.description,
+        if meta.critical { ", critical" } else { "" }
+    );
+    for (name, (bytes, hash)) in FIRMWARE_FILES.iter().zip(files.iter().zip(hashes)) {
+        let _ = writeln!(said, "  {name}: {} bytes, sha256 {hash}", bytes.len());
+    }
+    if let Some(rollout) = &meta.rollout {
+        let _ = writeln!(said, "  rollout: {rollout}");
+    }
+    said
+}
+
 /// Says `text` on the command's output.
-pub fn write_out(out: &mut dyn Write, text: &str) -> Result<(), String> {
+pub fn write_out(out: &mut dyn Write, text: &str) -> Result<(), TerminalError> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
-        .map_err(|e| format!("cannot write to the terminal: {e}"))
+        .map_err(TerminalError)
 }
 
 /// The line to publish into: the one named (it must exist), or the default line (refused
 /// when `firmware_dir` holds lines and no release of its own: the line was surely forgotten).
-fn target_line(config: &Config, asked: Option<&str>) -> Result<String, String> {
+fn target_line(config: &Config, asked: Option<&str>) -> Result<String, PublishError> {
     let lines = line_folders(&config.firmware_dir);
-    let listed = if lines.is_empty() {
-        "there are none".to_string()
-    } else {
-        format!("the lines are {}", lines.join(", "))
-    };
     match asked {
         Some(name) if valid_line_name(name) && lines.iter().any(|l| l == name) => {
             Ok(name.to_string())
         }
-        Some(name) => Err(format!(
-            "there is no line {name:?} in {} (a line is a folder with a line.yaml; {listed})",
-            config.firmware_dir.display()
-        )),
+        Some(name) => Err(PublishError::NoSuchLine {
+            name: name.to_string(),
+            firmware_dir: config.firmware_dir.clone(),
+            lines,
+        }),
         None if lines.is_empty() => Ok(DEFAULT_LINE.to_string()),
         None => {
             let default_has_releases = std::fs::read_dir(&config.firmware_dir)
@@ -184,40 +285,36 @@ fn target_line(config: &Config, asked: Option<&str>) -> Result<String, String> {
             if default_has_releases {
                 Ok(DEFAULT_LINE.to_string())
             } else {
-                Err(format!(
-                    "{} holds firmware lines ({}); say which one with --line",
-                    config.firmware_dir.display(),
-                    lines.join(", ")
-                ))
+                Err(PublishError::LineNotSaid {
+                    firmware_dir: config.firmware_dir.clone(),
+                    lines,
+                })
             }
         }
     }
 }
 
 /// Asks for the version on a terminal; refuses without one.
-fn ask_version(source: &std::path::Path) -> Result<Version, String> {
-    let refusal = format!(
-        "the version cannot be told from the name {:?}: give --version yyyymmdd",
-        source
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    );
+fn ask_version(source: &std::path::Path) -> Result<Version, PublishError> {
+    let refusal = || {
+        PublishError::VersionUnknown(
+            source
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
+    };
     if !std::io::stdin().is_terminal() {
-        return Err(refusal);
+        return Err(refusal());
     }
     eprint!("release date of {} (yyyymmdd): ", source.display());
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|_| refusal.clone())?;
-    Version::parse_folder_name(line.trim()).ok_or_else(|| {
-        format!(
-            "{:?} is not a real date written yyyymmdd, like 20250301",
-            line.trim()
-        )
-    })
+        .map_err(|_| refusal())?;
+    Version::parse_folder_name(line.trim())
+        .ok_or_else(|| PublishError::NotADate(line.trim().to_string()))
 }
 
 /// What devices of `line` are offered now that `version` is in place, from a scan of the
@@ -277,27 +374,22 @@ fn wait_served(
     line: &str,
     version: Version,
     out: &mut dyn Write,
-) -> Result<(), String> {
+) -> Result<(), PublishError> {
     let path = file_path(line, version, FIRMWARE_FILES[0]);
     let mut rejected = || rejection(config, line, version);
     match server_client::wait_for_device(config, &path, sha256, 304, WAIT_FOR, &mut rejected) {
-        Waited::Answered(took) => write_out(
+        Waited::Answered(took) => Ok(write_out(
             out,
             &format!("the running server serves it ({:.1} s)\n", took.as_secs_f64()),
-        ),
-        Waited::NoServer(why) => write_out(
+        )?),
+        Waited::NoServer(why) => Ok(write_out(
             out,
             &format!(
                 "no running server answered ({why}); a server started later finds the release by itself\n"
             ),
-        ),
-        Waited::GaveUp(reason) => Err(format!(
-            "the running server rejected release {version}: {reason}"
-        )),
-        Waited::TimedOut => Err(format!(
-            "the running server did not serve release {version} within {} s; see its log and /status",
-            WAIT_FOR.as_secs()
-        )),
+        )?),
+        Waited::GaveUp(reason) => Err(PublishError::Rejected { version, reason }),
+        Waited::TimedOut => Err(PublishError::NotServed { version }),
     }
 }
 
@@ -321,11 +413,100 @@ fn rejection(config: &Config, line: &str, version: Version) -> Option<String> {
     };
     folders
         .iter()
-        .find(|f| f["version"] == version.as_u32() && f["state"] == "rejected")
+        .find(|f| f["version"] == version.as_u32() && f["state"] == FolderLabel::Rejected.as_str())
         .map(|f| {
             f["reason"]
                 .as_str()
                 .unwrap_or("no reason given")
                 .to_string()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusals say the sentences `publish` said when they were strings (the ones no
+    /// integration test reaches).
+    #[test]
+    fn refusals_say_the_sentences_they_said_as_strings() {
+        let version = Version::parse_folder_name("20250301").unwrap();
+        let firmware_dir = PathBuf::from("/srv/firmware");
+        let cases = [
+            (
+                PublishError::NoSuchLine {
+                    name: "x".into(),
+                    firmware_dir: firmware_dir.clone(),
+                    lines: vec![],
+                },
+                "there is no line \"x\" in /srv/firmware (a line is a folder with a line.yaml; \
+                 there are none)",
+            ),
+            (
+                PublishError::NoSuchLine {
+                    name: "x".into(),
+                    firmware_dir: firmware_dir.clone(),
+                    lines: vec!["a".into(), "b".into()],
+                },
+                "there is no line \"x\" in /srv/firmware (a line is a folder with a line.yaml; \
+                 the lines are a, b)",
+            ),
+            (
+                PublishError::LineNotSaid {
+                    firmware_dir: firmware_dir.clone(),
+                    lines: vec!["a".into(), "b".into()],
+                },
+                "/srv/firmware holds firmware lines (a, b); say which one with --line",
+            ),
+            (
+                PublishError::AlreadyPublished {
+                    version,
+                    target: PathBuf::from("/srv/firmware/20250301"),
+                },
+                "release 20250301 is already published (/srv/firmware/20250301); give --replace \
+                 to replace it in place",
+            ),
+            (
+                PublishError::VersionUnknown("r.zip".into()),
+                "the version cannot be told from the name \"r.zip\": give --version yyyymmdd",
+            ),
+            (
+                PublishError::NotADate("2025".into()),
+                "\"2025\" is not a real date written yyyymmdd, like 20250301",
+            ),
+            (
+                PublishError::Rejected {
+                    version,
+                    reason: "hash mismatch".into(),
+                },
+                "the running server rejected release 20250301: hash mismatch",
+            ),
+            (
+                PublishError::NotServed { version },
+                "the running server did not serve release 20250301 within 30 s; see its log and \
+                 /status",
+            ),
+            (
+                PublishError::Terminal(TerminalError(std::io::Error::other("closed"))),
+                "cannot write to the terminal: closed",
+            ),
+            (
+                PublishError::Staging(StagingError::AppearedMeanwhile(PathBuf::from(
+                    "/srv/firmware/20250301",
+                ))),
+                "/srv/firmware/20250301 appeared meanwhile; nothing was changed",
+            ),
+            (
+                PublishError::Staging(StagingError::Io {
+                    what: "rename into place",
+                    path: PathBuf::from("/srv/firmware/20250301/upd_app.bin"),
+                    error: std::io::Error::other("busy"),
+                }),
+                "cannot rename into place /srv/firmware/20250301/upd_app.bin: busy",
+            ),
+        ];
+        for (error, said) in cases {
+            assert_eq!(error.to_string(), said);
+        }
+    }
 }

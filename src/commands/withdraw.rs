@@ -4,38 +4,60 @@
 //! moved folder again undoes it.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::line_folders;
 use crate::catalog::release_meta::FIRMWARE_FILES;
-use crate::commands::publish::{offer_summary, write_out};
+use crate::commands::publish::{offer_summary, write_out, TerminalError};
 use crate::commands::server_client::{self, Waited};
 use crate::config::cli::WithdrawArgs;
 use crate::config::Config;
 use crate::model::version::Version;
-use crate::publishing::withdraw::withdraw;
+use crate::publishing::withdraw::{withdraw, WithdrawError};
 
 /// How long to wait for the running server to stop serving it.
 const WAIT_FOR: Duration = Duration::from_secs(30);
 
+/// Why `withdraw` refused or failed: one sentence each, what the command says.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawCommandError {
+    #[error("the release to withdraw must be a date written yyyymmdd, like 20250301; got {0:?}")]
+    NotADate(String),
+    #[error(
+        "there is no line {name:?} in {} (a line is a folder with a line.yaml)",
+        firmware_dir.display()
+    )]
+    NoSuchLine { name: String, firmware_dir: PathBuf },
+    #[error(transparent)]
+    Withdraw(#[from] WithdrawError),
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    #[error(
+        "the running server still serves {version} after {} s; see its log",
+        WAIT_FOR.as_secs()
+    )]
+    StillServed { version: Version },
+}
+
 /// Runs the command; `Err` is the refusal or failure, in words.
-pub fn run(config: &Config, args: &WithdrawArgs, out: &mut dyn Write) -> Result<(), String> {
-    let version = Version::parse_folder_name(args.version.trim()).ok_or_else(|| {
-        format!(
-            "the release to withdraw must be a date written yyyymmdd, like 20250301; got {:?}",
-            args.version
-        )
-    })?;
+pub fn run(
+    config: &Config,
+    args: &WithdrawArgs,
+    out: &mut dyn Write,
+) -> Result<(), WithdrawCommandError> {
+    let version = Version::parse_folder_name(args.version.trim())
+        .ok_or_else(|| WithdrawCommandError::NotADate(args.version.clone()))?;
     let line = match &args.line {
         None => DEFAULT_LINE.to_string(),
         Some(name) if line_folders(&config.firmware_dir).contains(name) => name.clone(),
         Some(name) => {
-            return Err(format!(
-                "there is no line {name:?} in {} (a line is a folder with a line.yaml)",
-                config.firmware_dir.display()
-            ))
+            return Err(WithdrawCommandError::NoSuchLine {
+                name: name.clone(),
+                firmware_dir: config.firmware_dir.clone(),
+            })
         }
     };
     let moved = withdraw(&config.firmware_dir, &line, version)?;
@@ -56,14 +78,67 @@ pub fn run(config: &Config, args: &WithdrawArgs, out: &mut dyn Write) -> Result<
     }
     let path = file_path(&line, version, FIRMWARE_FILES[0]);
     match server_client::wait_for_device(config, &path, "-", 404, WAIT_FOR, &mut || None) {
-        Waited::Answered(_) => write_out(out, "the running server no longer serves it\n"),
-        Waited::NoServer(_) | Waited::GaveUp(_) => write_out(
+        Waited::Answered(_) => Ok(write_out(out, "the running server no longer serves it\n")?),
+        Waited::NoServer(_) | Waited::GaveUp(_) => Ok(write_out(
             out,
             "no running server answered; nothing more to wait for\n",
-        ),
-        Waited::TimedOut => Err(format!(
-            "the running server still serves {version} after {} s; see its log",
-            WAIT_FOR.as_secs()
-        )),
+        )?),
+        Waited::TimedOut => Err(WithdrawCommandError::StillServed { version }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusals say the sentences `withdraw` said when they were strings.
+    #[test]
+    fn refusals_say_the_sentences_they_said_as_strings() {
+        let version = Version::parse_folder_name("20250301").unwrap();
+        let cases = [
+            (
+                WithdrawCommandError::NotADate("2025".into()),
+                "the release to withdraw must be a date written yyyymmdd, like 20250301; got \
+                 \"2025\"",
+            ),
+            (
+                WithdrawCommandError::NoSuchLine {
+                    name: "x".into(),
+                    firmware_dir: "/srv/firmware".into(),
+                },
+                "there is no line \"x\" in /srv/firmware (a line is a folder with a line.yaml)",
+            ),
+            (
+                WithdrawCommandError::StillServed { version },
+                "the running server still serves 20250301 after 30 s; see its log",
+            ),
+            (
+                WithdrawCommandError::Withdraw(WithdrawError::NoRelease {
+                    version,
+                    line: "kassa".into(),
+                    line_dir: "/srv/firmware/kassa".into(),
+                }),
+                "there is no release 20250301 in line kassa in /srv/firmware/kassa",
+            ),
+            (
+                WithdrawCommandError::Withdraw(WithdrawError::NoRelease {
+                    version,
+                    line: DEFAULT_LINE.into(),
+                    line_dir: "/srv/firmware".into(),
+                }),
+                "there is no release 20250301 in /srv/firmware",
+            ),
+            (
+                WithdrawCommandError::Withdraw(WithdrawError::Move {
+                    from: "/a".into(),
+                    to: "/b".into(),
+                    error: std::io::Error::other("busy"),
+                }),
+                "cannot move /a to /b: busy",
+            ),
+        ];
+        for (error, said) in cases {
+            assert_eq!(error.to_string(), said);
+        }
     }
 }

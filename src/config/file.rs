@@ -12,7 +12,7 @@ use serde::de::{
 };
 
 use crate::config::layer::{Given, Layer};
-use crate::config::settings::{self, Setting, Shape, SETTINGS};
+use crate::config::settings::{self, Setting, SettingError, Shape};
 use crate::model::problem::yaml_message;
 
 /// `server.yaml` as written: the settings it gives.
@@ -99,7 +99,7 @@ impl Raw {
 
 /// `raw` as `setting` holds it: `Ok(None)` for an absent value (`key:` with nothing, or
 /// `null` where null means nothing), else a sentence naming the key, the value and the form.
-fn convert(setting: &Setting, raw: &Raw) -> Result<Option<Given>, String> {
+fn convert(setting: &Setting, raw: &Raw) -> Result<Option<Given>, SettingError> {
     if *raw == Raw::Null {
         return Ok(setting.nullable.then_some(Given::Null));
     }
@@ -125,10 +125,11 @@ fn convert(setting: &Setting, raw: &Raw) -> Result<Option<Given>, String> {
     };
     match given {
         Some(given) => Ok(Some(given)),
-        None => Err(format!(
-            "{} must be {}; got {raw}",
-            setting.key, setting.form
-        )),
+        None => Err(SettingError::WrongForm {
+            key: setting.key,
+            form: setting.form,
+            given: raw.to_string(),
+        }),
     }
 }
 
@@ -232,15 +233,7 @@ impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
             problem: self.problem,
             check: |raw: Raw| {
                 let name = raw.text().unwrap_or_else(|| raw.to_string());
-                settings::find(&name).ok_or_else(|| {
-                    // Escaped: a key is echoed to a terminal and a log.
-                    let name = name.escape_debug();
-                    let keys: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
-                    format!(
-                        "unknown field `{name}`: the keys of server.yaml are {}",
-                        keys.join(", ")
-                    )
-                })
+                settings::find(&name).ok_or(SettingError::UnknownKey(name))
             },
         })
     }
@@ -262,7 +255,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
             problem: self.problem,
             check: |raw: Raw| {
                 if twice {
-                    return Err(format!("{} is written twice; keep one", setting.key));
+                    return Err(SettingError::Twice { key: setting.key });
                 }
                 convert(setting, &raw)
             },
@@ -279,16 +272,16 @@ struct Checked<'a, F> {
 
 impl<F, T> Checked<'_, F>
 where
-    F: FnOnce(Raw) -> Result<T, String>,
+    F: FnOnce(Raw) -> Result<T, SettingError>,
 {
     fn finish<E: de::Error>(self, raw: Result<Raw, E>) -> Result<T, E> {
-        (self.check)(raw?).map_err(|sentence| fail(self.problem, sentence))
+        (self.check)(raw?).map_err(|refused| fail(self.problem, refused.to_string()))
     }
 }
 
 impl<'de, F, T> Visitor<'de> for Checked<'_, F>
 where
-    F: FnOnce(Raw) -> Result<T, String>,
+    F: FnOnce(Raw) -> Result<T, SettingError>,
 {
     type Value = T;
 
@@ -435,6 +428,7 @@ impl<'de> DeserializeSeed<'de> for RawSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::settings::SETTINGS;
 
     fn error(yaml: &str) -> String {
         format!("{:#}", parse_file(yaml).unwrap_err())

@@ -81,7 +81,7 @@ pub fn check(config: &Config) -> Result<()> {
         return Ok(());
     };
     match refusal(&dir, &private_files(config)) {
-        Some(refused) => bail!("{refused}"),
+        Some(refused) => Err(refused.into()),
         None => Ok(()),
     }
 }
@@ -90,42 +90,57 @@ pub fn check(config: &Config) -> Result<()> {
 /// leads now. Taken at every scan, not once: a `firmware_dir` that is a link re-pointed
 /// after the check (at `/etc`) would otherwise be served from its new target, even while
 /// reloads refuse it. `Err` says why nothing is served.
-pub fn static_root(firmware_dir: &Path, private: &[PrivateFile]) -> Result<PathBuf, String> {
-    let dir = firmware_dir.canonicalize().map_err(|e| {
-        format!(
-            "firmware_dir {} cannot be opened: {e}",
-            firmware_dir.display()
-        )
-    })?;
+pub fn static_root(
+    firmware_dir: &Path,
+    private: &[PrivateFile],
+) -> Result<PathBuf, FirmwareDirRefusal> {
+    let dir = firmware_dir
+        .canonicalize()
+        .map_err(|error| FirmwareDirRefusal::CannotOpen {
+            dir: firmware_dir.to_path_buf(),
+            error,
+        })?;
     match refusal(&dir, private) {
         Some(refused) => Err(refused),
         None => Ok(dir),
     }
 }
 
-/// Why `dir` (absolute, links resolved) may not be `firmware_dir`, in a sentence saying
-/// what to do, or `None` when it may.
-fn refusal(dir: &Path, private: &[PrivateFile]) -> Option<String> {
+/// Why a folder may not be `firmware_dir` (or cannot be served from now), in a sentence
+/// saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum FirmwareDirRefusal {
+    #[error("firmware_dir {} cannot be opened: {error}", dir.display())]
+    CannotOpen { dir: PathBuf, error: std::io::Error },
+    #[error(
+        "firmware_dir {} is a system folder: every file in it would be downloadable by any \
+         device or anyone on the network. Point firmware_dir at a folder of its own that \
+         holds only release folders, like /var/lib/kkt-update-server/firmware",
+        .0.display()
+    )]
+    SystemFolder(PathBuf),
+    #[error(
+        "firmware_dir {} holds {} {}: devices could download it. Keep firmware_dir a folder \
+         of its own with only release folders in it (like firmware/ next to server.yaml), \
+         and keep the server's own files outside it",
+        dir.display(),
+        file.what,
+        file.path.display()
+    )]
+    HoldsPrivate { dir: PathBuf, file: PrivateFile },
+}
+
+/// Why `dir` (absolute, links resolved) may not be `firmware_dir`, or `None` when it may.
+fn refusal(dir: &Path, private: &[PrivateFile]) -> Option<FirmwareDirRefusal> {
     if system_folders::is_system_folder(dir) {
-        return Some(format!(
-            "firmware_dir {} is a system folder: every file in it would be downloadable by \
-             any device or anyone on the network. Point firmware_dir at a folder of its own \
-             that holds only release folders, like /var/lib/kkt-update-server/firmware",
-            dir.display()
-        ));
+        return Some(FirmwareDirRefusal::SystemFolder(dir.to_path_buf()));
     }
     private
         .iter()
         .find(|file| file.path.starts_with(dir))
-        .map(|file| {
-            format!(
-                "firmware_dir {} holds {} {}: devices could download it. Keep firmware_dir a \
-             folder of its own with only release folders in it (like firmware/ next to \
-             server.yaml), and keep the server's own files outside it",
-                dir.display(),
-                file.what,
-                file.path.display()
-            )
+        .map(|file| FirmwareDirRefusal::HoldsPrivate {
+            dir: dir.to_path_buf(),
+            file: file.clone(),
         })
 }
 

@@ -248,7 +248,7 @@ impl Sources<'_> {
             .number(setting)
             .or_else(|| self.file.number(setting))
             .unwrap_or(default);
-        setting.bounded(value).map_err(anyhow::Error::msg)
+        Ok(setting.bounded(value)?)
     }
 
     /// [`Sources::number`] for counts held as `usize`.

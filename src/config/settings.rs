@@ -480,30 +480,99 @@ impl Setting {
         }
     }
 
-    /// `value` if the setting's bounds allow it, else a sentence naming the key, the value
-    /// and the range.
-    pub fn bounded(&self, value: u64) -> Result<u64, String> {
+    /// `value` if the setting's bounds allow it, else why not (the key, the value and the
+    /// range).
+    pub fn bounded(&self, value: u64) -> Result<u64, SettingError> {
         let Some(bound) = self.bound() else {
             return Ok(value);
         };
         if (bound.min..=bound.max).contains(&value) {
             return Ok(value);
         }
-        let unit = if bound.unit.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", bound.unit)
-        };
-        Err(format!(
-            "{} must be between {} and {}{unit}; got {value}",
-            self.key, bound.min, bound.max
-        ))
+        Err(SettingError::OutOfBounds {
+            key: self.key,
+            bound,
+            value,
+        })
+    }
+}
+
+/// A value a setting does not take: a sentence naming the key, the value and the form or
+/// range expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    #[error(
+        "{key} must be between {} and {}{}; got {value}",
+        bound.min,
+        bound.max,
+        unit_words(bound.unit)
+    )]
+    OutOfBounds {
+        key: &'static str,
+        bound: Bound,
+        value: u64,
+    },
+    /// `given`: the value as written.
+    #[error("{key} must be {form}; got {given}")]
+    WrongForm {
+        key: &'static str,
+        form: &'static str,
+        given: String,
+    },
+    #[error("{key} is written twice; keep one")]
+    Twice { key: &'static str },
+    /// A key `server.yaml` does not have, as written.
+    #[error(
+        "unknown field `{}`: the keys of server.yaml are {}",
+        // Escaped: a key is echoed to a terminal and a log.
+        .0.escape_debug(),
+        SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownKey(String),
+}
+
+/// ` (milliseconds)` after a range, or nothing for a count.
+fn unit_words(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" ({unit})")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The refusals say the sentences they said when they were strings.
+    #[test]
+    fn refusals_say_the_sentences_they_said_as_strings() {
+        let bound = Bound {
+            min: 1,
+            max: 10,
+            unit: "seconds",
+        };
+        let out = |unit| SettingError::OutOfBounds {
+            key: "k",
+            bound: Bound { unit, ..bound },
+            value: 11,
+        };
+        assert_eq!(
+            out("seconds").to_string(),
+            "k must be between 1 and 10 (seconds); got 11"
+        );
+        assert_eq!(out("").to_string(), "k must be between 1 and 10; got 11");
+        assert_eq!(
+            SettingError::Twice { key: "k" }.to_string(),
+            "k is written twice; keep one"
+        );
+        let unknown = SettingError::UnknownKey("lisen\u{1b}".into()).to_string();
+        assert!(
+            unknown.starts_with("unknown field `lisen\\u{1b}`: the keys of server.yaml are "),
+            "{unknown}"
+        );
+        assert!(unknown.contains(", firmware_dir, ") || unknown.contains("firmware_dir, "));
+    }
 
     #[test]
     fn flags_and_environment_names_follow_the_key() {

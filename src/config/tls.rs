@@ -30,42 +30,86 @@ pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// Why a certificate and key do not make a pair to serve, naming the file (by its setting,
+/// `tls_cert` or `tls_key`) and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("tls_cert {}: cannot be read: {error}", .path.display())]
+    CertUnreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("tls_cert {}: not a PEM certificate: {error}", .path.display())]
+    CertNotPem {
+        path: PathBuf,
+        error: rustls_pki_types::pem::Error,
+    },
+    #[error(
+        "tls_cert {}: holds no certificate (expected -----BEGIN CERTIFICATE-----)",
+        .0.display()
+    )]
+    NoCertificate(PathBuf),
+    #[error("tls_key {}: cannot be read: {error}", .path.display())]
+    KeyUnreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error(
+        "tls_key {}: no private key in it (expected -----BEGIN PRIVATE KEY----- or an RSA/EC \
+         key): {error}",
+        .path.display()
+    )]
+    NoKey {
+        path: PathBuf,
+        error: rustls_pki_types::pem::Error,
+    },
+    #[error(
+        "tls_key {} does not belong to the certificate in tls_cert {}",
+        .files.key.display(),
+        .files.cert.display()
+    )]
+    NotTheirKey { files: TlsFiles },
+    /// Anything else rustls refuses in the key.
+    #[error("tls_key {}: {error}", .path.display())]
+    KeyRefused { path: PathBuf, error: rustls::Error },
+    #[error("TLS set-up failed: {0}")]
+    SetUp(rustls::Error),
+}
+
 /// Reads and checks the pair: a chain of at least one certificate, one private key, and the
 /// key belonging to the first certificate. Errors name the file and say what is wrong.
-pub fn load_pair(files: &TlsFiles) -> Result<Arc<CertifiedKey>, String> {
-    let cert_pem = fs::read(&files.cert)
-        .map_err(|e| format!("tls_cert {}: cannot be read: {e}", files.cert.display()))?;
+pub fn load_pair(files: &TlsFiles) -> Result<Arc<CertifiedKey>, TlsError> {
+    let cert_pem = fs::read(&files.cert).map_err(|error| TlsError::CertUnreadable {
+        path: files.cert.clone(),
+        error,
+    })?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| {
-            format!(
-                "tls_cert {}: not a PEM certificate: {e}",
-                files.cert.display()
-            )
+        .map_err(|error| TlsError::CertNotPem {
+            path: files.cert.clone(),
+            error,
         })?;
     if chain.is_empty() {
-        return Err(format!(
-            "tls_cert {}: holds no certificate (expected -----BEGIN CERTIFICATE-----)",
-            files.cert.display()
-        ));
+        return Err(TlsError::NoCertificate(files.cert.clone()));
     }
-    let key_pem = fs::read(&files.key)
-        .map_err(|e| format!("tls_key {}: cannot be read: {e}", files.key.display()))?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
-        format!(
-            "tls_key {}: no private key in it (expected -----BEGIN PRIVATE KEY----- or an RSA/EC key): {e}",
-            files.key.display()
-        )
+    let key_pem = fs::read(&files.key).map_err(|error| TlsError::KeyUnreadable {
+        path: files.key.clone(),
+        error,
+    })?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|error| TlsError::NoKey {
+        path: files.key.clone(),
+        error,
     })?;
     CertifiedKey::from_der(chain, key, &provider())
         .map(Arc::new)
         .map_err(|e| match e {
-            rustls::Error::InconsistentKeys(_) => format!(
-                "tls_key {} does not belong to the certificate in tls_cert {}",
-                files.key.display(),
-                files.cert.display()
-            ),
-            other => format!("tls_key {}: {other}", files.key.display()),
+            rustls::Error::InconsistentKeys(_) => TlsError::NotTheirKey {
+                files: files.clone(),
+            },
+            error => TlsError::KeyRefused {
+                path: files.key.clone(),
+                error,
+            },
         })
 }
 
@@ -163,19 +207,19 @@ impl fmt::Debug for CertificateStore {
 }
 
 /// What a look at the files found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Renewal {
     /// Nothing changed.
     Same,
     /// A new pair serves from now on.
     Taken,
     /// The files changed but do not make a good pair; the last good one keeps serving.
-    Refused(String),
+    Refused(TlsError),
 }
 
 impl CertificateStore {
     /// Loads the pair; an error at start-up is a configuration error.
-    pub fn open(files: TlsFiles) -> Result<CertificateStore, String> {
+    pub fn open(files: TlsFiles) -> Result<CertificateStore, TlsError> {
         let seen = stamp(&files);
         let pair = load_pair(&files)?;
         Ok(CertificateStore {
@@ -227,10 +271,10 @@ impl ResolvesServerCert for CertificateStore {
 }
 
 /// A rustls server configuration that asks `store` for the pair at every handshake.
-pub fn server_config(store: Arc<CertificateStore>) -> Result<rustls::ServerConfig, String> {
+pub fn server_config(store: Arc<CertificateStore>) -> Result<rustls::ServerConfig, TlsError> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS set-up failed: {e}"))?
+        .map_err(TlsError::SetUp)?
         .with_no_client_auth()
         .with_cert_resolver(store);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -249,6 +293,56 @@ pub fn resolve(base: &Path, path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The refusals say the sentences they said when they were strings.
+    #[test]
+    fn refusals_say_the_sentences_they_said_as_strings() {
+        let files = TlsFiles {
+            cert: "cert.pem".into(),
+            key: "key.pem".into(),
+        };
+        let cases = [
+            (
+                TlsError::CertUnreadable {
+                    path: files.cert.clone(),
+                    error: std::io::Error::other("gone"),
+                },
+                "tls_cert cert.pem: cannot be read: gone",
+            ),
+            (
+                TlsError::NoCertificate(files.cert.clone()),
+                "tls_cert cert.pem: holds no certificate (expected -----BEGIN CERTIFICATE-----)",
+            ),
+            (
+                TlsError::KeyUnreadable {
+                    path: files.key.clone(),
+                    error: std::io::Error::other("gone"),
+                },
+                "tls_key key.pem: cannot be read: gone",
+            ),
+            (
+                TlsError::NoKey {
+                    path: files.key.clone(),
+                    error: rustls_pki_types::pem::Error::NoItemsFound,
+                },
+                "tls_key key.pem: no private key in it (expected -----BEGIN PRIVATE KEY----- or \
+                 an RSA/EC key): no items found",
+            ),
+            (
+                TlsError::NotTheirKey {
+                    files: files.clone(),
+                },
+                "tls_key key.pem does not belong to the certificate in tls_cert cert.pem",
+            ),
+            (
+                TlsError::SetUp(rustls::Error::General("x".into())),
+                "TLS set-up failed: unexpected error: x",
+            ),
+        ];
+        for (error, said) in cases {
+            assert_eq!(error.to_string(), said);
+        }
+    }
 
     #[test]
     fn der_items_with_short_and_long_lengths_and_garbage() {

@@ -1,6 +1,9 @@
 //! Prometheus metrics: requests by route and status, latency, what devices were told,
-//! license hits and misses, reloads, and the state devices see (release, critical version,
-//! devices seen). Rendered in the text exposition format for `GET /metrics`.
+//! license hits and misses, reloads, access lines dropped, and the state devices see
+//! (release, critical version, devices seen); and, set from the whole state when scraped,
+//! each release's outcomes and the fleet's gauges (lines, rollouts, unmapped build dates,
+//! rejected releases, the inventory's health, TLS expiry). Rendered in the text exposition
+//! format for `GET /metrics`.
 
 use std::time::Duration;
 
@@ -65,18 +68,100 @@ pub struct FleetState {
     pub tls_expires_at: Option<i64>,
 }
 
+/// Makes metrics and registers each with the registry as it is made.
+struct Register<'a>(&'a Registry);
+
+impl Register<'_> {
+    fn add<M: prometheus::core::Collector + Clone + 'static>(
+        &self,
+        metric: M,
+    ) -> prometheus::Result<M> {
+        self.0.register(Box::new(metric.clone()))?;
+        Ok(metric)
+    }
+
+    fn counter(&self, name: &str, help: &str) -> prometheus::Result<IntCounter> {
+        self.add(IntCounter::new(name, help)?)
+    }
+
+    fn counter_vec(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+    ) -> prometheus::Result<IntCounterVec> {
+        self.add(IntCounterVec::new(Opts::new(name, help), labels)?)
+    }
+
+    fn gauge(&self, name: &str, help: &str) -> prometheus::Result<IntGauge> {
+        self.add(IntGauge::new(name, help)?)
+    }
+
+    fn gauge_vec(
+        &self,
+        name: &str,
+        help: &str,
+        labels: &[&str],
+    ) -> prometheus::Result<IntGaugeVec> {
+        self.add(IntGaugeVec::new(Opts::new(name, help), labels)?)
+    }
+}
+
+impl FleetGauges {
+    fn new(register: &Register) -> prometheus::Result<FleetGauges> {
+        Ok(FleetGauges {
+            line_current: register.gauge_vec(
+                "line_current_release",
+                "Per firmware line (\"\": the default line), the newest published release (yyyymmdd, 0: none)",
+                &["line"],
+            )?,
+            rollout_admitted: register.gauge_vec(
+                "rollout_admitted",
+                "Devices admitted to a release under rollout",
+                &["line", "version"],
+            )?,
+            rollout_halted: register.gauge_vec(
+                "rollout_halted",
+                "1 while a rollout is halted by its stuck devices",
+                &["line", "version"],
+            )?,
+            rollout_paused: register.gauge_vec(
+                "rollout_paused",
+                "1 while a rollout is paused in its meta.yaml",
+                &["line", "version"],
+            )?,
+            unmapped: register.gauge_vec(
+                "unmapped_build_date_devices",
+                "Devices of the last 24 h whose build date no line claims (unknown) or several do (ambiguous)",
+                &["kind"],
+            )?,
+            rejected: register.gauge("releases_rejected", "Release folders kept out (invalid, incomplete, hash mismatch)")?,
+            inventory_ok: register.gauge(
+                "inventory_ok",
+                "1 while the inventory is written without error, 0 while writes fail (absent: no inventory)",
+            )?,
+            inventory_dropped: register.gauge(
+                "inventory_dropped",
+                "Inventory records dropped because the writer could not keep up or the store was down too long",
+            )?,
+            inventory_limited: register.gauge(
+                "inventory_limited",
+                "Inventory records not kept because their address sent more than its share of the queue (that address's only)",
+            )?,
+            tls_expires: register.gauge(
+                "tls_certificate_expires_timestamp_seconds",
+                "When the TLS certificate serving expires, Unix seconds (0: no native TLS)",
+            )?,
+        })
+    }
+}
+
 impl Metrics {
     /// Registers every metric. Fails only on a programming error (a duplicate name).
     pub fn new() -> prometheus::Result<Metrics> {
         let registry = Registry::new_custom(Some("kkt".into()), None)?;
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "Device API requests by route and status",
-            ),
-            &["route", "status"],
-        )?;
-        let latency = HistogramVec::new(
+        let register = Register(&registry);
+        let latency = register.add(HistogramVec::new(
             HistogramOpts::new(
                 "http_request_duration_seconds",
                 "Device API request latency by route",
@@ -85,120 +170,46 @@ impl Metrics {
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
             ]),
             &["route"],
-        )?;
-        let check_firmware = IntCounterVec::new(
-            Opts::new(
+        )?)?;
+        Ok(Metrics {
+            requests: register.counter_vec(
+                "http_requests_total",
+                "Device API requests by route and status",
+                &["route", "status"],
+            )?,
+            latency,
+            check_firmware: register.counter_vec(
                 "check_firmware_total",
                 "check_firmware answers: up_to_date, update_offered, critical_offered",
-            ),
-            &["outcome"],
-        )?;
-        let license_lookups = IntCounterVec::new(
-            Opts::new("license_lookups_total", "feature_licenses lookups"),
-            &["result"],
-        )?;
-        let reloads = IntCounterVec::new(
-            Opts::new("reloads_total", "Reloads by outcome"),
-            &["outcome"],
-        )?;
-        let current_release = IntGauge::new(
-            "current_release",
-            "The release devices are offered (yyyymmdd, 0: none)",
-        )?;
-        let critical_version = IntGauge::new(
-            "critical_version",
-            "Builds before this date are critical (yyyymmdd, 0: none)",
-        )?;
-        let devices_seen = IntGauge::new("devices_seen", "Devices remembered by the fleet view")?;
-        let access_log_dropped = IntCounter::new(
-            "access_log_dropped_total",
-            "Access lines dropped because the writer could not keep up",
-        )?;
-        registry.register(Box::new(access_log_dropped.clone()))?;
-        let release_devices = IntGaugeVec::new(
-            Opts::new(
+                &["outcome"],
+            )?,
+            license_lookups: register.counter_vec(
+                "license_lookups_total",
+                "feature_licenses lookups",
+                &["result"],
+            )?,
+            reloads: register.counter_vec("reloads_total", "Reloads by outcome", &["outcome"])?,
+            current_release: register.gauge(
+                "current_release",
+                "The release devices are offered (yyyymmdd, 0: none)",
+            )?,
+            critical_version: register.gauge(
+                "critical_version",
+                "Builds before this date are critical (yyyymmdd, 0: none)",
+            )?,
+            devices_seen: register.gauge("devices_seen", "Devices remembered by the fleet view")?,
+            access_log_dropped: register.counter(
+                "access_log_dropped_total",
+                "Access lines dropped because the writer could not keep up",
+            )?,
+            release_devices: register.gauge_vec(
                 "release_devices",
                 "Devices per release offered as an update: offered, downloaded, updated, stuck",
-            ),
-            &["line", "version", "outcome"],
-        )?;
-        registry.register(Box::new(release_devices.clone()))?;
-        let gauge_vec =
-            |name: &str, help: &str, labels: &[&str]| -> prometheus::Result<IntGaugeVec> {
-                let gauge = IntGaugeVec::new(Opts::new(name, help), labels)?;
-                registry.register(Box::new(gauge.clone()))?;
-                Ok(gauge)
-            };
-        let gauge = |name: &str, help: &str| -> prometheus::Result<IntGauge> {
-            let gauge = IntGauge::new(name, help)?;
-            registry.register(Box::new(gauge.clone()))?;
-            Ok(gauge)
-        };
-        let fleet_state = FleetGauges {
-            line_current: gauge_vec(
-                "line_current_release",
-                "Per firmware line (\"\": the default line), the newest published release (yyyymmdd, 0: none)",
-                &["line"],
+                &["line", "version", "outcome"],
             )?,
-            rollout_admitted: gauge_vec(
-                "rollout_admitted",
-                "Devices admitted to a release under rollout",
-                &["line", "version"],
-            )?,
-            rollout_halted: gauge_vec(
-                "rollout_halted",
-                "1 while a rollout is halted by its stuck devices",
-                &["line", "version"],
-            )?,
-            rollout_paused: gauge_vec(
-                "rollout_paused",
-                "1 while a rollout is paused in its meta.yaml",
-                &["line", "version"],
-            )?,
-            unmapped: gauge_vec(
-                "unmapped_build_date_devices",
-                "Devices of the last 24 h whose build date no line claims (unknown) or several do (ambiguous)",
-                &["kind"],
-            )?,
-            rejected: gauge("releases_rejected", "Release folders kept out (invalid, incomplete, hash mismatch)")?,
-            inventory_ok: gauge(
-                "inventory_ok",
-                "1 while the inventory is written without error, 0 while writes fail (absent: no inventory)",
-            )?,
-            inventory_dropped: gauge(
-                "inventory_dropped",
-                "Inventory records dropped because the writer could not keep up or the store was down too long",
-            )?,
-            inventory_limited: gauge(
-                "inventory_limited",
-                "Inventory records not kept because their address sent more than its share of the queue (that address's only)",
-            )?,
-            tls_expires: gauge(
-                "tls_certificate_expires_timestamp_seconds",
-                "When the TLS certificate serving expires, Unix seconds (0: no native TLS)",
-            )?,
-        };
-        registry.register(Box::new(requests.clone()))?;
-        registry.register(Box::new(latency.clone()))?;
-        registry.register(Box::new(check_firmware.clone()))?;
-        registry.register(Box::new(license_lookups.clone()))?;
-        registry.register(Box::new(reloads.clone()))?;
-        registry.register(Box::new(current_release.clone()))?;
-        registry.register(Box::new(critical_version.clone()))?;
-        registry.register(Box::new(devices_seen.clone()))?;
-        Ok(Metrics {
+            fleet_state: FleetGauges::new(&register)?,
+            // Last: every metric above is registered with it by now.
             registry,
-            requests,
-            latency,
-            check_firmware,
-            license_lookups,
-            reloads,
-            current_release,
-            critical_version,
-            devices_seen,
-            access_log_dropped,
-            release_devices,
-            fleet_state,
         })
     }
 
@@ -332,13 +343,20 @@ impl Metrics {
     }
 
     /// The text exposition format.
-    pub fn render(&self) -> Result<String, String> {
+    pub fn render(&self) -> Result<String, RenderError> {
         let mut buffer = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut buffer)
-            .map_err(|e| e.to_string())?;
-        String::from_utf8(buffer).map_err(|e| e.to_string())
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
     }
+}
+
+/// Why the metrics could not be rendered (a programming error: the encoder writes UTF-8).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Encode(#[from] prometheus::Error),
+    #[error(transparent)]
+    NotUtf8(#[from] std::string::FromUtf8Error),
 }
 
 /// Status codes as static labels, so that label values need no allocation.

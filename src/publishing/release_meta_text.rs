@@ -11,6 +11,22 @@ use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 
+/// Why no `meta.yaml` could be written for the release.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaTextError {
+    /// The source's own `meta.yaml` fails the server's parser (`0` says why).
+    #[error("the source's meta.yaml: {0}")]
+    SourceMeta(String),
+    /// The source's own `meta.yaml` is not YAML (`0` says where and why, in words).
+    #[error("{0}")]
+    NotYaml(String),
+    #[error("cannot write meta.yaml: {0}")]
+    Write(serde_yaml::Error),
+    /// The text written fails the server's parser (a choice made it invalid; `0` says why).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// What the command line says about the release.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetaChoices {
@@ -27,15 +43,16 @@ pub fn meta_text(
     source_meta: Option<&str>,
     choices: &MetaChoices,
     files: &[Vec<u8>; 2],
-) -> Result<(String, ReleaseMeta), String> {
+) -> Result<(String, ReleaseMeta), MetaTextError> {
     let mut map = match source_meta {
         None => Mapping::new(),
         Some(text) => {
             // The source's meta.yaml must itself be valid: a typo in it would otherwise be
             // published (and the release kept out by the server).
-            ReleaseMeta::parse(version, text)
-                .map_err(|e| format!("the source's meta.yaml: {e}"))?;
-            match serde_yaml::from_str::<Value>(text).map_err(|e| yaml_message(&e))? {
+            ReleaseMeta::parse(version, text).map_err(MetaTextError::SourceMeta)?;
+            match serde_yaml::from_str::<Value>(text)
+                .map_err(|e| MetaTextError::NotYaml(yaml_message(&e)))?
+            {
                 Value::Mapping(map) => map,
                 _ => Mapping::new(),
             }
@@ -73,10 +90,9 @@ pub fn meta_text(
         }
         map.insert(key("rollout"), Value::Mapping(rollout));
     }
-    let text = serde_yaml::to_string(&Value::Mapping(map))
-        .map_err(|e| format!("cannot write meta.yaml: {e}"))?;
+    let text = serde_yaml::to_string(&Value::Mapping(map)).map_err(MetaTextError::Write)?;
     let text = format!("# written by kkt-update-server publish\n{text}");
-    let meta = ReleaseMeta::parse(version, &text)?;
+    let meta = ReleaseMeta::parse(version, &text).map_err(MetaTextError::Invalid)?;
     Ok((text, meta))
 }
 
@@ -128,7 +144,8 @@ mod tests {
             &MetaChoices::default(),
             &files(),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             error.starts_with("the source's meta.yaml: unknown field `critcal`"),
             "{error}"
@@ -137,7 +154,9 @@ mod tests {
             pilot: vec!["shop-1".into()],
             ..Default::default()
         };
-        let error = meta_text(v(), None, &choices, &files()).unwrap_err();
+        let error = meta_text(v(), None, &choices, &files())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("rollout.pilot: \"shop-1\" is not an IP address"),
             "{error}"

@@ -18,8 +18,10 @@ use std::cell::Cell;
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
+
+use zip::result::ZipError;
 
 use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::model::text_file::utf8_text;
@@ -38,6 +40,161 @@ pub const ENTRIES_MAX: usize = 1000;
 /// reader keeps every entry it lists in memory, several times the table's size, so a
 /// table of millions of tiny entries would cost gigabytes before any count could be asked.
 pub const LISTING_MAX: u64 = 1024 * 1024;
+
+/// Why a source is refused, one plain sentence each (what `publish` says). A cause (an I/O
+/// or zip error) is part of the sentence, not `source()`, so a report that prints the
+/// chain does not say it twice.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{} does not exist", .0.display())]
+    Missing(PathBuf),
+    #[error("cannot read {shown}: {error}")]
+    Unreadable {
+        shown: String,
+        error: std::io::Error,
+    },
+    #[error(
+        "{} is a symbolic link; publish reads only real folders and files: give the folder \
+         or .zip it points to",
+        .0.display()
+    )]
+    SymbolicLink(PathBuf),
+    #[error(
+        "{} is neither a folder nor a .zip; give the folder that holds upd_app.bin and \
+         upd_app_for_old_frs.bin, or a .zip of it",
+        .0.display()
+    )]
+    NeitherFolderNorZip(PathBuf),
+    #[error(
+        "{} and {} in {} are the same bytes: one of them is surely the wrong file",
+        FIRMWARE_FILES[0],
+        FIRMWARE_FILES[1],
+        .0.display()
+    )]
+    SameBytes(PathBuf),
+    #[error(
+        "{} is still being written (it changed from {before} to {after} bytes while it was \
+         checked); wait until the copy has finished",
+        path.display()
+    )]
+    StillWritten {
+        path: PathBuf,
+        before: u64,
+        after: u64,
+    },
+    /// A link, FIFO, device...: `kind` says which, in words.
+    #[error(
+        "{shown} is {kind}, not a regular file; publish reads only regular files: put the \
+         file itself there"
+    )]
+    NotRegular { shown: String, kind: &'static str },
+    #[error(
+        "{shown} is larger than {} MiB; {}: is it the right file?",
+        limit / 1_048_576,
+        usual_size(*limit)
+    )]
+    TooLarge { shown: String, limit: u64 },
+    /// One of `FIRMWARE_FILES` is not in the folder or archive `shown`.
+    #[error("{name} is missing in {shown}")]
+    FileMissing { name: &'static str, shown: String },
+    #[error("{shown} is empty")]
+    Empty { shown: String },
+    #[error("{} disappeared while it was read", .0.display())]
+    Disappeared(PathBuf),
+    #[error("{} changed while it was read", .0.display())]
+    ChangedWhileRead(PathBuf),
+    /// `meta.yaml` is not UTF-8 text (`why` says so in words).
+    #[error("{shown}: {why}")]
+    NotText { shown: String, why: String },
+    #[error(
+        "{shown} is {} MB; a release's two files are far smaller: is it the right archive?",
+        bytes / 1_048_576
+    )]
+    ZipTooLarge { shown: String, bytes: u64 },
+    #[error(
+        "{shown}: listing its entries takes more than {} MiB (or it is no zip at all); a \
+         release archive lists a handful of files: is it the right archive?",
+        LISTING_MAX / 1_048_576
+    )]
+    ListingTooLarge { shown: String },
+    #[error("{shown} is not a readable .zip: {error}")]
+    NotZip { shown: String, error: ZipError },
+    #[error(
+        "{shown} lists {count} entries; a release archive holds a handful (at most \
+         {ENTRIES_MAX}): is it the right archive?"
+    )]
+    TooManyEntries { shown: String, count: usize },
+    #[error("{shown}: entry {index} cannot be read: {error}")]
+    EntryUnreadable {
+        shown: String,
+        index: usize,
+        error: ZipError,
+    },
+    /// An entry's name is absolute, reaches outside, or holds a NUL (`why`, in words).
+    #[error("{shown}: the entry {name:?} {why}; the archive is refused as a whole")]
+    BadEntryName {
+        shown: String,
+        name: String,
+        why: &'static str,
+    },
+    #[error(
+        "{shown}: the entry {name:?} is {kind}, not a regular file; publish reads only \
+         regular files: zip the files themselves"
+    )]
+    EntryNotRegular {
+        shown: String,
+        name: String,
+        kind: &'static str,
+    },
+    #[error(
+        "{shown} holds {name:?} twice (names that differ at most in letter case or slashes \
+         are the same file once unpacked); keep one"
+    )]
+    NamedTwice { shown: String, name: String },
+    #[error(
+        "{shown}: {path:?} is nested too deep; put the files at the top of the archive or in \
+         one folder"
+    )]
+    NestedTooDeep { shown: String, path: String },
+    /// Two entries in different places are the same release file.
+    #[error("{shown} holds {file} twice ({first:?} and {second:?}); keep one")]
+    FileTwice {
+        shown: String,
+        file: String,
+        first: String,
+        second: String,
+    },
+    #[error("{shown}: {name:?} cannot be unpacked: {error}")]
+    EntryNotUnpacked {
+        shown: String,
+        name: String,
+        error: ZipError,
+    },
+    #[error("{shown}: {name:?} cannot be unpacked: {error}")]
+    EntryNotInflated {
+        shown: String,
+        name: String,
+        error: std::io::Error,
+    },
+    #[error(
+        "{shown}: {name:?} unpacks to more than {} MiB (its header claims {claimed} bytes); \
+         {}: is it the right archive?",
+        limit / 1_048_576,
+        usual_size(*limit)
+    )]
+    UnpacksTooLarge {
+        shown: String,
+        name: String,
+        limit: u64,
+        claimed: u64,
+    },
+    /// A second entry of one name, which zip's reader hides (see `hidden_entry`).
+    #[error(
+        "{shown} holds {name:?} twice (a second entry of that name, which zip tools would \
+         unpack over the first); keep one"
+    )]
+    HiddenTwice { shown: String, name: String },
+}
 
 /// What a source holds.
 #[derive(Debug)]
@@ -63,17 +220,13 @@ pub struct ZipContents {
 
 /// Reads `path`, refusing a source still being written: sizes and times must not change
 /// over `stable_for`.
-pub fn read(path: &Path, stable_for: Duration) -> Result<Source, String> {
-    let meta = fs::symlink_metadata(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => format!("{} does not exist", path.display()),
-        _ => format!("cannot read {}: {e}", path.display()),
+pub fn read(path: &Path, stable_for: Duration) -> Result<Source, SourceError> {
+    let meta = fs::symlink_metadata(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => SourceError::Missing(path.to_path_buf()),
+        _ => unreadable(path, error),
     })?;
     if meta.file_type().is_symlink() {
-        return Err(format!(
-            "{} is a symbolic link; publish reads only real folders and files: give the folder \
-             or .zip it points to",
-            path.display()
-        ));
+        return Err(SourceError::SymbolicLink(path.to_path_buf()));
     }
     let source = if meta.is_dir() {
         read_folder(path, stable_for)?
@@ -83,20 +236,11 @@ pub fn read(path: &Path, stable_for: Duration) -> Result<Source, String> {
     {
         read_zip(path, stable_for)?
     } else {
-        return Err(format!(
-            "{} is neither a folder nor a .zip; give the folder that holds upd_app.bin and \
-             upd_app_for_old_frs.bin, or a .zip of it",
-            path.display()
-        ));
+        return Err(SourceError::NeitherFolderNorZip(path.to_path_buf()));
     };
     let [new, old] = &source.files;
     if new == old {
-        return Err(format!(
-            "{} and {} in {} are the same bytes: one of them is surely the wrong file",
-            FIRMWARE_FILES[0],
-            FIRMWARE_FILES[1],
-            path.display()
-        ));
+        return Err(SourceError::SameBytes(path.to_path_buf()));
     }
     Ok(source)
 }
@@ -110,39 +254,28 @@ fn version_of_name(path: &Path) -> Option<Version> {
 type Stamp = (u64, Option<SystemTime>);
 
 /// Size and modification time, to see whether something still grows.
-fn stamp(path: &Path) -> Result<Stamp, String> {
-    let m =
-        fs::symlink_metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn stamp(path: &Path) -> Result<Stamp, SourceError> {
+    let m = fs::symlink_metadata(path).map_err(|error| unreadable(path, error))?;
     Ok((m.len(), m.modified().ok()))
 }
 
-fn still_written(path: &Path, before: Stamp) -> Result<(), String> {
+fn still_written(path: &Path, before: Stamp) -> Result<(), SourceError> {
     let after = stamp(path)?;
     if after != before {
-        return Err(format!(
-            "{} is still being written (it changed from {} to {} bytes while it was checked); \
-             wait until the copy has finished",
-            path.display(),
-            before.0,
-            after.0
-        ));
+        return Err(SourceError::StillWritten {
+            path: path.to_path_buf(),
+            before: before.0,
+            after: after.0,
+        });
     }
     Ok(())
 }
 
-fn not_regular(shown: &str, kind: &str) -> String {
-    format!(
-        "{shown} is {kind}, not a regular file; publish reads only regular files: put the \
-         file itself there"
-    )
-}
-
-fn too_large(shown: &str, limit: u64) -> String {
-    format!(
-        "{shown} is larger than {} MiB; {}: is it the right file?",
-        limit / 1_048_576,
-        usual_size(limit)
-    )
+fn unreadable(path: &Path, error: std::io::Error) -> SourceError {
+    SourceError::Unreadable {
+        shown: path.display().to_string(),
+        error,
+    }
 }
 
 /// What a file under `limit` usually weighs, for a refusal.
@@ -177,38 +310,47 @@ fn read_bounded(reader: impl Read, claimed: u64, limit: u64) -> Result<Vec<u8>, 
 }
 
 /// Reads the regular file `path`, at most `limit` bytes; `None` when there is none.
-fn read_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+fn read_file(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, SourceError> {
     let shown = path.display().to_string();
     match read_regular(path, limit) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(NotRead::NotOpened(NotOpened::Missing)) => Ok(None),
-        Err(NotRead::NotOpened(NotOpened::NotRegular(kind))) => Err(not_regular(&shown, kind)),
-        Err(NotRead::Larger(limit)) => Err(too_large(&shown, limit)),
-        Err(NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e)) => {
-            Err(format!("cannot read {shown}: {e}"))
+        Err(NotRead::NotOpened(NotOpened::NotRegular(kind))) => {
+            Err(SourceError::NotRegular { shown, kind })
+        }
+        Err(NotRead::Larger(limit)) => Err(SourceError::TooLarge { shown, limit }),
+        Err(NotRead::NotOpened(NotOpened::Io(error)) | NotRead::Io(error)) => {
+            Err(SourceError::Unreadable { shown, error })
         }
     }
 }
 
-fn read_folder(dir: &Path, stable_for: Duration) -> Result<Source, String> {
+fn read_folder(dir: &Path, stable_for: Duration) -> Result<Source, SourceError> {
     let mut stamps = Vec::new();
     for name in FIRMWARE_FILES {
         let file = dir.join(name);
+        let shown = file.display().to_string();
         let m = match fs::symlink_metadata(&file) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(format!("{name} is missing in {}", dir.display()))
+                return Err(SourceError::FileMissing {
+                    name,
+                    shown: dir.display().to_string(),
+                })
             }
-            Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+            Err(error) => return Err(SourceError::Unreadable { shown, error }),
         };
         if let Some(kind) = kind_of(&m) {
-            return Err(not_regular(&file.display().to_string(), kind));
+            return Err(SourceError::NotRegular { shown, kind });
         }
         if m.len() == 0 {
-            return Err(format!("{} is empty", file.display()));
+            return Err(SourceError::Empty { shown });
         }
         if m.len() > FILE_MAX {
-            return Err(too_large(&file.display().to_string(), FILE_MAX));
+            return Err(SourceError::TooLarge {
+                shown,
+                limit: FILE_MAX,
+            });
         }
         stamps.push((file.clone(), (m.len(), m.modified().ok())));
     }
@@ -216,17 +358,19 @@ fn read_folder(dir: &Path, stable_for: Duration) -> Result<Source, String> {
     let mut files: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
     for (slot, (file, before)) in files.iter_mut().zip(stamps) {
         still_written(&file, before)?;
-        *slot = read_file(&file, FILE_MAX)?
-            .ok_or_else(|| format!("{} disappeared while it was read", file.display()))?;
+        *slot = read_file(&file, FILE_MAX)?.ok_or(SourceError::Disappeared(file.clone()))?;
         still_written(&file, before)?;
         if slot.len() as u64 != before.0 {
-            return Err(format!("{} changed while it was read", file.display()));
+            return Err(SourceError::ChangedWhileRead(file));
         }
     }
     let meta_path = dir.join("meta.yaml");
     let meta = match read_file(&meta_path, META_MAX)? {
         Some(bytes) => Some(
-            utf8_text(bytes, "meta.yaml").map_err(|e| format!("{}: {e}", meta_path.display()))?,
+            utf8_text(bytes, "meta.yaml").map_err(|why| SourceError::NotText {
+                shown: meta_path.display().to_string(),
+                why,
+            })?,
         ),
         None => None,
     };
@@ -237,19 +381,25 @@ fn read_folder(dir: &Path, stable_for: Duration) -> Result<Source, String> {
     })
 }
 
-fn read_zip(path: &Path, stable_for: Duration) -> Result<Source, String> {
+fn read_zip(path: &Path, stable_for: Duration) -> Result<Source, SourceError> {
     let shown = path.display().to_string();
     let (file, opened) = open_regular(path).map_err(|e| match e {
-        NotOpened::Missing => format!("{shown} does not exist"),
-        NotOpened::NotRegular(kind) => not_regular(&shown, kind),
-        NotOpened::Io(e) => format!("cannot read {shown}: {e}"),
+        NotOpened::Missing => SourceError::Missing(path.to_path_buf()),
+        NotOpened::NotRegular(kind) => SourceError::NotRegular {
+            shown: shown.clone(),
+            kind,
+        },
+        NotOpened::Io(error) => SourceError::Unreadable {
+            shown: shown.clone(),
+            error,
+        },
     })?;
     let before = (opened.len(), opened.modified().ok());
     if before.0 > ZIP_MAX {
-        return Err(format!(
-            "{shown} is {} MB; a release's two files are far smaller: is it the right archive?",
-            before.0 / 1_048_576
-        ));
+        return Err(SourceError::ZipTooLarge {
+            shown,
+            bytes: before.0,
+        });
     }
     std::thread::sleep(stable_for);
     still_written(path, before)?;
@@ -364,7 +514,7 @@ struct Wanted {
 /// is checked (a name that stays inside, once; a regular file or a folder), then the two
 /// firmware files and `meta.yaml`, at the top or in one folder, are unpacked, each through
 /// its bound. What zip bytes can become, for `publish` and for the fuzzer.
-pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContents, String> {
+pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContents, SourceError> {
     let left = Cell::new(LISTING_MAX);
     let ran_out = Cell::new(false);
     let listing = Listing {
@@ -375,21 +525,23 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
     let mut archive = match zip::ZipArchive::new(listing) {
         Ok(archive) => archive,
         Err(_) if ran_out.get() => {
-            return Err(format!(
-                "{shown}: listing its entries takes more than {} MiB (or it is no zip at \
-                 all); a release archive lists a handful of files: is it the right archive?",
-                LISTING_MAX / 1_048_576
-            ))
+            return Err(SourceError::ListingTooLarge {
+                shown: shown.to_string(),
+            })
         }
-        Err(e) => return Err(format!("{shown} is not a readable .zip: {e}")),
+        Err(error) => {
+            return Err(SourceError::NotZip {
+                shown: shown.to_string(),
+                error,
+            })
+        }
     };
     left.set(u64::MAX);
     if archive.len() > ENTRIES_MAX {
-        return Err(format!(
-            "{shown} lists {} entries; a release archive holds a handful (at most {ENTRIES_MAX}): \
-             is it the right archive?",
-            archive.len()
-        ));
+        return Err(SourceError::TooManyEntries {
+            shown: shown.to_string(),
+            count: archive.len(),
+        });
     }
     let directory_start = archive.central_directory_start();
     let Survey {
@@ -399,11 +551,11 @@ pub fn zip_contents<R: Read + Seek>(reader: R, shown: &str) -> Result<ZipContent
     } = survey(&mut archive, shown)?;
     let found = unpack(&mut archive, &wanted, shown)?;
     let mut reader = archive.into_inner().inner;
-    if let Some(hidden) = hidden_entry(&mut reader, directory_start, &listed) {
-        return Err(format!(
-            "{shown} holds {hidden:?} twice (a second entry of that name, which zip tools \
-             would unpack over the first); keep one"
-        ));
+    if let Some(name) = hidden_entry(&mut reader, directory_start, &listed) {
+        return Err(SourceError::HiddenTwice {
+            shown: shown.to_string(),
+            name,
+        });
     }
     assemble(found, top_folders, shown)
 }
@@ -418,7 +570,11 @@ struct Survey {
     wanted: Vec<Wanted>,
 }
 
-fn survey<A: Read + Seek>(archive: &mut zip::ZipArchive<A>, shown: &str) -> Result<Survey, String> {
+fn survey<A: Read + Seek>(
+    archive: &mut zip::ZipArchive<A>,
+    shown: &str,
+) -> Result<Survey, SourceError> {
+    let shown_ = || shown.to_string();
     let mut listed = HashSet::new();
     let mut seen = HashSet::new();
     let mut top_folders = BTreeSet::new();
@@ -426,24 +582,31 @@ fn survey<A: Read + Seek>(archive: &mut zip::ZipArchive<A>, shown: &str) -> Resu
     for index in 0..archive.len() {
         let entry = archive
             .by_index_raw(index)
-            .map_err(|e| format!("{shown}: entry {index} cannot be read: {e}"))?;
+            .map_err(|error| SourceError::EntryUnreadable {
+                shown: shown_(),
+                index,
+                error,
+            })?;
         let name = entry.name().to_string();
         listed.insert(entry.central_header_start());
-        let parts = name_parts(&name).map_err(|why| {
-            format!("{shown}: the entry {name:?} {why}; the archive is refused as a whole")
+        let parts = name_parts(&name).map_err(|why| SourceError::BadEntryName {
+            shown: shown_(),
+            name: name.clone(),
+            why,
         })?;
         let kind = entry_kind(&name, entry.unix_mode());
-        if let EntryKind::Other(what) = kind {
-            return Err(format!(
-                "{shown}: the entry {name:?} is {what}, not a regular file; publish reads only \
-                 regular files: zip the files themselves"
-            ));
+        if let EntryKind::Other(kind) = kind {
+            return Err(SourceError::EntryNotRegular {
+                shown: shown_(),
+                name,
+                kind,
+            });
         }
         if !seen.insert(parts.join("/").to_lowercase()) {
-            return Err(format!(
-                "{shown} holds {name:?} twice (names that differ at most in letter case or \
-                 slashes are the same file once unpacked); keep one"
-            ));
+            return Err(SourceError::NamedTwice {
+                shown: shown_(),
+                name,
+            });
         }
         if kind == EntryKind::Folder {
             continue;
@@ -451,37 +614,14 @@ fn survey<A: Read + Seek>(archive: &mut zip::ZipArchive<A>, shown: &str) -> Resu
         if parts.len() > 1 {
             top_folders.insert(parts[0].to_string());
         }
-        let Some(file_name) = parts.last() else {
-            continue;
-        };
-        let slot = match FIRMWARE_FILES.iter().position(|f| f == file_name) {
-            Some(slot) => slot,
-            None if *file_name == "meta.yaml" => 2,
-            None => continue,
-        };
-        if parts.len() > 2 {
-            return Err(format!(
-                "{shown}: {:?} is nested too deep; put the files at the top of the archive or \
-                 in one folder",
-                parts.join("/")
-            ));
-        }
-        if let Some(first) = wanted.iter().find(|w| w.slot == slot) {
-            return Err(format!(
-                "{shown} holds {file_name} twice ({:?} and {name:?}); keep one",
-                first.name
-            ));
-        }
-        let limit = if slot == 2 { META_MAX } else { FILE_MAX };
-        if entry.size() > limit {
-            return Err(too_large(&format!("{shown}: {file_name}"), limit));
-        }
-        wanted.push(Wanted {
+        let entry = Entry {
             index,
-            name,
-            slot,
+            name: name.clone(),
             claimed: entry.size(),
-        });
+        };
+        if let Some(want) = wanted_file(shown, entry, &parts, &wanted)? {
+            wanted.push(want);
+        }
     }
     Ok(Survey {
         listed,
@@ -490,28 +630,86 @@ fn survey<A: Read + Seek>(archive: &mut zip::ZipArchive<A>, shown: &str) -> Resu
     })
 }
 
+/// A file entry of an archive, as listed.
+struct Entry {
+    index: usize,
+    name: String,
+    claimed: u64,
+}
+
+/// The entry (named by `parts`) if it is one of the three files publish reads, checked: at
+/// most one folder deep, not already found (`wanted`), and not claiming more than its bound.
+fn wanted_file(
+    shown: &str,
+    entry: Entry,
+    parts: &[&str],
+    wanted: &[Wanted],
+) -> Result<Option<Wanted>, SourceError> {
+    let Some(file_name) = parts.last() else {
+        return Ok(None);
+    };
+    let slot = match FIRMWARE_FILES.iter().position(|f| f == file_name) {
+        Some(slot) => slot,
+        None if *file_name == "meta.yaml" => 2,
+        None => return Ok(None),
+    };
+    if parts.len() > 2 {
+        return Err(SourceError::NestedTooDeep {
+            shown: shown.to_string(),
+            path: parts.join("/"),
+        });
+    }
+    if let Some(first) = wanted.iter().find(|w| w.slot == slot) {
+        return Err(SourceError::FileTwice {
+            shown: shown.to_string(),
+            file: file_name.to_string(),
+            first: first.name.clone(),
+            second: entry.name,
+        });
+    }
+    let limit = if slot == 2 { META_MAX } else { FILE_MAX };
+    if entry.claimed > limit {
+        return Err(SourceError::TooLarge {
+            shown: format!("{shown}: {file_name}"),
+            limit,
+        });
+    }
+    Ok(Some(Wanted {
+        index: entry.index,
+        name: entry.name,
+        slot,
+        claimed: entry.claimed,
+    }))
+}
+
 /// Unpacks the wanted entries, each through its bound (never the header's size).
 fn unpack<A: Read + Seek>(
     archive: &mut zip::ZipArchive<A>,
     wanted: &[Wanted],
     shown: &str,
-) -> Result<[Option<Vec<u8>>; 3], String> {
+) -> Result<[Option<Vec<u8>>; 3], SourceError> {
     let mut found: [Option<Vec<u8>>; 3] = [None, None, None];
     for w in wanted {
         let entry = archive
             .by_index(w.index)
-            .map_err(|e| format!("{shown}: {:?} cannot be unpacked: {e}", w.name))?;
+            .map_err(|error| SourceError::EntryNotUnpacked {
+                shown: shown.to_string(),
+                name: w.name.clone(),
+                error,
+            })?;
         let limit = if w.slot == 2 { META_MAX } else { FILE_MAX };
         found[w.slot] = Some(read_bounded(entry, w.claimed, limit).map_err(|e| match e {
-            ReadError::TooLarge => format!(
-                "{shown}: {:?} unpacks to more than {} MiB (its header claims {} bytes); \
-                 {}: is it the right archive?",
-                w.name,
-                limit / 1_048_576,
-                w.claimed,
-                usual_size(limit)
-            ),
-            ReadError::Io(e) => format!("{shown}: {:?} cannot be unpacked: {e}", w.name),
+            ReadError::TooLarge => SourceError::UnpacksTooLarge {
+                shown: shown.to_string(),
+                name: w.name.clone(),
+                limit,
+                claimed: w.claimed,
+            },
+            ReadError::Io(error) => SourceError::EntryNotInflated {
+                shown: shown.to_string(),
+                name: w.name.clone(),
+                error,
+            },
         })?);
     }
     Ok(found)
@@ -523,18 +721,32 @@ fn assemble(
     found: [Option<Vec<u8>>; 3],
     top_folders: BTreeSet<String>,
     shown: &str,
-) -> Result<ZipContents, String> {
+) -> Result<ZipContents, SourceError> {
     let [new, old, meta] = found;
     let mut files: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
     for ((name, slot), data) in FIRMWARE_FILES.iter().zip(&mut files).zip([new, old]) {
         match data {
-            Some(data) if data.is_empty() => return Err(format!("{name} in {shown} is empty")),
+            Some(data) if data.is_empty() => {
+                return Err(SourceError::Empty {
+                    shown: format!("{name} in {shown}"),
+                })
+            }
             Some(data) => *slot = data,
-            None => return Err(format!("{name} is missing in {shown}")),
+            None => {
+                return Err(SourceError::FileMissing {
+                    name,
+                    shown: shown.to_string(),
+                })
+            }
         }
     }
     let meta = match meta {
-        Some(bytes) => Some(utf8_text(bytes, "meta.yaml").map_err(|e| format!("{shown}: {e}"))?),
+        Some(bytes) => Some(
+            utf8_text(bytes, "meta.yaml").map_err(|why| SourceError::NotText {
+                shown: shown.to_string(),
+                why,
+            })?,
+        ),
         None => None,
     };
     let folder = match top_folders.into_iter().collect::<Vec<_>>().as_slice() {
@@ -591,6 +803,104 @@ mod tests {
     use super::*;
     use std::io::{Cursor, Write};
 
+    /// The sentences a refusal says are what `publish` said before they were typed (the
+    /// ones no integration test reaches).
+    #[test]
+    fn refusals_say_the_sentences_they_said_as_strings() {
+        let p = PathBuf::from("/tmp/src");
+        let cases = [
+            (
+                SourceError::NeitherFolderNorZip(p.clone()),
+                "/tmp/src is neither a folder nor a .zip; give the folder that holds upd_app.bin \
+                 and upd_app_for_old_frs.bin, or a .zip of it",
+            ),
+            (
+                SourceError::SymbolicLink(p.clone()),
+                "/tmp/src is a symbolic link; publish reads only real folders and files: give \
+                 the folder or .zip it points to",
+            ),
+            (
+                SourceError::SameBytes(p.clone()),
+                "upd_app.bin and upd_app_for_old_frs.bin in /tmp/src are the same bytes: one of \
+                 them is surely the wrong file",
+            ),
+            (
+                SourceError::StillWritten {
+                    path: p.clone(),
+                    before: 1,
+                    after: 2,
+                },
+                "/tmp/src is still being written (it changed from 1 to 2 bytes while it was \
+                 checked); wait until the copy has finished",
+            ),
+            (
+                SourceError::FileMissing {
+                    name: "upd_app.bin",
+                    shown: "/tmp/src".into(),
+                },
+                "upd_app.bin is missing in /tmp/src",
+            ),
+            (
+                SourceError::TooLarge {
+                    shown: "r.zip: meta.yaml".into(),
+                    limit: META_MAX,
+                },
+                "r.zip: meta.yaml is larger than 1 MiB; a meta.yaml is a few lines: is it the \
+                 right file?",
+            ),
+            (
+                SourceError::ZipTooLarge {
+                    shown: "r.zip".into(),
+                    bytes: 300 * 1_048_576,
+                },
+                "r.zip is 300 MB; a release's two files are far smaller: is it the right archive?",
+            ),
+            (
+                SourceError::ListingTooLarge {
+                    shown: "r.zip".into(),
+                },
+                "r.zip: listing its entries takes more than 1 MiB (or it is no zip at all); a \
+                 release archive lists a handful of files: is it the right archive?",
+            ),
+            (
+                SourceError::TooManyEntries {
+                    shown: "r.zip".into(),
+                    count: 1001,
+                },
+                "r.zip lists 1001 entries; a release archive holds a handful (at most 1000): is \
+                 it the right archive?",
+            ),
+            (
+                SourceError::NestedTooDeep {
+                    shown: "r.zip".into(),
+                    path: "a/b/upd_app.bin".into(),
+                },
+                "r.zip: \"a/b/upd_app.bin\" is nested too deep; put the files at the top of the \
+                 archive or in one folder",
+            ),
+            (
+                SourceError::FileTwice {
+                    shown: "r.zip".into(),
+                    file: "upd_app.bin".into(),
+                    first: "a/upd_app.bin".into(),
+                    second: "upd_app.bin".into(),
+                },
+                "r.zip holds upd_app.bin twice (\"a/upd_app.bin\" and \"upd_app.bin\"); keep one",
+            ),
+            (
+                SourceError::HiddenTwice {
+                    shown: "r.zip".into(),
+                    name: "upd_app.bin".into(),
+                },
+                "r.zip holds \"upd_app.bin\" twice (a second entry of that name, which zip tools \
+                 would unpack over the first); keep one",
+            ),
+        ];
+        for (error, said) in cases {
+            assert_eq!(error.to_string(), said);
+        }
+    }
+
     fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default()
@@ -603,7 +913,8 @@ mod tests {
     }
 
     fn contents(zip: Vec<u8>) -> Result<ZipContents, String> {
-        zip_contents(Cursor::new(zip), "r.zip")
+        // The tests compare the sentences a refusal says.
+        zip_contents(Cursor::new(zip), "r.zip").map_err(|e| e.to_string())
     }
 
     #[test]

@@ -25,6 +25,24 @@ fn nonce() -> String {
     format!("{}-{nanos:09}", std::process::id())
 }
 
+/// Why a release could not be written; whatever was staged is removed again (a
+/// replacement in place may have renamed some files in, see `replace_in_place`).
+#[derive(Debug, thiserror::Error)]
+pub enum StagingError {
+    #[error("{} is already published; give --replace to replace it in place", .0.display())]
+    AlreadyPublished(PathBuf),
+    /// Another publish put the same version in place while this one staged it.
+    #[error("{} appeared meanwhile; nothing was changed", .0.display())]
+    AppearedMeanwhile(PathBuf),
+    /// `what`: `create`, `write`, `sync`, `rename into place`...
+    #[error("cannot {what} {}: {error}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
 /// What was done, for the command to say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -42,14 +60,11 @@ pub fn write_release(
     files: &[Vec<u8>; 2],
     meta_yaml: &str,
     replace: bool,
-) -> Result<(PathBuf, Written), String> {
+) -> Result<(PathBuf, Written), StagingError> {
     let target = line_dir.join(version.to_string());
     if target.exists() {
         if !replace {
-            return Err(format!(
-                "{} is already published; give --replace to replace it in place",
-                target.display()
-            ));
+            return Err(StagingError::AlreadyPublished(target));
         }
         replace_in_place(&target, files, meta_yaml)?;
         return Ok((target, Written::Replaced));
@@ -63,8 +78,12 @@ pub fn write_release(
     result.map(|()| (target, Written::New))
 }
 
-fn io<'a>(what: &'a str, path: &'a Path) -> impl Fn(std::io::Error) -> String + 'a {
-    move |e| format!("cannot {what} {}: {e}", path.display())
+fn io<'a>(what: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> StagingError + 'a {
+    move |error| StagingError::Io {
+        what,
+        path: path.to_path_buf(),
+        error,
+    }
 }
 
 fn stage_and_rename(
@@ -72,7 +91,7 @@ fn stage_and_rename(
     target: &Path,
     files: &[Vec<u8>; 2],
     meta_yaml: &str,
-) -> Result<(), String> {
+) -> Result<(), StagingError> {
     fs::create_dir(staging).map_err(io("create", staging))?;
     for (name, bytes) in FIRMWARE_FILES.iter().zip(files) {
         let path = staging.join(name);
@@ -82,10 +101,7 @@ fn stage_and_rename(
     write_synced(&meta, meta_yaml.as_bytes()).map_err(io("write", &meta))?;
     sync_folder(staging).map_err(io("sync", staging))?;
     if target.exists() {
-        return Err(format!(
-            "{} appeared meanwhile; nothing was changed",
-            target.display()
-        ));
+        return Err(StagingError::AppearedMeanwhile(target.to_path_buf()));
     }
     fs::rename(staging, target).map_err(io("rename the staged release to", target))?;
     if let Some(parent) = target.parent() {
@@ -94,12 +110,16 @@ fn stage_and_rename(
     Ok(())
 }
 
-fn replace_in_place(target: &Path, files: &[Vec<u8>; 2], meta_yaml: &str) -> Result<(), String> {
+fn replace_in_place(
+    target: &Path,
+    files: &[Vec<u8>; 2],
+    meta_yaml: &str,
+) -> Result<(), StagingError> {
     let tag = nonce();
     // Everything new is written and synced under dot-names first; a failure here leaves
     // the published release exactly as it was.
     let mut staged = Vec::new();
-    let mut stage = |name: &str, bytes: &[u8]| -> Result<(), String> {
+    let mut stage = |name: &str, bytes: &[u8]| -> Result<(), StagingError> {
         let temp = target.join(format!(".{name}.new-{tag}"));
         write_synced(&temp, bytes).map_err(io("write", &temp))?;
         staged.push((temp, target.join(name)));

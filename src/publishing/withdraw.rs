@@ -13,46 +13,87 @@ use crate::platform::durable::sync_folder;
 /// The folder withdrawn releases go to.
 pub const WITHDRAWN: &str = ".withdrawn";
 
+/// Why a release could not be withdrawn; until the move, nothing was changed.
+#[derive(Debug, thiserror::Error)]
+pub enum WithdrawError {
+    #[error("{} is not a release folder", .0.display())]
+    NotAFolder(PathBuf),
+    #[error("there is no release {version}{} in {}", in_line(line), line_dir.display())]
+    NoRelease {
+        version: Version,
+        line: String,
+        line_dir: PathBuf,
+    },
+    /// `what`: `read`, `create`, `sync`.
+    #[error("cannot {what} {}: {error}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot move {} to {}: {error}", from.display(), to.display())]
+    Move {
+        from: PathBuf,
+        to: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// ` in line NAME`, or nothing for the default line.
+fn in_line(line: &str) -> String {
+    if line == DEFAULT_LINE {
+        String::new()
+    } else {
+        format!(" in line {line}")
+    }
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> WithdrawError + 'a {
+    move |error| WithdrawError::Io {
+        what,
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
 /// Moves release `version` of `line` out of `firmware_dir`; where it went.
-pub fn withdraw(firmware_dir: &Path, line: &str, version: Version) -> Result<PathBuf, String> {
+pub fn withdraw(
+    firmware_dir: &Path,
+    line: &str,
+    version: Version,
+) -> Result<PathBuf, WithdrawError> {
     let line_dir = line_folder(firmware_dir, line);
     let folder = line_dir.join(version.to_string());
     match fs::symlink_metadata(&folder) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(format!("{} is not a release folder", folder.display())),
+        Ok(_) => return Err(WithdrawError::NotAFolder(folder)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "there is no release {version}{} in {}",
-                if line == DEFAULT_LINE {
-                    String::new()
-                } else {
-                    format!(" in line {line}")
-                },
-                line_dir.display()
-            ))
+            return Err(WithdrawError::NoRelease {
+                version,
+                line: line.to_string(),
+                line_dir,
+            })
         }
-        Err(e) => return Err(format!("cannot read {}: {e}", folder.display())),
+        Err(error) => return Err(io("read", &folder)(error)),
     }
     let mut shelf = firmware_dir.join(WITHDRAWN);
     if line != DEFAULT_LINE {
         shelf = shelf.join(line);
     }
-    fs::create_dir_all(&shelf).map_err(|e| format!("cannot create {}: {e}", shelf.display()))?;
+    fs::create_dir_all(&shelf).map_err(io("create", &shelf))?;
     let mut destination = shelf.join(version.to_string());
     let mut n = 2;
     while destination.exists() {
         destination = shelf.join(format!("{version}-{n}"));
         n += 1;
     }
-    fs::rename(&folder, &destination).map_err(|e| {
-        format!(
-            "cannot move {} to {}: {e}",
-            folder.display(),
-            destination.display()
-        )
+    fs::rename(&folder, &destination).map_err(|error| WithdrawError::Move {
+        from: folder.clone(),
+        to: destination.clone(),
+        error,
     })?;
     for dir in [&line_dir, &shelf] {
-        sync_folder(dir).map_err(|e| format!("cannot sync {}: {e}", dir.display()))?;
+        sync_folder(dir).map_err(io("sync", dir))?;
     }
     Ok(destination)
 }

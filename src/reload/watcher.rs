@@ -1,7 +1,9 @@
 //! Filesystem watching, reduced to "something may have changed" plus what inotify says of
 //! writers (a file written and not yet closed). The notify callback only forwards into a
-//! bounded channel; the reloader keeps the write ledger, debounces and rescans everything. Event paths are never trusted (inotify loses events for files created before
-//! a watch on a new folder exists), so what changed is decided by the scan, not here.
+//! bounded channel; the reloader keeps the write ledger, debounces and rescans everything.
+//! Event paths are never trusted (inotify loses events for files created before a watch on
+//! a new folder exists), so what changed is decided by the scan, not here. When watching
+//! cannot start at all (`WatchError`), changes are picked up on SIGHUP and `reload` only.
 //!
 //! Watched: `firmware_dir` recursively; and, non-recursively, the folders holding the
 //! configuration file, each license file (so that editors' rename-on-save and
@@ -167,6 +169,12 @@ fn parent(path: &Path) -> PathBuf {
     path.parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
+/// Watching could not start; changes are then picked up on SIGHUP and `reload` only. Says
+/// what `explain` says.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", explain(.0))]
+pub struct WatchError(notify::Error);
+
 /// The operator-facing explanation of a watch error.
 pub fn explain(error: &notify::Error) -> String {
     match &error.kind {
@@ -233,7 +241,7 @@ pub struct FsWatcher {
 
 impl FsWatcher {
     /// Starts a watcher that forwards changes into `changes`.
-    pub fn new(changes: mpsc::Sender<Change>) -> Result<FsWatcher, String> {
+    pub fn new(changes: mpsc::Sender<Change>) -> Result<FsWatcher, WatchError> {
         let filter = Arc::new(ArcSwap::from_pointee(WatchFilter::default()));
         let lost = Arc::new(AtomicBool::new(false));
         let native = notify::recommended_watcher(forwarder(
@@ -242,7 +250,7 @@ impl FsWatcher {
             lost.clone(),
             true,
         ))
-        .map_err(|e| explain(&e))?;
+        .map_err(WatchError)?;
         Ok(FsWatcher {
             native: Some(native),
             poll: None,

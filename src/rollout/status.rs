@@ -1,7 +1,7 @@
 //! Where each rollout stands, for `GET /status` and the dashboard: its settings, how many
-//! are admitted (in all and this hour), its halt, and the one word for its state
-//! (`admitting`, `paused`, `halted`, `outside_window`, `hourly_cap_reached`). A pure
-//! function of the snapshot and the admissions memory, so both views agree.
+//! are admitted (in all and this hour), its halt, and its state (`RolloutState`, shown as
+//! one word: `admitting`, `paused`, `halted`, `outside_window`, `hourly_cap_reached`). A
+//! pure function of the snapshot and the admissions memory, so both views agree.
 
 use serde::Serialize;
 
@@ -26,8 +26,48 @@ pub struct RolloutView {
     pub max_new_per_hour: Option<u32>,
     /// How many more the hourly cap lets in right now (none: no cap).
     pub remaining_this_hour: Option<u64>,
-    /// `admitting`, `paused`, `halted`, `outside_window` or `hourly_cap_reached`.
-    pub state: &'static str,
+    pub state: RolloutState,
+}
+
+/// Where a rollout stands, in one word: `GET /status` and the dashboard's `data-state` show
+/// `as_str`, so these words are part of what operators' scripts read.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutState {
+    /// New devices are let in.
+    Admitting,
+    /// `paused` in its `meta.yaml`.
+    Paused,
+    /// Halted by its stuck devices.
+    Halted,
+    /// Outside its daily window.
+    OutsideWindow,
+    /// Its `max_new_per_hour` is used up for this hour.
+    HourlyCapReached,
+}
+
+impl RolloutState {
+    /// The word `GET /status` answers (`admitting`, `outside_window`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutState::Admitting => "admitting",
+            RolloutState::Paused => "paused",
+            RolloutState::Halted => "halted",
+            RolloutState::OutsideWindow => "outside_window",
+            RolloutState::HourlyCapReached => "hourly_cap_reached",
+        }
+    }
+
+    /// Whether nobody new is let in until an operator acts (paused or halted).
+    pub fn needs_operator(self) -> bool {
+        matches!(self, RolloutState::Paused | RolloutState::Halted)
+    }
+}
+
+impl std::fmt::Display for RolloutState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Every published release under rollout, with its admissions, as of `now` (Unix seconds)
@@ -50,15 +90,15 @@ pub fn rollouts(
                 .max_new_per_hour
                 .map(|cap| u64::from(cap).saturating_sub(counts.admitted_last_hour));
             let state = if rollout.paused {
-                "paused"
+                RolloutState::Paused
             } else if halted.is_some() {
-                "halted"
+                RolloutState::Halted
             } else if rollout.window.is_some_and(|w| !w.contains(local_minute)) {
-                "outside_window"
+                RolloutState::OutsideWindow
             } else if remaining == Some(0) {
-                "hourly_cap_reached"
+                RolloutState::HourlyCapReached
             } else {
-                "admitting"
+                RolloutState::Admitting
             };
             views.push(RolloutView {
                 line: line.name.to_string(),
@@ -78,4 +118,30 @@ pub fn rollouts(
         }
     }
     views
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `GET /status` (serde) and the dashboard (`as_str`) must say the same word.
+    #[test]
+    fn the_state_reads_the_same_in_json_and_on_the_dashboard() {
+        for state in [
+            RolloutState::Admitting,
+            RolloutState::Paused,
+            RolloutState::Halted,
+            RolloutState::OutsideWindow,
+            RolloutState::HourlyCapReached,
+        ] {
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::from(state.as_str())
+            );
+        }
+        assert_eq!(
+            RolloutState::HourlyCapReached.as_str(),
+            "hourly_cap_reached"
+        );
+    }
 }

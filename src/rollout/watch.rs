@@ -1,10 +1,11 @@
 //! The rollout watch: every few seconds, off the request path, it brings the admissions
 //! memory in step with the inventory (admissions other instances sharing the store made;
-//! it reads only theirs, its own are in memory already)
-//! and decides automatic halts: a release whose rollout has `halt_when_stuck_percent`, with
-//! at least 20 devices that finished its download since the rollout last (re)started and a
-//! stuck share above the threshold, admits nobody new until its `meta.yaml` rollout is
-//! edited. Halts live in the store, so they survive restarts and every instance sees them.
+//! it reads only theirs, its own are in memory already) and decides automatic halts: a
+//! release whose rollout has `halt_when_stuck_percent`, with at least 20 devices
+//! (`HALT_MIN_FINISHED`) that finished its download since the rollout last (re)started and
+//! a stuck share above the threshold, admits nobody new until its `meta.yaml` rollout is
+//! edited (`halt_or_resume`). Halts live in the store, so they survive restarts and every
+//! instance sees them.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -15,6 +16,7 @@ use log::{info, warn};
 
 use crate::app_state::AppState;
 use crate::catalog::device_line::line_label;
+use crate::catalog::releases::Release;
 use crate::model::unix_time::unix;
 use crate::rollout::admissions::Halt;
 use crate::rollout::rules::{halt_due, per_mille_text};
@@ -109,63 +111,84 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
         for release in line.releases.published() {
             let key = (line.name.to_string(), release.version.as_u32());
             let row = stored.get(&key).copied();
-            let settings = release
-                .rollout
-                .as_ref()
-                .map(|r| r.settings_id.clone())
-                .unwrap_or_default();
-            if let Some(row) = row.filter(|r| r.halted_at.is_some()) {
-                if row.settings != settings {
-                    let detail = match &release.rollout {
-                        Some(rollout) => format!("rollout edited: now {rollout}"),
-                        None => "rollout removed from meta.yaml".to_string(),
-                    };
-                    rollout_sql::resume_rollout(db, &key.0, key.1, now, &detail)?;
-                    changed = true;
-                }
-                continue;
-            }
-            let Some(rollout) = &release.rollout else {
-                continue;
-            };
-            let Some(threshold) = rollout.halt_when_stuck_per_mille else {
-                continue;
-            };
-            let counted_from = row.map_or(0, |r| r.counted_from);
-            let (finished, stuck) =
-                rollout_sql::finished_and_stuck(db, &key.0, key.1, counted_from, now, stuck_after)?;
-            if halt_due(threshold, finished, stuck) {
-                let detail = format!(
-                    "{stuck} of the {finished} devices that downloaded it are stuck ({}, above \
-                     halt_when_stuck_percent {})",
-                    per_mille_text(u32::try_from(stuck * 1000 / finished.max(1)).unwrap_or(1000)),
-                    per_mille_text(threshold)
-                );
-                changed = true;
-                rollout_sql::halt_rollout(
-                    db,
-                    &RolloutStateRow {
-                        line: key.0.clone(),
-                        version: key.1,
-                        counted_from,
-                        halted_at: Some(now),
-                        settings,
-                        detail,
-                        stuck,
-                        finished,
-                    },
-                )?;
-            }
+            changed |= halt_or_resume(db, &key, release, row, now, stuck_after)?;
         }
     }
-
     let halts = if changed {
         halts_of(&rollout_sql::rollout_states(db)?)
     } else {
         halts_of(&rows)
     };
-    let before = state.admissions.halts();
-    for (key, halt) in &halts {
+    announce_changes(&state.admissions.halts(), &halts);
+    state.admissions.set_halts(halts);
+    Ok(newest)
+}
+
+/// Decides for one published release (`key`: its line and version; `row`: its stored
+/// rollout state): a halted rollout whose settings were edited (or removed) is resumed; a
+/// running one whose stuck share passed its threshold is halted. Whether it stored either.
+fn halt_or_resume(
+    db: &mut dyn Db,
+    key: &(String, u32),
+    release: &Release,
+    row: Option<&RolloutStateRow>,
+    now: u64,
+    stuck_after: u64,
+) -> Result<bool> {
+    let settings = release
+        .rollout
+        .as_ref()
+        .map(|r| r.settings_id.clone())
+        .unwrap_or_default();
+    if let Some(row) = row.filter(|r| r.halted_at.is_some()) {
+        if row.settings == settings {
+            return Ok(false);
+        }
+        let detail = match &release.rollout {
+            Some(rollout) => format!("rollout edited: now {rollout}"),
+            None => "rollout removed from meta.yaml".to_string(),
+        };
+        rollout_sql::resume_rollout(db, &key.0, key.1, now, &detail)?;
+        return Ok(true);
+    }
+    let Some(threshold) = release
+        .rollout
+        .as_ref()
+        .and_then(|r| r.halt_when_stuck_per_mille)
+    else {
+        return Ok(false);
+    };
+    let counted_from = row.map_or(0, |r| r.counted_from);
+    let (finished, stuck) =
+        rollout_sql::finished_and_stuck(db, &key.0, key.1, counted_from, now, stuck_after)?;
+    if !halt_due(threshold, finished, stuck) {
+        return Ok(false);
+    }
+    let detail = format!(
+        "{stuck} of the {finished} devices that downloaded it are stuck ({}, above \
+         halt_when_stuck_percent {})",
+        per_mille_text(u32::try_from(stuck * 1000 / finished.max(1)).unwrap_or(1000)),
+        per_mille_text(threshold)
+    );
+    rollout_sql::halt_rollout(
+        db,
+        &RolloutStateRow {
+            line: key.0.clone(),
+            version: key.1,
+            counted_from,
+            halted_at: Some(now),
+            settings,
+            detail,
+            stuck,
+            finished,
+        },
+    )?;
+    Ok(true)
+}
+
+/// Logs each rollout halted or resumed since the last round (`before`: the halts then).
+fn announce_changes(before: &HashMap<(String, u32), Halt>, halts: &HashMap<(String, u32), Halt>) {
+    for (key, halt) in halts {
         if !before.contains_key(key) {
             warn!(
                 "the rollout of {} (line {}) is halted: {}; nobody new is offered it until \
@@ -183,8 +206,6 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
             line_label(&key.0)
         );
     }
-    state.admissions.set_halts(halts);
-    Ok(newest)
 }
 
 fn halts_of(rows: &[RolloutStateRow]) -> HashMap<(String, u32), Halt> {

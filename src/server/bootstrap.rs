@@ -81,9 +81,8 @@ fn open_tls(config: &Config) -> Result<Option<Tls>> {
     let Some(setting) = &config.tls else {
         return Ok(None);
     };
-    let certificates =
-        Arc::new(CertificateStore::open(setting.files.clone()).map_err(anyhow::Error::msg)?);
-    let config = tls::server_config(certificates.clone()).map_err(anyhow::Error::msg)?;
+    let certificates = Arc::new(CertificateStore::open(setting.files.clone())?);
+    let config = tls::server_config(certificates.clone())?;
     Ok(Some(Tls {
         certificates,
         config,
