@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod commands;
 pub mod config;
 pub mod device_api;
+pub mod json_error;
 pub mod licenses;
 pub mod model;
 pub mod observe;

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use actix_web::http::header::EntityTag;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -41,8 +40,10 @@ use crate::rollout::rules::Rollout;
 pub struct FirmwareFile {
     pub bytes: Bytes,
     pub sha256: [u8; 32],
-    /// Strong ETag (the SHA-256), the same on every instance serving these bytes.
-    pub etag: EntityTag,
+    /// The strong ETag's opaque value: the SHA-256 in hex, the same on every instance
+    /// serving these bytes. A plain string, so the catalog knows no HTTP framework: the
+    /// download handler makes the header of it.
+    pub etag: String,
     /// Modification time in whole seconds, as HTTP dates carry it.
     pub modified: SystemTime,
     fingerprint: Fingerprint,
@@ -578,7 +579,7 @@ fn read_firmware(
     }
     let sha256: [u8; 32] = Sha256::digest(&bytes).into();
     Ok(Some(FirmwareFile {
-        etag: EntityTag::new_strong(to_hex(&sha256)),
+        etag: to_hex(&sha256),
         bytes: Bytes::from(bytes),
         sha256,
         modified: whole_seconds(fingerprint.modified()),

@@ -15,9 +15,9 @@ pub mod cli;
 mod file;
 pub mod firmware_dir_guard;
 mod layer;
+mod scan_settings;
 pub mod settings;
 pub mod tls;
-pub mod trusted_proxies;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -30,8 +30,8 @@ use crate::config::cli::RawArgs;
 pub use crate::config::file::{parse_file, FileConfig};
 use crate::config::layer::Layer;
 use crate::config::settings::*;
-use crate::config::trusted_proxies::TrustedProxies;
 use crate::model::text_file::utf8_text;
+use crate::model::trusted_proxies::TrustedProxies;
 use crate::model::version::Version;
 
 const DEFAULT_CONFIG: &str = "server.yaml";

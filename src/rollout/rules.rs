@@ -119,7 +119,8 @@ impl Rollout {
         );
         let digest = Sha256::digest(written.as_bytes());
         let settings_id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())?;
+        let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())
+            .map_err(|e| e.to_string())?;
         let percent = match raw.percent {
             None => 100,
             Some(p) if (0.0..=100.0).contains(&p) && p.fract() == 0.0 => p as u8,
