@@ -15,7 +15,7 @@ pub mod json_error;
 pub mod licenses;
 pub mod model;
 pub mod observe;
-pub mod platform;
+pub use kkt_platform as platform;
 pub mod publishing;
 pub mod reload;
 pub mod rollout;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// wing's lower parts included), and the wing's `mod.rs` may only name its parts.
 const LEVELS: &[(&str, u32)] = &[
     ("model", 0),
+    // The crate kkt-platform (crates/platform), re-exported as `crate::platform`.
     ("platform", 1),
     ("json_error", 1),
     ("licenses", 2),
@@ -160,7 +161,7 @@ fn nothing_imports_upward_or_across_listeners() {
 fn every_wing_says_what_it_is_for() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut missing = Vec::new();
-    for (wing, _) in LEVELS {
+    for (wing, _) in LEVELS.iter().filter(|(wing, _)| *wing != "platform") {
         let wing = wing.replace("::", "/");
         let folder = src.join(&wing).join("mod.rs");
         let file = src.join(format!("{wing}.rs"));

@@ -60,8 +60,8 @@ mod windows {
     use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
     use windows_service::{define_windows_service, service_dispatcher};
 
-    use crate::platform::service_control::{answer, Control, State};
-    use crate::platform::stop_signal;
+    use crate::service_control::{answer, Control, State};
+    use crate::stop_signal;
 
     struct Service {
         name: &'static str,

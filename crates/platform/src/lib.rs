@@ -7,7 +7,8 @@
 //! folder (`durable`), the system's own folders (`system_folders`), opening only a regular
 //! file, never through a link (`regular_file`), the Windows service (`windows_service`,
 //! with its answers to the service manager in `service_control`).
-//! It uses nothing else of the crate but the vocabulary.
+//! A crate of its own (kkt-platform), the lowest of the workspace: it uses no other part of
+//! the server, so every crate above may use it (`crate::platform::…` in the server).
 
 pub mod durable;
 pub mod file_system;
