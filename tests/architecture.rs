@@ -161,7 +161,8 @@ fn nothing_imports_upward_or_across_listeners() {
 fn every_wing_says_what_it_is_for() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut missing = Vec::new();
-    for (wing, _) in LEVELS.iter().filter(|(wing, _)| *wing != "platform") {
+    let in_crates = ["platform", "model", "licenses", "catalog", "rollout::rules"];
+    for (wing, _) in LEVELS.iter().filter(|(wing, _)| !in_crates.contains(wing)) {
         let wing = wing.replace("::", "/");
         let folder = src.join(&wing).join("mod.rs");
         let file = src.join(format!("{wing}.rs"));
@@ -180,10 +181,10 @@ fn every_wing_says_what_it_is_for() {
         }
     }
     assert!(missing.is_empty(), "no `//!` purpose line: {missing:?}");
-    // 16 wings (each a folder, or `app_state.rs`, `json_error.rs`), `lib.rs` and `main.rs`.
+    // 12 wings (each a folder, or `app_state.rs`, `json_error.rs`), `lib.rs` and `main.rs`.
     let root_entries = fs::read_dir(&src).expect("src/").count();
     assert!(
-        root_entries <= 18,
+        root_entries <= 14,
         "src/ has {root_entries} entries at its root: give the new ones a wing"
     );
 }

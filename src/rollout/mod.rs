@@ -29,6 +29,8 @@
 
 pub mod admissions;
 pub mod gate;
-pub mod rules;
 pub mod status;
 pub mod watch;
+
+// The pure rules live in kkt-core (crates/core), below the catalog that parses them.
+pub use kkt_core::rollout::rules;

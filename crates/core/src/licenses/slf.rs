@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn reads_the_vendors_sample() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vendor-sample.slf");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/vendor-sample.slf");
         let text = std::fs::read_to_string(&path).expect("the vendor's sample is in the repo");
         let parsed = parse(&path, text.as_bytes(), 0).unwrap();
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);

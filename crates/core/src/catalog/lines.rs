@@ -16,8 +16,8 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
-use crate::platform::fingerprint::Fingerprint;
-use crate::platform::regular_file::{read_regular, NotOpened, NotRead};
+use kkt_platform::fingerprint::Fingerprint;
+use kkt_platform::regular_file::{read_regular, NotOpened, NotRead};
 
 /// The file that makes a folder a line.
 pub const LINE_FILE: &str = "line.yaml";

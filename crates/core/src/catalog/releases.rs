@@ -30,10 +30,10 @@ use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
-use crate::platform::fingerprint::Fingerprint;
-use crate::platform::open_writers::{self, Writers};
-use crate::platform::regular_file::{read_regular, NotOpened, NotRead};
 use crate::rollout::rules::Rollout;
+use kkt_platform::fingerprint::Fingerprint;
+use kkt_platform::open_writers::{self, Writers};
+use kkt_platform::regular_file::{read_regular, NotOpened, NotRead};
 
 /// One firmware file as validated: the bytes served, and what the HTTP caching headers say.
 #[derive(Debug)]

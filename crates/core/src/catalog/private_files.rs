@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::platform::{fingerprint, system_folders};
+use kkt_platform::{fingerprint, system_folders};
 
 /// A file (or folder) of the server's own that must not be downloadable.
 #[derive(Debug, Clone, PartialEq, Eq)]
