@@ -45,7 +45,8 @@ use serde::Serialize;
 
 use crate::config::InventorySetting;
 use crate::model::unix_time::unix;
-use crate::observe::writer_thread::{join_within, lock};
+use crate::observe::writer_thread::join_within;
+use crate::platform::lock_recover::{CondvarRecover, LockRecover};
 use db::{Db, Postgres, Sqlite};
 pub use event::Event;
 
@@ -177,7 +178,7 @@ impl Inventory {
                 write_loop(&shared, &thread_settings, first)
             });
         match handle {
-            Ok(handle) => *lock(&inventory.writer) = Some(handle),
+            Ok(handle) => *inventory.writer.lock_recover() = Some(handle),
             Err(e) => log::error!("cannot start the inventory writer: {e}"),
         }
         inventory
@@ -215,7 +216,7 @@ impl Inventory {
     }
 
     pub fn status(&self) -> InventoryStatus {
-        let error = lock(&self.shared.error).clone();
+        let error = self.shared.error.lock_recover().clone();
         InventoryStatus {
             store: self.settings.store.to_string(),
             ok: error.is_none(),
@@ -223,7 +224,7 @@ impl Inventory {
             written: self.shared.written.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             limited: self.shared.limited.load(Ordering::Relaxed),
-            waiting: lock(&self.shared.inbox).events.len() as u64,
+            waiting: self.shared.inbox.lock_recover().events.len() as u64,
         }
     }
 
@@ -234,7 +235,7 @@ impl Inventory {
         if !self.is_on() {
             anyhow::bail!("the inventory is off (inventory: off in server.yaml)");
         }
-        let mut reader = lock(&self.reader);
+        let mut reader = self.reader.lock_recover();
         if reader.is_none() {
             *reader = Some(open_store(&self.settings.store)?);
         }
@@ -265,7 +266,7 @@ impl Inventory {
 
     /// Writes everything queued and stops the writer (at most `timeout`).
     pub fn close(&self, timeout: Duration) {
-        lock(&self.shared.inbox).close = true;
+        self.shared.inbox.lock_recover().close = true;
         self.shared.wake.notify_all();
         if !join_within(&self.writer, timeout) {
             log::warn!("the inventory writer did not finish in time; its last records are lost");
@@ -288,7 +289,7 @@ impl Shared {
 
     /// Queues `event` unless the inbox is full or its address has queued its share.
     fn push(&self, event: Event) {
-        let mut inbox = lock(&self.inbox);
+        let mut inbox = self.inbox.lock_recover();
         if inbox.events.len() >= QUEUE || inbox.close {
             drop(inbox);
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -348,7 +349,7 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
     let mut next_take = Instant::now() + FLUSH_EVERY;
     loop {
         let close = {
-            let mut inbox = lock(&shared.inbox);
+            let mut inbox = shared.inbox.lock_recover();
             // The beat is kept from take to take, not from the end of a write: a write
             // that took 80 ms is followed by a take 20 ms later. A write longer than the
             // beat (the store falling behind) is followed by a take at once.
@@ -357,10 +358,7 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
                 if inbox.close || now >= next_take {
                     break;
                 }
-                inbox = shared
-                    .wake
-                    .wait_timeout(inbox, next_take - now)
-                    .map_or_else(|poisoned| poisoned.into_inner().0, |(guard, _)| guard);
+                inbox = shared.wake.wait_timeout_recover(inbox, next_take - now);
             }
             next_take = Instant::now() + FLUSH_EVERY;
             shared.take(&mut inbox, &mut pending, &mut spare_counts);
@@ -430,7 +428,7 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
 
 /// Logs a store error once (again only when it changes) and shows it on `/status`.
 fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
-    let mut error = lock(&shared.error);
+    let mut error = shared.error.lock_recover();
     if error.as_deref() != Some(message.as_str()) {
         log::error!("inventory {store}: {message}; devices are still answered, records wait and are retried");
         *error = Some(message);
@@ -438,7 +436,7 @@ fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
 }
 
 fn clear_error(shared: &Shared, store: &InventorySetting) {
-    let mut error = lock(&shared.error);
+    let mut error = shared.error.lock_recover();
     if error.take().is_some() {
         log::info!("inventory {store}: writing again");
     }
@@ -477,7 +475,7 @@ mod tests {
             version: 20250301,
             pilot: false,
         });
-        let inbox = lock(&shared.inbox);
+        let inbox = shared.inbox.lock_recover();
         let from = |address| {
             inbox
                 .events
@@ -509,7 +507,10 @@ mod tests {
             shared.push(serial(rotating, n));
         }
         let same_network = share_key("2001:db8:0:7:ffff::1".parse().expect("address"));
-        assert_eq!(lock(&shared.inbox).per_address[&same_network], PER_ADDRESS);
+        assert_eq!(
+            shared.inbox.lock_recover().per_address[&same_network],
+            PER_ADDRESS
+        );
         assert_eq!(
             shared.limited.load(Ordering::Relaxed),
             1000 - u64::from(PER_ADDRESS)
@@ -536,9 +537,9 @@ mod tests {
             shared.push(serial(address, n));
         }
         let (mut pending, mut spare) = (Vec::new(), HashMap::new());
-        shared.take(&mut lock(&shared.inbox), &mut pending, &mut spare);
+        shared.take(&mut shared.inbox.lock_recover(), &mut pending, &mut spare);
         assert_eq!(pending.len(), PER_ADDRESS as usize);
         shared.push(serial(address, 0));
-        assert_eq!(lock(&shared.inbox).events.len(), 1);
+        assert_eq!(shared.inbox.lock_recover().events.len(), 1);
     }
 }
