@@ -90,11 +90,14 @@ pub fn run() -> ExitCode {
                     .map_err(|error| log::error!("{error:#}"))
                     .is_ok()
             };
-            outcome(platform::windows_service::run(
-                commands::service::SERVICE_NAME,
-                platform::service_control::stop_wait_hint(shutdown),
-                Box::new(body),
-            ))
+            outcome(
+                platform::windows_service::run(
+                    commands::service::SERVICE_NAME,
+                    platform::service_control::stop_wait_hint(shutdown),
+                    Box::new(body),
+                )
+                .map_err(|e| e.to_string()),
+            )
         }
         Command::Service(action) => match commands::service::run(&config, action) {
             Ok(said) => {

@@ -45,7 +45,8 @@ pub fn run(config: &Config, action: ServiceAction) -> Result<String, String> {
                 "--config".into(),
                 config_path.clone().into_os_string(),
             ];
-            windows_service::install(SERVICE_NAME, DISPLAY_NAME, DESCRIPTION, &exe, args)?;
+            windows_service::install(SERVICE_NAME, DISPLAY_NAME, DESCRIPTION, &exe, args)
+                .map_err(|e| e.to_string())?;
             Ok(format!(
                 "installed the service {SERVICE_NAME} (starts at boot) with {}\n\
                  start it now: sc start {SERVICE_NAME}   (or in services.msc)\n\
@@ -59,7 +60,7 @@ pub fn run(config: &Config, action: ServiceAction) -> Result<String, String> {
             ))
         }
         ServiceAction::Uninstall => {
-            windows_service::uninstall(SERVICE_NAME)?;
+            windows_service::uninstall(SERVICE_NAME).map_err(|e| e.to_string())?;
             Ok(format!("removed the service {SERVICE_NAME}\n"))
         }
         ServiceAction::Run => Err("`service run` is started by Windows' service manager".into()),

@@ -76,7 +76,7 @@ pub fn meta_text(
     let text = serde_yaml::to_string(&Value::Mapping(map))
         .map_err(|e| format!("cannot write meta.yaml: {e}"))?;
     let text = format!("# written by kkt-update-server publish\n{text}");
-    let meta = ReleaseMeta::parse(version, &text)?;
+    let meta = ReleaseMeta::parse(version, &text).map_err(|e| e.to_string())?;
     Ok((text, meta))
 }
 

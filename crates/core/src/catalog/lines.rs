@@ -265,7 +265,7 @@ fn read_line_meta(
             }
         })
     })?;
-    let text = utf8_text(bytes, "line.yaml").map_err(invalid)?;
+    let text = utf8_text(bytes, "line.yaml").map_err(|e| invalid(e.to_string()))?;
     let meta = LineMeta::parse(name, &text).map_err(|e| invalid(format!("line.yaml: {e}")))?;
     Ok((meta, fingerprint))
 }

@@ -4,6 +4,7 @@
 //! which files: `config::firmware_dir_guard`, which fills the list and refuses a bad
 //! `firmware_dir` at `check`, at start-up and on every reload.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
 use kkt_platform::{fingerprint, system_folders};
@@ -25,42 +26,82 @@ pub struct PrivateFile {
 /// leads now. Taken at every scan, not once: a `firmware_dir` that is a link re-pointed
 /// after the check (at `/etc`) would otherwise be served from its new target, even while
 /// reloads refuse it. `Err` says why nothing is served.
-pub fn static_root(firmware_dir: &Path, private: &[PrivateFile]) -> Result<PathBuf, String> {
-    let dir = firmware_dir.canonicalize().map_err(|e| {
-        format!(
-            "firmware_dir {} cannot be opened: {e}",
-            firmware_dir.display()
-        )
-    })?;
+pub fn static_root(firmware_dir: &Path, private: &[PrivateFile]) -> Result<PathBuf, Refusal> {
+    let dir = firmware_dir
+        .canonicalize()
+        .map_err(|e| Refusal::CannotOpen {
+            dir: firmware_dir.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     match refusal(&dir, private) {
         Some(refused) => Err(refused),
         None => Ok(dir),
     }
 }
 
-/// Why `dir` (absolute, links resolved) may not be `firmware_dir`, in a sentence saying
-/// what to do, or `None` when it may.
-pub fn refusal(dir: &Path, private: &[PrivateFile]) -> Option<String> {
-    if system_folders::is_system_folder(dir) {
-        return Some(format!(
-            "firmware_dir {} is a system folder: every file in it would be downloadable by \
-             any device or anyone on the network. Point firmware_dir at a folder of its own \
-             that holds only release folders, like /var/lib/kkt-update-server/firmware",
-            dir.display()
-        ));
-    }
-    private
-        .iter()
-        .find(|file| file.path.starts_with(dir))
-        .map(|file| {
-            format!(
+/// Why a folder may not be `firmware_dir` (or static files not be served from it); Display
+/// is a sentence saying what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It cannot be resolved now (gone, or no permission): `reason` is the system's.
+    CannotOpen { dir: PathBuf, reason: String },
+    /// It is a system folder (`/`, `/etc`, `C:\Windows`...).
+    SystemFolder { dir: PathBuf },
+    /// It holds one of the server's own files.
+    HoldsPrivate {
+        dir: PathBuf,
+        what: &'static str,
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::CannotOpen { dir, reason } => {
+                write!(
+                    f,
+                    "firmware_dir {} cannot be opened: {reason}",
+                    dir.display()
+                )
+            }
+            Refusal::SystemFolder { dir } => write!(
+                f,
+                "firmware_dir {} is a system folder: every file in it would be downloadable by \
+                 any device or anyone on the network. Point firmware_dir at a folder of its own \
+                 that holds only release folders, like /var/lib/kkt-update-server/firmware",
+                dir.display()
+            ),
+            Refusal::HoldsPrivate { dir, what, path } => write!(
+                f,
                 "firmware_dir {} holds {} {}: devices could download it. Keep firmware_dir a \
              folder of its own with only release folders in it (like firmware/ next to \
              server.yaml), and keep the server's own files outside it",
                 dir.display(),
-                file.what,
-                file.path.display()
-            )
+                what,
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// Why `dir` (absolute, links resolved) may not be `firmware_dir`, in a sentence saying
+/// what to do, or `None` when it may.
+pub fn refusal(dir: &Path, private: &[PrivateFile]) -> Option<Refusal> {
+    if system_folders::is_system_folder(dir) {
+        return Some(Refusal::SystemFolder {
+            dir: dir.to_path_buf(),
+        });
+    }
+    private
+        .iter()
+        .find(|file| file.path.starts_with(dir))
+        .map(|file| Refusal::HoldsPrivate {
+            dir: dir.to_path_buf(),
+            what: file.what,
+            path: file.path.clone(),
         })
 }
 
@@ -156,5 +197,32 @@ mod tests {
         assert!(!private_here("/srv/kkt/notes.txt"));
         assert!(!private_here("/srv/kkt/sub/inventory.sqlite-wal"));
         assert!(!private_here("/srv/kkt/inventory.sqlite.d/x"));
+    }
+
+    #[test]
+    fn refusals_read_word_for_word_as_before() {
+        let dir = PathBuf::from("/srv/kkt");
+        let private = [PrivateFile {
+            what: "the configuration file",
+            path: PathBuf::from("/srv/kkt/server.yaml"),
+            with_siblings: false,
+        }];
+        assert_eq!(
+            refusal(&dir, &private).map(|r| r.to_string()),
+            Some(
+                "firmware_dir /srv/kkt holds the configuration file /srv/kkt/server.yaml: \
+                 devices could download it. Keep firmware_dir a folder of its own with only \
+                 release folders in it (like firmware/ next to server.yaml), and keep the \
+                 server's own files outside it"
+                    .to_string()
+            )
+        );
+        let gone = static_root(Path::new("/nonexistent/kkt-firmware"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            gone.starts_with("firmware_dir /nonexistent/kkt-firmware cannot be opened: "),
+            "{gone}"
+        );
     }
 }

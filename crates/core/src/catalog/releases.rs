@@ -399,7 +399,7 @@ fn read_meta(
         )),
         Ok(m) => {
             let text = read_bounded(&meta_path, "meta.yaml", META_FILE_MAX)?;
-            let text = utf8_text(text, "meta.yaml").map_err(unreadable)?;
+            let text = utf8_text(text, "meta.yaml").map_err(|e| unreadable(e.to_string()))?;
             let meta = ReleaseMeta::parse(version, &text)
                 .map_err(|e| unreadable(format!("meta.yaml: {e}")))?;
             Ok((meta, Some(Fingerprint::of(&m).changed_at())))

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::catalog::device_line::{LineIndex, DEFAULT_LINE};
 use crate::catalog::lines::LineSet;
-use crate::catalog::private_files::{self, PrivateFile};
+use crate::catalog::private_files::{self, PrivateFile, Refusal};
 use crate::catalog::releases::{QuietRules, ReleaseSet};
 use crate::catalog::write_ledger::WriteLedger;
 use crate::licenses::LicenseTable;
@@ -63,7 +63,7 @@ pub struct Snapshot {
     pub private_files: std::sync::Arc<[PrivateFile]>,
     /// Where `firmware_dir` leads at this scan, when the guard allows it: the only folder
     /// static files serve from (`private_files::static_root`); else why not.
-    pub static_root: Result<PathBuf, String>,
+    pub static_root: Result<PathBuf, Refusal>,
     /// The default line: release folders directly in `firmware_dir`.
     pub releases: ReleaseSet,
     /// Named lines: folders of `firmware_dir` with a `line.yaml`.
