@@ -125,23 +125,35 @@ struct Walker<'a> {
     /// Every module of the crate (to read a bare `lines::x` in `catalog` as
     /// `catalog::lines::x`).
     modules: &'a BTreeSet<Vec<String>>,
+    /// What a `use` bound in a module: `(module, name)` to the absolute path, so that a
+    /// later `store::writes::x()` after `use crate::store;` is read as `crate::store::…`.
+    bindings: BTreeMap<(Vec<String>, String), Vec<String>>,
     names: Names,
 }
 
 impl Walker<'_> {
-    /// Records `segments` as written in the current module.
-    fn record(&mut self, leading_colon: bool, segments: Vec<String>) {
-        let Some(first) = segments.first() else {
-            return;
-        };
+    /// Records `segments` as written in the current module; the absolute path when it is
+    /// one of this crate's.
+    fn record(&mut self, leading_colon: bool, segments: Vec<String>) -> Option<Vec<String>> {
+        let first = segments.first()?;
         if leading_colon {
             self.names.external.push(segments);
-            return;
+            return None;
         }
+        let bound = self
+            .bindings
+            .get(&(self.module.clone(), first.clone()))
+            .cloned();
         let mut absolute = match first.as_str() {
             "crate" => Vec::new(),
             "self" => self.module.clone(),
             "super" => self.module.clone(),
+            _ if bound.is_some() => {
+                let mut absolute = bound.unwrap_or_default();
+                absolute.extend(segments[1..].iter().cloned());
+                self.names.local.push(absolute.clone());
+                return Some(absolute);
+            }
             _ => {
                 let mut child = self.module.clone();
                 child.push(first.clone());
@@ -151,7 +163,7 @@ impl Walker<'_> {
                     // An extern crate, a std path, or an item named by an earlier `use`
                     // (whose `use` was recorded itself).
                     self.names.external.push(segments);
-                    return;
+                    return None;
                 }
             }
         };
@@ -161,12 +173,19 @@ impl Walker<'_> {
         }
         while rest.peek().is_some_and(|s| *s == "super") {
             rest.next();
-            if absolute.pop().is_none() {
-                return; // `super` above the crate root: the compiler refuses it anyway.
-            }
+            // `super` above the crate root: the compiler refuses it anyway.
+            absolute.pop()?;
         }
         absolute.extend(rest.cloned());
-        self.names.local.push(absolute);
+        self.names.local.push(absolute.clone());
+        Some(absolute)
+    }
+
+    /// Records a path a `use` names and, when it is this crate's, the name it binds.
+    fn bind(&mut self, leading_colon: bool, full: Vec<String>, name: String) {
+        if let Some(absolute) = self.record(leading_colon, full) {
+            self.bindings.insert((self.module.clone(), name), absolute);
+        }
     }
 
     /// Records every path a `use` tree names: `use a::{b, c::{d, e as f}, g::*}`.
@@ -182,16 +201,19 @@ impl Walker<'_> {
                 if name.ident != "self" {
                     full.push(name.ident.to_string());
                 }
-                self.record(leading_colon, full);
+                let bound = full.last().cloned().unwrap_or_default();
+                self.bind(leading_colon, full, bound);
             }
             syn::UseTree::Rename(rename) => {
                 let mut full = prefix.clone();
                 if rename.ident != "self" {
                     full.push(rename.ident.to_string());
                 }
-                self.record(leading_colon, full);
+                self.bind(leading_colon, full, rename.rename.to_string());
             }
-            syn::UseTree::Glob(_) => self.record(leading_colon, prefix.clone()),
+            syn::UseTree::Glob(_) => {
+                self.record(leading_colon, prefix.clone());
+            }
             syn::UseTree::Group(group) => {
                 for tree in &group.items {
                     self.use_tree(leading_colon, prefix, tree);
@@ -208,7 +230,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_path(&mut self, path: &'ast syn::Path) {
         let segments = path.segments.iter().map(|s| s.ident.to_string()).collect();
-        self.record(path.leading_colon.is_some(), segments);
+        let _ = self.record(path.leading_colon.is_some(), segments);
         syn::visit::visit_path(self, path);
     }
 
@@ -239,7 +261,7 @@ impl Walker<'_> {
                 .is_some_and(|s| matches!(s.as_str(), "crate" | "self" | "super"))
                 && run.len() > 1
             {
-                walker.record(false, std::mem::take(run));
+                let _ = walker.record(false, std::mem::take(run));
             }
             run.clear();
         };
@@ -283,6 +305,7 @@ fn names_in(source: &str, module: &[String], modules: &BTreeSet<Vec<String>>) ->
     let mut walker = Walker {
         module: module.to_vec(),
         modules,
+        bindings: BTreeMap::new(),
         names: Names::default(),
     };
     walker.visit_file(&file);
@@ -793,6 +816,13 @@ fn the_checker_sees_paths_written_inline_and_in_macros() {
     // A bare name of a child module, in the module that declares it.
     let named = named_modules("catalog", "fn f() { lines::count(); }");
     assert_eq!(named, BTreeSet::from(["catalog::lines".to_string()]));
+    // A module brought in by a `use`, then named inline, renamed or not.
+    let named = named_modules(
+        "config",
+        "use crate::store; use crate::catalog as cat; fn f() { store::writes::flush(); cat::lines::count(); }",
+    );
+    assert!(named.contains("store::writes"), "{named:?}");
+    assert!(named.contains("catalog::lines"), "{named:?}");
     // Other crates and std are not modules of this crate.
     let named = named_modules("config", "use std::fs; use serde::Deserialize;");
     assert!(named.is_empty(), "{named:?}");
