@@ -15,6 +15,7 @@ use crate::config::tls::CertificateStore;
 use crate::observe::access_log::AccessLog;
 use crate::observe::fleet::Fleet;
 use crate::observe::metrics::Metrics;
+use crate::platform::lock_recover::LockRecover;
 use crate::rollout::admissions::Admissions;
 use crate::rollout::gate::RolloutGate;
 use crate::store::Inventory;
@@ -110,9 +111,7 @@ impl AppState {
     /// The fleet view. A panic while it was held cannot leave it half-updated in a way that
     /// matters (it is a cache of observations), so a poisoned lock is used as it is.
     pub fn fleet(&self) -> MutexGuard<'_, Fleet> {
-        self.fleet
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.fleet.lock_recover()
     }
 
     /// From now on every answer closes its connection (the server is stopping).
@@ -132,10 +131,7 @@ impl AppState {
     pub fn record_reload(&self, record: ReloadRecord) {
         self.reload_total.fetch_add(1, Ordering::SeqCst);
         self.metrics.reload(record.ok);
-        let mut reloads = self
-            .reloads
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut reloads = self.reloads.lock_recover();
         if reloads.len() == RELOADS_KEPT {
             reloads.pop_front();
         }
@@ -144,10 +140,7 @@ impl AppState {
 
     /// The last reloads, newest first.
     pub fn reloads(&self) -> Vec<ReloadRecord> {
-        let reloads = self
-            .reloads
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let reloads = self.reloads.lock_recover();
         reloads.iter().rev().cloned().collect()
     }
 

@@ -188,7 +188,7 @@ mod tests {
         )
         .unwrap();
         let later = SystemTime::now() + Duration::from_secs(10);
-        let snapshot = Snapshot::scan(&config, later, None, &Default::default());
+        let snapshot = Snapshot::scan(&config.scan_settings(), later, None, &Default::default());
         let operator = OperatorState {
             started: SystemTime::now(),
             reloads: Vec::new(),

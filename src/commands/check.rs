@@ -14,7 +14,12 @@ use crate::platform::process_user;
 
 /// Runs the check; returns the report and whether everything is fine.
 pub fn run(config: &Config) -> (String, bool) {
-    let snapshot = Snapshot::scan(config, SystemTime::now(), None, &WriteLedger::default());
+    let snapshot = Snapshot::scan(
+        &config.scan_settings(),
+        SystemTime::now(),
+        None,
+        &WriteLedger::default(),
+    );
     let mut report = String::new();
     match &config.path {
         Some(path) => report.push_str(&format!(

@@ -321,7 +321,12 @@ fn ask_version(source: &std::path::Path) -> Result<Version, PublishError> {
 /// folder as the server will see it.
 pub fn offer_summary(config: &Config, line: &str, version: Version) -> String {
     let later = SystemTime::now() + Duration::from_secs(24 * 3600);
-    let snapshot = Snapshot::scan(config, later, None, &WriteLedger::default());
+    let snapshot = Snapshot::scan(
+        &config.scan_settings(),
+        later,
+        None,
+        &WriteLedger::default(),
+    );
     let Some(view) = snapshot.line(line) else {
         return format!(
             "line {} is not served (see kkt-update-server check)\n",

@@ -66,7 +66,7 @@ pub fn run(config: &Config, action: ServiceAction) -> Result<String, ServiceErro
                 config_path.clone().into_os_string(),
             ];
             windows_service::install(SERVICE_NAME, DISPLAY_NAME, DESCRIPTION, &exe, args)
-                .map_err(ServiceError::Windows)?;
+                .map_err(|e| ServiceError::Windows(e.to_string()))?;
             Ok(format!(
                 "installed the service {SERVICE_NAME} (starts at boot) with {}\n\
                  start it now: sc start {SERVICE_NAME}   (or in services.msc)\n\
@@ -80,7 +80,8 @@ pub fn run(config: &Config, action: ServiceAction) -> Result<String, ServiceErro
             ))
         }
         ServiceAction::Uninstall => {
-            windows_service::uninstall(SERVICE_NAME).map_err(ServiceError::Windows)?;
+            windows_service::uninstall(SERVICE_NAME)
+                .map_err(|e| ServiceError::Windows(e.to_string()))?;
             Ok(format!("removed the service {SERVICE_NAME}\n"))
         }
         ServiceAction::Run => Err(ServiceError::RunByWindows),

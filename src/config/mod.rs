@@ -6,19 +6,20 @@
 //! Every setting is defined once, in `settings` (key, flag, variable, default, bounds, the
 //! form errors name); the command line (`cli`) and the file (`file`) are each read into a
 //! `layer` of given values, and `Config::resolve` lays them over the defaults. The wing also
-//! holds the trusted-proxy list and the guard that keeps `firmware_dir` from publishing the
-//! server's own files (`firmware_dir_guard`).
-//! It may use only `model` and `platform` (the system's folders, file identities); every
-//! other wing may use it.
+//! holds the trusted-proxy list, the guard that keeps `firmware_dir` from publishing the
+//! server's own files (`firmware_dir_guard`), and what a scan needs of it (`scan_settings`).
+//! It may use only the crates below the server (`model`, `platform`, and `catalog` for the
+//! `ScanSettings` it fills and the private files it names); the wings above it in README's
+//! map may use it.
 
 pub mod cli;
 mod file;
 pub mod firmware_dir_guard;
 mod layer;
 pub mod postgres_url;
+mod scan_settings;
 pub mod settings;
 pub mod tls;
-pub mod trusted_proxies;
 
 use std::fs;
 use std::net::SocketAddr;
@@ -32,8 +33,8 @@ pub use crate::config::file::{parse_file, FileConfig};
 use crate::config::layer::Layer;
 use crate::config::postgres_url::PostgresSetting;
 use crate::config::settings::*;
-use crate::config::trusted_proxies::TrustedProxies;
 use crate::model::text_file::utf8_text;
+use crate::model::trusted_proxies::TrustedProxies;
 use crate::model::version::Version;
 
 const DEFAULT_CONFIG: &str = "server.yaml";

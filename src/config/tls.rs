@@ -18,6 +18,8 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::platform::lock_recover::LockRecover;
+
 /// The two files, as configured (`tls_cert`, `tls_key`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -236,10 +238,7 @@ impl CertificateStore {
     /// Takes the files again if they changed since the last look.
     pub fn renew_if_changed(&self) -> Renewal {
         let now = stamp(&self.files);
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut seen = self.seen.lock_recover();
         if *seen == now {
             return Renewal::Same;
         }

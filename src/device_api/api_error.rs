@@ -8,7 +8,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::model::json_error;
+use crate::json_error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {

@@ -99,7 +99,8 @@ pub fn parse_path(path: &str) -> Option<(&str, Version, &'static str)> {
 
 /// Answers with `file`, honouring If-None-Match, If-Modified-Since, Range and If-Range.
 fn respond(req: &HttpRequest, file: &FirmwareFile) -> Result<HttpResponse, ApiError> {
-    let (etag, modified) = (&file.etag, file.modified);
+    let etag = &EntityTag::new_strong(file.etag.clone());
+    let modified = file.modified;
     let mut response = HttpResponse::build(StatusCode::OK);
     response
         .insert_header((header::CONTENT_TYPE, "application/octet-stream"))

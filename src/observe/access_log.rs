@@ -23,7 +23,8 @@ use actix_web::http::header::HeaderValue;
 use actix_web::http::{Method, Uri, Version};
 
 use crate::config::LogDestination as Destination;
-use crate::observe::writer_thread::{join_within, lock};
+use crate::observe::writer_thread::join_within;
+use crate::platform::lock_recover::{CondvarRecover, LockRecover};
 
 /// Records that may wait for the writer; past this they are dropped and counted.
 const QUEUE: usize = 16_384;
@@ -91,7 +92,7 @@ impl AccessLog {
             .name("access-log".into())
             .spawn(move || write_loop(&shared, destination));
         match writer {
-            Ok(handle) => *lock(&log.writer) = Some(handle),
+            Ok(handle) => *log.writer.lock_recover() = Some(handle),
             Err(e) => {
                 log::error!("cannot start the access log writer: {e}; no access lines");
                 log.shared.enabled.store(false, Ordering::Relaxed);
@@ -112,7 +113,7 @@ impl AccessLog {
 
     /// Hands a record to the writer; never waits for it.
     pub fn record(&self, record: Record) {
-        let mut inbox = lock(&self.shared.inbox);
+        let mut inbox = self.shared.inbox.lock_recover();
         if inbox.records.len() >= QUEUE || inbox.close {
             drop(inbox);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -131,7 +132,7 @@ impl AccessLog {
         self.shared
             .enabled
             .store(destination != Destination::Off, Ordering::Relaxed);
-        let mut inbox = lock(&self.shared.inbox);
+        let mut inbox = self.shared.inbox.lock_recover();
         let from = inbox.records.len();
         inbox.reopen = Some((destination, from));
         drop(inbox);
@@ -140,7 +141,7 @@ impl AccessLog {
 
     /// Writes everything queued and stops the writer (at most `timeout`).
     pub fn close(&self, timeout: Duration) {
-        lock(&self.shared.inbox).close = true;
+        self.shared.inbox.lock_recover().close = true;
         self.shared.wake.notify_all();
         join_within(&self.writer, timeout);
     }
@@ -197,12 +198,9 @@ fn write_loop(shared: &Shared, destination: Destination) {
     let mut batch = Vec::new();
     loop {
         let (reopen, close) = {
-            let mut inbox = lock(&shared.inbox);
+            let mut inbox = shared.inbox.lock_recover();
             if inbox.reopen.is_none() && !inbox.close {
-                inbox = shared
-                    .wake
-                    .wait_timeout(inbox, FLUSH_EVERY)
-                    .map_or_else(|poisoned| poisoned.into_inner().0, |(guard, _)| guard);
+                inbox = shared.wake.wait_timeout_recover(inbox, FLUSH_EVERY);
             }
             std::mem::swap(&mut batch, &mut inbox.records);
             (inbox.reopen.take(), inbox.close)

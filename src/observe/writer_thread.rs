@@ -1,21 +1,16 @@
-//! What the background writers (the access log, the inventory) share: a lock that survives
-//! a panic elsewhere, and a stop that waits for the writer's last batch, but not forever.
+//! What the background writers (the access log, the inventory) share: a stop that waits for
+//! the writer's last batch, but not forever. (Their locks survive a panic elsewhere through
+//! `platform::lock_recover`, like every lock of the server.)
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// A poisoned lock still holds usable data: the writers' inboxes are plain lists, which a
-/// panic elsewhere cannot leave half-changed.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+use crate::platform::lock_recover::LockRecover;
 
 /// Waits up to `timeout` for the writer in `slot` to finish; whether it did.
 pub fn join_within(slot: &Mutex<Option<JoinHandle<()>>>, timeout: Duration) -> bool {
-    let Some(handle) = lock(slot).take() else {
+    let Some(handle) = slot.lock_recover().take() else {
         return true;
     };
     let deadline = Instant::now() + timeout;

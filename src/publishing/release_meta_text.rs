@@ -7,7 +7,7 @@
 use serde_yaml::{Mapping, Value};
 use sha2::{Digest, Sha256};
 
-use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
+use crate::catalog::release_meta::{to_hex, MetaError, ReleaseMeta, FIRMWARE_FILES};
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 
@@ -16,7 +16,7 @@ use crate::model::version::Version;
 pub enum MetaTextError {
     /// The source's own `meta.yaml` fails the server's parser (`0` says why).
     #[error("the source's meta.yaml: {0}")]
-    SourceMeta(String),
+    SourceMeta(MetaError),
     /// The source's own `meta.yaml` is not YAML (`0` says where and why, in words).
     #[error("{0}")]
     NotYaml(String),
@@ -24,7 +24,7 @@ pub enum MetaTextError {
     Write(serde_yaml::Error),
     /// The text written fails the server's parser (a choice made it invalid; `0` says why).
     #[error("{0}")]
-    Invalid(String),
+    Invalid(MetaError),
 }
 
 /// What the command line says about the release.

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 use zip::result::ZipError;
 
 use crate::catalog::release_meta::FIRMWARE_FILES;
-use crate::model::text_file::utf8_text;
+use crate::model::text_file::{utf8_text, NotUtf8};
 use crate::model::version::Version;
 use crate::platform::regular_file::{kind_of, open_regular, read_regular, NotOpened, NotRead};
 
@@ -105,7 +105,7 @@ pub enum SourceError {
     ChangedWhileRead(PathBuf),
     /// `meta.yaml` is not UTF-8 text (`why` says so in words).
     #[error("{shown}: {why}")]
-    NotText { shown: String, why: String },
+    NotText { shown: String, why: NotUtf8 },
     #[error(
         "{shown} is {} MB; a release's two files are far smaller: is it the right archive?",
         bytes / 1_048_576

@@ -169,9 +169,15 @@ impl Reloader {
         }
         self.ledger.prune();
         let ledger = self.ledger.clone();
-        let scanned =
-            web::block(move || Snapshot::scan(&config, SystemTime::now(), Some(&before), &ledger))
-                .await;
+        let scanned = web::block(move || {
+            Snapshot::scan(
+                &config.scan_settings(),
+                SystemTime::now(),
+                Some(&before),
+                &ledger,
+            )
+        })
+        .await;
         let snapshot = match scanned {
             Ok(snapshot) => Arc::new(snapshot),
             Err(e) => {

@@ -6,11 +6,12 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::RwLock;
 
 use serde::Serialize;
 
 use crate::model::version::Version;
+use crate::platform::lock_recover::RwLockRecover;
 use crate::rollout::rules::{decide, Admission, Moment, Rollout};
 
 /// The hourly cap counts admissions over this many seconds.
@@ -85,26 +86,19 @@ pub struct Admissions {
     releases: RwLock<HashMap<String, HashMap<u32, ReleaseAdmissions>>>,
 }
 
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Admissions {
     #[cfg(test)]
     pub fn is_admitted(&self, line: &str, version: Version, address: IpAddr) -> bool {
-        read(&self.releases)
+        self.releases
+            .read_recover()
             .get(line)
             .and_then(|l| l.get(&version.as_u32()))
             .is_some_and(|r| r.addresses.contains(&address))
     }
 
     pub fn halt(&self, line: &str, version: Version) -> Option<Halt> {
-        read(&self.releases)
+        self.releases
+            .read_recover()
             .get(line)
             .and_then(|l| l.get(&version.as_u32()))
             .and_then(|r| r.halt.clone())
@@ -123,7 +117,7 @@ impl Admissions {
     ) -> (bool, Option<NewAdmission>) {
         // The common cases under the shared lock: admitted before, or refused.
         {
-            let releases = read(&self.releases);
+            let releases = self.releases.read_recover();
             let release = releases.get(line).and_then(|l| l.get(&version.as_u32()));
             if release.is_some_and(|r| r.addresses.contains(&address)) {
                 return (true, None);
@@ -138,7 +132,7 @@ impl Admissions {
             }
         }
         // Admitted: decided again under the write lock, so the hourly cap holds exactly.
-        let mut releases = write(&self.releases);
+        let mut releases = self.releases.write_recover();
         let release = releases
             .entry(line.to_string())
             .or_default()
@@ -167,7 +161,7 @@ impl Admissions {
 
     /// Adds admissions read from the store (at start-up, or made by another instance).
     pub fn merge(&self, rows: impl IntoIterator<Item = (IpAddr, String, u32, u64, bool)>) -> usize {
-        let mut releases = write(&self.releases);
+        let mut releases = self.releases.write_recover();
         let mut added = 0;
         for (address, line, version, at, pilot) in rows {
             let release = releases
@@ -184,7 +178,7 @@ impl Admissions {
 
     /// Replaces the halted rollouts.
     pub fn set_halts(&self, mut halts: HashMap<(String, u32), Halt>) {
-        let mut releases = write(&self.releases);
+        let mut releases = self.releases.write_recover();
         for (line, versions) in releases.iter_mut() {
             for (version, release) in versions.iter_mut() {
                 release.halt = halts.remove(&(line.clone(), *version));
@@ -201,7 +195,7 @@ impl Admissions {
     }
 
     pub fn halts(&self) -> HashMap<(String, u32), Halt> {
-        let releases = read(&self.releases);
+        let releases = self.releases.read_recover();
         let mut halts = HashMap::new();
         for (line, versions) in releases.iter() {
             for (version, release) in versions {
@@ -214,7 +208,7 @@ impl Admissions {
     }
 
     pub fn counts(&self, line: &str, version: Version, now: u64) -> ReleaseCounts {
-        let releases = read(&self.releases);
+        let releases = self.releases.read_recover();
         let release = releases.get(line).and_then(|l| l.get(&version.as_u32()));
         ReleaseCounts {
             admitted: release.map_or(0, |r| r.addresses.len() as u64),

@@ -9,7 +9,8 @@
 //! One wing, at several heights, because its parts are used from several heights (each part
 //! has its own level in `tests/architecture.rs`; README "Design notes" draws them):
 //! - `rules` (pure; uses only `model`) sits below `catalog`, which parses `rollout:` from
-//!   `meta.yaml` into a release;
+//!   `meta.yaml` into a release; so it lives with `catalog` in kkt-core (`crates/core`),
+//!   re-exported here;
 //! - `admissions` (memory, no I/O) sits beside `catalog`, below `app_state` that holds it;
 //! - `status` (pure: the snapshot and the memory) sits above both, below `admin`;
 //! - `gate` sits above `catalog` and `observe` (it runs the offer and queues the inventory
@@ -29,6 +30,8 @@
 
 pub mod admissions;
 pub mod gate;
-pub mod rules;
 pub mod status;
 pub mod watch;
+
+// The pure rules live in kkt-core (crates/core), below the catalog that parses them.
+pub use kkt_core::rollout::rules;

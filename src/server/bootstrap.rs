@@ -91,7 +91,12 @@ fn open_tls(config: &Config) -> Result<Option<Tls>> {
 
 /// The first scan, logged, and the state built around it, with the scan as its first reload.
 fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> {
-    let snapshot = Snapshot::scan(config, SystemTime::now(), None, &WriteLedger::default());
+    let snapshot = Snapshot::scan(
+        &config.scan_settings(),
+        SystemTime::now(),
+        None,
+        &WriteLedger::default(),
+    );
     super::log_snapshot(&snapshot);
     let outcome = snapshot_report::current_line(&snapshot);
     let state = web::Data::new(

@@ -10,59 +10,10 @@ use anyhow::Result;
 
 use crate::store::db_error::{DbError, DbResult};
 use crate::store::row::{Row, RowError};
+pub use crate::store::value::Value;
 
 use crate::config::postgres_url::{self, PostgresSetting, SslMode};
 use crate::store::postgres_tls;
-
-/// A value bound to a statement or read from a row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Value {
-    Int(i64),
-    Text(String),
-    Null,
-}
-
-impl From<i64> for Value {
-    fn from(v: i64) -> Value {
-        Value::Int(v)
-    }
-}
-
-impl From<u64> for Value {
-    fn from(v: u64) -> Value {
-        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
-    }
-}
-
-impl From<u32> for Value {
-    fn from(v: u32) -> Value {
-        Value::Int(i64::from(v))
-    }
-}
-
-impl From<bool> for Value {
-    fn from(v: bool) -> Value {
-        Value::Int(i64::from(v))
-    }
-}
-
-impl From<&str> for Value {
-    fn from(v: &str) -> Value {
-        Value::Text(v.to_string())
-    }
-}
-
-impl From<String> for Value {
-    fn from(v: String) -> Value {
-        Value::Text(v)
-    }
-}
-
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Value {
-        v.map_or(Value::Null, Into::into)
-    }
-}
 
 /// Which SQL a database speaks: which migrations apply, which locks it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

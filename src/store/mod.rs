@@ -2,7 +2,7 @@
 //! inventory, its schema (`migrations`), the batched writes (`writes`), the admin API's
 //! reads (`device_reads`, `history_reads`, `release_reads`, `serial_reads`) and the
 //! rollout watch's SQL (`rollout_sql`), over one small database interface (`db`, its
-//! errors in `db_error`, its rows read by column name in `row`); the history's kinds are
+//! errors in `db_error`, its rows read by column name in `row`, their values in `value`); the history's kinds are
 //! `history_kind`.
 //! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
 //!
@@ -37,6 +37,7 @@ pub mod release_reads;
 pub mod rollout_sql;
 pub mod row;
 pub mod serial_reads;
+pub mod value;
 pub mod writes;
 
 use std::collections::HashMap;
@@ -51,7 +52,8 @@ use serde::Serialize;
 
 use crate::config::InventorySetting;
 use crate::model::unix_time::unix;
-use crate::observe::writer_thread::{join_within, lock};
+use crate::observe::writer_thread::join_within;
+use crate::platform::lock_recover::{CondvarRecover, LockRecover};
 use db::{Db, Postgres, Sqlite};
 pub use event::Event;
 pub use history_kind::HistoryKind;
@@ -204,7 +206,7 @@ impl Inventory {
                 write_loop(&shared, &thread_settings, first)
             });
         match handle {
-            Ok(handle) => *lock(&inventory.writer) = Some(handle),
+            Ok(handle) => *inventory.writer.lock_recover() = Some(handle),
             Err(e) => log::error!("cannot start the inventory writer: {e}"),
         }
         inventory
@@ -242,7 +244,7 @@ impl Inventory {
     }
 
     pub fn status(&self) -> InventoryStatus {
-        let error = lock(&self.shared.error).clone();
+        let error = self.shared.error.lock_recover().clone();
         InventoryStatus {
             store: self.settings.store.to_string(),
             ok: error.is_none(),
@@ -250,7 +252,7 @@ impl Inventory {
             written: self.shared.written.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             limited: self.shared.limited.load(Ordering::Relaxed),
-            waiting: lock(&self.shared.inbox).events.len() as u64,
+            waiting: self.shared.inbox.lock_recover().events.len() as u64,
         }
     }
 
@@ -262,7 +264,7 @@ impl Inventory {
         if !self.is_on() {
             return Err(Unavailable::Off.into());
         }
-        let mut reader = lock(&self.reader);
+        let mut reader = self.reader.lock_recover();
         let db = match reader.as_mut() {
             Some(db) => db,
             None => reader.insert(open_store(&self.settings.store)?),
@@ -291,7 +293,7 @@ impl Inventory {
 
     /// Writes everything queued and stops the writer (at most `timeout`).
     pub fn close(&self, timeout: Duration) {
-        lock(&self.shared.inbox).close = true;
+        self.shared.inbox.lock_recover().close = true;
         self.shared.wake.notify_all();
         if !join_within(&self.writer, timeout) {
             log::warn!("the inventory writer did not finish in time; its last records are lost");
@@ -314,7 +316,7 @@ impl Shared {
 
     /// Queues `event` unless the inbox is full or its address has queued its share.
     fn push(&self, event: Event) {
-        let mut inbox = lock(&self.inbox);
+        let mut inbox = self.inbox.lock_recover();
         if inbox.events.len() >= QUEUE || inbox.close {
             drop(inbox);
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -414,7 +416,7 @@ impl Writer<'_> {
     fn take(&mut self) -> bool {
         let shared = self.shared;
         let close = {
-            let mut inbox = lock(&shared.inbox);
+            let mut inbox = shared.inbox.lock_recover();
             // The beat is kept from take to take, not from the end of a write: a write
             // that took 80 ms is followed by a take 20 ms later. A write longer than the
             // beat (the store falling behind) is followed by a take at once.
@@ -425,8 +427,7 @@ impl Writer<'_> {
                 }
                 inbox = shared
                     .wake
-                    .wait_timeout(inbox, self.next_take - now)
-                    .map_or_else(|poisoned| poisoned.into_inner().0, |(guard, _)| guard);
+                    .wait_timeout_recover(inbox, self.next_take - now);
             }
             self.next_take = Instant::now() + FLUSH_EVERY;
             shared.take(&mut inbox, &mut self.pending, &mut self.spare_counts);
@@ -502,7 +503,7 @@ impl Writer<'_> {
 
 /// Logs a store error once (again only when it changes) and shows it on `/status`.
 fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
-    let mut error = lock(&shared.error);
+    let mut error = shared.error.lock_recover();
     if error.as_deref() != Some(message.as_str()) {
         log::error!("inventory {store}: {message}; devices are still answered, records wait and are retried");
         *error = Some(message);
@@ -510,7 +511,7 @@ fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
 }
 
 fn clear_error(shared: &Shared, store: &InventorySetting) {
-    let mut error = lock(&shared.error);
+    let mut error = shared.error.lock_recover();
     if error.take().is_some() {
         log::info!("inventory {store}: writing again");
     }
@@ -549,7 +550,7 @@ mod tests {
             version: 20250301,
             pilot: false,
         });
-        let inbox = lock(&shared.inbox);
+        let inbox = shared.inbox.lock_recover();
         let from = |address| {
             inbox
                 .events
@@ -581,7 +582,10 @@ mod tests {
             shared.push(serial(rotating, n));
         }
         let same_network = share_key("2001:db8:0:7:ffff::1".parse().expect("address"));
-        assert_eq!(lock(&shared.inbox).per_address[&same_network], PER_ADDRESS);
+        assert_eq!(
+            shared.inbox.lock_recover().per_address[&same_network],
+            PER_ADDRESS
+        );
         assert_eq!(
             shared.limited.load(Ordering::Relaxed),
             1000 - u64::from(PER_ADDRESS)
@@ -608,10 +612,10 @@ mod tests {
             shared.push(serial(address, n));
         }
         let (mut pending, mut spare) = (Vec::new(), HashMap::new());
-        shared.take(&mut lock(&shared.inbox), &mut pending, &mut spare);
+        shared.take(&mut shared.inbox.lock_recover(), &mut pending, &mut spare);
         assert_eq!(pending.len(), PER_ADDRESS as usize);
         shared.push(serial(address, 0));
-        assert_eq!(lock(&shared.inbox).events.len(), 1);
+        assert_eq!(shared.inbox.lock_recover().events.len(), 1);
     }
 
     /// Reading an inventory that is off is a typed error, shown in the words it always was.

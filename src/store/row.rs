@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::store::db::Value;
+use crate::store::value::Value;
 
 /// One row of a query's result: its values, with the names of the query's columns (shared
 /// by every row of one result).

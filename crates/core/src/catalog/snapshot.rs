@@ -7,14 +7,33 @@ use std::time::{Duration, SystemTime};
 
 use crate::catalog::device_line::{LineIndex, DEFAULT_LINE};
 use crate::catalog::lines::LineSet;
+use crate::catalog::private_files::{self, PrivateFile, Refusal};
 use crate::catalog::releases::{QuietRules, ReleaseSet};
 use crate::catalog::write_ledger::WriteLedger;
-use crate::config::firmware_dir_guard::{self, PrivateFile};
-use crate::config::trusted_proxies::TrustedProxies;
-use crate::config::Config;
 use crate::licenses::LicenseTable;
 use crate::model::problem::Problem;
+use crate::model::trusted_proxies::TrustedProxies;
 use crate::model::version::Version;
+
+/// What a scan needs of the configuration, and nothing else: the catalog's own narrow
+/// input, which the server's configuration fills in (`Config::scan_settings`), so the
+/// catalog knows no command line, no `server.yaml` and no listener.
+#[derive(Debug, Clone, Default)]
+pub struct ScanSettings {
+    pub firmware_dir: PathBuf,
+    /// The license files and folders, in the order given.
+    pub licenses: Vec<PathBuf>,
+    /// How long a changed folder or license file must stay unchanged.
+    pub settle: Duration,
+    /// The same, where the system cannot say whether a file is still open for writing.
+    pub unconfirmed_settle: Duration,
+    pub critical_version: Option<Version>,
+    pub public_url: Option<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub static_files: bool,
+    /// The server's own files, which static files never serve.
+    pub private_files: Vec<PrivateFile>,
+}
 
 /// Where the critical version comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,8 +62,8 @@ pub struct Snapshot {
     /// which static files never serve, whatever `firmware_dir` holds.
     pub private_files: std::sync::Arc<[PrivateFile]>,
     /// Where `firmware_dir` leads at this scan, when the guard allows it: the only folder
-    /// static files serve from (`firmware_dir_guard::static_root`); else why not.
-    pub static_root: Result<PathBuf, String>,
+    /// static files serve from (`private_files::static_root`); else why not.
+    pub static_root: Result<PathBuf, Refusal>,
     /// The default line: release folders directly in `firmware_dir`.
     pub releases: ReleaseSet,
     /// Named lines: folders of `firmware_dir` with a `line.yaml`.
@@ -65,7 +84,7 @@ impl Snapshot {
     /// not read again; if `firmware_dir` cannot be listed, the previous releases stay.
     /// `ledger` is what the watcher saw of files being written.
     pub fn scan(
-        config: &Config,
+        config: &ScanSettings,
         now: SystemTime,
         previous: Option<&Snapshot>,
         ledger: &WriteLedger,
@@ -95,10 +114,8 @@ impl Snapshot {
             config.settle,
         );
         let critical = critical_version(config.critical_version, &releases);
-        let private_files: std::sync::Arc<[PrivateFile]> =
-            firmware_dir_guard::private_files(config).into();
-        let static_root = firmware_dir_guard::static_root(&config.firmware_dir, &private_files)
-            .map_err(|refused| refused.to_string());
+        let private_files: std::sync::Arc<[PrivateFile]> = config.private_files.clone().into();
+        let static_root = private_files::static_root(&config.firmware_dir, &private_files);
         Snapshot {
             public_url: config.public_url.clone(),
             trusted_proxies: config.trusted_proxies.clone(),

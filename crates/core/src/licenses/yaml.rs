@@ -14,7 +14,9 @@ use std::path::Path;
 
 use serde_yaml::Value;
 
-use super::record::{HexField, LicenseRecord};
+use std::fmt;
+
+use super::record::{HexError, HexField, LicenseRecord};
 use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
 use crate::model::problem::Problem;
@@ -63,29 +65,66 @@ pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
                 record,
                 line,
             }),
-            Err(message) => parsed.problems.push(Problem::line(
+            Err(error) => parsed.problems.push(Problem::line(
                 path,
                 line,
-                format!("serial {key_text:?}: {message}"),
+                format!("serial {key_text:?}: {error}"),
             )),
         }
     }
     parsed
 }
 
-fn parse_entry(key: &Value, value: Value) -> Result<(Serial, LicenseRecord), String> {
+/// Why one serial's entry of a `.yaml` license file was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum EntryError {
+    /// The key is no serial number.
+    Serial,
+    /// The value is no mapping: it is `found` ("a list").
+    NotMapping {
+        found: &'static str,
+    },
+    UnknownKey(String),
+    /// The field named is not a string.
+    NotText(String),
+    /// The field named is not 128 hex digits.
+    Hex(String, HexError),
+    /// The field named is missing.
+    Missing(&'static str),
+}
+
+impl fmt::Display for EntryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntryError::Serial => {
+                f.write_str("the serial must be 16 digits (quote it: \"0000000000012345\")")
+            }
+            EntryError::NotMapping { found } => {
+                write!(f, "expected `licenses` and `signature`, found {found}")
+            }
+            EntryError::UnknownKey(name) => write!(
+                f,
+                "unknown key {name:?} (expected `licenses` and `signature`)"
+            ),
+            EntryError::NotText(name) => write!(f, "{name}: expected a string of hex digits"),
+            EntryError::Hex(name, e) => write!(f, "{name}: {e}"),
+            EntryError::Missing(name) => write!(f, "missing `{name}`"),
+        }
+    }
+}
+
+fn parse_entry(key: &Value, value: Value) -> Result<(Serial, LicenseRecord), EntryError> {
     let serial = match key {
         Value::String(s) => Serial::parse_file_form(s),
         // An unquoted `0000000000012345:` is read by YAML as the integer 12345.
         Value::Number(n) => n.as_u64().and_then(Serial::from_integer),
         _ => None,
     }
-    .ok_or("the serial must be 16 digits (quote it: \"0000000000012345\")")?;
+    .ok_or(EntryError::Serial)?;
     let Value::Mapping(fields) = value else {
-        return Err(format!(
-            "expected `licenses` and `signature`, found {}",
-            value_kind(&value)
-        ));
+        return Err(EntryError::NotMapping {
+            found: value_kind(&value),
+        });
     };
     let (mut licenses, mut signature) = (None, None);
     for (name, field) in fields {
@@ -93,19 +132,15 @@ fn parse_entry(key: &Value, value: Value) -> Result<(Serial, LicenseRecord), Str
         let slot = match name.as_str() {
             "licenses" => &mut licenses,
             "signature" => &mut signature,
-            _ => {
-                return Err(format!(
-                    "unknown key {name:?} (expected `licenses` and `signature`)"
-                ))
-            }
+            _ => return Err(EntryError::UnknownKey(name)),
         };
-        let text = field
-            .as_str()
-            .ok_or_else(|| format!("{name}: expected a string of hex digits"))?;
-        *slot = Some(HexField::parse(text).map_err(|e| format!("{name}: {e}"))?);
+        let Some(text) = field.as_str() else {
+            return Err(EntryError::NotText(name));
+        };
+        *slot = Some(HexField::parse(text).map_err(|e| EntryError::Hex(name, e))?);
     }
-    let licenses = licenses.ok_or("missing `licenses`")?;
-    let signature = signature.ok_or("missing `signature`")?;
+    let licenses = licenses.ok_or(EntryError::Missing("licenses"))?;
+    let signature = signature.ok_or(EntryError::Missing("signature"))?;
     Ok((
         serial,
         LicenseRecord {

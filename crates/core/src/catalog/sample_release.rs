@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 /// How every sample file begins (then the version and the file name, for a human reader).
 pub const SAMPLE_MAGIC: &[u8] = b"KKT-SAMPLE-FIRMWARE";
 
-/// The source tree the binary was built from (Cargo's manifest folder, at compile time).
-const SOURCE_TREE: &str = env!("CARGO_MANIFEST_DIR");
+/// The source tree the binary was built from, at compile time: the workspace's root, two
+/// folders above this crate's own manifest folder (`crates/core`).
+const SOURCE_TREE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
 /// Whether `bytes` are the repository's generated sample, not firmware.
 pub fn is_sample(bytes: &[u8]) -> bool {

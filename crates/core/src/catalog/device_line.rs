@@ -8,11 +8,9 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::lines::LineSet;
+pub use crate::catalog::lines::DEFAULT_LINE;
 use crate::catalog::releases::ReleaseSet;
 use crate::model::version::Version;
-
-/// The name the default line is stored and matched under.
-pub const DEFAULT_LINE: &str = "";
 
 /// How a build date maps to lines, built once per scan.
 #[derive(Debug, Clone, Default)]

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use actix_web::http::header::EntityTag;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
@@ -31,18 +30,20 @@ use crate::catalog::write_ledger::{Seen, WriteLedger};
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
-use crate::platform::fingerprint::Fingerprint;
-use crate::platform::open_writers::{self, Writers};
-use crate::platform::regular_file::{read_regular, NotOpened, NotRead};
 use crate::rollout::rules::Rollout;
+use kkt_platform::fingerprint::Fingerprint;
+use kkt_platform::open_writers::{self, Writers};
+use kkt_platform::regular_file::{read_regular, NotOpened, NotRead};
 
 /// One firmware file as validated: the bytes served, and what the HTTP caching headers say.
 #[derive(Debug)]
 pub struct FirmwareFile {
     pub bytes: Bytes,
     pub sha256: [u8; 32],
-    /// Strong ETag (the SHA-256), the same on every instance serving these bytes.
-    pub etag: EntityTag,
+    /// The strong ETag's opaque value: the SHA-256 in hex, the same on every instance
+    /// serving these bytes. A plain string, so the catalog knows no HTTP framework: the
+    /// download handler makes the header of it.
+    pub etag: String,
     /// Modification time in whole seconds, as HTTP dates carry it.
     pub modified: SystemTime,
     fingerprint: Fingerprint,
@@ -398,7 +399,7 @@ fn read_meta(
         )),
         Ok(m) => {
             let text = read_bounded(&meta_path, "meta.yaml", META_FILE_MAX)?;
-            let text = utf8_text(text, "meta.yaml").map_err(unreadable)?;
+            let text = utf8_text(text, "meta.yaml").map_err(|e| unreadable(e.to_string()))?;
             let meta = ReleaseMeta::parse(version, &text)
                 .map_err(|e| unreadable(format!("meta.yaml: {e}")))?;
             Ok((meta, Some(Fingerprint::of(&m).changed_at())))
@@ -578,7 +579,7 @@ fn read_firmware(
     }
     let sha256: [u8; 32] = Sha256::digest(&bytes).into();
     Ok(Some(FirmwareFile {
-        etag: EntityTag::new_strong(to_hex(&sha256)),
+        etag: to_hex(&sha256),
         bytes: Bytes::from(bytes),
         sha256,
         modified: whole_seconds(fingerprint.modified()),

@@ -4,9 +4,7 @@
 
 use std::net::IpAddr;
 
-use anyhow::Result;
-
-use crate::model::ip_networks::IpNetworks;
+use crate::model::ip_networks::{IpNetworks, NetworkError};
 
 /// The networks whose peers are believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,8 +14,8 @@ pub struct TrustedProxies {
 
 impl TrustedProxies {
     /// Parses `ip` or `ip/prefix` entries.
-    pub fn parse(entries: &[String]) -> Result<TrustedProxies> {
-        let nets = IpNetworks::parse("trusted_proxies", entries).map_err(anyhow::Error::msg)?;
+    pub fn parse(entries: &[String]) -> Result<TrustedProxies, NetworkError> {
+        let nets = IpNetworks::parse("trusted_proxies", entries)?;
         Ok(TrustedProxies { nets })
     }
 

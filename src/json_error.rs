@@ -1,6 +1,8 @@
 //! The error answer both listeners send: `{"error": "…"}` with `Content-Type:
 //! application/json`, written in the reference's JSON form, plus the one header some
 //! statuses need (`Allow`, `Content-Range`, `WWW-Authenticate`).
+//! It builds an actix `HttpResponse`, so it lives in the server's crate, beside the two
+//! listeners that use it, not in the vocabulary (`model`) that knows no HTTP framework.
 
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;

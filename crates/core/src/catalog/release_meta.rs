@@ -3,12 +3,13 @@
 //! an optional staged rollout.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
 
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
-use crate::rollout::rules::{RawRollout, Rollout};
+use crate::rollout::rules::{RawRollout, Rollout, RolloutError};
 
 /// The two files every release folder must hold.
 pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];
@@ -28,6 +29,39 @@ struct RawMeta {
     sha256: Option<BTreeMap<String, String>>,
     rollout: Option<RawRollout>,
 }
+
+/// Why a `meta.yaml` was refused; Display says it as `check` and the scan's log show it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetaError {
+    /// Not YAML, or not the form: the YAML parser's message, with its line when it has one.
+    Yaml(String),
+    /// `sha256:` names a file that is not one of `FIRMWARE_FILES`.
+    UnknownFile(String),
+    /// The pin of the file named is not 64 hex digits.
+    BadPin {
+        file: String,
+        pin: String,
+    },
+    Rollout(RolloutError),
+}
+
+impl fmt::Display for MetaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetaError::Yaml(message) => f.write_str(message),
+            MetaError::UnknownFile(name) => write!(
+                f,
+                "sha256: unknown file {name:?} (expected upd_app.bin, upd_app_for_old_frs.bin)"
+            ),
+            MetaError::BadPin { file, pin } => {
+                write!(f, "sha256 of {file}: {pin:?} is not 64 hex digits")
+            }
+            MetaError::Rollout(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for MetaError {}
 
 /// A checked `meta.yaml`, with defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,30 +86,35 @@ impl ReleaseMeta {
     }
 
     /// Parses `meta.yaml`; the error names the line when the YAML parser knows it.
-    pub fn parse(version: Version, text: &str) -> Result<ReleaseMeta, String> {
+    pub fn parse(version: Version, text: &str) -> Result<ReleaseMeta, MetaError> {
         let raw: RawMeta = if text.trim().is_empty() {
             RawMeta::default()
         } else {
             serde_yaml::from_str::<Option<RawMeta>>(text)
-                .map_err(|e| yaml_message(&e))?
+                .map_err(|e| MetaError::Yaml(yaml_message(&e)))?
                 .unwrap_or_default()
         };
         let mut sha256 = [None, None];
         for (name, hex) in raw.sha256.unwrap_or_default() {
             let Some(slot) = FIRMWARE_FILES.iter().position(|f| *f == name) else {
-                return Err(format!(
-                    "sha256: unknown file {name:?} (expected upd_app.bin, upd_app_for_old_frs.bin)"
-                ));
+                return Err(MetaError::UnknownFile(name));
             };
-            sha256[slot] = Some(
-                parse_sha256(&hex)
-                    .ok_or_else(|| format!("sha256 of {name}: {hex:?} is not 64 hex digits"))?,
-            );
+            let Some(pin) = parse_sha256(&hex) else {
+                return Err(MetaError::BadPin {
+                    file: name,
+                    pin: hex,
+                });
+            };
+            sha256[slot] = Some(pin);
         }
         let description = raw
             .description
             .unwrap_or_else(|| format!("firmware {version}"));
-        let rollout = raw.rollout.map(Rollout::from_raw).transpose()?;
+        let rollout = raw
+            .rollout
+            .map(Rollout::from_raw)
+            .transpose()
+            .map_err(MetaError::Rollout)?;
         Ok(ReleaseMeta {
             description,
             critical: raw.critical.unwrap_or(false),
@@ -143,18 +182,33 @@ mod tests {
         .unwrap();
         assert_eq!(meta.sha256, [None, Some([0xab; 32])]);
         assert!(meta.is_pinned());
-        let error = ReleaseMeta::parse(v(), "sha256:\n  upd_app.bn: 00\n").unwrap_err();
+        let error = ReleaseMeta::parse(v(), "sha256:\n  upd_app.bn: 00\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unknown file \"upd_app.bn\""), "{error}");
-        let error = ReleaseMeta::parse(v(), "sha256:\n  upd_app.bin: 00\n").unwrap_err();
-        assert!(error.contains("is not 64 hex digits"), "{error}");
+        let error = ReleaseMeta::parse(v(), "sha256:\n  upd_app.bin: 00\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(error, "sha256 of upd_app.bin: \"00\" is not 64 hex digits");
+        let error = ReleaseMeta::parse(v(), "sha256:\n  upd_app.bn: 00\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "sha256: unknown file \"upd_app.bn\" (expected upd_app.bin, upd_app_for_old_frs.bin)"
+        );
     }
 
     #[test]
     fn typos_and_wrong_types_are_errors() {
-        let error = ReleaseMeta::parse(v(), "critcal: true\n").unwrap_err();
+        let error = ReleaseMeta::parse(v(), "critcal: true\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unknown field `critcal`"), "{error}");
         assert!(error.contains("line 1"), "{error}");
-        let error = ReleaseMeta::parse(v(), "description: ok\ncritical: yes please\n").unwrap_err();
+        let error = ReleaseMeta::parse(v(), "description: ok\ncritical: yes please\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("critical"), "{error}");
     }
 
@@ -163,7 +217,9 @@ mod tests {
         let meta = ReleaseMeta::parse(v(), "rollout:\n  percent: 10\n  paused: true\n").unwrap();
         let rollout = meta.rollout.unwrap();
         assert_eq!((rollout.percent, rollout.paused), (10, true));
-        let error = ReleaseMeta::parse(v(), "rollout:\n  percent: 300\n").unwrap_err();
+        let error = ReleaseMeta::parse(v(), "rollout:\n  percent: 300\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("rollout.percent: 300"), "{error}");
     }
 }

@@ -5,7 +5,9 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use super::record::{HexField, LicenseRecord};
+use std::fmt;
+
+use super::record::{HexError, HexField, LicenseRecord};
 use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
 use crate::model::problem::Problem;
@@ -51,28 +53,58 @@ pub fn parse(
                 line: number,
                 record,
             }),
-            Err(message) => parsed.problems.push(Problem::line(path, number, message)),
+            Err(error) => parsed
+                .problems
+                .push(Problem::line(path, number, error.to_string())),
         }
     }
     Ok(parsed)
 }
 
+/// Why a line of an `.slf` file was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineError {
+    /// Not three tab-separated fields: `found` of them.
+    Fields {
+        found: usize,
+    },
+    /// The first field is no serial number.
+    Serial(String),
+    Licenses(HexError),
+    Signature(HexError),
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::Fields { found } => write!(
+                f,
+                "expected 3 tab-separated fields (serial, licenses, signature), found {found}"
+            ),
+            LineError::Serial(serial) => write!(f, "serial {serial:?} is not 16 digits"),
+            LineError::Licenses(e) => write!(f, "licenses: {e}"),
+            LineError::Signature(e) => write!(f, "signature: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for LineError {}
+
 /// Parses one non-blank line.
-pub fn parse_line(line: &str) -> Result<(Serial, LicenseRecord), String> {
+pub fn parse_line(line: &str) -> Result<(Serial, LicenseRecord), LineError> {
     let fields: Vec<&str> = line
         .split('\t')
         .map(|field| field.trim_matches(' '))
         .collect();
     let [serial, licenses, signature] = fields[..] else {
-        return Err(format!(
-            "expected 3 tab-separated fields (serial, licenses, signature), found {}",
-            fields.len()
-        ));
+        return Err(LineError::Fields {
+            found: fields.len(),
+        });
     };
-    let serial = Serial::parse_file_form(serial)
-        .ok_or_else(|| format!("serial {serial:?} is not 16 digits"))?;
-    let licenses = HexField::parse(licenses).map_err(|e| format!("licenses: {e}"))?;
-    let signature = HexField::parse(signature).map_err(|e| format!("signature: {e}"))?;
+    let serial =
+        Serial::parse_file_form(serial).ok_or_else(|| LineError::Serial(serial.to_string()))?;
+    let licenses = HexField::parse(licenses).map_err(LineError::Licenses)?;
+    let signature = HexField::parse(signature).map_err(LineError::Signature)?;
     Ok((
         serial,
         LicenseRecord {
@@ -137,7 +169,7 @@ mod tests {
 
     #[test]
     fn reads_the_vendors_sample() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/vendor-sample.slf");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/vendor-sample.slf");
         let text = std::fs::read_to_string(&path).expect("the vendor's sample is in the repo");
         let parsed = parse(&path, text.as_bytes(), 0).unwrap();
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);

@@ -7,6 +7,8 @@ use std::sync::{Mutex, OnceLock};
 
 use tokio::sync::Notify;
 
+use crate::lock_recover::LockRecover;
+
 /// A stop asked from inside the process, and by whom.
 fn inner() -> &'static (Notify, Mutex<&'static str>) {
     static STOP: OnceLock<(Notify, Mutex<&'static str>)> = OnceLock::new();
@@ -16,14 +18,14 @@ fn inner() -> &'static (Notify, Mutex<&'static str>) {
 /// Asks the running server to drain and stop, as a signal would; `what` goes to the log.
 pub fn request_stop(what: &'static str) {
     let (notify, name) = inner();
-    *name.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = what;
+    *name.lock_recover() = what;
     notify.notify_one();
 }
 
 async fn requested_inside() -> &'static str {
     let (notify, name) = inner();
     notify.notified().await;
-    *name.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    *name.lock_recover()
 }
 
 /// Waits for a stop request; the name of what asked, for the log.

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::model::ip_networks::IpNetworks;
+use crate::model::ip_networks::{IpNetworks, NetworkError};
 use crate::model::version::Version;
 
 /// `rollout:` as written in `meta.yaml`.
@@ -48,6 +48,56 @@ pub struct Rollout {
     pub settings_id: String,
 }
 
+/// Why `rollout:` was refused. Display names the key and the expected form, in the words
+/// `check`, `publish` and the scan's log show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RolloutError {
+    Pilot(NetworkError),
+    /// `percent` as written.
+    Percent(f64),
+    MaxNewPerHour(u64),
+    /// `window` as written is no time span.
+    Window(String),
+    /// `window` as written starts where it ends.
+    EmptyWindow(String),
+    HaltWhenStuckPercent(f64),
+}
+
+impl fmt::Display for RolloutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RolloutError::Pilot(e) => e.fmt(f),
+            RolloutError::Percent(p) => {
+                write!(
+                    f,
+                    "rollout.percent: {p} is not a whole number from 0 to 100"
+                )
+            }
+            RolloutError::MaxNewPerHour(n) => write!(
+                f,
+                "rollout.max_new_per_hour: {n} is too large (at most {})",
+                u32::MAX
+            ),
+            RolloutError::Window(text) => write!(
+                f,
+                "rollout.window: {text:?} is not a time span (expected like \"22:00-06:00\", \
+                 server local time)"
+            ),
+            RolloutError::EmptyWindow(text) => write!(
+                f,
+                "rollout.window: {text:?} starts where it ends; leave window out to admit at \
+                 any hour"
+            ),
+            RolloutError::HaltWhenStuckPercent(p) => write!(
+                f,
+                "rollout.halt_when_stuck_percent: {p} is not a percentage from 0 to 100"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RolloutError {}
+
 /// `"22:00-06:00"`: minutes of the day, the end excluded; may wrap past midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -56,13 +106,8 @@ pub struct Window {
 }
 
 impl Window {
-    fn parse(text: &str) -> Result<Window, String> {
-        let bad = || {
-            format!(
-                "rollout.window: {text:?} is not a time span (expected like \"22:00-06:00\", \
-                 server local time)"
-            )
-        };
+    fn parse(text: &str) -> Result<Window, RolloutError> {
+        let bad = || RolloutError::Window(text.to_string());
         let (start, end) = text.trim().split_once('-').ok_or_else(bad)?;
         let minute = |t: &str| -> Option<u32> {
             let (h, m) = t.trim().split_once(':')?;
@@ -74,10 +119,7 @@ impl Window {
         };
         let (start, end) = (minute(start).ok_or_else(bad)?, minute(end).ok_or_else(bad)?);
         if start % 1440 == end % 1440 {
-            return Err(format!(
-                "rollout.window: {text:?} starts where it ends; leave window out to admit at \
-                 any hour"
-            ));
+            return Err(RolloutError::EmptyWindow(text.to_string()));
         }
         Ok(Window {
             start: start % 1440,
@@ -104,7 +146,7 @@ impl fmt::Display for Window {
 
 impl Rollout {
     /// Checks `rollout:`; errors name the key and the expected form.
-    pub fn from_raw(raw: RawRollout) -> Result<Rollout, String> {
+    pub fn from_raw(raw: RawRollout) -> Result<Rollout, RolloutError> {
         // As written, so that adding `paused: false` (the same settings) still counts as
         // the operator's edit that resumes a halted rollout. The form is fixed: a stored
         // halt must compare equal after an upgrade.
@@ -119,34 +161,22 @@ impl Rollout {
         );
         let digest = Sha256::digest(written.as_bytes());
         let settings_id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())?;
+        let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())
+            .map_err(RolloutError::Pilot)?;
         let percent = match raw.percent {
             None => 100,
             Some(p) if (0.0..=100.0).contains(&p) && p.fract() == 0.0 => p as u8,
-            Some(p) => {
-                return Err(format!(
-                    "rollout.percent: {p} is not a whole number from 0 to 100"
-                ))
-            }
+            Some(p) => return Err(RolloutError::Percent(p)),
         };
         let max_new_per_hour = match raw.max_new_per_hour {
             None => None,
-            Some(n) => Some(u32::try_from(n).map_err(|_| {
-                format!(
-                    "rollout.max_new_per_hour: {n} is too large (at most {})",
-                    u32::MAX
-                )
-            })?),
+            Some(n) => Some(u32::try_from(n).map_err(|_| RolloutError::MaxNewPerHour(n))?),
         };
         let window = raw.window.as_deref().map(Window::parse).transpose()?;
         let halt_when_stuck_per_mille = match raw.halt_when_stuck_percent {
             None => None,
             Some(p) if (0.0..=100.0).contains(&p) => Some((p * 10.0).round() as u32),
-            Some(p) => {
-                return Err(format!(
-                    "rollout.halt_when_stuck_percent: {p} is not a percentage from 0 to 100"
-                ))
-            }
+            Some(p) => return Err(RolloutError::HaltWhenStuckPercent(p)),
         };
         Ok(Rollout {
             pilot,
@@ -292,7 +322,7 @@ mod tests {
 
     fn parse(yaml: &str) -> Result<Rollout, String> {
         let raw: RawRollout = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
-        Rollout::from_raw(raw)
+        Rollout::from_raw(raw).map_err(|e| e.to_string())
     }
 
     fn v() -> Version {
@@ -304,6 +334,40 @@ mod tests {
             local_minute: 12 * 60,
             admitted_last_hour: 0,
             halted: false,
+        }
+    }
+
+    #[test]
+    fn errors_read_word_for_word_as_before() {
+        for (yaml, expected) in [
+            (
+                "percent: 10.5",
+                "rollout.percent: 10.5 is not a whole number from 0 to 100",
+            ),
+            (
+                "max_new_per_hour: 4294967296",
+                "rollout.max_new_per_hour: 4294967296 is too large (at most 4294967295)",
+            ),
+            (
+                "window: \"25:00-06:00\"",
+                "rollout.window: \"25:00-06:00\" is not a time span (expected like \
+                 \"22:00-06:00\", server local time)",
+            ),
+            (
+                "window: \"06:00-06:00\"",
+                "rollout.window: \"06:00-06:00\" starts where it ends; leave window out to \
+                 admit at any hour",
+            ),
+            (
+                "halt_when_stuck_percent: -1",
+                "rollout.halt_when_stuck_percent: -1 is not a percentage from 0 to 100",
+            ),
+            (
+                "pilot: [10.0.0.0/40]",
+                "rollout.pilot: bad prefix in \"10.0.0.0/40\" (expected 0 to 32 after the /)",
+            ),
+        ] {
+            assert_eq!(parse(yaml).unwrap_err(), expected, "{yaml}");
         }
     }
 

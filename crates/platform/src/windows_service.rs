@@ -4,13 +4,79 @@
 //! same drain as Ctrl-C through `stop_signal::request_stop`. The `windows-service` crate
 //! does the Win32 calls. Elsewhere these answer that services are a Windows thing.
 
+use std::fmt;
 #[cfg(not(windows))]
 use std::{ffi::OsString, path::Path, time::Duration};
 
-/// What other systems say.
-#[cfg(not(windows))]
-const NOT_HERE: &str = "Windows services exist only on Windows; on Linux run it with the \
-                        systemd unit in contrib/ (or the .deb, which installs it)";
+/// Why the service could not be installed, removed or run; Display is the sentence the
+/// operator reads (`reason` is what Windows said).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServiceError {
+    /// Not Windows.
+    NotHere,
+    /// The service control manager refused us (not an administrator, usually).
+    Manager {
+        reason: String,
+    },
+    Create {
+        name: String,
+        reason: String,
+    },
+    Describe {
+        name: String,
+        reason: String,
+    },
+    NoSuchService {
+        name: String,
+        reason: String,
+    },
+    Remove {
+        name: String,
+        reason: String,
+    },
+    /// `run` was called twice in one process.
+    AlreadyRunning,
+    /// The process was not started by the service manager.
+    NotStartedAsService {
+        reason: String,
+    },
+}
+
+impl fmt::Display for ServiceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServiceError::NotHere => f.write_str(
+                "Windows services exist only on Windows; on Linux run it with the systemd unit \
+                 in contrib/ (or the .deb, which installs it)",
+            ),
+            ServiceError::Manager { reason } => write!(
+                f,
+                "cannot open the service manager (run as administrator): {reason}"
+            ),
+            ServiceError::Create { name, reason } => {
+                write!(f, "cannot create the service {name}: {reason}")
+            }
+            ServiceError::Describe { name, reason } => {
+                write!(f, "cannot describe the service {name}: {reason}")
+            }
+            ServiceError::NoSuchService { name, reason } => {
+                write!(f, "there is no service {name}: {reason}")
+            }
+            ServiceError::Remove { name, reason } => {
+                write!(f, "cannot remove the service {name}: {reason}")
+            }
+            ServiceError::AlreadyRunning => f.write_str("the service is already running"),
+            ServiceError::NotStartedAsService { reason } => write!(
+                f,
+                "cannot start as a service ({reason}); `service run` is what the service \
+                 manager starts: install the service with `kkt-update-server service install`, \
+                 or run the server directly"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ServiceError {}
 
 /// Registers the service to start at boot as `exe args...`.
 #[cfg(not(windows))]
@@ -20,14 +86,14 @@ pub fn install(
     _description: &str,
     _exe: &Path,
     _args: Vec<OsString>,
-) -> Result<(), String> {
-    Err(NOT_HERE.into())
+) -> Result<(), ServiceError> {
+    Err(ServiceError::NotHere)
 }
 
 /// Removes the service.
 #[cfg(not(windows))]
-pub fn uninstall(_name: &str) -> Result<(), String> {
-    Err(NOT_HERE.into())
+pub fn uninstall(_name: &str) -> Result<(), ServiceError> {
+    Err(ServiceError::NotHere)
 }
 
 /// Runs `body` as the service `name` (blocks until it stops).
@@ -36,8 +102,8 @@ pub fn run(
     _name: &'static str,
     _wait_hint: Duration,
     _body: Box<dyn Fn() -> bool + Send + Sync>,
-) -> Result<(), String> {
-    Err(NOT_HERE.into())
+) -> Result<(), ServiceError> {
+    Err(ServiceError::NotHere)
 }
 
 #[cfg(windows)]
@@ -60,8 +126,9 @@ mod windows {
     use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
     use windows_service::{define_windows_service, service_dispatcher};
 
-    use crate::platform::service_control::{answer, Control, State};
-    use crate::platform::stop_signal;
+    use super::ServiceError;
+    use crate::service_control::{answer, Control, State};
+    use crate::stop_signal;
 
     struct Service {
         name: &'static str,
@@ -80,12 +147,14 @@ mod windows {
         description: &str,
         exe: &Path,
         args: Vec<OsString>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ServiceError> {
         let manager = ServiceManager::local_computer(
             None::<&str>,
             ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE,
         )
-        .map_err(|e| format!("cannot open the service manager (run as administrator): {e}"))?;
+        .map_err(|e| ServiceError::Manager {
+            reason: e.to_string(),
+        })?;
         let info = ServiceInfo {
             name: OsString::from(name),
             display_name: OsString::from(display),
@@ -100,30 +169,40 @@ mod windows {
         };
         let service = manager
             .create_service(&info, ServiceAccess::CHANGE_CONFIG)
-            .map_err(|e| format!("cannot create the service {name}: {e}"))?;
+            .map_err(|e| ServiceError::Create {
+                name: name.to_string(),
+                reason: e.to_string(),
+            })?;
         service
             .set_description(description)
-            .map_err(|e| format!("cannot describe the service {name}: {e}"))
+            .map_err(|e| ServiceError::Describe {
+                name: name.to_string(),
+                reason: e.to_string(),
+            })
     }
 
-    pub fn uninstall(name: &str) -> Result<(), String> {
+    pub fn uninstall(name: &str) -> Result<(), ServiceError> {
         let manager = ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT)
-            .map_err(|e| {
-            format!("cannot open the service manager (run as administrator): {e}")
+            .map_err(|e| ServiceError::Manager {
+            reason: e.to_string(),
         })?;
         let service = manager
             .open_service(name, ServiceAccess::DELETE | ServiceAccess::QUERY_STATUS)
-            .map_err(|e| format!("there is no service {name}: {e}"))?;
-        service
-            .delete()
-            .map_err(|e| format!("cannot remove the service {name}: {e}"))
+            .map_err(|e| ServiceError::NoSuchService {
+                name: name.to_string(),
+                reason: e.to_string(),
+            })?;
+        service.delete().map_err(|e| ServiceError::Remove {
+            name: name.to_string(),
+            reason: e.to_string(),
+        })
     }
 
     pub fn run(
         name: &'static str,
         wait_hint: Duration,
         body: Box<dyn Fn() -> bool + Send + Sync>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ServiceError> {
         if SERVICE
             .set(Service {
                 name,
@@ -132,14 +211,12 @@ mod windows {
             })
             .is_err()
         {
-            return Err("the service is already running".into());
+            return Err(ServiceError::AlreadyRunning);
         }
         service_dispatcher::start(name, ffi_service_main).map_err(|e| {
-            format!(
-                "cannot start as a service ({e}); `service run` is what the service manager \
-                 starts: install the service with `kkt-update-server service install`, or run \
-                 the server directly"
-            )
+            ServiceError::NotStartedAsService {
+                reason: e.to_string(),
+            }
         })
     }
 
@@ -209,5 +286,36 @@ mod windows {
         report(State::Running, 0);
         let ok = (service.body)();
         report(State::Stopped, if ok { 0 } else { 1 });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_word_for_word_as_before() {
+        assert_eq!(
+            ServiceError::NotHere.to_string(),
+            "Windows services exist only on Windows; on Linux run it with the systemd unit in \
+             contrib/ (or the .deb, which installs it)"
+        );
+        assert_eq!(
+            ServiceError::NotStartedAsService {
+                reason: "The service process could not connect".into()
+            }
+            .to_string(),
+            "cannot start as a service (The service process could not connect); `service run` \
+             is what the service manager starts: install the service with `kkt-update-server \
+             service install`, or run the server directly"
+        );
+        assert_eq!(
+            ServiceError::NoSuchService {
+                name: "kkt".into(),
+                reason: "gone".into()
+            }
+            .to_string(),
+            "there is no service kkt: gone"
+        );
     }
 }

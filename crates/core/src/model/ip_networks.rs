@@ -14,32 +14,66 @@ pub struct IpNetworks {
 /// At most this many entries in one list.
 const MAX_ENTRIES: usize = 1024;
 
+/// Why a list of networks was refused; `key` names the list the entry came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkError {
+    /// The part before any `/` is no IP address.
+    NotAnAddress { key: String, entry: String },
+    /// The prefix after the `/` is no number from 0 to `max`.
+    BadPrefix { key: String, entry: String, max: u8 },
+    /// More than `MAX_ENTRIES` entries.
+    TooMany { key: String },
+}
+
+impl fmt::Display for NetworkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkError::NotAnAddress { key, entry } => write!(
+                f,
+                "{key}: {entry:?} is not an IP address or network \
+                 (expected like 192.0.2.15 or 10.20.0.0/16)"
+            ),
+            NetworkError::BadPrefix { key, entry, max } => write!(
+                f,
+                "{key}: bad prefix in {entry:?} (expected 0 to {max} after the /)"
+            ),
+            NetworkError::TooMany { key } => write!(f, "{key}: more than {MAX_ENTRIES} entries"),
+        }
+    }
+}
+
+impl std::error::Error for NetworkError {}
+
 impl IpNetworks {
     /// Parses `ip` or `ip/prefix` entries; `key` names the list in errors.
-    pub fn parse(key: &str, entries: &[String]) -> Result<IpNetworks, String> {
+    pub fn parse(key: &str, entries: &[String]) -> Result<IpNetworks, NetworkError> {
         let mut nets = Vec::new();
         for entry in entries.iter().map(|e| e.trim()).filter(|e| !e.is_empty()) {
             let (ip, prefix) = match entry.split_once('/') {
                 Some((ip, prefix)) => (ip, Some(prefix)),
                 None => (entry, None),
             };
-            let ip: IpAddr = ip.parse().map_err(|_| {
-                format!(
-                    "{key}: {entry:?} is not an IP address or network \
-                     (expected like 192.0.2.15 or 10.20.0.0/16)"
-                )
+            let ip: IpAddr = ip.parse().map_err(|_| NetworkError::NotAnAddress {
+                key: key.to_string(),
+                entry: entry.to_string(),
             })?;
             let max = if ip.is_ipv4() { 32 } else { 128 };
             let prefix = match prefix {
                 Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
-                    format!("{key}: bad prefix in {entry:?} (expected 0 to {max} after the /)")
+                    NetworkError::BadPrefix {
+                        key: key.to_string(),
+                        entry: entry.to_string(),
+                        max,
+                    }
                 })?,
                 None => max,
             };
             nets.push((ip, prefix));
         }
         if nets.len() > MAX_ENTRIES {
-            return Err(format!("{key}: more than {MAX_ENTRIES} entries"));
+            return Err(NetworkError::TooMany {
+                key: key.to_string(),
+            });
         }
         Ok(IpNetworks { nets })
     }
@@ -127,9 +161,38 @@ mod tests {
     }
 
     #[test]
+    fn errors_read_as_before() {
+        let error = |entry: &str| {
+            IpNetworks::parse("trusted_proxies", &[entry.to_string()])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error("nope"),
+            "trusted_proxies: \"nope\" is not an IP address or network \
+             (expected like 192.0.2.15 or 10.20.0.0/16)"
+        );
+        assert_eq!(
+            error("10.0.0.0/33"),
+            "trusted_proxies: bad prefix in \"10.0.0.0/33\" (expected 0 to 32 after the /)"
+        );
+        let many: Vec<String> = (0..=MAX_ENTRIES)
+            .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
+            .collect();
+        assert_eq!(
+            IpNetworks::parse("trusted_proxies", &many)
+                .unwrap_err()
+                .to_string(),
+            "trusted_proxies: more than 1024 entries"
+        );
+    }
+
+    #[test]
     fn bad_entries_are_errors_naming_the_key() {
         for bad in ["10.0.0.0/33", "nope", "::1/129", "10.0.0.1/x"] {
-            let error = IpNetworks::parse("rollout.pilot", &[bad.to_string()]).unwrap_err();
+            let error = IpNetworks::parse("rollout.pilot", &[bad.to_string()])
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with("rollout.pilot: "), "{error}");
             assert!(error.contains(bad), "{error}");
         }

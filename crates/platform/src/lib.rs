@@ -6,13 +6,17 @@
 //! (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a
 //! folder (`durable`), the system's own folders (`system_folders`), opening only a regular
 //! file, never through a link (`regular_file`), the Windows service (`windows_service`,
-//! with its answers to the service manager in `service_control`).
-//! It uses nothing else of the crate but the vocabulary.
+//! with its answers to the service manager in `service_control`). Plus the one helper
+//! every crate needs that is no operating-system difference: taking a poisoned lock
+//! (`lock_recover`), here because this crate is the one all others reach.
+//! A crate of its own (kkt-platform), the lowest of the workspace: it uses no other part of
+//! the server, so every crate above may use it (`crate::platform::…` in the server).
 
 pub mod durable;
 pub mod file_system;
 pub mod fingerprint;
 pub mod listen_sockets;
+pub mod lock_recover;
 pub mod open_files;
 pub mod open_writers;
 pub mod process_user;

@@ -3,6 +3,7 @@
 //! release dates, and an optional critical version for this line only.
 
 use std::collections::BTreeSet;
+use std::fmt;
 
 use serde::Deserialize;
 
@@ -17,6 +18,29 @@ struct RawLineMeta {
     critical_version: Option<serde_yaml::Value>,
 }
 
+/// Why a `line.yaml` was refused; Display says it as `check` and the scan's log show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineMetaError {
+    /// Not YAML, or not the form: the YAML parser's message, with its line when it has one.
+    Yaml(String),
+    /// The value of `key`, shown as YAML, is not a real date.
+    NotADate { key: &'static str, shown: String },
+}
+
+impl fmt::Display for LineMetaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineMetaError::Yaml(message) => f.write_str(message),
+            LineMetaError::NotADate { key, shown } => write!(
+                f,
+                "{key}: {shown} is not a real date (expected yyyymmdd like 20221228)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LineMetaError {}
+
 /// A checked `line.yaml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineMeta {
@@ -27,12 +51,12 @@ pub struct LineMeta {
 
 impl LineMeta {
     /// Parses `line.yaml` of the line named `name`; errors name the key and the value.
-    pub fn parse(name: &str, text: &str) -> Result<LineMeta, String> {
+    pub fn parse(name: &str, text: &str) -> Result<LineMeta, LineMetaError> {
         let raw: RawLineMeta = if text.trim().is_empty() {
             RawLineMeta::default()
         } else {
             serde_yaml::from_str::<Option<RawLineMeta>>(text)
-                .map_err(|e| yaml_message(&e))?
+                .map_err(|e| LineMetaError::Yaml(yaml_message(&e)))?
                 .unwrap_or_default()
         };
         let mut known_builds = BTreeSet::new();
@@ -53,7 +77,7 @@ impl LineMeta {
 }
 
 /// A date written `yyyymmdd` (a number or a string) or `D.M.YYYY` (as devices send it).
-fn date(key: &str, value: &serde_yaml::Value) -> Result<Version, String> {
+fn date(key: &'static str, value: &serde_yaml::Value) -> Result<Version, LineMetaError> {
     let parsed = match value {
         serde_yaml::Value::Number(n) => n
             .as_u64()
@@ -68,7 +92,7 @@ fn date(key: &str, value: &serde_yaml::Value) -> Result<Version, String> {
         let shown = serde_yaml::to_string(value)
             .map(|s| s.trim().to_string())
             .unwrap_or_default();
-        format!("{key}: {shown} is not a real date (expected yyyymmdd like 20221228)")
+        LineMetaError::NotADate { key, shown }
     })
 }
 
@@ -92,15 +116,21 @@ mod tests {
 
     #[test]
     fn typos_are_errors_in_plain_words() {
-        let error = LineMeta::parse("C.3", "known_build: [20221228]\n").unwrap_err();
+        let error = LineMeta::parse("C.3", "known_build: [20221228]\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("unknown field `known_build`"), "{error}");
         assert!(error.contains("line 1"), "{error}");
-        let error = LineMeta::parse("C.3", "known_builds: [20221328]\n").unwrap_err();
+        let error = LineMeta::parse("C.3", "known_builds: [20221328]\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             error,
             "known_builds: 20221328 is not a real date (expected yyyymmdd like 20221228)"
         );
-        let error = LineMeta::parse("C.3", "critical_version: soon\n").unwrap_err();
+        let error = LineMeta::parse("C.3", "critical_version: soon\n")
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with("critical_version: soon is not a real date"),
             "{error}"

@@ -2,9 +2,35 @@
 //! hex plus allocations: a fleet of a million registers must fit in a few hundred MB.
 //! Devices get the hex back exactly as the license file wrote it, letter case included.
 
+use std::fmt;
+
 /// Hex characters in each of the two fields (64 bytes each).
 pub const HEX_LEN: usize = 128;
 const BYTES: usize = HEX_LEN / 2;
+
+/// Why a field is not 128 hex digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HexError {
+    /// Too short or too long: `found` characters.
+    Length { found: usize },
+    /// The character at `position` (from 1) is no hex digit.
+    NotHex { found: char, position: usize },
+}
+
+impl fmt::Display for HexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HexError::Length { found } => {
+                write!(f, "expected {HEX_LEN} hex digits, found {found} characters")
+            }
+            HexError::NotHex { found, position } => {
+                write!(f, "{found:?} at position {position} is not a hex digit")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HexError {}
 
 /// 128 hex characters as 64 bytes, plus one bit per character saying it was an uppercase
 /// letter, so that the original text is rebuilt exactly.
@@ -16,12 +42,11 @@ pub struct HexField {
 
 impl HexField {
     /// Parses exactly 128 hex digits (either case), or says what is wrong.
-    pub fn parse(text: &str) -> Result<HexField, String> {
+    pub fn parse(text: &str) -> Result<HexField, HexError> {
         if text.len() != HEX_LEN {
-            return Err(format!(
-                "expected {HEX_LEN} hex digits, found {} characters",
-                text.chars().count()
-            ));
+            return Err(HexError::Length {
+                found: text.chars().count(),
+            });
         }
         let mut field = HexField {
             bytes: [0; BYTES],
@@ -36,8 +61,11 @@ impl HexField {
                     b - b'A' + 10
                 }
                 _ => {
-                    let ch = text[i..].chars().next().unwrap_or('?');
-                    return Err(format!("{ch:?} at position {} is not a hex digit", i + 1));
+                    let found = text[i..].chars().next().unwrap_or('?');
+                    return Err(HexError::NotHex {
+                        found,
+                        position: i + 1,
+                    });
                 }
             };
             field.bytes[i / 2] |= if i % 2 == 0 { nibble << 4 } else { nibble };
@@ -85,16 +113,19 @@ mod tests {
     #[test]
     fn bad_hex_names_the_problem() {
         assert_eq!(
-            HexField::parse("abc").unwrap_err(),
+            HexField::parse("abc").unwrap_err().to_string(),
             "expected 128 hex digits, found 3 characters"
         );
         let bad = "0".repeat(10) + "g" + &"0".repeat(117);
         assert_eq!(
-            HexField::parse(&bad).unwrap_err(),
+            HexField::parse(&bad).unwrap_err().to_string(),
             "'g' at position 11 is not a hex digit"
         );
         let cyrillic = "0".repeat(126) + "я";
-        assert!(HexField::parse(&cyrillic).unwrap_err().contains("'я'"));
+        assert!(HexField::parse(&cyrillic)
+            .unwrap_err()
+            .to_string()
+            .contains("'я'"));
     }
 
     #[test]

@@ -16,8 +16,13 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
-use crate::platform::fingerprint::Fingerprint;
-use crate::platform::regular_file::{read_regular, NotOpened, NotRead};
+use kkt_platform::fingerprint::Fingerprint;
+use kkt_platform::regular_file::{read_regular, NotOpened, NotRead};
+
+/// The name the default line (the release folders directly in `firmware_dir`) is stored
+/// and matched under. Here, with the other line names, so that `device_line` (which maps a
+/// build date to a line) uses this module and not the other way round.
+pub const DEFAULT_LINE: &str = "";
 
 /// The file that makes a folder a line.
 pub const LINE_FILE: &str = "line.yaml";
@@ -64,7 +69,7 @@ pub fn valid_line_name(name: &str) -> bool {
 
 /// The folder that holds the releases of `line`: `firmware_dir` itself for the default line.
 pub fn line_folder(firmware_dir: &Path, line: &str) -> PathBuf {
-    if line == crate::catalog::device_line::DEFAULT_LINE {
+    if line == DEFAULT_LINE {
         firmware_dir.to_path_buf()
     } else {
         firmware_dir.join(line)
@@ -260,7 +265,7 @@ fn read_line_meta(
             }
         })
     })?;
-    let text = utf8_text(bytes, "line.yaml").map_err(invalid)?;
+    let text = utf8_text(bytes, "line.yaml").map_err(|e| invalid(e.to_string()))?;
     let meta = LineMeta::parse(name, &text).map_err(|e| invalid(format!("line.yaml: {e}")))?;
     Ok((meta, fingerprint))
 }

@@ -3,9 +3,30 @@
 //! is accepted; an editor set to Windows-1251 writes Cyrillic that is not UTF-8, which is
 //! refused with a message that says what to do.
 
+use std::fmt;
+
+/// A file that is not UTF-8 text: `what` names it, `line` is where the first bad byte is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotUtf8 {
+    pub what: String,
+    pub line: usize,
+}
+
+impl fmt::Display for NotUtf8 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} is not UTF-8 text (line {}; Cyrillic saved as Windows-1251?): save it as UTF-8",
+            self.what, self.line
+        )
+    }
+}
+
+impl std::error::Error for NotUtf8 {}
+
 /// The text of `bytes`, without a leading UTF-8 BOM; `Err` in plain words when it is not
 /// UTF-8 (`what` names the file).
-pub fn utf8_text(bytes: Vec<u8>, what: &str) -> Result<String, String> {
+pub fn utf8_text(bytes: Vec<u8>, what: &str) -> Result<String, NotUtf8> {
     let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
         Some(rest) => rest.to_vec(),
         None => bytes,
@@ -13,10 +34,10 @@ pub fn utf8_text(bytes: Vec<u8>, what: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let line = e.as_bytes()[..at].iter().filter(|b| **b == b'\n').count() + 1;
-        format!(
-            "{what} is not UTF-8 text (line {line}; Cyrillic saved as Windows-1251?): \
-             save it as UTF-8"
-        )
+        NotUtf8 {
+            what: what.to_string(),
+            line,
+        }
     })
 }
 
@@ -34,10 +55,11 @@ mod tests {
         );
         // "Привет" in Windows-1251, on line 2.
         let cp1251 = b"critical: false\ndescription: \xCF\xF0\xE8\xE2\xE5\xF2\n".to_vec();
-        let error = utf8_text(cp1251, "meta.yaml").unwrap_err();
-        assert!(
-            error.contains("line 2") && error.ends_with("save it as UTF-8"),
-            "{error}"
+        let error = utf8_text(cp1251, "meta.yaml").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "meta.yaml is not UTF-8 text (line 2; Cyrillic saved as Windows-1251?): save it \
+             as UTF-8"
         );
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
-use crate::platform::fingerprint::Fingerprint;
+use kkt_platform::fingerprint::Fingerprint;
 use record::LicenseRecord;
 use serial::Serial;
 

@@ -1,0 +1,7 @@
+//! The pure part of staged rollouts: a release's `rollout:` settings and the decision
+//! whether one more device is admitted (`rules`). The catalog parses `rollout:` from
+//! `meta.yaml` with it, so it sits below the catalog, in this crate; the rest of the
+//! rollout wing (memory, the gate, status, the watch) is the server's `rollout/`, which
+//! re-exports this part as `crate::rollout::rules`.
+
+pub mod rules;
