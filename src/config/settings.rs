@@ -616,12 +616,12 @@ mod tests {
         }
     }
 
-    /// README's "Configuration: `server.yaml`" section, up to the next section.
+    /// The "Every key" section of docs/configuration.md, up to the next section.
     fn readme_configuration() -> String {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../docs/configuration.md");
         let start = readme
-            .find("## Configuration: `server.yaml`")
-            .expect("README has a Configuration section");
+            .find("## Every key")
+            .expect("docs/configuration.md has an \"Every key\" section");
         let rest = &readme[start..];
         let end = rest[3..].find("\n## ").map_or(rest.len(), |i| i + 3);
         rest[..end].to_string()
