@@ -59,6 +59,7 @@ pub fn run() -> ExitCode {
         }
     }
     logger.init();
+    config.found.announce(&command);
     match command {
         Command::Check => {
             let (report, ok) = commands::check::run(&config);
