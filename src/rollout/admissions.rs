@@ -95,7 +95,8 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 }
 
 impl Admissions {
-    #[cfg(test)]
+    /// Whether `address` was admitted to release `version` of `line` (a device's page asks;
+    /// nothing is admitted by asking).
     pub fn is_admitted(&self, line: &str, version: Version, address: IpAddr) -> bool {
         read(&self.releases)
             .get(line)
