@@ -188,7 +188,15 @@ fn a_registers_page_says_why_it_is_or_is_not_offered_an_update() {
     assert!(html.contains("data-code=\"offered\""), "{html}");
     assert!(html.contains("Обновление обязательное"), "{html}");
     assert!(html.contains("17.01.2018"), "{html}");
-    for english in ["Offered", "Downloads", "Serial", "never", "critical"] {
+    for english in [
+        "Offered",
+        "Downloads",
+        "Serial",
+        "never",
+        "critical",
+        "User-Agent",
+        "Update",
+    ] {
         assert!(
             !html.contains(english),
             "English {english:?} on the Russian page: {html}"
@@ -298,10 +306,7 @@ fn the_stuck_list_and_the_history_are_pages_for_a_browser_and_json_for_the_rest(
         stuck.text()
     );
     let json = get(&server, "/devices?outcome=stuck", &[]);
-    assert_eq!(
-        json.header("content-type"),
-        Some("application/json")
-    );
+    assert_eq!(json.header("content-type"), Some("application/json"));
     assert_eq!(json.json()["total"], 0);
 
     let history = eventually("the history's first entry", DEADLINE, || {
@@ -314,10 +319,7 @@ fn the_stuck_list_and_the_history_are_pages_for_a_browser_and_json_for_the_rest(
         "{history}"
     );
     let json = get(&server, "/history", &[]);
-    assert_eq!(
-        json.header("content-type"),
-        Some("application/json")
-    );
+    assert_eq!(json.header("content-type"), Some("application/json"));
     assert!(json.json()["events"].is_array());
 }
 

@@ -210,3 +210,82 @@ impl Why {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::admin::dashboard_text::{EN, RU};
+    use crate::config::{parse_file, Config};
+
+    fn snapshot(dir: &std::path::Path, yaml: &str) -> Snapshot {
+        let config =
+            Config::resolve(&Default::default(), parse_file(yaml).unwrap(), dir, None).unwrap();
+        Snapshot::scan(
+            &config,
+            SystemTime::now() + Duration::from_secs(10),
+            None,
+            &Default::default(),
+        )
+    }
+
+    #[test]
+    fn each_reason_is_said_in_both_languages_with_every_placeholder_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("firmware")).unwrap();
+        let none = snapshot(dir.path(), "critical_version: 20180120\n");
+        let nobody = |_: &str, _: &Release| false;
+        assert_eq!(
+            why(&none, Some(20180101), &nobody),
+            Why::NoRelease {
+                line: String::new(),
+                build: 20180101
+            }
+        );
+        let folder = dir.path().join("firmware/20180125");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("upd_app.bin"), "a").unwrap();
+        std::fs::write(folder.join("upd_app_for_old_frs.bin"), "b").unwrap();
+        let one = snapshot(dir.path(), "critical_version: 20180120\n");
+        let reasons = [
+            why(&one, None, &nobody),
+            why(&one, Some(20181340), &nobody),
+            why(&one, Some(20180101), &nobody),
+            why(&one, Some(20180122), &nobody),
+            why(&one, Some(20180125), &nobody),
+            why(&none, Some(20180101), &nobody),
+        ];
+        let codes: Vec<&str> = reasons.iter().map(Why::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "no_build_date",
+                "unknown_build",
+                "offered",
+                "offered",
+                "up_to_date",
+                "no_release"
+            ]
+        );
+        assert!(matches!(reasons[2], Why::Offered { critical: true, .. }));
+        assert!(matches!(
+            reasons[3],
+            Why::Offered {
+                critical: false,
+                ..
+            }
+        ));
+        for reason in &reasons {
+            for t in [&RU, &EN] {
+                let words = reason.words(t);
+                assert!(!words.contains('{') && !words.is_empty(), "{words}");
+            }
+        }
+        assert!(
+            reasons[2].words(&RU).contains("20.01.2018"),
+            "{}",
+            reasons[2].words(&RU)
+        );
+    }
+}
