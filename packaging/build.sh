@@ -35,7 +35,8 @@ if ! command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64 >/dev/null
 fi
-cargo build --release --target x86_64-pc-windows-gnu
+# packaged: the .exe finds the server.yaml beside it without --config.
+cargo build --release --target x86_64-pc-windows-gnu --features packaged
 name=kkt-update-server-$version-windows-x86_64
 python3 - "$out/$name.zip" "$name" <<'PY'
 import sys, zipfile

@@ -48,6 +48,7 @@ pub fn run() -> ExitCode {
         log_to_service_file(&mut logger, &config);
     }
     logger.init();
+    config.found.announce(&command);
     match command {
         Command::Check => check(&config),
         Command::Publish(args) => outcome(commands::publish::run(

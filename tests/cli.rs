@@ -281,3 +281,110 @@ fn check_names_the_key_the_value_and_the_form_of_a_wrong_kind_of_value() {
         }
     }
 }
+
+/// The binary in `dir` with `args`, no `KKT_CONFIG` unless given: exit code, stdout, stderr.
+fn run_in(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("KKT_CONFIG")
+        .env_remove("KKT_FIRMWARE_DIR");
+    for (key, value) in envs {
+        command.env(key, value);
+    }
+    let output = command.output().expect("run the binary");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_configuration_is_named_by_flag_then_kkt_config_then_found_in_the_working_folder() {
+    let fixture = Fixture::new();
+    fixture.write_config("settle_ms: 0\nlisten: 127.0.0.1:1111\n");
+    let other = |port: u16| {
+        format!("firmware_dir: firmware\nadmin_listen: null\nlisten: 127.0.0.1:{port}\n")
+    };
+    fixture.write("env.yaml", other(2222));
+    fixture.write("flag.yaml", other(3333));
+    let dir = fixture.dir.path();
+    let env = [("KKT_CONFIG", "env.yaml")];
+
+    let (code, out, err) = run_in(dir, &["check", "--config", "flag.yaml"], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("listen 127.0.0.1:3333"), "{out}");
+    assert!(out.contains("flag.yaml in the working folder"), "{out}");
+    assert!(out.contains("(--config): ok"), "{out}");
+
+    let (code, out, err) = run_in(dir, &["check"], &env);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("listen 127.0.0.1:2222"), "{out}");
+    assert!(out.contains("env.yaml in the working folder"), "{out}");
+    assert!(out.contains("(KKT_CONFIG): ok"), "{out}");
+
+    let (code, out, err) = run_in(dir, &["check"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("listen 127.0.0.1:1111"), "{out}");
+    assert!(
+        out.contains("server.yaml in the working folder")
+            && out.contains("(found without --config): ok"),
+        "{out}"
+    );
+
+    // A command whose stdout may be read by a script says it on stderr.
+    let (_, out, err) = run_in(dir, &["publish", "missing-folder", "--dry-run"], &[]);
+    assert!(
+        err.contains("kkt-update-server: configuration server.yaml in the working folder")
+            && err.contains("(found without --config)"),
+        "{err}"
+    );
+    assert!(!out.contains("configuration"), "{out}");
+
+    // And the server says it in its start-up log.
+    let server = Server::start(dir, &[], &[]);
+    assert!(
+        server.wait_for_log(
+            "configuration server.yaml in the working folder",
+            common::DEADLINE
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn without_a_configuration_file_the_places_tried_are_named_and_etc_is_never_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let here = dir.path().canonicalize().expect("canonical temp dir");
+    let (code, out, err) = run_in(dir.path(), &["check"], &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "no configuration file found (looked for --config, KKT_CONFIG, server.yaml in the \
+             working folder {})",
+            here.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--config <file>"), "{err}");
+    // A build from source (this one) never looks in /etc, even on a machine that has the
+    // package installed.
+    assert!(!err.contains("/etc"), "{err}");
+    assert!(
+        !err.contains("create it"),
+        "the missing file is the cause: {err}"
+    );
+
+    std::fs::create_dir(dir.path().join("fw")).expect("fw");
+    let (code, out, err) = run_in(dir.path(), &["check", "--firmware-dir", "fw"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("no configuration file found") && out.contains(": defaults and flags only"),
+        "{out}"
+    );
+    assert!(!out.contains("/etc/kkt-update-server"), "{out}");
+}

@@ -61,6 +61,8 @@ struct DashboardPage<'a> {
     adoption: AdoptionChart,
     rollouts: Vec<RolloutRow<'a>>,
     inventory_on: bool,
+    /// What needs the operator now, shown first (`attention`).
+    attention: Vec<crate::admin::attention::Attention>,
     /// The words, in the language the request asked for.
     t: &'static Text,
 }
@@ -104,6 +106,7 @@ pub fn render(
             })
             .collect(),
         inventory_on,
+        attention: crate::admin::attention::items(status, outcomes, inventory_on, t),
         t,
         status,
     };

@@ -95,6 +95,8 @@ pub struct Text {
     pub kind_ambiguous: &'static str,
     pub no_line_card: &'static str,
     pub tls_certificate: &'static str,
+    /// The other pages' words in the same language.
+    pub pages: &'static crate::admin::page_text::PageText,
 }
 
 impl Text {
@@ -226,6 +228,7 @@ pub static RU: Text = Text {
     kind_ambiguous: "в нескольких линейках",
     no_line_card: "Без линейки (нет обновлений)",
     tls_certificate: "TLS-сертификат истекает через",
+    pages: &crate::admin::page_text::RU,
 };
 
 pub static EN: Text = Text {
@@ -317,6 +320,7 @@ pub static EN: Text = Text {
     kind_ambiguous: "in several lines",
     no_line_card: "No line (no update)",
     tls_certificate: "TLS certificate expires in",
+    pages: &crate::admin::page_text::EN,
 };
 
 /// The table for a request: English when the browser's first choice is English, else

@@ -2,17 +2,20 @@
 //! `/releases`, `/serials/missing` (and `.csv`, `.xlsx`). Queries run on the inventory's
 //! reader connection, off the async workers. Every list a device can grow is paged
 //! (`limit`, `offset`) or, for the exports, read and sent one chunk at a time
-//! (`exports`): no answer holds the whole fleet in memory.
+//! (`exports`): no answer holds the whole fleet in memory. A browser asking `/devices` or
+//! `/history` gets them as pages (`inventory_pages`); a register's own page is
+//! `device_page`.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::exports::{self, Cell, Rows, Table, Window};
+use crate::admin::inventory_pages;
 use crate::app_state::AppState;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
@@ -56,7 +59,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/serials/missing", missing_json))
         .service(resource("/serials/missing.csv", missing_csv))
         .service(resource("/serials/missing.xlsx", missing_xlsx));
+    crate::admin::device_page::configure(cfg);
 }
+
+/// The longest search text (`q`) taken.
+const MAX_Q: usize = 64;
 
 fn number(query: &Query, key: &str, default: u64, max: u64) -> Result<u64, AdminError> {
     match query.get(key) {
@@ -137,7 +144,16 @@ fn filter(query: &Query, critical: Option<u32>) -> Result<DeviceFilter, AdminErr
         build_date,
         not_seen_days,
         outcome,
-        q: query.get("q").filter(|q| !q.trim().is_empty()).cloned(),
+        q: match query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()) {
+            Some(q) if q.chars().count() > MAX_Q => {
+                return Err(AdminError::BadQuery(format!(
+                    "q (the search) must be at most {MAX_Q} characters; got {}",
+                    q.chars().count()
+                )))
+            }
+            q => q.map(str::to_string),
+        },
+        address: None,
         limit: number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?,
         offset: number(query, "offset", 0, u64::MAX)?,
     })
@@ -191,9 +207,15 @@ async fn query_devices(
 }
 
 async fn devices_json(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: Query,
 ) -> Result<HttpResponse, AdminError> {
+    if inventory_pages::wants_html(&req) {
+        let query = web::Query(inventory_pages::form_query(query.into_inner()));
+        let list = query_devices(&state, &query).await?;
+        return inventory_pages::devices(&req, &state.snapshot(), &query, list.total, list.devices);
+    }
     json(&query_devices(&state, &query).await?)
 }
 
@@ -287,13 +309,20 @@ async fn devices_xlsx(
     exports::xlsx(state, DEVICES, rows, window).await
 }
 
-async fn history(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
+async fn history(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, AdminError> {
     let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = number(&query, "offset", 0, u64::MAX)?;
     let rows = read(&state, move |db, _, _| {
         history_reads::history(db, limit, offset)
     })
     .await?;
+    if inventory_pages::wants_html(&req) {
+        return inventory_pages::history(&req, rows, limit, offset);
+    }
     json(&serde_json::json!({ "events": rows }))
 }
 

@@ -5,10 +5,15 @@
 pub mod access_guard;
 pub mod admin_error;
 pub mod adoption_chart;
+pub mod attention;
 pub mod dashboard;
 pub mod dashboard_text;
+pub mod device_page;
 pub mod exports;
 pub mod fleet_chart;
+pub mod inventory_pages;
 pub mod inventory_routes;
+pub mod offer_reason;
+pub mod page_text;
 pub mod routes;
 pub mod status_report;

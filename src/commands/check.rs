@@ -21,12 +21,14 @@ pub fn run(config: &Config) -> (String, bool) {
         &WriteLedger::default(),
     );
     let mut report = String::new();
+    // Which file, and how it was chosen (or where none was found).
     match &config.path {
-        Some(path) => report.push_str(&format!(
-            "configuration {}: ok\n",
-            escaped(&path.display().to_string())
+        Some(_) => report.push_str(&format!("{}: ok\n", config.found.describe())),
+        None => report.push_str(&format!(
+            "{}{}\n",
+            config.found.describe(),
+            config.found.fallback()
         )),
-        None => report.push_str("configuration: no file, defaults and flags only\n"),
     }
     report.push_str(&format!("listen {}\n", config.listen));
     let mut tls_problem = None;

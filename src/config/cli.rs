@@ -126,8 +126,10 @@ pub struct WithdrawArgs {
 /// the derive cannot read a table).
 #[derive(Debug, Clone, Default)]
 pub struct RawArgs {
-    /// Configuration file [default: server.yaml]
+    /// Configuration file [default: searched, see `config::search`]
     pub config: Option<PathBuf>,
+    /// `config` came from `KKT_CONFIG`, not `--config`.
+    pub config_from_env: bool,
     given: Layer,
 }
 
@@ -175,7 +177,11 @@ impl Args for RawArgs {
             .env("KKT_CONFIG")
             .global(true)
             .value_name("PATH")
-            .help("Configuration file [default: server.yaml]")
+            .help(
+                "Configuration file [default: server.yaml in the working folder; packaged \
+                 builds then look in /etc/kkt-update-server/ (Linux) or beside the .exe \
+                 (Windows)]",
+            )
             .value_parser(value_parser!(PathBuf));
         SETTINGS.iter().fold(cmd.arg(config), |cmd, setting| {
             cmd.arg(setting_arg(setting))
@@ -193,8 +199,11 @@ impl FromArgMatches for RawArgs {
     }
 
     fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        let config_from_env =
+            matches.value_source(CONFIG) == Some(clap::parser::ValueSource::EnvVariable);
         let mut raw = RawArgs {
             config: one(matches, CONFIG)?,
+            config_from_env,
             given: Layer::default(),
         };
         for setting in SETTINGS {
@@ -221,7 +230,10 @@ impl FromArgMatches for RawArgs {
 
     fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
         let update = Self::from_arg_matches_mut(matches)?;
-        self.config = update.config.or(self.config.take());
+        if update.config.is_some() {
+            self.config = update.config;
+            self.config_from_env = update.config_from_env;
+        }
         for setting in SETTINGS {
             if let Some(value) = update.given.get(setting) {
                 self.given.set(setting, value.clone());

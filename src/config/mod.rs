@@ -18,6 +18,7 @@ pub mod firmware_dir_guard;
 mod layer;
 pub mod postgres_url;
 mod scan_settings;
+pub mod search;
 pub mod settings;
 pub mod tls;
 
@@ -37,13 +38,13 @@ use crate::model::text_file::utf8_text;
 use crate::model::trusted_proxies::TrustedProxies;
 use crate::model::version::Version;
 
-const DEFAULT_CONFIG: &str = "server.yaml";
-
 /// The settings the server runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// The file these settings came from, when there was one.
     pub path: Option<PathBuf>,
+    /// How that file was chosen, or where none was found (`search`).
+    pub found: search::Found,
     pub listen: SocketAddr,
     pub firmware_dir: PathBuf,
     pub licenses: Vec<PathBuf>,
@@ -105,32 +106,53 @@ pub struct TlsSetting {
 }
 
 impl Config {
-    /// Reads the configuration file named by `raw` (or `server.yaml`) and lays `raw` over it.
-    /// A missing default file means "all defaults"; a missing named file is an error.
+    /// Reads the configuration file named by `raw`, or the first one `search` finds, and
+    /// lays `raw` over it. No file anywhere means "all defaults"; a missing named file is
+    /// an error.
     pub fn load(raw: &RawArgs) -> Result<Config> {
-        let (path, named) = match &raw.config {
-            Some(path) => (path.clone(), true),
-            None => (PathBuf::from(DEFAULT_CONFIG), false),
-        };
-        let file = match fs::read(&path) {
-            Ok(bytes) => {
-                let text =
-                    utf8_text(bytes, &path.display().to_string()).map_err(anyhow::Error::msg)?;
-                Some(
-                    parse_file(&text)
-                        .with_context(|| format!("{}: invalid configuration", path.display()))?,
-                )
+        let named = raw.config.clone().map(|path| {
+            let by = if raw.config_from_env {
+                search::NamedBy::Env
+            } else {
+                search::NamedBy::Flag
+            };
+            (path, by)
+        });
+        let mut found = search::choose(named, &search::places());
+        let file =
+            match found.path() {
+                None => None,
+                Some(path) => match fs::read(path) {
+                    Ok(bytes) => {
+                        let text = utf8_text(bytes, &path.display().to_string())
+                            .map_err(anyhow::Error::msg)?;
+                        Some(parse_file(&text).with_context(|| {
+                            format!("{}: invalid configuration", path.display())
+                        })?)
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !found.named() => None,
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("cannot read the configuration file {}", path.display())
+                        })
+                    }
+                },
+            };
+        let path = found.path().map(Path::to_path_buf);
+        if file.is_none() {
+            // Searched, but gone before it could be read: as if never there.
+            if let Some(gone) = path.clone() {
+                found = search::Found::Nothing { tried: vec![gone] };
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !named => None,
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!("cannot read the configuration file {}", path.display())
-                })
-            }
-        };
-        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let used_path = file.is_some().then_some(path);
-        let config = Config::resolve(raw, file.unwrap_or_default(), &base, used_path)?;
+        }
+        let base = path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let used_path = file.is_some().then_some(path).flatten();
+        let mut config = Config::resolve(raw, file.unwrap_or_default(), &base, used_path)?;
+        config.found = found;
         firmware_dir_guard::check(&config)?;
         Ok(config)
     }
@@ -154,6 +176,7 @@ impl Config {
         let tls = given.tls(listen, admin_listen)?;
         Ok(Config {
             path,
+            found: search::Found::default(),
             listen,
             firmware_dir: given.path(&FIRMWARE_DIR).unwrap_or_default(),
             licenses: given.licenses(),
@@ -525,11 +548,22 @@ impl Config {
         let dir = &self.firmware_dir;
         match fs::read_dir(dir) {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
-                "firmware_dir {} does not exist; create it (one folder per release inside) \
-                 or point firmware_dir (--firmware-dir, KKT_FIRMWARE_DIR) at the right folder",
-                dir.display()
-            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match &self.found {
+                // The usual cause: the command ran where no server.yaml is. Say so first,
+                // rather than send the operator to create ./firmware.
+                search::Found::Nothing { .. } => bail!(
+                    "firmware_dir {} does not exist, and {}. Name the configuration with \
+                     --config <file> (or KKT_CONFIG), or run the command in its folder",
+                    dir.display(),
+                    self.found.describe()
+                ),
+                _ => bail!(
+                    "firmware_dir {} does not exist; create it (one folder per release inside) \
+                     or point firmware_dir (--firmware-dir, KKT_FIRMWARE_DIR) at the right \
+                     folder",
+                    dir.display()
+                ),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
                 bail!("firmware_dir {} is a file, not a folder", dir.display())
             }

@@ -87,7 +87,8 @@ pub struct Admissions {
 }
 
 impl Admissions {
-    #[cfg(test)]
+    /// Whether `address` was admitted to release `version` of `line` (a device's page asks;
+    /// nothing is admitted by asking).
     pub fn is_admitted(&self, line: &str, version: Version, address: IpAddr) -> bool {
         self.releases
             .read_recover()

@@ -21,8 +21,11 @@ pub struct DeviceFilter {
     pub outcome: Option<Outcome>,
     /// Admitted to this release (of `line`, or of any line when no line is given).
     pub admitted: Option<u32>,
-    /// A substring of the address or of a serial asked for from it.
+    /// A substring of the address, of its user agent (either case-insensitive) or of a
+    /// serial asked for from it.
     pub q: Option<String>,
+    /// Exactly this address (a device's page).
+    pub address: Option<String>,
     pub limit: u64,
     pub offset: u64,
 }
@@ -163,12 +166,18 @@ impl DeviceSelection {
             ));
         }
         if let Some(q) = &filter.q {
-            let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+            // LIKE is case-sensitive in PostgreSQL and not in SQLite: both sides lowered.
+            let pattern = format!("%{}%", q.replace(['%', '_', '\\'], "").to_lowercase());
             let p = s.param(Value::from(pattern));
             s.conditions.push(format!(
-                "(d.address LIKE {p} OR EXISTS (SELECT 1 FROM device_serials s \
+                "(LOWER(d.address) LIKE {p} OR LOWER(d.user_agent) LIKE {p} \
+                 OR EXISTS (SELECT 1 FROM device_serials s \
                  WHERE s.address = d.address AND s.serial LIKE {p}))"
             ));
+        }
+        if let Some(address) = &filter.address {
+            let p = s.param(Value::from(address.as_str()));
+            s.conditions.push(format!("d.address = {p}"));
         }
         s
     }

@@ -25,6 +25,7 @@
 
 pub mod db;
 pub mod db_error;
+pub mod device_detail_reads;
 pub mod device_reads;
 pub mod event;
 pub mod history_kind;

@@ -168,6 +168,26 @@ pub fn outcomes_filters_csv_and_missing_serials(store: &str) {
         admin_json(&server, "/devices?q=99999")["devices"][0]["address"],
         "10.1.0.3"
     );
+    // The user agent, in any case (LIKE differs between the stores).
+    let agents = admin_json(&server, "/devices?q=javapos")["total"].clone();
+    assert!(agents.as_u64().is_some_and(|n| n > 0), "{agents}");
+    assert_eq!(admin_json(&server, "/devices?q=JAVAPOS")["total"], agents);
+    // The stuck register's own page, as JSON.
+    let addr = crate::common::admin_addr(&server);
+    let page = crate::common::raw_request(
+        addr,
+        format!(
+            "GET /devices/10.1.0.2 HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n\
+             Connection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(page.status, 200, "{}", page.text());
+    let page = page.json();
+    assert_eq!(page["offers"][0]["outcome"], "stuck", "{page}");
+    assert_eq!(page["downloads"][0]["complete"], true, "{page}");
+    assert_eq!(page["why"]["code"], "offered", "{page}");
+    assert_eq!(page["why"]["critical"], true, "{page}");
     assert_eq!(admin_json(&server, "/devices?not_seen_days=1")["total"], 0);
     assert_eq!(
         admin_json(&server, "/devices?limit=1&offset=1")["devices"]
@@ -208,12 +228,14 @@ pub fn outcomes_filters_csv_and_missing_serials(store: &str) {
     assert!(text.starts_with("\u{feff}address;build_date;"), "{text}");
     assert_eq!(text.lines().count(), 3, "{text}");
 
-    // The dashboard's table and /metrics carry the same counts.
+    // The dashboard's table and /metrics carry the same counts. One day of data draws no
+    // adoption chart (a curve from a single point says nothing): the page says so.
     let page = admin(&server, "/").text();
     assert!(
         page.contains("id=\"outcomes\"")
             && page.contains("data-version=\"20180125\"")
-            && page.contains("<polyline class=\"updated\" data-version=\"20180125\""),
+            && page.contains("id=\"adoption-one-day\"")
+            && !page.contains("<polyline"),
         "{page}"
     );
     let metrics = admin(&server, "/metrics").text();

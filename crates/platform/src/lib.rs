@@ -4,7 +4,8 @@
 //! sockets from systemd (`listen_sockets`), the limit on open files (`open_files`), the stop
 //! request (`stop_signal`), root or not (`process_user`), the reload request
 //! (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a
-//! folder (`durable`), the system's own folders (`system_folders`), opening only a regular
+//! folder (`durable`), the system's own folders (`system_folders`), where an installed copy
+//! keeps its configuration (`installed_config`), opening only a regular
 //! file, never through a link (`regular_file`), the Windows service (`windows_service`,
 //! with its answers to the service manager in `service_control`). Plus the one helper
 //! every crate needs that is no operating-system difference: taking a poisoned lock
@@ -15,6 +16,7 @@
 pub mod durable;
 pub mod file_system;
 pub mod fingerprint;
+pub mod installed_config;
 pub mod listen_sockets;
 pub mod lock_recover;
 pub mod open_files;

@@ -1,0 +1,291 @@
+//! Why a register is, or is not, offered an update, in plain words for its page on the
+//! dashboard: a pure function of the loaded releases (the snapshot), the build date the
+//! inventory last heard from the device, and whether it was admitted to each release under
+//! rollout. It asks the same `firmware_offer::offer` the device's own request asks, so the
+//! page cannot disagree with what the device is told; it admits nobody.
+
+use serde::Serialize;
+
+use crate::admin::dashboard_text::Text;
+use crate::catalog::device_line::DeviceLine;
+use crate::catalog::firmware_offer::offer;
+use crate::catalog::releases::Release;
+use crate::catalog::snapshot::Snapshot;
+use crate::model::version::Version;
+
+/// The reason, with what the words need.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Why {
+    /// The device never sent a build date (it asked only for licenses).
+    NoBuildDate,
+    /// Its build date belongs to no line, and unknown builds are not served.
+    UnknownBuild { build: u32 },
+    /// Its build date is in several lines' `builds`: no update until that is fixed.
+    AmbiguousLine { build: u32 },
+    /// Its line has no published release.
+    NoRelease { line: String, build: u32 },
+    /// It already runs the newest release it may have.
+    UpToDate {
+        line: String,
+        build: u32,
+        current: u32,
+    },
+    /// It is offered `version`; `critical` when its build is below the line's critical
+    /// version (`critical_version`); `held_back`: a newer release under rollout it is not
+    /// admitted to.
+    Offered {
+        line: String,
+        build: u32,
+        version: u32,
+        critical: bool,
+        critical_version: Option<u32>,
+        held_back: Option<u32>,
+    },
+    /// A newer release exists, but its rollout has not admitted this device (yet).
+    NotAdmitted {
+        line: String,
+        build: u32,
+        version: u32,
+        percent: u8,
+        paused: bool,
+        below_critical: bool,
+    },
+}
+
+/// Why the device of `build` (as the inventory last heard it) is or is not offered an
+/// update; `admitted(line, release)` says whether it was admitted to a release under rollout.
+pub fn why(
+    snapshot: &Snapshot,
+    build: Option<u32>,
+    admitted: &dyn Fn(&str, &Release) -> bool,
+) -> Why {
+    let Some(build_number) = build else {
+        return Why::NoBuildDate;
+    };
+    let Some(build) = Version::from_yyyymmdd(build_number) else {
+        return Why::UnknownBuild {
+            build: build_number,
+        };
+    };
+    let name = match snapshot.line_index.line_of(build) {
+        DeviceLine::Ambiguous(_) => {
+            return Why::AmbiguousLine {
+                build: build_number,
+            }
+        }
+        found => found.serving_line(),
+    };
+    let Some(line) = name.and_then(|name| snapshot.line(name)) else {
+        return Why::UnknownBuild {
+            build: build_number,
+        };
+    };
+    let line_name = line.name.to_string();
+    if line.releases.current().is_none() {
+        return Why::NoRelease {
+            line: line_name,
+            build: build_number,
+        };
+    }
+    let answer = offer(&line, build, "", &mut |release| {
+        admitted(line.name, release)
+    });
+    // The newest release newer than the answer that its rollout keeps from this device.
+    let held = line
+        .releases
+        .published()
+        .rev()
+        .take_while(|r| r.version.as_u32() > answer.version.max(build_number))
+        .find(|r| r.rollout.is_some() && !admitted(line.name, r));
+    let critical = line.critical().map(Version::as_u32);
+    if answer.update_available {
+        return Why::Offered {
+            line: line_name,
+            build: build_number,
+            version: answer.version,
+            critical: answer.critical,
+            critical_version: critical,
+            held_back: held.map(|r| r.version.as_u32()),
+        };
+    }
+    match held.and_then(|r| r.rollout.as_ref().map(|rollout| (r, rollout))) {
+        Some((release, rollout)) => Why::NotAdmitted {
+            line: line_name,
+            build: build_number,
+            version: release.version.as_u32(),
+            percent: rollout.percent,
+            paused: rollout.paused,
+            below_critical: critical.is_some_and(|c| build_number < c),
+        },
+        None => Why::UpToDate {
+            line: line_name,
+            build: build_number,
+            current: answer.version,
+        },
+    }
+}
+
+/// A yyyymmdd number as the dashboard writes dates: DD.MM.YYYY.
+pub fn date(yyyymmdd: u32) -> String {
+    format!(
+        "{:02}.{:02}.{}",
+        yyyymmdd % 100,
+        yyyymmdd / 100 % 100,
+        yyyymmdd / 10_000
+    )
+}
+
+impl Why {
+    /// The short code (`up_to_date`, `offered`, …), as in the JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Why::NoBuildDate => "no_build_date",
+            Why::UnknownBuild { .. } => "unknown_build",
+            Why::AmbiguousLine { .. } => "ambiguous_line",
+            Why::NoRelease { .. } => "no_release",
+            Why::UpToDate { .. } => "up_to_date",
+            Why::Offered { .. } => "offered",
+            Why::NotAdmitted { .. } => "not_admitted",
+        }
+    }
+
+    /// The reason in plain words, in the language of `t`.
+    pub fn words(&self, t: &Text) -> String {
+        let fill = |template: &str, line: &str, build: u32, version: u32| {
+            template
+                .replace("{line}", t.line_name(line))
+                .replace("{build}", &date(build))
+                .replace("{version}", &date(version))
+        };
+        match self {
+            Why::NoBuildDate => t.pages.why_no_build_date.to_string(),
+            Why::UnknownBuild { build } => fill(t.pages.why_unknown_build, "", *build, 0),
+            Why::AmbiguousLine { build } => fill(t.pages.why_ambiguous_line, "", *build, 0),
+            Why::NoRelease { line, build } => fill(t.pages.why_no_release, line, *build, 0),
+            Why::UpToDate {
+                line,
+                build,
+                current,
+            } => fill(t.pages.why_up_to_date, line, *build, *current),
+            Why::Offered {
+                line,
+                build,
+                version,
+                critical,
+                critical_version,
+                held_back,
+            } => {
+                let mut words = fill(t.pages.why_offered, line, *build, *version);
+                if let (true, Some(c)) = (critical, critical_version) {
+                    words.push(' ');
+                    words.push_str(&fill(t.pages.why_below_critical, line, *build, *c));
+                }
+                if let Some(held) = held_back {
+                    words.push(' ');
+                    words.push_str(&fill(t.pages.why_held_back, line, *build, *held));
+                }
+                words
+            }
+            Why::NotAdmitted {
+                line,
+                build,
+                version,
+                percent,
+                paused,
+                below_critical,
+            } => {
+                let mut words = fill(t.pages.why_not_admitted, line, *build, *version)
+                    .replace("{percent}", &percent.to_string());
+                if *paused {
+                    words.push(' ');
+                    words.push_str(t.pages.why_paused);
+                }
+                if *below_critical {
+                    words.push(' ');
+                    words.push_str(t.pages.why_not_admitted_critical);
+                }
+                words
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::admin::dashboard_text::{EN, RU};
+    use crate::config::{parse_file, Config};
+
+    fn snapshot(dir: &std::path::Path, yaml: &str) -> Snapshot {
+        let config =
+            Config::resolve(&Default::default(), parse_file(yaml).unwrap(), dir, None).unwrap();
+        Snapshot::scan(
+            &config.scan_settings(),
+            SystemTime::now() + Duration::from_secs(10),
+            None,
+            &Default::default(),
+        )
+    }
+
+    #[test]
+    fn each_reason_is_said_in_both_languages_with_every_placeholder_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("firmware")).unwrap();
+        let none = snapshot(dir.path(), "critical_version: 20180120\n");
+        let nobody = |_: &str, _: &Release| false;
+        assert_eq!(
+            why(&none, Some(20180101), &nobody),
+            Why::NoRelease {
+                line: String::new(),
+                build: 20180101
+            }
+        );
+        let folder = dir.path().join("firmware/20180125");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("upd_app.bin"), "a").unwrap();
+        std::fs::write(folder.join("upd_app_for_old_frs.bin"), "b").unwrap();
+        let one = snapshot(dir.path(), "critical_version: 20180120\n");
+        let reasons = [
+            why(&one, None, &nobody),
+            why(&one, Some(20181340), &nobody),
+            why(&one, Some(20180101), &nobody),
+            why(&one, Some(20180122), &nobody),
+            why(&one, Some(20180125), &nobody),
+            why(&none, Some(20180101), &nobody),
+        ];
+        let codes: Vec<&str> = reasons.iter().map(Why::code).collect();
+        assert_eq!(
+            codes,
+            [
+                "no_build_date",
+                "unknown_build",
+                "offered",
+                "offered",
+                "up_to_date",
+                "no_release"
+            ]
+        );
+        assert!(matches!(reasons[2], Why::Offered { critical: true, .. }));
+        assert!(matches!(
+            reasons[3],
+            Why::Offered {
+                critical: false,
+                ..
+            }
+        ));
+        for reason in &reasons {
+            for t in [&RU, &EN] {
+                let words = reason.words(t);
+                assert!(!words.contains('{') && !words.is_empty(), "{words}");
+            }
+        }
+        assert!(
+            reasons[2].words(&RU).contains("20.01.2018"),
+            "{}",
+            reasons[2].words(&RU)
+        );
+    }
+}
