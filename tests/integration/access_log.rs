@@ -2,7 +2,6 @@
 //! default, in a file reopened on SIGHUP (logrotate), or off; nothing queued is lost on
 //! SIGTERM.
 
-
 use std::fs;
 use std::time::Duration;
 

@@ -1,7 +1,6 @@
 //! `POST /check_firmware` against the real binary: the reference's byte form, every way a
 //! client sends the request, the comparison rules, URL bases and every error.
 
-
 use crate::common::{Fixture, Server};
 use serde_json::Value;
 

@@ -7,7 +7,6 @@
 //! from reading a file): permissions are how these tests cause one. As root, permissions do
 //! not stop reads, so the server then runs as `nobody` (through `setpriv`).
 
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;

@@ -3,7 +3,6 @@
 //! edits, SIGHUP, and 100 reloads under load. Every wait polls with a deadline; no sleep
 //! is an assertion.
 
-
 use std::fs;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

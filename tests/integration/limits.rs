@@ -2,7 +2,6 @@
 //! anyone, keep-alive works, a slow but steady download completes, oversized heads are
 //! refused, and the connection cap holds.
 
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};

@@ -10,7 +10,9 @@ use crate::common;
 use std::collections::BTreeMap;
 use std::fs;
 
-use crate::common::{admin, admin_json, eventually, firmware_bytes, run_check, Fixture, Server, DEADLINE};
+use crate::common::{
+    admin, admin_json, eventually, firmware_bytes, run_check, Fixture, Server, DEADLINE,
+};
 
 const CONFIG: &str = "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\nlicenses: [fleet.slf]\n";
 

@@ -6,7 +6,6 @@
 //! devices halt a rollout until its `meta.yaml` is edited; a critical release in pilot makes
 //! only its pilots critical.
 
-
 use std::time::Duration;
 
 use crate::common::{admin, eventually, Fixture, Server, DEADLINE};

@@ -8,7 +8,6 @@
 //! The same loop without socket activation (each process binds the port itself) shows the
 //! window in which devices are refused; its count is printed for README, not asserted.
 
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;

@@ -3,7 +3,6 @@
 //! published releases, and nothing outside `firmware_dir`, hidden, or the server's own
 //! (`meta.yaml`, `line.yaml`) is ever served.
 
-
 use std::fs;
 
 use crate::common::{firmware_bytes, Fixture};

@@ -15,7 +15,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{eventually, run_check, Fixture, Server, BIN, DEADLINE};
-use crate::tls_certs::{address_in_log, check_request, der_of, have_openssl, https, make_ca, make_cert};
+use crate::tls_certs::{
+    address_in_log, check_request, der_of, have_openssl, https, make_ca, make_cert,
+};
 
 /// Replaces a file the way certbot does: write aside, then rename over.
 fn replace(target: &Path, from: &Path) {

@@ -7,7 +7,6 @@
 //! bounded in count (5,000 connections at most) and in time (well under a minute), one
 //! flood at a time. Certificates are made by the `openssl` command (CI installs it).
 
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -16,7 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::{self, eventually, Fixture, Server, BIN, DEADLINE};
-use crate::tls_certs::{address_in_log, check_request, have_openssl, make_ca, make_cert, try_https};
+use crate::tls_certs::{
+    address_in_log, check_request, have_openssl, make_ca, make_cert, try_https,
+};
 
 /// Idle connections held to the TLS port at once: fewer than the server's handshake slots
 /// (4,096), so a register over TLS must get one at once.

@@ -3,7 +3,6 @@
 //! into the shared folder is seen by both, and a download begun on one instance resumes on
 //! the other with `Range` + `If-Range` and gets the right bytes.
 
-
 use std::fs;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};

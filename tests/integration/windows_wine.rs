@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::{eventually, firmware_bytes, slf_line, Fixture, Server, BIN};
 
-
 fn wine() -> Option<PathBuf> {
     ["/usr/lib/wine/wine64", "/usr/bin/wine64", "/usr/bin/wine"]
         .iter()

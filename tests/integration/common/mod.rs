@@ -448,7 +448,9 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> O
 /// cores would measure each other. A heavy test that fails releases it for the next.
 pub fn heavy() -> MutexGuard<'static, ()> {
     static HEAVY: Mutex<()> = Mutex::new(());
-    HEAVY.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    HEAVY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// How long a test waits for something that should happen within a second or two.
@@ -602,6 +604,10 @@ pub fn require_tool(name: &str) -> bool {
 /// that the test returns early. The line goes straight to stderr, past the test harness's
 /// capture, so that a skip shows in a plain `cargo test` run.
 pub fn require(present: bool, what: &str, install: &str) -> bool {
+    verdict(present, under_ci(), what, install, &mut std::io::stderr())
+}
+
+fn verdict(present: bool, under_ci: bool, what: &str, install: &str, say: &mut dyn Write) -> bool {
     if present {
         return true;
     }
@@ -610,11 +616,11 @@ pub fn require(present: bool, what: &str, install: &str) -> bool {
         .unwrap_or("a test")
         .to_string();
     assert!(
-        !under_ci(),
+        !under_ci,
         "{test} needs {what}, which is missing; CI must provide it: {install} (.ci/run does)"
     );
     let _ = writeln!(
-        std::io::stderr(),
+        say,
         "SKIPPED: {test} did not run: {what} is missing here ({install}; CI fails without it)"
     );
     false
@@ -630,7 +636,11 @@ fn tool(name: &str) -> (&'static str, &'static str, &'static str) {
 /// Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`, as CI
 /// services set it).
 pub fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"))
+    is_ci(std::env::var("CI").ok().as_deref())
+}
+
+fn is_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !matches!(v.trim(), "" | "0" | "false"))
 }
 
 /// Debian's Chromium, if installed (under one of its names); else see `require`.
@@ -669,4 +679,68 @@ pub fn headless(chromium: &str, profile: &Path) -> Command {
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom");
     command
+}
+
+/// The guard itself: a missing tool never passes silently under CI.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(
+        expected = "needs a-tool-nobody-has, which is missing; CI must provide it: \
+                               apt-get install it"
+    )]
+    fn a_missing_tool_fails_under_ci() {
+        verdict(
+            false,
+            true,
+            "a-tool-nobody-has",
+            "apt-get install it",
+            &mut Vec::new(),
+        );
+    }
+
+    #[test]
+    fn a_missing_tool_is_skipped_outside_ci_and_a_present_one_runs() {
+        let mut said = Vec::new();
+        assert!(!verdict(
+            false,
+            false,
+            "a-tool-nobody-has",
+            "apt-get install it",
+            &mut said
+        ));
+        assert_eq!(
+            String::from_utf8_lossy(&said),
+            "SKIPPED: common::tests::a_missing_tool_is_skipped_outside_ci_and_a_present_one_runs \
+             did not run: a-tool-nobody-has is missing here (apt-get install it; CI fails \
+             without it)\n"
+        );
+        let mut said = Vec::new();
+        assert!(verdict(
+            true,
+            true,
+            "a-tool",
+            "apt-get install it",
+            &mut said
+        ));
+        assert!(said.is_empty());
+    }
+
+    #[test]
+    fn ci_is_any_value_but_empty_0_or_false() {
+        for value in ["true", "1", "yes", "github"] {
+            assert!(is_ci(Some(value)), "{value}");
+        }
+        for value in [None, Some(""), Some("0"), Some("false")] {
+            assert!(!is_ci(value), "{value:?}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "not in common::TOOLS")]
+    fn a_tool_without_an_install_hint_is_refused() {
+        require_tool("some-tool");
+    }
 }
