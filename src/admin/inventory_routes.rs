@@ -5,7 +5,6 @@
 //! (`exports`): no answer holds the whole fleet in memory.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -14,7 +13,7 @@ use serde::Serialize;
 use crate::admin::admin_error::AdminError;
 use crate::admin::exports::{self, Cell, Rows, Table, Window};
 use crate::app_state::AppState;
-use crate::model::unix_time::unix;
+use crate::model::clock;
 use crate::model::version::Version;
 use crate::store::device_reads::{self, DeviceFilter, DeviceRow};
 use crate::store::history_reads;
@@ -162,7 +161,7 @@ async fn read<T: Send + 'static>(
 ) -> Result<T, AdminError> {
     let state = state.clone();
     web::block(move || {
-        let now = unix(SystemTime::now());
+        let now = clock::unix_now();
         let stuck_after = state.inventory.settings().stuck_after;
         state.inventory.read(|db| read(db, now, stuck_after))
     })
@@ -221,7 +220,7 @@ struct DeviceRows {
 
 impl Rows for DeviceRows {
     fn next_chunk(&mut self, state: &AppState) -> Result<Option<Vec<Vec<Cell>>>, AdminError> {
-        let now = unix(SystemTime::now());
+        let now = clock::unix_now();
         let stuck_after = state.inventory.settings().stuck_after;
         let devices = state
             .inventory

@@ -3,18 +3,18 @@
 //! `nginx -t`. It scans exactly as the server does, so it cannot disagree with it.
 
 use std::path::Path;
-use std::time::SystemTime;
 
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
+use crate::model::clock;
 use crate::model::one_line::escaped;
 use crate::platform::process_user;
 
 /// Runs the check; returns the report and whether everything is fine.
 pub fn run(config: &Config) -> (String, bool) {
-    let snapshot = Snapshot::scan(config, SystemTime::now(), None, &WriteLedger::default());
+    let snapshot = Snapshot::scan(config, clock::now(), None, &WriteLedger::default());
     let mut report = String::new();
     match &config.path {
         Some(path) => report.push_str(&format!(

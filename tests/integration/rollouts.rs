@@ -2,9 +2,10 @@
 //! trusted proxy (127.0.0.1), so one test plays a thousand registers: `percent` admits its
 //! share and raising it keeps everyone admitted before; pilots are always admitted; `paused`
 //! admits nobody new while the admitted keep their offer; the hourly cap admits exactly its
-//! number; a window that excludes now admits nobody new; a restart keeps admissions; stuck
-//! devices halt a rollout until its `meta.yaml` is edited; a critical release in pilot makes
-//! only its pilots critical.
+//! number, and as many again an hour later; a window that excludes now admits nobody new; a
+//! restart keeps admissions and the hour's count; stuck devices halt a rollout until its
+//! `meta.yaml` is edited; a critical release in pilot makes only its pilots critical. The
+//! hours pass on the server's test clock (`common::TestClock`), not on the wall.
 
 use std::time::Duration;
 
@@ -139,6 +140,7 @@ fn pilots_are_always_admitted_and_paused_admits_nobody_new() {
 #[test]
 fn the_hourly_cap_admits_exactly_its_number() {
     let fixture = deployment("max_new_per_hour: 10");
+    let clock = fixture.test_clock();
     let server = start(&fixture, &[]);
     let admitted = (0..40)
         .filter(|i| offered(&server, &address(*i)) == 20250301)
@@ -150,6 +152,15 @@ fn the_hourly_cap_admits_exactly_its_number() {
     // A register already on the release or newer needs no admission and uses no cap.
     let answer = check_in(&server, &address(41), "1.3.2025");
     assert_eq!(answer["update_available"], false);
+    // An hour later (the server's clock moved, not waited for): ten more, and no more.
+    clock.advance(Duration::from_secs(3601));
+    let later = (100..140)
+        .filter(|i| offered(&server, &address(*i)) == 20250301)
+        .count();
+    assert_eq!(later, 10);
+    let status = rollout_status(&server, 20250301);
+    assert_eq!(status["admitted"], 20, "{status}");
+    assert_eq!(status["remaining_this_hour"], 0, "{status}");
 }
 
 #[test]
@@ -194,6 +205,7 @@ fn a_window_that_excludes_now_admits_nobody_new() {
 #[test]
 fn a_restart_keeps_admissions_and_the_hours_count() {
     let fixture = deployment("max_new_per_hour: 5");
+    let clock = fixture.test_clock();
     let mut server = start(&fixture, &[]);
     let admitted: Vec<u32> = (0..20)
         .filter(|i| offered(&server, &address(*i)) == 20250301)
@@ -212,14 +224,21 @@ fn a_restart_keeps_admissions_and_the_hours_count() {
     );
     let devices = admin(&server, "/devices?admitted=20250301").json();
     assert_eq!(devices["total"], 5, "{devices}");
+    // The restored count is of that hour: an hour later, five more.
+    clock.advance(Duration::from_secs(3601));
+    let later = (40..60)
+        .filter(|i| offered(&server, &address(*i)) == 20250301)
+        .count();
+    assert_eq!(later, 5);
 }
 
 #[test]
 fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
     let fixture = deployment("halt_when_stuck_percent: 5");
+    let clock = fixture.test_clock();
     let server = Server::start(
         fixture.dir.path(),
-        &["--admin-listen", "127.0.0.1:0", "--stuck-after-s", "1"],
+        &["--admin-listen", "127.0.0.1:0", "--stuck-after-s", "3600"],
         &[],
     );
     // 25 registers take the release, download it in full and never come back updated.
@@ -229,6 +248,8 @@ fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
         let response = server.get("/firmware/20250301/upd_app.bin", &[("X-Forwarded-For", &a)]);
         assert_eq!(response.status, 200);
     }
+    // An hour passes (on the server's clock): stuck, all 25.
+    clock.advance(Duration::from_secs(3601));
     let halted = eventually("the rollout halted", Duration::from_secs(30), || {
         let status = rollout_status(&server, 20250301);
         status["halted"].is_object().then_some(status)

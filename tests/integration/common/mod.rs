@@ -75,6 +75,48 @@ impl Fixture {
     pub fn start(&self) -> Server {
         Server::start(self.dir.path(), &[], &[])
     }
+
+    /// The server's clock, for the test to move: call before starting the server (see
+    /// `TestClock`).
+    pub fn test_clock(&self) -> TestClock {
+        let clock = TestClock {
+            path: self.path(TEST_CLOCK),
+        };
+        clock.set(0);
+        clock
+    }
+}
+
+/// The file, in a fixture's folder, holding how many seconds the server's clock is ahead.
+const TEST_CLOCK: &str = "test-clock";
+
+/// The wall clock the server's rules read (settle times, rollout hours and windows, stuck
+/// devices, recorded times), moved by the test instead of slept through: a debug build of
+/// the server adds the seconds in the file named by `KKT_TEST_CLOCK_FILE`
+/// (src/model/clock.rs) at every reading, and `Server::start` names this file when the
+/// fixture has one. Timers that wait a duration (the rollout watch's round) do not move.
+pub struct TestClock {
+    path: PathBuf,
+}
+
+impl TestClock {
+    /// Moves the server's clock `by` further ahead (whole seconds).
+    pub fn advance(&self, by: Duration) {
+        let now: i64 = fs::read_to_string(&self.path)
+            .expect("test clock")
+            .trim()
+            .parse()
+            .expect("test clock offset");
+        self.set(now + i64::try_from(by.as_secs()).expect("seconds"));
+    }
+
+    /// Writes the offset whole (a temp file renamed over it), so that the server never
+    /// reads half a number.
+    fn set(&self, offset: i64) {
+        let temp = self.path.with_extension("new");
+        fs::write(&temp, offset.to_string()).expect("test clock");
+        fs::rename(&temp, &self.path).expect("test clock");
+    }
 }
 
 /// Deterministic, version-specific firmware bytes (about 40 KB, not all one value).
@@ -167,6 +209,11 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        command.env_remove("KKT_TEST_CLOCK_FILE");
+        let clock = dir.join(TEST_CLOCK);
+        if clock.exists() {
+            command.env("KKT_TEST_CLOCK_FILE", clock);
+        }
         for (key, value) in envs {
             command.env(key, value);
         }

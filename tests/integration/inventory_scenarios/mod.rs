@@ -1,5 +1,5 @@
-//! The inventory scenarios that hold for every store, run by `tests/inventory.rs` against
-//! SQLite and by `tests/inventory_postgres.rs` against a throwaway PostgreSQL.
+//! The inventory scenarios that hold for every store, run by the module `inventory` against
+//! SQLite and by `inventory_postgres` against a throwaway PostgreSQL.
 #![allow(dead_code)]
 
 use std::fs;
@@ -129,7 +129,8 @@ pub fn a_restart_keeps_every_device_and_event(store: &str) {
 /// counts, and the serials to order.
 pub fn outcomes_filters_csv_and_missing_serials(store: &str) {
     let fixture = deployment_with(store);
-    let server = start(&fixture, &["--stuck-after-s", "1"]);
+    let clock = fixture.test_clock();
+    let server = start(&fixture, &["--stuck-after-s", "3600"]);
     // Two registers download; one then reports the new build, the other does not.
     for address in ["10.1.0.1", "10.1.0.2"] {
         assert_eq!(
@@ -144,7 +145,8 @@ pub fn outcomes_filters_csv_and_missing_serials(store: &str) {
     check_in(&server, "10.1.0.4", "25.01.2018");
     assert_eq!(serial(&server, "10.1.0.3", "99999"), 404);
     wait_devices(&server, "", 4);
-    std::thread::sleep(Duration::from_millis(1100)); // past stuck_after_s: 1
+    // Past stuck_after_s, on the server's clock.
+    clock.advance(Duration::from_secs(3601));
     check_in(&server, "10.1.0.2", "1.1.2018");
 
     let stuck = wait_devices(&server, "?outcome=stuck", 1);
