@@ -632,6 +632,7 @@ const TOOLS: &[(&str, &str, &str)] = &[
     ("openssl", "version", "apt-get install openssl"),
     ("promtool", "--version", "apt-get install prometheus"),
     ("systemd-analyze", "--version", "apt-get install systemd"),
+    ("time", "--version", "apt-get install time"),
 ];
 
 /// Whether the tool `name` (one of `TOOLS`) runs here. When it does not, see `require`:
