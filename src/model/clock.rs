@@ -54,7 +54,7 @@ mod test_hook {
 
     /// The offset in seconds the test asks for; 0 without the variable. A file that cannot
     /// be read or does not hold a whole number within bounds counts as 0 and is said once
-    /// in the log (a test that bumped it then fails on what it expected, not silently).
+    /// on stderr (a test that bumped it then fails on what it expected, not silently).
     pub fn offset() -> i64 {
         static FILE: OnceLock<Option<PathBuf>> = OnceLock::new();
         let Some(path) = FILE.get_or_init(|| std::env::var_os(VARIABLE).map(PathBuf::from)) else {
@@ -135,9 +135,10 @@ mod test_hook {
 mod tests {
     /// A release build must not honour the test hook: built without debug assertions,
     /// `now` is the system's clock whatever the environment says. Run by
-    /// `cargo test --release --lib clock`, or without a release build:
-    /// `cargo test --lib --config 'profile.test.package.kkt-update-server.debug-assertions=false' clock`; the debug build's check is the end-to-end tests
-    /// that move the clock (tests/integration/rollouts.rs).
+    /// `cargo test --release --lib clock`, or, without a release build, by
+    /// `cargo test --lib clock --config
+    /// 'profile.test.package.kkt-update-server.debug-assertions=false'`. The debug build's
+    /// check is the end-to-end tests that move the clock (`rollouts`, `inventory`).
     #[cfg(not(debug_assertions))]
     #[test]
     fn a_release_build_ignores_the_test_clock() {

@@ -1,5 +1,5 @@
-//! Certificates and an HTTPS client for the TLS tests (`tests/tls.rs`,
-//! `tests/tls_flood.rs`): a test CA and server certificates made by the `openssl` command
+//! Certificates and an HTTPS client for the TLS tests (modules `tls` and `tls_flood`): a
+//! test CA and server certificates made by the `openssl` command
 //! (CI installs it), and one verified HTTPS request at a time.
 #![allow(dead_code)]
 
