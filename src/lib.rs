@@ -4,7 +4,7 @@
 
 // The wings, in alphabetical order (rustfmt keeps them so). Which may use which is a matter
 // of levels: README "Where a change belongs" draws the map bottom-up, and
-// tests/architecture.rs holds the code to it.
+// tests/integration/architecture.rs holds the code to it.
 pub mod admin;
 pub mod app_state;
 pub mod commands;

@@ -16,7 +16,6 @@ use crate::admin::dashboard_text::{self, Text};
 use crate::admin::inventory_pages::{page_time, wants_json};
 use crate::admin::offer_reason::{self, Why};
 use crate::app_state::AppState;
-use crate::model::unix_time::unix;
 use crate::store::device_detail_reads::{self, DeviceDetail};
 
 /// The longest text that can be an IP address (an IPv6 address with an embedded IPv4
@@ -109,7 +108,7 @@ async fn device(
             device_detail_reads::device_detail(
                 db,
                 &key,
-                unix(std::time::SystemTime::now()),
+                crate::model::clock::unix_now(),
                 stuck_after,
             )
         })

@@ -7,7 +7,6 @@
 //! `device_page`.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,7 +16,7 @@ use crate::admin::admin_error::AdminError;
 use crate::admin::exports::{self, Cell, Rows, Table, Window};
 use crate::admin::inventory_pages;
 use crate::app_state::AppState;
-use crate::model::unix_time::unix;
+use crate::model::clock;
 use crate::model::version::Version;
 use crate::store::device_reads::{self, DeviceFilter, DeviceRow};
 use crate::store::history_reads;
@@ -178,7 +177,7 @@ async fn read<T: Send + 'static>(
 ) -> Result<T, AdminError> {
     let state = state.clone();
     web::block(move || {
-        let now = unix(SystemTime::now());
+        let now = clock::unix_now();
         let stuck_after = state.inventory.settings().stuck_after;
         state.inventory.read(|db| read(db, now, stuck_after))
     })
@@ -243,7 +242,7 @@ struct DeviceRows {
 
 impl Rows for DeviceRows {
     fn next_chunk(&mut self, state: &AppState) -> Result<Option<Vec<Vec<Cell>>>, AdminError> {
-        let now = unix(SystemTime::now());
+        let now = clock::unix_now();
         let stuck_after = state.inventory.settings().stuck_after;
         let devices = state
             .inventory

@@ -4,8 +4,6 @@
 //! (Prometheus, scripts) or HTTP Basic with the token as the password and any user name
 //! (a browser asks for it).
 
-use std::time::SystemTime;
-
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -15,6 +13,7 @@ use crate::admin::inventory_routes;
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
 use crate::admin::{dashboard, dashboard_text};
 use crate::app_state::AppState;
+use crate::model::clock;
 use crate::observe::metrics::FleetState;
 
 /// How many devices the dashboard lists.
@@ -94,7 +93,7 @@ async fn dashboard_page(
     };
     let page = dashboard::render(
         &status,
-        crate::model::unix_time::unix(SystemTime::now()),
+        clock::unix_now(),
         &outcomes,
         &adoption,
         state.inventory.is_on(),
@@ -193,7 +192,7 @@ async fn release_outcomes(
 ) -> Vec<crate::store::release_reads::ReleaseRow> {
     let reader = state.clone();
     web::block(move || {
-        let now = crate::model::unix_time::unix(SystemTime::now());
+        let now = clock::unix_now();
         let stuck = reader.inventory.settings().stuck_after;
         reader
             .inventory
@@ -264,7 +263,7 @@ fn fleet_state(status: &Status) -> FleetState {
 /// The report, from one snapshot.
 fn current_status(state: &AppState) -> Status {
     let snapshot = state.snapshot_arc();
-    let now = SystemTime::now();
+    let now = clock::now();
     let lines: std::collections::HashMap<&str, _> = snapshot
         .all_lines()
         .map(|line| {
@@ -303,7 +302,7 @@ fn current_status(state: &AppState) -> Status {
             &snapshot,
             &state.admissions,
             crate::model::unix_time::unix(now),
-            crate::model::unix_time::local_minute(),
+            crate::model::unix_time::local_minute(crate::model::unix_time::unix(now)),
         ),
     };
     status_report::status(&snapshot, operator, now)

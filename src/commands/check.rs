@@ -3,12 +3,12 @@
 //! `nginx -t`. It scans exactly as the server does, so it cannot disagree with it.
 
 use std::path::Path;
-use std::time::SystemTime;
 
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
+use crate::model::clock;
 use crate::model::one_line::escaped;
 use crate::platform::process_user;
 
@@ -16,7 +16,7 @@ use crate::platform::process_user;
 pub fn run(config: &Config) -> (String, bool) {
     let snapshot = Snapshot::scan(
         &config.scan_settings(),
-        SystemTime::now(),
+        clock::now(),
         None,
         &WriteLedger::default(),
     );

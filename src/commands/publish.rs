@@ -32,8 +32,8 @@ const STABLE_FOR: Duration = Duration::from_millis(500);
 /// How long to wait for the running server.
 const WAIT_FOR: Duration = Duration::from_secs(30);
 
-/// Why `publish` refused or failed: one sentence each, what the command says (tests/cli.rs,
-/// tests/publish.rs and tests/publishing_safety.rs hold the words). Until the release is
+/// Why `publish` refused or failed: one sentence each, what the command says (tests/integration/cli.rs,
+/// tests/integration/publish.rs and publishing_safety.rs hold the words). Until the release is
 /// written, `firmware_dir` is as it was.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {

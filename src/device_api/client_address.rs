@@ -2,13 +2,12 @@
 //! `X-Forwarded-For`), its User-Agent, and the time, as every record of a request needs.
 
 use std::net::IpAddr;
-use std::time::SystemTime;
 
 use actix_web::http::header;
 use actix_web::HttpRequest;
 
 use crate::catalog::snapshot::Snapshot;
-use crate::model::unix_time::unix;
+use crate::model::clock;
 
 /// The device's address: the peer, or what a trusted proxy says in `X-Forwarded-For`.
 pub fn client_ip(req: &HttpRequest, snapshot: &Snapshot) -> Option<IpAddr> {
@@ -27,6 +26,7 @@ pub fn user_agent(req: &HttpRequest) -> &str {
         .unwrap_or("")
 }
 
+/// Now, as the rules see it (`clock`), in Unix seconds.
 pub fn unix_now() -> u64 {
-    unix(SystemTime::now())
+    clock::unix_now()
 }

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use log::{debug, error, info, warn};
@@ -20,7 +20,7 @@ use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
-use crate::model::unix_time::unix;
+use crate::model::clock;
 use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 use crate::store::release_events::release_events;
@@ -172,7 +172,7 @@ impl Reloader {
         let scanned = web::block(move || {
             Snapshot::scan(
                 &config.scan_settings(),
-                SystemTime::now(),
+                clock::now(),
                 Some(&before),
                 &ledger,
             )
@@ -187,7 +187,7 @@ impl Reloader {
             }
         };
         self.state.store_arc(snapshot.clone());
-        for event in release_events(Some(&previous), &snapshot, unix(SystemTime::now())) {
+        for event in release_events(Some(&previous), &snapshot, clock::unix_now()) {
             self.state.inventory.record(event);
         }
         if let Some(watcher) = &mut self.watcher {
@@ -232,7 +232,7 @@ impl Reloader {
 
     fn record(&self, trigger: Trigger, outcome: String, ok: bool, started: Instant) {
         self.state.record_reload(ReloadRecord {
-            at: unix(SystemTime::now()),
+            at: clock::unix_now(),
             trigger: trigger.name(),
             outcome,
             ok,

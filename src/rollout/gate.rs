@@ -46,7 +46,7 @@ impl<'a> RolloutGate<'a> {
             };
             // The local clock is read only when a window needs it.
             let minute = if rollout.window.is_some() {
-                local_minute()
+                local_minute(now)
             } else {
                 0
             };

@@ -8,7 +8,7 @@
 //! instance sees them.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use actix_web::web;
 use anyhow::Result;
@@ -17,7 +17,7 @@ use log::{info, warn};
 use crate::app_state::AppState;
 use crate::catalog::device_line::line_label;
 use crate::catalog::releases::Release;
-use crate::model::unix_time::unix;
+use crate::model::clock;
 use crate::rollout::admissions::Halt;
 use crate::rollout::rules::{halt_due, per_mille_text};
 use crate::store::db::Db;
@@ -33,7 +33,7 @@ pub fn restore(state: &AppState) -> u64 {
     if !state.inventory.is_on() {
         return 0;
     }
-    let now = unix(SystemTime::now());
+    let now = clock::unix_now();
     match state.inventory.read_blocking(|db| {
         let rows = rollout_sql::admissions_since(db, 0, state.inventory.instance())?;
         let states = rollout_sql::rollout_states(db)?;
@@ -93,7 +93,7 @@ pub async fn run(state: web::Data<AppState>, mut since: u64) {
 /// with no other instance writing, that would stay at start-up and every round would scan
 /// all of this instance's own admissions since then.
 fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
-    let now = unix(SystemTime::now());
+    let now = clock::unix_now();
     let rows = rollout_sql::admissions_since(db, since, state.inventory.instance())?;
     let newest = rows.iter().map(|r| r.3).max().unwrap_or(since).max(now);
     state.admissions.merge(rows);

@@ -3,7 +3,7 @@
 //! the rollouts. Its steps run in the order their log lines have always come in.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use actix_web::web;
 use anyhow::{Context, Result};
@@ -18,7 +18,7 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::tls::{self, CertificateStore};
 use crate::config::Config;
-use crate::model::unix_time::unix;
+use crate::model::clock;
 use crate::observe::access_log::AccessLog;
 use crate::platform::open_files;
 use crate::reload::reloader::Reloader;
@@ -93,7 +93,7 @@ fn open_tls(config: &Config) -> Result<Option<Tls>> {
 fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> {
     let snapshot = Snapshot::scan(
         &config.scan_settings(),
-        SystemTime::now(),
+        clock::now(),
         None,
         &WriteLedger::default(),
     );
@@ -110,7 +110,7 @@ fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> 
         .context("cannot set up metrics")?,
     );
     state.record_reload(ReloadRecord {
-        at: unix(SystemTime::now()),
+        at: clock::unix_now(),
         trigger: "startup",
         outcome,
         ok: true,
@@ -122,7 +122,7 @@ fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> 
 /// The "started" entry of the inventory's history, with the release now offered.
 fn record_started(state: &AppState) {
     state.inventory.record(Event::History {
-        at: unix(SystemTime::now()),
+        at: clock::unix_now(),
         kind: HistoryKind::Started,
         line: "".into(),
         version: state
@@ -155,7 +155,7 @@ fn restore_fleet(state: &AppState, cap: usize) {
         ..Default::default()
     };
     let stuck_after = state.inventory.settings().stuck_after;
-    let now = unix(SystemTime::now());
+    let now = clock::unix_now();
     match state
         .inventory
         .read_blocking(|db| store::device_reads::devices(db, &filter, now, stuck_after))

@@ -263,7 +263,7 @@ pub(super) const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// TLS handshakes under way at once, over all the HTTPS workers; more connections wait in
 /// the kernel's queue of the TLS socket until a slot frees (within `TLS_HANDSHAKE_TIMEOUT`).
 /// An idle handshake costs a file descriptor and 10-12 KB, no CPU: 4,096 of them under
-/// 50 MB (measured with `tests/tls_flood.rs`). Set high, so that a register still
+/// 50 MB (measured with `tests/integration/tls_flood.rs`). Set high, so a register still
 /// gets a slot at once while thousands of idle connections hold theirs: it bounds memory,
 /// and reaching it pauses only the HTTPS server (actix applies it per worker, to every
 /// listener of the worker; the plain listener has workers of its own). actix holds the

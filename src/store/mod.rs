@@ -46,13 +46,12 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::InventorySetting;
-use crate::model::unix_time::unix;
 use crate::observe::writer_thread::join_within;
 use crate::platform::lock_recover::{CondvarRecover, LockRecover};
 use db::{Db, Postgres, Sqlite};
@@ -493,7 +492,7 @@ impl Writer<'_> {
         }
         self.last_prune = Some(Instant::now());
         let days = self.settings.retention_days;
-        let before = unix(SystemTime::now()).saturating_sub(days.saturating_mul(86_400));
+        let before = crate::model::clock::unix_now().saturating_sub(days.saturating_mul(86_400));
         match writes::prune(store.as_mut(), before) {
             Ok(0) => {}
             Ok(n) => log::info!("inventory: pruned {n} rows older than {days} days"),

@@ -1,9 +1,10 @@
 //! The vocabulary every wing speaks: firmware dates (`Version`), a problem with an operator's
 //! file (`Problem`), IP networks and the proxies believed about a client's address
-//! (`trusted_proxies`), the reference's JSON form, Unix times,
-//! text made fit for one line of a log (`one_line`).
+//! (`trusted_proxies`), the reference's JSON form, Unix times, the one clock the rules read
+//! (`clock`), text made fit for one line of a log (`one_line`).
 //! It uses nothing else of the crate, so anything may use it.
 
+pub mod clock;
 pub mod ip_networks;
 pub mod one_line;
 pub mod problem;

@@ -24,11 +24,17 @@ pub fn local_text(unix: u64) -> String {
         )
 }
 
-/// The minute of the day (0 to 1439) in the server's local time, for rollout windows.
-pub fn local_minute() -> u32 {
+/// The minute of the day (0 to 1439) of `unix` in the server's local time, for rollout
+/// windows.
+pub fn local_minute(unix: u64) -> u32 {
     use chrono::Timelike;
-    let now = chrono::Local::now();
-    now.hour() * 60 + now.minute()
+    i64::try_from(unix)
+        .ok()
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+        .map_or(0, |t| {
+            let t = t.with_timezone(&chrono::Local);
+            t.hour() * 60 + t.minute()
+        })
 }
 
 #[cfg(test)]
@@ -44,5 +50,16 @@ mod tests {
             "{text}"
         );
         assert!(text.starts_with("2025-11-2"), "{text}");
+    }
+
+    #[test]
+    fn the_local_minute_is_that_of_the_local_time() {
+        for unix in [0, 1_764_000_000, 1_764_000_000 + 13 * 3600 + 37 * 60] {
+            let text = local_text(unix);
+            let hh_mm = text.split(' ').nth(1).unwrap_or_default();
+            let hours: u32 = hh_mm[..2].parse().unwrap();
+            let minutes: u32 = hh_mm[3..5].parse().unwrap();
+            assert_eq!(local_minute(unix), hours * 60 + minutes, "{text}");
+        }
     }
 }

@@ -1,0 +1,52 @@
+//! The end-to-end suite, one test binary: each module is one area (`publish`, `rollouts`,
+//! `tls`, ...) and starts the real server binary through `common`. One binary, not one per
+//! file, so `common` and the test dependencies are compiled and linked once (like
+//! ripgrep's `tests/tests.rs`). Run one area with its module prefix:
+//! `cargo test --test integration publish::`.
+//!
+//! All tests share one process and run in parallel threads (as many as cores, or
+//! `--test-threads`): anything process-wide (the open-file limit, a lock) is shared, and
+//! tests that load the machine take `common::heavy()` so that no two of them overlap.
+
+// A failed unwrap in a test is a failed test, which is what it should be (the library
+// denies them: Cargo.toml's [workspace.lints]).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// Shared by the areas below.
+mod common;
+mod inventory_scenarios;
+mod tls_certs;
+
+mod access_log;
+mod admin;
+mod admin_access;
+mod architecture;
+mod check_firmware;
+mod cli;
+mod contrib;
+mod dangerous_config;
+mod dashboard_layout;
+mod device_pages;
+mod docs;
+mod exports;
+mod faults;
+mod feature_licenses;
+mod firmware_files;
+mod hostile_clients;
+mod hostile_requests;
+mod hot_reload;
+mod inventory;
+mod inventory_postgres;
+mod limits;
+mod lines;
+mod properties;
+mod publish;
+mod publishing_safety;
+mod rollouts;
+mod sample_firmware;
+mod socket_activation;
+mod static_files;
+mod tls;
+mod tls_flood;
+mod two_instances;
+mod windows_wine;
