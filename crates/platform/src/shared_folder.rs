@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 /// Creates the folder `path` (its parent must exist), managed like its parent.
 pub fn create_dir(path: &Path) -> io::Result<()> {
     std::fs::create_dir(path)?;
-    imp::adopt_parent_group(path, true)
+    imp::adopt_parent_group_folder(path)
 }
 
 /// Creates `path` and every missing folder above it, each managed like its parent.
@@ -42,9 +42,14 @@ pub fn create_dir_all(path: &Path) -> io::Result<()> {
     }
 }
 
-/// Creates (or truncates) the file `path` for writing, managed like its folder.
+/// Creates the new file `path` for writing, managed like its folder. A name that exists
+/// (a link a group member planted included) is refused, never followed nor truncated: in
+/// a folder a group shares, someone else may have put it there.
 pub fn create_file(path: &Path) -> io::Result<File> {
-    let file = File::create(path)?;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
     imp::adopt_parent_group_file(path, &file)?;
     Ok(file)
 }
@@ -227,34 +232,36 @@ mod imp {
         fs::metadata(parent).ok()
     }
 
-    pub fn adopt_parent_group(path: &Path, is_dir: bool) -> io::Result<()> {
-        let Some(parent) = parent_of(path) else {
-            return Ok(());
-        };
-        let made = fs::symlink_metadata(path)?;
-        let Some(mode) = shared_mode(&parent, &made, is_dir) else {
-            return Ok(());
-        };
-        if made.gid() != parent.gid() {
-            // Without the setgid bit the entry has the maker's own group; the parent's is
-            // given when the maker is a member of it, and kept as it is otherwise.
-            let _ = std::os::unix::fs::lchown(path, None, Some(parent.gid()));
-        }
-        fs::set_permissions(path, Permissions::from_mode(mode))
+    /// The folder just made at `path` is opened, never through a link, and changed through
+    /// that handle: a group member who swaps the name for a link to a file of root's
+    /// meanwhile (root may run `publish`) gets nothing changed but the folder made.
+    pub fn adopt_parent_group_folder(path: &Path) -> io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let folder = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+            .open(path)?;
+        adopt(path, &folder, true)
     }
 
     pub fn adopt_parent_group_file(path: &Path, file: &File) -> io::Result<()> {
+        adopt(path, file, false)
+    }
+
+    fn adopt(path: &Path, made: &File, is_dir: bool) -> io::Result<()> {
         let Some(parent) = parent_of(path) else {
             return Ok(());
         };
-        let made = file.metadata()?;
-        let Some(mode) = shared_mode(&parent, &made, false) else {
+        let metadata = made.metadata()?;
+        let Some(mode) = shared_mode(&parent, &metadata, is_dir) else {
             return Ok(());
         };
-        if made.gid() != parent.gid() {
-            let _ = std::os::unix::fs::fchown(file, None, Some(parent.gid()));
+        if metadata.gid() != parent.gid() {
+            // Without the setgid bit the entry has the maker's own group; the parent's is
+            // given when the maker is a member of it, and kept as it is otherwise.
+            let _ = std::os::unix::fs::fchown(made, None, Some(parent.gid()));
         }
-        file.set_permissions(Permissions::from_mode(mode))
+        made.set_permissions(Permissions::from_mode(mode))
     }
 
     pub fn why_denied(candidates: &[(&Path, Need)]) -> Option<Denied> {
@@ -389,7 +396,7 @@ mod imp {
     use super::{Denied, Need};
 
     /// A new entry inherits its folder's access list: nothing to do.
-    pub fn adopt_parent_group(_path: &Path, _is_dir: bool) -> io::Result<()> {
+    pub fn adopt_parent_group_folder(_path: &Path) -> io::Result<()> {
         Ok(())
     }
 
@@ -428,6 +435,27 @@ mod tests {
         drop(create_file(&file).unwrap());
         assert_eq!(mode(&file) & 0o070, 0o060, "read and write, never execute");
         assert_eq!(mode(&file) & 0o2000, 0, "no setgid on a file");
+    }
+
+    #[test]
+    fn a_planted_name_is_refused_never_followed_nor_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = dir.path().join("firmware");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, Permissions::from_mode(0o2770)).unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "keep").unwrap();
+        std::fs::set_permissions(&secret, Permissions::from_mode(0o600)).unwrap();
+        let planted = shared.join(".meta.yaml.new-1");
+        std::os::unix::fs::symlink(&secret, &planted).unwrap();
+        let error = create_file(&planted).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "keep");
+        assert_eq!(mode(&secret), 0o600);
+        let existing = shared.join("upd_app.bin");
+        std::fs::write(&existing, "old").unwrap();
+        assert!(create_file(&existing).is_err());
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "old");
     }
 
     #[test]
