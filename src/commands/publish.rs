@@ -16,8 +16,9 @@ use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::{line_folder, line_folders, valid_line_name};
 use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
+use crate::catalog::releases::Release;
 use crate::catalog::sample_release;
-use crate::catalog::snapshot::Snapshot;
+use crate::catalog::snapshot::{LineView, Snapshot};
 use crate::catalog::write_ledger::WriteLedger;
 use crate::commands::server_client::{self, Waited};
 use crate::config::cli::PublishArgs;
@@ -320,6 +321,44 @@ fn ask_version(source: &std::path::Path) -> Result<Version, PublishError> {
 /// What devices of `line` are offered now that `version` is in place, from a scan of the
 /// folder as the server will see it.
 pub fn offer_summary(config: &Config, line: &str, version: Version) -> String {
+    offered_by_scan(config, line, |named, view, current| {
+        let mut text = String::new();
+        if current.version == version {
+            let _ = write!(text, "{named} built before {version} are now offered it");
+            text.push_str(&how_offered(view, current));
+        } else if current.version > version {
+            let _ = writeln!(
+                text,
+                "{version} is published, but {} is newer and stays the release {named} are \
+                 offered",
+                current.version
+            );
+        } else {
+            let _ = writeln!(text, "{named} are offered {} now", current.version);
+        }
+        text
+    })
+}
+
+/// What devices of `line` are offered now, whatever was just taken away (for `withdraw`):
+/// the release that is now current, how, or that there is none.
+pub fn offered_now(config: &Config, line: &str) -> String {
+    offered_by_scan(config, line, |named, view, current| {
+        let version = current.version;
+        format!(
+            "now {named} built before {version} are offered {version}{}",
+            how_offered(view, current)
+        )
+    })
+}
+
+/// Scans the folder as the server will see it and says, for `line`, that it is not served,
+/// that it has no release, or what `current_said` says of its current release.
+fn offered_by_scan(
+    config: &Config,
+    line: &str,
+    current_said: impl FnOnce(&str, &LineView<'_>, &Release) -> String,
+) -> String {
     let later = SystemTime::now() + Duration::from_secs(24 * 3600);
     let snapshot = Snapshot::scan(
         &config.scan_settings(),
@@ -344,31 +383,26 @@ pub fn offer_summary(config: &Config, line: &str, version: Version) -> String {
             line_label(line)
         );
     };
+    current_said(&named, &view, current)
+}
+
+/// Who is offered the current release (everyone, or as its rollout admits them) and from
+/// which build it is critical; the end of a line.
+fn how_offered(view: &LineView<'_>, current: &Release) -> String {
     let mut text = String::new();
-    if current.version == version {
-        let _ = write!(text, "{named} built before {version} are now offered it");
-        match &current.rollout {
-            Some(rollout) => {
-                let _ = write!(
-                    text,
-                    " as the rollout admits them ({rollout}); the others keep the release below"
-                );
-            }
-            None => text.push_str(" (everyone)"),
+    match &current.rollout {
+        Some(rollout) => {
+            let _ = write!(
+                text,
+                " as the rollout admits them ({rollout}); the others keep the release below"
+            );
         }
-        if let Some(critical) = view.critical() {
-            let _ = write!(text, "; builds before {critical} are told it is critical");
-        }
-        text.push('\n');
-    } else if current.version > version {
-        let _ = writeln!(
-            text,
-            "{version} is published, but {} is newer and stays the release {named} are offered",
-            current.version
-        );
-    } else {
-        let _ = writeln!(text, "{named} are offered {} now", current.version);
+        None => text.push_str(" (everyone)"),
     }
+    if let Some(critical) = view.critical() {
+        let _ = write!(text, "; builds before {critical} are told it is critical");
+    }
+    text.push('\n');
     text
 }
 

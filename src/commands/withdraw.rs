@@ -1,6 +1,6 @@
 //! `kkt-update-server withdraw <yyyymmdd> [--line NAME]`: moves a release out of
 //! `firmware_dir` into `firmware_dir/.withdrawn/` (never deletes it), says what devices are
-//! offered now, and waits until the running server no longer serves it. Publishing the
+//! offered now (the release now current for the line, or none), and waits until the running server no longer serves it. Publishing the
 //! moved folder again undoes it.
 
 use std::io::Write;
@@ -11,7 +11,7 @@ use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::firmware_offer::file_path;
 use crate::catalog::lines::line_folders;
 use crate::catalog::release_meta::FIRMWARE_FILES;
-use crate::commands::publish::{offer_summary, write_out, TerminalError};
+use crate::commands::publish::{offered_now, write_out, TerminalError};
 use crate::commands::server_client::{self, Waited};
 use crate::config::cli::WithdrawArgs;
 use crate::config::Config;
@@ -71,7 +71,7 @@ pub fn run(
             format!(" --line {line}")
         }
     );
-    said.push_str(&offer_summary(config, &line, version));
+    said.push_str(&offered_now(config, &line));
     write_out(out, &said)?;
     if args.no_wait {
         return Ok(());

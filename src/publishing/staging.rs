@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::model::version::Version;
 use crate::platform::durable::{sync_folder, write_synced};
+use crate::platform::shared_folder::{self, why_denied, Denied, Need};
 
 /// A name no other process picks at the same moment, for staging files and folders.
 fn nonce() -> String {
@@ -40,6 +41,13 @@ pub enum StagingError {
         what: &'static str,
         path: PathBuf,
         error: std::io::Error,
+    },
+    /// The system refused: which folder or file, whose it is, and what to do.
+    #[error("cannot {what} {}: permission denied: {denied}", path.display())]
+    Denied {
+        what: &'static str,
+        path: PathBuf,
+        denied: Box<Denied>,
     },
 }
 
@@ -78,11 +86,30 @@ pub fn write_release(
     result.map(|()| (target, Written::New))
 }
 
+/// The error of step `what` on `path`. A refusal names the folder that refused (for a sync,
+/// `path` itself, read; else the folder the entry is made or renamed in, written) and who
+/// owns it.
 fn io<'a>(what: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> StagingError + 'a {
-    move |error| StagingError::Io {
-        what,
-        path: path.to_path_buf(),
-        error,
+    move |error| {
+        let needed = match (what, path.parent()) {
+            ("sync", _) | (_, None) => (path, Need::Read),
+            (_, Some(parent)) => (parent, Need::Write),
+        };
+        let denied = (error.kind() == std::io::ErrorKind::PermissionDenied)
+            .then(|| why_denied(&[needed]))
+            .flatten();
+        match denied {
+            Some(denied) => StagingError::Denied {
+                what,
+                path: path.to_path_buf(),
+                denied: Box::new(denied),
+            },
+            None => StagingError::Io {
+                what,
+                path: path.to_path_buf(),
+                error,
+            },
+        }
     }
 }
 
@@ -92,7 +119,9 @@ fn stage_and_rename(
     files: &[Vec<u8>; 2],
     meta_yaml: &str,
 ) -> Result<(), StagingError> {
-    fs::create_dir(staging).map_err(io("create", staging))?;
+    // The release's folder and files: the line folder's group may manage them as it may
+    // the line folder (another operator replaces or withdraws them).
+    shared_folder::create_dir(staging).map_err(io("create", staging))?;
     for (name, bytes) in FIRMWARE_FILES.iter().zip(files) {
         let path = staging.join(name);
         write_synced(&path, bytes).map_err(io("write", &path))?;

@@ -9,6 +9,7 @@ use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::lines::line_folder;
 use crate::model::version::Version;
 use crate::platform::durable::sync_folder;
+use crate::platform::shared_folder::{self, why_denied, Denied, Need};
 
 /// The folder withdrawn releases go to.
 pub const WITHDRAWN: &str = ".withdrawn";
@@ -37,6 +38,13 @@ pub enum WithdrawError {
         to: PathBuf,
         error: std::io::Error,
     },
+    /// The system refused: which folder, whose it is, and what to do.
+    #[error("cannot {what} {}: permission denied: {denied}", path.display())]
+    Denied {
+        what: String,
+        path: PathBuf,
+        denied: Box<Denied>,
+    },
 }
 
 /// ` in line NAME`, or nothing for the default line.
@@ -54,6 +62,24 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> With
         path: path.to_path_buf(),
         error,
     }
+}
+
+/// A refusal of the system, with the first of `needed` that refuses named, or `None` (the
+/// error is another one, or nothing can be told).
+fn denied(
+    error: &std::io::Error,
+    what: String,
+    path: &Path,
+    needed: &[(&Path, Need)],
+) -> Option<WithdrawError> {
+    if error.kind() != std::io::ErrorKind::PermissionDenied {
+        return None;
+    }
+    Some(WithdrawError::Denied {
+        what,
+        path: path.to_path_buf(),
+        denied: Box::new(why_denied(needed)?),
+    })
 }
 
 /// Moves release `version` of `line` out of `firmware_dir`; where it went.
@@ -80,17 +106,36 @@ pub fn withdraw(
     if line != DEFAULT_LINE {
         shelf = shelf.join(line);
     }
-    fs::create_dir_all(&shelf).map_err(io("create", &shelf))?;
+    // The shelf is shared like `firmware_dir`: any operator of its group withdraws into it.
+    shared_folder::create_dir_all(&shelf).map_err(|error| {
+        let top = firmware_dir.join(WITHDRAWN);
+        let needed = [
+            (shelf.as_path(), Need::Write),
+            (top.as_path(), Need::Write),
+            (firmware_dir, Need::Write),
+        ];
+        denied(&error, "create".into(), &shelf, &needed)
+            .unwrap_or_else(|| io("create", &shelf)(error))
+    })?;
     let mut destination = shelf.join(version.to_string());
     let mut n = 2;
     while destination.exists() {
         destination = shelf.join(format!("{version}-{n}"));
         n += 1;
     }
-    fs::rename(&folder, &destination).map_err(|error| WithdrawError::Move {
-        from: folder.clone(),
-        to: destination.clone(),
-        error,
+    fs::rename(&folder, &destination).map_err(|error| {
+        // Moving a folder to another parent writes both parents and the folder's own `..`.
+        let needed = [
+            (line_dir.as_path(), Need::Write),
+            (shelf.as_path(), Need::Write),
+            (folder.as_path(), Need::Write),
+        ];
+        let what = format!("move {} to", folder.display());
+        denied(&error, what, &destination, &needed).unwrap_or_else(|| WithdrawError::Move {
+            from: folder.clone(),
+            to: destination.clone(),
+            error,
+        })
     })?;
     for dir in [&line_dir, &shelf] {
         sync_folder(dir).map_err(io("sync", dir))?;

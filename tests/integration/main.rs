@@ -44,6 +44,7 @@ mod publish;
 mod publishing_safety;
 mod rollouts;
 mod sample_firmware;
+mod shared_folders;
 mod socket_activation;
 mod static_files;
 mod tls;

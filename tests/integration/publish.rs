@@ -1033,3 +1033,46 @@ fn a_deflated_zip_within_the_limits_is_published() {
     let meta = fs::read_to_string(fixture.path("firmware/20250301/meta.yaml")).expect("meta");
     assert!(meta.contains("Из архива"), "{meta}");
 }
+
+/// `withdraw` says what devices are offered once the release is gone: the release now
+/// current (never "X is published, but Y is newer" of the release it just took away), and
+/// with the last one gone, that devices are told there is no update.
+#[test]
+fn withdraw_says_what_devices_are_offered_now() {
+    let fixture = deployment();
+    for version in ["20250301", "20250201"] {
+        let src = source(&fixture, version, version);
+        let output = run(
+            &fixture,
+            None,
+            &["publish", src.to_str().unwrap(), "--no-wait"],
+        );
+        assert!(output.status.success(), "{}", said(&output));
+    }
+    let cases = [
+        // An older one: the newest stays what devices are offered.
+        (
+            "20250201",
+            "now devices built before 20250301 are offered 20250301 (everyone)",
+        ),
+        // The newest: the one below is offered now.
+        (
+            "20250301",
+            "now devices built before 20250101 are offered 20250101 (everyone)",
+        ),
+        (
+            "20250101",
+            "no release of (default) is published now: devices are told there is no update",
+        ),
+    ];
+    for (version, expected) in cases {
+        let output = run(&fixture, None, &["withdraw", version, "--no-wait"]);
+        let text = said(&output);
+        assert!(output.status.success(), "{text}");
+        assert!(text.contains(expected), "withdraw {version}: {text}");
+        assert!(
+            !text.contains(&format!("{version} is published")),
+            "withdraw {version}: {text}"
+        );
+    }
+}

@@ -5,11 +5,12 @@
 //! request (`stop_signal`), root or not (`process_user`), the reload request
 //! (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a
 //! folder (`durable`), the system's own folders (`system_folders`), where an installed copy
-//! keeps its configuration (`installed_config`), opening only a regular
-//! file, never through a link (`regular_file`), the Windows service (`windows_service`,
-//! with its answers to the service manager in `service_control`). Plus the one helper
-//! every crate needs that is no operating-system difference: taking a poisoned lock
-//! (`lock_recover`), here because this crate is the one all others reach.
+//! keeps its configuration (`installed_config`), opening only a regular file, never through
+//! a link (`regular_file`), folders and files the folder's group may manage, and who refuses
+//! when it may not (`shared_folder`), the Windows service (`windows_service`, with its
+//! answers to the service manager in `service_control`). Plus the one helper every crate
+//! needs that is no operating-system difference: taking a poisoned lock (`lock_recover`),
+//! here because this crate is the one all others reach.
 //! A crate of its own (kkt-platform), the lowest of the workspace: it uses no other part of
 //! the server, so every crate above may use it (`crate::platform::…` in the server).
 
@@ -26,6 +27,7 @@ pub mod regular_file;
 pub mod reload_signal;
 pub mod send_timeout;
 pub mod service_control;
+pub mod shared_folder;
 pub mod stop_signal;
 pub mod system_folders;
 pub mod windows_service;
