@@ -273,7 +273,7 @@ fn every_refusal_leaves_firmware_dir_untouched() {
         assert!(!output.status.success(), "{args:?} succeeded");
         let text = said(&output);
         assert!(text.contains(expected), "{args:?}: {text}");
-        assert_eq!(text.trim().lines().count(), 1, "one sentence: {text}");
+        assert_eq!(common::answer_lines(&text), 1, "one sentence: {text}");
         assert_eq!(
             tree(&fixture.path("firmware")),
             before,
@@ -497,7 +497,7 @@ fn assert_refused(fixture: &Fixture, cases: &[(Vec<&str>, &str)]) {
         let text = said(&output);
         assert!(!output.status.success(), "{args:?} was published: {text}");
         assert!(text.contains(expected), "{args:?}: {text}");
-        assert_eq!(text.trim().lines().count(), 1, "one sentence: {text}");
+        assert_eq!(common::answer_lines(&text), 1, "one sentence: {text}");
         assert_eq!(
             tree(&fixture.path("firmware")),
             before,
@@ -990,7 +990,7 @@ fn a_zip_bomb_is_stopped_at_the_limit_with_bounded_memory() {
         text.contains("unpacks to more than 64 MiB (its header claims 1000 bytes)"),
         "{text}"
     );
-    assert_eq!(text.trim().lines().count(), 1, "one sentence: {text}");
+    assert_eq!(common::answer_lines(&text), 1, "one sentence: {text}");
     assert_eq!(tree(&fixture.path("firmware")), before);
     if measured {
         // GNU time writes "Command exited with non-zero status 1", then the KiB.

@@ -324,7 +324,7 @@ fn whoever_may_not_write_is_told_which_folder_whose_it_is_and_what_to_do() {
         )),
         "{text}"
     );
-    assert_eq!(text.trim().lines().count(), 1, "one sentence: {text}");
+    assert_eq!(common::answer_lines(&text), 1, "one sentence: {text}");
     let text = refused(outsider, &fixture, &["withdraw", "20250301"]);
     assert!(
         text.contains(&format!(

@@ -792,3 +792,16 @@ mod tests {
         require_tool("some-tool");
     }
 }
+
+/// The lines of a command's output that are its answer: every command first says on stderr
+/// which configuration file it used (`kkt-update-server: configuration …`), which is not
+/// part of a refusal's one sentence.
+pub fn answer_lines(text: &str) -> usize {
+    text.trim()
+        .lines()
+        .filter(|line| {
+            !line.starts_with("kkt-update-server: configuration ")
+                && !line.starts_with("kkt-update-server: no configuration file found")
+        })
+        .count()
+}
