@@ -592,6 +592,7 @@ fn run_without_console(mut command: Command) -> Option<i32> {
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("the Windows build did not exit within a minute");
 }
 
