@@ -92,6 +92,23 @@ impl StaleKind {
     }
 }
 
+/// The most of an error a stale file's entry shows: a key of a megabyte in a broken
+/// `server.yaml` is echoed by its error, and must not become a megabyte of every
+/// `/readyz` answer and dashboard page.
+const STALE_ERROR_MAX: usize = 1000;
+
+/// `error`, cut to `STALE_ERROR_MAX` bytes (at a character boundary) with "…" after it.
+fn bounded(error: String) -> String {
+    if error.len() <= STALE_ERROR_MAX {
+        return error;
+    }
+    let mut end = STALE_ERROR_MAX;
+    while !error.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &error[..end])
+}
+
 /// The files that do not load, as of `now` (Unix seconds): `server.yaml` first, then
 /// every broken license file.
 pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) -> Vec<StaleFile> {
@@ -106,7 +123,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
         StaleFile {
             file,
             kind,
-            error,
+            error: bounded(error),
             since,
             since_local: crate::model::unix_time::local_text(since),
             stale_for_s: now.saturating_sub(since),
@@ -519,6 +536,19 @@ fn line_views(snapshot: &Snapshot) -> Vec<LineView> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_error_is_cut_at_a_character_boundary() {
+        let error = "ключ".repeat(1000);
+        let cut = bounded(error);
+        assert!(
+            cut.len() <= STALE_ERROR_MAX + '…'.len_utf8(),
+            "{}",
+            cut.len()
+        );
+        assert!(cut.ends_with('…') && cut.starts_with("ключ"));
+        assert_eq!(bounded("short".into()), "short");
+    }
 
     /// `GET /status` (serde) and the dashboard (`as_str`) must say the same word.
     #[test]
