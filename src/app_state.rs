@@ -23,6 +23,17 @@ use crate::store::Inventory;
 /// How many reloads `/status` and the dashboard remember.
 const RELOADS_KEPT: usize = 20;
 
+/// `server.yaml` no longer loads: the running configuration is kept until it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaleConfig {
+    /// The configuration file, as it was named.
+    pub file: String,
+    /// Why it does not load (the loader's words; escaped where it is shown).
+    pub error: String,
+    /// Unix seconds: since when it has not loaded.
+    pub since: u64,
+}
+
 /// One reload, for the operator.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReloadRecord {
@@ -57,6 +68,11 @@ pub struct AppState {
     draining: AtomicBool,
     /// The TLS certificate serving, when native TLS is on (for `/status` and `/metrics`).
     pub certificates: std::sync::OnceLock<Arc<CertificateStore>>,
+    /// Set by the reloader while `server.yaml` does not load.
+    config_stale: Mutex<Option<StaleConfig>>,
+    /// The configuration file, as named (none when the settings come from flags only),
+    /// for the `config_stale` metric's label.
+    pub config_file: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -82,6 +98,8 @@ impl AppState {
             reload_total: std::sync::atomic::AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             certificates: std::sync::OnceLock::new(),
+            config_stale: Mutex::new(None),
+            config_file: std::sync::OnceLock::new(),
         };
         state.update_gauges(&state.snapshot_arc());
         Ok(state)
@@ -136,6 +154,24 @@ impl AppState {
             reloads.pop_front();
         }
         reloads.push_back(record);
+    }
+
+    /// `server.yaml` failed to load (`Some`), or loaded (`None`). A file that stays broken
+    /// keeps the time it first failed, whatever its error says now.
+    pub fn set_config_stale(&self, stale: Option<StaleConfig>) {
+        let mut kept = self.config_stale.lock_recover();
+        *kept = match (kept.take(), stale) {
+            (Some(before), Some(now)) => Some(StaleConfig {
+                since: before.since,
+                ..now
+            }),
+            (_, now) => now,
+        };
+    }
+
+    /// Why `server.yaml` does not load, while it does not.
+    pub fn config_stale(&self) -> Option<StaleConfig> {
+        self.config_stale.lock_recover().clone()
     }
 
     /// The last reloads, newest first.

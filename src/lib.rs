@@ -35,11 +35,20 @@ pub fn run() -> ExitCode {
         env_logger::Env::default().default_filter_or("info,notify=warn"),
     );
     observe::log_lines::one_record_per_line(&mut logger);
+    let serves = matches!(
+        cli.command,
+        None | Some(Command::Serve) | Some(Command::Service(ServiceAction::Run))
+    );
     let config = match load_config(&cli.args) {
         Ok(config) => config,
         Err(error) => {
             logger.init();
             eprintln!("kkt-update-server: {error:#}");
+            if serves && observe::start_failure::wanted() {
+                let log =
+                    observe::start_failure::log_path_without_config(cli.args.config.as_deref());
+                observe::start_failure::record(&log, "did not start", &format!("{error:#}"));
+            }
             return ExitCode::from(2);
         }
     };
@@ -137,12 +146,18 @@ fn reload(config: &Config) -> ExitCode {
     }
 }
 
-/// `serve` (also the command when none is given): serves until stopped.
+/// `serve` (also the command when none is given): serves until stopped. Why it stopped
+/// (a port taken, most often at start) also goes to the log file on Windows, where a
+/// double-clicked `.exe` has no console to say it on.
 fn serve(config: Config, args: RawArgs) -> ExitCode {
+    let log = config.service_log();
     match actix_web::rt::System::new().block_on(server::serve(config, args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             log::error!("{error:#}");
+            if observe::start_failure::wanted() {
+                observe::start_failure::record(&log, "stopped", &format!("{error:#}"));
+            }
             ExitCode::FAILURE
         }
     }

@@ -7,7 +7,7 @@ use askama::Template;
 use crate::admin::adoption_chart::{self, AdoptionChart};
 use crate::admin::dashboard_text::Text;
 use crate::admin::fleet_chart::{self, FleetChart};
-use crate::admin::status_report::Status;
+use crate::admin::status_report::{StaleFile, Status};
 use crate::app_state::ReloadRecord;
 use crate::observe::fleet::Device;
 use crate::rollout::status::RolloutView;
@@ -27,6 +27,13 @@ pub struct DeviceRow {
     pub serial: String,
     pub user_agent: String,
     pub seen: String,
+}
+
+/// A file that does not load, for the red banner at the top.
+pub struct StaleRow<'a> {
+    pub stale: &'a StaleFile,
+    /// How long, in words.
+    pub stale_for: String,
 }
 
 /// A reload, formatted.
@@ -51,6 +58,7 @@ pub struct RolloutRow<'a> {
 #[template(path = "dashboard.html")]
 struct DashboardPage<'a> {
     status: &'a Status,
+    stale: Vec<StaleRow<'a>>,
     chart: FleetChart,
     reloads: Vec<ReloadRow>,
     devices: Vec<DeviceRow>,
@@ -78,6 +86,14 @@ pub fn render(
 ) -> Result<String, askama::Error> {
     let critical = status.critical_version.as_ref().map(|c| c.version);
     let page = DashboardPage {
+        stale: status
+            .config_stale
+            .iter()
+            .map(|stale| StaleRow {
+                stale,
+                stale_for: duration_text(stale.stale_for_s, t),
+            })
+            .collect(),
         chart: fleet_chart::layout(&status.fleet.by_build_date, critical),
         reloads: status.reloads.iter().map(reload_row).collect(),
         devices: status
@@ -194,6 +210,7 @@ mod tests {
         let snapshot = Snapshot::scan(&config.scan_settings(), later, None, &Default::default());
         let operator = OperatorState {
             started: SystemTime::now(),
+            config_stale: None,
             reloads: Vec::new(),
             requests: Vec::new(),
             fleet: Default::default(),

@@ -97,6 +97,13 @@ pub struct Text {
     pub tls_certificate: &'static str,
     /// The other pages' words in the same language.
     pub pages: &'static crate::admin::page_text::PageText,
+    /// The red banner of a file that does not load: "<file> does not load for <time>".
+    pub stale_for: &'static str,
+    pub stale_since: &'static str,
+    pub stale_config_kept: &'static str,
+    pub stale_licenses_kept: &'static str,
+    pub stale_licenses_none: &'static str,
+    pub stale_fix: &'static str,
 }
 
 impl Text {
@@ -229,6 +236,14 @@ pub static RU: Text = Text {
     no_line_card: "Без линейки (нет обновлений)",
     tls_certificate: "TLS-сертификат истекает через",
     pages: &crate::admin::page_text::RU,
+    stale_for: "не читается уже",
+    stale_since: "с",
+    stale_config_kept: "Сервер работает с прежней конфигурацией, пока файл не исправлен.",
+    stale_licenses_kept: "Пока файл не исправлен, выдаются лицензии, загруженные раньше:",
+    stale_licenses_none: "Из этого файла не выдаётся ни одной лицензии: каждый его серийный \
+                          номер получает 404, пока файл не исправлен.",
+    stale_fix: "Исправьте файл: сервер подхватит его без перезапуска \
+                (проверить: kkt-update-server check).",
 };
 
 pub static EN: Text = Text {
@@ -321,6 +336,14 @@ pub static EN: Text = Text {
     no_line_card: "No line (no update)",
     tls_certificate: "TLS certificate expires in",
     pages: &crate::admin::page_text::EN,
+    stale_for: "has not loaded for",
+    stale_since: "since",
+    stale_config_kept: "The server keeps the configuration it had until the file is fixed.",
+    stale_licenses_kept: "Until the file is fixed, the licenses loaded before are served:",
+    stale_licenses_none: "No license is served from this file: every serial in it gets 404 \
+                          until the file is fixed.",
+    stale_fix: "Fix the file: the server picks it up without a restart \
+                (check it with kkt-update-server check).",
 };
 
 /// The table for a request: English when the browser's first choice is English, else

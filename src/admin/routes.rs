@@ -134,7 +134,10 @@ async fn metrics_page(state: &web::Data<AppState>) -> Result<HttpResponse, Admin
         );
     }
     let status = current_status(state);
-    state.metrics.fleet_state(&fleet_state(&status));
+    state.metrics.fleet_state(&fleet_state(
+        &status,
+        state.config_file.get().map(String::as_str),
+    ));
     let text = state
         .metrics
         .render()
@@ -147,13 +150,19 @@ async fn metrics_page(state: &web::Data<AppState>) -> Result<HttpResponse, Admin
         .body(text))
 }
 
-/// `GET /readyz`: ready once a release is published.
+/// `GET /readyz`: ready once a release is published. A file that does not load is said in
+/// the body (`config_stale`) but keeps the answer 200: a typo in `server.yaml` must never
+/// take every instance out of a load balancer at once.
 fn readiness(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     let snapshot = state.snapshot();
+    let stale =
+        status_report::stale_files(&snapshot, state.config_stale().as_ref(), clock::unix_now());
     match snapshot.releases.current() {
-        Some(current) => json(
-            &serde_json::json!({"status": "ready", "current_release": current.version.as_u32()}),
-        ),
+        Some(current) => json(&serde_json::json!({
+            "status": "ready",
+            "current_release": current.version.as_u32(),
+            "config_stale": stale,
+        })),
         None => Err(AdminError::NotReady(format!(
             "no release is published in {}",
             snapshot.firmware_dir.display()
@@ -204,8 +213,9 @@ async fn release_outcomes(
     .unwrap_or_default()
 }
 
-/// What the scrape-time gauges show, read off the report.
-fn fleet_state(status: &Status) -> FleetState {
+/// What the scrape-time gauges show, read off the report (and the configuration file's
+/// name, which the report does not hold).
+fn fleet_state(status: &Status, config_file: Option<&str>) -> FleetState {
     let unmapped = |kind: UnmappedKind| {
         status
             .unmapped_build_dates
@@ -257,6 +267,28 @@ fn fleet_state(status: &Status) -> FleetState {
         tls_expires_at: status.tls.as_ref().and_then(|t| t.expires_at),
         inventory_dropped: status.inventory.dropped,
         inventory_limited: status.inventory.limited,
+        config_stale: config_file
+            .map(|file| {
+                let stale = status
+                    .config_stale
+                    .iter()
+                    .any(|s| s.kind == status_report::StaleKind::Config);
+                (file.to_string(), stale)
+            })
+            .into_iter()
+            .collect(),
+        licenses_stale: status
+            .licenses
+            .files
+            .iter()
+            .map(|f| {
+                let stale = status
+                    .config_stale
+                    .iter()
+                    .any(|s| s.kind == status_report::StaleKind::Licenses && s.file == f.path);
+                (f.path.clone(), stale)
+            })
+            .collect(),
     }
 }
 
@@ -287,6 +319,7 @@ fn current_status(state: &AppState) -> Status {
     };
     let operator = OperatorState {
         started: state.started,
+        config_stale: state.config_stale(),
         reloads: state.reloads(),
         requests: state.metrics.request_counts(),
         fleet,

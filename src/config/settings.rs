@@ -523,12 +523,19 @@ pub enum SettingError {
     Twice { key: &'static str },
     /// A key `server.yaml` does not have, as written.
     #[error(
-        "unknown field `{}`: the keys of server.yaml are {}",
+        "unknown field `{}`: {}the keys of server.yaml are {}",
         // Escaped: a key is echoed to a terminal and a log.
         .0.escape_debug(),
+        did_you_mean(.0),
         SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
     )]
     UnknownKey(String),
+}
+
+/// "did you mean critical_version? " when a setting's key is near the unknown `key`.
+fn did_you_mean(key: &str) -> String {
+    crate::model::did_you_mean::nearest(key, SETTINGS.iter().map(|s| s.key))
+        .map_or_else(String::new, |near| format!("did you mean {near}? "))
 }
 
 /// ` (milliseconds)` after a range, or nothing for a count.
@@ -568,10 +575,19 @@ mod tests {
         );
         let unknown = SettingError::UnknownKey("lisen\u{1b}".into()).to_string();
         assert!(
-            unknown.starts_with("unknown field `lisen\\u{1b}`: the keys of server.yaml are "),
+            unknown.starts_with(
+                "unknown field `lisen\\u{1b}`: did you mean listen? the keys of server.yaml are "
+            ),
             "{unknown}"
         );
         assert!(unknown.contains(", firmware_dir, ") || unknown.contains("firmware_dir, "));
+        let typo = SettingError::UnknownKey("critcal_version".into()).to_string();
+        assert!(
+            typo.starts_with(
+                "unknown field `critcal_version`: did you mean critical_version? the keys of"
+            ),
+            "{typo}"
+        );
     }
 
     #[test]

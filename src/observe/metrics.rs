@@ -2,8 +2,8 @@
 //! license hits and misses, reloads, access lines dropped, and the state devices see
 //! (release, critical version, devices seen); and, set from the whole state when scraped,
 //! each release's outcomes and the fleet's gauges (lines, rollouts, unmapped build dates,
-//! rejected releases, the inventory's health, TLS expiry). Rendered in the text exposition
-//! format for `GET /metrics`.
+//! rejected releases, the inventory's health, TLS expiry, files that do not load). Rendered
+//! in the text exposition format for `GET /metrics`.
 
 use std::time::Duration;
 
@@ -42,6 +42,8 @@ struct FleetGauges {
     inventory_dropped: IntGauge,
     inventory_limited: IntGauge,
     tls_expires: IntGauge,
+    config_stale: IntGaugeVec,
+    licenses_stale: IntGaugeVec,
 }
 
 /// One release's outcome counts: line, version, and (outcome, devices) four times.
@@ -66,6 +68,10 @@ pub struct FleetState {
     pub inventory_limited: u64,
     /// When the TLS certificate serving expires (Unix seconds); none without native TLS.
     pub tls_expires_at: Option<i64>,
+    /// The configuration file, and whether it fails to load (the running one is kept).
+    pub config_stale: Vec<(String, bool)>,
+    /// Each license file, and whether it is broken as a whole.
+    pub licenses_stale: Vec<(String, bool)>,
 }
 
 /// Makes metrics and registers each with the registry as it is made.
@@ -151,6 +157,16 @@ impl FleetGauges {
             tls_expires: register.gauge(
                 "tls_certificate_expires_timestamp_seconds",
                 "When the TLS certificate serving expires, Unix seconds (0: no native TLS)",
+            )?,
+            config_stale: register.gauge_vec(
+                "config_stale",
+                "1 while server.yaml does not load and the running configuration is kept",
+                &["file"],
+            )?,
+            licenses_stale: register.gauge_vec(
+                "licenses_stale",
+                "1 while a license file cannot be used as a whole (it serves what it loaded before it broke, or nothing after a start)",
+                &["file"],
             )?,
         })
     }
@@ -309,6 +325,16 @@ impl Metrics {
         g.inventory_dropped.set(int(state.inventory_dropped));
         g.inventory_limited.set(int(state.inventory_limited));
         g.tls_expires.set(state.tls_expires_at.unwrap_or(0));
+        for (vec, files) in [
+            (&g.config_stale, &state.config_stale),
+            (&g.licenses_stale, &state.licenses_stale),
+        ] {
+            vec.reset();
+            for (file, stale) in files {
+                vec.with_label_values(&[file.as_str()])
+                    .set(i64::from(*stale));
+            }
+        }
     }
 
     pub fn devices(&self, count: usize) {

@@ -14,7 +14,7 @@ use actix_web::web;
 use log::{debug, error, info, warn};
 use tokio::sync::mpsc;
 
-use crate::app_state::{AppState, ReloadRecord};
+use crate::app_state::{AppState, ReloadRecord, StaleConfig};
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
@@ -99,6 +99,9 @@ impl Reloader {
         };
         let hangup = ReloadSignal::new();
         let logged = problems(&state.snapshot_arc());
+        if let Some(path) = &config.path {
+            let _ = state.config_file.set(path.display().to_string());
+        }
         Reloader {
             state,
             raw,
@@ -245,7 +248,10 @@ impl Reloader {
     fn reload_config(&mut self) -> Option<String> {
         match Config::load(&self.raw) {
             Ok(config) => {
-                self.config_error = None;
+                if self.config_error.take().is_some() {
+                    info!("the configuration loads again");
+                }
+                self.state.set_config_stale(None);
                 if config == self.config {
                     return None;
                 }
@@ -285,6 +291,11 @@ impl Reloader {
             }
             Err(e) => {
                 let message = format!("{e:#}");
+                self.state.set_config_stale(Some(StaleConfig {
+                    file: self.config_file(),
+                    error: message.clone(),
+                    since: clock::unix_now(),
+                }));
                 if self.config_error.as_ref() != Some(&message) {
                     error!("{message}; keeping the running configuration");
                     self.config_error = Some(message.clone());
@@ -292,6 +303,15 @@ impl Reloader {
                 Some(message)
             }
         }
+    }
+
+    /// The configuration file, as named (`server.yaml` when the settings came from flags).
+    fn config_file(&self) -> String {
+        self.state
+            .config_file
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "server.yaml".to_string())
     }
 
     /// Logs what devices now see differently (and new problems); returns that summary.

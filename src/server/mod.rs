@@ -12,7 +12,7 @@ mod listeners;
 mod shutdown;
 
 use anyhow::Result;
-use log::{info, warn};
+use log::{error, info, warn};
 
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
@@ -87,5 +87,18 @@ pub fn log_snapshot(snapshot: &Snapshot) {
     }
     for warning in snapshot_report::warnings(snapshot) {
         warn!("{warning}");
+    }
+    // A license file broken at start has nothing loaded before to fall back on: said as an
+    // error, with what devices get meanwhile (the dashboard, /status, /readyz and the
+    // kkt_licenses_stale metric say it too).
+    for file in &snapshot.licenses.files {
+        if let Some(broken) = &file.broken {
+            error!(
+                "license file {} cannot be used ({}): no license is served from it, every \
+                 serial in it gets 404 until it is fixed (the fix is picked up without a restart)",
+                crate::model::one_line::escaped(&file.path.display().to_string()),
+                crate::model::one_line::escaped(&broken.reason)
+            );
+        }
     }
 }

@@ -46,6 +46,7 @@ mod rollouts;
 mod sample_firmware;
 mod shared_folders;
 mod socket_activation;
+mod stale_files;
 mod static_files;
 mod tls;
 mod tls_flood;

@@ -584,3 +584,122 @@ fn a_release_written_under_wine_is_offered_once_its_writer_closes_it() {
     assert_eq!(response.status, 200);
     assert_eq!(response.body, bytes);
 }
+
+/// Runs the Windows build under Wine with no console to read (standard error and output
+/// thrown away, `WINEDEBUG=-all`), as a service or a double-click runs it, until it exits
+/// (at most a minute); its exit code.
+fn run_without_console(mut command: Command) -> Option<i32> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start wine");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("the Windows build did not exit within a minute");
+}
+
+/// A start that fails says why in `kkt-update-server.log` next to `server.yaml` even with
+/// no console: a broken `server.yaml` (named by `--config`, or found next to a
+/// double-clicked `.exe`) and a port already taken.
+#[test]
+fn a_failed_start_under_wine_says_why_in_the_log_file() {
+    let wine = wine();
+    if !common::require(wine.is_some(), "wine64", "apt-get install wine64") {
+        return;
+    }
+    let exe = windows_exe();
+    if !common::require(
+        exe.is_some(),
+        "the x86_64-pc-windows-gnu target with gcc-mingw-w64-x86-64",
+        "rustup target add x86_64-pc-windows-gnu; apt-get install gcc-mingw-w64-x86-64",
+    ) {
+        return;
+    }
+    let (Some(wine), Some(exe)) = (wine, exe) else {
+        return;
+    };
+    let windows = Fixture::new();
+    windows.release("20180125", None);
+    windows.write_config("critcal_version: 20170101\ninventory: \"off\"\n");
+    let bin = windows.path("bin");
+    fs::create_dir(&bin).expect("bin");
+    fs::copy(&exe, bin.join("kkt-update-server.exe")).expect("copy the exe");
+    if !common::require(
+        shim(&bin),
+        "x86_64-w64-mingw32-gcc",
+        "apt-get install gcc-mingw-w64-x86-64",
+    ) {
+        return;
+    }
+    let prefix = windows.path("wineprefix");
+    fs::create_dir(&prefix).expect("prefix");
+    let _kill_wine = KillWine {
+        prefix: prefix.clone(),
+        wine: wine.clone(),
+    };
+    let boot = wine_command(&wine, &prefix)
+        .args(["wineboot", "--init"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("wineboot");
+    assert!(boot.success(), "wineboot failed");
+    let log_of = |path: &Path| fs::read_to_string(path).unwrap_or_default();
+
+    // A broken server.yaml named by --config: the log next to it says why.
+    let mut command = wine_command(&wine, &prefix);
+    command
+        .current_dir(windows.dir.path())
+        .arg(bin.join("kkt-update-server.exe"))
+        .args(["--config", "server.yaml"]);
+    assert_eq!(run_without_console(command), Some(2));
+    let log = log_of(&windows.path("kkt-update-server.log"));
+    assert!(
+        log.contains("ERROR")
+            && log.contains("did not start")
+            && log.contains("unknown field `critcal_version`: did you mean critical_version?"),
+        "{log}"
+    );
+
+    // A double-click: no arguments, server.yaml next to the .exe.
+    fs::copy(windows.path("server.yaml"), bin.join("server.yaml")).expect("copy server.yaml");
+    let mut command = wine_command(&wine, &prefix);
+    command
+        .current_dir(&bin)
+        .arg(bin.join("kkt-update-server.exe"));
+    assert_eq!(run_without_console(command), Some(2));
+    let log = log_of(&bin.join("kkt-update-server.log"));
+    assert!(
+        log.contains("did not start") && log.contains("critcal_version"),
+        "{log}"
+    );
+
+    // A port already taken.
+    windows.write_config("inventory: \"off\"\n");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("address").port().to_string();
+    let mut command = wine_command(&wine, &prefix);
+    command
+        .current_dir(windows.dir.path())
+        .arg(bin.join("kkt-update-server.exe"))
+        .args(["--config", "server.yaml", "--listen"])
+        .arg(format!("127.0.0.1:{port}"));
+    let code = run_without_console(command);
+    assert_ne!(code, Some(0));
+    let log = log_of(&windows.path("kkt-update-server.log"));
+    let said = log
+        .lines()
+        .find(|l| l.contains("kkt-update-server stopped"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(said.contains(&port), "{said}");
+    drop(taken);
+}

@@ -730,6 +730,19 @@ pub fn headless(chromium: &str, profile: &Path) -> Command {
 }
 
 /// The guard itself: a missing tool never passes silently under CI.
+/// The lines of a command's output that are its answer: every command first says on stderr
+/// which configuration file it used (`kkt-update-server: configuration …`), which is not
+/// part of a refusal's one sentence.
+pub fn answer_lines(text: &str) -> usize {
+    text.trim()
+        .lines()
+        .filter(|line| {
+            !line.starts_with("kkt-update-server: configuration ")
+                && !line.starts_with("kkt-update-server: no configuration file found")
+        })
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -791,17 +804,4 @@ mod tests {
     fn a_tool_without_an_install_hint_is_refused() {
         require_tool("some-tool");
     }
-}
-
-/// The lines of a command's output that are its answer: every command first says on stderr
-/// which configuration file it used (`kkt-update-server: configuration …`), which is not
-/// part of a refusal's one sentence.
-pub fn answer_lines(text: &str) -> usize {
-    text.trim()
-        .lines()
-        .filter(|line| {
-            !line.starts_with("kkt-update-server: configuration ")
-                && !line.starts_with("kkt-update-server: no configuration file found")
-        })
-        .count()
 }

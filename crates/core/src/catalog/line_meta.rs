@@ -121,6 +121,14 @@ mod tests {
             .to_string();
         assert!(error.contains("unknown field `known_build`"), "{error}");
         assert!(error.contains("line 1"), "{error}");
+        assert!(error.ends_with("did you mean `known_builds`?"), "{error}");
+        let error = LineMeta::parse("C.3", "critcal_version: 20250101\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("did you mean `critical_version`?"),
+            "{error}"
+        );
         let error = LineMeta::parse("C.3", "known_builds: [20221328]\n")
             .unwrap_err()
             .to_string();

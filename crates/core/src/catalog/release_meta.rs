@@ -206,6 +206,11 @@ mod tests {
             .to_string();
         assert!(error.contains("unknown field `critcal`"), "{error}");
         assert!(error.contains("line 1"), "{error}");
+        assert!(error.ends_with("did you mean `critical`?"), "{error}");
+        let error = ReleaseMeta::parse(v(), "rollout:\n  percnt: 10\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("did you mean `percent`?"), "{error}");
         let error = ReleaseMeta::parse(v(), "description: ok\ncritical: yes please\n")
             .unwrap_err()
             .to_string();

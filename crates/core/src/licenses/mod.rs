@@ -58,6 +58,18 @@ pub struct LicenseFile {
     missing_since: Option<SystemTime>,
     /// The file is changing: the previous entries are kept; look again after this.
     pub wait: Option<Duration>,
+    /// The file as a whole cannot be used: not there, not readable, not YAML, or not one
+    /// of its lines or entries is a license. What it serves meanwhile is `len()`: the
+    /// licenses loaded before it broke, or none when the server started with it so.
+    pub broken: Option<Broken>,
+}
+
+/// Why a license file cannot be used, and since when (kept across rescans while it stays
+/// broken, so the operator sees how long it has been).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub reason: String,
+    pub since: SystemTime,
 }
 
 impl LicenseFile {
@@ -78,16 +90,19 @@ impl LicenseFile {
     }
 
     /// A file that loads nothing, for `reason`.
-    fn failed(path: &Path, reason: impl Into<String>) -> LicenseFile {
-        let problems = vec![Problem::file(path, reason)];
-        LicenseFile::from_parsed(
+    fn failed(path: &Path, reason: impl Into<String>, now: SystemTime) -> LicenseFile {
+        let reason = reason.into();
+        let problems = vec![Problem::file(path, reason.clone())];
+        let mut file = LicenseFile::from_parsed(
             path,
             None,
             ParsedLicenses {
                 problems,
                 ..Default::default()
             },
-        )
+        );
+        file.broken = Some(Broken { reason, since: now });
+        file
     }
 
     fn from_parsed(
@@ -128,6 +143,7 @@ impl LicenseFile {
             problems,
             missing_since: None,
             wait: None,
+            broken: None,
         }
     }
 }
@@ -247,6 +263,7 @@ fn format_of(path: &Path) -> Option<Format> {
     }
 }
 
+/// Loads one file, and keeps when it broke from the scan before, if it was broken then too.
 fn load_file(
     path: &Path,
     previous: Option<&LicenseTable>,
@@ -254,6 +271,20 @@ fn load_file(
     settle: Duration,
 ) -> LicenseFile {
     let before = previous.and_then(|table| table.files.iter().find(|f| f.path == path));
+    let mut file = read_file(path, before, now, settle);
+    let broke_before = before.and_then(|b| b.broken.as_ref()).map(|b| b.since);
+    if let (Some(broken), Some(since)) = (&mut file.broken, broke_before) {
+        broken.since = since;
+    }
+    file
+}
+
+fn read_file(
+    path: &Path,
+    before: Option<&LicenseFile>,
+    now: SystemTime,
+    settle: Duration,
+) -> LicenseFile {
     // Checked before the file type: a folder that does not exist has no extension either,
     // and "does not exist" is the truth an operator needs.
     if fs::symlink_metadata(path).is_err_and(|e| e.kind() == ErrorKind::NotFound) {
@@ -263,13 +294,14 @@ fn load_file(
         return LicenseFile::failed(
             path,
             "unknown license file type (expected .slf, .yaml or .yml)",
+            now,
         );
     };
     let meta = match fs::metadata(path) {
         Ok(meta) if meta.is_file() => meta,
-        Ok(_) => return keep_previous(path, before, "is not a regular file".to_string()),
+        Ok(_) => return keep_previous(path, before, "is not a regular file".to_string(), now),
         Err(e) if e.kind() == ErrorKind::NotFound => return missing(path, before, now, settle),
-        Err(e) => return keep_previous(path, before, format!("cannot read: {e}")),
+        Err(e) => return keep_previous(path, before, format!("cannot read: {e}"), now),
     };
     let fingerprint = Fingerprint::of(&meta);
     if let Some(before) = before {
@@ -287,7 +319,7 @@ fn load_file(
     }
     let parsed = match read_licenses(path, format, meta.len()) {
         Ok(parsed) => parsed,
-        Err(e) => return keep_previous(path, before, format!("cannot read: {e}")),
+        Err(e) => return keep_previous(path, before, format!("cannot read: {e}"), now),
     };
     match before {
         Some(before) if parsed.unreadable && !before.is_empty() => {
@@ -295,9 +327,19 @@ fn load_file(
                 .problems
                 .first()
                 .map_or_else(|| "unreadable".to_string(), |p| p.message.clone());
-            keep_previous(path, Some(before), reason)
+            keep_previous(path, Some(before), reason, now)
         }
-        _ => LicenseFile::from_parsed(path, Some(fingerprint), parsed),
+        _ => {
+            // Nothing of it loads, and it says why: broken as a whole (a file that is not
+            // YAML, a `.slf` saved as UTF-16 or with the columns in another order).
+            let broken = (parsed.unreadable
+                || parsed.entries.is_empty() && !parsed.problems.is_empty())
+            .then(|| parsed.problems.first().map(ToString::to_string))
+            .flatten();
+            let mut file = LicenseFile::from_parsed(path, Some(fingerprint), parsed);
+            file.broken = broken.map(|reason| Broken { reason, since: now });
+            file
+        }
     }
 }
 
@@ -323,6 +365,7 @@ fn missing(
     LicenseFile::failed(
         path,
         "does not exist: no licenses from it (a file or folder named in licenses:)",
+        now,
     )
 }
 
@@ -367,7 +410,12 @@ fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<Pars
 }
 
 /// A file that cannot be read now keeps what it served before (none at start-up).
-fn keep_previous(path: &Path, before: Option<&LicenseFile>, reason: String) -> LicenseFile {
+fn keep_previous(
+    path: &Path,
+    before: Option<&LicenseFile>,
+    reason: String,
+    now: SystemTime,
+) -> LicenseFile {
     match before {
         Some(before) => {
             let mut kept = before.clone();
@@ -379,9 +427,10 @@ fn keep_previous(path: &Path, before: Option<&LicenseFile>, reason: String) -> L
             // Forget the fingerprint so that the next scan tries again.
             kept.fingerprint = None;
             kept.wait = None;
+            kept.broken = Some(Broken { reason, since: now });
             kept
         }
-        None => LicenseFile::failed(path, reason),
+        None => LicenseFile::failed(path, reason, now),
     }
 }
 
@@ -553,6 +602,61 @@ mod tests {
         let third = LicenseTable::load(sources, Some(&second), later(), SETTLE);
         assert_eq!(lookup(&third, "1"), Some("e".repeat(128)));
         assert_eq!(third.problems().count(), 0);
+    }
+
+    #[test]
+    fn a_file_that_loads_nothing_is_broken_and_says_since_when() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("l.yaml");
+        let slf = dir.path().join("k.slf");
+        let fine = dir.path().join("fine.slf");
+        fs::write(&yaml, "\"0000000000000001\": [\n").unwrap();
+        // UTF-16, as a spreadsheet saves "Unicode text": not one line is a license.
+        let utf16: Vec<u8> = slf_line("0000000000000002", 'a')
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        fs::write(&slf, utf16).unwrap();
+        fs::write(&fine, slf_line("0000000000000003", 'f') + "junk line\n").unwrap();
+        let sources = [yaml.clone(), slf.clone(), fine.clone()];
+        let t0 = now();
+        let first = LicenseTable::load(&sources, None, t0, SETTLE);
+        let broken: Vec<_> = first.files.iter().map(|f| f.broken.clone()).collect();
+        assert!(broken[0]
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("not valid YAML"));
+        assert_eq!(broken[0].as_ref().unwrap().since, t0);
+        assert!(broken[1].is_some(), "{:?}", first.files[1].problems);
+        assert_eq!(
+            broken[2], None,
+            "one bad line among good ones is not a broken file"
+        );
+        assert_eq!(lookup(&first, "3"), Some("f".repeat(128)));
+        // Still broken a scan later: since stays when it first broke.
+        fs::write(&yaml, "\"0000000000000001\": {\n").unwrap();
+        let second = LicenseTable::load(&sources, Some(&first), later(), SETTLE);
+        assert_eq!(second.files[0].broken.as_ref().unwrap().since, t0);
+        // Fixed: all clear.
+        fs::write(&yaml, yaml_entry('c')).unwrap();
+        let third = LicenseTable::load(&sources, Some(&second), later(), SETTLE);
+        assert_eq!(third.files[0].broken, None);
+        assert_eq!(lookup(&third, "1"), Some("c".repeat(128)));
+        // A good file that breaks while running keeps its licenses and is broken.
+        fs::write(&yaml, "not: [yaml\n").unwrap();
+        let fourth = LicenseTable::load(&sources, Some(&third), later(), SETTLE);
+        assert_eq!(lookup(&fourth, "1"), Some("c".repeat(128)));
+        assert!(fourth.files[0].broken.is_some());
+        // A named file that is not there is broken too.
+        let gone = dir.path().join("gone.slf");
+        let table = LicenseTable::load(&[gone], None, now(), SETTLE);
+        assert!(table.files[0]
+            .broken
+            .as_ref()
+            .unwrap()
+            .reason
+            .contains("does not exist"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The vocabulary every wing speaks: firmware dates (`Version`), a problem with an operator's
 //! file (`Problem`), IP networks and the proxies believed about a client's address
 //! (`trusted_proxies`), the reference's JSON form, Unix times, the one clock the rules read
-//! (`clock`), text made fit for one line of a log (`one_line`).
+//! (`clock`), text made fit for one line of a log (`one_line`), the nearest known key to a
+//! misspelt one (`did_you_mean`).
 //! It uses nothing else of the crate, so anything may use it.
 
 pub mod clock;
+pub mod did_you_mean;
 pub mod ip_networks;
 pub mod one_line;
 pub mod problem;
