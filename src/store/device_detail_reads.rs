@@ -86,21 +86,35 @@ pub fn device_detail(
         return Ok(None);
     };
     let key = [Value::from(address), Value::from(MAX_ROWS)];
-    let last_check_in = match db
-        .query(
-            "SELECT last_check_in FROM devices WHERE address = $1",
-            &key[..1],
-        )?
-        .first()
-    {
+    Ok(Some(DeviceDetail {
+        device,
+        last_check_in: last_check_in(db, &key)?,
+        offers: offers(db, &key, now, stuck_after)?,
+        downloads: downloads(db, &key)?,
+        serial_list: serials(db, &key)?,
+        admissions: admissions(db, &key)?,
+    }))
+}
+
+/// When the device last asked for an update (`key`: its address, then the row bound).
+fn last_check_in(db: &mut dyn Db, key: &[Value; 2]) -> Result<Option<u64>> {
+    let rows = db.query(
+        "SELECT last_check_in FROM devices WHERE address = $1",
+        &key[..1],
+    )?;
+    Ok(match rows.first() {
         Some(row) => row.opt_u64("last_check_in")?,
         None => None,
-    };
+    })
+}
+
+/// The releases offered to the device, newest first, with what became of each.
+fn offers(db: &mut dyn Db, key: &[Value; 2], now: u64, stuck_after: u64) -> Result<Vec<OfferRow>> {
     let mut offers = Vec::new();
     for row in db.query(
         "SELECT line, version, critical, offered_at, downloaded_at, updated_at \
          FROM device_releases WHERE address = $1 ORDER BY offered_at DESC, version DESC LIMIT $2",
-        &key,
+        key,
     )? {
         let (downloaded_at, updated_at) =
             (row.opt_u64("downloaded_at")?, row.opt_u64("updated_at")?);
@@ -114,11 +128,16 @@ pub fn device_detail(
             outcome: outcome(downloaded_at, updated_at, now, stuck_after),
         });
     }
+    Ok(offers)
+}
+
+/// The device's downloads, newest first.
+fn downloads(db: &mut dyn Db, key: &[Value; 2]) -> Result<Vec<DownloadRow>> {
     let mut downloads = Vec::new();
     for row in db.query(
         "SELECT at, version, file, bytes, complete, times FROM downloads \
          WHERE address = $1 ORDER BY at DESC, id DESC LIMIT $2",
-        &key,
+        key,
     )? {
         downloads.push(DownloadRow {
             at: row.u64("at")?,
@@ -129,23 +148,33 @@ pub fn device_detail(
             times: row.u64("times")?,
         });
     }
-    let mut serial_list = Vec::new();
+    Ok(downloads)
+}
+
+/// The serials the device asked licenses for, last seen first.
+fn serials(db: &mut dyn Db, key: &[Value; 2]) -> Result<Vec<SerialSeen>> {
+    let mut serials = Vec::new();
     for row in db.query(
         "SELECT serial, licensed, last_seen FROM device_serials \
          WHERE address = $1 ORDER BY last_seen DESC, serial LIMIT $2",
-        &key,
+        key,
     )? {
-        serial_list.push(SerialSeen {
+        serials.push(SerialSeen {
             serial: row.text("serial")?,
             licensed: row.bool("licensed")?,
             last_seen: row.u64("last_seen")?,
         });
     }
+    Ok(serials)
+}
+
+/// The rollouts that admitted the device, newest first.
+fn admissions(db: &mut dyn Db, key: &[Value; 2]) -> Result<Vec<AdmissionRow>> {
     let mut admissions = Vec::new();
     for row in db.query(
         "SELECT line, version, at, pilot FROM admissions \
          WHERE address = $1 ORDER BY at DESC, version DESC LIMIT $2",
-        &key,
+        key,
     )? {
         admissions.push(AdmissionRow {
             line: row.text("line")?,
@@ -154,12 +183,5 @@ pub fn device_detail(
             pilot: row.bool("pilot")?,
         });
     }
-    Ok(Some(DeviceDetail {
-        device,
-        last_check_in,
-        offers,
-        downloads,
-        serial_list,
-        admissions,
-    }))
+    Ok(admissions)
 }

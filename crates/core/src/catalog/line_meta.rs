@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::model::did_you_mean::{fields_of, hint_for_mapping};
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 
@@ -16,6 +17,17 @@ struct RawLineMeta {
     description: Option<String>,
     known_builds: Option<Vec<serde_yaml::Value>>,
     critical_version: Option<serde_yaml::Value>,
+}
+
+/// "; did you mean `known_builds`?" when a key of the document is unknown and near a known
+/// one, else nothing.
+fn misspelt_key_hint(text: &str) -> String {
+    match serde_yaml::from_str(text) {
+        Ok(serde_yaml::Value::Mapping(doc)) => {
+            hint_for_mapping(&doc, fields_of::<RawLineMeta>()).unwrap_or_default()
+        }
+        _ => String::new(),
+    }
 }
 
 /// Why a `line.yaml` was refused; Display says it as `check` and the scan's log show it.
@@ -56,7 +68,7 @@ impl LineMeta {
             RawLineMeta::default()
         } else {
             serde_yaml::from_str::<Option<RawLineMeta>>(text)
-                .map_err(|e| LineMetaError::Yaml(yaml_message(&e)))?
+                .map_err(|e| LineMetaError::Yaml(yaml_message(&e) + &misspelt_key_hint(text)))?
                 .unwrap_or_default()
         };
         let mut known_builds = BTreeSet::new();

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::model::did_you_mean::{fields_of, hint_for_mapping};
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 use crate::rollout::rules::{RawRollout, Rollout, RolloutError};
@@ -28,6 +29,23 @@ struct RawMeta {
     critical: Option<bool>,
     sha256: Option<BTreeMap<String, String>>,
     rollout: Option<RawRollout>,
+}
+
+/// "; did you mean `critical`?" when a key of the document (or of its `rollout:`) is unknown
+/// and near a known one, else nothing.
+fn misspelt_key_hint(text: &str) -> String {
+    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str(text) else {
+        return String::new();
+    };
+    let rollout = match doc.get("rollout") {
+        Some(serde_yaml::Value::Mapping(rollout)) => {
+            hint_for_mapping(rollout, fields_of::<RawRollout>())
+        }
+        _ => None,
+    };
+    hint_for_mapping(&doc, fields_of::<RawMeta>())
+        .or(rollout)
+        .unwrap_or_default()
 }
 
 /// Why a `meta.yaml` was refused; Display says it as `check` and the scan's log show it.
@@ -91,7 +109,7 @@ impl ReleaseMeta {
             RawMeta::default()
         } else {
             serde_yaml::from_str::<Option<RawMeta>>(text)
-                .map_err(|e| MetaError::Yaml(yaml_message(&e)))?
+                .map_err(|e| MetaError::Yaml(yaml_message(&e) + &misspelt_key_hint(text)))?
                 .unwrap_or_default()
         };
         let mut sha256 = [None, None];

@@ -2,9 +2,9 @@
 //! typo in `server.yaml`, `meta.yaml` or `line.yaml` names its fix instead of leaving the
 //! operator to compare a list of keys letter by letter.
 //!
-//! serde's derived readers (`meta.yaml`, `line.yaml`, `rollout:`) list the keys they know
-//! only in their message ("unknown field `critcal`, expected one of `description`, …"), so
-//! `after_unknown_field` reads them back from there: the one place they are written.
+//! The keys of `meta.yaml`, `line.yaml` and `rollout:` are those of their derived structs:
+//! `fields_of` asks the derive for them, and `hint_for_mapping` finds the unknown key in the
+//! document itself. Nothing here reads serde's English.
 
 /// The candidate nearest to `word`, when it is near enough to be a typo of it: at most a
 /// third of its letters wrong (and at least one may be), or a Jaro-Winkler similarity of
@@ -24,15 +24,71 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(candidate, _, _)| candidate)
 }
 
-/// For serde's "unknown field `X`, expected …" message: "; did you mean `Y`?" when one of
-/// the keys it lists is near `X`, else nothing.
-pub fn after_unknown_field(message: &str) -> Option<String> {
-    let rest = message.split_once("unknown field `")?.1;
-    let (word, rest) = rest.split_once('`')?;
-    let expected = rest.split_once("expected ")?.1;
-    // The keys are the backquoted words of the "expected" part: `a`, `b` or `c`.
-    let keys: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    nearest(word, keys).map(|key| format!("; did you mean `{key}`?"))
+/// The keys a derived `Deserialize` struct knows, as the derive wrote them: asked of the
+/// derive itself (it hands its field list to `deserialize_struct`), so the list is the
+/// struct's and is never read back from an error message.
+pub fn fields_of<'de, T: serde::Deserialize<'de>>() -> &'static [&'static str] {
+    let mut found = None;
+    let _ = T::deserialize(FieldLister(&mut found));
+    found.unwrap_or(&[])
+}
+
+/// A deserializer that only records the field list a struct's derive asks for, then stops.
+struct FieldLister<'a>(&'a mut Option<&'static [&'static str]>);
+
+/// Stops the derive once its field list is known.
+#[derive(Debug)]
+struct Listed;
+
+impl std::fmt::Display for Listed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("field list taken")
+    }
+}
+
+impl std::error::Error for Listed {}
+
+impl serde::de::Error for Listed {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Listed
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for FieldLister<'_> {
+    type Error = Listed;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Listed> {
+        Err(Listed)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Listed> {
+        *self.0 = Some(fields);
+        Err(Listed)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+/// For a YAML document refused by a struct that denies unknown keys: "; did you mean `Y`?"
+/// for the first key of `mapping` (a document or one of its sections, `known` the keys its
+/// struct accepts) that is not known and is near a known one, else nothing. The unknown key
+/// is found in the document itself, not in the parser's message.
+pub fn hint_for_mapping(mapping: &serde_yaml::Mapping, known: &[&'static str]) -> Option<String> {
+    mapping
+        .keys()
+        .filter_map(serde_yaml::Value::as_str)
+        .filter(|key| !known.contains(key))
+        .find_map(|key| nearest(key, known.iter().copied()))
+        .map(|key| format!("; did you mean `{key}`?"))
 }
 
 #[cfg(test)]
@@ -59,23 +115,25 @@ mod tests {
         assert_eq!(nearest("", KEYS), None);
     }
 
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Meta {
+        description: Option<String>,
+        critical: Option<bool>,
+    }
+
     #[test]
-    fn serdes_list_of_keys_is_read_back() {
-        let message = "unknown field `critcal`, expected one of `description`, `critical`, \
-                       `sha256`, `rollout` at line 1 column 1";
+    fn the_derives_own_list_of_keys_is_asked_for() {
+        assert_eq!(fields_of::<Meta>(), ["description", "critical"]);
+        // Not a struct: no list, and no hint.
+        assert!(fields_of::<String>().is_empty());
+        let doc: serde_yaml::Mapping =
+            serde_yaml::from_str("descripton: x\ncritical: true\n").unwrap();
         assert_eq!(
-            after_unknown_field(message).as_deref(),
-            Some("; did you mean `critical`?")
-        );
-        let two = "unknown field `descripton`, expected `description` or `critical`";
-        assert_eq!(
-            after_unknown_field(two).as_deref(),
+            hint_for_mapping(&doc, fields_of::<Meta>()).as_deref(),
             Some("; did you mean `description`?")
         );
-        assert_eq!(
-            after_unknown_field("unknown field `zzz`, expected `a` or `b`"),
-            None
-        );
-        assert_eq!(after_unknown_field("invalid type: string"), None);
+        let far: serde_yaml::Mapping = serde_yaml::from_str("zzz: 1\n").unwrap();
+        assert_eq!(hint_for_mapping(&far, fields_of::<Meta>()), None);
     }
 }

@@ -46,17 +46,12 @@ impl fmt::Display for Problem {
 
 /// A YAML error with its position: the parser leaves out "at line 1 column 1" for errors
 /// at the very start of a document, which is exactly where a typo in the first key lands.
-/// A misspelt key gets "; did you mean `critical`?" after it.
 pub fn yaml_message(error: &serde_yaml::Error) -> String {
     let text = error.to_string();
-    let text = match error.location() {
+    match error.location() {
         Some(at) if !text.contains(" at line ") => {
             format!("{text} at line {} column {}", at.line(), at.column())
         }
         _ => text,
-    };
-    match super::did_you_mean::after_unknown_field(&text) {
-        Some(hint) => text + &hint,
-        None => text,
     }
 }
