@@ -11,6 +11,8 @@
 //!   sibling listener; kkt-core's wings likewise among themselves.
 //! - No cycles: inside every wing of every crate, no module uses a module that (through
 //!   others) uses it back.
+//! - No long functions: outside tests, a function reads in one screen (`LONGEST_FUNCTION`
+//!   lines); a longer one is split into named steps.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -654,6 +656,98 @@ fn every_wing_says_what_it_is_for() {
     assert!(
         root_entries <= 14,
         "src/ has {root_entries} entries at its root: give the new ones a wing"
+    );
+}
+
+/// The most lines a function outside tests may span, its signature and closing brace
+/// included: what reads in one screen. Longer ones are split into named steps.
+const LONGEST_FUNCTION: usize = 80;
+
+/// Each function of `source` outside tests (not under `#[cfg(test)]`, not `#[test]`) longer
+/// than `limit` lines, as `name (lines)`.
+fn long_functions(source: &str, limit: usize) -> Vec<String> {
+    struct Finder {
+        limit: usize,
+        found: Vec<String>,
+    }
+    fn is_test(attrs: &[syn::Attribute]) -> bool {
+        attrs.iter().any(|a| {
+            a.path().is_ident("test")
+                || (a.path().is_ident("cfg")
+                    && a.parse_args::<syn::Meta>()
+                        .is_ok_and(|m| m.path().is_ident("test")))
+        })
+    }
+    impl Finder {
+        fn measure(&mut self, name: &syn::Ident, span: proc_macro2::Span) {
+            let lines = span.end().line.saturating_sub(span.start().line) + 1;
+            if lines > self.limit {
+                self.found.push(format!("{name} ({lines} lines)"));
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_item_mod(&mut self, item: &'ast syn::ItemMod) {
+            if !is_test(&item.attrs) {
+                syn::visit::visit_item_mod(self, item);
+            }
+        }
+        fn visit_item_fn(&mut self, item: &'ast syn::ItemFn) {
+            if !is_test(&item.attrs) {
+                self.measure(&item.sig.ident, syn::spanned::Spanned::span(item));
+                syn::visit::visit_item_fn(self, item);
+            }
+        }
+        fn visit_impl_item_fn(&mut self, item: &'ast syn::ImplItemFn) {
+            if !is_test(&item.attrs) {
+                self.measure(&item.sig.ident, syn::spanned::Spanned::span(item));
+                syn::visit::visit_impl_item_fn(self, item);
+            }
+        }
+    }
+    let Ok(file) = syn::parse_file(source) else {
+        return vec!["(does not parse)".into()];
+    };
+    let mut finder = Finder {
+        limit,
+        found: Vec::new(),
+    };
+    finder.visit_file(&file);
+    finder.found
+}
+
+#[test]
+fn no_function_outside_tests_is_longer_than_a_screen() {
+    let mut long = Vec::new();
+    for krate in CRATES {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(krate.src);
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        for file in files {
+            let source = fs::read_to_string(&file).unwrap_or_default();
+            for found in long_functions(&source, LONGEST_FUNCTION) {
+                long.push(format!("{}: {found}", file.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {LONGEST_FUNCTION} lines (split them into named steps):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_length_checker_measures_functions_and_skips_tests() {
+    let body = "    let x = 1;\n".repeat(5);
+    let source = format!(
+        "fn short() {{\n{body}}}\nstruct S;\nimpl S {{\n    fn method() {{\n{body}    }}\n}}\n\
+         #[cfg(test)]\nmod tests {{\n    fn helper() {{\n{body}    }}\n}}\n#[test]\nfn case() {{\n{body}}}\n"
+    );
+    assert_eq!(long_functions(&source, 7), Vec::<String>::new());
+    assert_eq!(
+        long_functions(&source, 6),
+        vec!["short (7 lines)".to_string(), "method (7 lines)".to_string()]
     );
 }
 
