@@ -7,7 +7,7 @@
 //! devices get stuck (`watch`).
 //!
 //! One wing, at several heights, because its parts are used from several heights (each part
-//! has its own level in `tests/integration/architecture.rs`; README "Design notes" draws
+//! has its own level in `tests/integration/architecture.rs`; docs/design.md draws
 //! them):
 //! - `rules` (pure; uses only `model`) sits below `catalog`, which parses `rollout:` from
 //!   `meta.yaml` into a release; so it lives with `catalog` in kkt-core (`crates/core`),

@@ -5,7 +5,7 @@
 //! does not: a module may name any other. So this test parses every source file (`syn`,
 //! not a text scan: every `use` form, `crate::`, `self::`, `super::super::`, groups, paths
 //! written inline without a `use`, paths inside macro calls) and holds the code to two
-//! rules. README "Design notes" draws the same map.
+//! rules. docs/design.md draws the same map.
 //!
 //! - Levels: a wing of the server may use the wings below it, never one above it or a
 //!   sibling listener; kkt-core's wings likewise among themselves.
@@ -747,7 +747,10 @@ fn the_length_checker_measures_functions_and_skips_tests() {
     assert_eq!(long_functions(&source, 7), Vec::<String>::new());
     assert_eq!(
         long_functions(&source, 6),
-        vec!["short (7 lines)".to_string(), "method (7 lines)".to_string()]
+        vec![
+            "short (7 lines)".to_string(),
+            "method (7 lines)".to_string()
+        ]
     );
 }
 
