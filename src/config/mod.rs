@@ -122,7 +122,7 @@ impl Config {
         let file =
             match found.path() {
                 None => None,
-                Some(path) => match fs::read(path) {
+                Some(path) => match read_config_file(path) {
                     Ok(bytes) => {
                         let text = utf8_text(bytes, &path.display().to_string())
                             .map_err(anyhow::Error::msg)?;
@@ -461,15 +461,63 @@ impl InventorySetting {
                     base.join(path)
                 }))
             }
-            // A URL of another scheme may hold a password: only its scheme is echoed.
+            // A URL of another scheme, a misspelt one (`postgres:/…`) or libpq's `key=value`
+            // form may hold a password: only what comes before the first `:`, `/`, `@` or
+            // `=` is echoed, unless there is nothing after it but a path (`sqlit:inv.db`).
             _ => bail!(
                 "inventory must be sqlite:<file>, postgres://user:password@host/database or off; \
                  got {:?}",
-                text.split_once("://")
-                    .map_or_else(|| text.to_string(), |(scheme, _)| format!("{scheme}://…"))
+                shown_inventory(text)
             ),
         }
     }
+}
+
+/// The largest configuration file read (a real one is a few KiB).
+const CONFIG_FILE_MAX: u64 = 1 << 20;
+
+/// The bytes of the configuration file: a regular file (links followed) of at most
+/// `CONFIG_FILE_MAX`, never a FIFO waited on, a folder or a device; what it is otherwise,
+/// in words, as an `io::Error` (`NotFound` when missing, as the search expects).
+fn read_config_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use crate::platform::regular_file::{read_regular_followed, NotOpened, NotRead};
+    use std::io::{Error, ErrorKind};
+    read_regular_followed(path, CONFIG_FILE_MAX).map_err(|e| match e {
+        NotRead::NotOpened(NotOpened::Missing) => Error::from(ErrorKind::NotFound),
+        NotRead::NotOpened(NotOpened::NotRegular(kind)) => Error::new(
+            ErrorKind::InvalidInput,
+            format!("it is {kind}, not a regular file"),
+        ),
+        NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => e,
+        NotRead::Larger(limit) => Error::new(
+            ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} KiB, which no configuration file is",
+                limit >> 10
+            ),
+        ),
+    })
+}
+
+/// An `inventory` value that is none of the known forms, as an error may show it: a URL's
+/// scheme only (`mysql://…`); the whole text only when it cannot hold a password (no `@`, no `=`, at most one `:`, 60
+/// characters), else what comes before its first `:`, `/`, `@`, `=` or space, then "…".
+fn shown_inventory(text: &str) -> String {
+    if let Some((scheme, _)) = text.split_once("://") {
+        return format!("{}://…", scheme.chars().take(20).collect::<String>());
+    }
+    let harmless = !text.contains(['@', '=']) && text.matches(':').count() <= 1;
+    if harmless && text.chars().count() <= 60 {
+        return text.to_string();
+    }
+    let head: String = text
+        .split([':', '/', '@', '=', ' '])
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(20)
+        .collect();
+    format!("{head}…")
 }
 
 impl std::fmt::Display for InventorySetting {

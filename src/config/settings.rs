@@ -521,15 +521,33 @@ pub enum SettingError {
     },
     #[error("{key} is written twice; keep one")]
     Twice { key: &'static str },
-    /// A key `server.yaml` does not have, as written.
+    /// A key `server.yaml` does not have, as written (shown only when it looks like a key).
     #[error(
-        "unknown field `{}`: {}the keys of server.yaml are {}",
-        // Escaped: a key is echoed to a terminal and a log.
-        .0.escape_debug(),
+        "{}: {}the keys of server.yaml are {}",
+        unknown_key(.0),
         did_you_mean(.0),
         SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
     )]
     UnknownKey(String),
+}
+
+/// The longest unknown key echoed (the longest real one is 24 characters).
+const SHOWN_KEY_MAX: usize = 40;
+
+/// "unknown field `lisen`", or, for what cannot be a mistyped key, its length only: a file
+/// that is no configuration at all (`--config /etc/shadow` under a sudo rule for `check`)
+/// reads as one long key, and its text (a password hash) must not be echoed.
+fn unknown_key(key: &str) -> String {
+    let key_like = key.chars().count() <= SHOWN_KEY_MAX && !key.contains([':', '$', '/', '=', '@']);
+    if key_like {
+        // Escaped: a key is echoed to a terminal and a log.
+        format!("unknown field `{}`", key.escape_debug())
+    } else {
+        format!(
+            "unknown field of {} characters (not shown: it is not written like a key)",
+            key.chars().count()
+        )
+    }
 }
 
 /// "did you mean critical_version? " when a setting's key is near the unknown `key`.
@@ -581,6 +599,13 @@ mod tests {
             "{unknown}"
         );
         assert!(unknown.contains(", firmware_dir, ") || unknown.contains("firmware_dir, "));
+        let shadow = SettingError::UnknownKey("root:$6$SECRET$abc:19000:0:99999:7:::".into());
+        assert!(
+            shadow
+                .to_string()
+                .starts_with("unknown field of 37 characters (not shown"),
+            "{shadow}"
+        );
         let typo = SettingError::UnknownKey("critcal_version".into()).to_string();
         assert!(
             typo.starts_with(

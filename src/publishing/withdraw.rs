@@ -19,6 +19,14 @@ pub const WITHDRAWN: &str = ".withdrawn";
 pub enum WithdrawError {
     #[error("{} is not a release folder", .0.display())]
     NotAFolder(PathBuf),
+    /// The shelf (or a folder on its way) is a link or not a folder.
+    #[error(
+        "{} is a link or not a folder: withdrawn releases are moved only into a real folder \
+         there (someone with write access to firmware_dir put this here; remove it and \
+         withdraw again)",
+        .0.display()
+    )]
+    NotShelf(PathBuf),
     #[error("there is no release {version}{} in {}", in_line(line), line_dir.display())]
     NoRelease {
         version: Version,
@@ -82,6 +90,28 @@ fn denied(
     })
 }
 
+/// Every folder from `firmware_dir` (excluded) down to `shelf` that exists is a folder, not
+/// a link: looked at before the shelf is made (so nothing is made through a link) and after.
+fn refuse_links(firmware_dir: &Path, shelf: &Path) -> Result<(), WithdrawError> {
+    let Ok(below) = shelf.strip_prefix(firmware_dir) else {
+        return Ok(());
+    };
+    let mut path = firmware_dir.to_path_buf();
+    for part in below.components() {
+        path.push(part);
+        let metadata = match fs::symlink_metadata(&path) {
+            Ok(metadata) => metadata,
+            // Not made yet: nothing below it exists either.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(error) => return Err(io("read", &path)(error)),
+        };
+        if metadata.file_type().is_symlink() || !metadata.is_dir() {
+            return Err(WithdrawError::NotShelf(path));
+        }
+    }
+    Ok(())
+}
+
 /// Moves release `version` of `line` out of `firmware_dir`; where it went.
 pub fn withdraw(
     firmware_dir: &Path,
@@ -106,6 +136,7 @@ pub fn withdraw(
     if line != DEFAULT_LINE {
         shelf = shelf.join(line);
     }
+    refuse_links(firmware_dir, &shelf)?;
     // The shelf is shared like `firmware_dir`: any operator of its group withdraws into it.
     shared_folder::create_dir_all(&shelf).map_err(|error| {
         let top = firmware_dir.join(WITHDRAWN);
@@ -117,6 +148,11 @@ pub fn withdraw(
         denied(&error, "create".into(), &shelf, &needed)
             .unwrap_or_else(|| io("create", &shelf)(error))
     })?;
+    // In a folder a group shares, a member may have put a link where the shelf goes (to a
+    // folder of their choice); whoever withdraws next, root included, must not move the
+    // release through it. (A link planted between this look and the move is not caught:
+    // that needs the move made relative to opened folders.)
+    refuse_links(firmware_dir, &shelf)?;
     let mut destination = shelf.join(version.to_string());
     let mut n = 2;
     while destination.exists() {

@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 // Shared by the areas below.
+mod attacks;
 mod common;
 mod inventory_scenarios;
 mod tls_certs;

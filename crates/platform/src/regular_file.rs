@@ -112,6 +112,55 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, NotRead> {
     Ok(bytes)
 }
 
+/// Reads the whole of `path` if what it names, links followed, is a regular file of at
+/// most `limit` bytes: for a configuration file, which an operator may keep as a link (a
+/// Kubernetes ConfigMap, `/etc/alternatives`), but which must never hang on a FIFO nor be
+/// read into memory without end. What was opened is asked once more what it is.
+pub fn read_regular_followed(path: &Path, limit: u64) -> Result<Vec<u8>, NotRead> {
+    let not_opened = |e: io::Error| {
+        NotRead::NotOpened(if e.kind() == io::ErrorKind::NotFound {
+            NotOpened::Missing
+        } else {
+            NotOpened::Io(e)
+        })
+    };
+    let named = std::fs::metadata(path).map_err(not_opened)?;
+    if let Some(kind) = kind_of(&named) {
+        return Err(NotRead::NotOpened(NotOpened::NotRegular(kind)));
+    }
+    let file = follow_options().open(path).map_err(not_opened)?;
+    let opened = file.metadata().map_err(NotRead::Io)?;
+    if let Some(kind) = kind_of(&opened) {
+        return Err(NotRead::NotOpened(NotOpened::NotRegular(kind)));
+    }
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(
+        &mut io::Read::take(file, limit.saturating_add(1)),
+        &mut bytes,
+    )
+    .map_err(NotRead::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(NotRead::Larger(limit));
+    }
+    Ok(bytes)
+}
+
+/// Reading, links followed; on Unix without waiting for a writer (a FIFO swapped in).
+#[cfg(unix)]
+fn follow_options() -> OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = OpenOptions::new();
+    options.read(true).custom_flags(libc::O_NONBLOCK);
+    options
+}
+
+#[cfg(not(unix))]
+fn follow_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    options
+}
+
 #[cfg(target_os = "linux")]
 fn no_follow_options() -> OpenOptions {
     use std::os::unix::fs::OpenOptionsExt;
