@@ -277,7 +277,13 @@ impl FsWatcher {
 
     /// Watches what `config` needs: adds new folders, drops old ones, and watches again a
     /// folder that was deleted and created anew.
+    ///
+    /// A folder watched anew may have changed before its watch was there (a folder moved
+    /// back and a release renamed into it at once; a release copied in while the server
+    /// starts): events never say what happened before, so a new watch asks for one more
+    /// rescan, which decides from the files.
     pub fn sync(&mut self, config: &Config) {
+        let mut armed = false;
         let filter = WatchFilter::new(config);
         if **self.filter.load() != filter {
             self.filter.store(Arc::new(filter));
@@ -339,6 +345,7 @@ impl FsWatcher {
                     self.failed.remove(&path);
                     let polled = poll_reason.is_some();
                     self.watched.insert(path, Watch { mode, polled, ino });
+                    armed = true;
                 }
                 Err(e) => {
                     let message = explain(&e);
@@ -352,6 +359,10 @@ impl FsWatcher {
                     }
                 }
             }
+        }
+        if armed {
+            // Full means a rescan is already coming; Closed means the server is stopping.
+            let _ = self.changes.try_send(Change::Rescan);
         }
     }
 
