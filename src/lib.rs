@@ -40,8 +40,12 @@ pub fn run() -> ExitCode {
         None | Some(Command::Serve) | Some(Command::Service(ServiceAction::Run))
     );
     let config = match load_config(&cli.args) {
-        Ok(config) => config,
+        Ok(config) => {
+            model::lang::Lang::choose_for_process(config.language);
+            config
+        }
         Err(error) => {
+            model::lang::Lang::choose_for_process(language_without_config(&cli.args));
             logger.init();
             eprintln!("kkt-update-server: {error:#}");
             if serves && observe::start_failure::wanted() {
@@ -88,6 +92,17 @@ fn load_config(args: &RawArgs) -> anyhow::Result<Config> {
     let config = Config::load(args)?;
     config.require_firmware_dir()?;
     Ok(config)
+}
+
+/// The operator's language when the configuration did not load: `--language` or
+/// `KKT_LANGUAGE` if given and valid, else the system's.
+fn language_without_config(args: &RawArgs) -> model::lang::Lang {
+    args.given()
+        .text(&config::settings::LANGUAGE)
+        .flatten()
+        .and_then(|text| model::lang::LanguageChoice::parse(&text))
+        .unwrap_or_default()
+        .resolve()
 }
 
 /// A service has no terminal: its log goes to a file next to server.yaml (or, when that
