@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::app_state::{ReloadRecord, StaleConfig};
 use crate::catalog::device_line::{line_label, DeviceLine};
+use crate::model::lang::Lang;
 use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
@@ -422,7 +423,7 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
     let current = snapshot.releases.current();
     let mut release_problems = snapshot_report::release_problems(snapshot);
     if current.is_none() {
-        release_problems.push(snapshot_report::current_line(snapshot));
+        release_problems.push(snapshot_report::current_line(snapshot, Lang::En));
     }
     Status {
         server: server_view(operator.started, now),

@@ -13,6 +13,7 @@ use super::listeners::{self, Listeners};
 use super::LOG;
 use crate::app_state::{AppState, ReloadRecord};
 use crate::catalog::snapshot::Snapshot;
+use crate::model::lang::Lang;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
@@ -98,7 +99,7 @@ fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> 
         &WriteLedger::default(),
     );
     super::log_snapshot(&snapshot);
-    let outcome = snapshot_report::current_line(&snapshot);
+    let outcome = snapshot_report::current_line(&snapshot, Lang::operator());
     let state = web::Data::new(
         AppState::new(
             snapshot,
@@ -130,7 +131,7 @@ fn record_started(state: &AppState) {
             .releases
             .current()
             .map(|r| r.version.as_u32()),
-        detail: snapshot_report::current_line(&state.snapshot()),
+        detail: snapshot_report::current_line(&state.snapshot(), Lang::operator()),
     });
 }
 

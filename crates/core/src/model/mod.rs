@@ -11,6 +11,7 @@ pub mod did_you_mean;
 pub mod ip_networks;
 pub mod lang;
 pub mod one_line;
+pub mod operator_text;
 pub mod problem;
 pub mod py_json;
 pub mod text_file;
