@@ -80,7 +80,10 @@ pub fn run() -> ExitCode {
                 print!("{said}");
                 ExitCode::SUCCESS
             }
-            Err(refusal) => outcome(Err(refusal)),
+            Err(refusal) => {
+                eprintln!("kkt-update-server: {refusal}");
+                ExitCode::FAILURE
+            }
         },
         Command::Reload => reload(&config),
         Command::Serve => serve(config, cli.args),
@@ -140,11 +143,17 @@ fn run_as_service(config: Config, args: RawArgs) -> ExitCode {
             .map_err(|error| log::error!("{error:#}"))
             .is_ok()
     };
-    outcome(platform::windows_service::run(
+    match platform::windows_service::run(
         commands::service::SERVICE_NAME,
         platform::service_control::stop_wait_hint(shutdown),
         Box::new(body),
-    ))
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kkt-update-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `reload`: asks the running server to read its files again and prints its answer.
@@ -178,12 +187,14 @@ fn serve(config: Config, args: RawArgs) -> ExitCode {
     }
 }
 
-/// The exit code of a command that either did what it says or refused in one sentence.
-fn outcome(result: Result<(), impl std::fmt::Display>) -> ExitCode {
+/// The exit code of a command that either did what it says or refused in one sentence,
+/// said in the operator's language.
+fn outcome(result: Result<(), impl model::lang::InLanguage>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(refusal) => {
-            eprintln!("kkt-update-server: {refusal}");
+            let said = refusal.in_language(model::lang::Lang::operator());
+            eprintln!("kkt-update-server: {said}");
             ExitCode::FAILURE
         }
     }

@@ -3,6 +3,8 @@
 //! `Accept-Language`. One template uses whichever table the request picked.
 
 use crate::admin::status_report::{FolderLabel, UnmappedKind};
+use crate::model::lang::Lang;
+use crate::model::operator_text::OperatorText;
 use crate::rollout::status::RolloutState;
 
 /// The dashboard's words in one language.
@@ -97,6 +99,9 @@ pub struct Text {
     pub tls_certificate: &'static str,
     /// The other pages' words in the same language.
     pub pages: &'static crate::admin::page_text::PageText,
+    /// The command line's and the log's words in the same language (one table for both:
+    /// the summary lines the dashboard repeats read as `check` prints them).
+    pub operator: &'static OperatorText,
     /// The red banner of a file that does not load: "<file> does not load for <time>".
     pub stale_for: &'static str,
     pub stale_since: &'static str,
@@ -236,6 +241,7 @@ pub static RU: Text = Text {
     no_line_card: "Без линейки (нет обновлений)",
     tls_certificate: "TLS-сертификат истекает через",
     pages: &crate::admin::page_text::RU,
+    operator: &crate::model::operator_text::RU,
     stale_for: "не читается уже",
     stale_since: "с",
     stale_config_kept: "Сервер работает с прежней конфигурацией, пока файл не исправлен.",
@@ -336,6 +342,7 @@ pub static EN: Text = Text {
     no_line_card: "No line (no update)",
     tls_certificate: "TLS certificate expires in",
     pages: &crate::admin::page_text::EN,
+    operator: &crate::model::operator_text::EN,
     stale_for: "has not loaded for",
     stale_since: "since",
     stale_config_kept: "The server keeps the configuration it had until the file is fixed.",
@@ -345,6 +352,14 @@ pub static EN: Text = Text {
     stale_fix: "Fix the file: the server picks it up without a restart \
                 (check it with kkt-update-server check).",
 };
+
+/// The table of a language.
+pub fn for_lang(lang: Lang) -> &'static Text {
+    match lang {
+        Lang::Ru => &RU,
+        Lang::En => &EN,
+    }
+}
 
 /// The table for a request: English when the browser's first choice is English, else
 /// Russian.
@@ -377,5 +392,7 @@ mod tests {
         assert_eq!(for_request(Some("en-US,en;q=0.9")).lang, "en");
         assert_eq!(for_request(Some("de-DE,en;q=0.5")).lang, "ru");
         assert_eq!(RU.state_name(&FolderLabel::Settling), "ожидает");
+        assert_eq!(for_lang(Lang::Ru).lang, "ru");
+        assert_eq!(for_lang(Lang::En).operator.check_passed, "check passed");
     }
 }

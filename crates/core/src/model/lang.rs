@@ -77,6 +77,40 @@ impl LanguageChoice {
     }
 }
 
+/// A refusal or failure an operator reads, in a language. English is the type's `Display`,
+/// word for word (tests and scripts compare it); Russian is the type's own translation.
+pub trait InLanguage: std::fmt::Display {
+    /// The sentence in Russian.
+    fn in_russian(&self) -> String;
+
+    /// The sentence in `lang`.
+    fn in_language(&self, lang: Lang) -> String {
+        match lang {
+            Lang::Ru => self.in_russian(),
+            Lang::En => self.to_string(),
+        }
+    }
+}
+
+/// An English verb of a failed step (`create`, `write`, `sync`...) in Russian; a verb the
+/// table does not know stays as written.
+pub fn step_in_russian(what: &str) -> String {
+    let known = [
+        ("read", "прочитать"),
+        ("create", "создать"),
+        ("write", "записать"),
+        ("sync", "сбросить на диск"),
+        ("rename into place", "переименовать на место"),
+        ("rename the staged release to", "переименовать подготовленный релиз в"),
+        ("move", "перенести"),
+        ("list", "прочитать список"),
+    ];
+    match known.iter().find(|(en, _)| *en == what) {
+        Some((_, ru)) => (*ru).to_string(),
+        None => what.to_string(),
+    }
+}
+
 /// Fills the `{name}` placeholders of a table's sentence with their values, in one pass
 /// over the sentence: a value that itself holds `{name}` (a folder named so) is written as
 /// it is, never filled again. A placeholder without a value stays as written, so a missing
