@@ -97,6 +97,10 @@ pub struct Text {
     pub kind_ambiguous: &'static str,
     pub no_line_card: &'static str,
     pub tls_certificate: &'static str,
+    /// After a critical release or offer: "(critical)".
+    pub critical_mark: &'static str,
+    /// The header of the column of what a device says it is (its User-Agent).
+    pub user_agent: &'static str,
     /// The other pages' words in the same language.
     pub pages: &'static crate::admin::page_text::PageText,
     /// The command line's and the log's words in the same language (one table for both:
@@ -140,6 +144,34 @@ impl Text {
         }
     }
 
+    /// A rollout's settings in words: Russian for the Russian page, the English of
+    /// `/status` for the English one.
+    pub fn rollout_settings<'a>(&self, view: &'a crate::rollout::status::RolloutView) -> &'a str {
+        if self.lang == "ru" {
+            &view.settings_ru
+        } else {
+            &view.settings
+        }
+    }
+
+    /// The problems under the releases table, in this language where the table has them.
+    pub fn release_problems(&self, status: &crate::admin::status_report::Status) -> Vec<String> {
+        let mut problems = status.release_problems.clone();
+        if let (true, Some(ru), Some(last)) = (
+            self.lang == "ru",
+            &status.no_release_ru,
+            problems.last_mut(),
+        ) {
+            ru.clone_into(last);
+        }
+        problems
+    }
+
+    /// A date written yyyymmdd (a release, a build) as the pages write dates, DD.MM.YYYY.
+    pub fn date(&self, yyyymmdd: &u32) -> String {
+        crate::admin::offer_reason::date(*yyyymmdd)
+    }
+
     /// A release folder's state in words.
     pub fn state_name(&self, state: &FolderLabel) -> &'static str {
         match state {
@@ -161,7 +193,7 @@ pub static RU: Text = Text {
     no_release_published: "ни один релиз не опубликован",
     critical_version: "Критическая версия",
     from_server_yaml: "из server.yaml",
-    from_release: "из релиза (critical: true)",
+    from_release: "из релиза, помеченного как критический",
     not_set: "не задана",
     devices_24h: "ККТ за 24 ч",
     below_critical: "Ниже критической",
@@ -225,7 +257,7 @@ pub static RU: Text = Text {
     window: "Окно",
     all_day: "круглосуточно",
     halted_because: "Остановлен автоматически:",
-    resume_hint: "чтобы продолжить, измените rollout в meta.yaml",
+    resume_hint: "чтобы продолжить, измените настройки поэтапного обновления в meta.yaml",
     unmapped_dates: "Даты сборки без линейки",
     unmapped_note: "Добавьте дату в known_builds нужного line.yaml, чтобы эти ККТ получали обновления своей линейки.",
     kind: "Вид",
@@ -240,6 +272,8 @@ pub static RU: Text = Text {
     kind_ambiguous: "в нескольких линейках",
     no_line_card: "Без линейки (нет обновлений)",
     tls_certificate: "TLS-сертификат истекает через",
+    critical_mark: "(критический)",
+    user_agent: "Клиент (User-Agent)",
     pages: &crate::admin::page_text::RU,
     operator: &crate::model::operator_text::RU,
     stale_for: "не читается уже",
@@ -341,6 +375,8 @@ pub static EN: Text = Text {
     kind_ambiguous: "in several lines",
     no_line_card: "No line (no update)",
     tls_certificate: "TLS certificate expires in",
+    critical_mark: "(critical)",
+    user_agent: "User-Agent",
     pages: &crate::admin::page_text::EN,
     operator: &crate::model::operator_text::EN,
     stale_for: "has not loaded for",

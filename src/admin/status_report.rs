@@ -33,6 +33,10 @@ pub struct Status {
     pub releases: Vec<FolderView>,
     /// Problems with `firmware_dir` and notes about kept versions.
     pub release_problems: Vec<String>,
+    /// Russian for the Russian dashboard: the line saying no release is published (the
+    /// other problems quote the catalog's English). Not part of `/status`.
+    #[serde(skip)]
+    pub no_release_ru: Option<String>,
     pub licenses: LicensesView,
     /// The last reloads, newest first.
     pub reloads: Vec<ReloadRecord>,
@@ -439,6 +443,9 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
         }),
         releases: folder_views(&snapshot.releases),
         release_problems,
+        no_release_ru: current
+            .is_none()
+            .then(|| snapshot_report::current_line(snapshot, Lang::Ru)),
         licenses: licenses_view(snapshot),
         reloads: operator.reloads,
         requests: operator
