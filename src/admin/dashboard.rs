@@ -101,7 +101,7 @@ pub fn render(
                 stale_for: duration_text(stale.stale_for_s, t),
             })
             .collect(),
-        chart: fleet_chart::layout(&status.fleet.by_build_date, critical),
+        chart: fleet_chart::layout(&status.fleet.by_build_date, critical, t.critical_word),
         reloads: status.reloads.iter().map(reload_row).collect(),
         devices: status
             .devices

@@ -97,6 +97,10 @@ pub struct Text {
     pub kind_ambiguous: &'static str,
     pub no_line_card: &'static str,
     pub tls_certificate: &'static str,
+    /// Before the critical date on the fleet chart.
+    pub critical_word: &'static str,
+    /// A reload's trigger (`startup`, `files`, `signal`, `settle`, `request`) in words.
+    pub triggers: [(&'static str, &'static str); 5],
     /// After a critical release or offer: "(critical)".
     pub critical_mark: &'static str,
     /// The header of the column of what a device says it is (its User-Agent).
@@ -165,6 +169,14 @@ impl Text {
             ru.clone_into(last);
         }
         problems
+    }
+
+    /// A reload's trigger in words; one the table does not know stays as recorded.
+    pub fn trigger_name<'a>(&self, trigger: &'a str) -> &'a str {
+        self.triggers
+            .iter()
+            .find(|(name, _)| *name == trigger)
+            .map_or(trigger, |(_, words)| words)
     }
 
     /// A date written yyyymmdd (a release, a build) as the pages write dates, DD.MM.YYYY.
@@ -272,6 +284,14 @@ pub static RU: Text = Text {
     kind_ambiguous: "в нескольких линейках",
     no_line_card: "Без линейки (нет обновлений)",
     tls_certificate: "TLS-сертификат истекает через",
+    critical_word: "критическая",
+    triggers: [
+        ("startup", "запуск"),
+        ("files", "изменение файлов"),
+        ("signal", "сигнал SIGHUP"),
+        ("settle", "истекло ожидание"),
+        ("request", "запрос"),
+    ],
     critical_mark: "(критический)",
     user_agent: "Клиент (User-Agent)",
     pages: &crate::admin::page_text::RU,
@@ -375,6 +395,14 @@ pub static EN: Text = Text {
     kind_ambiguous: "in several lines",
     no_line_card: "No line (no update)",
     tls_certificate: "TLS certificate expires in",
+    critical_word: "critical",
+    triggers: [
+        ("startup", "startup"),
+        ("files", "files"),
+        ("signal", "signal"),
+        ("settle", "settle"),
+        ("request", "request"),
+    ],
     critical_mark: "(critical)",
     user_agent: "User-Agent",
     pages: &crate::admin::page_text::EN,

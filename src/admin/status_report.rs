@@ -7,11 +7,11 @@ use serde::Serialize;
 
 use crate::app_state::{ReloadRecord, StaleConfig};
 use crate::catalog::device_line::{line_label, DeviceLine};
-use crate::model::lang::Lang;
 use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
 use crate::config::tls::CertificateStore;
+use crate::model::lang::Lang;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
 use crate::observe::fleet::{Device, FleetSummary};

@@ -10,8 +10,8 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
 use crate::model::clock;
 use crate::model::lang::fill;
-use crate::model::operator_text::OperatorText;
 use crate::model::one_line::escaped;
+use crate::model::operator_text::OperatorText;
 use crate::platform::process_user;
 
 /// Runs the check; returns the report, in `config.language`, and whether everything is
@@ -82,9 +82,9 @@ fn tls_line(config: &Config, t: &OperatorText, report: &mut String) -> Option<St
     let tls = config.tls.as_ref()?;
     match crate::config::tls::load_pair(&tls.files) {
         Ok(pair) => {
-            let https = tls.listen.map_or(String::new(), |a| {
-                fill(t.check_tls_https, &[("addr", &a)])
-            });
+            let https = tls
+                .listen
+                .map_or(String::new(), |a| fill(t.check_tls_https, &[("addr", &a)]));
             let admin = if tls.admin { t.check_tls_admin } else { "" };
             report.push_str(&fill(
                 t.check_tls,

@@ -151,9 +151,9 @@ impl InLanguage for PublishError {
                 "--version — настоящая дата в виде ггггммдд, например 20250301; получено \
                  {given:?}"
             ),
-            E::VersionUnknown(name) => format!(
-                "версию нельзя определить по имени {name:?}: укажите --version ггггммдд"
-            ),
+            E::VersionUnknown(name) => {
+                format!("версию нельзя определить по имени {name:?}: укажите --version ггггммдд")
+            }
             E::NotADate(given) => {
                 format!("{given:?} — не настоящая дата в виде ггггммдд, например 20250301")
             }
@@ -306,7 +306,11 @@ fn release_summary(
     } else {
         fill(t.publish_in_line, &[("line", &line)])
     };
-    let critical = if meta.critical { t.publish_critical } else { "" };
+    let critical = if meta.critical {
+        t.publish_critical
+    } else {
+        ""
+    };
     let _ = writeln!(
         said,
         "{}",

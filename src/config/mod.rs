@@ -503,7 +503,12 @@ pub enum WatchMode {
 fn language(text: &str) -> Result<Lang> {
     match LanguageChoice::parse(text) {
         Some(choice) => Ok(choice.resolve()),
-        None => bail!("{} must be {}; got {:?}", LANGUAGE.key, LANGUAGE.form, text.trim()),
+        None => bail!(
+            "{} must be {}; got {:?}",
+            LANGUAGE.key,
+            LANGUAGE.form,
+            text.trim()
+        ),
     }
 }
 

@@ -7,8 +7,8 @@
 use serde_yaml::{Mapping, Value};
 use sha2::{Digest, Sha256};
 
-use crate::model::lang::InLanguage;
 use crate::catalog::release_meta::{to_hex, MetaError, ReleaseMeta, FIRMWARE_FILES};
+use crate::model::lang::InLanguage;
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 

@@ -13,8 +13,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::model::lang::{step_in_russian, InLanguage};
 use crate::catalog::release_meta::FIRMWARE_FILES;
+use crate::model::lang::{step_in_russian, InLanguage};
 use crate::model::version::Version;
 use crate::platform::durable::{sync_folder, write_synced};
 use crate::platform::shared_folder::{self, why_denied, Denied, Need};
@@ -171,7 +171,6 @@ fn replace_in_place(
     }
     sync_folder(target).map_err(io("sync", target))
 }
-
 
 /// The failures in Russian (`publish` prints them in the operator's language); the
 /// system's own cause stays as the system says it.

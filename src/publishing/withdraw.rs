@@ -5,9 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::model::lang::{step_in_russian, InLanguage};
 use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::lines::line_folder;
+use crate::model::lang::{step_in_russian, InLanguage};
 use crate::model::version::Version;
 use crate::platform::durable::sync_folder;
 use crate::platform::shared_folder::{self, why_denied, Denied, Need};
@@ -144,7 +144,6 @@ pub fn withdraw(
     Ok(destination)
 }
 
-
 /// The failures in Russian (`withdraw` prints them in the operator's language); the
 /// system's own cause stays as the system says it.
 impl InLanguage for WithdrawError {
@@ -176,7 +175,10 @@ impl InLanguage for WithdrawError {
                 to.display()
             ),
             WithdrawError::Denied { what, path, denied } => {
-                let step = match what.strip_prefix("move ").and_then(|w| w.strip_suffix(" to")) {
+                let step = match what
+                    .strip_prefix("move ")
+                    .and_then(|w| w.strip_suffix(" to"))
+                {
                     Some(folder) => format!("перенести {folder} в"),
                     None => step_in_russian(what),
                 };

@@ -16,13 +16,13 @@ use tokio::sync::mpsc;
 
 use crate::app_state::{AppState, ReloadRecord, StaleConfig};
 use crate::catalog::snapshot::Snapshot;
-use crate::model::lang::Lang;
-use crate::model::operator_text::OperatorText;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::clock;
+use crate::model::lang::Lang;
+use crate::model::operator_text::OperatorText;
 use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 use crate::store::release_events::release_events;

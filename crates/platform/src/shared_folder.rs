@@ -167,7 +167,11 @@ impl Denied {
         let path = self.path.display();
         let mut text = format!(
             "{} {path} принадлежит пользователю {} и группе {} (права {} {:04o}); ",
-            if self.is_dir { "папка" } else { "файл" },
+            if self.is_dir {
+                "папка"
+            } else {
+                "файл"
+            },
             self.owner,
             self.group,
             mode_letters(self.mode, self.is_dir),

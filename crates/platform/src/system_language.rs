@@ -79,14 +79,29 @@ mod tests {
 
     #[test]
     fn russian_locales_are_russian() {
-        for locale in ["ru_RU.UTF-8", "ru_RU", "ru", "RU_ru.utf8", "ru_UA@euro", "ru-RU"] {
+        for locale in [
+            "ru_RU.UTF-8",
+            "ru_RU",
+            "ru",
+            "RU_ru.utf8",
+            "ru_UA@euro",
+            "ru-RU",
+        ] {
             assert!(locale_is_russian(locale), "{locale}");
         }
     }
 
     #[test]
     fn other_locales_are_english() {
-        for locale in ["en_US.UTF-8", "C", "POSIX", "C.UTF-8", "", "rus", "uk_UA.UTF-8"] {
+        for locale in [
+            "en_US.UTF-8",
+            "C",
+            "POSIX",
+            "C.UTF-8",
+            "",
+            "rus",
+            "uk_UA.UTF-8",
+        ] {
             assert!(!locale_is_russian(locale), "{locale}");
         }
     }

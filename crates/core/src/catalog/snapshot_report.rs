@@ -230,7 +230,10 @@ pub fn full_report(snapshot: &Snapshot, lang: Lang) -> String {
     let row = |out: &mut String, text: String| push_line(out, format_args!("{text}"));
     row(
         &mut out,
-        fill(t.row_firmware_dir, &[("dir", &snapshot.firmware_dir.display())]),
+        fill(
+            t.row_firmware_dir,
+            &[("dir", &snapshot.firmware_dir.display())],
+        ),
     );
     folder_rows(&mut out, &snapshot.releases, "  ", t);
     row(&mut out, current_line(snapshot, lang));

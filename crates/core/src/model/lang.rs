@@ -101,7 +101,10 @@ pub fn step_in_russian(what: &str) -> String {
         ("write", "записать"),
         ("sync", "сбросить на диск"),
         ("rename into place", "переименовать на место"),
-        ("rename the staged release to", "переименовать подготовленный релиз в"),
+        (
+            "rename the staged release to",
+            "переименовать подготовленный релиз в",
+        ),
         ("move", "перенести"),
         ("list", "прочитать список"),
     ];
@@ -165,7 +168,10 @@ mod tests {
     #[test]
     fn fill_puts_values_in_their_places() {
         assert_eq!(
-            fill("релиз {version} в {dir}", &[("version", &20250301), ("dir", &"/srv")]),
+            fill(
+                "релиз {version} в {dir}",
+                &[("version", &20250301), ("dir", &"/srv")]
+            ),
             "релиз 20250301 в /srv"
         );
         assert_eq!(fill("{missing}", &[]), "{missing}");
