@@ -181,7 +181,7 @@ impl Text {
 
     /// A date written yyyymmdd (a release, a build) as the pages write dates, DD.MM.YYYY.
     pub fn date(&self, yyyymmdd: &u32) -> String {
-        crate::admin::offer_reason::date(*yyyymmdd)
+        crate::model::version::day_month_year(*yyyymmdd)
     }
 
     /// A release folder's state in words.

@@ -866,59 +866,75 @@ impl InLanguage for SourceError {
                  архиве релиза несколько файлов: тот ли это архив?",
                 LISTING_MAX / 1_048_576
             ),
-            E::NotZip { shown, error } => format!("{shown} — не читаемый .zip: {error}"),
-            E::TooManyEntries { shown, count } => format!(
-                "в {shown} записей: {count}; в архиве релиза их несколько (не больше \
-                 {ENTRIES_MAX}): тот ли это архив?"
-            ),
-            E::EntryUnreadable {
-                shown,
-                index,
-                error,
-            } => format!("{shown}: запись {index} не читается: {error}"),
-            E::BadEntryName { shown, name, why } => {
-                format!("{shown}: запись {name:?} {why}; архив отклонён целиком")
-            }
-            E::EntryNotRegular { shown, name, kind } => format!(
-                "{shown}: запись {name:?} — {kind}, а не обычный файл; publish читает только \
-                 обычные файлы: упакуйте в zip сами файлы"
-            ),
-            E::NamedTwice { shown, name } => format!(
-                "в {shown} дважды есть {name:?} (имена, различающиеся только регистром букв \
-                 или косыми чертами, при распаковке дают один файл); оставьте одну"
-            ),
-            E::NestedTooDeep { shown, path } => format!(
-                "{shown}: {path:?} вложен слишком глубоко; положите файлы в корень архива или \
-                 в одну папку"
-            ),
-            E::FileTwice {
-                shown,
-                file,
-                first,
-                second,
-            } => format!("в {shown} дважды есть {file} ({first:?} и {second:?}); оставьте один"),
-            E::EntryNotUnpacked { shown, name, error } => {
-                format!("{shown}: {name:?} не распаковывается: {error}")
-            }
-            E::EntryNotInflated { shown, name, error } => {
-                format!("{shown}: {name:?} не распаковывается: {error}")
-            }
-            E::UnpacksTooLarge {
-                shown,
-                name,
-                limit,
-                claimed,
-            } => format!(
-                "{shown}: {name:?} распаковывается больше чем в {} МиБ (заголовок заявляет \
-                 {claimed} байт); {}: тот ли это архив?",
-                limit / 1_048_576,
-                size(*limit)
-            ),
-            E::HiddenTwice { shown, name } => format!(
-                "в {shown} дважды есть {name:?} (вторая запись с тем же именем, которую \
-                 zip-программы распакуют поверх первой); оставьте одну"
-            ),
+            zip => zip_in_russian(zip),
         }
+    }
+}
+
+/// The refusals of an archive's contents in Russian (`SourceError::in_russian`).
+fn zip_in_russian(error: &SourceError) -> String {
+    use SourceError as E;
+    let size = |limit: u64| {
+        if limit == META_MAX {
+            "meta.yaml занимает несколько строк"
+        } else {
+            "прошивка весит около 0,5 МБ"
+        }
+    };
+    match error {
+        E::NotZip { shown, error } => format!("{shown} — не читаемый .zip: {error}"),
+        E::TooManyEntries { shown, count } => format!(
+            "в {shown} записей: {count}; в архиве релиза их несколько (не больше \
+             {ENTRIES_MAX}): тот ли это архив?"
+        ),
+        E::EntryUnreadable {
+            shown,
+            index,
+            error,
+        } => format!("{shown}: запись {index} не читается: {error}"),
+        E::BadEntryName { shown, name, why } => {
+            format!("{shown}: запись {name:?} {why}; архив отклонён целиком")
+        }
+        E::EntryNotRegular { shown, name, kind } => format!(
+            "{shown}: запись {name:?} — {kind}, а не обычный файл; publish читает только \
+             обычные файлы: упакуйте в zip сами файлы"
+        ),
+        E::NamedTwice { shown, name } => format!(
+            "в {shown} дважды есть {name:?} (имена, различающиеся только регистром букв \
+             или косыми чертами, при распаковке дают один файл); оставьте одну"
+        ),
+        E::NestedTooDeep { shown, path } => format!(
+            "{shown}: {path:?} вложен слишком глубоко; положите файлы в корень архива или \
+             в одну папку"
+        ),
+        E::FileTwice {
+            shown,
+            file,
+            first,
+            second,
+        } => format!("в {shown} дважды есть {file} ({first:?} и {second:?}); оставьте один"),
+        E::EntryNotUnpacked { shown, name, error } => {
+            format!("{shown}: {name:?} не распаковывается: {error}")
+        }
+        E::EntryNotInflated { shown, name, error } => {
+            format!("{shown}: {name:?} не распаковывается: {error}")
+        }
+        E::UnpacksTooLarge {
+            shown,
+            name,
+            limit,
+            claimed,
+        } => format!(
+            "{shown}: {name:?} распаковывается больше чем в {} МиБ (заголовок заявляет \
+             {claimed} байт); {}: тот ли это архив?",
+            limit / 1_048_576,
+            size(*limit)
+        ),
+        E::HiddenTwice { shown, name } => format!(
+            "в {shown} дважды есть {name:?} (вторая запись с тем же именем, которую \
+             zip-программы распакуют поверх первой); оставьте одну"
+        ),
+        other => other.to_string(),
     }
 }
 
