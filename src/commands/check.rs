@@ -49,7 +49,8 @@ pub fn run(config: &Config) -> (String, bool) {
         // A fresh installation has no release yet: devices get a valid "no update", which is
         // a state to know about, not a broken configuration.
         let next = next_step(config, &snapshot, t);
-        warnings.push(fill(t.check_no_release, &[("next", &next)]));
+        // The next step quotes this installation's paths: one line, like every warning.
+        warnings.push(escaped(&fill(t.check_no_release, &[("next", &next)])).to_string());
     }
     // Warnings and problems quote names from the operator's files: each stays one line.
     for warning in config
