@@ -40,8 +40,12 @@ pub fn run() -> ExitCode {
         None | Some(Command::Serve) | Some(Command::Service(ServiceAction::Run))
     );
     let config = match load_config(&cli.args) {
-        Ok(config) => config,
+        Ok(config) => {
+            model::lang::Lang::choose_for_process(config.language);
+            config
+        }
         Err(error) => {
+            model::lang::Lang::choose_for_process(language_without_config(&cli.args));
             logger.init();
             eprintln!("kkt-update-server: {error:#}");
             if serves && observe::start_failure::wanted() {
@@ -76,7 +80,10 @@ pub fn run() -> ExitCode {
                 print!("{said}");
                 ExitCode::SUCCESS
             }
-            Err(refusal) => outcome(Err(refusal)),
+            Err(refusal) => {
+                eprintln!("kkt-update-server: {refusal}");
+                ExitCode::FAILURE
+            }
         },
         Command::Reload => reload(&config),
         Command::Serve => serve(config, cli.args),
@@ -88,6 +95,17 @@ fn load_config(args: &RawArgs) -> anyhow::Result<Config> {
     let config = Config::load(args)?;
     config.require_firmware_dir()?;
     Ok(config)
+}
+
+/// The operator's language when the configuration did not load: `--language` or
+/// `KKT_LANGUAGE` if given and valid, else the system's.
+fn language_without_config(args: &RawArgs) -> model::lang::Lang {
+    args.given()
+        .text(&config::settings::LANGUAGE)
+        .flatten()
+        .and_then(|text| model::lang::LanguageChoice::parse(&text))
+        .unwrap_or_default()
+        .resolve()
 }
 
 /// A service has no terminal: its log goes to a file next to server.yaml (or, when that
@@ -125,11 +143,17 @@ fn run_as_service(config: Config, args: RawArgs) -> ExitCode {
             .map_err(|error| log::error!("{error:#}"))
             .is_ok()
     };
-    outcome(platform::windows_service::run(
+    match platform::windows_service::run(
         commands::service::SERVICE_NAME,
         platform::service_control::stop_wait_hint(shutdown),
         Box::new(body),
-    ))
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("kkt-update-server: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `reload`: asks the running server to read its files again and prints its answer.
@@ -163,12 +187,14 @@ fn serve(config: Config, args: RawArgs) -> ExitCode {
     }
 }
 
-/// The exit code of a command that either did what it says or refused in one sentence.
-fn outcome(result: Result<(), impl std::fmt::Display>) -> ExitCode {
+/// The exit code of a command that either did what it says or refused in one sentence,
+/// said in the operator's language.
+fn outcome(result: Result<(), impl model::lang::InLanguage>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(refusal) => {
-            eprintln!("kkt-update-server: {refusal}");
+            let said = refusal.in_language(model::lang::Lang::operator());
+            eprintln!("kkt-update-server: {said}");
             ExitCode::FAILURE
         }
     }

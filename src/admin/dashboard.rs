@@ -75,6 +75,13 @@ struct DashboardPage<'a> {
     t: &'static Text,
 }
 
+impl DashboardPage<'_> {
+    /// A Unix moment (the certificate's end) as the pages write it, DD.MM.YYYY HH:MM.
+    fn when(&self, unix: &i64) -> String {
+        u64::try_from(*unix).map_or_else(|_| unix.to_string(), time_text)
+    }
+}
+
 /// Renders the page.
 pub fn render(
     status: &Status,
@@ -94,7 +101,7 @@ pub fn render(
                 stale_for: duration_text(stale.stale_for_s, t),
             })
             .collect(),
-        chart: fleet_chart::layout(&status.fleet.by_build_date, critical),
+        chart: fleet_chart::layout(&status.fleet.by_build_date, critical, t.critical_word),
         reloads: status.reloads.iter().map(reload_row).collect(),
         devices: status
             .devices
@@ -146,8 +153,8 @@ fn device_row(device: &Device, now: u64, t: &Text) -> DeviceRow {
         build_date: device.build_date.map(date).unwrap_or_default(),
         offered: match device.offered {
             Some(0) => "—".into(),
-            Some(v) if device.critical => format!("{v} (critical)"),
-            Some(v) if device.update_available => v.to_string(),
+            Some(v) if device.critical => format!("{} {}", date(v), t.critical_mark),
+            Some(v) if device.update_available => date(v),
             Some(_) => t.is_current.into(),
             None => String::new(),
         },
@@ -161,8 +168,9 @@ fn device_row(device: &Device, now: u64, t: &Text) -> DeviceRow {
     }
 }
 
+/// A moment as the pages write it: DD.MM.YYYY HH:MM, local time.
 fn time_text(unix: u64) -> String {
-    crate::model::unix_time::local_text(unix)
+    crate::admin::inventory_pages::page_time(unix)
 }
 
 fn duration_text(secs: u64, t: &Text) -> String {

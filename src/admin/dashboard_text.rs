@@ -3,6 +3,8 @@
 //! `Accept-Language`. One template uses whichever table the request picked.
 
 use crate::admin::status_report::{FolderLabel, UnmappedKind};
+use crate::model::lang::Lang;
+use crate::model::operator_text::OperatorText;
 use crate::rollout::status::RolloutState;
 
 /// The dashboard's words in one language.
@@ -95,8 +97,19 @@ pub struct Text {
     pub kind_ambiguous: &'static str,
     pub no_line_card: &'static str,
     pub tls_certificate: &'static str,
+    /// Before the critical date on the fleet chart.
+    pub critical_word: &'static str,
+    /// A reload's trigger (`startup`, `files`, `signal`, `settle`, `request`) in words.
+    pub triggers: [(&'static str, &'static str); 5],
+    /// After a critical release or offer: "(critical)".
+    pub critical_mark: &'static str,
+    /// The header of the column of what a device says it is (its User-Agent).
+    pub user_agent: &'static str,
     /// The other pages' words in the same language.
     pub pages: &'static crate::admin::page_text::PageText,
+    /// The command line's and the log's words in the same language (one table for both:
+    /// the summary lines the dashboard repeats read as `check` prints them).
+    pub operator: &'static OperatorText,
     /// The red banner of a file that does not load: "<file> does not load for <time>".
     pub stale_for: &'static str,
     pub stale_since: &'static str,
@@ -135,6 +148,42 @@ impl Text {
         }
     }
 
+    /// A rollout's settings in words: Russian for the Russian page, the English of
+    /// `/status` for the English one.
+    pub fn rollout_settings<'a>(&self, view: &'a crate::rollout::status::RolloutView) -> &'a str {
+        if self.lang == "ru" {
+            &view.settings_ru
+        } else {
+            &view.settings
+        }
+    }
+
+    /// The problems under the releases table, in this language where the table has them.
+    pub fn release_problems(&self, status: &crate::admin::status_report::Status) -> Vec<String> {
+        let mut problems = status.release_problems.clone();
+        if let (true, Some(ru), Some(last)) = (
+            self.lang == "ru",
+            &status.no_release_ru,
+            problems.last_mut(),
+        ) {
+            ru.clone_into(last);
+        }
+        problems
+    }
+
+    /// A reload's trigger in words; one the table does not know stays as recorded.
+    pub fn trigger_name<'a>(&self, trigger: &'a str) -> &'a str {
+        self.triggers
+            .iter()
+            .find(|(name, _)| *name == trigger)
+            .map_or(trigger, |(_, words)| words)
+    }
+
+    /// A date written yyyymmdd (a release, a build) as the pages write dates, DD.MM.YYYY.
+    pub fn date(&self, yyyymmdd: &u32) -> String {
+        crate::model::version::day_month_year(*yyyymmdd)
+    }
+
     /// A release folder's state in words.
     pub fn state_name(&self, state: &FolderLabel) -> &'static str {
         match state {
@@ -156,7 +205,7 @@ pub static RU: Text = Text {
     no_release_published: "ни один релиз не опубликован",
     critical_version: "Критическая версия",
     from_server_yaml: "из server.yaml",
-    from_release: "из релиза (critical: true)",
+    from_release: "из релиза, помеченного как критический",
     not_set: "не задана",
     devices_24h: "ККТ за 24 ч",
     below_critical: "Ниже критической",
@@ -220,7 +269,7 @@ pub static RU: Text = Text {
     window: "Окно",
     all_day: "круглосуточно",
     halted_because: "Остановлен автоматически:",
-    resume_hint: "чтобы продолжить, измените rollout в meta.yaml",
+    resume_hint: "чтобы продолжить, измените настройки поэтапного обновления в meta.yaml",
     unmapped_dates: "Даты сборки без линейки",
     unmapped_note: "Добавьте дату в known_builds нужного line.yaml, чтобы эти ККТ получали обновления своей линейки.",
     kind: "Вид",
@@ -235,7 +284,18 @@ pub static RU: Text = Text {
     kind_ambiguous: "в нескольких линейках",
     no_line_card: "Без линейки (нет обновлений)",
     tls_certificate: "TLS-сертификат истекает через",
+    critical_word: "критическая",
+    triggers: [
+        ("startup", "запуск"),
+        ("files", "изменение файлов"),
+        ("signal", "сигнал SIGHUP"),
+        ("settle", "истекло ожидание"),
+        ("request", "запрос"),
+    ],
+    critical_mark: "(критический)",
+    user_agent: "Клиент (User-Agent)",
     pages: &crate::admin::page_text::RU,
+    operator: &crate::model::operator_text::RU,
     stale_for: "не читается уже",
     stale_since: "с",
     stale_config_kept: "Сервер работает с прежней конфигурацией, пока файл не исправлен.",
@@ -335,7 +395,18 @@ pub static EN: Text = Text {
     kind_ambiguous: "in several lines",
     no_line_card: "No line (no update)",
     tls_certificate: "TLS certificate expires in",
+    critical_word: "critical",
+    triggers: [
+        ("startup", "startup"),
+        ("files", "files"),
+        ("signal", "signal"),
+        ("settle", "settle"),
+        ("request", "request"),
+    ],
+    critical_mark: "(critical)",
+    user_agent: "User-Agent",
     pages: &crate::admin::page_text::EN,
+    operator: &crate::model::operator_text::EN,
     stale_for: "has not loaded for",
     stale_since: "since",
     stale_config_kept: "The server keeps the configuration it had until the file is fixed.",
@@ -345,6 +416,14 @@ pub static EN: Text = Text {
     stale_fix: "Fix the file: the server picks it up without a restart \
                 (check it with kkt-update-server check).",
 };
+
+/// The table of a language.
+pub fn for_lang(lang: Lang) -> &'static Text {
+    match lang {
+        Lang::Ru => &RU,
+        Lang::En => &EN,
+    }
+}
 
 /// The table for a request: English when the browser's first choice is English, else
 /// Russian.
@@ -377,5 +456,7 @@ mod tests {
         assert_eq!(for_request(Some("en-US,en;q=0.9")).lang, "en");
         assert_eq!(for_request(Some("de-DE,en;q=0.5")).lang, "ru");
         assert_eq!(RU.state_name(&FolderLabel::Settling), "ожидает");
+        assert_eq!(for_lang(Lang::Ru).lang, "ru");
+        assert_eq!(for_lang(Lang::En).operator.check_passed, "check passed");
     }
 }

@@ -18,6 +18,8 @@ pub struct Bar {
     pub height: f64,
     /// `2025-01-15`
     pub label: String,
+    /// The label as the page shows it: DD.MM.YYYY, or MM.YYYY for a month.
+    pub text: String,
     /// Whether the label is drawn (every n-th, so labels never overlap).
     pub show_label: bool,
     pub count: usize,
@@ -52,7 +54,12 @@ const MAX_LABELS: usize = 12;
 const CRITICAL_LABEL_WIDTH: f64 = 120.0;
 
 /// Lays out one bar per build date (yyyymmdd → devices), or per month past `MONTHS_PAST`.
-pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> FleetChart {
+/// `critical_word` starts the critical line's label ("critical", "критическая").
+pub fn layout(
+    by_build_date: &BTreeMap<u32, usize>,
+    critical: Option<u32>,
+    critical_word: &str,
+) -> FleetChart {
     let by_month = by_build_date.len() > MONTHS_PAST;
     let grouped: BTreeMap<u32, usize>;
     let by_build_date = if by_month {
@@ -66,10 +73,10 @@ pub fn layout(by_build_date: &BTreeMap<u32, usize>, critical: Option<u32>) -> Fl
     let (bars, critical_x) = place_bars(by_build_date, critical, by_month, max_count);
     let critical_label = critical.map_or_else(String::new, |c| {
         format!(
-            "critical {}-{:02}-{:02}",
-            c / 10_000,
+            "{critical_word} {:02}.{:02}.{}",
+            c % 100,
             c / 100 % 100,
-            c % 100
+            c / 10_000
         )
     });
     let (critical_label_x, critical_anchor) = match critical_x {
@@ -138,6 +145,7 @@ fn place_bars(
             width: slot * 0.8,
             height,
             label: bar_label(date, by_month),
+            text: bar_text(date, by_month),
             show_label: index % every == 0,
             count,
             below_critical: critical.is_some_and(|c| date < c),
@@ -151,6 +159,20 @@ fn place_bars(
 }
 
 /// `2025-01-15`, or `2025-01` for a month.
+/// A bar's date as the page shows it, DD.MM.YYYY (MM.YYYY for a month).
+fn bar_text(date: u32, by_month: bool) -> String {
+    if by_month {
+        format!("{:02}.{}", date / 100 % 100, date / 10_000)
+    } else {
+        format!(
+            "{:02}.{:02}.{}",
+            date % 100,
+            date / 100 % 100,
+            date / 10_000
+        )
+    }
+}
+
 fn bar_label(date: u32, by_month: bool) -> String {
     if by_month {
         format!("{}-{:02}", date / 10_000, date / 100 % 100)
@@ -173,7 +195,7 @@ mod tests {
         let counts: BTreeMap<u32, usize> = [(20180101, 2), (20180117, 4), (20180125, 1)]
             .into_iter()
             .collect();
-        let chart = layout(&counts, Some(20180116));
+        let chart = layout(&counts, Some(20180116), "critical");
         assert_eq!(chart.bars.len(), 3);
         assert_eq!(chart.max_count, 4);
         assert!((chart.bars[1].height - (HEIGHT - BOTTOM - TOP)).abs() < 1e-9);
@@ -189,7 +211,7 @@ mod tests {
         let line = chart.critical_x.unwrap();
         assert!(chart.bars[0].x + chart.bars[0].width <= line && line <= chart.bars[1].x);
         assert_eq!(chart.bars[0].label, "2018-01-01");
-        assert_eq!(chart.critical_label, "critical 2018-01-16");
+        assert_eq!(chart.critical_label, "critical 16.01.2018");
     }
 
     #[test]
@@ -201,7 +223,7 @@ mod tests {
             counts.insert(key, 1);
             date = date.succ_opt().unwrap();
         }
-        let chart = layout(&counts, Some(20230115));
+        let chart = layout(&counts, Some(20230115), "critical");
         assert!(chart.by_month);
         // 27 months, the critical month in two parts.
         assert_eq!(chart.bars.len(), 28);
@@ -217,7 +239,7 @@ mod tests {
             );
         }
         let thirty: BTreeMap<u32, usize> = counts.iter().take(30).map(|(k, v)| (*k, *v)).collect();
-        let chart = layout(&thirty, None);
+        let chart = layout(&thirty, None, "critical");
         assert!(!chart.by_month && chart.bars.len() == 30);
         assert!(chart.bars.iter().filter(|b| b.show_label).count() <= MAX_LABELS);
     }
@@ -225,21 +247,21 @@ mod tests {
     #[test]
     fn the_critical_label_turns_left_near_the_right_edge() {
         let counts: BTreeMap<u32, usize> = [(20170101, 3)].into_iter().collect();
-        let chart = layout(&counts, Some(20180116));
+        let chart = layout(&counts, Some(20180116), "critical");
         assert_eq!(chart.critical_anchor, "end");
         assert!(chart.critical_label_x <= WIDTH);
         let counts: BTreeMap<u32, usize> = [(20170101, 3), (20190101, 1)].into_iter().collect();
-        let chart = layout(&counts, Some(20180116));
+        let chart = layout(&counts, Some(20180116), "critical");
         assert_eq!(chart.critical_anchor, "start");
         assert!(chart.critical_label_x + CRITICAL_LABEL_WIDTH <= WIDTH);
     }
 
     #[test]
     fn empty_and_all_old_fleets() {
-        let chart = layout(&BTreeMap::new(), Some(20180116));
+        let chart = layout(&BTreeMap::new(), Some(20180116), "critical");
         assert!(chart.bars.is_empty() && chart.critical_x.is_none());
         let counts: BTreeMap<u32, usize> = [(20170101, 3)].into_iter().collect();
-        let chart = layout(&counts, Some(20180116));
+        let chart = layout(&counts, Some(20180116), "critical");
         assert!(chart.critical_x.unwrap() >= chart.bars[0].x + chart.bars[0].width);
     }
 }

@@ -128,12 +128,7 @@ pub fn why(
 
 /// A yyyymmdd number as the dashboard writes dates: DD.MM.YYYY.
 pub fn date(yyyymmdd: u32) -> String {
-    format!(
-        "{:02}.{:02}.{}",
-        yyyymmdd % 100,
-        yyyymmdd / 100 % 100,
-        yyyymmdd / 10_000
-    )
+    crate::model::version::day_month_year(yyyymmdd)
 }
 
 impl Why {

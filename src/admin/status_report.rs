@@ -11,6 +11,7 @@ use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
 use crate::config::tls::CertificateStore;
+use crate::model::lang::Lang;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
 use crate::observe::fleet::{Device, FleetSummary};
@@ -32,6 +33,10 @@ pub struct Status {
     pub releases: Vec<FolderView>,
     /// Problems with `firmware_dir` and notes about kept versions.
     pub release_problems: Vec<String>,
+    /// Russian for the Russian dashboard: the line saying no release is published (the
+    /// other problems quote the catalog's English). Not part of `/status`.
+    #[serde(skip)]
+    pub no_release_ru: Option<String>,
     pub licenses: LicensesView,
     /// The last reloads, newest first.
     pub reloads: Vec<ReloadRecord>,
@@ -422,7 +427,7 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
     let current = snapshot.releases.current();
     let mut release_problems = snapshot_report::release_problems(snapshot);
     if current.is_none() {
-        release_problems.push(snapshot_report::current_line(snapshot));
+        release_problems.push(snapshot_report::current_line(snapshot, Lang::En));
     }
     Status {
         server: server_view(operator.started, now),
@@ -438,6 +443,9 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
         }),
         releases: folder_views(&snapshot.releases),
         release_problems,
+        no_release_ru: current
+            .is_none()
+            .then(|| snapshot_report::current_line(snapshot, Lang::Ru)),
         licenses: licenses_view(snapshot),
         reloads: operator.reloads,
         requests: operator

@@ -9,11 +9,16 @@ use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
 use crate::model::clock;
+use crate::model::lang::fill;
 use crate::model::one_line::escaped;
+use crate::model::operator_text::OperatorText;
 use crate::platform::process_user;
 
-/// Runs the check; returns the report and whether everything is fine.
+/// Runs the check; returns the report, in `config.language`, and whether everything is
+/// fine.
 pub fn run(config: &Config) -> (String, bool) {
+    let lang = config.language;
+    let t = OperatorText::of(lang);
     let snapshot = Snapshot::scan(
         &config.scan_settings(),
         clock::now(),
@@ -30,39 +35,22 @@ pub fn run(config: &Config) -> (String, bool) {
             config.found.fallback()
         )),
     }
-    report.push_str(&format!("listen {}\n", config.listen));
-    let mut tls_problem = None;
-    if let Some(tls) = &config.tls {
-        match crate::config::tls::load_pair(&tls.files) {
-            Ok(pair) => report.push_str(&format!(
-                "tls: {} certificate(s) in {} with the key in {}: ok{}{}\n",
-                pair.cert.len(),
-                tls.files.cert.display(),
-                tls.files.key.display(),
-                tls.listen
-                    .map_or(String::new(), |a| format!("; HTTPS on {a}")),
-                if tls.admin {
-                    "; admin listener over HTTPS"
-                } else {
-                    ""
-                }
-            )),
-            Err(problem) => tls_problem = Some(problem.to_string()),
-        }
-    }
-    report.push_str(&snapshot_report::full_report(&snapshot));
+    report.push_str(&fill(t.check_listen, &[("addr", &config.listen)]));
+    report.push('\n');
+    let tls_problem = tls_line(config, t, &mut report);
+    report.push_str(&snapshot_report::full_report(&snapshot, lang));
     let mut errors = snapshot_report::errors(&snapshot);
     errors.extend(tls_problem);
     let published = snapshot
         .all_lines()
         .any(|line| line.releases.current().is_some());
+    let mut warnings = Vec::new();
     if !published && snapshot.next_settle().is_none() {
         // A fresh installation has no release yet: devices get a valid "no update", which is
         // a state to know about, not a broken configuration.
-        report.push_str(&format!(
-            "warning: no release is published yet: devices are told there is no update. {}\n",
-            next_step(config, &snapshot)
-        ));
+        let next = next_step(config, &snapshot, t);
+        // The next step quotes this installation's paths: one line, like every warning.
+        warnings.push(escaped(&fill(t.check_no_release, &[("next", &next)])).to_string());
     }
     // Warnings and problems quote names from the operator's files: each stays one line.
     for warning in config
@@ -70,29 +58,55 @@ pub fn run(config: &Config) -> (String, bool) {
         .into_iter()
         .chain(snapshot_report::warnings(&snapshot))
     {
-        report.push_str(&format!("warning: {}\n", escaped(&warning)));
+        warnings.push(escaped(&warning).to_string());
     }
     if process_user::is_root() {
-        report.push_str(
-            "warning: check ran as root, which can read every file; the service runs as its \
-             own user and may not. Run it as that user to see what the service sees: \
-             sudo -u kkt kkt-update-server check --config <server.yaml>\n",
-        );
+        warnings.push(t.check_as_root.to_string());
+    }
+    for warning in warnings {
+        report.push_str(&format!("{}: {warning}\n", t.warning));
     }
     for error in &errors {
-        report.push_str(&format!("problem: {}\n", escaped(&error.to_string())));
+        report.push_str(&format!("{}: {}\n", t.problem, escaped(&error.to_string())));
     }
     if errors.is_empty() {
-        report.push_str("check passed\n");
+        report.push_str(t.check_passed);
     } else {
-        report.push_str(&format!("check failed: {} problem(s)\n", errors.len()));
+        report.push_str(&fill(t.check_failed, &[("count", &errors.len())]));
     }
+    report.push('\n');
     (report, errors.is_empty())
+}
+
+/// The TLS pair's line of the report, or the problem loading it.
+fn tls_line(config: &Config, t: &OperatorText, report: &mut String) -> Option<String> {
+    let tls = config.tls.as_ref()?;
+    match crate::config::tls::load_pair(&tls.files) {
+        Ok(pair) => {
+            let https = tls
+                .listen
+                .map_or(String::new(), |a| fill(t.check_tls_https, &[("addr", &a)]));
+            let admin = if tls.admin { t.check_tls_admin } else { "" };
+            report.push_str(&fill(
+                t.check_tls,
+                &[
+                    ("count", &pair.cert.len()),
+                    ("cert", &tls.files.cert.display()),
+                    ("key", &tls.files.key.display()),
+                    ("https", &https),
+                    ("admin", &admin),
+                ],
+            ));
+            report.push('\n');
+            None
+        }
+        Err(problem) => Some(problem.to_string()),
+    }
 }
 
 /// What to do on an installation without a release, with this installation's own folder and
 /// configuration file, so the sentence can be followed as printed.
-fn next_step(config: &Config, snapshot: &Snapshot) -> String {
+fn next_step(config: &Config, snapshot: &Snapshot, t: &OperatorText) -> String {
     let program = if cfg!(windows) {
         "kkt-update-server.exe"
     } else {
@@ -103,10 +117,12 @@ fn next_step(config: &Config, snapshot: &Snapshot) -> String {
         (shown(&config.firmware_dir), String::new())
     } else {
         (
-            format!(
-                "the folder of its line in {} ({})",
-                shown(&config.firmware_dir),
-                lines.join(", ")
+            fill(
+                t.next_step_line_folder,
+                &[
+                    ("dir", &shown(&config.firmware_dir)),
+                    ("lines", &lines.join(", ")),
+                ],
             ),
             " --line <line>".to_string(),
         )
@@ -115,10 +131,14 @@ fn next_step(config: &Config, snapshot: &Snapshot) -> String {
         .path
         .as_deref()
         .map_or(String::new(), |path| format!(" --config {}", shown(path)));
-    format!(
-        "Next step: put the vendor's upd_app.bin and upd_app_for_old_frs.bin in a folder \
-         named for the release date (yyyymmdd, like 20250301) and copy it into {into}, or run \
-         {program} publish <that folder>{line_flag}{config_flag}"
+    fill(
+        t.next_step,
+        &[
+            ("into", &into),
+            ("program", &program),
+            ("line_flag", &line_flag),
+            ("config_flag", &config_flag),
+        ],
     )
 }
 

@@ -23,6 +23,8 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::commands::server_client::{self, Waited};
 use crate::config::cli::PublishArgs;
 use crate::config::Config;
+use crate::model::lang::{fill, InLanguage, Lang};
+use crate::model::operator_text::OperatorText;
 use crate::model::version::Version;
 use crate::publishing::release_meta_text::{meta_text, MetaChoices, MetaTextError};
 use crate::publishing::source::{self, SourceError};
@@ -106,6 +108,80 @@ pub enum PublishError {
 #[error("cannot write to the terminal: {0}")]
 pub struct TerminalError(std::io::Error);
 
+/// The refusals in Russian: `publish` prints them in the operator's language.
+impl InLanguage for PublishError {
+    fn in_russian(&self) -> String {
+        use PublishError as E;
+        match self {
+            E::Terminal(error) => error.in_russian(),
+            E::NoSuchLine {
+                name,
+                firmware_dir,
+                lines,
+            } => format!(
+                "в {} нет линейки {name:?} (линейка — это папка с line.yaml; {})",
+                firmware_dir.display(),
+                if lines.is_empty() {
+                    "линеек нет".to_string()
+                } else {
+                    format!("линейки: {}", lines.join(", "))
+                }
+            ),
+            E::LineNotSaid {
+                firmware_dir,
+                lines,
+            } => format!(
+                "в {} есть линейки прошивок ({}); укажите нужную через --line",
+                firmware_dir.display(),
+                lines.join(", ")
+            ),
+            E::DescriptionNotUtf8 => "описание — не текст в UTF-8; напишите его в UTF-8".into(),
+            E::RolloutPercent(given) => {
+                format!("--rollout-percent — целое число от 0 до 100; получено {given:?}")
+            }
+            E::Source(error) => error.in_russian(),
+            E::Sample { name, file } => format!(
+                "{name} в {} — сгенерированный образец из репозитория (начинается с \
+                 \"KKT-SAMPLE-FIRMWARE\"), а не прошивка: установленный сервер его никогда \
+                 не предлагает; опубликуйте upd_app.bin и upd_app_for_old_frs.bin от \
+                 производителя",
+                file.display()
+            ),
+            E::VersionFlag(given) => format!(
+                "--version — настоящая дата в виде ггггммдд, например 20250301; получено \
+                 {given:?}"
+            ),
+            E::VersionUnknown(name) => {
+                format!("версию нельзя определить по имени {name:?}: укажите --version ггггммдд")
+            }
+            E::NotADate(given) => {
+                format!("{given:?} — не настоящая дата в виде ггггммдд, например 20250301")
+            }
+            E::AlreadyPublished { version, target } => format!(
+                "релиз {version} уже опубликован ({}); чтобы заменить его на месте, добавьте \
+                 --replace",
+                target.display()
+            ),
+            E::Meta(error) => error.in_russian(),
+            E::Staging(error) => error.in_russian(),
+            E::Rejected { version, reason } => {
+                format!("работающий сервер отклонил релиз {version}: {reason}")
+            }
+            E::NotServed { version } => format!(
+                "работающий сервер не начал раздавать релиз {version} за {} с; см. его журнал \
+                 и /status",
+                WAIT_FOR.as_secs()
+            ),
+        }
+    }
+}
+
+impl InLanguage for TerminalError {
+    fn in_russian(&self) -> String {
+        format!("не удалось вывести текст в терминал: {}", self.0)
+    }
+}
+
 /// The lines there are, for a refusal.
 fn listed(lines: &[String]) -> String {
     if lines.is_empty() {
@@ -133,31 +209,24 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
         .iter()
         .map(|b| to_hex(&Sha256::digest(b)))
         .collect();
-    let mut said = release_summary(&line, version, &meta, &source.files, &hashes);
+    let t = OperatorText::of(config.language);
+    let mut said = release_summary(&line, version, &meta, &source.files, &hashes, t);
     if args.dry_run {
-        let _ = writeln!(
-            said,
-            "dry run: would {} {} (nothing was written)",
-            if target.exists() {
-                "replace in place"
-            } else {
-                "publish as"
-            },
-            target.display()
-        );
+        let would = if target.exists() {
+            t.publish_dry_run_replace
+        } else {
+            t.publish_dry_run_new
+        };
+        let _ = writeln!(said, "{}", fill(would, &[("target", &target.display())]));
         return Ok(write_out(out, &said)?);
     }
     let (written_at, how) =
         write_release(&line_dir, version, &source.files, &meta_yaml, args.replace)?;
-    let _ = writeln!(
-        said,
-        "{} {} (pinned by sha256, synced)",
-        match how {
-            Written::New => "published",
-            Written::Replaced => "replaced in place",
-        },
-        written_at.display()
-    );
+    let done = match how {
+        Written::New => t.publish_published,
+        Written::Replaced => t.publish_replaced,
+    };
+    let _ = writeln!(said, "{}", fill(done, &[("target", &written_at.display())]));
     said.push_str(&offer_summary(config, &line, version));
     write_out(out, &said)?;
     if args.no_wait {
@@ -229,24 +298,39 @@ fn release_summary(
     meta: &ReleaseMeta,
     files: &[Vec<u8>; 2],
     hashes: &[String],
+    t: &OperatorText,
 ) -> String {
     let mut said = String::new();
     let where_ = if line == DEFAULT_LINE {
         String::new()
     } else {
-        format!(" in line {line}")
+        fill(t.publish_in_line, &[("line", &line)])
+    };
+    let critical = if meta.critical {
+        t.publish_critical
+    } else {
+        ""
     };
     let _ = writeln!(
         said,
-        "release {version}{where_}: {:?}{}",
-        meta.description,
-        if meta.critical { ", critical" } else { "" }
+        "{}",
+        fill(
+            t.publish_release,
+            &[
+                ("version", &version),
+                ("where", &where_),
+                ("description", &format!("{:?}", meta.description)),
+                ("critical", &critical),
+            ],
+        )
     );
     for (name, (bytes, hash)) in FIRMWARE_FILES.iter().zip(files.iter().zip(hashes)) {
-        let _ = writeln!(said, "  {name}: {} bytes, sha256 {hash}", bytes.len());
+        let values: [(&str, &dyn std::fmt::Display); 3] =
+            [("name", name), ("bytes", &bytes.len()), ("hash", hash)];
+        let _ = writeln!(said, "{}", fill(t.publish_file, &values));
     }
     if let Some(rollout) = &meta.rollout {
-        let _ = writeln!(said, "  rollout: {rollout}");
+        let _ = writeln!(said, "{}", fill(t.publish_rollout, &[("rollout", rollout)]));
     }
     said
 }
@@ -308,7 +392,8 @@ fn ask_version(source: &std::path::Path) -> Result<Version, PublishError> {
     if !std::io::stdin().is_terminal() {
         return Err(refusal());
     }
-    eprint!("release date of {} (yyyymmdd): ", source.display());
+    let t = OperatorText::of(Lang::operator());
+    eprint!("{}", fill(t.ask_version, &[("source", &source.display())]));
     let mut line = String::new();
     std::io::stdin()
         .lock()
@@ -321,34 +406,39 @@ fn ask_version(source: &std::path::Path) -> Result<Version, PublishError> {
 /// What devices of `line` are offered now that `version` is in place, from a scan of the
 /// folder as the server will see it.
 pub fn offer_summary(config: &Config, line: &str, version: Version) -> String {
+    let t = OperatorText::of(config.language);
     offered_by_scan(config, line, |named, view, current| {
-        let mut text = String::new();
         if current.version == version {
-            let _ = write!(text, "{named} built before {version} are now offered it");
-            text.push_str(&how_offered(view, current));
-        } else if current.version > version {
-            let _ = writeln!(
-                text,
-                "{version} is published, but {} is newer and stays the release {named} are \
-                 offered",
-                current.version
+            let mut text = fill(
+                t.offer_now_offered,
+                &[("named", &named), ("version", &version)],
             );
+            text.push_str(&how_offered(view, current, t));
+            text
+        } else if current.version > version {
+            let values: [(&str, &dyn std::fmt::Display); 3] = [
+                ("version", &version),
+                ("newer", &current.version),
+                ("named", &named),
+            ];
+            fill(t.offer_newer_stays, &values) + "\n"
         } else {
-            let _ = writeln!(text, "{named} are offered {} now", current.version);
+            let values: [(&str, &dyn std::fmt::Display); 2] =
+                [("named", &named), ("version", &current.version)];
+            fill(t.offer_offered, &values) + "\n"
         }
-        text
     })
 }
 
 /// What devices of `line` are offered now, whatever was just taken away (for `withdraw`):
 /// the release that is now current, how, or that there is none.
 pub fn offered_now(config: &Config, line: &str) -> String {
+    let t = OperatorText::of(config.language);
     offered_by_scan(config, line, |named, view, current| {
-        let version = current.version;
-        format!(
-            "now {named} built before {version} are offered {version}{}",
-            how_offered(view, current)
-        )
+        fill(
+            t.offer_now,
+            &[("named", &named), ("version", &current.version)],
+        ) + &how_offered(view, current, t)
     })
 }
 
@@ -359,6 +449,7 @@ fn offered_by_scan(
     line: &str,
     current_said: impl FnOnce(&str, &LineView<'_>, &Release) -> String,
 ) -> String {
+    let t = OperatorText::of(config.language);
     let later = SystemTime::now() + Duration::from_secs(24 * 3600);
     let snapshot = Snapshot::scan(
         &config.scan_settings(),
@@ -367,40 +458,31 @@ fn offered_by_scan(
         &WriteLedger::default(),
     );
     let Some(view) = snapshot.line(line) else {
-        return format!(
-            "line {} is not served (see kkt-update-server check)\n",
-            line_label(line)
-        );
+        return fill(t.offer_line_not_served, &[("line", &line_label(line))]) + "\n";
     };
     let named = if line == DEFAULT_LINE {
-        "devices".to_string()
+        t.offer_devices.to_string()
     } else {
-        format!("devices of line {line}")
+        fill(t.offer_devices_of_line, &[("line", &line)])
     };
     let Some(current) = view.releases.current() else {
-        return format!(
-            "no release of {} is published now: {named} are told there is no update\n",
-            line_label(line)
-        );
+        return fill(
+            t.offer_no_release,
+            &[("line", &line_label(line)), ("named", &named)],
+        ) + "\n";
     };
     current_said(&named, &view, current)
 }
 
 /// Who is offered the current release (everyone, or as its rollout admits them) and from
 /// which build it is critical; the end of a line.
-fn how_offered(view: &LineView<'_>, current: &Release) -> String {
-    let mut text = String::new();
-    match &current.rollout {
-        Some(rollout) => {
-            let _ = write!(
-                text,
-                " as the rollout admits them ({rollout}); the others keep the release below"
-            );
-        }
-        None => text.push_str(" (everyone)"),
-    }
+fn how_offered(view: &LineView<'_>, current: &Release, t: &OperatorText) -> String {
+    let mut text = match &current.rollout {
+        Some(rollout) => fill(t.offer_as_rollout_admits, &[("rollout", rollout)]),
+        None => t.offer_everyone.to_string(),
+    };
     if let Some(critical) = view.critical() {
-        let _ = write!(text, "; builds before {critical} are told it is critical");
+        text.push_str(&fill(t.offer_critical_before, &[("version", &critical)]));
     }
     text.push('\n');
     text
@@ -415,18 +497,18 @@ fn wait_served(
     out: &mut dyn Write,
 ) -> Result<(), PublishError> {
     let path = file_path(line, version, FIRMWARE_FILES[0]);
+    let t = OperatorText::of(config.language);
     let mut rejected = || rejection(config, line, version);
     match server_client::wait_for_device(config, &path, sha256, 304, WAIT_FOR, &mut rejected) {
-        Waited::Answered(took) => Ok(write_out(
-            out,
-            &format!("the running server serves it ({:.1} s)\n", took.as_secs_f64()),
-        )?),
-        Waited::NoServer(why) => Ok(write_out(
-            out,
-            &format!(
-                "no running server answered ({why}); a server started later finds the release by itself\n"
-            ),
-        )?),
+        Waited::Answered(took) => {
+            let seconds = format!("{:.1}", took.as_secs_f64());
+            let said = fill(t.served_now, &[("seconds", &seconds)]);
+            Ok(write_out(out, &format!("{said}\n"))?)
+        }
+        Waited::NoServer(why) => {
+            let said = fill(t.no_server_answered, &[("why", &why)]);
+            Ok(write_out(out, &format!("{said}\n"))?)
+        }
         Waited::GaveUp(reason) => Err(PublishError::Rejected { version, reason }),
         Waited::TimedOut => Err(PublishError::NotServed { version }),
     }

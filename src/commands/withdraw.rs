@@ -15,6 +15,8 @@ use crate::commands::publish::{offered_now, write_out, TerminalError};
 use crate::commands::server_client::{self, Waited};
 use crate::config::cli::WithdrawArgs;
 use crate::config::Config;
+use crate::model::lang::{fill, InLanguage};
+use crate::model::operator_text::OperatorText;
 use crate::model::version::Version;
 use crate::publishing::withdraw::{withdraw, WithdrawError};
 
@@ -42,6 +44,27 @@ pub enum WithdrawCommandError {
     StillServed { version: Version },
 }
 
+/// The refusals in Russian: `withdraw` prints them in the operator's language.
+impl InLanguage for WithdrawCommandError {
+    fn in_russian(&self) -> String {
+        match self {
+            WithdrawCommandError::NotADate(given) => format!(
+                "отзываемый релиз — дата в виде ггггммдд, например 20250301; получено {given:?}"
+            ),
+            WithdrawCommandError::NoSuchLine { name, firmware_dir } => format!(
+                "в {} нет линейки {name:?} (линейка — это папка с line.yaml)",
+                firmware_dir.display()
+            ),
+            WithdrawCommandError::Withdraw(error) => error.in_russian(),
+            WithdrawCommandError::Terminal(error) => error.in_russian(),
+            WithdrawCommandError::StillServed { version } => format!(
+                "работающий сервер всё ещё раздаёт {version} спустя {} с; см. его журнал",
+                WAIT_FOR.as_secs()
+            ),
+        }
+    }
+}
+
 /// Runs the command; `Err` is the refusal or failure, in words.
 pub fn run(
     config: &Config,
@@ -61,16 +84,18 @@ pub fn run(
         }
     };
     let moved = withdraw(&config.firmware_dir, &line, version)?;
-    let mut said = format!(
-        "withdrew {version}: moved to {} (publish it again with kkt-update-server publish {} --replace{})\n",
-        moved.display(),
-        moved.display(),
-        if line == DEFAULT_LINE {
-            String::new()
-        } else {
-            format!(" --line {line}")
-        }
-    );
+    let t = OperatorText::of(config.language);
+    let line_flag = if line == DEFAULT_LINE {
+        String::new()
+    } else {
+        format!(" --line {line}")
+    };
+    let values: [(&str, &dyn std::fmt::Display); 3] = [
+        ("version", &version),
+        ("moved", &moved.display()),
+        ("line_flag", &line_flag),
+    ];
+    let mut said = fill(t.withdrew, &values) + "\n";
     said.push_str(&offered_now(config, &line));
     write_out(out, &said)?;
     if args.no_wait {
@@ -78,11 +103,13 @@ pub fn run(
     }
     let path = file_path(&line, version, FIRMWARE_FILES[0]);
     match server_client::wait_for_device(config, &path, "-", 404, WAIT_FOR, &mut || None) {
-        Waited::Answered(_) => Ok(write_out(out, "the running server no longer serves it\n")?),
-        Waited::NoServer(_) | Waited::GaveUp(_) => Ok(write_out(
+        Waited::Answered(_) => Ok(write_out(
             out,
-            "no running server answered; nothing more to wait for\n",
+            &format!("{}\n", t.withdraw_no_longer_served),
         )?),
+        Waited::NoServer(_) | Waited::GaveUp(_) => {
+            Ok(write_out(out, &format!("{}\n", t.withdraw_no_server))?)
+        }
         Waited::TimedOut => Err(WithdrawCommandError::StillServed { version }),
     }
 }

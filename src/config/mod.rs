@@ -34,6 +34,7 @@ pub use crate::config::file::{parse_file, FileConfig};
 use crate::config::layer::Layer;
 use crate::config::postgres_url::PostgresSetting;
 use crate::config::settings::*;
+use crate::model::lang::{Lang, LanguageChoice};
 use crate::model::text_file::utf8_text;
 use crate::model::trusted_proxies::TrustedProxies;
 use crate::model::version::Version;
@@ -56,6 +57,9 @@ pub struct Config {
     /// Quiet time for a file whose writer nobody could vouch for (never seen closed by the
     /// watcher, and the kernel would not say): at least `settle`.
     pub unconfirmed_settle: Duration,
+    /// The language of the command line's output and the operator's log lines, resolved
+    /// (`auto` already asked the system).
+    pub language: Lang,
     /// How changes under `firmware_dir` and the license files are seen.
     pub watch: WatchMode,
     /// How often polled folders are looked at.
@@ -185,6 +189,7 @@ impl Config {
             admin_listen,
             settle: Duration::from_millis(settle_ms),
             unconfirmed_settle: Duration::from_millis(unconfirmed_settle_ms.max(settle_ms)),
+            language: language(&given.text(&LANGUAGE).unwrap_or_default())?,
             watch: WatchMode::parse(&given.text(&WATCH).unwrap_or_default())?,
             poll_interval: Duration::from_millis(given.number(&POLL_INTERVAL_MS)?),
             static_files: given.bool(&STATIC_FILES),
@@ -540,6 +545,19 @@ pub enum WatchMode {
     Notify,
     /// Polling everywhere, every `poll_interval_ms`.
     Poll,
+}
+
+/// The `language` setting, `auto` resolved to the system's language.
+fn language(text: &str) -> Result<Lang> {
+    match LanguageChoice::parse(text) {
+        Some(choice) => Ok(choice.resolve()),
+        None => bail!(
+            "{} must be {}; got {:?}",
+            LANGUAGE.key,
+            LANGUAGE.form,
+            text.trim()
+        ),
+    }
 }
 
 impl WatchMode {

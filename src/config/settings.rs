@@ -434,6 +434,18 @@ pub const ADMIN_TLS: Setting = Setting {
     ..BASE
 };
 
+pub const LANGUAGE: Setting = Setting {
+    key: "language",
+    flag: "language",
+    env: "KKT_LANGUAGE",
+    value_name: "ru|en|auto",
+    default: Builtin::Text("auto"),
+    form: "ru, en or auto",
+    doc: "Language of the command line's output and the operator's log lines: ru, en, or \
+          auto (the system's: LC_ALL, LC_MESSAGES, LANG; the Windows UI language)",
+    ..BASE
+};
+
 /// Every key of `server.yaml`, in the order `--help` and README list them.
 pub const SETTINGS: &[Setting] = &[
     LISTEN,
@@ -464,6 +476,7 @@ pub const SETTINGS: &[Setting] = &[
     TLS_CERT,
     TLS_KEY,
     ADMIN_TLS,
+    LANGUAGE,
 ];
 
 /// The setting named `key`, if there is one.

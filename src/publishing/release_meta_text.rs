@@ -8,6 +8,7 @@ use serde_yaml::{Mapping, Value};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::release_meta::{to_hex, MetaError, ReleaseMeta, FIRMWARE_FILES};
+use crate::model::lang::InLanguage;
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 
@@ -94,6 +95,19 @@ pub fn meta_text(
     let text = format!("# written by kkt-update-server publish\n{text}");
     let meta = ReleaseMeta::parse(version, &text).map_err(MetaTextError::Invalid)?;
     Ok((text, meta))
+}
+
+/// In Russian the frame of the sentence; what the release's `meta.yaml` parser says of it
+/// stays in English (it names keys and forms as written in the file).
+impl InLanguage for MetaTextError {
+    fn in_russian(&self) -> String {
+        match self {
+            MetaTextError::SourceMeta(error) => format!("meta.yaml источника: {error}"),
+            MetaTextError::NotYaml(why) => why.clone(),
+            MetaTextError::Write(error) => format!("не удалось записать meta.yaml: {error}"),
+            MetaTextError::Invalid(error) => error.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

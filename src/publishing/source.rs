@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 use zip::result::ZipError;
 
 use crate::catalog::release_meta::FIRMWARE_FILES;
+use crate::model::lang::InLanguage;
 use crate::model::text_file::{utf8_text, NotUtf8};
 use crate::model::version::Version;
 use crate::platform::regular_file::{kind_of, open_regular, read_regular, NotOpened, NotRead};
@@ -796,6 +797,145 @@ fn hidden_entry<R: Read + Seek>(
             .saturating_add(length(32));
     }
     None
+}
+
+/// The refusals in Russian (`publish` prints them in the operator's language). Causes from
+/// the system or the zip reader (`error`) and the kinds of entry stay in English.
+impl InLanguage for SourceError {
+    fn in_russian(&self) -> String {
+        use SourceError as E;
+        let size = |limit: u64| {
+            if limit == META_MAX {
+                "meta.yaml занимает несколько строк"
+            } else {
+                "прошивка весит около 0,5 МБ"
+            }
+        };
+        match self {
+            E::Missing(path) => format!("{} не существует", path.display()),
+            E::Unreadable { shown, error } => format!("не удалось прочитать {shown}: {error}"),
+            E::SymbolicLink(path) => format!(
+                "{} — символьная ссылка; publish читает только настоящие папки и файлы: \
+                 укажите папку или .zip, на которые она указывает",
+                path.display()
+            ),
+            E::NeitherFolderNorZip(path) => format!(
+                "{} — не папка и не .zip; укажите папку с upd_app.bin и \
+                 upd_app_for_old_frs.bin или её .zip",
+                path.display()
+            ),
+            E::SameBytes(path) => format!(
+                "{} и {} в {} совпадают байт в байт: один из них наверняка не тот файл",
+                FIRMWARE_FILES[0],
+                FIRMWARE_FILES[1],
+                path.display()
+            ),
+            E::StillWritten {
+                path,
+                before,
+                after,
+            } => format!(
+                "{} ещё записывается (размер изменился с {before} до {after} байт во время \
+                 проверки); дождитесь окончания копирования",
+                path.display()
+            ),
+            E::NotRegular { shown, kind } => format!(
+                "{shown} — {kind}, а не обычный файл; publish читает только обычные файлы: \
+                 положите туда сам файл"
+            ),
+            E::TooLarge { shown, limit } => format!(
+                "{shown} больше {} МиБ; {}: тот ли это файл?",
+                limit / 1_048_576,
+                size(*limit)
+            ),
+            E::FileMissing { name, shown } => format!("в {shown} нет {name}"),
+            E::Empty { shown } => format!("{shown} пуст"),
+            E::Disappeared(path) => format!("{} исчез во время чтения", path.display()),
+            E::ChangedWhileRead(path) => format!("{} изменился во время чтения", path.display()),
+            E::NotText { shown, why } => format!(
+                "{shown}: {} — не текст в UTF-8 (строка {}; кириллица сохранена в \
+                 Windows-1251?): сохраните его в UTF-8",
+                why.what, why.line
+            ),
+            E::ZipTooLarge { shown, bytes } => format!(
+                "{shown} весит {} МБ; два файла релиза намного меньше: тот ли это архив?",
+                bytes / 1_048_576
+            ),
+            E::ListingTooLarge { shown } => format!(
+                "{shown}: список записей занимает больше {} МиБ (или это вовсе не zip); в \
+                 архиве релиза несколько файлов: тот ли это архив?",
+                LISTING_MAX / 1_048_576
+            ),
+            zip => zip_in_russian(zip),
+        }
+    }
+}
+
+/// The refusals of an archive's contents in Russian (`SourceError::in_russian`).
+fn zip_in_russian(error: &SourceError) -> String {
+    use SourceError as E;
+    let size = |limit: u64| {
+        if limit == META_MAX {
+            "meta.yaml занимает несколько строк"
+        } else {
+            "прошивка весит около 0,5 МБ"
+        }
+    };
+    match error {
+        E::NotZip { shown, error } => format!("{shown} — не читаемый .zip: {error}"),
+        E::TooManyEntries { shown, count } => format!(
+            "в {shown} записей: {count}; в архиве релиза их несколько (не больше \
+             {ENTRIES_MAX}): тот ли это архив?"
+        ),
+        E::EntryUnreadable {
+            shown,
+            index,
+            error,
+        } => format!("{shown}: запись {index} не читается: {error}"),
+        E::BadEntryName { shown, name, why } => {
+            format!("{shown}: запись {name:?} {why}; архив отклонён целиком")
+        }
+        E::EntryNotRegular { shown, name, kind } => format!(
+            "{shown}: запись {name:?} — {kind}, а не обычный файл; publish читает только \
+             обычные файлы: упакуйте в zip сами файлы"
+        ),
+        E::NamedTwice { shown, name } => format!(
+            "в {shown} дважды есть {name:?} (имена, различающиеся только регистром букв \
+             или косыми чертами, при распаковке дают один файл); оставьте одну"
+        ),
+        E::NestedTooDeep { shown, path } => format!(
+            "{shown}: {path:?} вложен слишком глубоко; положите файлы в корень архива или \
+             в одну папку"
+        ),
+        E::FileTwice {
+            shown,
+            file,
+            first,
+            second,
+        } => format!("в {shown} дважды есть {file} ({first:?} и {second:?}); оставьте один"),
+        E::EntryNotUnpacked { shown, name, error } => {
+            format!("{shown}: {name:?} не распаковывается: {error}")
+        }
+        E::EntryNotInflated { shown, name, error } => {
+            format!("{shown}: {name:?} не распаковывается: {error}")
+        }
+        E::UnpacksTooLarge {
+            shown,
+            name,
+            limit,
+            claimed,
+        } => format!(
+            "{shown}: {name:?} распаковывается больше чем в {} МиБ (заголовок заявляет \
+             {claimed} байт); {}: тот ли это архив?",
+            limit / 1_048_576,
+            size(*limit)
+        ),
+        E::HiddenTwice { shown, name } => format!(
+            "в {shown} дважды есть {name:?} (вторая запись с тем же именем, которую \
+             zip-программы распакуют поверх первой); оставьте одну"
+        ),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]

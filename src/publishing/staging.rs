@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::catalog::release_meta::FIRMWARE_FILES;
+use crate::model::lang::{step_in_russian, InLanguage};
 use crate::model::version::Version;
 use crate::platform::durable::{sync_folder, write_synced};
 use crate::platform::shared_folder::{self, why_denied, Denied, Need};
@@ -169,4 +170,32 @@ fn replace_in_place(
         fs::rename(temp, final_path).map_err(io("rename into place", final_path))?;
     }
     sync_folder(target).map_err(io("sync", target))
+}
+
+/// The failures in Russian (`publish` prints them in the operator's language); the
+/// system's own cause stays as the system says it.
+impl InLanguage for StagingError {
+    fn in_russian(&self) -> String {
+        match self {
+            StagingError::AlreadyPublished(path) => format!(
+                "{} уже опубликован; чтобы заменить его на месте, добавьте --replace",
+                path.display()
+            ),
+            StagingError::AppearedMeanwhile(path) => format!(
+                "{} тем временем появился; ничего не изменено",
+                path.display()
+            ),
+            StagingError::Io { what, path, error } => format!(
+                "не удалось {} {}: {error}",
+                step_in_russian(what),
+                path.display()
+            ),
+            StagingError::Denied { what, path, denied } => format!(
+                "не удалось {} {}: доступ запрещён: {}",
+                step_in_russian(what),
+                path.display(),
+                denied.in_russian()
+            ),
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::lines::line_folder;
+use crate::model::lang::{step_in_russian, InLanguage};
 use crate::model::version::Version;
 use crate::platform::durable::sync_folder;
 use crate::platform::shared_folder::{self, why_denied, Denied, Need};
@@ -177,4 +178,52 @@ pub fn withdraw(
         sync_folder(dir).map_err(io("sync", dir))?;
     }
     Ok(destination)
+}
+
+/// The failures in Russian (`withdraw` prints them in the operator's language); the
+/// system's own cause stays as the system says it.
+impl InLanguage for WithdrawError {
+    fn in_russian(&self) -> String {
+        match self {
+            WithdrawError::NotAFolder(path) => {
+                format!("{} — не папка релиза", path.display())
+            }
+            WithdrawError::NoRelease {
+                version,
+                line,
+                line_dir,
+            } => {
+                let in_line = if line == DEFAULT_LINE {
+                    String::new()
+                } else {
+                    format!(" в линейке {line}")
+                };
+                format!("нет релиза {version}{in_line} в {}", line_dir.display())
+            }
+            WithdrawError::Io { what, path, error } => format!(
+                "не удалось {} {}: {error}",
+                step_in_russian(what),
+                path.display()
+            ),
+            WithdrawError::Move { from, to, error } => format!(
+                "не удалось перенести {} в {}: {error}",
+                from.display(),
+                to.display()
+            ),
+            WithdrawError::Denied { what, path, denied } => {
+                let step = match what
+                    .strip_prefix("move ")
+                    .and_then(|w| w.strip_suffix(" to"))
+                {
+                    Some(folder) => format!("перенести {folder} в"),
+                    None => step_in_russian(what),
+                };
+                format!(
+                    "не удалось {step} {}: доступ запрещён: {}",
+                    path.display(),
+                    denied.in_russian()
+                )
+            }
+        }
+    }
 }

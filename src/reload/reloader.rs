@@ -21,6 +21,8 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::clock;
+use crate::model::lang::Lang;
+use crate::model::operator_text::OperatorText;
 use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 use crate::store::release_events::release_events;
@@ -328,17 +330,21 @@ impl Reloader {
             || previous.releases.current().map(|r| &r.description)
                 != snapshot.releases.current().map(|r| &r.description)
         {
-            changes.push(snapshot_report::current_line(snapshot));
+            changes.push(snapshot_report::current_line(snapshot, Lang::operator()));
         }
         if previous.critical != snapshot.critical {
-            changes.push(snapshot_report::critical_line(snapshot));
+            changes.push(snapshot_report::critical_line(snapshot, Lang::operator()));
         }
-        let lines = snapshot_report::lines_line(snapshot);
-        if snapshot_report::lines_line(previous) != lines {
-            changes.push(lines.unwrap_or_else(|| "no firmware lines any more".to_string()));
+        let lines = snapshot_report::lines_line(snapshot, Lang::operator());
+        if snapshot_report::lines_line(previous, Lang::operator()) != lines {
+            changes.push(lines.unwrap_or_else(|| {
+                OperatorText::of(Lang::operator())
+                    .no_lines_any_more
+                    .to_string()
+            }));
         }
         if previous.licenses.total() != snapshot.licenses.total() {
-            changes.push(snapshot_report::licenses_line(snapshot));
+            changes.push(snapshot_report::licenses_line(snapshot, Lang::operator()));
         }
         let ms = took.as_millis();
         if changes.is_empty() && matches!(trigger, Trigger::Signal | Trigger::Request) {

@@ -15,6 +15,9 @@ pub struct RolloutView {
     pub version: u32,
     /// The rollout in words.
     pub settings: String,
+    /// The same in Russian, for the Russian dashboard (not part of `/status`).
+    #[serde(skip)]
+    pub settings_ru: String,
     pub percent: u8,
     pub pilot: String,
     pub window: Option<String>,
@@ -104,6 +107,7 @@ pub fn rollouts(
                 line: line.name.to_string(),
                 version: release.version.as_u32(),
                 settings: rollout.to_string(),
+                settings_ru: rollout.in_russian(),
                 percent: rollout.percent,
                 pilot: rollout.pilot.to_string(),
                 window: rollout.window.map(|w| w.to_string()),

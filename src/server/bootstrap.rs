@@ -19,6 +19,7 @@ use crate::config::cli::RawArgs;
 use crate::config::tls::{self, CertificateStore};
 use crate::config::Config;
 use crate::model::clock;
+use crate::model::lang::Lang;
 use crate::observe::access_log::AccessLog;
 use crate::platform::open_files;
 use crate::reload::reloader::Reloader;
@@ -98,7 +99,7 @@ fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> 
         &WriteLedger::default(),
     );
     super::log_snapshot(&snapshot);
-    let outcome = snapshot_report::current_line(&snapshot);
+    let outcome = snapshot_report::current_line(&snapshot, Lang::operator());
     let state = web::Data::new(
         AppState::new(
             snapshot,
@@ -130,7 +131,7 @@ fn record_started(state: &AppState) {
             .releases
             .current()
             .map(|r| r.version.as_u32()),
-        detail: snapshot_report::current_line(&state.snapshot()),
+        detail: snapshot_report::current_line(&state.snapshot(), Lang::operator()),
     });
 }
 

@@ -18,6 +18,7 @@ use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
+use crate::model::lang::Lang;
 use background::Background;
 use device_server::DeviceServers;
 use shutdown::Drain;
@@ -76,12 +77,21 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
 
 /// Logs the summary lines and every problem of a snapshot.
 pub fn log_snapshot(snapshot: &Snapshot) {
-    info!("{}", snapshot_report::current_line(snapshot));
-    info!("{}", snapshot_report::critical_line(snapshot));
-    if let Some(lines) = snapshot_report::lines_line(snapshot) {
+    info!(
+        "{}",
+        snapshot_report::current_line(snapshot, Lang::operator())
+    );
+    info!(
+        "{}",
+        snapshot_report::critical_line(snapshot, Lang::operator())
+    );
+    if let Some(lines) = snapshot_report::lines_line(snapshot, Lang::operator()) {
         info!("{lines}");
     }
-    info!("{}", snapshot_report::licenses_line(snapshot));
+    info!(
+        "{}",
+        snapshot_report::licenses_line(snapshot, Lang::operator())
+    );
     for problem in snapshot_report::errors(snapshot) {
         warn!("{problem}");
     }

@@ -306,9 +306,9 @@ fn the_dashboard_renders_in_a_real_browser() {
     let Some(dom) = browser_dom(&format!("http://{admin}/")) else {
         return;
     };
-    // The current release and the critical version.
+    // The current release (written DD.MM.YYYY like every date) and the critical version.
     assert!(
-        dom.contains("<b>20180125</b>") && dom.contains("Обновление 25.01"),
+        dom.contains("<b>25.01.2018</b>") && dom.contains("Обновление 25.01"),
         "{dom}"
     );
     assert!(dom.contains("id=\"critical-version\""), "{dom}");

@@ -38,6 +38,7 @@ mod hostile_requests;
 mod hot_reload;
 mod inventory;
 mod inventory_postgres;
+mod language;
 mod limits;
 mod lines;
 mod properties;

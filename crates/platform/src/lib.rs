@@ -30,4 +30,5 @@ pub mod service_control;
 pub mod shared_folder;
 pub mod stop_signal;
 pub mod system_folders;
+pub mod system_language;
 pub mod windows_service;

@@ -160,6 +160,65 @@ impl fmt::Display for Denied {
     }
 }
 
+impl Denied {
+    /// The same explanation as `Display`, in Russian, for an operator whose system speaks
+    /// it (the commands choose; the words of the commands to run stay as they are typed).
+    pub fn in_russian(&self) -> String {
+        let path = self.path.display();
+        let mut text = format!(
+            "{} {path} принадлежит пользователю {} и группе {} (права {} {:04o}); ",
+            if self.is_dir {
+                "папка"
+            } else {
+                "файл"
+            },
+            self.owner,
+            self.group,
+            mode_letters(self.mode, self.is_dir),
+            self.mode & 0o7777
+        );
+        let join_group = format!(
+            "добавьте себя в группу {}: sudo usermod -aG {} $USER, затем войдите в систему \
+             заново (в группу включает только новый вход)",
+            self.group, self.group
+        );
+        if !self.group_may() {
+            let action = match self.need {
+                Need::Write if self.is_dir => "создавать и переносить в ней записи",
+                Need::Write => "изменять его",
+                Need::Read => "читать",
+            };
+            text.push_str(&format!(
+                "группа {} не может {action}: попросите {} (или администратора, через sudo) \
+                 выполнить chmod {} {path}",
+                self.group,
+                self.owner,
+                self.chmod()
+            ));
+            if !self.in_group {
+                text.push_str(&format!(", а также {join_group}"));
+            }
+        } else if !self.in_group {
+            text.push_str(&format!(
+                "вы ({}) не в группе {}: {join_group}",
+                self.you, self.group
+            ));
+        } else if self.is_dir && self.mode & 0o1000 != 0 && self.need == Need::Write {
+            text.push_str(&format!(
+                "бит sticky позволяет переносить и удалять запись только её владельцу: \
+                 попросите администратора выполнить sudo chmod -t {path}"
+            ));
+        } else {
+            text.push_str(&format!(
+                "вы ({}) в группе {}, и ей это разрешено, значит, отказывает список доступа \
+                 или файловая система только для чтения: обратитесь к администратору",
+                self.you, self.group
+            ));
+        }
+        text
+    }
+}
+
 /// `drwxrwsr-x`, as `ls -l` writes it.
 fn mode_letters(mode: u32, is_dir: bool) -> String {
     let mut text = String::from(if is_dir { "d" } else { "-" });

@@ -3,63 +3,78 @@
 //! what the log says.
 
 use crate::catalog::device_line::line_label;
+use crate::catalog::lines::Line;
 use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::sample_release;
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
+use crate::model::lang::{fill, Lang};
 use crate::model::one_line::escaped;
+use crate::model::operator_text::OperatorText;
 
 /// One line naming the current release, or saying there is none.
-pub fn current_line(snapshot: &Snapshot) -> String {
+pub fn current_line(snapshot: &Snapshot, lang: Lang) -> String {
+    let t = OperatorText::of(lang);
     match snapshot.releases.current() {
-        Some(r) => format!(
-            "current release {} ({:?}, critical: {})",
-            r.version, r.description, r.critical
+        Some(r) => fill(
+            t.current_release,
+            &[
+                ("version", &r.version),
+                ("description", &format!("{:?}", r.description)),
+                ("critical", &t.yes_no(r.critical)),
+            ],
         ),
-        None => format!(
-            "no release published in {}: devices are told there is no update",
-            snapshot.firmware_dir.display()
+        None => fill(
+            t.no_release_published,
+            &[("dir", &snapshot.firmware_dir.display())],
         ),
     }
 }
 
 /// One line naming the critical version and where it comes from.
-pub fn critical_line(snapshot: &Snapshot) -> String {
+pub fn critical_line(snapshot: &Snapshot, lang: Lang) -> String {
+    let t = OperatorText::of(lang);
     match snapshot.critical {
         Some(c) => {
             let source = match c.source {
-                CriticalSource::Config => "critical_version in the configuration",
-                CriticalSource::Release => "a release marked critical: true",
+                CriticalSource::Config => t.critical_from_config,
+                CriticalSource::Release => t.critical_from_release,
             };
-            format!("critical version {} (from {source})", c.version)
+            fill(
+                t.critical_version,
+                &[("version", &c.version), ("source", &source)],
+            )
         }
-        None => "no critical version: no device is told an update is critical".to_string(),
+        None => t.no_critical_version.to_string(),
     }
 }
 
 /// One line counting the licenses.
-pub fn licenses_line(snapshot: &Snapshot) -> String {
-    let files = snapshot.licenses.files.len();
-    format!(
-        "{} serials with feature licenses from {files} file(s)",
-        snapshot.licenses.total()
+pub fn licenses_line(snapshot: &Snapshot, lang: Lang) -> String {
+    fill(
+        OperatorText::of(lang).licenses_count,
+        &[
+            ("serials", &snapshot.licenses.total()),
+            ("files", &snapshot.licenses.files.len()),
+        ],
     )
 }
 
 /// One line per named firmware line: its current release (empty without lines).
-pub fn lines_line(snapshot: &Snapshot) -> Option<String> {
+pub fn lines_line(snapshot: &Snapshot, lang: Lang) -> Option<String> {
     if snapshot.lines.lines.is_empty() {
         return None;
     }
+    let t = OperatorText::of(lang);
     let lines: Vec<String> = snapshot
         .lines
         .lines
         .values()
         .map(|line| match line.releases.current() {
             Some(r) => format!("{} {}", line.name, r.version),
-            None => format!("{} none", line.name),
+            None => format!("{} {}", line.name, t.none),
         })
         .collect();
-    Some(format!("current release per line: {}", lines.join(", ")))
+    Some(fill(t.current_per_line, &[("lines", &lines.join(", "))]))
 }
 
 /// Problems with `firmware_dir` itself, with line folders, and notes about versions kept
@@ -150,42 +165,44 @@ pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
 }
 
 /// The release folders of one line, one per row.
-fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str) {
+fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str, t: &OperatorText) {
     for folder in &releases.folders {
         let current = releases
             .current()
             .is_some_and(|c| c.version == folder.version);
         let state = match &folder.state {
-            FolderState::Published(r) if current => {
-                format!(
-                    "current   {:?}, critical: {}{}",
-                    r.description,
-                    r.critical,
-                    rollout_text(r)
-                )
-            }
-            FolderState::Published(r) => {
-                format!(
-                    "published {:?}, critical: {}{}",
-                    r.description,
-                    r.critical,
-                    rollout_text(r)
-                )
-            }
+            FolderState::Published(r) => fill(
+                if current {
+                    t.row_current
+                } else {
+                    t.row_published
+                },
+                &[
+                    ("description", &format!("{:?}", r.description)),
+                    ("critical", &t.yes_no(r.critical)),
+                    ("rollout", &rollout_text(r, t)),
+                ],
+            ),
             FolderState::Settling {
                 wait,
                 reason,
                 serving,
-            } => format!(
-                "settling  {reason}; checked again in {} ms{}",
-                wait.as_millis(),
-                if serving.is_some() {
-                    " (the version checked before keeps serving)"
-                } else {
-                    ""
-                }
+            } => fill(
+                t.row_settling,
+                &[
+                    ("reason", reason),
+                    ("ms", &wait.as_millis()),
+                    (
+                        "serving",
+                        &if serving.is_some() {
+                            t.row_still_serving
+                        } else {
+                            ""
+                        },
+                    ),
+                ],
             ),
-            FolderState::Rejected(reason) => format!("rejected  {reason}"),
+            FolderState::Rejected(reason) => fill(t.row_rejected, &[("reason", reason)]),
         };
         push_line(out, format_args!("{indent}{} {state}", folder.version));
     }
@@ -199,79 +216,87 @@ fn push_line(out: &mut String, text: std::fmt::Arguments<'_>) {
     out.push('\n');
 }
 
-fn rollout_text(release: &Release) -> String {
+fn rollout_text(release: &Release, t: &OperatorText) -> String {
     match &release.rollout {
-        Some(rollout) => format!(", rollout: {rollout}"),
+        Some(rollout) => fill(t.row_rollout, &[("rollout", rollout)]),
         None => String::new(),
     }
 }
 
 /// The full report of `check`.
-pub fn full_report(snapshot: &Snapshot) -> String {
+pub fn full_report(snapshot: &Snapshot, lang: Lang) -> String {
+    let t = OperatorText::of(lang);
     let mut out = String::new();
-    push_line(
+    let row = |out: &mut String, text: String| push_line(out, format_args!("{text}"));
+    row(
         &mut out,
-        format_args!("firmware_dir {}", snapshot.firmware_dir.display()),
+        fill(
+            t.row_firmware_dir,
+            &[("dir", &snapshot.firmware_dir.display())],
+        ),
     );
-    folder_rows(&mut out, &snapshot.releases, "  ");
-    push_line(&mut out, format_args!("{}", current_line(snapshot)));
-    push_line(&mut out, format_args!("{}", critical_line(snapshot)));
+    folder_rows(&mut out, &snapshot.releases, "  ", t);
+    row(&mut out, current_line(snapshot, lang));
+    row(&mut out, critical_line(snapshot, lang));
     for line in snapshot.lines.lines.values() {
-        let known: Vec<String> = line
-            .meta
-            .known_builds
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        push_line(
-            &mut out,
-            format_args!(
-                "line {} {:?} in {}",
-                line.name,
-                line.meta.description,
-                line.dir.display()
-            ),
-        );
-        push_line(
-            &mut out,
-            format_args!(
-                "    known builds: {}",
-                if known.is_empty() {
-                    "none besides its releases".to_string()
-                } else {
-                    known.join(", ")
-                }
-            ),
-        );
-        let critical = snapshot.line(&line.name).and_then(|l| l.critical());
-        push_line(
-            &mut out,
-            format_args!(
-                "    critical version: {}",
-                critical.map_or("none".to_string(), |v| v.to_string())
-            ),
-        );
-        folder_rows(&mut out, &line.releases, "    ");
-        if line.releases.current().is_none() {
-            push_line(
-                &mut out,
-                format_args!("    no release published in this line"),
-            );
-        }
+        line_rows(&mut out, snapshot, line, t);
     }
     for line in &snapshot.lines.out {
-        push_line(
+        row(
             &mut out,
-            format_args!("line {} not served: {}", line.name, line.reason),
+            fill(
+                t.row_line_not_served,
+                &[("name", &line.name), ("reason", &line.reason)],
+            ),
         );
     }
-    push_line(&mut out, format_args!("licenses"));
+    row(&mut out, t.row_licenses.to_string());
     for file in &snapshot.licenses.files {
-        push_line(
+        row(
             &mut out,
-            format_args!("  {}: {} serials", file.path.display(), file.len()),
+            fill(
+                t.row_license_file,
+                &[("file", &file.path.display()), ("count", &file.len())],
+            ),
         );
     }
-    push_line(&mut out, format_args!("{}", licenses_line(snapshot)));
+    row(&mut out, licenses_line(snapshot, lang));
     out
+}
+
+/// The rows of one named line in `check`'s report.
+fn line_rows(out: &mut String, snapshot: &Snapshot, line: &Line, t: &OperatorText) {
+    let row = |out: &mut String, text: String| push_line(out, format_args!("{text}"));
+    let known: Vec<String> = line
+        .meta
+        .known_builds
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    row(
+        out,
+        fill(
+            t.row_line,
+            &[
+                ("name", &line.name),
+                ("description", &format!("{:?}", line.meta.description)),
+                ("dir", &line.dir.display()),
+            ],
+        ),
+    );
+    let builds = if known.is_empty() {
+        t.row_no_known_builds.to_string()
+    } else {
+        known.join(", ")
+    };
+    row(out, fill(t.row_known_builds, &[("builds", &builds)]));
+    let critical = snapshot
+        .line(&line.name)
+        .and_then(|l| l.critical())
+        .map_or(t.none.to_string(), |v| v.to_string());
+    row(out, fill(t.row_line_critical, &[("version", &critical)]));
+    folder_rows(out, &line.releases, "    ", t);
+    if line.releases.current().is_none() {
+        row(out, t.row_line_no_release.to_string());
+    }
 }

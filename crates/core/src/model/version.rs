@@ -53,6 +53,17 @@ impl Version {
     }
 }
 
+/// A yyyymmdd number as operators' pages write dates: DD.MM.YYYY (`Display` keeps the
+/// yyyymmdd of folder names and of what devices receive).
+pub fn day_month_year(yyyymmdd: u32) -> String {
+    format!(
+        "{:02}.{:02}.{}",
+        yyyymmdd % 100,
+        yyyymmdd / 100 % 100,
+        yyyymmdd / 10_000
+    )
+}
+
 impl fmt::Display for Version {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:08}", self.0)

@@ -212,6 +212,33 @@ impl fmt::Display for Rollout {
     }
 }
 
+impl Rollout {
+    /// The rollout in Russian words, for the Russian dashboard (`Display` is the English the
+    /// log, `check` and `/status` keep).
+    pub fn in_russian(&self) -> String {
+        let mut text = format!("{}%", self.percent);
+        if !self.pilot.is_empty() {
+            text.push_str(&format!(", пилотные {}", self.pilot));
+        }
+        if let Some(cap) = self.max_new_per_hour {
+            text.push_str(&format!(", не больше {cap} новых в час"));
+        }
+        if let Some(window) = self.window {
+            text.push_str(&format!(", окно {window}"));
+        }
+        if self.paused {
+            text.push_str(", приостановлено");
+        }
+        if let Some(per_mille) = self.halt_when_stuck_per_mille {
+            text.push_str(&format!(
+                ", остановка, если застряло больше {}",
+                per_mille_text(per_mille)
+            ));
+        }
+        text
+    }
+}
+
 /// `52` per mille as "5.2%", `50` as "5%".
 pub fn per_mille_text(per_mille: u32) -> String {
     if per_mille.is_multiple_of(10) {
