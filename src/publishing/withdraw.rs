@@ -188,6 +188,11 @@ impl InLanguage for WithdrawError {
             WithdrawError::NotAFolder(path) => {
                 format!("{} — не папка релиза", path.display())
             }
+            WithdrawError::NotShelf(path) => format!(
+                "{} — не папка, а ссылка или файл: отозванные релизы туда не переносятся \
+                 (удалите её, и отзыв создаст настоящую папку)",
+                path.display()
+            ),
             WithdrawError::NoRelease {
                 version,
                 line,

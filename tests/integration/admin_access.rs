@@ -137,7 +137,7 @@ fn blank_tokens_are_refused_by_check_and_start_up() {
     assert!(!ok);
     assert!(errors.contains("admin_token is blank"), "{errors}");
     let fixture = deployment("");
-    let output = std::process::Command::new(common::BIN)
+    let output = crate::common::server_command()
         .current_dir(fixture.dir.path())
         .args(["check", "--config", "server.yaml"])
         .env("KKT_ADMIN_TOKEN", "   ")

@@ -5,11 +5,11 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{Fixture, BIN};
+use crate::common::Fixture;
 
 /// Runs the binary in the fixture's folder; killed (and the test failed) after 20 s.
 fn run(fixture: &Fixture, args: &[&str]) -> Output {
-    let mut child = Command::new(BIN)
+    let mut child = crate::common::server_command()
         .args(args)
         .current_dir(fixture.dir.path())
         .env_remove("KKT_CONFIG")

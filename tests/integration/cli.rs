@@ -3,12 +3,10 @@
 
 use crate::common;
 
-use std::process::Command;
-
-use crate::common::{Fixture, Server, BIN};
+use crate::common::{Fixture, Server};
 
 fn check(fixture: &Fixture, envs: &[(&str, &str)]) -> (i32, String) {
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
         .args(["check", "--config", "server.yaml"])
@@ -84,7 +82,7 @@ fn check_fails_on_an_unknown_config_key_and_the_server_refuses_to_start() {
     let (code, text) = check(&fixture, &[]);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("unknown field `critcal_version`"), "{text}");
-    let output = Command::new(BIN)
+    let output = crate::common::server_command()
         .current_dir(fixture.dir.path())
         .args(["--listen", "127.0.0.1:0"])
         .output()
@@ -96,7 +94,7 @@ fn check_fails_on_an_unknown_config_key_and_the_server_refuses_to_start() {
 #[test]
 fn a_named_config_file_must_exist() {
     let fixture = Fixture::new();
-    let output = Command::new(BIN)
+    let output = crate::common::server_command()
         .current_dir(fixture.dir.path())
         .args(["check", "--config", "nope.yaml"])
         .output()
@@ -162,7 +160,7 @@ fn command_line_beats_environment_beats_file() {
 #[test]
 fn the_bundled_sample_checks_clean() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let output = Command::new(BIN)
+    let output = crate::common::server_command()
         .current_dir(root)
         .arg("check")
         .output()
@@ -200,7 +198,7 @@ fn reload_asks_the_running_server_to_rescan_now() {
     );
     let admin = common::admin_addr(&server);
     let reload = |token: &str| {
-        std::process::Command::new(BIN)
+        crate::common::server_command()
             .current_dir(fixture.dir.path())
             .args(["reload", "--config", "server.yaml", "--admin-listen"])
             .arg(admin.to_string())
@@ -284,7 +282,7 @@ fn check_names_the_key_the_value_and_the_form_of_a_wrong_kind_of_value() {
 
 /// The binary in `dir` with `args`, no `KKT_CONFIG` unless given: exit code, stdout, stderr.
 fn run_in(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .current_dir(dir)
         .args(args)

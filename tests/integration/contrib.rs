@@ -70,7 +70,7 @@ fn the_units_command_line_serves_the_packaged_layout() {
     .expect("release");
     let config = root.path("etc/kkt-update-server/server.yaml");
 
-    let check = Command::new(BIN)
+    let check = crate::common::server_command()
         .args(["check", "--config"])
         .arg(&config)
         .output()
@@ -81,7 +81,7 @@ fn the_units_command_line_serves_the_packaged_layout() {
         String::from_utf8_lossy(&check.stdout)
     );
 
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .args(["--config"])
         .arg(&config)

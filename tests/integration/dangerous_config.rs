@@ -129,7 +129,7 @@ fn durations_and_counts_have_upper_bounds() {
 fn a_huge_shutdown_timeout_from_the_environment_cannot_hang_the_stop() {
     let fixture = Fixture::new();
     fixture.release("20180125", None);
-    let output = std::process::Command::new(common::BIN)
+    let output = crate::common::server_command()
         .current_dir(fixture.dir.path())
         .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
         .env("KKT_SHUTDOWN_TIMEOUT_S", "18446744073709551615")
@@ -296,7 +296,7 @@ fn every_spelling_of_the_configurations_folder_is_refused() {
         .file_name()
         .expect("name")
         .to_string_lossy();
-    let output = std::process::Command::new(common::BIN)
+    let output = crate::common::server_command()
         .current_dir(parent)
         .args(["check", "--config", &format!("{name}/server.yaml")])
         .args(["--firmware-dir", &name])

@@ -5,9 +5,9 @@
 //! device receives is byte for byte the same in every language.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-use crate::common::{self, admin_addr, raw_request, Fixture, Server, BIN};
+use crate::common::{self, admin_addr, raw_request, Fixture, Server};
 
 /// The variables that choose the language, cleared so that only the test's own count.
 const LANGUAGE_VARIABLES: [&str; 4] = ["LC_ALL", "LC_MESSAGES", "LANG", "KKT_LANGUAGE"];
@@ -29,7 +29,7 @@ fn deployment() -> Fixture {
 
 /// The binary run in the fixture with `args` and exactly the language variables given.
 fn run(fixture: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
         .args(args)
@@ -218,7 +218,7 @@ fn publish_and_withdraw_say_what_they_did_in_russian() {
 
 /// Starts the server with exactly the language variables given, admin listener on.
 fn start(fixture: &Fixture, env: &[(&str, &str)]) -> Server {
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
         .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])

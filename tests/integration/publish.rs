@@ -53,7 +53,7 @@ fn source(fixture: &Fixture, name: &str, seed: &str) -> PathBuf {
 
 /// Runs a command of the binary in the fixture, pointed at the running server.
 fn command(fixture: &Fixture, server: Option<&Server>, args: &[&std::ffi::OsStr]) -> Output {
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
         .args(args)
@@ -455,7 +455,7 @@ fn withdraw_then_publish_it_back() {
 /// Runs `publish` with `args` and fails the test if it takes longer than `deadline` (a
 /// source that makes it wait, a FIFO, must not hang it).
 fn publish_within(fixture: &Fixture, args: &[&str], deadline: Duration) -> Output {
-    publish_with(Command::new(BIN), fixture, args, deadline)
+    publish_with(crate::common::server_command(), fixture, args, deadline)
 }
 
 /// `publish_within` through `command` (the binary, or a program that runs it).

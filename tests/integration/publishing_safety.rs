@@ -394,7 +394,7 @@ fn start_up_and_check_refuse_a_missing_firmware_dir() {
     let fixture = Fixture::new();
     fs::remove_dir(fixture.path("firmware")).expect("rmdir");
     for command in [&["check"][..], &[][..]] {
-        let output = Command::new(common::BIN)
+        let output = crate::common::server_command()
             .current_dir(fixture.dir.path())
             .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
             .args(command)

@@ -10,9 +10,8 @@ use crate::common;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::common::{firmware_bytes, run_check, Fixture, Server, BIN};
+use crate::common::{firmware_bytes, run_check, Fixture, Server};
 
 /// The source tree's sample folder.
 fn sample_dir() -> PathBuf {
@@ -137,7 +136,7 @@ fn publish_refuses_the_sample_and_leaves_firmware_dir_alone() {
     let fixture = Fixture::new();
     let source = fixture.path("incoming/20250301");
     copy_sample("20250301", &source, true);
-    let output = Command::new(BIN)
+    let output = crate::common::server_command()
         .current_dir(fixture.dir.path())
         .args(["publish", "incoming/20250301", "--config", "server.yaml"])
         .args(["--no-wait"])
@@ -165,7 +164,7 @@ fn publish_refuses_the_sample_and_leaves_firmware_dir_alone() {
     zip.write_all(&fs::read(source.join("upd_app_for_old_frs.bin")).expect("sample"))
         .expect("write");
     zip.finish().expect("finish");
-    let output = Command::new(BIN)
+    let output = crate::common::server_command()
         .current_dir(fixture.dir.path())
         .args([
             "publish",
@@ -212,7 +211,7 @@ fn check_on_an_empty_installation_says_the_next_step_and_it_works() {
     for name in ["upd_app.bin", "upd_app_for_old_frs.bin"] {
         fs::write(copied.join(name), firmware_bytes("20250301", name)).expect("release");
     }
-    let published = Command::new(BIN)
+    let published = crate::common::server_command()
         .arg("publish")
         .arg(&copied)
         .args(["--config"])

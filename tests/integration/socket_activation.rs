@@ -198,7 +198,7 @@ fn ten_restarts_with_systemds_socket_lose_no_request() {
 
 /// Starts the server binding `listen` itself, as a plain restart does.
 fn start_on(fixture: &Fixture, listen: &str) -> Server {
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
         .args([

@@ -11,10 +11,9 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{eventually, run_check, Fixture, Server, BIN, DEADLINE};
+use crate::common::{eventually, run_check, Fixture, Server, DEADLINE};
 use crate::tls_certs::{
     address_in_log, check_request, der_of, have_openssl, https, make_ca, make_cert,
 };
@@ -171,7 +170,7 @@ fn check_and_start_up_refuse_a_bad_pair_in_plain_words() {
         report.contains("does not belong to the certificate in tls_cert"),
         "{report}"
     );
-    let output = Command::new(BIN)
+    let output = crate::common::server_command()
         .current_dir(fixture.dir.path())
         .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
         .output()

@@ -10,11 +10,11 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::common::{self, eventually, Fixture, Server, BIN, DEADLINE};
+use crate::common::{self, eventually, Fixture, Server, DEADLINE};
 use crate::tls_certs::{
     address_in_log, check_request, have_openssl, make_ca, make_cert, try_https,
 };
@@ -211,7 +211,7 @@ const TLS_ARGS: [&str; 6] = [
 
 /// Starts the server with the limit on open files set to `soft` and `hard`.
 fn start_with_open_files(fixture: &Fixture, soft: u64, hard: u64) -> Server {
-    let mut command = Command::new(BIN);
+    let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
         .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])

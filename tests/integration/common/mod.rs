@@ -16,6 +16,20 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kkt-update-server");
 
+/// The server binary as a command, speaking English whatever this machine's locale: what
+/// operators read follows the system language (`LC_ALL`, `LC_MESSAGES`, `LANG`,
+/// `KKT_LANGUAGE`), and the tests compare English sentences. A test of the language sets
+/// its own afterwards (a later `.env` wins).
+pub fn server_command() -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env("LANG", "C.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("KKT_LANGUAGE");
+    command
+}
+
 /// A temp folder laid out like a deployment: `server.yaml`, `firmware/`, license files.
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -170,7 +184,7 @@ pub fn admin_json(server: &Server, path: &str) -> serde_json::Value {
 /// `kkt-update-server check --config server.yaml` in `dir`: whether it passed, its report
 /// (stdout) and its errors (stderr).
 pub fn run_check(dir: &Path) -> (bool, String, String) {
-    let output = Command::new(BIN)
+    let output = server_command()
         .current_dir(dir)
         .args(["check", "--config", "server.yaml"])
         .env_remove("RUST_LOG")
@@ -199,7 +213,7 @@ pub fn admin_addr(server: &Server) -> SocketAddr {
 impl Server {
     /// Starts the binary in `dir` with `dir/server.yaml`, on a free port.
     pub fn start(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(BIN);
+        let mut command = server_command();
         command
             .current_dir(dir)
             .args(["--config", "server.yaml", "--listen", "127.0.0.1:0"])
@@ -604,7 +618,7 @@ pub fn start_unprivileged(dir: &Path, args: &[&str]) -> Server {
         command.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
         command
     } else {
-        Command::new(BIN)
+        server_command()
     };
     command
         .current_dir(dir)
