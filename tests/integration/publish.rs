@@ -973,7 +973,10 @@ fn a_zip_bomb_is_stopped_at_the_limit_with_bounded_memory() {
     let max_rss = fixture.path("publish-max-rss");
     let output = if measured {
         let mut command = Command::new("time");
-        command.args(["-f", "%M", "-o"]).arg(&max_rss).arg(BIN);
+        common::in_english(&mut command)
+            .args(["-f", "%M", "-o"])
+            .arg(&max_rss)
+            .arg(BIN);
         publish_with(
             command,
             &fixture,

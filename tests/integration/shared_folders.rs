@@ -162,7 +162,7 @@ fn source(fixture: &Fixture, name: &str, seed: &str) -> PathBuf {
 
 /// Runs the binary as `user` (its groups as a login gives them, umask 022), in the fixture.
 fn run_as(user: &str, fixture: &Fixture, args: &[&str]) -> Output {
-    Command::new("sh")
+    common::in_english(&mut Command::new("sh"))
         .args(["-c", "umask 022 && exec \"$@\"", "sh"])
         .args(["setpriv", "--reuid", user, "--regid", user, "--init-groups"])
         .arg(BIN)
@@ -176,7 +176,6 @@ fn run_as(user: &str, fixture: &Fixture, args: &[&str]) -> Output {
         })
         .current_dir(fixture.dir.path())
         .env_remove("RUST_LOG")
-        .env("LANG", "C")
         .output()
         .expect("run the binary")
 }

@@ -68,7 +68,8 @@ fn shim(dir: &Path) -> bool {
 /// Wine's environment: its own prefix, quiet, no Mono or Gecko installers.
 fn wine_command(wine: &Path, prefix: &Path) -> Command {
     let mut command = Command::new(wine);
-    command
+    // Wine takes the Windows UI language from the locale: English, whatever this machine's.
+    common::in_english(&mut command)
         .env("WINEPREFIX", prefix)
         .env("WINEDEBUG", "-all")
         .env("WINEDLLOVERRIDES", "mscoree,mshtml=")

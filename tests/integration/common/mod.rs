@@ -22,12 +22,18 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_kkt-update-server");
 /// its own afterwards (a later `.env` wins).
 pub fn server_command() -> Command {
     let mut command = Command::new(BIN);
+    in_english(&mut command);
+    command
+}
+
+/// `command` (the server binary, or a wrapper that runs it: `time`, `setpriv`) with an
+/// English locale, whatever this machine's.
+pub fn in_english(command: &mut Command) -> &mut Command {
     command
         .env("LANG", "C.UTF-8")
         .env_remove("LC_ALL")
         .env_remove("LC_MESSAGES")
-        .env_remove("KKT_LANGUAGE");
-    command
+        .env_remove("KKT_LANGUAGE")
 }
 
 /// A temp folder laid out like a deployment: `server.yaml`, `firmware/`, license files.
@@ -615,7 +621,7 @@ pub fn start_unprivileged(dir: &Path, args: &[&str]) -> Server {
     let mut command = if is_root() {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod");
         let mut command = Command::new("setpriv");
-        command.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        in_english(&mut command).args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
         command
     } else {
         server_command()
