@@ -283,12 +283,27 @@ impl FsWatcher {
     /// starts): events never say what happened before, so a new watch asks for one more
     /// rescan, which decides from the files.
     pub fn sync(&mut self, config: &Config) {
-        let mut armed = false;
         let filter = WatchFilter::new(config);
         if **self.filter.load() != filter {
             self.filter.store(Arc::new(filter));
         }
         let wanted = watch_list(config);
+        self.unwatch_stale(config, &wanted);
+        let mut armed = false;
+        for (path, mode) in wanted {
+            if !self.watched.contains_key(&path) {
+                armed |= self.watch(config, path, mode);
+            }
+        }
+        if armed {
+            // Full means a rescan is already coming; Closed means the server is stopping.
+            let _ = self.changes.try_send(Change::Rescan);
+        }
+    }
+
+    /// Drops the watches `config` no longer wants, or wants another way, and those of
+    /// folders deleted (or replaced) since they were watched.
+    fn unwatch_stale(&mut self, config: &Config, wanted: &BTreeMap<PathBuf, RecursiveMode>) {
         let stale: Vec<PathBuf> = self
             .watched
             .iter()
@@ -308,61 +323,58 @@ impl FsWatcher {
                 };
             }
         }
-        for (path, mode) in wanted {
-            if self.watched.contains_key(&path) {
-                continue;
-            }
-            let Some(ino) = inode(&path) else {
-                // Not there (yet): watched once it appears, on the next rescan.
-                continue;
-            };
-            let poll_reason = Self::poll_reason(config, &path);
-            let result = match &poll_reason {
-                Some(_) => self.poller(config).and_then(|poll| poll.watch(&path, mode)),
-                None => match &mut self.native {
-                    Some(native) => native.watch(&path, mode),
-                    None => Err(notify::Error::generic("no watcher")),
-                },
-            };
-            match result {
-                Ok(()) => {
-                    match &poll_reason {
-                        Some(reason) => info!(
-                            "watching {} by polling every {} ms ({reason})",
-                            path.display(),
-                            config.poll_interval.as_millis()
-                        ),
-                        None => debug!(
-                            "watching {}{}",
-                            path.display(),
-                            if mode == RecursiveMode::Recursive {
-                                " and every folder below it"
-                            } else {
-                                ""
-                            }
-                        ),
-                    }
-                    self.failed.remove(&path);
-                    let polled = poll_reason.is_some();
-                    self.watched.insert(path, Watch { mode, polled, ino });
-                    armed = true;
-                }
-                Err(e) => {
-                    let message = explain(&e);
-                    if self.failed.get(&path) != Some(&message) {
-                        if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
-                            error!("cannot watch {}: {message}", path.display());
+    }
+
+    /// Watches `path` (natively, or by polling where `config` says); whether it is watched
+    /// now. A folder not there yet is watched once it appears, on the next rescan; a
+    /// failure is logged once.
+    fn watch(&mut self, config: &Config, path: PathBuf, mode: RecursiveMode) -> bool {
+        let Some(ino) = inode(&path) else {
+            return false;
+        };
+        let poll_reason = Self::poll_reason(config, &path);
+        let result = match &poll_reason {
+            Some(_) => self.poller(config).and_then(|poll| poll.watch(&path, mode)),
+            None => match &mut self.native {
+                Some(native) => native.watch(&path, mode),
+                None => Err(notify::Error::generic("no watcher")),
+            },
+        };
+        match result {
+            Ok(()) => {
+                match &poll_reason {
+                    Some(reason) => info!(
+                        "watching {} by polling every {} ms ({reason})",
+                        path.display(),
+                        config.poll_interval.as_millis()
+                    ),
+                    None => debug!(
+                        "watching {}{}",
+                        path.display(),
+                        if mode == RecursiveMode::Recursive {
+                            " and every folder below it"
                         } else {
-                            warn!("cannot watch {}: {message}", path.display());
+                            ""
                         }
-                        self.failed.insert(path, message);
-                    }
+                    ),
                 }
+                self.failed.remove(&path);
+                let polled = poll_reason.is_some();
+                self.watched.insert(path, Watch { mode, polled, ino });
+                true
             }
-        }
-        if armed {
-            // Full means a rescan is already coming; Closed means the server is stopping.
-            let _ = self.changes.try_send(Change::Rescan);
+            Err(e) => {
+                let message = explain(&e);
+                if self.failed.get(&path) != Some(&message) {
+                    if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) {
+                        error!("cannot watch {}: {message}", path.display());
+                    } else {
+                        warn!("cannot watch {}: {message}", path.display());
+                    }
+                    self.failed.insert(path, message);
+                }
+                false
+            }
         }
     }
 
