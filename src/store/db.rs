@@ -54,8 +54,27 @@ impl Sqlite {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;",
             )
             .map_err(|e| failed(true, e))?;
+        unicode_lower(&connection).map_err(|e| failed(true, e))?;
         Ok(Sqlite(connection))
     }
+}
+
+/// SQLite's `LOWER()` lowers ASCII letters only, so `LOWER(user_agent) LIKE '%касса%'`
+/// missed "Касса". Redefined on this connection (an application function overrides the
+/// built-in of the same name) as Rust's Unicode lowering, which PostgreSQL's `lower()` does
+/// under a UTF-8 locale; NULL stays NULL.
+fn unicode_lower(connection: &rusqlite::Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    connection.create_scalar_function(
+        "lower",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |context| {
+            Ok(context
+                .get::<Option<String>>(0)?
+                .map(|text| text.to_lowercase()))
+        },
+    )
 }
 
 /// Binds `$1`, `$2`, ... by name. SQLite reads `$1` as a parameter *named* "$1" and numbers
@@ -333,6 +352,26 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(a, [9]);
+    }
+
+    /// A search lowers both sides: SQLite's own `LOWER()` left "Касса" as it was, so a
+    /// search for "касса" missed it.
+    #[test]
+    fn sqlite_lowers_all_of_unicode() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Sqlite::open(&dir.path().join("t.sqlite")).unwrap();
+        let rows = db
+            .query(
+                "SELECT LOWER($1) AS l, LOWER(NULL) AS n, LOWER($1) LIKE $2 AS found",
+                &[
+                    Value::from("Касса ШТРИХ-М Java"),
+                    Value::from("%касса штрих%"),
+                ],
+            )
+            .unwrap();
+        assert_eq!(rows[0].text("l").unwrap(), "касса штрих-м java");
+        assert_eq!(rows[0].opt_u64("n").unwrap(), None);
+        assert_eq!(rows[0].u64("found").unwrap(), 1);
     }
 
     /// SQLite's rows carry their column names (aliases included), and each column is read
