@@ -314,6 +314,11 @@ fn mark_updated(db: &mut dyn Db, address: &str, at: u64, build_date: u32) -> Res
 
 /// The build date `address` reported before this check-in: from this batch, else the store
 /// (none for a device not seen before, or one only asking for licenses so far).
+///
+/// A stored value that is not a number (only a hand edit can put one there) is taken as
+/// unknown, with a warning, rather than failing the batch: a failed batch is retried and
+/// would hold back every other device's records until someone repaired the row, while this
+/// check-in writes a good value over it.
 fn build_date_before(db: &mut dyn Db, batch: &Batch, address: &str) -> Result<Option<i64>> {
     if let Some(w) = batch.written.get(address) {
         return Ok(Some(i64::from(w.build_date)));
@@ -322,8 +327,12 @@ fn build_date_before(db: &mut dyn Db, batch: &Batch, address: &str) -> Result<Op
         "SELECT build_date FROM devices WHERE address = $1",
         &[Value::from(address)],
     )?;
-    match rows.first() {
-        Some(row) => Ok(row.opt_i64("build_date")?),
+    match rows.first().map(|row| row.opt_i64("build_date")) {
+        Some(Ok(before)) => Ok(before),
+        Some(Err(unreadable)) => {
+            log::warn!("inventory: {unreadable}; taken as unknown and written over");
+            Ok(None)
+        }
         None => Ok(None),
     }
 }
@@ -630,6 +639,33 @@ mod tests {
                 "SELECT COUNT(*) FROM history WHERE kind = 'published'"
             )?,
             [1]
+        );
+        Ok(())
+    }
+
+    /// A build date edited by hand into text does not stop the writer: that check-in
+    /// writes a good value over it, and the other devices' records are written too.
+    #[test]
+    fn an_unreadable_stored_build_date_is_written_over_not_a_stuck_batch() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        write(&mut db, &[check_in("10.0.0.1", 20250101, 10)], "a")?;
+        db.exec(
+            "UPDATE devices SET build_date = 'yesterday' WHERE address = '10.0.0.1'",
+            &[],
+        )?;
+        write(
+            &mut db,
+            &[
+                check_in("10.0.0.1", 20250201, 20),
+                check_in("10.0.0.2", 20250201, 20),
+            ],
+            "a",
+        )?;
+        assert_eq!(
+            ints(&mut db, "SELECT build_date FROM devices ORDER BY address")?,
+            [20250201, 20250201]
         );
         Ok(())
     }
