@@ -66,6 +66,24 @@ fn shim(dir: &Path) -> bool {
 }
 
 /// Wine's environment: its own prefix, quiet, no Mono or Gecko installers.
+/// Wine and the Windows build, or `None` after `common::require` said which is missing
+/// (a failure under CI).
+fn wine_and_windows_exe() -> Option<(PathBuf, PathBuf)> {
+    let wine = wine();
+    if !common::require(wine.is_some(), "wine64", "apt-get install wine64") {
+        return None;
+    }
+    let exe = windows_exe();
+    if !common::require(
+        exe.is_some(),
+        "the Windows build (target x86_64-pc-windows-gnu with mingw-w64)",
+        "rustup target add x86_64-pc-windows-gnu; apt-get install gcc-mingw-w64-x86-64",
+    ) {
+        return None;
+    }
+    wine.zip(exe)
+}
+
 fn wine_command(wine: &Path, prefix: &Path) -> Command {
     let mut command = Command::new(wine);
     // Wine takes the Windows UI language from the locale: English, whatever this machine's.
@@ -129,19 +147,7 @@ impl Drop for KillWine {
 
 #[test]
 fn the_windows_build_serves_like_the_linux_build_under_wine() {
-    let wine = wine();
-    if !common::require(wine.is_some(), "wine64", "apt-get install wine64") {
-        return;
-    }
-    let exe = windows_exe();
-    if !common::require(
-        exe.is_some(),
-        "the Windows build (target x86_64-pc-windows-gnu with mingw-w64)",
-        "rustup target add x86_64-pc-windows-gnu; apt-get install gcc-mingw-w64-x86-64",
-    ) {
-        return;
-    }
-    let (Some(wine), Some(exe)) = (wine, exe) else {
+    let Some((wine, exe)) = wine_and_windows_exe() else {
         return;
     };
     let windows = deployment();
@@ -439,19 +445,7 @@ int main(int argc, char **argv) {
 /// closed.
 #[test]
 fn a_release_written_under_wine_is_offered_once_its_writer_closes_it() {
-    let wine = wine();
-    if !common::require(wine.is_some(), "wine64", "apt-get install wine64") {
-        return;
-    }
-    let exe = windows_exe();
-    if !common::require(
-        exe.is_some(),
-        "the x86_64-pc-windows-gnu target with gcc-mingw-w64-x86-64",
-        "rustup target add x86_64-pc-windows-gnu; apt-get install gcc-mingw-w64-x86-64",
-    ) {
-        return;
-    }
-    let (Some(wine), Some(exe)) = (wine, exe) else {
+    let Some((wine, exe)) = wine_and_windows_exe() else {
         return;
     };
     let windows = Fixture::new();
@@ -613,19 +607,7 @@ fn run_without_console(mut command: Command) -> Option<i32> {
 /// double-clicked `.exe`) and a port already taken.
 #[test]
 fn a_failed_start_under_wine_says_why_in_the_log_file() {
-    let wine = wine();
-    if !common::require(wine.is_some(), "wine64", "apt-get install wine64") {
-        return;
-    }
-    let exe = windows_exe();
-    if !common::require(
-        exe.is_some(),
-        "the x86_64-pc-windows-gnu target with gcc-mingw-w64-x86-64",
-        "rustup target add x86_64-pc-windows-gnu; apt-get install gcc-mingw-w64-x86-64",
-    ) {
-        return;
-    }
-    let (Some(wine), Some(exe)) = (wine, exe) else {
+    let Some((wine, exe)) = wine_and_windows_exe() else {
         return;
     };
     let windows = Fixture::new();
