@@ -88,7 +88,8 @@ pub fn why(
             build: build_number,
         };
     }
-    let answer = offer(&line, build, "", &mut |release| {
+    // The page admits nobody: either way of asking is the memory's answer.
+    let answer = offer(&line, build, "", &mut |release, _| {
         admitted(line.name, release)
     });
     // The newest release newer than the answer that its rollout keeps from this device.
