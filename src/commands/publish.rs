@@ -235,7 +235,8 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
     wait_served(config, &hashes[0], &line, version, out)
 }
 
-/// What the command line asks to write into `meta.yaml`: description, critical, rollout.
+/// What the command line asks to write into `meta.yaml`: description, critical, floor,
+/// rollout.
 fn meta_choices(args: &PublishArgs) -> Result<MetaChoices, PublishError> {
     let description = match &args.description {
         None => None,
@@ -258,6 +259,7 @@ fn meta_choices(args: &PublishArgs) -> Result<MetaChoices, PublishError> {
     Ok(MetaChoices {
         description,
         critical: args.critical,
+        floor: args.floor,
         rollout_percent,
         pilot: args.pilot.clone(),
     })
@@ -331,6 +333,9 @@ fn release_summary(
     }
     if let Some(rollout) = &meta.rollout {
         let _ = writeln!(said, "{}", fill(t.publish_rollout, &[("rollout", rollout)]));
+    }
+    if meta.floor {
+        let _ = writeln!(said, "{}", fill(t.publish_floor, &[("version", &version)]));
     }
     said
 }
