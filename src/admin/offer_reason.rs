@@ -389,7 +389,14 @@ mod tests {
         );
         // The next floor's rollout has not admitted it: nothing newer meanwhile.
         let held = why(&snapshot, Some(20230101), &nobody);
-        assert!(matches!(held, Why::BelowFloor { floor: 20240101, offered: 20230101, .. }));
+        assert!(matches!(
+            held,
+            Why::BelowFloor {
+                floor: 20240101,
+                offered: 20230101,
+                ..
+            }
+        ));
         assert!(
             held.words(&EN).contains("has not admitted") && held.words(&EN).contains("no update"),
             "{}",
@@ -399,7 +406,11 @@ mod tests {
         let admitted = |_: &str, r: &Release| r.version.as_u32() == 20240101;
         assert!(matches!(
             why(&snapshot, Some(20230101), &admitted),
-            Why::BelowFloor { floor: 20240101, offered: 20240101, .. }
+            Why::BelowFloor {
+                floor: 20240101,
+                offered: 20240101,
+                ..
+            }
         ));
         assert_eq!(why(&snapshot, Some(20240101), &nobody).code(), "offered");
         for reason in [reason, held] {

@@ -128,7 +128,11 @@ mod tests {
             let folder = dir.join(version.to_string());
             fs::create_dir_all(&folder).unwrap();
             fs::write(folder.join("upd_app.bin"), format!("new {version}")).unwrap();
-            fs::write(folder.join("upd_app_for_old_frs.bin"), format!("old {version}")).unwrap();
+            fs::write(
+                folder.join("upd_app_for_old_frs.bin"),
+                format!("old {version}"),
+            )
+            .unwrap();
             fs::write(folder.join("meta.yaml"), meta).unwrap();
         }
         ReleaseSet::scan(
@@ -177,9 +181,7 @@ mod tests {
         .collect();
         assert_eq!(
             path,
-            [
-                20230101, 20230101, 20230101, 20240101, 20240101, 20240101, 20250101, 20250101
-            ]
+            [20230101, 20230101, 20230101, 20240101, 20240101, 20240101, 20250101, 20250101]
         );
         let answer = offer(&line(&set), v(20250101), "", &mut anyone);
         assert!(!answer.update_available);
@@ -207,10 +209,7 @@ mod tests {
         // it was admitted before.
         assert_eq!(
             asked,
-            [
-                (20250101, Ask::AdmittedBefore),
-                (20230101, Ask::MayAdmit)
-            ]
+            [(20250101, Ask::AdmittedBefore), (20230101, Ask::MayAdmit)]
         );
         let answer = offer(&line(&set), v(20220601), "", &mut |r: &Release, ask| {
             ask == Ask::MayAdmit && r.version != v(20230101)

@@ -319,7 +319,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.len() < 200, "{error}");
-        let error = ReleaseMeta::parse(v(), "flor: true\n").unwrap_err().to_string();
+        let error = ReleaseMeta::parse(v(), "flor: true\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.ends_with("did you mean `floor`?"), "{error}");
     }
 }

@@ -425,8 +425,9 @@ fn read_meta(
         Ok(m) => {
             let text = read_bounded(&meta_path, "meta.yaml", META_FILE_MAX)?;
             let text = utf8_text(text, "meta.yaml").map_err(|e| unreadable(e.to_string()))?;
-            let meta = ReleaseMeta::parse(version, &text)
-                .map_err(|e| unreadable(format!("meta.yaml: {}", e.in_language(Lang::operator()))))?;
+            let meta = ReleaseMeta::parse(version, &text).map_err(|e| {
+                unreadable(format!("meta.yaml: {}", e.in_language(Lang::operator())))
+            })?;
             Ok((meta, Some(Fingerprint::of(&m).changed_at())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
