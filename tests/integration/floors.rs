@@ -338,6 +338,12 @@ fn publish_floor_writes_the_key_and_a_bad_value_is_refused_in_plain_words() {
         said.contains("  floor: devices built before 20250301 install it before anything newer\n"),
         "{said}"
     );
+    assert!(
+        said.contains(
+            "(everyone); devices below a floor install it first (upgrade path: floor 20250301)\n"
+        ),
+        "{said}"
+    );
     let meta = fs::read_to_string(fixture.path("firmware/20250301/meta.yaml")).expect("meta");
     assert!(meta.contains("\nfloor: true\n"), "{meta}");
     let (passed, report, errors) = run_check(fixture.dir.path());

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::model::did_you_mean::{fields_of, hint_for_mapping};
 use crate::model::lang::{fill, InLanguage, Lang};
+use crate::model::one_line::escaped;
 use crate::model::operator_text::OperatorText;
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
@@ -115,9 +116,9 @@ fn parse_floor(value: Option<&serde_yaml::Value>) -> Result<bool, MetaError> {
         Some(serde_yaml::Value::Bool(floor)) => Ok(*floor),
         Some(other) => {
             let shown = serde_yaml::to_string(other)
-                .map(|s| s.trim().to_string())
+                .map(|s| escaped(s.trim()).into_owned())
                 .unwrap_or_default();
-            // A value is quoted back, never a whole document pasted into a log line.
+            // A value is quoted back on one line, never a whole document pasted into a log.
             let shown = match shown.char_indices().nth(40) {
                 Some((cut, _)) => format!("{}…", &shown[..cut]),
                 None => shown,
@@ -319,6 +320,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.len() < 200, "{error}");
+        let error = ReleaseMeta::parse(v(), "floor: \"no\\nfloor: true\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains('\n'), "{error}");
         let error = ReleaseMeta::parse(v(), "flor: true\n")
             .unwrap_err()
             .to_string();

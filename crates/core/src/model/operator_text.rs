@@ -82,6 +82,7 @@ pub struct OperatorText {
     pub path_floor: &'static str,
     pub path_newest: &'static str,
     pub publish_floor: &'static str,
+    pub offer_floors_first: &'static str,
 }
 
 impl OperatorText {
@@ -179,6 +180,7 @@ pub static RU: OperatorText = OperatorText {
     path_floor: "обязательный {version}",
     path_newest: "новейший {version}",
     publish_floor: "  обязательный шаг (floor): ККТ со сборкой старше {version} сначала устанавливают его",
+    offer_floors_first: "; ККТ ниже обязательного релиза сначала устанавливают его ({path})",
 };
 
 pub static EN: OperatorText = OperatorText {
@@ -257,4 +259,5 @@ pub static EN: OperatorText = OperatorText {
     path_floor: "floor {version}",
     path_newest: "newest {version}",
     publish_floor: "  floor: devices built before {version} install it before anything newer",
+    offer_floors_first: "; devices below a floor install it first ({path})",
 };
