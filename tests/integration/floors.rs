@@ -187,7 +187,7 @@ fn check_status_and_the_dashboard_show_each_lines_upgrade_path() {
         assert!(html.contains(expected), "{expected}\n{html}");
     }
     assert!(
-        dashboard(&server, "ru").contains("Путь обновления (обязательные релизы по порядку)"),
+        dashboard(&server, "ru").contains("Путь обновления (опорные релизы по порядку)"),
         "the Russian dashboard names the path"
     );
 

@@ -177,10 +177,10 @@ pub static RU: OperatorText = OperatorText {
     meta_floor_not_bool: "floor: {value} — не true и не false (ожидается floor: true, чтобы ККТ \
                           со сборкой старше этого релиза сначала устанавливали его)",
     row_upgrade_path: "путь обновления: {path}",
-    path_floor: "обязательный {version}",
+    path_floor: "опорный {version}",
     path_newest: "новейший {version}",
-    publish_floor: "  обязательный шаг (floor): ККТ со сборкой старше {version} сначала устанавливают его",
-    offer_floors_first: "; ККТ ниже обязательного релиза сначала устанавливают его ({path})",
+    publish_floor: "  опорный релиз (floor): ККТ со сборкой старше {version} сначала устанавливают его",
+    offer_floors_first: "; ККТ ниже опорного релиза сначала устанавливают его ({path})",
 };
 
 pub static EN: OperatorText = OperatorText {
