@@ -117,6 +117,9 @@ pub struct Text {
     pub stale_licenses_kept: &'static str,
     pub stale_licenses_none: &'static str,
     pub stale_fix: &'static str,
+    // Upgrade floors: each line's path, floors in order, then the newest.
+    pub upgrade_path: &'static str,
+    pub upgrade_path_then_newest: &'static str,
 }
 
 impl Text {
@@ -304,6 +307,8 @@ pub static RU: Text = Text {
                           номер получает 404, пока файл не исправлен.",
     stale_fix: "Исправьте файл: сервер подхватит его без перезапуска \
                 (проверить: kkt-update-server check).",
+    upgrade_path: "Путь обновления (опорные релизы по порядку)",
+    upgrade_path_then_newest: "затем новейший",
 };
 
 pub static EN: Text = Text {
@@ -415,6 +420,8 @@ pub static EN: Text = Text {
                           until the file is fixed.",
     stale_fix: "Fix the file: the server picks it up without a restart \
                 (check it with kkt-update-server check).",
+    upgrade_path: "Upgrade path (floors, in order)",
+    upgrade_path_then_newest: "then the newest",
 };
 
 /// The table of a language.

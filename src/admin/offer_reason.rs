@@ -42,6 +42,19 @@ pub enum Why {
         critical_version: Option<u32>,
         held_back: Option<u32>,
     },
+    /// Its build is below `floor`, a floor of its line's upgrade path, and the line has a
+    /// newer release (`newest`): it is offered at most the floor. `offered` is what it is
+    /// offered (the floor, or below it while the floor's rollout has not admitted it; its
+    /// own build when nothing).
+    BelowFloor {
+        line: String,
+        build: u32,
+        floor: u32,
+        newest: u32,
+        offered: u32,
+        critical: bool,
+        critical_version: Option<u32>,
+    },
     /// A newer release exists, but its rollout has not admitted this device (yet).
     NotAdmitted {
         line: String,
@@ -88,7 +101,8 @@ pub fn why(
             build: build_number,
         };
     }
-    let answer = offer(&line, build, "", &mut |release| {
+    // The page admits nobody: either way of asking is the memory's answer.
+    let answer = offer(&line, build, "", &mut |release, _| {
         admitted(line.name, release)
     });
     // The newest release newer than the answer that its rollout keeps from this device.
@@ -99,6 +113,25 @@ pub fn why(
         .take_while(|r| r.version.as_u32() > answer.version.max(build_number))
         .find(|r| r.rollout.is_some() && !admitted(line.name, r));
     let critical = line.critical().map(Version::as_u32);
+    // Held at a floor: the floor is the most it may be offered, and something is newer.
+    let newest = line.releases.current().map(|r| r.version);
+    if let (Some(floor), Some(newest)) = (line.releases.floor_above(build), newest) {
+        if newest > floor && answer.version <= floor.as_u32() {
+            return Why::BelowFloor {
+                line: line_name,
+                build: build_number,
+                floor: floor.as_u32(),
+                newest: newest.as_u32(),
+                offered: if answer.update_available {
+                    answer.version
+                } else {
+                    build_number
+                },
+                critical: answer.critical,
+                critical_version: critical,
+            };
+        }
+    }
     if answer.update_available {
         return Why::Offered {
             line: line_name,
@@ -141,6 +174,7 @@ impl Why {
             Why::NoRelease { .. } => "no_release",
             Why::UpToDate { .. } => "up_to_date",
             Why::Offered { .. } => "offered",
+            Why::BelowFloor { .. } => "below_floor",
             Why::NotAdmitted { .. } => "not_admitted",
         }
     }
@@ -179,6 +213,38 @@ impl Why {
                 if let Some(held) = held_back {
                     words.push(' ');
                     words.push_str(&fill(t.pages.why_held_back, line, *build, *held));
+                }
+                words
+            }
+            Why::BelowFloor {
+                line,
+                build,
+                floor,
+                newest,
+                offered,
+                critical,
+                critical_version,
+            } => {
+                let floors = |template: &str, version: u32| {
+                    fill(template, line, *build, version)
+                        .replace("{floor}", &date(*floor))
+                        .replace("{newest}", &date(*newest))
+                };
+                let mut words = if offered == floor {
+                    floors(t.pages.why_below_floor, *offered)
+                } else {
+                    let mut words = floors(t.pages.why_below_floor_not_admitted, *offered);
+                    words.push(' ');
+                    words.push_str(&if offered > build {
+                        floors(t.pages.why_below_floor_meanwhile, *offered)
+                    } else {
+                        floors(t.pages.why_below_floor_nothing, *offered)
+                    });
+                    words
+                };
+                if let (true, Some(c)) = (critical, critical_version) {
+                    words.push(' ');
+                    words.push_str(&fill(t.pages.why_below_critical, line, *build, *c));
                 }
                 words
             }
@@ -282,5 +348,76 @@ mod tests {
             "{}",
             reasons[2].words(&RU)
         );
+    }
+
+    #[test]
+    fn below_a_floor_the_reason_names_the_floor_and_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        for (version, meta) in [
+            ("20230101", "floor: true\n"),
+            ("20240101", "floor: true\nrollout:\n  percent: 0\n"),
+            ("20250101", ""),
+        ] {
+            let folder = dir.path().join("firmware").join(version);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("upd_app.bin"), version).unwrap();
+            std::fs::write(folder.join("upd_app_for_old_frs.bin"), version).unwrap();
+            std::fs::write(folder.join("meta.yaml"), meta).unwrap();
+        }
+        let snapshot = snapshot(dir.path(), "");
+        let nobody = |_: &str, _: &Release| false;
+        let reason = why(&snapshot, Some(20220101), &nobody);
+        assert_eq!(
+            reason,
+            Why::BelowFloor {
+                line: String::new(),
+                build: 20220101,
+                floor: 20230101,
+                newest: 20250101,
+                offered: 20230101,
+                critical: false,
+                critical_version: None,
+            }
+        );
+        assert_eq!(reason.code(), "below_floor");
+        assert!(
+            reason
+                .words(&EN)
+                .starts_with("Below a floor: offered floor 01.01.2023 before 01.01.2025"),
+            "{}",
+            reason.words(&EN)
+        );
+        // The next floor's rollout has not admitted it: nothing newer meanwhile.
+        let held = why(&snapshot, Some(20230101), &nobody);
+        assert!(matches!(
+            held,
+            Why::BelowFloor {
+                floor: 20240101,
+                offered: 20230101,
+                ..
+            }
+        ));
+        assert!(
+            held.words(&EN).contains("has not admitted") && held.words(&EN).contains("no update"),
+            "{}",
+            held.words(&EN)
+        );
+        // Once the second floor admits it, it is offered that floor.
+        let admitted = |_: &str, r: &Release| r.version.as_u32() == 20240101;
+        assert!(matches!(
+            why(&snapshot, Some(20230101), &admitted),
+            Why::BelowFloor {
+                floor: 20240101,
+                offered: 20240101,
+                ..
+            }
+        ));
+        assert_eq!(why(&snapshot, Some(20240101), &nobody).code(), "offered");
+        for reason in [reason, held] {
+            for t in [&RU, &EN] {
+                let words = reason.words(t);
+                assert!(!words.contains('{') && !words.is_empty(), "{words}");
+            }
+        }
     }
 }

@@ -70,6 +70,11 @@ pub struct PageText {
     pub detail: &'static str,
     /// The history's kinds in words, in `HistoryKind`'s order (published … started).
     pub kinds: [&'static str; 11],
+    // Upgrade floors: a register below a floor of its line.
+    pub why_below_floor: &'static str,
+    pub why_below_floor_not_admitted: &'static str,
+    pub why_below_floor_meanwhile: &'static str,
+    pub why_below_floor_nothing: &'static str,
 }
 
 impl PageText {
@@ -183,6 +188,10 @@ pub static RU: PageText = PageText {
         "касса сменила прошивку",
         "сервер запущен",
     ],
+    why_below_floor: "Ниже опорного релиза: предлагается опорный релиз {floor}, только потом {newest} (сейчас сборка {build}, линия «{line}»).",
+    why_below_floor_not_admitted: "Ниже опорного релиза: сначала нужно установить {floor}, только потом {newest}, но поэтапный выпуск {floor} эту кассу ещё не допустил.",
+    why_below_floor_meanwhile: "Пока предлагается {version} (сейчас сборка {build}, линия «{line}»).",
+    why_below_floor_nothing: "Пока она слышит «обновлений нет» (сборка {build}, линия «{line}»).",
 };
 
 pub static EN: PageText = PageText {
@@ -257,4 +266,8 @@ pub static EN: PageText = PageText {
         "build date changed",
         "server started",
     ],
+    why_below_floor: "Below a floor: offered floor {floor} before {newest} (now build {build}, line \"{line}\").",
+    why_below_floor_not_admitted: "Below a floor: it must install {floor} before {newest}, and the rollout of {floor} has not admitted this register yet.",
+    why_below_floor_meanwhile: "Meanwhile it is offered {version} (now build {build}, line \"{line}\").",
+    why_below_floor_nothing: "Meanwhile it is told there is no update (build {build}, line \"{line}\").",
 };

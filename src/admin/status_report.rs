@@ -29,6 +29,9 @@ pub struct Status {
     pub ready: bool,
     pub current_release: Option<ReleaseView>,
     pub critical_version: Option<CriticalView>,
+    /// The default line's upgrade path: its floors (yyyymmdd), oldest first; a device
+    /// below one installs it before anything newer.
+    pub upgrade_path: Vec<u32>,
     /// Every release folder, newest first.
     pub releases: Vec<FolderView>,
     /// Problems with `firmware_dir` and notes about kept versions.
@@ -179,6 +182,8 @@ pub struct LineView {
     pub critical_version: Option<u32>,
     pub known_builds: Vec<u32>,
     pub releases: Vec<FolderView>,
+    /// The line's floors (yyyymmdd), oldest first.
+    pub upgrade_path: Vec<u32>,
 }
 
 #[derive(Debug, Serialize)]
@@ -441,6 +446,7 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
                 CriticalSource::Release => "release",
             },
         }),
+        upgrade_path: upgrade_path(&snapshot.releases),
         releases: folder_views(&snapshot.releases),
         release_problems,
         no_release_ru: current
@@ -520,6 +526,11 @@ fn licenses_view(snapshot: &Snapshot) -> LicensesView {
     }
 }
 
+/// A line's floors as yyyymmdd numbers, oldest first.
+fn upgrade_path(releases: &ReleaseSet) -> Vec<u32> {
+    releases.floors().iter().map(|v| v.as_u32()).collect()
+}
+
 /// Each named line that serves: its release, critical version, builds and folders.
 fn line_views(snapshot: &Snapshot) -> Vec<LineView> {
     snapshot
@@ -536,6 +547,7 @@ fn line_views(snapshot: &Snapshot) -> Vec<LineView> {
                 critical_version: view.and_then(|v| v.critical()).map(|v| v.as_u32()),
                 known_builds: line.meta.known_builds.iter().map(|v| v.as_u32()).collect(),
                 releases: folder_views(&line.releases),
+                upgrade_path: upgrade_path(&line.releases),
             }
         })
         .collect()

@@ -19,6 +19,7 @@ use crate::catalog::release_meta::{to_hex, ReleaseMeta, FIRMWARE_FILES};
 use crate::catalog::releases::Release;
 use crate::catalog::sample_release;
 use crate::catalog::snapshot::{LineView, Snapshot};
+use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
 use crate::commands::server_client::{self, Waited};
 use crate::config::cli::PublishArgs;
@@ -235,7 +236,8 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
     wait_served(config, &hashes[0], &line, version, out)
 }
 
-/// What the command line asks to write into `meta.yaml`: description, critical, rollout.
+/// What the command line asks to write into `meta.yaml`: description, critical, floor,
+/// rollout.
 fn meta_choices(args: &PublishArgs) -> Result<MetaChoices, PublishError> {
     let description = match &args.description {
         None => None,
@@ -258,6 +260,7 @@ fn meta_choices(args: &PublishArgs) -> Result<MetaChoices, PublishError> {
     Ok(MetaChoices {
         description,
         critical: args.critical,
+        floor: args.floor,
         rollout_percent,
         pilot: args.pilot.clone(),
     })
@@ -331,6 +334,9 @@ fn release_summary(
     }
     if let Some(rollout) = &meta.rollout {
         let _ = writeln!(said, "{}", fill(t.publish_rollout, &[("rollout", rollout)]));
+    }
+    if meta.floor {
+        let _ = writeln!(said, "{}", fill(t.publish_floor, &[("version", &version)]));
     }
     said
 }
@@ -413,7 +419,7 @@ pub fn offer_summary(config: &Config, line: &str, version: Version) -> String {
                 t.offer_now_offered,
                 &[("named", &named), ("version", &version)],
             );
-            text.push_str(&how_offered(view, current, t));
+            text.push_str(&how_offered(view, current, config.language));
             text
         } else if current.version > version {
             let values: [(&str, &dyn std::fmt::Display); 3] = [
@@ -438,7 +444,7 @@ pub fn offered_now(config: &Config, line: &str) -> String {
         fill(
             t.offer_now,
             &[("named", &named), ("version", &current.version)],
-        ) + &how_offered(view, current, t)
+        ) + &how_offered(view, current, config.language)
     })
 }
 
@@ -475,14 +481,18 @@ fn offered_by_scan(
 }
 
 /// Who is offered the current release (everyone, or as its rollout admits them) and from
-/// which build it is critical; the end of a line.
-fn how_offered(view: &LineView<'_>, current: &Release, t: &OperatorText) -> String {
+/// which build it is critical, and the line's floors when it has any; the end of a line.
+fn how_offered(view: &LineView<'_>, current: &Release, lang: Lang) -> String {
+    let t = OperatorText::of(lang);
     let mut text = match &current.rollout {
         Some(rollout) => fill(t.offer_as_rollout_admits, &[("rollout", rollout)]),
         None => t.offer_everyone.to_string(),
     };
     if let Some(critical) = view.critical() {
         text.push_str(&fill(t.offer_critical_before, &[("version", &critical)]));
+    }
+    if let Some(path) = snapshot_report::upgrade_path_text(view.releases, lang) {
+        text.push_str(&fill(t.offer_floors_first, &[("path", &path)]));
     }
     text.push('\n');
     text

@@ -90,6 +90,9 @@ pub struct PublishArgs {
     /// Mark the release critical (devices built before it are told the update is critical)
     #[arg(long)]
     pub critical: bool,
+    /// Make the release a floor of its line's upgrade path (devices built before it install it before anything newer)
+    #[arg(long)]
+    pub floor: bool,
     /// Offer it to this share of the addresses (0-100) besides the pilots
     #[arg(long, value_name = "N")]
     pub rollout_percent: Option<String>,

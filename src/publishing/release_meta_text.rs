@@ -1,5 +1,6 @@
 //! The `meta.yaml` a publish writes: the source's own `meta.yaml` (if any) with the
-//! command's choices laid over it (description, critical, rollout percent and pilots), and
+//! command's choices laid over it (description, critical, floor, rollout percent and
+//! pilots), and
 //! always the SHA-256 pins of the two files, so the server publishes it the moment the
 //! files match and never a byte sooner. The text is checked by the server's own parser
 //! before anything is written.
@@ -34,6 +35,8 @@ pub struct MetaChoices {
     pub description: Option<String>,
     /// `--critical` given.
     pub critical: bool,
+    /// `--floor` given.
+    pub floor: bool,
     pub rollout_percent: Option<u8>,
     pub pilot: Vec<String>,
 }
@@ -72,6 +75,9 @@ pub fn meta_text(
     if choices.critical {
         map.insert(key("critical"), Value::Bool(true));
     }
+    if choices.floor {
+        map.insert(key("floor"), Value::Bool(true));
+    }
     let mut pins = Mapping::new();
     for (name, bytes) in FIRMWARE_FILES.iter().zip(files) {
         pins.insert(key(name), Value::String(to_hex(&Sha256::digest(bytes))));
@@ -102,10 +108,12 @@ pub fn meta_text(
 impl InLanguage for MetaTextError {
     fn in_russian(&self) -> String {
         match self {
-            MetaTextError::SourceMeta(error) => format!("meta.yaml источника: {error}"),
+            MetaTextError::SourceMeta(error) => {
+                format!("meta.yaml источника: {}", error.in_russian())
+            }
             MetaTextError::NotYaml(why) => why.clone(),
             MetaTextError::Write(error) => format!("не удалось записать meta.yaml: {error}"),
-            MetaTextError::Invalid(error) => error.to_string(),
+            MetaTextError::Invalid(error) => error.in_russian(),
         }
     }
 }
@@ -127,13 +135,15 @@ mod tests {
         let choices = MetaChoices {
             description: Some("Плановое обновление".into()),
             critical: true,
+            floor: true,
             rollout_percent: Some(10),
             pilot: vec!["10.20.0.0/16".into()],
         };
         let source = "description: old\nrollout:\n  window: \"22:00-06:00\"\n";
         let (text, meta) = meta_text(v(), Some(source), &choices, &files()).unwrap();
         assert_eq!(meta.description, "Плановое обновление");
-        assert!(meta.critical);
+        assert!(meta.critical && meta.floor);
+        assert!(text.contains("\nfloor: true\n"), "{text}");
         assert_eq!(meta.sha256[0], Some(Sha256::digest(b"new").into()));
         let rollout = meta.rollout.unwrap();
         assert_eq!(rollout.percent, 10);
@@ -147,7 +157,7 @@ mod tests {
         );
         let (_, plain) = meta_text(v(), None, &MetaChoices::default(), &files()).unwrap();
         assert_eq!(plain.description, "firmware 20250301");
-        assert!(plain.rollout.is_none() && !plain.critical);
+        assert!(plain.rollout.is_none() && !plain.critical && !plain.floor);
     }
 
     #[test]

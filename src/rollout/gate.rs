@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use crate::catalog::firmware_offer::{offer, FirmwareOffer};
+use crate::catalog::firmware_offer::{offer, Ask, FirmwareOffer};
 use crate::catalog::snapshot::LineView;
 use crate::model::unix_time::local_minute;
 use crate::model::version::Version;
@@ -40,10 +40,16 @@ impl<'a> RolloutGate<'a> {
         now: u64,
     ) -> FirmwareOffer {
         let mut admitted = Vec::new();
-        let answer = offer(line, build, base, &mut |release| {
+        let answer = offer(line, build, base, &mut |release, ask| {
             let (Some(client), Some(rollout)) = (client, &release.rollout) else {
                 return release.rollout.is_none();
             };
+            // Past the device's upgrade floor: only an admission remembered counts.
+            if ask == Ask::AdmittedBefore {
+                return self
+                    .admissions
+                    .is_admitted(line.name, release.version, client);
+            }
             // The local clock is read only when a window needs it.
             let minute = if rollout.window.is_some() {
                 local_minute(now)

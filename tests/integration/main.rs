@@ -33,6 +33,7 @@ mod exports;
 mod faults;
 mod feature_licenses;
 mod firmware_files;
+mod floors;
 mod hostile_clients;
 mod hostile_requests;
 mod hot_reload;

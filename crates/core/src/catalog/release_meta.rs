@@ -1,6 +1,6 @@
 //! `meta.yaml` in a release folder: the description devices show, whether the release is
-//! critical, optional SHA-256 pins that hold the release back until its files match, and
-//! an optional staged rollout.
+//! critical, optional SHA-256 pins that hold the release back until its files match, an
+//! optional staged rollout, and whether it is a floor of its line's upgrade path.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,6 +8,9 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::model::did_you_mean::{fields_of, hint_for_mapping};
+use crate::model::lang::{fill, InLanguage, Lang};
+use crate::model::one_line::escaped;
+use crate::model::operator_text::OperatorText;
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 use crate::rollout::rules::{RawRollout, Rollout, RolloutError};
@@ -29,6 +32,9 @@ struct RawMeta {
     critical: Option<bool>,
     sha256: Option<BTreeMap<String, String>>,
     rollout: Option<RawRollout>,
+    /// Read as any YAML value, so that `floor: yes please` is refused in our words (key,
+    /// value, expected form) rather than the YAML parser's.
+    floor: Option<serde_yaml::Value>,
 }
 
 /// "; did you mean `critical`?" when a key of the document (or of its `rollout:`) is unknown
@@ -61,6 +67,8 @@ pub enum MetaError {
         pin: String,
     },
     Rollout(RolloutError),
+    /// `floor:` is not `true` or `false`; the value as written (YAML, cut short).
+    Floor(String),
 }
 
 impl fmt::Display for MetaError {
@@ -75,11 +83,50 @@ impl fmt::Display for MetaError {
                 write!(f, "sha256 of {file}: {pin:?} is not 64 hex digits")
             }
             MetaError::Rollout(e) => e.fmt(f),
+            MetaError::Floor(shown) => f.write_str(&floor_error(shown, Lang::En)),
         }
     }
 }
 
 impl std::error::Error for MetaError {}
+
+/// The floor's refusal from the operator's table of `lang`.
+fn floor_error(shown: &str, lang: Lang) -> String {
+    fill(
+        OperatorText::of(lang).meta_floor_not_bool,
+        &[("value", &shown)],
+    )
+}
+
+/// Russian where the table has the words (the floor); the parser's other refusals quote
+/// YAML keys and forms and stay as `Display` says them.
+impl InLanguage for MetaError {
+    fn in_russian(&self) -> String {
+        match self {
+            MetaError::Floor(shown) => floor_error(shown, Lang::Ru),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// `floor:` as written: a YAML boolean, or nothing (not a floor).
+fn parse_floor(value: Option<&serde_yaml::Value>) -> Result<bool, MetaError> {
+    match value {
+        None | Some(serde_yaml::Value::Null) => Ok(false),
+        Some(serde_yaml::Value::Bool(floor)) => Ok(*floor),
+        Some(other) => {
+            let shown = serde_yaml::to_string(other)
+                .map(|s| escaped(s.trim()).into_owned())
+                .unwrap_or_default();
+            // A value is quoted back on one line, never a whole document pasted into a log.
+            let shown = match shown.char_indices().nth(40) {
+                Some((cut, _)) => format!("{}…", &shown[..cut]),
+                None => shown,
+            };
+            Err(MetaError::Floor(shown))
+        }
+    }
+}
 
 /// A checked `meta.yaml`, with defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +137,9 @@ pub struct ReleaseMeta {
     pub sha256: [Option<[u8; 32]>; 2],
     /// Staged rollout; none: everyone is admitted.
     pub rollout: Option<Rollout>,
+    /// `floor: true`: devices of the line built before this release must install it
+    /// before anything newer.
+    pub floor: bool,
 }
 
 impl ReleaseMeta {
@@ -100,6 +150,7 @@ impl ReleaseMeta {
             critical: false,
             sha256: [None, None],
             rollout: None,
+            floor: false,
         }
     }
 
@@ -133,11 +184,13 @@ impl ReleaseMeta {
             .map(Rollout::from_raw)
             .transpose()
             .map_err(MetaError::Rollout)?;
+        let floor = parse_floor(raw.floor.as_ref())?;
         Ok(ReleaseMeta {
             description,
             critical: raw.critical.unwrap_or(false),
             sha256,
             rollout,
+            floor,
         })
     }
 
@@ -244,5 +297,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("rollout.percent: 300"), "{error}");
+    }
+
+    #[test]
+    fn a_floor_is_true_or_false_and_anything_else_is_named_in_both_languages() {
+        assert!(ReleaseMeta::parse(v(), "floor: true\n").unwrap().floor);
+        assert!(!ReleaseMeta::parse(v(), "floor: false\n").unwrap().floor);
+        assert!(!ReleaseMeta::parse(v(), "floor:\n").unwrap().floor);
+        assert!(!ReleaseMeta::parse(v(), "").unwrap().floor);
+        let error = ReleaseMeta::parse(v(), "floor: yes please\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "floor: yes please is not true or false (expected floor: true to make devices \
+             built before this release install it before anything newer)"
+        );
+        let russian = error.in_russian();
+        assert!(
+            russian.starts_with("floor: yes please — не true и не false (ожидается floor: true"),
+            "{russian}"
+        );
+        let error = ReleaseMeta::parse(v(), &format!("floor: [{}]\n", "1, ".repeat(500)))
+            .unwrap_err()
+            .to_string();
+        assert!(error.len() < 200, "{error}");
+        let error = ReleaseMeta::parse(v(), "floor: \"no\\nfloor: true\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!error.contains('\n'), "{error}");
+        let error = ReleaseMeta::parse(v(), "flor: true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.ends_with("did you mean `floor`?"), "{error}");
     }
 }

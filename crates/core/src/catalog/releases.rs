@@ -27,6 +27,7 @@ use crate::catalog::release_meta::{
 };
 use crate::catalog::sample_release;
 use crate::catalog::write_ledger::{Seen, WriteLedger};
+use crate::model::lang::{InLanguage, Lang};
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
@@ -57,6 +58,8 @@ pub struct Release {
     pub critical: bool,
     /// Who may be offered it; none: everyone.
     pub rollout: Option<Rollout>,
+    /// `floor: true`: a step of its line's upgrade path (see `ReleaseSet::floor_above`).
+    pub floor: bool,
     /// In the order of `FIRMWARE_FILES`.
     pub files: [Arc<FirmwareFile>; 2],
 }
@@ -124,6 +127,9 @@ pub struct ReleaseSet {
     /// Problems with `firmware_dir` itself or with entries that are not release folders.
     pub problems: Vec<Problem>,
     published: BTreeMap<Version, Arc<Release>>,
+    /// The published releases marked `floor: true`, oldest first: built once per scan so
+    /// that a request finds its floor with one binary search.
+    floors: Vec<Version>,
 }
 
 impl ReleaseSet {
@@ -138,6 +144,18 @@ impl ReleaseSet {
 
     pub fn published(&self) -> impl DoubleEndedIterator<Item = &Arc<Release>> {
         self.published.values()
+    }
+
+    /// The line's upgrade path: its floors, oldest first.
+    pub fn floors(&self) -> &[Version] {
+        &self.floors
+    }
+
+    /// The lowest floor above `build`: the release a device built on `build` must install
+    /// before anything newer; none when no floor is newer than its build.
+    pub fn floor_above(&self, build: Version) -> Option<Version> {
+        let index = self.floors.partition_point(|floor| *floor <= build);
+        self.floors.get(index).copied()
     }
 
     /// The shortest wait until a settling folder should be looked at again.
@@ -234,6 +252,13 @@ impl ReleaseSet {
             });
         }
         set.folders.sort_by_key(|f| std::cmp::Reverse(f.version));
+        // The map iterates oldest first, so the floors come out sorted.
+        set.floors = set
+            .published
+            .values()
+            .filter(|r| r.floor)
+            .map(|r| r.version)
+            .collect();
         Ok(set)
     }
 }
@@ -400,8 +425,9 @@ fn read_meta(
         Ok(m) => {
             let text = read_bounded(&meta_path, "meta.yaml", META_FILE_MAX)?;
             let text = utf8_text(text, "meta.yaml").map_err(|e| unreadable(e.to_string()))?;
-            let meta = ReleaseMeta::parse(version, &text)
-                .map_err(|e| unreadable(format!("meta.yaml: {e}")))?;
+            let meta = ReleaseMeta::parse(version, &text).map_err(|e| {
+                unreadable(format!("meta.yaml: {}", e.in_language(Lang::operator())))
+            })?;
             Ok((meta, Some(Fingerprint::of(&m).changed_at())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -524,6 +550,7 @@ fn release_of(
         description: meta.description,
         critical: meta.critical,
         rollout: meta.rollout,
+        floor: meta.floor,
         files: [upd_app, upd_app_old],
     })))
 }

@@ -48,6 +48,22 @@ pub fn critical_line(snapshot: &Snapshot, lang: Lang) -> String {
     }
 }
 
+/// A line's upgrade path in words ("upgrade path: floor 20230101 → floor 20240101 → newest
+/// 20250101"); none when the line has no floor (the report then reads as it always did).
+pub fn upgrade_path_text(releases: &ReleaseSet, lang: Lang) -> Option<String> {
+    let t = OperatorText::of(lang);
+    let floors = releases.floors();
+    let last = *floors.last()?;
+    let mut steps: Vec<String> = floors
+        .iter()
+        .map(|version| fill(t.path_floor, &[("version", version)]))
+        .collect();
+    if let Some(newest) = releases.current().filter(|r| r.version > last) {
+        steps.push(fill(t.path_newest, &[("version", &newest.version)]));
+    }
+    Some(fill(t.row_upgrade_path, &[("path", &steps.join(" → "))]))
+}
+
 /// One line counting the licenses.
 pub fn licenses_line(snapshot: &Snapshot, lang: Lang) -> String {
     fill(
@@ -238,8 +254,11 @@ pub fn full_report(snapshot: &Snapshot, lang: Lang) -> String {
     folder_rows(&mut out, &snapshot.releases, "  ", t);
     row(&mut out, current_line(snapshot, lang));
     row(&mut out, critical_line(snapshot, lang));
+    if let Some(path) = upgrade_path_text(&snapshot.releases, lang) {
+        row(&mut out, path);
+    }
     for line in snapshot.lines.lines.values() {
-        line_rows(&mut out, snapshot, line, t);
+        line_rows(&mut out, snapshot, line, lang);
     }
     for line in &snapshot.lines.out {
         row(
@@ -265,7 +284,8 @@ pub fn full_report(snapshot: &Snapshot, lang: Lang) -> String {
 }
 
 /// The rows of one named line in `check`'s report.
-fn line_rows(out: &mut String, snapshot: &Snapshot, line: &Line, t: &OperatorText) {
+fn line_rows(out: &mut String, snapshot: &Snapshot, line: &Line, lang: Lang) {
+    let t = OperatorText::of(lang);
     let row = |out: &mut String, text: String| push_line(out, format_args!("{text}"));
     let known: Vec<String> = line
         .meta
@@ -295,6 +315,9 @@ fn line_rows(out: &mut String, snapshot: &Snapshot, line: &Line, t: &OperatorTex
         .and_then(|l| l.critical())
         .map_or(t.none.to_string(), |v| v.to_string());
     row(out, fill(t.row_line_critical, &[("version", &critical)]));
+    if let Some(path) = upgrade_path_text(&line.releases, lang) {
+        row(out, format!("    {path}"));
+    }
     folder_rows(out, &line.releases, "    ", t);
     if line.releases.current().is_none() {
         row(out, t.row_line_no_release.to_string());

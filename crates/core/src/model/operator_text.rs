@@ -76,6 +76,13 @@ pub struct OperatorText {
     pub withdrew: &'static str,
     pub withdraw_no_longer_served: &'static str,
     pub withdraw_no_server: &'static str,
+    // Upgrade floors (`floor: true` in meta.yaml, `publish --floor`, `check`'s path).
+    pub meta_floor_not_bool: &'static str,
+    pub row_upgrade_path: &'static str,
+    pub path_floor: &'static str,
+    pub path_newest: &'static str,
+    pub publish_floor: &'static str,
+    pub offer_floors_first: &'static str,
 }
 
 impl OperatorText {
@@ -167,6 +174,13 @@ pub static RU: OperatorText = OperatorText {
     withdrew: "релиз {version} отозван: перенесён в {moved} (опубликовать снова: kkt-update-server publish {moved} --replace{line_flag})",
     withdraw_no_longer_served: "работающий сервер больше его не раздаёт",
     withdraw_no_server: "работающий сервер не ответил; ждать больше нечего",
+    meta_floor_not_bool: "floor: {value} — не true и не false (ожидается floor: true, чтобы ККТ \
+                          со сборкой старше этого релиза сначала устанавливали его)",
+    row_upgrade_path: "путь обновления: {path}",
+    path_floor: "опорный {version}",
+    path_newest: "новейший {version}",
+    publish_floor: "  опорный релиз (floor): ККТ со сборкой старше {version} сначала устанавливают его",
+    offer_floors_first: "; ККТ ниже опорного релиза сначала устанавливают его ({path})",
 };
 
 pub static EN: OperatorText = OperatorText {
@@ -239,4 +253,11 @@ pub static EN: OperatorText = OperatorText {
     withdrew: "withdrew {version}: moved to {moved} (publish it again with kkt-update-server publish {moved} --replace{line_flag})",
     withdraw_no_longer_served: "the running server no longer serves it",
     withdraw_no_server: "no running server answered; nothing more to wait for",
+    meta_floor_not_bool: "floor: {value} is not true or false (expected floor: true to make \
+                          devices built before this release install it before anything newer)",
+    row_upgrade_path: "upgrade path: {path}",
+    path_floor: "floor {version}",
+    path_newest: "newest {version}",
+    publish_floor: "  floor: devices built before {version} install it before anything newer",
+    offer_floors_first: "; devices below a floor install it first ({path})",
 };
