@@ -70,6 +70,9 @@ pub struct PageText {
     pub detail: &'static str,
     /// The history's kinds in words, in `HistoryKind`'s order (published … started).
     pub kinds: [&'static str; 11],
+    // Stages that advance themselves: the history's two kinds of theirs.
+    pub kind_advanced: &'static str,
+    pub kind_stage_forced: &'static str,
 }
 
 impl PageText {
@@ -97,6 +100,8 @@ impl PageText {
             HistoryKind::LicensesLoaded => 8,
             HistoryKind::BuildChanged => 9,
             HistoryKind::Started => 10,
+            HistoryKind::Advanced => return self.kind_advanced,
+            HistoryKind::StageForced => return self.kind_stage_forced,
             HistoryKind::Other(text) => return text,
         };
         self.kinds[index]
@@ -183,6 +188,8 @@ pub static RU: PageText = PageText {
         "касса сменила прошивку",
         "сервер запущен",
     ],
+    kind_advanced: "следующий этап",
+    kind_stage_forced: "этап задан вручную",
 };
 
 pub static EN: PageText = PageText {
@@ -257,4 +264,6 @@ pub static EN: PageText = PageText {
         "build date changed",
         "server started",
     ],
+    kind_advanced: "advanced",
+    kind_stage_forced: "stage forced",
 };

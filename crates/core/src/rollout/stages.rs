@@ -429,6 +429,33 @@ pub fn next_step(
     }
 }
 
+/// The record after `step` at `now` (what the store's compare-and-set writes; the memory
+/// with `inventory: off` keeps this).
+pub fn after(old: Option<&StageRecord>, step: &Step, now: u64) -> Option<StageRecord> {
+    match (step, old) {
+        (Step::Start(new), None) => Some(*new),
+        (Step::Start(_), Some(old)) => Some(*old),
+        (_, None) => None,
+        (Step::Force { to, .. }, Some(_)) => Some(*to),
+        (Step::ForgetForced, Some(old)) => Some(StageRecord { forced: 0, ..*old }),
+        (Step::Freeze, Some(old)) => Some(StageRecord {
+            paused_at: now,
+            ..*old
+        }),
+        (Step::Thaw, Some(old)) => Some(StageRecord {
+            paused_at: 0,
+            paused_for: old.paused_for + now.saturating_sub(old.paused_at),
+            ..*old
+        }),
+        (Step::Advance { to, .. }, Some(old)) => Some(StageRecord {
+            stage: *to,
+            started_at: now,
+            paused_for: 0,
+            ..*old
+        }),
+    }
+}
+
 /// "24 of 25 downloads confirmed (96%, needs 95%), 24 updated (needs 20)": the figures
 /// that justified an advance, or that a waiting stage lacks.
 pub fn figures_text(stage: &Stage, figures: &Figures) -> String {
