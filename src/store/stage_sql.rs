@@ -69,109 +69,110 @@ pub fn apply(
     now: u64,
     detail: &str,
 ) -> Result<bool> {
-    let (line, version) = (Value::from(key.0.as_str()), Value::from(key.1));
     in_transaction(db, |db| {
-        let (changed, kind) = match (step, old) {
-            (Step::Start(new), _) => {
-                let changed = db.exec(
-                    "INSERT INTO rollout_stages (line, version, stage, started_at, paused_at, \
-                     paused_for, forced) VALUES ($1, $2, $3, $4, $5, 0, $6) \
-                     ON CONFLICT (line, version) DO NOTHING",
-                    &[
-                        line.clone(),
-                        version.clone(),
-                        Value::from(u32::from(new.stage)),
-                        Value::from(new.started_at),
-                        Value::from(new.paused_at),
-                        Value::from(u32::from(new.forced)),
-                    ],
-                )?;
-                (
-                    changed,
-                    (new.forced != 0).then_some(HistoryKind::StageForced),
-                )
-            }
-            (_, None) => (0, None),
-            (Step::Force { to, .. }, Some(old)) => {
-                let changed = db.exec(
-                    "UPDATE rollout_stages SET stage = $3, started_at = $4, paused_at = $5, \
-                     paused_for = 0, forced = $6 WHERE line = $1 AND version = $2 \
-                     AND stage = $7 AND started_at = $8 AND forced = $9",
-                    &[
-                        line.clone(),
-                        version.clone(),
-                        Value::from(u32::from(to.stage)),
-                        Value::from(to.started_at),
-                        Value::from(to.paused_at),
-                        Value::from(u32::from(to.forced)),
-                        Value::from(u32::from(old.stage)),
-                        Value::from(old.started_at),
-                        Value::from(u32::from(old.forced)),
-                    ],
-                )?;
-                (changed, Some(HistoryKind::StageForced))
-            }
-            (Step::ForgetForced, Some(_)) => {
-                let changed = db.exec(
-                    "UPDATE rollout_stages SET forced = 0 \
-                     WHERE line = $1 AND version = $2 AND forced <> 0",
-                    &[line.clone(), version.clone()],
-                )?;
-                (changed, None)
-            }
-            (Step::Freeze, Some(_)) => {
-                let changed = db.exec(
-                    "UPDATE rollout_stages SET paused_at = $3 \
-                     WHERE line = $1 AND version = $2 AND paused_at = 0",
-                    &[line.clone(), version.clone(), Value::from(now)],
-                )?;
-                (changed, None)
-            }
-            (Step::Thaw, Some(old)) => {
-                // The pause lasted from paused_at to now; a clock that went back adds nothing.
-                let paused = now.saturating_sub(old.paused_at);
-                let changed = db.exec(
-                    "UPDATE rollout_stages SET paused_for = paused_for + $3, paused_at = 0 \
-                     WHERE line = $1 AND version = $2 AND paused_at = $4",
-                    &[
-                        line.clone(),
-                        version.clone(),
-                        Value::from(paused),
-                        Value::from(old.paused_at),
-                    ],
-                )?;
-                (changed, None)
-            }
-            (Step::Advance { from, to }, Some(old)) => {
-                let changed = db.exec(
-                    "UPDATE rollout_stages SET stage = $3, started_at = $4, paused_for = 0 \
-                     WHERE line = $1 AND version = $2 AND stage = $5 AND started_at = $6",
-                    &[
-                        line.clone(),
-                        version.clone(),
-                        Value::from(u32::from(*to)),
-                        Value::from(now),
-                        Value::from(u32::from(*from)),
-                        Value::from(old.started_at),
-                    ],
-                )?;
-                (changed, Some(HistoryKind::Advanced))
-            }
+        let changed = match (step, old) {
+            (Step::Start(new), _) => start(db, key, new)?,
+            (_, None) => 0,
+            (Step::Force { to, .. }, Some(old)) => force(db, key, old, to)?,
+            (Step::ForgetForced, Some(_)) => db.exec(
+                "UPDATE rollout_stages SET forced = 0 \
+                 WHERE line = $1 AND version = $2 AND forced <> 0",
+                &[Value::from(key.0.as_str()), Value::from(key.1)],
+            )?,
+            (Step::Freeze, Some(_)) => db.exec(
+                "UPDATE rollout_stages SET paused_at = $3 \
+                 WHERE line = $1 AND version = $2 AND paused_at = 0",
+                &[
+                    Value::from(key.0.as_str()),
+                    Value::from(key.1),
+                    Value::from(now),
+                ],
+            )?,
+            (Step::Thaw, Some(old)) => thaw(db, key, old, now)?,
+            (Step::Advance { from, to }, Some(old)) => db.exec(
+                "UPDATE rollout_stages SET stage = $3, started_at = $4, paused_for = 0 \
+                 WHERE line = $1 AND version = $2 AND stage = $5 AND started_at = $6",
+                &[
+                    Value::from(key.0.as_str()),
+                    Value::from(key.1),
+                    Value::from(u32::from(*to)),
+                    Value::from(now),
+                    Value::from(u32::from(*from)),
+                    Value::from(old.started_at),
+                ],
+            )?,
+        };
+        let kind = match step {
+            Step::Advance { .. } => Some(HistoryKind::Advanced),
+            Step::Force { .. } => Some(HistoryKind::StageForced),
+            Step::Start(new) if new.forced != 0 => Some(HistoryKind::StageForced),
+            _ => None,
         };
         if let (true, Some(kind)) = (changed > 0, kind) {
             db.exec(
                 "INSERT INTO history (at, kind, version, detail, line) VALUES ($1, $5, $2, $3, $4)",
                 &[
                     Value::from(now),
-                    version.clone(),
+                    Value::from(key.1),
                     Value::from(detail),
-                    line.clone(),
+                    Value::from(key.0.as_str()),
                     Value::from(kind.as_str()),
                 ],
             )?;
         }
         Ok(changed > 0)
     })
+}
+
+/// The first record of a release; none written when another instance wrote it first.
+fn start(db: &mut dyn Db, key: &(String, u32), new: &StageRecord) -> Result<u64> {
+    Ok(db.exec(
+        "INSERT INTO rollout_stages (line, version, stage, started_at, paused_at, \
+         paused_for, forced) VALUES ($1, $2, $3, $4, $5, 0, $6) \
+         ON CONFLICT (line, version) DO NOTHING",
+        &[
+            Value::from(key.0.as_str()),
+            Value::from(key.1),
+            Value::from(u32::from(new.stage)),
+            Value::from(new.started_at),
+            Value::from(new.paused_at),
+            Value::from(u32::from(new.forced)),
+        ],
+    )?)
+}
+
+/// `stage: N`: the record `to`, unless the stored one is no longer `old`.
+fn force(db: &mut dyn Db, key: &(String, u32), old: &StageRecord, to: &StageRecord) -> Result<u64> {
+    Ok(db.exec(
+        "UPDATE rollout_stages SET stage = $3, started_at = $4, paused_at = $5, \
+         paused_for = 0, forced = $6 WHERE line = $1 AND version = $2 \
+         AND stage = $7 AND started_at = $8 AND forced = $9",
+        &[
+            Value::from(key.0.as_str()),
+            Value::from(key.1),
+            Value::from(u32::from(to.stage)),
+            Value::from(to.started_at),
+            Value::from(to.paused_at),
+            Value::from(u32::from(to.forced)),
+            Value::from(u32::from(old.stage)),
+            Value::from(old.started_at),
+            Value::from(u32::from(old.forced)),
+        ],
+    )?)
+}
+
+/// The pause lasted from `old.paused_at` to `now` (a clock that went back adds nothing).
+fn thaw(db: &mut dyn Db, key: &(String, u32), old: &StageRecord, now: u64) -> Result<u64> {
+    Ok(db.exec(
+        "UPDATE rollout_stages SET paused_for = paused_for + $3, paused_at = 0 \
+         WHERE line = $1 AND version = $2 AND paused_at = $4",
+        &[
+            Value::from(key.0.as_str()),
+            Value::from(key.1),
+            Value::from(now.saturating_sub(old.paused_at)),
+            Value::from(old.paused_at),
+        ],
+    )?)
 }
 
 #[cfg(test)]

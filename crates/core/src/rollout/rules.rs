@@ -194,7 +194,7 @@ impl Rollout {
         }
         let digest = Sha256::digest(written.as_bytes());
         let settings_id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())
+        let pilot = IpNetworks::parse("rollout.pilot", raw.pilot.as_deref().unwrap_or_default())
             .map_err(RolloutError::Pilot)?;
         let percent = match raw.percent {
             None => 100,
@@ -211,50 +211,12 @@ impl Rollout {
             Some(p) if (0.0..=100.0).contains(&p) => Some((p * 10.0).round() as u32),
             Some(p) => return Err(RolloutError::HaltWhenStuckPercent(p)),
         };
-        let stages = match raw.stages {
-            None => Vec::new(),
-            Some(_) if raw.percent.is_some() => {
-                return Err(RolloutError::Stages(StageError::WithPercent))
-            }
-            Some(stages) => check_stages(stages).map_err(RolloutError::Stages)?,
-        };
-        let needs = |key, needs| RolloutError::Stages(StageError::Needs(key, needs));
-        let rate_growth_milli = match raw.rate_growth {
-            None => 1000,
-            Some(_) if stages.is_empty() => return Err(needs("rate_growth", "stages")),
-            Some(_) if max_new_per_hour.is_none() => {
-                return Err(needs("rate_growth", "max_new_per_hour (the cap it grows)"))
-            }
-            Some(g) => check_rate_growth(g).map_err(RolloutError::Stages)?,
-        };
-        let max_new_per_hour_limit = match (raw.max_new_per_hour_limit, max_new_per_hour) {
-            (None, _) => None,
-            (Some(_), _) if stages.is_empty() => {
-                return Err(needs("max_new_per_hour_limit", "stages"))
-            }
-            (Some(_), None) => {
-                return Err(needs(
-                    "max_new_per_hour_limit",
-                    "max_new_per_hour (the cap it bounds)",
-                ))
-            }
-            (Some(n), Some(cap)) => {
-                let limit =
-                    u32::try_from(n).map_err(|_| RolloutError::Stages(StageError::Limit(n)))?;
-                if limit < cap {
-                    return Err(RolloutError::Stages(StageError::LimitBelowCap(n, cap)));
-                }
-                Some(limit)
-            }
-        };
-        let forced_stage = match raw.stage {
-            None => None,
-            Some(_) if stages.is_empty() => return Err(needs("stage", "stages")),
-            Some(n) => match u8::try_from(n) {
-                Ok(n) if n >= 1 && usize::from(n) <= stages.len() => Some(n),
-                _ => return Err(RolloutError::Stages(StageError::Forced(n, stages.len()))),
-            },
-        };
+        let StageKeys {
+            stages,
+            rate_growth_milli,
+            max_new_per_hour_limit,
+            forced_stage,
+        } = stage_keys(&raw, max_new_per_hour)?;
         let percent = stages.first().map_or(percent, |s| s.percent);
         Ok(Rollout {
             pilot,
@@ -312,6 +274,64 @@ impl Rollout {
                 .to_string(),
         }
     }
+}
+
+/// The stage keys of `rollout:`, checked against each other and `max_new_per_hour`.
+struct StageKeys {
+    stages: Vec<Stage>,
+    rate_growth_milli: u32,
+    max_new_per_hour_limit: Option<u32>,
+    forced_stage: Option<u8>,
+}
+
+fn stage_keys(raw: &RawRollout, max_new_per_hour: Option<u32>) -> Result<StageKeys, RolloutError> {
+    let stages = match &raw.stages {
+        None => Vec::new(),
+        Some(_) if raw.percent.is_some() => {
+            return Err(RolloutError::Stages(StageError::WithPercent))
+        }
+        Some(stages) => check_stages(stages).map_err(RolloutError::Stages)?,
+    };
+    let needs = |key, needs| RolloutError::Stages(StageError::Needs(key, needs));
+    let rate_growth_milli = match raw.rate_growth {
+        None => 1000,
+        Some(_) if stages.is_empty() => return Err(needs("rate_growth", "stages")),
+        Some(_) if max_new_per_hour.is_none() => {
+            return Err(needs("rate_growth", "max_new_per_hour (the cap it grows)"))
+        }
+        Some(g) => check_rate_growth(g).map_err(RolloutError::Stages)?,
+    };
+    let max_new_per_hour_limit = match (raw.max_new_per_hour_limit, max_new_per_hour) {
+        (None, _) => None,
+        (Some(_), _) if stages.is_empty() => return Err(needs("max_new_per_hour_limit", "stages")),
+        (Some(_), None) => {
+            return Err(needs(
+                "max_new_per_hour_limit",
+                "max_new_per_hour (the cap it bounds)",
+            ))
+        }
+        (Some(n), Some(cap)) => {
+            let limit = u32::try_from(n).map_err(|_| RolloutError::Stages(StageError::Limit(n)))?;
+            if limit < cap {
+                return Err(RolloutError::Stages(StageError::LimitBelowCap(n, cap)));
+            }
+            Some(limit)
+        }
+    };
+    let forced_stage = match raw.stage {
+        None => None,
+        Some(_) if stages.is_empty() => return Err(needs("stage", "stages")),
+        Some(n) => match u8::try_from(n) {
+            Ok(n) if n >= 1 && usize::from(n) <= stages.len() => Some(n),
+            _ => return Err(RolloutError::Stages(StageError::Forced(n, stages.len()))),
+        },
+    };
+    Ok(StageKeys {
+        stages,
+        rate_growth_milli,
+        max_new_per_hour_limit,
+        forced_stage,
+    })
 }
 
 impl fmt::Display for Rollout {
@@ -389,14 +409,8 @@ impl Rollout {
     }
 }
 
-/// `52` per mille as "5.2%", `50` as "5%".
-pub fn per_mille_text(per_mille: u32) -> String {
-    if per_mille.is_multiple_of(10) {
-        format!("{}%", per_mille / 10)
-    } else {
-        format!("{}.{}%", per_mille / 10, per_mille % 10)
-    }
-}
+/// `52` per mille as "5.2%", `50` as "5%" (kept with the stages, which need it too).
+pub use crate::rollout::stages::per_mille_text;
 
 /// The bucket (0 to 99) of a device for one release of one line: SHA-256 of
 /// `"<address>|<line>|<version>"`, first eight bytes big-endian, mod 100. The text is

@@ -146,6 +146,15 @@ impl fmt::Display for StageError {
     }
 }
 
+/// `52` per mille as "5.2%", `50` as "5%".
+pub fn per_mille_text(per_mille: u32) -> String {
+    if per_mille.is_multiple_of(10) {
+        format!("{}%", per_mille / 10)
+    } else {
+        format!("{}.{}%", per_mille / 10, per_mille % 10)
+    }
+}
+
 /// `30s`, `15m`, `24h`, `7d` in seconds; none when it is not one or is over `MAX_SOAK_S`.
 pub fn parse_duration(text: &str) -> Option<u64> {
     let text = text.trim();
@@ -179,12 +188,12 @@ pub fn duration_text(seconds: u64) -> String {
 }
 
 /// `stages:` checked; `number` counts from 1.
-pub fn check_stages(raw: Vec<RawStage>) -> Result<Vec<Stage>, StageError> {
+pub fn check_stages(raw: &[RawStage]) -> Result<Vec<Stage>, StageError> {
     if raw.is_empty() || raw.len() > MAX_STAGES {
         return Err(StageError::Count(raw.len()));
     }
     let mut stages: Vec<Stage> = Vec::with_capacity(raw.len());
-    for (i, raw) in raw.into_iter().enumerate() {
+    for (i, raw) in raw.iter().enumerate() {
         let n = i + 1;
         let percent = match raw.percent {
             None => return Err(StageError::MissingPercent(n)),
@@ -194,13 +203,13 @@ pub fn check_stages(raw: Vec<RawStage>) -> Result<Vec<Stage>, StageError> {
         if let Some(before) = stages.last().map(|s| s.percent).filter(|b| percent < *b) {
             return Err(StageError::Lower(n, percent, before));
         }
-        let soak_s = match raw.soak {
+        let soak_s = match &raw.soak {
             None => DEFAULT_SOAK_S,
             Some(serde_yaml::Value::String(text)) => {
-                parse_duration(&text).ok_or_else(|| StageError::Soak(n, format!("{text:?}")))?
+                parse_duration(text).ok_or_else(|| StageError::Soak(n, format!("{text:?}")))?
             }
             Some(other) => {
-                let shown = serde_yaml::to_string(&other).unwrap_or_default();
+                let shown = serde_yaml::to_string(other).unwrap_or_default();
                 let shown: String = shown.trim().chars().take(40).collect();
                 return Err(StageError::Soak(n, shown));
             }
@@ -463,8 +472,8 @@ pub fn figures_text(stage: &Stage, figures: &Figures) -> String {
         "{} of {} downloads confirmed ({}, needs {}), {} updated (needs {})",
         figures.confirmed,
         figures.downloaded,
-        crate::rollout::rules::per_mille_text(figures.confirmed_per_mille()),
-        crate::rollout::rules::per_mille_text(stage.success_per_mille),
+        per_mille_text(figures.confirmed_per_mille()),
+        per_mille_text(stage.success_per_mille),
         figures.confirmed,
         stage.min_updated
     )
@@ -476,8 +485,8 @@ pub fn figures_text_ru(stage: &Stage, figures: &Figures) -> String {
         "подтвердили {} из {} скачавших ({}, нужно {}), обновлено {} (нужно {})",
         figures.confirmed,
         figures.downloaded,
-        crate::rollout::rules::per_mille_text(figures.confirmed_per_mille()),
-        crate::rollout::rules::per_mille_text(stage.success_per_mille),
+        per_mille_text(figures.confirmed_per_mille()),
+        per_mille_text(stage.success_per_mille),
         figures.confirmed,
         stage.min_updated
     )
@@ -489,7 +498,7 @@ mod tests {
 
     fn stages(yaml: &str) -> Result<Vec<Stage>, String> {
         let raw: Vec<RawStage> = serde_yaml::from_str(yaml).map_err(|e| e.to_string())?;
-        check_stages(raw).map_err(|e| e.to_string())
+        check_stages(&raw).map_err(|e| e.to_string())
     }
 
     #[test]
