@@ -180,7 +180,7 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 /// Seconds as the shortest of the written forms that is exact: `90s`, `15m`, `24h`, `7d`.
 pub fn duration_text(seconds: u64) -> String {
     for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if seconds >= size && seconds % size == 0 {
+        if seconds >= size && seconds.is_multiple_of(size) {
             return format!("{}{unit}", seconds / size);
         }
     }
