@@ -184,6 +184,11 @@ fn a_healthy_release_goes_through_every_stage_and_every_register_updates() {
     assert_eq!(status["stage"]["of"], 3);
     assert_eq!(status["stage"]["state"], "last");
     assert_eq!(status["max_new_per_hour"], 800, "the cap grew x4 twice");
+    let dashboard = admin(&server, "/").text();
+    assert!(
+        dashboard.contains("<div class=\"stage\" data-stage=\"3\" data-stage-state=\"last\">"),
+        "{dashboard}"
+    );
     let advanced = history_of(&server, "advanced");
     assert_eq!(advanced.len(), 2, "{advanced:?}");
     assert!(
@@ -219,6 +224,12 @@ fn a_bad_release_never_leaves_its_first_stage() {
             .as_str()
             .is_some_and(|w| w.contains("needs 90%")),
         "{waiting}"
+    );
+    let dashboard = admin(&server, "/").text();
+    assert!(
+        dashboard.contains("data-stage=\"1\" data-stage-state=\"waiting\"")
+            && (dashboard.contains("нужно 90%") || dashboard.contains("needs 90%")),
+        "{dashboard}"
     );
     // Several watch rounds later it has still not advanced, and no register beyond the
     // first stage's share was offered the release.

@@ -187,6 +187,15 @@ pub fn duration_text(seconds: u64) -> String {
     format!("{seconds}s")
 }
 
+/// A value as an error shows it: at most 40 characters, control characters as spaces (a
+/// `meta.yaml` may hold anything; the error goes to the log).
+fn shown(text: &str) -> String {
+    text.chars()
+        .take(40)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// `stages:` checked; `number` counts from 1.
 pub fn check_stages(raw: &[RawStage]) -> Result<Vec<Stage>, StageError> {
     if raw.is_empty() || raw.len() > MAX_STAGES {
@@ -205,13 +214,11 @@ pub fn check_stages(raw: &[RawStage]) -> Result<Vec<Stage>, StageError> {
         }
         let soak_s = match &raw.soak {
             None => DEFAULT_SOAK_S,
-            Some(serde_yaml::Value::String(text)) => {
-                parse_duration(text).ok_or_else(|| StageError::Soak(n, format!("{text:?}")))?
-            }
+            Some(serde_yaml::Value::String(text)) => parse_duration(text)
+                .ok_or_else(|| StageError::Soak(n, format!("{:?}", shown(text))))?,
             Some(other) => {
-                let shown = serde_yaml::to_string(other).unwrap_or_default();
-                let shown: String = shown.trim().chars().take(40).collect();
-                return Err(StageError::Soak(n, shown));
+                let text = serde_yaml::to_string(other).unwrap_or_default();
+                return Err(StageError::Soak(n, shown(text.trim())));
             }
         };
         let min_updated = match raw.min_updated {
@@ -430,9 +437,11 @@ pub fn next_step(
         return None;
     }
     match verdict(settings.stages, record, now, figures) {
+        // `from` is the stored number (the compare-and-set names it); a stored 0 (by hand)
+        // is stage 1.
         Verdict::Passed => Some(Step::Advance {
             from: record.stage,
-            to: record.stage + 1,
+            to: record.stage.max(1) + 1,
         }),
         _ => None,
     }
