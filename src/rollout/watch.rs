@@ -144,8 +144,10 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
         halts_of(&rows)
     };
     announce_changes(&state.admissions.halts(), &halts);
-    let stages = step_stages(db, state, &halts, now)?;
+    // Halts first: a store that fails in the stage step below must not hold them back.
+    let halted = halts.clone();
     state.admissions.set_halts(halts);
+    let stages = step_stages(db, state, &halted, now)?;
     state.admissions.set_stages(stages);
     Ok(newest)
 }
