@@ -76,6 +76,12 @@ struct DashboardPage<'a> {
 }
 
 impl DashboardPage<'_> {
+    /// A rollout's stage line, its start written as the pages write moments.
+    fn stage_line(&self, stage: &crate::rollout::status::StageStatus) -> String {
+        let since = stage.since.map(time_text).unwrap_or_default();
+        self.t.stage_line(stage, &since)
+    }
+
     /// A Unix moment (the certificate's end) as the pages write it, DD.MM.YYYY HH:MM.
     fn when(&self, unix: &i64) -> String {
         u64::try_from(*unix).map_or_else(|_| unix.to_string(), time_text)

@@ -120,9 +120,49 @@ pub struct Text {
     // Upgrade floors: each line's path, floors in order, then the newest.
     pub upgrade_path: &'static str,
     pub upgrade_path_then_newest: &'static str,
+    // Stages that advance themselves: the stage line under a rollout's state.
+    /// "stage {n} of {of}: {percent}%".
+    pub stage_of: &'static str,
+    pub stage_since: &'static str,
+    /// By `StageState`: soaking, waiting, advancing, last, halted, paused.
+    pub stage_states: [&'static str; 6],
 }
 
 impl Text {
+    /// A rollout's stage in words: "stage 2 of 3: 25%, since 30.11.2026 09:40 — waiting:
+    /// 18 of 20 downloads confirmed (90%, needs 95%), …".
+    pub fn stage_line(&self, stage: &crate::rollout::status::StageStatus, since: &str) -> String {
+        use crate::rollout::status::StageState;
+        let state = match stage.state {
+            StageState::Soaking => 0,
+            StageState::Waiting => 1,
+            StageState::Advancing => 2,
+            StageState::Last => 3,
+            StageState::Halted => 4,
+            StageState::Paused => 5,
+        };
+        let mut line = self
+            .stage_of
+            .replace("{n}", &stage.number.to_string())
+            .replace("{of}", &stage.of.to_string())
+            .replace("{percent}", &stage.percent.to_string());
+        if !since.is_empty() {
+            line.push_str(&format!(", {} {since}", self.stage_since));
+        }
+        line.push_str(" — ");
+        line.push_str(self.stage_states[state]);
+        let waiting = if self.lang == "ru" {
+            &stage.waiting_for_ru
+        } else {
+            &stage.waiting_for
+        };
+        if let Some(waiting) = waiting {
+            line.push_str(": ");
+            line.push_str(waiting);
+        }
+        line
+    }
+
     /// A rollout's state in words.
     pub fn rollout_state(&self, state: &RolloutState) -> &'static str {
         match state {
@@ -309,6 +349,16 @@ pub static RU: Text = Text {
                 (проверить: kkt-update-server check).",
     upgrade_path: "Путь обновления (опорные релизы по порядку)",
     upgrade_path_then_newest: "затем новейший",
+    stage_of: "этап {n} из {of}: {percent}%",
+    stage_since: "с",
+    stage_states: [
+        "выдерживается",
+        "ждёт подтверждений",
+        "переходит к следующему этапу",
+        "последний этап",
+        "остановлен",
+        "на паузе, время этапа стоит",
+    ],
 };
 
 pub static EN: Text = Text {
@@ -422,6 +472,16 @@ pub static EN: Text = Text {
                 (check it with kkt-update-server check).",
     upgrade_path: "Upgrade path (floors, in order)",
     upgrade_path_then_newest: "then the newest",
+    stage_of: "stage {n} of {of}: {percent}%",
+    stage_since: "since",
+    stage_states: [
+        "soaking",
+        "waiting",
+        "advancing",
+        "last stage",
+        "halted",
+        "paused, its clock stands still",
+    ],
 };
 
 /// The table of a language.

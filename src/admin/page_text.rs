@@ -75,6 +75,9 @@ pub struct PageText {
     pub why_below_floor_not_admitted: &'static str,
     pub why_below_floor_meanwhile: &'static str,
     pub why_below_floor_nothing: &'static str,
+    // Stages that advance themselves: the history's two kinds of theirs.
+    pub kind_advanced: &'static str,
+    pub kind_stage_forced: &'static str,
 }
 
 impl PageText {
@@ -102,6 +105,8 @@ impl PageText {
             HistoryKind::LicensesLoaded => 8,
             HistoryKind::BuildChanged => 9,
             HistoryKind::Started => 10,
+            HistoryKind::Advanced => return self.kind_advanced,
+            HistoryKind::StageForced => return self.kind_stage_forced,
             HistoryKind::Other(text) => return text,
         };
         self.kinds[index]
@@ -192,6 +197,8 @@ pub static RU: PageText = PageText {
     why_below_floor_not_admitted: "Ниже опорного релиза: сначала нужно установить {floor}, только потом {newest}, но поэтапный выпуск {floor} эту кассу ещё не допустил.",
     why_below_floor_meanwhile: "Пока предлагается {version} (сейчас сборка {build}, линия «{line}»).",
     why_below_floor_nothing: "Пока она слышит «обновлений нет» (сборка {build}, линия «{line}»).",
+    kind_advanced: "следующий этап",
+    kind_stage_forced: "этап задан вручную",
 };
 
 pub static EN: PageText = PageText {
@@ -270,4 +277,6 @@ pub static EN: PageText = PageText {
     why_below_floor_not_admitted: "Below a floor: it must install {floor} before {newest}, and the rollout of {floor} has not admitted this register yet.",
     why_below_floor_meanwhile: "Meanwhile it is offered {version} (now build {build}, line \"{line}\").",
     why_below_floor_nothing: "Meanwhile it is told there is no update (build {build}, line \"{line}\").",
+    kind_advanced: "advanced",
+    kind_stage_forced: "stage forced",
 };

@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::model::version::Version;
 use crate::platform::lock_recover::RwLockRecover;
 use crate::rollout::rules::{decide, Admission, Moment, Rollout};
+use crate::rollout::stages::{Figures, StageRecord};
 
 /// The hourly cap counts admissions over this many seconds.
 pub const HOUR: u64 = 3600;
@@ -24,6 +25,11 @@ struct ReleaseAdmissions {
     recent: VecDeque<u64>,
     /// Set while the rollout is halted by its stuck devices.
     halt: Option<Halt>,
+    /// The current stage (from 1; 0 before the watch's first round: the first stage), the
+    /// one number of the stages the request path reads.
+    stage: u8,
+    /// Its record and figures, for `/status` (with stages only).
+    stage_now: Option<StageNow>,
 }
 
 impl ReleaseAdmissions {
@@ -63,6 +69,14 @@ pub struct Halt {
     pub finished: u64,
     /// In words, as logged.
     pub reason: String,
+}
+
+/// A release's stage as the rollout watch last read it: its record (from the inventory, or
+/// this memory with `inventory: off`) and the figures it is judged by (none: not counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageNow {
+    pub record: StageRecord,
+    pub figures: Option<Figures>,
 }
 
 /// A new admission, to be recorded.
@@ -127,6 +141,7 @@ impl Admissions {
                 local_minute,
                 admitted_last_hour: release.map_or(0, |r| r.count_last_hour(now)),
                 halted: release.is_some_and(|r| r.halt.is_some()),
+                stage: release.map_or(1, |r| r.stage),
             };
             if let Admission::Refused(_) = decide(rollout, address, line, version, moment) {
                 return (false, None);
@@ -146,6 +161,7 @@ impl Admissions {
             local_minute,
             admitted_last_hour: release.admitted_last_hour(now),
             halted: release.halt.is_some(),
+            stage: release.stage,
         };
         match decide(rollout, address, line, version, moment) {
             Admission::Pilot => {
@@ -193,6 +209,49 @@ impl Admissions {
                 .or_default()
                 .halt = Some(halt);
         }
+    }
+
+    /// Replaces the stages of the releases with stages (by line and version).
+    pub fn set_stages(&self, mut stages: HashMap<(String, u32), StageNow>) {
+        let mut releases = self.releases.write_recover();
+        for (line, versions) in releases.iter_mut() {
+            for (version, release) in versions.iter_mut() {
+                release.stage_now = stages.remove(&(line.clone(), *version));
+                release.stage = release.stage_now.map_or(0, |s| s.record.stage);
+            }
+        }
+        for ((line, version), now) in stages {
+            let release = releases
+                .entry(line)
+                .or_default()
+                .entry(version)
+                .or_default();
+            release.stage_now = Some(now);
+            release.stage = now.record.stage;
+        }
+    }
+
+    /// The stage of release `version` of `line`, as the watch last set it.
+    pub fn stage(&self, line: &str, version: Version) -> Option<StageNow> {
+        self.releases
+            .read_recover()
+            .get(line)
+            .and_then(|l| l.get(&version.as_u32()))
+            .and_then(|r| r.stage_now)
+    }
+
+    /// Every stage set (what the watch keeps in memory with `inventory: off`).
+    pub fn stages(&self) -> HashMap<(String, u32), StageNow> {
+        let releases = self.releases.read_recover();
+        let mut stages = HashMap::new();
+        for (line, versions) in releases.iter() {
+            for (version, release) in versions {
+                if let Some(now) = release.stage_now {
+                    stages.insert((line.clone(), *version), now);
+                }
+            }
+        }
+        stages
     }
 
     pub fn halts(&self) -> HashMap<(String, u32), Halt> {

@@ -26,8 +26,11 @@
 //! `store/rollout_sql.rs`, beside the other queries whose database interface it shares;
 //! the watch is its only caller.
 //!
-//! Staged, automatic rollouts (a percent raised on a schedule) belong here: their rules in
-//! `rules`, their steps decided by `watch`.
+//! Stages that advance themselves (`stages:` in `rollout:`) are here too: their pure rules
+//! in `stages` (kkt-core, beside `rules`), the current stage of each release in
+//! `admissions` (the request path reads only its number there), its record in the
+//! inventory (`store/stage_sql.rs`), and the steps (start, advance, force, pause) taken by
+//! `watch`, never on the request path.
 
 pub mod admissions;
 pub mod gate;
@@ -36,3 +39,5 @@ pub mod watch;
 
 // The pure rules live in kkt-core (crates/core), below the catalog that parses them.
 pub use kkt_core::rollout::rules;
+// The pure part of stages that advance themselves, beside the rules.
+pub use kkt_core::rollout::stages;

@@ -2,11 +2,17 @@
 //! are admitted (in all and this hour), its halt, and its state (`RolloutState`, shown as
 //! one word: `admitting`, `paused`, `halted`, `outside_window`, `hourly_cap_reached`). A
 //! pure function of the snapshot and the admissions memory, so both views agree.
+//!
+//! A rollout with stages also shows its stage (`stage`: N of M, its share and cap, since
+//! when, the figures it is judged by, and one word, `StageState`); its `percent`,
+//! `max_new_per_hour` and `remaining_this_hour` are then the current stage's.
 
 use serde::Serialize;
 
 use crate::catalog::snapshot::Snapshot;
-use crate::rollout::admissions::{Admissions, Halt};
+use crate::rollout::admissions::{Admissions, Halt, StageNow};
+use crate::rollout::rules::{per_mille_text, Rollout};
+use crate::rollout::stages::{figures_text, figures_text_ru, verdict, Figures, Verdict};
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct RolloutView {
@@ -30,6 +36,142 @@ pub struct RolloutView {
     /// How many more the hourly cap lets in right now (none: no cap).
     pub remaining_this_hour: Option<u64>,
     pub state: RolloutState,
+    /// With `stages:` only: where they stand.
+    pub stage: Option<StageStatus>,
+}
+
+/// Where a rollout's stages stand (`/status`'s `stage`).
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct StageStatus {
+    /// The current stage, from 1.
+    pub number: u8,
+    /// How many stages there are.
+    pub of: u8,
+    pub percent: u8,
+    pub max_new_per_hour: Option<u32>,
+    /// Unix seconds the stage's clock started (its pauses added; none before the watch's
+    /// first round).
+    pub since: Option<u64>,
+    /// Seconds of soak left (0: soaked).
+    pub soak_left_s: u64,
+    /// Its thresholds.
+    pub soak_s: u64,
+    pub min_updated: u64,
+    pub success_percent: String,
+    /// Cumulative since publish, pilots included; none without an inventory.
+    pub figures: Option<Figures>,
+    pub confirmed_percent: Option<String>,
+    pub state: StageState,
+    /// While waiting: what it lacks, in words ("96% confirmed, needs 97%").
+    pub waiting_for: Option<String>,
+    /// The same in Russian, for the Russian dashboard (not part of `/status`).
+    #[serde(skip)]
+    pub waiting_for_ru: Option<String>,
+}
+
+/// Where a stage stands, in one word (`/status` and the dashboard's `data-stage-state`).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StageState {
+    /// Its soak has not passed yet.
+    Soaking,
+    /// Soaked, but the figures fall short: it advances as soon as they allow.
+    Waiting,
+    /// Soaked with the figures: the watch's next round starts the next stage.
+    Advancing,
+    /// The last stage: it never ends.
+    Last,
+    /// Halted by its stuck share: it neither admits nor advances.
+    Halted,
+    /// `paused: true`: its clock stands still.
+    Paused,
+}
+
+impl StageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageState::Soaking => "soaking",
+            StageState::Waiting => "waiting",
+            StageState::Advancing => "advancing",
+            StageState::Last => "last",
+            StageState::Halted => "halted",
+            StageState::Paused => "paused",
+        }
+    }
+}
+
+impl std::fmt::Display for StageState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stage status of `rollout` (with stages) from what the watch last set, at `now`.
+fn stage_status(
+    rollout: &Rollout,
+    now_stage: Option<StageNow>,
+    halted: bool,
+    now: u64,
+) -> StageStatus {
+    let record = now_stage.map(|s| s.record).unwrap_or_default();
+    let figures = now_stage.and_then(|s| s.figures);
+    let number = record.stage.max(1);
+    let index = usize::from(number).min(rollout.stages.len()) - 1;
+    let stage = &rollout.stages[index];
+    let (percent, cap) = rollout.limits_at(number);
+    let clock = if now_stage.is_some() {
+        record
+    } else {
+        // Before the watch's first round the stage has not started: its clock reads zero.
+        crate::rollout::stages::StageRecord {
+            started_at: now,
+            ..record
+        }
+    };
+    let verdict = verdict(&rollout.stages, &clock, now, figures);
+    let state = if rollout.paused {
+        StageState::Paused
+    } else if halted {
+        StageState::Halted
+    } else {
+        match verdict {
+            Verdict::Last => StageState::Last,
+            Verdict::Soaking(_) => StageState::Soaking,
+            Verdict::Waiting => StageState::Waiting,
+            Verdict::Passed => StageState::Advancing,
+        }
+    };
+    let waiting = matches!(verdict, Verdict::Waiting);
+    let (waiting_for, waiting_for_ru) = match (waiting, figures) {
+        (false, _) => (None, None),
+        (true, None) => (
+            Some("confirmations are counted by the inventory, which is off".to_string()),
+            Some("подтверждения считает реестр касс, а он выключен".to_string()),
+        ),
+        (true, Some(f)) => (
+            Some(figures_text(stage, &f)),
+            Some(figures_text_ru(stage, &f)),
+        ),
+    };
+    StageStatus {
+        number,
+        of: u8::try_from(rollout.stages.len()).unwrap_or(u8::MAX),
+        percent,
+        max_new_per_hour: cap,
+        since: now_stage.map(|s| s.record.clock_start()),
+        soak_left_s: match verdict {
+            Verdict::Soaking(left) => left,
+            _ => 0,
+        },
+        soak_s: stage.soak_s,
+        min_updated: stage.min_updated,
+        success_percent: per_mille_text(stage.success_per_mille),
+        figures,
+        confirmed_percent: figures.map(|f| per_mille_text(f.confirmed_per_mille())),
+        state,
+        waiting_for,
+        waiting_for_ru,
+    }
 }
 
 /// Where a rollout stands, in one word: `GET /status` and the dashboard's `data-state` show
@@ -89,9 +231,12 @@ pub fn rollouts(
             };
             let counts = admissions.counts(line.name, release.version, now);
             let halted = admissions.halt(line.name, release.version);
-            let remaining = rollout
-                .max_new_per_hour
-                .map(|cap| u64::from(cap).saturating_sub(counts.admitted_last_hour));
+            let stage = (!rollout.stages.is_empty()).then(|| {
+                let now_stage = admissions.stage(line.name, release.version);
+                stage_status(rollout, now_stage, halted.is_some(), now)
+            });
+            let (percent, cap) = rollout.limits_at(stage.as_ref().map_or(1, |s| s.number));
+            let remaining = cap.map(|cap| u64::from(cap).saturating_sub(counts.admitted_last_hour));
             let state = if rollout.paused {
                 RolloutState::Paused
             } else if halted.is_some() {
@@ -108,16 +253,17 @@ pub fn rollouts(
                 version: release.version.as_u32(),
                 settings: rollout.to_string(),
                 settings_ru: rollout.in_russian(),
-                percent: rollout.percent,
+                percent,
                 pilot: rollout.pilot.to_string(),
                 window: rollout.window.map(|w| w.to_string()),
                 paused: rollout.paused,
                 halted,
                 admitted: counts.admitted,
                 admitted_last_hour: counts.admitted_last_hour,
-                max_new_per_hour: rollout.max_new_per_hour,
+                max_new_per_hour: cap,
                 remaining_this_hour: remaining,
                 state,
+                stage,
             });
         }
     }

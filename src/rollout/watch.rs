@@ -6,6 +6,15 @@
 //! a stuck share above the threshold, admits nobody new until its `meta.yaml` rollout is
 //! edited (`halt_or_resume`). Halts live in the store, so they survive restarts and every
 //! instance sees them.
+//!
+//! It also moves stages that advance themselves (`stages:`; `step_stages`): each round, for
+//! each release with stages, it reads the stage record and the figures from the store,
+//! takes the one step the rules give (start, force, pause, thaw, advance) by
+//! compare-and-set, so that of several instances sharing a store one makes it, and hands
+//! the current stage to the admissions memory, where the request path reads its number.
+//! With `inventory: off` the records live in that memory only (lost on restart) and, with
+//! no confirmations counted, a stage never passes by itself; `stage: N` and `paused` still
+//! act.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -18,10 +27,12 @@ use crate::app_state::AppState;
 use crate::catalog::device_line::line_label;
 use crate::catalog::releases::Release;
 use crate::model::clock;
-use crate::rollout::admissions::Halt;
-use crate::rollout::rules::{halt_due, per_mille_text};
+use crate::rollout::admissions::{Halt, StageNow};
+use crate::rollout::rules::{halt_due, per_mille_text, Rollout};
+use crate::rollout::stages::{self, duration_text, figures_text, Figures, StageRecord, Step};
 use crate::store::db::Db;
 use crate::store::rollout_sql::{self, RolloutStateRow};
+use crate::store::stage_sql;
 
 /// How often the watch runs.
 const EVERY: Duration = Duration::from_secs(2);
@@ -37,9 +48,19 @@ pub fn restore(state: &AppState) -> u64 {
     match state.inventory.read_blocking(|db| {
         let rows = rollout_sql::admissions_since(db, 0, state.inventory.instance())?;
         let states = rollout_sql::rollout_states(db)?;
-        Ok((rows, states))
+        let stages = stage_sql::stage_rows(db)?;
+        Ok((rows, states, stages))
     }) {
-        Ok((rows, states)) => {
+        Ok((rows, states, stages)) => {
+            state.admissions.set_stages(
+                stages
+                    .into_iter()
+                    .map(|(key, record)| {
+                        let figures = None;
+                        (key, StageNow { record, figures })
+                    })
+                    .collect(),
+            );
             let newest = rows.iter().map(|r| r.3).max().unwrap_or(now);
             let count = state.admissions.merge(rows);
             let halts = halts_of(&states);
@@ -67,7 +88,10 @@ pub fn restore(state: &AppState) -> u64 {
 /// Runs until the process ends.
 pub async fn run(state: web::Data<AppState>, mut since: u64) {
     if !state.inventory.is_on() {
-        return;
+        loop {
+            actix_web::rt::time::sleep(EVERY).await;
+            step_stages_in_memory(&state);
+        }
     }
     let mut failing = false;
     loop {
@@ -120,8 +144,171 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
         halts_of(&rows)
     };
     announce_changes(&state.admissions.halts(), &halts);
+    // Halts first: a store that fails in the stage step below must not hold them back.
+    let halted = halts.clone();
     state.admissions.set_halts(halts);
+    let stages = step_stages(db, state, &halted, now)?;
+    state.admissions.set_stages(stages);
     Ok(newest)
+}
+
+/// Every published release with stages, with its line and version.
+fn staged(state: &AppState) -> Vec<((String, u32), Rollout)> {
+    let snapshot = state.snapshot_arc();
+    let mut staged = Vec::new();
+    for line in snapshot.all_lines() {
+        for release in line.releases.published() {
+            if let Some(rollout) = release.rollout.as_ref().filter(|r| !r.stages.is_empty()) {
+                staged.push((
+                    (line.name.to_string(), release.version.as_u32()),
+                    rollout.clone(),
+                ));
+            }
+        }
+    }
+    staged
+}
+
+fn settings<'a>(rollout: &'a Rollout, halted: bool) -> stages::Settings<'a> {
+    stages::Settings {
+        stages: &rollout.stages,
+        paused: rollout.paused,
+        forced: rollout.forced_stage,
+        halted,
+    }
+}
+
+/// Takes this round's step for each release with stages, in the store; returns where each
+/// stands now. A step another instance took first changes nothing here (compare-and-set).
+fn step_stages(
+    db: &mut dyn Db,
+    state: &AppState,
+    halts: &HashMap<(String, u32), Halt>,
+    now: u64,
+) -> Result<HashMap<(String, u32), StageNow>> {
+    let staged = staged(state);
+    if staged.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut records: HashMap<(String, u32), StageRecord> =
+        stage_sql::stage_rows(db)?.into_iter().collect();
+    let mut stages = HashMap::new();
+    let mut stepped = false;
+    for (key, rollout) in &staged {
+        let figures = stage_sql::figures(db, &key.0, key.1)?;
+        let record = records.get(key);
+        let step = stages::next_step(
+            settings(rollout, halts.contains_key(key)),
+            record,
+            now,
+            Some(figures),
+        );
+        if let Some(step) = step {
+            let detail = step_detail(rollout, record, &step, &figures);
+            if stage_sql::apply(db, key, record, &step, now, &detail)? {
+                announce_step(key, &step, &detail);
+            }
+            stepped = true;
+        }
+        stages.insert(key.clone(), Some(figures));
+    }
+    if stepped {
+        records = stage_sql::stage_rows(db)?.into_iter().collect();
+    }
+    Ok(stages
+        .into_iter()
+        .filter_map(|(key, figures)| {
+            let record = *records.get(&key)?;
+            Some((key, StageNow { record, figures }))
+        })
+        .collect())
+}
+
+/// The same with `inventory: off`: the records live in the admissions memory, and with no
+/// confirmations counted no stage passes; `stage: N` and `paused` act as with a store.
+fn step_stages_in_memory(state: &AppState) {
+    let now = clock::unix_now();
+    let before = state.admissions.stages();
+    let mut stages = HashMap::new();
+    for (key, rollout) in staged(state) {
+        let mut record = before.get(&key).map(|s| s.record);
+        if let Some(step) = stages::next_step(settings(&rollout, false), record.as_ref(), now, None)
+        {
+            let detail = step_detail(&rollout, record.as_ref(), &step, &Figures::default());
+            record = stages::after(record.as_ref(), &step, now);
+            announce_step(&key, &step, &detail);
+        }
+        if let Some(record) = record {
+            let figures = None;
+            stages.insert(key, StageNow { record, figures });
+        }
+    }
+    state.admissions.set_stages(stages);
+}
+
+/// "stage 1 (5%) → stage 2 (25%): …": what the history and the log say of a step that
+/// records something (an advance, a forced stage); empty for the others.
+fn step_detail(
+    rollout: &Rollout,
+    old: Option<&StageRecord>,
+    step: &Step,
+    figures: &Figures,
+) -> String {
+    let share = |stage: u8| rollout.limits_at(stage).0;
+    let cap = |stage: u8| {
+        rollout
+            .limits_at(stage)
+            .1
+            .map_or_else(String::new, |cap| format!("; at most {cap} new per hour"))
+    };
+    match step {
+        Step::Advance { from, to } => {
+            let index = usize::from(*from).saturating_sub(1);
+            let soak = rollout.stages.get(index).map_or(0, |s| s.soak_s);
+            let figures = rollout
+                .stages
+                .get(index)
+                .map(|s| figures_text(s, figures))
+                .unwrap_or_default();
+            format!(
+                "stage {from} ({}%) → stage {to} ({}%): {figures}, after a soak of {}{}",
+                share(*from),
+                share(*to),
+                duration_text(soak),
+                cap(*to)
+            )
+        }
+        Step::Force { from, to } => format!(
+            "stage {} ({}%) forced by stage: {} in meta.yaml (was stage {from}){}",
+            to.stage,
+            share(to.stage),
+            to.forced,
+            cap(to.stage)
+        ),
+        Step::Start(new) if new.forced != 0 && old.is_none() => format!(
+            "stage {} ({}%) forced by stage: {} in meta.yaml{}",
+            new.stage,
+            share(new.stage),
+            new.forced,
+            cap(new.stage)
+        ),
+        _ => String::new(),
+    }
+}
+
+/// Logs a step that this instance made and that the history records.
+fn announce_step(key: &(String, u32), step: &Step, detail: &str) {
+    let what = match step {
+        Step::Advance { .. } => "advanced",
+        Step::Force { .. } => "stage forced",
+        Step::Start(new) if new.forced != 0 => "stage forced",
+        _ => return,
+    };
+    info!(
+        "the rollout of {} (line {}) {what}: {detail}",
+        key.1,
+        line_label(&key.0)
+    );
 }
 
 /// Decides for one published release (`key`: its line and version; `row`: its stored

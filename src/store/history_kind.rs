@@ -33,13 +33,17 @@ pub enum HistoryKind {
     BuildChanged,
     /// The server started.
     Started,
+    /// A rollout's stage passed and the next one started (`rollout::watch`).
+    Advanced,
+    /// `stage: N` written in `meta.yaml` started stage N.
+    StageForced,
     /// A kind this version does not know, as stored.
     Other(String),
 }
 
 impl HistoryKind {
     /// Every kind this version writes.
-    const KNOWN: [HistoryKind; 11] = [
+    const KNOWN: [HistoryKind; 13] = [
         HistoryKind::Published,
         HistoryKind::Changed,
         HistoryKind::Paused,
@@ -51,6 +55,8 @@ impl HistoryKind {
         HistoryKind::LicensesLoaded,
         HistoryKind::BuildChanged,
         HistoryKind::Started,
+        HistoryKind::Advanced,
+        HistoryKind::StageForced,
     ];
 
     /// The text stored in `history.kind` (a match, so that a new kind cannot be added
@@ -68,6 +74,8 @@ impl HistoryKind {
             HistoryKind::LicensesLoaded => "licenses_loaded",
             HistoryKind::BuildChanged => "build_changed",
             HistoryKind::Started => "started",
+            HistoryKind::Advanced => "advanced",
+            HistoryKind::StageForced => "stage_forced",
             HistoryKind::Other(text) => text,
         }
     }
@@ -115,7 +123,9 @@ mod tests {
                 "rejected",
                 "licenses_loaded",
                 "build_changed",
-                "started"
+                "started",
+                "advanced",
+                "stage_forced"
             ]
         );
         for kind in HistoryKind::KNOWN {

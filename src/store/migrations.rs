@@ -37,6 +37,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_bounded_per_device.sql"),
         include_str!("../../migrations/postgres/0006_bounded_per_device.sql"),
     ),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_rollout_stages.sql"),
+        include_str!("../../migrations/postgres/0007_rollout_stages.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several

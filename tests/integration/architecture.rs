@@ -35,6 +35,7 @@ const SERVER_LEVELS: &[(&str, u32)] = &[
     ("licenses", 0),
     ("catalog", 0),
     ("rollout::rules", 0),
+    ("rollout::stages", 0),
     ("json_error", 1),
     ("rollout::admissions", 3),
     ("config", 4),

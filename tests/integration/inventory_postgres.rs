@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use crate::common::{admin_json, eventually, Fixture, Server, DEADLINE};
 
 /// A PostgreSQL server of our own; stopped when dropped.
-struct Postgres {
+pub(crate) struct Postgres {
     child: Child,
     port: u16,
     _dir: tempfile::TempDir,
@@ -32,7 +32,7 @@ impl Drop for Postgres {
 }
 
 impl Postgres {
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://kkt@127.0.0.1:{}/postgres", self.port)
     }
 }
@@ -61,7 +61,7 @@ fn as_postgres_user(program: &Path) -> Command {
     }
 }
 
-fn start_postgres() -> Option<Postgres> {
+pub(crate) fn start_postgres() -> Option<Postgres> {
     start_postgres_with(None)
 }
 

@@ -49,6 +49,7 @@ mod rollouts;
 mod sample_firmware;
 mod shared_folders;
 mod socket_activation;
+mod stages;
 mod stale_files;
 mod static_files;
 mod tls;

@@ -15,6 +15,9 @@ use sha2::{Digest, Sha256};
 
 use crate::model::ip_networks::{IpNetworks, NetworkError};
 use crate::model::version::Version;
+use crate::rollout::stages::{
+    cap_at, check_rate_growth, check_stages, RawStage, Stage, StageError,
+};
 
 /// `rollout:` as written in `meta.yaml`.
 #[derive(Debug, Default, Deserialize)]
@@ -26,6 +29,11 @@ pub struct RawRollout {
     window: Option<String>,
     paused: Option<bool>,
     halt_when_stuck_percent: Option<f64>,
+    // Stages that advance themselves (`stages`): kept at the end.
+    stages: Option<Vec<RawStage>>,
+    rate_growth: Option<f64>,
+    max_new_per_hour_limit: Option<u64>,
+    stage: Option<i64>,
 }
 
 /// A checked rollout.
@@ -46,6 +54,15 @@ pub struct Rollout {
     pub halt_when_stuck_per_mille: Option<u32>,
     /// A fingerprint of `rollout:` as written: a halt lasts until it changes.
     pub settings_id: String,
+    // Stages that advance themselves: kept at the end.
+    /// `stages:`; empty without. With stages, `percent` above is the first stage's.
+    pub stages: Vec<Stage>,
+    /// The cap's factor at each advance, in thousandths (1000: `rate_growth: 1`).
+    pub rate_growth_milli: u32,
+    /// The cap never grows past this.
+    pub max_new_per_hour_limit: Option<u32>,
+    /// `stage: N` as written: forces stage N once, when it appears or changes.
+    pub forced_stage: Option<u8>,
 }
 
 /// Why `rollout:` was refused. Display names the key and the expected form, in the words
@@ -61,6 +78,8 @@ pub enum RolloutError {
     /// `window` as written starts where it ends.
     EmptyWindow(String),
     HaltWhenStuckPercent(f64),
+    /// `stages:` and the keys that go with it.
+    Stages(StageError),
 }
 
 impl fmt::Display for RolloutError {
@@ -92,6 +111,7 @@ impl fmt::Display for RolloutError {
                 f,
                 "rollout.halt_when_stuck_percent: {p} is not a percentage from 0 to 100"
             ),
+            RolloutError::Stages(e) => e.fmt(f),
         }
     }
 }
@@ -159,9 +179,22 @@ impl Rollout {
             raw.paused,
             raw.halt_when_stuck_percent
         );
+        // The stage keys join the fingerprint only when written, so that a rollout written
+        // before they existed keeps its fingerprint (and a stored halt its meaning).
+        let mut written = written;
+        if raw.stages.is_some()
+            || raw.rate_growth.is_some()
+            || raw.max_new_per_hour_limit.is_some()
+            || raw.stage.is_some()
+        {
+            written.push_str(&format!(
+                ";stages={:?};rate_growth={:?};limit={:?};stage={:?}",
+                raw.stages, raw.rate_growth, raw.max_new_per_hour_limit, raw.stage
+            ));
+        }
         let digest = Sha256::digest(written.as_bytes());
         let settings_id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        let pilot = IpNetworks::parse("rollout.pilot", &raw.pilot.unwrap_or_default())
+        let pilot = IpNetworks::parse("rollout.pilot", raw.pilot.as_deref().unwrap_or_default())
             .map_err(RolloutError::Pilot)?;
         let percent = match raw.percent {
             None => 100,
@@ -178,6 +211,13 @@ impl Rollout {
             Some(p) if (0.0..=100.0).contains(&p) => Some((p * 10.0).round() as u32),
             Some(p) => return Err(RolloutError::HaltWhenStuckPercent(p)),
         };
+        let StageKeys {
+            stages,
+            rate_growth_milli,
+            max_new_per_hour_limit,
+            forced_stage,
+        } = stage_keys(&raw, max_new_per_hour)?;
+        let percent = stages.first().map_or(percent, |s| s.percent);
         Ok(Rollout {
             pilot,
             percent,
@@ -186,13 +226,121 @@ impl Rollout {
             paused: raw.paused.unwrap_or(false),
             halt_when_stuck_per_mille,
             settings_id,
+            stages,
+            rate_growth_milli,
+            max_new_per_hour_limit,
+            forced_stage,
         })
     }
 }
 
+impl Rollout {
+    /// The share (percent) and hourly cap at stage `stage` (from 1; the last one past the
+    /// end). Without stages: `percent` and `max_new_per_hour`, whatever the stage.
+    pub fn limits_at(&self, stage: u8) -> (u8, Option<u32>) {
+        if self.stages.is_empty() {
+            return (self.percent, self.max_new_per_hour);
+        }
+        let index = usize::from(stage.max(1)).min(self.stages.len()) - 1;
+        let stage = u8::try_from(index + 1).unwrap_or(u8::MAX);
+        let cap = self.max_new_per_hour.map(|base| {
+            cap_at(
+                base,
+                self.rate_growth_milli,
+                self.max_new_per_hour_limit,
+                stage,
+            )
+        });
+        (self.stages[index].percent, cap)
+    }
+
+    /// The stages' shares as written: "5% → 25% → 100%".
+    fn stage_shares(&self) -> String {
+        let shares: Vec<String> = self
+            .stages
+            .iter()
+            .map(|s| format!("{}%", s.percent))
+            .collect();
+        shares.join(" → ")
+    }
+
+    /// The factor as written: "2", "1.5".
+    fn growth_text(&self) -> String {
+        let whole = self.rate_growth_milli / 1000;
+        match self.rate_growth_milli % 1000 {
+            0 => whole.to_string(),
+            rest => format!("{whole}.{rest:03}")
+                .trim_end_matches('0')
+                .to_string(),
+        }
+    }
+}
+
+/// The stage keys of `rollout:`, checked against each other and `max_new_per_hour`.
+struct StageKeys {
+    stages: Vec<Stage>,
+    rate_growth_milli: u32,
+    max_new_per_hour_limit: Option<u32>,
+    forced_stage: Option<u8>,
+}
+
+fn stage_keys(raw: &RawRollout, max_new_per_hour: Option<u32>) -> Result<StageKeys, RolloutError> {
+    let stages = match &raw.stages {
+        None => Vec::new(),
+        Some(_) if raw.percent.is_some() => {
+            return Err(RolloutError::Stages(StageError::WithPercent))
+        }
+        Some(stages) => check_stages(stages).map_err(RolloutError::Stages)?,
+    };
+    let needs = |key, needs| RolloutError::Stages(StageError::Needs(key, needs));
+    let rate_growth_milli = match raw.rate_growth {
+        None => 1000,
+        Some(_) if stages.is_empty() => return Err(needs("rate_growth", "stages")),
+        Some(_) if max_new_per_hour.is_none() => {
+            return Err(needs("rate_growth", "max_new_per_hour (the cap it grows)"))
+        }
+        Some(g) => check_rate_growth(g).map_err(RolloutError::Stages)?,
+    };
+    let max_new_per_hour_limit = match (raw.max_new_per_hour_limit, max_new_per_hour) {
+        (None, _) => None,
+        (Some(_), _) if stages.is_empty() => return Err(needs("max_new_per_hour_limit", "stages")),
+        (Some(_), None) => {
+            return Err(needs(
+                "max_new_per_hour_limit",
+                "max_new_per_hour (the cap it bounds)",
+            ))
+        }
+        (Some(n), Some(cap)) => {
+            let limit = u32::try_from(n).map_err(|_| RolloutError::Stages(StageError::Limit(n)))?;
+            if limit < cap {
+                return Err(RolloutError::Stages(StageError::LimitBelowCap(n, cap)));
+            }
+            Some(limit)
+        }
+    };
+    let forced_stage = match raw.stage {
+        None => None,
+        Some(_) if stages.is_empty() => return Err(needs("stage", "stages")),
+        Some(n) => match u8::try_from(n) {
+            Ok(n) if n >= 1 && usize::from(n) <= stages.len() => Some(n),
+            _ => return Err(RolloutError::Stages(StageError::Forced(n, stages.len()))),
+        },
+    };
+    Ok(StageKeys {
+        stages,
+        rate_growth_milli,
+        max_new_per_hour_limit,
+        forced_stage,
+    })
+}
+
 impl fmt::Display for Rollout {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}%", self.percent)?;
+        if self.stages.is_empty() {
+            write!(f, "{}%", self.percent)?;
+        } else {
+            write!(f, "stages {}", self.stage_shares())?;
+        }
         if !self.pilot.is_empty() {
             write!(f, ", pilot {}", self.pilot)?;
         }
@@ -208,6 +356,15 @@ impl fmt::Display for Rollout {
         if let Some(per_mille) = self.halt_when_stuck_per_mille {
             write!(f, ", halt above {} stuck", per_mille_text(per_mille))?;
         }
+        if self.rate_growth_milli != 1000 {
+            write!(f, ", cap x{} per stage", self.growth_text())?;
+        }
+        if let Some(limit) = self.max_new_per_hour_limit {
+            write!(f, " up to {limit} per hour")?;
+        }
+        if let Some(stage) = self.forced_stage {
+            write!(f, ", stage {stage} forced")?;
+        }
         Ok(())
     }
 }
@@ -216,7 +373,11 @@ impl Rollout {
     /// The rollout in Russian words, for the Russian dashboard (`Display` is the English the
     /// log, `check` and `/status` keep).
     pub fn in_russian(&self) -> String {
-        let mut text = format!("{}%", self.percent);
+        let mut text = if self.stages.is_empty() {
+            format!("{}%", self.percent)
+        } else {
+            format!("этапы {}", self.stage_shares())
+        };
         if !self.pilot.is_empty() {
             text.push_str(&format!(", пилотные {}", self.pilot));
         }
@@ -235,18 +396,21 @@ impl Rollout {
                 per_mille_text(per_mille)
             ));
         }
+        if self.rate_growth_milli != 1000 {
+            text.push_str(&format!(", лимит x{} на этап", self.growth_text()));
+        }
+        if let Some(limit) = self.max_new_per_hour_limit {
+            text.push_str(&format!(" до {limit} в час"));
+        }
+        if let Some(stage) = self.forced_stage {
+            text.push_str(&format!(", этап {stage} задан вручную"));
+        }
         text
     }
 }
 
-/// `52` per mille as "5.2%", `50` as "5%".
-pub fn per_mille_text(per_mille: u32) -> String {
-    if per_mille.is_multiple_of(10) {
-        format!("{}%", per_mille / 10)
-    } else {
-        format!("{}.{}%", per_mille / 10, per_mille % 10)
-    }
-}
+/// `52` per mille as "5.2%", `50` as "5%" (kept with the stages, which need it too).
+pub use crate::rollout::stages::per_mille_text;
 
 /// The bucket (0 to 99) of a device for one release of one line: SHA-256 of
 /// `"<address>|<line>|<version>"`, first eight bytes big-endian, mod 100. The text is
@@ -308,6 +472,8 @@ pub struct Moment {
     pub admitted_last_hour: u32,
     /// Halted by its stuck devices.
     pub halted: bool,
+    /// The rollout's current stage (from 1; ignored without stages): its share and cap apply.
+    pub stage: u8,
 }
 
 /// Whether `address` may be admitted now to release `version` of `line`.
@@ -321,6 +487,7 @@ pub fn decide(
     if rollout.pilot.contains(address) {
         return Admission::Pilot;
     }
+    let (percent, cap) = rollout.limits_at(moment.stage);
     let refused = if rollout.paused {
         Some(Refusal::Paused)
     } else if moment.halted {
@@ -330,12 +497,9 @@ pub fn decide(
         .is_some_and(|w| !w.contains(moment.local_minute))
     {
         Some(Refusal::OutsideWindow)
-    } else if bucket(address, line, version) >= rollout.percent {
+    } else if bucket(address, line, version) >= percent {
         Some(Refusal::NotInPercent)
-    } else if rollout
-        .max_new_per_hour
-        .is_some_and(|cap| moment.admitted_last_hour >= cap)
-    {
+    } else if cap.is_some_and(|cap| moment.admitted_last_hour >= cap) {
         Some(Refusal::HourlyCapReached)
     } else {
         None
@@ -361,6 +525,7 @@ mod tests {
             local_minute: 12 * 60,
             admitted_last_hour: 0,
             halted: false,
+            stage: 1,
         }
     }
 
@@ -543,5 +708,122 @@ mod tests {
                 assert_eq!(decide(&thirty, ip, "", v(), open()), Admission::Admitted);
             }
         }
+    }
+
+    /// A stored halt names the rollout by this fingerprint: the server that learnt the
+    /// stage keys must give a rollout written without them the fingerprint it had before
+    /// (computed by the server before them), or an upgrade would resume every halt.
+    #[test]
+    fn fingerprints_of_rollouts_without_stage_keys_are_unchanged() {
+        for (yaml, before) in [
+            ("percent: 10\nhalt_when_stuck_percent: 5", "14ccc741"),
+            ("{}", "30965818"),
+        ] {
+            assert_eq!(parse(yaml).unwrap().settings_id, before, "{yaml}");
+        }
+        let staged = parse("stages: [{percent: 10}]\nhalt_when_stuck_percent: 5").unwrap();
+        assert_ne!(
+            staged.settings_id,
+            parse("halt_when_stuck_percent: 5").unwrap().settings_id
+        );
+        assert_ne!(
+            staged.settings_id,
+            parse("stages: [{percent: 10}]\nhalt_when_stuck_percent: 5\nstage: 1")
+                .unwrap()
+                .settings_id,
+            "writing stage: N is an edit"
+        );
+    }
+
+    #[test]
+    fn stage_keys_parse_and_their_errors_name_key_value_and_form() {
+        let r = parse(
+            "stages: [{percent: 5, soak: 2s}, {percent: 25}, {percent: 100}]\n\
+             max_new_per_hour: 100\nrate_growth: 2\nmax_new_per_hour_limit: 300\nstage: 2",
+        )
+        .unwrap();
+        assert_eq!((r.percent, r.stages.len(), r.forced_stage), (5, 3, Some(2)));
+        assert_eq!(r.limits_at(1), (5, Some(100)));
+        assert_eq!(r.limits_at(2), (25, Some(200)));
+        assert_eq!(
+            r.limits_at(3),
+            (100, Some(300)),
+            "the limit bounds the growth"
+        );
+        assert_eq!(r.limits_at(9), (100, Some(300)));
+        assert_eq!(
+            r.to_string(),
+            "stages 5% → 25% → 100%, at most 100 new per hour, cap x2 per stage up to 300 per \
+             hour, stage 2 forced"
+        );
+        for (yaml, expected) in [
+            (
+                "percent: 10\nstages: [{percent: 5}]",
+                "rollout: stages and percent together",
+            ),
+            ("stages: []", "rollout.stages: 0 stages"),
+            (
+                "stages: [{percent: 5}]\nstage: 2",
+                "rollout.stage: 2 is not a stage of this rollout (expected 1 to 1)",
+            ),
+            (
+                "stages: [{percent: 5}]\nstage: 0",
+                "rollout.stage: 0 is not a stage",
+            ),
+            (
+                "stage: 1",
+                "rollout.stage: only means something with stages",
+            ),
+            (
+                "rate_growth: 2",
+                "rollout.rate_growth: only means something with stages",
+            ),
+            (
+                "stages: [{percent: 5}]\nrate_growth: 2",
+                "rollout.rate_growth: only means something with max_new_per_hour",
+            ),
+            (
+                "stages: [{percent: 5}]\nmax_new_per_hour: 10\nrate_growth: 0.5",
+                "rollout.rate_growth: 0.5 is not a factor from 1 to 10",
+            ),
+            (
+                "stages: [{percent: 5}]\nmax_new_per_hour: 10\nmax_new_per_hour_limit: 5",
+                "rollout.max_new_per_hour_limit: 5 is below max_new_per_hour 10",
+            ),
+            (
+                "stages: [{percent: 5}]\nmax_new_per_hour: 10\nmax_new_per_hour_limit: 4294967296",
+                "rollout.max_new_per_hour_limit: 4294967296 is too large",
+            ),
+        ] {
+            let error = parse(yaml).unwrap_err();
+            assert!(error.contains(expected), "{yaml}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_current_stage_sets_the_share_and_the_cap() {
+        let r =
+            parse("stages: [{percent: 0}, {percent: 100}]\nmax_new_per_hour: 1\nrate_growth: 3")
+                .unwrap();
+        let other: IpAddr = "198.51.100.7".parse().unwrap();
+        let first = open();
+        assert_eq!(
+            decide(&r, other, "", v(), first),
+            Admission::Refused(Refusal::NotInPercent)
+        );
+        let second = Moment {
+            stage: 2,
+            admitted_last_hour: 2,
+            ..first
+        };
+        assert_eq!(decide(&r, other, "", v(), second), Admission::Admitted);
+        let full = Moment {
+            admitted_last_hour: 3,
+            ..second
+        };
+        assert_eq!(
+            decide(&r, other, "", v(), full),
+            Admission::Refused(Refusal::HourlyCapReached)
+        );
     }
 }
