@@ -76,6 +76,8 @@ pub struct OperatorText {
     pub withdrew: &'static str,
     pub withdraw_no_longer_served: &'static str,
     pub withdraw_no_server: &'static str,
+    // A rollout's `deadline`.
+    pub rollout_deadline_invalid: &'static str,
 }
 
 impl OperatorText {
@@ -167,6 +169,7 @@ pub static RU: OperatorText = OperatorText {
     withdrew: "релиз {version} отозван: перенесён в {moved} (опубликовать снова: kkt-update-server publish {moved} --replace{line_flag})",
     withdraw_no_longer_served: "работающий сервер больше его не раздаёт",
     withdraw_no_server: "работающий сервер не ответил; ждать больше нечего",
+    rollout_deadline_invalid: "rollout.deadline: {value} — не дата (ожидается ГГГГ-ММ-ДД, например 2026-12-31)",
 };
 
 pub static EN: OperatorText = OperatorText {
@@ -239,4 +242,5 @@ pub static EN: OperatorText = OperatorText {
     withdrew: "withdrew {version}: moved to {moved} (publish it again with kkt-update-server publish {moved} --replace{line_flag})",
     withdraw_no_longer_served: "the running server no longer serves it",
     withdraw_no_server: "no running server answered; nothing more to wait for",
+    rollout_deadline_invalid: "rollout.deadline: {value} is not a day (expected YYYY-MM-DD, like 2026-12-31)",
 };
