@@ -117,6 +117,17 @@ pub struct Text {
     pub stale_licenses_kept: &'static str,
     pub stale_licenses_none: &'static str,
     pub stale_fix: &'static str,
+    // A rollout's deadline and projected finish.
+    /// "Deadline" before the day, in the rollout table and on the adoption chart.
+    pub deadline: &'static str,
+    pub deadline_on_time: &'static str,
+    pub deadline_late: &'static str,
+    /// Before the projected finish's date and time.
+    pub projected_finish: &'static str,
+    /// "{n} registers of the line still below the release".
+    pub devices_below: &'static str,
+    /// Why there is no projected finish (`RolloutView::projection`) in words.
+    pub projection_reasons: [(&'static str, &'static str); 9],
 }
 
 impl Text {
@@ -182,6 +193,48 @@ impl Text {
     /// A date written yyyymmdd (a release, a build) as the pages write dates, DD.MM.YYYY.
     pub fn date(&self, yyyymmdd: &u32) -> String {
         crate::model::version::day_month_year(*yyyymmdd)
+    }
+
+    /// A rollout's deadline and projected finish in one line, dates as DD.MM.YYYY: "Срок
+    /// 31.12.2026: успеваем · окончание ≈ 15.12.2026 03:00 · ниже релиза ещё 120 ККТ".
+    /// Empty for a rollout with neither a deadline nor a projected finish to show.
+    pub fn projection(&self, view: &crate::rollout::status::RolloutView) -> String {
+        let mut parts = Vec::new();
+        if let Some(deadline) = &view.deadline {
+            let verdict = if view.late {
+                self.deadline_late
+            } else {
+                self.deadline_on_time
+            };
+            parts.push(format!(
+                "{} {}: {verdict}",
+                self.deadline,
+                day_month_year_of(deadline)
+            ));
+        }
+        match view.projected_finish {
+            Some(at) => parts.push(format!(
+                "{} {}",
+                self.projected_finish,
+                crate::admin::inventory_pages::page_time(at)
+            )),
+            None if view.deadline.is_some() || view.projection == "finished" => {
+                let reason = self
+                    .projection_reasons
+                    .iter()
+                    .find(|(word, _)| *word == view.projection)
+                    .map_or(view.projection, |(_, words)| words);
+                parts.push(reason.to_string());
+            }
+            None => {}
+        }
+        if let Some(below) = view.below.filter(|n| *n > 0 && !parts.is_empty()) {
+            parts.push(crate::model::lang::fill(
+                self.devices_below,
+                &[("n", &below)],
+            ));
+        }
+        parts.join(" · ")
     }
 
     /// A release folder's state in words.
@@ -304,6 +357,31 @@ pub static RU: Text = Text {
                           номер получает 404, пока файл не исправлен.",
     stale_fix: "Исправьте файл: сервер подхватит его без перезапуска \
                 (проверить: kkt-update-server check).",
+    deadline: "Срок",
+    deadline_on_time: "успеваем",
+    deadline_late: "не успеваем",
+    projected_finish: "окончание ≈",
+    devices_below: "ниже релиза ещё {n} ККТ линейки",
+    projection_reasons: [
+        ("finished", "все ККТ линейки уже на этом релизе"),
+        ("paused", "окончание не прогнозируется: выпуск приостановлен"),
+        ("halted", "окончание не прогнозируется: выпуск остановлен"),
+        (
+            "no_confirmation_yet",
+            "окончание не прогнозируется: ни одна ККТ ещё не подтвердила обновление",
+        ),
+        (
+            "plan_ends_below_100_percent",
+            "не все ККТ будут допущены: последний этап ниже 100%",
+        ),
+        (
+            "stage_never_passes",
+            "этап не сможет завершиться: min_updated больше, чем он допускает",
+        ),
+        ("beyond_two_years", "окончание позже чем через два года"),
+        ("pending", "прогноз считается"),
+        ("no_inventory", "прогноза нет: инвентарь выключен"),
+    ],
 };
 
 pub static EN: Text = Text {
@@ -415,7 +493,41 @@ pub static EN: Text = Text {
                           until the file is fixed.",
     stale_fix: "Fix the file: the server picks it up without a restart \
                 (check it with kkt-update-server check).",
+    deadline: "Deadline",
+    deadline_on_time: "on time",
+    deadline_late: "late",
+    projected_finish: "projected finish",
+    devices_below: "{n} registers of the line still below the release",
+    projection_reasons: [
+        ("finished", "every register of the line runs this release"),
+        ("paused", "no projected finish: the rollout is paused"),
+        ("halted", "no projected finish: the rollout is halted"),
+        (
+            "no_confirmation_yet",
+            "no projected finish: no register has confirmed the update yet",
+        ),
+        (
+            "plan_ends_below_100_percent",
+            "not every register will be admitted: the last stage is below 100%",
+        ),
+        (
+            "stage_never_passes",
+            "a stage can never pass: its min_updated is more than it admits",
+        ),
+        ("beyond_two_years", "the finish is more than two years away"),
+        ("pending", "projecting"),
+        ("no_inventory", "no projection: the inventory is off"),
+    ],
 };
+
+/// `2026-12-31` (a deadline as written) as the pages write days, `31.12.2026`.
+fn day_month_year_of(yyyy_mm_dd: &str) -> String {
+    let mut parts = yyyy_mm_dd.split('-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(y), Some(m), Some(d)) => format!("{d}.{m}.{y}"),
+        _ => yyyy_mm_dd.to_string(),
+    }
+}
 
 /// The table of a language.
 pub fn for_lang(lang: Lang) -> &'static Text {

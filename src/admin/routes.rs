@@ -289,6 +289,11 @@ fn fleet_state(status: &Status, config_file: Option<&str>) -> FleetState {
                 (f.path.clone(), stale)
             })
             .collect(),
+        rollout_projections: status
+            .rollouts
+            .iter()
+            .map(|r| (r.line.clone(), r.version, r.projected_finish, r.late))
+            .collect(),
     }
 }
 
@@ -334,6 +339,11 @@ fn current_status(state: &AppState) -> Status {
         rollouts: crate::rollout::status::rollouts(
             &snapshot,
             &state.admissions,
+            state
+                .inventory
+                .is_on()
+                .then(|| state.forecasts.latest())
+                .as_ref(),
             crate::model::unix_time::unix(now),
             crate::model::unix_time::local_minute(crate::model::unix_time::unix(now)),
         ),

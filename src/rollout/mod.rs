@@ -16,6 +16,10 @@
 //! - `status` (pure: the snapshot and the memory) sits above both, below `admin`;
 //! - `gate` sits above `catalog` and `observe` (it runs the offer and queues the inventory
 //!   event), below `app_state`, which hands it to the handler;
+//! - `forecasts` (memory, no I/O: the latest projection of each rollout's finish) sits
+//!   beside `admissions`, below `status` that shows it and `app_state` that holds it; the
+//!   watch fills it from the store; the pure `projection` it runs lives in kkt-core
+//!   beside `rules`;
 //! - `watch` sits with the listeners, above `app_state`: it reads the shared state and the
 //!   store, and only start-up (`server`) uses it.
 //!
@@ -30,9 +34,12 @@
 //! `rules`, their steps decided by `watch`.
 
 pub mod admissions;
+pub mod forecasts;
 pub mod gate;
 pub mod status;
 pub mod watch;
 
 // The pure rules live in kkt-core (crates/core), below the catalog that parses them.
 pub use kkt_core::rollout::rules;
+// The pure projection of a rollout's finish (for `deadline`) lives beside them.
+pub use kkt_core::rollout::projection;
