@@ -80,6 +80,51 @@ impl DashboardPage<'_> {
     fn when(&self, unix: &i64) -> String {
         u64::try_from(*unix).map_or_else(|_| unix.to_string(), time_text)
     }
+
+    /// A rollout's deadline and projected finish in one line, dates as DD.MM.YYYY: "Срок
+    /// 31.12.2026: успеваем · окончание ≈ 15.12.2026 03:00 · ниже релиза ещё 120 ККТ".
+    /// Empty for a rollout with neither a deadline nor a projected finish to show.
+    fn projection(&self, view: &RolloutView) -> String {
+        let t = self.t;
+        let mut parts = Vec::new();
+        if let Some(deadline) = &view.deadline {
+            let verdict = if view.late {
+                t.deadline_late
+            } else {
+                t.deadline_on_time
+            };
+            parts.push(format!(
+                "{} {}: {verdict}",
+                t.deadline,
+                day_month_year_of(deadline)
+            ));
+        }
+        match view.projected_finish {
+            Some(at) => parts.push(format!("{} {}", t.projected_finish, time_text(at))),
+            None if view.deadline.is_some() || view.projection == "finished" => {
+                let reason = t
+                    .projection_reasons
+                    .iter()
+                    .find(|(word, _)| *word == view.projection)
+                    .map_or(view.projection, |(_, words)| words);
+                parts.push(reason.to_string());
+            }
+            None => {}
+        }
+        if let Some(below) = view.below.filter(|n| *n > 0 && !parts.is_empty()) {
+            parts.push(crate::model::lang::fill(t.devices_below, &[("n", &below)]));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// `2026-12-31` (a deadline as written) as the pages write days, `31.12.2026`.
+fn day_month_year_of(yyyy_mm_dd: &str) -> String {
+    let mut parts = yyyy_mm_dd.split('-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(y), Some(m), Some(d)) => format!("{d}.{m}.{y}"),
+        _ => yyyy_mm_dd.to_string(),
+    }
 }
 
 /// Renders the page.

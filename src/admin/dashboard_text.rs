@@ -195,48 +195,6 @@ impl Text {
         crate::model::version::day_month_year(*yyyymmdd)
     }
 
-    /// A rollout's deadline and projected finish in one line, dates as DD.MM.YYYY: "Срок
-    /// 31.12.2026: успеваем · окончание ≈ 15.12.2026 03:00 · ниже релиза ещё 120 ККТ".
-    /// Empty for a rollout with neither a deadline nor a projected finish to show.
-    pub fn projection(&self, view: &crate::rollout::status::RolloutView) -> String {
-        let mut parts = Vec::new();
-        if let Some(deadline) = &view.deadline {
-            let verdict = if view.late {
-                self.deadline_late
-            } else {
-                self.deadline_on_time
-            };
-            parts.push(format!(
-                "{} {}: {verdict}",
-                self.deadline,
-                day_month_year_of(deadline)
-            ));
-        }
-        match view.projected_finish {
-            Some(at) => parts.push(format!(
-                "{} {}",
-                self.projected_finish,
-                crate::admin::inventory_pages::page_time(at)
-            )),
-            None if view.deadline.is_some() || view.projection == "finished" => {
-                let reason = self
-                    .projection_reasons
-                    .iter()
-                    .find(|(word, _)| *word == view.projection)
-                    .map_or(view.projection, |(_, words)| words);
-                parts.push(reason.to_string());
-            }
-            None => {}
-        }
-        if let Some(below) = view.below.filter(|n| *n > 0 && !parts.is_empty()) {
-            parts.push(crate::model::lang::fill(
-                self.devices_below,
-                &[("n", &below)],
-            ));
-        }
-        parts.join(" · ")
-    }
-
     /// A release folder's state in words.
     pub fn state_name(&self, state: &FolderLabel) -> &'static str {
         match state {
@@ -519,15 +477,6 @@ pub static EN: Text = Text {
         ("no_inventory", "no projection: the inventory is off"),
     ],
 };
-
-/// `2026-12-31` (a deadline as written) as the pages write days, `31.12.2026`.
-fn day_month_year_of(yyyy_mm_dd: &str) -> String {
-    let mut parts = yyyy_mm_dd.split('-');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some(y), Some(m), Some(d)) => format!("{d}.{m}.{y}"),
-        _ => yyyy_mm_dd.to_string(),
-    }
-}
 
 /// The table of a language.
 pub fn for_lang(lang: Lang) -> &'static Text {

@@ -289,12 +289,17 @@ fn fleet_state(status: &Status, config_file: Option<&str>) -> FleetState {
                 (f.path.clone(), stale)
             })
             .collect(),
-        rollout_projections: status
-            .rollouts
-            .iter()
-            .map(|r| (r.line.clone(), r.version, r.projected_finish, r.late))
-            .collect(),
+        rollout_projections: rollout_projections(status),
     }
+}
+
+/// Per release under rollout: its line, version, projected finish and lateness.
+fn rollout_projections(status: &Status) -> Vec<(String, u32, Option<u64>, bool)> {
+    status
+        .rollouts
+        .iter()
+        .map(|r| (r.line.clone(), r.version, r.projected_finish, r.late))
+        .collect()
 }
 
 /// The report, from one snapshot.

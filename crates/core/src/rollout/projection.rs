@@ -155,8 +155,7 @@ pub fn project(input: &Input<'_>) -> Projection {
 
 /// The projected finish, or why there is none.
 fn finish(input: &Input<'_>) -> Result<u64, Unprojected> {
-    let counts = input.counts;
-    if counts.below == 0 {
+    if input.counts.below == 0 {
         return Err(Unprojected::Finished);
     }
     if input.halted {
@@ -172,26 +171,14 @@ fn finish(input: &Input<'_>) -> Result<u64, Unprojected> {
     let Some(last) = input.stages.len().checked_sub(1) else {
         return Err(Unprojected::PlanEndsBelowAll { percent: 0 });
     };
-
-    let admitted_below = counts.admitted_below.min(counts.below);
-    // Not yet admitted, still below: what the shares admit from.
-    let mut unadmitted = (counts.below - admitted_below) as f64;
-    // Admitted, not yet confirmed.
-    let mut pending = admitted_below as f64;
-    // Still to confirm, until none is left.
-    let mut left = counts.below as f64;
-    let mut admitted = counts.admitted.max(admitted_below) as f64;
-    let population = admitted + unadmitted;
-    let mut downloaded = counts.downloaded as f64;
-    let mut confirmed = counts.confirmed as f64;
-
+    let mut flow = Flow::new(&input.counts);
     let mut stage = 0usize;
     let mut stage_start = input.stage_started_at;
     let mut t = input.now;
     let end = input.now.saturating_add(HORIZON_S);
     while t < end {
         // Advance as many stages as pass now (the last never ends).
-        while stage < last && passes(&input.stages[stage], t, stage_start, downloaded, confirmed) {
+        while stage < last && flow.passes(&input.stages[stage], t, stage_start) {
             stage += 1;
             stage_start = t;
         }
@@ -203,29 +190,16 @@ fn finish(input: &Input<'_>) -> Result<u64, Unprojected> {
         } else {
             t.saturating_add(STEP_S)
         };
-        let dt = step_end - t;
-
-        let admissible = if plan.percent >= 100 {
-            unadmitted
-        } else {
-            (f64::from(plan.percent) / 100.0 * population - admitted).clamp(0.0, unadmitted)
-        };
+        let admissible = flow.admissible(plan);
         let open_s = window_seconds(input.window, input.utc_offset_s, t, step_end);
         let admit = match plan.max_new_per_hour {
             _ if open_s == 0 => 0.0,
             None => admissible,
             Some(cap) => admissible.min(f64::from(cap) * open_s as f64 / 3600.0),
         };
-        unadmitted -= admit;
-        admitted += admit;
-        downloaded += admit;
-        pending += admit;
-        let confirm = pending.min(rate * dt as f64 / 3600.0);
-        pending -= confirm;
-        confirmed += confirm;
-        left -= confirm;
+        let confirm = flow.step(admit, rate * (step_end - t) as f64 / 3600.0);
 
-        if left <= NONE_LEFT {
+        if flow.left <= NONE_LEFT {
             // Not before the last admission of this step, nor before the step's
             // confirmations could have been made at the rate.
             let admitted_by = admitted_by(input, plan, t, step_end, admit);
@@ -235,23 +209,84 @@ fn finish(input: &Input<'_>) -> Result<u64, Unprojected> {
         // Nothing more can happen in this stage: no one to admit under its share, no one
         // waiting to confirm, and its soak is over. Either it passes at the next step, or
         // it never will.
-        if pending <= NONE_LEFT && (admissible - admit) <= NONE_LEFT && soak_end <= step_end {
+        if flow.pending <= NONE_LEFT && admissible - admit <= NONE_LEFT && soak_end <= step_end {
             if stage == last {
                 return Err(Unprojected::PlanEndsBelowAll {
                     percent: plan.percent,
                 });
             }
-            if !passes(plan, step_end, stage_start, downloaded, confirmed) {
+            if !flow.passes(plan, step_end, stage_start) {
+                let stage = u32::try_from(stage).unwrap_or(u32::MAX);
                 return Err(Unprojected::StageNeverPasses {
-                    stage: input
-                        .first_stage_number
-                        .saturating_add(u32::try_from(stage).unwrap_or(u32::MAX)),
+                    stage: input.first_stage_number.saturating_add(stage),
                 });
             }
         }
         t = step_end;
     }
     Err(Unprojected::BeyondHorizon)
+}
+
+/// The simulated devices, in fractions: where each of those below the release stands.
+struct Flow {
+    /// Below the release, not admitted yet: what the shares admit from.
+    unadmitted: f64,
+    /// Admitted, not confirmed yet.
+    pending: f64,
+    /// Still to confirm, until none is left.
+    left: f64,
+    /// Admitted in all (the share counts them).
+    admitted: f64,
+    /// The rollout's population the shares are of: admitted plus not yet admitted.
+    population: f64,
+    downloaded: f64,
+    confirmed: f64,
+}
+
+impl Flow {
+    fn new(counts: &Counts) -> Flow {
+        let admitted_below = counts.admitted_below.min(counts.below);
+        let unadmitted = (counts.below - admitted_below) as f64;
+        let admitted = counts.admitted.max(admitted_below) as f64;
+        Flow {
+            unadmitted,
+            pending: admitted_below as f64,
+            left: counts.below as f64,
+            admitted,
+            population: admitted + unadmitted,
+            downloaded: counts.downloaded as f64,
+            confirmed: counts.confirmed as f64,
+        }
+    }
+
+    /// How many more the stage's share lets in.
+    fn admissible(&self, plan: &StagePlan) -> f64 {
+        if plan.percent >= 100 {
+            self.unadmitted
+        } else {
+            (f64::from(plan.percent) / 100.0 * self.population - self.admitted)
+                .clamp(0.0, self.unadmitted)
+        }
+    }
+
+    /// Admits `admit` (each downloads), then confirms up to `capacity` of the admitted;
+    /// how many it confirmed.
+    fn step(&mut self, admit: f64, capacity: f64) -> f64 {
+        self.unadmitted -= admit;
+        self.admitted += admit;
+        self.downloaded += admit;
+        self.pending += admit;
+        let confirm = self.pending.min(capacity);
+        self.pending -= confirm;
+        self.confirmed += confirm;
+        self.left -= confirm;
+        confirm
+    }
+
+    /// Whether a stage that started at `started` has passed at `t`.
+    fn passes(&self, plan: &StagePlan, t: u64, started: u64) -> bool {
+        passes(plan, t, started, self.downloaded, self.confirmed)
+    }
 }
 
 /// Whether a stage that started at `started` has passed at `t`.
