@@ -127,6 +127,26 @@ fn day_month_year_of(yyyy_mm_dd: &str) -> String {
     }
 }
 
+/// What each release under rollout adds to the adoption chart: its deadline's day and its
+/// projected finish.
+fn chart_marks(status: &Status) -> Vec<adoption_chart::Mark> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1);
+    status
+        .rollouts
+        .iter()
+        .map(|r| adoption_chart::Mark {
+            version: r.version,
+            deadline_day: r
+                .deadline
+                .as_deref()
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .zip(epoch)
+                .and_then(|(d, epoch)| u64::try_from((d - epoch).num_days()).ok()),
+            finish: r.projected_finish.zip(r.below),
+        })
+        .collect()
+}
+
 /// Renders the page.
 pub fn render(
     status: &Status,
@@ -156,7 +176,7 @@ pub fn render(
         refresh_s: REFRESH_S,
         uptime: duration_text(status.server.uptime_s, t),
         outcomes,
-        adoption: adoption_chart::layout(adoption, ADOPTION_RELEASES),
+        adoption: adoption_chart::layout(adoption, ADOPTION_RELEASES, &chart_marks(status)),
         rollouts: status
             .rollouts
             .iter()

@@ -102,7 +102,7 @@ mod tests {
     fn the_figures_count_the_line_below_the_release_and_its_outcomes() -> Result<()> {
         let (_dir, mut db) = sqlite()?;
         for (address, line, build) in [
-            ("10.0.0.1", "C.3", 20250101),
+            ("10.0.0.1", "C.3", 20250101u32),
             ("10.0.0.2", "C.3", 20250101),
             ("10.0.0.3", "C.3", 20240101),
             ("10.0.0.4", "C.3", 20250301),
@@ -112,7 +112,7 @@ mod tests {
             db.exec(
                 "INSERT INTO devices (address, first_seen, last_seen, line, build_date) \
                  VALUES ($1, 0, 0, $2, $3)",
-                &[address.into(), line.into(), Value::from(build as u32)],
+                &[address.into(), line.into(), Value::from(build)],
             )?;
         }
         for address in ["10.0.0.1", "10.0.0.4"] {
@@ -122,7 +122,7 @@ mod tests {
             )?;
         }
         for (address, downloaded, updated) in [
-            ("10.0.0.1", Some(100u64), None),
+            ("10.0.0.1", Some(100u64), None::<u64>),
             ("10.0.0.4", Some(200), Some(300)),
             ("10.0.0.5", None, Some(5000)),
         ] {
@@ -131,8 +131,8 @@ mod tests {
                  updated_at, line) VALUES ($1, 20250301, 1, $2, $3, 'C.3')",
                 &[
                     address.into(),
-                    downloaded.map_or(Value::Null, Value::from),
-                    updated.map_or(Value::Null, Value::from),
+                    Value::from(downloaded),
+                    Value::from(updated),
                 ],
             )?;
         }
