@@ -298,21 +298,31 @@ fn passes(plan: &StagePlan, t: u64, started: u64, downloaded: f64, confirmed: f6
         && success_ok
 }
 
-/// Seconds of `[from, to)` inside the window (all of it without one).
+/// Seconds of `[from, to)` inside the window (all of it without one): the overlap with
+/// the window's span on each local day the interval touches (one or two for a step).
 fn window_seconds(window: Option<Window>, utc_offset_s: i32, from: u64, to: u64) -> u64 {
     let Some(window) = window else {
-        return to - from;
+        return to.saturating_sub(from);
     };
-    let mut open = 0;
-    let mut t = from;
-    while t < to {
-        let until = next_minute(t).min(to);
-        if window.contains(local_minute(t, utc_offset_s)) {
-            open += until - t;
+    let offset = i128::from(utc_offset_s);
+    let (local_from, local_to) = (i128::from(from) + offset, i128::from(to) + offset);
+    let (start, end) = (i128::from(window.start) * 60, i128::from(window.end) * 60);
+    // The window's spans within one day, seconds from local midnight.
+    let spans: [(i128, i128); 2] = if start < end {
+        [(start, end), (0, 0)]
+    } else {
+        [(start, 86_400), (0, end)]
+    };
+    let mut open = 0i128;
+    let mut day = local_from.div_euclid(86_400);
+    while day * 86_400 < local_to {
+        for (a, b) in spans {
+            let (a, b) = (day * 86_400 + a, day * 86_400 + b);
+            open += (b.min(local_to) - a.max(local_from)).max(0);
         }
-        t = until;
+        day += 1;
     }
-    open
+    u64::try_from(open).unwrap_or(0)
 }
 
 /// The minute of the day of `t` on a clock `utc_offset_s` ahead of UTC.
@@ -611,6 +621,33 @@ mod tests {
         );
         i.deadline = Some(NOON + 3 * 366 * DAY);
         assert!(!project(&i).late, "the deadline is beyond what is known");
+    }
+
+    /// The window's open seconds, counted by arithmetic, agree with asking the window
+    /// minute by minute.
+    #[test]
+    fn open_seconds_agree_with_the_window_minute_by_minute() {
+        for text in ["22:00-06:00", "09:30-18:00", "00:00-00:01", "23:59-00:00"] {
+            let w = window(text);
+            for offset in [0, 3 * 3600, -5 * 3600 - 1800, 14 * 3600] {
+                for (from, len) in [(NOON, H), (NOON + 17, 3 * DAY + 59), (NOON - 7 * H, 1)] {
+                    let mut by_minute = 0;
+                    let mut t = from;
+                    while t < from + len {
+                        let until = next_minute(t).min(from + len);
+                        if w.contains(local_minute(t, offset)) {
+                            by_minute += until - t;
+                        }
+                        t = until;
+                    }
+                    assert_eq!(
+                        window_seconds(Some(w), offset, from, from + len),
+                        by_minute,
+                        "{text} {offset} {from} {len}"
+                    );
+                }
+            }
+        }
     }
 
     /// Numbers no fleet has must not overflow, loop forever or panic.
