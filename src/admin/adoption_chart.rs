@@ -105,68 +105,83 @@ pub fn layout(counts: &[DayCount], releases: usize, marks: &[Mark]) -> AdoptionC
         .min()
         .unwrap_or(0);
     // Counts are as of the end of each day: the last point is the day after the last day.
-    let last_day = chosen
+    let data_end = chosen
         .iter()
         .filter_map(|(_, days)| days.keys().next_back().copied())
         .max()
         .unwrap_or(first_day)
         + 1;
-    let data_last_day = last_day;
-    let marks = reachable_marks(marks, &chosen, first_day, data_last_day);
     // Marks are drawn (and stretch the axis) only once there are two days of data: with one,
     // the page says so instead of a chart.
-    let drawn = data_last_day - first_day >= 2;
-    let last_day = if drawn {
-        marks
-            .iter()
-            .flat_map(|m| {
-                m.deadline_day
-                    .map(|d| d + 1)
-                    .into_iter()
-                    .chain(m.finish.map(|f| f.0.div_ceil(86_400)))
-            })
-            .fold(data_last_day, u64::max)
+    let marks = if data_end - first_day >= 2 {
+        reachable_marks(marks, &chosen, first_day, data_end)
     } else {
-        data_last_day
+        Vec::new()
     };
-    let span = (last_day - first_day).max(1);
-    let max = chosen
-        .iter()
-        .map(|(_, days)| {
-            let d: u64 = days.values().map(|v| v.0).sum();
-            let u: u64 = days.values().map(|v| v.1).sum();
-            d.max(u)
-        })
-        .max()
-        .unwrap_or(0)
-        .max(
-            marks
-                .iter()
-                .filter_map(|m| {
-                    let updated = total_updated(&chosen, m.version);
-                    m.finish.map(|(_, below)| updated.saturating_add(below))
-                })
-                .max()
-                .unwrap_or(0),
-        )
-        .max(1);
-    let baseline = HEIGHT - BOTTOM;
-    let x = |day: u64| LEFT + (day - first_day) as f64 / span as f64 * (WIDTH - LEFT - 10.0);
-    let y = |n: u64| baseline - n as f64 / max as f64 * (baseline - 10.0);
-    let curves = chosen
+    let axes = Axes {
+        first_day,
+        span: (axis_end(&marks, data_end) - first_day).max(1),
+        max: top(&chosen, &marks),
+        baseline: HEIGHT - BOTTOM,
+    };
+    let (deadlines, projections) = mark_lines(&marks, &chosen, &axes, data_end);
+    AdoptionChart {
+        width: WIDTH,
+        height: HEIGHT,
+        baseline: axes.baseline,
+        left: LEFT,
+        curves: curves(&chosen, &axes),
+        max: axes.max,
+        days: axes.span,
+        deadlines,
+        projections,
+    }
+}
+
+/// Where the chart's days and counts go.
+struct Axes {
+    first_day: u64,
+    /// Days on the time axis.
+    span: u64,
+    /// The count at the top.
+    max: u64,
+    baseline: f64,
+}
+
+impl Axes {
+    /// The x of the start of `day` (days since the Unix epoch).
+    fn x(&self, day: u64) -> f64 {
+        self.x_at(day.saturating_mul(86_400))
+    }
+
+    /// The x of a moment (Unix seconds).
+    fn x_at(&self, unix: u64) -> f64 {
+        let days = unix as f64 / 86_400.0 - self.first_day as f64;
+        LEFT + days / self.span as f64 * (WIDTH - LEFT - 10.0)
+    }
+
+    fn y(&self, n: u64) -> f64 {
+        self.baseline - n as f64 / self.max as f64 * (self.baseline - 10.0)
+    }
+}
+
+/// The cumulative curves of each release chosen.
+fn curves(chosen: &[(u32, Days)], axes: &Axes) -> Vec<Curve> {
+    let point = |day: u64, n: u64| format!("{:.1},{:.1}", axes.x(day), axes.y(n));
+    chosen
         .iter()
         .enumerate()
         .map(|(i, (version, days))| {
             let (mut down, mut up) = (0, 0);
             // Each curve starts at zero on its first day, so one day of data is a line.
-            let start = days.keys().next().copied().unwrap_or(first_day);
-            let origin = format!("{:.1},{:.1}", x(start), y(0));
+            let start = days.keys().next().copied().unwrap_or(axes.first_day);
+            let origin = point(start, 0);
             let (mut down_points, mut up_points) = (vec![origin.clone()], vec![origin]);
             for (day, (d, u)) in days {
                 down += d;
                 up += u;
-                down_points.push(format!("{:.1},{:.1}", x(day + 1), y(down)));
-                up_points.push(format!("{:.1},{:.1}", x(day + 1), y(up)));
+                down_points.push(point(day + 1, down));
+                up_points.push(point(day + 1, up));
             }
             Curve {
                 version: *version,
@@ -174,41 +189,76 @@ pub fn layout(counts: &[DayCount], releases: usize, marks: &[Mark]) -> AdoptionC
                 updated: up_points.join(" "),
                 total_downloaded: down,
                 total_updated: up,
-                colour: COLOURS[i.min(COLOURS.len() - 1)],
+                colour: colour(i),
             }
         })
-        .collect();
-    let colour_of = |version: u32| {
-        let i = chosen.iter().position(|(v, _)| *v == version).unwrap_or(0);
-        COLOURS[i.min(COLOURS.len() - 1)]
-    };
+        .collect()
+}
+
+/// The colour of the `i`th release drawn.
+fn colour(i: usize) -> &'static str {
+    COLOURS[i.min(COLOURS.len() - 1)]
+}
+
+/// The day after the last thing drawn: the data's end, a deadline's end, a finish.
+fn axis_end(marks: &[Mark], data_end: u64) -> u64 {
+    marks
+        .iter()
+        .flat_map(|m| {
+            m.deadline_day
+                .map(|d| d + 1)
+                .into_iter()
+                .chain(m.finish.map(|f| f.0.div_ceil(86_400)))
+        })
+        .fold(data_end, u64::max)
+}
+
+/// The largest count drawn: a curve's total, or a projection's end (every device).
+fn top(chosen: &[(u32, Days)], marks: &[Mark]) -> u64 {
+    let curves = chosen.iter().map(|(_, days)| {
+        let d: u64 = days.values().map(|v| v.0).sum();
+        let u: u64 = days.values().map(|v| v.1).sum();
+        d.max(u)
+    });
+    let projections = marks.iter().filter_map(|m| {
+        let (_, below) = m.finish?;
+        Some(total_updated(chosen, m.version).saturating_add(below))
+    });
+    curves.chain(projections).max().unwrap_or(0).max(1)
+}
+
+/// The deadlines' vertical lines, and the projections from the end of the data (each
+/// release's updated count) to every device at the projected finish.
+fn mark_lines(
+    marks: &[Mark],
+    chosen: &[(u32, Days)],
+    axes: &Axes,
+    data_end: u64,
+) -> (Vec<DeadlineLine>, Vec<ProjectionLine>) {
+    let colour_of =
+        |version: u32| colour(chosen.iter().position(|(v, _)| *v == version).unwrap_or(0));
     let deadlines = marks
         .iter()
-        .filter(|_| drawn)
         .filter_map(|m| {
             let day = m.deadline_day?;
             Some(DeadlineLine {
                 version: m.version,
-                x: x(day + 1),
+                x: axes.x(day + 1),
                 label: day_label(day),
                 colour: colour_of(m.version),
             })
         })
         .collect();
-    let x_at = |unix: u64| {
-        LEFT + (unix as f64 / 86_400.0 - first_day as f64) / span as f64 * (WIDTH - LEFT - 10.0)
-    };
     let projections = marks
         .iter()
-        .filter(|_| drawn)
         .filter_map(|m| {
             let (finish, below) = m.finish?;
-            let updated = total_updated(&chosen, m.version);
-            let from = format!("{:.1},{:.1}", x(data_last_day), y(updated));
+            let updated = total_updated(chosen, m.version);
+            let from = format!("{:.1},{:.1}", axes.x(data_end), axes.y(updated));
             let to = format!(
                 "{:.1},{:.1}",
-                x_at(finish).max(x(data_last_day)),
-                y(updated.saturating_add(below))
+                axes.x_at(finish).max(axes.x(data_end)),
+                axes.y(updated.saturating_add(below))
             );
             Some(ProjectionLine {
                 version: m.version,
@@ -217,17 +267,7 @@ pub fn layout(counts: &[DayCount], releases: usize, marks: &[Mark]) -> AdoptionC
             })
         })
         .collect();
-    AdoptionChart {
-        width: WIDTH,
-        height: HEIGHT,
-        baseline,
-        left: LEFT,
-        curves,
-        max,
-        days: span,
-        deadlines,
-        projections,
-    }
+    (deadlines, projections)
 }
 
 /// The marks of releases drawn, each part kept only when it falls between the first day of

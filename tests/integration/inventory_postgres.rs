@@ -543,11 +543,15 @@ fn a_past_deadline_is_late_from_postgres_counts() {
     for n in 1..=3 {
         check_in(&server, &format!("10.8.0.{n}"), "1.1.2018");
     }
-    let rollout = eventually("the rollout counted", std::time::Duration::from_secs(40), || {
-        let status = admin_json(&server, "/status");
-        let rollout = status["rollouts"][0].clone();
-        (rollout["below"] == 3).then_some(rollout)
-    });
+    let rollout = eventually(
+        "the rollout counted",
+        std::time::Duration::from_secs(40),
+        || {
+            let status = admin_json(&server, "/status");
+            let rollout = status["rollouts"][0].clone();
+            (rollout["below"] == 3).then_some(rollout)
+        },
+    );
     assert_eq!(rollout["late"], true, "{rollout}");
     assert_eq!(rollout["projection"], "no_confirmation_yet", "{rollout}");
 }
