@@ -520,4 +520,34 @@ mod tests {
         assert_eq!(for_lang(Lang::Ru).lang, "ru");
         assert_eq!(for_lang(Lang::En).operator.check_passed, "check passed");
     }
+
+    /// Every word `/status` may give as a rollout's `projection` (other than `projected`)
+    /// has its sentence in both tables.
+    #[test]
+    fn every_reason_without_a_projection_has_words_in_both_languages() {
+        use crate::rollout::projection::Unprojected;
+        use crate::rollout::status::{PROJECTION_NO_INVENTORY, PROJECTION_PENDING};
+        let words = [
+            Unprojected::Finished,
+            Unprojected::Paused,
+            Unprojected::Halted,
+            Unprojected::NoConfirmationYet,
+            Unprojected::PlanEndsBelowAll { percent: 10 },
+            Unprojected::StageNeverPasses { stage: 2 },
+            Unprojected::BeyondHorizon,
+        ]
+        .map(Unprojected::as_str);
+        for word in words
+            .iter()
+            .chain(&[PROJECTION_PENDING, PROJECTION_NO_INVENTORY])
+        {
+            for table in [&RU, &EN] {
+                assert!(
+                    table.projection_reasons.iter().any(|(w, _)| w == word),
+                    "{} has no words for {word}",
+                    table.lang
+                );
+            }
+        }
+    }
 }

@@ -82,6 +82,22 @@ fn a_deadline_in_the_past_with_registers_below_is_late() {
             ),
         "{page}"
     );
+    let addr = common::admin_addr(&server);
+    let english = common::raw_request(
+        addr,
+        format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nAccept-Language: en\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .text();
+    assert!(
+        english.contains(
+            "Deadline 01.01.2020: late · no projected finish: no register has confirmed the \
+             update yet · 3 registers of the line still below the release"
+        ),
+        "{english}"
+    );
 }
 
 #[test]

@@ -109,6 +109,21 @@ mod tests {
         );
     }
 
+    /// Days at the ends of what a `meta.yaml` can say neither panic nor wrap: year 0 ends
+    /// before 1970 (0: long past), year 9999 far ahead.
+    #[test]
+    fn the_ends_of_the_calendar_stay_in_range() {
+        let first = chrono::NaiveDate::from_ymd_opt(0, 1, 1).unwrap();
+        assert_eq!(end_of_local_day(first), 0);
+        let last = chrono::NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+        assert!(
+            end_of_local_day(last) > 250_000_000_000,
+            "{}",
+            end_of_local_day(last)
+        );
+        assert_eq!(local_utc_offset(u64::MAX), 0, "no time: no offset");
+    }
+
     #[test]
     fn the_local_minute_is_that_of_the_local_time() {
         for unix in [0, 1_764_000_000, 1_764_000_000 + 13 * 3600 + 37 * 60] {
