@@ -17,6 +17,7 @@ use crate::observe::fleet::Fleet;
 use crate::observe::metrics::Metrics;
 use crate::platform::lock_recover::LockRecover;
 use crate::rollout::admissions::Admissions;
+use crate::rollout::forecasts::Forecasts;
 use crate::rollout::gate::RolloutGate;
 use crate::store::Inventory;
 
@@ -61,6 +62,8 @@ pub struct AppState {
     pub inventory: Inventory,
     /// Who is admitted to which release under rollout, and which rollouts are halted.
     pub admissions: Admissions,
+    /// Each rollout's latest projected finish, refreshed by the rollout watch.
+    pub forecasts: Forecasts,
     reload_total: std::sync::atomic::AtomicUsize,
     /// `POST /reload` on the admin listener wakes the reloader through this.
     pub reload_requested: tokio::sync::Notify,
@@ -94,6 +97,7 @@ impl AppState {
             access_log,
             inventory,
             admissions: Admissions::default(),
+            forecasts: Forecasts::default(),
             reload_requested: tokio::sync::Notify::new(),
             reload_total: std::sync::atomic::AtomicUsize::new(0),
             draining: AtomicBool::new(false),

@@ -1,7 +1,10 @@
 //! The dashboard's adoption curves: per release, how many devices had downloaded it and how
 //! many had updated to it, day by day since it was first offered, as polylines for an
-//! inline SVG (no scripts: the dashboard must work on an offline LAN). Pure, so the
-//! geometry is tested without a browser.
+//! inline SVG (no scripts: the dashboard must work on an offline LAN). A release under
+//! rollout with a `deadline` adds a vertical line at the end of that day, and one with a
+//! projected finish a dotted line from its updated count today to every device of the line
+//! at the projected finish; the time axis stretches to show them (up to a year past the
+//! data). Pure, so the geometry is tested without a browser.
 
 use std::collections::BTreeMap;
 
@@ -36,15 +39,55 @@ pub struct AdoptionChart {
     /// The largest cumulative count drawn (the top of the y axis).
     pub max: u64,
     pub days: u64,
+    /// Deadlines of the releases drawn, as vertical lines.
+    pub deadlines: Vec<DeadlineLine>,
+    /// Projected finishes of the releases drawn, as dotted lines.
+    pub projections: Vec<ProjectionLine>,
 }
+
+/// What a release under rollout adds to the chart (`Mark`s come from `/status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub version: u32,
+    /// The deadline's day (days since the Unix epoch).
+    pub deadline_day: Option<u64>,
+    /// The projected finish (Unix seconds) and how many devices of the line are still
+    /// below the release.
+    pub finish: Option<(u64, u64)>,
+}
+
+/// A deadline: a vertical line at the end of its day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlineLine {
+    pub version: u32,
+    pub x: f64,
+    /// The day, DD.MM.YYYY.
+    pub label: String,
+    /// The colour of its release's curves.
+    pub colour: &'static str,
+}
+
+/// A projection: from the updated count now to all devices at the projected finish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionLine {
+    pub version: u32,
+    /// `x,y x,y` for the SVG `points` attribute.
+    pub points: String,
+    pub colour: &'static str,
+}
+
+/// A mark further than this past the last day of data is not drawn (it would squash the
+/// curves into a corner).
+const MARK_REACH_DAYS: u64 = 366;
 
 /// Per day: (new whole downloads, new updates).
 type Days = BTreeMap<u64, (u64, u64)>;
 
 const COLOURS: [&str; 4] = ["#2a6", "#26a", "#a62", "#888"];
 
-/// Lays out the cumulative counts of the `releases` newest releases in `counts`.
-pub fn layout(counts: &[DayCount], releases: usize) -> AdoptionChart {
+/// Lays out the cumulative counts of the `releases` newest releases in `counts`, with the
+/// deadlines and projections of `marks` (of those releases).
+pub fn layout(counts: &[DayCount], releases: usize, marks: &[Mark]) -> AdoptionChart {
     let mut by_version: BTreeMap<u32, Days> = BTreeMap::new();
     for c in counts {
         let day = by_version
@@ -62,40 +105,83 @@ pub fn layout(counts: &[DayCount], releases: usize) -> AdoptionChart {
         .min()
         .unwrap_or(0);
     // Counts are as of the end of each day: the last point is the day after the last day.
-    let last_day = chosen
+    let data_end = chosen
         .iter()
         .filter_map(|(_, days)| days.keys().next_back().copied())
         .max()
         .unwrap_or(first_day)
         + 1;
-    let span = (last_day - first_day).max(1);
-    let max = chosen
-        .iter()
-        .map(|(_, days)| {
-            let d: u64 = days.values().map(|v| v.0).sum();
-            let u: u64 = days.values().map(|v| v.1).sum();
-            d.max(u)
-        })
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let baseline = HEIGHT - BOTTOM;
-    let x = |day: u64| LEFT + (day - first_day) as f64 / span as f64 * (WIDTH - LEFT - 10.0);
-    let y = |n: u64| baseline - n as f64 / max as f64 * (baseline - 10.0);
-    let curves = chosen
+    // Marks are drawn (and stretch the axis) only once there are two days of data: with one,
+    // the page says so instead of a chart.
+    let marks = if data_end - first_day >= 2 {
+        reachable_marks(marks, &chosen, first_day, data_end)
+    } else {
+        Vec::new()
+    };
+    let axes = Axes {
+        first_day,
+        span: (axis_end(&marks, data_end) - first_day).max(1),
+        max: top(&chosen, &marks),
+        baseline: HEIGHT - BOTTOM,
+    };
+    let (deadlines, projections) = mark_lines(&marks, &chosen, &axes, data_end);
+    AdoptionChart {
+        width: WIDTH,
+        height: HEIGHT,
+        baseline: axes.baseline,
+        left: LEFT,
+        curves: curves(&chosen, &axes),
+        max: axes.max,
+        days: axes.span,
+        deadlines,
+        projections,
+    }
+}
+
+/// Where the chart's days and counts go.
+struct Axes {
+    first_day: u64,
+    /// Days on the time axis.
+    span: u64,
+    /// The count at the top.
+    max: u64,
+    baseline: f64,
+}
+
+impl Axes {
+    /// The x of the start of `day` (days since the Unix epoch).
+    fn x(&self, day: u64) -> f64 {
+        self.x_at(day.saturating_mul(86_400))
+    }
+
+    /// The x of a moment (Unix seconds).
+    fn x_at(&self, unix: u64) -> f64 {
+        let days = unix as f64 / 86_400.0 - self.first_day as f64;
+        LEFT + days / self.span as f64 * (WIDTH - LEFT - 10.0)
+    }
+
+    fn y(&self, n: u64) -> f64 {
+        self.baseline - n as f64 / self.max as f64 * (self.baseline - 10.0)
+    }
+}
+
+/// The cumulative curves of each release chosen.
+fn curves(chosen: &[(u32, Days)], axes: &Axes) -> Vec<Curve> {
+    let point = |day: u64, n: u64| format!("{:.1},{:.1}", axes.x(day), axes.y(n));
+    chosen
         .iter()
         .enumerate()
         .map(|(i, (version, days))| {
             let (mut down, mut up) = (0, 0);
             // Each curve starts at zero on its first day, so one day of data is a line.
-            let start = days.keys().next().copied().unwrap_or(first_day);
-            let origin = format!("{:.1},{:.1}", x(start), y(0));
+            let start = days.keys().next().copied().unwrap_or(axes.first_day);
+            let origin = point(start, 0);
             let (mut down_points, mut up_points) = (vec![origin.clone()], vec![origin]);
             for (day, (d, u)) in days {
                 down += d;
                 up += u;
-                down_points.push(format!("{:.1},{:.1}", x(day + 1), y(down)));
-                up_points.push(format!("{:.1},{:.1}", x(day + 1), y(up)));
+                down_points.push(point(day + 1, down));
+                up_points.push(point(day + 1, up));
             }
             Curve {
                 version: *version,
@@ -103,19 +189,122 @@ pub fn layout(counts: &[DayCount], releases: usize) -> AdoptionChart {
                 updated: up_points.join(" "),
                 total_downloaded: down,
                 total_updated: up,
-                colour: COLOURS[i.min(COLOURS.len() - 1)],
+                colour: colour(i),
             }
         })
+        .collect()
+}
+
+/// The colour of the `i`th release drawn.
+fn colour(i: usize) -> &'static str {
+    COLOURS[i.min(COLOURS.len() - 1)]
+}
+
+/// The day after the last thing drawn: the data's end, a deadline's end, a finish.
+fn axis_end(marks: &[Mark], data_end: u64) -> u64 {
+    marks
+        .iter()
+        .flat_map(|m| {
+            m.deadline_day
+                .map(|d| d + 1)
+                .into_iter()
+                .chain(m.finish.map(|f| f.0.div_ceil(86_400)))
+        })
+        .fold(data_end, u64::max)
+}
+
+/// The largest count drawn: a curve's total, or a projection's end (every device).
+fn top(chosen: &[(u32, Days)], marks: &[Mark]) -> u64 {
+    let curves = chosen.iter().map(|(_, days)| {
+        let d: u64 = days.values().map(|v| v.0).sum();
+        let u: u64 = days.values().map(|v| v.1).sum();
+        d.max(u)
+    });
+    let projections = marks.iter().filter_map(|m| {
+        let (_, below) = m.finish?;
+        Some(total_updated(chosen, m.version).saturating_add(below))
+    });
+    curves.chain(projections).max().unwrap_or(0).max(1)
+}
+
+/// The deadlines' vertical lines, and the projections from the end of the data (each
+/// release's updated count) to every device at the projected finish.
+fn mark_lines(
+    marks: &[Mark],
+    chosen: &[(u32, Days)],
+    axes: &Axes,
+    data_end: u64,
+) -> (Vec<DeadlineLine>, Vec<ProjectionLine>) {
+    let colour_of =
+        |version: u32| colour(chosen.iter().position(|(v, _)| *v == version).unwrap_or(0));
+    let deadlines = marks
+        .iter()
+        .filter_map(|m| {
+            let day = m.deadline_day?;
+            Some(DeadlineLine {
+                version: m.version,
+                x: axes.x(day + 1),
+                label: day_label(day),
+                colour: colour_of(m.version),
+            })
+        })
         .collect();
-    AdoptionChart {
-        width: WIDTH,
-        height: HEIGHT,
-        baseline,
-        left: LEFT,
-        curves,
-        max,
-        days: span,
-    }
+    let projections = marks
+        .iter()
+        .filter_map(|m| {
+            let (finish, below) = m.finish?;
+            let updated = total_updated(chosen, m.version);
+            let from = format!("{:.1},{:.1}", axes.x(data_end), axes.y(updated));
+            let to = format!(
+                "{:.1},{:.1}",
+                axes.x_at(finish).max(axes.x(data_end)),
+                axes.y(updated.saturating_add(below))
+            );
+            Some(ProjectionLine {
+                version: m.version,
+                points: format!("{from} {to}"),
+                colour: colour_of(m.version),
+            })
+        })
+        .collect();
+    (deadlines, projections)
+}
+
+/// The marks of releases drawn, each part kept only when it falls between the first day of
+/// data and `MARK_REACH_DAYS` past the last.
+fn reachable_marks(
+    marks: &[Mark],
+    chosen: &[(u32, Days)],
+    first_day: u64,
+    last_day: u64,
+) -> Vec<Mark> {
+    let reach = |day: u64| day >= first_day && day <= last_day + MARK_REACH_DAYS;
+    marks
+        .iter()
+        .filter(|m| chosen.iter().any(|(v, _)| *v == m.version))
+        .map(|m| Mark {
+            version: m.version,
+            deadline_day: m.deadline_day.filter(|d| reach(*d)),
+            finish: m.finish.filter(|(at, _)| reach(at / 86_400)),
+        })
+        .collect()
+}
+
+/// Devices updated to `version` in all, as drawn.
+fn total_updated(chosen: &[(u32, Days)], version: u32) -> u64 {
+    chosen
+        .iter()
+        .filter(|(v, _)| *v == version)
+        .map(|(_, days)| days.values().map(|d| d.1).sum::<u64>())
+        .sum()
+}
+
+/// Days since the Unix epoch as DD.MM.YYYY.
+fn day_label(day: u64) -> String {
+    i64::try_from(day)
+        .ok()
+        .and_then(|d| chrono::DateTime::from_timestamp(d.saturating_mul(86_400), 0))
+        .map_or_else(|| day.to_string(), |t| t.format("%d.%m.%Y").to_string())
 }
 
 #[cfg(test)]
@@ -142,6 +331,7 @@ mod tests {
                 c(20240101, 10, 1, 1),
             ],
             2,
+            &[],
         );
         assert_eq!(chart.curves.len(), 2, "the two newest releases");
         let newest = &chart.curves[0];
@@ -166,6 +356,52 @@ mod tests {
 
     #[test]
     fn no_data_draws_nothing() {
-        assert!(layout(&[], 3).curves.is_empty());
+        assert!(layout(&[], 3, &[]).curves.is_empty());
+    }
+
+    /// Data over days 100-102 (updated: 30 in all); a deadline at the end of day 110 and
+    /// 50 devices still below, projected to finish at noon of day 105. The axis runs to
+    /// day 111 (the deadline's end), the top is 80 (all of them updated).
+    #[test]
+    fn a_deadline_and_a_projection_stretch_the_axis_and_are_drawn() {
+        let counts = [c(20250301, 100, 20, 10), c(20250301, 102, 20, 20)];
+        let mark = Mark {
+            version: 20250301,
+            deadline_day: Some(110),
+            finish: Some((105 * 86_400 + 43_200, 50)),
+        };
+        let chart = layout(&counts, 2, &[mark]);
+        assert_eq!((chart.days, chart.max), (11, 80));
+        let right = WIDTH - 10.0;
+        assert_eq!(chart.deadlines.len(), 1);
+        assert_eq!(
+            chart.deadlines[0].x, right,
+            "the end of day 110 is the axis' end"
+        );
+        assert_eq!(chart.deadlines[0].label, "21.04.1970");
+        let projection = &chart.projections[0].points;
+        let (from, to) = projection.split_once(' ').unwrap();
+        // From day 103 (the end of the data) at 30, to day 105.5 at 80 (the top: y 10).
+        let x = |day: f64| LEFT + (day - 100.0) / 11.0 * (right - LEFT);
+        let y30 = chart.baseline - 30.0 / 80.0 * (chart.baseline - 10.0);
+        assert_eq!(from, format!("{:.1},{:.1}", x(103.0), y30));
+        assert_eq!(to, format!("{:.1},{:.1}", x(105.5), 10.0));
+        // A deadline more than a year past the data, or a release not drawn: nothing.
+        let far = Mark {
+            deadline_day: Some(103 + 400),
+            finish: None,
+            ..mark
+        };
+        let other = Mark {
+            version: 20240101,
+            ..mark
+        };
+        let chart = layout(&counts, 2, &[far, other]);
+        assert!(chart.deadlines.is_empty() && chart.projections.is_empty());
+        assert_eq!(chart.days, 3);
+        // One day of data: no chart, so no marks.
+        let chart = layout(&counts[..1], 2, &[mark]);
+        assert_eq!(chart.days, 1);
+        assert!(chart.deadlines.is_empty());
     }
 }

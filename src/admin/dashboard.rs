@@ -86,6 +86,71 @@ impl DashboardPage<'_> {
     fn when(&self, unix: &i64) -> String {
         u64::try_from(*unix).map_or_else(|_| unix.to_string(), time_text)
     }
+
+    /// A rollout's deadline and projected finish in one line, dates as DD.MM.YYYY: "Срок
+    /// 31.12.2026: успеваем · окончание ≈ 15.12.2026 03:00 · ниже релиза ещё 120 ККТ".
+    /// Empty for a rollout with neither a deadline nor a projected finish to show.
+    fn projection(&self, view: &RolloutView) -> String {
+        let t = self.t;
+        let mut parts = Vec::new();
+        if let Some(deadline) = &view.deadline {
+            let verdict = if view.late {
+                t.deadline_late
+            } else {
+                t.deadline_on_time
+            };
+            parts.push(format!(
+                "{} {}: {verdict}",
+                t.deadline,
+                day_month_year_of(deadline)
+            ));
+        }
+        match view.projected_finish {
+            Some(at) => parts.push(format!("{} {}", t.projected_finish, time_text(at))),
+            None if view.deadline.is_some() || view.projection == "finished" => {
+                let reason = t
+                    .projection_reasons
+                    .iter()
+                    .find(|(word, _)| *word == view.projection)
+                    .map_or(view.projection, |(_, words)| words);
+                parts.push(reason.to_string());
+            }
+            None => {}
+        }
+        if let Some(below) = view.below.filter(|n| *n > 0 && !parts.is_empty()) {
+            parts.push(crate::model::lang::fill(t.devices_below, &[("n", &below)]));
+        }
+        parts.join(" · ")
+    }
+}
+
+/// `2026-12-31` (a deadline as written) as the pages write days, `31.12.2026`.
+fn day_month_year_of(yyyy_mm_dd: &str) -> String {
+    let mut parts = yyyy_mm_dd.split('-');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(y), Some(m), Some(d)) => format!("{d}.{m}.{y}"),
+        _ => yyyy_mm_dd.to_string(),
+    }
+}
+
+/// What each release under rollout adds to the adoption chart: its deadline's day and its
+/// projected finish.
+fn chart_marks(status: &Status) -> Vec<adoption_chart::Mark> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1);
+    status
+        .rollouts
+        .iter()
+        .map(|r| adoption_chart::Mark {
+            version: r.version,
+            deadline_day: r
+                .deadline
+                .as_deref()
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .zip(epoch)
+                .and_then(|(d, epoch)| u64::try_from((d - epoch).num_days()).ok()),
+            finish: r.projected_finish.zip(r.below),
+        })
+        .collect()
 }
 
 /// Renders the page.
@@ -117,7 +182,7 @@ pub fn render(
         refresh_s: REFRESH_S,
         uptime: duration_text(status.server.uptime_s, t),
         outcomes,
-        adoption: adoption_chart::layout(adoption, ADOPTION_RELEASES),
+        adoption: adoption_chart::layout(adoption, ADOPTION_RELEASES, &chart_marks(status)),
         rollouts: status
             .rollouts
             .iter()

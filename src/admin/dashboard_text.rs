@@ -126,6 +126,17 @@ pub struct Text {
     pub stage_since: &'static str,
     /// By `StageState`: soaking, waiting, advancing, last, halted, paused.
     pub stage_states: [&'static str; 6],
+    // A rollout's deadline and projected finish.
+    /// "Deadline" before the day, in the rollout table and on the adoption chart.
+    pub deadline: &'static str,
+    pub deadline_on_time: &'static str,
+    pub deadline_late: &'static str,
+    /// Before the projected finish's date and time.
+    pub projected_finish: &'static str,
+    /// "{n} registers of the line still below the release".
+    pub devices_below: &'static str,
+    /// Why there is no projected finish (`RolloutView::projection`) in words.
+    pub projection_reasons: [(&'static str, &'static str); 9],
 }
 
 impl Text {
@@ -359,6 +370,31 @@ pub static RU: Text = Text {
         "остановлен",
         "на паузе, время этапа стоит",
     ],
+    deadline: "Срок",
+    deadline_on_time: "успеваем",
+    deadline_late: "не успеваем",
+    projected_finish: "окончание ≈",
+    devices_below: "ниже релиза ещё {n} ККТ линейки",
+    projection_reasons: [
+        ("finished", "все ККТ линейки уже на этом релизе"),
+        ("paused", "окончание не прогнозируется: выпуск приостановлен"),
+        ("halted", "окончание не прогнозируется: выпуск остановлен"),
+        (
+            "no_confirmation_yet",
+            "окончание не прогнозируется: ни одна ККТ ещё не подтвердила обновление",
+        ),
+        (
+            "plan_ends_below_100_percent",
+            "не все ККТ будут допущены: последний этап ниже 100%",
+        ),
+        (
+            "stage_never_passes",
+            "этап не сможет завершиться: min_updated больше, чем он допускает",
+        ),
+        ("beyond_two_years", "окончание позже чем через два года"),
+        ("pending", "прогноз считается"),
+        ("no_inventory", "прогноза нет: инвентарь выключен"),
+    ],
 };
 
 pub static EN: Text = Text {
@@ -482,6 +518,31 @@ pub static EN: Text = Text {
         "halted",
         "paused, its clock stands still",
     ],
+    deadline: "Deadline",
+    deadline_on_time: "on time",
+    deadline_late: "late",
+    projected_finish: "projected finish",
+    devices_below: "{n} registers of the line still below the release",
+    projection_reasons: [
+        ("finished", "every register of the line runs this release"),
+        ("paused", "no projected finish: the rollout is paused"),
+        ("halted", "no projected finish: the rollout is halted"),
+        (
+            "no_confirmation_yet",
+            "no projected finish: no register has confirmed the update yet",
+        ),
+        (
+            "plan_ends_below_100_percent",
+            "not every register will be admitted: the last stage is below 100%",
+        ),
+        (
+            "stage_never_passes",
+            "a stage can never pass: its min_updated is more than it admits",
+        ),
+        ("beyond_two_years", "the finish is more than two years away"),
+        ("pending", "projecting"),
+        ("no_inventory", "no projection: the inventory is off"),
+    ],
 };
 
 /// The table of a language.
@@ -525,5 +586,35 @@ mod tests {
         assert_eq!(RU.state_name(&FolderLabel::Settling), "ожидает");
         assert_eq!(for_lang(Lang::Ru).lang, "ru");
         assert_eq!(for_lang(Lang::En).operator.check_passed, "check passed");
+    }
+
+    /// Every word `/status` may give as a rollout's `projection` (other than `projected`)
+    /// has its sentence in both tables.
+    #[test]
+    fn every_reason_without_a_projection_has_words_in_both_languages() {
+        use crate::rollout::projection::Unprojected;
+        use crate::rollout::status::{PROJECTION_NO_INVENTORY, PROJECTION_PENDING};
+        let words = [
+            Unprojected::Finished,
+            Unprojected::Paused,
+            Unprojected::Halted,
+            Unprojected::NoConfirmationYet,
+            Unprojected::PlanEndsBelowAll { percent: 10 },
+            Unprojected::StageNeverPasses { stage: 2 },
+            Unprojected::BeyondHorizon,
+        ]
+        .map(Unprojected::as_str);
+        for word in words
+            .iter()
+            .chain(&[PROJECTION_PENDING, PROJECTION_NO_INVENTORY])
+        {
+            for table in [&RU, &EN] {
+                assert!(
+                    table.projection_reasons.iter().any(|(w, _)| w == word),
+                    "{} has no words for {word}",
+                    table.lang
+                );
+            }
+        }
     }
 }

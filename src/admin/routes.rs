@@ -289,7 +289,17 @@ fn fleet_state(status: &Status, config_file: Option<&str>) -> FleetState {
                 (f.path.clone(), stale)
             })
             .collect(),
+        rollout_projections: rollout_projections(status),
     }
+}
+
+/// Per release under rollout: its line, version, projected finish and lateness.
+fn rollout_projections(status: &Status) -> Vec<(String, u32, Option<u64>, bool)> {
+    status
+        .rollouts
+        .iter()
+        .map(|r| (r.line.clone(), r.version, r.projected_finish, r.late))
+        .collect()
 }
 
 /// The report, from one snapshot.
@@ -334,6 +344,11 @@ fn current_status(state: &AppState) -> Status {
         rollouts: crate::rollout::status::rollouts(
             &snapshot,
             &state.admissions,
+            state
+                .inventory
+                .is_on()
+                .then(|| state.forecasts.latest())
+                .as_ref(),
             crate::model::unix_time::unix(now),
             crate::model::unix_time::local_minute(crate::model::unix_time::unix(now)),
         ),

@@ -1,8 +1,9 @@
 //! Prometheus metrics: requests by route and status, latency, what devices were told,
 //! license hits and misses, reloads, access lines dropped, and the state devices see
 //! (release, critical version, devices seen); and, set from the whole state when scraped,
-//! each release's outcomes and the fleet's gauges (lines, rollouts, unmapped build dates,
-//! rejected releases, the inventory's health, TLS expiry, files that do not load). Rendered
+//! each release's outcomes and the fleet's gauges (lines, rollouts and their projected
+//! finish and lateness, unmapped build dates, rejected releases, the inventory's health,
+//! TLS expiry, files that do not load). Rendered
 //! in the text exposition format for `GET /metrics`.
 
 use std::time::Duration;
@@ -44,6 +45,8 @@ struct FleetGauges {
     tls_expires: IntGauge,
     config_stale: IntGaugeVec,
     licenses_stale: IntGaugeVec,
+    rollout_projected_finish: IntGaugeVec,
+    rollout_late: IntGaugeVec,
 }
 
 /// One release's outcome counts: line, version, and (outcome, devices) four times.
@@ -72,6 +75,9 @@ pub struct FleetState {
     pub config_stale: Vec<(String, bool)>,
     /// Each license file, and whether it is broken as a whole.
     pub licenses_stale: Vec<(String, bool)>,
+    /// Per release under rollout: line, version, its projected finish (Unix seconds; none:
+    /// not projected, no series), and whether it will miss its deadline.
+    pub rollout_projections: Vec<(String, u32, Option<u64>, bool)>,
 }
 
 /// Makes metrics and registers each with the registry as it is made.
@@ -167,6 +173,16 @@ impl FleetGauges {
                 "licenses_stale",
                 "1 while a license file cannot be used as a whole (it serves what it loaded before it broke, or nothing after a start)",
                 &["file"],
+            )?,
+            rollout_projected_finish: register.gauge_vec(
+                "rollout_projected_finish_timestamp_seconds",
+                "When the last device of the line below a release under rollout is projected to report it, Unix seconds (absent: not projected yet, paused, halted or done)",
+                &["line", "version"],
+            )?,
+            rollout_late: register.gauge_vec(
+                "rollout_late",
+                "1 while a rollout is projected to miss its deadline (or the deadline passed with devices still below the release)",
+                &["line", "version"],
             )?,
         })
     }
@@ -309,6 +325,19 @@ impl Metrics {
             g.rollout_paused
                 .with_label_values(&labels)
                 .set(i64::from(*paused));
+        }
+        g.rollout_projected_finish.reset();
+        g.rollout_late.reset();
+        for (line, version, finish, late) in &state.rollout_projections {
+            let labels = [line.as_str(), &version.to_string()];
+            if let Some(finish) = finish {
+                g.rollout_projected_finish
+                    .with_label_values(&labels)
+                    .set(int(*finish));
+            }
+            g.rollout_late
+                .with_label_values(&labels)
+                .set(i64::from(*late));
         }
         g.unmapped
             .with_label_values(&["unknown"])

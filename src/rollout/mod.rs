@@ -16,6 +16,10 @@
 //! - `status` (pure: the snapshot and the memory) sits above both, below `admin`;
 //! - `gate` sits above `catalog` and `observe` (it runs the offer and queues the inventory
 //!   event), below `app_state`, which hands it to the handler;
+//! - `forecasts` (memory, no I/O: the latest projection of each rollout's finish) sits
+//!   beside `admissions`, below `status` that shows it and `app_state` that holds it; the
+//!   watch fills it from the store; the pure `projection` it runs lives in kkt-core
+//!   beside `rules`;
 //! - `watch` sits with the listeners, above `app_state`: it reads the shared state and the
 //!   store, and only start-up (`server`) uses it.
 //!
@@ -33,6 +37,7 @@
 //! `watch`, never on the request path.
 
 pub mod admissions;
+pub mod forecasts;
 pub mod gate;
 pub mod status;
 pub mod watch;
@@ -41,3 +46,5 @@ pub mod watch;
 pub use kkt_core::rollout::rules;
 // The pure part of stages that advance themselves, beside the rules.
 pub use kkt_core::rollout::stages;
+// The pure projection of a rollout's finish (for `deadline`) lives beside them.
+pub use kkt_core::rollout::projection;

@@ -1,11 +1,14 @@
 //! Where each rollout stands, for `GET /status` and the dashboard: its settings, how many
 //! are admitted (in all and this hour), its halt, and its state (`RolloutState`, shown as
 //! one word: `admitting`, `paused`, `halted`, `outside_window`, `hourly_cap_reached`). A
-//! pure function of the snapshot and the admissions memory, so both views agree.
+//! pure function of the snapshot, the admissions memory and the latest projections (each
+//! rollout's `deadline`, `projected_finish`, `late`), so both views agree.
 //!
 //! A rollout with stages also shows its stage (`stage`: N of M, its share and cap, since
 //! when, the figures it is judged by, and one word, `StageState`); its `percent`,
 //! `max_new_per_hour` and `remaining_this_hour` are then the current stage's.
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -13,6 +16,7 @@ use crate::catalog::snapshot::Snapshot;
 use crate::rollout::admissions::{Admissions, Halt, StageNow};
 use crate::rollout::rules::{per_mille_text, Rollout};
 use crate::rollout::stages::{figures_text, figures_text_ru, verdict, Figures, Verdict};
+use crate::rollout::forecasts::Forecast;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct RolloutView {
@@ -38,6 +42,22 @@ pub struct RolloutView {
     pub state: RolloutState,
     /// With `stages:` only: where they stand.
     pub stage: Option<StageStatus>,
+    /// `deadline` as written (YYYY-MM-DD): every device of the line should report the
+    /// release by the end of that day, server time.
+    pub deadline: Option<String>,
+    /// When the last device of the line still below the release is projected to report it
+    /// (Unix seconds); none when it cannot be projected (`projection` says why).
+    pub projected_finish: Option<u64>,
+    /// `projected`, or why there is no projected finish (`Projected::as_str`).
+    pub projection: &'static str,
+    /// The deadline will be missed: the projected finish is after it, the plan never
+    /// reaches everyone, or it has passed with devices still below the release.
+    pub late: bool,
+    /// Devices of the line below the release at the last projection.
+    pub below: Option<u64>,
+    /// Devices that reported the release at the last projection.
+    #[serde(skip)]
+    pub updated: Option<u64>,
 }
 
 /// Where a rollout's stages stand (`/status`'s `stage`).
@@ -174,6 +194,13 @@ fn stage_status(
     }
 }
 
+/// Why a rollout has no projected finish besides the projection's own reasons: no inventory
+/// to count the line in, or not projected yet (the watch does it within seconds of start).
+pub const PROJECTION_NO_INVENTORY: &str = "no_inventory";
+pub const PROJECTION_PENDING: &str = "pending";
+/// A projected finish is shown.
+pub const PROJECTION_MADE: &str = "projected";
+
 /// Where a rollout stands, in one word: `GET /status` and the dashboard's `data-state` show
 /// `as_str`, so these words are part of what operators' scripts read.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -215,11 +242,13 @@ impl std::fmt::Display for RolloutState {
     }
 }
 
-/// Every published release under rollout, with its admissions, as of `now` (Unix seconds)
-/// and `local_minute` (of the day, server local time).
+/// Every published release under rollout, with its admissions and its latest projection
+/// (`forecasts`; none: no inventory), as of `now` (Unix seconds) and `local_minute` (of the
+/// day, server local time).
 pub fn rollouts(
     snapshot: &Snapshot,
     admissions: &Admissions,
+    forecasts: Option<&HashMap<(String, u32), Forecast>>,
     now: u64,
     local_minute: u32,
 ) -> Vec<RolloutView> {
@@ -248,6 +277,16 @@ pub fn rollouts(
             } else {
                 RolloutState::Admitting
             };
+            let forecast =
+                forecasts.and_then(|f| f.get(&(line.name.to_string(), release.version.as_u32())));
+            let projection = match (forecasts, forecast) {
+                (None, _) => PROJECTION_NO_INVENTORY,
+                (Some(_), None) => PROJECTION_PENDING,
+                (Some(_), Some(f)) => f
+                    .projection
+                    .finish
+                    .map_or_else(|why| why.as_str(), |_| PROJECTION_MADE),
+            };
             views.push(RolloutView {
                 line: line.name.to_string(),
                 version: release.version.as_u32(),
@@ -264,6 +303,12 @@ pub fn rollouts(
                 remaining_this_hour: remaining,
                 state,
                 stage,
+                deadline: rollout.deadline.map(|d| d.format("%Y-%m-%d").to_string()),
+                projected_finish: forecast.and_then(|f| f.projection.finish.ok()),
+                projection,
+                late: forecast.is_some_and(|f| f.projection.late),
+                below: forecast.map(|f| f.below),
+                updated: forecast.map(|f| f.updated),
             });
         }
     }

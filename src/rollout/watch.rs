@@ -15,6 +15,9 @@
 //! With `inventory: off` the records live in that memory only (lost on restart) and, with
 //! no confirmations counted, a stage never passes by itself; `stage: N` and `paused` still
 //! act.
+//!
+//! Every `REFRESH_EVERY` it also projects each rollout's finish (`forecasts`), after the
+//! halts of the round, so the views read it ready.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -30,7 +33,10 @@ use crate::model::clock;
 use crate::rollout::admissions::{Halt, StageNow};
 use crate::rollout::rules::{halt_due, per_mille_text, Rollout};
 use crate::rollout::stages::{self, duration_text, figures_text, Figures, StageRecord, Step};
+use crate::rollout::forecasts::{forecast, Observed, RATE_WINDOW_S, REFRESH_EVERY};
+use crate::rollout::projection::Counts;
 use crate::store::db::Db;
+use crate::store::projection_reads;
 use crate::store::rollout_sql::{self, RolloutStateRow};
 use crate::store::stage_sql;
 
@@ -94,11 +100,27 @@ pub async fn run(state: web::Data<AppState>, mut since: u64) {
         }
     }
     let mut failing = false;
+    // The first round projects too, then one every `REFRESH_EVERY`.
+    let mut projected: Option<std::time::Instant> = None;
     loop {
         actix_web::rt::time::sleep(EVERY).await;
         let worker = state.clone();
         let from = since.saturating_sub(OVERLAP);
-        match web::block(move || worker.inventory.read(|db| tick(&worker, db, from))).await {
+        let project = projected.is_none_or(|at| at.elapsed() >= REFRESH_EVERY);
+        if project {
+            projected = Some(std::time::Instant::now());
+        }
+        match web::block(move || {
+            worker.inventory.read(|db| {
+                let newest = tick(&worker, db, from)?;
+                if project {
+                    forecast_all(&worker, db)?;
+                }
+                Ok(newest)
+            })
+        })
+        .await
+        {
             Ok(Ok(newest)) => {
                 since = since.max(newest);
                 failing = false;
@@ -393,6 +415,47 @@ fn announce_changes(before: &HashMap<(String, u32), Halt>, halts: &HashMap<(Stri
             line_label(&key.0)
         );
     }
+}
+
+/// Projects the finish of every published release under rollout from the store's counts
+/// (`forecasts`), as of now.
+fn forecast_all(state: &AppState, db: &mut dyn Db) -> Result<()> {
+    let now = clock::unix_now();
+    let snapshot = state.snapshot_arc();
+    let mut latest = HashMap::new();
+    for line in snapshot.all_lines() {
+        for release in line.releases.published() {
+            let Some(rollout) = &release.rollout else {
+                continue;
+            };
+            let version = release.version.as_u32();
+            let f = projection_reads::release_figures(
+                db,
+                line.name,
+                version,
+                now.saturating_sub(RATE_WINDOW_S),
+            )?;
+            let observed = Observed {
+                counts: Counts {
+                    below: f.below,
+                    admitted_below: f.admitted_below,
+                    admitted: f.admitted,
+                    downloaded: f.downloaded,
+                    confirmed: f.confirmed,
+                },
+                updated: f.updated,
+                updated_last_day: f.updated_recent,
+                first_seen: f.first_seen,
+            };
+            let halted = state.admissions.halt(line.name, release.version).is_some();
+            latest.insert(
+                (line.name.to_string(), version),
+                forecast(rollout, &observed, halted, now),
+            );
+        }
+    }
+    state.forecasts.set(latest);
+    Ok(())
 }
 
 fn halts_of(rows: &[RolloutStateRow]) -> HashMap<(String, u32), Halt> {

@@ -1,7 +1,9 @@
 //! Persistence: everything the server writes to a database, and reads back from it. The
 //! inventory, its schema (`migrations`), the batched writes (`writes`), the admin API's
 //! reads (`device_reads`, `history_reads`, `release_reads`, `serial_reads`) and the
-//! rollout watch's SQL (`rollout_sql`, and `stage_sql` for stages that advance themselves), over one small database interface (`db`, its
+//! rollout watch's SQL (`rollout_sql`, and `stage_sql` for stages that advance themselves)
+//! and the rollout projection's counts (`projection_reads`), over one small database
+//! interface (`db`, its
 //! errors in `db_error`, its rows read by column name in `row`, their values in `value`); the history's kinds are
 //! `history_kind`.
 //! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
@@ -33,6 +35,7 @@ pub mod history_reads;
 pub mod migrations;
 pub mod outcome;
 pub mod postgres_tls;
+pub mod projection_reads;
 pub mod release_events;
 pub mod release_reads;
 pub mod rollout_sql;

@@ -528,3 +528,30 @@ fn sslmode_is_honoured_against_a_postgres_that_takes_tls_only() {
     );
     assert!(!said.contains("s3cret"), "{said}");
 }
+
+/// The deadline's counts read the same from PostgreSQL: three registers below a release
+/// whose deadline has passed make it late, and are counted as below it.
+#[test]
+fn a_past_deadline_is_late_from_postgres_counts() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    fixture.release(
+        "20180201",
+        Some("rollout:\n  percent: 100\n  deadline: 2018-03-01\n"),
+    );
+    let server = start(fixture.dir.path());
+    for n in 1..=3 {
+        check_in(&server, &format!("10.8.0.{n}"), "1.1.2018");
+    }
+    let rollout = eventually(
+        "the rollout counted",
+        std::time::Duration::from_secs(40),
+        || {
+            let status = admin_json(&server, "/status");
+            let rollout = status["rollouts"][0].clone();
+            (rollout["below"] == 3).then_some(rollout)
+        },
+    );
+    assert_eq!(rollout["late"], true, "{rollout}");
+    assert_eq!(rollout["projection"], "no_confirmation_yet", "{rollout}");
+}

@@ -27,6 +27,7 @@ mod cli;
 mod contrib;
 mod dangerous_config;
 mod dashboard_layout;
+mod deadlines;
 mod device_pages;
 mod docs;
 mod exports;

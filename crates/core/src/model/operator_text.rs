@@ -83,6 +83,8 @@ pub struct OperatorText {
     pub path_newest: &'static str,
     pub publish_floor: &'static str,
     pub offer_floors_first: &'static str,
+    // A rollout's `deadline`.
+    pub rollout_deadline_invalid: &'static str,
 }
 
 impl OperatorText {
@@ -181,6 +183,7 @@ pub static RU: OperatorText = OperatorText {
     path_newest: "новейший {version}",
     publish_floor: "  опорный релиз (floor): ККТ со сборкой старше {version} сначала устанавливают его",
     offer_floors_first: "; ККТ ниже опорного релиза сначала устанавливают его ({path})",
+    rollout_deadline_invalid: "rollout.deadline: {value} — не дата (ожидается ГГГГ-ММ-ДД, например 2026-12-31)",
 };
 
 pub static EN: OperatorText = OperatorText {
@@ -260,4 +263,5 @@ pub static EN: OperatorText = OperatorText {
     path_newest: "newest {version}",
     publish_floor: "  floor: devices built before {version} install it before anything newer",
     offer_floors_first: "; devices below a floor install it first ({path})",
+    rollout_deadline_invalid: "rollout.deadline: {value} is not a day (expected YYYY-MM-DD, like 2026-12-31)",
 };

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::model::ip_networks::{IpNetworks, NetworkError};
+use crate::model::lang::{fill, InLanguage, Lang};
+use crate::model::operator_text::OperatorText;
 use crate::model::version::Version;
 use crate::rollout::stages::{
     cap_at, check_rate_growth, check_stages, RawStage, Stage, StageError,
@@ -34,6 +36,9 @@ pub struct RawRollout {
     rate_growth: Option<f64>,
     max_new_per_hour_limit: Option<u64>,
     stage: Option<i64>,
+    /// Any YAML scalar, so that `deadline: 20261231` is refused in plain words rather than
+    /// as a type mismatch.
+    deadline: Option<serde_yaml::Value>,
 }
 
 /// A checked rollout.
@@ -63,6 +68,11 @@ pub struct Rollout {
     pub max_new_per_hour_limit: Option<u32>,
     /// `stage: N` as written: forces stage N once, when it appears or changes.
     pub forced_stage: Option<u8>,
+    /// Every device of the line should report this release by the end of this day (the
+    /// server's time zone); `projection` says whether it will. It changes nothing a device
+    /// sees, and is left out of `settings_id`: setting or moving a deadline is no edit
+    /// that resumes a halted rollout.
+    pub deadline: Option<chrono::NaiveDate>,
 }
 
 /// Why `rollout:` was refused. Display names the key and the expected form, in the words
@@ -80,6 +90,8 @@ pub enum RolloutError {
     HaltWhenStuckPercent(f64),
     /// `stages:` and the keys that go with it.
     Stages(StageError),
+    /// `deadline` as written is no day.
+    Deadline(String),
 }
 
 impl fmt::Display for RolloutError {
@@ -112,11 +124,62 @@ impl fmt::Display for RolloutError {
                 "rollout.halt_when_stuck_percent: {p} is not a percentage from 0 to 100"
             ),
             RolloutError::Stages(e) => e.fmt(f),
+            RolloutError::Deadline(text) => f.write_str(&deadline_error(text, Lang::En)),
         }
     }
 }
 
 impl std::error::Error for RolloutError {}
+
+impl InLanguage for RolloutError {
+    /// The deadline's refusal is in the operator's table; the older keys' refusals have no
+    /// Russian yet and stay as `check` has always printed them.
+    fn in_russian(&self) -> String {
+        match self {
+            RolloutError::Deadline(text) => deadline_error(text, Lang::Ru),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// "rollout.deadline: "31.12.2026" is not a day (expected YYYY-MM-DD, like 2026-12-31)".
+fn deadline_error(text: &str, lang: Lang) -> String {
+    fill(
+        OperatorText::of(lang).rollout_deadline_invalid,
+        &[("value", &format!("{text:?}"))],
+    )
+}
+
+/// Longest `deadline` value an error quotes: a key of a megabyte is not echoed whole.
+const DEADLINE_QUOTED_MAX: usize = 40;
+
+/// `deadline: YYYY-MM-DD`, exactly (four-digit year, two-digit month and day), a real day.
+fn parse_deadline(value: &serde_yaml::Value) -> Result<chrono::NaiveDate, RolloutError> {
+    let text = match value {
+        serde_yaml::Value::String(text) => text.clone(),
+        other => serde_yaml::to_string(other)
+            .map(|t| t.trim_end().to_string())
+            .unwrap_or_default(),
+    };
+    let shape_ok = text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    let day = if shape_ok {
+        chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()
+    } else {
+        None
+    };
+    day.ok_or_else(|| {
+        let quoted: String = text.chars().take(DEADLINE_QUOTED_MAX).collect();
+        RolloutError::Deadline(if quoted.len() < text.len() {
+            format!("{quoted}…")
+        } else {
+            quoted
+        })
+    })
+}
 
 /// `"22:00-06:00"`: minutes of the day, the end excluded; may wrap past midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +281,7 @@ impl Rollout {
             forced_stage,
         } = stage_keys(&raw, max_new_per_hour)?;
         let percent = stages.first().map_or(percent, |s| s.percent);
+        let deadline = raw.deadline.as_ref().map(parse_deadline).transpose()?;
         Ok(Rollout {
             pilot,
             percent,
@@ -230,6 +294,7 @@ impl Rollout {
             rate_growth_milli,
             max_new_per_hour_limit,
             forced_stage,
+            deadline,
         })
     }
 }
@@ -365,6 +430,9 @@ impl fmt::Display for Rollout {
         if let Some(stage) = self.forced_stage {
             write!(f, ", stage {stage} forced")?;
         }
+        if let Some(deadline) = self.deadline {
+            write!(f, ", deadline {}", deadline.format("%Y-%m-%d"))?;
+        }
         Ok(())
     }
 }
@@ -404,6 +472,9 @@ impl Rollout {
         }
         if let Some(stage) = self.forced_stage {
             text.push_str(&format!(", этап {stage} задан вручную"));
+        }
+        if let Some(deadline) = self.deadline {
+            text.push_str(&format!(", срок {}", deadline.format("%d.%m.%Y")));
         }
         text
     }
@@ -604,6 +675,72 @@ mod tests {
         let halt = parse("halt_when_stuck_percent: 2.5").unwrap();
         assert_eq!(halt.halt_when_stuck_per_mille, Some(25));
         assert_eq!(halt.to_string(), "100%, halt above 2.5% stuck");
+    }
+
+    #[test]
+    fn a_deadline_is_a_day_written_yyyy_mm_dd() {
+        let r = parse("percent: 10\ndeadline: 2026-12-31").unwrap();
+        assert_eq!(r.deadline, chrono::NaiveDate::from_ymd_opt(2026, 12, 31));
+        assert_eq!(r.to_string(), "10%, deadline 2026-12-31");
+        assert_eq!(r.in_russian(), "10%, срок 31.12.2026");
+        assert_eq!(
+            parse("deadline: \"2024-02-29\"").unwrap().deadline,
+            chrono::NaiveDate::from_ymd_opt(2024, 2, 29)
+        );
+        for (yaml, value) in [
+            ("deadline: 31.12.2026", "\"31.12.2026\""),
+            ("deadline: 2026-02-30", "\"2026-02-30\""),
+            ("deadline: 2026-1-5", "\"2026-1-5\""),
+            ("deadline: \"+2026-12-31\"", "\"+2026-12-31\""),
+            ("deadline: \" 2026-12-31\"", "\" 2026-12-31\""),
+            ("deadline: 20261231", "\"20261231\""),
+            ("deadline: [2026]", "\"- 2026\""),
+            (
+                "deadline: \"2026-12-31\\n\\u001b[31m\"",
+                "\"2026-12-31\\n\\u{1b}[31m\"",
+            ),
+        ] {
+            assert_eq!(
+                parse(yaml).unwrap_err(),
+                format!(
+                    "rollout.deadline: {value} is not a day (expected YYYY-MM-DD, like 2026-12-31)"
+                ),
+                "{yaml}"
+            );
+        }
+        let long = parse(&format!("deadline: \"{}\"", "9".repeat(100_000))).unwrap_err();
+        assert!(long.len() < 200, "not echoed whole: {} bytes", long.len());
+        let raw: RawRollout = serde_yaml::from_str("deadline: 31.12.2026").unwrap();
+        let error = Rollout::from_raw(raw).unwrap_err();
+        assert_eq!(
+            error.in_russian(),
+            "rollout.deadline: \"31.12.2026\" — не дата (ожидается ГГГГ-ММ-ДД, например 2026-12-31)"
+        );
+    }
+
+    /// A deadline changes nothing a device sees: setting or moving one is no edit that
+    /// resumes a halted rollout, and a rollout without one keeps the fingerprint it had
+    /// before the key existed (a halt stored then stays a halt).
+    #[test]
+    fn a_deadline_leaves_the_settings_fingerprint_alone() {
+        let plain = parse("percent: 10\nhalt_when_stuck_percent: 5").unwrap();
+        let with = parse("percent: 10\nhalt_when_stuck_percent: 5\ndeadline: 2026-12-31").unwrap();
+        assert_eq!(plain.settings_id, with.settings_id);
+        let written = format!(
+            "pilot={:?};percent={:?};max_new_per_hour={:?};window={:?};paused={:?};halt={:?}",
+            None::<Vec<String>>,
+            Some(10.0f64),
+            None::<u64>,
+            None::<String>,
+            None::<bool>,
+            Some(5.0f64)
+        );
+        let digest = Sha256::digest(written.as_bytes());
+        let expected: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            plain.settings_id, expected,
+            "the form stored halts compare with"
+        );
     }
 
     #[test]
