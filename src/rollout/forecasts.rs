@@ -17,6 +17,7 @@ use crate::model::unix_time::{end_of_local_day, local_utc_offset};
 use crate::platform::lock_recover::RwLockRecover;
 use crate::rollout::projection::{project, Counts, Input, Projection, StagePlan};
 use crate::rollout::rules::Rollout;
+use crate::rollout::stages::StageRecord;
 
 /// How often the watch refreshes the projections.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(10);
@@ -69,9 +70,16 @@ pub struct Observed {
 }
 
 /// The projection of one rollout (`halted`: by its stuck devices), as of `now`.
-pub fn forecast(rollout: &Rollout, observed: &Observed, halted: bool, now: u64) -> Forecast {
-    let stages = plan_of(rollout);
-    let projection = project(&input(rollout, &stages, observed, halted, now));
+pub fn forecast(
+    rollout: &Rollout,
+    stage: Option<StageRecord>,
+    observed: &Observed,
+    halted: bool,
+    now: u64,
+) -> Forecast {
+    let number = stage.map_or(1, |s| s.stage.max(1));
+    let stages = plan_of(rollout, number);
+    let projection = project(&input(rollout, stage, &stages, observed, halted, now));
     Forecast {
         projection,
         below: observed.counts.below,
@@ -86,19 +94,36 @@ pub fn forecast(rollout: &Rollout, observed: &Observed, halted: bool, now: u64) 
 /// to the last, each with its percent, soak, `min_updated`, `success_percent` and its
 /// hourly cap (`max_new_per_hour` x `rate_growth`^(N-1), at most the limit); `input` then
 /// takes the current stage's number and start from the same place.
-pub fn plan_of(rollout: &Rollout) -> Vec<StagePlan> {
-    vec![StagePlan {
-        percent: rollout.percent,
-        soak_s: 0,
-        min_updated: 0,
-        success_percent: 0,
-        max_new_per_hour: rollout.max_new_per_hour,
-    }]
+pub fn plan_of(rollout: &Rollout, current: u8) -> Vec<StagePlan> {
+    if rollout.stages.is_empty() {
+        return vec![StagePlan {
+            percent: rollout.percent,
+            soak_s: 0,
+            min_updated: 0,
+            success_per_mille: 0,
+            max_new_per_hour: rollout.max_new_per_hour,
+        }];
+    }
+    let first = usize::from(current.max(1)).min(rollout.stages.len());
+    (first..=rollout.stages.len())
+        .map(|number| {
+            let stage = &rollout.stages[number - 1];
+            let (percent, cap) = rollout.limits_at(u8::try_from(number).unwrap_or(u8::MAX));
+            StagePlan {
+                percent,
+                soak_s: stage.soak_s,
+                min_updated: stage.min_updated,
+                success_per_mille: stage.success_per_mille,
+                max_new_per_hour: cap,
+            }
+        })
+        .collect()
 }
 
 /// The projection's input for one rollout.
 fn input<'a>(
     rollout: &Rollout,
+    stage: Option<StageRecord>,
     stages: &'a [StagePlan],
     observed: &Observed,
     halted: bool,
@@ -107,13 +132,16 @@ fn input<'a>(
     Input {
         counts: observed.counts,
         stages,
-        // Without stages there is one, started whenever: it has no soak.
-        first_stage_number: 1,
-        stage_started_at: now,
+        // Without stages there is one, started whenever: it has no soak. With stages, the
+        // current one as the watch stored it (its clock's start, pauses added); before the
+        // watch's first round, one starting now.
+        first_stage_number: stage.map_or(1, |s| u32::from(s.stage.max(1))),
+        stage_started_at: stage.map_or(now, |s| s.clock_start()),
         window: rollout.window,
         utc_offset_s: local_utc_offset(now),
         confirmations_per_hour: confirmations_per_hour(observed, now),
-        paused: rollout.paused,
+        // A frozen stage clock is a pause too (the watch freezes it a round after the edit).
+        paused: rollout.paused || stage.is_some_and(|s| s.paused_at > 0),
         halted,
         now,
         deadline: rollout.deadline.map(end_of_local_day),
@@ -185,14 +213,103 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            plan_of(&rollout),
+            plan_of(&rollout, 1),
             [StagePlan {
                 percent: 30,
                 soak_s: 0,
                 min_updated: 0,
-                success_percent: 0,
+                success_per_mille: 0,
                 max_new_per_hour: Some(50),
             }]
         );
+    }
+
+    #[test]
+    fn a_staged_rollout_is_planned_from_its_current_stage_with_each_stages_cap() {
+        let rollout = Rollout::from_raw(
+            serde_yaml::from_str(
+                "stages:\n  - {percent: 5, soak: 1h, min_updated: 3, success_percent: 97.5}\n  - {percent: 25, soak: 2h}\n  - {percent: 100}\n\
+                 max_new_per_hour: 10\nrate_growth: 3\nmax_new_per_hour_limit: 50\n\
+                 deadline: 2026-12-31",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let from_first = plan_of(&rollout, 1);
+        assert_eq!(from_first.len(), 3);
+        assert_eq!(
+            from_first[0],
+            StagePlan {
+                percent: 5,
+                soak_s: 3600,
+                min_updated: 3,
+                success_per_mille: 975,
+                max_new_per_hour: Some(10),
+            }
+        );
+        // Stage 2: defaults filled in, the cap grown once; stage 3: grown twice, cut at 50.
+        assert_eq!(
+            from_first[1],
+            StagePlan {
+                percent: 25,
+                soak_s: 7200,
+                min_updated: 20,
+                success_per_mille: 950,
+                max_new_per_hour: Some(30),
+            }
+        );
+        assert_eq!(from_first[2].max_new_per_hour, Some(50));
+        // From the stored stage on: stage 3 alone.
+        assert_eq!(plan_of(&rollout, 3), from_first[2..].to_vec());
+        // A stored stage past the list (stages removed meanwhile) plans the last one.
+        assert_eq!(plan_of(&rollout, 9), from_first[2..].to_vec());
+    }
+
+    #[test]
+    fn the_projection_starts_from_the_stored_stage_and_its_clock() {
+        let rollout = Rollout::from_raw(
+            serde_yaml::from_str(
+                "stages:\n  - {percent: 50, soak: 10h, min_updated: 1, success_percent: 0}\n  - {percent: 100, soak: 1s}\ndeadline: 2026-12-31",
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let now = 1_780_000_000;
+        let observed = Observed {
+            counts: Counts {
+                below: 100,
+                admitted_below: 0,
+                admitted: 50,
+                downloaded: 50,
+                confirmed: 50,
+            },
+            updated: 50,
+            updated_last_day: 50,
+            first_seen: Some(now - 3600),
+        };
+        let record = |stage: u8, started_at: u64| StageRecord {
+            stage,
+            started_at,
+            ..StageRecord::default()
+        };
+        let finish = |stage| {
+            forecast(&rollout, stage, &observed, false, now)
+                .projection
+                .finish
+        };
+        // Stage 1 just started: its 10 h soak is still ahead.
+        let fresh = finish(Some(record(1, now))).unwrap();
+        // Stage 1 started 9 h ago: one hour of soak left, so it finishes about 9 h sooner.
+        let older = finish(Some(record(1, now - 9 * 3600))).unwrap();
+        assert!(fresh >= older + 8 * 3600, "{fresh} vs {older}");
+        // Already at stage 2: no soak of stage 1 left at all.
+        let second = finish(Some(record(2, now))).unwrap();
+        assert!(second < older, "{second} vs {older}");
+        // A frozen clock is a pause: nothing projected.
+        let frozen = StageRecord {
+            paused_at: now - 60,
+            ..record(1, now - 3600)
+        };
+        assert!(finish(Some(frozen)).is_err());
     }
 }

@@ -14,9 +14,9 @@ use serde::Serialize;
 
 use crate::catalog::snapshot::Snapshot;
 use crate::rollout::admissions::{Admissions, Halt, StageNow};
+use crate::rollout::forecasts::Forecast;
 use crate::rollout::rules::{per_mille_text, Rollout};
 use crate::rollout::stages::{figures_text, figures_text_ru, verdict, Figures, Verdict};
-use crate::rollout::forecasts::Forecast;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct RolloutView {

@@ -31,10 +31,10 @@ use crate::catalog::device_line::line_label;
 use crate::catalog::releases::Release;
 use crate::model::clock;
 use crate::rollout::admissions::{Halt, StageNow};
-use crate::rollout::rules::{halt_due, per_mille_text, Rollout};
-use crate::rollout::stages::{self, duration_text, figures_text, Figures, StageRecord, Step};
 use crate::rollout::forecasts::{forecast, Observed, RATE_WINDOW_S, REFRESH_EVERY};
 use crate::rollout::projection::Counts;
+use crate::rollout::rules::{halt_due, per_mille_text, Rollout};
+use crate::rollout::stages::{self, duration_text, figures_text, Figures, StageRecord, Step};
 use crate::store::db::Db;
 use crate::store::projection_reads;
 use crate::store::rollout_sql::{self, RolloutStateRow};
@@ -448,9 +448,13 @@ fn forecast_all(state: &AppState, db: &mut dyn Db) -> Result<()> {
                 first_seen: f.first_seen,
             };
             let halted = state.admissions.halt(line.name, release.version).is_some();
+            let stage = state
+                .admissions
+                .stage(line.name, release.version)
+                .map(|s| s.record);
             latest.insert(
                 (line.name.to_string(), version),
-                forecast(rollout, &observed, halted, now),
+                forecast(rollout, stage, &observed, halted, now),
             );
         }
     }

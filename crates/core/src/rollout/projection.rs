@@ -46,8 +46,9 @@ pub struct StagePlan {
     pub soak_s: u64,
     /// It ends only once at least this many devices confirmed (cumulative).
     pub min_updated: u64,
-    /// ... and at least this share of the downloads is confirmed (0: no condition).
-    pub success_percent: u8,
+    /// ... and at least this share of the downloads is confirmed, in tenths of a percent
+    /// (0: no condition), as `stages:` keeps it.
+    pub success_per_mille: u32,
     /// At most this many newly admitted per hour (none: no cap).
     pub max_new_per_hour: Option<u32>,
 }
@@ -292,7 +293,8 @@ impl Flow {
 /// Whether a stage that started at `started` has passed at `t`.
 fn passes(plan: &StagePlan, t: u64, started: u64, downloaded: f64, confirmed: f64) -> bool {
     // A hair of tolerance: the fluid arithmetic may leave 94.99999 % for 95 %.
-    let success_ok = confirmed * 100.0 + NONE_LEFT >= f64::from(plan.success_percent) * downloaded;
+    let success_ok =
+        confirmed * 1000.0 + NONE_LEFT >= f64::from(plan.success_per_mille) * downloaded;
     t >= started.saturating_add(plan.soak_s)
         && confirmed + NONE_LEFT >= plan.min_updated as f64
         && success_ok
@@ -388,7 +390,7 @@ mod tests {
             percent,
             soak_s: 0,
             min_updated: 0,
-            success_percent: 0,
+            success_per_mille: 0,
             max_new_per_hour: cap,
         }
     }
@@ -461,7 +463,7 @@ mod tests {
                 percent: 10,
                 soak_s: 48 * H,
                 min_updated: 20,
-                success_percent: 95,
+                success_per_mille: 950,
                 max_new_per_hour: None,
             },
             one_stage(100, None),
@@ -573,7 +575,7 @@ mod tests {
                 percent: 1,
                 soak_s: H,
                 min_updated: 20,
-                success_percent: 0,
+                success_per_mille: 0,
                 max_new_per_hour: None,
             },
             one_stage(100, None),
@@ -594,7 +596,7 @@ mod tests {
                 percent: 50,
                 soak_s: 0,
                 min_updated: 0,
-                success_percent: 100,
+                success_per_mille: 1000,
                 max_new_per_hour: None,
             },
             one_stage(100, None),
