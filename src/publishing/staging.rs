@@ -24,7 +24,7 @@ use crate::catalog::release_meta::FIRMWARE_FILES;
 use crate::model::lang::{step_in_russian, InLanguage};
 use crate::model::version::Version;
 use crate::platform::durable::write_synced;
-use crate::platform::shared_dir::{is_link, Entry, SharedDir};
+use crate::platform::shared_dir::{is_link, is_replaced, Entry, SharedDir};
 use crate::platform::shared_folder::{why_denied, Denied, Need};
 
 /// A name no other process picks at the same moment, for staging files and folders.
@@ -66,11 +66,11 @@ pub enum StagingError {
         .0.display()
     )]
     Link(PathBuf),
-    /// The staging folder was moved away and something else put under its name between
-    /// the writing and the rename; `left`: where that something still is, if it could not
-    /// be put back.
+    /// The staging folder was moved away (and something else perhaps put under its name)
+    /// between its making and the rename; `left`: where that something still is, if it
+    /// could not be put back.
     #[error(
-        "{} was replaced by something else (a link or another folder) while publish wrote \
+        "{} was moved away or replaced (by a link or another folder) while publish wrote \
          it: someone with write access to firmware_dir did it; {}",
         staging.display(),
         match left {
@@ -134,6 +134,12 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> Stag
     move |error| {
         if let Some(link) = is_link(&error) {
             return StagingError::Link(link.to_path_buf());
+        }
+        if let Some(folder) = is_replaced(&error) {
+            return StagingError::Swapped {
+                staging: folder.to_path_buf(),
+                left: None,
+            };
         }
         let needed = match (what, path.parent()) {
             ("sync" | "open", _) | (_, None) => (path, Need::Read),
@@ -216,10 +222,15 @@ fn stage_and_rename(
     }
     let staged = staged.release();
     if let Err(error) = line_dir.rename_to(staging, line_dir, target) {
-        if staged.is_entry(line_dir, staging).unwrap_or(false) {
-            if let Ok(again) = line_dir.open_subdir(staging) {
-                discard(line_dir, staging, again);
-            }
+        if !staged.is_entry(line_dir, staging).unwrap_or(false) {
+            // Moved away meanwhile: what failed is the member's doing, not the system's.
+            return Err(StagingError::Swapped {
+                staging: staging_path,
+                left: None,
+            });
+        }
+        if let Ok(again) = line_dir.open_subdir(staging) {
+            discard(line_dir, staging, again);
         }
         return Err(io("rename the staged release to", &target_path)(error));
     }
@@ -303,7 +314,7 @@ impl InLanguage for StagingError {
                 path.display()
             ),
             StagingError::Swapped { staging, left } => format!(
-                "{} подменили (ссылкой или другой папкой), пока publish записывал её: это \
+                "{} унесли или подменили (ссылкой или другой папкой), пока publish записывал её: это \
                  сделал тот, кто может писать в firmware_dir; {}",
                 staging.display(),
                 match left {

@@ -15,7 +15,7 @@ use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::lines::line_folder;
 use crate::model::lang::{step_in_russian, InLanguage};
 use crate::model::version::Version;
-use crate::platform::shared_dir::{is_link, Entry, SharedDir};
+use crate::platform::shared_dir::{is_link, is_replaced, Entry, SharedDir};
 use crate::platform::shared_folder::{why_denied, Denied, Need};
 
 /// The folder withdrawn releases go to.
@@ -68,10 +68,11 @@ pub enum WithdrawError {
         path: PathBuf,
         denied: Box<Denied>,
     },
-    /// The release folder was swapped for something else just before the move; that was
-    /// moved instead and put back (`left`: where it still is, if it could not be).
+    /// A folder withdraw made or moved (the shelf, the release) was moved away or swapped
+    /// for something else meanwhile; what was moved instead was put back (`left`: where it
+    /// still is, if it could not be).
     #[error(
-        "{} was replaced by something else (a link or another folder) while withdraw moved \
+        "{} was moved away or replaced (by a link or another folder) while withdraw used \
          it: someone with write access to firmware_dir did it; {}",
         folder.display(),
         match left {
@@ -100,6 +101,12 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> With
     move |error| {
         if let Some(link) = is_link(&error) {
             return WithdrawError::Link(link.to_path_buf());
+        }
+        if let Some(folder) = is_replaced(&error) {
+            return WithdrawError::Swapped {
+                folder: folder.to_path_buf(),
+                left: None,
+            };
         }
         WithdrawError::Io {
             what,
@@ -258,7 +265,7 @@ impl InLanguage for WithdrawError {
                 path.display()
             ),
             WithdrawError::Swapped { folder, left } => format!(
-                "{} подменили (ссылкой или другой папкой), пока withdraw переносил её: это \
+                "{} унесли или подменили (ссылкой или другой папкой), пока withdraw работал с ней: это \
                  сделал тот, кто может писать в firmware_dir; {}",
                 folder.display(),
                 match left {

@@ -67,6 +67,35 @@ impl fmt::Display for IsLink {
 
 impl std::error::Error for IsLink {}
 
+/// The error of a folder made and then, before it could be opened, moved away or replaced
+/// by something else (a member of the folder's group did it): "`path` was moved away or
+/// replaced right after it was made". Inside an `io::Error` (kind `Other`); `is_replaced`
+/// finds it.
+#[derive(Debug)]
+pub struct Replaced {
+    pub path: PathBuf,
+}
+
+impl fmt::Display for Replaced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} was moved away or replaced right after it was made",
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for Replaced {}
+
+/// The folder an error of this module found moved away or replaced, if that is what it is.
+pub fn is_replaced(error: &io::Error) -> Option<&Path> {
+    error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<Replaced>())
+        .map(|replaced| replaced.path.as_path())
+}
+
 /// The link an error of this module met, if that is what it is.
 pub fn is_link(error: &io::Error) -> Option<&Path> {
     error
@@ -120,7 +149,19 @@ impl SharedDir {
     /// this one (`shared_folder`).
     pub fn create_dir(&self, name: &str) -> io::Result<SharedDir> {
         imp::mkdir(&self.handle, &self.path, name)?;
-        let made = self.open_subdir(name)?;
+        let made = self.open_subdir(name).map_err(|error| {
+            let gone = matches!(
+                error.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            );
+            if gone {
+                io::Error::other(Replaced {
+                    path: self.shown(name),
+                })
+            } else {
+                error
+            }
+        })?;
         imp::adopt(&self.handle, &made.handle, true)?;
         Ok(made)
     }
@@ -137,7 +178,7 @@ impl SharedDir {
             }
             match self.create_dir(name) {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => last = Some(e),
+                Err(e) if is_replaced(&e).is_some() => last = Some(e),
                 other => return other,
             }
         }
@@ -245,17 +286,28 @@ mod imp {
         Ok(File::from(fd))
     }
 
-    pub fn open_subdir(dir: &File, _dir_path: &Path, name: &str, shown: &Path) -> io::Result<File> {
-        match rustix::fs::openat(dir, name, dir_flags() | OFlags::NOFOLLOW, Mode::empty()) {
-            Ok(fd) => Ok(File::from(fd)),
-            // ELOOP on Linux and macOS, EMLINK on FreeBSD, ENOTDIR with O_DIRECTORY on some:
-            // the entry itself says what it is.
-            Err(errno) => match entry(dir, _dir_path, name) {
-                Ok(Entry::Link) => Err(link_error(shown.to_path_buf())),
-                Ok(Entry::Other) => Err(io::ErrorKind::NotADirectory.into()),
-                _ => Err(errno.into()),
-            },
+    pub fn open_subdir(dir: &File, dir_path: &Path, name: &str, shown: &Path) -> io::Result<File> {
+        use rustix::io::Errno;
+        // A name that is no folder fails the open: ELOOP (Linux and macOS without
+        // O_DIRECTORY), EMLINK (FreeBSD) or ENOTDIR (Linux with O_DIRECTORY, for a link
+        // and a file alike), so the entry itself is asked what it is. Found a folder by
+        // then, it changed since: opened again, three times at most (a name that keeps
+        // changing between a folder and something else is a member's swapping).
+        for _ in 0..3 {
+            match rustix::fs::openat(dir, name, dir_flags() | OFlags::NOFOLLOW, Mode::empty()) {
+                Ok(fd) => return Ok(File::from(fd)),
+                Err(Errno::LOOP | Errno::MLINK | Errno::NOTDIR) => {
+                    match entry(dir, dir_path, name)? {
+                        Entry::Link => break,
+                        Entry::Other => return Err(io::ErrorKind::NotADirectory.into()),
+                        Entry::Missing => return Err(io::ErrorKind::NotFound.into()),
+                        Entry::Folder => {}
+                    }
+                }
+                Err(errno) => return Err(errno.into()),
+            }
         }
+        Err(link_error(shown.to_path_buf()))
     }
 
     pub fn mkdir(dir: &File, _dir_path: &Path, name: &str) -> io::Result<()> {
