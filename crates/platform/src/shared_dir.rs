@@ -149,19 +149,27 @@ impl SharedDir {
     /// this one (`shared_folder`).
     pub fn create_dir(&self, name: &str) -> io::Result<SharedDir> {
         imp::mkdir(&self.handle, &self.path, name)?;
+        let replaced = || {
+            io::Error::other(Replaced {
+                path: self.shown(name),
+            })
+        };
         let made = self.open_subdir(name).map_err(|error| {
             let gone = matches!(
                 error.kind(),
                 io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
             );
             if gone {
-                io::Error::other(Replaced {
-                    path: self.shown(name),
-                })
+                replaced()
             } else {
                 error
             }
         })?;
+        // A member's own folder renamed under the name in that moment is not changed (nor
+        // written into): what was made is this process's.
+        if !imp::made_by_this_process(&made.handle)? {
+            return Err(replaced());
+        }
         imp::adopt(&self.handle, &made.handle, true)?;
         Ok(made)
     }
@@ -388,6 +396,13 @@ mod imp {
         handle.sync_all()
     }
 
+    /// Whether this process's effective user owns `made`.
+    pub fn made_by_this_process(made: &File) -> io::Result<bool> {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        Ok(made.metadata()?.uid() == euid)
+    }
+
     /// The mode `made` should get in `parent`, or `None` to leave it as made: the parent
     /// is neither group-writable nor setgid. The owner's and others' bits as the umask
     /// left them; the group's from the parent (folders also its setgid bit, files only
@@ -436,11 +451,14 @@ mod imp {
 
     pub type Handle = File;
 
-    /// A folder's identity: its volume serial number and file index (std offers both only
-    /// on nightly, so the creation time and attributes of the handle stand in for them:
-    /// what was opened is held open and cannot be renamed, so a later entry that matches is
-    /// the same folder).
-    pub type Identity = (u64, u32);
+    /// What `is_entry` can tell on Windows: that an entry is a real folder, no reparse
+    /// point. A folder is held open, and so cannot be renamed, until it is let go of right
+    /// before this process renames it; what std offers stable (no file index) cannot tell
+    /// one real folder from another put there in that moment, which would be harmless (the
+    /// member could have renamed it there themselves). A link or junction is what matters,
+    /// and is told.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Identity;
 
     /// winnt.h / winbase.h.
     const FILE_LIST_DIRECTORY: u32 = 0x0001;
@@ -528,29 +546,18 @@ mod imp {
         }
     }
 
-    fn identity_of(metadata: &std::fs::Metadata) -> Identity {
-        (metadata.creation_time(), metadata.file_attributes())
-    }
-
     pub fn identity(handle: &File) -> io::Result<Identity> {
-        Ok(identity_of(&handle.metadata()?))
+        handle.metadata().map(|_| Identity)
     }
 
-    pub fn entry_identity(
-        _dir: &File,
-        dir_path: &Path,
-        name: &str,
-    ) -> io::Result<Option<Identity>> {
-        match std::fs::symlink_metadata(dir_path.join(name)) {
-            Ok(metadata) => Ok(Some(identity_of(&metadata))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+    /// `Some` when the entry `name` is a real folder (see `Identity`).
+    pub fn entry_identity(dir: &File, dir_path: &Path, name: &str) -> io::Result<Option<Identity>> {
+        Ok((entry(dir, dir_path, name)? == Entry::Folder).then_some(Identity))
     }
 
     pub fn is_entry(dir: &File, dir_path: &Path, name: &str, folder: &File) -> io::Result<bool> {
-        let wanted = identity(folder)?;
-        Ok(entry_identity(dir, dir_path, name)? == Some(wanted))
+        identity(folder)?;
+        Ok(entry_identity(dir, dir_path, name)?.is_some())
     }
 
     pub fn remove(_dir: &File, dir_path: &Path, name: &str, folder: bool) -> io::Result<()> {
@@ -559,6 +566,11 @@ mod imp {
         } else {
             std::fs::remove_file(dir_path.join(name))
         }
+    }
+
+    /// A folder made is opened at once and held: owners are not compared.
+    pub fn made_by_this_process(_made: &File) -> io::Result<bool> {
+        Ok(true)
     }
 
     /// NTFS journals a folder's entries: nothing to do.
