@@ -180,7 +180,7 @@ fn discard(line_dir: &SharedDir, name: &str, staged: SharedDir) {
     for file in FIRMWARE_FILES.iter().copied().chain(["meta.yaml"]) {
         let _ = staged.remove_file(file);
     }
-    let staged = staged.release();
+    let staged = staged.close();
     if staged.is_entry(line_dir, name).unwrap_or(false) {
         let _ = line_dir.remove_dir(name);
     }
@@ -220,7 +220,7 @@ fn stage_and_rename(
             left: None,
         });
     }
-    let staged = staged.release();
+    let staged = staged.close();
     if let Err(error) = line_dir.rename_to(staging, line_dir, target) {
         if !staged.is_entry(line_dir, staging).unwrap_or(false) {
             // Moved away meanwhile: what failed is the member's doing, not the system's.

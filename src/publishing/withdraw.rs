@@ -216,7 +216,7 @@ pub fn withdraw(
         n += 1;
     }
     let destination = shelf.shown(&place);
-    let release = release.release();
+    let release = release.close();
     line_dir.rename_to(&name, &shelf, &place).map_err(|error| {
         // Moving a folder to another parent writes both parents and the folder's own `..`.
         let needed = [

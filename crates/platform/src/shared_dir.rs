@@ -27,7 +27,7 @@
 //!   can rename or delete that folder, so the paths the steps name (Windows has no
 //!   `openat`; std works with paths) lead through the very folders that were opened and
 //!   checked. A folder this process is about to rename (the staged release, a release
-//!   being withdrawn) is let go of first (`SharedDir::release`); a link swapped in then is
+//!   being withdrawn) is closed first (`SharedDir::close`); a link swapped in then is
 //!   moved, not followed, and `is_entry` finds it afterwards. A new entry inherits its
 //!   folder's access list; syncing a folder is a no-op (NTFS journals its metadata).
 //!
@@ -243,21 +243,21 @@ impl SharedDir {
 
     /// Lets go of the folder before this process renames it (on Windows an open folder
     /// cannot be renamed); what it was is still known to `is_entry`.
-    pub fn release(self) -> Released {
-        Released {
+    pub fn close(self) -> Closed {
+        Closed {
             identity: imp::identity(&self.handle),
         }
     }
 }
 
-/// A folder let go of (`SharedDir::release`), still recognised by `Released::is_entry`.
+/// A folder closed (`SharedDir::close`), still recognised by `Closed::is_entry`.
 #[derive(Debug)]
-pub struct Released {
+pub struct Closed {
     identity: io::Result<imp::Identity>,
 }
 
-impl Released {
-    /// Whether the entry `name` of `dir` is the folder that was let go of.
+impl Closed {
+    /// Whether the entry `name` of `dir` is the folder that was closed.
     pub fn is_entry(&self, dir: &SharedDir, name: &str) -> io::Result<bool> {
         match &self.identity {
             Ok(identity) => Ok(imp::entry_identity(&dir.handle, &dir.path, name)?
@@ -698,7 +698,7 @@ mod tests {
         // What is written through the handle lands in the folder that was made.
         drop(staged.create_file("upd_app.bin").unwrap());
         assert!(firmware.shown("aside/upd_app.bin").is_file());
-        let released = staged.release();
+        let released = staged.close();
         assert!(released.is_entry(&firmware, "aside").unwrap());
         assert!(!released.is_entry(&firmware, ".staging-1").unwrap());
         assert!(!released.is_entry(&firmware, "none").unwrap());
