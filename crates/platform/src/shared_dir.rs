@@ -19,7 +19,8 @@
 //!   group permission bits with `fchown`/`fchmod` on the handle. What a member can still do
 //!   is move an opened folder elsewhere (a place they may write anyway) or put another
 //!   folder or a link under the name; so a command asks `is_entry` whether a name still
-//!   holds the folder it opened before and after a rename, and says so when it does not.
+//!   holds the folder it opened before and after a rename, and says so when it does not,
+//!   and uses a folder it made only if this process owns it.
 //! - on Windows a folder is opened with `FILE_FLAG_OPEN_REPARSE_POINT` (the link or
 //!   junction itself, not its target; an unprivileged user can make a junction) and a
 //!   reparse point is refused as on Unix. The handle is kept open, with read access and
@@ -104,6 +105,20 @@ pub fn is_link(error: &io::Error) -> Option<&Path> {
         .map(|link| link.path.as_path())
 }
 
+/// Refuses a name that is not one entry of a folder (`a/b`, `..`, empty): every step goes
+/// one opened folder at a time.
+fn one_entry(name: &str) -> io::Result<&str> {
+    let one = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\', '\0']);
+    if one {
+        Ok(name)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{name:?} is not the name of one entry of a folder"),
+        ))
+    }
+}
+
 fn link_error(path: PathBuf) -> io::Error {
     io::Error::other(IsLink { path })
 }
@@ -140,6 +155,7 @@ impl SharedDir {
     /// Opens the folder `name` in this one, never through a link (`IsLink`); something
     /// else than a folder is `NotADirectory`.
     pub fn open_subdir(&self, name: &str) -> io::Result<SharedDir> {
+        let name = one_entry(name)?;
         let path = self.shown(name);
         let handle = imp::open_subdir(&self.handle, &self.path, name, &path)?;
         Ok(SharedDir { path, handle })
@@ -148,6 +164,7 @@ impl SharedDir {
     /// Makes the folder `name` in this one (it must not exist) and opens it, managed like
     /// this one (`shared_folder`).
     pub fn create_dir(&self, name: &str) -> io::Result<SharedDir> {
+        let name = one_entry(name)?;
         imp::mkdir(&self.handle, &self.path, name)?;
         let replaced = || {
             io::Error::other(Replaced {
@@ -197,6 +214,7 @@ impl SharedDir {
     /// name that exists (a link a group member planted included) is refused, never followed
     /// nor truncated.
     pub fn create_file(&self, name: &str) -> io::Result<File> {
+        let name = one_entry(name)?;
         let file = imp::create_file(&self.handle, &self.path, name)?;
         imp::adopt_file(&self.handle, &file)?;
         Ok(file)
@@ -205,6 +223,7 @@ impl SharedDir {
     /// Renames the entry `name` of this folder to `to_name` in the folder `to` (the same
     /// file system), whatever the entry is: a link is moved, not followed.
     pub fn rename_to(&self, name: &str, to: &SharedDir, to_name: &str) -> io::Result<()> {
+        let (name, to_name) = (one_entry(name)?, one_entry(to_name)?);
         imp::rename(
             &self.handle,
             &self.path,
@@ -217,22 +236,26 @@ impl SharedDir {
 
     /// What the entry `name` is, not following it.
     pub fn entry(&self, name: &str) -> io::Result<Entry> {
+        let name = one_entry(name)?;
         imp::entry(&self.handle, &self.path, name)
     }
 
     /// Whether the entry `name` of this folder is the folder `folder` opened before (not a
     /// link nor another folder put under that name since).
     pub fn is_entry(&self, name: &str, folder: &SharedDir) -> io::Result<bool> {
+        let name = one_entry(name)?;
         imp::is_entry(&self.handle, &self.path, name, &folder.handle)
     }
 
     /// Removes the file (or link) `name` of this folder.
     pub fn remove_file(&self, name: &str) -> io::Result<()> {
+        let name = one_entry(name)?;
         imp::remove(&self.handle, &self.path, name, false)
     }
 
     /// Removes the empty folder `name` of this folder.
     pub fn remove_dir(&self, name: &str) -> io::Result<()> {
+        let name = one_entry(name)?;
         imp::remove(&self.handle, &self.path, name, true)
     }
 
@@ -259,6 +282,7 @@ pub struct Closed {
 impl Closed {
     /// Whether the entry `name` of `dir` is the folder that was closed.
     pub fn is_entry(&self, dir: &SharedDir, name: &str) -> io::Result<bool> {
+        let name = one_entry(name)?;
         match &self.identity {
             Ok(identity) => Ok(imp::entry_identity(&dir.handle, &dir.path, name)?
                 .is_some_and(|found| found == *identity)),
@@ -684,6 +708,11 @@ mod tests {
         let error = firmware.open_subdir("file").unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::NotADirectory);
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        for name in ["", ".", "..", "a/b", "../x", "a\\b", "a\0b"] {
+            let error = firmware.open_or_create_subdir(name).unwrap_err();
+            assert_eq!(error.kind(), io::ErrorKind::InvalidInput, "{name:?}");
+            assert!(firmware.create_file(name).is_err(), "{name:?}");
+        }
     }
 
     #[test]
