@@ -235,8 +235,9 @@ fn stage_and_rename(
         return Err(io("rename the staged release to", &target_path)(error));
     }
     // Swapped between the look and the rename: what was renamed is not the release. It
-    // is put back under the staging name (the scan ignores it) when that can be done.
-    if !staged.is_entry(line_dir, target).unwrap_or(false) {
+    // is put back under the staging name (the scan ignores it) when that can be done. (A
+    // look that fails says nothing: the rename of the release is then let stand.)
+    if !staged.is_entry(line_dir, target).unwrap_or(true) {
         let put_back = line_dir.rename_to(target, line_dir, staging).is_ok();
         return Err(StagingError::Swapped {
             staging: staging_path,

@@ -194,11 +194,12 @@ pub fn withdraw(
     match line_dir.entry(&name).map_err(io("read", &folder))? {
         Entry::Folder => {}
         Entry::Missing => return Err(no_release()),
-        Entry::Link | Entry::Other => return Err(WithdrawError::NotAFolder(folder)),
+        Entry::Link => return Err(WithdrawError::Link(folder)),
+        Entry::Other => return Err(WithdrawError::NotAFolder(folder)),
     }
     // Opened to be recognised after the move (a link swapped in is moved, not followed).
     let release = line_dir.open_subdir(&name).map_err(|error| {
-        if is_link(&error).is_some() || error.kind() == std::io::ErrorKind::NotADirectory {
+        if error.kind() == std::io::ErrorKind::NotADirectory {
             WithdrawError::NotAFolder(folder.clone())
         } else {
             io("open", &folder)(error)
@@ -218,6 +219,13 @@ pub fn withdraw(
     let destination = shelf.shown(&place);
     let release = release.close();
     line_dir.rename_to(&name, &shelf, &place).map_err(|error| {
+        if !release.is_entry(line_dir, &name).unwrap_or(true) {
+            // Moved away meanwhile: what failed is a member's doing, not the system's.
+            return WithdrawError::Swapped {
+                folder: folder.clone(),
+                left: None,
+            };
+        }
         // Moving a folder to another parent writes both parents and the folder's own `..`.
         let needed = [
             (line_dir.path(), Need::Write),
@@ -232,8 +240,9 @@ pub fn withdraw(
         })
     })?;
     // Swapped between the look and the move: what was moved is not the release; it goes
-    // back where it was, when that can be done.
-    if !release.is_entry(&shelf, &place).unwrap_or(false) {
+    // back where it was, when that can be done. (A look that fails says nothing: the move
+    // is then let stand.)
+    if !release.is_entry(&shelf, &place).unwrap_or(true) {
         let put_back = shelf.rename_to(&place, line_dir, &name).is_ok();
         return Err(WithdrawError::Swapped {
             folder,

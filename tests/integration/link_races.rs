@@ -224,7 +224,8 @@ fn nth_version(n: usize) -> Version {
     Version::parse_folder_name(&day.format("%Y%m%d").to_string()).unwrap()
 }
 
-/// Swaps the names `a` and `b` in one step (renameat2 with RENAME_EXCHANGE).
+/// Swaps the names `a` and `b` in one step (renameat2 with RENAME_EXCHANGE); `false` when
+/// one of them is gone.
 fn exchange(a: &Path, b: &Path) -> bool {
     let a = CString::new(a.as_os_str().as_bytes()).unwrap();
     let b = CString::new(b.as_os_str().as_bytes()).unwrap();
@@ -238,16 +239,22 @@ fn exchange(a: &Path, b: &Path) -> bool {
             libc::RENAME_EXCHANGE,
         )
     };
-    assert!(
-        done == 0,
-        "renameat2(RENAME_EXCHANGE): {}",
-        std::io::Error::last_os_error()
+    if done == 0 {
+        return true;
+    }
+    // One of the names is gone (the command moved it): nothing to swap this time.
+    let error = std::io::Error::last_os_error();
+    assert_eq!(
+        error.kind(),
+        std::io::ErrorKind::NotFound,
+        "renameat2(RENAME_EXCHANGE): {error}"
     );
-    true
+    false
 }
 
-/// Runs `attack` in a thread until `work` returns; how many swaps it made.
+/// Runs `attack` in a thread until `work` returns; how many swaps it made. A spinning attacker loads a core: the races take `common::heavy()`, one at a time.
 fn while_attacked(attack: impl Fn() -> bool + Send + 'static, work: impl FnOnce()) -> usize {
+    let _alone = crate::common::heavy();
     let stop = Arc::new(AtomicBool::new(false));
     let swaps = Arc::new(AtomicUsize::new(0));
     let attacker = {
@@ -415,6 +422,98 @@ fn a_withdrawn_shelf_swapped_for_a_link_while_withdraw_moves_leads_nowhere_outsi
     }
     eprintln!(
         "{} withdraws, {withdrawn} withdrawn, {swaps} swaps of .withdrawn",
+        outcomes.len()
+    );
+}
+
+#[test]
+fn a_release_folder_swapped_for_a_link_while_withdraw_moves_it_is_never_taken_for_it() {
+    let fixture = Fixture::new();
+    let firmware = fixture.path("firmware");
+    let outside = fixture.path("outside");
+    fs::create_dir(&outside).unwrap();
+    // The member: the release being withdrawn and a link to the outside folder trade names,
+    // again and again. `current` is 1 + the number of the release (0: none); the member
+    // says which it last looked at in `seen`, so that once the test has set 0 and seen 0
+    // come back no swap is under way and each outcome is looked at as it stays.
+    let current = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let decoy_of = |firmware: &Path, n: usize| firmware.join(format!(".decoy-{n}"));
+    let attack = {
+        let (current, seen, firmware) = (current.clone(), seen.clone(), firmware.clone());
+        move || {
+            let now = current.load(Ordering::SeqCst);
+            let swapped = now > 0 && {
+                let release = firmware.join(nth_version(now - 1).to_string());
+                exchange(&release, &decoy_of(&firmware, now - 1))
+            };
+            seen.store(now, Ordering::SeqCst);
+            swapped
+        }
+    };
+    let mut outcomes = Vec::new();
+    let swaps = while_attacked(attack, || {
+        let started = Instant::now();
+        for n in 0..RACE_RUNS {
+            if started.elapsed() > RACE_FOR {
+                break;
+            }
+            let version = nth_version(n);
+            fixture.release(&version.to_string(), None);
+            let decoy = decoy_of(&firmware, n);
+            symlink(&outside, &decoy).unwrap();
+            current.store(n + 1, Ordering::SeqCst);
+            let result = withdraw(&firmware, DEFAULT_LINE, version);
+            current.store(0, Ordering::SeqCst);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while seen.load(Ordering::SeqCst) != 0 {
+                assert!(Instant::now() < deadline, "the member did not stop");
+                std::thread::yield_now();
+            }
+            outcomes.push((version, decoy, result.map_err(|e| e.to_string())));
+        }
+    });
+    assert!(swaps > 0, "the attacker never swapped a release folder");
+    assert_eq!(
+        everything_in(&outside),
+        Vec::<PathBuf>::new(),
+        "moved outside"
+    );
+    let mut withdrawn = 0;
+    for (version, decoy, outcome) in &outcomes {
+        let name = version.to_string();
+        match outcome {
+            Ok(destination) => {
+                withdrawn += 1;
+                // What was said to be withdrawn is the release itself, not the link.
+                let kind = fs::symlink_metadata(destination).unwrap().file_type();
+                assert!(
+                    kind.is_dir(),
+                    "{version}: {} is a link",
+                    destination.display()
+                );
+                assert_eq!(
+                    fs::read(destination.join("upd_app.bin")).unwrap(),
+                    firmware_bytes(&name, "upd_app.bin"),
+                    "{version}"
+                );
+            }
+            Err(text) => {
+                assert!(
+                    text.contains("is a link; refusing to follow it")
+                        || text.contains("was moved away or replaced (by a link or another"),
+                    "{version}: not a clear refusal: {text}"
+                );
+                // The release stays in firmware_dir, under its name or the decoy's.
+                let stayed = [firmware.join(&name), decoy.clone()]
+                    .into_iter()
+                    .any(|p| fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()));
+                assert!(stayed, "{version}: the release is gone: {text}");
+            }
+        }
+    }
+    eprintln!(
+        "{} withdraws, {withdrawn} withdrawn, {swaps} swaps of a release folder",
         outcomes.len()
     );
 }
