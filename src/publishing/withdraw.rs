@@ -206,7 +206,13 @@ pub fn withdraw(
         }
     })?;
     let shelf = open_shelf(&firmware, line)?;
-    let mut place = name.clone();
+    let place = free_place(&shelf, version)?;
+    move_to_shelf(line_dir, &name, release, &shelf, &place, &folder)
+}
+
+/// The first name the release may take on the shelf: `20250301`, else `20250301-2`, ...
+fn free_place(shelf: &SharedDir, version: Version) -> Result<String, WithdrawError> {
+    let mut place = version.to_string();
     let mut n = 2;
     while shelf
         .entry(&place)
@@ -216,13 +222,26 @@ pub fn withdraw(
         place = format!("{version}-{n}");
         n += 1;
     }
-    let destination = shelf.shown(&place);
+    Ok(place)
+}
+
+/// Renames the release `name` (opened as `release`, shown as `folder`) from `line_dir`
+/// to `place` on `shelf`, checks that what moved is the release, and syncs both folders.
+fn move_to_shelf(
+    line_dir: &SharedDir,
+    name: &str,
+    release: SharedDir,
+    shelf: &SharedDir,
+    place: &str,
+    folder: &Path,
+) -> Result<PathBuf, WithdrawError> {
+    let destination = shelf.shown(place);
     let release = release.close();
-    line_dir.rename_to(&name, &shelf, &place).map_err(|error| {
-        if !release.is_entry(line_dir, &name).unwrap_or(true) {
+    line_dir.rename_to(name, shelf, place).map_err(|error| {
+        if !release.is_entry(line_dir, name).unwrap_or(true) {
             // Moved away meanwhile: what failed is a member's doing, not the system's.
             return WithdrawError::Swapped {
-                folder: folder.clone(),
+                folder: folder.to_path_buf(),
                 left: None,
             };
         }
@@ -230,11 +249,11 @@ pub fn withdraw(
         let needed = [
             (line_dir.path(), Need::Write),
             (shelf.path(), Need::Write),
-            (folder.as_path(), Need::Write),
+            (folder, Need::Write),
         ];
         let what = format!("move {} to", folder.display());
         denied(&error, what, &destination, &needed).unwrap_or_else(|| WithdrawError::Move {
-            from: folder.clone(),
+            from: folder.to_path_buf(),
             to: destination.clone(),
             error,
         })
@@ -242,14 +261,14 @@ pub fn withdraw(
     // Swapped between the look and the move: what was moved is not the release; it goes
     // back where it was, when that can be done. (A look that fails says nothing: the move
     // is then let stand.)
-    if !release.is_entry(&shelf, &place).unwrap_or(true) {
-        let put_back = shelf.rename_to(&place, line_dir, &name).is_ok();
+    if !release.is_entry(shelf, place).unwrap_or(true) {
+        let put_back = shelf.rename_to(place, line_dir, name).is_ok();
         return Err(WithdrawError::Swapped {
-            folder,
+            folder: folder.to_path_buf(),
             left: (!put_back).then_some(destination),
         });
     }
-    for dir in [line_dir, &shelf] {
+    for dir in [line_dir, shelf] {
         dir.sync().map_err(io("sync", dir.path()))?;
     }
     Ok(destination)
