@@ -221,8 +221,14 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
         let _ = writeln!(said, "{}", fill(would, &[("target", &target.display())]));
         return Ok(write_out(out, &said)?);
     }
-    let (written_at, how) =
-        write_release(&line_dir, version, &source.files, &meta_yaml, args.replace)?;
+    let (written_at, how) = write_release(
+        &config.firmware_dir,
+        &line,
+        version,
+        &source.files,
+        &meta_yaml,
+        args.replace,
+    )?;
     let done = match how {
         Written::New => t.publish_published,
         Written::Replaced => t.publish_replaced,

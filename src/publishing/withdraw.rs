@@ -1,16 +1,22 @@
 //! Withdrawing a release: its folder is moved into `firmware_dir/.withdrawn/` (a name the
 //! scan ignores and the device API never serves), keeping its line's name, so that it can be
 //! published again. Nothing is deleted.
+//!
+//! The move is made relative to opened folders (`platform::shared_dir`): `firmware_dir` is
+//! opened once, the line's folder, the release folder and the shelf (`.withdrawn/` and its
+//! line's folder in it) never through a link, and the release is renamed from the opened
+//! line folder into the opened shelf. A member of the group that shares `firmware_dir` who
+//! swaps any of them for a link, before or during the command, gets a refusal naming it
+//! ("… is a link; refusing to follow it"), never a release moved where the link points.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::lines::line_folder;
 use crate::model::lang::{step_in_russian, InLanguage};
 use crate::model::version::Version;
-use crate::platform::durable::sync_folder;
-use crate::platform::shared_folder::{self, why_denied, Denied, Need};
+use crate::platform::shared_dir::{is_link, is_replaced, Entry, SharedDir};
+use crate::platform::shared_folder::{why_denied, Denied, Need};
 
 /// The folder withdrawn releases go to.
 pub const WITHDRAWN: &str = ".withdrawn";
@@ -20,21 +26,29 @@ pub const WITHDRAWN: &str = ".withdrawn";
 pub enum WithdrawError {
     #[error("{} is not a release folder", .0.display())]
     NotAFolder(PathBuf),
-    /// The shelf (or a folder on its way) is a link or not a folder.
+    /// The shelf (or a folder on its way) is not a folder (a file, say).
     #[error(
-        "{} is a link or not a folder: withdrawn releases are moved only into a real folder \
-         there (someone with write access to firmware_dir put this here; remove it and \
-         withdraw again)",
+        "{} is not a folder: withdrawn releases are moved only into a real folder there \
+         (someone with write access to firmware_dir put this here; remove it and withdraw \
+         again)",
         .0.display()
     )]
     NotShelf(PathBuf),
+    /// A folder on the way (the line's, the release, the shelf) is a link: a member of the
+    /// group that shares firmware_dir put it there.
+    #[error(
+        "{} is a link; refusing to follow it (someone with write access to firmware_dir \
+         put it there: remove it and withdraw again)",
+        .0.display()
+    )]
+    Link(PathBuf),
     #[error("there is no release {version}{} in {}", in_line(line), line_dir.display())]
     NoRelease {
         version: Version,
         line: String,
         line_dir: PathBuf,
     },
-    /// `what`: `read`, `create`, `sync`.
+    /// `what`: `read`, `open`, `create`, `sync`.
     #[error("cannot {what} {}: {error}", path.display())]
     Io {
         what: &'static str,
@@ -54,6 +68,22 @@ pub enum WithdrawError {
         path: PathBuf,
         denied: Box<Denied>,
     },
+    /// A folder withdraw made or moved (the shelf, the release) was moved away or swapped
+    /// for something else meanwhile; what was moved instead was put back (`left`: where it
+    /// still is, if it could not be).
+    #[error(
+        "{} was moved away or replaced (by a link or another folder) while withdraw used \
+         it: someone with write access to firmware_dir did it; {}",
+        folder.display(),
+        match left {
+            None => "nothing was withdrawn".to_string(),
+            Some(at) => format!("what was put there is now {}: look at it", at.display()),
+        }
+    )]
+    Swapped {
+        folder: PathBuf,
+        left: Option<PathBuf>,
+    },
 }
 
 /// ` in line NAME`, or nothing for the default line.
@@ -65,11 +95,24 @@ fn in_line(line: &str) -> String {
     }
 }
 
+/// The error of step `what` on `path`; a link met on the way is named as one, something
+/// that is not a folder where the shelf goes as that.
 fn io<'a>(what: &'static str, path: &'a Path) -> impl Fn(std::io::Error) -> WithdrawError + 'a {
-    move |error| WithdrawError::Io {
-        what,
-        path: path.to_path_buf(),
-        error,
+    move |error| {
+        if let Some(link) = is_link(&error) {
+            return WithdrawError::Link(link.to_path_buf());
+        }
+        if let Some(folder) = is_replaced(&error) {
+            return WithdrawError::Swapped {
+                folder: folder.to_path_buf(),
+                left: None,
+            };
+        }
+        WithdrawError::Io {
+            what,
+            path: path.to_path_buf(),
+            error,
+        }
     }
 }
 
@@ -91,26 +134,36 @@ fn denied(
     })
 }
 
-/// Every folder from `firmware_dir` (excluded) down to `shelf` that exists is a folder, not
-/// a link: looked at before the shelf is made (so nothing is made through a link) and after.
-fn refuse_links(firmware_dir: &Path, shelf: &Path) -> Result<(), WithdrawError> {
-    let Ok(below) = shelf.strip_prefix(firmware_dir) else {
-        return Ok(());
+/// Opens the shelf for `line`: `.withdrawn/` in `firmware`, and the line's folder in it,
+/// each made if missing (shared like `firmware_dir`: any operator of its group withdraws
+/// into it), never through a link.
+fn open_shelf(firmware: &SharedDir, line: &str) -> Result<SharedDir, WithdrawError> {
+    let top_path = firmware.shown(WITHDRAWN);
+    let shelf_path = if line == DEFAULT_LINE {
+        top_path.clone()
+    } else {
+        top_path.join(line)
     };
-    let mut path = firmware_dir.to_path_buf();
-    for part in below.components() {
-        path.push(part);
-        let metadata = match fs::symlink_metadata(&path) {
-            Ok(metadata) => metadata,
-            // Not made yet: nothing below it exists either.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(error) => return Err(io("read", &path)(error)),
-        };
-        if metadata.file_type().is_symlink() || !metadata.is_dir() {
-            return Err(WithdrawError::NotShelf(path));
+    let refused = |error: std::io::Error, at: &Path| {
+        if error.kind() == std::io::ErrorKind::NotADirectory {
+            return WithdrawError::NotShelf(at.to_path_buf());
         }
+        let needed = [
+            (shelf_path.as_path(), Need::Write),
+            (top_path.as_path(), Need::Write),
+            (firmware.path(), Need::Write),
+        ];
+        denied(&error, "create".into(), &shelf_path, &needed)
+            .unwrap_or_else(|| io("create", &shelf_path)(error))
+    };
+    let top = firmware
+        .open_or_create_subdir(WITHDRAWN)
+        .map_err(|e| refused(e, &top_path))?;
+    if line == DEFAULT_LINE {
+        return Ok(top);
     }
-    Ok(())
+    top.open_or_create_subdir(line)
+        .map_err(|e| refused(e, &shelf_path))
 }
 
 /// Moves release `version` of `line` out of `firmware_dir`; where it went.
@@ -119,63 +172,104 @@ pub fn withdraw(
     line: &str,
     version: Version,
 ) -> Result<PathBuf, WithdrawError> {
-    let line_dir = line_folder(firmware_dir, line);
-    let folder = line_dir.join(version.to_string());
-    match fs::symlink_metadata(&folder) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(WithdrawError::NotAFolder(folder)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(WithdrawError::NoRelease {
-                version,
-                line: line.to_string(),
-                line_dir,
-            })
+    let line_path = line_folder(firmware_dir, line);
+    let name = version.to_string();
+    let folder = line_path.join(&name);
+    let no_release = || WithdrawError::NoRelease {
+        version,
+        line: line.to_string(),
+        line_dir: line_path.clone(),
+    };
+    let firmware = SharedDir::open(firmware_dir).map_err(io("open", firmware_dir))?;
+    let line_dir = if line == DEFAULT_LINE {
+        None
+    } else {
+        match firmware.open_subdir(line) {
+            Ok(dir) => Some(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_release()),
+            Err(error) => return Err(io("open", &line_path)(error)),
         }
-        Err(error) => return Err(io("read", &folder)(error)),
+    };
+    let line_dir = line_dir.as_ref().unwrap_or(&firmware);
+    match line_dir.entry(&name).map_err(io("read", &folder))? {
+        Entry::Folder => {}
+        Entry::Missing => return Err(no_release()),
+        Entry::Link => return Err(WithdrawError::Link(folder)),
+        Entry::Other => return Err(WithdrawError::NotAFolder(folder)),
     }
-    let mut shelf = firmware_dir.join(WITHDRAWN);
-    if line != DEFAULT_LINE {
-        shelf = shelf.join(line);
-    }
-    refuse_links(firmware_dir, &shelf)?;
-    // The shelf is shared like `firmware_dir`: any operator of its group withdraws into it.
-    shared_folder::create_dir_all(&shelf).map_err(|error| {
-        let top = firmware_dir.join(WITHDRAWN);
-        let needed = [
-            (shelf.as_path(), Need::Write),
-            (top.as_path(), Need::Write),
-            (firmware_dir, Need::Write),
-        ];
-        denied(&error, "create".into(), &shelf, &needed)
-            .unwrap_or_else(|| io("create", &shelf)(error))
+    // Opened to be recognised after the move (a link swapped in is moved, not followed).
+    let release = line_dir.open_subdir(&name).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotADirectory {
+            WithdrawError::NotAFolder(folder.clone())
+        } else {
+            io("open", &folder)(error)
+        }
     })?;
-    // In a folder a group shares, a member may have put a link where the shelf goes (to a
-    // folder of their choice); whoever withdraws next, root included, must not move the
-    // release through it. (A link planted between this look and the move is not caught:
-    // that needs the move made relative to opened folders.)
-    refuse_links(firmware_dir, &shelf)?;
-    let mut destination = shelf.join(version.to_string());
+    let shelf = open_shelf(&firmware, line)?;
+    let place = free_place(&shelf, version)?;
+    move_to_shelf(line_dir, &name, release, &shelf, &place, &folder)
+}
+
+/// The first name the release may take on the shelf: `20250301`, else `20250301-2`, ...
+fn free_place(shelf: &SharedDir, version: Version) -> Result<String, WithdrawError> {
+    let mut place = version.to_string();
     let mut n = 2;
-    while destination.exists() {
-        destination = shelf.join(format!("{version}-{n}"));
+    while shelf
+        .entry(&place)
+        .map_err(io("read", &shelf.shown(&place)))?
+        != Entry::Missing
+    {
+        place = format!("{version}-{n}");
         n += 1;
     }
-    fs::rename(&folder, &destination).map_err(|error| {
+    Ok(place)
+}
+
+/// Renames the release `name` (opened as `release`, shown as `folder`) from `line_dir`
+/// to `place` on `shelf`, checks that what moved is the release, and syncs both folders.
+fn move_to_shelf(
+    line_dir: &SharedDir,
+    name: &str,
+    release: SharedDir,
+    shelf: &SharedDir,
+    place: &str,
+    folder: &Path,
+) -> Result<PathBuf, WithdrawError> {
+    let destination = shelf.shown(place);
+    let release = release.close();
+    line_dir.rename_to(name, shelf, place).map_err(|error| {
+        if !release.is_entry(line_dir, name).unwrap_or(true) {
+            // Moved away meanwhile: what failed is a member's doing, not the system's.
+            return WithdrawError::Swapped {
+                folder: folder.to_path_buf(),
+                left: None,
+            };
+        }
         // Moving a folder to another parent writes both parents and the folder's own `..`.
         let needed = [
-            (line_dir.as_path(), Need::Write),
-            (shelf.as_path(), Need::Write),
-            (folder.as_path(), Need::Write),
+            (line_dir.path(), Need::Write),
+            (shelf.path(), Need::Write),
+            (folder, Need::Write),
         ];
         let what = format!("move {} to", folder.display());
         denied(&error, what, &destination, &needed).unwrap_or_else(|| WithdrawError::Move {
-            from: folder.clone(),
+            from: folder.to_path_buf(),
             to: destination.clone(),
             error,
         })
     })?;
-    for dir in [&line_dir, &shelf] {
-        sync_folder(dir).map_err(io("sync", dir))?;
+    // Swapped between the look and the move: what was moved is not the release; it goes
+    // back where it was, when that can be done. (A look that fails says nothing: the move
+    // is then let stand.)
+    if !release.is_entry(shelf, place).unwrap_or(true) {
+        let put_back = shelf.rename_to(place, line_dir, name).is_ok();
+        return Err(WithdrawError::Swapped {
+            folder: folder.to_path_buf(),
+            left: (!put_back).then_some(destination),
+        });
+    }
+    for dir in [line_dir, shelf] {
+        dir.sync().map_err(io("sync", dir.path()))?;
     }
     Ok(destination)
 }
@@ -189,9 +283,23 @@ impl InLanguage for WithdrawError {
                 format!("{} — не папка релиза", path.display())
             }
             WithdrawError::NotShelf(path) => format!(
-                "{} — не папка, а ссылка или файл: отозванные релизы туда не переносятся \
-                 (удалите её, и отзыв создаст настоящую папку)",
+                "{} — не папка: отозванные релизы туда не переносятся (удалите это, и отзыв \
+                 создаст настоящую папку)",
                 path.display()
+            ),
+            WithdrawError::Link(path) => format!(
+                "{} — ссылка; переходить по ней withdraw отказывается (её положил тот, кто \
+                 может писать в firmware_dir: удалите её и отзовите снова)",
+                path.display()
+            ),
+            WithdrawError::Swapped { folder, left } => format!(
+                "{} унесли или подменили (ссылкой или другой папкой), пока withdraw работал с ней: это \
+                 сделал тот, кто может писать в firmware_dir; {}",
+                folder.display(),
+                match left {
+                    None => "ничего не отозвано".to_string(),
+                    Some(at) => format!("подложенное теперь в {}: проверьте", at.display()),
+                }
             ),
             WithdrawError::NoRelease {
                 version,

@@ -43,6 +43,7 @@ mod inventory_postgres;
 mod language;
 mod limits;
 mod lines;
+mod link_races;
 mod properties;
 mod publish;
 mod publishing_safety;

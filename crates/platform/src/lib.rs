@@ -6,8 +6,9 @@
 //! (`reload_signal`), how long unread response bytes may wait (`send_timeout`), syncing a
 //! folder (`durable`), the system's own folders (`system_folders`), where an installed copy
 //! keeps its configuration (`installed_config`), opening only a regular file, never through
-//! a link (`regular_file`), folders and files the folder's group may manage, and who refuses
-//! when it may not (`shared_folder`), the Windows service (`windows_service`, with its
+//! a link (`regular_file`), working inside a group-writable folder relative to opened
+//! folders, never led out by a swapped-in link (`shared_dir`), folders and files the
+//! folder's group may manage, and who refuses when it may not (`shared_folder`), the Windows service (`windows_service`, with its
 //! answers to the service manager in `service_control`). Plus the one helper every crate
 //! needs that is no operating-system difference: taking a poisoned lock (`lock_recover`),
 //! here because this crate is the one all others reach.
@@ -27,6 +28,7 @@ pub mod regular_file;
 pub mod reload_signal;
 pub mod send_timeout;
 pub mod service_control;
+pub mod shared_dir;
 pub mod shared_folder;
 pub mod stop_signal;
 pub mod system_folders;

@@ -11,48 +11,15 @@
 //! files only read and write) and its group (the setgid bit does that by itself; without
 //! it the group is set when the maker is a member). A folder that is neither keeps the
 //! umask's choice: one operator's own folders stay as they were. Windows keeps what it has:
-//! a new entry inherits its folder's access list.
+//! a new entry inherits its folder's access list. The making itself, relative to opened
+//! folders so that no link a member swaps in is followed, is `shared_dir`'s.
 //!
 //! When the system still says no, `why_denied` finds which folder or file refuses, whose it
-//! is and what to do, in words (`Denied`), instead of a bare "Permission denied".
+//! is and what to do, in words (`Denied`), instead of a bare "Permission denied". It looks
+//! by path, after the step failed: what it finds only chooses the words of the refusal.
 
 use std::fmt;
-use std::fs::File;
-use std::io;
 use std::path::{Path, PathBuf};
-
-/// Creates the folder `path` (its parent must exist), managed like its parent.
-pub fn create_dir(path: &Path) -> io::Result<()> {
-    std::fs::create_dir(path)?;
-    imp::adopt_parent_group_folder(path)
-}
-
-/// Creates `path` and every missing folder above it, each managed like its parent.
-pub fn create_dir_all(path: &Path) -> io::Result<()> {
-    if path.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        create_dir_all(parent)?;
-    }
-    match create_dir(path) {
-        // Another process made it meanwhile: fine, as `fs::create_dir_all` has it.
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-        other => other,
-    }
-}
-
-/// Creates the new file `path` for writing, managed like its folder. A name that exists
-/// (a link a group member planted included) is refused, never followed nor truncated: in
-/// a folder a group shares, someone else may have put it there.
-pub fn create_file(path: &Path) -> io::Result<File> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    imp::adopt_parent_group_file(path, &file)?;
-    Ok(file)
-}
 
 /// What a step needs of a folder or file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,72 +223,13 @@ pub fn why_denied(candidates: &[(&Path, Need)]) -> Option<Denied> {
 #[cfg(unix)]
 mod imp {
     use std::ffi::CString;
-    use std::fs::{self, File, Permissions};
+    use std::fs;
     use std::io;
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::fs::MetadataExt;
     use std::path::Path;
 
     use super::{Denied, Need};
-
-    const SETGID: u32 = 0o2000;
-
-    /// The mode and group `path` should get in `parent`, or `None` to leave it as made:
-    /// the parent is neither group-writable nor setgid.
-    fn shared_mode(parent: &fs::Metadata, made: &fs::Metadata, is_dir: bool) -> Option<u32> {
-        let parent_mode = parent.mode();
-        if parent_mode & 0o020 == 0 && parent_mode & SETGID == 0 {
-            return None;
-        }
-        // The owner's and others' bits as the umask left them; the group's from the parent.
-        let kept = made.mode() & 0o1707;
-        Some(if is_dir {
-            kept | (parent_mode & 0o070) | (parent_mode & SETGID)
-        } else {
-            kept | (parent_mode & 0o060)
-        })
-    }
-
-    fn parent_of(path: &Path) -> Option<fs::Metadata> {
-        let parent = match path.parent() {
-            Some(p) if p.as_os_str().is_empty() => Path::new("."),
-            Some(p) => p,
-            None => return None,
-        };
-        fs::metadata(parent).ok()
-    }
-
-    /// The folder just made at `path` is opened, never through a link, and changed through
-    /// that handle: a group member who swaps the name for a link to a file of root's
-    /// meanwhile (root may run `publish`) gets nothing changed but the folder made.
-    pub fn adopt_parent_group_folder(path: &Path) -> io::Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let folder = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
-            .open(path)?;
-        adopt(path, &folder, true)
-    }
-
-    pub fn adopt_parent_group_file(path: &Path, file: &File) -> io::Result<()> {
-        adopt(path, file, false)
-    }
-
-    fn adopt(path: &Path, made: &File, is_dir: bool) -> io::Result<()> {
-        let Some(parent) = parent_of(path) else {
-            return Ok(());
-        };
-        let metadata = made.metadata()?;
-        let Some(mode) = shared_mode(&parent, &metadata, is_dir) else {
-            return Ok(());
-        };
-        if metadata.gid() != parent.gid() {
-            // Without the setgid bit the entry has the maker's own group; the parent's is
-            // given when the maker is a member of it, and kept as it is otherwise.
-            let _ = std::os::unix::fs::fchown(made, None, Some(parent.gid()));
-        }
-        made.set_permissions(Permissions::from_mode(mode))
-    }
 
     pub fn why_denied(candidates: &[(&Path, Need)]) -> Option<Denied> {
         let described = |(path, need): &(&Path, Need)| {
@@ -448,20 +356,9 @@ mod imp {
 
 #[cfg(not(unix))]
 mod imp {
-    use std::fs::File;
-    use std::io;
     use std::path::Path;
 
     use super::{Denied, Need};
-
-    /// A new entry inherits its folder's access list: nothing to do.
-    pub fn adopt_parent_group_folder(_path: &Path) -> io::Result<()> {
-        Ok(())
-    }
-
-    pub fn adopt_parent_group_file(_path: &Path, _file: &File) -> io::Result<()> {
-        Ok(())
-    }
 
     /// Access lists are not told apart here; the system's own message stands.
     pub fn why_denied(_candidates: &[(&Path, Need)]) -> Option<Denied> {
@@ -473,63 +370,6 @@ mod imp {
 #[cfg(unix)]
 mod tests {
     use super::*;
-    use std::fs::Permissions;
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-
-    fn mode(path: &Path) -> u32 {
-        std::fs::metadata(path).unwrap().mode() & 0o7777
-    }
-
-    #[test]
-    fn in_a_group_writable_setgid_folder_the_group_may_manage_what_is_made() {
-        let dir = tempfile::tempdir().unwrap();
-        let shared = dir.path().join("firmware");
-        std::fs::create_dir(&shared).unwrap();
-        std::fs::set_permissions(&shared, Permissions::from_mode(0o2770)).unwrap();
-        let nested = shared.join(".withdrawn/line");
-        create_dir_all(&nested).unwrap();
-        for folder in [shared.join(".withdrawn"), nested.clone()] {
-            assert_eq!(mode(&folder) & 0o2070, 0o2070, "{}", folder.display());
-        }
-        let file = nested.join("upd_app.bin");
-        drop(create_file(&file).unwrap());
-        assert_eq!(mode(&file) & 0o070, 0o060, "read and write, never execute");
-        assert_eq!(mode(&file) & 0o2000, 0, "no setgid on a file");
-    }
-
-    #[test]
-    fn a_planted_name_is_refused_never_followed_nor_truncated() {
-        let dir = tempfile::tempdir().unwrap();
-        let shared = dir.path().join("firmware");
-        std::fs::create_dir(&shared).unwrap();
-        std::fs::set_permissions(&shared, Permissions::from_mode(0o2770)).unwrap();
-        let secret = dir.path().join("secret");
-        std::fs::write(&secret, "keep").unwrap();
-        std::fs::set_permissions(&secret, Permissions::from_mode(0o600)).unwrap();
-        let planted = shared.join(".meta.yaml.new-1");
-        std::os::unix::fs::symlink(&secret, &planted).unwrap();
-        let error = create_file(&planted).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(std::fs::read_to_string(&secret).unwrap(), "keep");
-        assert_eq!(mode(&secret), 0o600);
-        let existing = shared.join("upd_app.bin");
-        std::fs::write(&existing, "old").unwrap();
-        assert!(create_file(&existing).is_err());
-        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "old");
-    }
-
-    #[test]
-    fn in_a_private_folder_the_umask_decides_as_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let own = dir.path().join("firmware");
-        std::fs::create_dir(&own).unwrap();
-        std::fs::set_permissions(&own, Permissions::from_mode(0o700)).unwrap();
-        let made = own.join("20250301");
-        create_dir(&made).unwrap();
-        let plain = own.join("plain");
-        std::fs::create_dir(&plain).unwrap();
-        assert_eq!(mode(&made), mode(&plain));
-    }
 
     #[test]
     fn a_denial_names_the_folder_its_owner_and_what_to_do() {

@@ -107,6 +107,7 @@ pub fn step_in_russian(what: &str) -> String {
         ),
         ("move", "перенести"),
         ("list", "прочитать список"),
+        ("open", "открыть"),
     ];
     match known.iter().find(|(en, _)| *en == what) {
         Some((_, ru)) => (*ru).to_string(),
