@@ -17,6 +17,7 @@ use crate::model::version::Version;
 use crate::observe::fleet::{Device, FleetSummary};
 use crate::rollout::status::RolloutView;
 use crate::store::InventoryStatus;
+use crate::words::dashboard::Text;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -56,6 +57,20 @@ pub struct Status {
     pub unmapped_build_dates: Vec<UnmappedDate>,
     /// Native TLS, when on: the certificate serving and when it expires.
     pub tls: Option<TlsView>,
+}
+
+impl Status {
+    /// The problems under the releases table, in the page's language where the table has
+    /// them.
+    pub fn release_problems_in(&self, t: &Text) -> Vec<String> {
+        let mut problems = self.release_problems.clone();
+        if let (true, Some(ru), Some(last)) =
+            (t.lang == "ru", &self.no_release_ru, problems.last_mut())
+        {
+            ru.clone_into(last);
+        }
+        problems
+    }
 }
 
 /// One file that does not load, for the red banner, `/status` and `/readyz`.
@@ -211,6 +226,14 @@ pub enum UnmappedKind {
 }
 
 impl UnmappedKind {
+    /// The kind in the dashboard's words.
+    pub fn words(&self, t: &Text) -> &'static str {
+        match self {
+            UnmappedKind::Ambiguous => t.kind_ambiguous,
+            UnmappedKind::Unknown => t.kind_unknown,
+        }
+    }
+
     /// `unknown` or `ambiguous`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -279,6 +302,16 @@ pub enum FolderLabel {
 }
 
 impl FolderLabel {
+    /// The state in the dashboard's words.
+    pub fn words(&self, t: &Text) -> &'static str {
+        match self {
+            FolderLabel::Current => t.state_current,
+            FolderLabel::Published => t.state_published,
+            FolderLabel::Settling => t.state_settling,
+            FolderLabel::Rejected => t.state_rejected,
+        }
+    }
+
     /// `current`, `published`, `settling` or `rejected`.
     pub fn as_str(self) -> &'static str {
         match self {

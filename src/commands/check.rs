@@ -11,8 +11,8 @@ use crate::config::Config;
 use crate::model::clock;
 use crate::model::lang::fill;
 use crate::model::one_line::escaped;
-use crate::model::operator_text::OperatorText;
 use crate::platform::process_user;
+use crate::words::cli::OperatorText;
 
 /// Runs the check; returns the report, in `config.language`, and whether everything is
 /// fine.

@@ -22,10 +22,10 @@ use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::clock;
 use crate::model::lang::Lang;
-use crate::model::operator_text::OperatorText;
 use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 use crate::store::release_events::release_events;
+use crate::words::cli::OperatorText;
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
 const DEBOUNCE: Duration = Duration::from_millis(100);

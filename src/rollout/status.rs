@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::catalog::snapshot::Snapshot;
 use crate::rollout::admissions::{Admissions, Halt};
+use crate::words::dashboard::Text;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct RolloutView {
@@ -32,6 +33,18 @@ pub struct RolloutView {
     pub state: RolloutState,
 }
 
+impl RolloutView {
+    /// The settings in the page's language: Russian for the Russian page, the English of
+    /// `/status` for the English one.
+    pub fn settings_in(&self, t: &Text) -> &str {
+        if t.lang == "ru" {
+            &self.settings_ru
+        } else {
+            &self.settings
+        }
+    }
+}
+
 /// Where a rollout stands, in one word: `GET /status` and the dashboard's `data-state` show
 /// `as_str`, so these words are part of what operators' scripts read.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
@@ -50,6 +63,17 @@ pub enum RolloutState {
 }
 
 impl RolloutState {
+    /// The state in the dashboard's words.
+    pub fn words(&self, t: &Text) -> &'static str {
+        match self {
+            RolloutState::Paused => t.rollout_paused,
+            RolloutState::Halted => t.rollout_halted,
+            RolloutState::OutsideWindow => t.rollout_outside_window,
+            RolloutState::HourlyCapReached => t.rollout_cap_reached,
+            RolloutState::Admitting => t.rollout_admitting,
+        }
+    }
+
     /// The word `GET /status` answers (`admitting`, `outside_window`, ...).
     pub fn as_str(self) -> &'static str {
         match self {

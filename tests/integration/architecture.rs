@@ -35,6 +35,7 @@ const SERVER_LEVELS: &[(&str, u32)] = &[
     ("licenses", 0),
     ("catalog", 0),
     ("rollout::rules", 0),
+    ("words", 0),
     ("json_error", 1),
     ("rollout::admissions", 3),
     ("config", 4),
@@ -57,6 +58,7 @@ const CORE_LEVELS: &[(&str, u32)] = &[
     ("model", 0),
     ("licenses", 1),
     ("rollout", 1),
+    ("words", 1),
     ("catalog", 2),
 ];
 

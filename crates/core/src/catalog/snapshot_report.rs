@@ -9,7 +9,7 @@ use crate::catalog::sample_release;
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::model::lang::{fill, Lang};
 use crate::model::one_line::escaped;
-use crate::model::operator_text::OperatorText;
+use crate::words::cli::OperatorText;
 
 /// One line naming the current release, or saying there is none.
 pub fn current_line(snapshot: &Snapshot, lang: Lang) -> String {
