@@ -34,10 +34,10 @@ pub struct Status {
     pub releases: Vec<FolderView>,
     /// Problems with `firmware_dir` and notes about kept versions.
     pub release_problems: Vec<String>,
-    /// Russian for the Russian dashboard: the line saying no release is published (the
-    /// other problems quote the catalog's English). Not part of `/status`.
+    /// The same in Russian, for the Russian dashboard (the scan's own reasons they quote
+    /// are English). Not part of `/status`.
     #[serde(skip)]
-    pub no_release_ru: Option<String>,
+    pub release_problems_ru: Vec<String>,
     pub licenses: LicensesView,
     /// The last reloads, newest first.
     pub reloads: Vec<ReloadRecord>,
@@ -62,14 +62,12 @@ pub struct Status {
 impl Status {
     /// The problems under the releases table, in the page's language where the table has
     /// them.
-    pub fn release_problems_in(&self, t: &Text) -> Vec<String> {
-        let mut problems = self.release_problems.clone();
-        if let (true, Some(ru), Some(last)) =
-            (t.lang == "ru", &self.no_release_ru, problems.last_mut())
-        {
-            ru.clone_into(last);
+    pub fn release_problems_in(&self, t: &Text) -> &[String] {
+        if t.lang == "ru" {
+            &self.release_problems_ru
+        } else {
+            &self.release_problems
         }
-        problems
     }
 }
 
@@ -458,10 +456,13 @@ fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
 /// Builds the report.
 pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> Status {
     let current = snapshot.releases.current();
-    let mut release_problems = snapshot_report::release_problems(snapshot);
-    if current.is_none() {
-        release_problems.push(snapshot_report::current_line(snapshot, Lang::En));
-    }
+    let problems_in = |lang| {
+        let mut problems = snapshot_report::release_problems(snapshot, lang);
+        if current.is_none() {
+            problems.push(snapshot_report::current_line(snapshot, lang));
+        }
+        problems
+    };
     Status {
         server: server_view(operator.started, now),
         config_stale: stale_files(snapshot, operator.config_stale.as_ref(), unix(now)),
@@ -475,10 +476,8 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
             },
         }),
         releases: folder_views(&snapshot.releases),
-        release_problems,
-        no_release_ru: current
-            .is_none()
-            .then(|| snapshot_report::current_line(snapshot, Lang::Ru)),
+        release_problems: problems_in(Lang::En),
+        release_problems_ru: problems_in(Lang::Ru),
         licenses: licenses_view(snapshot),
         reloads: operator.reloads,
         requests: operator

@@ -28,18 +28,18 @@ pub fn run(config: &Config) -> (String, bool) {
     let mut report = String::new();
     // Which file, and how it was chosen (or where none was found).
     match &config.path {
-        Some(_) => report.push_str(&format!("{}: ok\n", config.found.describe())),
+        Some(_) => report.push_str(&format!("{}: ok\n", config.found.describe(lang))),
         None => report.push_str(&format!(
             "{}{}\n",
-            config.found.describe(),
-            config.found.fallback()
+            config.found.describe(lang),
+            config.found.fallback(lang)
         )),
     }
     report.push_str(&fill(t.check_listen, &[("addr", &config.listen)]));
     report.push('\n');
     let tls_problem = tls_line(config, t, &mut report);
     report.push_str(&snapshot_report::full_report(&snapshot, lang));
-    let mut errors = snapshot_report::errors(&snapshot);
+    let mut errors = snapshot_report::errors(&snapshot, lang);
     errors.extend(tls_problem);
     let published = snapshot
         .all_lines()
@@ -56,7 +56,7 @@ pub fn run(config: &Config) -> (String, bool) {
     for warning in config
         .warnings()
         .into_iter()
-        .chain(snapshot_report::warnings(&snapshot))
+        .chain(snapshot_report::warnings(&snapshot, lang))
     {
         warnings.push(escaped(&warning).to_string());
     }

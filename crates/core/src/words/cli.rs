@@ -6,6 +6,7 @@
 use crate::model::lang::Lang;
 
 /// The operator's words in one language.
+#[derive(Debug)]
 pub struct OperatorText {
     pub yes: &'static str,
     pub no: &'static str,
@@ -75,6 +76,32 @@ pub struct OperatorText {
     pub withdrew: &'static str,
     pub withdraw_no_longer_served: &'static str,
     pub withdraw_no_server: &'static str,
+    // `service`, `reload` and the requests commands send to the running server.
+    pub service_installed: &'static str,
+    pub service_removed: &'static str,
+    pub service_no_config: &'static str,
+    pub service_config_missing: &'static str,
+    pub service_config_path: &'static str,
+    pub service_current_exe: &'static str,
+    pub service_run_by_windows: &'static str,
+    pub service_log_unwritable: &'static str,
+    pub service_not_here: &'static str,
+    pub service_manager: &'static str,
+    pub service_create: &'static str,
+    pub service_describe: &'static str,
+    pub service_no_such: &'static str,
+    pub service_remove: &'static str,
+    pub service_already_running: &'static str,
+    pub service_not_started: &'static str,
+    pub reload_no_admin: &'static str,
+    pub reload_answered: &'static str,
+    pub reload_done: &'static str,
+    pub reload_kept: &'static str,
+    pub client_no_admin: &'static str,
+    pub client_token_refused: &'static str,
+    pub client_unreachable: &'static str,
+    pub client_admin: &'static str,
+    pub client_device: &'static str,
 }
 
 impl OperatorText {

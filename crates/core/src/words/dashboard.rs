@@ -9,6 +9,7 @@ use super::pages::PageText;
 use crate::model::lang::Lang;
 
 /// The dashboard's words in one language.
+#[derive(Debug)]
 pub struct Text {
     pub lang: &'static str,
     pub title: &'static str,
@@ -163,9 +164,9 @@ pub fn for_request(accept_language: Option<&str>) -> &'static Text {
         })
         .unwrap_or_default();
     if first == "en" || first.starts_with("en-") {
-        &super::en::DASHBOARD
+        for_lang(Lang::En)
     } else {
-        &super::ru::DASHBOARD
+        for_lang(Lang::Ru)
     }
 }
 

@@ -1,12 +1,15 @@
 //! Every word an operator reads in English, in one table: the command line and the log
-//! lines (`OPERATOR`), the dashboard (`DASHBOARD`) and the other pages (`PAGES`). The
+//! lines (`OPERATOR`), the dashboard (`DASHBOARD`), the other pages (`PAGES`), the log lines an
+//! operator acts on (`LOG`) and the configuration's refusals and warnings (`CONFIG`). The
 //! structures, and what reads each field, are in the sibling modules; `ru.rs` holds the
 //! same table in Russian, field for field.
 //! English is word for word what the server said before there were tables: tests and
 //! scripts read it.
 
 use super::cli::OperatorText;
+use super::config::ConfigText;
 use super::dashboard::Text;
+use super::log::LogText;
 use super::pages::PageText;
 use super::Words;
 use crate::model::lang::Lang;
@@ -17,6 +20,8 @@ pub static WORDS: Words = Words {
     operator: &OPERATOR,
     dashboard: &DASHBOARD,
     pages: &PAGES,
+    log: &LOG,
+    config: &CONFIG,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -89,6 +94,38 @@ pub static OPERATOR: OperatorText = OperatorText {
     withdrew: "withdrew {version}: moved to {moved} (publish it again with kkt-update-server publish {moved} --replace{line_flag})",
     withdraw_no_longer_served: "the running server no longer serves it",
     withdraw_no_server: "no running server answered; nothing more to wait for",
+    service_installed: "installed the service {name} (starts at boot) with {config}\n\
+                        start it now: sc start {name}   (or in services.msc)\n\
+                        its log: {log}\n",
+    service_removed: "removed the service {name}\n",
+    service_no_config: "give --config with the path of server.yaml: the service reads it from there",
+    service_config_missing: "{file} does not exist",
+    service_config_path: "cannot find {file}: {why}",
+    service_current_exe: "cannot tell where this program is: {why}",
+    service_run_by_windows: "`service run` is started by Windows' service manager",
+    service_log_unwritable: "cannot write the log {file}: {why}",
+    service_not_here: "Windows services exist only on Windows; on Linux run it with the systemd \
+                       unit in contrib/ (or the .deb, which installs it)",
+    service_manager: "cannot open the service manager (run as administrator): {why}",
+    service_create: "cannot create the service {name}: {why}",
+    service_describe: "cannot describe the service {name}: {why}",
+    service_no_such: "there is no service {name}: {why}",
+    service_remove: "cannot remove the service {name}: {why}",
+    service_already_running: "the service is already running",
+    service_not_started: "cannot start as a service ({why}); `service run` is what the service \
+                          manager starts: install the service with `kkt-update-server service \
+                          install`, or run the server directly",
+    reload_no_admin: "admin_listen is off, so there is nobody to ask; set admin_listen (the \
+                      reload goes through it) or, on Unix, send SIGHUP",
+    reload_answered: "the server answered {status}: {body}",
+    reload_done: "the server reloaded its files in {ms} ms: {outcome}",
+    reload_kept: "the server kept its running state ({ms} ms): {outcome}",
+    client_no_admin: "admin_listen is off, so the running server cannot be asked",
+    client_token_refused: "the admin token was refused: set KKT_ADMIN_TOKEN (or admin_token) as \
+                           the server has it",
+    client_unreachable: "cannot reach the server's {which} listener at {target}; is it running?",
+    client_admin: "admin",
+    client_device: "device",
 };
 
 pub static DASHBOARD: Text = Text {
@@ -274,4 +311,115 @@ pub static PAGES: PageText = PageText {
         "build date changed",
         "server started",
     ],
+};
+
+pub static LOG: LogText = LogText {
+    listening: "listening on {addr}",
+    listening_https: "listening for HTTPS on {addr}",
+    admin_listening: "admin listening on {addr}{token}",
+    token_required: " (token required)",
+    systemd_socket: "using the {name} socket systemd passed ({addr})",
+    stopped: "stopped",
+    trigger_files: "after file changes",
+    trigger_signal: "on SIGHUP",
+    trigger_settle: "after the settle time",
+    trigger_request: "on request",
+    rescanned: "rescanned {trigger} in {ms} ms: {nothing}",
+    reloaded: "reloaded {trigger} in {ms} ms: {changes}",
+    nothing_changed: "nothing devices see changed",
+    rescan_failed: "rescan failed ({why}); still serving the previous state",
+    rescan_failed_outcome: "rescan failed: {why}",
+    config_kept_outcome: "configuration kept: {why}",
+    config_loads_again: "the configuration loads again",
+    config_reloaded: "configuration reloaded",
+    config_broken: "{why}; keeping the running configuration",
+    listen_changed: "listen changed to {new}: restart to apply (still on {old})",
+    admin_listen_changed: "admin_listen changed: restart to apply",
+    admin_settings_changed:
+        "admin_token, admin_hosts or shutdown_timeout_s changed: restart to apply",
+    events_lost: "file events were lost (a full queue or an overflow): files not yet published \
+                  now wait unconfirmed_settle_ms of quiet unless pinned",
+    license_file_broken: "license file {file} cannot be used ({why}): no license is served from \
+                          it, every serial in it gets 404 until it is fixed (the fix is picked up \
+                          without a restart)",
+    line_not_served: "{dir}: line {name} is not served: {reason}",
+    static_not_served: "static files are not served: {why}",
+    ambiguous_build: "build date {date} belongs to several lines ({lines}): devices reporting it \
+                      get no update until only one line.yaml or release folder claims it",
+    sample_one: "release {versions} is the repository's generated sample",
+    sample_many: "releases {versions} are the repository's generated samples",
+    sample_served: "{what}, not firmware: served only because {folder} is the source tree's \
+                    sample folder; for real registers, point firmware_dir at a folder of your own",
+};
+
+pub static CONFIG: ConfigText = ConfigText {
+    used_flag: "configuration {path} (--config)",
+    used_env: "configuration {path} (KKT_CONFIG)",
+    used_found: "configuration {path} (found without --config)",
+    used_none: "no configuration file found (looked for --config, KKT_CONFIG, {tried})",
+    defaults_only: ": defaults and flags only",
+    in_working_folder: "{path} in the working folder {folder}",
+    invalid: "{file}: invalid configuration: {why}",
+    cannot_read: "cannot read the configuration file {file}: {why}",
+    not_regular: "it is {kind}, not a regular file",
+    file_kinds: &[
+        ("a symbolic link", "a symbolic link"),
+        ("a folder", "a folder"),
+        ("a FIFO (named pipe)", "a FIFO (named pipe)"),
+        ("a socket", "a socket"),
+        ("a device", "a device"),
+        ("not a regular file", "not a regular file"),
+    ],
+    too_big: "it is larger than {kib} KiB, which no configuration file is",
+    at_line: "{sentence} (line {line})",
+    not_keys: "the configuration must be lines of key: value, like listen: 0.0.0.0:8888; got {got}",
+    a_list: "a list",
+    out_of_bounds: "{key} must be between {min} and {max}{unit}; got {value}",
+    unit: " ({unit})",
+    units: &[
+        ("milliseconds", "milliseconds"),
+        ("seconds", "seconds"),
+        ("days", "days"),
+    ],
+    wrong_form: "{key} must be {form}; got {given}",
+    forms: &[],
+    twice: "{key} is written twice; keep one",
+    unknown_key: "{field}: {did_you_mean}the keys of server.yaml are {keys}",
+    unknown_field: "unknown field `{key}`",
+    unknown_field_hidden:
+        "unknown field of {count} characters (not shown: it is not written like a key)",
+    did_you_mean: "did you mean {near}? ",
+    too_large_here: "{key} {value} is too large here",
+    critical_not_a_date: "critical_version {value} is not a real date written yyyymmdd",
+    tls_needs_files: "tls_listen and admin_tls need tls_cert and tls_key: the certificate chain \
+                      and its private key as PEM files (for example certbot's fullchain.pem and \
+                      privkey.pem)",
+    tls_listen_own: "tls_listen must be an address of its own, not listen's or admin_listen's",
+    inventory_form: "inventory must be sqlite:<file>, postgres://user:password@host/database or \
+                     off; got {got}",
+    firmware_dir_missing_no_config: "firmware_dir {dir} does not exist, and {found}. Name the \
+                                     configuration with --config <file> (or KKT_CONFIG), or run \
+                                     the command in its folder",
+    firmware_dir_missing: "firmware_dir {dir} does not exist; create it (one folder per release \
+                           inside) or point firmware_dir (--firmware-dir, KKT_FIRMWARE_DIR) at \
+                           the right folder",
+    firmware_dir_is_file: "firmware_dir {dir} is a file, not a folder",
+    firmware_dir_unlistable: "firmware_dir {dir} cannot be listed: {why}",
+    admin_token_blank: "admin_token is blank; write a random text of at least 16 characters, or \
+                        remove the key to run the admin listener without a token",
+    admin_token_short: "admin_token must be at least 16 characters; it has {count}",
+    admin_token_chars: "admin_token may hold only Latin letters, digits and punctuation (no \
+                        spaces, no Cyrillic): a browser or curl could not send it otherwise",
+    admin_hosts_form: "admin_hosts: {name} is not a host name like kkt-admin.example.ru \
+                       (letters, digits, dots and dashes; no port, no scheme)",
+    address_form: "{key} {text} is not an address like 0.0.0.0:8888 or [::]:8888: {why}",
+    public_url_form: "public_url {url} must look like https://fw.example.ru or \
+                      http://10.0.0.5:8888/prefix",
+    warn_admin_open: "admin_listen {addr} can be reached from other machines and admin_token is \
+                      not set: anyone who reaches it can read the fleet (serials, addresses) and \
+                      ask for reloads. Set admin_token (better: KKT_ADMIN_TOKEN in the service's \
+                      environment), or listen on 127.0.0.1",
+    warn_trusted_everyone: "trusted_proxies holds {everyone}, which is every address: any device \
+                            can name any address in X-Forwarded-For and pass for a rollout pilot \
+                            or another shop. List only your proxies' addresses",
 };

@@ -7,6 +7,7 @@
 //! entry's kind find their words beside their types (`Outcome::words`, `HistoryKind::words`).
 
 /// The pages' words in one language.
+#[derive(Debug)]
 pub struct PageText {
     pub why_heading: &'static str,
     pub why_no_build_date: &'static str,

@@ -1,10 +1,13 @@
 //! Every word an operator reads in Russian, in one table: the command line and the log
-//! lines (`OPERATOR`), the dashboard (`DASHBOARD`) and the other pages (`PAGES`). The
+//! lines (`OPERATOR`), the dashboard (`DASHBOARD`), the other pages (`PAGES`), the log lines an
+//! operator acts on (`LOG`) and the configuration's refusals and warnings (`CONFIG`). The
 //! structures, and what reads each field, are in the sibling modules; `en.rs` holds the
 //! same table in English, field for field.
 
 use super::cli::OperatorText;
+use super::config::ConfigText;
 use super::dashboard::Text;
+use super::log::LogText;
 use super::pages::PageText;
 use super::Words;
 use crate::model::lang::Lang;
@@ -15,6 +18,8 @@ pub static WORDS: Words = Words {
     operator: &OPERATOR,
     dashboard: &DASHBOARD,
     pages: &PAGES,
+    log: &LOG,
+    config: &CONFIG,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -87,6 +92,40 @@ pub static OPERATOR: OperatorText = OperatorText {
     withdrew: "релиз {version} отозван: перенесён в {moved} (опубликовать снова: kkt-update-server publish {moved} --replace{line_flag})",
     withdraw_no_longer_served: "работающий сервер больше его не раздаёт",
     withdraw_no_server: "работающий сервер не ответил; ждать больше нечего",
+    service_installed: "служба {name} установлена (запускается при загрузке) с конфигурацией \
+                        {config}\n\
+                        запустить сейчас: sc start {name}   (или в services.msc)\n\
+                        её журнал: {log}\n",
+    service_removed: "служба {name} удалена\n",
+    service_no_config: "укажите --config с путём к server.yaml: служба читает конфигурацию оттуда",
+    service_config_missing: "{file} не существует",
+    service_config_path: "не удаётся найти {file}: {why}",
+    service_current_exe: "не удаётся определить, где лежит эта программа: {why}",
+    service_run_by_windows: "`service run` запускает диспетчер служб Windows",
+    service_log_unwritable: "не удаётся писать журнал {file}: {why}",
+    service_not_here: "службы Windows есть только в Windows; в Linux запускайте сервер через \
+                       юнит systemd из contrib/ (или пакет .deb, который его устанавливает)",
+    service_manager: "не удаётся открыть диспетчер служб (запустите от имени администратора): \
+                      {why}",
+    service_create: "не удаётся создать службу {name}: {why}",
+    service_describe: "не удаётся задать описание службы {name}: {why}",
+    service_no_such: "службы {name} нет: {why}",
+    service_remove: "не удаётся удалить службу {name}: {why}",
+    service_already_running: "служба уже работает",
+    service_not_started: "не удаётся запуститься как служба ({why}); `service run` запускает \
+                          диспетчер служб: установите службу командой `kkt-update-server \
+                          service install` или запустите сервер напрямую",
+    reload_no_admin: "admin_listen выключен, поэтому спросить некого; задайте admin_listen \
+                      (перезагрузка идёт через него) или, в Unix, пошлите SIGHUP",
+    reload_answered: "сервер ответил {status}: {body}",
+    reload_done: "сервер перечитал файлы за {ms} мс: {outcome}",
+    reload_kept: "сервер оставил прежнее состояние ({ms} мс): {outcome}",
+    client_no_admin: "admin_listen выключен, поэтому работающий сервер спросить нельзя",
+    client_token_refused: "токен администратора не принят: задайте KKT_ADMIN_TOKEN (или \
+                           admin_token) таким же, как у сервера",
+    client_unreachable: "не удаётся связаться с сервером ({which}) по адресу {target}; он запущен?",
+    client_admin: "панель администратора",
+    client_device: "адрес для ККТ",
 };
 
 pub static DASHBOARD: Text = Text {
@@ -272,4 +311,179 @@ pub static PAGES: PageText = PageText {
         "касса сменила прошивку",
         "сервер запущен",
     ],
+};
+
+pub static LOG: LogText = LogText {
+    listening: "принимаю запросы ККТ на {addr}",
+    listening_https: "принимаю запросы ККТ по HTTPS на {addr}",
+    admin_listening: "панель администратора на {addr}{token}",
+    token_required: " (нужен токен)",
+    systemd_socket: "использую сокет {name}, переданный systemd ({addr})",
+    stopped: "остановлен",
+    trigger_files: "после изменения файлов",
+    trigger_signal: "по сигналу SIGHUP",
+    trigger_settle: "после ожидания",
+    trigger_request: "по запросу",
+    rescanned: "файлы перечитаны {trigger} за {ms} мс: {nothing}",
+    reloaded: "файлы перечитаны {trigger} за {ms} мс: {changes}",
+    nothing_changed: "для ККТ ничего не изменилось",
+    rescan_failed: "не удалось перечитать файлы ({why}); раздаётся прежнее состояние",
+    rescan_failed_outcome: "не удалось перечитать файлы: {why}",
+    config_kept_outcome: "конфигурация оставлена прежней: {why}",
+    config_loads_again: "конфигурация снова читается",
+    config_reloaded: "конфигурация перечитана",
+    config_broken: "{why}; сервер работает с прежней конфигурацией",
+    listen_changed: "listen изменён на {new}: чтобы применить, перезапустите сервер (пока \
+                     используется {old})",
+    admin_listen_changed: "admin_listen изменён: чтобы применить, перезапустите сервер",
+    admin_settings_changed: "admin_token, admin_hosts или shutdown_timeout_s изменены: чтобы \
+                             применить, перезапустите сервер",
+    events_lost: "события файловой системы потеряны (переполнилась очередь): ещё не \
+                  опубликованные файлы теперь ждут unconfirmed_settle_ms тишины, если они не \
+                  закреплены",
+    license_file_broken: "файл лицензий {file} нельзя использовать ({why}): из него не выдаётся \
+                          ни одной лицензии, каждый его заводской номер получает 404, пока файл \
+                          не исправлен (исправление подхватывается без перезапуска)",
+    line_not_served: "{dir}: линейка {name} не обслуживается: {reason}",
+    static_not_served: "статические файлы не раздаются: {why}",
+    ambiguous_build: "дата сборки {date} относится к нескольким линейкам ({lines}): ККТ с ней \
+                      не получают обновлений, пока её не заявит только один line.yaml или одна \
+                      папка релиза",
+    sample_one: "релиз {versions} — сгенерированный образец из репозитория",
+    sample_many: "релизы {versions} — сгенерированные образцы из репозитория",
+    sample_served: "{what}, а не прошивка: раздаётся только потому, что {folder} — папка \
+                    образцов исходного кода; для настоящих ККТ укажите в firmware_dir свою папку",
+};
+
+pub static CONFIG: ConfigText = ConfigText {
+    used_flag: "конфигурация {path} (--config)",
+    used_env: "конфигурация {path} (KKT_CONFIG)",
+    used_found: "конфигурация {path} (найдена без --config)",
+    used_none: "файл конфигурации не найден (искал: --config, KKT_CONFIG, {tried})",
+    defaults_only: ": только значения по умолчанию и флаги",
+    in_working_folder: "{path} в рабочей папке {folder}",
+    invalid: "{file}: ошибка в конфигурации: {why}",
+    cannot_read: "не удаётся прочитать файл конфигурации {file}: {why}",
+    not_regular: "это {kind}, а не обычный файл",
+    file_kinds: &[
+        ("a symbolic link", "символическая ссылка"),
+        ("a folder", "папка"),
+        ("a FIFO (named pipe)", "FIFO (именованный канал)"),
+        ("a socket", "сокет"),
+        ("a device", "устройство"),
+        ("not a regular file", "не обычный файл"),
+    ],
+    too_big: "он больше {kib} КиБ, а таких файлов конфигурации не бывает",
+    at_line: "{sentence} (строка {line})",
+    not_keys: "конфигурация должна состоять из строк «ключ: значение», например listen: \
+               0.0.0.0:8888; получено {got}",
+    a_list: "список",
+    out_of_bounds: "{key}: ожидается число от {min} до {max}{unit}; получено {value}",
+    unit: " ({unit})",
+    units: &[
+        ("milliseconds", "в миллисекундах"),
+        ("seconds", "в секундах"),
+        ("days", "в днях"),
+    ],
+    wrong_form: "{key}: ожидается {form}; получено {given}",
+    forms: &[
+        ("listen", "адрес вида 0.0.0.0:8888"),
+        ("firmware_dir", "папка, например firmware"),
+        (
+            "licenses",
+            "список файлов или папок, например [licenses.yaml, /srv/kkt/licenses/]",
+        ),
+        (
+            "critical_version",
+            "дата в виде ггггммдд, например 20250115",
+        ),
+        ("public_url", "URL вида https://fw.example.ru"),
+        ("admin_listen", "адрес вида 127.0.0.1:8889 или null"),
+        ("settle_ms", "целое число миллисекунд, например 1000"),
+        (
+            "unconfirmed_settle_ms",
+            "целое число миллисекунд, например 60000",
+        ),
+        ("watch", "auto, inotify или poll"),
+        ("poll_interval_ms", "целое число миллисекунд, например 2000"),
+        ("static_files", "true или false"),
+        ("access_log", "stderr, off или файл"),
+        ("inventory", "sqlite:<файл>, postgres://… или off"),
+        ("inventory_retention_days", "целое число дней, например 400"),
+        ("stuck_after_s", "целое число секунд, например 129600"),
+        ("admin_token", "текст не короче 16 символов"),
+        (
+            "admin_hosts",
+            "список имён хостов, например [kkt-admin.example.ru]",
+        ),
+        (
+            "trusted_proxies",
+            "список адресов или сетей, например [127.0.0.1, 10.0.0.0/8]",
+        ),
+        ("fleet_max_devices", "целое число, например 100000"),
+        ("shutdown_timeout_s", "целое число секунд, например 30"),
+        (
+            "request_timeout_ms",
+            "целое число миллисекунд, например 5000",
+        ),
+        ("keep_alive_s", "целое число секунд, например 5"),
+        ("send_timeout_s", "целое число секунд, например 60"),
+        ("max_connections", "целое число, например 10000"),
+        ("tls_listen", "адрес вида 0.0.0.0:8443"),
+        (
+            "tls_cert",
+            "PEM-файл с цепочкой сертификатов, например \
+                      /etc/letsencrypt/live/fw.example.ru/fullchain.pem",
+        ),
+        (
+            "tls_key",
+            "PEM-файл с закрытым ключом, например \
+                     /etc/letsencrypt/live/fw.example.ru/privkey.pem",
+        ),
+        ("admin_tls", "true или false"),
+        ("language", "ru, en или auto"),
+    ],
+    twice: "{key} указан дважды; оставьте один",
+    unknown_key: "{field}: {did_you_mean}ключи server.yaml: {keys}",
+    unknown_field: "неизвестный ключ `{key}`",
+    unknown_field_hidden:
+        "неизвестный ключ длиной {count} символов (не показан: он не похож на ключ)",
+    did_you_mean: "может быть, {near}? ",
+    too_large_here: "{key} {value}: слишком большое значение",
+    critical_not_a_date: "critical_version {value} — не настоящая дата в виде ггггммдд",
+    tls_needs_files: "для tls_listen и admin_tls нужны tls_cert и tls_key: цепочка сертификатов \
+                      и её закрытый ключ в PEM-файлах (например, fullchain.pem и privkey.pem от \
+                      certbot)",
+    tls_listen_own: "tls_listen должен быть отдельным адресом, не тем же, что listen или \
+                     admin_listen",
+    inventory_form: "inventory: ожидается sqlite:<файл>, \
+                     postgres://пользователь:пароль@хост/база или off; получено {got}",
+    firmware_dir_missing_no_config: "папки прошивок (firmware_dir) {dir} нет, и {found}. \
+                                     Укажите конфигурацию: --config <файл> (или KKT_CONFIG), \
+                                     или запустите команду в её папке",
+    firmware_dir_missing: "папки прошивок (firmware_dir) {dir} нет; создайте её (внутри — по \
+                           папке на релиз) или укажите в firmware_dir (--firmware-dir, \
+                           KKT_FIRMWARE_DIR) нужную папку",
+    firmware_dir_is_file: "firmware_dir {dir} — файл, а не папка",
+    firmware_dir_unlistable: "не удаётся прочитать содержимое папки прошивок (firmware_dir) \
+                              {dir}: {why}",
+    admin_token_blank: "admin_token пуст; запишите случайный текст не короче 16 символов или \
+                        уберите ключ, чтобы панель администратора работала без токена",
+    admin_token_short: "admin_token должен быть не короче 16 символов; в нём {count}",
+    admin_token_chars: "в admin_token допустимы только латинские буквы, цифры и знаки \
+                        препинания (без пробелов и кириллицы): иначе браузер или curl не смогут \
+                        его передать",
+    admin_hosts_form: "admin_hosts: {name} — не имя хоста вида kkt-admin.example.ru (буквы, \
+                       цифры, точки и дефисы; без порта и схемы)",
+    address_form: "{key} {text} — не адрес вида 0.0.0.0:8888 или [::]:8888: {why}",
+    public_url_form: "public_url {url}: ожидается адрес вида https://fw.example.ru или \
+                      http://10.0.0.5:8888/prefix",
+    warn_admin_open: "admin_listen {addr} доступен с других машин, а admin_token не задан: \
+                      любой, кто до него дотянется, увидит парк (заводские номера, адреса) и \
+                      сможет запрашивать перезагрузку. Задайте admin_token (лучше: \
+                      KKT_ADMIN_TOKEN в окружении службы) или слушайте на 127.0.0.1",
+    warn_trusted_everyone: "trusted_proxies содержит {everyone}, то есть любой адрес: любая ККТ \
+                            может назвать в X-Forwarded-For любой адрес и сойти за пилотную \
+                            кассу поэтапного обновления или за другой магазин. Перечислите \
+                            только адреса своих прокси",
 };
