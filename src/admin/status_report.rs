@@ -59,6 +59,17 @@ pub struct Status {
     pub tls: Option<TlsView>,
 }
 
+impl StaleFile {
+    /// Why it does not load, in the page's language.
+    pub fn error_in(&self, t: &Text) -> &str {
+        if t.lang == "ru" {
+            &self.error_ru
+        } else {
+            &self.error
+        }
+    }
+}
+
 impl Status {
     /// The problems under the releases table, in the page's language where the table has
     /// them.
@@ -79,6 +90,9 @@ pub struct StaleFile {
     pub kind: StaleKind,
     /// Why it does not load.
     pub error: String,
+    /// The same in Russian, for the Russian dashboard (not part of `/status`).
+    #[serde(skip)]
+    pub error_ru: String,
     /// Unix seconds: since when.
     pub since: u64,
     pub since_local: String,
@@ -130,7 +144,11 @@ fn bounded(error: String) -> String {
 /// The files that do not load, as of `now` (Unix seconds): `server.yaml` first, then
 /// every broken license file.
 pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) -> Vec<StaleFile> {
-    let entry = |file: String, kind, error: String, since: u64, served: Option<usize>| {
+    let entry = |file: String,
+                 kind,
+                 (error, error_ru): (String, String),
+                 since: u64,
+                 served: Option<usize>| {
         let meanwhile = match served {
             None => "the running configuration is kept until the file loads".to_string(),
             Some(0) => "no license is served from it: every serial in it gets 404 \
@@ -142,6 +160,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
             file,
             kind,
             error: bounded(error),
+            error_ru: bounded(error_ru),
             since,
             since_local: crate::model::unix_time::local_text(since),
             stale_for_s: now.saturating_sub(since),
@@ -153,7 +172,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
         entry(
             c.file.clone(),
             StaleKind::Config,
-            c.error.clone(),
+            (c.error.clone(), c.error_ru.clone()),
             c.since,
             None,
         )
@@ -163,7 +182,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
         Some(entry(
             file.path.display().to_string(),
             StaleKind::Licenses,
-            broken.reason.clone(),
+            (broken.reason.clone(), broken.reason.clone()),
             unix(broken.since),
             Some(file.len()),
         ))

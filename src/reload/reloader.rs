@@ -304,6 +304,7 @@ impl Reloader {
                 self.state.set_config_stale(Some(StaleConfig {
                     file: self.config_file(),
                     error: message.clone(),
+                    error_ru: chain_in(&*e, Lang::Ru),
                     since: clock::unix_now(),
                 }));
                 let said = chain_in(&*e, Lang::operator());

@@ -586,6 +586,20 @@ fn log_lines_and_reload_speak_the_operators_language() {
         "{}",
         ru.log()
     );
+    // The red banner of the Russian dashboard says it in Russian; /status keeps English.
+    let page = common::admin(&ru, "/").text();
+    assert!(
+        page.contains("неизвестный ключ `lisen`: может быть, listen?"),
+        "{page}"
+    );
+    let status = common::admin_json(&ru, "/status");
+    let error = status["config_stale"][0]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.contains("unknown field `lisen`: did you mean listen?"),
+        "{error}"
+    );
     let refused = reload(&ru, &ru_env);
     assert!(!refused.status.success());
     assert!(
