@@ -10,6 +10,7 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
 use crate::model::clock;
 use crate::model::lang::fill;
+use crate::model::lang::InLanguage;
 use crate::model::one_line::escaped;
 use crate::platform::process_user;
 use crate::words::cli::OperatorText;
@@ -100,7 +101,7 @@ fn tls_line(config: &Config, t: &OperatorText, report: &mut String) -> Option<St
             report.push('\n');
             None
         }
-        Err(problem) => Some(problem.to_string()),
+        Err(problem) => Some(problem.in_language(config.language)),
     }
 }
 

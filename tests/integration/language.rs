@@ -466,6 +466,25 @@ fn configuration_errors_speak_the_operators_language() {
         "{said}"
     );
 
+    // A TLS file that cannot be read: the setting and the file, the system's cause as given.
+    fixture.write_config(
+        "settle_ms: 0\ntls_listen: 127.0.0.1:0\ntls_cert: nope.pem\ntls_key: nope.key\n",
+    );
+    let out = run(&fixture, &["check"], &ru);
+    assert!(
+        stdout(&out).contains("ошибка: tls_cert ")
+            && stdout(&out).contains("nope.pem: не удаётся прочитать: "),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&fixture, &["check"], &en);
+    assert!(
+        stdout(&out).contains("problem: tls_cert ")
+            && stdout(&out).contains("nope.pem: cannot be read: "),
+        "{}",
+        stdout(&out)
+    );
+
     // firmware_dir missing; the cause quoted inside is translated too.
     fixture.write_config("settle_ms: 0\n");
     let out = run(&fixture, &["check", "--firmware-dir", "nowhere"], &ru);

@@ -52,6 +52,15 @@ pub struct ConfigText {
     pub admin_hosts_form: &'static str,
     pub address_form: &'static str,
     pub public_url_form: &'static str,
+    // The TLS files.
+    pub tls_cert_unreadable: &'static str,
+    pub tls_cert_not_pem: &'static str,
+    pub tls_no_certificate: &'static str,
+    pub tls_key_unreadable: &'static str,
+    pub tls_no_key: &'static str,
+    pub tls_not_their_key: &'static str,
+    pub tls_key_refused: &'static str,
+    pub tls_set_up: &'static str,
     // Warnings: settings that work but leave a door open.
     pub warn_admin_open: &'static str,
     pub warn_trusted_everyone: &'static str,

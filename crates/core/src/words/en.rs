@@ -337,6 +337,8 @@ pub static LOG: LogText = LogText {
     admin_listen_changed: "admin_listen changed: restart to apply",
     admin_settings_changed:
         "admin_token, admin_hosts or shutdown_timeout_s changed: restart to apply",
+    certificate_taken: "TLS certificate {file} changed: new connections get the new one",
+    certificate_refused: "{why}; the certificate served before keeps serving",
     events_lost: "file events were lost (a full queue or an overflow): files not yet published \
                   now wait unconfirmed_settle_ms of quiet unless pinned",
     license_file_broken: "license file {file} cannot be used ({why}): no license is served from \
@@ -415,6 +417,16 @@ pub static CONFIG: ConfigText = ConfigText {
     address_form: "{key} {text} is not an address like 0.0.0.0:8888 or [::]:8888: {why}",
     public_url_form: "public_url {url} must look like https://fw.example.ru or \
                       http://10.0.0.5:8888/prefix",
+    tls_cert_unreadable: "tls_cert {file}: cannot be read: {why}",
+    tls_cert_not_pem: "tls_cert {file}: not a PEM certificate: {why}",
+    tls_no_certificate: "tls_cert {file}: holds no certificate (expected -----BEGIN \
+                         CERTIFICATE-----)",
+    tls_key_unreadable: "tls_key {file}: cannot be read: {why}",
+    tls_no_key: "tls_key {file}: no private key in it (expected -----BEGIN PRIVATE KEY----- or \
+                 an RSA/EC key): {why}",
+    tls_not_their_key: "tls_key {key} does not belong to the certificate in tls_cert {cert}",
+    tls_key_refused: "tls_key {file}: {why}",
+    tls_set_up: "TLS set-up failed: {why}",
     warn_admin_open: "admin_listen {addr} can be reached from other machines and admin_token is \
                       not set: anyone who reaches it can read the fleet (serials, addresses) and \
                       ask for reloads. Set admin_token (better: KKT_ADMIN_TOKEN in the service's \

@@ -31,6 +31,8 @@ pub struct LogText {
     pub admin_listen_changed: &'static str,
     pub admin_settings_changed: &'static str,
     pub events_lost: &'static str,
+    pub certificate_taken: &'static str,
+    pub certificate_refused: &'static str,
     // The snapshot's problems and warnings.
     pub license_file_broken: &'static str,
     pub line_not_served: &'static str,

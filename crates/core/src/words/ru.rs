@@ -338,6 +338,8 @@ pub static LOG: LogText = LogText {
     admin_listen_changed: "admin_listen изменён: чтобы применить, перезапустите сервер",
     admin_settings_changed: "admin_token, admin_hosts или shutdown_timeout_s изменены: чтобы \
                              применить, перезапустите сервер",
+    certificate_taken: "TLS-сертификат {file} изменился: новые подключения получают новый",
+    certificate_refused: "{why}; раздаётся прежний сертификат",
     events_lost: "события файловой системы потеряны (переполнилась очередь): ещё не \
                   опубликованные файлы теперь ждут unconfirmed_settle_ms тишины, если они не \
                   закреплены",
@@ -478,6 +480,16 @@ pub static CONFIG: ConfigText = ConfigText {
     address_form: "{key} {text} — не адрес вида 0.0.0.0:8888 или [::]:8888: {why}",
     public_url_form: "public_url {url}: ожидается адрес вида https://fw.example.ru или \
                       http://10.0.0.5:8888/prefix",
+    tls_cert_unreadable: "tls_cert {file}: не удаётся прочитать: {why}",
+    tls_cert_not_pem: "tls_cert {file}: это не сертификат в формате PEM: {why}",
+    tls_no_certificate: "tls_cert {file}: в нём нет сертификата (ожидается -----BEGIN \
+                         CERTIFICATE-----)",
+    tls_key_unreadable: "tls_key {file}: не удаётся прочитать: {why}",
+    tls_no_key: "tls_key {file}: в нём нет закрытого ключа (ожидается -----BEGIN PRIVATE \
+                 KEY----- или ключ RSA/EC): {why}",
+    tls_not_their_key: "tls_key {key} не подходит к сертификату из tls_cert {cert}",
+    tls_key_refused: "tls_key {file}: {why}",
+    tls_set_up: "не удалось настроить TLS: {why}",
     warn_admin_open: "admin_listen {addr} доступен с других машин, а admin_token не задан: \
                       любой, кто до него дотянется, увидит парк (заводские номера, адреса) и \
                       сможет запрашивать перезагрузку. Задайте admin_token (лучше: \
