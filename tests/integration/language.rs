@@ -695,7 +695,11 @@ fn snapshot_warnings_speak_the_operators_language() {
 
     fixture.write("firmware/C.1/line.yaml", "known_builds: [20221301]\n");
     let ru = stdout(&run(&fixture, &["check"], &[("LANG", "ru_RU.UTF-8")]));
-    assert!(ru.contains("линейка C.1 не обслуживается"), "{ru}");
+    // The problem line (as the log says it), not only check's own row.
+    assert!(
+        ru.contains("C.1: линейка C.1 не обслуживается: ") && !ru.contains("is not served"),
+        "{ru}"
+    );
     let en = stdout(&run(&fixture, &["check"], &[("LANG", "C")]));
     assert!(en.contains("line C.1 is not served"), "{en}");
 }
