@@ -31,6 +31,8 @@ pub struct StaleConfig {
     pub file: String,
     /// Why it does not load (the loader's words; escaped where it is shown).
     pub error: String,
+    /// The same in Russian, for the Russian dashboard.
+    pub error_ru: String,
     /// Unix seconds: since when it has not loaded.
     pub since: u64,
 }

@@ -20,7 +20,7 @@ pub mod store;
 
 // The wings that live in crates of their own (crates/), under the names the server's code
 // has always used: the compiler keeps them from using anything of the server.
-pub use kkt_core::{catalog, licenses, model};
+pub use kkt_core::{catalog, licenses, model, words};
 pub use kkt_platform as platform;
 
 use std::process::ExitCode;
@@ -47,11 +47,12 @@ pub fn run() -> ExitCode {
         Err(error) => {
             model::lang::Lang::choose_for_process(language_without_config(&cli.args));
             logger.init();
-            eprintln!("kkt-update-server: {error:#}");
+            let said = words::chain_in(&*error, model::lang::Lang::operator());
+            eprintln!("kkt-update-server: {said}");
             if serves && observe::start_failure::wanted() {
                 let log =
                     observe::start_failure::log_path_without_config(cli.args.config.as_deref());
-                observe::start_failure::record(&log, "did not start", &format!("{error:#}"));
+                observe::start_failure::record(&log, "did not start", &said);
             }
             return ExitCode::from(2);
         }
@@ -81,7 +82,10 @@ pub fn run() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(refusal) => {
-                eprintln!("kkt-update-server: {refusal}");
+                eprintln!(
+                    "kkt-update-server: {}",
+                    model::lang::InLanguage::in_language(&refusal, model::lang::Lang::operator())
+                );
                 ExitCode::FAILURE
             }
         },
@@ -98,12 +102,14 @@ fn load_config(args: &RawArgs) -> anyhow::Result<Config> {
 }
 
 /// The operator's language when the configuration did not load: `--language` or
-/// `KKT_LANGUAGE` if given and valid, else the system's.
+/// `KKT_LANGUAGE` if given and valid, else the file's `language` if the file itself reads,
+/// else the system's.
 fn language_without_config(args: &RawArgs) -> model::lang::Lang {
     args.given()
         .text(&config::settings::LANGUAGE)
         .flatten()
         .and_then(|text| model::lang::LanguageChoice::parse(&text))
+        .or_else(|| config::file_language(args))
         .unwrap_or_default()
         .resolve()
 }
@@ -117,8 +123,13 @@ fn log_to_service_file(logger: &mut env_logger::Builder, config: &Config) {
             logger.target(env_logger::Target::Pipe(Box::new(file)));
         }
         Err(e) => eprintln!(
-            "kkt-update-server: cannot write the log {}: {e}",
-            path.display()
+            "kkt-update-server: {}",
+            model::lang::fill(
+                words::Words::of(model::lang::Lang::operator())
+                    .operator
+                    .service_log_unwritable,
+                &[("file", &path.display()), ("why", &e)],
+            )
         ),
     }
 }
@@ -150,21 +161,29 @@ fn run_as_service(config: Config, args: RawArgs) -> ExitCode {
     ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("kkt-update-server: {error}");
+            let words = words::Words::of(model::lang::Lang::operator());
+            eprintln!(
+                "kkt-update-server: {}",
+                commands::service::manager_said(&error, words)
+            );
             ExitCode::FAILURE
         }
     }
 }
 
-/// `reload`: asks the running server to read its files again and prints its answer.
+/// `reload`: asks the running server to read its files again; prints its answer (the JSON,
+/// the same in every language, for scripts) and says what it did in the operator's
+/// language on standard error.
 fn reload(config: &Config) -> ExitCode {
+    let lang = model::lang::Lang::operator();
     match commands::reload::run(config) {
         Ok(answer) => {
-            println!("{answer}");
+            println!("{}", answer.body);
+            eprintln!("kkt-update-server: {}", answer.said(lang));
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("kkt-update-server: {error:#}");
+            eprintln!("kkt-update-server: {}", words::chain_in(&*error, lang));
             ExitCode::FAILURE
         }
     }
@@ -178,9 +197,10 @@ fn serve(config: Config, args: RawArgs) -> ExitCode {
     match actix_web::rt::System::new().block_on(server::serve(config, args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            log::error!("{error:#}");
+            let said = words::chain_in(&*error, model::lang::Lang::operator());
+            log::error!("{said}");
             if observe::start_failure::wanted() {
-                observe::start_failure::record(&log, "stopped", &format!("{error:#}"));
+                observe::start_failure::record(&log, "stopped", &said);
             }
             ExitCode::FAILURE
         }

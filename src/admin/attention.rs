@@ -3,9 +3,9 @@
 //! rejected release folders, halted or paused rollouts, a fleet memory that is not being
 //! written. Each item links to where it is dealt with; an empty list says all is well.
 
-use crate::admin::dashboard_text::Text;
 use crate::admin::status_report::{FolderLabel, Status};
 use crate::store::release_reads::ReleaseRow;
+use crate::words::dashboard::Text;
 
 /// One thing that needs attention.
 pub struct Attention {

@@ -5,13 +5,13 @@
 use askama::Template;
 
 use crate::admin::adoption_chart::{self, AdoptionChart};
-use crate::admin::dashboard_text::Text;
 use crate::admin::fleet_chart::{self, FleetChart};
 use crate::admin::status_report::{StaleFile, Status};
 use crate::app_state::ReloadRecord;
 use crate::observe::fleet::Device;
 use crate::rollout::status::RolloutView;
 use crate::store::release_reads::{DayCount, ReleaseRow};
+use crate::words::dashboard::Text;
 
 /// How many releases the adoption chart draws (the newest).
 const ADOPTION_RELEASES: usize = 3;
@@ -79,7 +79,7 @@ impl DashboardPage<'_> {
     /// A rollout's stage line, its start written as the pages write moments.
     fn stage_line(&self, stage: &crate::rollout::status::StageStatus) -> String {
         let since = stage.since.map(time_text).unwrap_or_default();
-        self.t.stage_line(stage, &since)
+        stage.words(self.t, &since)
     }
 
     /// A Unix moment (the certificate's end) as the pages write it, DD.MM.YYYY HH:MM.
@@ -304,7 +304,7 @@ mod tests {
             &[],
             &[],
             false,
-            &crate::admin::dashboard_text::RU,
+            &crate::words::ru::DASHBOARD,
         )
         .unwrap();
         assert!(

@@ -12,11 +12,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::admin::admin_error::AdminError;
-use crate::admin::dashboard_text::{self, Text};
 use crate::admin::inventory_pages::{page_time, wants_json};
 use crate::admin::offer_reason::{self, Why};
 use crate::app_state::AppState;
 use crate::store::device_detail_reads::{self, DeviceDetail};
+use crate::words::dashboard::{for_request, Text};
 
 /// The longest text that can be an IP address (an IPv6 address with an embedded IPv4
 /// one, `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`, is 45).
@@ -80,7 +80,7 @@ impl DevicePage<'_> {
     }
 
     fn outcome(&self, outcome: &crate::store::outcome::Outcome) -> &'static str {
-        self.t.pages.outcome(outcome)
+        outcome.words(self.t.pages)
     }
 
     fn date(&self, yyyymmdd: &u32) -> String {
@@ -129,7 +129,7 @@ async fn device(
                 .as_ref()
                 .is_some_and(|rollout| rollout.pilot.contains(ip))
     });
-    let t = dashboard_text::for_request(
+    let t = for_request(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),

@@ -13,11 +13,11 @@ use askama::Template;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::admin::admin_error::AdminError;
-use crate::admin::dashboard_text::{self, Text};
 use crate::admin::offer_reason::date;
 use crate::catalog::snapshot::Snapshot;
 use crate::store::device_reads::DeviceRow;
 use crate::store::history_reads::HistoryRow;
+use crate::words::dashboard::{for_request, Text};
 
 /// What stays as it is in a link's path segment or query value.
 const KEPT: &AsciiSet = &NON_ALPHANUMERIC
@@ -56,7 +56,7 @@ fn accept(req: &HttpRequest) -> String {
 }
 
 fn language(req: &HttpRequest) -> &'static Text {
-    dashboard_text::for_request(
+    for_request(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
@@ -152,7 +152,7 @@ pub fn devices(
                 Some(0) | None => String::new(),
                 Some(v) => date(v),
             },
-            outcome: d.outcome.as_ref().map_or("", |o| t.pages.outcome(o)),
+            outcome: d.outcome.as_ref().map_or("", |o| o.words(t.pages)),
             address: d.address,
         })
         .collect();
@@ -214,7 +214,7 @@ pub fn history(
         .into_iter()
         .map(|row| HistoryLine {
             at: page_time(row.at),
-            kind: t.pages.kind(&row.kind).to_string(),
+            kind: row.kind.words(t.pages).to_string(),
             line: t.line_name(&row.line).to_string(),
             version: row.version.map(date).unwrap_or_default(),
             address: row

@@ -6,12 +6,12 @@
 
 use serde::Serialize;
 
-use crate::admin::dashboard_text::Text;
 use crate::catalog::device_line::DeviceLine;
 use crate::catalog::firmware_offer::offer;
 use crate::catalog::releases::Release;
 use crate::catalog::snapshot::Snapshot;
 use crate::model::version::Version;
+use crate::words::dashboard::Text;
 
 /// The reason, with what the words need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -277,8 +277,9 @@ mod tests {
     use std::time::{Duration, SystemTime};
 
     use super::*;
-    use crate::admin::dashboard_text::{EN, RU};
     use crate::config::{parse_file, Config};
+    use crate::words::en::DASHBOARD as EN;
+    use crate::words::ru::DASHBOARD as RU;
 
     fn snapshot(dir: &std::path::Path, yaml: &str) -> Snapshot {
         let config =

@@ -9,12 +9,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
+use crate::admin::dashboard;
 use crate::admin::inventory_routes;
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
-use crate::admin::{dashboard, dashboard_text};
 use crate::app_state::AppState;
 use crate::model::clock;
 use crate::observe::metrics::FleetState;
+use crate::words::dashboard::for_request;
 
 /// How many devices the dashboard lists.
 const RECENT_DEVICES: usize = 50;
@@ -97,7 +98,7 @@ async fn dashboard_page(
         &outcomes,
         &adoption,
         state.inventory.is_on(),
-        dashboard_text::for_request(
+        for_request(
             req.headers()
                 .get(header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok()),

@@ -17,6 +17,7 @@ use crate::model::version::Version;
 use crate::observe::fleet::{Device, FleetSummary};
 use crate::rollout::status::RolloutView;
 use crate::store::InventoryStatus;
+use crate::words::dashboard::Text;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -36,10 +37,10 @@ pub struct Status {
     pub releases: Vec<FolderView>,
     /// Problems with `firmware_dir` and notes about kept versions.
     pub release_problems: Vec<String>,
-    /// Russian for the Russian dashboard: the line saying no release is published (the
-    /// other problems quote the catalog's English). Not part of `/status`.
+    /// The same in Russian, for the Russian dashboard (the scan's own reasons they quote
+    /// are English). Not part of `/status`.
     #[serde(skip)]
-    pub no_release_ru: Option<String>,
+    pub release_problems_ru: Vec<String>,
     pub licenses: LicensesView,
     /// The last reloads, newest first.
     pub reloads: Vec<ReloadRecord>,
@@ -61,6 +62,29 @@ pub struct Status {
     pub tls: Option<TlsView>,
 }
 
+impl StaleFile {
+    /// Why it does not load, in the page's language.
+    pub fn error_in(&self, t: &Text) -> &str {
+        if t.lang == "ru" {
+            &self.error_ru
+        } else {
+            &self.error
+        }
+    }
+}
+
+impl Status {
+    /// The problems under the releases table, in the page's language where the table has
+    /// them.
+    pub fn release_problems_in(&self, t: &Text) -> &[String] {
+        if t.lang == "ru" {
+            &self.release_problems_ru
+        } else {
+            &self.release_problems
+        }
+    }
+}
+
 /// One file that does not load, for the red banner, `/status` and `/readyz`.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct StaleFile {
@@ -69,6 +93,9 @@ pub struct StaleFile {
     pub kind: StaleKind,
     /// Why it does not load.
     pub error: String,
+    /// The same in Russian, for the Russian dashboard (not part of `/status`).
+    #[serde(skip)]
+    pub error_ru: String,
     /// Unix seconds: since when.
     pub since: u64,
     pub since_local: String,
@@ -120,7 +147,11 @@ fn bounded(error: String) -> String {
 /// The files that do not load, as of `now` (Unix seconds): `server.yaml` first, then
 /// every broken license file.
 pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) -> Vec<StaleFile> {
-    let entry = |file: String, kind, error: String, since: u64, served: Option<usize>| {
+    let entry = |file: String,
+                 kind,
+                 (error, error_ru): (String, String),
+                 since: u64,
+                 served: Option<usize>| {
         let meanwhile = match served {
             None => "the running configuration is kept until the file loads".to_string(),
             Some(0) => "no license is served from it: every serial in it gets 404 \
@@ -132,6 +163,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
             file,
             kind,
             error: bounded(error),
+            error_ru: bounded(error_ru),
             since,
             since_local: crate::model::unix_time::local_text(since),
             stale_for_s: now.saturating_sub(since),
@@ -143,7 +175,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
         entry(
             c.file.clone(),
             StaleKind::Config,
-            c.error.clone(),
+            (c.error.clone(), c.error_ru.clone()),
             c.since,
             None,
         )
@@ -153,7 +185,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
         Some(entry(
             file.path.display().to_string(),
             StaleKind::Licenses,
-            broken.reason.clone(),
+            (broken.reason.clone(), broken.reason.clone()),
             unix(broken.since),
             Some(file.len()),
         ))
@@ -216,6 +248,14 @@ pub enum UnmappedKind {
 }
 
 impl UnmappedKind {
+    /// The kind in the dashboard's words.
+    pub fn words(&self, t: &Text) -> &'static str {
+        match self {
+            UnmappedKind::Ambiguous => t.kind_ambiguous,
+            UnmappedKind::Unknown => t.kind_unknown,
+        }
+    }
+
     /// `unknown` or `ambiguous`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -284,6 +324,16 @@ pub enum FolderLabel {
 }
 
 impl FolderLabel {
+    /// The state in the dashboard's words.
+    pub fn words(&self, t: &Text) -> &'static str {
+        match self {
+            FolderLabel::Current => t.state_current,
+            FolderLabel::Published => t.state_published,
+            FolderLabel::Settling => t.state_settling,
+            FolderLabel::Rejected => t.state_rejected,
+        }
+    }
+
     /// `current`, `published`, `settling` or `rejected`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -430,10 +480,13 @@ fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
 /// Builds the report.
 pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> Status {
     let current = snapshot.releases.current();
-    let mut release_problems = snapshot_report::release_problems(snapshot);
-    if current.is_none() {
-        release_problems.push(snapshot_report::current_line(snapshot, Lang::En));
-    }
+    let problems_in = |lang| {
+        let mut problems = snapshot_report::release_problems(snapshot, lang);
+        if current.is_none() {
+            problems.push(snapshot_report::current_line(snapshot, lang));
+        }
+        problems
+    };
     Status {
         server: server_view(operator.started, now),
         config_stale: stale_files(snapshot, operator.config_stale.as_ref(), unix(now)),
@@ -448,10 +501,8 @@ pub fn status(snapshot: &Snapshot, operator: OperatorState, now: SystemTime) -> 
         }),
         upgrade_path: upgrade_path(&snapshot.releases),
         releases: folder_views(&snapshot.releases),
-        release_problems,
-        no_release_ru: current
-            .is_none()
-            .then(|| snapshot_report::current_line(snapshot, Lang::Ru)),
+        release_problems: problems_in(Lang::En),
+        release_problems_ru: problems_in(Lang::Ru),
         licenses: licenses_view(snapshot),
         reloads: operator.reloads,
         requests: operator

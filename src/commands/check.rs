@@ -10,9 +10,10 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::Config;
 use crate::model::clock;
 use crate::model::lang::fill;
+use crate::model::lang::InLanguage;
 use crate::model::one_line::escaped;
-use crate::model::operator_text::OperatorText;
 use crate::platform::process_user;
+use crate::words::cli::OperatorText;
 
 /// Runs the check; returns the report, in `config.language`, and whether everything is
 /// fine.
@@ -28,18 +29,18 @@ pub fn run(config: &Config) -> (String, bool) {
     let mut report = String::new();
     // Which file, and how it was chosen (or where none was found).
     match &config.path {
-        Some(_) => report.push_str(&format!("{}: ok\n", config.found.describe())),
+        Some(_) => report.push_str(&format!("{}: ok\n", config.found.describe(lang))),
         None => report.push_str(&format!(
             "{}{}\n",
-            config.found.describe(),
-            config.found.fallback()
+            config.found.describe(lang),
+            config.found.fallback(lang)
         )),
     }
     report.push_str(&fill(t.check_listen, &[("addr", &config.listen)]));
     report.push('\n');
     let tls_problem = tls_line(config, t, &mut report);
     report.push_str(&snapshot_report::full_report(&snapshot, lang));
-    let mut errors = snapshot_report::errors(&snapshot);
+    let mut errors = snapshot_report::errors(&snapshot, lang);
     errors.extend(tls_problem);
     let published = snapshot
         .all_lines()
@@ -56,7 +57,7 @@ pub fn run(config: &Config) -> (String, bool) {
     for warning in config
         .warnings()
         .into_iter()
-        .chain(snapshot_report::warnings(&snapshot))
+        .chain(snapshot_report::warnings(&snapshot, lang))
     {
         warnings.push(escaped(&warning).to_string());
     }
@@ -100,7 +101,7 @@ fn tls_line(config: &Config, t: &OperatorText, report: &mut String) -> Option<St
             report.push('\n');
             None
         }
-        Err(problem) => Some(problem.to_string()),
+        Err(problem) => Some(problem.in_language(config.language)),
     }
 }
 

@@ -25,11 +25,11 @@ use crate::commands::server_client::{self, Waited};
 use crate::config::cli::PublishArgs;
 use crate::config::Config;
 use crate::model::lang::{fill, InLanguage, Lang};
-use crate::model::operator_text::OperatorText;
 use crate::model::version::Version;
 use crate::publishing::release_meta_text::{meta_text, MetaChoices, MetaTextError};
 use crate::publishing::source::{self, SourceError};
 use crate::publishing::staging::{write_release, StagingError, Written};
+use crate::words::cli::OperatorText;
 
 /// How long the source's files must keep their size to count as completely copied.
 const STABLE_FOR: Duration = Duration::from_millis(500);

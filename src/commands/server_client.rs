@@ -6,10 +6,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use base64::Engine;
 
 use crate::config::Config;
+use crate::model::lang::{fill, Lang};
+use crate::words::{cause_in, chain_in, Said};
 
 /// The status code and body of one request to the admin listener.
 pub fn admin(
@@ -19,7 +21,7 @@ pub fn admin(
     timeout: Duration,
 ) -> Result<(u16, String)> {
     let Some(admin) = config.admin_listen else {
-        bail!("admin_listen is off, so the running server cannot be asked");
+        bail!(Said::new(|w| w.operator.client_no_admin.to_string()));
     };
     let auth = config
         .admin_token
@@ -28,9 +30,9 @@ pub fn admin(
             let basic = base64::engine::general_purpose::STANDARD.encode(format!("kkt:{token}"));
             format!("Authorization: Basic {basic}\r\n")
         });
-    let (status, body) = exchange(admin, "admin", method, path, &auth, timeout)?;
+    let (status, body) = exchange(admin, Listener::Admin, method, path, &auth, timeout)?;
     if status == 401 {
-        bail!("the admin token was refused: set KKT_ADMIN_TOKEN (or admin_token) as the server has it");
+        bail!(Said::new(|w| w.operator.client_token_refused.to_string()));
     }
     Ok((status, body))
 }
@@ -41,7 +43,7 @@ pub fn device_head(config: &Config, path: &str, etag: &str) -> Result<u16> {
     let header = format!("If-None-Match: \"{etag}\"\r\n");
     let (status, _) = exchange(
         config.listen,
-        "device",
+        Listener::Device,
         "HEAD",
         path,
         &header,
@@ -50,9 +52,16 @@ pub fn device_head(config: &Config, path: &str, etag: &str) -> Result<u16> {
     Ok(status)
 }
 
+/// Which of the server's listeners a command asks.
+#[derive(Clone, Copy)]
+enum Listener {
+    Admin,
+    Device,
+}
+
 fn exchange(
     listener: SocketAddr,
-    which: &str,
+    which: Listener,
     method: &str,
     path: &str,
     headers: &str,
@@ -63,10 +72,19 @@ fn exchange(
     } else {
         listener
     };
-    let mut stream =
-        TcpStream::connect_timeout(&target, Duration::from_secs(5)).with_context(|| {
-            format!("cannot reach the server's {which} listener at {target}; is it running?")
-        })?;
+    let mut stream = TcpStream::connect_timeout(&target, Duration::from_secs(5)).map_err(|e| {
+        Said::new(|w| {
+            let which = match which {
+                Listener::Admin => w.operator.client_admin,
+                Listener::Device => w.operator.client_device,
+            };
+            fill(
+                w.operator.client_unreachable,
+                &[("which", &which), ("target", &target)],
+            ) + ": "
+                + &cause_in(&e, w.lang)
+        })
+    })?;
     stream.set_read_timeout(Some(timeout))?;
     write!(
         stream,
@@ -113,7 +131,7 @@ pub fn wait_for_device(
             Ok(status) if status == wanted => return Waited::Answered(started.elapsed()),
             Ok(_) => {}
             Err(_) if started.elapsed() < Duration::from_secs(1) => {}
-            Err(e) => return Waited::NoServer(format!("{e:#}")),
+            Err(e) => return Waited::NoServer(chain_in(&*e, Lang::operator())),
         }
         if let Some(reason) = give_up() {
             return Waited::GaveUp(reason);

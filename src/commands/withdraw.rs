@@ -16,9 +16,9 @@ use crate::commands::server_client::{self, Waited};
 use crate::config::cli::WithdrawArgs;
 use crate::config::Config;
 use crate::model::lang::{fill, InLanguage};
-use crate::model::operator_text::OperatorText;
 use crate::model::version::Version;
 use crate::publishing::withdraw::{withdraw, WithdrawError};
+use crate::words::cli::OperatorText;
 
 /// How long to wait for the running server to stop serving it.
 const WAIT_FOR: Duration = Duration::from_secs(30);

@@ -13,7 +13,9 @@ use serde::de::{
 
 use crate::config::layer::{Given, Layer};
 use crate::config::settings::{self, Setting, SettingError, Shape};
+use crate::model::lang::fill;
 use crate::model::problem::yaml_message;
+use crate::words::Said;
 
 /// `server.yaml` as written: the settings it gives.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -31,13 +33,19 @@ pub fn parse_file(text: &str) -> Result<FileConfig> {
     match read {
         Ok(given) => Ok(FileConfig { given }),
         Err(error) => match problem.into_inner() {
-            Some(sentence) => {
-                let line = error
-                    .location()
-                    .map(|at| format!(" (line {})", at.line()))
-                    .unwrap_or_default();
-                bail!("{sentence}{line}")
-            }
+            Some(sentence) => match error.location() {
+                Some(at) => Err(Said::new(|w| {
+                    fill(
+                        w.config.at_line,
+                        &[
+                            ("sentence", &sentence.in_language(w.lang)),
+                            ("line", &at.line()),
+                        ],
+                    )
+                })
+                .into()),
+                None => Err(sentence.into()),
+            },
             // Not a value of ours: the YAML itself is broken (a tab, an unclosed quote).
             None => bail!("{}", yaml_message(&error)),
         },
@@ -134,9 +142,9 @@ fn convert(setting: &Setting, raw: &Raw) -> Result<Option<Given>, SettingError> 
 }
 
 /// Remembers our sentence while serde carries a placeholder error out with the line.
-type Problem<'a> = &'a RefCell<Option<String>>;
+type Problem<'a> = &'a RefCell<Option<Said>>;
 
-fn fail<E: de::Error>(problem: Problem<'_>, sentence: String) -> E {
+fn fail<E: de::Error>(problem: Problem<'_>, sentence: Said) -> E {
     *problem.borrow_mut() = Some(sentence);
     E::custom("see the sentence kept beside")
 }
@@ -187,7 +195,10 @@ impl<'de> Visitor<'de> for FileSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Layer, A::Error> {
-        Err(self.not_keys("a list"))
+        Err(fail(
+            self.problem,
+            Said::new(|w| fill(w.config.not_keys, &[("got", &w.config.a_list)])),
+        ))
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<Layer, E> {
@@ -215,7 +226,7 @@ impl FileSeed<'_> {
     fn not_keys<E: de::Error>(&self, got: &str) -> E {
         fail(
             self.problem,
-            format!("the configuration must be lines of key: value, like listen: 0.0.0.0:8888; got {got}"),
+            Said::new(|w| fill(w.config.not_keys, &[("got", &got)])),
         )
     }
 }
@@ -275,7 +286,7 @@ where
     F: FnOnce(Raw) -> Result<T, SettingError>,
 {
     fn finish<E: de::Error>(self, raw: Result<Raw, E>) -> Result<T, E> {
-        (self.check)(raw?).map_err(|refused| fail(self.problem, refused.to_string()))
+        (self.check)(raw?).map_err(|refused| fail(self.problem, Said::of(&refused)))
     }
 }
 

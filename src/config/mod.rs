@@ -27,17 +27,34 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use crate::config::cli::RawArgs;
 pub use crate::config::file::{parse_file, FileConfig};
 use crate::config::layer::Layer;
 use crate::config::postgres_url::PostgresSetting;
 use crate::config::settings::*;
-use crate::model::lang::{Lang, LanguageChoice};
+use crate::model::lang::{fill, Lang, LanguageChoice};
 use crate::model::text_file::utf8_text;
 use crate::model::trusted_proxies::TrustedProxies;
 use crate::model::version::Version;
+use crate::words::{cause_in, chain_in, Said, Words};
+
+/// A sentence of the table with `values`, ending in why (an error's whole chain, each
+/// part in the same language).
+fn said(
+    template: impl Fn(&'static Words) -> &'static str,
+    values: &[(&str, &dyn std::fmt::Display)],
+    why: &anyhow::Error,
+) -> anyhow::Error {
+    Said::new(|w| {
+        let why = chain_in(&**why, w.lang);
+        let mut all: Vec<(&str, &dyn std::fmt::Display)> = values.to_vec();
+        all.push(("why", &why));
+        fill(template(w), &all)
+    })
+    .into()
+}
 
 /// The settings the server runs with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +126,18 @@ pub struct TlsSetting {
     pub admin: bool,
 }
 
+/// The `language` the configuration file names, when the file can be read and parsed: a
+/// configuration refused further on (a bad `listen`) is still explained in the language
+/// its file asks for. `None` when there is no such file or key.
+pub fn file_language(raw: &RawArgs) -> Option<LanguageChoice> {
+    let named = raw.config.clone().map(|path| (path, search::NamedBy::Flag));
+    let found = search::choose(named, &search::places());
+    let bytes = read_config_file(found.path()?).ok()?;
+    let text = utf8_text(bytes, "").ok()?;
+    let file = parse_file(&text).ok()?;
+    LanguageChoice::parse(&file.given.text(&LANGUAGE)??)
+}
+
 impl Config {
     /// Reads the configuration file named by `raw`, or the first one `search` finds, and
     /// lays `raw` over it. No file anywhere means "all defaults"; a missing named file is
@@ -123,25 +152,28 @@ impl Config {
             (path, by)
         });
         let mut found = search::choose(named, &search::places());
-        let file =
-            match found.path() {
-                None => None,
-                Some(path) => match read_config_file(path) {
-                    Ok(bytes) => {
-                        let text = utf8_text(bytes, &path.display().to_string())
-                            .map_err(anyhow::Error::msg)?;
-                        Some(parse_file(&text).with_context(|| {
-                            format!("{}: invalid configuration", path.display())
-                        })?)
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !found.named() => None,
-                    Err(e) => {
-                        return Err(e).with_context(|| {
-                            format!("cannot read the configuration file {}", path.display())
-                        })
-                    }
-                },
-            };
+        let file = match found.path() {
+            None => None,
+            Some(path) => match read_config_file(path) {
+                Ok(bytes) => {
+                    let text = utf8_text(bytes, &path.display().to_string())
+                        .map_err(anyhow::Error::msg)?;
+                    Some(parse_file(&text).map_err(|e| {
+                        said(|w| w.config.invalid, &[("file", &path.display())], &e)
+                    })?)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !found.named() => None,
+                Err(e) => {
+                    return Err(Said::new(|w| {
+                        fill(
+                            w.config.cannot_read,
+                            &[("file", &path.display()), ("why", &cause_in(&e, w.lang))],
+                        )
+                    })
+                    .into())
+                }
+            },
+        };
         let path = found.path().map(Path::to_path_buf);
         if file.is_none() {
             // Searched, but gone before it could be read: as if never there.
@@ -277,14 +309,21 @@ impl Sources<'_> {
             .number(setting)
             .or_else(|| self.file.number(setting))
             .unwrap_or(default);
-        Ok(setting.bounded(value)?)
+        Ok(setting.bounded(value).map_err(|e| Said::of(&e))?)
     }
 
     /// [`Sources::number`] for counts held as `usize`.
     fn count(&self, setting: &Setting) -> Result<usize> {
         let value = self.number(setting)?;
-        usize::try_from(value)
-            .map_err(|_| anyhow::anyhow!("{} {value} is too large here", setting.key))
+        usize::try_from(value).map_err(|_| {
+            Said::new(|w| {
+                fill(
+                    w.config.too_large_here,
+                    &[("key", &setting.key), ("value", &value)],
+                )
+            })
+            .into()
+        })
     }
 
     fn bool(&self, setting: &Setting) -> bool {
@@ -313,14 +352,15 @@ impl Sources<'_> {
             .or_else(|| self.file.number(&CRITICAL_VERSION));
         match value.map(u32::try_from) {
             None | Some(Ok(0)) => Ok(None),
-            Some(Ok(value)) => Ok(Some(Version::from_yyyymmdd(value).with_context(|| {
-                format!("critical_version {value} is not a real date written yyyymmdd")
+            Some(Ok(value)) => Ok(Some(Version::from_yyyymmdd(value).ok_or_else(|| {
+                Said::new(|w| fill(w.config.critical_not_a_date, &[("value", &value)]))
             })?)),
-            Some(Err(_)) => bail!(
-                "critical_version must be {}; got {}",
-                CRITICAL_VERSION.form,
-                value.unwrap_or_default()
-            ),
+            Some(Err(_)) => Err(Said::of(&SettingError::WrongForm {
+                key: CRITICAL_VERSION.key,
+                form: CRITICAL_VERSION.form,
+                given: value.unwrap_or_default().to_string(),
+            })
+            .into()),
         }
     }
 
@@ -397,10 +437,7 @@ impl Sources<'_> {
                 files: tls::TlsFiles { cert, key },
                 admin: admin_tls,
             }),
-            (true, _, _) => bail!(
-                "tls_listen and admin_tls need tls_cert and tls_key: the certificate chain and \
-                 its private key as PEM files (for example certbot's fullchain.pem and privkey.pem)"
-            ),
+            (true, _, _) => bail!(Said::new(|w| w.config.tls_needs_files.to_string())),
         };
         if let Some(tls_addr) = tls
             .as_ref()
@@ -408,7 +445,7 @@ impl Sources<'_> {
             .filter(|a| a.port() != 0)
         {
             if tls_addr == listen || Some(tls_addr) == admin_listen {
-                bail!("tls_listen must be an address of its own, not listen's or admin_listen's");
+                bail!(Said::new(|w| w.config.tls_listen_own.to_string()));
             }
         }
         Ok(tls)
@@ -469,11 +506,13 @@ impl InventorySetting {
             // A URL of another scheme, a misspelt one (`postgres:/…`) or libpq's `key=value`
             // form may hold a password: only what comes before the first `:`, `/`, `@` or
             // `=` is echoed, unless there is nothing after it but a path (`sqlit:inv.db`).
-            _ => bail!(
-                "inventory must be sqlite:<file>, postgres://user:password@host/database or off; \
-                 got {:?}",
-                shown_inventory(text)
-            ),
+            _ => {
+                let got = format!("{:?}", shown_inventory(text));
+                bail!(Said::new(|w| fill(
+                    w.config.inventory_form,
+                    &[("got", &got)]
+                )))
+            }
         }
     }
 }
@@ -491,15 +530,12 @@ fn read_config_file(path: &Path) -> std::io::Result<Vec<u8>> {
         NotRead::NotOpened(NotOpened::Missing) => Error::from(ErrorKind::NotFound),
         NotRead::NotOpened(NotOpened::NotRegular(kind)) => Error::new(
             ErrorKind::InvalidInput,
-            format!("it is {kind}, not a regular file"),
+            Said::new(|w| fill(w.config.not_regular, &[("kind", &w.config.file_kind(kind))])),
         ),
         NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => e,
         NotRead::Larger(limit) => Error::new(
             ErrorKind::InvalidData,
-            format!(
-                "it is larger than {} KiB, which no configuration file is",
-                limit >> 10
-            ),
+            Said::new(|w| fill(w.config.too_big, &[("kib", &(limit >> 10))])),
         ),
     })
 }
@@ -551,12 +587,11 @@ pub enum WatchMode {
 fn language(text: &str) -> Result<Lang> {
     match LanguageChoice::parse(text) {
         Some(choice) => Ok(choice.resolve()),
-        None => bail!(
-            "{} must be {}; got {:?}",
-            LANGUAGE.key,
-            LANGUAGE.form,
-            text.trim()
-        ),
+        None => bail!(Said::of(&SettingError::WrongForm {
+            key: LANGUAGE.key,
+            form: LANGUAGE.form,
+            given: format!("{:?}", text.trim()),
+        })),
     }
 }
 
@@ -566,7 +601,11 @@ impl WatchMode {
             "auto" => Ok(WatchMode::Auto),
             "inotify" | "native" | "notify" => Ok(WatchMode::Notify),
             "poll" => Ok(WatchMode::Poll),
-            other => bail!("watch must be auto, inotify or poll; got {other:?}"),
+            other => bail!(Said::of(&SettingError::WrongForm {
+                key: WATCH.key,
+                form: WATCH.form,
+                given: format!("{other:?}"),
+            })),
         }
     }
 }
@@ -575,23 +614,15 @@ impl Config {
     /// Settings that work but leave a door open: `check` prints each as a warning and
     /// start-up logs it, every time, until it is fixed.
     pub fn warnings(&self) -> Vec<String> {
+        let t = Words::of(self.language).config;
         let mut warnings = Vec::new();
         if let Some(addr) = self.admin_listen.filter(|a| !a.ip().is_loopback()) {
             if self.admin_token.is_none() {
-                warnings.push(format!(
-                    "admin_listen {addr} can be reached from other machines and admin_token is \
-                     not set: anyone who reaches it can read the fleet (serials, addresses) and \
-                     ask for reloads. Set admin_token (better: KKT_ADMIN_TOKEN in the service's \
-                     environment), or listen on 127.0.0.1"
-                ));
+                warnings.push(fill(t.warn_admin_open, &[("addr", &addr)]));
             }
         }
         for everyone in self.trusted_proxies.everyone() {
-            warnings.push(format!(
-                "trusted_proxies holds {everyone}, which is every address: any device can name \
-                 any address in X-Forwarded-For and pass for a rollout pilot or another shop. \
-                 List only your proxies' addresses"
-            ));
+            warnings.push(fill(t.warn_trusted_everyone, &[("everyone", &everyone)]));
         }
         warnings
     }
@@ -617,23 +648,25 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => match &self.found {
                 // The usual cause: the command ran where no server.yaml is. Say so first,
                 // rather than send the operator to create ./firmware.
-                search::Found::Nothing { .. } => bail!(
-                    "firmware_dir {} does not exist, and {}. Name the configuration with \
-                     --config <file> (or KKT_CONFIG), or run the command in its folder",
-                    dir.display(),
-                    self.found.describe()
-                ),
-                _ => bail!(
-                    "firmware_dir {} does not exist; create it (one folder per release inside) \
-                     or point firmware_dir (--firmware-dir, KKT_FIRMWARE_DIR) at the right \
-                     folder",
-                    dir.display()
-                ),
+                search::Found::Nothing { .. } => bail!(Said::new(|w| fill(
+                    w.config.firmware_dir_missing_no_config,
+                    &[
+                        ("dir", &dir.display()),
+                        ("found", &self.found.describe(w.lang))
+                    ],
+                ))),
+                _ => bail!(Said::new(|w| fill(
+                    w.config.firmware_dir_missing,
+                    &[("dir", &dir.display())]
+                ))),
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => {
-                bail!("firmware_dir {} is a file, not a folder", dir.display())
-            }
-            Err(e) => bail!("firmware_dir {} cannot be listed: {e}", dir.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => bail!(Said::new(|w| {
+                fill(w.config.firmware_dir_is_file, &[("dir", &dir.display())])
+            })),
+            Err(e) => bail!(Said::new(|w| fill(
+                w.config.firmware_dir_unlistable,
+                &[("dir", &dir.display()), ("why", &cause_in(&e, w.lang))],
+            ))),
         }
     }
 }
@@ -644,22 +677,17 @@ impl Config {
 fn admin_token(token: &str) -> Result<String> {
     let token = token.trim();
     if token.is_empty() {
-        bail!(
-            "admin_token is blank; write a random text of at least 16 characters, or remove \
-             the key to run the admin listener without a token"
-        );
+        bail!(Said::new(|w| w.config.admin_token_blank.to_string()));
     }
     if token.chars().count() < 16 {
-        bail!(
-            "admin_token must be at least 16 characters; it has {}",
-            token.chars().count()
-        );
+        let count = token.chars().count();
+        bail!(Said::new(|w| fill(
+            w.config.admin_token_short,
+            &[("count", &count)]
+        )));
     }
     if !token.chars().all(|c| c.is_ascii_graphic()) {
-        bail!(
-            "admin_token may hold only Latin letters, digits and punctuation (no spaces, no \
-             Cyrillic): a browser or curl could not send it otherwise"
-        );
+        bail!(Said::new(|w| w.config.admin_token_chars.to_string()));
     }
     Ok(token.to_string())
 }
@@ -676,19 +704,27 @@ fn admin_hosts(list: Vec<String>) -> Result<Vec<String>> {
             if plain {
                 Ok(name)
             } else {
-                bail!(
-                    "admin_hosts: {name:?} is not a host name like kkt-admin.example.ru \
-                     (letters, digits, dots and dashes; no port, no scheme)"
-                )
+                let name = format!("{name:?}");
+                bail!(Said::new(|w| fill(
+                    w.config.admin_hosts_form,
+                    &[("name", &name)]
+                )))
             }
         })
         .collect()
 }
 
 fn parse_addr(key: &str, text: &str) -> Result<SocketAddr> {
-    text.trim()
-        .parse()
-        .with_context(|| format!("{key} {text:?} is not an address like 0.0.0.0:8888 or [::]:8888"))
+    text.trim().parse().map_err(|e: std::net::AddrParseError| {
+        let text = format!("{text:?}");
+        Said::new(|w| {
+            fill(
+                w.config.address_form,
+                &[("key", &key), ("text", &text), ("why", &e)],
+            )
+        })
+        .into()
+    })
 }
 
 /// `public_url` must be an absolute http(s) URL; its trailing `/` is dropped.
@@ -698,10 +734,20 @@ fn check_public_url(url: &str) -> Result<String> {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
     match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) && !host.contains(['?', '#']) => {
+        Some(host)
+            if !host.is_empty()
+                && !host.contains(char::is_whitespace)
+                && !host.contains(['?', '#']) =>
+        {
             Ok(url.to_string())
         }
-        _ => bail!("public_url {url:?} must look like https://fw.example.ru or http://10.0.0.5:8888/prefix"),
+        _ => {
+            let url = format!("{url:?}");
+            bail!(Said::new(|w| fill(
+                w.config.public_url_form,
+                &[("url", &url)]
+            )))
+        }
     }
 }
 

@@ -13,7 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::cli::{Command, ServiceAction};
+use crate::model::lang::{fill, Lang};
 use crate::model::one_line::escaped;
+use crate::words::Words;
 
 /// The file looked for in the working folder.
 pub const WORKING_FOLDER_FILE: &str = "server.yaml";
@@ -105,29 +107,25 @@ impl Found {
         matches!(self, Found::Flag(_) | Found::Env(_))
     }
 
-    /// One line saying which file is used and why, or where none was found.
-    pub fn describe(&self) -> String {
-        match self {
-            Found::Flag(path) => format!("configuration {} (--config)", shown(path)),
-            Found::Env(path) => format!("configuration {} (KKT_CONFIG)", shown(path)),
-            Found::Searched { path, .. } => {
-                format!("configuration {} (found without --config)", shown(path))
+    /// One line saying which file is used and why, or where none was found, in `lang`.
+    pub fn describe(&self, lang: Lang) -> String {
+        let t = Words::of(lang).config;
+        let (template, path) = match self {
+            Found::Flag(path) => (t.used_flag, shown(path, lang)),
+            Found::Env(path) => (t.used_env, shown(path, lang)),
+            Found::Searched { path, .. } => (t.used_found, shown(path, lang)),
+            Found::Nothing { tried } => {
+                let tried: Vec<String> = tried.iter().map(|p| shown(p, lang)).collect();
+                return fill(t.used_none, &[("tried", &tried.join(", "))]);
             }
-            Found::Nothing { tried } => format!(
-                "no configuration file found (looked for --config, KKT_CONFIG, {})",
-                tried
-                    .iter()
-                    .map(|p| shown(p))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
+        };
+        fill(template, &[("path", &path)])
     }
 
     /// What no file means, after [`Found::describe`].
-    pub fn fallback(&self) -> &'static str {
+    pub fn fallback(&self, lang: Lang) -> &'static str {
         match self {
-            Found::Nothing { .. } => ": defaults and flags only",
+            Found::Nothing { .. } => Words::of(lang).config.defaults_only,
             _ => "",
         }
     }
@@ -136,25 +134,29 @@ impl Found {
     /// stderr for the other commands (their stdout may be read by a script). `check`
     /// says it in its own report.
     pub fn announce(&self, command: &Command) {
+        let lang = Lang::operator();
         match command {
             Command::Check => {}
             Command::Serve | Command::Service(ServiceAction::Run) => {
-                log::info!("{}{}", self.describe(), self.fallback())
+                log::info!("{}{}", self.describe(lang), self.fallback(lang))
             }
-            _ => eprintln!("kkt-update-server: {}{}", self.describe(), self.fallback()),
+            _ => eprintln!(
+                "kkt-update-server: {}{}",
+                self.describe(lang),
+                self.fallback(lang)
+            ),
         }
     }
 }
 
 /// A place as the operator should read it: a relative path with the working folder it is
 /// relative to, on one line.
-fn shown(path: &Path) -> String {
+fn shown(path: &Path, lang: Lang) -> String {
     let text = if path.is_relative() {
         match std::env::current_dir() {
-            Ok(folder) => format!(
-                "{} in the working folder {}",
-                path.display(),
-                folder.display()
+            Ok(folder) => fill(
+                Words::of(lang).config.in_working_folder,
+                &[("path", &path.display()), ("folder", &folder.display())],
             ),
             Err(_) => path.display().to_string(),
         }

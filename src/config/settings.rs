@@ -4,6 +4,10 @@
 //! are all held to this list (ripgrep's `flags/defs.rs` is the model): a new setting is
 //! one item here plus the line in `resolve` that says what it means.
 
+use crate::model::lang::fill;
+use crate::words::config::ConfigText;
+use crate::words::{FromTable, Words};
+
 /// The allowed range of a number setting, in the words an operator reads in an error.
 /// Every duration and count has an upper bound: a value near `u64::MAX` that passed
 /// `check` used to panic a worker (`keep_alive_s`) or the shutdown (`shutdown_timeout_s`).
@@ -511,38 +515,85 @@ impl Setting {
 }
 
 /// A value a setting does not take: a sentence naming the key, the value and the form or
-/// range expected.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// range expected, in the operator's language (`words::config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettingError {
-    #[error(
-        "{key} must be between {} and {}{}; got {value}",
-        bound.min,
-        bound.max,
-        unit_words(bound.unit)
-    )]
     OutOfBounds {
         key: &'static str,
         bound: Bound,
         value: u64,
     },
     /// `given`: the value as written.
-    #[error("{key} must be {form}; got {given}")]
     WrongForm {
         key: &'static str,
         form: &'static str,
         given: String,
     },
-    #[error("{key} is written twice; keep one")]
-    Twice { key: &'static str },
+    Twice {
+        key: &'static str,
+    },
     /// A key `server.yaml` does not have, as written (shown only when it looks like a key).
-    #[error(
-        "{}: {}the keys of server.yaml are {}",
-        unknown_key(.0),
-        did_you_mean(.0),
-        SETTINGS.iter().map(|s| s.key).collect::<Vec<_>>().join(", ")
-    )]
     UnknownKey(String),
 }
+
+impl FromTable for SettingError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.config;
+        match self {
+            SettingError::OutOfBounds { key, bound, value } => {
+                let unit = if bound.unit.is_empty() {
+                    String::new()
+                } else {
+                    fill(t.unit, &[("unit", &t.unit_words(bound.unit))])
+                };
+                fill(
+                    t.out_of_bounds,
+                    &[
+                        ("key", key),
+                        ("min", &bound.min),
+                        ("max", &bound.max),
+                        ("unit", &unit),
+                        ("value", value),
+                    ],
+                )
+            }
+            SettingError::WrongForm { key, form, given } => fill(
+                t.wrong_form,
+                &[("key", key), ("form", &t.form(key, form)), ("given", given)],
+            ),
+            SettingError::Twice { key } => fill(t.twice, &[("key", key)]),
+            SettingError::UnknownKey(key) => fill(
+                t.unknown_key,
+                &[
+                    ("field", &unknown_key(key, t)),
+                    ("did_you_mean", &did_you_mean(key, t)),
+                    (
+                        "keys",
+                        &SETTINGS
+                            .iter()
+                            .map(|s| s.key)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
+                ],
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for SettingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+
+impl crate::model::lang::InLanguage for SettingError {
+    fn in_russian(&self) -> String {
+        self.russian()
+    }
+}
+
+impl std::error::Error for SettingError {}
 
 /// The longest unknown key echoed (the longest real one is 24 characters).
 const SHOWN_KEY_MAX: usize = 40;
@@ -550,32 +601,20 @@ const SHOWN_KEY_MAX: usize = 40;
 /// "unknown field `lisen`", or, for what cannot be a mistyped key, its length only: a file
 /// that is no configuration at all (`--config /etc/shadow` under a sudo rule for `check`)
 /// reads as one long key, and its text (a password hash) must not be echoed.
-fn unknown_key(key: &str) -> String {
+fn unknown_key(key: &str, t: &ConfigText) -> String {
     let key_like = key.chars().count() <= SHOWN_KEY_MAX && !key.contains([':', '$', '/', '=', '@']);
     if key_like {
         // Escaped: a key is echoed to a terminal and a log.
-        format!("unknown field `{}`", key.escape_debug())
+        fill(t.unknown_field, &[("key", &key.escape_debug())])
     } else {
-        format!(
-            "unknown field of {} characters (not shown: it is not written like a key)",
-            key.chars().count()
-        )
+        fill(t.unknown_field_hidden, &[("count", &key.chars().count())])
     }
 }
 
 /// "did you mean critical_version? " when a setting's key is near the unknown `key`.
-fn did_you_mean(key: &str) -> String {
+fn did_you_mean(key: &str, t: &ConfigText) -> String {
     crate::model::did_you_mean::nearest(key, SETTINGS.iter().map(|s| s.key))
-        .map_or_else(String::new, |near| format!("did you mean {near}? "))
-}
-
-/// ` (milliseconds)` after a range, or nothing for a count.
-fn unit_words(unit: &str) -> String {
-    if unit.is_empty() {
-        String::new()
-    } else {
-        format!(" ({unit})")
-    }
+        .map_or_else(String::new, |near| fill(t.did_you_mean, &[("near", &near)]))
 }
 
 #[cfg(test)]
@@ -626,6 +665,72 @@ mod tests {
             ),
             "{typo}"
         );
+    }
+
+    /// The same refusals in Russian: the key, the value and the form, the form in Russian.
+    #[test]
+    fn refusals_speak_russian_from_the_table() {
+        use crate::model::lang::InLanguage;
+        let typo = SettingError::UnknownKey("critcal_version".into()).in_russian();
+        assert!(
+            typo.starts_with(
+                "неизвестный ключ `critcal_version`: может быть, critical_version? ключи \
+                 server.yaml: listen, "
+            ),
+            "{typo}"
+        );
+        let out = SettingError::OutOfBounds {
+            key: "settle_ms",
+            bound: Bound {
+                min: 0,
+                max: 10,
+                unit: "milliseconds",
+            },
+            value: 11,
+        };
+        assert_eq!(
+            out.in_russian(),
+            "settle_ms: ожидается число от 0 до 10 (в миллисекундах); получено 11"
+        );
+        let form = SettingError::WrongForm {
+            key: "static_files",
+            form: STATIC_FILES.form,
+            given: "maybe".into(),
+        };
+        assert_eq!(
+            form.in_russian(),
+            "static_files: ожидается true или false; получено maybe"
+        );
+        assert_eq!(
+            form.to_string(),
+            "static_files must be true or false; got maybe"
+        );
+    }
+
+    /// Every setting has its form in the Russian table, and the table names no key that
+    /// is not a setting (a renamed key would leave its Russian behind).
+    #[test]
+    fn every_setting_has_its_form_in_russian() {
+        let ru = Words::of(crate::model::lang::Lang::Ru).config;
+        for setting in SETTINGS {
+            assert!(
+                ru.forms
+                    .iter()
+                    .any(|(key, form)| *key == setting.key && !form.is_empty()),
+                "{} has no Russian form",
+                setting.key
+            );
+        }
+        for (key, _) in ru.forms {
+            assert!(find(key).is_some(), "{key} is no setting");
+        }
+        for bound in SETTINGS.iter().filter_map(Setting::bound) {
+            assert!(
+                bound.unit.is_empty() || ru.unit_words(bound.unit) != bound.unit,
+                "{} has no Russian",
+                bound.unit
+            );
+        }
     }
 
     #[test]

@@ -18,7 +18,9 @@ use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::model::lang::fill;
 use crate::platform::lock_recover::LockRecover;
+use crate::words::{FromTable, Words};
 
 /// The two files, as configured (`tls_cert`, `tls_key`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,49 +36,76 @@ pub fn provider() -> Arc<CryptoProvider> {
 
 /// Why a certificate and key do not make a pair to serve, naming the file (by its setting,
 /// `tls_cert` or `tls_key`) and what is wrong with it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum TlsError {
-    #[error("tls_cert {}: cannot be read: {error}", .path.display())]
     CertUnreadable {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("tls_cert {}: not a PEM certificate: {error}", .path.display())]
     CertNotPem {
         path: PathBuf,
         error: rustls_pki_types::pem::Error,
     },
-    #[error(
-        "tls_cert {}: holds no certificate (expected -----BEGIN CERTIFICATE-----)",
-        .0.display()
-    )]
     NoCertificate(PathBuf),
-    #[error("tls_key {}: cannot be read: {error}", .path.display())]
     KeyUnreadable {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error(
-        "tls_key {}: no private key in it (expected -----BEGIN PRIVATE KEY----- or an RSA/EC \
-         key): {error}",
-        .path.display()
-    )]
     NoKey {
         path: PathBuf,
         error: rustls_pki_types::pem::Error,
     },
-    #[error(
-        "tls_key {} does not belong to the certificate in tls_cert {}",
-        .files.key.display(),
-        .files.cert.display()
-    )]
-    NotTheirKey { files: TlsFiles },
+    NotTheirKey {
+        files: TlsFiles,
+    },
     /// Anything else rustls refuses in the key.
-    #[error("tls_key {}: {error}", .path.display())]
-    KeyRefused { path: PathBuf, error: rustls::Error },
-    #[error("TLS set-up failed: {0}")]
+    KeyRefused {
+        path: PathBuf,
+        error: rustls::Error,
+    },
     SetUp(rustls::Error),
 }
+
+impl FromTable for TlsError {
+    /// The sentence of the table; the causes quoted (the system's, rustls's) as they give
+    /// them.
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.config;
+        let file = |template, path: &Path, why: &dyn std::fmt::Display| {
+            fill(template, &[("file", &path.display()), ("why", why)])
+        };
+        match self {
+            TlsError::CertUnreadable { path, error } => file(t.tls_cert_unreadable, path, error),
+            TlsError::CertNotPem { path, error } => file(t.tls_cert_not_pem, path, error),
+            TlsError::NoCertificate(path) => file(t.tls_no_certificate, path, &""),
+            TlsError::KeyUnreadable { path, error } => file(t.tls_key_unreadable, path, error),
+            TlsError::NoKey { path, error } => file(t.tls_no_key, path, error),
+            TlsError::NotTheirKey { files } => fill(
+                t.tls_not_their_key,
+                &[
+                    ("key", &files.key.display()),
+                    ("cert", &files.cert.display()),
+                ],
+            ),
+            TlsError::KeyRefused { path, error } => file(t.tls_key_refused, path, error),
+            TlsError::SetUp(error) => fill(t.tls_set_up, &[("why", error)]),
+        }
+    }
+}
+
+impl std::fmt::Display for TlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+
+impl crate::model::lang::InLanguage for TlsError {
+    fn in_russian(&self) -> String {
+        self.russian()
+    }
+}
+
+impl std::error::Error for TlsError {}
 
 /// Reads and checks the pair: a chain of at least one certificate, one private key, and the
 /// key belonging to the first certificate. Errors name the file and say what is wrong.

@@ -9,6 +9,13 @@ use std::time::Duration;
 use log::{info, warn};
 
 use crate::config::tls::{CertificateStore, Renewal};
+use crate::model::lang::{fill, InLanguage, Lang};
+use crate::words::Words;
+
+/// The words in the operator's language.
+fn words() -> &'static Words {
+    Words::of(Lang::operator())
+}
 
 /// How often the files are looked at.
 const EVERY: Duration = Duration::from_secs(2);
@@ -20,12 +27,19 @@ pub async fn run(store: Arc<CertificateStore>) {
         match store.renew_if_changed() {
             Renewal::Same => {}
             Renewal::Taken => info!(
-                "TLS certificate {} changed: new connections get the new one",
-                store.files().cert.display()
+                "{}",
+                fill(
+                    words().log.certificate_taken,
+                    &[("file", &store.files().cert.display())]
+                )
             ),
-            Renewal::Refused(reason) => {
-                warn!("{reason}; the certificate served before keeps serving")
-            }
+            Renewal::Refused(reason) => warn!(
+                "{}",
+                fill(
+                    words().log.certificate_refused,
+                    &[("why", &reason.in_language(Lang::operator()))]
+                )
+            ),
         }
     }
 }

@@ -21,11 +21,13 @@ use crate::catalog::write_ledger::WriteLedger;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::clock;
-use crate::model::lang::Lang;
-use crate::model::operator_text::OperatorText;
+use crate::model::lang::{fill, Lang};
 use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
 use crate::store::release_events::release_events;
+use crate::words::cli::OperatorText;
+use crate::words::log::LogText;
+use crate::words::{chain_in, Words};
 
 /// Quiet time after the last change signal before a rescan (the trailing edge).
 const DEBOUNCE: Duration = Duration::from_millis(100);
@@ -48,13 +50,13 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    /// What happened, in words, for the log.
-    pub fn words(self) -> &'static str {
+    /// What happened, in the log's words.
+    pub fn words(self, t: &LogText) -> &'static str {
         match self {
-            Trigger::Files => "after file changes",
-            Trigger::Signal => "on SIGHUP",
-            Trigger::Settle => "after the settle time",
-            Trigger::Request => "on request",
+            Trigger::Files => t.trigger_files,
+            Trigger::Signal => t.trigger_signal,
+            Trigger::Settle => t.trigger_settle,
+            Trigger::Request => t.trigger_request,
         }
     }
 
@@ -186,8 +188,14 @@ impl Reloader {
         let snapshot = match scanned {
             Ok(snapshot) => Arc::new(snapshot),
             Err(e) => {
-                error!("rescan failed ({e}); still serving the previous state");
-                self.record(trigger, format!("rescan failed: {e}"), false, started);
+                let t = log_words();
+                error!("{}", fill(t.rescan_failed, &[("why", &e)]));
+                self.record(
+                    trigger,
+                    fill(t.rescan_failed_outcome, &[("why", &e)]),
+                    false,
+                    started,
+                );
                 return previous;
             }
         };
@@ -202,7 +210,7 @@ impl Reloader {
         match config_error {
             Some(error) => self.record(
                 trigger,
-                format!("configuration kept: {error}"),
+                fill(log_words().config_kept_outcome, &[("why", &error)]),
                 false,
                 started,
             ),
@@ -227,10 +235,7 @@ impl Reloader {
     /// not yet published waits `unconfirmed_settle_ms` unless the kernel vouches for it.
     fn lose_track(&mut self) {
         if !self.ledger.is_empty() {
-            warn!(
-                "file events were lost (a full queue or an overflow): files not yet \
-                 published now wait unconfirmed_settle_ms of quiet unless pinned"
-            );
+            warn!("{}", log_words().events_lost);
         }
         self.ledger.forget_all();
     }
@@ -246,12 +251,13 @@ impl Reloader {
     }
 
     /// Loads the configuration again; on failure keeps the running one (logged once) and
-    /// returns the error.
+    /// returns the error, in the operator's language.
     fn reload_config(&mut self) -> Option<String> {
+        let t = log_words();
         match Config::load(&self.raw) {
             Ok(config) => {
                 if self.config_error.take().is_some() {
-                    info!("the configuration loads again");
+                    info!("{}", t.config_loads_again);
                 }
                 self.state.set_config_stale(None);
                 if config == self.config {
@@ -265,22 +271,23 @@ impl Reloader {
                 }
                 if config.listen != self.config.listen {
                     warn!(
-                        "listen changed to {}: restart to apply (still on {})",
-                        config.listen, self.config.listen
+                        "{}",
+                        fill(
+                            t.listen_changed,
+                            &[("new", &config.listen), ("old", &self.config.listen)]
+                        )
                     );
                 }
                 if config.admin_listen != self.config.admin_listen {
-                    warn!("admin_listen changed: restart to apply");
+                    warn!("{}", t.admin_listen_changed);
                 }
                 if config.admin_token != self.config.admin_token
                     || config.admin_hosts != self.config.admin_hosts
                     || config.shutdown_timeout != self.config.shutdown_timeout
                 {
-                    warn!(
-                        "admin_token, admin_hosts or shutdown_timeout_s changed: restart to apply"
-                    );
+                    warn!("{}", t.admin_settings_changed);
                 }
-                info!("configuration reloaded");
+                info!("{}", t.config_reloaded);
                 self.config = Config {
                     listen: self.config.listen,
                     admin_listen: self.config.admin_listen,
@@ -292,17 +299,20 @@ impl Reloader {
                 None
             }
             Err(e) => {
+                // `/status` and the banner keep the English; the log speaks the operator's.
                 let message = format!("{e:#}");
                 self.state.set_config_stale(Some(StaleConfig {
                     file: self.config_file(),
                     error: message.clone(),
+                    error_ru: chain_in(&*e, Lang::Ru),
                     since: clock::unix_now(),
                 }));
+                let said = chain_in(&*e, Lang::operator());
                 if self.config_error.as_ref() != Some(&message) {
-                    error!("{message}; keeping the running configuration");
-                    self.config_error = Some(message.clone());
+                    error!("{}", fill(t.config_broken, &[("why", &said)]));
+                    self.config_error = Some(message);
                 }
-                Some(message)
+                Some(said)
             }
         }
     }
@@ -346,22 +356,33 @@ impl Reloader {
         if previous.licenses.total() != snapshot.licenses.total() {
             changes.push(snapshot_report::licenses_line(snapshot, Lang::operator()));
         }
+        let t = log_words();
         let ms = took.as_millis();
+        let rescanned = || {
+            fill(
+                t.rescanned,
+                &[
+                    ("trigger", &trigger.words(t)),
+                    ("ms", &ms),
+                    ("nothing", &t.nothing_changed),
+                ],
+            )
+        };
         if changes.is_empty() && matches!(trigger, Trigger::Signal | Trigger::Request) {
-            info!(
-                "rescanned {} in {ms} ms: nothing devices see changed",
-                trigger.words()
-            );
+            info!("{}", rescanned());
         } else if changes.is_empty() {
-            debug!(
-                "rescanned {} in {ms} ms: nothing devices see changed",
-                trigger.words()
-            );
+            debug!("{}", rescanned());
         } else {
             info!(
-                "reloaded {} in {ms} ms: {}",
-                trigger.words(),
-                changes.join("; ")
+                "{}",
+                fill(
+                    t.reloaded,
+                    &[
+                        ("trigger", &trigger.words(t)),
+                        ("ms", &ms),
+                        ("changes", &changes.join("; ")),
+                    ],
+                )
             );
         }
         let now = problems(snapshot);
@@ -370,18 +391,23 @@ impl Reloader {
         }
         self.logged = now;
         if changes.is_empty() {
-            "nothing devices see changed".to_string()
+            t.nothing_changed.to_string()
         } else {
             changes.join("; ")
         }
     }
 }
 
+/// The log's words in the operator's language.
+fn log_words() -> &'static LogText {
+    Words::of(Lang::operator()).log
+}
+
 /// Every problem of a snapshot, as logged.
 fn problems(snapshot: &Snapshot) -> HashSet<String> {
-    snapshot_report::errors(snapshot)
+    snapshot_report::errors(snapshot, Lang::operator())
         .into_iter()
-        .chain(snapshot_report::warnings(snapshot))
+        .chain(snapshot_report::warnings(snapshot, Lang::operator()))
         .collect()
 }
 

@@ -17,6 +17,7 @@ use crate::rollout::admissions::{Admissions, Halt, StageNow};
 use crate::rollout::forecasts::Forecast;
 use crate::rollout::rules::{per_mille_text, Rollout};
 use crate::rollout::stages::{figures_text, figures_text_ru, verdict, Figures, Verdict};
+use crate::words::dashboard::Text;
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct RolloutView {
@@ -89,6 +90,42 @@ pub struct StageStatus {
     pub waiting_for_ru: Option<String>,
 }
 
+impl StageStatus {
+    /// A rollout's stage in words: "stage 2 of 3: 25%, since 30.11.2026 09:40 — waiting:
+    /// 18 of 20 downloads confirmed (90%, needs 95%), …".
+    pub fn words(&self, t: &Text, since: &str) -> String {
+        let stage = self;
+        let state = match stage.state {
+            StageState::Soaking => 0,
+            StageState::Waiting => 1,
+            StageState::Advancing => 2,
+            StageState::Last => 3,
+            StageState::Halted => 4,
+            StageState::Paused => 5,
+        };
+        let mut line = t
+            .stage_of
+            .replace("{n}", &stage.number.to_string())
+            .replace("{of}", &stage.of.to_string())
+            .replace("{percent}", &stage.percent.to_string());
+        if !since.is_empty() {
+            line.push_str(&format!(", {} {since}", t.stage_since));
+        }
+        line.push_str(" — ");
+        line.push_str(t.stage_states[state]);
+        let waiting = if t.lang == "ru" {
+            &stage.waiting_for_ru
+        } else {
+            &stage.waiting_for
+        };
+        if let Some(waiting) = waiting {
+            line.push_str(": ");
+            line.push_str(waiting);
+        }
+        line
+    }
+}
+
 /// Where a stage stands, in one word (`/status` and the dashboard's `data-stage-state`).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -116,6 +153,18 @@ impl StageState {
             StageState::Last => "last",
             StageState::Halted => "halted",
             StageState::Paused => "paused",
+        }
+    }
+}
+
+impl RolloutView {
+    /// The settings in the page's language: Russian for the Russian page, the English of
+    /// `/status` for the English one.
+    pub fn settings_in(&self, t: &Text) -> &str {
+        if t.lang == "ru" {
+            &self.settings_ru
+        } else {
+            &self.settings
         }
     }
 }
@@ -219,6 +268,17 @@ pub enum RolloutState {
 }
 
 impl RolloutState {
+    /// The state in the dashboard's words.
+    pub fn words(&self, t: &Text) -> &'static str {
+        match self {
+            RolloutState::Paused => t.rollout_paused,
+            RolloutState::Halted => t.rollout_halted,
+            RolloutState::OutsideWindow => t.rollout_outside_window,
+            RolloutState::HourlyCapReached => t.rollout_cap_reached,
+            RolloutState::Admitting => t.rollout_admitting,
+        }
+    }
+
     /// The word `GET /status` answers (`admitting`, `outside_window`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -338,5 +398,35 @@ mod tests {
             RolloutState::HourlyCapReached.as_str(),
             "hourly_cap_reached"
         );
+    }
+
+    /// Every word `/status` may give as a rollout's `projection` (other than `projected`)
+    /// has its sentence in both tables.
+    #[test]
+    fn every_reason_without_a_projection_has_words_in_both_languages() {
+        use crate::rollout::projection::Unprojected;
+        use crate::rollout::status::{PROJECTION_NO_INVENTORY, PROJECTION_PENDING};
+        let words = [
+            Unprojected::Finished,
+            Unprojected::Paused,
+            Unprojected::Halted,
+            Unprojected::NoConfirmationYet,
+            Unprojected::PlanEndsBelowAll { percent: 10 },
+            Unprojected::StageNeverPasses { stage: 2 },
+            Unprojected::BeyondHorizon,
+        ]
+        .map(Unprojected::as_str);
+        for word in words
+            .iter()
+            .chain(&[PROJECTION_PENDING, PROJECTION_NO_INVENTORY])
+        {
+            for table in [&crate::words::ru::DASHBOARD, &crate::words::en::DASHBOARD] {
+                assert!(
+                    table.projection_reasons.iter().any(|(w, _)| w == word),
+                    "{} has no words for {word}",
+                    table.lang
+                );
+            }
+        }
     }
 }

@@ -10,11 +10,12 @@ use anyhow::{Context, Result};
 use log::info;
 
 use super::device_server::TLS_HANDSHAKE_TIMEOUT;
-use super::LOG;
+use super::{operator_log, LOG};
 use crate::admin::access_guard::{self, AdminAccess};
 use crate::admin::routes as admin_routes;
 use crate::app_state::AppState;
 use crate::config::Config;
+use crate::model::lang::fill;
 
 /// Connections the admin listener serves at once; more wait in the kernel's queue.
 const ADMIN_MAX_CONNECTIONS: usize = 256;
@@ -54,13 +55,18 @@ pub(super) fn start(
             .listen(listener)
             .context("cannot serve on the admin socket")?,
     };
+    let words = operator_log();
     let token = if config.admin_token.is_some() {
-        " (token required)"
+        words.token_required
     } else {
         ""
     };
     for addr in server.addrs() {
-        info!(target: LOG, "admin listening on {addr}{token}");
+        info!(
+            target: LOG,
+            "{}",
+            fill(words.admin_listening, &[("addr", &addr), ("token", &token)])
+        );
     }
     let server = server.run();
     let handle = server.handle();

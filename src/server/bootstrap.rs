@@ -82,7 +82,9 @@ fn open_tls(config: &Config) -> Result<Option<Tls>> {
     let Some(setting) = &config.tls else {
         return Ok(None);
     };
-    let certificates = Arc::new(CertificateStore::open(setting.files.clone())?);
+    let certificates = Arc::new(
+        CertificateStore::open(setting.files.clone()).map_err(|e| crate::words::Said::of(&e))?,
+    );
     let config = tls::server_config(certificates.clone())?;
     Ok(Some(Tls {
         certificates,

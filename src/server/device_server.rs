@@ -22,11 +22,12 @@ use actix_web::{web, App, HttpServer};
 use anyhow::{Context, Result};
 use log::{info, warn};
 
-use super::LOG;
+use super::{operator_log, LOG};
 use crate::app_state::AppState;
 use crate::config::Config;
 use crate::device_api::request_limits;
 use crate::device_api::routes::{self, LocalAddr, OverTls};
+use crate::model::lang::fill;
 use crate::observe::access_log;
 use crate::platform::send_timeout;
 
@@ -109,7 +110,11 @@ impl DeviceServers {
                     .listen_rustls_0_23(listener, settings.clone())
                     .context("cannot serve on the TLS socket")?;
                 if let Some(addr) = addr {
-                    info!(target: LOG, "listening for HTTPS on {addr}");
+                    info!(
+                        target: LOG,
+                        "{}",
+                        fill(operator_log().listening_https, &[("addr", &addr)])
+                    );
                 }
                 Some(Box::new(move || server.run()) as Starter)
             }
@@ -127,7 +132,11 @@ impl DeviceServers {
     /// Says where devices reach us and starts both servers.
     pub fn start(self) -> Running {
         for addr in &self.addrs {
-            info!(target: LOG, "listening on {addr}");
+            info!(
+                target: LOG,
+                "{}",
+                fill(operator_log().listening, &[("addr", &addr)])
+            );
         }
         Running {
             plain: (self.plain)(),

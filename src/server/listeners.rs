@@ -5,8 +5,9 @@
 use anyhow::{Context, Result};
 use log::info;
 
-use super::LOG;
+use super::{operator_log, LOG};
 use crate::config::Config;
+use crate::model::lang::fill;
 use crate::platform::listen_sockets;
 
 /// The sockets the server serves on.
@@ -31,7 +32,14 @@ pub(super) fn take(config: &Config) -> Result<Listeners> {
             .listener
             .local_addr()
             .map_or_else(|_| "?".to_string(), |a| a.to_string());
-        info!(target: LOG, "using the {} socket systemd passed ({addr})", socket.name);
+        info!(
+            target: LOG,
+            "{}",
+            fill(
+                operator_log().systemd_socket,
+                &[("name", &socket.name), ("addr", &addr)]
+            )
+        );
         match socket.name.as_str() {
             "admin" => admin = Some(socket.listener),
             "tls" => tls = Some(socket.listener),

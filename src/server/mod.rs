@@ -18,7 +18,8 @@ use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
-use crate::model::lang::Lang;
+use crate::model::lang::{fill, Lang};
+use crate::words::Words;
 use background::Background;
 use device_server::DeviceServers;
 use shutdown::Drain;
@@ -75,27 +76,24 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     result
 }
 
-/// Logs the summary lines and every problem of a snapshot.
+/// The log's words in the operator's language.
+fn operator_log() -> &'static crate::words::log::LogText {
+    Words::of(Lang::operator()).log
+}
+
+/// Logs the summary lines and every problem of a snapshot, in the operator's language.
 pub fn log_snapshot(snapshot: &Snapshot) {
-    info!(
-        "{}",
-        snapshot_report::current_line(snapshot, Lang::operator())
-    );
-    info!(
-        "{}",
-        snapshot_report::critical_line(snapshot, Lang::operator())
-    );
-    if let Some(lines) = snapshot_report::lines_line(snapshot, Lang::operator()) {
+    let lang = Lang::operator();
+    info!("{}", snapshot_report::current_line(snapshot, lang));
+    info!("{}", snapshot_report::critical_line(snapshot, lang));
+    if let Some(lines) = snapshot_report::lines_line(snapshot, lang) {
         info!("{lines}");
     }
-    info!(
-        "{}",
-        snapshot_report::licenses_line(snapshot, Lang::operator())
-    );
-    for problem in snapshot_report::errors(snapshot) {
+    info!("{}", snapshot_report::licenses_line(snapshot, lang));
+    for problem in snapshot_report::errors(snapshot, lang) {
         warn!("{problem}");
     }
-    for warning in snapshot_report::warnings(snapshot) {
+    for warning in snapshot_report::warnings(snapshot, lang) {
         warn!("{warning}");
     }
     // A license file broken at start has nothing loaded before to fall back on: said as an
@@ -104,10 +102,17 @@ pub fn log_snapshot(snapshot: &Snapshot) {
     for file in &snapshot.licenses.files {
         if let Some(broken) = &file.broken {
             error!(
-                "license file {} cannot be used ({}): no license is served from it, every \
-                 serial in it gets 404 until it is fixed (the fix is picked up without a restart)",
-                crate::model::one_line::escaped(&file.path.display().to_string()),
-                crate::model::one_line::escaped(&broken.reason)
+                "{}",
+                fill(
+                    Words::of(lang).log.license_file_broken,
+                    &[
+                        (
+                            "file",
+                            &crate::model::one_line::escaped(&file.path.display().to_string())
+                        ),
+                        ("why", &crate::model::one_line::escaped(&broken.reason)),
+                    ],
+                )
             );
         }
     }

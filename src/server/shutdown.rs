@@ -11,7 +11,7 @@ use log::{info, warn};
 
 use super::background::Background;
 use super::device_server::OpenConnections;
-use super::LOG;
+use super::{operator_log, LOG};
 use crate::app_state::AppState;
 use crate::platform::{listen_sockets, stop_signal};
 
@@ -85,7 +85,7 @@ pub(super) async fn finish(state: &AppState, background: Background, admin: Opti
     background.stop().await;
     state.access_log.close(Duration::from_secs(5));
     state.inventory.close(Duration::from_secs(10));
-    info!(target: LOG, "stopped");
+    info!(target: LOG, "{}", operator_log().stopped);
     if let Some(admin) = admin {
         admin.stop(true).await;
     }

@@ -11,6 +11,8 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use crate::words::pages::PageText;
+
 /// What a history entry records.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HistoryKind {
@@ -42,6 +44,27 @@ pub enum HistoryKind {
 }
 
 impl HistoryKind {
+    /// The kind in the pages' words; a kind this version does not know, as stored.
+    pub fn words<'a>(&'a self, t: &PageText) -> &'a str {
+        let index = match self {
+            HistoryKind::Published => 0,
+            HistoryKind::Changed => 1,
+            HistoryKind::Paused => 2,
+            HistoryKind::Unpaused => 3,
+            HistoryKind::Halted => 4,
+            HistoryKind::Resumed => 5,
+            HistoryKind::Withdrawn => 6,
+            HistoryKind::Rejected => 7,
+            HistoryKind::LicensesLoaded => 8,
+            HistoryKind::BuildChanged => 9,
+            HistoryKind::Started => 10,
+            HistoryKind::Advanced => return t.kind_advanced,
+            HistoryKind::StageForced => return t.kind_stage_forced,
+            HistoryKind::Other(text) => return text,
+        };
+        t.kinds[index]
+    }
+
     /// Every kind this version writes.
     const KNOWN: [HistoryKind; 13] = [
         HistoryKind::Published,

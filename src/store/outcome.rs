@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::words::pages::PageText;
+
 /// The outcome of one offer to one device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +28,16 @@ impl Outcome {
             "updated" => Some(Outcome::Updated),
             "stuck" => Some(Outcome::Stuck),
             _ => None,
+        }
+    }
+
+    /// The outcome in the pages' words.
+    pub fn words(&self, t: &PageText) -> &'static str {
+        match self {
+            Outcome::Pending => t.outcome_pending,
+            Outcome::Downloaded => t.outcome_downloaded,
+            Outcome::Updated => t.outcome_updated,
+            Outcome::Stuck => t.outcome_stuck,
         }
     }
 }

@@ -37,6 +37,7 @@ const SERVER_LEVELS: &[(&str, u32)] = &[
     ("rollout::rules", 0),
     ("rollout::stages", 0),
     ("rollout::projection", 0),
+    ("words", 0),
     ("json_error", 1),
     ("rollout::admissions", 3),
     ("rollout::forecasts", 3),
@@ -58,9 +59,10 @@ const SERVER_LEVELS: &[(&str, u32)] = &[
 /// kkt-core's wings: the vocabulary, what reads it, and the catalog on top.
 const CORE_LEVELS: &[(&str, u32)] = &[
     ("model", 0),
-    ("licenses", 1),
-    ("rollout", 1),
-    ("catalog", 2),
+    ("words", 1),
+    ("licenses", 2),
+    ("rollout", 2),
+    ("catalog", 3),
 ];
 
 /// The workspace's crates: the name other crates use for it, its `src/`, and its levels

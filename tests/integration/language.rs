@@ -400,3 +400,330 @@ fn devices_receive_the_same_bytes_in_every_language() {
     let en = answers(&[("LANG", "C")]);
     assert_eq!(ru, en);
 }
+
+/// `server.yaml`'s refusals follow the operator's language: an unknown key with its "did
+/// you mean", a value out of bounds, a value of the wrong form (the form in Russian), the
+/// line, and the frame naming the file; a file that says `language: ru` is explained in
+/// Russian even when the rest of it is refused. English stays word for word.
+#[test]
+fn configuration_errors_speak_the_operators_language() {
+    let fixture = deployment();
+    let refusal = |yaml: &str, env: &[(&str, &str)]| {
+        fixture.write_config(yaml);
+        let out = run(&fixture, &["check"], env);
+        assert!(!out.status.success(), "{}", stdout(&out));
+        stderr(&out)
+    };
+    let ru = [("LANG", "ru_RU.UTF-8")];
+    let en = [("LANG", "C")];
+
+    let said = refusal("lisen: 0.0.0.0:8888\n", &ru);
+    assert!(
+        said.contains("server.yaml: ошибка в конфигурации: неизвестный ключ `lisen`: может быть, listen? ключи server.yaml: listen, ")
+            && said.contains("(строка 3)"),
+        "{said}"
+    );
+    let said = refusal("lisen: 0.0.0.0:8888\n", &en);
+    assert!(
+        said.contains("server.yaml: invalid configuration: unknown field `lisen`: did you mean listen? the keys of server.yaml are listen, ")
+            && said.contains("(line 3)"),
+        "{said}"
+    );
+
+    let said = refusal("settle_ms: 99999999999\n", &ru);
+    assert!(
+        said.contains("settle_ms: ожидается число от 0 до ")
+            && said.contains(" (в миллисекундах); получено 99999999999"),
+        "{said}"
+    );
+    let said = refusal("settle_ms: 99999999999\n", &en);
+    assert!(
+        said.contains("settle_ms must be between 0 and ")
+            && said.contains(" (milliseconds); got 99999999999"),
+        "{said}"
+    );
+
+    let said = refusal("static_files: maybe\n", &ru);
+    assert!(
+        said.contains("static_files: ожидается true или false; получено \"maybe\""),
+        "{said}"
+    );
+    let said = refusal("static_files: maybe\n", &en);
+    assert!(
+        said.contains("static_files must be true or false; got \"maybe\""),
+        "{said}"
+    );
+
+    // The file's own language, though the file is refused further on (admin_token).
+    let said = refusal("language: ru\nadmin_token: short\n", &en);
+    assert!(
+        said.contains("admin_token должен быть не короче 16 символов; в нём 5"),
+        "{said}"
+    );
+    let said = refusal("admin_token: short\n", &en);
+    assert!(
+        said.contains("admin_token must be at least 16 characters; it has 5"),
+        "{said}"
+    );
+
+    // A TLS file that cannot be read: the setting and the file, the system's cause as given.
+    fixture.write_config(
+        "settle_ms: 0\ntls_listen: 127.0.0.1:0\ntls_cert: nope.pem\ntls_key: nope.key\n",
+    );
+    let out = run(&fixture, &["check"], &ru);
+    assert!(
+        stdout(&out).contains("ошибка: tls_cert ")
+            && stdout(&out).contains("nope.pem: не удаётся прочитать: "),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&fixture, &["check"], &en);
+    assert!(
+        stdout(&out).contains("problem: tls_cert ")
+            && stdout(&out).contains("nope.pem: cannot be read: "),
+        "{}",
+        stdout(&out)
+    );
+
+    // firmware_dir missing; the cause quoted inside is translated too.
+    fixture.write_config("settle_ms: 0\n");
+    let out = run(&fixture, &["check", "--firmware-dir", "nowhere"], &ru);
+    assert!(
+        stderr(&out).contains("папки прошивок (firmware_dir) nowhere нет; создайте её"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&fixture, &["check", "--firmware-dir", "nowhere"], &en);
+    assert!(
+        stderr(&out).contains("firmware_dir nowhere does not exist; create it"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The line saying which configuration file is used, in the operator's language.
+#[test]
+fn which_configuration_is_used_is_said_in_the_operators_language() {
+    let fixture = deployment();
+    let ru = run(
+        &fixture,
+        &["withdraw", "19990101", "--no-wait"],
+        &[("LANG", "ru_RU.UTF-8")],
+    );
+    assert!(
+        stderr(&ru).contains("конфигурация server.yaml в рабочей папке ")
+            && stderr(&ru).contains(" (--config)"),
+        "{}",
+        stderr(&ru)
+    );
+    let en = run(
+        &fixture,
+        &["withdraw", "19990101", "--no-wait"],
+        &[("LANG", "C")],
+    );
+    assert!(
+        stderr(&en).contains("configuration server.yaml in the working folder ")
+            && stderr(&en).contains(" (--config)"),
+        "{}",
+        stderr(&en)
+    );
+    let ru = run(&fixture, &["check"], &[("LANG", "ru_RU.UTF-8")]);
+    assert!(
+        stdout(&ru).contains("конфигурация server.yaml в рабочей папке "),
+        "{}",
+        stdout(&ru)
+    );
+}
+
+/// The log lines an operator acts on, and `reload`'s answer, in Russian: where the server
+/// listens, a license file it cannot use, a rescan asked for, a broken `server.yaml` kept
+/// out; in English the same lines as before.
+#[test]
+fn log_lines_and_reload_speak_the_operators_language() {
+    let fixture = deployment();
+    fixture.write("lic/broken.yaml", "\"0000000000000002\": [\n");
+    fixture.write_config("settle_ms: 0\ninventory: \"off\"\nlicenses: [lic/broken.yaml]\n");
+    let reload = |server: &Server, env: &[(&str, &str)]| {
+        let mut command = crate::common::server_command();
+        command
+            .current_dir(fixture.dir.path())
+            .args(["reload", "--config", "server.yaml", "--admin-listen"])
+            .arg(admin_addr(server).to_string())
+            .stdin(Stdio::null());
+        for name in LANGUAGE_VARIABLES {
+            command.env_remove(name);
+        }
+        command.envs(env.iter().copied());
+        command.output().expect("run reload")
+    };
+
+    let ru_env = [("LANG", "ru_RU.UTF-8")];
+    let ru = start(&fixture, &ru_env);
+    for line in [
+        "принимаю запросы ККТ на 127.0.0.1:",
+        "панель администратора на 127.0.0.1:",
+        "нельзя использовать",
+        "из него не выдаётся ни одной лицензии",
+    ] {
+        assert!(
+            ru.wait_for_log(line, common::DEADLINE),
+            "{line}\n{}",
+            ru.log()
+        );
+    }
+    let asked = reload(&ru, &ru_env);
+    assert!(asked.status.success(), "{}", stderr(&asked));
+    // The JSON for scripts is the same in every language; the sentence is Russian.
+    assert!(
+        stdout(&asked).contains("\"status\": \"reloaded\""),
+        "{}",
+        stdout(&asked)
+    );
+    assert!(
+        stderr(&asked).contains("сервер перечитал файлы за ")
+            && stderr(&asked).contains("для ККТ ничего не изменилось"),
+        "{}",
+        stderr(&asked)
+    );
+    assert!(
+        ru.wait_for_log("файлы перечитаны по запросу за ", common::DEADLINE),
+        "{}",
+        ru.log()
+    );
+    // A server.yaml broken while running: kept out, said in Russian (SIGHUP asks for it).
+    fixture
+        .write_config("settle_ms: 0\ninventory: \"off\"\nlicenses: [lic/broken.yaml]\nlisen: x\n");
+    ru.sighup();
+    assert!(
+        ru.wait_for_log("сервер работает с прежней конфигурацией", common::DEADLINE),
+        "{}",
+        ru.log()
+    );
+    assert!(
+        ru.log()
+            .contains("ошибка в конфигурации: неизвестный ключ `lisen`"),
+        "{}",
+        ru.log()
+    );
+    // The red banner of the Russian dashboard says it in Russian; /status keeps English.
+    let page = common::admin(&ru, "/").text();
+    assert!(
+        page.contains("неизвестный ключ `lisen`: может быть, listen?"),
+        "{page}"
+    );
+    let status = common::admin_json(&ru, "/status");
+    let error = status["config_stale"][0]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        error.contains("unknown field `lisen`: did you mean listen?"),
+        "{error}"
+    );
+    let refused = reload(&ru, &ru_env);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("неизвестный ключ `lisen`"),
+        "{}",
+        stderr(&refused)
+    );
+    drop(ru);
+
+    fixture.write_config("settle_ms: 0\ninventory: \"off\"\nlicenses: [lic/broken.yaml]\n");
+    let en_env = [("LANG", "C")];
+    let en = start(&fixture, &en_env);
+    for line in [
+        "listening on 127.0.0.1:",
+        "admin listening on 127.0.0.1:",
+        "cannot be used",
+        "no license is served from it",
+    ] {
+        assert!(
+            en.wait_for_log(line, common::DEADLINE),
+            "{line}\n{}",
+            en.log()
+        );
+    }
+    let asked = reload(&en, &en_env);
+    assert!(
+        stdout(&asked).contains("\"status\": \"reloaded\""),
+        "{}",
+        stdout(&asked)
+    );
+    assert!(
+        stderr(&asked).contains("the server reloaded its files in "),
+        "{}",
+        stderr(&asked)
+    );
+    assert!(
+        en.wait_for_log("rescanned on request in ", common::DEADLINE),
+        "{}",
+        en.log()
+    );
+    // With the admin listener off, `reload` says so in the operator's language.
+    let off = run(&fixture, &["reload"], &ru_env);
+    assert!(
+        stderr(&off).contains("admin_listen выключен, поэтому спросить некого"),
+        "{}",
+        stderr(&off)
+    );
+    let off = run(&fixture, &["reload"], &en_env);
+    assert!(
+        stderr(&off).contains("admin_listen is off, so there is nobody to ask"),
+        "{}",
+        stderr(&off)
+    );
+}
+
+/// The snapshot's warnings an operator acts on: the repository's samples served (from the
+/// source tree's sample folder) and a line not served, in Russian; English as before.
+#[test]
+fn snapshot_warnings_speak_the_operators_language() {
+    let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("firmware");
+    let samples = samples.to_string_lossy().into_owned();
+    let fixture = deployment();
+    let args = ["check", "--firmware-dir", samples.as_str()];
+    let ru = stdout(&run(&fixture, &args, &[("LANG", "ru_RU.UTF-8")]));
+    assert!(
+        ru.contains("— сгенерированные образцы из репозитория, а не прошивка"),
+        "{ru}"
+    );
+    let en = stdout(&run(&fixture, &args, &[("LANG", "C")]));
+    assert!(
+        en.contains("are the repository's generated samples, not firmware"),
+        "{en}"
+    );
+
+    fixture.write("firmware/C.1/line.yaml", "known_builds: [20221301]\n");
+    let ru = stdout(&run(&fixture, &["check"], &[("LANG", "ru_RU.UTF-8")]));
+    // The problem line (as the log says it), not only check's own row.
+    assert!(
+        ru.contains("C.1: линейка C.1 не обслуживается: ") && !ru.contains("is not served"),
+        "{ru}"
+    );
+    let en = stdout(&run(&fixture, &["check"], &[("LANG", "C")]));
+    assert!(en.contains("line C.1 is not served"), "{en}");
+}
+
+/// `service` refuses in the operator's language: outside Windows, install, uninstall and
+/// run all say where services exist, in Russian or English.
+#[test]
+fn service_refusals_speak_the_operators_language() {
+    if cfg!(windows) {
+        return;
+    }
+    let fixture = deployment();
+    for action in ["install", "uninstall", "run"] {
+        let ru = run(&fixture, &["service", action], &[("LANG", "ru_RU.UTF-8")]);
+        let en = run(&fixture, &["service", action], &[("LANG", "C")]);
+        assert!(!ru.status.success() && !en.status.success(), "{action}");
+        let (ru, en) = (stderr(&ru), stderr(&en));
+        assert!(
+            ru.contains("службы Windows есть только в Windows; в Linux запускайте сервер"),
+            "{action}: {ru}"
+        );
+        assert!(
+            en.contains("Windows services exist only on Windows; on Linux run it"),
+            "{action}: {en}"
+        );
+    }
+}

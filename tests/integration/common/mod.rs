@@ -208,7 +208,11 @@ pub fn admin_addr(server: &Server) -> SocketAddr {
     let log = server.log();
     let line = log
         .lines()
-        .find_map(|l| l.split("admin listening on ").nth(1))
+        .find_map(|l| {
+            ["admin listening on ", "панель администратора на "]
+                .iter()
+                .find_map(|words| l.split(words).nth(1))
+        })
         .expect("admin listener in the log");
     line.split_whitespace()
         .next()
@@ -250,7 +254,11 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.split("] listening on ").nth(1) {
+                // The address in the log line of either language.
+                let said = ["] listening on ", "] принимаю запросы ККТ на "]
+                    .iter()
+                    .find_map(|words| line.split(words).nth(1));
+                if let Some(addr) = said {
                     let _ = tx.send(addr.trim().to_string());
                 }
                 lines.lock().expect("log lock").push(line);

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use crate::model::did_you_mean::{fields_of, hint_for_mapping};
 use crate::model::lang::{fill, InLanguage, Lang};
 use crate::model::one_line::escaped;
-use crate::model::operator_text::OperatorText;
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 use crate::rollout::rules::{RawRollout, Rollout, RolloutError};
+use crate::words::cli::OperatorText;
 
 /// The two files every release folder must hold.
 pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];

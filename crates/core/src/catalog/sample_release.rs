@@ -14,6 +14,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::model::lang::fill;
+use crate::words::log::LogText;
+
 /// How every sample file begins (then the version and the file name, for a human reader).
 pub const SAMPLE_MAGIC: &[u8] = b"KKT-SAMPLE-FIRMWARE";
 
@@ -70,19 +73,19 @@ pub fn refusal(folder: &Path, names: &[&str], files: &[&[u8]]) -> Option<String>
 }
 
 /// The sentence for sample releases that are served (from the source tree's folder).
-pub fn served_warning(versions: &[String], folder: &Path) -> String {
+pub fn served_warning(versions: &[String], folder: &Path, t: &LogText) -> String {
     let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
-    let what = match versions {
-        [one] => format!("release {one} is the repository's generated sample"),
-        many => format!(
-            "releases {} are the repository's generated samples",
-            many.join(", ")
-        ),
-    };
-    format!(
-        "{what}, not firmware: served only because {} is the source tree's sample folder; for \
-         real registers, point firmware_dir at a folder of your own",
-        folder.display()
+    let what = fill(
+        if versions.len() == 1 {
+            t.sample_one
+        } else {
+            t.sample_many
+        },
+        &[("versions", &versions.join(", "))],
+    );
+    fill(
+        t.sample_served,
+        &[("what", &what), ("folder", &folder.display())],
     )
 }
 

@@ -9,7 +9,8 @@ use crate::catalog::sample_release;
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::model::lang::{fill, Lang};
 use crate::model::one_line::escaped;
-use crate::model::operator_text::OperatorText;
+use crate::words::cli::OperatorText;
+use crate::words::Words;
 
 /// One line naming the current release, or saying there is none.
 pub fn current_line(snapshot: &Snapshot, lang: Lang) -> String {
@@ -94,8 +95,8 @@ pub fn lines_line(snapshot: &Snapshot, lang: Lang) -> Option<String> {
 }
 
 /// Problems with `firmware_dir` itself, with line folders, and notes about versions kept
-/// serving.
-pub fn release_problems(snapshot: &Snapshot) -> Vec<String> {
+/// serving. (The scan's own reasons are in English for now: see `words`.)
+pub fn release_problems(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
     let dir = snapshot.firmware_dir_problem.iter();
     let mut out: Vec<String> = dir
         .chain(&snapshot.releases.problems)
@@ -110,19 +111,21 @@ pub fn release_problems(snapshot: &Snapshot) -> Vec<String> {
         .map(ToString::to_string)
         .collect();
     for line in &snapshot.lines.out {
-        out.push(format!(
-            "{}: line {} is not served: {}",
-            line.dir.display(),
-            line.name,
-            line.reason
+        out.push(fill(
+            Words::of(lang).log.line_not_served,
+            &[
+                ("dir", &line.dir.display()),
+                ("name", &line.name),
+                ("reason", &line.reason),
+            ],
         ));
     }
     out
 }
 
 /// Every problem that keeps something from devices, one per line.
-pub fn errors(snapshot: &Snapshot) -> Vec<String> {
-    let mut out = release_problems(snapshot);
+pub fn errors(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
+    let mut out = release_problems(snapshot, lang);
     for line in snapshot.all_lines() {
         for folder in &line.releases.folders {
             if let FolderState::Rejected(reason) = &folder.state {
@@ -138,7 +141,8 @@ pub fn errors(snapshot: &Snapshot) -> Vec<String> {
 
 /// Things worth knowing that are not errors (a serial overridden by a later file, the
 /// repository's sample served from the source tree).
-pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
+pub fn warnings(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
+    let t = Words::of(lang).log;
     let mut out: Vec<String> = snapshot
         .licenses
         .overrides
@@ -151,7 +155,7 @@ pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
         &snapshot.static_root,
     ) {
         // Passed the check once, leads elsewhere now (a link re-pointed).
-        out.push(format!("static files are not served: {refused}"));
+        out.push(fill(t.static_not_served, &[("why", refused)]));
     }
     for line in snapshot.all_lines() {
         let samples: Vec<String> = line
@@ -162,19 +166,15 @@ pub fn warnings(snapshot: &Snapshot) -> Vec<String> {
             .collect();
         if let Some(folder) = line.releases.folders.first().and_then(|f| f.path.parent()) {
             if !samples.is_empty() {
-                out.push(sample_release::served_warning(&samples, folder));
+                out.push(sample_release::served_warning(&samples, folder, t));
             }
         }
     }
     for (date, lines) in snapshot.line_index.ambiguous() {
-        out.push(format!(
-            "build date {date} belongs to several lines ({}): devices reporting it get no update \
-             until only one line.yaml or release folder claims it",
-            lines
-                .iter()
-                .map(|l| line_label(l))
-                .collect::<Vec<_>>()
-                .join(", ")
+        let lines: Vec<&str> = lines.iter().map(|l| line_label(l)).collect();
+        out.push(fill(
+            t.ambiguous_build,
+            &[("date", &date), ("lines", &lines.join(", "))],
         ));
     }
     out

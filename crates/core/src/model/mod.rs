@@ -2,8 +2,8 @@
 //! file (`Problem`), IP networks and the proxies believed about a client's address
 //! (`trusted_proxies`), the reference's JSON form, Unix times, the one clock the rules read
 //! (`clock`), text made fit for one line of a log (`one_line`), the nearest known key to a
-//! misspelt one (`did_you_mean`), the language an operator reads (`lang`) and the words of
-//! the command line and the log (`operator_text`).
+//! misspelt one (`did_you_mean`) and the language an operator reads (`lang`; its words are
+//! in the `words` wing).
 //! It uses nothing else of the crate, so anything may use it.
 
 pub mod clock;
@@ -11,7 +11,6 @@ pub mod did_you_mean;
 pub mod ip_networks;
 pub mod lang;
 pub mod one_line;
-pub mod operator_text;
 pub mod problem;
 pub mod py_json;
 pub mod text_file;

@@ -1,0 +1,90 @@
+//! The words of the operator's pages beyond the dashboard itself (a register's page, the
+//! devices list with its search and filters, the history, the "needs attention" block and
+//! the reasons a register is or is not offered an update), in `ru.rs` and `en.rs` like
+//! the dashboard's, which points at the table of its language (`Text::pages`). Placeholders
+//! in braces (`{build}`, `{version}`, `{line}`, `{percent}`) are filled by
+//! `offer_reason::Why::words`; dates are written DD.MM.YYYY. An outcome and a history
+//! entry's kind find their words beside their types (`Outcome::words`, `HistoryKind::words`).
+
+/// The pages' words in one language.
+#[derive(Debug)]
+pub struct PageText {
+    pub why_heading: &'static str,
+    pub why_no_build_date: &'static str,
+    pub why_unknown_build: &'static str,
+    pub why_ambiguous_line: &'static str,
+    pub why_no_release: &'static str,
+    pub why_up_to_date: &'static str,
+    pub why_offered: &'static str,
+    pub why_below_critical: &'static str,
+    pub why_held_back: &'static str,
+    pub why_not_admitted: &'static str,
+    pub why_paused: &'static str,
+    pub why_not_admitted_critical: &'static str,
+    pub device_title: &'static str,
+    pub back: &'static str,
+    pub polls: &'static str,
+    pub first_seen: &'static str,
+    pub last_seen: &'static str,
+    pub last_check_in: &'static str,
+    pub client: &'static str,
+    pub offers: &'static str,
+    pub offered_at: &'static str,
+    pub downloaded_at: &'static str,
+    pub updated_at: &'static str,
+    pub downloads: &'static str,
+    pub bytes: &'static str,
+    pub complete: &'static str,
+    pub times: &'static str,
+    pub licensed: &'static str,
+    pub admissions: &'static str,
+    pub pilot: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub never: &'static str,
+    pub nothing_yet: &'static str,
+    pub devices_title: &'static str,
+    pub stuck_title: &'static str,
+    pub history_title: &'static str,
+    pub search: &'static str,
+    pub search_hint: &'static str,
+    pub any: &'static str,
+    pub find: &'static str,
+    pub found: &'static str,
+    pub next_page: &'static str,
+    pub outcome_pending: &'static str,
+    pub outcome_downloaded: &'static str,
+    pub outcome_updated: &'static str,
+    pub outcome_stuck: &'static str,
+    pub attention: &'static str,
+    pub attention_none: &'static str,
+    pub attention_no_release: &'static str,
+    pub attention_below_critical: &'static str,
+    pub attention_stuck: &'static str,
+    pub attention_rejected: &'static str,
+    pub attention_halted: &'static str,
+    pub attention_inventory: &'static str,
+    pub one_day_only: &'static str,
+    pub event: &'static str,
+    pub detail: &'static str,
+    /// The history's kinds in words, in `HistoryKind`'s order (published … started).
+    pub kinds: [&'static str; 11],
+    // Upgrade floors: a register below a floor of its line.
+    pub why_below_floor: &'static str,
+    pub why_below_floor_not_admitted: &'static str,
+    pub why_below_floor_meanwhile: &'static str,
+    pub why_below_floor_nothing: &'static str,
+    // Stages that advance themselves: the history's two kinds of theirs.
+    pub kind_advanced: &'static str,
+    pub kind_stage_forced: &'static str,
+}
+
+impl PageText {
+    pub fn yes_no(&self, yes: bool) -> &'static str {
+        if yes {
+            self.yes
+        } else {
+            self.no
+        }
+    }
+}
