@@ -26,6 +26,9 @@ use crate::store::serial_reads::{self, SerialRow};
 
 /// At most this many rows in one answer.
 const MAX_LIMIT: u64 = 100_000;
+/// At most this many rows on one HTML page: a browser lays out every row, and a
+/// hundred thousand of them is minutes of a phone's time; more go to the `.csv` / `.xlsx`.
+const MAX_HTML_LIMIT: u64 = 1000;
 /// Rows in one answer when `limit` is not given.
 const DEFAULT_LIMIT: u64 = 100;
 /// Devices an export reads in one query (each with its serials).
@@ -158,6 +161,20 @@ fn filter(query: &Query, critical: Option<u32>) -> Result<DeviceFilter, AdminErr
     })
 }
 
+/// Refuses a `limit` past what one HTML page shows, pointing at where a longer list is.
+fn html_limit(query: &Query, longer: &str) -> Result<(), AdminError> {
+    match query.get("limit") {
+        Some(text) if number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)? > MAX_HTML_LIMIT => {
+            Err(AdminError::BadQuery(format!(
+                "limit must be a whole number from 0 to {MAX_HTML_LIMIT} on a page; got {:?} \
+                 (for a longer list use {longer})",
+                text.trim()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The part of a list an export was asked for: all of it unless `limit` or `offset` says
 /// otherwise (the same bounds and errors as the JSON lists').
 fn window(query: &Query) -> Result<Window, AdminError> {
@@ -211,6 +228,7 @@ async fn devices_json(
     query: Query,
 ) -> Result<HttpResponse, AdminError> {
     if inventory_pages::wants_html(&req) {
+        html_limit(&query, "/devices.csv")?;
         let query = web::Query(inventory_pages::form_query(query.into_inner()));
         let list = query_devices(&state, &query).await?;
         return inventory_pages::devices(&req, &state.snapshot(), &query, list.total, list.devices);
@@ -313,6 +331,9 @@ async fn history(
     state: web::Data<AppState>,
     query: Query,
 ) -> Result<HttpResponse, AdminError> {
+    if inventory_pages::wants_html(&req) {
+        html_limit(&query, "/history with Accept: application/json")?;
+    }
     let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = number(&query, "offset", 0, u64::MAX)?;
     let rows = read(&state, move |db, _, _| {

@@ -5,7 +5,7 @@
 //! (a browser asks for it).
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
@@ -164,10 +164,21 @@ fn readiness(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
             "current_release": current.version.as_u32(),
             "config_stale": stale,
         })),
-        None => Err(AdminError::NotReady(format!(
-            "no release is published in {}",
-            snapshot.firmware_dir.display()
-        ))),
+        // Not ready, with the same `config_stale` as a ready answer: a broken file may be
+        // why nothing is published (a load balancer's log then says so).
+        None => {
+            let error = AdminError::NotReady(format!(
+                "no release is published in {}",
+                snapshot.firmware_dir.display()
+            ));
+            Ok(
+                HttpResponse::build(error.status_code()).json(serde_json::json!({
+                    "error": error.to_string(),
+                    "status": "not ready",
+                    "config_stale": stale,
+                })),
+            )
+        }
     }
 }
 

@@ -73,6 +73,13 @@ fn healthz_and_readyz() {
         "{}",
         ready.text()
     );
+    // A 503 says whether a file is stale too, as a 200 does (nothing is, here).
+    assert_eq!(
+        ready.json()["config_stale"],
+        serde_json::json!([]),
+        "{}",
+        ready.text()
+    );
     assert_eq!(
         admin_get(admin, "/healthz", &[]).status,
         200,
@@ -454,4 +461,32 @@ fn a_browser_logs_in_with_the_token_as_the_password() {
         !refused.contains("id=\"current-release\""),
         "a wrong password shows nothing"
     );
+}
+
+/// A browser's page of registers or history shows at most 1,000 rows, and says where a
+/// longer list is; JSON keeps its 100,000 (a hundred thousand table rows would take a phone
+/// minutes to lay out).
+#[test]
+fn an_html_list_is_at_most_a_thousand_rows_and_says_where_more_are() {
+    let fixture = deployment();
+    let (_server, admin) = start(&fixture, &[]);
+    let html = [("Accept", "text/html")];
+    for (path, longer) in [
+        ("/devices?limit=5000", "/devices.csv"),
+        ("/history?limit=5000", "application/json"),
+    ] {
+        let page = admin_get(admin, path, &html);
+        assert_eq!(page.status, 400, "{path}: {}", page.text());
+        let error = page.json()["error"].as_str().unwrap_or("").to_string();
+        assert!(
+            error.contains("from 0 to 1000 on a page") && error.contains(longer),
+            "{path}: {error}"
+        );
+        let plain = path.split('?').next().unwrap_or(path);
+        assert_eq!(
+            admin_get(admin, &format!("{plain}?limit=1000"), &html).status,
+            200
+        );
+        assert_eq!(admin_get(admin, path, &[]).status, 200, "{path} as JSON");
+    }
 }
