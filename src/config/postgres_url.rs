@@ -213,7 +213,8 @@ impl fmt::Debug for PostgresSetting {
 /// The certificates of `path` (PEM, at least one): read when the configuration is checked
 /// and again at every connection, so a renewed CA file is taken without a restart.
 pub fn load_root_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
-    let shown = path.display();
+    // On one line whatever the path holds (it comes from a file someone may have edited).
+    let shown = crate::model::one_line::escaped(&path.to_string_lossy()).into_owned();
     // Not a FIFO or a device, which would block or never end.
     match std::fs::metadata(path) {
         Ok(metadata) if !metadata.is_file() => bail!(
@@ -365,4 +366,19 @@ nhU2qzvmNilbck0WeHiFqnGfrwIhAMYrn8prq4q64PH6qWLA8HsgKMfgbUJZ4nGr
 tWZZ+ae8
 -----END CERTIFICATE-----
 ";
+
+    #[test]
+    fn a_root_cert_path_with_control_characters_is_shown_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca\n[OK] check passed\u{1b}[2J.pem");
+        let error = load_root_certs(&path).unwrap_err().to_string();
+        assert!(
+            !error.contains('\n') && !error.contains('\u{1b}'),
+            "{error}"
+        );
+        assert!(
+            error.contains("ca\\n[OK] check passed\\u{1b}[2J.pem"),
+            "{error}"
+        );
+    }
 }
