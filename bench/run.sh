@@ -14,6 +14,8 @@
 #   ACCESS_LOG=off bash bench/run.sh       # both servers without an access log
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The script reads the server's log lines ("listening on"): English, whatever the system says.
+export KKT_LANGUAGE=en
 
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-2}
@@ -329,16 +331,19 @@ kill "$BIGINV_PID"
 
 # --- lines and a rollout: check_firmware with two lines and a rollout active ----------------
 # The same load from 10,000 register addresses (X-Forwarded-For from a trusted 127.0.0.1),
-# against the plain layout and against two lines whose newest C.3 release is under rollout
-# (50 %, an hourly cap, a pilot network): each request finds its line and asks the
-# admissions memory. Both with the inventory on and no access log.
+# against the plain layout and against two lines whose newest C.3 release is under a
+# self-driving rollout (stage 1 of 2 at 50 %, an hourly cap, a pilot network, a deadline)
+# with a floor below it (C.3/20221228): each request finds its line, the floor above its
+# build, and asks the admissions memory for the current stage. Both with the inventory on
+# and no access log.
 mkdir -p "$WORK/plain/20250301" "$WORK/lines/C.1/20230119" "$WORK/lines/C.3/20221228" "$WORK/lines/C.3/20250301"
 for d in plain/20250301 lines/C.1/20230119 lines/C.3/20221228 lines/C.3/20250301; do
   cp "$WORK/firmware/20250301/"*.bin "$WORK/$d/"
 done
 printf 'known_builds: [20220601]\n' >"$WORK/lines/C.1/line.yaml"
 printf 'known_builds: [20171228, 20220915]\n' >"$WORK/lines/C.3/line.yaml"
-printf 'rollout:\n  percent: 50\n  max_new_per_hour: 1000000\n  pilot: [192.0.2.0/24]\n' >"$WORK/lines/C.3/20250301/meta.yaml"
+printf 'rollout:\n  stages:\n    - {percent: 50, soak: 7d}\n    - {percent: 100}\n  max_new_per_hour: 1000000\n  deadline: 2030-12-31\n  pilot: [192.0.2.0/24]\n' >"$WORK/lines/C.3/20250301/meta.yaml"
+printf 'floor: true\n' >"$WORK/lines/C.3/20221228/meta.yaml"
 for variant in plain lines; do
   dir=$WORK/$variant
   cat >"$WORK/$variant.yaml" <<YAML
@@ -370,7 +375,8 @@ for variant in plain lines; do
   start_ours "$WORK/$variant.yaml" "$WORK/$variant.log"
   FLEET_PID[$variant]=$OURS FLEET_PORT[$variant]=$PORT
   answer=$(curl -s -X POST -H 'X-Forwarded-For: 192.0.2.1' -d "$BODY_CHECK" "http://127.0.0.1:$PORT/check_firmware")
-  grep -q '"version": 20250301' <<<"$answer" || { echo "unexpected $variant answer: $answer"; exit 1; }
+  # The pilot on 20171228 is offered the floor of C.3 in the lines layout.
+  grep -Eq '"version": (20250301|20221228)' <<<"$answer" || { echo "unexpected $variant answer: $answer"; exit 1; }
   # A warm-up run admits the addresses the rollout lets in; the measured runs are the steady state.
   PIDS_UNDER_TEST=$OURS run_wrk 64 "http://127.0.0.1:$PORT/check_firmware" "$WORK/fleet_check.lua" >/dev/null
   FLEET_N[$variant]=0 FLEET_UTICKS[$variant]=0 FLEET_STICKS[$variant]=0 FLEET_RPS[$variant]=0 FLEET_P99[$variant]=0
@@ -397,7 +403,60 @@ for round in $(seq 1 "$FLEET_ROUNDS"); do
   fleet_order=("${fleet_order[1]}" "${fleet_order[0]}")
 done
 kill "${FLEET_PID[plain]}" "${FLEET_PID[lines]}"
+# The callgrind runs below reuse their inventories (every address seen and admitted: the
+# steady state), so they wait for both to be closed.
+wait "${FLEET_PID[plain]}" "${FLEET_PID[lines]}" 2>/dev/null || true
 fleet_us() { python3 -c "print('%.2f' % ($1 * 1e6 / $CLK_TCK / max(${FLEET_N[$2]}, 1)))"; }
+
+# --- instructions per request (callgrind): lines, stages and a floor against plain --------
+# Steadier than CPU time on a shared VM: each layout runs under callgrind twice, answering
+# CG_FEW and then CG_MANY check_firmware requests (the same fleet of addresses, one
+# keep-alive connection), and the difference of the two totals over the difference of the
+# counts is the cost of one request with its start-up and shutdown taken out (the inventory
+# writer's batches included, as in production). The inventories are the fleet runs' own, so
+# every address is known and admitted: the steady state, as above.
+CG_FEW=${CG_FEW:-300}
+CG_MANY=${CG_MANY:-1300}
+cg_requests() {
+  python3 - "$1" "$2" <<'PY'
+import http.client, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+for k in range(n):
+    i = (k * 7919) % 10000
+    xff = "10.%d.%d.%d" % (50 + i // 65536, (i // 256) % 256, i % 256)
+    conn.request("POST", "/check_firmware", body='{"build_date": "28.12.2017"}',
+                 headers={"Content-Type": "application/json", "X-Forwarded-For": xff})
+    r = conn.getresponse(); r.read()
+    assert r.status == 200, r.status
+PY
+}
+# Prints the instructions callgrind counted for a run of $2 requests against layout $1.
+cg_total() {
+  local variant=$1 n=$2 log=$WORK/cg-$1-$2.log out=$WORK/cg-$1-$2.out port pid
+  RUST_LOG=info taskset -c "$SERVER_CPU" valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" --config "$WORK/$variant.yaml" \
+    --listen 127.0.0.1:0 --admin-listen off 2>"$log" &
+  pid=$!
+  for _ in $(seq 1 600); do
+    port=$(sed -n 's/.*\] listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$log" | head -n1)
+    [ -n "$port" ] && break
+    sleep 0.1
+  done
+  [ -n "$port" ] || { cat "$log"; exit 1; }
+  cg_requests "$port" "$n"
+  kill -TERM "$pid"; wait "$pid" || true
+  awk '/^totals:/ {print $2}' "$out"
+}
+CG_OK=0
+if command -v valgrind >/dev/null; then
+  CG_OK=1
+  for variant in plain lines; do
+    few=$(cg_total "$variant" "$CG_FEW"); many=$(cg_total "$variant" "$CG_MANY")
+    eval "CG_${variant}=$(python3 -c "print(round(($many - $few) / ($CG_MANY - $CG_FEW)))")"
+  done
+else
+  echo "valgrind not installed: no instruction counts (apt-get install valgrind)" >&2
+fi
 for variant in plain lines; do
   eval "FLEET_${variant}_USER=$(fleet_us "${FLEET_UTICKS[$variant]}" "$variant")"
   eval "FLEET_${variant}_SYS=$(fleet_us "${FLEET_STICKS[$variant]}" "$variant")"
@@ -453,11 +512,14 @@ avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
   echo "| check_firmware from 10,000 addresses, c=64 | value |"
   echo "| --- | ---: |"
   for variant in plain lines; do
-    case $variant in plain) what="plain layout" ;; lines) what="two lines, C.3 under rollout (50 %, hourly cap, pilot)" ;; esac
+    case $variant in plain) what="plain layout" ;; lines) what="two lines, C.3 under a staged rollout (stage 1 at 50 %, hourly cap, pilot, deadline) above a floor" ;; esac
     eval "rps=\$FLEET_${variant}_RPS cpu=\$FLEET_${variant}_CPU user=\$FLEET_${variant}_USER sys=\$FLEET_${variant}_SYS"
     python3 -c "print('| %s | %.0f req/s, p99 %.2f ms, %.2f us CPU/req (user %.2f + system %.2f) |' % ('$what', $rps, ${FLEET_P99[$variant]}, $cpu, $user, $sys))"
   done
   python3 -c "print('| CPU per request, lines and rollout / plain, $FLEET_ROUNDS alternating rounds | %.2fx (user %.2fx; rounds: $FLEET_ROUND_RATIOS) |' % ($FLEET_lines_CPU / max($FLEET_plain_CPU, 1e-9), $FLEET_lines_USER / max($FLEET_plain_USER, 1e-9)))"
+  if [ "$CG_OK" = 1 ]; then
+    python3 -c "print('| instructions per request (callgrind, $CG_MANY minus $CG_FEW requests), plain / lines | %d / %d: %.3fx |' % ($CG_plain, $CG_lines, $CG_lines / max($CG_plain, 1)))"
+  fi
   echo
   echo "| publish (mv of a staged folder) to offered | ms |"
   echo "| --- | ---: |"
