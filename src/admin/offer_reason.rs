@@ -2,16 +2,19 @@
 //! dashboard: a pure function of the loaded releases (the snapshot), the build date the
 //! inventory last heard from the device, and whether it was admitted to each release under
 //! rollout. It asks the same `firmware_offer::offer` the device's own request asks, so the
-//! page cannot disagree with what the device is told; it admits nobody.
+//! page cannot disagree with what the device is told; it admits nobody. Where a rollout
+//! keeps the device from a newer release, `kept_by` (`admission_reason`) says which rule.
 
 use serde::Serialize;
 
+use crate::admin::admission_reason::KeptBy;
 use crate::admin::dashboard_text::Text;
 use crate::catalog::device_line::DeviceLine;
 use crate::catalog::firmware_offer::offer;
 use crate::catalog::releases::Release;
 use crate::catalog::snapshot::Snapshot;
 use crate::model::version::Version;
+use crate::rollout::rules::Rollout;
 
 /// The reason, with what the words need.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,7 +36,7 @@ pub enum Why {
     },
     /// It is offered `version`; `critical` when its build is below the line's critical
     /// version (`critical_version`); `held_back`: a newer release under rollout it is not
-    /// admitted to.
+    /// admitted to, and `kept_by` the rule that keeps it.
     Offered {
         line: String,
         build: u32,
@@ -41,11 +44,13 @@ pub enum Why {
         critical: bool,
         critical_version: Option<u32>,
         held_back: Option<u32>,
+        kept_by: Option<KeptBy>,
     },
     /// Its build is below `floor`, a floor of its line's upgrade path, and the line has a
     /// newer release (`newest`): it is offered at most the floor. `offered` is what it is
     /// offered (the floor, or below it while the floor's rollout has not admitted it; its
-    /// own build when nothing).
+    /// own build when nothing; then `kept_by` is the rule of the floor's rollout that
+    /// keeps it).
     BelowFloor {
         line: String,
         build: u32,
@@ -54,8 +59,10 @@ pub enum Why {
         offered: u32,
         critical: bool,
         critical_version: Option<u32>,
+        kept_by: Option<KeptBy>,
     },
-    /// A newer release exists, but its rollout has not admitted this device (yet).
+    /// A newer release exists, but its rollout has not admitted this device (yet):
+    /// `percent` is the share admitted now (the current stage's), `kept_by` the rule.
     NotAdmitted {
         line: String,
         build: u32,
@@ -63,15 +70,18 @@ pub enum Why {
         percent: u8,
         paused: bool,
         below_critical: bool,
+        kept_by: KeptBy,
     },
 }
 
 /// Why the device of `build` (as the inventory last heard it) is or is not offered an
-/// update; `admitted(line, release)` says whether it was admitted to a release under rollout.
+/// update; `admitted(line, release)` says whether it was admitted to a release under rollout,
+/// and `kept(line, release, rollout)` which rule keeps it from one it is not admitted to.
 pub fn why(
     snapshot: &Snapshot,
     build: Option<u32>,
     admitted: &dyn Fn(&str, &Release) -> bool,
+    kept: &dyn Fn(&str, &Release, &Rollout) -> KeptBy,
 ) -> Why {
     let Some(build_number) = build else {
         return Why::NoBuildDate;
@@ -113,6 +123,12 @@ pub fn why(
         .take_while(|r| r.version.as_u32() > answer.version.max(build_number))
         .find(|r| r.rollout.is_some() && !admitted(line.name, r));
     let critical = line.critical().map(Version::as_u32);
+    let kept_from = |release: &Release| {
+        release
+            .rollout
+            .as_ref()
+            .map(|rollout| kept(line.name, release, rollout))
+    };
     // Held at a floor: the floor is the most it may be offered, and something is newer.
     let newest = line.releases.current().map(|r| r.version);
     if let (Some(floor), Some(newest)) = (line.releases.floor_above(build), newest) {
@@ -129,6 +145,11 @@ pub fn why(
                 },
                 critical: answer.critical,
                 critical_version: critical,
+                kept_by: line
+                    .releases
+                    .published()
+                    .find(|r| r.version == floor && r.version.as_u32() > answer.version)
+                    .and_then(|r| kept_from(r)),
             };
         }
     }
@@ -140,17 +161,22 @@ pub fn why(
             critical: answer.critical,
             critical_version: critical,
             held_back: held.map(|r| r.version.as_u32()),
+            kept_by: held.and_then(|r| kept_from(r)),
         };
     }
     match held.and_then(|r| r.rollout.as_ref().map(|rollout| (r, rollout))) {
-        Some((release, rollout)) => Why::NotAdmitted {
-            line: line_name,
-            build: build_number,
-            version: release.version.as_u32(),
-            percent: rollout.percent,
-            paused: rollout.paused,
-            below_critical: critical.is_some_and(|c| build_number < c),
-        },
+        Some((release, rollout)) => {
+            let kept_by = kept(line.name, release, rollout);
+            Why::NotAdmitted {
+                line: line_name,
+                build: build_number,
+                version: release.version.as_u32(),
+                percent: kept_by.percent,
+                paused: rollout.paused,
+                below_critical: critical.is_some_and(|c| build_number < c),
+                kept_by,
+            }
+        }
         None => Why::UpToDate {
             line: line_name,
             build: build_number,
@@ -179,6 +205,15 @@ impl Why {
         }
     }
 
+    /// The rule of a rollout that keeps the device from a newer release, when one does.
+    pub fn kept_by(&self) -> Option<&KeptBy> {
+        match self {
+            Why::Offered { kept_by, .. } | Why::BelowFloor { kept_by, .. } => kept_by.as_ref(),
+            Why::NotAdmitted { kept_by, .. } => Some(kept_by),
+            _ => None,
+        }
+    }
+
     /// The reason in plain words, in the language of `t`.
     pub fn words(&self, t: &Text) -> String {
         let fill = |template: &str, line: &str, build: u32, version: u32| {
@@ -204,6 +239,7 @@ impl Why {
                 critical,
                 critical_version,
                 held_back,
+                kept_by,
             } => {
                 let mut words = fill(t.pages.why_offered, line, *build, *version);
                 if let (true, Some(c)) = (critical, critical_version) {
@@ -213,6 +249,10 @@ impl Why {
                 if let Some(held) = held_back {
                     words.push(' ');
                     words.push_str(&fill(t.pages.why_held_back, line, *build, *held));
+                }
+                if let Some(kept_by) = kept_by {
+                    words.push(' ');
+                    words.push_str(&kept_by.words(t));
                 }
                 words
             }
@@ -224,6 +264,7 @@ impl Why {
                 offered,
                 critical,
                 critical_version,
+                kept_by,
             } => {
                 let floors = |template: &str, version: u32| {
                     fill(template, line, *build, version)
@@ -234,6 +275,10 @@ impl Why {
                     floors(t.pages.why_below_floor, *offered)
                 } else {
                     let mut words = floors(t.pages.why_below_floor_not_admitted, *offered);
+                    if let Some(kept_by) = kept_by {
+                        words.push(' ');
+                        words.push_str(&kept_by.words(t));
+                    }
                     words.push(' ');
                     words.push_str(&if offered > build {
                         floors(t.pages.why_below_floor_meanwhile, *offered)
@@ -253,15 +298,15 @@ impl Why {
                 build,
                 version,
                 percent,
-                paused,
                 below_critical,
+                kept_by,
+                ..
             } => {
                 let mut words = fill(t.pages.why_not_admitted, line, *build, *version)
                     .replace("{percent}", &percent.to_string());
-                if *paused {
-                    words.push(' ');
-                    words.push_str(t.pages.why_paused);
-                }
+                // Paused or not, the rule says it (`why_paused` when paused).
+                words.push(' ');
+                words.push_str(&kept_by.words(t));
                 if *below_critical {
                     words.push(' ');
                     words.push_str(t.pages.why_not_admitted_critical);
@@ -279,6 +324,39 @@ mod tests {
     use super::*;
     use crate::admin::dashboard_text::{EN, RU};
     use crate::config::{parse_file, Config};
+
+    /// The page's own rule: `decide` at noon, stage 1, nobody admitted this hour.
+    fn kept(line: &str, release: &Release, rollout: &Rollout) -> KeptBy {
+        kept_at(line, release, rollout, 1)
+    }
+
+    fn kept_at(line: &str, release: &Release, rollout: &Rollout, stage: u8) -> KeptBy {
+        let standing = crate::rollout::admissions::Standing {
+            moment: crate::rollout::rules::Moment {
+                local_minute: 12 * 60,
+                admitted_last_hour: 0,
+                halted: false,
+                stage,
+            },
+            halt: None,
+            stage: Some(crate::rollout::admissions::StageNow {
+                record: crate::rollout::stages::StageRecord {
+                    stage,
+                    ..Default::default()
+                },
+                figures: None,
+            }),
+        };
+        let address = "192.0.2.1".parse().unwrap();
+        crate::admin::admission_reason::kept_by(
+            rollout,
+            address,
+            line,
+            release.version,
+            &standing,
+            0,
+        )
+    }
 
     fn snapshot(dir: &std::path::Path, yaml: &str) -> Snapshot {
         let config =
@@ -298,7 +376,7 @@ mod tests {
         let none = snapshot(dir.path(), "critical_version: 20180120\n");
         let nobody = |_: &str, _: &Release| false;
         assert_eq!(
-            why(&none, Some(20180101), &nobody),
+            why(&none, Some(20180101), &nobody, &kept),
             Why::NoRelease {
                 line: String::new(),
                 build: 20180101
@@ -310,12 +388,12 @@ mod tests {
         std::fs::write(folder.join("upd_app_for_old_frs.bin"), "b").unwrap();
         let one = snapshot(dir.path(), "critical_version: 20180120\n");
         let reasons = [
-            why(&one, None, &nobody),
-            why(&one, Some(20181340), &nobody),
-            why(&one, Some(20180101), &nobody),
-            why(&one, Some(20180122), &nobody),
-            why(&one, Some(20180125), &nobody),
-            why(&none, Some(20180101), &nobody),
+            why(&one, None, &nobody, &kept),
+            why(&one, Some(20181340), &nobody, &kept),
+            why(&one, Some(20180101), &nobody, &kept),
+            why(&one, Some(20180122), &nobody, &kept),
+            why(&one, Some(20180125), &nobody, &kept),
+            why(&none, Some(20180101), &nobody, &kept),
         ];
         let codes: Vec<&str> = reasons.iter().map(Why::code).collect();
         assert_eq!(
@@ -366,7 +444,7 @@ mod tests {
         }
         let snapshot = snapshot(dir.path(), "");
         let nobody = |_: &str, _: &Release| false;
-        let reason = why(&snapshot, Some(20220101), &nobody);
+        let reason = why(&snapshot, Some(20220101), &nobody, &kept);
         assert_eq!(
             reason,
             Why::BelowFloor {
@@ -377,6 +455,7 @@ mod tests {
                 offered: 20230101,
                 critical: false,
                 critical_version: None,
+                kept_by: None,
             }
         );
         assert_eq!(reason.code(), "below_floor");
@@ -388,7 +467,7 @@ mod tests {
             reason.words(&EN)
         );
         // The next floor's rollout has not admitted it: nothing newer meanwhile.
-        let held = why(&snapshot, Some(20230101), &nobody);
+        let held = why(&snapshot, Some(20230101), &nobody, &kept);
         assert!(matches!(
             held,
             Why::BelowFloor {
@@ -402,21 +481,81 @@ mod tests {
             "{}",
             held.words(&EN)
         );
+        // The floor's rollout (percent: 0) keeps it, by its bucket.
+        assert_eq!(held.kept_by().map(KeptBy::code), Some("not_in_percent"));
+        assert!(
+            held.words(&EN)
+                .contains("and the rollout admits buckets below 0."),
+            "{}",
+            held.words(&EN)
+        );
         // Once the second floor admits it, it is offered that floor.
         let admitted = |_: &str, r: &Release| r.version.as_u32() == 20240101;
         assert!(matches!(
-            why(&snapshot, Some(20230101), &admitted),
+            why(&snapshot, Some(20230101), &admitted, &kept),
             Why::BelowFloor {
                 floor: 20240101,
                 offered: 20240101,
                 ..
             }
         ));
-        assert_eq!(why(&snapshot, Some(20240101), &nobody).code(), "offered");
+        assert_eq!(
+            why(&snapshot, Some(20240101), &nobody, &kept).code(),
+            "offered"
+        );
         for reason in [reason, held] {
             for t in [&RU, &EN] {
                 let words = reason.words(t);
                 assert!(!words.contains('{') && !words.is_empty(), "{words}");
+            }
+        }
+    }
+
+    /// With stages, the share named is the current stage's, not the first's (which
+    /// `Rollout.percent` holds), and the rule that keeps the register is said.
+    #[test]
+    fn not_admitted_names_the_current_stages_share_and_the_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        for (version, meta) in [
+            ("20240101", ""),
+            (
+                "20250101",
+                "rollout:\n  stages: [{percent: 0, soak: 1h}, {percent: 25, soak: 1h}, {percent: 100}]\n",
+            ),
+        ] {
+            let folder = dir.path().join("firmware").join(version);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("upd_app.bin"), version).unwrap();
+            std::fs::write(folder.join("upd_app_for_old_frs.bin"), version).unwrap();
+            std::fs::write(folder.join("meta.yaml"), meta).unwrap();
+        }
+        let snapshot = snapshot(dir.path(), "");
+        let nobody = |_: &str, _: &Release| false;
+        let second =
+            |line: &str, release: &Release, rollout: &Rollout| kept_at(line, release, rollout, 2);
+        let reason = why(&snapshot, Some(20240101), &nobody, &second);
+        let Why::NotAdmitted {
+            percent, kept_by, ..
+        } = &reason
+        else {
+            panic!("{reason:?}");
+        };
+        assert_eq!((*percent, kept_by.percent), (25, 25));
+        let words = reason.words(&EN);
+        assert!(words.contains("(25% of registers)"), "{words}");
+        let json = serde_json::to_value(&reason).unwrap();
+        assert_eq!(json["code"], "not_admitted");
+        assert_eq!(json["percent"], 25);
+        assert_eq!(json["kept_by"]["percent"], 25);
+        assert_eq!(json["kept_by"]["stage"]["number"], 2);
+        // A register offered the older release: the held-back one's rule is said too.
+        let offered = why(&snapshot, Some(20230101), &nobody, &kept);
+        assert_eq!(offered.code(), "offered");
+        assert_eq!(offered.kept_by().map(KeptBy::code), Some("not_in_percent"));
+        for t in [&RU, &EN] {
+            for reason in [&reason, &offered] {
+                let words = reason.words(t);
+                assert!(!words.contains('{'), "{words}");
             }
         }
     }

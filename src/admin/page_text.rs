@@ -78,6 +78,21 @@ pub struct PageText {
     // Stages that advance themselves: the history's two kinds of theirs.
     pub kind_advanced: &'static str,
     pub kind_stage_forced: &'static str,
+    // Which rule of a rollout keeps a register out (`admission_reason::KeptBy::words`);
+    // placeholders {bucket}, {percent}, {stage}, {stages}, {next}, {next_percent}, {left},
+    // {figures}, {window}, {time}, {cap}, {admitted}, {stuck}, {finished}, {share},
+    // {threshold}.
+    pub kept_bucket: &'static str,
+    pub kept_bucket_stage: &'static str,
+    pub kept_stage_soaking: &'static str,
+    pub kept_stage_waiting: &'static str,
+    pub kept_stage_advancing: &'static str,
+    pub kept_stage_last: &'static str,
+    pub kept_outside_window: &'static str,
+    pub kept_hourly_cap: &'static str,
+    pub kept_hourly_cap_stage: &'static str,
+    pub kept_halted: &'static str,
+    pub kept_admitted_at_next_check: &'static str,
 }
 
 impl PageText {
@@ -199,6 +214,17 @@ pub static RU: PageText = PageText {
     why_below_floor_nothing: "Пока она слышит «обновлений нет» (сборка {build}, линия «{line}»).",
     kind_advanced: "следующий этап",
     kind_stage_forced: "этап задан вручную",
+    kept_bucket: "Номер кассы в этом выпуске (от 0 до 99, по её адресу и релизу) — {bucket}, а выпуск допускает номера ниже {percent}.",
+    kept_bucket_stage: "Номер кассы в этом выпуске (от 0 до 99, по её адресу и релизу) — {bucket}, а этап {stage} из {stages} допускает номера ниже {percent}.",
+    kept_stage_soaking: "Этап {stage} продлится ещё {left}, потом может начаться этап {next} (номера ниже {next_percent}).",
+    kept_stage_waiting: "Срок этапа {stage} вышел, и он ждёт подтверждений, чтобы начать этап {next} (номера ниже {next_percent}): {figures}.",
+    kept_stage_advancing: "Этап {stage} пройден: этап {next} (номера ниже {next_percent}) начнётся через несколько секунд.",
+    kept_stage_last: "Этап {stage} последний: чтобы допустить эту кассу, увеличьте его percent.",
+    kept_outside_window: "Новые кассы допускаются только в окне {window} (местное время сервера), а сейчас там {time}.",
+    kept_hourly_cap: "Лимит в час исчерпан: за последний час допущено {admitted}, можно не больше {cap} в час.",
+    kept_hourly_cap_stage: "Лимит в час исчерпан: за последний час допущено {admitted}, на этапе {stage} из {stages} можно не больше {cap} в час.",
+    kept_halted: "Выпуск остановлен автоматически: застряли {stuck} из {finished} касс, скачавших релиз ({share}, порог {threshold}). Любая правка rollout: в его meta.yaml возобновит выпуск.",
+    kept_admitted_at_next_check: "Сейчас её ничто не держит: она будет допущена при следующей проверке обновлений.",
 };
 
 pub static EN: PageText = PageText {
@@ -279,4 +305,15 @@ pub static EN: PageText = PageText {
     why_below_floor_nothing: "Meanwhile it is told there is no update (build {build}, line \"{line}\").",
     kind_advanced: "advanced",
     kind_stage_forced: "stage forced",
+    kept_bucket: "Its bucket (0 to 99, drawn from its address and the release) is {bucket}, and the rollout admits buckets below {percent}.",
+    kept_bucket_stage: "Its bucket (0 to 99, drawn from its address and the release) is {bucket}, and stage {stage} of {stages} admits buckets below {percent}.",
+    kept_stage_soaking: "Stage {stage} soaks {left} more before stage {next} (buckets below {next_percent}) may start.",
+    kept_stage_waiting: "Stage {stage} has soaked and waits for confirmations before stage {next} (buckets below {next_percent}) starts: {figures}.",
+    kept_stage_advancing: "Stage {stage} has passed: stage {next} (buckets below {next_percent}) starts within seconds.",
+    kept_stage_last: "Stage {stage} is the last: raise its percent to reach this register.",
+    kept_outside_window: "New registers are admitted only within the window {window} (server local time), and it is {time} there now.",
+    kept_hourly_cap: "The hourly cap is reached: {admitted} admitted in the last hour, at most {cap} per hour.",
+    kept_hourly_cap_stage: "The hourly cap is reached: {admitted} admitted in the last hour, at most {cap} per hour at stage {stage} of {stages}.",
+    kept_halted: "The rollout halted itself: {stuck} of the {finished} registers that downloaded it are stuck ({share}, above {threshold}). An edit of rollout: in its meta.yaml resumes it.",
+    kept_admitted_at_next_check: "Nothing keeps it now: it is admitted at its next update check.",
 };
