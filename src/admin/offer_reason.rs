@@ -10,9 +10,9 @@ use serde::Serialize;
 use crate::admin::admission_reason::KeptBy;
 use crate::admin::dashboard_text::Text;
 use crate::catalog::device_line::DeviceLine;
-use crate::catalog::firmware_offer::offer;
+use crate::catalog::firmware_offer::{offer, FirmwareOffer};
 use crate::catalog::releases::Release;
-use crate::catalog::snapshot::Snapshot;
+use crate::catalog::snapshot::{LineView, Snapshot};
 use crate::model::version::Version;
 use crate::rollout::rules::Rollout;
 
@@ -83,34 +83,12 @@ pub fn why(
     admitted: &dyn Fn(&str, &Release) -> bool,
     kept: &dyn Fn(&str, &Release, &Rollout) -> KeptBy,
 ) -> Why {
-    let Some(build_number) = build else {
-        return Why::NoBuildDate;
+    let (line, build) = match line_of(snapshot, build) {
+        Ok(found) => found,
+        Err(why) => return *why,
     };
-    let Some(build) = Version::from_yyyymmdd(build_number) else {
-        return Why::UnknownBuild {
-            build: build_number,
-        };
-    };
-    let name = match snapshot.line_index.line_of(build) {
-        DeviceLine::Ambiguous(_) => {
-            return Why::AmbiguousLine {
-                build: build_number,
-            }
-        }
-        found => found.serving_line(),
-    };
-    let Some(line) = name.and_then(|name| snapshot.line(name)) else {
-        return Why::UnknownBuild {
-            build: build_number,
-        };
-    };
+    let build_number = build.as_u32();
     let line_name = line.name.to_string();
-    if line.releases.current().is_none() {
-        return Why::NoRelease {
-            line: line_name,
-            build: build_number,
-        };
-    }
     // The page admits nobody: either way of asking is the memory's answer.
     let answer = offer(&line, build, "", &mut |release, _| {
         admitted(line.name, release)
@@ -129,29 +107,8 @@ pub fn why(
             .as_ref()
             .map(|rollout| kept(line.name, release, rollout))
     };
-    // Held at a floor: the floor is the most it may be offered, and something is newer.
-    let newest = line.releases.current().map(|r| r.version);
-    if let (Some(floor), Some(newest)) = (line.releases.floor_above(build), newest) {
-        if newest > floor && answer.version <= floor.as_u32() {
-            return Why::BelowFloor {
-                line: line_name,
-                build: build_number,
-                floor: floor.as_u32(),
-                newest: newest.as_u32(),
-                offered: if answer.update_available {
-                    answer.version
-                } else {
-                    build_number
-                },
-                critical: answer.critical,
-                critical_version: critical,
-                kept_by: line
-                    .releases
-                    .published()
-                    .find(|r| r.version == floor && r.version.as_u32() > answer.version)
-                    .and_then(|r| kept_from(r)),
-            };
-        }
+    if let Some(why) = below_floor(&line, build, &answer, &kept_from) {
+        return why;
     }
     if answer.update_available {
         return Why::Offered {
@@ -185,6 +142,71 @@ pub fn why(
     }
 }
 
+/// Held at a floor: the floor is the most the device may be offered, and something is
+/// newer; `kept_from(floor)` says what keeps it from the floor when it is offered less.
+fn below_floor(
+    line: &LineView<'_>,
+    build: Version,
+    answer: &FirmwareOffer,
+    kept_from: &dyn Fn(&Release) -> Option<KeptBy>,
+) -> Option<Why> {
+    let floor = line.releases.floor_above(build)?;
+    let newest = line.releases.current()?.version;
+    if newest <= floor || answer.version > floor.as_u32() {
+        return None;
+    }
+    Some(Why::BelowFloor {
+        line: line.name.to_string(),
+        build: build.as_u32(),
+        floor: floor.as_u32(),
+        newest: newest.as_u32(),
+        offered: if answer.update_available {
+            answer.version
+        } else {
+            build.as_u32()
+        },
+        critical: answer.critical,
+        critical_version: line.critical().map(Version::as_u32),
+        kept_by: line
+            .releases
+            .published()
+            .find(|r| r.version == floor && r.version.as_u32() > answer.version)
+            .and_then(|r| kept_from(r)),
+    })
+}
+
+/// The line that serves a device of `build` and the build as a version, or the reason it
+/// is offered nothing before any release is looked at (boxed: the reason is large).
+fn line_of(snapshot: &Snapshot, build: Option<u32>) -> Result<(LineView<'_>, Version), Box<Why>> {
+    let Some(build_number) = build else {
+        return Err(Box::new(Why::NoBuildDate));
+    };
+    let unknown = || {
+        Box::new(Why::UnknownBuild {
+            build: build_number,
+        })
+    };
+    let build = Version::from_yyyymmdd(build_number).ok_or_else(unknown)?;
+    let name = match snapshot.line_index.line_of(build) {
+        DeviceLine::Ambiguous(_) => {
+            return Err(Box::new(Why::AmbiguousLine {
+                build: build_number,
+            }))
+        }
+        found => found.serving_line(),
+    };
+    let line = name
+        .and_then(|name| snapshot.line(name))
+        .ok_or_else(unknown)?;
+    if line.releases.current().is_none() {
+        return Err(Box::new(Why::NoRelease {
+            line: line.name.to_string(),
+            build: build_number,
+        }));
+    }
+    Ok((line, build))
+}
+
 /// A yyyymmdd number as the dashboard writes dates: DD.MM.YYYY.
 pub fn date(yyyymmdd: u32) -> String {
     crate::model::version::day_month_year(yyyymmdd)
@@ -216,22 +238,16 @@ impl Why {
 
     /// The reason in plain words, in the language of `t`.
     pub fn words(&self, t: &Text) -> String {
-        let fill = |template: &str, line: &str, build: u32, version: u32| {
-            template
-                .replace("{line}", t.line_name(line))
-                .replace("{build}", &date(build))
-                .replace("{version}", &date(version))
-        };
         match self {
             Why::NoBuildDate => t.pages.why_no_build_date.to_string(),
-            Why::UnknownBuild { build } => fill(t.pages.why_unknown_build, "", *build, 0),
-            Why::AmbiguousLine { build } => fill(t.pages.why_ambiguous_line, "", *build, 0),
-            Why::NoRelease { line, build } => fill(t.pages.why_no_release, line, *build, 0),
+            Why::UnknownBuild { build } => fill(t, t.pages.why_unknown_build, "", *build, 0),
+            Why::AmbiguousLine { build } => fill(t, t.pages.why_ambiguous_line, "", *build, 0),
+            Why::NoRelease { line, build } => fill(t, t.pages.why_no_release, line, *build, 0),
             Why::UpToDate {
                 line,
                 build,
                 current,
-            } => fill(t.pages.why_up_to_date, line, *build, *current),
+            } => fill(t, t.pages.why_up_to_date, line, *build, *current),
             Why::Offered {
                 line,
                 build,
@@ -241,58 +257,15 @@ impl Why {
                 held_back,
                 kept_by,
             } => {
-                let mut words = fill(t.pages.why_offered, line, *build, *version);
-                if let (true, Some(c)) = (critical, critical_version) {
-                    words.push(' ');
-                    words.push_str(&fill(t.pages.why_below_critical, line, *build, *c));
-                }
-                if let Some(held) = held_back {
-                    words.push(' ');
-                    words.push_str(&fill(t.pages.why_held_back, line, *build, *held));
-                }
-                if let Some(kept_by) = kept_by {
-                    words.push(' ');
-                    words.push_str(&kept_by.words(t));
-                }
-                words
+                let critical = critical_version.filter(|_| *critical);
+                sentences([
+                    Some(fill(t, t.pages.why_offered, line, *build, *version)),
+                    critical.map(|c| fill(t, t.pages.why_below_critical, line, *build, c)),
+                    held_back.map(|held| fill(t, t.pages.why_held_back, line, *build, held)),
+                    kept_by.as_ref().map(|kept_by| kept_by.words(t)),
+                ])
             }
-            Why::BelowFloor {
-                line,
-                build,
-                floor,
-                newest,
-                offered,
-                critical,
-                critical_version,
-                kept_by,
-            } => {
-                let floors = |template: &str, version: u32| {
-                    fill(template, line, *build, version)
-                        .replace("{floor}", &date(*floor))
-                        .replace("{newest}", &date(*newest))
-                };
-                let mut words = if offered == floor {
-                    floors(t.pages.why_below_floor, *offered)
-                } else {
-                    let mut words = floors(t.pages.why_below_floor_not_admitted, *offered);
-                    if let Some(kept_by) = kept_by {
-                        words.push(' ');
-                        words.push_str(&kept_by.words(t));
-                    }
-                    words.push(' ');
-                    words.push_str(&if offered > build {
-                        floors(t.pages.why_below_floor_meanwhile, *offered)
-                    } else {
-                        floors(t.pages.why_below_floor_nothing, *offered)
-                    });
-                    words
-                };
-                if let (true, Some(c)) = (critical, critical_version) {
-                    words.push(' ');
-                    words.push_str(&fill(t.pages.why_below_critical, line, *build, *c));
-                }
-                words
-            }
+            Why::BelowFloor { .. } => self.below_floor_words(t),
             Why::NotAdmitted {
                 line,
                 build,
@@ -301,20 +274,67 @@ impl Why {
                 below_critical,
                 kept_by,
                 ..
-            } => {
-                let mut words = fill(t.pages.why_not_admitted, line, *build, *version)
-                    .replace("{percent}", &percent.to_string());
+            } => sentences([
+                Some(
+                    fill(t, t.pages.why_not_admitted, line, *build, *version)
+                        .replace("{percent}", &percent.to_string()),
+                ),
                 // Paused or not, the rule says it (`why_paused` when paused).
-                words.push(' ');
-                words.push_str(&kept_by.words(t));
-                if *below_critical {
-                    words.push(' ');
-                    words.push_str(t.pages.why_not_admitted_critical);
-                }
-                words
-            }
+                Some(kept_by.words(t)),
+                below_critical.then(|| t.pages.why_not_admitted_critical.to_string()),
+            ]),
         }
     }
+    /// `BelowFloor` in words (`words` calls it for that reason only).
+    fn below_floor_words(&self, t: &Text) -> String {
+        let Why::BelowFloor {
+            line,
+            build,
+            floor,
+            newest,
+            offered,
+            critical,
+            critical_version,
+            kept_by,
+        } = self
+        else {
+            return String::new();
+        };
+        let floors = |template: &str, version: u32| {
+            fill(t, template, line, *build, version)
+                .replace("{floor}", &date(*floor))
+                .replace("{newest}", &date(*newest))
+        };
+        let critical = critical_version.filter(|_| *critical);
+        let critical = critical.map(|c| fill(t, t.pages.why_below_critical, line, *build, c));
+        if offered == floor {
+            return sentences([Some(floors(t.pages.why_below_floor, *offered)), critical]);
+        }
+        let meanwhile = if offered > build {
+            t.pages.why_below_floor_meanwhile
+        } else {
+            t.pages.why_below_floor_nothing
+        };
+        sentences([
+            Some(floors(t.pages.why_below_floor_not_admitted, *offered)),
+            kept_by.as_ref().map(|kept_by| kept_by.words(t)),
+            Some(floors(meanwhile, *offered)),
+            critical,
+        ])
+    }
+}
+
+/// A template with the line, the build and the version filled in.
+fn fill(t: &Text, template: &str, line: &str, build: u32, version: u32) -> String {
+    template
+        .replace("{line}", t.line_name(line))
+        .replace("{build}", &date(build))
+        .replace("{version}", &date(version))
+}
+
+/// The sentences that are there, one space apart.
+fn sentences<const N: usize>(parts: [Option<String>; N]) -> String {
+    parts.into_iter().flatten().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

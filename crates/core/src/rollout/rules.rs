@@ -516,13 +516,12 @@ pub fn decide(
         let bucket = bucket(address, line, version);
         if bucket >= percent {
             Some(Refusal::NotInPercent { bucket, percent })
-        } else if let Some(cap) = cap.filter(|cap| moment.admitted_last_hour >= *cap) {
-            Some(Refusal::HourlyCapReached {
-                cap,
-                admitted_last_hour: moment.admitted_last_hour,
-            })
         } else {
-            None
+            cap.filter(|cap| moment.admitted_last_hour >= *cap)
+                .map(|cap| Refusal::HourlyCapReached {
+                    cap,
+                    admitted_last_hour: moment.admitted_last_hour,
+                })
         }
     };
     refused.map_or(Admission::Admitted, Admission::Refused)
