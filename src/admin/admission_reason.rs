@@ -8,11 +8,10 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::admin::dashboard_text::Text;
+use crate::admin::dashboard_text::{duration_text, Text};
 use crate::model::version::Version;
 use crate::rollout::admissions::Standing;
 use crate::rollout::rules::{decide, per_mille_text, Admission, Refusal, Rollout};
-use crate::rollout::stages::duration_text;
 use crate::rollout::status::{stage_status, StageState};
 
 /// What keeps a register from a release under rollout (the page's `kept_by`).
@@ -168,7 +167,7 @@ impl KeptBy {
                     "{next_percent}",
                     &facts.next_percent.unwrap_or(100).to_string(),
                 )
-                .replace("{left}", &duration_text(facts.soak_left_s))
+                .replace("{left}", &duration_text(facts.soak_left_s, t))
         };
         match &self.rule {
             Rule::Paused => w.why_paused.to_string(),
@@ -316,7 +315,7 @@ mod tests {
         assert!(
             en.contains(&format!(
                 "is {b}, and stage 1 of 3 admits buckets below 10."
-            )) && en.contains("Stage 1 soaks 50m more before stage 2 (buckets below 50)"),
+            )) && en.contains("Stage 1 soaks 50 min more before stage 2 (buckets below 50)"),
             "{en}"
         );
         assert!(

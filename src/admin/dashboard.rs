@@ -5,7 +5,7 @@
 use askama::Template;
 
 use crate::admin::adoption_chart::{self, AdoptionChart};
-use crate::admin::dashboard_text::Text;
+use crate::admin::dashboard_text::{duration_text, Text};
 use crate::admin::fleet_chart::{self, FleetChart};
 use crate::admin::status_report::{StaleFile, Status};
 use crate::app_state::ReloadRecord;
@@ -177,16 +177,6 @@ fn device_row(device: &Device, now: u64, t: &Text) -> DeviceRow {
 /// A moment as the pages write it: DD.MM.YYYY HH:MM, local time.
 fn time_text(unix: u64) -> String {
     crate::admin::inventory_pages::page_time(unix)
-}
-
-fn duration_text(secs: u64, t: &Text) -> String {
-    let (s, min, h, d) = (t.unit_s, t.unit_min, t.unit_h, t.unit_d);
-    match secs {
-        n if n < 60 => format!("{n} {s}"),
-        n if n < 3600 => format!("{} {min}", n / 60),
-        n if n < 86_400 => format!("{} {h} {} {min}", n / 3600, n / 60 % 60),
-        n => format!("{} {d} {} {h}", n / 86_400, n / 3600 % 24),
-    }
 }
 
 #[cfg(test)]

@@ -141,6 +141,13 @@ fn a_register_kept_by_its_bucket_is_told_so_and_admitted_once_the_stage_advances
     assert_eq!(kept["stage"]["next_percent"], 50, "{why1}");
     let said = format!("is {b}, and stage 1 of 3 admits buckets below 10.");
     assert!(why1["text"].as_str().unwrap().contains(&said), "{why1}");
+    assert!(
+        why1["text"]
+            .as_str()
+            .unwrap()
+            .contains(" more before stage 2 (buckets below 50) may start."),
+        "the stage it waits for: {why1}"
+    );
     let english = html(&server, &address, "en");
     assert!(
         english.contains("data-kept-by=\"not_in_percent\""),
