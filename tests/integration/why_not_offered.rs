@@ -348,3 +348,42 @@ fn a_register_of_a_paused_rollout_is_told_it_is_paused() {
         "in Russian too"
     );
 }
+
+#[test]
+fn a_register_waiting_for_a_stage_that_lacks_confirmations_is_told_what_it_lacks() {
+    let fixture = deployment(
+        "stages:\n  - {percent: 0, soak: 1h, min_updated: 1, success_percent: 90}\n  - {percent: 100}",
+    );
+    let clock = fixture.test_clock();
+    let server = start(&fixture, &[], &[]);
+    assert_eq!(check_in(&server, "10.12.0.1", ON_JANUARY), 0);
+    eventually("stage 1 recorded", DEADLINE, || {
+        (rollout_status(&server)["stage"]["since"].is_u64()).then_some(())
+    });
+    // Soaked, and nobody confirmed anything: the stage waits.
+    clock.advance(Duration::from_secs(3601));
+    eventually("stage 1 waiting", DEADLINE, || {
+        (rollout_status(&server)["stage"]["state"] == "waiting").then_some(())
+    });
+    let why = why(&server, "10.12.0.1");
+    let kept = &why["kept_by"];
+    assert_eq!(kept["code"], "not_in_percent", "{why}");
+    assert_eq!(kept["percent"], 0, "{why}");
+    assert_eq!(kept["stage"]["state"], "waiting", "{why}");
+    assert_eq!(kept["stage"]["next_percent"], 100, "{why}");
+    let lacks = "0 of 0 downloads confirmed (0%, needs 90%), 0 updated (needs 1)";
+    assert_eq!(kept["stage"]["waiting_for"], lacks, "{why}");
+    let said = format!(
+        "Stage 1 has soaked and waits for confirmations before stage 2 (buckets below 100) \
+         starts: {lacks}."
+    );
+    assert!(why["text"].as_str().unwrap().contains(&said), "{why}");
+    assert!(
+        html(&server, "10.12.0.1", "en").contains(&said),
+        "the HTML says it"
+    );
+    assert!(
+        html(&server, "10.12.0.1", "ru").contains("ждёт подтверждений"),
+        "in Russian too"
+    );
+}
