@@ -11,7 +11,7 @@ use crate::app_state::ReloadRecord;
 use crate::observe::fleet::Device;
 use crate::rollout::status::RolloutView;
 use crate::store::release_reads::{DayCount, ReleaseRow};
-use crate::words::dashboard::Text;
+use crate::words::dashboard::{duration_text, Text};
 
 /// How many releases the adoption chart draws (the newest).
 const ADOPTION_RELEASES: usize = 3;
@@ -242,16 +242,6 @@ fn device_row(device: &Device, now: u64, t: &Text) -> DeviceRow {
 /// A moment as the pages write it: DD.MM.YYYY HH:MM, local time.
 fn time_text(unix: u64) -> String {
     crate::admin::inventory_pages::page_time(unix)
-}
-
-fn duration_text(secs: u64, t: &Text) -> String {
-    let (s, min, h, d) = (t.unit_s, t.unit_min, t.unit_h, t.unit_d);
-    match secs {
-        n if n < 60 => format!("{n} {s}"),
-        n if n < 3600 => format!("{} {min}", n / 60),
-        n if n < 86_400 => format!("{} {h} {} {min}", n / 3600, n / 60 % 60),
-        n => format!("{} {d} {} {h}", n / 86_400, n / 3600 % 24),
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! A register's own page, `GET /devices/<address>`: what the inventory knows of it (its
 //! requests, the updates it was offered and what became of them, its downloads, serials
-//! and rollout admissions) and why it is or is not offered an update (`offer_reason`).
+//! and rollout admissions) and why it is or is not offered an update (`offer_reason`;
+//! where a rollout keeps it from a newer release, which rule, `admission_reason`).
 //! A browser gets HTML; `Accept: application/json` gets the same as JSON. The address in
 //! the path is parsed strictly (an IPv4 or IPv6 address, nothing else): it is typed by
 //! hand or followed from a link, and never reaches the store unparsed.
@@ -12,6 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::admin::admin_error::AdminError;
+use crate::admin::admission_reason;
 use crate::admin::inventory_pages::{page_time, wants_json};
 use crate::admin::offer_reason::{self, Why};
 use crate::app_state::AppState;
@@ -67,6 +69,8 @@ struct DevicePage<'a> {
     d: &'a DeviceDetail,
     why: String,
     why_code: &'static str,
+    /// The rollout's rule that keeps it from a newer release ("" when none).
+    kept_code: &'static str,
     build: String,
 }
 
@@ -122,13 +126,26 @@ async fn device(
         ))
     })?;
     let snapshot = state.snapshot_arc();
-    let why = offer_reason::why(&snapshot, detail.device.build_date, &|line, release| {
-        state.admissions.is_admitted(line, release.version, ip)
-            || release
-                .rollout
-                .as_ref()
-                .is_some_and(|rollout| rollout.pilot.contains(ip))
-    });
+    // The clock the request path would read now, and its local minute for windows.
+    let now = crate::model::clock::unix_now();
+    let minute = crate::model::unix_time::local_minute(now);
+    let why = offer_reason::why(
+        &snapshot,
+        detail.device.build_date,
+        &|line, release| {
+            state.admissions.is_admitted(line, release.version, ip)
+                || release
+                    .rollout
+                    .as_ref()
+                    .is_some_and(|rollout| rollout.pilot.contains(ip))
+        },
+        &|line, release, rollout| {
+            let standing = state
+                .admissions
+                .standing(line, release.version, now, minute);
+            admission_reason::kept_by(rollout, ip, line, release.version, &standing, now)
+        },
+    );
     let t = for_request(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
@@ -142,6 +159,7 @@ async fn device(
         d: &detail,
         why: why.words(t),
         why_code: why.code(),
+        kept_code: why.kept_by().map_or("", |k| k.code()),
         build: detail
             .device
             .build_date

@@ -4,6 +4,7 @@
 
 pub mod access_guard;
 pub mod admin_error;
+pub mod admission_reason;
 pub mod adoption_chart;
 pub mod attention;
 pub mod dashboard;

@@ -79,6 +79,27 @@ pub struct StageNow {
     pub figures: Option<Figures>,
 }
 
+/// What the decision for one more device of a release is taken in, read under the shared
+/// lock without changing anything (the request path's first look, and a register's page).
+fn moment_of(release: Option<&ReleaseAdmissions>, now: u64, local_minute: u32) -> Moment {
+    Moment {
+        local_minute,
+        admitted_last_hour: release.map_or(0, |r| r.count_last_hour(now)),
+        halted: release.is_some_and(|r| r.halt.is_some()),
+        stage: release.map_or(1, |r| r.stage),
+    }
+}
+
+/// Where a release's rollout stands for one more device, read at once: the moment `decide`
+/// takes (as the request path would take it now), the halt and the stage behind it. A
+/// register's page explains a refusal from it; nothing is admitted by reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub moment: Moment,
+    pub halt: Option<Halt>,
+    pub stage: Option<StageNow>,
+}
+
 /// A new admission, to be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAdmission {
@@ -119,6 +140,17 @@ impl Admissions {
             .and_then(|r| r.halt.clone())
     }
 
+    /// Where release `version` of `line` stands at `now` and `local_minute` (see `Standing`).
+    pub fn standing(&self, line: &str, version: Version, now: u64, local_minute: u32) -> Standing {
+        let releases = self.releases.read_recover();
+        let release = releases.get(line).and_then(|l| l.get(&version.as_u32()));
+        Standing {
+            moment: moment_of(release, now, local_minute),
+            halt: release.and_then(|r| r.halt.clone()),
+            stage: release.and_then(|r| r.stage_now),
+        }
+    }
+
     /// Whether `address` is admitted to release `version` of `line` under `rollout`,
     /// admitting it now if the rules allow; `Some` when it was admitted just now.
     pub fn admit(
@@ -137,12 +169,7 @@ impl Admissions {
             if release.is_some_and(|r| r.addresses.contains(&address)) {
                 return (true, None);
             }
-            let moment = Moment {
-                local_minute,
-                admitted_last_hour: release.map_or(0, |r| r.count_last_hour(now)),
-                halted: release.is_some_and(|r| r.halt.is_some()),
-                stage: release.map_or(1, |r| r.stage),
-            };
+            let moment = moment_of(release, now, local_minute);
             if let Admission::Refused(_) = decide(rollout, address, line, version, moment) {
                 return (false, None);
             }

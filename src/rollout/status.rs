@@ -175,8 +175,9 @@ impl std::fmt::Display for StageState {
     }
 }
 
-/// The stage status of `rollout` (with stages) from what the watch last set, at `now`.
-fn stage_status(
+/// The stage status of `rollout` (with stages) from what the watch last set, at `now` (a
+/// register's page shows it too).
+pub fn stage_status(
     rollout: &Rollout,
     now_stage: Option<StageNow>,
     halted: bool,

@@ -57,4 +57,5 @@ mod static_files;
 mod tls;
 mod tls_flood;
 mod two_instances;
+mod why_not_offered;
 mod windows_wine;

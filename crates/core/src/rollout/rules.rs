@@ -514,14 +514,28 @@ pub fn halt_due(per_mille: u32, finished: u64, stuck: u64) -> bool {
     finished >= HALT_MIN_FINISHED && stuck * 1000 > u64::from(per_mille) * finished
 }
 
-/// Why a device was not admitted.
+/// Why a device was not admitted, with the figures the rule compared: the request path only
+/// needs that it was refused; a register's page says which rule and why (it asks `decide`
+/// too, so the two cannot disagree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
     Paused,
     Halted,
-    OutsideWindow,
-    NotInPercent,
-    HourlyCapReached,
+    /// `local_minute` (of the day, server local time) is outside `window`.
+    OutsideWindow {
+        window: Window,
+        local_minute: u32,
+    },
+    /// The address's `bucket` is not below `percent`, the current stage's share.
+    NotInPercent {
+        bucket: u8,
+        percent: u8,
+    },
+    /// `admitted_last_hour` reached `cap`, the current stage's hourly cap.
+    HourlyCapReached {
+        cap: u32,
+        admitted_last_hour: u32,
+    },
 }
 
 /// The decision for a device not admitted before.
@@ -563,17 +577,23 @@ pub fn decide(
         Some(Refusal::Paused)
     } else if moment.halted {
         Some(Refusal::Halted)
-    } else if rollout
-        .window
-        .is_some_and(|w| !w.contains(moment.local_minute))
-    {
-        Some(Refusal::OutsideWindow)
-    } else if bucket(address, line, version) >= percent {
-        Some(Refusal::NotInPercent)
-    } else if cap.is_some_and(|cap| moment.admitted_last_hour >= cap) {
-        Some(Refusal::HourlyCapReached)
+    } else if let Some(window) = rollout.window.filter(|w| !w.contains(moment.local_minute)) {
+        Some(Refusal::OutsideWindow {
+            window,
+            local_minute: moment.local_minute,
+        })
     } else {
-        None
+        // Hashed only when the cheaper rules let it through.
+        let bucket = bucket(address, line, version);
+        if bucket >= percent {
+            Some(Refusal::NotInPercent { bucket, percent })
+        } else {
+            cap.filter(|cap| moment.admitted_last_hour >= *cap)
+                .map(|cap| Refusal::HourlyCapReached {
+                    cap,
+                    admitted_last_hour: moment.admitted_last_hour,
+                })
+        }
     };
     refused.map_or(Admission::Admitted, Admission::Refused)
 }
@@ -791,7 +811,10 @@ mod tests {
         assert_eq!(decide(&r, pilot, "", v(), noon), Admission::Pilot);
         assert_eq!(
             decide(&r, other, "", v(), noon),
-            Admission::Refused(Refusal::OutsideWindow)
+            Admission::Refused(Refusal::OutsideWindow {
+                window: Window::parse("22:00-06:00").unwrap(),
+                local_minute: 12 * 60
+            })
         );
         let night = Moment {
             local_minute: 23 * 60,
@@ -804,7 +827,10 @@ mod tests {
         };
         assert_eq!(
             decide(&r, other, "", v(), full),
-            Admission::Refused(Refusal::HourlyCapReached)
+            Admission::Refused(Refusal::HourlyCapReached {
+                cap: 2,
+                admitted_last_hour: 2
+            })
         );
         let halted = Moment {
             halted: true,
@@ -823,7 +849,10 @@ mod tests {
         let none = parse("percent: 0").unwrap();
         assert_eq!(
             decide(&none, other, "", v(), noon),
-            Admission::Refused(Refusal::NotInPercent)
+            Admission::Refused(Refusal::NotInPercent {
+                bucket: bucket(other, "", v()),
+                percent: 0
+            })
         );
     }
 
@@ -946,7 +975,10 @@ mod tests {
         let first = open();
         assert_eq!(
             decide(&r, other, "", v(), first),
-            Admission::Refused(Refusal::NotInPercent)
+            Admission::Refused(Refusal::NotInPercent {
+                bucket: bucket(other, "", v()),
+                percent: 0
+            })
         );
         let second = Moment {
             stage: 2,
@@ -960,7 +992,11 @@ mod tests {
         };
         assert_eq!(
             decide(&r, other, "", v(), full),
-            Admission::Refused(Refusal::HourlyCapReached)
+            Admission::Refused(Refusal::HourlyCapReached {
+                cap: 3,
+                admitted_last_hour: 3
+            }),
+            "the second stage's cap, grown by rate_growth"
         );
     }
 }

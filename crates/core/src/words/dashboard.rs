@@ -166,6 +166,18 @@ impl Text {
 }
 
 /// The table of a language.
+/// A span in the units of `t` ("2 h 5 min"), rounded down: the dashboard's ages and
+/// uptime, and a stage's soak left on a register's page.
+pub fn duration_text(secs: u64, t: &Text) -> String {
+    let (s, min, h, d) = (t.unit_s, t.unit_min, t.unit_h, t.unit_d);
+    match secs {
+        n if n < 60 => format!("{n} {s}"),
+        n if n < 3600 => format!("{} {min}", n / 60),
+        n if n < 86_400 => format!("{} {h} {} {min}", n / 3600, n / 60 % 60),
+        n => format!("{} {d} {} {h}", n / 86_400, n / 3600 % 24),
+    }
+}
+
 pub fn for_lang(lang: Lang) -> &'static Text {
     super::Words::of(lang).dashboard
 }

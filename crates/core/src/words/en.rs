@@ -362,6 +362,17 @@ pub static PAGES: PageText = PageText {
     why_below_floor_nothing: "Meanwhile it is told there is no update (build {build}, line \"{line}\").",
     kind_advanced: "advanced",
     kind_stage_forced: "stage forced",
+    kept_bucket: "Its bucket (0 to 99, drawn from its address and the release) is {bucket}, and the rollout admits buckets below {percent}.",
+    kept_bucket_stage: "Its bucket (0 to 99, drawn from its address and the release) is {bucket}, and stage {stage} of {stages} admits buckets below {percent}.",
+    kept_stage_soaking: "Stage {stage} soaks {left} more before stage {next} (buckets below {next_percent}) may start.",
+    kept_stage_waiting: "Stage {stage} has soaked and waits for confirmations before stage {next} (buckets below {next_percent}) starts: {figures}.",
+    kept_stage_advancing: "Stage {stage} has passed: stage {next} (buckets below {next_percent}) starts within seconds.",
+    kept_stage_last: "Stage {stage} is the last: raise its percent to reach this register.",
+    kept_outside_window: "New registers are admitted only within the window {window} (server local time), and it is {time} there now.",
+    kept_hourly_cap: "The hourly cap is reached: {admitted} admitted in the last hour, at most {cap} per hour.",
+    kept_hourly_cap_stage: "The hourly cap is reached: {admitted} admitted in the last hour, at most {cap} per hour at stage {stage} of {stages}.",
+    kept_halted: "The rollout halted itself: {stuck} of the {finished} registers that downloaded it are stuck ({share}, above {threshold}). An edit of rollout: in its meta.yaml resumes it.",
+    kept_admitted_at_next_check: "Nothing keeps it now: it is admitted at its next update check.",
 };
 
 pub static LOG: LogText = LogText {

@@ -77,6 +77,21 @@ pub struct PageText {
     // Stages that advance themselves: the history's two kinds of theirs.
     pub kind_advanced: &'static str,
     pub kind_stage_forced: &'static str,
+    // Which rule of a rollout keeps a register out (`admission_reason::KeptBy::words`);
+    // placeholders {bucket}, {percent}, {stage}, {stages}, {next}, {next_percent}, {left},
+    // {figures}, {window}, {time}, {cap}, {admitted}, {stuck}, {finished}, {share},
+    // {threshold}.
+    pub kept_bucket: &'static str,
+    pub kept_bucket_stage: &'static str,
+    pub kept_stage_soaking: &'static str,
+    pub kept_stage_waiting: &'static str,
+    pub kept_stage_advancing: &'static str,
+    pub kept_stage_last: &'static str,
+    pub kept_outside_window: &'static str,
+    pub kept_hourly_cap: &'static str,
+    pub kept_hourly_cap_stage: &'static str,
+    pub kept_halted: &'static str,
+    pub kept_admitted_at_next_check: &'static str,
 }
 
 impl PageText {

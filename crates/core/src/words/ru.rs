@@ -362,6 +362,17 @@ pub static PAGES: PageText = PageText {
     why_below_floor_nothing: "Пока она слышит «обновлений нет» (сборка {build}, линия «{line}»).",
     kind_advanced: "следующий этап",
     kind_stage_forced: "этап задан вручную",
+    kept_bucket: "Номер кассы в этом выпуске (от 0 до 99, по её адресу и релизу) — {bucket}, а выпуск допускает номера ниже {percent}.",
+    kept_bucket_stage: "Номер кассы в этом выпуске (от 0 до 99, по её адресу и релизу) — {bucket}, а этап {stage} из {stages} допускает номера ниже {percent}.",
+    kept_stage_soaking: "Этап {stage} продлится ещё {left}, потом может начаться этап {next} (номера ниже {next_percent}).",
+    kept_stage_waiting: "Срок этапа {stage} вышел, и он ждёт подтверждений, чтобы начать этап {next} (номера ниже {next_percent}): {figures}.",
+    kept_stage_advancing: "Этап {stage} пройден: этап {next} (номера ниже {next_percent}) начнётся через несколько секунд.",
+    kept_stage_last: "Этап {stage} последний: чтобы допустить эту кассу, увеличьте его percent.",
+    kept_outside_window: "Новые кассы допускаются только в окне {window} (местное время сервера), а сейчас там {time}.",
+    kept_hourly_cap: "Лимит в час исчерпан: за последний час допущено {admitted}, можно не больше {cap} в час.",
+    kept_hourly_cap_stage: "Лимит в час исчерпан: за последний час допущено {admitted}, на этапе {stage} из {stages} можно не больше {cap} в час.",
+    kept_halted: "Выпуск остановлен автоматически: застряли {stuck} из {finished} касс, скачавших релиз ({share}, порог {threshold}). Любая правка rollout: в его meta.yaml возобновит выпуск.",
+    kept_admitted_at_next_check: "Сейчас её ничто не держит: она будет допущена при следующей проверке обновлений.",
 };
 
 pub static LOG: LogText = LogText {
