@@ -45,30 +45,36 @@ const EVERY: Duration = Duration::from_secs(2);
 /// Admissions are re-read this far back, for rows another instance committed late.
 const OVERLAP: u64 = 120;
 
-/// Loads every stored admission and halt; at start-up, before devices are answered.
+/// Loads every stored admission and halt; at start-up, before devices are answered. The
+/// admissions, the halts and the stage records are read apart: a row of one that does not
+/// read (an edit by hand) must not make the server forget the others, above all who was
+/// admitted ("once admitted, always admitted"), which no later round reads again.
 pub fn restore(state: &AppState) -> u64 {
     if !state.inventory.is_on() {
         return 0;
     }
     let now = clock::unix_now();
-    match state.inventory.read_blocking(|db| {
-        let rows = rollout_sql::admissions_since(db, 0, state.inventory.instance())?;
-        let states = rollout_sql::rollout_states(db)?;
-        let stages = stage_sql::stage_rows(db)?;
-        Ok((rows, states, stages))
+    let newest = match state.inventory.read_blocking(|db| {
+        rollout_sql::admissions_since(db, 0, state.inventory.instance())
     }) {
-        Ok((rows, states, stages)) => {
-            state.admissions.set_stages(
-                stages
-                    .into_iter()
-                    .map(|(key, record)| {
-                        let figures = None;
-                        (key, StageNow { record, figures })
-                    })
-                    .collect(),
-            );
+        Ok(rows) => {
             let newest = rows.iter().map(|r| r.3).max().unwrap_or(now);
             let count = state.admissions.merge(rows);
+            if count > 0 {
+                info!("inventory: {count} rollout admissions restored");
+            }
+            newest
+        }
+        Err(e) => {
+            warn!("inventory: cannot read rollout admissions: {e:#}");
+            now
+        }
+    };
+    match state
+        .inventory
+        .read_blocking(|db| rollout_sql::rollout_states(db))
+    {
+        Ok(states) => {
             let halts = halts_of(&states);
             for ((line, version), halt) in &halts {
                 warn!(
@@ -79,16 +85,22 @@ pub fn restore(state: &AppState) -> u64 {
                 );
             }
             state.admissions.set_halts(halts);
-            if count > 0 {
-                info!("inventory: {count} rollout admissions restored");
-            }
-            newest
         }
-        Err(e) => {
-            warn!("inventory: cannot read rollout admissions: {e:#}");
-            now
-        }
+        Err(e) => warn!("inventory: cannot read the rollouts' halts: {e:#}"),
     }
+    match state.inventory.read_blocking(|db| stage_sql::stage_rows(db)) {
+        Ok(stages) => state.admissions.set_stages(
+            stages
+                .into_iter()
+                .map(|(key, record)| {
+                    let figures = None;
+                    (key, StageNow { record, figures })
+                })
+                .collect(),
+        ),
+        Err(e) => warn!("inventory: cannot read the rollouts' stages: {e:#}"),
+    }
+    newest
 }
 
 /// Runs until the process ends.
