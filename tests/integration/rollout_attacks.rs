@@ -68,3 +68,58 @@ fn a_stage_row_that_does_not_read_leaves_the_admissions_restored() {
     assert_eq!(rollout_status(&server)["admitted"], 1);
     assert!(server.wait_for_log("cannot read the rollouts' stages", DEADLINE));
 }
+
+/// A stage record edited by hand to numbers the list does not have (stage 255; stage 0; a
+/// start ten days ahead) is read as the stage that applies: the last one past the list,
+/// the first for 0, a clock that has not started yet for a start ahead (so it never
+/// advances early). `/status` says so, and the request path admits by it.
+#[test]
+fn a_stage_record_edited_by_hand_is_bounded_by_the_list() {
+    let fixture = Fixture::new();
+    fixture.release("20250101", None);
+    let plan = "stages: [{percent: 0, soak: 1s, min_updated: 0, success_percent: 0}, \
+                {percent: 0, soak: 1s, min_updated: 0, success_percent: 0}, {percent: 100}]\n\
+                stage: 1";
+    fixture.release("20250301", Some(&meta(plan)));
+    let ahead = crate::common::unix_now() + 10 * 86_400;
+    let mut server = start(&fixture);
+    // Forced to 1 and held there by an edit below; first wait for the row.
+    eventually("the stage recorded", DEADLINE, || {
+        rollout_status(&server)["stage"]["since"].as_u64()
+    });
+    assert!(server.terminate(DEADLINE));
+    let edit = |stage: i64| {
+        let db = rusqlite::Connection::open(fixture.path("inventory.sqlite")).expect("inventory");
+        db.execute(
+            "UPDATE rollout_stages SET stage = ?1, started_at = ?2, forced = 1",
+            rusqlite::params![stage, ahead as i64],
+        )
+        .expect("edit the stage row");
+    };
+    edit(255);
+    let mut server = start(&fixture);
+    let status = eventually("the edited stage read", DEADLINE, || {
+        let s = rollout_status(&server);
+        s["stage"]["since"].as_u64().map(|_| s)
+    });
+    assert_eq!(status["stage"]["number"], 3, "{status}");
+    assert_eq!(status["stage"]["of"], 3, "{status}");
+    assert_eq!(status["percent"], 100, "{status}");
+    assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 1)), 20250301);
+    assert!(server.terminate(DEADLINE));
+    edit(0);
+    let server = start(&fixture);
+    let status = eventually("the edited stage read", DEADLINE, || {
+        let s = rollout_status(&server);
+        s["stage"]["since"].as_u64().map(|_| s)
+    });
+    assert_eq!(status["stage"]["number"], 1, "{status}");
+    assert_eq!(status["stage"]["state"], "soaking", "{status}");
+    assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 2)), 20250101);
+    // Soak 1 s, no condition: only the start ten days ahead holds it. Rounds later, still
+    // stage 1, and the register admitted at stage 3 is still admitted.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(rollout_status(&server)["stage"]["number"], 1);
+    assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 1)), 20250301);
+    assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 3)), 20250101);
+}
