@@ -54,9 +54,10 @@ pub fn restore(state: &AppState) -> u64 {
         return 0;
     }
     let now = clock::unix_now();
-    let newest = match state.inventory.read_blocking(|db| {
-        rollout_sql::admissions_since(db, 0, state.inventory.instance())
-    }) {
+    let newest = match state
+        .inventory
+        .read_blocking(|db| rollout_sql::admissions_since(db, 0, state.inventory.instance()))
+    {
         Ok(rows) => {
             let newest = rows.iter().map(|r| r.3).max().unwrap_or(now);
             let count = state.admissions.merge(rows);
@@ -88,7 +89,10 @@ pub fn restore(state: &AppState) -> u64 {
         }
         Err(e) => warn!("inventory: cannot read the rollouts' halts: {e:#}"),
     }
-    match state.inventory.read_blocking(|db| stage_sql::stage_rows(db)) {
+    match state
+        .inventory
+        .read_blocking(|db| stage_sql::stage_rows(db))
+    {
         Ok(stages) => state.admissions.set_stages(
             stages
                 .into_iter()

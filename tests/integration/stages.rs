@@ -54,7 +54,12 @@ fn bucket(address: Ipv4Addr) -> u64 {
 }
 
 /// One HTTP request from `from` to `to`; (status, body).
-pub(crate) fn request_from(from: Ipv4Addr, to: SocketAddr, head: &str, body: &str) -> (u16, Vec<u8>) {
+pub(crate) fn request_from(
+    from: Ipv4Addr,
+    to: SocketAddr,
+    head: &str,
+    body: &str,
+) -> (u16, Vec<u8>) {
     let socket =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     socket

@@ -354,7 +354,10 @@ mod tests {
                  max_new_per_hour_limit: -3\n",
                 "expected a whole number from 0 up",
             ),
-            ("rollout:\n  max_new_per_hour: -1\n", "expected a whole number from 0 up"),
+            (
+                "rollout:\n  max_new_per_hour: -1\n",
+                "expected a whole number from 0 up",
+            ),
         ] {
             let error = ReleaseMeta::parse(v(), meta).unwrap_err().to_string();
             assert!(error.contains(expected), "{meta}: {error}");

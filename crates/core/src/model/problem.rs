@@ -61,7 +61,10 @@ pub fn yaml_message(error: &serde_yaml::Error) -> String {
 const TYPE_WORDS: [(&str, &str); 10] = [
     ("expected u8", "expected a whole number from 0 to 255"),
     ("expected u16", "expected a whole number from 0 to 65535"),
-    ("expected u32", "expected a whole number from 0 to 4294967295"),
+    (
+        "expected u32",
+        "expected a whole number from 0 to 4294967295",
+    ),
     ("expected u64", "expected a whole number from 0 up"),
     ("expected usize", "expected a whole number from 0 up"),
     ("expected i8", "expected a whole number"),
