@@ -20,6 +20,7 @@
 //! halts of the round, so the views read it ready.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -185,10 +186,28 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
     // Halts first: a store that fails in the stage step below must not hold them back.
     let halted = halts.clone();
     state.admissions.set_halts(halts);
-    let stages = step_stages(db, state, &halted, now)?;
-    state.admissions.set_stages(stages);
+    // Stages apart too: a stage row that does not read (an edit by hand) leaves every
+    // stage where it stands (said once), but must not fail the round, or the admissions
+    // would be read again from ever further back and no rollout projected.
+    match step_stages(db, state, &halted, now) {
+        Ok(stages) => {
+            STAGES_FAILING.store(false, Ordering::Relaxed);
+            state.admissions.set_stages(stages);
+        }
+        Err(e) => {
+            if !STAGES_FAILING.swap(true, Ordering::Relaxed) {
+                warn!(
+                    "rollout watch: cannot step the rollouts' stages: {e:#}; every stage \
+                     stays where it stands until this is fixed"
+                );
+            }
+        }
+    }
     Ok(newest)
 }
+
+/// Set while the stage step fails, so that the log says so once (one watch per process).
+static STAGES_FAILING: AtomicBool = AtomicBool::new(false);
 
 /// Every published release with stages, with its line and version.
 fn staged(state: &AppState) -> Vec<((String, u32), Rollout)> {

@@ -123,3 +123,48 @@ fn a_stage_record_edited_by_hand_is_bounded_by_the_list() {
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 1)), 20250301);
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 3)), 20250101);
 }
+
+/// The same unreadable stage row, while the server runs: the watch says so once and leaves
+/// the stages where they stand, but its round goes on: the rollouts are still projected
+/// (not `pending` for ever).
+#[test]
+fn a_stage_row_that_does_not_read_leaves_the_watch_round_going() {
+    let fixture = Fixture::new();
+    fixture.release("20250101", None);
+    fixture.release(
+        "20250301",
+        Some(&meta("stages: [{percent: 10}, {percent: 100}]")),
+    );
+    let db = {
+        let server = start(&fixture);
+        eventually("the stage recorded", DEADLINE, || {
+            rollout_status(&server)["stage"]["since"].as_u64()
+        });
+        rusqlite::Connection::open(fixture.path("inventory.sqlite")).expect("inventory")
+    };
+    db.execute(
+        "INSERT INTO rollout_stages (line, version, stage, started_at) \
+         VALUES ('', 20240101, 1, -5)",
+        [],
+    )
+    .expect("a bad stage row");
+    drop(db);
+    let server = start(&fixture);
+    assert!(server.wait_for_log("cannot step the rollouts' stages", DEADLINE));
+    let status = eventually("a projection made", DEADLINE, || {
+        let s = rollout_status(&server);
+        (s["projection"] != "pending").then_some(s)
+    });
+    // No register below it: projected as finished.
+    assert_eq!(status["projection"], "finished", "{status}");
+    assert_eq!(status["stage"]["number"], 1, "{status}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        server
+            .log()
+            .matches("cannot step the rollouts' stages")
+            .count(),
+        1,
+        "said once"
+    );
+}
