@@ -404,4 +404,47 @@ mod tests {
         assert_eq!(chart.days, 1);
         assert!(chart.deadlines.is_empty());
     }
+
+    /// Extreme figures (a fleet of a trillion, a finish at the end of time, a deadline on
+    /// day 0 or at 9999-12-31, a release drawn with no update at all) put only finite
+    /// numbers inside the box into the SVG: no NaN, no inf.
+    #[test]
+    fn extreme_figures_draw_only_finite_numbers_in_the_box() {
+        let huge = 1_000_000_000_000;
+        let counts = [
+            c(20250301, 20_000, huge, 0),
+            c(20250301, 20_001, huge, huge),
+            c(20250115, 20_000, 0, 0),
+        ];
+        let marks = [
+            Mark {
+                version: 20250301,
+                deadline_day: Some(0),
+                finish: Some((u64::MAX, u64::MAX)),
+            },
+            Mark {
+                version: 20250115,
+                deadline_day: Some(2_932_896),
+                finish: Some((20_002 * 86_400, huge)),
+            },
+        ];
+        let chart = layout(&counts, 3, &marks);
+        let mut numbers: Vec<String> = Vec::new();
+        for curve in &chart.curves {
+            numbers.extend(curve.downloaded.split([' ', ',']).map(String::from));
+            numbers.extend(curve.updated.split([' ', ',']).map(String::from));
+        }
+        for line in &chart.projections {
+            numbers.extend(line.points.split([' ', ',']).map(String::from));
+        }
+        numbers.extend(chart.deadlines.iter().map(|d| d.x.to_string()));
+        assert!(!numbers.is_empty());
+        for n in &numbers {
+            let value: f64 = n.parse().unwrap_or(f64::NAN);
+            assert!(
+                value.is_finite() && (0.0..=chart.width).contains(&value),
+                "{n} in {numbers:?}"
+            );
+        }
+    }
 }

@@ -185,7 +185,11 @@ pub fn stage_status(
 ) -> StageStatus {
     let record = now_stage.map(|s| s.record).unwrap_or_default();
     let figures = now_stage.and_then(|s| s.figures);
-    let number = record.stage.max(1);
+    // A stored stage past the list (the list shrank since, or the row was edited by hand)
+    // is the last stage: what `limits_at` admits by, and what `/status` says ("3 of 3",
+    // never "5 of 3").
+    let of = u8::try_from(rollout.stages.len()).unwrap_or(u8::MAX);
+    let number = record.stage.clamp(1, of.max(1));
     let index = usize::from(number).min(rollout.stages.len()) - 1;
     let stage = &rollout.stages[index];
     let (percent, cap) = rollout.limits_at(number);
@@ -225,7 +229,7 @@ pub fn stage_status(
     };
     StageStatus {
         number,
-        of: u8::try_from(rollout.stages.len()).unwrap_or(u8::MAX),
+        of,
         percent,
         max_new_per_hour: cap,
         since: now_stage.map(|s| s.record.clock_start()),
@@ -399,6 +403,32 @@ mod tests {
             RolloutState::HourlyCapReached.as_str(),
             "hourly_cap_reached"
         );
+    }
+
+    /// A stored stage beyond the list (the list shrank from five stages to two; a row
+    /// edited to 255; or 0) is shown as the stage that applies, never "5 of 2".
+    #[test]
+    fn a_stored_stage_past_the_list_shows_as_the_last() {
+        let rollout = Rollout::from_raw(
+            serde_yaml::from_str("stages: [{percent: 5, soak: 1h}, {percent: 100}]").unwrap(),
+        )
+        .unwrap();
+        for (stored, shown, percent) in [(5, 2, 100), (255, 2, 100), (0, 1, 5), (2, 2, 100)] {
+            let now_stage = StageNow {
+                record: crate::rollout::stages::StageRecord {
+                    stage: stored,
+                    started_at: 1000,
+                    ..Default::default()
+                },
+                figures: None,
+            };
+            let status = stage_status(&rollout, Some(now_stage), false, 2000);
+            assert_eq!(
+                (status.number, status.of, status.percent),
+                (shown, 2, percent),
+                "stored {stored}"
+            );
+        }
     }
 
     /// Every word `/status` may give as a rollout's `projection` (other than `projected`)

@@ -20,6 +20,7 @@
 //! halts of the round, so the views read it ready.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::web;
@@ -45,30 +46,37 @@ const EVERY: Duration = Duration::from_secs(2);
 /// Admissions are re-read this far back, for rows another instance committed late.
 const OVERLAP: u64 = 120;
 
-/// Loads every stored admission and halt; at start-up, before devices are answered.
+/// Loads every stored admission and halt; at start-up, before devices are answered. The
+/// admissions, the halts and the stage records are read apart: a row of one that does not
+/// read (an edit by hand) must not make the server forget the others, above all who was
+/// admitted ("once admitted, always admitted"), which no later round reads again.
 pub fn restore(state: &AppState) -> u64 {
     if !state.inventory.is_on() {
         return 0;
     }
     let now = clock::unix_now();
-    match state.inventory.read_blocking(|db| {
-        let rows = rollout_sql::admissions_since(db, 0, state.inventory.instance())?;
-        let states = rollout_sql::rollout_states(db)?;
-        let stages = stage_sql::stage_rows(db)?;
-        Ok((rows, states, stages))
-    }) {
-        Ok((rows, states, stages)) => {
-            state.admissions.set_stages(
-                stages
-                    .into_iter()
-                    .map(|(key, record)| {
-                        let figures = None;
-                        (key, StageNow { record, figures })
-                    })
-                    .collect(),
-            );
+    let newest = match state
+        .inventory
+        .read_blocking(|db| rollout_sql::admissions_since(db, 0, state.inventory.instance()))
+    {
+        Ok(rows) => {
             let newest = rows.iter().map(|r| r.3).max().unwrap_or(now);
             let count = state.admissions.merge(rows);
+            if count > 0 {
+                info!("inventory: {count} rollout admissions restored");
+            }
+            newest
+        }
+        Err(e) => {
+            warn!("inventory: cannot read rollout admissions: {e:#}");
+            now
+        }
+    };
+    match state
+        .inventory
+        .read_blocking(|db| rollout_sql::rollout_states(db))
+    {
+        Ok(states) => {
             let halts = halts_of(&states);
             for ((line, version), halt) in &halts {
                 warn!(
@@ -79,16 +87,25 @@ pub fn restore(state: &AppState) -> u64 {
                 );
             }
             state.admissions.set_halts(halts);
-            if count > 0 {
-                info!("inventory: {count} rollout admissions restored");
-            }
-            newest
         }
-        Err(e) => {
-            warn!("inventory: cannot read rollout admissions: {e:#}");
-            now
-        }
+        Err(e) => warn!("inventory: cannot read the rollouts' halts: {e:#}"),
     }
+    match state
+        .inventory
+        .read_blocking(|db| stage_sql::stage_rows(db))
+    {
+        Ok(stages) => state.admissions.set_stages(
+            stages
+                .into_iter()
+                .map(|(key, record)| {
+                    let figures = None;
+                    (key, StageNow { record, figures })
+                })
+                .collect(),
+        ),
+        Err(e) => warn!("inventory: cannot read the rollouts' stages: {e:#}"),
+    }
+    newest
 }
 
 /// Runs until the process ends.
@@ -169,10 +186,28 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
     // Halts first: a store that fails in the stage step below must not hold them back.
     let halted = halts.clone();
     state.admissions.set_halts(halts);
-    let stages = step_stages(db, state, &halted, now)?;
-    state.admissions.set_stages(stages);
+    // Stages apart too: a stage row that does not read (an edit by hand) leaves every
+    // stage where it stands (said once), but must not fail the round, or the admissions
+    // would be read again from ever further back and no rollout projected.
+    match step_stages(db, state, &halted, now) {
+        Ok(stages) => {
+            STAGES_FAILING.store(false, Ordering::Relaxed);
+            state.admissions.set_stages(stages);
+        }
+        Err(e) => {
+            if !STAGES_FAILING.swap(true, Ordering::Relaxed) {
+                warn!(
+                    "rollout watch: cannot step the rollouts' stages: {e:#}; every stage \
+                     stays where it stands until this is fixed"
+                );
+            }
+        }
+    }
     Ok(newest)
 }
+
+/// Set while the stage step fails, so that the log says so once (one watch per process).
+static STAGES_FAILING: AtomicBool = AtomicBool::new(false);
 
 /// Every published release with stages, with its line and version.
 fn staged(state: &AppState) -> Vec<((String, u32), Rollout)> {

@@ -41,9 +41,14 @@ pub fn stage_rows(db: &mut dyn Db) -> Result<Vec<StageRow>> {
         .collect()
 }
 
-/// Run every 2 s per release with stages: migration 5's index covers it.
-const FIGURES: &str = "SELECT COUNT(*) AS downloaded, COUNT(updated_at) AS confirmed \
-     FROM device_releases WHERE line = $1 AND version = $2 AND downloaded_at IS NOT NULL";
+/// Run every 2 s per release with stages: migration 5's index finds the downloads, the
+/// devices' primary key each one's build now. Confirmed is "reported the build after the
+/// download, and still reports it (or newer)": a register that went back to an older
+/// build (flashed back by a service engineer, or falling back by itself) is no success.
+const FIGURES: &str = "SELECT COUNT(*) AS downloaded, \
+     COUNT(CASE WHEN r.updated_at IS NOT NULL AND d.build_date >= $2 THEN 1 END) AS confirmed \
+     FROM device_releases r LEFT JOIN devices d ON d.address = r.address \
+     WHERE r.line = $1 AND r.version = $2 AND r.downloaded_at IS NOT NULL";
 
 /// Devices that downloaded release `version` of `line` in full, and how many of them now
 /// report its build or newer: cumulative since it was published, pilots included.
@@ -233,8 +238,42 @@ mod tests {
         Ok(())
     }
 
+    /// Of three registers that downloaded the release, one never reported it, one reports
+    /// it (then a newer one), and one reported it and then went back to its old build:
+    /// one confirmed, not two.
     #[test]
-    fn the_figures_query_uses_its_index() -> Result<()> {
+    fn a_register_back_on_an_older_build_is_not_confirmed() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        for (address, build, updated) in [
+            ("10.0.0.1", 20250101u32, None::<u64>),
+            ("10.0.0.2", 20250401, Some(300u64)),
+            ("10.0.0.3", 20250101, Some(300)),
+        ] {
+            db.exec(
+                "INSERT INTO devices (address, first_seen, last_seen, line, build_date) \
+                 VALUES ($1, 0, 0, 'C.3', $2)",
+                &[address.into(), Value::from(build)],
+            )?;
+            db.exec(
+                "INSERT INTO device_releases (address, version, offered_at, downloaded_at, \
+                 updated_at, line) VALUES ($1, 20250301, 1, 200, $2, 'C.3')",
+                &[address.into(), Value::from(updated)],
+            )?;
+        }
+        assert_eq!(
+            figures(&mut db, "C.3", 20250301)?,
+            Figures {
+                downloaded: 3,
+                confirmed: 1,
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_figures_query_uses_its_indexes() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
         migrate(&mut db)?;
@@ -247,8 +286,11 @@ mod tests {
             .map(|row| row.text("detail"))
             .collect::<Result<Vec<_>, _>>()?
             .join("; ");
+        // The downloads by their index, each device's build by its primary key: no scan.
         assert!(
-            plan.contains("COVERING INDEX device_releases_downloads"),
+            plan.contains("USING INDEX device_releases_downloads")
+                && plan.contains("SEARCH d USING INDEX sqlite_autoindex_devices_1")
+                && !plan.contains("SCAN"),
             "{plan}"
         );
         Ok(())

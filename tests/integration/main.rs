@@ -47,6 +47,7 @@ mod link_races;
 mod properties;
 mod publish;
 mod publishing_safety;
+mod rollout_attacks;
 mod rollouts;
 mod sample_firmware;
 mod shared_folders;

@@ -23,7 +23,7 @@ const NEW: &str = "1.3.2025";
 /// Long enough for three stages of 2 s soak with the watch's 2 s rounds, on a loaded machine.
 const ROLLOUT_DEADLINE: Duration = Duration::from_secs(60);
 
-fn meta(rollout: &str) -> String {
+pub(crate) fn meta(rollout: &str) -> String {
     let indented: String = rollout.lines().map(|l| format!("  {l}\n")).collect();
     format!("description: \"March\"\nrollout:\n{indented}")
 }
@@ -54,7 +54,12 @@ fn bucket(address: Ipv4Addr) -> u64 {
 }
 
 /// One HTTP request from `from` to `to`; (status, body).
-fn request_from(from: Ipv4Addr, to: SocketAddr, head: &str, body: &str) -> (u16, Vec<u8>) {
+pub(crate) fn request_from(
+    from: Ipv4Addr,
+    to: SocketAddr,
+    head: &str,
+    body: &str,
+) -> (u16, Vec<u8>) {
     let socket =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     socket
@@ -128,7 +133,7 @@ fn poll_round(server: &Server, registers: &mut [Register]) {
     }
 }
 
-fn rollout_status(server: &Server) -> serde_json::Value {
+pub(crate) fn rollout_status(server: &Server) -> serde_json::Value {
     admin(server, "/status").json()["rollouts"]
         .as_array()
         .expect("rollouts")

@@ -329,4 +329,41 @@ mod tests {
             .to_string();
         assert!(error.ends_with("did you mean `floor`?"), "{error}");
     }
+
+    /// A number of the wrong sign or kind in the rollout's keys (the stage keys above all)
+    /// is refused naming the form expected, never a Rust type (`u64`, `i64`, `f64`).
+    #[test]
+    fn a_number_of_the_wrong_kind_is_refused_without_a_type_name() {
+        for (meta, expected) in [
+            (
+                "rollout:\n  stages: [{percent: 5, min_updated: -1}]\n",
+                "rollout.stages[0].min_updated: invalid type: integer `-1`, expected a whole \
+                 number from 0 up at line 2",
+            ),
+            (
+                "rollout:\n  stages: [{percent: 5}]\n  stage: 1.5\n",
+                "rollout.stage: invalid type: floating point `1.5`, expected a whole number at \
+                 line 3",
+            ),
+            (
+                "rollout:\n  stages: [{percent: \"five\"}]\n",
+                "rollout.stages[0].percent: invalid type: string \"five\", expected a number",
+            ),
+            (
+                "rollout:\n  stages: [{percent: 5}]\n  max_new_per_hour: 5\n  \
+                 max_new_per_hour_limit: -3\n",
+                "expected a whole number from 0 up",
+            ),
+            (
+                "rollout:\n  max_new_per_hour: -1\n",
+                "expected a whole number from 0 up",
+            ),
+        ] {
+            let error = ReleaseMeta::parse(v(), meta).unwrap_err().to_string();
+            assert!(error.contains(expected), "{meta}: {error}");
+            for rust in ["u64", "i64", "f64"] {
+                assert!(!error.contains(rust), "{meta}: {error}");
+            }
+        }
+    }
 }
