@@ -472,6 +472,16 @@ fn write_history(db: &mut dyn Db, event: &Event) -> Result<()> {
             Value::from(&**line),
         ],
     )?;
+    // A withdrawn release forgets where its stages stood: published again (perhaps as a
+    // fixed build under the same version), it starts from its first stage, never straight
+    // at the wide share the withdrawn one had reached. Its admissions stay (once admitted,
+    // always admitted).
+    if *kind == HistoryKind::Withdrawn {
+        db.exec(
+            "DELETE FROM rollout_stages WHERE line = $1 AND version = $2",
+            &[Value::from(&**line), Value::from(*version)],
+        )?;
+    }
     Ok(())
 }
 

@@ -324,6 +324,38 @@ fn stage_n_forces_once_and_a_restart_keeps_the_stage_and_its_clock() {
     assert_eq!(history_of(&server, "stage_forced").len(), 1);
 }
 
+/// A withdrawn release forgets its stage: published again under the same version (a fixed
+/// build, say), it starts at stage 1, not at the wide share the withdrawn one had reached.
+#[test]
+fn a_release_withdrawn_and_published_again_starts_from_its_first_stage() {
+    let stages = "stages: [{percent: 0, soak: 1h}, {percent: 100}]";
+    let fixture = deployment(&format!("{stages}\nstage: 2"));
+    let server = start(&fixture, &[]);
+    eventually("stage 2, forced", ROLLOUT_DEADLINE, || {
+        (stage_of(&server) == 2).then_some(())
+    });
+    // Withdrawn by hand: the folder moved out of firmware/.
+    let folder = fixture.path("firmware/20250301");
+    let aside = fixture.path("20250301-withdrawn");
+    std::fs::rename(&folder, &aside).expect("withdraw");
+    eventually("the release gone", DEADLINE, || {
+        rollout_status(&server).is_null().then_some(())
+    });
+    eventually("its withdrawal in the history", DEADLINE, || {
+        (!history_of(&server, "withdrawn").is_empty()).then_some(())
+    });
+    // Published again without `stage:`: stage 1 again, whatever the old record said.
+    std::fs::write(aside.join("meta.yaml"), meta(stages)).expect("meta");
+    std::fs::rename(&aside, &folder).expect("publish again");
+    let status = eventually("the release back at stage 1", ROLLOUT_DEADLINE, || {
+        let s = rollout_status(&server);
+        (s["stage"]["number"] == 1 && s["stage"]["since"].is_u64()).then_some(s)
+    });
+    assert_eq!(status["percent"], 0, "{status}");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(stage_of(&server), 1);
+}
+
 /// A halt written by the server before it knew stages (its fingerprint of the rollout as
 /// that server computed it, `14ccc741`) is still a halt after the upgrade.
 #[test]
