@@ -8,8 +8,10 @@ use std::fmt;
 use serde::Deserialize;
 
 use crate::model::did_you_mean::{fields_of, hint_for_mapping};
+use crate::model::lang::{fill, InLanguage};
 use crate::model::problem::yaml_message;
 use crate::model::version::Version;
+use crate::words::{FromTable, Words};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,15 +41,28 @@ pub enum LineMetaError {
     NotADate { key: &'static str, shown: String },
 }
 
-impl fmt::Display for LineMetaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The YAML parser's own message stays as it gives it; ours are from the tables.
+impl FromTable for LineMetaError {
+    fn said(&self, words: &'static Words) -> String {
         match self {
-            LineMetaError::Yaml(message) => f.write_str(message),
-            LineMetaError::NotADate { key, shown } => write!(
-                f,
-                "{key}: {shown} is not a real date (expected yyyymmdd like 20221228)"
+            LineMetaError::Yaml(message) => message.clone(),
+            LineMetaError::NotADate { key, shown } => fill(
+                words.scan.line_not_a_date,
+                &[("key", key), ("shown", shown)],
             ),
         }
+    }
+}
+
+impl fmt::Display for LineMetaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for LineMetaError {
+    fn in_russian(&self) -> String {
+        self.russian()
     }
 }
 

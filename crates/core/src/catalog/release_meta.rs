@@ -14,6 +14,7 @@ use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 use crate::rollout::rules::{RawRollout, Rollout, RolloutError};
 use crate::words::cli::OperatorText;
+use crate::words::{FromTable, Words};
 
 /// The two files every release folder must hold.
 pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];
@@ -71,20 +72,28 @@ pub enum MetaError {
     Floor(String),
 }
 
+/// Ours from the tables; the YAML parser's own message stays as it gives it.
+impl FromTable for MetaError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.scan;
+        match self {
+            MetaError::Yaml(message) => message.clone(),
+            MetaError::UnknownFile(name) => {
+                fill(t.meta_unknown_file, &[("name", &format!("{name:?}"))])
+            }
+            MetaError::BadPin { file, pin } => fill(
+                t.meta_bad_pin,
+                &[("file", file), ("pin", &format!("{pin:?}"))],
+            ),
+            MetaError::Rollout(e) => e.in_language(words.lang),
+            MetaError::Floor(shown) => floor_error(shown, words.lang),
+        }
+    }
+}
+
 impl fmt::Display for MetaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MetaError::Yaml(message) => f.write_str(message),
-            MetaError::UnknownFile(name) => write!(
-                f,
-                "sha256: unknown file {name:?} (expected upd_app.bin, upd_app_for_old_frs.bin)"
-            ),
-            MetaError::BadPin { file, pin } => {
-                write!(f, "sha256 of {file}: {pin:?} is not 64 hex digits")
-            }
-            MetaError::Rollout(e) => e.fmt(f),
-            MetaError::Floor(shown) => f.write_str(&floor_error(shown, Lang::En)),
-        }
+        f.write_str(&self.english())
     }
 }
 
@@ -98,14 +107,9 @@ fn floor_error(shown: &str, lang: Lang) -> String {
     )
 }
 
-/// Russian where the table has the words (the floor); the parser's other refusals quote
-/// YAML keys and forms and stay as `Display` says them.
 impl InLanguage for MetaError {
     fn in_russian(&self) -> String {
-        match self {
-            MetaError::Floor(shown) => floor_error(shown, Lang::Ru),
-            other => other.to_string(),
-        }
+        self.russian()
     }
 }
 

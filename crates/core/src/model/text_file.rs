@@ -5,6 +5,9 @@
 
 use std::fmt;
 
+use crate::model::lang::{fill, InLanguage};
+use crate::words::{FromTable, Words};
+
 /// A file that is not UTF-8 text: `what` names it, `line` is where the first bad byte is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotUtf8 {
@@ -12,13 +15,24 @@ pub struct NotUtf8 {
     pub line: usize,
 }
 
+impl FromTable for NotUtf8 {
+    fn said(&self, words: &'static Words) -> String {
+        fill(
+            words.scan.not_utf8,
+            &[("what", &self.what), ("line", &self.line)],
+        )
+    }
+}
+
 impl fmt::Display for NotUtf8 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} is not UTF-8 text (line {}; Cyrillic saved as Windows-1251?): save it as UTF-8",
-            self.what, self.line
-        )
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for NotUtf8 {
+    fn in_russian(&self) -> String {
+        self.russian()
     }
 }
 

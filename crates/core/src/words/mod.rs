@@ -21,6 +21,7 @@ pub mod en;
 pub mod log;
 pub mod pages;
 pub mod ru;
+pub mod scan;
 
 use std::error::Error;
 use std::fmt;
@@ -36,6 +37,9 @@ pub struct Words {
     pub pages: &'static pages::PageText,
     pub log: &'static log::LogText,
     pub config: &'static config::ConfigText,
+    // The scan's reasons and the rollout's refusals (kept at the end).
+    pub scan: &'static scan::ScanText,
+    pub rollout: &'static scan::RolloutText,
 }
 
 impl Words {
@@ -95,6 +99,25 @@ impl Said {
             Lang::Ru => &self.ru,
             Lang::En => &self.en,
         }
+    }
+}
+
+impl Said {
+    /// The sentence for a page whose language code (`Text::lang`, `"ru"` or `"en"`) is
+    /// `code`.
+    pub fn for_page(&self, code: &str) -> &str {
+        if code == Lang::Ru.code() {
+            &self.ru
+        } else {
+            &self.en
+        }
+    }
+}
+
+/// Written as its English: what `/status` gives scripts.
+impl serde::Serialize for Said {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.en)
     }
 }
 

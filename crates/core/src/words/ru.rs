@@ -9,6 +9,7 @@ use super::config::ConfigText;
 use super::dashboard::Text;
 use super::log::LogText;
 use super::pages::PageText;
+use super::scan::{RolloutText, ScanText};
 use super::Words;
 use crate::model::lang::Lang;
 
@@ -20,6 +21,8 @@ pub static WORDS: Words = Words {
     pages: &PAGES,
     log: &LOG,
     config: &CONFIG,
+    scan: &SCAN,
+    rollout: &ROLLOUT,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -549,4 +552,119 @@ pub static CONFIG: ConfigText = ConfigText {
                             может назвать в X-Forwarded-For любой адрес и сойти за пилотную \
                             кассу поэтапного обновления или за другой магазин. Перечислите \
                             только адреса своих прокси",
+};
+
+pub static SCAN: ScanText = ScanText {
+    cannot_list_firmware: "не удаётся прочитать список папки с прошивками: {why}",
+    not_a_date_folder: "пропущена: имя — не настоящая дата (ггггммдд)",
+    still_serving_before: "{reason}; по-прежнему раздаётся версия, проверенная раньше (чтобы \
+                           отозвать её, удалите папку)",
+    being_written: "{name} ещё записывается",
+    changed_while_read: "{name} изменился, пока его читали",
+    cannot_read_folder: "не удаётся прочитать папку: {why}",
+    folder_is_link: "это символическая ссылка; скопируйте саму папку",
+    not_a_folder: "это не папка",
+    file_missing: "нет файла {name}",
+    cannot_read_file: "не удаётся прочитать {name}: {why}",
+    file_not_regular: "{name} — не обычный файл",
+    file_of_kind: "{name} — {kind}, а не обычный файл",
+    file_empty: "{name} пуст",
+    firmware_too_large: "{name} больше {mib} МиБ — намного больше, чем бывает прошивка или её \
+                         описание; тот ли это файл?",
+    in_file: "{name}: {why}",
+    changed_recently: "изменена менее settle_ms назад",
+    not_seen_closed: "{names}: наблюдатель не видел, что запись закончена; ждём тишины \
+                      unconfirmed_settle_ms",
+    and: " и ",
+    sha_mismatch: "{name} не совпадает со своим sha256 в meta.yaml (указан {pinned}, у файла \
+                   {has})",
+    internal_two_files: "внутренняя ошибка: ожидались два файла прошивки",
+    sample_refused: "{name} — сгенерированный образец из репозитория (начинается с \
+                     «KKT-SAMPLE-FIRMWARE»), а не прошивка: он раздаётся только из папки \
+                     firmware исходников и никогда — кассам установленного сервера; удалите эту \
+                     папку и опубликуйте прошивку производителя",
+    checked_again_in: "{reason}; проверка снова через {ms} мс",
+    not_utf8: "{what} — не текст UTF-8 (строка {line}; кириллица сохранена в Windows-1251?): \
+               сохраните файл в UTF-8",
+    meta_unknown_file: "sha256: неизвестный файл {name} (ожидаются upd_app.bin, \
+                        upd_app_for_old_frs.bin)",
+    meta_bad_pin: "sha256 файла {file}: {pin} — не 64 шестнадцатеричные цифры",
+    line_name_refused: "имя папки линейки может содержать только латинские буквы, цифры, «.», \
+                        «-» и «_» (оно становится частью адресов загрузки)",
+    line_changed_recently: "line.yaml изменён менее settle_ms назад",
+    line_still_using: "{reason}; по-прежнему действует line.yaml, проверенный раньше",
+    line_yaml_too_large: "line.yaml больше {mib} МиБ, а в нём всего несколько строк",
+    line_not_a_date: "{key}: {shown} — не настоящая дата (ожидается ггггммдд, например 20221228)",
+    license_unknown_type: "неизвестный тип файла лицензий (ожидается .slf, .yaml или .yml)",
+    license_not_regular: "это не обычный файл",
+    license_cannot_read: "не удаётся прочитать: {why}",
+    license_unreadable: "не читается",
+    license_missing: "не существует: лицензий из него нет (файл или папка из списка licenses:)",
+    license_too_large: "он больше {mib} МиБ — намного больше лицензий любого парка; тот ли это \
+                        файл?",
+    license_still_serving: "{reason}; по-прежнему раздаются лицензии, загруженные раньше: {count}",
+    serial_repeats: "серийный номер {serial} повторяется в строке {line}; действует эта строка",
+    more_repeats: "ещё повторов серийных номеров: {more}",
+    cannot_list_folder: "не удаётся прочитать список папки: {why}",
+    serials_also_in: "серийных номеров, которые есть и в {file}: {count} (первый {first}); \
+                      действует более поздний файл",
+    slf_not_utf8: "не текст UTF-8",
+    slf_fields: "ожидаются 3 поля через табуляцию (серийный номер, лицензии, подпись), найдено \
+                 {found}",
+    slf_serial: "серийный номер {serial} — не 16 цифр",
+    hex_length: "ожидается {len} шестнадцатеричных цифр, найдено символов: {found}",
+    hex_not_hex: "{found} в позиции {position} — не шестнадцатеричная цифра",
+    yaml_invalid: "это не корректный YAML: {why}",
+    yaml_not_mapping: "ожидается словарь серийных номеров, а здесь {kind}",
+    yaml_entry: "серийный номер {key}: {why}",
+    entry_serial: "серийный номер должен состоять из 16 цифр (возьмите его в кавычки: \
+                   \"0000000000012345\")",
+    entry_not_mapping: "ожидаются `licenses` и `signature`, а здесь {kind}",
+    entry_unknown_key: "неизвестный ключ {name} (ожидаются `licenses` и `signature`)",
+    entry_not_text: "{name}: ожидается строка шестнадцатеричных цифр",
+    entry_missing: "нет `{name}`",
+    value_kinds: &[
+        ("nothing", "пусто"),
+        ("a boolean", "логическое значение"),
+        ("a number", "число"),
+        ("a string", "строка"),
+        ("a list", "список"),
+        ("a mapping", "словарь"),
+        ("a tagged value", "значение с тегом"),
+    ],
+};
+
+pub static ROLLOUT: RolloutText = RolloutText {
+    percent: "rollout.percent: {value} — не целое число от 0 до 100",
+    too_large_at_most: "rollout.{key}: {value} — слишком много (не больше {max})",
+    window: "rollout.window: {value} — не промежуток времени (ожидается вида \"22:00-06:00\", \
+             по местному времени сервера)",
+    empty_window: "rollout.window: {value} начинается там же, где кончается; уберите window, \
+                   чтобы допускать кассы в любой час",
+    halt_percent: "rollout.halt_when_stuck_percent: {value} — не процент от 0 до 100",
+    net_not_address: "{key}: {entry} — не IP-адрес и не сеть (ожидается вида 192.0.2.15 или \
+                      10.20.0.0/16)",
+    net_bad_prefix: "{key}: неверный префикс в {entry} (после / ожидается число от 0 до {max})",
+    net_too_many: "{key}: больше {max} записей",
+    stage_with_percent: "rollout: stages и percent вместе (stages заменяет percent; укажите \
+                         percent у каждого этапа)",
+    stage_count: "rollout.stages: этапов {count} (ожидается от 1 до {max}, каждый вида \
+                  {percent: 5, soak: 24h, min_updated: 20, success_percent: 95})",
+    stage_missing_percent: "rollout.stages, этап {n}: нет percent (он нужен каждому этапу — \
+                            целое число от 0 до 100)",
+    stage_percent: "rollout.stages, этап {n}: percent {value} — не целое число от 0 до 100",
+    stage_lower: "rollout.stages, этап {n}: percent {value} меньше, чем {before} у этапа \
+                  {previous} (каждый этап допускает не меньшую долю, чем предыдущий)",
+    stage_soak: "rollout.stages, этап {n}: soak {value} — не длительность (ожидается целое \
+                 число и единица, например 30s, 15m, 24h или 7d, не больше 90d)",
+    stage_min_updated: "rollout.stages, этап {n}: min_updated {value} — слишком много (не \
+                        больше {max})",
+    stage_success: "rollout.stages, этап {n}: success_percent {value} — не процент от 0 до 100",
+    rate_growth: "rollout.rate_growth: {value} — не множитель от 1 до {max} (например 2 или \
+                  1.5)",
+    limit_below_cap: "rollout.max_new_per_hour_limit: {limit} меньше max_new_per_hour {cap} \
+                      (предел ограничивает, до чего растёт лимит в час)",
+    forced: "rollout.stage: {value} — не этап этого поэтапного обновления (ожидается от 1 до \
+             {count})",
+    needs: "rollout.{key}: имеет смысл только вместе с {needs}",
 };
