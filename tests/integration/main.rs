@@ -41,6 +41,7 @@ mod hot_reload;
 mod inventory;
 mod inventory_postgres;
 mod language;
+mod language_scan;
 mod limits;
 mod lines;
 mod link_races;

@@ -5,6 +5,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use crate::model::lang::{fill, InLanguage};
+use crate::words::{FromTable, Words};
+
 /// Parsed networks, each an address and a prefix length.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpNetworks {
@@ -25,20 +28,34 @@ pub enum NetworkError {
     TooMany { key: String },
 }
 
+impl FromTable for NetworkError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.rollout;
+        match self {
+            NetworkError::NotAnAddress { key, entry } => fill(
+                t.net_not_address,
+                &[("key", key), ("entry", &format!("{entry:?}"))],
+            ),
+            NetworkError::BadPrefix { key, entry, max } => fill(
+                t.net_bad_prefix,
+                &[("key", key), ("entry", &format!("{entry:?}")), ("max", max)],
+            ),
+            NetworkError::TooMany { key } => {
+                fill(t.net_too_many, &[("key", key), ("max", &MAX_ENTRIES)])
+            }
+        }
+    }
+}
+
 impl fmt::Display for NetworkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NetworkError::NotAnAddress { key, entry } => write!(
-                f,
-                "{key}: {entry:?} is not an IP address or network \
-                 (expected like 192.0.2.15 or 10.20.0.0/16)"
-            ),
-            NetworkError::BadPrefix { key, entry, max } => write!(
-                f,
-                "{key}: bad prefix in {entry:?} (expected 0 to {max} after the /)"
-            ),
-            NetworkError::TooMany { key } => write!(f, "{key}: more than {MAX_ENTRIES} entries"),
-        }
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for NetworkError {
+    fn in_russian(&self) -> String {
+        self.russian()
     }
 }
 

@@ -599,4 +599,15 @@ pub static ROLLOUT: RolloutText = RolloutText {
                       (the limit bounds how far the cap grows)",
     forced: "rollout.stage: {value} is not a stage of this rollout (expected 1 to {count})",
     needs: "rollout.{key}: only means something with {needs}",
+    needs_what: &[
+        ("stages", "stages"),
+        (
+            "max_new_per_hour (the cap it grows)",
+            "max_new_per_hour (the cap it grows)",
+        ),
+        (
+            "max_new_per_hour (the cap it bounds)",
+            "max_new_per_hour (the cap it bounds)",
+        ),
+    ],
 };

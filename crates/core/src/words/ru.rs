@@ -667,4 +667,15 @@ pub static ROLLOUT: RolloutText = RolloutText {
     forced: "rollout.stage: {value} — не этап этого поэтапного обновления (ожидается от 1 до \
              {count})",
     needs: "rollout.{key}: имеет смысл только вместе с {needs}",
+    needs_what: &[
+        ("stages", "stages"),
+        (
+            "max_new_per_hour (the cap it grows)",
+            "max_new_per_hour (лимитом в час, который он увеличивает)",
+        ),
+        (
+            "max_new_per_hour (the cap it bounds)",
+            "max_new_per_hour (лимитом в час, который он ограничивает)",
+        ),
+    ],
 };

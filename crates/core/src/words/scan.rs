@@ -105,4 +105,6 @@ pub struct RolloutText {
     pub limit_below_cap: &'static str,
     pub forced: &'static str,
     pub needs: &'static str,
+    /// What a key needs, as `rollout::rules` names it in English, in this language.
+    pub needs_what: &'static [(&'static str, &'static str)],
 }
