@@ -12,6 +12,7 @@ use super::dashboard::Text;
 use super::log::LogText;
 use super::pages::PageText;
 use super::scan::{RolloutText, ScanText};
+use super::watch::WatchText;
 use super::Words;
 use crate::model::lang::Lang;
 
@@ -25,6 +26,7 @@ pub static WORDS: Words = Words {
     config: &CONFIG,
     scan: &SCAN,
     rollout: &ROLLOUT,
+    watch: &WATCH,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -610,4 +612,54 @@ pub static ROLLOUT: RolloutText = RolloutText {
             "max_new_per_hour (the cap it bounds)",
         ),
     ],
+};
+
+pub static WATCH: WatchText = WatchText {
+    halted_restored: "the rollout of {version} (line {line}) is halted: {reason}; edit its \
+                      meta.yaml rollout to resume",
+    halted: "the rollout of {version} (line {line}) is halted: {reason}; nobody new is offered \
+             it until its meta.yaml rollout is edited",
+    resumed: "the rollout of {version} (line {line}) is resumed",
+    stepped: "the rollout of {version} (line {line}) {what}: {detail}",
+    advanced: "advanced",
+    stage_forced: "stage forced",
+    step_advance: "stage {from} ({from_percent}%) → stage {to} ({to_percent}%): {figures}, \
+                   after a soak of {soak}{cap}",
+    step_forced_from: "stage {stage} ({percent}%) forced by stage: {forced} in meta.yaml (was \
+                       stage {from}){cap}",
+    step_forced: "stage {stage} ({percent}%) forced by stage: {forced} in meta.yaml{cap}",
+    step_cap: "; at most {cap} new per hour",
+    halt_reason: "{stuck} of the {finished} devices that downloaded it are stuck ({share}, above \
+                  halt_when_stuck_percent {threshold})",
+    admissions_restored: "inventory: {count} rollout admissions restored",
+    admissions_unreadable: "inventory: cannot read rollout admissions: {why}",
+    watch_unreadable: "rollout watch: cannot read the inventory: {why}; trying again",
+    writer_not_started: "cannot start the inventory writer: {why}",
+    writer_late: "the inventory writer did not finish in time; its last records are lost",
+    records_lost: "inventory: {count} records could not be written before the stop",
+    pruned: "inventory: pruned {count} rows older than {days} days",
+    cannot_prune: "inventory: cannot prune old rows: {why}",
+    cannot_write: "inventory {store}: {why}; devices are still answered, records wait and are \
+                   retried",
+    writing_again: "inventory {store}: writing again",
+    unreadable_build_date: "inventory: {why}; taken as unknown and written over",
+    pg_sslmode_form: "inventory: sslmode={value} is not understood; sslmode must be {forms}",
+    pg_twice: "inventory: {key} is given twice in the PostgreSQL URL",
+    pg_rootcert_empty: "inventory: sslrootcert is empty; it must name a file of CA certificates \
+                        (PEM)",
+    pg_unsupported: "inventory: {key} is not supported in the PostgreSQL URL (no client \
+                     certificates); the TLS keys understood are sslmode and sslrootcert",
+    pg_needs_rootcert: "inventory: sslmode={mode} needs sslrootcert=<file of the CA \
+                        certificates (PEM) that signed the server's certificate>",
+    pg_disable_with_rootcert: "inventory: sslrootcert is given but sslmode=disable uses no TLS; \
+                               drop one of them",
+    pg_not_understood: "inventory: the PostgreSQL URL is not understood: {why}",
+    pg_rootcert_not_file: "inventory: sslrootcert {file} is not a regular file; it must be a \
+                           file of CA certificates (PEM)",
+    pg_rootcert_unreadable: "inventory: sslrootcert {file} cannot be read: {why}",
+    pg_rootcert_too_large: "inventory: sslrootcert {file} is larger than {mib} MiB; it must be a \
+                            file of CA certificates (PEM)",
+    pg_rootcert_not_pem: "inventory: sslrootcert {file} is not valid PEM: {why}",
+    pg_rootcert_empty_file: "inventory: sslrootcert {file} holds no certificate; it must hold \
+                             the CA certificates (PEM, -----BEGIN CERTIFICATE-----)",
 };

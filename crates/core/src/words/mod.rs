@@ -22,6 +22,7 @@ pub mod log;
 pub mod pages;
 pub mod ru;
 pub mod scan;
+pub mod watch;
 
 use std::error::Error;
 use std::fmt;
@@ -40,6 +41,7 @@ pub struct Words {
     // The scan's reasons and the rollout's refusals (kept at the end).
     pub scan: &'static scan::ScanText,
     pub rollout: &'static scan::RolloutText,
+    pub watch: &'static watch::WatchText,
 }
 
 impl Words {

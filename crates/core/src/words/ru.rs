@@ -10,6 +10,7 @@ use super::dashboard::Text;
 use super::log::LogText;
 use super::pages::PageText;
 use super::scan::{RolloutText, ScanText};
+use super::watch::WatchText;
 use super::Words;
 use crate::model::lang::Lang;
 
@@ -23,6 +24,7 @@ pub static WORDS: Words = Words {
     config: &CONFIG,
     scan: &SCAN,
     rollout: &ROLLOUT,
+    watch: &WATCH,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -678,4 +680,55 @@ pub static ROLLOUT: RolloutText = RolloutText {
             "max_new_per_hour (лимитом в час, который он ограничивает)",
         ),
     ],
+};
+
+pub static WATCH: WatchText = WatchText {
+    halted_restored: "поэтапное обновление до {version} (линейка {line}) остановлено: {reason}; \
+                      чтобы продолжить, измените rollout в его meta.yaml",
+    halted: "поэтапное обновление до {version} (линейка {line}) остановлено: {reason}; новым \
+             кассам оно не предлагается, пока не изменён rollout в его meta.yaml",
+    resumed: "поэтапное обновление до {version} (линейка {line}) продолжено",
+    stepped: "поэтапное обновление до {version} (линейка {line}): {what}: {detail}",
+    advanced: "следующий этап",
+    stage_forced: "этап задан вручную",
+    step_advance: "этап {from} ({from_percent}%) → этап {to} ({to_percent}%): {figures}, после \
+                   выдержки {soak}{cap}",
+    step_forced_from: "этап {stage} ({percent}%) задан строкой stage: {forced} в meta.yaml (был \
+                       этап {from}){cap}",
+    step_forced: "этап {stage} ({percent}%) задан строкой stage: {forced} в meta.yaml{cap}",
+    step_cap: "; не больше {cap} новых касс в час",
+    halt_reason: "зависли {stuck} из {finished} касс, скачавших его ({share}, больше \
+                  halt_when_stuck_percent {threshold})",
+    admissions_restored: "учёт парка: восстановлено допусков поэтапного обновления: {count}",
+    admissions_unreadable: "учёт парка: не удаётся прочитать допуски поэтапного обновления: {why}",
+    watch_unreadable: "наблюдение за поэтапными обновлениями: не удаётся прочитать учёт парка: \
+                       {why}; повторим",
+    writer_not_started: "не удаётся запустить запись учёта парка: {why}",
+    writer_late: "запись учёта парка не закончилась вовремя; последние записи потеряны",
+    records_lost: "учёт парка: до остановки не удалось записать записей: {count}",
+    pruned: "учёт парка: удалено строк старше {days} дн.: {count}",
+    cannot_prune: "учёт парка: не удаётся удалить старые строки: {why}",
+    cannot_write: "учёт парка {store}: {why}; кассы по-прежнему получают ответы, записи ждут и \
+                   будут записаны повторно",
+    writing_again: "учёт парка {store}: запись снова идёт",
+    unreadable_build_date: "учёт парка: {why}; считается неизвестным и перезаписывается",
+    pg_sslmode_form: "inventory: sslmode={value} не распознан; sslmode может быть {forms}",
+    pg_twice: "inventory: {key} указан в адресе PostgreSQL дважды",
+    pg_rootcert_empty: "inventory: sslrootcert пуст; он должен называть файл сертификатов УЦ \
+                        (PEM)",
+    pg_unsupported: "inventory: {key} в адресе PostgreSQL не поддерживается (клиентских \
+                     сертификатов нет); из ключей TLS понимаются sslmode и sslrootcert",
+    pg_needs_rootcert: "inventory: sslmode={mode} требует sslrootcert=<файл сертификатов УЦ \
+                        (PEM), подписавшего сертификат сервера>",
+    pg_disable_with_rootcert: "inventory: указан sslrootcert, но sslmode=disable не использует \
+                               TLS; уберите одно из двух",
+    pg_not_understood: "inventory: адрес PostgreSQL не распознан: {why}",
+    pg_rootcert_not_file: "inventory: sslrootcert {file} — не обычный файл; это должен быть файл \
+                           сертификатов УЦ (PEM)",
+    pg_rootcert_unreadable: "inventory: sslrootcert {file} не читается: {why}",
+    pg_rootcert_too_large: "inventory: sslrootcert {file} больше {mib} МиБ; это должен быть файл \
+                            сертификатов УЦ (PEM)",
+    pg_rootcert_not_pem: "inventory: sslrootcert {file} — не корректный PEM: {why}",
+    pg_rootcert_empty_file: "inventory: в sslrootcert {file} нет ни одного сертификата; в нём \
+                             должны быть сертификаты УЦ (PEM, -----BEGIN CERTIFICATE-----)",
 };
