@@ -27,7 +27,7 @@ use anyhow::Result;
 use log::{info, warn};
 
 use crate::app_state::AppState;
-use crate::catalog::device_line::line_label;
+use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::releases::Release;
 use crate::model::clock;
 use crate::rollout::admissions::{Halt, StageNow};
@@ -293,13 +293,22 @@ fn watch_words() -> &'static crate::words::watch::WatchText {
     Words::of(Lang::operator()).watch
 }
 
+/// A line's name for the log: the default line in the operator's words ("(default)").
+fn line_words(name: &str) -> &str {
+    if name == DEFAULT_LINE {
+        Words::of(Lang::operator()).dashboard.default_line
+    } else {
+        line_label(name)
+    }
+}
+
 /// A halt or resume line of the log: the release, its line and (for a halt) why.
 fn halt_line(template: &str, key: &(String, u32), halt: &Halt) -> String {
     fill(
         template,
         &[
             ("version", &key.1),
-            ("line", &line_label(&key.0)),
+            ("line", &line_words(&key.0)),
             ("reason", &halt.reason.in_language(Lang::operator())),
         ],
     )
@@ -383,7 +392,7 @@ fn announce_step(key: &(String, u32), step: &Step, detail: &str) {
             t.stepped,
             &[
                 ("version", &key.1),
-                ("line", &line_label(&key.0)),
+                ("line", &line_words(&key.0)),
                 ("what", &what),
                 ("detail", &detail),
             ],

@@ -42,6 +42,7 @@ mod inventory;
 mod inventory_postgres;
 mod language;
 mod language_scan;
+mod language_watch;
 mod limits;
 mod lines;
 mod link_races;
