@@ -578,7 +578,12 @@ fn licenses_view(snapshot: &Snapshot) -> LicensesView {
                 problems: f.problems.iter().map(problem_said).collect(),
             })
             .collect(),
-        overrides: snapshot.licenses.overrides.iter().map(problem_said).collect(),
+        overrides: snapshot
+            .licenses
+            .overrides
+            .iter()
+            .map(problem_said)
+            .collect(),
     }
 }
 

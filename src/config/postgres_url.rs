@@ -117,7 +117,9 @@ impl PostgresSetting {
                         base.join(path)
                     };
                     if root_cert.replace(path).is_some() {
-                        return Err(refused(|w| fill(w.watch.pg_twice, &[("key", &"sslrootcert")])));
+                        return Err(refused(|w| {
+                            fill(w.watch.pg_twice, &[("key", &"sslrootcert")])
+                        }));
                     }
                 }
                 "sslcert" | "sslkey" | "sslpassword" | "sslcrl" | "sslcrldir" => {
@@ -253,7 +255,12 @@ pub fn load_root_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .map_err(|e| {
-            refused(|w| fill(w.watch.pg_rootcert_not_pem, &[("file", &shown), ("why", &e)]))
+            refused(|w| {
+                fill(
+                    w.watch.pg_rootcert_not_pem,
+                    &[("file", &shown), ("why", &e)],
+                )
+            })
         })?;
     if certs.is_empty() {
         return Err(about(|t| t.pg_rootcert_empty_file));

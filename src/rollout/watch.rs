@@ -29,19 +29,19 @@ use log::{info, warn};
 use crate::app_state::AppState;
 use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::releases::Release;
+use crate::catalog::snapshot::Snapshot;
 use crate::model::clock;
+use crate::model::lang::{fill, Lang};
 use crate::rollout::admissions::{Halt, StageNow};
 use crate::rollout::forecasts::{forecast, Observed, RATE_WINDOW_S, REFRESH_EVERY};
 use crate::rollout::projection::Counts;
 use crate::rollout::rules::{halt_due, per_mille_text, Rollout};
+use crate::rollout::stages::figures_text_ru;
 use crate::rollout::stages::{self, duration_text, figures_text, Figures, StageRecord, Step};
 use crate::store::db::Db;
 use crate::store::projection_reads;
 use crate::store::rollout_sql::{self, RolloutStateRow};
 use crate::store::stage_sql;
-use crate::catalog::snapshot::Snapshot;
-use crate::model::lang::{fill, Lang};
-use crate::rollout::stages::figures_text_ru;
 use crate::words::{Said, Words};
 
 /// How often the watch runs.
@@ -546,9 +546,7 @@ fn halts_of(rows: &[RolloutStateRow], snapshot: &Snapshot) -> HashMap<(String, u
                 })
                 .and_then(|r| r.rollout.as_ref()?.halt_when_stuck_per_mille);
             let reason = Said::new(|w| match (w.lang, threshold) {
-                (Lang::Ru, Some(threshold)) => {
-                    halt_reason(row.stuck, row.finished, threshold, w)
-                }
+                (Lang::Ru, Some(threshold)) => halt_reason(row.stuck, row.finished, threshold, w),
                 _ => row.detail.clone(),
             });
             Some((

@@ -55,8 +55,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::model::lang::fill;
 use crate::config::InventorySetting;
+use crate::model::lang::fill;
 use crate::observe::writer_thread::join_within;
 use crate::platform::lock_recover::{CondvarRecover, LockRecover};
 use db::{Db, Postgres, Sqlite};
@@ -524,10 +524,7 @@ fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
     if error.as_deref() != Some(message.as_str()) {
         log::error!(
             "{}",
-            fill(
-                words().cannot_write,
-                &[("store", store), ("why", &message)]
-            )
+            fill(words().cannot_write, &[("store", store), ("why", &message)])
         );
         *error = Some(message);
     }

@@ -152,7 +152,10 @@ fn rejected(snapshot: &Snapshot) -> BTreeMap<Key, String> {
                 .filter_map(move |f| match &f.state {
                     FolderState::Rejected(reason) => {
                         // The inventory's history keeps the English, as written then.
-                        Some(((line.name.to_string(), f.version.as_u32()), reason.to_string()))
+                        Some((
+                            (line.name.to_string(), f.version.as_u32()),
+                            reason.to_string(),
+                        ))
                     }
                     _ => None,
                 })

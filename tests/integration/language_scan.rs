@@ -86,7 +86,9 @@ fn the_log_and_the_dashboard_say_the_scans_reasons_in_their_language() {
         );
         assert_eq!(response.status, 200);
         // The page escapes quotes; the reader sees them.
-        visible_text(&response.text()).replace("&quot;", "\"").replace("&#34;", "\"")
+        visible_text(&response.text())
+            .replace("&quot;", "\"")
+            .replace("&#34;", "\"")
     };
     let russian = page("ru-RU,ru;q=0.9");
     for said in [RU_PIN, RU_MISSING, RU_LICENSE] {
@@ -110,7 +112,10 @@ fn the_log_and_the_dashboard_say_the_scans_reasons_in_their_language() {
     assert!(reason(20250401).starts_with(EN_PIN), "{status}");
     assert_eq!(reason(20250501), EN_MISSING);
     let problems = status["licenses"]["files"][0]["problems"].to_string();
-    assert!(problems.contains("licenses: expected 128 hex digits"), "{status}");
+    assert!(
+        problems.contains("licenses: expected 128 hex digits"),
+        "{status}"
+    );
 }
 
 /// A `meta.yaml` whose `rollout:` or `stages:` is refused: `check` says why in Russian,
@@ -144,6 +149,41 @@ fn rollout_and_stage_refusals_speak_the_operators_language() {
         "meta.yaml: rollout.percent: 150 is not a whole number from 0 to 100",
         "\"kassa-1\" is not an IP address or network (expected like 192.0.2.15 or \
          10.20.0.0/16)",
+    ] {
+        assert!(en.contains(said), "{said}:\n{en}");
+    }
+}
+
+/// A misspelt key in `meta.yaml` (or its `rollout:`) and in `line.yaml`: Russian names the
+/// key, the keys allowed and the nearest one; English is the parser's message and the hint,
+/// as before.
+#[test]
+fn a_misspelt_key_is_named_in_the_operators_language() {
+    let fixture = deployment();
+    fixture.release("20250401", Some("critcal: true\n"));
+    fixture.release("20250501", Some("rollout:\n  percnt: 5\n"));
+    fixture.write("firmware/C.1/line.yaml", "known_build: [20221228]\n");
+    let ru = stdout(&run(&fixture, &["check"], &[("LANG", "ru_RU.UTF-8")]));
+    for said in [
+        "meta.yaml: неизвестный ключ `critcal` (допустимы: `description`, `critical`, `sha256`, \
+         `rollout`, `floor`); возможно, имелось в виду `critical`?",
+        "meta.yaml: неизвестный ключ `rollout.percnt` (допустимы: `pilot`, `percent`,",
+        "line.yaml: неизвестный ключ `known_build` (допустимы: `description`, `known_builds`, \
+         `critical_version`); возможно, имелось в виду `known_builds`?",
+    ] {
+        assert!(ru.contains(said), "{said}:\n{ru}");
+    }
+    assert!(
+        !ru.contains("unknown field") && !ru.contains("did you mean"),
+        "{ru}"
+    );
+    let en = stdout(&run(&fixture, &["check"], &[("LANG", "C")]));
+    for said in [
+        "meta.yaml: unknown field `critcal`, expected one of `description`, `critical`, \
+         `sha256`, `rollout`, `floor` at line 1 column 1; did you mean `critical`?",
+        "; did you mean `percent`?",
+        "line.yaml: unknown field `known_build`, expected one of `description`, \
+         `known_builds`, `critical_version` at line 1 column 1; did you mean `known_builds`?",
     ] {
         assert!(en.contains(said), "{said}:\n{en}");
     }

@@ -50,7 +50,11 @@ fn a_forced_stage_is_logged_in_russian() {
         "{}",
         server.log()
     );
-    assert!(!server.log().contains("forced by stage"), "{}", server.log());
+    assert!(
+        !server.log().contains("forced by stage"),
+        "{}",
+        server.log()
+    );
 }
 
 /// Stuck devices halt a rollout: the log says so in Russian, the Russian dashboard gives

@@ -195,7 +195,10 @@ impl ReleaseSet {
         writers: &WriterSources,
     ) -> Result<ReleaseSet, Problem> {
         let unlisted = |e: std::io::Error| {
-            Problem::file(dir, said(|w| fill(w.scan.cannot_list_firmware, &[("why", &e)])))
+            Problem::file(
+                dir,
+                said(|w| fill(w.scan.cannot_list_firmware, &[("why", &e)])),
+            )
         };
         let listing = fs::read_dir(dir).map_err(unlisted)?;
         let mut set = ReleaseSet::default();
@@ -616,9 +619,7 @@ fn read_bounded(path: &Path, name: &str, limit: u64) -> Result<Vec<u8>, FolderEr
         NotRead::NotOpened(NotOpened::Missing) => {
             FolderError::Invalid(about(|w| w.scan.file_missing, name))
         }
-        NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => {
-            unreadable(cannot_read(name, &e))
-        }
+        NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => unreadable(cannot_read(name, &e)),
     })
 }
 
@@ -823,7 +824,10 @@ mod tests {
         );
         assert!(set.current().is_none());
         assert_eq!(set.problems.len(), 1);
-        assert!(set.problems[0].message.to_string().contains("not a real date"));
+        assert!(set.problems[0]
+            .message
+            .to_string()
+            .contains("not a real date"));
     }
 
     #[test]
@@ -865,7 +869,10 @@ mod tests {
         fs::remove_file(folder.join("upd_app.bin")).unwrap();
         let third = scan(dir.path(), later(), Some(&second)).unwrap();
         assert_eq!(third.current().unwrap().version.as_u32(), 20180125);
-        assert!(third.problems[0].message.to_string().contains("upd_app.bin is missing"));
+        assert!(third.problems[0]
+            .message
+            .to_string()
+            .contains("upd_app.bin is missing"));
         // Removing the folder is how a release is withdrawn.
         fs::remove_dir_all(&folder).unwrap();
         let fourth = scan(dir.path(), later(), Some(&third)).unwrap();
@@ -990,6 +997,9 @@ mod tests {
     fn a_missing_firmware_dir_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let error = scan(&dir.path().join("nope"), later(), None).unwrap_err();
-        assert!(error.message.to_string().starts_with("cannot list the firmware folder"));
+        assert!(error
+            .message
+            .to_string()
+            .starts_with("cannot list the firmware folder"));
     }
 }

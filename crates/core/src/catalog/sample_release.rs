@@ -65,7 +65,9 @@ pub fn refusal(folder: &Path, names: &[&str], files: &[&[u8]]) -> Option<Said> {
     if folder.parent().is_some_and(samples_served_in) {
         return None;
     }
-    Some(Said::new(|w| fill(w.scan.sample_refused, &[("name", &name)])))
+    Some(Said::new(|w| {
+        fill(w.scan.sample_refused, &[("name", &name)])
+    }))
 }
 
 /// The sentence for sample releases that are served (from the source tree's folder).

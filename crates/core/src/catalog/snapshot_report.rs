@@ -223,10 +223,9 @@ fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str, lang: Lang
                     ),
                 ],
             ),
-            FolderState::Rejected(reason) => fill(
-                t.row_rejected,
-                &[("reason", &reason.in_language(lang))],
-            ),
+            FolderState::Rejected(reason) => {
+                fill(t.row_rejected, &[("reason", &reason.in_language(lang))])
+            }
         };
         push_line(out, format_args!("{indent}{} {state}", folder.version));
     }

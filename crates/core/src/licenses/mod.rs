@@ -231,11 +231,10 @@ fn license_paths(source: &Path, previous: Option<&LicenseTable>) -> Result<Vec<P
     if format_of(source).is_some() || !source.is_dir() {
         return Ok(vec![source.to_path_buf()]);
     }
-    let listing = fs::read_dir(source)
-        .map_err(|e| {
-            let message = said(|w| fill(w.scan.cannot_list_folder, &[("why", &e)]));
-            Problem::file(source, message)
-        })?;
+    let listing = fs::read_dir(source).map_err(|e| {
+        let message = said(|w| fill(w.scan.cannot_list_folder, &[("why", &e)]));
+        Problem::file(source, message)
+    })?;
     let mut paths: Vec<PathBuf> = listing
         .filter_map(Result::ok)
         .map(|entry| entry.path())
@@ -299,11 +298,7 @@ fn read_file(
         return missing(path, before, now, settle);
     }
     let Some(format) = format_of(path) else {
-        return LicenseFile::failed(
-            path,
-            said(|w| w.scan.license_unknown_type.to_string()),
-            now,
-        );
+        return LicenseFile::failed(path, said(|w| w.scan.license_unknown_type.to_string()), now);
     };
     let meta = match fs::metadata(path) {
         Ok(meta) if meta.is_file() => meta,
@@ -334,13 +329,10 @@ fn read_file(
     };
     match before {
         Some(before) if parsed.unreadable && !before.is_empty() => {
-            let reason = parsed
-                .problems
-                .first()
-                .map_or_else(
-                    || said(|w| w.scan.license_unreadable.to_string()),
-                    |p| p.message.clone(),
-                );
+            let reason = parsed.problems.first().map_or_else(
+                || said(|w| w.scan.license_unreadable.to_string()),
+                |p| p.message.clone(),
+            );
             keep_previous(path, Some(before), reason, now)
         }
         _ => {
@@ -376,11 +368,7 @@ fn missing(
             return kept;
         }
     }
-    LicenseFile::failed(
-        path,
-        said(|w| w.scan.license_missing.to_string()),
-        now,
-    )
+    LicenseFile::failed(path, said(|w| w.scan.license_missing.to_string()), now)
 }
 
 /// The largest license file read: a `.slf` line is about 280 bytes, so this is over three
@@ -434,10 +422,9 @@ fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<Pars
                 || "the file".to_string(),
                 |n| n.to_string_lossy().into_owned(),
             );
-            let text = utf8_text(bytes, &name)
-                .map_err(|refused| {
-                    std::io::Error::new(ErrorKind::InvalidData, Said::of(&refused))
-                })?;
+            let text = utf8_text(bytes, &name).map_err(|refused| {
+                std::io::Error::new(ErrorKind::InvalidData, Said::of(&refused))
+            })?;
             Ok(yaml::parse(path, &text))
         }
     }
@@ -569,7 +556,10 @@ mod tests {
         assert_eq!(table.total(), 2);
         assert_eq!(table.overrides.len(), 1);
         assert!(
-            table.overrides[0].message.to_string().contains("1 serial(s) also in"),
+            table.overrides[0]
+                .message
+                .to_string()
+                .contains("1 serial(s) also in"),
             "{:?}",
             table.overrides
         );

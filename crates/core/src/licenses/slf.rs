@@ -41,13 +41,11 @@ pub fn parse(
             bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
         }
         let Ok(line) = std::str::from_utf8(bytes) else {
-            parsed
-                .problems
-                .push(Problem::line(
-                    path,
-                    number,
-                    Said::new(|w| w.scan.slf_not_utf8.to_string()),
-                ));
+            parsed.problems.push(Problem::line(
+                path,
+                number,
+                Said::new(|w| w.scan.slf_not_utf8.to_string()),
+            ));
             continue;
         };
         if line.trim().is_empty() {
@@ -91,9 +89,7 @@ impl FromTable for LineError {
         };
         match self {
             LineError::Fields { found } => fill(t.slf_fields, &[("found", found)]),
-            LineError::Serial(serial) => {
-                fill(t.slf_serial, &[("serial", &format!("{serial:?}"))])
-            }
+            LineError::Serial(serial) => fill(t.slf_serial, &[("serial", &format!("{serial:?}"))]),
             LineError::Licenses(e) => field("licenses", e),
             LineError::Signature(e) => field("signature", e),
         }

@@ -47,7 +47,12 @@ pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
             parsed.problems.push(Problem::line(
                 path,
                 1,
-                Said::new(|w| fill(w.scan.yaml_not_mapping, &[("kind", &w.scan.value_kind(kind))])),
+                Said::new(|w| {
+                    fill(
+                        w.scan.yaml_not_mapping,
+                        &[("kind", &w.scan.value_kind(kind))],
+                    )
+                }),
             ));
             parsed.unreadable = true;
             return parsed;
@@ -73,10 +78,7 @@ pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
                 Said::new(|w| {
                     fill(
                         w.scan.yaml_entry,
-                        &[
-                            ("key", &format!("{key_text:?}")),
-                            ("why", &error.said(w)),
-                        ],
+                        &[("key", &format!("{key_text:?}")), ("why", &error.said(w))],
                     )
                 }),
             )),

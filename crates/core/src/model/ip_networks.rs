@@ -5,9 +5,6 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::model::lang::{fill, InLanguage};
-use crate::words::{FromTable, Words};
-
 /// Parsed networks, each an address and a prefix length.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IpNetworks {
@@ -15,7 +12,7 @@ pub struct IpNetworks {
 }
 
 /// At most this many entries in one list.
-const MAX_ENTRIES: usize = 1024;
+pub const MAX_ENTRIES: usize = 1024;
 
 /// Why a list of networks was refused; `key` names the list the entry came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,36 +25,7 @@ pub enum NetworkError {
     TooMany { key: String },
 }
 
-impl FromTable for NetworkError {
-    fn said(&self, words: &'static Words) -> String {
-        let t = words.rollout;
-        match self {
-            NetworkError::NotAnAddress { key, entry } => fill(
-                t.net_not_address,
-                &[("key", key), ("entry", &format!("{entry:?}"))],
-            ),
-            NetworkError::BadPrefix { key, entry, max } => fill(
-                t.net_bad_prefix,
-                &[("key", key), ("entry", &format!("{entry:?}")), ("max", max)],
-            ),
-            NetworkError::TooMany { key } => {
-                fill(t.net_too_many, &[("key", key), ("max", &MAX_ENTRIES)])
-            }
-        }
-    }
-}
-
-impl fmt::Display for NetworkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.english())
-    }
-}
-
-impl InLanguage for NetworkError {
-    fn in_russian(&self) -> String {
-        self.russian()
-    }
-}
+// Its sentence, in either language, is made from the tables: `words::vocabulary`.
 
 impl std::error::Error for NetworkError {}
 

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::model::lang::Lang;
-use crate::words::Said;
+use crate::model::said::Said;
 
 /// A problem found in an operator's file; never fatal by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,11 +3,6 @@
 //! is accepted; an editor set to Windows-1251 writes Cyrillic that is not UTF-8, which is
 //! refused with a message that says what to do.
 
-use std::fmt;
-
-use crate::model::lang::{fill, InLanguage};
-use crate::words::{FromTable, Words};
-
 /// A file that is not UTF-8 text: `what` names it, `line` is where the first bad byte is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotUtf8 {
@@ -15,26 +10,7 @@ pub struct NotUtf8 {
     pub line: usize,
 }
 
-impl FromTable for NotUtf8 {
-    fn said(&self, words: &'static Words) -> String {
-        fill(
-            words.scan.not_utf8,
-            &[("what", &self.what), ("line", &self.line)],
-        )
-    }
-}
-
-impl fmt::Display for NotUtf8 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.english())
-    }
-}
-
-impl InLanguage for NotUtf8 {
-    fn in_russian(&self) -> String {
-        self.russian()
-    }
-}
+// Its sentence, in either language, is made from the tables: `words::vocabulary`.
 
 impl std::error::Error for NotUtf8 {}
 

@@ -15,12 +15,12 @@ use sha2::{Digest, Sha256};
 
 use crate::model::ip_networks::{IpNetworks, NetworkError};
 use crate::model::lang::{fill, InLanguage, Lang};
-use crate::words::{FromTable, Words};
 use crate::model::version::Version;
 use crate::rollout::stages::{
     cap_at, check_rate_growth, check_stages, RawStage, Stage, StageError,
 };
 use crate::words::cli::OperatorText;
+use crate::words::{FromTable, Words};
 
 /// `rollout:` as written in `meta.yaml`.
 #[derive(Debug, Default, Deserialize)]

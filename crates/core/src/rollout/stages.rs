@@ -122,9 +122,7 @@ impl FromTable for StageError {
             StageError::LimitBelowCap(limit, cap) => {
                 fill(t.limit_below_cap, &[("limit", limit), ("cap", cap)])
             }
-            StageError::Forced(n, count) => {
-                fill(t.forced, &[("value", n), ("count", count)])
-            }
+            StageError::Forced(n, count) => fill(t.forced, &[("value", n), ("count", count)]),
             StageError::Needs(key, needs) => fill(
                 t.needs,
                 &[("key", key), ("needs", &lookup(t.needs_what, needs))],

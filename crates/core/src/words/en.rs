@@ -566,6 +566,8 @@ pub static SCAN: ScanText = ScanText {
         ("a mapping", "a mapping"),
         ("a tagged value", "a tagged value"),
     ],
+    did_you_mean_key: "; did you mean `{key}`?",
+    yaml_unknown_key: "unknown field `{key}`, expected one of {keys}",
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {

@@ -634,6 +634,8 @@ pub static SCAN: ScanText = ScanText {
         ("a mapping", "словарь"),
         ("a tagged value", "значение с тегом"),
     ],
+    did_you_mean_key: "; возможно, имелось в виду `{key}`?",
+    yaml_unknown_key: "неизвестный ключ `{key}` (допустимы: {keys})",
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {

@@ -69,6 +69,10 @@ pub struct ScanText {
     /// What a YAML value is ("a list"), as the license parser says it in English, in this
     /// language: (English, this language).
     pub value_kinds: &'static [(&'static str, &'static str)],
+    // A key the YAML parser refused in meta.yaml or line.yaml.
+    pub did_you_mean_key: &'static str,
+    /// Read only in Russian: English keeps the YAML parser's own message.
+    pub yaml_unknown_key: &'static str,
 }
 
 impl ScanText {
