@@ -340,7 +340,7 @@ fn read_file(
             // YAML, a `.slf` saved as UTF-16 or with the columns in another order).
             let broken = (parsed.unreadable
                 || parsed.entries.is_empty() && !parsed.problems.is_empty())
-            .then(|| parsed.problems.first().map(|p| problem_said(p)))
+            .then(|| parsed.problems.first().map(problem_said))
             .flatten();
             let mut file = LicenseFile::from_parsed(path, Some(fingerprint), parsed);
             file.broken = broken.map(|reason| Broken { reason, since: now });
