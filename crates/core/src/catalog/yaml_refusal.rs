@@ -8,6 +8,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::model::did_you_mean::nearest;
 use crate::model::lang::{fill, InLanguage};
+use crate::model::one_line::escaped;
 use crate::model::problem::yaml_message;
 use crate::words::{FromTable, Words};
 
@@ -50,13 +51,25 @@ impl YamlRefusal {
         });
         let unknown = sections.iter().find_map(|section| {
             let key = unknown_keys(section).into_iter().next()?;
-            Some((format!("{}{key}", section.prefix), section.known))
+            Some((format!("{}{}", section.prefix, shown(&key)), section.known))
         });
         YamlRefusal {
             message: yaml_message(error),
             near,
             unknown,
         }
+    }
+}
+
+/// The longest key a refusal quotes: a key of a megabyte is not echoed whole.
+const KEY_QUOTED_MAX: usize = 40;
+
+/// A key as the refusal quotes it: on one line, cut at `KEY_QUOTED_MAX` characters.
+fn shown(key: &str) -> String {
+    let one_line = escaped(key);
+    match one_line.char_indices().nth(KEY_QUOTED_MAX) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line.into_owned(),
     }
 }
 
@@ -89,5 +102,55 @@ impl std::fmt::Display for YamlRefusal {
 impl InLanguage for YamlRefusal {
     fn in_russian(&self) -> String {
         self.russian()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOWN: &[&str] = &["description", "critical"];
+
+    fn refusal(text: &str) -> YamlRefusal {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Doc {
+            description: Option<String>,
+            critical: Option<bool>,
+        }
+        let error = serde_yaml::from_str::<Doc>(text).unwrap_err();
+        let doc: Mapping = serde_yaml::from_str(text).unwrap();
+        let section = Section {
+            prefix: "",
+            mapping: &doc,
+            known: KNOWN,
+        };
+        YamlRefusal::new(&error, &[section])
+    }
+
+    #[test]
+    fn english_is_the_parsers_message_and_russian_names_the_key() {
+        let said = refusal("critcal: true\n");
+        assert_eq!(
+            said.to_string(),
+            "unknown field `critcal`, expected `description` or `critical` at line 1 column 1; \
+             did you mean `critical`?"
+        );
+        assert_eq!(
+            said.in_russian(),
+            "неизвестный ключ `critcal` (допустимы: `description`, `critical`); возможно, \
+             имелось в виду `critical`?"
+        );
+    }
+
+    /// A hostile key (long, with a line break) is quoted on one line and cut short.
+    #[test]
+    fn a_hostile_key_is_quoted_short_and_on_one_line() {
+        let key = format!("a\\nb{}", "x".repeat(900));
+        let said = refusal(&format!("\"{key}\": 1\n")).in_russian();
+        assert!(!said.contains('\n'), "{said}");
+        assert!(said.len() < 300, "{said}");
+        assert!(said.contains("`a\\nbxxxx"), "{said}");
     }
 }
