@@ -188,3 +188,24 @@ fn a_misspelt_key_is_named_in_the_operators_language() {
         assert!(en.contains(said), "{said}:\n{en}");
     }
 }
+
+/// A `firmware_dir` that holds the server's own files is refused in the operator's
+/// language, naming the file in its words.
+#[test]
+fn a_firmware_dir_holding_the_servers_own_files_is_refused_in_russian() {
+    let fixture = deployment();
+    fixture.write("server.yaml", "firmware_dir: .\ninventory: \"off\"\n");
+    let ru = run(&fixture, &["check"], &[("LANG", "ru_RU.UTF-8")]);
+    let said = String::from_utf8_lossy(&ru.stderr).into_owned();
+    assert!(!ru.status.success());
+    assert!(
+        said.contains("лежит файл конфигурации") && said.contains("кассы смогли бы это скачать"),
+        "{said}"
+    );
+    let en = run(&fixture, &["check"], &[("LANG", "C")]);
+    let said = String::from_utf8_lossy(&en.stderr).into_owned();
+    assert!(
+        said.contains("holds the configuration file") && said.contains("devices could download it"),
+        "{said}"
+    );
+}

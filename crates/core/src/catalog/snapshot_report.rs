@@ -7,7 +7,7 @@ use crate::catalog::lines::Line;
 use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::sample_release;
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
-use crate::model::lang::{fill, Lang};
+use crate::model::lang::{fill, InLanguage, Lang};
 use crate::model::one_line::escaped;
 use crate::words::cli::OperatorText;
 use crate::words::Words;
@@ -159,7 +159,10 @@ pub fn warnings(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
         &snapshot.static_root,
     ) {
         // Passed the check once, leads elsewhere now (a link re-pointed).
-        out.push(fill(t.static_not_served, &[("why", refused)]));
+        out.push(fill(
+            t.static_not_served,
+            &[("why", &refused.in_language(lang))],
+        ));
     }
     for line in snapshot.all_lines() {
         let samples: Vec<String> = line

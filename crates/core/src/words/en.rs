@@ -568,6 +568,26 @@ pub static SCAN: ScanText = ScanText {
     ],
     did_you_mean_key: "; did you mean `{key}`?",
     yaml_unknown_key: "unknown field `{key}`, expected one of {keys}",
+    fw_empty: "firmware_dir is empty; name a folder of its own that holds only release \
+               folders, like firmware or /var/lib/kkt-update-server/firmware",
+    fw_cannot_open: "firmware_dir {dir} cannot be opened: {why}",
+    fw_system_folder: "firmware_dir {dir} is a system folder: every file in it would be \
+                       downloadable by any device or anyone on the network. Point firmware_dir \
+                       at a folder of its own that holds only release folders, like \
+                       /var/lib/kkt-update-server/firmware",
+    fw_holds_private: "firmware_dir {dir} holds {what} {path}: devices could download it. Keep \
+                       firmware_dir a folder of its own with only release folders in it (like \
+                       firmware/ next to server.yaml), and keep the server's own files outside \
+                       it",
+    private_files: &[
+        ("the configuration file", "the configuration file"),
+        ("the license folder", "the license folder"),
+        ("the license file", "the license file"),
+        ("the TLS certificate", "the TLS certificate"),
+        ("the TLS private key", "the TLS private key"),
+        ("the inventory", "the inventory"),
+        ("the access log", "the access log"),
+    ],
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {

@@ -636,6 +636,26 @@ pub static SCAN: ScanText = ScanText {
     ],
     did_you_mean_key: "; возможно, имелось в виду `{key}`?",
     yaml_unknown_key: "неизвестный ключ `{key}` (допустимы: {keys})",
+    fw_empty: "firmware_dir пуст; укажите отдельную папку, в которой только папки релизов, \
+               например firmware или /var/lib/kkt-update-server/firmware",
+    fw_cannot_open: "firmware_dir {dir} не открывается: {why}",
+    fw_system_folder: "firmware_dir {dir} — системная папка: любой её файл смогла бы скачать \
+                       любая касса или кто угодно в сети. Укажите в firmware_dir отдельную \
+                       папку, в которой только папки релизов, например \
+                       /var/lib/kkt-update-server/firmware",
+    fw_holds_private: "в firmware_dir {dir} лежит {what} {path}: кассы смогли бы это скачать. \
+                       Держите firmware_dir отдельной папкой, в которой только папки релизов \
+                       (например firmware/ рядом с server.yaml), а собственные файлы сервера — \
+                       вне её",
+    private_files: &[
+        ("the configuration file", "файл конфигурации"),
+        ("the license folder", "папка лицензий"),
+        ("the license file", "файл лицензий"),
+        ("the TLS certificate", "сертификат TLS"),
+        ("the TLS private key", "закрытый ключ TLS"),
+        ("the inventory", "база учёта парка"),
+        ("the access log", "журнал запросов"),
+    ],
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {

@@ -73,9 +73,25 @@ pub struct ScanText {
     pub did_you_mean_key: &'static str,
     /// Read only in Russian: English keeps the YAML parser's own message.
     pub yaml_unknown_key: &'static str,
+    // A folder that may not be firmware_dir (or serve static files).
+    pub fw_empty: &'static str,
+    pub fw_cannot_open: &'static str,
+    pub fw_system_folder: &'static str,
+    pub fw_holds_private: &'static str,
+    /// The server's own files, as `catalog::private_files` and the configuration name them
+    /// in English ("the inventory"), in this language.
+    pub private_files: &'static [(&'static str, &'static str)],
 }
 
 impl ScanText {
+    /// One of the server's own files ("the inventory"), in this language.
+    pub fn private_file<'a>(&self, what: &'a str) -> &'a str {
+        self.private_files
+            .iter()
+            .find(|(en, _)| *en == what)
+            .map_or(what, |(_, words)| words)
+    }
+
     /// What a YAML value is, in this language.
     pub fn value_kind<'a>(&self, kind: &'a str) -> &'a str {
         self.value_kinds
