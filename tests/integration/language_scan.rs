@@ -33,7 +33,7 @@ const RU_PIN: &str = "upd_app.bin не совпадает со своим sha256
 const EN_PIN: &str = "upd_app.bin does not match its sha256 in meta.yaml (pinned 0000";
 const RU_MISSING: &str = "нет файла upd_app_for_old_frs.bin";
 const EN_MISSING: &str = "upd_app_for_old_frs.bin is missing";
-const RU_LICENSE: &str = "серийный номер \"0000000000012345\": licenses: ожидается 128 \
+const RU_LICENSE: &str = "заводской номер \"0000000000012345\": licenses: ожидается 128 \
                           шестнадцатеричных цифр, найдено символов: 2";
 const EN_LICENSE: &str =
     "serial \"0000000000012345\": licenses: expected 128 hex digits, found 2 characters";
