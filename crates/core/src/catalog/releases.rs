@@ -217,31 +217,8 @@ impl ReleaseSet {
                 continue;
             };
             let before = previous.and_then(|p| p.get(version));
-            let state = match check_folder(&path, version, rules, now, before, writers) {
-                Ok(state) => state,
-                // The folder is still there: whatever is wrong with its files now is an
-                // edit in progress, and the version checked before keeps serving until
-                // the folder is valid again or removed.
-                Err(FolderError::Unreadable(reason) | FolderError::Invalid(reason))
-                    if before.is_some() =>
-                {
-                    let note = said(|w| {
-                        fill(
-                            w.scan.still_serving_before,
-                            &[("reason", &reason.in_language(w.lang))],
-                        )
-                    });
-                    set.problems.push(Problem::file(&path, note));
-                    before
-                        .cloned()
-                        .map_or(FolderState::Rejected(reason), FolderState::Published)
-                }
-                Err(
-                    FolderError::Unreadable(reason)
-                    | FolderError::Invalid(reason)
-                    | FolderError::NotAFolder(reason),
-                ) => FolderState::Rejected(reason),
-            };
+            let checked = check_folder(&path, version, rules, now, before, writers);
+            let state = folder_state(checked, before, &path, &mut set.problems);
             match &state {
                 FolderState::Published(release)
                 | FolderState::Settling {
@@ -267,6 +244,37 @@ impl ReleaseSet {
             .map(|r| r.version)
             .collect();
         Ok(set)
+    }
+}
+
+/// What a folder's check makes of it. The folder is still there: whatever is wrong with
+/// its files now is an edit in progress, and the version checked `before` keeps serving
+/// (with a note in `problems`) until the folder is valid again or removed.
+fn folder_state(
+    checked: Result<FolderState, FolderError>,
+    before: Option<&Arc<Release>>,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> FolderState {
+    match checked {
+        Ok(state) => state,
+        Err(FolderError::Unreadable(reason) | FolderError::Invalid(reason)) if before.is_some() => {
+            let note = said(|w| {
+                fill(
+                    w.scan.still_serving_before,
+                    &[("reason", &reason.in_language(w.lang))],
+                )
+            });
+            problems.push(Problem::file(path, note));
+            before
+                .cloned()
+                .map_or(FolderState::Rejected(reason), FolderState::Published)
+        }
+        Err(
+            FolderError::Unreadable(reason)
+            | FolderError::Invalid(reason)
+            | FolderError::NotAFolder(reason),
+        ) => FolderState::Rejected(reason),
     }
 }
 
