@@ -436,7 +436,7 @@ mod tests {
             since: 900,
             stuck: 3,
             finished: 20,
-            reason: String::new(),
+            reason: crate::model::said::Said::pair(String::new(), String::new()),
         });
         let kept = kept_by(&halting, address, "", v(), &halted, NOW);
         assert_eq!(

@@ -306,7 +306,9 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("data-version=\"20250401\" data-state=\"rejected\""));
-        assert!(page.contains("upd_app.bin is missing"));
+        // The Russian page gives the scan's reason in Russian.
+        assert!(page.contains("нет файла upd_app.bin"), "{page}");
+        assert!(!page.contains("upd_app.bin is missing"));
         assert!(page.contains("id=\"fleet-chart-empty\""));
     }
 }

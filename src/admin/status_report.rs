@@ -11,13 +11,15 @@ use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
 use crate::catalog::snapshot_report;
 use crate::config::tls::CertificateStore;
-use crate::model::lang::Lang;
+use crate::model::lang::{fill, Lang};
+use crate::model::problem::Problem;
 use crate::model::unix_time::unix;
 use crate::model::version::Version;
 use crate::observe::fleet::{Device, FleetSummary};
 use crate::rollout::status::RolloutView;
 use crate::store::InventoryStatus;
 use crate::words::dashboard::Text;
+use crate::words::Said;
 
 #[derive(Debug, Serialize)]
 pub struct Status {
@@ -185,7 +187,10 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
         Some(entry(
             file.path.display().to_string(),
             StaleKind::Licenses,
-            (broken.reason.clone(), broken.reason.clone()),
+            (
+                broken.reason.in_language(Lang::En).to_string(),
+                broken.reason.in_language(Lang::Ru).to_string(),
+            ),
             unix(broken.since),
             Some(file.len()),
         ))
@@ -222,7 +227,7 @@ pub struct LineView {
 pub struct LineOutView {
     pub name: String,
     pub path: String,
-    pub reason: String,
+    pub reason: Said,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
@@ -303,8 +308,8 @@ pub struct FolderView {
     pub state: FolderLabel,
     pub description: Option<String>,
     pub critical: Option<bool>,
-    /// Why it is rejected, or how long it still settles.
-    pub reason: Option<String>,
+    /// Why it is rejected, or how long it still settles (English in `/status`).
+    pub reason: Option<Said>,
 }
 
 /// A release folder's state as operators see it: the scan's `FolderState`, with the
@@ -356,14 +361,14 @@ pub struct LicensesView {
     pub serials: usize,
     pub files: Vec<LicenseFileView>,
     /// Serials one file overrides in another.
-    pub overrides: Vec<String>,
+    pub overrides: Vec<Said>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct LicenseFileView {
     pub path: String,
     pub serials: usize,
-    pub problems: Vec<String>,
+    pub problems: Vec<Said>,
 }
 
 #[derive(Debug, Serialize)]
@@ -456,10 +461,15 @@ fn folder_views(releases: &ReleaseSet) -> Vec<FolderView> {
                         FolderLabel::Settling
                     },
                     serving.as_ref(),
-                    Some(format!(
-                        "{reason}; checked again in {} ms",
-                        wait.as_millis()
-                    )),
+                    Some(Said::new(|w| {
+                        fill(
+                            w.scan.checked_again_in,
+                            &[
+                                ("reason", &reason.in_language(w.lang)),
+                                ("ms", &wait.as_millis()),
+                            ],
+                        )
+                    })),
                 ),
                 FolderState::Rejected(reason) => {
                     (FolderLabel::Rejected, None, Some(reason.clone()))
@@ -565,16 +575,21 @@ fn licenses_view(snapshot: &Snapshot) -> LicensesView {
             .map(|f| LicenseFileView {
                 path: f.path.display().to_string(),
                 serials: f.len(),
-                problems: f.problems.iter().map(ToString::to_string).collect(),
+                problems: f.problems.iter().map(problem_said).collect(),
             })
             .collect(),
         overrides: snapshot
             .licenses
             .overrides
             .iter()
-            .map(ToString::to_string)
+            .map(problem_said)
             .collect(),
     }
+}
+
+/// A problem as one line (where, then what) in both languages.
+fn problem_said(problem: &Problem) -> Said {
+    Said::new(|w| problem.in_language(w.lang))
 }
 
 /// A line's floors as yyyymmdd numbers, oldest first.

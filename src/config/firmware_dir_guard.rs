@@ -12,11 +12,12 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 pub use crate::catalog::private_files::{is_private, static_root, PrivateFile};
 use crate::catalog::private_files::{refusal, resolved};
 use crate::config::{Config, InventorySetting, LogDestination};
+use crate::words::Said;
 
 /// The server's own files, as the configuration names them.
 pub fn private_files(config: &Config) -> Vec<PrivateFile> {
@@ -62,17 +63,14 @@ pub fn private_files(config: &Config) -> Vec<PrivateFile> {
 pub fn check(config: &Config) -> Result<()> {
     let given = &config.firmware_dir;
     if given.as_os_str().is_empty() {
-        bail!(
-            "firmware_dir is empty; name a folder of its own that holds only release folders, \
-             like firmware or /var/lib/kkt-update-server/firmware"
-        );
+        return Err(Said::new(|w| w.scan.fw_empty.to_string()).into());
     }
     let Some(dir) = resolved(given) else {
         // Cannot be made absolute: `require_firmware_dir` says what is wrong with it.
         return Ok(());
     };
     match refusal(&dir, &private_files(config)) {
-        Some(refused) => Err(refused.into()),
+        Some(refused) => Err(Said::of(&refused).into()),
         None => Ok(()),
     }
 }

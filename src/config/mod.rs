@@ -231,7 +231,8 @@ impl Config {
             stuck_after_s: given.number(&STUCK_AFTER_S)?,
             admin_token: given.admin_token()?,
             admin_hosts: admin_hosts(given.texts(&ADMIN_HOSTS))?,
-            trusted_proxies: TrustedProxies::parse(&given.texts(&TRUSTED_PROXIES))?,
+            trusted_proxies: TrustedProxies::parse(&given.texts(&TRUSTED_PROXIES))
+                .map_err(|e| Said::of(&e))?,
             fleet_max_devices: given.count(&FLEET_MAX_DEVICES)?,
             shutdown_timeout: Duration::from_secs(given.number(&SHUTDOWN_TIMEOUT_S)?),
             request_timeout: Duration::from_millis(given.number(&REQUEST_TIMEOUT_MS)?),

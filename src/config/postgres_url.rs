@@ -15,10 +15,14 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use percent_encoding::percent_decode_str;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+
+use crate::model::lang::fill;
+use crate::words::watch::WatchText;
+use crate::words::{cause_in, Said, Words};
 
 /// A CA file larger than this is not a CA file (a whole system bundle is about 200 KiB).
 pub const ROOT_CERT_AT_MOST: u64 = 4 << 20;
@@ -43,11 +47,15 @@ impl SslMode {
             "require" => SslMode::Require,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" => SslMode::VerifyFull,
-            other => bail!(
-                "inventory: sslmode={:?} is not understood; sslmode must be {}",
-                other.chars().take(40).collect::<String>(),
-                SslMode::FORMS
-            ),
+            other => {
+                let value = format!("{:?}", other.chars().take(40).collect::<String>());
+                return Err(refused(|w| {
+                    fill(
+                        w.watch.pg_sslmode_form,
+                        &[("value", &value), ("forms", &SslMode::FORMS)],
+                    )
+                }));
+            }
         })
     }
 
@@ -60,6 +68,12 @@ impl SslMode {
             SslMode::VerifyFull => "verify-full",
         }
     }
+}
+
+/// A refusal in both languages, from the tables: it travels in the `anyhow` chain, and
+/// whoever prints it picks the operator's language (`words::chain_in`).
+fn refused(say: impl Fn(&'static Words) -> String) -> anyhow::Error {
+    anyhow::Error::new(Said::new(say))
 }
 
 /// A checked PostgreSQL address.
@@ -89,16 +103,13 @@ impl PostgresSetting {
             match key {
                 "sslmode" => {
                     if ssl_mode.replace(SslMode::parse(&decoded())?).is_some() {
-                        bail!("inventory: sslmode is given twice in the PostgreSQL URL");
+                        return Err(refused(|w| fill(w.watch.pg_twice, &[("key", &"sslmode")])));
                     }
                 }
                 "sslrootcert" => {
                     let path = PathBuf::from(decoded());
                     if path.as_os_str().is_empty() {
-                        bail!(
-                            "inventory: sslrootcert is empty; it must name a file of CA \
-                             certificates (PEM)"
-                        );
+                        return Err(refused(|w| w.watch.pg_rootcert_empty.to_string()));
                     }
                     let path = if path.is_absolute() {
                         path
@@ -106,13 +117,14 @@ impl PostgresSetting {
                         base.join(path)
                     };
                     if root_cert.replace(path).is_some() {
-                        bail!("inventory: sslrootcert is given twice in the PostgreSQL URL");
+                        return Err(refused(|w| {
+                            fill(w.watch.pg_twice, &[("key", &"sslrootcert")])
+                        }));
                     }
                 }
-                "sslcert" | "sslkey" | "sslpassword" | "sslcrl" | "sslcrldir" => bail!(
-                    "inventory: {key} is not supported in the PostgreSQL URL (no client \
-                     certificates); the TLS keys understood are sslmode and sslrootcert"
-                ),
+                "sslcert" | "sslkey" | "sslpassword" | "sslcrl" | "sslcrldir" => {
+                    return Err(refused(|w| fill(w.watch.pg_unsupported, &[("key", &key)])))
+                }
                 _ => kept.push(pair),
             }
         }
@@ -124,25 +136,22 @@ impl PostgresSetting {
         // libpq's default.
         let ssl_mode = ssl_mode.unwrap_or(SslMode::Prefer);
         match (ssl_mode, &root_cert) {
-            (SslMode::VerifyCa | SslMode::VerifyFull, None) => bail!(
-                "inventory: sslmode={} needs sslrootcert=<file of the CA certificates (PEM) \
-                 that signed the server's certificate>",
-                ssl_mode.name()
-            ),
-            (SslMode::Disable, Some(_)) => bail!(
-                "inventory: sslrootcert is given but sslmode=disable uses no TLS; drop one of \
-                 them"
-            ),
+            (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
+                return Err(refused(|w| {
+                    fill(w.watch.pg_needs_rootcert, &[("mode", &ssl_mode.name())])
+                }))
+            }
+            (SslMode::Disable, Some(_)) => {
+                return Err(refused(|w| w.watch.pg_disable_with_rootcert.to_string()))
+            }
             (_, Some(path)) => {
                 load_root_certs(path)?;
             }
             _ => {}
         }
         let parsed: postgres::Config = url.parse().map_err(|e: postgres::Error| {
-            anyhow::anyhow!(
-                "inventory: the PostgreSQL URL is not understood: {}",
-                with_causes(&e)
-            )
+            let why = with_causes(&e);
+            refused(|w| fill(w.watch.pg_not_understood, &[("why", &why)]))
         })?;
         let shown = shown(&url, &parsed, ssl_mode);
         Ok(PostgresSetting {
@@ -216,34 +225,46 @@ pub fn load_root_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     // On one line whatever the path holds (it comes from a file someone may have edited).
     let shown = crate::model::one_line::escaped(&path.to_string_lossy()).into_owned();
     // Not a FIFO or a device, which would block or never end.
+    let about = |template: fn(&'static WatchText) -> &'static str| {
+        refused(|w| fill(template(w.watch), &[("file", &shown)]))
+    };
+    let unreadable = |e: std::io::Error| {
+        refused(|w| {
+            fill(
+                w.watch.pg_rootcert_unreadable,
+                &[("file", &shown), ("why", &cause_in(&e, w.lang))],
+            )
+        })
+    };
     match std::fs::metadata(path) {
-        Ok(metadata) if !metadata.is_file() => bail!(
-            "inventory: sslrootcert {shown} is not a regular file; it must be a file of CA \
-             certificates (PEM)"
-        ),
+        Ok(metadata) if !metadata.is_file() => return Err(about(|t| t.pg_rootcert_not_file)),
         _ => {}
     }
-    let file = std::fs::File::open(path)
-        .map_err(|e| anyhow::anyhow!("inventory: sslrootcert {shown} cannot be read: {e}"))?;
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut pem = Vec::new();
     file.take(ROOT_CERT_AT_MOST + 1)
         .read_to_end(&mut pem)
-        .map_err(|e| anyhow::anyhow!("inventory: sslrootcert {shown} cannot be read: {e}"))?;
+        .map_err(unreadable)?;
     if pem.len() as u64 > ROOT_CERT_AT_MOST {
-        bail!(
-            "inventory: sslrootcert {shown} is larger than {} MiB; it must be a file of CA \
-             certificates (PEM)",
-            ROOT_CERT_AT_MOST >> 20
-        );
+        return Err(refused(|w| {
+            fill(
+                w.watch.pg_rootcert_too_large,
+                &[("file", &shown), ("mib", &(ROOT_CERT_AT_MOST >> 20))],
+            )
+        }));
     }
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| anyhow::anyhow!("inventory: sslrootcert {shown} is not valid PEM: {e}"))?;
+        .map_err(|e| {
+            refused(|w| {
+                fill(
+                    w.watch.pg_rootcert_not_pem,
+                    &[("file", &shown), ("why", &e)],
+                )
+            })
+        })?;
     if certs.is_empty() {
-        bail!(
-            "inventory: sslrootcert {shown} holds no certificate; it must hold the CA \
-             certificates (PEM, -----BEGIN CERTIFICATE-----)"
-        );
+        return Err(about(|t| t.pg_rootcert_empty_file));
     }
     Ok(certs)
 }

@@ -67,8 +67,8 @@ pub struct Halt {
     pub since: u64,
     pub stuck: u64,
     pub finished: u64,
-    /// In words, as logged.
-    pub reason: String,
+    /// In words, in both languages (`/status` gives the English, as stored).
+    pub reason: crate::words::Said,
 }
 
 /// A release's stage as the rollout watch last read it: its record (from the inventory, or

@@ -28,18 +28,22 @@ use anyhow::Result;
 use log::{info, warn};
 
 use crate::app_state::AppState;
-use crate::catalog::device_line::line_label;
+use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::releases::Release;
+use crate::catalog::snapshot::Snapshot;
 use crate::model::clock;
+use crate::model::lang::{fill, Lang};
 use crate::rollout::admissions::{Halt, StageNow};
 use crate::rollout::forecasts::{forecast, Observed, RATE_WINDOW_S, REFRESH_EVERY};
 use crate::rollout::projection::Counts;
 use crate::rollout::rules::{halt_due, per_mille_text, Rollout};
+use crate::rollout::stages::figures_text_ru;
 use crate::rollout::stages::{self, duration_text, figures_text, Figures, StageRecord, Step};
 use crate::store::db::Db;
 use crate::store::projection_reads;
 use crate::store::rollout_sql::{self, RolloutStateRow};
 use crate::store::stage_sql;
+use crate::words::{Said, Words};
 
 /// How often the watch runs.
 const EVERY: Duration = Duration::from_secs(2);
@@ -55,6 +59,8 @@ pub fn restore(state: &AppState) -> u64 {
         return 0;
     }
     let now = clock::unix_now();
+    let t = watch_words();
+    let why = |e: anyhow::Error| format!("{e:#}");
     let newest = match state
         .inventory
         .read_blocking(|db| rollout_sql::admissions_since(db, 0, state.inventory.instance()))
@@ -63,12 +69,12 @@ pub fn restore(state: &AppState) -> u64 {
             let newest = rows.iter().map(|r| r.3).max().unwrap_or(now);
             let count = state.admissions.merge(rows);
             if count > 0 {
-                info!("inventory: {count} rollout admissions restored");
+                info!("{}", fill(t.admissions_restored, &[("count", &count)]));
             }
             newest
         }
         Err(e) => {
-            warn!("inventory: cannot read rollout admissions: {e:#}");
+            warn!("{}", fill(t.admissions_unreadable, &[("why", &why(e))]));
             now
         }
     };
@@ -77,18 +83,13 @@ pub fn restore(state: &AppState) -> u64 {
         .read_blocking(|db| rollout_sql::rollout_states(db))
     {
         Ok(states) => {
-            let halts = halts_of(&states);
-            for ((line, version), halt) in &halts {
-                warn!(
-                    "the rollout of {version} (line {}) is halted: {}; edit its meta.yaml \
-                     rollout to resume",
-                    line_label(line),
-                    halt.reason
-                );
+            let halts = halts_of(&states, &state.snapshot_arc());
+            for (key, halt) in &halts {
+                warn!("{}", halt_line(t.halted_restored, key, halt));
             }
             state.admissions.set_halts(halts);
         }
-        Err(e) => warn!("inventory: cannot read the rollouts' halts: {e:#}"),
+        Err(e) => warn!("{}", fill(t.halts_unreadable, &[("why", &why(e))])),
     }
     match state
         .inventory
@@ -103,7 +104,7 @@ pub fn restore(state: &AppState) -> u64 {
                 })
                 .collect(),
         ),
-        Err(e) => warn!("inventory: cannot read the rollouts' stages: {e:#}"),
+        Err(e) => warn!("{}", fill(t.stages_unreadable, &[("why", &why(e))])),
     }
     newest
 }
@@ -143,7 +144,13 @@ pub async fn run(state: web::Data<AppState>, mut since: u64) {
                 failing = false;
             }
             Ok(Err(e)) if !failing => {
-                warn!("rollout watch: cannot read the inventory: {e:#}; trying again");
+                warn!(
+                    "{}",
+                    fill(
+                        watch_words().watch_unreadable,
+                        &[("why", &format!("{e:#}"))]
+                    )
+                );
                 failing = true;
             }
             _ => {}
@@ -178,9 +185,9 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
         }
     }
     let halts = if changed {
-        halts_of(&rollout_sql::rollout_states(db)?)
+        halts_of(&rollout_sql::rollout_states(db)?, &snapshot)
     } else {
-        halts_of(&rows)
+        halts_of(&rows, &snapshot)
     };
     announce_changes(&state.admissions.halts(), &halts);
     // Halts first: a store that fails in the stage step below must not hold them back.
@@ -197,8 +204,8 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
         Err(e) => {
             if !STAGES_FAILING.swap(true, Ordering::Relaxed) {
                 warn!(
-                    "rollout watch: cannot step the rollouts' stages: {e:#}; every stage \
-                     stays where it stands until this is fixed"
+                    "{}",
+                    fill(watch_words().stages_failing, &[("why", &format!("{e:#}"))])
                 );
             }
         }
@@ -261,9 +268,11 @@ fn step_stages(
             Some(figures),
         );
         if let Some(step) = step {
-            let detail = step_detail(rollout, record, &step, &figures);
+            // The history keeps the English; the log says it in the operator's language.
+            let detail = step_detail(rollout, record, &step, &figures, Lang::En);
             if stage_sql::apply(db, key, record, &step, now, &detail)? {
-                announce_step(key, &step, &detail);
+                let said = step_detail(rollout, record, &step, &figures, Lang::operator());
+                announce_step(key, &step, &said);
             }
             stepped = true;
         }
@@ -291,7 +300,13 @@ fn step_stages_in_memory(state: &AppState) {
         let mut record = before.get(&key).map(|s| s.record);
         if let Some(step) = stages::next_step(settings(&rollout, false), record.as_ref(), now, None)
         {
-            let detail = step_detail(&rollout, record.as_ref(), &step, &Figures::default());
+            let detail = step_detail(
+                &rollout,
+                record.as_ref(),
+                &step,
+                &Figures::default(),
+                Lang::operator(),
+            );
             record = stages::after(record.as_ref(), &step, now);
             announce_step(&key, &step, &detail);
         }
@@ -303,20 +318,61 @@ fn step_stages_in_memory(state: &AppState) {
     state.admissions.set_stages(stages);
 }
 
-/// "stage 1 (5%) → stage 2 (25%): …": what the history and the log say of a step that
-/// records something (an advance, a forced stage); empty for the others.
+/// The watch's words in the operator's language.
+fn watch_words() -> &'static crate::words::watch::WatchText {
+    Words::of(Lang::operator()).watch
+}
+
+/// A line's name for the log: the default line in the operator's words ("(default)").
+fn line_words(name: &str) -> &str {
+    if name == DEFAULT_LINE {
+        Words::of(Lang::operator()).dashboard.default_line
+    } else {
+        line_label(name)
+    }
+}
+
+/// A halt or resume line of the log: the release, its line and (for a halt) why.
+fn halt_line(template: &str, key: &(String, u32), halt: &Halt) -> String {
+    fill(
+        template,
+        &[
+            ("version", &key.1),
+            ("line", &line_words(&key.0)),
+            ("reason", &halt.reason.in_language(Lang::operator())),
+        ],
+    )
+}
+
+/// "stage 1 (5%) → stage 2 (25%): …": what the history (in English) and the log (in the
+/// operator's language) say of a step that records something (an advance, a forced
+/// stage); empty for the others.
 fn step_detail(
     rollout: &Rollout,
     old: Option<&StageRecord>,
     step: &Step,
     figures: &Figures,
+    lang: Lang,
 ) -> String {
+    let t = Words::of(lang).watch;
     let share = |stage: u8| rollout.limits_at(stage).0;
     let cap = |stage: u8| {
         rollout
             .limits_at(stage)
             .1
-            .map_or_else(String::new, |cap| format!("; at most {cap} new per hour"))
+            .map_or_else(String::new, |cap| fill(t.step_cap, &[("cap", &cap)]))
+    };
+    let forced = |template, stage: u8, forced: u8, from: u8| {
+        fill(
+            template,
+            &[
+                ("stage", &stage),
+                ("percent", &share(stage)),
+                ("forced", &forced),
+                ("from", &from),
+                ("cap", &cap(stage)),
+            ],
+        )
     };
     match step {
         Step::Advance { from, to } => {
@@ -325,47 +381,67 @@ fn step_detail(
             let figures = rollout
                 .stages
                 .get(index)
-                .map(|s| figures_text(s, figures))
+                .map(|s| match lang {
+                    Lang::En => figures_text(s, figures),
+                    Lang::Ru => figures_text_ru(s, figures),
+                })
                 .unwrap_or_default();
-            format!(
-                "stage {from} ({}%) → stage {to} ({}%): {figures}, after a soak of {}{}",
-                share(*from),
-                share(*to),
-                duration_text(soak),
-                cap(*to)
+            fill(
+                t.step_advance,
+                &[
+                    ("from", from),
+                    ("from_percent", &share(*from)),
+                    ("to", to),
+                    ("to_percent", &share(*to)),
+                    ("figures", &figures),
+                    ("soak", &duration_text(soak)),
+                    ("cap", &cap(*to)),
+                ],
             )
         }
-        Step::Force { from, to } => format!(
-            "stage {} ({}%) forced by stage: {} in meta.yaml (was stage {from}){}",
-            to.stage,
-            share(to.stage),
-            to.forced,
-            cap(to.stage)
-        ),
-        Step::Start(new) if new.forced != 0 && old.is_none() => format!(
-            "stage {} ({}%) forced by stage: {} in meta.yaml{}",
-            new.stage,
-            share(new.stage),
-            new.forced,
-            cap(new.stage)
-        ),
+        Step::Force { from, to } => forced(t.step_forced_from, to.stage, to.forced, *from),
+        Step::Start(new) if new.forced != 0 && old.is_none() => {
+            forced(t.step_forced, new.stage, new.forced, 0)
+        }
         _ => String::new(),
     }
 }
 
 /// Logs a step that this instance made and that the history records.
 fn announce_step(key: &(String, u32), step: &Step, detail: &str) {
+    let t = watch_words();
     let what = match step {
-        Step::Advance { .. } => "advanced",
-        Step::Force { .. } => "stage forced",
-        Step::Start(new) if new.forced != 0 => "stage forced",
+        Step::Advance { .. } => t.advanced,
+        Step::Force { .. } => t.stage_forced,
+        Step::Start(new) if new.forced != 0 => t.stage_forced,
         _ => return,
     };
     info!(
-        "the rollout of {} (line {}) {what}: {detail}",
-        key.1,
-        line_label(&key.0)
+        "{}",
+        fill(
+            t.stepped,
+            &[
+                ("version", &key.1),
+                ("line", &line_words(&key.0)),
+                ("what", &what),
+                ("detail", &detail),
+            ],
+        )
     );
+}
+
+/// Why a rollout halted, from the table of `words`.
+fn halt_reason(stuck: u64, finished: u64, threshold: u32, words: &'static Words) -> String {
+    let share = u32::try_from(stuck * 1000 / finished.max(1)).unwrap_or(1000);
+    fill(
+        words.watch.halt_reason,
+        &[
+            ("stuck", &stuck),
+            ("finished", &finished),
+            ("share", &per_mille_text(share)),
+            ("threshold", &per_mille_text(threshold)),
+        ],
+    )
 }
 
 /// Decides for one published release (`key`: its line and version; `row`: its stored
@@ -408,12 +484,8 @@ fn halt_or_resume(
     if !halt_due(threshold, finished, stuck) {
         return Ok(false);
     }
-    let detail = format!(
-        "{stuck} of the {finished} devices that downloaded it are stuck ({}, above \
-         halt_when_stuck_percent {})",
-        per_mille_text(u32::try_from(stuck * 1000 / finished.max(1)).unwrap_or(1000)),
-        per_mille_text(threshold)
-    );
+    // Stored in English; each instance says it in its operator's language (`halts_of`).
+    let detail = halt_reason(stuck, finished, threshold, Words::of(Lang::En));
     rollout_sql::halt_rollout(
         db,
         &RolloutStateRow {
@@ -432,23 +504,14 @@ fn halt_or_resume(
 
 /// Logs each rollout halted or resumed since the last round (`before`: the halts then).
 fn announce_changes(before: &HashMap<(String, u32), Halt>, halts: &HashMap<(String, u32), Halt>) {
+    let t = watch_words();
     for (key, halt) in halts {
         if !before.contains_key(key) {
-            warn!(
-                "the rollout of {} (line {}) is halted: {}; nobody new is offered it until \
-                 its meta.yaml rollout is edited",
-                key.1,
-                line_label(&key.0),
-                halt.reason
-            );
+            warn!("{}", halt_line(t.halted, key, halt));
         }
     }
-    for key in before.keys().filter(|k| !halts.contains_key(*k)) {
-        info!(
-            "the rollout of {} (line {}) is resumed",
-            key.1,
-            line_label(&key.0)
-        );
+    for (key, halt) in before.iter().filter(|(k, _)| !halts.contains_key(*k)) {
+        info!("{}", halt_line(t.resumed, key, halt));
     }
 }
 
@@ -497,16 +560,32 @@ fn forecast_all(state: &AppState, db: &mut dyn Db) -> Result<()> {
     Ok(())
 }
 
-fn halts_of(rows: &[RolloutStateRow]) -> HashMap<(String, u32), Halt> {
+/// The halts stored. Each reason is the stored English, and in Russian made again from the
+/// stored counts and the threshold of the release as published (a halted rollout's settings
+/// are unchanged: an edit resumes it); the stored text where the release is gone.
+fn halts_of(rows: &[RolloutStateRow], snapshot: &Snapshot) -> HashMap<(String, u32), Halt> {
     rows.iter()
         .filter_map(|row| {
+            let threshold = snapshot
+                .all_lines()
+                .find(|line| line.name == row.line.as_str())
+                .and_then(|line| {
+                    line.releases
+                        .published()
+                        .find(|r| r.version.as_u32() == row.version)
+                })
+                .and_then(|r| r.rollout.as_ref()?.halt_when_stuck_per_mille);
+            let reason = Said::new(|w| match (w.lang, threshold) {
+                (Lang::Ru, Some(threshold)) => halt_reason(row.stuck, row.finished, threshold, w),
+                _ => row.detail.clone(),
+            });
             Some((
                 (row.line.clone(), row.version),
                 Halt {
                     since: row.halted_at?,
                     stuck: row.stuck,
                     finished: row.finished,
-                    reason: row.detail.clone(),
+                    reason,
                 },
             ))
         })

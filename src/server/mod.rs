@@ -110,7 +110,10 @@ pub fn log_snapshot(snapshot: &Snapshot) {
                             "file",
                             &crate::model::one_line::escaped(&file.path.display().to_string())
                         ),
-                        ("why", &crate::model::one_line::escaped(&broken.reason)),
+                        (
+                            "why",
+                            &crate::model::one_line::escaped(broken.reason.in_language(lang))
+                        ),
                     ],
                 )
             );

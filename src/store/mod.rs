@@ -56,6 +56,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::InventorySetting;
+use crate::model::lang::fill;
 use crate::observe::writer_thread::join_within;
 use crate::platform::lock_recover::{CondvarRecover, LockRecover};
 use db::{Db, Postgres, Sqlite};
@@ -211,7 +212,7 @@ impl Inventory {
             });
         match handle {
             Ok(handle) => *inventory.writer.lock_recover() = Some(handle),
-            Err(e) => log::error!("cannot start the inventory writer: {e}"),
+            Err(e) => log::error!("{}", fill(words().writer_not_started, &[("why", &e)])),
         }
         inventory
     }
@@ -300,7 +301,7 @@ impl Inventory {
         self.shared.inbox.lock_recover().close = true;
         self.shared.wake.notify_all();
         if !join_within(&self.writer, timeout) {
-            log::warn!("the inventory writer did not finish in time; its last records are lost");
+            log::warn!("{}", words().writer_late);
         }
     }
 }
@@ -392,8 +393,8 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         if close {
             if !writer.pending.is_empty() {
                 log::warn!(
-                    "inventory: {} records could not be written before the stop",
-                    writer.pending.len()
+                    "{}",
+                    fill(words().records_lost, &[("count", &writer.pending.len())])
                 );
             }
             return;
@@ -499,17 +500,32 @@ impl Writer<'_> {
         let before = crate::model::clock::unix_now().saturating_sub(days.saturating_mul(86_400));
         match writes::prune(store.as_mut(), before) {
             Ok(0) => {}
-            Ok(n) => log::info!("inventory: pruned {n} rows older than {days} days"),
-            Err(e) => log::warn!("inventory: cannot prune old rows: {e:#}"),
+            Ok(n) => log::info!(
+                "{}",
+                fill(words().pruned, &[("count", &n), ("days", &days)])
+            ),
+            Err(e) => log::warn!(
+                "{}",
+                fill(words().cannot_prune, &[("why", &format!("{e:#}"))])
+            ),
         }
     }
+}
+
+/// The inventory's log words in the operator's language (what `/status` shows of an
+/// error stays as the store gave it).
+fn words() -> &'static crate::words::watch::WatchText {
+    crate::words::Words::of(crate::model::lang::Lang::operator()).watch
 }
 
 /// Logs a store error once (again only when it changes) and shows it on `/status`.
 fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
     let mut error = shared.error.lock_recover();
     if error.as_deref() != Some(message.as_str()) {
-        log::error!("inventory {store}: {message}; devices are still answered, records wait and are retried");
+        log::error!(
+            "{}",
+            fill(words().cannot_write, &[("store", store), ("why", &message)])
+        );
         *error = Some(message);
     }
 }
@@ -517,7 +533,7 @@ fn note_error(shared: &Shared, store: &InventorySetting, message: String) {
 fn clear_error(shared: &Shared, store: &InventorySetting) {
     let mut error = shared.error.lock_recover();
     if error.take().is_some() {
-        log::info!("inventory {store}: writing again");
+        log::info!("{}", fill(words().writing_again, &[("store", store)]));
     }
 }
 

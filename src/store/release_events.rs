@@ -151,7 +151,11 @@ fn rejected(snapshot: &Snapshot) -> BTreeMap<Key, String> {
                 .iter()
                 .filter_map(move |f| match &f.state {
                     FolderState::Rejected(reason) => {
-                        Some(((line.name.to_string(), f.version.as_u32()), reason.clone()))
+                        // The inventory's history keeps the English, as written then.
+                        Some((
+                            (line.name.to_string(), f.version.as_u32()),
+                            reason.to_string(),
+                        ))
                     }
                     _ => None,
                 })

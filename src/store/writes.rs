@@ -330,7 +330,11 @@ fn build_date_before(db: &mut dyn Db, batch: &Batch, address: &str) -> Result<Op
     match rows.first().map(|row| row.opt_i64("build_date")) {
         Some(Ok(before)) => Ok(before),
         Some(Err(unreadable)) => {
-            log::warn!("inventory: {unreadable}; taken as unknown and written over");
+            let t = crate::words::Words::of(crate::model::lang::Lang::operator()).watch;
+            log::warn!(
+                "{}",
+                crate::model::lang::fill(t.unreadable_build_date, &[("why", &unreadable)])
+            );
             Ok(None)
         }
         None => Ok(None),

@@ -10,10 +10,10 @@ use std::process::{Output, Stdio};
 use crate::common::{self, admin_addr, raw_request, Fixture, Server};
 
 /// The variables that choose the language, cleared so that only the test's own count.
-const LANGUAGE_VARIABLES: [&str; 4] = ["LC_ALL", "LC_MESSAGES", "LANG", "KKT_LANGUAGE"];
+pub(crate) const LANGUAGE_VARIABLES: [&str; 4] = ["LC_ALL", "LC_MESSAGES", "LANG", "KKT_LANGUAGE"];
 
 /// A deployment with one critical release under a rollout and a second, older one.
-fn deployment() -> Fixture {
+pub(crate) fn deployment() -> Fixture {
     let fixture = Fixture::new();
     fixture.write_config("settle_ms: 0\ninventory: \"off\"\n");
     fixture.release("20250101", Some("description: \"Январь\"\n"));
@@ -28,7 +28,7 @@ fn deployment() -> Fixture {
 }
 
 /// The binary run in the fixture with `args` and exactly the language variables given.
-fn run(fixture: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn run(fixture: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
@@ -43,11 +43,11 @@ fn run(fixture: &Fixture, args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("run the binary")
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
@@ -217,7 +217,7 @@ fn publish_and_withdraw_say_what_they_did_in_russian() {
 }
 
 /// Starts the server with exactly the language variables given, admin listener on.
-fn start(fixture: &Fixture, env: &[(&str, &str)]) -> Server {
+pub(crate) fn start(fixture: &Fixture, env: &[(&str, &str)]) -> Server {
     let mut command = crate::common::server_command();
     command
         .current_dir(fixture.dir.path())
@@ -287,7 +287,7 @@ const ENGLISH_WORDS: &[&str] = &[
 ];
 
 /// The text of an HTML page a reader sees: without tags, attributes, styles and scripts.
-fn visible_text(html: &str) -> String {
+pub(crate) fn visible_text(html: &str) -> String {
     let mut shown = html.to_string();
     for (open, close) in [("<style", "</style>"), ("<script", "</script>")] {
         while let Some(start) = shown.find(open) {
@@ -314,7 +314,7 @@ fn visible_text(html: &str) -> String {
 }
 
 /// Text with its runs of blank space made one space, for a readable failure.
-fn squeezed(text: &str) -> String {
+pub(crate) fn squeezed(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

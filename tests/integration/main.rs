@@ -41,6 +41,8 @@ mod hot_reload;
 mod inventory;
 mod inventory_postgres;
 mod language;
+mod language_scan;
+mod language_watch;
 mod limits;
 mod lines;
 mod link_races;

@@ -274,7 +274,8 @@ fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
     let page = admin(&server, "/").text();
     assert!(
         page.contains("data-line=\"\" data-version=\"20250301\" data-state=\"halted\"")
-            && page.contains("25 of the 25 devices that downloaded it are stuck"),
+            // The page is Russian unless the browser asks for English: the reason too.
+            && page.contains("зависли 25 из 25 касс, скачавших его"),
         "{page}"
     );
     // The operator looks, then resumes by editing the rollout.

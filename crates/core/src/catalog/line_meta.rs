@@ -7,9 +7,11 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::model::did_you_mean::{fields_of, hint_for_mapping};
-use crate::model::problem::yaml_message;
+use crate::catalog::yaml_refusal::{Section, YamlRefusal};
+use crate::model::did_you_mean::fields_of;
+use crate::model::lang::{fill, InLanguage};
 use crate::model::version::Version;
+use crate::words::{FromTable, Words};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,35 +21,53 @@ struct RawLineMeta {
     critical_version: Option<serde_yaml::Value>,
 }
 
-/// "; did you mean `known_builds`?" when a key of the document is unknown and near a known
-/// one, else nothing.
-fn misspelt_key_hint(text: &str) -> String {
-    match serde_yaml::from_str(text) {
-        Ok(serde_yaml::Value::Mapping(doc)) => {
-            hint_for_mapping(&doc, fields_of::<RawLineMeta>()).unwrap_or_default()
-        }
-        _ => String::new(),
-    }
+/// The parser's refusal of `text`, with the unknown key the document holds and the known
+/// key nearest to it.
+fn yaml_refusal(error: &serde_yaml::Error, text: &str) -> YamlRefusal {
+    let doc = match serde_yaml::from_str(text) {
+        Ok(serde_yaml::Value::Mapping(doc)) => doc,
+        _ => serde_yaml::Mapping::new(),
+    };
+    let section = Section {
+        prefix: "",
+        mapping: &doc,
+        known: fields_of::<RawLineMeta>(),
+    };
+    YamlRefusal::new(error, &[section])
 }
 
 /// Why a `line.yaml` was refused; Display says it as `check` and the scan's log show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LineMetaError {
-    /// Not YAML, or not the form: the YAML parser's message, with its line when it has one.
-    Yaml(String),
+    /// Not YAML, or not the form: the YAML parser's message, with its line when it has one,
+    /// and the unknown key the document holds.
+    Yaml(YamlRefusal),
     /// The value of `key`, shown as YAML, is not a real date.
     NotADate { key: &'static str, shown: String },
 }
 
-impl fmt::Display for LineMetaError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The YAML parser's own message stays as it gives it; ours are from the tables.
+impl FromTable for LineMetaError {
+    fn said(&self, words: &'static Words) -> String {
         match self {
-            LineMetaError::Yaml(message) => f.write_str(message),
-            LineMetaError::NotADate { key, shown } => write!(
-                f,
-                "{key}: {shown} is not a real date (expected yyyymmdd like 20221228)"
+            LineMetaError::Yaml(refusal) => refusal.said(words),
+            LineMetaError::NotADate { key, shown } => fill(
+                words.scan.line_not_a_date,
+                &[("key", key), ("shown", shown)],
             ),
         }
+    }
+}
+
+impl fmt::Display for LineMetaError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for LineMetaError {
+    fn in_russian(&self) -> String {
+        self.russian()
     }
 }
 
@@ -68,7 +88,7 @@ impl LineMeta {
             RawLineMeta::default()
         } else {
             serde_yaml::from_str::<Option<RawLineMeta>>(text)
-                .map_err(|e| LineMetaError::Yaml(yaml_message(&e) + &misspelt_key_hint(text)))?
+                .map_err(|e| LineMetaError::Yaml(yaml_refusal(&e, text)))?
                 .unwrap_or_default()
         };
         let mut known_builds = BTreeSet::new();

@@ -13,9 +13,11 @@ use crate::catalog::line_meta::LineMeta;
 use crate::catalog::release_meta::META_FILE_MAX;
 use crate::catalog::releases::{QuietRules, ReleaseSet};
 use crate::catalog::write_ledger::WriteLedger;
+use crate::model::lang::{fill, InLanguage};
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
+use crate::words::{cause_in, Said};
 use kkt_platform::fingerprint::Fingerprint;
 use kkt_platform::regular_file::{read_regular, NotOpened, NotRead};
 
@@ -42,7 +44,7 @@ pub struct Line {
 pub struct LineOut {
     pub name: String,
     pub dir: PathBuf,
-    pub reason: String,
+    pub reason: Said,
 }
 
 /// Every line folder found.
@@ -144,9 +146,7 @@ impl LineSet {
                 set.out.push(LineOut {
                     name: name.clone(),
                     dir: path,
-                    reason: "a line's folder name may hold only latin letters, digits, '.', '-' \
-                             and '_' (it becomes part of download URLs)"
-                        .into(),
+                    reason: Said::new(|w| w.scan.line_name_refused.to_string()),
                 });
                 continue;
             }
@@ -166,7 +166,7 @@ impl LineSet {
         ledger: &WriteLedger,
     ) {
         let meta_path = dir.join(LINE_FILE);
-        let out = |reason: String| LineOut {
+        let out = |reason: Said| LineOut {
             name: name.clone(),
             dir: dir.clone(),
             reason,
@@ -181,7 +181,7 @@ impl LineSet {
                 None => {
                     self.waits.push(wait);
                     self.out
-                        .push(out("line.yaml changed less than settle_ms ago".into()));
+                        .push(out(Said::new(|w| w.scan.line_changed_recently.to_string())));
                     return;
                 }
             },
@@ -189,7 +189,12 @@ impl LineSet {
                 Some(line) => {
                     self.problems.push(Problem::file(
                         &meta_path,
-                        format!("{reason}; still using the line.yaml checked before"),
+                        Said::new(|w| {
+                            fill(
+                                w.scan.line_still_using,
+                                &[("reason", &reason.in_language(w.lang))],
+                            )
+                        }),
                     ));
                     (line.meta.clone(), line.meta_fingerprint)
                 }
@@ -223,7 +228,7 @@ impl LineSet {
 
 enum LineMetaError {
     Settling(Duration),
-    Invalid(String),
+    Invalid(Said),
 }
 
 /// Reads `line.yaml` unless it is the one checked before.
@@ -235,10 +240,19 @@ fn read_line_meta(
     before: Option<&Line>,
 ) -> Result<(LineMeta, Fingerprint), LineMetaError> {
     let invalid = LineMetaError::Invalid;
-    let m =
-        fs::symlink_metadata(path).map_err(|e| invalid(format!("cannot read line.yaml: {e}")))?;
+    let cannot_read = |e: &std::io::Error| {
+        Said::new(|w| {
+            fill(
+                w.scan.cannot_read_file,
+                &[("name", &LINE_FILE), ("why", &cause_in(e, w.lang))],
+            )
+        })
+    };
+    let m = fs::symlink_metadata(path).map_err(|e| invalid(cannot_read(&e)))?;
     if !m.is_file() {
-        return Err(invalid("line.yaml is not a regular file".into()));
+        return Err(invalid(Said::new(|w| {
+            fill(w.scan.file_not_regular, &[("name", &LINE_FILE)])
+        })));
     }
     let fingerprint = Fingerprint::of(&m);
     if let Some(line) = before.filter(|l| l.meta_fingerprint == fingerprint) {
@@ -252,21 +266,33 @@ fn read_line_meta(
     }
     let bytes = read_regular(path, META_FILE_MAX).map_err(|refused| {
         invalid(match refused {
-            NotRead::Larger(limit) => format!(
-                "line.yaml is larger than {} MiB; it holds a few lines",
-                limit / (1024 * 1024)
-            ),
-            NotRead::NotOpened(NotOpened::NotRegular(kind)) => {
-                format!("line.yaml is {kind}, not a regular file")
+            NotRead::Larger(limit) => Said::new(|w| {
+                fill(
+                    w.scan.line_yaml_too_large,
+                    &[("mib", &(limit / (1024 * 1024)))],
+                )
+            }),
+            NotRead::NotOpened(NotOpened::NotRegular(kind)) => Said::new(|w| {
+                fill(
+                    w.scan.file_of_kind,
+                    &[("name", &LINE_FILE), ("kind", &w.config.file_kind(kind))],
+                )
+            }),
+            NotRead::NotOpened(NotOpened::Missing) => {
+                Said::new(|w| fill(w.scan.file_missing, &[("name", &LINE_FILE)]))
             }
-            NotRead::NotOpened(NotOpened::Missing) => "line.yaml is missing".into(),
-            NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => {
-                format!("cannot read line.yaml: {e}")
-            }
+            NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => cannot_read(&e),
         })
     })?;
-    let text = utf8_text(bytes, "line.yaml").map_err(|e| invalid(e.to_string()))?;
-    let meta = LineMeta::parse(name, &text).map_err(|e| invalid(format!("line.yaml: {e}")))?;
+    let text = utf8_text(bytes, LINE_FILE).map_err(|e| invalid(Said::of(&e)))?;
+    let meta = LineMeta::parse(name, &text).map_err(|e| {
+        invalid(Said::new(|w| {
+            fill(
+                w.scan.in_file,
+                &[("name", &LINE_FILE), ("why", &e.in_language(w.lang))],
+            )
+        }))
+    })?;
     Ok((meta, fingerprint))
 }
 
@@ -319,7 +345,11 @@ mod tests {
         assert_eq!(line.releases.current().unwrap().version.as_u32(), 20221228);
         assert_eq!(line.meta.known_builds.len(), 1);
         assert_eq!(set.out.len(), 1);
-        assert!(set.out[0].reason.contains("latin letters"), "{:?}", set.out);
+        assert!(
+            set.out[0].reason.to_string().contains("latin letters"),
+            "{:?}",
+            set.out
+        );
     }
 
     #[test]
@@ -331,7 +361,10 @@ mod tests {
         fs::write(c3.join(LINE_FILE), "known_build: [20220915]\n").unwrap();
         let first = scan(dir.path(), later(), None);
         assert!(first.lines.is_empty());
-        assert!(first.out[0].reason.contains("unknown field `known_build`"));
+        assert!(first.out[0]
+            .reason
+            .to_string()
+            .contains("unknown field `known_build`"));
         fs::write(c3.join(LINE_FILE), "known_builds: [20220915]\n").unwrap();
         let settling = scan(dir.path(), SystemTime::now(), Some(&first));
         assert!(settling.lines.is_empty() && settling.next_settle().is_some());
@@ -342,6 +375,7 @@ mod tests {
         assert_eq!(third.get("C.3").unwrap().meta.known_builds.len(), 1);
         assert!(third.problems[0]
             .message
+            .to_string()
             .contains("still using the line.yaml checked before"));
     }
 }

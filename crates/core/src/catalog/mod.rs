@@ -16,3 +16,4 @@ pub mod sample_release;
 pub mod snapshot;
 pub mod snapshot_report;
 pub mod write_ledger;
+pub mod yaml_refusal;

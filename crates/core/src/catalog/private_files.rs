@@ -7,6 +7,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::model::lang::{fill, InLanguage};
+use crate::words::{FromTable, Words};
 use kkt_platform::{fingerprint, system_folders};
 
 /// A file (or folder) of the server's own that must not be downloadable.
@@ -55,33 +57,37 @@ pub enum Refusal {
     },
 }
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Each refusal from the tables (`words::scan`), in either language.
+impl FromTable for Refusal {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.scan;
         match self {
-            Refusal::CannotOpen { dir, reason } => {
-                write!(
-                    f,
-                    "firmware_dir {} cannot be opened: {reason}",
-                    dir.display()
-                )
-            }
-            Refusal::SystemFolder { dir } => write!(
-                f,
-                "firmware_dir {} is a system folder: every file in it would be downloadable by \
-                 any device or anyone on the network. Point firmware_dir at a folder of its own \
-                 that holds only release folders, like /var/lib/kkt-update-server/firmware",
-                dir.display()
+            Refusal::CannotOpen { dir, reason } => fill(
+                t.fw_cannot_open,
+                &[("dir", &dir.display()), ("why", reason)],
             ),
-            Refusal::HoldsPrivate { dir, what, path } => write!(
-                f,
-                "firmware_dir {} holds {} {}: devices could download it. Keep firmware_dir a \
-             folder of its own with only release folders in it (like firmware/ next to \
-             server.yaml), and keep the server's own files outside it",
-                dir.display(),
-                what,
-                path.display()
+            Refusal::SystemFolder { dir } => fill(t.fw_system_folder, &[("dir", &dir.display())]),
+            Refusal::HoldsPrivate { dir, what, path } => fill(
+                t.fw_holds_private,
+                &[
+                    ("dir", &dir.display()),
+                    ("what", &t.private_file(what)),
+                    ("path", &path.display()),
+                ],
             ),
         }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for Refusal {
+    fn in_russian(&self) -> String {
+        self.russian()
     }
 }
 

@@ -7,13 +7,14 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::model::did_you_mean::{fields_of, hint_for_mapping};
+use crate::catalog::yaml_refusal::{Section, YamlRefusal};
+use crate::model::did_you_mean::fields_of;
 use crate::model::lang::{fill, InLanguage, Lang};
 use crate::model::one_line::escaped;
-use crate::model::problem::yaml_message;
 use crate::model::version::Version;
 use crate::rollout::rules::{RawRollout, Rollout, RolloutError};
 use crate::words::cli::OperatorText;
+use crate::words::{FromTable, Words};
 
 /// The two files every release folder must hold.
 pub const FIRMWARE_FILES: [&str; 2] = ["upd_app.bin", "upd_app_for_old_frs.bin"];
@@ -37,28 +38,34 @@ struct RawMeta {
     floor: Option<serde_yaml::Value>,
 }
 
-/// "; did you mean `critical`?" when a key of the document (or of its `rollout:`) is unknown
-/// and near a known one, else nothing.
-fn misspelt_key_hint(text: &str) -> String {
-    let Ok(serde_yaml::Value::Mapping(doc)) = serde_yaml::from_str(text) else {
-        return String::new();
+/// The parser's refusal of `text`, with the unknown key the document (or its `rollout:`)
+/// holds and the known key nearest to it.
+fn yaml_refusal(error: &serde_yaml::Error, text: &str) -> YamlRefusal {
+    let doc = match serde_yaml::from_str(text) {
+        Ok(serde_yaml::Value::Mapping(doc)) => doc,
+        _ => serde_yaml::Mapping::new(),
     };
-    let rollout = match doc.get("rollout") {
-        Some(serde_yaml::Value::Mapping(rollout)) => {
-            hint_for_mapping(rollout, fields_of::<RawRollout>())
-        }
-        _ => None,
-    };
-    hint_for_mapping(&doc, fields_of::<RawMeta>())
-        .or(rollout)
-        .unwrap_or_default()
+    let mut sections = vec![Section {
+        prefix: "",
+        mapping: &doc,
+        known: fields_of::<RawMeta>(),
+    }];
+    if let Some(serde_yaml::Value::Mapping(rollout)) = doc.get("rollout") {
+        sections.push(Section {
+            prefix: "rollout.",
+            mapping: rollout,
+            known: fields_of::<RawRollout>(),
+        });
+    }
+    YamlRefusal::new(error, &sections)
 }
 
 /// Why a `meta.yaml` was refused; Display says it as `check` and the scan's log show it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetaError {
-    /// Not YAML, or not the form: the YAML parser's message, with its line when it has one.
-    Yaml(String),
+    /// Not YAML, or not the form: the YAML parser's message, with its line when it has one,
+    /// and the unknown key the document holds.
+    Yaml(YamlRefusal),
     /// `sha256:` names a file that is not one of `FIRMWARE_FILES`.
     UnknownFile(String),
     /// The pin of the file named is not 64 hex digits.
@@ -71,20 +78,28 @@ pub enum MetaError {
     Floor(String),
 }
 
+/// Ours from the tables; the YAML parser's own message stays as it gives it.
+impl FromTable for MetaError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.scan;
+        match self {
+            MetaError::Yaml(refusal) => refusal.said(words),
+            MetaError::UnknownFile(name) => {
+                fill(t.meta_unknown_file, &[("name", &format!("{name:?}"))])
+            }
+            MetaError::BadPin { file, pin } => fill(
+                t.meta_bad_pin,
+                &[("file", file), ("pin", &format!("{pin:?}"))],
+            ),
+            MetaError::Rollout(e) => e.in_language(words.lang),
+            MetaError::Floor(shown) => floor_error(shown, words.lang),
+        }
+    }
+}
+
 impl fmt::Display for MetaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MetaError::Yaml(message) => f.write_str(message),
-            MetaError::UnknownFile(name) => write!(
-                f,
-                "sha256: unknown file {name:?} (expected upd_app.bin, upd_app_for_old_frs.bin)"
-            ),
-            MetaError::BadPin { file, pin } => {
-                write!(f, "sha256 of {file}: {pin:?} is not 64 hex digits")
-            }
-            MetaError::Rollout(e) => e.fmt(f),
-            MetaError::Floor(shown) => f.write_str(&floor_error(shown, Lang::En)),
-        }
+        f.write_str(&self.english())
     }
 }
 
@@ -98,14 +113,9 @@ fn floor_error(shown: &str, lang: Lang) -> String {
     )
 }
 
-/// Russian where the table has the words (the floor); the parser's other refusals quote
-/// YAML keys and forms and stay as `Display` says them.
 impl InLanguage for MetaError {
     fn in_russian(&self) -> String {
-        match self {
-            MetaError::Floor(shown) => floor_error(shown, Lang::Ru),
-            other => other.to_string(),
-        }
+        self.russian()
     }
 }
 
@@ -160,7 +170,7 @@ impl ReleaseMeta {
             RawMeta::default()
         } else {
             serde_yaml::from_str::<Option<RawMeta>>(text)
-                .map_err(|e| MetaError::Yaml(yaml_message(&e) + &misspelt_key_hint(text)))?
+                .map_err(|e| MetaError::Yaml(yaml_refusal(&e, text)))?
                 .unwrap_or_default()
         };
         let mut sha256 = [None, None];

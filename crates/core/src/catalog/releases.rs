@@ -27,11 +27,12 @@ use crate::catalog::release_meta::{
 };
 use crate::catalog::sample_release;
 use crate::catalog::write_ledger::{Seen, WriteLedger};
-use crate::model::lang::{InLanguage, Lang};
+use crate::model::lang::{fill, InLanguage};
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
 use crate::model::version::Version;
 use crate::rollout::rules::Rollout;
+use crate::words::{cause_in, Said, Words};
 use kkt_platform::fingerprint::Fingerprint;
 use kkt_platform::open_writers::{self, Writers};
 use kkt_platform::regular_file::{read_regular, NotOpened, NotRead};
@@ -82,11 +83,11 @@ pub enum FolderState {
     /// release away from devices nor flips them to an older one.
     Settling {
         wait: Duration,
-        reason: String,
+        reason: Said,
         serving: Option<Arc<Release>>,
     },
     /// Kept out, with the reason.
-    Rejected(String),
+    Rejected(Said),
 }
 
 #[derive(Debug, Clone)]
@@ -193,12 +194,16 @@ impl ReleaseSet {
         previous: Option<&ReleaseSet>,
         writers: &WriterSources,
     ) -> Result<ReleaseSet, Problem> {
-        let listing = fs::read_dir(dir)
-            .map_err(|e| Problem::file(dir, format!("cannot list the firmware folder: {e}")))?;
+        let unlisted = |e: std::io::Error| {
+            Problem::file(
+                dir,
+                said(|w| fill(w.scan.cannot_list_firmware, &[("why", &e)])),
+            )
+        };
+        let listing = fs::read_dir(dir).map_err(unlisted)?;
         let mut set = ReleaseSet::default();
         for entry in listing {
-            let entry = entry
-                .map_err(|e| Problem::file(dir, format!("cannot list the firmware folder: {e}")))?;
+            let entry = entry.map_err(unlisted)?;
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let path = entry.path();
@@ -206,35 +211,14 @@ impl ReleaseSet {
                 if name.len() == 8 && name.bytes().all(|b| b.is_ascii_digit()) {
                     set.problems.push(Problem::file(
                         &path,
-                        "ignored: the name is not a real date (yyyymmdd)",
+                        said(|w| w.scan.not_a_date_folder.to_string()),
                     ));
                 }
                 continue;
             };
             let before = previous.and_then(|p| p.get(version));
-            let state = match check_folder(&path, version, rules, now, before, writers) {
-                Ok(state) => state,
-                // The folder is still there: whatever is wrong with its files now is an
-                // edit in progress, and the version checked before keeps serving until
-                // the folder is valid again or removed.
-                Err(FolderError::Unreadable(reason) | FolderError::Invalid(reason))
-                    if before.is_some() =>
-                {
-                    let note = format!(
-                        "{reason}; still serving the version checked before \
-                         (remove the folder to withdraw it)"
-                    );
-                    set.problems.push(Problem::file(&path, note));
-                    before
-                        .cloned()
-                        .map_or(FolderState::Rejected(reason), FolderState::Published)
-                }
-                Err(
-                    FolderError::Unreadable(reason)
-                    | FolderError::Invalid(reason)
-                    | FolderError::NotAFolder(reason),
-                ) => FolderState::Rejected(reason),
-            };
+            let checked = check_folder(&path, version, rules, now, before, writers);
+            let state = folder_state(checked, before, &path, &mut set.problems);
             match &state {
                 FolderState::Published(release)
                 | FolderState::Settling {
@@ -263,19 +247,70 @@ impl ReleaseSet {
     }
 }
 
+/// What a folder's check makes of it. The folder is still there: whatever is wrong with
+/// its files now is an edit in progress, and the version checked `before` keeps serving
+/// (with a note in `problems`) until the folder is valid again or removed.
+fn folder_state(
+    checked: Result<FolderState, FolderError>,
+    before: Option<&Arc<Release>>,
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> FolderState {
+    match checked {
+        Ok(state) => state,
+        Err(FolderError::Unreadable(reason) | FolderError::Invalid(reason)) if before.is_some() => {
+            let note = said(|w| {
+                fill(
+                    w.scan.still_serving_before,
+                    &[("reason", &reason.in_language(w.lang))],
+                )
+            });
+            problems.push(Problem::file(path, note));
+            before
+                .cloned()
+                .map_or(FolderState::Rejected(reason), FolderState::Published)
+        }
+        Err(
+            FolderError::Unreadable(reason)
+            | FolderError::Invalid(reason)
+            | FolderError::NotAFolder(reason),
+        ) => FolderState::Rejected(reason),
+    }
+}
+
 /// Why a folder is not published.
 #[derive(Debug)]
 enum FolderError {
     /// It could not be read or its `meta.yaml` is invalid.
-    Unreadable(String),
+    Unreadable(Said),
     /// It is incomplete or does not match its pins.
-    Invalid(String),
+    Invalid(Said),
     /// It is not a folder (any more): nothing of it is served.
-    NotAFolder(String),
+    NotAFolder(Said),
 }
 
-fn unreadable(reason: String) -> FolderError {
+fn unreadable(reason: Said) -> FolderError {
     FolderError::Unreadable(reason)
+}
+
+/// A reason in both languages, from the tables.
+fn said(say: impl Fn(&'static Words) -> String) -> Said {
+    Said::new(say)
+}
+
+/// "{name} is missing" and the other sentences about one named file.
+fn about(template: fn(&'static Words) -> &'static str, name: &str) -> Said {
+    said(|w| fill(template(w), &[("name", &name)]))
+}
+
+/// "cannot read {name}: {why}", the system's reason as it gives it (ours translated).
+fn cannot_read(name: &str, error: &std::io::Error) -> Said {
+    said(|w| {
+        fill(
+            w.scan.cannot_read_file,
+            &[("name", &name), ("why", &cause_in(error, w.lang))],
+        )
+    })
 }
 
 /// Whether a firmware file is still being written, from the kernel if it will say, else
@@ -337,7 +372,7 @@ fn check_folder(
         Err(name) => {
             return settling(
                 rules.settle.max(WRITER_RECHECK),
-                format!("{name} is being written"),
+                about(|w| w.scan.being_written, name),
             )
         }
     };
@@ -350,7 +385,7 @@ fn check_folder(
         Err(name) => {
             return settling(
                 rules.settle.max(Duration::from_millis(100)),
-                format!("{name} changed while it was read"),
+                about(|w| w.scan.changed_while_read, name),
             )
         }
     };
@@ -359,15 +394,20 @@ fn check_folder(
 
 /// The folder's own metadata: a folder, not a link to one.
 fn folder_itself(path: &Path) -> Result<fs::Metadata, FolderError> {
-    let folder = fs::symlink_metadata(path)
-        .map_err(|e| unreadable(format!("cannot read the folder: {e}")))?;
+    let folder = fs::symlink_metadata(path).map_err(|e| {
+        unreadable(said(|w| {
+            fill(w.scan.cannot_read_folder, &[("why", &cause_in(&e, w.lang))])
+        }))
+    })?;
     if folder.file_type().is_symlink() {
-        return Err(FolderError::NotAFolder(
-            "is a symbolic link; copy the folder itself".into(),
-        ));
+        return Err(FolderError::NotAFolder(said(|w| {
+            w.scan.folder_is_link.to_string()
+        })));
     }
     if !folder.is_dir() {
-        return Err(FolderError::NotAFolder("is not a folder".into()));
+        return Err(FolderError::NotAFolder(said(|w| {
+            w.scan.not_a_folder.to_string()
+        })));
     }
     Ok(folder)
 }
@@ -388,17 +428,18 @@ fn firmware_stats(path: &Path) -> Result<Vec<FileStat>, FolderError> {
         let m = match fs::symlink_metadata(&file) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(FolderError::Invalid(format!("{name} is missing")))
+                return Err(FolderError::Invalid(about(|w| w.scan.file_missing, name)))
             }
-            Err(e) => return Err(unreadable(format!("cannot read {name}: {e}"))),
+            Err(e) => return Err(unreadable(cannot_read(name, &e))),
         };
         if !m.is_file() {
-            return Err(FolderError::Invalid(format!(
-                "{name} is not a regular file"
+            return Err(FolderError::Invalid(about(
+                |w| w.scan.file_not_regular,
+                name,
             )));
         }
         if m.len() == 0 {
-            return Err(FolderError::Invalid(format!("{name} is empty")));
+            return Err(FolderError::Invalid(about(|w| w.scan.file_empty, name)));
         }
         if m.len() > FIRMWARE_FILE_MAX {
             return Err(FolderError::Invalid(too_large(name, FIRMWARE_FILE_MAX)));
@@ -419,21 +460,27 @@ fn read_meta(
 ) -> Result<(ReleaseMeta, Option<SystemTime>), FolderError> {
     let meta_path = path.join("meta.yaml");
     match fs::symlink_metadata(&meta_path) {
-        Ok(m) if !m.is_file() => Err(FolderError::Invalid(
-            "meta.yaml is not a regular file".into(),
-        )),
+        Ok(m) if !m.is_file() => Err(FolderError::Invalid(about(
+            |w| w.scan.file_not_regular,
+            "meta.yaml",
+        ))),
         Ok(m) => {
             let text = read_bounded(&meta_path, "meta.yaml", META_FILE_MAX)?;
-            let text = utf8_text(text, "meta.yaml").map_err(|e| unreadable(e.to_string()))?;
+            let text = utf8_text(text, "meta.yaml").map_err(|e| unreadable(Said::of(&e)))?;
             let meta = ReleaseMeta::parse(version, &text).map_err(|e| {
-                unreadable(format!("meta.yaml: {}", e.in_language(Lang::operator())))
+                unreadable(said(|w| {
+                    fill(
+                        w.scan.in_file,
+                        &[("name", &"meta.yaml"), ("why", &e.in_language(w.lang))],
+                    )
+                }))
             })?;
             Ok((meta, Some(Fingerprint::of(&m).changed_at())))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Ok((ReleaseMeta::defaults(version), None))
         }
-        Err(e) => Err(unreadable(format!("cannot read meta.yaml: {e}"))),
+        Err(e) => Err(unreadable(cannot_read("meta.yaml", &e))),
     }
 }
 
@@ -473,7 +520,7 @@ fn still_settling(
     rules: QuietRules,
     now: SystemTime,
     latest_change: SystemTime,
-) -> Option<(Duration, String)> {
+) -> Option<(Duration, Said)> {
     if meta.sha256.iter().all(Option::is_some) {
         return None;
     }
@@ -487,12 +534,14 @@ fn still_settling(
         return None;
     }
     let reason = if unconfirmed.is_empty() {
-        "changed less than settle_ms ago".to_string()
+        said(|w| w.scan.changed_recently.to_string())
     } else {
-        format!(
-            "{} not seen closed by the watcher: waiting for unconfirmed_settle_ms of quiet",
-            unconfirmed.join(" and ")
-        )
+        said(|w| {
+            fill(
+                w.scan.not_seen_closed,
+                &[("names", &unconfirmed.join(w.scan.and))],
+            )
+        })
     };
     Some((needed - quiet_for, reason))
 }
@@ -518,12 +567,13 @@ fn read_files(
         };
         if let Some(expected) = meta.sha256[index] {
             if expected != firmware.sha256 {
-                return Err(FolderError::Invalid(format!(
-                    "{} does not match its sha256 in meta.yaml (pinned {}, file has {})",
-                    stat.name,
-                    to_hex(&expected),
-                    to_hex(&firmware.sha256)
-                )));
+                let (pinned, has) = (to_hex(&expected), to_hex(&firmware.sha256));
+                return Err(FolderError::Invalid(said(|w| {
+                    fill(
+                        w.scan.sha_mismatch,
+                        &[("name", &stat.name), ("pinned", &pinned), ("has", &has)],
+                    )
+                })));
             }
         }
         files.push(firmware);
@@ -544,7 +594,7 @@ fn release_of(
     }
     let [upd_app, upd_app_old]: [Arc<FirmwareFile>; 2] = files
         .try_into()
-        .map_err(|_| FolderError::Invalid("internal: expected two firmware files".into()))?;
+        .map_err(|_| FolderError::Invalid(said(|w| w.scan.internal_two_files.to_string())))?;
     Ok(FolderState::Published(Arc::new(Release {
         version,
         description: meta.description,
@@ -568,25 +618,27 @@ fn whole_seconds(time: SystemTime) -> SystemTime {
 fn read_bounded(path: &Path, name: &str, limit: u64) -> Result<Vec<u8>, FolderError> {
     read_regular(path, limit).map_err(|refused| match refused {
         NotRead::Larger(limit) => FolderError::Invalid(too_large(name, limit)),
-        NotRead::NotOpened(NotOpened::NotRegular(kind)) => {
-            FolderError::Invalid(format!("{name} is {kind}, not a regular file"))
-        }
+        NotRead::NotOpened(NotOpened::NotRegular(kind)) => FolderError::Invalid(said(|w| {
+            fill(
+                w.scan.file_of_kind,
+                &[("name", &name), ("kind", &w.config.file_kind(kind))],
+            )
+        })),
         NotRead::NotOpened(NotOpened::Missing) => {
-            FolderError::Invalid(format!("{name} is missing"))
+            FolderError::Invalid(about(|w| w.scan.file_missing, name))
         }
-        NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => {
-            unreadable(format!("cannot read {name}: {e}"))
-        }
+        NotRead::NotOpened(NotOpened::Io(e)) | NotRead::Io(e) => unreadable(cannot_read(name, &e)),
     })
 }
 
 /// The sentence for a file over its limit.
-fn too_large(name: &str, limit: u64) -> String {
-    format!(
-        "{name} is larger than {} MiB, far more than firmware or its description ever is; \
-         is it the right file?",
-        limit / (1024 * 1024)
-    )
+fn too_large(name: &str, limit: u64) -> Said {
+    said(|w| {
+        fill(
+            w.scan.firmware_too_large,
+            &[("name", &name), ("mib", &(limit / (1024 * 1024)))],
+        )
+    })
 }
 
 /// Reads a firmware file; `None` when it changed while being read.
@@ -599,8 +651,7 @@ fn read_firmware(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let bytes = read_bounded(path, &name, FIRMWARE_FILE_MAX)?;
-    let after =
-        fs::symlink_metadata(path).map_err(|e| unreadable(format!("cannot read {name}: {e}")))?;
+    let after = fs::symlink_metadata(path).map_err(|e| unreadable(cannot_read(&name, &e)))?;
     if Fingerprint::of(&after) != fingerprint || bytes.len() as u64 != after.len() {
         return Ok(None);
     }
@@ -781,7 +832,10 @@ mod tests {
         );
         assert!(set.current().is_none());
         assert_eq!(set.problems.len(), 1);
-        assert!(set.problems[0].message.contains("not a real date"));
+        assert!(set.problems[0]
+            .message
+            .to_string()
+            .contains("not a real date"));
     }
 
     #[test]
@@ -814,6 +868,7 @@ mod tests {
         assert!(
             second.problems[0]
                 .message
+                .to_string()
                 .contains("still serving the version checked before"),
             "{:?}",
             second.problems
@@ -822,7 +877,10 @@ mod tests {
         fs::remove_file(folder.join("upd_app.bin")).unwrap();
         let third = scan(dir.path(), later(), Some(&second)).unwrap();
         assert_eq!(third.current().unwrap().version.as_u32(), 20180125);
-        assert!(third.problems[0].message.contains("upd_app.bin is missing"));
+        assert!(third.problems[0]
+            .message
+            .to_string()
+            .contains("upd_app.bin is missing"));
         // Removing the folder is how a release is withdrawn.
         fs::remove_dir_all(&folder).unwrap();
         let fourth = scan(dir.path(), later(), Some(&third)).unwrap();
@@ -868,7 +926,7 @@ mod tests {
         assert!(set.current().is_none());
         match &set.folders[0].state {
             FolderState::Settling { reason, .. } => {
-                assert_eq!(reason, "upd_app.bin is being written")
+                assert_eq!(reason.to_string(), "upd_app.bin is being written")
             }
             other => panic!("{other:?}"),
         }
@@ -898,7 +956,7 @@ mod tests {
         let set = scan_blind(dir.path(), rules, soon, None, &WriteLedger::default());
         match &set.folders[0].state {
             FolderState::Settling { reason, wait, .. } => {
-                assert!(reason.contains("not seen closed"), "{reason}");
+                assert!(reason.to_string().contains("not seen closed"), "{reason}");
                 assert!(*wait > Duration::from_secs(50), "{wait:?}");
             }
             other => panic!("{other:?}"),
@@ -947,6 +1005,9 @@ mod tests {
     fn a_missing_firmware_dir_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let error = scan(&dir.path().join("nope"), later(), None).unwrap_err();
-        assert!(error.message.starts_with("cannot list the firmware folder"));
+        assert!(error
+            .message
+            .to_string()
+            .starts_with("cannot list the firmware folder"));
     }
 }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::model::lang::fill;
 use crate::words::log::LogText;
+use crate::words::Said;
 
 /// How every sample file begins (then the version and the file name, for a human reader).
 pub const SAMPLE_MAGIC: &[u8] = b"KKT-SAMPLE-FIRMWARE";
@@ -59,17 +60,14 @@ pub fn sample_file<'a>(names: &[&'a str], files: &[&[u8]]) -> Option<&'a str> {
 
 /// Why the release folder `folder` holding `files` (named as in `names`) must not be
 /// published; `None` when no file is a sample or the folder is the source tree's own.
-pub fn refusal(folder: &Path, names: &[&str], files: &[&[u8]]) -> Option<String> {
+pub fn refusal(folder: &Path, names: &[&str], files: &[&[u8]]) -> Option<Said> {
     let name = sample_file(names, files)?;
     if folder.parent().is_some_and(samples_served_in) {
         return None;
     }
-    Some(format!(
-        "{name} is the repository's generated sample (it starts with \"KKT-SAMPLE-FIRMWARE\"), \
-         not firmware: it is served only from the source tree's own firmware folder, never \
-         to registers of an installed server; remove this folder and publish the vendor's \
-         firmware"
-    ))
+    Some(Said::new(|w| {
+        fill(w.scan.sample_refused, &[("name", &name)])
+    }))
 }
 
 /// The sentence for sample releases that are served (from the source tree's folder).
@@ -121,7 +119,8 @@ mod tests {
             &names,
             &[b"real", sample],
         )
-        .unwrap();
+        .unwrap()
+        .to_string();
         assert!(
             refused.starts_with("upd_app_for_old_frs.bin is the repository's generated sample"),
             "{refused}"

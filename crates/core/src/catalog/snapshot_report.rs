@@ -7,7 +7,7 @@ use crate::catalog::lines::Line;
 use crate::catalog::releases::{FolderState, Release, ReleaseSet};
 use crate::catalog::sample_release;
 use crate::catalog::snapshot::{CriticalSource, Snapshot};
-use crate::model::lang::{fill, Lang};
+use crate::model::lang::{fill, InLanguage, Lang};
 use crate::model::one_line::escaped;
 use crate::words::cli::OperatorText;
 use crate::words::Words;
@@ -95,7 +95,7 @@ pub fn lines_line(snapshot: &Snapshot, lang: Lang) -> Option<String> {
 }
 
 /// Problems with `firmware_dir` itself, with line folders, and notes about versions kept
-/// serving. (The scan's own reasons are in English for now: see `words`.)
+/// serving, in `lang`.
 pub fn release_problems(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
     let dir = snapshot.firmware_dir_problem.iter();
     let mut out: Vec<String> = dir
@@ -108,7 +108,7 @@ pub fn release_problems(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
                 .values()
                 .flat_map(|l| &l.releases.problems),
         )
-        .map(ToString::to_string)
+        .map(|problem| problem.in_language(lang))
         .collect();
     for line in &snapshot.lines.out {
         out.push(fill(
@@ -116,7 +116,7 @@ pub fn release_problems(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
             &[
                 ("dir", &line.dir.display()),
                 ("name", &line.name),
-                ("reason", &line.reason),
+                ("reason", &line.reason.in_language(lang)),
             ],
         ));
     }
@@ -129,12 +129,16 @@ pub fn errors(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
     for line in snapshot.all_lines() {
         for folder in &line.releases.folders {
             if let FolderState::Rejected(reason) = &folder.state {
-                out.push(format!("{}: {reason}", folder.path.display()));
+                out.push(format!(
+                    "{}: {}",
+                    folder.path.display(),
+                    reason.in_language(lang)
+                ));
             }
         }
     }
     for file in &snapshot.licenses.files {
-        out.extend(file.problems.iter().map(ToString::to_string));
+        out.extend(file.problems.iter().map(|p| p.in_language(lang)));
     }
     out
 }
@@ -147,7 +151,7 @@ pub fn warnings(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
         .licenses
         .overrides
         .iter()
-        .map(ToString::to_string)
+        .map(|p| p.in_language(lang))
         .collect();
     if let (true, None, Err(refused)) = (
         snapshot.static_files,
@@ -155,7 +159,10 @@ pub fn warnings(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
         &snapshot.static_root,
     ) {
         // Passed the check once, leads elsewhere now (a link re-pointed).
-        out.push(fill(t.static_not_served, &[("why", refused)]));
+        out.push(fill(
+            t.static_not_served,
+            &[("why", &refused.in_language(lang))],
+        ));
     }
     for line in snapshot.all_lines() {
         let samples: Vec<String> = line
@@ -181,7 +188,8 @@ pub fn warnings(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
 }
 
 /// The release folders of one line, one per row.
-fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str, t: &OperatorText) {
+fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str, lang: Lang) {
+    let t = OperatorText::of(lang);
     for folder in &releases.folders {
         let current = releases
             .current()
@@ -206,7 +214,7 @@ fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str, t: &Operat
             } => fill(
                 t.row_settling,
                 &[
-                    ("reason", reason),
+                    ("reason", &reason.in_language(lang)),
                     ("ms", &wait.as_millis()),
                     (
                         "serving",
@@ -218,7 +226,9 @@ fn folder_rows(out: &mut String, releases: &ReleaseSet, indent: &str, t: &Operat
                     ),
                 ],
             ),
-            FolderState::Rejected(reason) => fill(t.row_rejected, &[("reason", reason)]),
+            FolderState::Rejected(reason) => {
+                fill(t.row_rejected, &[("reason", &reason.in_language(lang))])
+            }
         };
         push_line(out, format_args!("{indent}{} {state}", folder.version));
     }
@@ -251,7 +261,7 @@ pub fn full_report(snapshot: &Snapshot, lang: Lang) -> String {
             &[("dir", &snapshot.firmware_dir.display())],
         ),
     );
-    folder_rows(&mut out, &snapshot.releases, "  ", t);
+    folder_rows(&mut out, &snapshot.releases, "  ", lang);
     row(&mut out, current_line(snapshot, lang));
     row(&mut out, critical_line(snapshot, lang));
     if let Some(path) = upgrade_path_text(&snapshot.releases, lang) {
@@ -265,7 +275,10 @@ pub fn full_report(snapshot: &Snapshot, lang: Lang) -> String {
             &mut out,
             fill(
                 t.row_line_not_served,
-                &[("name", &line.name), ("reason", &line.reason)],
+                &[
+                    ("name", &line.name),
+                    ("reason", &line.reason.in_language(lang)),
+                ],
             ),
         );
     }
@@ -318,7 +331,7 @@ fn line_rows(out: &mut String, snapshot: &Snapshot, line: &Line, lang: Lang) {
     if let Some(path) = upgrade_path_text(&line.releases, lang) {
         row(out, format!("    {path}"));
     }
-    folder_rows(out, &line.releases, "    ", t);
+    folder_rows(out, &line.releases, "    ", lang);
     if line.releases.current().is_none() {
         row(out, t.row_line_no_release.to_string());
     }

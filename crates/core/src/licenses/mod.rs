@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::model::lang::fill;
 use crate::model::problem::Problem;
 use crate::model::text_file::utf8_text;
+use crate::words::{cause_in, Said, Words};
 use kkt_platform::fingerprint::Fingerprint;
 use record::LicenseRecord;
 use serial::Serial;
@@ -68,7 +70,8 @@ pub struct LicenseFile {
 /// broken, so the operator sees how long it has been).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broken {
-    pub reason: String,
+    /// In both languages: the dashboard's banner and the log pick theirs.
+    pub reason: Said,
     pub since: SystemTime,
 }
 
@@ -90,8 +93,7 @@ impl LicenseFile {
     }
 
     /// A file that loads nothing, for `reason`.
-    fn failed(path: &Path, reason: impl Into<String>, now: SystemTime) -> LicenseFile {
-        let reason = reason.into();
+    fn failed(path: &Path, reason: Said, now: SystemTime) -> LicenseFile {
         let problems = vec![Problem::file(path, reason.clone())];
         let mut file = LicenseFile::from_parsed(
             path,
@@ -122,10 +124,12 @@ impl LicenseFile {
             }
             repeats += 1;
             if repeats <= DUPLICATES_SHOWN {
-                let message = format!(
-                    "serial {} repeats on line {}; this line wins",
-                    kept.serial, repeat.line
-                );
+                let message = said(|w| {
+                    fill(
+                        w.scan.serial_repeats,
+                        &[("serial", &kept.serial), ("line", &repeat.line)],
+                    )
+                });
                 problems.push(Problem::line(path, kept.line, message));
             }
             true
@@ -133,7 +137,8 @@ impl LicenseFile {
         entries.shrink_to_fit();
         if repeats > DUPLICATES_SHOWN {
             let more = repeats - DUPLICATES_SHOWN;
-            problems.push(Problem::file(path, format!("{more} more repeated serials")));
+            let message = said(|w| fill(w.scan.more_repeats, &[("more", &more)]));
+            problems.push(Problem::file(path, message));
         }
         problems.sort_by_key(|p| p.line);
         LicenseFile {
@@ -226,8 +231,10 @@ fn license_paths(source: &Path, previous: Option<&LicenseTable>) -> Result<Vec<P
     if format_of(source).is_some() || !source.is_dir() {
         return Ok(vec![source.to_path_buf()]);
     }
-    let listing = fs::read_dir(source)
-        .map_err(|e| Problem::file(source, format!("cannot list the folder: {e}")))?;
+    let listing = fs::read_dir(source).map_err(|e| {
+        let message = said(|w| fill(w.scan.cannot_list_folder, &[("why", &e)]));
+        Problem::file(source, message)
+    })?;
     let mut paths: Vec<PathBuf> = listing
         .filter_map(Result::ok)
         .map(|entry| entry.path())
@@ -291,17 +298,16 @@ fn read_file(
         return missing(path, before, now, settle);
     }
     let Some(format) = format_of(path) else {
-        return LicenseFile::failed(
-            path,
-            "unknown license file type (expected .slf, .yaml or .yml)",
-            now,
-        );
+        return LicenseFile::failed(path, said(|w| w.scan.license_unknown_type.to_string()), now);
     };
     let meta = match fs::metadata(path) {
         Ok(meta) if meta.is_file() => meta,
-        Ok(_) => return keep_previous(path, before, "is not a regular file".to_string(), now),
+        Ok(_) => {
+            let reason = said(|w| w.scan.license_not_regular.to_string());
+            return keep_previous(path, before, reason, now);
+        }
         Err(e) if e.kind() == ErrorKind::NotFound => return missing(path, before, now, settle),
-        Err(e) => return keep_previous(path, before, format!("cannot read: {e}"), now),
+        Err(e) => return keep_previous(path, before, cannot_read(&e), now),
     };
     let fingerprint = Fingerprint::of(&meta);
     if let Some(before) = before {
@@ -319,14 +325,14 @@ fn read_file(
     }
     let parsed = match read_licenses(path, format, meta.len()) {
         Ok(parsed) => parsed,
-        Err(e) => return keep_previous(path, before, format!("cannot read: {e}"), now),
+        Err(e) => return keep_previous(path, before, cannot_read(&e), now),
     };
     match before {
         Some(before) if parsed.unreadable && !before.is_empty() => {
-            let reason = parsed
-                .problems
-                .first()
-                .map_or_else(|| "unreadable".to_string(), |p| p.message.clone());
+            let reason = parsed.problems.first().map_or_else(
+                || said(|w| w.scan.license_unreadable.to_string()),
+                |p| p.message.clone(),
+            );
             keep_previous(path, Some(before), reason, now)
         }
         _ => {
@@ -334,7 +340,7 @@ fn read_file(
             // YAML, a `.slf` saved as UTF-16 or with the columns in another order).
             let broken = (parsed.unreadable
                 || parsed.entries.is_empty() && !parsed.problems.is_empty())
-            .then(|| parsed.problems.first().map(ToString::to_string))
+            .then(|| parsed.problems.first().map(problem_said))
             .flatten();
             let mut file = LicenseFile::from_parsed(path, Some(fingerprint), parsed);
             file.broken = broken.map(|reason| Broken { reason, since: now });
@@ -362,11 +368,7 @@ fn missing(
             return kept;
         }
     }
-    LicenseFile::failed(
-        path,
-        "does not exist: no licenses from it (a file or folder named in licenses:)",
-        now,
-    )
+    LicenseFile::failed(path, said(|w| w.scan.license_missing.to_string()), now)
 }
 
 /// The largest license file read: a `.slf` line is about 280 bytes, so this is over three
@@ -375,13 +377,31 @@ fn missing(
 const LICENSE_FILE_MAX: u64 = 1024 * 1024 * 1024;
 
 fn too_large() -> std::io::Error {
+    let mib = LICENSE_FILE_MAX / (1024 * 1024);
     std::io::Error::new(
         ErrorKind::InvalidData,
-        format!(
-            "it is larger than {} MiB, far more than the licenses of any fleet; is it the right file?",
-            LICENSE_FILE_MAX / (1024 * 1024)
-        ),
+        said(|w| fill(w.scan.license_too_large, &[("mib", &mib)])),
     )
+}
+
+/// A reason in both languages, from the tables.
+fn said(say: impl Fn(&'static Words) -> String) -> Said {
+    Said::new(say)
+}
+
+/// "cannot read: {why}", the system's reason as it gives it (ours translated).
+fn cannot_read(error: &std::io::Error) -> Said {
+    said(|w| {
+        fill(
+            w.scan.license_cannot_read,
+            &[("why", &cause_in(error, w.lang))],
+        )
+    })
+}
+
+/// A problem as one sentence in both languages: where, then what.
+fn problem_said(problem: &Problem) -> Said {
+    said(|w| problem.in_language(w.lang))
 }
 
 /// Reads and parses one file: `.slf` streamed line by line, YAML as a whole document.
@@ -402,8 +422,9 @@ fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<Pars
                 || "the file".to_string(),
                 |n| n.to_string_lossy().into_owned(),
             );
-            let text = utf8_text(bytes, &name)
-                .map_err(|message| std::io::Error::new(ErrorKind::InvalidData, message))?;
+            let text = utf8_text(bytes, &name).map_err(|refused| {
+                std::io::Error::new(ErrorKind::InvalidData, Said::of(&refused))
+            })?;
             Ok(yaml::parse(path, &text))
         }
     }
@@ -413,16 +434,21 @@ fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<Pars
 fn keep_previous(
     path: &Path,
     before: Option<&LicenseFile>,
-    reason: String,
+    reason: Said,
     now: SystemTime,
 ) -> LicenseFile {
     match before {
         Some(before) => {
             let mut kept = before.clone();
-            let message = format!(
-                "{reason}; still serving the {} licenses loaded before",
-                before.len()
-            );
+            let message = said(|w| {
+                fill(
+                    w.scan.license_still_serving,
+                    &[
+                        ("reason", &reason.in_language(w.lang)),
+                        ("count", &before.len()),
+                    ],
+                )
+            });
             kept.problems = vec![Problem::file(path, message)];
             // Forget the fingerprint so that the next scan tries again.
             kept.fingerprint = None;
@@ -460,10 +486,16 @@ fn overrides_and_total(files: &[LicenseFile]) -> (Vec<Problem>, usize) {
         }
         for ((count, first), later) in shared.into_iter().zip(later_files) {
             let Some(first) = first else { continue };
-            let message = format!(
-                "{count} serial(s) also in {} (first {first}); the later file wins",
-                later.path.display()
-            );
+            let message = said(|w| {
+                fill(
+                    w.scan.serials_also_in,
+                    &[
+                        ("count", &count),
+                        ("file", &later.path.display()),
+                        ("first", &first),
+                    ],
+                )
+            });
             problems.push(Problem::file(&earlier.path, message));
         }
     }
@@ -524,7 +556,10 @@ mod tests {
         assert_eq!(table.total(), 2);
         assert_eq!(table.overrides.len(), 1);
         assert!(
-            table.overrides[0].message.contains("1 serial(s) also in"),
+            table.overrides[0]
+                .message
+                .to_string()
+                .contains("1 serial(s) also in"),
             "{:?}",
             table.overrides
         );
@@ -593,7 +628,7 @@ mod tests {
         fs::write(&path, "\"0000000000000001\": [\n").unwrap();
         let second = LicenseTable::load(sources, Some(&first), later(), SETTLE);
         assert_eq!(lookup(&second, "1"), Some("c".repeat(128)));
-        let problem = second.problems().next().unwrap().message.clone();
+        let problem = second.problems().next().unwrap().message.to_string();
         assert!(
             problem.contains("still serving the 1 licenses"),
             "{problem}"
@@ -626,6 +661,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .reason
+            .to_string()
             .contains("not valid YAML"));
         assert_eq!(broken[0].as_ref().unwrap().since, t0);
         assert!(broken[1].is_some(), "{:?}", first.files[1].problems);
@@ -656,6 +692,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .reason
+            .to_string()
             .contains("does not exist"));
     }
 
@@ -699,6 +736,7 @@ mod tests {
             .next()
             .unwrap()
             .message
+            .to_string()
             .contains("does not exist"));
     }
 

@@ -4,6 +4,9 @@
 
 use std::fmt;
 
+use crate::model::lang::{fill, InLanguage};
+use crate::words::{FromTable, Words};
+
 /// Hex characters in each of the two fields (64 bytes each).
 pub const HEX_LEN: usize = 128;
 const BYTES: usize = HEX_LEN / 2;
@@ -17,16 +20,30 @@ pub enum HexError {
     NotHex { found: char, position: usize },
 }
 
+impl FromTable for HexError {
+    fn said(&self, words: &'static Words) -> String {
+        match self {
+            HexError::Length { found } => fill(
+                words.scan.hex_length,
+                &[("len", &HEX_LEN), ("found", found)],
+            ),
+            HexError::NotHex { found, position } => fill(
+                words.scan.hex_not_hex,
+                &[("found", &format!("{found:?}")), ("position", position)],
+            ),
+        }
+    }
+}
+
 impl fmt::Display for HexError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HexError::Length { found } => {
-                write!(f, "expected {HEX_LEN} hex digits, found {found} characters")
-            }
-            HexError::NotHex { found, position } => {
-                write!(f, "{found:?} at position {position} is not a hex digit")
-            }
-        }
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for HexError {
+    fn in_russian(&self) -> String {
+        self.russian()
     }
 }
 

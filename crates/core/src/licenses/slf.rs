@@ -10,7 +10,9 @@ use std::fmt;
 use super::record::{HexError, HexField, LicenseRecord};
 use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
+use crate::model::lang::{fill, InLanguage};
 use crate::model::problem::Problem;
+use crate::words::{FromTable, Said, Words};
 
 /// Parses a `.slf` file line by line, so that a file of a million devices never sits in
 /// memory as text next to its parsed entries. `size_hint` (the file size) pre-sizes the
@@ -39,9 +41,11 @@ pub fn parse(
             bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
         }
         let Ok(line) = std::str::from_utf8(bytes) else {
-            parsed
-                .problems
-                .push(Problem::line(path, number, "not UTF-8 text"));
+            parsed.problems.push(Problem::line(
+                path,
+                number,
+                Said::new(|w| w.scan.slf_not_utf8.to_string()),
+            ));
             continue;
         };
         if line.trim().is_empty() {
@@ -55,7 +59,7 @@ pub fn parse(
             }),
             Err(error) => parsed
                 .problems
-                .push(Problem::line(path, number, error.to_string())),
+                .push(Problem::line(path, number, Said::of(&error))),
         }
     }
     Ok(parsed)
@@ -74,17 +78,33 @@ pub enum LineError {
     Signature(HexError),
 }
 
+impl FromTable for LineError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.scan;
+        let field = |name: &str, e: &HexError| {
+            fill(
+                t.in_file,
+                &[("name", &name), ("why", &e.in_language(words.lang))],
+            )
+        };
+        match self {
+            LineError::Fields { found } => fill(t.slf_fields, &[("found", found)]),
+            LineError::Serial(serial) => fill(t.slf_serial, &[("serial", &format!("{serial:?}"))]),
+            LineError::Licenses(e) => field("licenses", e),
+            LineError::Signature(e) => field("signature", e),
+        }
+    }
+}
+
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LineError::Fields { found } => write!(
-                f,
-                "expected 3 tab-separated fields (serial, licenses, signature), found {found}"
-            ),
-            LineError::Serial(serial) => write!(f, "serial {serial:?} is not 16 digits"),
-            LineError::Licenses(e) => write!(f, "licenses: {e}"),
-            LineError::Signature(e) => write!(f, "signature: {e}"),
-        }
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for LineError {
+    fn in_russian(&self) -> String {
+        self.russian()
     }
 }
 

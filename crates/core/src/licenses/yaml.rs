@@ -19,7 +19,9 @@ use std::fmt;
 use super::record::{HexError, HexField, LicenseRecord};
 use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
+use crate::model::lang::{fill, InLanguage};
 use crate::model::problem::Problem;
+use crate::words::{FromTable, Said, Words};
 
 /// Parses the text of a YAML license file.
 pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
@@ -31,7 +33,7 @@ pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
             parsed.problems.push(Problem::line(
                 path,
                 line,
-                format!("not valid YAML: {error}"),
+                Said::new(|w| fill(w.scan.yaml_invalid, &[("why", &error)])),
             ));
             parsed.unreadable = true;
             return parsed;
@@ -45,7 +47,12 @@ pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
             parsed.problems.push(Problem::line(
                 path,
                 1,
-                format!("expected a mapping of serial numbers, found {kind}"),
+                Said::new(|w| {
+                    fill(
+                        w.scan.yaml_not_mapping,
+                        &[("kind", &w.scan.value_kind(kind))],
+                    )
+                }),
             ));
             parsed.unreadable = true;
             return parsed;
@@ -68,7 +75,12 @@ pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
             Err(error) => parsed.problems.push(Problem::line(
                 path,
                 line,
-                format!("serial {key_text:?}: {error}"),
+                Said::new(|w| {
+                    fill(
+                        w.scan.yaml_entry,
+                        &[("key", &format!("{key_text:?}")), ("why", &error.said(w))],
+                    )
+                }),
             )),
         }
     }
@@ -93,23 +105,30 @@ enum EntryError {
     Missing(&'static str),
 }
 
+impl FromTable for EntryError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.scan;
+        match self {
+            EntryError::Serial => t.entry_serial.to_string(),
+            EntryError::NotMapping { found } => {
+                fill(t.entry_not_mapping, &[("kind", &t.value_kind(found))])
+            }
+            EntryError::UnknownKey(name) => {
+                fill(t.entry_unknown_key, &[("name", &format!("{name:?}"))])
+            }
+            EntryError::NotText(name) => fill(t.entry_not_text, &[("name", name)]),
+            EntryError::Hex(name, e) => fill(
+                t.in_file,
+                &[("name", name), ("why", &e.in_language(words.lang))],
+            ),
+            EntryError::Missing(name) => fill(t.entry_missing, &[("name", name)]),
+        }
+    }
+}
+
 impl fmt::Display for EntryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EntryError::Serial => {
-                f.write_str("the serial must be 16 digits (quote it: \"0000000000012345\")")
-            }
-            EntryError::NotMapping { found } => {
-                write!(f, "expected `licenses` and `signature`, found {found}")
-            }
-            EntryError::UnknownKey(name) => write!(
-                f,
-                "unknown key {name:?} (expected `licenses` and `signature`)"
-            ),
-            EntryError::NotText(name) => write!(f, "{name}: expected a string of hex digits"),
-            EntryError::Hex(name, e) => write!(f, "{name}: {e}"),
-            EntryError::Missing(name) => write!(f, "missing `{name}`"),
-        }
+        f.write_str(&self.english())
     }
 }
 

@@ -12,7 +12,7 @@ pub struct IpNetworks {
 }
 
 /// At most this many entries in one list.
-const MAX_ENTRIES: usize = 1024;
+pub const MAX_ENTRIES: usize = 1024;
 
 /// Why a list of networks was refused; `key` names the list the entry came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,22 +25,7 @@ pub enum NetworkError {
     TooMany { key: String },
 }
 
-impl fmt::Display for NetworkError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NetworkError::NotAnAddress { key, entry } => write!(
-                f,
-                "{key}: {entry:?} is not an IP address or network \
-                 (expected like 192.0.2.15 or 10.20.0.0/16)"
-            ),
-            NetworkError::BadPrefix { key, entry, max } => write!(
-                f,
-                "{key}: bad prefix in {entry:?} (expected 0 to {max} after the /)"
-            ),
-            NetworkError::TooMany { key } => write!(f, "{key}: more than {MAX_ENTRIES} entries"),
-        }
-    }
-}
+// Its sentence, in either language, is made from the tables: `words::vocabulary`.
 
 impl std::error::Error for NetworkError {}
 

@@ -1,8 +1,12 @@
 //! One reported problem with an operator's file: where it is (file and, when known, line)
-//! and what is wrong. `check`, the log and the scan results all speak in these.
+//! and what is wrong. `check`, the log and the scan results all speak in these; what is
+//! wrong is said in both languages (`Said`), and each reader picks its own.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use crate::model::lang::Lang;
+use crate::model::said::Said;
 
 /// A problem found in an operator's file; never fatal by itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,36 +15,45 @@ pub struct Problem {
     pub path: PathBuf,
     /// 1-based line number, when the problem is on one line.
     pub line: Option<usize>,
-    /// What is wrong, naming the value.
-    pub message: String,
+    /// What is wrong, naming the value, in both languages (`Display` is the English).
+    pub message: Said,
 }
 
 impl Problem {
     /// A problem with a whole file or folder.
-    pub fn file(path: &Path, message: impl Into<String>) -> Problem {
+    pub fn file(path: &Path, message: Said) -> Problem {
         Problem {
             path: path.to_path_buf(),
             line: None,
-            message: message.into(),
+            message,
         }
     }
 
     /// A problem on one line of a file.
-    pub fn line(path: &Path, line: usize, message: impl Into<String>) -> Problem {
+    pub fn line(path: &Path, line: usize, message: Said) -> Problem {
         Problem {
             path: path.to_path_buf(),
             line: Some(line),
-            message: message.into(),
+            message,
         }
     }
 }
 
+impl Problem {
+    /// The problem as one line in `lang`: where, then what.
+    pub fn in_language(&self, lang: Lang) -> String {
+        let message = self.message.in_language(lang);
+        match self.line {
+            Some(line) => format!("{}:{}: {}", self.path.display(), line, message),
+            None => format!("{}: {}", self.path.display(), message),
+        }
+    }
+}
+
+/// The English (what `/status` and scripts read).
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
+        f.write_str(&self.in_language(Lang::En))
     }
 }
 

@@ -3,8 +3,6 @@
 //! is accepted; an editor set to Windows-1251 writes Cyrillic that is not UTF-8, which is
 //! refused with a message that says what to do.
 
-use std::fmt;
-
 /// A file that is not UTF-8 text: `what` names it, `line` is where the first bad byte is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotUtf8 {
@@ -12,15 +10,7 @@ pub struct NotUtf8 {
     pub line: usize,
 }
 
-impl fmt::Display for NotUtf8 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} is not UTF-8 text (line {}; Cyrillic saved as Windows-1251?): save it as UTF-8",
-            self.what, self.line
-        )
-    }
-}
+// Its sentence, in either language, is made from the tables: `words::vocabulary`.
 
 impl std::error::Error for NotUtf8 {}
 

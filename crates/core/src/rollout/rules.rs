@@ -20,6 +20,7 @@ use crate::rollout::stages::{
     cap_at, check_rate_growth, check_stages, RawStage, Stage, StageError,
 };
 use crate::words::cli::OperatorText;
+use crate::words::{FromTable, Words};
 
 /// `rollout:` as written in `meta.yaml`.
 #[derive(Debug, Default, Deserialize)]
@@ -94,51 +95,43 @@ pub enum RolloutError {
     Deadline(String),
 }
 
+/// Each refusal from the tables, in either language (`stages:`'s from its own type).
+impl FromTable for RolloutError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.rollout;
+        match self {
+            RolloutError::Pilot(e) => e.in_language(words.lang),
+            RolloutError::Percent(p) => fill(t.percent, &[("value", p)]),
+            RolloutError::MaxNewPerHour(n) => fill(
+                t.too_large_at_most,
+                &[
+                    ("key", &"max_new_per_hour"),
+                    ("value", n),
+                    ("max", &u32::MAX),
+                ],
+            ),
+            RolloutError::Window(text) => fill(t.window, &[("value", &format!("{text:?}"))]),
+            RolloutError::EmptyWindow(text) => {
+                fill(t.empty_window, &[("value", &format!("{text:?}"))])
+            }
+            RolloutError::HaltWhenStuckPercent(p) => fill(t.halt_percent, &[("value", p)]),
+            RolloutError::Stages(e) => e.in_language(words.lang),
+            RolloutError::Deadline(text) => deadline_error(text, words.lang),
+        }
+    }
+}
+
 impl fmt::Display for RolloutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RolloutError::Pilot(e) => e.fmt(f),
-            RolloutError::Percent(p) => {
-                write!(
-                    f,
-                    "rollout.percent: {p} is not a whole number from 0 to 100"
-                )
-            }
-            RolloutError::MaxNewPerHour(n) => write!(
-                f,
-                "rollout.max_new_per_hour: {n} is too large (at most {})",
-                u32::MAX
-            ),
-            RolloutError::Window(text) => write!(
-                f,
-                "rollout.window: {text:?} is not a time span (expected like \"22:00-06:00\", \
-                 server local time)"
-            ),
-            RolloutError::EmptyWindow(text) => write!(
-                f,
-                "rollout.window: {text:?} starts where it ends; leave window out to admit at \
-                 any hour"
-            ),
-            RolloutError::HaltWhenStuckPercent(p) => write!(
-                f,
-                "rollout.halt_when_stuck_percent: {p} is not a percentage from 0 to 100"
-            ),
-            RolloutError::Stages(e) => e.fmt(f),
-            RolloutError::Deadline(text) => f.write_str(&deadline_error(text, Lang::En)),
-        }
+        f.write_str(&self.english())
     }
 }
 
 impl std::error::Error for RolloutError {}
 
 impl InLanguage for RolloutError {
-    /// The deadline's refusal is in the operator's table; the older keys' refusals have no
-    /// Russian yet and stay as `check` has always printed them.
     fn in_russian(&self) -> String {
-        match self {
-            RolloutError::Deadline(text) => deadline_error(text, Lang::Ru),
-            other => other.to_string(),
-        }
+        self.russian()
     }
 }
 

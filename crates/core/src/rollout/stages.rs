@@ -16,6 +16,9 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::model::lang::{fill, InLanguage};
+use crate::words::{FromTable, Words};
+
 /// At most this many stages.
 pub const MAX_STAGES: usize = 20;
 /// A soak of at most 90 days.
@@ -78,72 +81,74 @@ pub enum StageError {
     Needs(&'static str, &'static str),
 }
 
-impl fmt::Display for StageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Each refusal from the tables (`words::scan::RolloutText`), in either language.
+impl FromTable for StageError {
+    fn said(&self, words: &'static Words) -> String {
+        let t = words.rollout;
+        let stage = |template, n: &usize, value: &dyn fmt::Display| {
+            fill(template, &[("n", n), ("value", value)])
+        };
         match self {
-            StageError::WithPercent => f.write_str(
-                "rollout: stages and percent together (stages replaces percent; give each \
-                 stage its percent)",
+            StageError::WithPercent => t.stage_with_percent.to_string(),
+            StageError::Count(n) => fill(t.stage_count, &[("count", n), ("max", &MAX_STAGES)]),
+            StageError::MissingPercent(n) => fill(t.stage_missing_percent, &[("n", n)]),
+            StageError::Percent(n, p) => stage(t.stage_percent, n, p),
+            StageError::Lower(n, p, before) => fill(
+                t.stage_lower,
+                &[
+                    ("n", n),
+                    ("value", p),
+                    ("previous", &n.saturating_sub(1)),
+                    ("before", before),
+                ],
             ),
-            StageError::Count(n) => write!(
-                f,
-                "rollout.stages: {n} stages (expected 1 to {MAX_STAGES}, each like \
-                 {{percent: 5, soak: 24h, min_updated: 20, success_percent: 95}})"
+            StageError::Soak(n, text) => stage(t.stage_soak, n, text),
+            StageError::MinUpdated(n, m) => fill(
+                t.stage_min_updated,
+                &[("n", n), ("value", m), ("max", &MAX_MIN_UPDATED)],
             ),
-            StageError::MissingPercent(n) => write!(
-                f,
-                "rollout.stages, stage {n}: no percent (every stage needs one, a whole \
-                 number from 0 to 100)"
-            ),
-            StageError::Percent(n, p) => write!(
-                f,
-                "rollout.stages, stage {n}: percent {p} is not a whole number from 0 to 100"
-            ),
-            StageError::Lower(n, p, before) => write!(
-                f,
-                "rollout.stages, stage {n}: percent {p} is below stage {}'s {before} (each \
-                 stage admits at least the share of the one before)",
-                n - 1
-            ),
-            StageError::Soak(n, text) => write!(
-                f,
-                "rollout.stages, stage {n}: soak {text} is not a duration (expected a whole \
-                 number and a unit, like 30s, 15m, 24h or 7d, at most 90d)"
-            ),
-            StageError::MinUpdated(n, m) => write!(
-                f,
-                "rollout.stages, stage {n}: min_updated {m} is too large (at most \
-                 {MAX_MIN_UPDATED})"
-            ),
-            StageError::SuccessPercent(n, p) => write!(
-                f,
-                "rollout.stages, stage {n}: success_percent {p} is not a percentage from 0 \
-                 to 100"
-            ),
-            StageError::RateGrowth(g) => write!(
-                f,
-                "rollout.rate_growth: {g} is not a factor from 1 to {MAX_RATE_GROWTH} (like \
-                 2, or 1.5)"
-            ),
-            StageError::Limit(n) => write!(
-                f,
-                "rollout.max_new_per_hour_limit: {n} is too large (at most {})",
-                u32::MAX
-            ),
-            StageError::LimitBelowCap(limit, cap) => write!(
-                f,
-                "rollout.max_new_per_hour_limit: {limit} is below max_new_per_hour {cap} \
-                 (the limit bounds how far the cap grows)"
-            ),
-            StageError::Forced(n, count) => write!(
-                f,
-                "rollout.stage: {n} is not a stage of this rollout (expected 1 to {count})"
-            ),
-            StageError::Needs(key, needs) => {
-                write!(f, "rollout.{key}: only means something with {needs}")
+            StageError::SuccessPercent(n, p) => stage(t.stage_success, n, p),
+            StageError::RateGrowth(g) => {
+                fill(t.rate_growth, &[("value", g), ("max", &MAX_RATE_GROWTH)])
             }
+            StageError::Limit(n) => fill(
+                t.too_large_at_most,
+                &[
+                    ("key", &"max_new_per_hour_limit"),
+                    ("value", n),
+                    ("max", &u32::MAX),
+                ],
+            ),
+            StageError::LimitBelowCap(limit, cap) => {
+                fill(t.limit_below_cap, &[("limit", limit), ("cap", cap)])
+            }
+            StageError::Forced(n, count) => fill(t.forced, &[("value", n), ("count", count)]),
+            StageError::Needs(key, needs) => fill(
+                t.needs,
+                &[("key", key), ("needs", &lookup(t.needs_what, needs))],
+            ),
         }
     }
+}
+
+impl fmt::Display for StageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.english())
+    }
+}
+
+impl InLanguage for StageError {
+    fn in_russian(&self) -> String {
+        self.russian()
+    }
+}
+
+/// The second of the pair whose first is `english`, or `english` itself.
+fn lookup<'a>(pairs: &'static [(&'static str, &'static str)], english: &'a str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(en, _)| *en == english)
+        .map_or(english, |(_, words)| words)
 }
 
 /// `52` per mille as "5.2%", `50` as "5%".

@@ -11,6 +11,8 @@ use super::config::ConfigText;
 use super::dashboard::Text;
 use super::log::LogText;
 use super::pages::PageText;
+use super::scan::{RolloutText, ScanText};
+use super::watch::WatchText;
 use super::Words;
 use crate::model::lang::Lang;
 
@@ -22,6 +24,9 @@ pub static WORDS: Words = Words {
     pages: &PAGES,
     log: &LOG,
     config: &CONFIG,
+    scan: &SCAN,
+    rollout: &ROLLOUT,
+    watch: &WATCH,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -496,4 +501,202 @@ pub static CONFIG: ConfigText = ConfigText {
     warn_trusted_everyone: "trusted_proxies holds {everyone}, which is every address: any device \
                             can name any address in X-Forwarded-For and pass for a rollout pilot \
                             or another shop. List only your proxies' addresses",
+};
+
+pub static SCAN: ScanText = ScanText {
+    cannot_list_firmware: "cannot list the firmware folder: {why}",
+    not_a_date_folder: "ignored: the name is not a real date (yyyymmdd)",
+    still_serving_before: "{reason}; still serving the version checked before (remove the \
+                           folder to withdraw it)",
+    being_written: "{name} is being written",
+    changed_while_read: "{name} changed while it was read",
+    cannot_read_folder: "cannot read the folder: {why}",
+    folder_is_link: "is a symbolic link; copy the folder itself",
+    not_a_folder: "is not a folder",
+    file_missing: "{name} is missing",
+    cannot_read_file: "cannot read {name}: {why}",
+    file_not_regular: "{name} is not a regular file",
+    file_of_kind: "{name} is {kind}, not a regular file",
+    file_empty: "{name} is empty",
+    firmware_too_large: "{name} is larger than {mib} MiB, far more than firmware or its \
+                         description ever is; is it the right file?",
+    in_file: "{name}: {why}",
+    changed_recently: "changed less than settle_ms ago",
+    not_seen_closed: "{names} not seen closed by the watcher: waiting for \
+                      unconfirmed_settle_ms of quiet",
+    and: " and ",
+    sha_mismatch: "{name} does not match its sha256 in meta.yaml (pinned {pinned}, file has {has})",
+    internal_two_files: "internal: expected two firmware files",
+    sample_refused: "{name} is the repository's generated sample (it starts with \
+                     \"KKT-SAMPLE-FIRMWARE\"), not firmware: it is served only from the source \
+                     tree's own firmware folder, never to registers of an installed server; \
+                     remove this folder and publish the vendor's firmware",
+    checked_again_in: "{reason}; checked again in {ms} ms",
+    not_utf8: "{what} is not UTF-8 text (line {line}; Cyrillic saved as Windows-1251?): save \
+               it as UTF-8",
+    meta_unknown_file: "sha256: unknown file {name} (expected upd_app.bin, \
+                        upd_app_for_old_frs.bin)",
+    meta_bad_pin: "sha256 of {file}: {pin} is not 64 hex digits",
+    line_name_refused: "a line's folder name may hold only latin letters, digits, '.', '-' and \
+                        '_' (it becomes part of download URLs)",
+    line_changed_recently: "line.yaml changed less than settle_ms ago",
+    line_still_using: "{reason}; still using the line.yaml checked before",
+    line_yaml_too_large: "line.yaml is larger than {mib} MiB; it holds a few lines",
+    line_not_a_date: "{key}: {shown} is not a real date (expected yyyymmdd like 20221228)",
+    license_unknown_type: "unknown license file type (expected .slf, .yaml or .yml)",
+    license_not_regular: "is not a regular file",
+    license_cannot_read: "cannot read: {why}",
+    license_unreadable: "unreadable",
+    license_missing: "does not exist: no licenses from it (a file or folder named in licenses:)",
+    license_too_large: "it is larger than {mib} MiB, far more than the licenses of any fleet; \
+                        is it the right file?",
+    license_still_serving: "{reason}; still serving the {count} licenses loaded before",
+    serial_repeats: "serial {serial} repeats on line {line}; this line wins",
+    more_repeats: "{more} more repeated serials",
+    cannot_list_folder: "cannot list the folder: {why}",
+    serials_also_in: "{count} serial(s) also in {file} (first {first}); the later file wins",
+    slf_not_utf8: "not UTF-8 text",
+    slf_fields: "expected 3 tab-separated fields (serial, licenses, signature), found {found}",
+    slf_serial: "serial {serial} is not 16 digits",
+    hex_length: "expected {len} hex digits, found {found} characters",
+    hex_not_hex: "{found} at position {position} is not a hex digit",
+    yaml_invalid: "not valid YAML: {why}",
+    yaml_not_mapping: "expected a mapping of serial numbers, found {kind}",
+    yaml_entry: "serial {key}: {why}",
+    entry_serial: "the serial must be 16 digits (quote it: \"0000000000012345\")",
+    entry_not_mapping: "expected `licenses` and `signature`, found {kind}",
+    entry_unknown_key: "unknown key {name} (expected `licenses` and `signature`)",
+    entry_not_text: "{name}: expected a string of hex digits",
+    entry_missing: "missing `{name}`",
+    value_kinds: &[
+        ("nothing", "nothing"),
+        ("a boolean", "a boolean"),
+        ("a number", "a number"),
+        ("a string", "a string"),
+        ("a list", "a list"),
+        ("a mapping", "a mapping"),
+        ("a tagged value", "a tagged value"),
+    ],
+    did_you_mean_key: "; did you mean `{key}`?",
+    yaml_unknown_key: "unknown field `{key}`, expected one of {keys}",
+    fw_empty: "firmware_dir is empty; name a folder of its own that holds only release \
+               folders, like firmware or /var/lib/kkt-update-server/firmware",
+    fw_cannot_open: "firmware_dir {dir} cannot be opened: {why}",
+    fw_system_folder: "firmware_dir {dir} is a system folder: every file in it would be \
+                       downloadable by any device or anyone on the network. Point firmware_dir \
+                       at a folder of its own that holds only release folders, like \
+                       /var/lib/kkt-update-server/firmware",
+    fw_holds_private: "firmware_dir {dir} holds {what} {path}: devices could download it. Keep \
+                       firmware_dir a folder of its own with only release folders in it (like \
+                       firmware/ next to server.yaml), and keep the server's own files outside \
+                       it",
+    private_files: &[
+        ("the configuration file", "the configuration file"),
+        ("the license folder", "the license folder"),
+        ("the license file", "the license file"),
+        ("the TLS certificate", "the TLS certificate"),
+        ("the TLS private key", "the TLS private key"),
+        ("the inventory", "the inventory"),
+        ("the access log", "the access log"),
+    ],
+};
+
+pub static ROLLOUT: RolloutText = RolloutText {
+    percent: "rollout.percent: {value} is not a whole number from 0 to 100",
+    too_large_at_most: "rollout.{key}: {value} is too large (at most {max})",
+    window: "rollout.window: {value} is not a time span (expected like \"22:00-06:00\", server \
+             local time)",
+    empty_window: "rollout.window: {value} starts where it ends; leave window out to admit at \
+                   any hour",
+    halt_percent: "rollout.halt_when_stuck_percent: {value} is not a percentage from 0 to 100",
+    net_not_address: "{key}: {entry} is not an IP address or network (expected like 192.0.2.15 \
+                      or 10.20.0.0/16)",
+    net_bad_prefix: "{key}: bad prefix in {entry} (expected 0 to {max} after the /)",
+    net_too_many: "{key}: more than {max} entries",
+    stage_with_percent: "rollout: stages and percent together (stages replaces percent; give \
+                         each stage its percent)",
+    stage_count: "rollout.stages: {count} stages (expected 1 to {max}, each like {percent: 5, \
+                  soak: 24h, min_updated: 20, success_percent: 95})",
+    stage_missing_percent: "rollout.stages, stage {n}: no percent (every stage needs one, a \
+                            whole number from 0 to 100)",
+    stage_percent: "rollout.stages, stage {n}: percent {value} is not a whole number from 0 to \
+                    100",
+    stage_lower: "rollout.stages, stage {n}: percent {value} is below stage {previous}'s \
+                  {before} (each stage admits at least the share of the one before)",
+    stage_soak: "rollout.stages, stage {n}: soak {value} is not a duration (expected a whole \
+                 number and a unit, like 30s, 15m, 24h or 7d, at most 90d)",
+    stage_min_updated: "rollout.stages, stage {n}: min_updated {value} is too large (at most \
+                        {max})",
+    stage_success: "rollout.stages, stage {n}: success_percent {value} is not a percentage from \
+                    0 to 100",
+    rate_growth: "rollout.rate_growth: {value} is not a factor from 1 to {max} (like 2, or 1.5)",
+    limit_below_cap: "rollout.max_new_per_hour_limit: {limit} is below max_new_per_hour {cap} \
+                      (the limit bounds how far the cap grows)",
+    forced: "rollout.stage: {value} is not a stage of this rollout (expected 1 to {count})",
+    needs: "rollout.{key}: only means something with {needs}",
+    needs_what: &[
+        ("stages", "stages"),
+        (
+            "max_new_per_hour (the cap it grows)",
+            "max_new_per_hour (the cap it grows)",
+        ),
+        (
+            "max_new_per_hour (the cap it bounds)",
+            "max_new_per_hour (the cap it bounds)",
+        ),
+    ],
+};
+
+pub static WATCH: WatchText = WatchText {
+    halted_restored: "the rollout of {version} (line {line}) is halted: {reason}; edit its \
+                      meta.yaml rollout to resume",
+    halted: "the rollout of {version} (line {line}) is halted: {reason}; nobody new is offered \
+             it until its meta.yaml rollout is edited",
+    resumed: "the rollout of {version} (line {line}) is resumed",
+    stepped: "the rollout of {version} (line {line}) {what}: {detail}",
+    advanced: "advanced",
+    stage_forced: "stage forced",
+    step_advance: "stage {from} ({from_percent}%) → stage {to} ({to_percent}%): {figures}, \
+                   after a soak of {soak}{cap}",
+    step_forced_from: "stage {stage} ({percent}%) forced by stage: {forced} in meta.yaml (was \
+                       stage {from}){cap}",
+    step_forced: "stage {stage} ({percent}%) forced by stage: {forced} in meta.yaml{cap}",
+    step_cap: "; at most {cap} new per hour",
+    halt_reason: "{stuck} of the {finished} devices that downloaded it are stuck ({share}, above \
+                  halt_when_stuck_percent {threshold})",
+    admissions_restored: "inventory: {count} rollout admissions restored",
+    admissions_unreadable: "inventory: cannot read rollout admissions: {why}",
+    watch_unreadable: "rollout watch: cannot read the inventory: {why}; trying again",
+    writer_not_started: "cannot start the inventory writer: {why}",
+    writer_late: "the inventory writer did not finish in time; its last records are lost",
+    records_lost: "inventory: {count} records could not be written before the stop",
+    pruned: "inventory: pruned {count} rows older than {days} days",
+    cannot_prune: "inventory: cannot prune old rows: {why}",
+    cannot_write: "inventory {store}: {why}; devices are still answered, records wait and are \
+                   retried",
+    writing_again: "inventory {store}: writing again",
+    unreadable_build_date: "inventory: {why}; taken as unknown and written over",
+    pg_sslmode_form: "inventory: sslmode={value} is not understood; sslmode must be {forms}",
+    pg_twice: "inventory: {key} is given twice in the PostgreSQL URL",
+    pg_rootcert_empty: "inventory: sslrootcert is empty; it must name a file of CA certificates \
+                        (PEM)",
+    pg_unsupported: "inventory: {key} is not supported in the PostgreSQL URL (no client \
+                     certificates); the TLS keys understood are sslmode and sslrootcert",
+    pg_needs_rootcert: "inventory: sslmode={mode} needs sslrootcert=<file of the CA \
+                        certificates (PEM) that signed the server's certificate>",
+    pg_disable_with_rootcert: "inventory: sslrootcert is given but sslmode=disable uses no TLS; \
+                               drop one of them",
+    pg_not_understood: "inventory: the PostgreSQL URL is not understood: {why}",
+    pg_rootcert_not_file: "inventory: sslrootcert {file} is not a regular file; it must be a \
+                           file of CA certificates (PEM)",
+    pg_rootcert_unreadable: "inventory: sslrootcert {file} cannot be read: {why}",
+    pg_rootcert_too_large: "inventory: sslrootcert {file} is larger than {mib} MiB; it must be a \
+                            file of CA certificates (PEM)",
+    pg_rootcert_not_pem: "inventory: sslrootcert {file} is not valid PEM: {why}",
+    pg_rootcert_empty_file: "inventory: sslrootcert {file} holds no certificate; it must hold \
+                             the CA certificates (PEM, -----BEGIN CERTIFICATE-----)",
+    halts_unreadable: "inventory: cannot read the rollouts' halts: {why}",
+    stages_unreadable: "inventory: cannot read the rollouts' stages: {why}",
+    stages_failing: "rollout watch: cannot step the rollouts' stages: {why}; every stage \
+                     stays where it stands until this is fixed",
 };

@@ -21,11 +21,13 @@ pub mod en;
 pub mod log;
 pub mod pages;
 pub mod ru;
+pub mod scan;
+pub mod vocabulary;
+pub mod watch;
 
 use std::error::Error;
-use std::fmt;
 
-use crate::model::lang::{InLanguage, Lang};
+use crate::model::lang::Lang;
 
 /// One language's words, every part of them.
 #[derive(Debug)]
@@ -36,6 +38,10 @@ pub struct Words {
     pub pages: &'static pages::PageText,
     pub log: &'static log::LogText,
     pub config: &'static config::ConfigText,
+    // The scan's reasons and the rollout's refusals (kept at the end).
+    pub scan: &'static scan::ScanText,
+    pub rollout: &'static scan::RolloutText,
+    pub watch: &'static watch::WatchText,
 }
 
 impl Words {
@@ -64,51 +70,13 @@ pub trait FromTable {
     }
 }
 
-/// One sentence in both languages, made from the tables where it happens; which one is
-/// printed is chosen later. `Display` is the English.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Said {
-    en: String,
-    ru: String,
-}
+pub use crate::model::said::Said;
 
+/// `Said` is the model's (a `Problem` carries one); made here, from the tables.
 impl Said {
     /// The sentence `say` makes from each language's table.
     pub fn new(say: impl Fn(&'static Words) -> String) -> Said {
-        Said {
-            en: say(Words::of(Lang::En)),
-            ru: say(Words::of(Lang::Ru)),
-        }
-    }
-
-    /// A typed refusal, frozen in both languages (to travel in an `anyhow` chain).
-    pub fn of(refusal: &impl InLanguage) -> Said {
-        Said {
-            en: refusal.to_string(),
-            ru: refusal.in_russian(),
-        }
-    }
-
-    /// The sentence in `lang`.
-    pub fn in_language(&self, lang: Lang) -> &str {
-        match lang {
-            Lang::Ru => &self.ru,
-            Lang::En => &self.en,
-        }
-    }
-}
-
-impl fmt::Display for Said {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.en)
-    }
-}
-
-impl Error for Said {}
-
-impl InLanguage for Said {
-    fn in_russian(&self) -> String {
-        self.ru.clone()
+        Said::pair(say(Words::of(Lang::En)), say(Words::of(Lang::Ru)))
     }
 }
 

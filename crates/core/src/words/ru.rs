@@ -9,6 +9,8 @@ use super::config::ConfigText;
 use super::dashboard::Text;
 use super::log::LogText;
 use super::pages::PageText;
+use super::scan::{RolloutText, ScanText};
+use super::watch::WatchText;
 use super::Words;
 use crate::model::lang::Lang;
 
@@ -20,6 +22,9 @@ pub static WORDS: Words = Words {
     pages: &PAGES,
     log: &LOG,
     config: &CONFIG,
+    scan: &SCAN,
+    rollout: &ROLLOUT,
+    watch: &WATCH,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -560,4 +565,207 @@ pub static CONFIG: ConfigText = ConfigText {
                             может назвать в X-Forwarded-For любой адрес и сойти за пилотную \
                             кассу поэтапного обновления или за другой магазин. Перечислите \
                             только адреса своих прокси",
+};
+
+pub static SCAN: ScanText = ScanText {
+    cannot_list_firmware: "не удаётся прочитать список папки с прошивками: {why}",
+    not_a_date_folder: "пропущена: имя — не настоящая дата (ггггммдд)",
+    still_serving_before: "{reason}; по-прежнему раздаётся версия, проверенная раньше (чтобы \
+                           отозвать её, удалите папку)",
+    being_written: "{name} ещё записывается",
+    changed_while_read: "{name} изменился, пока его читали",
+    cannot_read_folder: "не удаётся прочитать папку: {why}",
+    folder_is_link: "это символическая ссылка; скопируйте саму папку",
+    not_a_folder: "это не папка",
+    file_missing: "нет файла {name}",
+    cannot_read_file: "не удаётся прочитать {name}: {why}",
+    file_not_regular: "{name} — не обычный файл",
+    file_of_kind: "{name} — {kind}, а не обычный файл",
+    file_empty: "{name} пуст",
+    firmware_too_large: "{name} больше {mib} МиБ — намного больше, чем бывает прошивка или её \
+                         описание; тот ли это файл?",
+    in_file: "{name}: {why}",
+    changed_recently: "изменена менее settle_ms назад",
+    not_seen_closed: "{names}: наблюдатель не видел, что запись закончена; ждём тишины \
+                      unconfirmed_settle_ms",
+    and: " и ",
+    sha_mismatch: "{name} не совпадает со своим sha256 в meta.yaml (указан {pinned}, у файла \
+                   {has})",
+    internal_two_files: "внутренняя ошибка: ожидались два файла прошивки",
+    sample_refused: "{name} — сгенерированный образец из репозитория (начинается с \
+                     «KKT-SAMPLE-FIRMWARE»), а не прошивка: он раздаётся только из папки \
+                     firmware исходников и никогда — кассам установленного сервера; удалите эту \
+                     папку и опубликуйте прошивку производителя",
+    checked_again_in: "{reason}; проверка снова через {ms} мс",
+    not_utf8: "{what} — не текст UTF-8 (строка {line}; кириллица сохранена в Windows-1251?): \
+               сохраните файл в UTF-8",
+    meta_unknown_file: "sha256: неизвестный файл {name} (ожидаются upd_app.bin, \
+                        upd_app_for_old_frs.bin)",
+    meta_bad_pin: "sha256 файла {file}: {pin} — не 64 шестнадцатеричные цифры",
+    line_name_refused: "имя папки линейки может содержать только латинские буквы, цифры, «.», \
+                        «-» и «_» (оно становится частью адресов загрузки)",
+    line_changed_recently: "line.yaml изменён менее settle_ms назад",
+    line_still_using: "{reason}; по-прежнему действует line.yaml, проверенный раньше",
+    line_yaml_too_large: "line.yaml больше {mib} МиБ, а в нём всего несколько строк",
+    line_not_a_date: "{key}: {shown} — не настоящая дата (ожидается ггггммдд, например 20221228)",
+    license_unknown_type: "неизвестный тип файла лицензий (ожидается .slf, .yaml или .yml)",
+    license_not_regular: "это не обычный файл",
+    license_cannot_read: "не удаётся прочитать: {why}",
+    license_unreadable: "не читается",
+    license_missing: "не существует: лицензий из него нет (файл или папка из списка licenses:)",
+    license_too_large: "он больше {mib} МиБ — намного больше лицензий любого парка; тот ли это \
+                        файл?",
+    license_still_serving: "{reason}; по-прежнему раздаются лицензии, загруженные раньше: {count}",
+    serial_repeats: "заводской номер {serial} повторяется в строке {line}; действует эта строка",
+    more_repeats: "ещё повторов заводских номеров: {more}",
+    cannot_list_folder: "не удаётся прочитать список папки: {why}",
+    serials_also_in: "заводских номеров, которые есть и в {file}: {count} (первый {first}); \
+                      действует более поздний файл",
+    slf_not_utf8: "не текст UTF-8",
+    slf_fields: "ожидаются 3 поля через табуляцию (заводской номер, лицензии, подпись), найдено \
+                 {found}",
+    slf_serial: "заводской номер {serial} — не 16 цифр",
+    hex_length: "ожидается {len} шестнадцатеричных цифр, найдено символов: {found}",
+    hex_not_hex: "{found} в позиции {position} — не шестнадцатеричная цифра",
+    yaml_invalid: "это не корректный YAML: {why}",
+    yaml_not_mapping: "ожидается словарь заводских номеров, а здесь {kind}",
+    yaml_entry: "заводской номер {key}: {why}",
+    entry_serial: "заводской номер должен состоять из 16 цифр (возьмите его в кавычки: \
+                   \"0000000000012345\")",
+    entry_not_mapping: "ожидаются `licenses` и `signature`, а здесь {kind}",
+    entry_unknown_key: "неизвестный ключ {name} (ожидаются `licenses` и `signature`)",
+    entry_not_text: "{name}: ожидается строка шестнадцатеричных цифр",
+    entry_missing: "нет `{name}`",
+    value_kinds: &[
+        ("nothing", "пусто"),
+        ("a boolean", "логическое значение"),
+        ("a number", "число"),
+        ("a string", "строка"),
+        ("a list", "список"),
+        ("a mapping", "словарь"),
+        ("a tagged value", "значение с тегом"),
+    ],
+    did_you_mean_key: "; возможно, имелось в виду `{key}`?",
+    yaml_unknown_key: "неизвестный ключ `{key}` (допустимы: {keys})",
+    fw_empty: "firmware_dir пуст; укажите отдельную папку, в которой только папки релизов, \
+               например firmware или /var/lib/kkt-update-server/firmware",
+    fw_cannot_open: "firmware_dir {dir} не открывается: {why}",
+    fw_system_folder: "firmware_dir {dir} — системная папка: любой её файл смогла бы скачать \
+                       любая касса или кто угодно в сети. Укажите в firmware_dir отдельную \
+                       папку, в которой только папки релизов, например \
+                       /var/lib/kkt-update-server/firmware",
+    fw_holds_private: "в firmware_dir {dir} лежит {what} {path}: кассы смогли бы это скачать. \
+                       Держите firmware_dir отдельной папкой, в которой только папки релизов \
+                       (например firmware/ рядом с server.yaml), а собственные файлы сервера — \
+                       вне её",
+    private_files: &[
+        ("the configuration file", "файл конфигурации"),
+        ("the license folder", "папка лицензий"),
+        ("the license file", "файл лицензий"),
+        ("the TLS certificate", "сертификат TLS"),
+        ("the TLS private key", "закрытый ключ TLS"),
+        ("the inventory", "база учёта парка"),
+        ("the access log", "журнал запросов"),
+    ],
+};
+
+pub static ROLLOUT: RolloutText = RolloutText {
+    percent: "rollout.percent: {value} — не целое число от 0 до 100",
+    too_large_at_most: "rollout.{key}: {value} — слишком много (не больше {max})",
+    window: "rollout.window: {value} — не промежуток времени (ожидается вида \"22:00-06:00\", \
+             по местному времени сервера)",
+    empty_window: "rollout.window: {value} начинается там же, где кончается; уберите window, \
+                   чтобы допускать кассы в любой час",
+    halt_percent: "rollout.halt_when_stuck_percent: {value} — не процент от 0 до 100",
+    net_not_address: "{key}: {entry} — не IP-адрес и не сеть (ожидается вида 192.0.2.15 или \
+                      10.20.0.0/16)",
+    net_bad_prefix: "{key}: неверный префикс в {entry} (после / ожидается число от 0 до {max})",
+    net_too_many: "{key}: больше {max} записей",
+    stage_with_percent: "rollout: stages и percent вместе (stages заменяет percent; укажите \
+                         percent у каждого этапа)",
+    stage_count: "rollout.stages: этапов {count} (ожидается от 1 до {max}, каждый вида \
+                  {percent: 5, soak: 24h, min_updated: 20, success_percent: 95})",
+    stage_missing_percent: "rollout.stages, этап {n}: нет percent (он нужен каждому этапу — \
+                            целое число от 0 до 100)",
+    stage_percent: "rollout.stages, этап {n}: percent {value} — не целое число от 0 до 100",
+    stage_lower: "rollout.stages, этап {n}: percent {value} меньше, чем {before} у этапа \
+                  {previous} (каждый этап допускает не меньшую долю, чем предыдущий)",
+    stage_soak: "rollout.stages, этап {n}: soak {value} — не длительность (ожидается целое \
+                 число и единица, например 30s, 15m, 24h или 7d, не больше 90d)",
+    stage_min_updated: "rollout.stages, этап {n}: min_updated {value} — слишком много (не \
+                        больше {max})",
+    stage_success: "rollout.stages, этап {n}: success_percent {value} — не процент от 0 до 100",
+    rate_growth: "rollout.rate_growth: {value} — не множитель от 1 до {max} (например 2 или \
+                  1.5)",
+    limit_below_cap: "rollout.max_new_per_hour_limit: {limit} меньше max_new_per_hour {cap} \
+                      (предел ограничивает, до чего растёт лимит в час)",
+    forced: "rollout.stage: {value} — не этап этого поэтапного обновления (ожидается от 1 до \
+             {count})",
+    needs: "rollout.{key}: имеет смысл только вместе с {needs}",
+    needs_what: &[
+        ("stages", "stages"),
+        (
+            "max_new_per_hour (the cap it grows)",
+            "max_new_per_hour (лимитом в час, который он увеличивает)",
+        ),
+        (
+            "max_new_per_hour (the cap it bounds)",
+            "max_new_per_hour (лимитом в час, который он ограничивает)",
+        ),
+    ],
+};
+
+pub static WATCH: WatchText = WatchText {
+    halted_restored: "поэтапное обновление до {version} (линейка {line}) остановлено: {reason}; \
+                      чтобы продолжить, измените rollout в его meta.yaml",
+    halted: "поэтапное обновление до {version} (линейка {line}) остановлено: {reason}; новым \
+             кассам оно не предлагается, пока не изменён rollout в его meta.yaml",
+    resumed: "поэтапное обновление до {version} (линейка {line}) продолжено",
+    stepped: "поэтапное обновление до {version} (линейка {line}): {what}: {detail}",
+    advanced: "следующий этап",
+    stage_forced: "этап задан вручную",
+    step_advance: "этап {from} ({from_percent}%) → этап {to} ({to_percent}%): {figures}, после \
+                   выдержки {soak}{cap}",
+    step_forced_from: "этап {stage} ({percent}%) задан строкой stage: {forced} в meta.yaml (был \
+                       этап {from}){cap}",
+    step_forced: "этап {stage} ({percent}%) задан строкой stage: {forced} в meta.yaml{cap}",
+    step_cap: "; не больше {cap} новых касс в час",
+    halt_reason: "зависли {stuck} из {finished} касс, скачавших его ({share}, больше \
+                  halt_when_stuck_percent {threshold})",
+    admissions_restored: "учёт парка: восстановлено допусков поэтапного обновления: {count}",
+    admissions_unreadable: "учёт парка: не удаётся прочитать допуски поэтапного обновления: {why}",
+    watch_unreadable: "наблюдение за поэтапными обновлениями: не удаётся прочитать учёт парка: \
+                       {why}; повторим",
+    writer_not_started: "не удаётся запустить запись учёта парка: {why}",
+    writer_late: "запись учёта парка не закончилась вовремя; последние записи потеряны",
+    records_lost: "учёт парка: до остановки не удалось записать записей: {count}",
+    pruned: "учёт парка: удалено строк старше {days} дн.: {count}",
+    cannot_prune: "учёт парка: не удаётся удалить старые строки: {why}",
+    cannot_write: "учёт парка {store}: {why}; кассы по-прежнему получают ответы, записи ждут и \
+                   будут записаны повторно",
+    writing_again: "учёт парка {store}: запись снова идёт",
+    unreadable_build_date: "учёт парка: {why}; считается неизвестным и перезаписывается",
+    pg_sslmode_form: "inventory: sslmode={value} не распознан; sslmode может быть {forms}",
+    pg_twice: "inventory: {key} указан в адресе PostgreSQL дважды",
+    pg_rootcert_empty: "inventory: sslrootcert пуст; он должен называть файл сертификатов УЦ \
+                        (PEM)",
+    pg_unsupported: "inventory: {key} в адресе PostgreSQL не поддерживается (клиентских \
+                     сертификатов нет); из ключей TLS понимаются sslmode и sslrootcert",
+    pg_needs_rootcert: "inventory: sslmode={mode} требует sslrootcert=<файл сертификатов УЦ \
+                        (PEM), подписавшего сертификат сервера>",
+    pg_disable_with_rootcert: "inventory: указан sslrootcert, но sslmode=disable не использует \
+                               TLS; уберите одно из двух",
+    pg_not_understood: "inventory: адрес PostgreSQL не распознан: {why}",
+    pg_rootcert_not_file: "inventory: sslrootcert {file} — не обычный файл; это должен быть файл \
+                           сертификатов УЦ (PEM)",
+    pg_rootcert_unreadable: "inventory: sslrootcert {file} не читается: {why}",
+    pg_rootcert_too_large: "inventory: sslrootcert {file} больше {mib} МиБ; это должен быть файл \
+                            сертификатов УЦ (PEM)",
+    pg_rootcert_not_pem: "inventory: sslrootcert {file} — не корректный PEM: {why}",
+    pg_rootcert_empty_file: "inventory: в sslrootcert {file} нет ни одного сертификата; в нём \
+                             должны быть сертификаты УЦ (PEM, -----BEGIN CERTIFICATE-----)",
+    halts_unreadable: "учёт парка: не удаётся прочитать остановки поэтапных обновлений: {why}",
+    stages_unreadable: "учёт парка: не удаётся прочитать этапы поэтапных обновлений: {why}",
+    stages_failing: "наблюдение за поэтапными обновлениями: не удаётся сделать шаг этапов: {why}; \
+                     каждый этап стоит, где стоял, пока это не исправлено",
 };
