@@ -42,6 +42,13 @@ pub enum WithdrawError {
         .0.display()
     )]
     Link(PathBuf),
+    /// The shelf already holds `MAX_COPIES` withdrawn copies of this version.
+    #[error(
+        "{} already holds {MAX_COPIES} withdrawn copies of {version} ({version} to \
+         {version}-{MAX_COPIES}); remove the ones no longer needed and withdraw again",
+        shelf.display()
+    )]
+    ShelfFull { shelf: PathBuf, version: Version },
     #[error("there is no release {version}{} in {}", in_line(line), line_dir.display())]
     NoRelease {
         version: Version,
@@ -210,19 +217,28 @@ pub fn withdraw(
     move_to_shelf(line_dir, &name, release, &shelf, &place, &folder)
 }
 
+/// Withdrawn copies of one version the shelf takes: the search for a free name is bounded,
+/// so a shelf that someone filled with `20250301-2`, `-3`, ... cannot keep withdraw looking.
+const MAX_COPIES: u32 = 1000;
+
 /// The first name the release may take on the shelf: `20250301`, else `20250301-2`, ...
+/// up to `-MAX_COPIES`.
 fn free_place(shelf: &SharedDir, version: Version) -> Result<String, WithdrawError> {
     let mut place = version.to_string();
-    let mut n = 2;
-    while shelf
-        .entry(&place)
-        .map_err(io("read", &shelf.shown(&place)))?
-        != Entry::Missing
-    {
+    for n in 2..=MAX_COPIES + 1 {
+        if shelf
+            .entry(&place)
+            .map_err(io("read", &shelf.shown(&place)))?
+            == Entry::Missing
+        {
+            return Ok(place);
+        }
         place = format!("{version}-{n}");
-        n += 1;
     }
-    Ok(place)
+    Err(WithdrawError::ShelfFull {
+        shelf: shelf.shown(""),
+        version,
+    })
 }
 
 /// Renames the release `name` (opened as `release`, shown as `folder`) from `line_dir`
@@ -300,6 +316,11 @@ impl InLanguage for WithdrawError {
                     None => "ничего не отозвано".to_string(),
                     Some(at) => format!("подложенное теперь в {}: проверьте", at.display()),
                 }
+            ),
+            WithdrawError::ShelfFull { shelf, version } => format!(
+                "в {} уже {MAX_COPIES} отозванных копий {version} (от {version} до \
+                 {version}-{MAX_COPIES}); удалите ненужные и отзовите снова",
+                shelf.display()
             ),
             WithdrawError::NoRelease {
                 version,

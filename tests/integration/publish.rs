@@ -1079,3 +1079,37 @@ fn withdraw_says_what_devices_are_offered_now() {
         );
     }
 }
+
+/// A shelf someone filled with 1,000 copies of a version (`20250301`, `-2` ... `-1000`)
+/// makes `withdraw` stop at once with a sentence saying so, instead of searching on; the
+/// release stays served and nothing moves.
+#[test]
+fn withdraw_onto_a_full_shelf_says_so_and_moves_nothing() {
+    let fixture = deployment();
+    let src = source(&fixture, "20250301", "20250301");
+    let output = run(
+        &fixture,
+        None,
+        &["publish", src.to_str().unwrap(), "--no-wait"],
+    );
+    assert!(output.status.success(), "{}", said(&output));
+    let shelf = fixture.path("firmware/.withdrawn");
+    std::fs::create_dir_all(shelf.join("20250301")).unwrap();
+    for n in 2..=1000 {
+        std::fs::create_dir(shelf.join(format!("20250301-{n}"))).unwrap();
+    }
+    let output = run(&fixture, None, &["withdraw", "20250301", "--no-wait"]);
+    assert!(!output.status.success(), "{}", said(&output));
+    assert!(
+        said(&output).contains("already holds 1000 withdrawn copies of 20250301"),
+        "{}",
+        said(&output)
+    );
+    assert!(fixture.path("firmware/20250301/upd_app.bin").is_file());
+    assert!(!shelf.join("20250301-1001").exists());
+    // One copy removed: the next withdraw takes its place.
+    std::fs::remove_dir(shelf.join("20250301-500")).unwrap();
+    let output = run(&fixture, None, &["withdraw", "20250301", "--no-wait"]);
+    assert!(output.status.success(), "{}", said(&output));
+    assert!(shelf.join("20250301-500/upd_app.bin").is_file());
+}
