@@ -17,9 +17,10 @@ use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
-use actix_web::web;
+use actix_web::{web, HttpMessage};
 
 use crate::admin::admin_error::AdminError;
+use crate::admin::operator::{Credential, Operator, Role};
 
 /// What the guard needs from the configuration.
 #[derive(Clone, Debug, Default)]
@@ -51,9 +52,14 @@ pub async fn guard(
         fetch_site: header(header::HeaderName::from_static("sec-fetch-site")),
         authorization: header(header::AUTHORIZATION),
     };
-    if let Err(refusal) = decide(&access, &request) {
-        let response = actix_web::ResponseError::error_response(&refusal);
-        return Ok(req.into_response(response).map_into_right_body());
+    match decide(&access, &request) {
+        Ok(operator) => {
+            req.extensions_mut().insert(operator);
+        }
+        Err(refusal) => {
+            let response = actix_web::ResponseError::error_response(&refusal);
+            return Ok(req.into_response(response).map_into_right_body());
+        }
     }
     next.call(req)
         .await
@@ -70,21 +76,27 @@ pub struct Seen {
     pub authorization: Option<String>,
 }
 
-/// The whole rule, pure so that tests can call it.
-pub fn decide(access: &AdminAccess, seen: &Seen) -> Result<(), AdminError> {
+/// The whole rule, pure so that tests can call it: who the request comes from, or why it
+/// is refused.
+pub fn decide(access: &AdminAccess, seen: &Seen) -> Result<Operator, AdminError> {
     if seen.changes_state {
         cross_site_check(seen)?;
     }
     match &access.token {
-        None => host_check(access, seen.host.as_deref()),
+        None => host_check(access, seen.host.as_deref()).map(|()| Operator::open()),
         Some(expected) => {
-            let given = seen
+            let (given, credential) = seen
                 .authorization
                 .as_deref()
                 .and_then(presented_token)
-                .unwrap_or_default();
+                .unwrap_or((String::new(), Credential::Bearer));
             if constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
-                Ok(())
+                Ok(Operator {
+                    name: "admin".to_string(),
+                    role: Role::Admin,
+                    groups: None,
+                    credential,
+                })
             } else {
                 Err(AdminError::Unauthorized)
             }
@@ -160,10 +172,10 @@ fn shown(value: &str) -> String {
 
 /// The token an `Authorization` header carries: `Bearer <token>`, or `Basic` with
 /// base64 of `<any user>:<token>`.
-fn presented_token(header: &str) -> Option<String> {
+fn presented_token(header: &str) -> Option<(String, Credential)> {
     use base64::Engine;
     if let Some(token) = header.strip_prefix("Bearer ") {
-        return Some(token.to_string());
+        return Some((token.to_string(), Credential::Bearer));
     }
     let encoded = header.strip_prefix("Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -171,7 +183,7 @@ fn presented_token(header: &str) -> Option<String> {
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (_user, password) = text.split_once(':')?;
-    Some(password.to_string())
+    Some((password.to_string(), Credential::Basic))
 }
 
 /// Compares without stopping at the first difference, so response time does not tell an
@@ -206,15 +218,18 @@ mod tests {
 
     #[test]
     fn bearer_and_basic_carry_the_token() {
-        assert_eq!(presented_token("Bearer abc").as_deref(), Some("abc"));
+        assert_eq!(
+            presented_token("Bearer abc"),
+            Some(("abc".into(), Credential::Bearer))
+        );
         // "admin:s3cret" and ":s3cret" (no user name).
         assert_eq!(
-            presented_token("Basic YWRtaW46czNjcmV0").as_deref(),
-            Some("s3cret")
+            presented_token("Basic YWRtaW46czNjcmV0"),
+            Some(("s3cret".into(), Credential::Basic))
         );
         assert_eq!(
-            presented_token("Basic OnMzY3JldA==").as_deref(),
-            Some("s3cret")
+            presented_token("Basic OnMzY3JldA=="),
+            Some(("s3cret".into(), Credential::Basic))
         );
         assert_eq!(presented_token("Basic !!!"), None);
         assert_eq!(presented_token("Digest x"), None);
@@ -243,7 +258,7 @@ mod tests {
                 host: Some(host.into()),
                 ..Seen::default()
             };
-            assert_eq!(decide(&open(), &seen), Ok(()), "{host}");
+            assert_eq!(decide(&open(), &seen), Ok(Operator::open()), "{host}");
         }
         for host in [
             "attacker.example",
@@ -265,7 +280,7 @@ mod tests {
         }
         assert_eq!(
             decide(&open(), &Seen::default()),
-            Ok(()),
+            Ok(Operator::open()),
             "no Host: curl -0"
         );
     }
@@ -312,7 +327,7 @@ mod tests {
             ),
             post("127.0.0.1:8889", None, Some("none")),
         ] {
-            assert_eq!(decide(&open(), &seen), Ok(()), "{seen:?}");
+            assert_eq!(decide(&open(), &seen), Ok(Operator::open()), "{seen:?}");
         }
         // Reading is not changing: a cross-site GET is left to the browser's same-origin
         // rule (and the Host check).
@@ -324,7 +339,7 @@ mod tests {
                 Some("cross-site"),
             )
         };
-        assert_eq!(decide(&open(), &read), Ok(()));
+        assert_eq!(decide(&open(), &read), Ok(Operator::open()));
     }
 
     #[test]
@@ -339,8 +354,8 @@ mod tests {
             ..Seen::default()
         };
         assert_eq!(
-            decide(&access, &with(Some("Bearer s3cret-token-for-tests"))),
-            Ok(())
+            decide(&access, &with(Some("Bearer s3cret-token-for-tests"))).map(|o| o.role),
+            Ok(Role::Admin)
         );
         assert_eq!(
             decide(&access, &with(Some("Bearer s3cret-token-for-test"))),

@@ -6,6 +6,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::admin::operator::Role;
 use crate::json_error;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub enum AdminError {
     /// `admin_token` is set and the request lacks `Authorization: Bearer <token>`, or has
     /// another token.
     Unauthorized,
+    /// The operator's role is below what the request needs (a viewer asking to reload).
+    Forbidden { needed: Role, role: Role },
     /// A state-changing request sent by another site's page (`Origin`, `Sec-Fetch-Site`).
     CrossSite,
     /// No token is configured and `Host` is not an address, `localhost` or in `admin_hosts`
@@ -39,6 +42,13 @@ impl fmt::Display for AdminError {
                 f,
                 "missing or wrong admin token; send Authorization: Bearer <admin_token>, \
                  or log in with any user name and the token as the password"
+            ),
+            AdminError::Forbidden { needed, role } => write!(
+                f,
+                "refused: this needs the role {} or above, and your token's role is {}; ask \
+                 an admin for a token with that role",
+                needed.name(),
+                role.name()
             ),
             AdminError::CrossSite => write!(
                 f,
@@ -73,7 +83,9 @@ impl ResponseError for AdminError {
     fn status_code(&self) -> StatusCode {
         match self {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AdminError::CrossSite | AdminError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
+            AdminError::Forbidden { .. }
+            | AdminError::CrossSite
+            | AdminError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             AdminError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

@@ -14,5 +14,6 @@ pub mod fleet_chart;
 pub mod inventory_pages;
 pub mod inventory_routes;
 pub mod offer_reason;
+pub mod operator;
 pub mod routes;
 pub mod status_report;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::admin::admin_error::AdminError;
 use crate::admin::dashboard;
 use crate::admin::inventory_routes;
+use crate::admin::operator::{Operator, Role};
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
 use crate::app_state::AppState;
 use crate::model::clock;
@@ -184,7 +185,11 @@ fn readiness(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
 
 /// `POST /reload`: rescans now (as SIGHUP does) and answers with what the reload found,
 /// once it is done.
-async fn reload(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
+async fn reload(
+    state: web::Data<AppState>,
+    operator: Operator,
+) -> Result<HttpResponse, AdminError> {
+    operator.require(Role::Admin)?;
     let before = state.reload_count();
     state.reload_requested.notify_one();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

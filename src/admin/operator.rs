@@ -1,0 +1,160 @@
+//! Who is asking on the admin listener, and what their role lets them do. The access guard
+//! decides who a request comes from and leaves an `Operator` in the request's extensions;
+//! handlers take it as an argument and ask `require` before they change anything. Roles
+//! are ordered: a `publisher` may do all a `viewer` may, an `admin` all a `publisher` may.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use serde::Serialize;
+
+use crate::admin::admin_error::AdminError;
+
+/// What an operator may do (`role:` of an entry in `operators:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads what it may see: the dashboard, `/status`, the lists and exports.
+    Viewer,
+    /// A viewer who also uploads, publishes, withdraws, pauses and resumes, and reads
+    /// `/audit`.
+    Publisher,
+    /// Everything, including `POST /reload`.
+    Admin,
+}
+
+impl Role {
+    /// The name as written in `server.yaml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Publisher => "publisher",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// `viewer`, `publisher` or `admin`, as written in `server.yaml` (exact, lower case).
+    pub fn parse(text: &str) -> Option<Role> {
+        [Role::Viewer, Role::Publisher, Role::Admin]
+            .into_iter()
+            .find(|role| role.name() == text)
+    }
+}
+
+/// How the request proved who it is. Credentials a browser attaches by itself (a session
+/// cookie, cached Basic) are what a cross-site form post rides on: those requests must
+/// carry the form's CSRF token too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// No token is configured: the listener is open to whoever reaches it (its `Host`
+    /// checked against DNS rebinding).
+    Open,
+    /// `Authorization: Bearer <token>`: scripts, Prometheus, the commands.
+    Bearer,
+    /// HTTP Basic with the token as the password: a browser's cached login.
+    Basic,
+    /// The session cookie the login form set.
+    Session,
+}
+
+impl Credential {
+    /// The browser sends it by itself, also with a request another site's page makes.
+    pub fn is_ambient(self) -> bool {
+        matches!(self, Credential::Basic | Credential::Session)
+    }
+}
+
+/// The operator a request comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operator {
+    /// The entry's `name:` (`admin` for `admin_token`, `local` when no token is set): what
+    /// the audit trail records as the actor.
+    pub name: String,
+    pub role: Role,
+    /// The groups a `viewer` is limited to; `None`: every device.
+    pub groups: Option<Vec<String>>,
+    pub credential: Credential,
+}
+
+impl Operator {
+    /// Whoever reaches an admin listener without a token: an admin (today's behaviour of
+    /// a listener without `admin_token`, bound to 127.0.0.1 by default).
+    pub fn open() -> Operator {
+        Operator {
+            name: "local".to_string(),
+            role: Role::Admin,
+            groups: None,
+            credential: Credential::Open,
+        }
+    }
+
+    /// Refuses, with 403 and the role needed, an operator whose role is below `needed`.
+    pub fn require(&self, needed: Role) -> Result<(), AdminError> {
+        if self.role >= needed {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden {
+                needed,
+                role: self.role,
+            })
+        }
+    }
+}
+
+/// Handlers take `operator: Operator`: the one the guard found. A request the guard did
+/// not mark (it marks every request it lets through) is nobody's and gets the lowest role,
+/// limited to no group at all: a handler that forgot the guard shows nothing.
+impl FromRequest for Operator {
+    type Error = AdminError;
+    type Future = Ready<Result<Operator, AdminError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let found = req.extensions().get::<Operator>().cloned();
+        ready(Ok(found.unwrap_or_else(|| Operator {
+            name: String::new(),
+            role: Role::Viewer,
+            groups: Some(Vec::new()),
+            credential: Credential::Open,
+        })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_require_refuses_below() {
+        let viewer = Operator {
+            role: Role::Viewer,
+            ..Operator::open()
+        };
+        assert!(viewer.require(Role::Viewer).is_ok());
+        assert_eq!(
+            viewer.require(Role::Publisher),
+            Err(AdminError::Forbidden {
+                needed: Role::Publisher,
+                role: Role::Viewer
+            })
+        );
+        let publisher = Operator {
+            role: Role::Publisher,
+            ..Operator::open()
+        };
+        assert!(publisher.require(Role::Publisher).is_ok());
+        assert!(publisher.require(Role::Admin).is_err());
+        assert!(Operator::open().require(Role::Admin).is_ok());
+    }
+
+    #[test]
+    fn role_names_round_trip_and_nothing_else_parses() {
+        for role in [Role::Viewer, Role::Publisher, Role::Admin] {
+            assert_eq!(Role::parse(role.name()), Some(role));
+        }
+        for wrong in ["Admin", "root", "", "viewer "] {
+            assert_eq!(Role::parse(wrong), None, "{wrong:?}");
+        }
+    }
+}
