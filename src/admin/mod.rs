@@ -14,5 +14,8 @@ pub mod fleet_chart;
 pub mod inventory_pages;
 pub mod inventory_routes;
 pub mod offer_reason;
+pub mod release_views;
 pub mod routes;
+pub mod stale_files;
 pub mod status_report;
+pub mod unmapped_builds;
