@@ -15,5 +15,8 @@ pub mod inventory_pages;
 pub mod inventory_routes;
 pub mod offer_reason;
 pub mod operator;
+pub mod release_views;
 pub mod routes;
+pub mod stale_files;
 pub mod status_report;
+pub mod unmapped_builds;

@@ -390,6 +390,18 @@ mod tests {
         )
     }
 
+    /// Release folders under `dir/firmware`, each `(version, meta.yaml)`, whose two files
+    /// hold the version's digits.
+    fn release_folders(dir: &std::path::Path, releases: &[(&str, &str)]) {
+        for (version, meta) in releases {
+            let folder = dir.join("firmware").join(version);
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("upd_app.bin"), version).unwrap();
+            std::fs::write(folder.join("upd_app_for_old_frs.bin"), version).unwrap();
+            std::fs::write(folder.join("meta.yaml"), meta).unwrap();
+        }
+    }
+
     #[test]
     fn each_reason_is_said_in_both_languages_with_every_placeholder_filled() {
         let dir = tempfile::tempdir().unwrap();
@@ -452,17 +464,14 @@ mod tests {
     #[test]
     fn below_a_floor_the_reason_names_the_floor_and_the_newest() {
         let dir = tempfile::tempdir().unwrap();
-        for (version, meta) in [
-            ("20230101", "floor: true\n"),
-            ("20240101", "floor: true\nrollout:\n  percent: 0\n"),
-            ("20250101", ""),
-        ] {
-            let folder = dir.path().join("firmware").join(version);
-            std::fs::create_dir_all(&folder).unwrap();
-            std::fs::write(folder.join("upd_app.bin"), version).unwrap();
-            std::fs::write(folder.join("upd_app_for_old_frs.bin"), version).unwrap();
-            std::fs::write(folder.join("meta.yaml"), meta).unwrap();
-        }
+        release_folders(
+            dir.path(),
+            &[
+                ("20230101", "floor: true\n"),
+                ("20240101", "floor: true\nrollout:\n  percent: 0\n"),
+                ("20250101", ""),
+            ],
+        );
         let snapshot = snapshot(dir.path(), "");
         let nobody = |_: &str, _: &Release| false;
         let reason = why(&snapshot, Some(20220101), &nobody, &kept);
@@ -537,19 +546,16 @@ mod tests {
     #[test]
     fn not_admitted_names_the_current_stages_share_and_the_rule() {
         let dir = tempfile::tempdir().unwrap();
-        for (version, meta) in [
-            ("20240101", ""),
-            (
-                "20250101",
-                "rollout:\n  stages: [{percent: 0, soak: 1h}, {percent: 25, soak: 1h}, {percent: 100}]\n",
-            ),
-        ] {
-            let folder = dir.path().join("firmware").join(version);
-            std::fs::create_dir_all(&folder).unwrap();
-            std::fs::write(folder.join("upd_app.bin"), version).unwrap();
-            std::fs::write(folder.join("upd_app_for_old_frs.bin"), version).unwrap();
-            std::fs::write(folder.join("meta.yaml"), meta).unwrap();
-        }
+        release_folders(
+            dir.path(),
+            &[
+                ("20240101", ""),
+                (
+                    "20250101",
+                    "rollout:\n  stages: [{percent: 0, soak: 1h}, {percent: 25, soak: 1h}, {percent: 100}]\n",
+                ),
+            ],
+        );
         let snapshot = snapshot(dir.path(), "");
         let nobody = |_: &str, _: &Release| false;
         let second =

@@ -35,6 +35,13 @@ const ADMITTED: &str = "SELECT COUNT(*) AS admitted, \
      FROM admissions a LEFT JOIN devices d ON d.address = a.address \
      WHERE a.line = $1 AND a.version = $2";
 
+/// `confirmed` here is "downloaded in full, and reported the build once" (`updated_at`
+/// set): a register that went back to an older build since still counts. The stage gate's
+/// count (`stage_sql::FIGURES`) also asks that the register still reports the build or
+/// newer, which needs a join with `devices`; this query reads `device_releases` alone, in
+/// one pass for all its counts. They are kept apart because one builder for both would
+/// change one of the two answers (so the projection may count, as confirmed, a register the
+/// gate no longer does).
 const OUTCOMES: &str = "SELECT COUNT(downloaded_at) AS downloaded, \
      COUNT(CASE WHEN downloaded_at IS NOT NULL AND updated_at IS NOT NULL THEN 1 END) AS confirmed, \
      COUNT(updated_at) AS updated, \

@@ -5,22 +5,11 @@
 //! `X-Forwarded-For` from a trusted proxy (127.0.0.1), as in `rollouts`. A deadline that is
 //! no day is refused by `check` with the key, the value and the form.
 
+use crate::common::march_rollout::{march_rollout_status, march_under_rollout};
 use crate::common::{self, admin, eventually, Fixture, Server};
 
 /// The watch projects within its first round (2 s) and then every 10 s.
 const PROJECTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(40);
-
-fn deployment(rollout: &str) -> Fixture {
-    let fixture = Fixture::new();
-    fixture.write_config("settle_ms: 0\ntrusted_proxies: [127.0.0.1]\n");
-    fixture.release("20250101", None);
-    let indented: String = rollout.lines().map(|l| format!("  {l}\n")).collect();
-    fixture.release(
-        "20250301",
-        Some(&format!("description: \"March\"\nrollout:\n{indented}")),
-    );
-    fixture
-}
 
 fn start(fixture: &Fixture) -> Server {
     Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], &[])
@@ -36,27 +25,16 @@ fn check_in(server: &Server, address: &str, build: &str) -> serde_json::Value {
     response.json()
 }
 
-fn rollout_status(server: &Server) -> serde_json::Value {
-    let status = admin(server, "/status").json();
-    status["rollouts"]
-        .as_array()
-        .expect("rollouts")
-        .iter()
-        .find(|r| r["version"] == 20250301)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null)
-}
-
 #[test]
 fn a_deadline_in_the_past_with_registers_below_is_late() {
-    let fixture = deployment("percent: 100\ndeadline: 2020-01-01");
+    let fixture = march_under_rollout("percent: 100\ndeadline: 2020-01-01");
     let server = start(&fixture);
     for i in 1..=3 {
         let offer = check_in(&server, &format!("10.9.0.{i}"), "1.12.2024");
         assert_eq!(offer["version"], 20250301);
     }
     let status = eventually("the rollout counted late", PROJECTED_WITHIN, || {
-        let status = rollout_status(&server);
+        let status = march_rollout_status(&server);
         (status["below"] == 3).then_some(status)
     });
     assert_eq!(status["deadline"], "2020-01-01", "{status}");
@@ -102,7 +80,7 @@ fn a_deadline_in_the_past_with_registers_below_is_late() {
 
 #[test]
 fn a_far_deadline_with_registers_confirming_projects_a_finish_in_time() {
-    let fixture = deployment("percent: 100\ndeadline: 2099-12-31");
+    let fixture = march_under_rollout("percent: 100\ndeadline: 2099-12-31");
     let server = start(&fixture);
     let before = common::unix_now();
     // Four registers take the release; two download it and come back updated.
@@ -124,7 +102,7 @@ fn a_far_deadline_with_registers_confirming_projects_a_finish_in_time() {
         check_in(&server, &format!("10.9.1.{i}"), "1.03.2025");
     }
     let status = eventually("a projected finish", PROJECTED_WITHIN, || {
-        let status = rollout_status(&server);
+        let status = march_rollout_status(&server);
         (status["projected_finish"].is_u64() && status["below"] == 2).then_some(status)
     });
     assert_eq!(status["projection"], "projected", "{status}");
@@ -162,7 +140,7 @@ fn a_far_deadline_with_registers_confirming_projects_a_finish_in_time() {
 
 #[test]
 fn check_refuses_a_deadline_that_is_no_day_with_the_form_expected() {
-    let fixture = deployment("percent: 10\ndeadline: 31.12.2026");
+    let fixture = march_under_rollout("percent: 10\ndeadline: 31.12.2026");
     let (passed, out, err) = common::run_check(fixture.dir.path());
     assert!(!passed, "{out}{err}");
     let said = format!("{out}{err}");

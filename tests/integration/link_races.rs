@@ -30,7 +30,7 @@ use kkt_update_server::model::version::Version;
 use kkt_update_server::publishing::staging::write_release;
 use kkt_update_server::publishing::withdraw::withdraw;
 
-use crate::common::{firmware_bytes, Fixture};
+use crate::common::{firmware_bytes, printed, Fixture};
 
 /// Runs the binary in the fixture's folder, in English, with its configuration.
 fn run(fixture: &Fixture, args: &[&str]) -> Output {
@@ -41,14 +41,6 @@ fn run(fixture: &Fixture, args: &[&str]) -> Output {
         .env_remove("KKT_CONFIG")
         .output()
         .expect("run the binary")
-}
-
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Every file and folder under `dir`, links not followed, as paths relative to it.
@@ -68,16 +60,6 @@ fn everything_in(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// A source folder with files derived from `seed`.
-fn source(fixture: &Fixture, name: &str, seed: &str) -> PathBuf {
-    let dir = fixture.path(&format!("incoming/{name}"));
-    fs::create_dir_all(&dir).expect("source");
-    for file in ["upd_app.bin", "upd_app_for_old_frs.bin"] {
-        fs::write(dir.join(file), firmware_bytes(seed, file)).expect("write");
-    }
-    dir
-}
-
 #[test]
 fn publish_replace_refuses_a_release_folder_that_is_a_link() {
     let fixture = Fixture::new();
@@ -88,7 +70,7 @@ fn publish_replace_refuses_a_release_folder_that_is_a_link() {
         fs::write(outside.join(file), b"theirs").unwrap();
     }
     symlink(&outside, fixture.path("firmware/20250301")).unwrap();
-    let src = source(&fixture, "new", "20250301-new");
+    let src = fixture.incoming_release("new", "20250301-new");
     let output = run(
         &fixture,
         &[
@@ -99,7 +81,7 @@ fn publish_replace_refuses_a_release_folder_that_is_a_link() {
             "--replace",
         ],
     );
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains("firmware/20250301 is a link; refusing to follow it"),
@@ -169,7 +151,7 @@ fn withdraw_refuses_a_withdrawn_shelf_that_is_a_link_naming_it() {
     fs::create_dir(&outside).unwrap();
     symlink(&outside, fixture.path("firmware/.withdrawn")).unwrap();
     let output = run(&fixture, &["withdraw", "20250301"]);
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains("firmware/.withdrawn is a link; refusing to follow it"),
@@ -184,7 +166,7 @@ fn withdraw_refuses_a_withdrawn_shelf_that_is_a_link_naming_it() {
     fixture.release("C.1/20250401", None);
     symlink(&outside, fixture.path("firmware/.withdrawn/C.1")).unwrap();
     let output = run(&fixture, &["withdraw", "20250401", "--line", "C.1"]);
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains("firmware/.withdrawn/C.1 is a link; refusing to follow it"),
@@ -207,7 +189,7 @@ fn withdraw_refuses_a_withdrawn_shelf_that_is_a_link_naming_it() {
         .env_remove("LC_MESSAGES")
         .output()
         .unwrap();
-    let text = said(&output);
+    let text = printed(&output);
     assert!(
         text.contains("firmware/.withdrawn/C.1 — ссылка; переходить по ней withdraw отказывается"),
         "{text}"

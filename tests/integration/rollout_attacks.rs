@@ -6,8 +6,9 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use crate::common::march_rollout::{march_meta, march_rollout_status};
 use crate::common::{eventually, Fixture, Server, DEADLINE};
-use crate::stages::{meta, request_from, rollout_status};
+use crate::stages::request_from;
 
 const OLD: &str = "1.12.2024";
 
@@ -31,7 +32,7 @@ fn start(fixture: &Fixture) -> Server {
 fn a_stage_row_that_does_not_read_leaves_the_admissions_restored() {
     let fixture = Fixture::new();
     fixture.release("20250101", None);
-    fixture.release("20250301", Some(&meta("percent: 100")));
+    fixture.release("20250301", Some(&march_meta("percent: 100")));
     let mut server = start(&fixture);
     let register = Ipv4Addr::new(127, 0, 20, 1);
     assert_eq!(offered_to(&server, register), 20250301);
@@ -39,7 +40,7 @@ fn a_stage_row_that_does_not_read_leaves_the_admissions_restored() {
     // Nobody new from now on; a stage row of another release edited by hand.
     fixture.write(
         "firmware/20250301/meta.yaml",
-        meta("percent: 100\npaused: true"),
+        march_meta("percent: 100\npaused: true"),
     );
     let db = rusqlite::Connection::open(fixture.path("inventory.sqlite")).expect("inventory");
     let admitted: i64 = db
@@ -55,7 +56,7 @@ fn a_stage_row_that_does_not_read_leaves_the_admissions_restored() {
     drop(db);
     let server = start(&fixture);
     eventually("the paused rollout shown", DEADLINE, || {
-        (rollout_status(&server)["paused"] == true).then_some(())
+        (march_rollout_status(&server)["paused"] == true).then_some(())
     });
     assert_eq!(
         offered_to(&server, register),
@@ -65,7 +66,7 @@ fn a_stage_row_that_does_not_read_leaves_the_admissions_restored() {
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 20, 2)), 20250101);
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(offered_to(&server, register), 20250301);
-    assert_eq!(rollout_status(&server)["admitted"], 1);
+    assert_eq!(march_rollout_status(&server)["admitted"], 1);
     assert!(server.wait_for_log("cannot read the rollouts' stages", DEADLINE));
 }
 
@@ -80,12 +81,12 @@ fn a_stage_record_edited_by_hand_is_bounded_by_the_list() {
     let plan = "stages: [{percent: 0, soak: 1s, min_updated: 0, success_percent: 0}, \
                 {percent: 0, soak: 1s, min_updated: 0, success_percent: 0}, {percent: 100}]\n\
                 stage: 1";
-    fixture.release("20250301", Some(&meta(plan)));
+    fixture.release("20250301", Some(&march_meta(plan)));
     let ahead = crate::common::unix_now() + 10 * 86_400;
     let mut server = start(&fixture);
     // Forced to 1 and held there by an edit below; first wait for the row.
     eventually("the stage recorded", DEADLINE, || {
-        rollout_status(&server)["stage"]["since"].as_u64()
+        march_rollout_status(&server)["stage"]["since"].as_u64()
     });
     assert!(server.terminate(DEADLINE));
     let edit = |stage: i64| {
@@ -99,7 +100,7 @@ fn a_stage_record_edited_by_hand_is_bounded_by_the_list() {
     edit(255);
     let mut server = start(&fixture);
     let status = eventually("the edited stage read", DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         s["stage"]["since"].as_u64().map(|_| s)
     });
     assert_eq!(status["stage"]["number"], 3, "{status}");
@@ -110,7 +111,7 @@ fn a_stage_record_edited_by_hand_is_bounded_by_the_list() {
     edit(0);
     let server = start(&fixture);
     let status = eventually("the edited stage read", DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         s["stage"]["since"].as_u64().map(|_| s)
     });
     assert_eq!(status["stage"]["number"], 1, "{status}");
@@ -119,7 +120,7 @@ fn a_stage_record_edited_by_hand_is_bounded_by_the_list() {
     // Soak 1 s, no condition: only the start ten days ahead holds it. Rounds later, still
     // stage 1, and the register admitted at stage 3 is still admitted.
     std::thread::sleep(Duration::from_secs(5));
-    assert_eq!(rollout_status(&server)["stage"]["number"], 1);
+    assert_eq!(march_rollout_status(&server)["stage"]["number"], 1);
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 1)), 20250301);
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 21, 3)), 20250101);
 }
@@ -133,12 +134,12 @@ fn a_stage_row_that_does_not_read_leaves_the_watch_round_going() {
     fixture.release("20250101", None);
     fixture.release(
         "20250301",
-        Some(&meta("stages: [{percent: 10}, {percent: 100}]")),
+        Some(&march_meta("stages: [{percent: 10}, {percent: 100}]")),
     );
     let db = {
         let server = start(&fixture);
         eventually("the stage recorded", DEADLINE, || {
-            rollout_status(&server)["stage"]["since"].as_u64()
+            march_rollout_status(&server)["stage"]["since"].as_u64()
         });
         rusqlite::Connection::open(fixture.path("inventory.sqlite")).expect("inventory")
     };
@@ -152,7 +153,7 @@ fn a_stage_row_that_does_not_read_leaves_the_watch_round_going() {
     let server = start(&fixture);
     assert!(server.wait_for_log("cannot step the rollouts' stages", DEADLINE));
     let status = eventually("a projection made", DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         (s["projection"] != "pending").then_some(s)
     });
     // No register below it: projected as finished.

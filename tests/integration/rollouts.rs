@@ -9,23 +9,10 @@
 
 use std::time::Duration;
 
+use crate::common::march_rollout::{
+    march_meta, march_rollout_status, march_under_rollout, PROXIED_CONFIG,
+};
 use crate::common::{admin, eventually, Fixture, Server, DEADLINE};
-
-const CONFIG: &str = "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\n";
-
-/// The default line with 20250101 (everyone) and 20250301 under `rollout`.
-fn deployment(rollout: &str) -> Fixture {
-    let fixture = Fixture::new();
-    fixture.write_config(CONFIG);
-    fixture.release("20250101", None);
-    fixture.release("20250301", Some(&meta(rollout)));
-    fixture
-}
-
-fn meta(rollout: &str) -> String {
-    let indented: String = rollout.lines().map(|l| format!("  {l}\n")).collect();
-    format!("description: \"March\"\nrollout:\n{indented}")
-}
 
 fn start(fixture: &Fixture, envs: &[(&str, &str)]) -> Server {
     Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], envs)
@@ -52,22 +39,11 @@ fn address(i: u32) -> String {
     format!("10.{}.{}.{}", 100 + i / 65_536, i / 256 % 256, i % 256)
 }
 
-fn rollout_status(server: &Server, version: u64) -> serde_json::Value {
-    let status = admin(server, "/status").json();
-    status["rollouts"]
-        .as_array()
-        .expect("rollouts")
-        .iter()
-        .find(|r| r["version"] == version)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null)
-}
-
 /// Rewrites the release's meta.yaml and waits until the server shows the new settings.
 fn edit_rollout(fixture: &Fixture, server: &Server, rollout: &str, shows: &str) {
-    fixture.write("firmware/20250301/meta.yaml", meta(rollout));
+    fixture.write("firmware/20250301/meta.yaml", march_meta(rollout));
     eventually(&format!("rollout {shows}"), DEADLINE, || {
-        rollout_status(server, 20250301)["settings"]
+        march_rollout_status(server)["settings"]
             .as_str()
             .is_some_and(|s| s == shows)
             .then_some(())
@@ -76,7 +52,7 @@ fn edit_rollout(fixture: &Fixture, server: &Server, rollout: &str, shows: &str) 
 
 #[test]
 fn percent_admits_its_share_and_raising_it_keeps_the_first_ones() {
-    let fixture = deployment("percent: 30");
+    let fixture = march_under_rollout("percent: 30");
     let server = start(&fixture, &[]);
     let first: Vec<u32> = (0..1000)
         .filter(|i| offered(&server, &address(*i)) == 20250301)
@@ -106,13 +82,13 @@ fn percent_admits_its_share_and_raising_it_keeps_the_first_ones() {
     // Even lowered to 0, the admitted stay admitted.
     edit_rollout(&fixture, &server, "percent: 0", "0%");
     assert_eq!(offered(&server, &address(first[0])), 20250301);
-    let status = rollout_status(&server, 20250301);
+    let status = march_rollout_status(&server);
     assert_eq!(status["admitted"], second.len() as u64, "{status}");
 }
 
 #[test]
 fn pilots_are_always_admitted_and_paused_admits_nobody_new() {
-    let fixture = deployment("percent: 0\npilot: [10.200.0.0/16, 192.0.2.15]");
+    let fixture = march_under_rollout("percent: 0\npilot: [10.200.0.0/16, 192.0.2.15]");
     let server = start(&fixture, &[]);
     assert_eq!(offered(&server, "10.200.3.4"), 20250301);
     assert_eq!(offered(&server, "192.0.2.15"), 20250301);
@@ -130,7 +106,7 @@ fn pilots_are_always_admitted_and_paused_admits_nobody_new() {
     assert_eq!(offered(&server, "192.0.2.15"), 20250301);
     // Pilots still join.
     assert_eq!(offered(&server, "10.200.9.9"), 20250301);
-    assert_eq!(rollout_status(&server, 20250301)["state"], "paused");
+    assert_eq!(march_rollout_status(&server)["state"], "paused");
     let page = admin(&server, "/").text();
     assert!(page.contains("data-state=\"paused\""), "{page}");
     edit_rollout(&fixture, &server, "percent: 100", "100%");
@@ -139,14 +115,14 @@ fn pilots_are_always_admitted_and_paused_admits_nobody_new() {
 
 #[test]
 fn the_hourly_cap_admits_exactly_its_number() {
-    let fixture = deployment("max_new_per_hour: 10");
+    let fixture = march_under_rollout("max_new_per_hour: 10");
     let clock = fixture.test_clock();
     let server = start(&fixture, &[]);
     let admitted = (0..40)
         .filter(|i| offered(&server, &address(*i)) == 20250301)
         .count();
     assert_eq!(admitted, 10);
-    let status = rollout_status(&server, 20250301);
+    let status = march_rollout_status(&server);
     assert_eq!(status["remaining_this_hour"], 0, "{status}");
     assert_eq!(status["state"], "hourly_cap_reached");
     // A register already on the release or newer needs no admission and uses no cap.
@@ -158,7 +134,7 @@ fn the_hourly_cap_admits_exactly_its_number() {
         .filter(|i| offered(&server, &address(*i)) == 20250301)
         .count();
     assert_eq!(later, 10);
-    let status = rollout_status(&server, 20250301);
+    let status = march_rollout_status(&server);
     assert_eq!(status["admitted"], 20, "{status}");
     assert_eq!(status["remaining_this_hour"], 0, "{status}");
 }
@@ -174,7 +150,7 @@ fn a_window_that_excludes_now_admits_nobody_new() {
         .format("%H:00")
         .to_string();
     let window = format!("{start_h}-{end_h}");
-    let fixture = deployment(&format!("window: \"{window}\"\npilot: [192.0.2.0/24]"));
+    let fixture = march_under_rollout(&format!("window: \"{window}\"\npilot: [192.0.2.0/24]"));
     let server = start(&fixture, &[("TZ", "UTC")]);
     for i in 0..30 {
         assert_eq!(offered(&server, &address(i)), 20250101);
@@ -184,7 +160,7 @@ fn a_window_that_excludes_now_admits_nobody_new() {
         20250301,
         "pilots ignore the window"
     );
-    let status = rollout_status(&server, 20250301);
+    let status = march_rollout_status(&server);
     assert_eq!(status["state"], "outside_window", "{status}");
     assert_eq!(status["window"], window.as_str());
     // A window around now admits.
@@ -204,7 +180,7 @@ fn a_window_that_excludes_now_admits_nobody_new() {
 
 #[test]
 fn a_restart_keeps_admissions_and_the_hours_count() {
-    let fixture = deployment("max_new_per_hour: 5");
+    let fixture = march_under_rollout("max_new_per_hour: 5");
     let clock = fixture.test_clock();
     let mut server = start(&fixture, &[]);
     let admitted: Vec<u32> = (0..20)
@@ -234,7 +210,7 @@ fn a_restart_keeps_admissions_and_the_hours_count() {
 
 #[test]
 fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
-    let fixture = deployment("halt_when_stuck_percent: 5");
+    let fixture = march_under_rollout("halt_when_stuck_percent: 5");
     let clock = fixture.test_clock();
     let server = Server::start(
         fixture.dir.path(),
@@ -251,7 +227,7 @@ fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
     // An hour passes (on the server's clock): stuck, all 25.
     clock.advance(Duration::from_secs(3601));
     let halted = eventually("the rollout halted", Duration::from_secs(30), || {
-        let status = rollout_status(&server, 20250301);
+        let status = march_rollout_status(&server);
         status["halted"].is_object().then_some(status)
     });
     assert_eq!(halted["state"], "halted");
@@ -281,7 +257,7 @@ fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
     // The operator looks, then resumes by editing the rollout.
     fixture.write(
         "firmware/20250301/meta.yaml",
-        meta("halt_when_stuck_percent: 5\npaused: false"),
+        march_meta("halt_when_stuck_percent: 5\npaused: false"),
     );
     eventually("the rollout resumed", DEADLINE, || {
         (offered(&server, &address(100)) == 20250301).then_some(())
@@ -306,7 +282,7 @@ fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
 #[test]
 fn a_critical_release_in_pilot_is_critical_for_its_pilots_only() {
     let fixture = Fixture::new();
-    fixture.write_config(CONFIG);
+    fixture.write_config(PROXIED_CONFIG);
     fixture.release("20250101", None);
     fixture.release(
         "20250301",

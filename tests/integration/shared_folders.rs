@@ -13,12 +13,12 @@ use crate::common;
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use common::{firmware_bytes, Fixture, BIN};
+use common::{firmware_bytes, printed, Fixture, BIN};
 
 /// Whether the test can run (root, with `useradd`, `groupadd`, `userdel`, `groupdel` and
 /// `setpriv`); when it cannot, `common::require` fails under CI and says SKIPPED elsewhere.
@@ -150,16 +150,6 @@ fn deployment(accounts: &Accounts) -> Fixture {
     fixture
 }
 
-/// A source folder (readable by everyone) with files derived from `seed`.
-fn source(fixture: &Fixture, name: &str, seed: &str) -> PathBuf {
-    let dir = fixture.path(&format!("incoming/{name}"));
-    fs::create_dir_all(&dir).expect("source");
-    for file in ["upd_app.bin", "upd_app_for_old_frs.bin"] {
-        fs::write(dir.join(file), firmware_bytes(seed, file)).expect("write");
-    }
-    dir
-}
-
 /// Runs the binary as `user` (its groups as a login gives them, umask 022), in the fixture.
 fn run_as(user: &str, fixture: &Fixture, args: &[&str]) -> Output {
     common::in_english(&mut Command::new("sh"))
@@ -180,18 +170,10 @@ fn run_as(user: &str, fixture: &Fixture, args: &[&str]) -> Output {
         .expect("run the binary")
 }
 
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// Runs and asserts success.
 fn ok(user: &str, fixture: &Fixture, args: &[&str]) -> String {
     let output = run_as(user, fixture, args);
-    let text = said(&output);
+    let text = printed(&output);
     assert!(output.status.success(), "{user} {args:?}: {text}");
     text
 }
@@ -199,7 +181,7 @@ fn ok(user: &str, fixture: &Fixture, args: &[&str]) -> String {
 /// Runs and asserts refusal.
 fn refused(user: &str, fixture: &Fixture, args: &[&str]) -> String {
     let output = run_as(user, fixture, args);
-    let text = said(&output);
+    let text = printed(&output);
     assert!(
         !output.status.success(),
         "{user} {args:?} succeeded: {text}"
@@ -228,7 +210,7 @@ fn two_operators_publish_withdraw_and_replace_each_others_releases() {
     let gid = accounts.gid();
 
     // Anna publishes: the folder and its files belong to the group, which may manage them.
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     ok(anna, &fixture, &["publish", src.to_str().unwrap()]);
     let release = firmware.join("20250301");
     assert_eq!(fs::metadata(&release).unwrap().gid(), gid);
@@ -250,15 +232,15 @@ fn two_operators_publish_withdraw_and_replace_each_others_releases() {
     assert_eq!(mode(&shelf) & 0o2070, 0o2070, "{:o}", mode(&shelf));
 
     // Anna publishes another and withdraws it into Boris's shelf.
-    let src = source(&fixture, "20250201", "20250201");
+    let src = fixture.incoming_release("20250201", "20250201");
     ok(anna, &fixture, &["publish", src.to_str().unwrap()]);
     ok(anna, &fixture, &["withdraw", "20250201"]);
     assert!(shelf.join("20250201").is_dir());
 
     // Anna publishes 20250301 again; Boris replaces it in place; Anna withdraws his files.
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     ok(anna, &fixture, &["publish", src.to_str().unwrap()]);
-    let newer = source(&fixture, "rebuilt", "20250301-rebuilt");
+    let newer = fixture.incoming_release("rebuilt", "20250301-rebuilt");
     ok(
         boris,
         &fixture,
@@ -305,7 +287,7 @@ fn whoever_may_not_write_is_told_which_folder_whose_it_is_and_what_to_do() {
     let group = &accounts.group;
     let fixture = deployment(&accounts);
     let firmware = fixture.path("firmware");
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     ok(anna, &fixture, &["publish", src.to_str().unwrap()]);
 
     // Someone outside the group: the folder, its owner and group, and how to join.
@@ -314,7 +296,7 @@ fn whoever_may_not_write_is_told_which_folder_whose_it_is_and_what_to_do() {
         "you ({outsider}) are not in group {group}: add yourself to group {group}: sudo \
          usermod -aG {group} $USER, then log in again"
     );
-    let src2 = source(&fixture, "20250401", "20250401");
+    let src2 = fixture.incoming_release("20250401", "20250401");
     let text = refused(outsider, &fixture, &["publish", src2.to_str().unwrap()]);
     assert!(
         text.contains(&format!(
@@ -333,7 +315,7 @@ fn whoever_may_not_write_is_told_which_folder_whose_it_is_and_what_to_do() {
         "{text}"
     );
     // With the shelf there (Anna made it), the move itself is refused, in the same words.
-    let src3 = source(&fixture, "20250201", "20250201");
+    let src3 = fixture.incoming_release("20250201", "20250201");
     ok(anna, &fixture, &["publish", src3.to_str().unwrap()]);
     ok(anna, &fixture, &["withdraw", "20250201"]);
     let text = refused(outsider, &fixture, &["withdraw", "20250301"]);
@@ -423,7 +405,7 @@ fn a_staging_leftover_of_another_operator_blocks_nobody() {
         }
         fs::set_permissions(&leftover, fs::Permissions::from_mode(0o700)).expect("chmod");
     }
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     let text = ok(anna, &fixture, &["publish", src.to_str().unwrap()]);
     assert!(
         text.contains("devices built before 20250301 are now offered it"),

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::common::march_rollout::{march_meta, march_rollout_status};
 use crate::common::{admin, eventually, Fixture, Server, DEADLINE};
 
 const OLD: &str = "1.12.2024";
@@ -23,16 +24,11 @@ const NEW: &str = "1.3.2025";
 /// Long enough for three stages of 2 s soak with the watch's 2 s rounds, on a loaded machine.
 const ROLLOUT_DEADLINE: Duration = Duration::from_secs(60);
 
-pub(crate) fn meta(rollout: &str) -> String {
-    let indented: String = rollout.lines().map(|l| format!("  {l}\n")).collect();
-    format!("description: \"March\"\nrollout:\n{indented}")
-}
-
 fn deployment(rollout: &str) -> Fixture {
     let fixture = Fixture::new();
     fixture.write_config("settle_ms: 0\n");
     fixture.release("20250101", None);
-    fixture.release("20250301", Some(&meta(rollout)));
+    fixture.release("20250301", Some(&march_meta(rollout)));
     fixture
 }
 
@@ -133,18 +129,8 @@ fn poll_round(server: &Server, registers: &mut [Register]) {
     }
 }
 
-pub(crate) fn rollout_status(server: &Server) -> serde_json::Value {
-    admin(server, "/status").json()["rollouts"]
-        .as_array()
-        .expect("rollouts")
-        .iter()
-        .find(|r| r["version"] == 20250301)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null)
-}
-
 fn stage_of(server: &Server) -> u64 {
-    rollout_status(server)["stage"]["number"]
+    march_rollout_status(server)["stage"]["number"]
         .as_u64()
         .unwrap_or(0)
 }
@@ -184,7 +170,7 @@ fn a_healthy_release_goes_through_every_stage_and_every_register_updates() {
         most_at_stage_one <= first_share,
         "stage 1 reached {most_at_stage_one} registers, its share is {first_share}"
     );
-    let status = rollout_status(&server);
+    let status = march_rollout_status(&server);
     assert_eq!(status["stage"]["number"], 3, "{status}");
     assert_eq!(status["stage"]["of"], 3);
     assert_eq!(status["stage"]["state"], "last");
@@ -219,7 +205,7 @@ fn a_bad_release_never_leaves_its_first_stage() {
     let first_share = registers.iter().filter(|r| bucket(r.address) < 10).count();
     let waiting = eventually("the first stage waiting", ROLLOUT_DEADLINE, || {
         poll_round(&server, &mut registers);
-        let status = rollout_status(&server);
+        let status = march_rollout_status(&server);
         (status["stage"]["state"] == "waiting"
             && status["stage"]["figures"]["downloaded"].as_u64() >= Some(first_share as u64 / 2))
         .then_some(status)
@@ -256,16 +242,16 @@ fn paused_freezes_the_stage_and_its_clock() {
     let clock = fixture.test_clock();
     let server = start(&fixture, &[]);
     eventually("the stage recorded", DEADLINE, || {
-        rollout_status(&server)["stage"]["since"].as_u64()
+        march_rollout_status(&server)["stage"]["since"].as_u64()
     });
     clock.advance(Duration::from_secs(3600));
     // Two watch rounds on: still stage 1, its soak untouched.
     let status = eventually("a round after the clock moved", DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         (s["stage"]["state"] == "paused").then_some(s)
     });
     std::thread::sleep(Duration::from_secs(4));
-    let status_later = rollout_status(&server);
+    let status_later = march_rollout_status(&server);
     assert_eq!(status_later["stage"]["number"], 1, "{status_later}");
     assert_eq!(status["stage"]["soak_s"], 30);
     assert!(
@@ -275,9 +261,9 @@ fn paused_freezes_the_stage_and_its_clock() {
     // Unpaused, the clock goes on from where it stood: 30 s more, then stage 2. The
     // watch's thaw moves `since` on by the pause.
     let paused_since = status_later["stage"]["since"].as_u64();
-    fixture.write("firmware/20250301/meta.yaml", meta(rollout));
+    fixture.write("firmware/20250301/meta.yaml", march_meta(rollout));
     eventually("thawed", DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         (s["stage"]["state"] == "soaking" && s["stage"]["since"].as_u64() > paused_since)
             .then_some(())
     });
@@ -299,7 +285,7 @@ fn stage_n_forces_once_and_a_restart_keeps_the_stage_and_its_clock() {
     eventually("stage 3", ROLLOUT_DEADLINE, || {
         (stage_of(&server) == 3).then_some(())
     });
-    let since = rollout_status(&server)["stage"]["since"]
+    let since = march_rollout_status(&server)["stage"]["since"]
         .as_u64()
         .expect("since");
     std::thread::sleep(Duration::from_secs(5));
@@ -314,7 +300,7 @@ fn stage_n_forces_once_and_a_restart_keeps_the_stage_and_its_clock() {
     assert!(server.terminate(DEADLINE));
     let server = start(&fixture, &[]);
     let status = eventually("the stage after the restart", DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         s["stage"]["since"].as_u64().map(|_| s)
     });
     assert_eq!(status["stage"]["number"], 3, "{status}");
@@ -339,16 +325,16 @@ fn a_release_withdrawn_and_published_again_starts_from_its_first_stage() {
     let aside = fixture.path("20250301-withdrawn");
     std::fs::rename(&folder, &aside).expect("withdraw");
     eventually("the release gone", DEADLINE, || {
-        rollout_status(&server).is_null().then_some(())
+        march_rollout_status(&server).is_null().then_some(())
     });
     eventually("its withdrawal in the history", DEADLINE, || {
         (!history_of(&server, "withdrawn").is_empty()).then_some(())
     });
     // Published again without `stage:`: stage 1 again, whatever the old record said.
-    std::fs::write(aside.join("meta.yaml"), meta(stages)).expect("meta");
+    std::fs::write(aside.join("meta.yaml"), march_meta(stages)).expect("meta");
     std::fs::rename(&aside, &folder).expect("publish again");
     let status = eventually("the release back at stage 1", ROLLOUT_DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         (s["stage"]["number"] == 1 && s["stage"]["since"].is_u64()).then_some(s)
     });
     assert_eq!(status["percent"], 0, "{status}");
@@ -363,7 +349,7 @@ fn a_halt_stored_before_the_upgrade_stays() {
     let fixture = deployment("percent: 10\nhalt_when_stuck_percent: 5");
     let mut server = start(&fixture, &[]);
     eventually("the rollout shown", DEADLINE, || {
-        rollout_status(&server).get("state").map(|_| ())
+        march_rollout_status(&server).get("state").map(|_| ())
     });
     assert!(server.terminate(DEADLINE));
     let db = rusqlite::Connection::open(fixture.path("inventory.sqlite")).expect("inventory");
@@ -376,7 +362,7 @@ fn a_halt_stored_before_the_upgrade_stays() {
     drop(db);
     let server = start(&fixture, &[]);
     std::thread::sleep(Duration::from_secs(5));
-    let status = rollout_status(&server);
+    let status = march_rollout_status(&server);
     assert_eq!(status["state"], "halted", "{status}");
 }
 
@@ -388,7 +374,7 @@ fn two_instances_on_one_postgresql_advance_once() {
     let fixture = Fixture::new();
     fixture.write_config(&format!("settle_ms: 0\ninventory: {}\n", postgres.url()));
     fixture.release("20250101", None);
-    fixture.release("20250301", Some(&meta(THREE_STAGES)));
+    fixture.release("20250301", Some(&march_meta(THREE_STAGES)));
     let a = start(&fixture, &[]);
     let b = start(&fixture, &[]);
     let mut registers = fleet(200, 0);
@@ -419,11 +405,11 @@ fn without_an_inventory_stages_wait_and_stage_n_still_forces() {
     let fixture = Fixture::new();
     fixture.write_config("settle_ms: 0\ninventory: off\n");
     fixture.release("20250101", None);
-    fixture.release("20250301", Some(&meta(rollout)));
+    fixture.release("20250301", Some(&march_meta(rollout)));
     let server = start(&fixture, &[]);
     let mut registers = fleet(5, 0);
     let status = eventually("waiting", DEADLINE, || {
-        let s = rollout_status(&server);
+        let s = march_rollout_status(&server);
         (s["stage"]["state"] == "waiting").then_some(s)
     });
     assert!(
@@ -436,7 +422,7 @@ fn without_an_inventory_stages_wait_and_stage_n_still_forces() {
     assert!(registers.iter().all(|r| !r.downloaded), "stage 1 admits 0%");
     fixture.write(
         "firmware/20250301/meta.yaml",
-        meta(&format!("{rollout}\nstage: 2")),
+        march_meta(&format!("{rollout}\nstage: 2")),
     );
     eventually("stage 2", DEADLINE, || {
         (stage_of(&server) == 2).then_some(())

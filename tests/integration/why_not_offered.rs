@@ -11,25 +11,11 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::common::{admin, admin_addr, eventually, raw_request, Fixture, Server, DEADLINE};
+use crate::common::march_rollout::{march_meta, march_rollout_status, march_under_rollout};
+use crate::common::{admin_addr, eventually, raw_request, Fixture, Server, DEADLINE};
 
-const CONFIG: &str = "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\n";
 /// Registers on 20250101, the release everyone has: only 20250301 is newer.
 const ON_JANUARY: &str = "1.1.2025";
-
-/// The default line with 20250101 (everyone) and 20250301 under `rollout`.
-fn deployment(rollout: &str) -> Fixture {
-    let fixture = Fixture::new();
-    fixture.write_config(CONFIG);
-    fixture.release("20250101", None);
-    fixture.release("20250301", Some(&meta(rollout)));
-    fixture
-}
-
-fn meta(rollout: &str) -> String {
-    let indented: String = rollout.lines().map(|l| format!("  {l}\n")).collect();
-    format!("description: \"March\"\nrollout:\n{indented}")
-}
 
 fn start(fixture: &Fixture, args: &[&str], envs: &[(&str, &str)]) -> Server {
     let mut all = vec!["--admin-listen", "127.0.0.1:0"];
@@ -98,23 +84,13 @@ fn bucket(address: &str) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % 100
 }
 
-fn rollout_status(server: &Server) -> serde_json::Value {
-    admin(server, "/status").json()["rollouts"]
-        .as_array()
-        .expect("rollouts")
-        .iter()
-        .find(|r| r["version"] == 20250301)
-        .cloned()
-        .unwrap_or(serde_json::Value::Null)
-}
-
 const THREE_STAGES: &str =
     "stages:\n  - {percent: 10, soak: 1h, min_updated: 0, success_percent: 0}\n  \
      - {percent: 50, soak: 1h, min_updated: 0, success_percent: 0}\n  - {percent: 100}";
 
 #[test]
 fn a_register_kept_by_its_bucket_is_told_so_and_admitted_once_the_stage_advances() {
-    let fixture = deployment(THREE_STAGES);
+    let fixture = march_under_rollout(THREE_STAGES);
     let clock = fixture.test_clock();
     let server = start(&fixture, &[], &[]);
     // A register whose bucket the first stage (below 10) leaves out and the second takes.
@@ -125,7 +101,7 @@ fn a_register_kept_by_its_bucket_is_told_so_and_admitted_once_the_stage_advances
     let b = bucket(&address);
     assert_eq!(check_in(&server, &address, ON_JANUARY), 0);
     eventually("stage 1 recorded", DEADLINE, || {
-        (rollout_status(&server)["stage"]["since"].is_u64()).then_some(())
+        (march_rollout_status(&server)["stage"]["since"].is_u64()).then_some(())
     });
 
     let why1 = why(&server, &address);
@@ -163,7 +139,7 @@ fn a_register_kept_by_its_bucket_is_told_so_and_admitted_once_the_stage_advances
     // The soak passes on the server's clock; the watch starts stage 2 (below 50).
     clock.advance(Duration::from_secs(3601));
     eventually("stage 2", DEADLINE, || {
-        (rollout_status(&server)["stage"]["number"] == 2).then_some(())
+        (march_rollout_status(&server)["stage"]["number"] == 2).then_some(())
     });
     let why2 = why(&server, &address);
     assert_eq!(why2["code"], "not_admitted", "{why2}");
@@ -182,7 +158,7 @@ fn a_register_kept_by_its_bucket_is_told_so_and_admitted_once_the_stage_advances
         "the HTML says it"
     );
     // Asking the page admitted nobody: the register is admitted by its own check.
-    assert_eq!(rollout_status(&server)["admitted"], 0);
+    assert_eq!(march_rollout_status(&server)["admitted"], 0);
     assert_eq!(check_in(&server, &address, ON_JANUARY), 20250301);
     let why3 = why(&server, &address);
     assert_eq!(why3["code"], "offered", "{why3}");
@@ -198,7 +174,7 @@ fn a_register_outside_the_window_is_told_the_window_and_the_local_time() {
         (now + chrono::Duration::hours(2)).format("%H:%M"),
         (now + chrono::Duration::hours(3)).format("%H:%M")
     );
-    let fixture = deployment(&format!("window: \"{window}\""));
+    let fixture = march_under_rollout(&format!("window: \"{window}\""));
     let clock = fixture.test_clock();
     let server = start(&fixture, &[], &[("TZ", "UTC")]);
     assert_eq!(check_in(&server, "10.8.0.1", ON_JANUARY), 0);
@@ -243,7 +219,7 @@ fn a_register_outside_the_window_is_told_the_window_and_the_local_time() {
 
 #[test]
 fn a_register_held_by_the_hourly_cap_is_told_the_cap_and_the_hours_count() {
-    let fixture = deployment("max_new_per_hour: 1");
+    let fixture = march_under_rollout("max_new_per_hour: 1");
     let clock = fixture.test_clock();
     let server = start(&fixture, &[], &[]);
     assert_eq!(check_in(&server, "10.9.0.1", ON_JANUARY), 20250301);
@@ -281,7 +257,7 @@ fn a_register_held_by_the_hourly_cap_is_told_the_cap_and_the_hours_count() {
 
 #[test]
 fn a_register_of_a_halted_rollout_is_told_the_stuck_share_and_how_to_resume() {
-    let fixture = deployment("halt_when_stuck_percent: 5");
+    let fixture = march_under_rollout("halt_when_stuck_percent: 5");
     let clock = fixture.test_clock();
     let server = start(&fixture, &["--stuck-after-s", "3600"], &[]);
     // 20 registers take the release, download it in full and never come back updated.
@@ -293,7 +269,9 @@ fn a_register_of_a_halted_rollout_is_told_the_stuck_share_and_how_to_resume() {
     }
     clock.advance(Duration::from_secs(3601));
     eventually("the rollout halted", Duration::from_secs(30), || {
-        rollout_status(&server)["halted"].is_object().then_some(())
+        march_rollout_status(&server)["halted"]
+            .is_object()
+            .then_some(())
     });
     assert_eq!(check_in(&server, "10.10.1.1", ON_JANUARY), 0);
 
@@ -320,7 +298,7 @@ fn a_register_of_a_halted_rollout_is_told_the_stuck_share_and_how_to_resume() {
     // The edit it names resumes the rollout, and the page says so.
     fixture.write(
         "firmware/20250301/meta.yaml",
-        meta("halt_when_stuck_percent: 5\npaused: false"),
+        march_meta("halt_when_stuck_percent: 5\npaused: false"),
     );
     eventually("the rollout resumed on the page", DEADLINE, || {
         (self::why(&server, "10.10.1.1")["kept_by"]["code"] == "admitted_at_next_check")
@@ -330,7 +308,7 @@ fn a_register_of_a_halted_rollout_is_told_the_stuck_share_and_how_to_resume() {
 
 #[test]
 fn a_register_of_a_paused_rollout_is_told_it_is_paused() {
-    let fixture = deployment("paused: true");
+    let fixture = march_under_rollout("paused: true");
     let server = start(&fixture, &[], &[]);
     assert_eq!(check_in(&server, "10.11.0.1", ON_JANUARY), 0);
     let why = why(&server, "10.11.0.1");
@@ -351,19 +329,19 @@ fn a_register_of_a_paused_rollout_is_told_it_is_paused() {
 
 #[test]
 fn a_register_waiting_for_a_stage_that_lacks_confirmations_is_told_what_it_lacks() {
-    let fixture = deployment(
+    let fixture = march_under_rollout(
         "stages:\n  - {percent: 0, soak: 1h, min_updated: 1, success_percent: 90}\n  - {percent: 100}",
     );
     let clock = fixture.test_clock();
     let server = start(&fixture, &[], &[]);
     assert_eq!(check_in(&server, "10.12.0.1", ON_JANUARY), 0);
     eventually("stage 1 recorded", DEADLINE, || {
-        (rollout_status(&server)["stage"]["since"].is_u64()).then_some(())
+        (march_rollout_status(&server)["stage"]["since"].is_u64()).then_some(())
     });
     // Soaked, and nobody confirmed anything: the stage waits.
     clock.advance(Duration::from_secs(3601));
     eventually("stage 1 waiting", DEADLINE, || {
-        (rollout_status(&server)["stage"]["state"] == "waiting").then_some(())
+        (march_rollout_status(&server)["stage"]["state"] == "waiting").then_some(())
     });
     let why = why(&server, "10.12.0.1");
     let kept = &why["kept_by"];

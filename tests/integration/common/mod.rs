@@ -4,12 +4,14 @@
 //! path normalisation, no Host header, HTTP/1.0).
 #![allow(dead_code)]
 
+pub mod march_rollout;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -81,6 +83,17 @@ impl Fixture {
             fs::write(folder.join("meta.yaml"), meta).expect("meta");
         }
         folder
+    }
+
+    /// A source folder `incoming/<name>` beside firmware/, what `publish` is given: its two
+    /// files' bytes are derived from `seed`.
+    pub fn incoming_release(&self, name: &str, seed: &str) -> PathBuf {
+        let dir = self.path(&format!("incoming/{name}"));
+        fs::create_dir_all(&dir).expect("source");
+        for file in ["upd_app.bin", "upd_app_for_old_frs.bin"] {
+            fs::write(dir.join(file), firmware_bytes(seed, file)).expect("write");
+        }
+        dir
     }
 
     pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) {
@@ -185,6 +198,15 @@ pub fn admin_json(server: &Server, path: &str) -> serde_json::Value {
     let response = admin(server, path);
     assert_eq!(response.status, 200, "{path}: {}", response.text());
     response.json()
+}
+
+/// What a command printed: its standard output, then its error output.
+pub fn printed(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// `kkt-update-server check --config server.yaml` in `dir`: whether it passed, its report

@@ -7,9 +7,11 @@
 
 pub mod device_line;
 pub mod firmware_offer;
+pub mod folder_check;
 pub mod line_meta;
 pub mod lines;
 pub mod private_files;
+pub mod release;
 pub mod release_meta;
 pub mod releases;
 pub mod sample_release;
