@@ -5,7 +5,7 @@
 //! and the rollout projection's counts (`projection_reads`), over one small database
 //! interface (`db`, its
 //! errors in `db_error`, its rows read by column name in `row`, their values in `value`); the history's kinds are
-//! `history_kind`.
+//! `history_kind`; the audit trail's records are `audit_sql`.
 //! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
 //!
 //! Fleet memory: a persistent inventory of registers (by client address), what each was
@@ -25,6 +25,7 @@
 //! is logged once and shown on `/status`, the batch is kept (up to the inbox's size) and
 //! retried, and writing resumes when the store is back.
 
+pub mod audit_sql;
 pub mod db;
 pub mod db_error;
 pub mod device_detail_reads;
@@ -55,10 +56,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::audit::{AuditEntry, AuditRecord};
 use crate::config::InventorySetting;
 use crate::model::lang::fill;
 use crate::observe::writer_thread::join_within;
 use crate::platform::lock_recover::{CondvarRecover, LockRecover};
+pub use audit_sql::AuditHead;
 use db::{Db, Postgres, Sqlite};
 pub use event::Event;
 pub use history_kind::HistoryKind;
@@ -109,6 +112,9 @@ pub struct InventoryStatus {
     /// takes of the writer (50 ms): that address's only.
     pub limited: u64,
     pub waiting: u64,
+    /// The audit trail's newest record (seq and hash), as this process last wrote or read
+    /// it: what `audit verify --head` checks against.
+    pub audit_head: Option<AuditHead>,
 }
 
 #[derive(Default)]
@@ -127,6 +133,8 @@ struct Shared {
     dropped: AtomicU64,
     limited: AtomicU64,
     error: Mutex<Option<String>>,
+    /// The audit trail's newest record, as last appended or read by the writer.
+    audit_head: Mutex<Option<AuditHead>>,
     /// This process's name in the admissions it writes.
     instance: Box<str>,
 }
@@ -202,7 +210,10 @@ impl Inventory {
             .name("inventory".into())
             .spawn(move || {
                 let first = match open_store(&thread_settings.store) {
-                    Ok(db) => Some(db),
+                    Ok(mut db) => {
+                        read_audit_head(&shared, db.as_mut());
+                        Some(db)
+                    }
                     Err(e) => {
                         note_error(&shared, &thread_settings.store, format!("{e:#}"));
                         None
@@ -248,6 +259,37 @@ impl Inventory {
         self.shared.push(event);
     }
 
+    /// Records an operator's action or the server's decision in the audit trail: handed to
+    /// the writer (never waits, never fails the caller), dated now, chained and appended in
+    /// the writer's next transaction; the server then logs the new head. Nothing is kept
+    /// with `inventory: off`. For example, an admin endpoint after a withdraw:
+    ///
+    /// ```ignore
+    /// state.inventory.audit(AuditEntry::new(&operator.name, Action::Withdraw, "C.3/20250301", "withdrawn"));
+    /// ```
+    pub fn audit(&self, entry: AuditEntry) {
+        self.record(Event::Audit {
+            at: crate::model::clock::unix_now(),
+            entry,
+            once: false,
+        });
+    }
+
+    /// The same for a change seen on disk: every instance sharing the store sees it, and
+    /// the store records it once (`audit_sql::SAME_CHANGE_WITHIN`).
+    pub fn audit_seen_on_disk(&self, entry: AuditEntry) {
+        self.record(Event::Audit {
+            at: crate::model::clock::unix_now(),
+            entry,
+            once: true,
+        });
+    }
+
+    /// The audit trail's newest record, as this process last appended or read it.
+    pub fn audit_head(&self) -> Option<AuditHead> {
+        self.shared.audit_head.lock_recover().clone()
+    }
+
     pub fn status(&self) -> InventoryStatus {
         let error = self.shared.error.lock_recover().clone();
         InventoryStatus {
@@ -258,6 +300,7 @@ impl Inventory {
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             limited: self.shared.limited.load(Ordering::Relaxed),
             waiting: self.shared.inbox.lock_recover().events.len() as u64,
+            audit_head: self.audit_head(),
         }
     }
 
@@ -315,6 +358,7 @@ impl Shared {
             dropped: AtomicU64::new(0),
             limited: AtomicU64::new(0),
             error: Mutex::new(None),
+            audit_head: Mutex::new(None),
             instance: instance_name().into(),
         }
     }
@@ -452,7 +496,10 @@ impl Writer<'_> {
         if self.db.is_none() && (close || self.last_attempt.elapsed() >= RETRY_EVERY) {
             self.last_attempt = Instant::now();
             match open_store(&self.settings.store) {
-                Ok(opened) => self.db = Some(opened),
+                Ok(mut opened) => {
+                    read_audit_head(self.shared, opened.as_mut());
+                    self.db = Some(opened);
+                }
                 Err(e) => note_error(self.shared, &self.settings.store, format!("{e:#}")),
             }
         }
@@ -468,7 +515,10 @@ impl Writer<'_> {
         let mut done = 0;
         for chunk in self.pending.chunks(TRANSACTION_AT_MOST) {
             match writes::write(store.as_mut(), chunk, &shared.instance) {
-                Ok(()) => {
+                Ok(appended) => {
+                    for record in &appended {
+                        note_audit_head(shared, record);
+                    }
                     done += chunk.len();
                     shared
                         .written
@@ -509,7 +559,69 @@ impl Writer<'_> {
                 fill(words().cannot_prune, &[("why", &format!("{e:#}"))])
             ),
         }
+        let now = crate::model::clock::unix_now();
+        match db::in_transaction(store.as_mut(), |db| audit_sql::prune(db, before, now)) {
+            Ok(Some(checkpoint)) => {
+                let first = checkpoint.checkpoint().map_or(0, |(first, _)| first);
+                log::info!(
+                    "{}",
+                    fill(
+                        words().audit_pruned,
+                        &[
+                            ("first", &first),
+                            ("days", &days),
+                            ("seq", &checkpoint.seq),
+                            ("hash", &checkpoint.result),
+                        ]
+                    )
+                );
+                note_audit_head(self.shared, &checkpoint);
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!(
+                "{}",
+                fill(words().cannot_prune, &[("why", &format!("{e:#}"))])
+            ),
+        }
     }
+}
+
+/// Reads the trail's head when the store opens (`/status` shows it before any append).
+fn read_audit_head(shared: &Shared, db: &mut dyn Db) {
+    match audit_sql::head(db) {
+        Ok(head) => *shared.audit_head.lock_recover() = head,
+        Err(e) => log::warn!(
+            "{}",
+            fill(
+                words().cannot_write,
+                &[("store", &"audit"), ("why", &format!("{e:#}"))]
+            )
+        ),
+    }
+}
+
+/// Logs a record just appended, with the trail's new head (one line: what an operator
+/// keeps to check the trail against later), and shows the head on `/status`.
+fn note_audit_head(shared: &Shared, record: &AuditRecord) {
+    let head = crate::audit::hash(record);
+    log::info!(
+        "{}",
+        fill(
+            words().audit_appended,
+            &[
+                ("seq", &record.seq),
+                ("action", &record.action),
+                ("subject", &record.subject),
+                ("actor", &record.actor),
+                ("result", &record.result),
+                ("head", &head),
+            ]
+        )
+    );
+    *shared.audit_head.lock_recover() = Some(AuditHead {
+        seq: record.seq,
+        hash: head,
+    });
 }
 
 /// The inventory's log words in the operator's language (what `/status` shows of an

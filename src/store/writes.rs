@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
+use crate::audit::AuditRecord;
+use crate::store::audit_sql;
 use crate::store::db::{in_transaction, Db, Value};
 use crate::store::event::Event;
 use crate::store::history_kind::HistoryKind;
@@ -35,9 +37,24 @@ const BUILD_CHANGES_PAST_THE_BOUND: &str = "DELETE FROM history WHERE id IN \
      ORDER BY id DESC LIMIT $2 OFFSET $3)";
 
 /// Writes `events` in one transaction; `instance` names this server process in the
-/// admissions it writes.
-pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
-    in_transaction(db, |db| write_all(db, events, instance))
+/// admissions it writes. The audit records appended, in order (for the log's head line).
+pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<Vec<AuditRecord>> {
+    in_transaction(db, |db| {
+        write_all(db, events, instance)?;
+        append_audit(db, events)
+    })
+}
+
+/// The batch's audit records, last: the audit's lock (PostgreSQL) is then held only for
+/// them and the commit, not while the devices' records are written.
+fn append_audit(db: &mut dyn Db, events: &[Event]) -> Result<Vec<AuditRecord>> {
+    let mut appended = Vec::new();
+    for event in events {
+        if let Event::Audit { at, entry, once } = event {
+            appended.extend(audit_sql::append(db, entry, *at, *once)?);
+        }
+    }
+    Ok(appended)
 }
 
 /// What the writer last wrote of a device in this batch, so that a device polling many
@@ -69,6 +86,7 @@ fn write_all(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
             Event::Download { .. } => write_download(db, event, &repeats)?,
             Event::Admitted { .. } => write_admitted(db, event, instance)?,
             Event::History { .. } => write_history(db, event)?,
+            Event::Audit { .. } => {}
         }
     }
     batch.finish(db)

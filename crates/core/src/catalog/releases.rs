@@ -63,6 +63,10 @@ pub struct Release {
     pub floor: bool,
     /// In the order of `FIRMWARE_FILES`.
     pub files: [Arc<FirmwareFile>; 2],
+    /// Who published it, for the audit trail: `published_by` in its `meta.yaml` (the
+    /// `publish` command writes it), else the owner of its folder (none where that cannot
+    /// be told simply: Windows).
+    pub published_by: Option<String>,
 }
 
 impl Release {
@@ -602,6 +606,9 @@ fn release_of(
         rollout: meta.rollout,
         floor: meta.floor,
         files: [upd_app, upd_app_old],
+        published_by: meta
+            .published_by
+            .or_else(|| kkt_platform::process_user::owner_of(path)),
     })))
 }
 
