@@ -186,7 +186,8 @@ fn readiness(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
 /// once it is done.
 async fn reload(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     let before = state.reload_count();
-    state.reload_requested.notify_one();
+    // The operator's name once the request knows it (operators: roles and tokens).
+    state.request_reload("admin");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
         if state.reload_count() > before {

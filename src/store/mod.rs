@@ -25,6 +25,7 @@
 //! is logged once and shown on `/status`, the batch is kept (up to the inbox's size) and
 //! retried, and writing resumes when the store is back.
 
+pub mod audit_events;
 pub mod audit_sql;
 pub mod db;
 pub mod db_error;
