@@ -46,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             })),
     );
     inventory_routes::configure(cfg);
+    crate::admin::audit_routes::configure(cfg);
     cfg.default_service(web::to(|req: HttpRequest| async move {
         Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string()))
     }));
