@@ -74,6 +74,9 @@ const QUEUE: usize = 100_000;
 /// milliseconds: a write takes about as long as the records of one beat take to write),
 /// hence README's "kill -9 loses at most the last 200 ms", with room for a slow write.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// Audit records kept waiting while the trail cannot be appended to; past this the oldest
+/// are dropped (counted as `dropped`, and logged).
+const AUDIT_WAITING_MAX: usize = 10_000;
 /// Records one address may queue between two takes (at most 1,280 a second; fewer while
 /// writes take longer than the beat): a shop's registers behind one NAT address ask a few
 /// times a minute each; past this the address's records are dropped and counted as
@@ -425,6 +428,8 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         settings,
         db: first,
         pending: Vec::new(),
+        audit: Vec::new(),
+        audit_error: None,
         spare_counts: HashMap::new(),
         last_attempt: Instant::now(),
         last_prune: None,
@@ -434,12 +439,16 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         let close = writer.take();
         writer.open_when_due(close);
         writer.write_pending();
+        writer.append_audit();
         writer.prune_when_due();
         if close {
-            if !writer.pending.is_empty() {
+            if !writer.pending.is_empty() || !writer.audit.is_empty() {
                 log::warn!(
                     "{}",
-                    fill(words().records_lost, &[("count", &writer.pending.len())])
+                    fill(
+                        words().records_lost,
+                        &[("count", &(writer.pending.len() + writer.audit.len()))]
+                    )
                 );
             }
             return;
@@ -455,6 +464,10 @@ struct Writer<'a> {
     db: Option<Box<dyn Db>>,
     /// Taken from the inbox, not yet written.
     pending: Vec<Event>,
+    /// Audit records taken from the inbox, not yet appended (in their own transaction).
+    audit: Vec<Event>,
+    /// Why the trail cannot be appended to, while it cannot (logged once).
+    audit_error: Option<String>,
     spare_counts: HashMap<IpAddr, u32>,
     last_attempt: Instant,
     last_prune: Option<Instant>,
@@ -483,6 +496,22 @@ impl Writer<'_> {
             shared.take(&mut inbox, &mut self.pending, &mut self.spare_counts);
             inbox.close
         };
+        if self
+            .pending
+            .iter()
+            .any(|e| matches!(e, Event::Audit { .. }))
+        {
+            let (audit, rest): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.pending)
+                .into_iter()
+                .partition(|e| matches!(e, Event::Audit { .. }));
+            self.pending = rest;
+            self.audit.extend(audit);
+            if self.audit.len() > AUDIT_WAITING_MAX {
+                let over = self.audit.len() - AUDIT_WAITING_MAX;
+                self.audit.drain(..over);
+                shared.dropped.fetch_add(over as u64, Ordering::Relaxed);
+            }
+        }
         // Cleared outside the lock: the request path never waits for it. (Clearing sweeps
         // the whole allocation, which a burst of addresses may have made large: not when
         // there is nothing to clear, 20 times a second while idle.)
@@ -516,10 +545,7 @@ impl Writer<'_> {
         let mut done = 0;
         for chunk in self.pending.chunks(TRANSACTION_AT_MOST) {
             match writes::write(store.as_mut(), chunk, &shared.instance) {
-                Ok(appended) => {
-                    for record in &appended {
-                        note_audit_head(shared, record);
-                    }
+                Ok(()) => {
                     done += chunk.len();
                     shared
                         .written
@@ -536,6 +562,42 @@ impl Writer<'_> {
             }
         }
         self.pending.drain(..done);
+    }
+
+    /// Appends the waiting audit records in a transaction of their own; logs each with the
+    /// new head. A failure keeps them for the next beat and is logged once, and never holds
+    /// back the devices' records.
+    fn append_audit(&mut self) {
+        let Some(store) = self.db.as_mut() else {
+            return;
+        };
+        if self.audit.is_empty() {
+            return;
+        }
+        match writes::append_audit(store.as_mut(), &self.audit) {
+            Ok(appended) => {
+                for record in &appended {
+                    note_audit_head(self.shared, record);
+                }
+                self.audit.clear();
+                if self.audit_error.take().is_some() {
+                    log::info!("{}", fill(words().writing_again, &[("store", &"audit")]));
+                }
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                if self.audit_error.as_ref() != Some(&why) {
+                    log::error!(
+                        "{}",
+                        fill(
+                            words().audit_failing,
+                            &[("count", &self.audit.len()), ("why", &why)]
+                        )
+                    );
+                    self.audit_error = Some(why);
+                }
+            }
+        }
     }
 
     /// Prunes what is past the retention, once an hour (and first when the store opens).

@@ -37,24 +37,24 @@ const BUILD_CHANGES_PAST_THE_BOUND: &str = "DELETE FROM history WHERE id IN \
      ORDER BY id DESC LIMIT $2 OFFSET $3)";
 
 /// Writes `events` in one transaction; `instance` names this server process in the
-/// admissions it writes. The audit records appended, in order (for the log's head line).
-pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<Vec<AuditRecord>> {
-    in_transaction(db, |db| {
-        write_all(db, events, instance)?;
-        append_audit(db, events)
-    })
+/// admissions it writes. Audit records are not written here (`append_audit`).
+pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
+    in_transaction(db, |db| write_all(db, events, instance))
 }
 
-/// The batch's audit records, last: the audit's lock (PostgreSQL) is then held only for
-/// them and the commit, not while the devices' records are written.
-fn append_audit(db: &mut dyn Db, events: &[Event]) -> Result<Vec<AuditRecord>> {
-    let mut appended = Vec::new();
-    for event in events {
-        if let Event::Audit { at, entry, once } = event {
-            appended.extend(audit_sql::append(db, entry, *at, *once)?);
+/// Appends the audit records among `events`, in order, in one transaction of their own:
+/// a trail that cannot be appended to (a record edited by hand so that it no longer reads)
+/// holds back only the trail, never the devices' records. The records appended.
+pub fn append_audit(db: &mut dyn Db, events: &[Event]) -> Result<Vec<AuditRecord>> {
+    in_transaction(db, |db| {
+        let mut appended = Vec::new();
+        for event in events {
+            if let Event::Audit { at, entry, once } = event {
+                appended.extend(audit_sql::append(db, entry, *at, *once)?);
+            }
         }
-    }
-    Ok(appended)
+        Ok(appended)
+    })
 }
 
 /// What the writer last wrote of a device in this batch, so that a device polling many

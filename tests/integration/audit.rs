@@ -334,3 +334,87 @@ fn a_prune_leaves_a_checkpoint_and_the_chain_still_verifies() {
     let (ok, text) = verify(&fixture, Some(&head));
     assert!(ok, "{text}");
 }
+
+/// Two instances sharing PostgreSQL (and one firmware_dir) append at once: one chain, no
+/// fork, every reload recorded; a release both see appear is recorded once.
+#[test]
+fn two_instances_on_postgres_keep_one_chain() {
+    let Some(pg) = crate::inventory_postgres::start_postgres() else {
+        return;
+    };
+    let fixture = Fixture::new();
+    fixture.write_config(&format!("settle_ms: 0\ninventory: \"{}\"\n", pg.url()));
+    fixture.release("20250101", None);
+    let a = start(&fixture);
+    let b = start(&fixture);
+    const EACH: usize = 15;
+    std::thread::scope(|scope| {
+        for server in [&a, &b] {
+            scope.spawn(move || {
+                for _ in 0..EACH {
+                    assert_eq!(post_reload(server), 200);
+                }
+            });
+        }
+    });
+    fixture.release("20250301", None);
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let records = eventually("every reload and the publish", DEADLINE, || {
+        let records = listed(&a);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{records:?}\n{}\n{}",
+            a.log(),
+            b.log()
+        );
+        let reloads = records.iter().filter(|r| r.2 == "trigger request").count();
+        let published = records.iter().any(|r| r.1 == "publish");
+        (reloads == 2 * EACH && published).then_some(records)
+    });
+    // Give the slower instance its rescan, then count the publishes.
+    eventually("both instances serve it", DEADLINE, || {
+        (common::offered(&a) == 20250301 && common::offered(&b) == 20250301).then_some(())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let publishes = listed(&a)
+        .iter()
+        .filter(|r| r.1 == "publish" && r.2 == "20250301")
+        .count();
+    assert_eq!(publishes, 1, "{records:?}");
+    let (ok, text) = verify(&fixture, Some(&last_logged_head(&b)));
+    assert!(ok, "{text}");
+    let (ok, text) = verify(&fixture, Some(&last_logged_head(&a)));
+    assert!(ok, "{text}");
+}
+
+/// A record edited by hand so that it no longer reads holds back only the trail: devices'
+/// records are still written, and the trail's failure is said in the log.
+#[test]
+fn an_unreadable_record_holds_back_only_the_trail() {
+    let fixture = deployment("");
+    let mut server = start(&fixture);
+    assert_eq!(post_reload(&server), 200);
+    eventually("a record", DEADLINE, || {
+        (!listed(&server).is_empty()).then_some(())
+    });
+    assert!(server.terminate(Duration::from_secs(10)));
+    sqlite(&fixture)
+        .execute("UPDATE audit SET at = 'yesterday'", [])
+        .unwrap();
+    let server = start(&fixture);
+    assert_eq!(post_reload(&server), 200);
+    server.check_firmware("1.1.2000");
+    eventually("the device written", DEADLINE, || {
+        (admin_json(&server, "/devices")["total"] == 1).then_some(())
+    });
+    assert!(
+        server.wait_for_log(
+            "audit: cannot append to the trail (1 records wait",
+            DEADLINE
+        ),
+        "{}",
+        server.log()
+    );
+    let (ok, text) = verify(&fixture, None);
+    assert!(!ok && text.contains("audit record 1"), "{text}");
+}

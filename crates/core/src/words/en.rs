@@ -723,5 +723,5 @@ pub static WATCH: WatchText = WatchText {
     // audit: the audit trail (branch audit).
     audit_appended: "audit: record {seq} ({action} {subject} by {actor}: {result}); head {head}",
     audit_pruned: "audit: pruned records before {first} (older than {days} days); checkpoint record {seq} carries {hash}",
-    audit_dropped: "audit: record not written ({action} {subject}): {why}",
+    audit_failing: "audit: cannot append to the trail ({count} records wait, retried): {why}",
 };

@@ -792,5 +792,5 @@ pub static WATCH: WatchText = WatchText {
     // audit: the audit trail (branch audit).
     audit_appended: "аудит: запись {seq} ({action} {subject}, кто: {actor}: {result}); вершина {head}",
     audit_pruned: "аудит: удалены записи до {first} (старше {days} дн.); контрольная точка — запись {seq}, хранит {hash}",
-    audit_dropped: "аудит: запись не сделана ({action} {subject}): {why}",
+    audit_failing: "аудит: не удаётся дописать журнал (ждут записей: {count}, повтор): {why}",
 };

@@ -51,5 +51,5 @@ pub struct WatchText {
     // audit: the audit trail (branch audit).
     pub audit_appended: &'static str,
     pub audit_pruned: &'static str,
-    pub audit_dropped: &'static str,
+    pub audit_failing: &'static str,
 }
