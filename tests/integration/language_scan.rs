@@ -166,7 +166,7 @@ fn a_misspelt_key_is_named_in_the_operators_language() {
     let ru = stdout(&run(&fixture, &["check"], &[("LANG", "ru_RU.UTF-8")]));
     for said in [
         "meta.yaml: неизвестный ключ `critcal` (допустимы: `description`, `critical`, `sha256`, \
-         `rollout`, `floor`); возможно, имелось в виду `critical`?",
+         `rollout`, `floor`, `published_by`); возможно, имелось в виду `critical`?",
         "meta.yaml: неизвестный ключ `rollout.percnt` (допустимы: `pilot`, `percent`,",
         "line.yaml: неизвестный ключ `known_build` (допустимы: `description`, `known_builds`, \
          `critical_version`); возможно, имелось в виду `known_builds`?",
