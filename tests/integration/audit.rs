@@ -171,6 +171,28 @@ fn actions_are_recorded_with_their_actors_and_verify_finds_tampering() {
         .filter(|r| r.1 == "publish" && r.2 == "20250301");
     assert_eq!(publishes.count(), 1, "{records:?}");
 
+    // A third party's check, by the documented byte form: the JSON object of the seven
+    // fields, keys sorted, no whitespace (serde_json's map is sorted), hashed by sha256sum.
+    let answer = admin_json(&server, "/audit?limit=1000");
+    let listed_records = answer["records"].as_array().expect("records");
+    for (i, record) in listed_records.iter().enumerate() {
+        let mut fields = record.clone();
+        let own = fields
+            .as_object_mut()
+            .and_then(|o| o.remove("hash"))
+            .expect("a hash");
+        let bytes = serde_json::to_string(&fields).unwrap();
+        assert!(bytes.starts_with("{\"action\":"), "{bytes}");
+        assert_eq!(
+            own.as_str(),
+            Some(common::sha256(bytes.as_bytes()).as_str()),
+            "{bytes}"
+        );
+        if let Some(older) = listed_records.get(i + 1) {
+            assert_eq!(record["prev"], older["hash"], "chained");
+        }
+    }
+
     // /audit.csv: the formula is defused; the page shows the markup as text.
     let csv = common::admin(&server, "/audit.csv").text();
     assert!(
