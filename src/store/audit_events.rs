@@ -120,8 +120,13 @@ fn changed(entries: &mut Vec<AuditEntry>, key: &Key, previous: &Release, release
             rollout.to_string()
         })
     };
+    // `settings_id` is the rollout as written: an edit that changes no setting (adding
+    // `paused: false`, which resumes a halted rollout) is an edit all the same, unless the
+    // pause it toggled is what was recorded.
+    let written = |r: &Release| r.rollout.as_ref().map(|r| r.settings_id.clone());
+    let rewritten = written(previous) != written(release) && paused(previous) == paused(release);
     let now = unpaused(release);
-    if unpaused(previous) != now {
+    if unpaused(previous) != now || rewritten {
         let result = match now {
             Some(rollout) => format!("rollout now {rollout}"),
             None => "rollout removed: everyone is admitted".to_string(),

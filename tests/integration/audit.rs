@@ -149,7 +149,17 @@ fn actions_are_recorded_with_their_actors_and_verify_finds_tampering() {
         )),
     );
     fixture.release("20250501", None);
+    // A name that would forge a line of the log is one escaped line.
+    fixture.release(
+        "20250601",
+        Some("published_by: \"x\\n[2026-01-01T00:00:00Z INFO  forged] y\"\n"),
+    );
     let expected = [
+        (
+            "x\\n[2026-01-01T00:00:00Z INFO  forged] y",
+            "publish",
+            "20250601",
+        ),
         (me.as_str(), "publish", "20250301"),
         (me.as_str(), "withdraw", "20250301"),
         ("admin", "reload", "trigger request"),
@@ -165,6 +175,14 @@ fn actions_are_recorded_with_their_actors_and_verify_finds_tampering() {
         });
         found.then_some(records)
     });
+    assert!(
+        !server
+            .log()
+            .lines()
+            .any(|l| l.starts_with("[2026-01-01T00:00:00Z INFO  forged]")),
+        "{}",
+        server.log()
+    );
     // Each change is recorded once, however many rescans saw it.
     let publishes = records
         .iter()
@@ -439,4 +457,62 @@ fn an_unreadable_record_holds_back_only_the_trail() {
     );
     let (ok, text) = verify(&fixture, None);
     assert!(!ok && text.contains("audit record 1"), "{text}");
+}
+
+/// Edits seen on disk are recorded as what they are: `paused: true` a pause, its removal a
+/// resume, another rollout setting a rollout edit, new bytes under the same version (the
+/// `publish --replace` command) a replace; each by who the release names.
+#[test]
+fn edits_on_disk_are_recorded_as_their_actions() {
+    let fixture = deployment("");
+    let server = start(&fixture);
+    let me = os_user();
+    let src = source(&fixture, "20250301", "20250301");
+    let output = run(
+        &fixture,
+        Some(&server),
+        &["publish", src.to_str().unwrap(), "--rollout-percent", "10"],
+    );
+    assert!(output.status.success(), "{}", said(&output));
+    let meta_path = fixture.path("firmware/20250301/meta.yaml");
+    let written = std::fs::read_to_string(&meta_path).unwrap();
+    let wait_for = |action: &str, n: usize| {
+        eventually(&format!("{n} {action}"), DEADLINE, || {
+            let records = listed(&server);
+            let matching: Vec<_> = records.iter().filter(|r| r.1 == action).cloned().collect();
+            (matching.len() == n).then_some(matching)
+        })
+    };
+    wait_for("publish", 1);
+    std::fs::write(
+        &meta_path,
+        written.replace("percent: 10", "percent: 10\n  paused: true"),
+    )
+    .unwrap();
+    let paused = wait_for("pause", 1);
+    assert_eq!(paused[0], (me.clone(), "pause".into(), "20250301".into()));
+    std::fs::write(&meta_path, &written).unwrap();
+    wait_for("resume", 1);
+    std::fs::write(&meta_path, written.replace("percent: 10", "percent: 50")).unwrap();
+    wait_for("rollout_edit", 1);
+    let src = source(&fixture, "20250301-b", "20250301b");
+    let output = run(
+        &fixture,
+        Some(&server),
+        &[
+            "publish",
+            src.to_str().unwrap(),
+            "--version",
+            "20250301",
+            "--replace",
+            "--rollout-percent",
+            "50",
+        ],
+    );
+    assert!(output.status.success(), "{}", said(&output));
+    let replaced = wait_for("replace", 1);
+    assert_eq!(replaced[0].0, me);
+    // Pausing and resuming are not also counted as rollout edits, nor is new bytes under
+    // the same rollout.
+    assert_eq!(wait_for("rollout_edit", 1).len(), 1);
 }
