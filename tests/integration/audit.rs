@@ -115,9 +115,9 @@ fn last_logged_head(server: &Server) -> String {
     server
         .log()
         .lines()
+        .rev()
         .filter(|l| l.contains("audit: record "))
-        .filter_map(|l| l.rsplit("; head ").next())
-        .last()
+        .find_map(|l| l.rsplit("; head ").next())
         .expect("a head in the log")
         .trim()
         .to_string()
