@@ -69,6 +69,8 @@ pub struct AppState {
     reload_total: std::sync::atomic::AtomicUsize,
     /// `POST /reload` on the admin listener wakes the reloader through this.
     pub reload_requested: tokio::sync::Notify,
+    /// Who asked for the reload `reload_requested` wakes (the audit trail's actor).
+    reload_requester: Mutex<Option<String>>,
     /// A stop was requested: answers close their connection instead of keeping it alive.
     draining: AtomicBool,
     /// The TLS certificate serving, when native TLS is on (for `/status` and `/metrics`).
@@ -101,6 +103,7 @@ impl AppState {
             admissions: Admissions::default(),
             forecasts: Forecasts::default(),
             reload_requested: tokio::sync::Notify::new(),
+            reload_requester: Mutex::new(None),
             reload_total: std::sync::atomic::AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             certificates: std::sync::OnceLock::new(),
@@ -145,6 +148,21 @@ impl AppState {
 
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Asks the reloader for a reload on behalf of `operator` (its name goes to the audit
+    /// trail).
+    pub fn request_reload(&self, operator: &str) {
+        *self.reload_requester.lock_recover() = Some(operator.to_string());
+        self.reload_requested.notify_one();
+    }
+
+    /// Who asked for the reload being made ("admin" when nobody said).
+    pub fn take_reload_requester(&self) -> String {
+        self.reload_requester
+            .lock_recover()
+            .take()
+            .unwrap_or_else(|| "admin".to_string())
     }
 
     /// How many reloads were recorded since start (the history keeps only the last ones).

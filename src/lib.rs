@@ -20,7 +20,7 @@ pub mod store;
 
 // The wings that live in crates of their own (crates/), under the names the server's code
 // has always used: the compiler keeps them from using anything of the server.
-pub use kkt_core::{catalog, licenses, model, words};
+pub use kkt_core::{audit, catalog, licenses, model, words};
 pub use kkt_platform as platform;
 
 use std::process::ExitCode;
@@ -90,6 +90,9 @@ pub fn run() -> ExitCode {
             }
         },
         Command::Reload => reload(&config),
+        Command::Audit(config::cli::AuditAction::Verify { head }) => {
+            audit_verify(&config, head.as_deref())
+        }
         Command::Serve => serve(config, cli.args),
     }
 }
@@ -184,6 +187,25 @@ fn reload(config: &Config) -> ExitCode {
         }
         Err(error) => {
             eprintln!("kkt-update-server: {}", words::chain_in(&*error, lang));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `audit verify`: prints whether the trail's chain holds (standard output), or why it
+/// could not be read (standard error); fails unless it holds.
+fn audit_verify(config: &Config, head: Option<&str>) -> ExitCode {
+    let lang = model::lang::Lang::operator();
+    match commands::audit::verify_trail(config, head) {
+        Ok(outcome) => {
+            println!("{}", outcome.said(lang));
+            match outcome {
+                commands::audit::Outcome::Ok(_) => ExitCode::SUCCESS,
+                commands::audit::Outcome::Bad(_) => ExitCode::FAILURE,
+            }
+        }
+        Err(error) => {
+            eprintln!("kkt-update-server: {}", error.said(lang));
             ExitCode::FAILURE
         }
     }

@@ -1,5 +1,6 @@
 //! The operator's listener (`admin_listen`): the dashboard, `/status`, `/metrics`,
-//! `/healthz`, `/readyz`, the guard (token, Host, Origin), and `AdminError`.
+//! `/healthz`, `/readyz`, the audit trail (`audit_routes`), the guard (token, Host,
+//! Origin), and `AdminError`.
 //! May use `app_state` and everything below it; nothing uses it but start-up.
 
 pub mod access_guard;
@@ -7,6 +8,7 @@ pub mod admin_error;
 pub mod admission_reason;
 pub mod adoption_chart;
 pub mod attention;
+pub mod audit_routes;
 pub mod dashboard;
 pub mod device_page;
 pub mod exports;

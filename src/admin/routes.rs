@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             })),
     );
     inventory_routes::configure(cfg);
+    crate::admin::audit_routes::configure(cfg);
     cfg.default_service(web::to(|req: HttpRequest| async move {
         Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string()))
     }));
@@ -191,7 +192,8 @@ async fn reload(
 ) -> Result<HttpResponse, AdminError> {
     operator.require(Role::Admin)?;
     let before = state.reload_count();
-    state.reload_requested.notify_one();
+    // The operator's name once the request knows it (operators: roles and tokens).
+    state.request_reload("admin");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
         if state.reload_count() > before {

@@ -1,9 +1,11 @@
 //! The commands besides serving: `check` (validate like `nginx -t`), `reload` (ask the
 //! running server to rescan), `publish` and `withdraw` (write releases the safe way),
-//! `service` (install the Windows service), and
+//! `service` (install the Windows service), `audit verify` (check the audit trail's
+//! chain), and
 //! the small client the ones that talk to a running server share.
 //! May use every wing below the listeners; the server's own start-up is not one of them.
 
+pub mod audit;
 pub mod check;
 pub mod publish;
 pub mod reload;

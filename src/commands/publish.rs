@@ -269,6 +269,7 @@ fn meta_choices(args: &PublishArgs) -> Result<MetaChoices, PublishError> {
         floor: args.floor,
         rollout_percent,
         pilot: args.pilot.clone(),
+        published_by: Some(crate::platform::process_user::user_name()),
     })
 }
 

@@ -57,6 +57,22 @@ pub enum Command {
     /// The Windows service: install (starts at boot), uninstall, or run (what Windows starts)
     #[command(subcommand)]
     Service(ServiceAction),
+    /// The audit trail: `audit verify` checks its chain in the configured inventory
+    #[command(subcommand)]
+    Audit(AuditAction),
+}
+
+/// `kkt-update-server audit ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum AuditAction {
+    /// Check the audit trail's chain (read-only): "ok: N records, head H", or the first bad
+    /// record and why; exit code 1 when bad
+    Verify {
+        /// The last head the server logged ("audit: record N ...; head H"): records cut off
+        /// the end are found too
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+    },
 }
 
 /// `kkt-update-server service ...` (Windows).

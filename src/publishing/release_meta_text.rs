@@ -39,6 +39,9 @@ pub struct MetaChoices {
     pub floor: bool,
     pub rollout_percent: Option<u8>,
     pub pilot: Vec<String>,
+    /// Who publishes: written as `published_by:` (the audit trail's actor when the server
+    /// sees the release appear). The command gives its OS user; an upload, its operator.
+    pub published_by: Option<String>,
 }
 
 /// The text of `meta.yaml`, and the checked meta it parses to.
@@ -77,6 +80,9 @@ pub fn meta_text(
     }
     if choices.floor {
         map.insert(key("floor"), Value::Bool(true));
+    }
+    if let Some(who) = &choices.published_by {
+        map.insert(key("published_by"), Value::String(who.clone()));
     }
     let mut pins = Mapping::new();
     for (name, bytes) in FIRMWARE_FILES.iter().zip(files) {
@@ -138,11 +144,14 @@ mod tests {
             floor: true,
             rollout_percent: Some(10),
             pilot: vec!["10.20.0.0/16".into()],
+            published_by: Some("иванов".into()),
         };
-        let source = "description: old\nrollout:\n  window: \"22:00-06:00\"\n";
+        let source =
+            "description: old\npublished_by: someone else\nrollout:\n  window: \"22:00-06:00\"\n";
         let (text, meta) = meta_text(v(), Some(source), &choices, &files()).unwrap();
         assert_eq!(meta.description, "Плановое обновление");
         assert!(meta.critical && meta.floor);
+        assert_eq!(meta.published_by.as_deref(), Some("иванов"));
         assert!(text.contains("\nfloor: true\n"), "{text}");
         assert_eq!(meta.sha256[0], Some(Sha256::digest(b"new").into()));
         let rollout = meta.rollout.unwrap();

@@ -173,11 +173,37 @@ fn open_shelf(firmware: &SharedDir, line: &str) -> Result<SharedDir, WithdrawErr
         .map_err(|e| refused(e, &shelf_path))
 }
 
-/// Moves release `version` of `line` out of `firmware_dir`; where it went.
+/// The file a withdrawal leaves in the withdrawn folder: who withdrew it, one line (the
+/// audit trail's actor when the server sees the release go).
+pub const WITHDRAWN_BY: &str = "withdrawn_by";
+/// The longest `withdrawn_by` read back.
+const WITHDRAWN_BY_MAX: u64 = 256;
+/// Entries of a shelf looked at for the newest `withdrawn_by` of a version.
+const SHELF_ENTRIES_READ: usize = 4096;
+
+/// Moves release `version` of `line` out of `firmware_dir`, signed by the OS user this
+/// process runs as (the `withdraw` command); where it went.
 pub fn withdraw(
     firmware_dir: &Path,
     line: &str,
     version: Version,
+) -> Result<PathBuf, WithdrawError> {
+    withdraw_by(
+        firmware_dir,
+        line,
+        version,
+        &crate::platform::process_user::user_name(),
+    )
+}
+
+/// Moves release `version` of `line` out of `firmware_dir` and leaves `by` (who withdrew
+/// it: an OS user, an operator's name) in `withdrawn_by` inside it; where it went. A
+/// signature that cannot be written is logged, not a failure: the release is withdrawn.
+pub fn withdraw_by(
+    firmware_dir: &Path,
+    line: &str,
+    version: Version,
+    by: &str,
 ) -> Result<PathBuf, WithdrawError> {
     let line_path = line_folder(firmware_dir, line);
     let name = version.to_string();
@@ -214,7 +240,54 @@ pub fn withdraw(
     })?;
     let shelf = open_shelf(&firmware, line)?;
     let place = free_place(&shelf, version)?;
-    move_to_shelf(line_dir, &name, release, &shelf, &place, &folder)
+    let destination = move_to_shelf(line_dir, &name, release, &shelf, &place, &folder)?;
+    if let Err(e) = sign(&shelf, &place, by) {
+        log::warn!(
+            "cannot write {}: {e}",
+            destination.join(WITHDRAWN_BY).display()
+        );
+    }
+    Ok(destination)
+}
+
+/// Writes `withdrawn_by` into the withdrawn folder `place` on `shelf` (never through a
+/// link, never over an existing file).
+fn sign(shelf: &SharedDir, place: &str, by: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let folder = shelf.open_subdir(place)?;
+    let mut file = folder.create_file(WITHDRAWN_BY)?;
+    file.write_all(format!("{}\n", crate::model::one_line::escaped(by)).as_bytes())?;
+    file.sync_all()
+}
+
+/// Who withdrew release `version` of `line`, as its newest withdrawn copy on the shelf says
+/// (`withdrawn_by`): none when no copy says it. Reads a bounded number of shelf entries and
+/// a bounded file, never through a link.
+pub fn withdrawn_by(firmware_dir: &Path, line: &str, version: u32) -> Option<String> {
+    let top = firmware_dir.join(WITHDRAWN);
+    let shelf = if line == DEFAULT_LINE {
+        top
+    } else {
+        top.join(line)
+    };
+    let name = version.to_string();
+    let copy = |entry: &str| entry == name || entry.strip_prefix(&format!("{name}-")).is_some();
+    let newest = std::fs::read_dir(&shelf)
+        .ok()?
+        .take(SHELF_ENTRIES_READ)
+        .flatten()
+        .filter(|entry| entry.file_name().to_str().is_some_and(copy))
+        .filter_map(|entry| {
+            let signature = entry.path().join(WITHDRAWN_BY);
+            let metadata = std::fs::symlink_metadata(&signature).ok()?;
+            (metadata.is_file() && !std::fs::symlink_metadata(entry.path()).ok()?.is_symlink())
+                .then(|| (metadata.modified().ok(), signature))
+        })
+        .max_by_key(|(modified, _)| *modified)?;
+    let bytes = crate::platform::regular_file::read_regular(&newest.1, WITHDRAWN_BY_MAX).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let who = text.lines().next()?.trim();
+    (!who.is_empty()).then(|| who.to_string())
 }
 
 /// Withdrawn copies of one version the shelf takes: the search for a free name is bounded,

@@ -15,6 +15,7 @@ use log::{debug, error, info, warn};
 use tokio::sync::mpsc;
 
 use crate::app_state::{AppState, ReloadRecord, StaleConfig};
+use crate::audit::{Action, AuditEntry};
 use crate::catalog::snapshot::Snapshot;
 use crate::catalog::snapshot_report;
 use crate::catalog::write_ledger::WriteLedger;
@@ -24,6 +25,7 @@ use crate::model::clock;
 use crate::model::lang::{fill, Lang};
 use crate::platform::reload_signal::ReloadSignal;
 use crate::reload::watcher::{Change, FsWatcher, CHANNEL_SIZE};
+use crate::store::audit_events::audit_entries;
 use crate::store::release_events::release_events;
 use crate::words::cli::OperatorText;
 use crate::words::log::LogText;
@@ -203,6 +205,13 @@ impl Reloader {
         for event in release_events(Some(&previous), &snapshot, clock::unix_now()) {
             self.state.inventory.record(event);
         }
+        let firmware_dir = self.config.firmware_dir.clone();
+        let withdrawer = |line: &str, version: u32| {
+            crate::publishing::withdraw::withdrawn_by(&firmware_dir, line, version)
+        };
+        for entry in audit_entries(&previous, &snapshot, withdrawer) {
+            self.state.inventory.audit_seen_on_disk(entry);
+        }
         if let Some(watcher) = &mut self.watcher {
             watcher.sync(&self.config);
         }
@@ -241,6 +250,7 @@ impl Reloader {
     }
 
     fn record(&self, trigger: Trigger, outcome: String, ok: bool, started: Instant) {
+        self.audit(trigger, &outcome, ok);
         self.state.record_reload(ReloadRecord {
             at: clock::unix_now(),
             trigger: trigger.name(),
@@ -248,6 +258,32 @@ impl Reloader {
             ok,
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         });
+    }
+
+    /// The audit trail's record of a reload: every one an operator asked for (`POST
+    /// /reload`, SIGHUP), and those the server made by itself (a file changed, a folder
+    /// settled) that changed something or failed; a rescan that found nothing new is no
+    /// decision worth a record.
+    fn audit(&self, trigger: Trigger, outcome: &str, ok: bool) {
+        let asked = matches!(trigger, Trigger::Request | Trigger::Signal);
+        if !asked && ok && outcome == log_words().nothing_changed {
+            return;
+        }
+        let actor = match trigger {
+            Trigger::Request => self.state.take_reload_requester(),
+            _ => "server".to_string(),
+        };
+        let result = if ok {
+            format!("reloaded: {outcome}")
+        } else {
+            format!("kept the running state: {outcome}")
+        };
+        self.state.inventory.audit(AuditEntry::new(
+            &actor,
+            Action::Reload,
+            &format!("trigger {}", trigger.name()),
+            &result,
+        ));
     }
 
     /// Loads the configuration again; on failure keeps the running one (logged once) and

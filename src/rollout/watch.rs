@@ -28,6 +28,7 @@ use anyhow::Result;
 use log::{info, warn};
 
 use crate::app_state::AppState;
+use crate::audit::{Action, AuditEntry};
 use crate::catalog::device_line::{line_label, DEFAULT_LINE};
 use crate::catalog::releases::Release;
 use crate::catalog::snapshot::Snapshot;
@@ -181,7 +182,7 @@ fn tick(state: &AppState, db: &mut dyn Db, since: u64) -> Result<u64> {
         for release in line.releases.published() {
             let key = (line.name.to_string(), release.version.as_u32());
             let row = stored.get(&key).copied();
-            changed |= halt_or_resume(db, &key, release, row, now, stuck_after)?;
+            changed |= halt_or_resume(db, state, &key, release, row, now, stuck_after)?;
         }
     }
     let halts = if changed {
@@ -273,6 +274,9 @@ fn step_stages(
             if stage_sql::apply(db, key, record, &step, now, &detail)? {
                 let said = step_detail(rollout, record, &step, &figures, Lang::operator());
                 announce_step(key, &step, &said);
+                if let Some(action) = audited(&step) {
+                    audit(state, action, key, &detail);
+                }
             }
             stepped = true;
         }
@@ -407,6 +411,17 @@ fn step_detail(
     }
 }
 
+/// The audit trail's action for a step that the history records (an advance, a stage
+/// forced), none for the others.
+fn audited(step: &Step) -> Option<Action> {
+    match step {
+        Step::Advance { .. } => Some(Action::Advanced),
+        Step::Force { .. } => Some(Action::StageForced),
+        Step::Start(new) if new.forced != 0 => Some(Action::StageForced),
+        _ => None,
+    }
+}
+
 /// Logs a step that this instance made and that the history records.
 fn announce_step(key: &(String, u32), step: &Step, detail: &str) {
     let t = watch_words();
@@ -449,6 +464,7 @@ fn halt_reason(stuck: u64, finished: u64, threshold: u32, words: &'static Words)
 /// running one whose stuck share passed its threshold is halted. Whether it stored either.
 fn halt_or_resume(
     db: &mut dyn Db,
+    state: &AppState,
     key: &(String, u32),
     release: &Release,
     row: Option<&RolloutStateRow>,
@@ -486,7 +502,7 @@ fn halt_or_resume(
     }
     // Stored in English; each instance says it in its operator's language (`halts_of`).
     let detail = halt_reason(stuck, finished, threshold, Words::of(Lang::En));
-    rollout_sql::halt_rollout(
+    let halted = rollout_sql::halt_rollout(
         db,
         &RolloutStateRow {
             line: key.0.clone(),
@@ -494,12 +510,24 @@ fn halt_or_resume(
             counted_from,
             halted_at: Some(now),
             settings,
-            detail,
+            detail: detail.clone(),
             stuck,
             finished,
         },
     )?;
+    // Only the instance whose write halted it records it.
+    if halted {
+        audit(state, Action::Halt, key, &detail);
+    }
     Ok(true)
+}
+
+/// The audit trail's record of a decision the server made about the rollout of `key`.
+fn audit(state: &AppState, action: Action, key: &(String, u32), result: &str) {
+    let subject = crate::store::audit_events::subject(key);
+    state
+        .inventory
+        .audit(AuditEntry::new("server", action, &subject, result));
 }
 
 /// Logs each rollout halted or resumed since the last round (`before`: the halts then).

@@ -57,6 +57,24 @@ impl Sqlite {
         unicode_lower(&connection).map_err(|e| failed(true, e))?;
         Ok(Sqlite(connection))
     }
+
+    /// Opens an existing file for reading only (`audit verify`): nothing is created,
+    /// migrated or written, and a missing file is an error naming it.
+    pub fn open_read_only(path: &std::path::Path) -> DbResult<Sqlite> {
+        use rusqlite::OpenFlags;
+        let failed = |setting_up, source| DbError::Open {
+            path: path.to_path_buf(),
+            setting_up,
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection =
+            rusqlite::Connection::open_with_flags(path, flags).map_err(|e| failed(false, e))?;
+        connection
+            .execute_batch("PRAGMA busy_timeout = 5000;")
+            .map_err(|e| failed(true, e))?;
+        Ok(Sqlite(connection))
+    }
 }
 
 /// SQLite's `LOWER()` lowers ASCII letters only, so `LOWER(user_agent) LIKE '%касса%'`

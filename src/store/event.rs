@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::audit::AuditEntry;
 use crate::store::history_kind::HistoryKind;
 
 /// One thing that happened.
@@ -53,6 +54,14 @@ pub enum Event {
         version: Option<u32>,
         detail: String,
     },
+    /// A record of the audit trail: appended after the batch's other records, chained to
+    /// the newest. `once`: a change seen on disk, which every instance sharing the store
+    /// sees (`audit_sql::append` records it once).
+    Audit {
+        at: u64,
+        entry: AuditEntry,
+        once: bool,
+    },
 }
 
 impl Event {
@@ -64,7 +73,7 @@ impl Event {
             Event::CheckIn { address, .. }
             | Event::Serial { address, .. }
             | Event::Download { address, .. } => Some(*address),
-            Event::Admitted { .. } | Event::History { .. } => None,
+            Event::Admitted { .. } | Event::History { .. } | Event::Audit { .. } => None,
         }
     }
 }

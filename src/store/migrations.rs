@@ -42,6 +42,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0007_rollout_stages.sql"),
         include_str!("../../migrations/postgres/0007_rollout_stages.sql"),
     ),
+    (
+        8,
+        include_str!("../../migrations/sqlite/0008_audit.sql"),
+        include_str!("../../migrations/postgres/0008_audit.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several

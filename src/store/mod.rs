@@ -5,7 +5,7 @@
 //! and the rollout projection's counts (`projection_reads`), over one small database
 //! interface (`db`, its
 //! errors in `db_error`, its rows read by column name in `row`, their values in `value`); the history's kinds are
-//! `history_kind`.
+//! `history_kind`; the audit trail's records are `audit_sql`.
 //! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
 //!
 //! Fleet memory: a persistent inventory of registers (by client address), what each was
@@ -25,6 +25,8 @@
 //! is logged once and shown on `/status`, the batch is kept (up to the inbox's size) and
 //! retried, and writing resumes when the store is back.
 
+pub mod audit_events;
+pub mod audit_sql;
 pub mod db;
 pub mod db_error;
 pub mod device_detail_reads;
@@ -55,10 +57,12 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::audit::{AuditEntry, AuditRecord};
 use crate::config::InventorySetting;
 use crate::model::lang::fill;
 use crate::observe::writer_thread::join_within;
 use crate::platform::lock_recover::{CondvarRecover, LockRecover};
+pub use audit_sql::AuditHead;
 use db::{Db, Postgres, Sqlite};
 pub use event::Event;
 pub use history_kind::HistoryKind;
@@ -70,6 +74,9 @@ const QUEUE: usize = 100_000;
 /// milliseconds: a write takes about as long as the records of one beat take to write),
 /// hence README's "kill -9 loses at most the last 200 ms", with room for a slow write.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// Audit records kept waiting while the trail cannot be appended to; past this the oldest
+/// are dropped (counted as `dropped`, and logged).
+const AUDIT_WAITING_MAX: usize = 10_000;
 /// Records one address may queue between two takes (at most 1,280 a second; fewer while
 /// writes take longer than the beat): a shop's registers behind one NAT address ask a few
 /// times a minute each; past this the address's records are dropped and counted as
@@ -109,6 +116,9 @@ pub struct InventoryStatus {
     /// takes of the writer (50 ms): that address's only.
     pub limited: u64,
     pub waiting: u64,
+    /// The audit trail's newest record (seq and hash), as this process last wrote or read
+    /// it: what `audit verify --head` checks against.
+    pub audit_head: Option<AuditHead>,
 }
 
 #[derive(Default)]
@@ -127,6 +137,8 @@ struct Shared {
     dropped: AtomicU64,
     limited: AtomicU64,
     error: Mutex<Option<String>>,
+    /// The audit trail's newest record, as last appended or read by the writer.
+    audit_head: Mutex<Option<AuditHead>>,
     /// This process's name in the admissions it writes.
     instance: Box<str>,
 }
@@ -202,7 +214,10 @@ impl Inventory {
             .name("inventory".into())
             .spawn(move || {
                 let first = match open_store(&thread_settings.store) {
-                    Ok(db) => Some(db),
+                    Ok(mut db) => {
+                        read_audit_head(&shared, db.as_mut());
+                        Some(db)
+                    }
                     Err(e) => {
                         note_error(&shared, &thread_settings.store, format!("{e:#}"));
                         None
@@ -248,6 +263,37 @@ impl Inventory {
         self.shared.push(event);
     }
 
+    /// Records an operator's action or the server's decision in the audit trail: handed to
+    /// the writer (never waits, never fails the caller), dated now, chained and appended in
+    /// the writer's next transaction; the server then logs the new head. Nothing is kept
+    /// with `inventory: off`. For example, an admin endpoint after a withdraw:
+    ///
+    /// ```ignore
+    /// state.inventory.audit(AuditEntry::new(&operator.name, Action::Withdraw, "C.3/20250301", "withdrawn"));
+    /// ```
+    pub fn audit(&self, entry: AuditEntry) {
+        self.record(Event::Audit {
+            at: crate::model::clock::unix_now(),
+            entry,
+            once: false,
+        });
+    }
+
+    /// The same for a change seen on disk: every instance sharing the store sees it, and
+    /// the store records it once (`audit_sql::SAME_CHANGE_WITHIN`).
+    pub fn audit_seen_on_disk(&self, entry: AuditEntry) {
+        self.record(Event::Audit {
+            at: crate::model::clock::unix_now(),
+            entry,
+            once: true,
+        });
+    }
+
+    /// The audit trail's newest record, as this process last appended or read it.
+    pub fn audit_head(&self) -> Option<AuditHead> {
+        self.shared.audit_head.lock_recover().clone()
+    }
+
     pub fn status(&self) -> InventoryStatus {
         let error = self.shared.error.lock_recover().clone();
         InventoryStatus {
@@ -258,6 +304,7 @@ impl Inventory {
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             limited: self.shared.limited.load(Ordering::Relaxed),
             waiting: self.shared.inbox.lock_recover().events.len() as u64,
+            audit_head: self.audit_head(),
         }
     }
 
@@ -315,6 +362,7 @@ impl Shared {
             dropped: AtomicU64::new(0),
             limited: AtomicU64::new(0),
             error: Mutex::new(None),
+            audit_head: Mutex::new(None),
             instance: instance_name().into(),
         }
     }
@@ -380,6 +428,8 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         settings,
         db: first,
         pending: Vec::new(),
+        audit: Vec::new(),
+        audit_error: None,
         spare_counts: HashMap::new(),
         last_attempt: Instant::now(),
         last_prune: None,
@@ -389,12 +439,16 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         let close = writer.take();
         writer.open_when_due(close);
         writer.write_pending();
+        writer.append_audit();
         writer.prune_when_due();
         if close {
-            if !writer.pending.is_empty() {
+            if !writer.pending.is_empty() || !writer.audit.is_empty() {
                 log::warn!(
                     "{}",
-                    fill(words().records_lost, &[("count", &writer.pending.len())])
+                    fill(
+                        words().records_lost,
+                        &[("count", &(writer.pending.len() + writer.audit.len()))]
+                    )
                 );
             }
             return;
@@ -410,6 +464,10 @@ struct Writer<'a> {
     db: Option<Box<dyn Db>>,
     /// Taken from the inbox, not yet written.
     pending: Vec<Event>,
+    /// Audit records taken from the inbox, not yet appended (in their own transaction).
+    audit: Vec<Event>,
+    /// Why the trail cannot be appended to, while it cannot (logged once).
+    audit_error: Option<String>,
     spare_counts: HashMap<IpAddr, u32>,
     last_attempt: Instant,
     last_prune: Option<Instant>,
@@ -438,6 +496,22 @@ impl Writer<'_> {
             shared.take(&mut inbox, &mut self.pending, &mut self.spare_counts);
             inbox.close
         };
+        if self
+            .pending
+            .iter()
+            .any(|e| matches!(e, Event::Audit { .. }))
+        {
+            let (audit, rest): (Vec<Event>, Vec<Event>) = std::mem::take(&mut self.pending)
+                .into_iter()
+                .partition(|e| matches!(e, Event::Audit { .. }));
+            self.pending = rest;
+            self.audit.extend(audit);
+            if self.audit.len() > AUDIT_WAITING_MAX {
+                let over = self.audit.len() - AUDIT_WAITING_MAX;
+                self.audit.drain(..over);
+                shared.dropped.fetch_add(over as u64, Ordering::Relaxed);
+            }
+        }
         // Cleared outside the lock: the request path never waits for it. (Clearing sweeps
         // the whole allocation, which a burst of addresses may have made large: not when
         // there is nothing to clear, 20 times a second while idle.)
@@ -452,7 +526,10 @@ impl Writer<'_> {
         if self.db.is_none() && (close || self.last_attempt.elapsed() >= RETRY_EVERY) {
             self.last_attempt = Instant::now();
             match open_store(&self.settings.store) {
-                Ok(opened) => self.db = Some(opened),
+                Ok(mut opened) => {
+                    read_audit_head(self.shared, opened.as_mut());
+                    self.db = Some(opened);
+                }
                 Err(e) => note_error(self.shared, &self.settings.store, format!("{e:#}")),
             }
         }
@@ -487,6 +564,42 @@ impl Writer<'_> {
         self.pending.drain(..done);
     }
 
+    /// Appends the waiting audit records in a transaction of their own; logs each with the
+    /// new head. A failure keeps them for the next beat and is logged once, and never holds
+    /// back the devices' records.
+    fn append_audit(&mut self) {
+        let Some(store) = self.db.as_mut() else {
+            return;
+        };
+        if self.audit.is_empty() {
+            return;
+        }
+        match writes::append_audit(store.as_mut(), &self.audit) {
+            Ok(appended) => {
+                for record in &appended {
+                    note_audit_head(self.shared, record);
+                }
+                self.audit.clear();
+                if self.audit_error.take().is_some() {
+                    log::info!("{}", fill(words().writing_again, &[("store", &"audit")]));
+                }
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                if self.audit_error.as_ref() != Some(&why) {
+                    log::error!(
+                        "{}",
+                        fill(
+                            words().audit_failing,
+                            &[("count", &self.audit.len()), ("why", &why)]
+                        )
+                    );
+                    self.audit_error = Some(why);
+                }
+            }
+        }
+    }
+
     /// Prunes what is past the retention, once an hour (and first when the store opens).
     fn prune_when_due(&mut self) {
         let Some(store) = self.db.as_mut() else {
@@ -509,7 +622,69 @@ impl Writer<'_> {
                 fill(words().cannot_prune, &[("why", &format!("{e:#}"))])
             ),
         }
+        let now = crate::model::clock::unix_now();
+        match db::in_transaction(store.as_mut(), |db| audit_sql::prune(db, before, now)) {
+            Ok(Some(checkpoint)) => {
+                let first = checkpoint.checkpoint().map_or(0, |(first, _)| first);
+                log::info!(
+                    "{}",
+                    fill(
+                        words().audit_pruned,
+                        &[
+                            ("first", &first),
+                            ("days", &days),
+                            ("seq", &checkpoint.seq),
+                            ("hash", &checkpoint.result),
+                        ]
+                    )
+                );
+                note_audit_head(self.shared, &checkpoint);
+            }
+            Ok(None) => {}
+            Err(e) => log::warn!(
+                "{}",
+                fill(words().cannot_prune, &[("why", &format!("{e:#}"))])
+            ),
+        }
     }
+}
+
+/// Reads the trail's head when the store opens (`/status` shows it before any append).
+fn read_audit_head(shared: &Shared, db: &mut dyn Db) {
+    match audit_sql::head(db) {
+        Ok(head) => *shared.audit_head.lock_recover() = head,
+        Err(e) => log::warn!(
+            "{}",
+            fill(
+                words().cannot_write,
+                &[("store", &"audit"), ("why", &format!("{e:#}"))]
+            )
+        ),
+    }
+}
+
+/// Logs a record just appended, with the trail's new head (one line: what an operator
+/// keeps to check the trail against later), and shows the head on `/status`.
+fn note_audit_head(shared: &Shared, record: &AuditRecord) {
+    let head = crate::audit::hash(record);
+    log::info!(
+        "{}",
+        fill(
+            words().audit_appended,
+            &[
+                ("seq", &record.seq),
+                ("action", &record.action),
+                ("subject", &record.subject),
+                ("actor", &record.actor),
+                ("result", &record.result),
+                ("head", &head),
+            ]
+        )
+    );
+    *shared.audit_head.lock_recover() = Some(AuditHead {
+        seq: record.seq,
+        hash: head,
+    });
 }
 
 /// The inventory's log words in the operator's language (what `/status` shows of an

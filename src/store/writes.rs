@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use anyhow::Result;
 
+use crate::audit::AuditRecord;
+use crate::store::audit_sql;
 use crate::store::db::{in_transaction, Db, Value};
 use crate::store::event::Event;
 use crate::store::history_kind::HistoryKind;
@@ -35,9 +37,24 @@ const BUILD_CHANGES_PAST_THE_BOUND: &str = "DELETE FROM history WHERE id IN \
      ORDER BY id DESC LIMIT $2 OFFSET $3)";
 
 /// Writes `events` in one transaction; `instance` names this server process in the
-/// admissions it writes.
+/// admissions it writes. Audit records are not written here (`append_audit`).
 pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
     in_transaction(db, |db| write_all(db, events, instance))
+}
+
+/// Appends the audit records among `events`, in order, in one transaction of their own:
+/// a trail that cannot be appended to (a record edited by hand so that it no longer reads)
+/// holds back only the trail, never the devices' records. The records appended.
+pub fn append_audit(db: &mut dyn Db, events: &[Event]) -> Result<Vec<AuditRecord>> {
+    in_transaction(db, |db| {
+        let mut appended = Vec::new();
+        for event in events {
+            if let Event::Audit { at, entry, once } = event {
+                appended.extend(audit_sql::append(db, entry, *at, *once)?);
+            }
+        }
+        Ok(appended)
+    })
 }
 
 /// What the writer last wrote of a device in this batch, so that a device polling many
@@ -69,6 +86,7 @@ fn write_all(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
             Event::Download { .. } => write_download(db, event, &repeats)?,
             Event::Admitted { .. } => write_admitted(db, event, instance)?,
             Event::History { .. } => write_history(db, event)?,
+            Event::Audit { .. } => {}
         }
     }
     batch.finish(db)

@@ -31,6 +31,7 @@ use syn::visit::Visit;
 /// compiler keeps them from naming anything above.
 const SERVER_LEVELS: &[(&str, u32)] = &[
     ("model", 0),
+    ("audit", 0),
     ("platform", 0),
     ("licenses", 0),
     ("catalog", 0),
@@ -62,6 +63,7 @@ const CORE_LEVELS: &[(&str, u32)] = &[
     ("words", 1),
     ("licenses", 2),
     ("rollout", 2),
+    ("audit", 2),
     ("catalog", 3),
 ];
 

@@ -166,7 +166,7 @@ fn a_misspelt_key_is_named_in_the_operators_language() {
     let ru = stdout(&run(&fixture, &["check"], &[("LANG", "ru_RU.UTF-8")]));
     for said in [
         "meta.yaml: неизвестный ключ `critcal` (допустимы: `description`, `critical`, `sha256`, \
-         `rollout`, `floor`); возможно, имелось в виду `critical`?",
+         `rollout`, `floor`, `published_by`); возможно, имелось в виду `critical`?",
         "meta.yaml: неизвестный ключ `rollout.percnt` (допустимы: `pilot`, `percent`,",
         "line.yaml: неизвестный ключ `known_build` (допустимы: `description`, `known_builds`, \
          `critical_version`); возможно, имелось в виду `known_builds`?",
@@ -180,7 +180,7 @@ fn a_misspelt_key_is_named_in_the_operators_language() {
     let en = stdout(&run(&fixture, &["check"], &[("LANG", "C")]));
     for said in [
         "meta.yaml: unknown field `critcal`, expected one of `description`, `critical`, \
-         `sha256`, `rollout`, `floor` at line 1 column 1; did you mean `critical`?",
+         `sha256`, `rollout`, `floor`, `published_by` at line 1 column 1; did you mean `critical`?",
         "; did you mean `percent`?",
         "line.yaml: unknown field `known_build`, expected one of `description`, \
          `known_builds`, `critical_version` at line 1 column 1; did you mean `known_builds`?",

@@ -273,6 +273,19 @@ fn stuck_devices_halt_a_rollout_until_its_meta_yaml_is_edited() {
         kinds.contains(&"halted") && kinds.contains(&"resumed"),
         "{kinds:?}"
     );
+    // The audit trail: the halt, by the server; the edit that resumed it, as seen on disk.
+    let audit = admin(&server, "/audit").json();
+    let actions: Vec<(&str, &str)> = audit["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| Some((r["action"].as_str()?, r["actor"].as_str()?)))
+        .collect();
+    assert!(actions.contains(&("halt", "server")), "{actions:?}");
+    assert!(
+        actions.iter().any(|(action, _)| *action == "rollout_edit"),
+        "{actions:?}"
+    );
     assert!(server.wait_for_log(
         "the rollout of 20250301 (line (default)) is resumed",
         DEADLINE

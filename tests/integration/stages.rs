@@ -146,6 +146,19 @@ fn history_of(server: &Server, kind: &str) -> Vec<String> {
         .collect()
 }
 
+/// The actors of the audit trail's records of `action`, oldest first.
+fn audit_of(server: &Server, action: &str) -> Vec<String> {
+    let mut actors: Vec<String> = admin(server, "/audit?limit=1000").json()["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter(|r| r["action"] == action)
+        .filter_map(|r| r["actor"].as_str().map(String::from))
+        .collect();
+    actors.reverse();
+    actors
+}
+
 const THREE_STAGES: &str =
     "stages:\n  - {percent: 10, soak: 2s, min_updated: 3, success_percent: 90}\n  \
      - {percent: 50, soak: 2s, min_updated: 10, success_percent: 90}\n  - {percent: 100}\n\
@@ -296,6 +309,8 @@ fn stage_n_forces_once_and_a_restart_keeps_the_stage_and_its_clock() {
         forced[0].starts_with("stage 2 (10%) forced by stage: 2"),
         "{forced:?}"
     );
+    assert_eq!(audit_of(&server, "stage_forced"), ["server"]);
+    assert_eq!(audit_of(&server, "advanced"), ["server"]);
     // A restart mid-stage: the same stage, its clock from the same moment.
     assert!(server.terminate(DEADLINE));
     let server = start(&fixture, &[]);
@@ -394,6 +409,10 @@ fn two_instances_on_one_postgresql_advance_once() {
         2,
         "one advance per stage, by one instance: {advanced:?}"
     );
+    // The audit trail likewise: one record per advance, by the server.
+    eventually("the advances in the audit trail", DEADLINE, || {
+        (audit_of(&a, "advanced") == ["server", "server"]).then_some(())
+    });
 }
 
 /// With `inventory: off` the stage lives in memory: with no confirmations counted it never

@@ -212,6 +212,10 @@ fn mode_letters(mode: u32, is_dir: bool) -> String {
     text
 }
 
+/// The user's name (`process_user` names the OS user who published a release).
+#[cfg(unix)]
+pub(crate) use imp::user_name;
+
 /// The first of `candidates` (the folders and files a failed step needed, in the order
 /// worth telling) that refuses this process what the step needs, described; `None` when
 /// none can be told (none refuses now, or this system has no such permissions). Names that
@@ -294,7 +298,7 @@ mod imp {
     }
 
     /// The user's name from the system's user database, or the number when it has none.
-    fn user_name(uid: libc::uid_t) -> String {
+    pub(crate) fn user_name(uid: libc::uid_t) -> String {
         let mut buffer = vec![0 as libc::c_char; 16 * 1024];
         let mut entry = std::mem::MaybeUninit::<libc::passwd>::zeroed();
         let mut found: *mut libc::passwd = std::ptr::null_mut();

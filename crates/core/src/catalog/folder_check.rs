@@ -426,6 +426,9 @@ fn release_of(
         rollout: meta.rollout,
         floor: meta.floor,
         files: [upd_app, upd_app_old],
+        published_by: meta
+            .published_by
+            .or_else(|| kkt_platform::process_user::owner_of(path)),
     })))
 }
 

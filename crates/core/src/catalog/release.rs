@@ -41,6 +41,10 @@ pub struct Release {
     pub floor: bool,
     /// In the order of `FIRMWARE_FILES`.
     pub files: [Arc<FirmwareFile>; 2],
+    /// Who published it, for the audit trail: `published_by` in its `meta.yaml` (the
+    /// `publish` command writes it), else the owner of its folder (none where that cannot
+    /// be told simply: Windows).
+    pub published_by: Option<String>,
 }
 
 impl Release {

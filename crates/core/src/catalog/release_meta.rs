@@ -36,6 +36,9 @@ struct RawMeta {
     /// Read as any YAML value, so that `floor: yes please` is refused in our words (key,
     /// value, expected form) rather than the YAML parser's.
     floor: Option<serde_yaml::Value>,
+    /// Who published it: the OS user the `publish` command ran as (the audit trail's actor
+    /// for a release that appears on disk).
+    published_by: Option<String>,
 }
 
 /// The parser's refusal of `text`, with the unknown key the document (or its `rollout:`)
@@ -150,6 +153,8 @@ pub struct ReleaseMeta {
     /// `floor: true`: devices of the line built before this release must install it
     /// before anything newer.
     pub floor: bool,
+    /// `published_by:`, as written (the audit trail bounds and escapes it).
+    pub published_by: Option<String>,
 }
 
 impl ReleaseMeta {
@@ -161,6 +166,7 @@ impl ReleaseMeta {
             sha256: [None, None],
             rollout: None,
             floor: false,
+            published_by: None,
         }
     }
 
@@ -201,6 +207,7 @@ impl ReleaseMeta {
             sha256,
             rollout,
             floor,
+            published_by: raw.published_by.filter(|name| !name.trim().is_empty()),
         })
     }
 
@@ -307,6 +314,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("rollout.percent: 300"), "{error}");
+    }
+
+    #[test]
+    fn published_by_is_read_and_an_empty_one_is_none() {
+        let meta = ReleaseMeta::parse(v(), "published_by: ivanov\n").unwrap();
+        assert_eq!(meta.published_by.as_deref(), Some("ivanov"));
+        assert_eq!(
+            ReleaseMeta::parse(v(), "published_by: \"\"\n")
+                .unwrap()
+                .published_by,
+            None
+        );
+        assert_eq!(ReleaseMeta::parse(v(), "").unwrap().published_by, None);
     }
 
     #[test]

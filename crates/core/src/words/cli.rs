@@ -111,6 +111,18 @@ pub struct OperatorText {
     pub offer_floors_first: &'static str,
     // A rollout's `deadline`.
     pub rollout_deadline_invalid: &'static str,
+    // audit: the audit trail (branch audit).
+    pub audit_broken: &'static str,
+    pub audit_unknown_action: &'static str,
+    pub audit_bad_field: &'static str,
+    pub audit_missing: &'static str,
+    pub audit_edited: &'static str,
+    pub audit_unanchored: &'static str,
+    pub audit_head_not_found: &'static str,
+    pub audit_ok: &'static str,
+    pub audit_head_not_hash: &'static str,
+    pub audit_unreadable: &'static str,
+    pub audit_inventory_off: &'static str,
 }
 
 impl OperatorText {

@@ -139,6 +139,18 @@ pub static OPERATOR: OperatorText = OperatorText {
     publish_floor: "  floor: devices built before {version} install it before anything newer",
     offer_floors_first: "; devices below a floor install it first ({path})",
     rollout_deadline_invalid: "rollout.deadline: {value} is not a day (expected YYYY-MM-DD, like 2026-12-31)",
+    // audit: the audit trail (branch audit).
+    audit_broken: "audit record {seq} is bad: {why}",
+    audit_unknown_action: "its action {action} is not one the server records",
+    audit_bad_field: "its {field} is not as the server writes it (too long, more than one line, or not a hash)",
+    audit_missing: "it is missing, though a later record is stored (it was removed)",
+    audit_edited: "its bytes do not hash to the prev that record {next} carries (it was edited, or record {next}'s prev was)",
+    audit_unanchored: "the records before it are missing and no checkpoint says they were pruned",
+    audit_head_not_found: "the head {head} is no stored record's hash: records after {last} were removed, or the newest was edited",
+    audit_ok: "ok: {count} records, head {head}",
+    audit_head_not_hash: "--head {value} is not a hash (expected 64 lowercase hex digits, as the server logs it)",
+    audit_unreadable: "cannot read the audit trail from {store}: {why}",
+    audit_inventory_off: "the inventory is off (inventory: off in server.yaml): there is no audit trail to verify",
 };
 
 pub static DASHBOARD: Text = Text {
@@ -378,6 +390,15 @@ pub static PAGES: PageText = PageText {
     kept_hourly_cap_stage: "The hourly cap is reached: {admitted} admitted in the last hour, at most {cap} per hour at stage {stage} of {stages}.",
     kept_halted: "The rollout halted itself: {stuck} of the {finished} registers that downloaded it are stuck ({share}, above {threshold}). An edit of rollout: in its meta.yaml resumes it.",
     kept_admitted_at_next_check: "Nothing keeps it now: it is admitted at its next update check.",
+    // audit: the audit trail (branch audit).
+    audit_title: "Audit trail",
+    audit_seq: "No.",
+    audit_actor: "Who",
+    audit_action: "Action",
+    audit_subject: "What",
+    audit_result: "Result",
+    audit_head: "Newest hash (head):",
+    audit_verify_hint: "Check the chain with: kkt-update-server audit verify --head <hash>",
 };
 
 pub static LOG: LogText = LogText {
@@ -699,4 +720,8 @@ pub static WATCH: WatchText = WatchText {
     stages_unreadable: "inventory: cannot read the rollouts' stages: {why}",
     stages_failing: "rollout watch: cannot step the rollouts' stages: {why}; every stage \
                      stays where it stands until this is fixed",
+    // audit: the audit trail (branch audit).
+    audit_appended: "audit: record {seq} ({action} {subject} by {actor}: {result}); head {head}",
+    audit_pruned: "audit: pruned records before {first} (older than {days} days); checkpoint record {seq} carries {hash}",
+    audit_failing: "audit: cannot append to the trail ({count} records wait, retried): {why}",
 };

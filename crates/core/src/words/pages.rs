@@ -92,6 +92,15 @@ pub struct PageText {
     pub kept_hourly_cap_stage: &'static str,
     pub kept_halted: &'static str,
     pub kept_admitted_at_next_check: &'static str,
+    // audit: the audit trail (branch audit).
+    pub audit_title: &'static str,
+    pub audit_seq: &'static str,
+    pub audit_actor: &'static str,
+    pub audit_action: &'static str,
+    pub audit_subject: &'static str,
+    pub audit_result: &'static str,
+    pub audit_head: &'static str,
+    pub audit_verify_hint: &'static str,
 }
 
 impl PageText {

@@ -139,6 +139,18 @@ pub static OPERATOR: OperatorText = OperatorText {
     publish_floor: "  опорный релиз (floor): ККТ со сборкой старше {version} сначала устанавливают его",
     offer_floors_first: "; ККТ ниже опорного релиза сначала устанавливают его ({path})",
     rollout_deadline_invalid: "rollout.deadline: {value} — не дата (ожидается ГГГГ-ММ-ДД, например 2026-12-31)",
+    // audit: the audit trail (branch audit).
+    audit_broken: "запись журнала аудита {seq} испорчена: {why}",
+    audit_unknown_action: "её действие {action} не из тех, что записывает сервер",
+    audit_bad_field: "её поле {field} не такое, как пишет сервер (слишком длинное, в несколько строк или не хеш)",
+    audit_missing: "её нет, хотя более поздняя запись есть (её удалили)",
+    audit_edited: "её байты не дают хеш, записанный в поле prev записи {next} (её изменили, или изменили prev записи {next})",
+    audit_unanchored: "записей до неё нет, и ни одна контрольная точка не говорит, что их удалили по сроку хранения",
+    audit_head_not_found: "вершина {head} — хеш ни одной сохранённой записи: записи после {last} удалены или последняя изменена",
+    audit_ok: "в порядке: записей {count}, вершина {head}",
+    audit_head_not_hash: "--head {value} — не хеш (ожидаются 64 строчные шестнадцатеричные цифры, как в журнале сервера)",
+    audit_unreadable: "не удаётся прочитать журнал аудита из {store}: {why}",
+    audit_inventory_off: "хранилище выключено (inventory: off в server.yaml): проверять нечего",
 };
 
 pub static DASHBOARD: Text = Text {
@@ -378,6 +390,15 @@ pub static PAGES: PageText = PageText {
     kept_hourly_cap_stage: "Лимит в час исчерпан: за последний час допущено {admitted}, на этапе {stage} из {stages} можно не больше {cap} в час.",
     kept_halted: "Выпуск остановлен автоматически: застряли {stuck} из {finished} касс, скачавших релиз ({share}, порог {threshold}). Любая правка rollout: в его meta.yaml возобновит выпуск.",
     kept_admitted_at_next_check: "Сейчас её ничто не держит: она будет допущена при следующей проверке обновлений.",
+    // audit: the audit trail (branch audit).
+    audit_title: "Журнал аудита",
+    audit_seq: "№",
+    audit_actor: "Кто",
+    audit_action: "Действие",
+    audit_subject: "Что",
+    audit_result: "Результат",
+    audit_head: "Хеш последней записи (вершина):",
+    audit_verify_hint: "Проверить цепочку: kkt-update-server audit verify --head <хеш>",
 };
 
 pub static LOG: LogText = LogText {
@@ -768,4 +789,8 @@ pub static WATCH: WatchText = WatchText {
     stages_unreadable: "учёт парка: не удаётся прочитать этапы поэтапных обновлений: {why}",
     stages_failing: "наблюдение за поэтапными обновлениями: не удаётся сделать шаг этапов: {why}; \
                      каждый этап стоит, где стоял, пока это не исправлено",
+    // audit: the audit trail (branch audit).
+    audit_appended: "аудит: запись {seq} ({action} {subject}, кто: {actor}: {result}); вершина {head}",
+    audit_pruned: "аудит: удалены записи до {first} (старше {days} дн.); контрольная точка — запись {seq}, хранит {hash}",
+    audit_failing: "аудит: не удаётся дописать журнал (ждут записей: {count}, повтор): {why}",
 };

@@ -48,4 +48,8 @@ pub struct WatchText {
     pub halts_unreadable: &'static str,
     pub stages_unreadable: &'static str,
     pub stages_failing: &'static str,
+    // audit: the audit trail (branch audit).
+    pub audit_appended: &'static str,
+    pub audit_pruned: &'static str,
+    pub audit_failing: &'static str,
 }
