@@ -11,36 +11,7 @@ use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 
-/// What an operator may do (`role:` of an entry in `operators:`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Reads what it may see: the dashboard, `/status`, the lists and exports.
-    Viewer,
-    /// A viewer who also uploads, publishes, withdraws, pauses and resumes, and reads
-    /// `/audit`.
-    Publisher,
-    /// Everything, including `POST /reload`.
-    Admin,
-}
-
-impl Role {
-    /// The name as written in `server.yaml`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Publisher => "publisher",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// `viewer`, `publisher` or `admin`, as written in `server.yaml` (exact, lower case).
-    pub fn parse(text: &str) -> Option<Role> {
-        [Role::Viewer, Role::Publisher, Role::Admin]
-            .into_iter()
-            .find(|role| role.name() == text)
-    }
-}
+pub use crate::model::role::Role;
 
 /// How the request proved who it is. Credentials a browser attaches by itself (a session
 /// cookie, cached Basic) are what a cross-site form post rides on: those requests must
@@ -146,15 +117,5 @@ mod tests {
         assert!(publisher.require(Role::Publisher).is_ok());
         assert!(publisher.require(Role::Admin).is_err());
         assert!(Operator::open().require(Role::Admin).is_ok());
-    }
-
-    #[test]
-    fn role_names_round_trip_and_nothing_else_parses() {
-        for role in [Role::Viewer, Role::Publisher, Role::Admin] {
-            assert_eq!(Role::parse(role.name()), Some(role));
-        }
-        for wrong in ["Admin", "root", "", "viewer "] {
-            assert_eq!(Role::parse(wrong), None, "{wrong:?}");
-        }
     }
 }

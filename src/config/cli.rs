@@ -169,6 +169,8 @@ fn setting_arg(setting: &Setting) -> Arg {
         Shape::Number(_) => arg.value_parser(value_parser!(u64)),
         Shape::Date => arg.value_parser(value_parser!(u32)),
         Shape::Bool => arg.value_parser(value_parser!(bool)),
+        // Never on the command line (`on_command_line`).
+        Shape::Operators => arg,
     }
 }
 
@@ -186,9 +188,12 @@ impl Args for RawArgs {
                  (Windows)]",
             )
             .value_parser(value_parser!(PathBuf));
-        SETTINGS.iter().fold(cmd.arg(config), |cmd, setting| {
-            cmd.arg(setting_arg(setting))
-        })
+        SETTINGS
+            .iter()
+            .filter(|s| s.on_command_line())
+            .fold(cmd.arg(config), |cmd, setting| {
+                cmd.arg(setting_arg(setting))
+            })
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
@@ -209,7 +214,7 @@ impl FromArgMatches for RawArgs {
             config_from_env,
             given: Layer::default(),
         };
-        for setting in SETTINGS {
+        for setting in SETTINGS.iter().filter(|s| s.on_command_line()) {
             let id = setting.key;
             let value = match setting.shape {
                 Shape::Text => one(matches, id)?.map(Given::Text),
@@ -219,6 +224,7 @@ impl FromArgMatches for RawArgs {
                 Shape::Number(_) => one(matches, id)?.map(Given::Number),
                 Shape::Date => one::<u32>(matches, id)?.map(|n| Given::Number(n.into())),
                 Shape::Bool => one(matches, id)?.map(Given::Bool),
+                Shape::Operators => None,
             };
             if let Some(value) = value {
                 raw.given.set(setting, value);
@@ -237,7 +243,7 @@ impl FromArgMatches for RawArgs {
             self.config = update.config;
             self.config_from_env = update.config_from_env;
         }
-        for setting in SETTINGS {
+        for setting in SETTINGS.iter().filter(|s| s.on_command_line()) {
             if let Some(value) = update.given.get(setting) {
                 self.given.set(setting, value.clone());
             }

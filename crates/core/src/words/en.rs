@@ -501,6 +501,43 @@ pub static CONFIG: ConfigText = ConfigText {
     warn_trusted_everyone: "trusted_proxies holds {everyone}, which is every address: any device \
                             can name any address in X-Forwarded-For and pass for a rollout pilot \
                             or another shop. List only your proxies' addresses",
+    // operators (branch `operators`).
+    operators_too_many: "operators lists {count} entries; at most {max} are allowed",
+    operators_entry: "operators, entry {number}{name}: {problem}",
+    operator_not_keys: "must be keys with values, like {name: \"Иванов\", token_sha256: \"<64 \
+                        hexadecimal digits>\", role: viewer}; got {given}",
+    operator_unknown_key: "unknown key {key}; an operator's keys are name, token_sha256, role \
+                           and groups",
+    operator_plain_token: "never write the token itself into server.yaml: write token_sha256, \
+                           its SHA-256 (kkt-update-server token new prints the line to paste)",
+    operator_missing: "{key} is missing; an operator needs name, token_sha256 and role",
+    operator_not_text: "{key} must be text; got {given}",
+    operator_name_empty: "name is empty; write 1 to {max} characters",
+    operator_name_long: "name has {count} characters; at most {max} are allowed",
+    operator_name_control: "name holds control characters (a line break, a tab, an escape); \
+                            write it on one line",
+    operator_name_twice: "the name is also entry {other}'s; each operator needs a name of its \
+                          own (the audit trail records it)",
+    operator_hash_form: "token_sha256 must be 64 hexadecimal digits, the SHA-256 of the token \
+                         as kkt-update-server token new prints it; got {count} characters (not \
+                         shown: it may be a token)",
+    operator_hash_twice: "token_sha256 is also entry {other}'s: two operators with one token \
+                          could not be told apart; give each its own token",
+    operator_role: "role must be viewer, publisher or admin; got {given}",
+    operator_groups_not_viewer: "groups limits a viewer only, and this operator's role is \
+                                 {role}, which sees every device; remove groups, or make the \
+                                 role viewer",
+    operator_groups_form: "groups must be a list of group names, like [\"ООО Ромашка\"]; got \
+                           {given}",
+    operator_groups_empty: "groups is empty, which would show this viewer nothing; name at \
+                            least one group, or remove groups to show every device",
+    operator_groups_many: "groups lists {count} groups; at most {max} are allowed",
+    operator_group_name: "groups: {given} is not a group name (1 to {max} characters, no \
+                          control characters)",
+    operator_admin_name: "the name admin belongs to the operator admin_token makes; choose \
+                          another name, or remove admin_token",
+    operator_admin_hash: "token_sha256 is the SHA-256 of admin_token: one token cannot be two \
+                          operators; give this operator a token of its own",
 };
 
 pub static SCAN: ScanText = ScanText {

@@ -482,6 +482,13 @@ pub static CONFIG: ConfigText = ConfigText {
         ("stuck_after_s", "целое число секунд, например 129600"),
         ("admin_token", "текст не короче 16 символов"),
         (
+            "operators",
+            "список операторов, например - {name: \"Иванов\", token_sha256: \"<64 \
+             шестнадцатеричные цифры>\", role: admin} (role: viewer, publisher или admin; \
+             groups: [...] для viewer)",
+        ),
+        ("session_ttl_s", "целое число секунд, например 28800"),
+        (
             "admin_hosts",
             "список имён хостов, например [kkt-admin.example.ru]",
         ),
@@ -565,6 +572,44 @@ pub static CONFIG: ConfigText = ConfigText {
                             может назвать в X-Forwarded-For любой адрес и сойти за пилотную \
                             кассу поэтапного обновления или за другой магазин. Перечислите \
                             только адреса своих прокси",
+    // operators (branch `operators`).
+    operators_too_many: "в operators {count} записей; допускается не больше {max}",
+    operators_entry: "operators, запись {number}{name}: {problem}",
+    operator_not_keys: "ожидаются ключи со значениями, например {name: \"Иванов\", \
+                        token_sha256: \"<64 шестнадцатеричные цифры>\", role: viewer}; получено \
+                        {given}",
+    operator_unknown_key: "неизвестный ключ {key}; у оператора есть ключи name, token_sha256, \
+                           role и groups",
+    operator_plain_token: "не пишите сам токен в server.yaml: пишите token_sha256, его SHA-256 \
+                           (kkt-update-server token new печатает готовую строку)",
+    operator_missing: "нет ключа {key}; оператору нужны name, token_sha256 и role",
+    operator_not_text: "{key}: ожидается текст; получено {given}",
+    operator_name_empty: "name пуст; напишите от 1 до {max} символов",
+    operator_name_long: "в name {count} символов; допускается не больше {max}",
+    operator_name_control: "в name есть управляющие символы (перевод строки, табуляция, \
+                            escape); напишите имя в одну строку",
+    operator_name_twice: "такое же имя у записи {other}; у каждого оператора должно быть своё \
+                          имя (его записывает журнал действий)",
+    operator_hash_form: "token_sha256 должен быть из 64 шестнадцатеричных цифр: SHA-256 \
+                         токена, как его печатает kkt-update-server token new; получено \
+                         символов: {count} (не показано: это может быть сам токен)",
+    operator_hash_twice: "такой же token_sha256 у записи {other}: двух операторов с одним \
+                          токеном не различить; дайте каждому свой токен",
+    operator_role: "role: ожидается viewer, publisher или admin; получено {given}",
+    operator_groups_not_viewer: "groups ограничивает только роль viewer, а у этого оператора \
+                                 роль {role}, которая видит все устройства; уберите groups или \
+                                 поставьте role: viewer",
+    operator_groups_form: "groups: ожидается список названий групп, например [\"ООО Ромашка\"]; \
+                           получено {given}",
+    operator_groups_empty: "groups пуст: такой viewer не увидит ничего; назовите хотя бы одну \
+                            группу или уберите groups, чтобы показывать все устройства",
+    operator_groups_many: "в groups {count} групп; допускается не больше {max}",
+    operator_group_name: "groups: {given} не название группы (от 1 до {max} символов, без \
+                          управляющих символов)",
+    operator_admin_name: "имя admin занято оператором, которого задаёт admin_token; выберите \
+                          другое имя или уберите admin_token",
+    operator_admin_hash: "token_sha256 совпадает с SHA-256 от admin_token: один токен не может \
+                          быть двумя операторами; дайте этому оператору свой токен",
 };
 
 pub static SCAN: ScanText = ScanText {
