@@ -2,6 +2,20 @@
 //! decides who a request comes from and leaves an `Operator` in the request's extensions;
 //! handlers take it as an argument and ask `require` before they change anything. Roles
 //! are ordered: a `publisher` may do all a `viewer` may, an `admin` all a `publisher` may.
+//!
+//! Which route needs which role (each handler asks `require`, or takes the `viewer` the
+//! guard lets through):
+//!
+//! | role | routes |
+//! | --- | --- |
+//! | none (the guard's cross-site and `Host` checks only) | `GET /login`, `POST /login`, `POST /logout` |
+//! | `viewer` | `GET /` (the dashboard), `/status`, `/metrics`, `/healthz`, `/readyz`, `/devices*` (the lists, `.csv`, `.xlsx`, a register's page), `/history*`, `/serials*`, every other read |
+//! | `publisher` | `GET /audit*`, `POST /releases`, `POST /releases/<version>/withdraw\|pause\|resume` |
+//! | `admin` | `POST /reload` |
+//!
+//! Every operator the guard lets through is at least a `viewer`, so reads need no `require`
+//! of their own. A viewer's `groups` is carried here for the lists and exports to filter by
+//! (`Operator::groups`); a handler that shows devices must honour it.
 
 use std::future::{ready, Ready};
 
@@ -47,6 +61,10 @@ pub struct Operator {
     /// The groups a `viewer` is limited to; `None`: every device.
     pub groups: Option<Vec<String>>,
     pub credential: Credential,
+    /// What proved it, for the CSRF token to be bound to (`admin::csrf`): the SHA-256 of
+    /// the session's id, or of the token; zeros for the open listener. Never shown.
+    #[serde(skip)]
+    pub proof: [u8; 32],
 }
 
 impl Operator {
@@ -58,6 +76,7 @@ impl Operator {
             role: Role::Admin,
             groups: None,
             credential: Credential::Open,
+            proof: [0; 32],
         }
     }
 
@@ -88,6 +107,7 @@ impl FromRequest for Operator {
             role: Role::Viewer,
             groups: Some(Vec::new()),
             credential: Credential::Open,
+            proof: [0; 32],
         })))
     }
 }

@@ -281,9 +281,24 @@ impl Reloader {
                 if config.admin_listen != self.config.admin_listen {
                     warn!("{}", t.admin_listen_changed);
                 }
-                if config.admin_token != self.config.admin_token
-                    || config.admin_hosts != self.config.admin_hosts
+                // Who may use the admin listener applies from the next request: one store of
+                // the whole table, so a request sees the old operators or the new, never a mix.
+                let operators = config.operator_table();
+                if operators != self.config.operator_table() {
+                    self.state.set_operators(operators);
+                    info!(
+                        "{}",
+                        fill(
+                            t.operators_reloaded,
+                            &[("count", &config.operator_table().entries().len())]
+                        )
+                    );
+                }
+                if config.admin_hosts != self.config.admin_hosts
                     || config.shutdown_timeout != self.config.shutdown_timeout
+                    || config.session_ttl != self.config.session_ttl
+                    || config.tls.as_ref().map(|t| t.admin)
+                        != self.config.tls.as_ref().map(|t| t.admin)
                 {
                     warn!("{}", t.admin_settings_changed);
                 }
@@ -291,9 +306,9 @@ impl Reloader {
                 self.config = Config {
                     listen: self.config.listen,
                     admin_listen: self.config.admin_listen,
-                    admin_token: self.config.admin_token.clone(),
                     admin_hosts: self.config.admin_hosts.clone(),
                     shutdown_timeout: self.config.shutdown_timeout,
+                    session_ttl: self.config.session_ttl,
                     ..config
                 };
                 None

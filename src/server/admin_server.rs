@@ -11,8 +11,10 @@ use log::info;
 
 use super::device_server::TLS_HANDSHAKE_TIMEOUT;
 use super::{operator_log, LOG};
-use crate::admin::access_guard::{self, AdminAccess};
+use crate::admin::access_guard::{self, AdminListener};
+use crate::admin::csrf::CsrfKey;
 use crate::admin::routes as admin_routes;
+use crate::admin::sessions::Sessions;
 use crate::app_state::AppState;
 use crate::config::Config;
 use crate::model::lang::fill;
@@ -29,14 +31,17 @@ pub(super) fn start(
     tls: Option<&rustls::ServerConfig>,
 ) -> Result<ServerHandle> {
     let state = state.clone();
-    let access = web::Data::new(AdminAccess {
-        token: config.admin_token.clone(),
+    let listener_settings = web::Data::new(AdminListener {
         hosts: config.admin_hosts.clone(),
+        tls: tls.is_some(),
+        sessions: Sessions::new(config.session_ttl),
     });
+    let csrf_key = web::Data::new(CsrfKey::new().map_err(anyhow::Error::msg)?);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(access.clone())
+            .app_data(listener_settings.clone())
+            .app_data(csrf_key.clone())
             .wrap(from_fn(access_guard::guard))
             .configure(admin_routes::configure)
     })
@@ -56,7 +61,7 @@ pub(super) fn start(
             .context("cannot serve on the admin socket")?,
     };
     let words = operator_log();
-    let token = if config.admin_token.is_some() {
+    let token = if !config.operator_table().is_empty() {
         words.token_required
     } else {
         ""

@@ -378,6 +378,19 @@ pub static PAGES: PageText = PageText {
     kept_hourly_cap_stage: "The hourly cap is reached: {admitted} admitted in the last hour, at most {cap} per hour at stage {stage} of {stages}.",
     kept_halted: "The rollout halted itself: {stuck} of the {finished} registers that downloaded it are stuck ({share}, above {threshold}). An edit of rollout: in its meta.yaml resumes it.",
     kept_admitted_at_next_check: "Nothing keeps it now: it is admitted at its next update check.",
+    // operators (branch `operators`).
+    login_title: "Log in",
+    login_intro: "Enter your operator token (an admin makes one with kkt-update-server token \
+                  new). The browser remembers the login until it is closed for the night \
+                  (session_ttl_s) or you log out.",
+    login_token: "Token",
+    login_submit: "Log in",
+    login_wrong: "No operator has this token. Check that it was copied whole.",
+    login_needed: "This page needs a login: no token was given, or it is no operator's.",
+    login_open: "No token is configured on this server: the dashboard is open without a login.",
+    login_signed_in: "You are logged in as {name} ({role}).",
+    login_to_dashboard: "To the dashboard",
+    logout: "Log out",
 };
 
 pub static LOG: LogText = LogText {
@@ -403,7 +416,7 @@ pub static LOG: LogText = LogText {
     listen_changed: "listen changed to {new}: restart to apply (still on {old})",
     admin_listen_changed: "admin_listen changed: restart to apply",
     admin_settings_changed:
-        "admin_token, admin_hosts or shutdown_timeout_s changed: restart to apply",
+        "admin_hosts, admin_tls, session_ttl_s or shutdown_timeout_s changed: restart to apply",
     certificate_taken: "TLS certificate {file} changed: new connections get the new one",
     certificate_refused: "{why}; the certificate served before keeps serving",
     events_lost: "file events were lost (a full queue or an overflow): files not yet published \
@@ -419,6 +432,11 @@ pub static LOG: LogText = LogText {
     sample_many: "releases {versions} are the repository's generated samples",
     sample_served: "{what}, not firmware: served only because {folder} is the source tree's \
                     sample folder; for real registers, point firmware_dir at a folder of your own",
+    // operators (branch `operators`).
+    operators_reloaded: "operators changed: the admin listener now knows {count} (operators \
+                         and admin_token), from the next request on",
+    login_failed: "admin login refused from {peer}: the token is no operator's",
+    login_done: "admin login: {name} ({role}) from {peer}",
 };
 
 pub static CONFIG: ConfigText = ConfigText {

@@ -92,6 +92,18 @@ pub struct PageText {
     pub kept_hourly_cap_stage: &'static str,
     pub kept_halted: &'static str,
     pub kept_admitted_at_next_check: &'static str,
+    // operators (branch `operators`): the login page (templates/login.html) and the
+    // browser's 401; placeholders {name}, {role}.
+    pub login_title: &'static str,
+    pub login_intro: &'static str,
+    pub login_token: &'static str,
+    pub login_submit: &'static str,
+    pub login_wrong: &'static str,
+    pub login_needed: &'static str,
+    pub login_open: &'static str,
+    pub login_signed_in: &'static str,
+    pub login_to_dashboard: &'static str,
+    pub logout: &'static str,
 }
 
 impl PageText {

@@ -378,6 +378,21 @@ pub static PAGES: PageText = PageText {
     kept_hourly_cap_stage: "Лимит в час исчерпан: за последний час допущено {admitted}, на этапе {stage} из {stages} можно не больше {cap} в час.",
     kept_halted: "Выпуск остановлен автоматически: застряли {stuck} из {finished} касс, скачавших релиз ({share}, порог {threshold}). Любая правка rollout: в его meta.yaml возобновит выпуск.",
     kept_admitted_at_next_check: "Сейчас её ничто не держит: она будет допущена при следующей проверке обновлений.",
+    // operators (branch `operators`).
+    login_title: "Вход",
+    login_intro: "Введите свой токен оператора (его выдаёт администратор командой \
+                  kkt-update-server token new). Браузер помнит вход до конца смены \
+                  (session_ttl_s) или до выхода.",
+    login_token: "Токен",
+    login_submit: "Войти",
+    login_wrong: "Такого токена нет ни у одного оператора. Проверьте, что он скопирован \
+                  целиком.",
+    login_needed: "Для этой страницы нужен вход: токен не передан или не принадлежит ни одному \
+                   оператору.",
+    login_open: "На этом сервере токены не заданы: панель открыта без входа.",
+    login_signed_in: "Вы вошли как {name} ({role}).",
+    login_to_dashboard: "К панели",
+    logout: "Выйти",
 };
 
 pub static LOG: LogText = LogText {
@@ -403,8 +418,8 @@ pub static LOG: LogText = LogText {
     listen_changed: "listen изменён на {new}: чтобы применить, перезапустите сервер (пока \
                      используется {old})",
     admin_listen_changed: "admin_listen изменён: чтобы применить, перезапустите сервер",
-    admin_settings_changed: "admin_token, admin_hosts или shutdown_timeout_s изменены: чтобы \
-                             применить, перезапустите сервер",
+    admin_settings_changed: "admin_hosts, admin_tls, session_ttl_s или shutdown_timeout_s \
+                             изменены: чтобы применить, перезапустите сервер",
     certificate_taken: "TLS-сертификат {file} изменился: новые подключения получают новый",
     certificate_refused: "{why}; раздаётся прежний сертификат",
     events_lost: "события файловой системы потеряны (переполнилась очередь): ещё не \
@@ -422,6 +437,12 @@ pub static LOG: LogText = LogText {
     sample_many: "релизы {versions} — сгенерированные образцы из репозитория",
     sample_served: "{what}, а не прошивка: раздаётся только потому, что {folder} — папка \
                     образцов исходного кода; для настоящих ККТ укажите в firmware_dir свою папку",
+    // operators (branch `operators`).
+    operators_reloaded: "операторы изменены: admin-слушатель знает их теперь {count} \
+                         (operators и admin_token), со следующего запроса",
+    login_failed: "вход в панель отклонён с адреса {peer}: такого токена нет ни у одного \
+                   оператора",
+    login_done: "вход в панель: {name} ({role}) с адреса {peer}",
 };
 
 pub static CONFIG: ConfigText = ConfigText {
