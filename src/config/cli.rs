@@ -48,7 +48,7 @@ pub enum Command {
     Check,
     /// Ask the running server to rescan now, through its admin listener (works on every
     /// system; on Unix, SIGHUP does the same).
-    Reload,
+    Reload(ReloadArgs),
     /// Publish a release safely: check the source, stage it beside firmware_dir's releases,
     /// pin both files by SHA-256, rename it into place, and wait until the server serves it.
     Publish(PublishArgs),
@@ -57,6 +57,64 @@ pub enum Command {
     /// The Windows service: install (starts at boot), uninstall, or run (what Windows starts)
     #[command(subcommand)]
     Service(ServiceAction),
+    /// Operators' tokens for the admin listener: `token new NAME` prints a new one and the
+    /// line to paste under operators: in server.yaml
+    #[command(subcommand)]
+    Token(TokenAction),
+}
+
+/// `kkt-update-server token ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum TokenAction {
+    /// Print a new random token for an operator and the line for operators: in server.yaml
+    /// (the file keeps only the token's SHA-256)
+    New(TokenNewArgs),
+}
+
+/// `kkt-update-server token new NAME [--role R] [--groups G ...]`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct TokenNewArgs {
+    /// The operator's name, as the audit trail will record it (like "Иванов")
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// viewer (reads), publisher (also publishes, withdraws, pauses), or admin (also reloads)
+    #[arg(long, value_name = "ROLE", default_value = "viewer")]
+    pub role: String,
+    /// The groups (of groups.yaml) a viewer is limited to; several may follow
+    #[arg(long, value_name = "GROUP", num_args = 1..)]
+    pub groups: Vec<String>,
+}
+
+/// The token a command sends to the running server's admin listener. Per invocation and
+/// secret: the flag, else `KKT_TOKEN`, else the configuration's `admin_token`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ServerToken {
+    /// The operator's token for the running server [default: KKT_TOKEN, else admin_token]
+    #[arg(
+        long = "token",
+        env = "KKT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+}
+
+impl ServerToken {
+    /// The token to send: `--token`, else `KKT_TOKEN`, else `admin_token`.
+    pub fn or_admin_token<'a>(&'a self, admin_token: Option<&'a str>) -> Option<&'a str> {
+        self.token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .or(admin_token)
+    }
+}
+
+/// `kkt-update-server reload`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ReloadArgs {
+    #[command(flatten)]
+    pub server: ServerToken,
 }
 
 /// `kkt-update-server service ...` (Windows).
@@ -108,6 +166,8 @@ pub struct PublishArgs {
     /// Do not wait for the running server to serve it
     #[arg(long)]
     pub no_wait: bool,
+    #[command(flatten)]
+    pub server: ServerToken,
 }
 
 /// `kkt-update-server withdraw`.

@@ -409,7 +409,8 @@ impl FromTable for OperatorsError {
 }
 
 impl EntryProblem {
-    fn said(&self, words: &'static Words) -> String {
+    /// The sentence in the language of `words` (without the entry: `token new` says it too).
+    pub fn said(&self, words: &'static Words) -> String {
         let t = words.config;
         match self {
             EntryProblem::NotKeys { given } => fill(t.operator_not_keys, &[("given", given)]),

@@ -111,6 +111,12 @@ pub struct OperatorText {
     pub offer_floors_first: &'static str,
     // A rollout's `deadline`.
     pub rollout_deadline_invalid: &'static str,
+    // operators (branch `operators`): `token new`, and the token commands send.
+    pub token_new_made: &'static str,
+    pub token_new_refused: &'static str,
+    pub token_new_no_random: &'static str,
+    pub client_token_chars: &'static str,
+    pub client_forbidden: &'static str,
 }
 
 impl OperatorText {

@@ -126,8 +126,8 @@ pub static OPERATOR: OperatorText = OperatorText {
     reload_done: "the server reloaded its files in {ms} ms: {outcome}",
     reload_kept: "the server kept its running state ({ms} ms): {outcome}",
     client_no_admin: "admin_listen is off, so the running server cannot be asked",
-    client_token_refused: "the admin token was refused: set KKT_ADMIN_TOKEN (or admin_token) as \
-                           the server has it",
+    client_token_refused: "the token was refused: give an operator's token with --token or \
+                           KKT_TOKEN (or set admin_token as the server has it)",
     client_unreachable: "cannot reach the server's {which} listener at {target}; is it running?",
     client_admin: "admin",
     client_device: "device",
@@ -139,6 +139,17 @@ pub static OPERATOR: OperatorText = OperatorText {
     publish_floor: "  floor: devices built before {version} install it before anything newer",
     offer_floors_first: "; devices below a floor install it first ({path})",
     rollout_deadline_invalid: "rollout.deadline: {value} is not a day (expected YYYY-MM-DD, like 2026-12-31)",
+    // operators (branch `operators`).
+    token_new_made: "A new token for {name} ({role}). Give it to the operator: it is shown only \
+                     now, and the server keeps only its SHA-256.\n\n    {token}\n\nAdd this \
+                     line under operators: in server.yaml (a running server takes it at its \
+                     next reload):\n\n{line}\n",
+    token_new_refused: "token new: {problem}",
+    token_new_no_random: "token new: the system gave no random bytes: {why}",
+    client_token_chars: "the token may hold only Latin letters, digits and punctuation (no \
+                         spaces, no line breaks); check --token or KKT_TOKEN",
+    client_forbidden: "the server refused this operator's token for this (its role is too \
+                       low): {body}",
 };
 
 pub static DASHBOARD: Text = Text {

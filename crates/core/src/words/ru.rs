@@ -126,8 +126,8 @@ pub static OPERATOR: OperatorText = OperatorText {
     reload_done: "сервер перечитал файлы за {ms} мс: {outcome}",
     reload_kept: "сервер оставил прежнее состояние ({ms} мс): {outcome}",
     client_no_admin: "admin_listen выключен, поэтому работающий сервер спросить нельзя",
-    client_token_refused: "токен администратора не принят: задайте KKT_ADMIN_TOKEN (или \
-                           admin_token) таким же, как у сервера",
+    client_token_refused: "токен не принят: передайте токен оператора через --token или \
+                           KKT_TOKEN (или задайте admin_token таким же, как у сервера)",
     client_unreachable: "не удаётся связаться с сервером ({which}) по адресу {target}; он запущен?",
     client_admin: "панель администратора",
     client_device: "адрес для ККТ",
@@ -139,6 +139,17 @@ pub static OPERATOR: OperatorText = OperatorText {
     publish_floor: "  опорный релиз (floor): ККТ со сборкой старше {version} сначала устанавливают его",
     offer_floors_first: "; ККТ ниже опорного релиза сначала устанавливают его ({path})",
     rollout_deadline_invalid: "rollout.deadline: {value} — не дата (ожидается ГГГГ-ММ-ДД, например 2026-12-31)",
+    // operators (branch `operators`).
+    token_new_made: "Новый токен для {name} ({role}). Передайте его оператору: он показан \
+                     только сейчас, а сервер хранит лишь его SHA-256.\n\n    {token}\n\n\
+                     Добавьте эту строку в operators: в server.yaml (работающий сервер \
+                     применит её при следующем перечитывании):\n\n{line}\n",
+    token_new_refused: "token new: {problem}",
+    token_new_no_random: "token new: система не выдала случайных байтов: {why}",
+    client_token_chars: "в токене допустимы только латинские буквы, цифры и знаки препинания \
+                         (без пробелов и переводов строки); проверьте --token или KKT_TOKEN",
+    client_forbidden: "сервер не разрешает это оператору с таким токеном (его роль ниже \
+                       нужной): {body}",
 };
 
 pub static DASHBOARD: Text = Text {
