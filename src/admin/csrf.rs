@@ -157,14 +157,23 @@ pub fn verify(operator: &Operator, key: &CsrfKey, given: Option<&str>) -> Result
 }
 
 /// The token a request carries: the header `X-CSRF-Token`, else the query parameter `csrf`,
-/// else the field `csrf` of an urlencoded `form` body (pass the body when the handler read
-/// one).
+/// else the field `csrf` of the `form` body when it is `application/x-www-form-urlencoded`
+/// (pass the body when the handler read one).
 pub fn given(req: &HttpRequest, form: Option<&[u8]>) -> Option<String> {
     if let Some(value) = req.headers().get(HEADER) {
         return value.to_str().ok().map(str::to_string);
     }
+    let urlencoded = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     let field = |pairs: &[u8]| form_urlencoded_field(pairs, FIELD);
-    field(req.query_string().as_bytes()).or_else(|| form.and_then(field))
+    field(req.query_string().as_bytes()).or_else(|| form.filter(|_| urlencoded).and_then(field))
 }
 
 /// The value of `name` in `a=b&c=d` (percent-decoded, `+` as space); the first wins.
