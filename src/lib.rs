@@ -35,20 +35,8 @@ pub fn run() -> ExitCode {
         env_logger::Env::default().default_filter_or("info,notify=warn"),
     );
     observe::log_lines::one_record_per_line(&mut logger);
-    // `token new` needs no configuration (it may run before there is one): only a language.
     if let Some(Command::Token(TokenAction::New(args))) = &cli.command {
-        let lang = language_without_config(&cli.args);
-        model::lang::Lang::choose_for_process(lang);
-        return match commands::token::new(args, lang) {
-            Ok(said) => {
-                print!("{said}");
-                ExitCode::SUCCESS
-            }
-            Err(refusal) => {
-                eprintln!("kkt-update-server: {refusal}");
-                ExitCode::from(2)
-            }
-        };
+        return token_new(args, &cli.args);
     }
     let serves = matches!(
         cli.command,
@@ -108,6 +96,22 @@ pub fn run() -> ExitCode {
         // Answered above, before the configuration is read.
         Command::Token(_) => ExitCode::SUCCESS,
         Command::Serve => serve(config, cli.args),
+    }
+}
+
+/// `token new`: needs no configuration (it may run before there is one), only a language.
+fn token_new(args: &config::cli::TokenNewArgs, raw: &RawArgs) -> ExitCode {
+    let lang = language_without_config(raw);
+    model::lang::Lang::choose_for_process(lang);
+    match commands::token::new(args, lang) {
+        Ok(said) => {
+            print!("{said}");
+            ExitCode::SUCCESS
+        }
+        Err(refusal) => {
+            eprintln!("kkt-update-server: {refusal}");
+            ExitCode::from(2)
+        }
     }
 }
 

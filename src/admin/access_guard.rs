@@ -33,23 +33,19 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
-use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use crate::admin::admin_error::AdminError;
-use crate::admin::login;
+use crate::admin::login_page;
 use crate::admin::operator::{Credential, Operator};
 use crate::admin::sessions::{self, LiveSession, Sessions};
 use crate::app_state::AppState;
 use crate::config::operators::{token_sha256, OperatorEntry, OperatorTable};
 
-/// What the admin listener keeps for its whole life (a restart applies changes): the
-/// names answered without a token, whether it speaks HTTPS, and the login sessions.
+/// What the guard keeps for the listener's whole life (a restart applies changes): the
+/// names answered without a token. (The login sessions are `web::Data<Sessions>`.)
 pub struct AdminListener {
     /// `admin_hosts`: names answered without a token besides IP literals and `localhost`.
     pub hosts: Vec<String>,
-    /// The listener speaks HTTPS (`admin_tls`): the session cookie is `Secure`.
-    pub tls: bool,
-    pub sessions: Sessions,
 }
 
 /// What the decision needs: who may come in, and the names answered without a token.
@@ -65,9 +61,10 @@ pub async fn guard(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    let (Some(state), Some(listener)) = (
+    let (Some(state), Some(listener), Some(sessions)) = (
         req.app_data::<web::Data<AppState>>().cloned(),
         req.app_data::<web::Data<AdminListener>>().cloned(),
+        req.app_data::<web::Data<Sessions>>().cloned(),
     ) else {
         // Never open by accident: a listener set up without them refuses everything.
         let refusal = AdminError::Internal("the admin listener has no access settings".into());
@@ -82,7 +79,7 @@ pub async fn guard(
     let session = header(header::COOKIE)
         .as_deref()
         .and_then(sessions::cookie_id)
-        .and_then(|id| listener.sessions.find(id));
+        .and_then(|id| sessions.find(id));
     let request = Seen {
         changes_state: !matches!(*req.method(), Method::GET | Method::HEAD),
         host: header(header::HOST),
@@ -101,11 +98,11 @@ pub async fn guard(
             req.extensions_mut().insert(operator);
         }
         // Where a token is given: answered without one.
-        Err(AdminError::Unauthorized) if login::is_login_path(req.path()) => {}
+        Err(AdminError::Unauthorized) if login_page::is_login_path(req.path()) => {}
         Err(refusal) => {
             let wants_html = header(header::ACCEPT).is_some_and(|a| a.contains("text/html"));
             let response = if refusal == AdminError::Unauthorized && wants_html {
-                login::unauthorized_page(req.request())
+                login_page::unauthorized(req.request())
             } else {
                 actix_web::ResponseError::error_response(&refusal)
             };
@@ -141,11 +138,16 @@ pub fn decide(access: AdminAccess<'_>, seen: &Seen) -> Result<Operator, AdminErr
     if let Some(authorization) = seen.authorization.as_deref() {
         let (token, credential) = presented_token(authorization).ok_or(AdminError::Unauthorized)?;
         let hash = token_sha256(token.trim());
-        let entry = find_by_hash(access.operators, &hash).ok_or(AdminError::Unauthorized)?;
+        let entry = access
+            .operators
+            .find_by_hash(&hash)
+            .ok_or(AdminError::Unauthorized)?;
         return Ok(operator(entry, credential, hash));
     }
     if let Some(session) = seen.session {
-        let entry = find_by_hash(access.operators, &session.token_sha256)
+        let entry = access
+            .operators
+            .find_by_hash(&session.token_sha256)
             .ok_or(AdminError::Unauthorized)?;
         return Ok(operator(entry, Credential::Session, session.id_sha256));
     }
@@ -160,19 +162,6 @@ fn operator(entry: &OperatorEntry, credential: Credential, proof: [u8; 32]) -> O
         credential,
         proof,
     }
-}
-
-/// The operator whose token hashes to `hash`. Every entry is compared (no early exit) in
-/// constant time, and the index of the match is picked by a constant-time select: neither
-/// which entry matched nor how many bytes of any did shows in the timing.
-pub fn find_by_hash<'a>(table: &'a OperatorTable, hash: &[u8; 32]) -> Option<&'a OperatorEntry> {
-    let entries = table.entries();
-    let mut found = u32::MAX;
-    for (index, entry) in entries.iter().enumerate() {
-        let index = u32::try_from(index).unwrap_or(u32::MAX);
-        found.conditional_assign(&index, entry.token_sha256.ct_eq(hash));
-    }
-    usize::try_from(found).ok().and_then(|i| entries.get(i))
 }
 
 /// Refuses a state-changing request a browser sent from another site's page.
@@ -538,11 +527,11 @@ mod tests {
     fn the_lookup_finds_every_entry_and_nothing_else() {
         let table = table();
         for entry in table.entries() {
-            assert_eq!(find_by_hash(&table, &entry.token_sha256), Some(entry));
+            assert_eq!(table.find_by_hash(&entry.token_sha256), Some(entry));
         }
         let mut near = table.entries()[0].token_sha256;
         near[31] ^= 1;
-        assert_eq!(find_by_hash(&table, &near), None);
-        assert_eq!(find_by_hash(&open_table(), &near), None);
+        assert_eq!(table.find_by_hash(&near), None);
+        assert_eq!(open_table().find_by_hash(&near), None);
     }
 }

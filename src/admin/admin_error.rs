@@ -6,8 +6,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::admin::operator::Role;
 use crate::json_error;
+use crate::model::role::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminError {

@@ -10,18 +10,16 @@
 use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use askama::Template;
 use log::{info, warn};
 
-use crate::admin::access_guard::{find_by_hash, AdminListener};
 use crate::admin::admin_error::AdminError;
 use crate::admin::csrf;
+use crate::admin::login_page::{render as page, words, LoginPage};
 use crate::admin::operator::{Credential, Operator};
-use crate::admin::sessions;
+use crate::admin::sessions::{self, Sessions};
 use crate::app_state::AppState;
 use crate::config::operators::token_sha256;
 use crate::model::lang::fill;
-use crate::words::dashboard::{for_request, Text};
 use crate::words::log::LogText;
 
 /// The largest login or logout form read (a token is 60-odd characters).
@@ -49,60 +47,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "POST" })
             })),
     );
-}
-
-/// The paths the guard answers without a token (it still checks `Origin` and `Host`).
-pub fn is_login_path(path: &str) -> bool {
-    matches!(path, "/login" | "/logout")
-}
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage<'a> {
-    t: &'a Text,
-    problem: Option<&'a str>,
-    open: bool,
-    signed_in: Option<String>,
-    csrf: String,
-}
-
-fn words(req: &HttpRequest) -> &'static Text {
-    for_request(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    )
-}
-
-fn page(status: StatusCode, page: &LoginPage<'_>) -> HttpResponse {
-    match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(html),
-        Err(e) => actix_web::ResponseError::error_response(&AdminError::Internal(e.to_string())),
-    }
-}
-
-/// The 401 a browser gets where a token is needed: the login page with why, and the
-/// `WWW-Authenticate: Basic` that lets it ask for the token as a password (as before).
-pub fn unauthorized_page(req: &HttpRequest) -> HttpResponse {
-    let t = words(req);
-    let mut response = page(
-        StatusCode::UNAUTHORIZED,
-        &LoginPage {
-            t,
-            problem: Some(t.pages.login_needed),
-            open: false,
-            signed_in: None,
-            csrf: String::new(),
-        },
-    );
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Basic realm=\"kkt-update-server\", charset=\"UTF-8\""),
-    );
-    response
 }
 
 /// `GET /login`: the form; or, to an operator already in, who they are and a logout button.
@@ -150,7 +94,7 @@ async fn login(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<AppState>,
-    listener: web::Data<AdminListener>,
+    sessions: web::Data<Sessions>,
 ) -> HttpResponse {
     let t = words(&req);
     let operators = state.operators();
@@ -160,7 +104,7 @@ async fn login(
     let token = csrf::form_urlencoded_field(&body, "token").unwrap_or_default();
     let hash = token_sha256(token.trim());
     let found = (!token.trim().is_empty())
-        .then(|| find_by_hash(&operators, &hash))
+        .then(|| operators.find_by_hash(&hash))
         .flatten();
     let Some(entry) = found else {
         login_failed(&req, &state);
@@ -175,7 +119,7 @@ async fn login(
             },
         );
     };
-    let Some(id) = listener.sessions.create(hash) else {
+    let Some(id) = sessions.create(hash) else {
         return actix_web::ResponseError::error_response(&AdminError::Internal(
             "no random bytes from the system for a session id".into(),
         ));
@@ -192,11 +136,7 @@ async fn login(
         )
     );
     let mut response = see_other("./");
-    if let Ok(cookie) = header::HeaderValue::from_str(&sessions::set_cookie(
-        &id,
-        listener.sessions.ttl(),
-        listener.tls,
-    )) {
+    if let Ok(cookie) = header::HeaderValue::from_str(&sessions.cookie(&id)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -218,7 +158,7 @@ pub fn login_failed(req: &HttpRequest, state: &AppState) {
 async fn logout(
     req: HttpRequest,
     body: web::Bytes,
-    listener: web::Data<AdminListener>,
+    sessions: web::Data<Sessions>,
 ) -> Result<HttpResponse, AdminError> {
     let operator = req.extensions_operator();
     if let Some(operator) = operator.as_ref() {
@@ -231,10 +171,10 @@ async fn logout(
         .and_then(sessions::cookie_id)
         .map(str::to_string);
     if let (Some(id), Some(Credential::Session)) = (cookie, operator.map(|o| o.credential)) {
-        listener.sessions.end(&id);
+        sessions.end(&id);
     }
     let mut response = see_other("login");
-    if let Ok(cookie) = header::HeaderValue::from_str(&sessions::clear_cookie(listener.tls)) {
+    if let Ok(cookie) = header::HeaderValue::from_str(&sessions.clear_cookie()) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)

@@ -17,6 +17,7 @@ pub mod fleet_chart;
 pub mod inventory_pages;
 pub mod inventory_routes;
 pub mod login;
+pub mod login_page;
 pub mod offer_reason;
 pub mod operator;
 pub mod routes;

@@ -43,20 +43,28 @@ struct Session {
 /// Every live session.
 pub struct Sessions {
     ttl: Duration,
+    /// The admin listener speaks HTTPS: the cookie is `Secure`.
+    secure: bool,
     map: Mutex<HashMap<[u8; 32], Session>>,
 }
 
 impl Sessions {
-    pub fn new(ttl: Duration) -> Sessions {
+    pub fn new(ttl: Duration, secure: bool) -> Sessions {
         Sessions {
             ttl,
+            secure,
             map: Mutex::new(HashMap::new()),
         }
     }
 
-    /// How long a session lasts (the cookie's `Max-Age`).
-    pub fn ttl(&self) -> Duration {
-        self.ttl
+    /// The `Set-Cookie` value for the session `id`.
+    pub fn cookie(&self, id: &str) -> String {
+        set_cookie(id, self.ttl, self.secure)
+    }
+
+    /// The `Set-Cookie` value that makes the browser forget it.
+    pub fn clear_cookie(&self) -> String {
+        set_cookie("", Duration::ZERO, self.secure)
     }
 
     /// A new session for the operator whose token hashes to `token_sha256`: its id, for the
@@ -139,17 +147,12 @@ pub fn cookie_id(cookie_header: &str) -> Option<&str> {
 /// The `Set-Cookie` value for a new session: `HttpOnly` (no script reads it),
 /// `SameSite=Strict` (no other site's page makes the browser send it), `Path=/`, and
 /// `Secure` when the admin listener speaks HTTPS.
-pub fn set_cookie(id: &str, ttl: Duration, secure: bool) -> String {
+fn set_cookie(id: &str, ttl: Duration, secure: bool) -> String {
     format!(
         "{COOKIE}={id}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
         ttl.as_secs(),
         if secure { "; Secure" } else { "" }
     )
-}
-
-/// The `Set-Cookie` value that makes the browser forget the session.
-pub fn clear_cookie(secure: bool) -> String {
-    set_cookie("", Duration::ZERO, secure)
 }
 
 #[cfg(test)]
@@ -158,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_session_is_found_by_its_id_until_it_ends() {
-        let sessions = Sessions::new(Duration::from_secs(60));
+        let sessions = Sessions::new(Duration::from_secs(60), false);
         let id = sessions.create([7; 32]).unwrap();
         assert_eq!(id.len(), 64);
         let live = sessions.find(&id).unwrap();
@@ -168,7 +171,7 @@ mod tests {
         assert_eq!(sessions.find("short"), None);
         sessions.end(&id);
         assert_eq!(sessions.find(&id), None);
-        let expired = Sessions::new(Duration::ZERO);
+        let expired = Sessions::new(Duration::ZERO, false);
         let id = expired.create([1; 32]).unwrap();
         assert_eq!(expired.find(&id), None);
         assert!(expired.is_empty());
@@ -176,7 +179,7 @@ mod tests {
 
     #[test]
     fn the_count_is_bounded() {
-        let sessions = Sessions::new(Duration::from_secs(60));
+        let sessions = Sessions::new(Duration::from_secs(60), false);
         for _ in 0..MAX_SESSIONS + 5 {
             sessions.create([2; 32]).unwrap();
         }
@@ -191,6 +194,11 @@ mod tests {
             set_cookie("abc", Duration::from_secs(5), true),
             "kkt_session=abc; Path=/; Max-Age=5; HttpOnly; SameSite=Strict; Secure"
         );
-        assert!(clear_cookie(false).contains("Max-Age=0"));
+        let sessions = Sessions::new(Duration::from_secs(9), false);
+        assert!(sessions.clear_cookie().contains("Max-Age=0"));
+        assert_eq!(
+            sessions.cookie("x"),
+            "kkt_session=x; Path=/; Max-Age=9; HttpOnly; SameSite=Strict"
+        );
     }
 }

@@ -15,6 +15,7 @@
 //! operator named `admin` (`OperatorTable`).
 
 use sha2::{Digest, Sha256};
+use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 use crate::model::lang::fill;
 pub use crate::model::role::Role;
@@ -74,6 +75,20 @@ impl OperatorTable {
     /// No token at all: the listener is open.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The operator whose token hashes to `hash`. Every entry is compared (no early exit)
+    /// in constant time, and the index of the match is picked by a constant-time select:
+    /// neither which entry matched nor how many bytes of any did shows in the timing.
+    pub fn find_by_hash(&self, hash: &[u8; 32]) -> Option<&OperatorEntry> {
+        let mut found = u32::MAX;
+        for (index, entry) in self.entries.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            found.conditional_assign(&index, entry.token_sha256.ct_eq(hash));
+        }
+        usize::try_from(found)
+            .ok()
+            .and_then(|i| self.entries.get(i))
     }
 }
 
@@ -331,27 +346,27 @@ fn parse_entry(written: &WrittenEntry) -> Result<OperatorEntry, (Option<String>,
             given: shown(&role),
         })
     })?;
-    let groups = match keys.iter().find(|(k, _)| k == "groups").map(|(_, v)| v) {
-        None => None,
-        Some(_) if role != Role::Viewer => {
-            return Err(fail(EntryProblem::GroupsNotViewer { role }))
-        }
-        Some(Written::List(items)) => Some(groups(items).map_err(&fail)?),
-        Some(Written::Text(text)) => {
-            return Err(fail(EntryProblem::GroupsForm { given: shown(text) }))
-        }
-        Some(Written::Other(given)) => {
-            return Err(fail(EntryProblem::GroupsForm {
-                given: given.clone(),
-            }))
-        }
-    };
+    let written = keys.iter().find(|(k, _)| k == "groups").map(|(_, v)| v);
+    let groups = groups_of(written, role).map_err(&fail)?;
     Ok(OperatorEntry {
         name,
         token_sha256,
         role,
         groups,
     })
+}
+
+/// `groups` as written for an operator of `role`: only a viewer may have it.
+fn groups_of(written: Option<&Written>, role: Role) -> Result<Option<Vec<String>>, EntryProblem> {
+    match written {
+        None => Ok(None),
+        Some(_) if role != Role::Viewer => Err(EntryProblem::GroupsNotViewer { role }),
+        Some(Written::List(items)) => groups(items).map(Some),
+        Some(Written::Text(text)) => Err(EntryProblem::GroupsForm { given: shown(text) }),
+        Some(Written::Other(given)) => Err(EntryProblem::GroupsForm {
+            given: given.clone(),
+        }),
+    }
 }
 
 /// A viewer's `groups`: 1 to `MAX_GROUPS` names, each fit to keep; repeats kept once.

@@ -33,14 +33,14 @@ pub(super) fn start(
     let state = state.clone();
     let listener_settings = web::Data::new(AdminListener {
         hosts: config.admin_hosts.clone(),
-        tls: tls.is_some(),
-        sessions: Sessions::new(config.session_ttl),
     });
+    let sessions = web::Data::new(Sessions::new(config.session_ttl, tls.is_some()));
     let csrf_key = web::Data::new(CsrfKey::new().map_err(anyhow::Error::msg)?);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(listener_settings.clone())
+            .app_data(sessions.clone())
             .app_data(csrf_key.clone())
             .wrap(from_fn(access_guard::guard))
             .configure(admin_routes::configure)
