@@ -27,6 +27,15 @@ pub struct LoginPage<'a> {
     pub signed_in: Option<String>,
     /// The logout form's CSRF token.
     pub csrf: String,
+    /// From the page's path back to the listener's root (`../` per level below it), so
+    /// that the form posts to `login` wherever the page is shown (and behind a proxy's
+    /// prefix).
+    pub root: String,
+}
+
+/// `../` for each level `path` is below the root: `/devices/123` -> `../`, `/x` -> ``.
+pub fn root_of(path: &str) -> String {
+    "../".repeat(path.matches('/').count().saturating_sub(1))
 }
 
 /// The page's words, in the language the browser asks for (Russian unless English).
@@ -61,6 +70,7 @@ pub fn unauthorized(req: &HttpRequest) -> HttpResponse {
             open: false,
             signed_in: None,
             csrf: String::new(),
+            root: root_of(req.path()),
         },
     );
     response.headers_mut().insert(
@@ -68,4 +78,17 @@ pub fn unauthorized(req: &HttpRequest) -> HttpResponse {
         header::HeaderValue::from_static("Basic realm=\"kkt-update-server\", charset=\"UTF-8\""),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_finds_login_from_any_page() {
+        assert_eq!(root_of("/"), "");
+        assert_eq!(root_of("/login"), "");
+        assert_eq!(root_of("/devices/0000000000012345"), "../");
+        assert_eq!(root_of("/a/b/c"), "../../");
+    }
 }

@@ -331,6 +331,20 @@ fn the_login_form_sets_a_strict_cookie_that_opens_the_dashboard_until_logout() {
         metrics.text()
     );
 
+    // Another site's page cannot log the browser in (login CSRF), and a login form is small.
+    let forged = request(
+        addr,
+        "POST",
+        "/login",
+        &[FORM, ("Origin", "http://attacker.example")],
+        &format!("token={}", admin.token),
+    );
+    assert_eq!(forged.status, 403, "{}", forged.text());
+    assert!(forged.header("set-cookie").is_none());
+    let huge = format!("token={}", "a".repeat(64 * 1024));
+    let answer = request(addr, "POST", "/login", &[FORM], &huge);
+    assert_eq!(answer.status, 413, "{}", answer.text());
+
     let answer = login(addr, &admin.token);
     assert_eq!(answer.status, 303, "{}", answer.text());
     assert_eq!(answer.header("location"), Some("./"));
