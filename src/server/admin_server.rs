@@ -4,7 +4,8 @@
 use std::net::TcpListener;
 
 use actix_web::dev::ServerHandle;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::{Context, Result};
 use log::info;
@@ -43,6 +44,14 @@ pub(super) fn start(
             .app_data(sessions.clone())
             .app_data(csrf_key.clone())
             .wrap(from_fn(access_guard::guard))
+            // No page of this listener may be framed by another site's: a framed dashboard
+            // would carry its own CSRF token into clicks the operator did not mean
+            // (clickjacking, the way around a form's token).
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::X_FRAME_OPTIONS, "DENY"))
+                    .add((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'")),
+            )
             .configure(admin_routes::configure)
     })
     .workers(1)

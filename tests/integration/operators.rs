@@ -306,6 +306,12 @@ fn the_login_form_sets_a_strict_cookie_that_opens_the_dashboard_until_logout() {
         page.text()
     );
     assert!(page.text().contains("Войти"), "{}", page.text());
+    // Never framed by another site's page (clickjacking would carry the CSRF token along).
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(
+        page.header("content-security-policy"),
+        Some("frame-ancestors 'none'")
+    );
 
     // A wrong token: 401, the form again, counted and logged (the token never shown).
     let wrong = login(addr, "kkt_wrong-token-000000000000000");
