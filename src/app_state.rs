@@ -11,6 +11,7 @@ use arc_swap::{ArcSwap, Guard};
 use serde::Serialize;
 
 use crate::catalog::snapshot::Snapshot;
+use crate::config::operators::OperatorTable;
 use crate::config::tls::CertificateStore;
 use crate::observe::access_log::AccessLog;
 use crate::observe::fleet::Fleet;
@@ -80,6 +81,9 @@ pub struct AppState {
     /// The configuration file, as named (none when the settings come from flags only),
     /// for the `config_stale` metric's label.
     pub config_file: std::sync::OnceLock<String>,
+    /// Who may use the admin listener (`operators:` and `admin_token`), replaced whole by a
+    /// reload of `server.yaml` that changes them; the admin guard reads it per request.
+    operators: ArcSwap<OperatorTable>,
 }
 
 impl AppState {
@@ -89,6 +93,7 @@ impl AppState {
         request_timeout: Duration,
         access_log: AccessLog,
         inventory: Inventory,
+        operators: OperatorTable,
     ) -> anyhow::Result<AppState> {
         let metrics = Metrics::new()?;
         let state = AppState {
@@ -109,9 +114,20 @@ impl AppState {
             certificates: std::sync::OnceLock::new(),
             config_stale: Mutex::new(None),
             config_file: std::sync::OnceLock::new(),
+            operators: ArcSwap::from_pointee(operators),
         };
         state.update_gauges(&state.snapshot_arc());
         Ok(state)
+    }
+
+    /// Who may use the admin listener now.
+    pub fn operators(&self) -> Arc<OperatorTable> {
+        self.operators.load_full()
+    }
+
+    /// From the next admin request on, these operators (a reload changed them).
+    pub fn set_operators(&self, operators: OperatorTable) {
+        self.operators.store(Arc::new(operators));
     }
 
     /// The rollouts as the request path asks them: `rollout().offer(..)`.

@@ -25,7 +25,7 @@ pub use kkt_platform as platform;
 
 use std::process::ExitCode;
 
-use config::cli::{Cli, Command, RawArgs, ServiceAction};
+use config::cli::{Cli, Command, RawArgs, ServiceAction, TokenAction};
 use config::Config;
 
 /// Runs the program as the command line says; the exit code for `main`.
@@ -35,6 +35,9 @@ pub fn run() -> ExitCode {
         env_logger::Env::default().default_filter_or("info,notify=warn"),
     );
     observe::log_lines::one_record_per_line(&mut logger);
+    if let Some(Command::Token(TokenAction::New(args))) = &cli.command {
+        return token_new(args, &cli.args);
+    }
     let serves = matches!(
         cli.command,
         None | Some(Command::Serve) | Some(Command::Service(ServiceAction::Run))
@@ -89,11 +92,29 @@ pub fn run() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Reload => reload(&config),
         Command::Audit(config::cli::AuditAction::Verify { head }) => {
             audit_verify(&config, head.as_deref())
         }
+        Command::Reload(args) => reload(&config, &args),
+        // Answered above, before the configuration is read.
+        Command::Token(_) => ExitCode::SUCCESS,
         Command::Serve => serve(config, cli.args),
+    }
+}
+
+/// `token new`: needs no configuration (it may run before there is one), only a language.
+fn token_new(args: &config::cli::TokenNewArgs, raw: &RawArgs) -> ExitCode {
+    let lang = language_without_config(raw);
+    model::lang::Lang::choose_for_process(lang);
+    match commands::token::new(args, lang) {
+        Ok(said) => {
+            print!("{said}");
+            ExitCode::SUCCESS
+        }
+        Err(refusal) => {
+            eprintln!("kkt-update-server: {refusal}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -177,9 +198,9 @@ fn run_as_service(config: Config, args: RawArgs) -> ExitCode {
 /// `reload`: asks the running server to read its files again; prints its answer (the JSON,
 /// the same in every language, for scripts) and says what it did in the operator's
 /// language on standard error.
-fn reload(config: &Config) -> ExitCode {
+fn reload(config: &Config, args: &config::cli::ReloadArgs) -> ExitCode {
     let lang = model::lang::Lang::operator();
-    match commands::reload::run(config) {
+    match commands::reload::run(config, args) {
         Ok(answer) => {
             println!("{}", answer.body);
             eprintln!("kkt-update-server: {}", answer.said(lang));

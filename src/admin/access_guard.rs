@@ -1,15 +1,30 @@
-//! Who may use the admin listener: the token, and the browser-borne attacks a token alone
-//! does not stop. Every admin request passes `guard` first:
+//! Who may use the admin listener: the operators' tokens, and the browser-borne attacks a
+//! token alone does not stop. Every admin request passes `guard` first:
 //!
 //! 1. A request that changes state (anything but GET and HEAD: `POST /reload`) whose
 //!    `Origin` or `Sec-Fetch-Site` says it comes from another site's page is refused, token
 //!    or not: a browser attaches its cached Basic credentials to a cross-site form POST.
 //!    Requests without those headers (curl, Prometheus, scripts) are not browsers' and pass.
-//! 2. Without a token, only requests whose `Host` is an IP address, `localhost`, or a name
-//!    in `admin_hosts` are answered: through DNS rebinding, any web page could otherwise
-//!    read `/devices.csv` from a listener on the operator's own machine.
-//! 3. With a token, the request must carry it (Bearer, or Basic with the token as the
-//!    password), compared in constant time.
+//!    (Form posts with a browser's own credentials also need the form's CSRF token: see
+//!    `admin::csrf`, which the handlers that change state call.)
+//! 2. Without any token (no `operators:`, no `admin_token`), only requests whose `Host` is an
+//!    IP address, `localhost`, or a name in `admin_hosts` are answered: through DNS
+//!    rebinding, any web page could otherwise read `/devices.csv` from a listener on the
+//!    operator's own machine. Whoever is answered is the `admin` named `local`.
+//! 3. With tokens, the request must carry one (Bearer, or Basic with the token as the
+//!    password and any user name), or the login form's session cookie. A token is hashed
+//!    with SHA-256 and looked up among the operators' hashes: every hash is compared, in
+//!    constant time, and the match is picked without a branch, so the answer's timing does
+//!    not say which operator's hash (or how much of one) matched. It yields that operator,
+//!    with its role and groups.
+//!
+//! The operators come from the state (`AppState::operators`), which a reload of
+//! `server.yaml` replaces: a new, removed or demoted operator counts from the next request,
+//! sessions included (a session holds the token's hash and is looked up again each time).
+//! `/login` and `/logout` are answered without a token (after checks 1 and 2): they are
+//! where one is given. A browser (`Accept: text/html`) refused for want of a token gets a
+//! page pointing to `/login`, with the `WWW-Authenticate: Basic` that lets it ask for the
+//! token as a password as before.
 
 use std::net::IpAddr;
 
@@ -20,44 +35,77 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage};
 
 use crate::admin::admin_error::AdminError;
-use crate::admin::operator::{Credential, Operator, Role};
+use crate::admin::login_page;
+use crate::admin::operator::{Credential, Operator};
+use crate::admin::sessions::{self, LiveSession, Sessions};
+use crate::app_state::AppState;
+use crate::config::operators::{token_sha256, OperatorEntry, OperatorTable};
 
-/// What the guard needs from the configuration.
-#[derive(Clone, Debug, Default)]
-pub struct AdminAccess {
-    /// `None`: no token needed (then the `Host` check applies).
-    pub token: Option<String>,
+/// What the guard keeps for the listener's whole life (a restart applies changes): the
+/// names answered without a token. (The login sessions are `web::Data<Sessions>`.)
+pub struct AdminListener {
     /// `admin_hosts`: names answered without a token besides IP literals and `localhost`.
     pub hosts: Vec<String>,
 }
 
-/// The middleware: refuses what `decide` refuses, passes the rest on.
+/// What the decision needs: who may come in, and the names answered without a token.
+#[derive(Clone, Copy, Debug)]
+pub struct AdminAccess<'a> {
+    /// Empty: no token is needed (then the `Host` check applies).
+    pub operators: &'a OperatorTable,
+    pub hosts: &'a [String],
+}
+
+/// The middleware: refuses what `decide` refuses, passes the rest on with its `Operator`.
 pub async fn guard(
     req: ServiceRequest,
     next: Next<BoxBody>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    let access = req
-        .app_data::<web::Data<AdminAccess>>()
-        .map(|a| a.get_ref().clone())
-        .unwrap_or_default();
+    let (Some(state), Some(listener), Some(sessions)) = (
+        req.app_data::<web::Data<AppState>>().cloned(),
+        req.app_data::<web::Data<AdminListener>>().cloned(),
+        req.app_data::<web::Data<Sessions>>().cloned(),
+    ) else {
+        // Never open by accident: a listener set up without them refuses everything.
+        let refusal = AdminError::Internal("the admin listener has no access settings".into());
+        let response = actix_web::ResponseError::error_response(&refusal);
+        return Ok(req.into_response(response).map_into_right_body());
+    };
     let header = |name: header::HeaderName| {
         req.headers()
             .get(name)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
+    let session = header(header::COOKIE)
+        .as_deref()
+        .and_then(sessions::cookie_id)
+        .and_then(|id| sessions.find(id));
     let request = Seen {
         changes_state: !matches!(*req.method(), Method::GET | Method::HEAD),
         host: header(header::HOST),
         origin: header(header::ORIGIN),
         fetch_site: header(header::HeaderName::from_static("sec-fetch-site")),
         authorization: header(header::AUTHORIZATION),
+        session,
     };
-    match decide(&access, &request) {
+    let operators = state.operators();
+    let access = AdminAccess {
+        operators: &operators,
+        hosts: &listener.hosts,
+    };
+    match decide(access, &request) {
         Ok(operator) => {
             req.extensions_mut().insert(operator);
         }
+        // Where a token is given: answered without one.
+        Err(AdminError::Unauthorized) if login_page::is_login_path(req.path()) => {}
         Err(refusal) => {
-            let response = actix_web::ResponseError::error_response(&refusal);
+            let wants_html = header(header::ACCEPT).is_some_and(|a| a.contains("text/html"));
+            let response = if refusal == AdminError::Unauthorized && wants_html {
+                login_page::unauthorized(req.request())
+            } else {
+                actix_web::ResponseError::error_response(&refusal)
+            };
             return Ok(req.into_response(response).map_into_right_body());
         }
     }
@@ -66,7 +114,7 @@ pub async fn guard(
         .map(ServiceResponse::map_into_left_body)
 }
 
-/// The headers the decision looks at, as sent.
+/// The headers the decision looks at, as sent, and the live session the cookie named.
 #[derive(Debug, Default)]
 pub struct Seen {
     pub changes_state: bool,
@@ -74,33 +122,45 @@ pub struct Seen {
     pub origin: Option<String>,
     pub fetch_site: Option<String>,
     pub authorization: Option<String>,
+    pub session: Option<LiveSession>,
 }
 
 /// The whole rule, pure so that tests can call it: who the request comes from, or why it
-/// is refused.
-pub fn decide(access: &AdminAccess, seen: &Seen) -> Result<Operator, AdminError> {
+/// is refused. An `Authorization` header decides when there is one (a wrong token is
+/// refused even beside a live session); else the session; else nobody.
+pub fn decide(access: AdminAccess<'_>, seen: &Seen) -> Result<Operator, AdminError> {
     if seen.changes_state {
         cross_site_check(seen)?;
     }
-    match &access.token {
-        None => host_check(access, seen.host.as_deref()).map(|()| Operator::open()),
-        Some(expected) => {
-            let (given, credential) = seen
-                .authorization
-                .as_deref()
-                .and_then(presented_token)
-                .unwrap_or((String::new(), Credential::Bearer));
-            if constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
-                Ok(Operator {
-                    name: "admin".to_string(),
-                    role: Role::Admin,
-                    groups: None,
-                    credential,
-                })
-            } else {
-                Err(AdminError::Unauthorized)
-            }
-        }
+    if access.operators.is_empty() {
+        return host_check(access.hosts, seen.host.as_deref()).map(|()| Operator::open());
+    }
+    if let Some(authorization) = seen.authorization.as_deref() {
+        let (token, credential) = presented_token(authorization).ok_or(AdminError::Unauthorized)?;
+        let hash = token_sha256(token.trim());
+        let entry = access
+            .operators
+            .find_by_hash(&hash)
+            .ok_or(AdminError::Unauthorized)?;
+        return Ok(operator(entry, credential, hash));
+    }
+    if let Some(session) = seen.session {
+        let entry = access
+            .operators
+            .find_by_hash(&session.token_sha256)
+            .ok_or(AdminError::Unauthorized)?;
+        return Ok(operator(entry, Credential::Session, session.id_sha256));
+    }
+    Err(AdminError::Unauthorized)
+}
+
+fn operator(entry: &OperatorEntry, credential: Credential, proof: [u8; 32]) -> Operator {
+    Operator {
+        name: entry.name.clone(),
+        role: entry.role,
+        groups: entry.groups.clone(),
+        credential,
+        proof,
     }
 }
 
@@ -128,14 +188,13 @@ fn cross_site_check(seen: &Seen) -> Result<(), AdminError> {
 }
 
 /// Without a token: only an IP literal, `localhost` or a name from `admin_hosts`.
-fn host_check(access: &AdminAccess, host: Option<&str>) -> Result<(), AdminError> {
+fn host_check(hosts: &[String], host: Option<&str>) -> Result<(), AdminError> {
     // No Host header at all (HTTP/1.0 scripts) is no browser: DNS rebinding needs a name.
     let Some(host) = host.map(str::trim) else {
         return Ok(());
     };
     let name = host_name(host).to_ascii_lowercase();
-    let allowed =
-        name.parse::<IpAddr>().is_ok() || name == "localhost" || access.hosts.contains(&name);
+    let allowed = name.parse::<IpAddr>().is_ok() || name == "localhost" || hosts.contains(&name);
     if allowed {
         Ok(())
     } else {
@@ -186,24 +245,45 @@ fn presented_token(header: &str) -> Option<(String, Credential)> {
     Some((password.to_string(), Credential::Basic))
 }
 
-/// Compares without stopping at the first difference, so response time does not tell an
-/// attacker how much of a guessed token was right. (The length is not secret.)
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admin::operator::Role;
 
-    fn open() -> AdminAccess {
-        AdminAccess {
-            token: None,
-            hosts: vec!["kkt-admin.example.ru".into()],
+    const HOSTS: &[String] = &[];
+
+    fn listed() -> Vec<String> {
+        vec!["kkt-admin.example.ru".into()]
+    }
+
+    fn open_table() -> OperatorTable {
+        OperatorTable::default()
+    }
+
+    fn entry(name: &str, token: &str, role: Role, groups: Option<&[&str]>) -> OperatorEntry {
+        OperatorEntry {
+            name: name.into(),
+            token_sha256: token_sha256(token),
+            role,
+            groups: groups.map(|g| g.iter().map(|s| s.to_string()).collect()),
         }
+    }
+
+    /// Three operators and `admin_token`.
+    fn table() -> OperatorTable {
+        OperatorTable::new(
+            &[
+                entry("Иванов", "ivanov-token-0123456789", Role::Admin, None),
+                entry(
+                    "Ромашка ИТ",
+                    "romashka-token-0123456789",
+                    Role::Viewer,
+                    Some(&["ООО Ромашка"]),
+                ),
+                entry("Сборка", "build-token-0123456789", Role::Publisher, None),
+            ],
+            Some("s3cret-token-for-tests"),
+        )
     }
 
     fn post(host: &str, origin: Option<&str>, site: Option<&str>) -> Seen {
@@ -212,7 +292,15 @@ mod tests {
             host: Some(host.into()),
             origin: origin.map(Into::into),
             fetch_site: site.map(Into::into),
-            authorization: None,
+            ..Seen::default()
+        }
+    }
+
+    fn with_auth(auth: Option<&str>) -> Seen {
+        Seen {
+            host: Some("anything.example".into()),
+            authorization: auth.map(Into::into),
+            ..Seen::default()
         }
     }
 
@@ -236,15 +324,12 @@ mod tests {
     }
 
     #[test]
-    fn tokens_compare_exactly() {
-        assert!(constant_time_eq(b"secret-token-123", b"secret-token-123"));
-        assert!(!constant_time_eq(b"secret-token-124", b"secret-token-123"));
-        assert!(!constant_time_eq(b"secret", b"secret-token-123"));
-        assert!(!constant_time_eq(b"", b"x"));
-    }
-
-    #[test]
     fn without_a_token_only_addresses_localhost_and_listed_names_are_answered() {
+        let (table, hosts) = (open_table(), listed());
+        let access = AdminAccess {
+            operators: &table,
+            hosts: &hosts,
+        };
         for host in [
             "127.0.0.1:8889",
             "127.0.0.1",
@@ -258,7 +343,7 @@ mod tests {
                 host: Some(host.into()),
                 ..Seen::default()
             };
-            assert_eq!(decide(&open(), &seen), Ok(Operator::open()), "{host}");
+            assert_eq!(decide(access, &seen), Ok(Operator::open()), "{host}");
         }
         for host in [
             "attacker.example",
@@ -274,12 +359,12 @@ mod tests {
                 ..Seen::default()
             };
             assert!(
-                matches!(decide(&open(), &seen), Err(AdminError::HostNotAllowed(_))),
+                matches!(decide(access, &seen), Err(AdminError::HostNotAllowed(_))),
                 "{host}"
             );
         }
         assert_eq!(
-            decide(&open(), &Seen::default()),
+            decide(access, &Seen::default()),
             Ok(Operator::open()),
             "no Host: curl -0"
         );
@@ -287,9 +372,14 @@ mod tests {
 
     #[test]
     fn cross_site_state_changes_are_refused_token_or_not() {
+        let (open, with_token) = (open_table(), table());
+        let open = AdminAccess {
+            operators: &open,
+            hosts: HOSTS,
+        };
         let with_token = AdminAccess {
-            token: Some("s3cret-token-for-tests".into()),
-            hosts: Vec::new(),
+            operators: &with_token,
+            hosts: HOSTS,
         };
         let basic = Some("Bearer s3cret-token-for-tests".to_string());
         for seen in [
@@ -303,17 +393,13 @@ mod tests {
                 Some("cross-site"),
             ),
         ] {
-            assert_eq!(
-                decide(&open(), &seen),
-                Err(AdminError::CrossSite),
-                "{seen:?}"
-            );
+            assert_eq!(decide(open, &seen), Err(AdminError::CrossSite), "{seen:?}");
             let seen = Seen {
                 authorization: basic.clone(),
                 ..seen
             };
             assert_eq!(
-                decide(&with_token, &seen),
+                decide(with_token, &seen),
                 Err(AdminError::CrossSite),
                 "{seen:?}"
             );
@@ -327,7 +413,7 @@ mod tests {
             ),
             post("127.0.0.1:8889", None, Some("none")),
         ] {
-            assert_eq!(decide(&open(), &seen), Ok(Operator::open()), "{seen:?}");
+            assert_eq!(decide(open, &seen), Ok(Operator::open()), "{seen:?}");
         }
         // Reading is not changing: a cross-site GET is left to the browser's same-origin
         // rule (and the Host check).
@@ -339,28 +425,113 @@ mod tests {
                 Some("cross-site"),
             )
         };
-        assert_eq!(decide(&open(), &read), Ok(Operator::open()));
+        assert_eq!(decide(open, &read), Ok(Operator::open()));
     }
 
     #[test]
-    fn a_wrong_or_missing_token_is_refused() {
+    fn each_token_yields_its_operator_and_a_wrong_or_missing_one_is_refused() {
+        let table = table();
         let access = AdminAccess {
-            token: Some("s3cret-token-for-tests".into()),
-            hosts: Vec::new(),
+            operators: &table,
+            hosts: HOSTS,
         };
-        let with = |auth: Option<&str>| Seen {
-            host: Some("anything.example".into()),
-            authorization: auth.map(Into::into),
-            ..Seen::default()
-        };
+        let who = |auth: &str| decide(access, &with_auth(Some(auth)));
+        let admin = who("Bearer s3cret-token-for-tests").unwrap();
+        assert_eq!((admin.name.as_str(), admin.role), ("admin", Role::Admin));
+        assert_eq!(admin.credential, Credential::Bearer);
+        assert_eq!(admin.proof, token_sha256("s3cret-token-for-tests"));
+        let viewer = who("Bearer romashka-token-0123456789").unwrap();
+        assert_eq!(viewer.name, "Ромашка ИТ");
+        assert_eq!(viewer.role, Role::Viewer);
+        assert_eq!(viewer.groups, Some(vec!["ООО Ромашка".to_string()]));
         assert_eq!(
-            decide(&access, &with(Some("Bearer s3cret-token-for-tests"))).map(|o| o.role),
-            Ok(Role::Admin)
+            viewer.require(Role::Admin),
+            Err(AdminError::Forbidden {
+                needed: Role::Admin,
+                role: Role::Viewer
+            })
+        );
+        // Basic: any user name, the token as the password ("x:build-token-0123456789").
+        let publisher = who("Basic eDpidWlsZC10b2tlbi0wMTIzNDU2Nzg5").unwrap();
+        assert_eq!(
+            (
+                publisher.name.as_str(),
+                publisher.role,
+                publisher.credential
+            ),
+            ("Сборка", Role::Publisher, Credential::Basic)
         );
         assert_eq!(
-            decide(&access, &with(Some("Bearer s3cret-token-for-test"))),
+            who("Bearer  ivanov-token-0123456789 ").map(|o| o.name),
+            Ok("Иванов".to_string())
+        );
+        for wrong in [
+            "Bearer s3cret-token-for-test",
+            "Bearer s3cret-token-for-tests2",
+            "Bearer ",
+            "Bearer IVANOV-TOKEN-0123456789",
+            // The hash itself is not the token.
+            "Bearer 5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8",
+            "Digest ivanov-token-0123456789",
+        ] {
+            assert_eq!(who(wrong), Err(AdminError::Unauthorized), "{wrong}");
+        }
+        assert_eq!(
+            decide(access, &with_auth(None)),
             Err(AdminError::Unauthorized)
         );
-        assert_eq!(decide(&access, &with(None)), Err(AdminError::Unauthorized));
+    }
+
+    #[test]
+    fn a_session_yields_its_operator_while_the_operator_is_in_the_table() {
+        let table = table();
+        let access = AdminAccess {
+            operators: &table,
+            hosts: HOSTS,
+        };
+        let session = LiveSession {
+            token_sha256: token_sha256("romashka-token-0123456789"),
+            id_sha256: [9; 32],
+        };
+        let seen = Seen {
+            session: Some(session),
+            ..with_auth(None)
+        };
+        let viewer = decide(access, &seen).unwrap();
+        assert_eq!(
+            (viewer.name.as_str(), viewer.credential, viewer.proof),
+            ("Ромашка ИТ", Credential::Session, [9; 32])
+        );
+        // A wrong Authorization beside a live session is refused: the header decides.
+        let both = Seen {
+            session: Some(session),
+            ..with_auth(Some("Bearer wrong-token-0123456789"))
+        };
+        assert_eq!(decide(access, &both), Err(AdminError::Unauthorized));
+        // The operator left operators: (a reload): the session opens nothing.
+        let smaller = OperatorTable::new(&[], Some("s3cret-token-for-tests"));
+        let access = AdminAccess {
+            operators: &smaller,
+            hosts: HOSTS,
+        };
+        assert_eq!(decide(access, &seen), Err(AdminError::Unauthorized));
+        // Operators configured: the open mode is off, also for 127.0.0.1.
+        let local = Seen {
+            host: Some("127.0.0.1:8889".into()),
+            ..Seen::default()
+        };
+        assert_eq!(decide(access, &local), Err(AdminError::Unauthorized));
+    }
+
+    #[test]
+    fn the_lookup_finds_every_entry_and_nothing_else() {
+        let table = table();
+        for entry in table.entries() {
+            assert_eq!(table.find_by_hash(&entry.token_sha256), Some(entry));
+        }
+        let mut near = table.entries()[0].token_sha256;
+        near[31] ^= 1;
+        assert_eq!(table.find_by_hash(&near), None);
+        assert_eq!(open_table().find_by_hash(&near), None);
     }
 }

@@ -6,8 +6,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::admin::operator::Role;
 use crate::json_error;
+use crate::model::role::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminError {
@@ -18,6 +18,9 @@ pub enum AdminError {
     Forbidden { needed: Role, role: Role },
     /// A state-changing request sent by another site's page (`Origin`, `Sec-Fetch-Site`).
     CrossSite,
+    /// A form post with a browser's own credentials without the form's CSRF token, or with
+    /// a wrong one (`admin::csrf`).
+    CsrfMissing,
     /// No token is configured and `Host` is not an address, `localhost` or in `admin_hosts`
     /// (what DNS rebinding looks like); the value is the Host, made printable.
     HostNotAllowed(String),
@@ -40,8 +43,8 @@ impl fmt::Display for AdminError {
         match self {
             AdminError::Unauthorized => write!(
                 f,
-                "missing or wrong admin token; send Authorization: Bearer <admin_token>, \
-                 or log in with any user name and the token as the password"
+                "missing or wrong admin token; send Authorization: Bearer <token>, log in at \
+                 /login, or give any user name and the token as the password"
             ),
             AdminError::Forbidden { needed, role } => write!(
                 f,
@@ -55,6 +58,12 @@ impl fmt::Display for AdminError {
                 "refused: this request changes the server's state and was sent by another \
                  site's page (Origin or Sec-Fetch-Site say so); use the dashboard itself, or \
                  curl"
+            ),
+            AdminError::CsrfMissing => write!(
+                f,
+                "refused: this form post changes the server's state and does not carry the \
+                 form's CSRF token (field csrf), or carries another session's; reload the page \
+                 and send the form again, or from a script use Authorization: Bearer <token>"
             ),
             AdminError::HostNotAllowed(host) => write!(
                 f,
@@ -85,6 +94,7 @@ impl ResponseError for AdminError {
             AdminError::Unauthorized => StatusCode::UNAUTHORIZED,
             AdminError::Forbidden { .. }
             | AdminError::CrossSite
+            | AdminError::CsrfMissing
             | AdminError::HostNotAllowed(_) => StatusCode::FORBIDDEN,
             AdminError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,

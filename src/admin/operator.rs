@@ -2,6 +2,20 @@
 //! decides who a request comes from and leaves an `Operator` in the request's extensions;
 //! handlers take it as an argument and ask `require` before they change anything. Roles
 //! are ordered: a `publisher` may do all a `viewer` may, an `admin` all a `publisher` may.
+//!
+//! Which route needs which role (each handler asks `require`, or takes the `viewer` the
+//! guard lets through):
+//!
+//! | role | routes |
+//! | --- | --- |
+//! | none (the guard's cross-site and `Host` checks only) | `GET /login`, `POST /login`, `POST /logout` |
+//! | `viewer` | `GET /` (the dashboard), `/status`, `/metrics`, `/healthz`, `/readyz`, `/devices*` (the lists, `.csv`, `.xlsx`, a register's page), `/history*`, `/serials*`, every other read |
+//! | `publisher` | `GET /audit*`, `POST /releases`, `POST /releases/<version>/withdraw\|pause\|resume` |
+//! | `admin` | `POST /reload` |
+//!
+//! Every operator the guard lets through is at least a `viewer`, so reads need no `require`
+//! of their own. A viewer's `groups` is carried here for the lists and exports to filter by
+//! (`Operator::groups`); a handler that shows devices must honour it.
 
 use std::future::{ready, Ready};
 
@@ -11,36 +25,7 @@ use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 
-/// What an operator may do (`role:` of an entry in `operators:`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Reads what it may see: the dashboard, `/status`, the lists and exports.
-    Viewer,
-    /// A viewer who also uploads, publishes, withdraws, pauses and resumes, and reads
-    /// `/audit`.
-    Publisher,
-    /// Everything, including `POST /reload`.
-    Admin,
-}
-
-impl Role {
-    /// The name as written in `server.yaml`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Publisher => "publisher",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// `viewer`, `publisher` or `admin`, as written in `server.yaml` (exact, lower case).
-    pub fn parse(text: &str) -> Option<Role> {
-        [Role::Viewer, Role::Publisher, Role::Admin]
-            .into_iter()
-            .find(|role| role.name() == text)
-    }
-}
+pub use crate::model::role::Role;
 
 /// How the request proved who it is. Credentials a browser attaches by itself (a session
 /// cookie, cached Basic) are what a cross-site form post rides on: those requests must
@@ -76,6 +61,10 @@ pub struct Operator {
     /// The groups a `viewer` is limited to; `None`: every device.
     pub groups: Option<Vec<String>>,
     pub credential: Credential,
+    /// What proved it, for the CSRF token to be bound to (`admin::csrf`): the SHA-256 of
+    /// the session's id, or of the token; zeros for the open listener. Never shown.
+    #[serde(skip)]
+    pub proof: [u8; 32],
 }
 
 impl Operator {
@@ -87,6 +76,7 @@ impl Operator {
             role: Role::Admin,
             groups: None,
             credential: Credential::Open,
+            proof: [0; 32],
         }
     }
 
@@ -117,6 +107,7 @@ impl FromRequest for Operator {
             role: Role::Viewer,
             groups: Some(Vec::new()),
             credential: Credential::Open,
+            proof: [0; 32],
         })))
     }
 }
@@ -146,15 +137,5 @@ mod tests {
         assert!(publisher.require(Role::Publisher).is_ok());
         assert!(publisher.require(Role::Admin).is_err());
         assert!(Operator::open().require(Role::Admin).is_ok());
-    }
-
-    #[test]
-    fn role_names_round_trip_and_nothing_else_parses() {
-        for role in [Role::Viewer, Role::Publisher, Role::Admin] {
-            assert_eq!(Role::parse(role.name()), Some(role));
-        }
-        for wrong in ["Admin", "root", "", "viewer "] {
-            assert_eq!(Role::parse(wrong), None, "{wrong:?}");
-        }
     }
 }

@@ -1,22 +1,28 @@
 //! The operator's listener (`admin_listen`, 127.0.0.1:8889 by default, never the device
 //! port): the dashboard, `/status`, `/metrics`, `/healthz` and `/readyz`. With
-//! `admin_token` set, every request needs the token: `Authorization: Bearer <token>`
-//! (Prometheus, scripts) or HTTP Basic with the token as the password and any user name
-//! (a browser asks for it).
+//! `operators:` or `admin_token` set, every request needs a token: `Authorization: Bearer
+//! <token>` (Prometheus, scripts), HTTP Basic with the token as the password and any user
+//! name (a browser asks for it), or the login form's session. Which role each route needs
+//! is listed in `operator`.
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
+use crate::admin::csrf;
 use crate::admin::dashboard;
 use crate::admin::inventory_routes;
+use crate::admin::login;
 use crate::admin::operator::{Operator, Role};
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
 use crate::app_state::AppState;
 use crate::model::clock;
 use crate::observe::metrics::FleetState;
 use crate::words::dashboard::for_request;
+
+/// The largest body `POST /reload` reads (a form with its CSRF token).
+const RELOAD_FORM_MAX: usize = 4 * 1024;
 
 /// How many devices the dashboard lists.
 const RECENT_DEVICES: usize = 50;
@@ -41,11 +47,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(
         web::resource("/reload")
+            .app_data(web::PayloadConfig::new(RELOAD_FORM_MAX))
             .route(web::post().to(reload))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "POST" })
             })),
     );
+    login::configure(cfg);
     inventory_routes::configure(cfg);
     crate::admin::audit_routes::configure(cfg);
     cfg.default_service(web::to(|req: HttpRequest| async move {
@@ -184,13 +192,16 @@ fn readiness(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     }
 }
 
-/// `POST /reload`: rescans now (as SIGHUP does) and answers with what the reload found,
-/// once it is done.
+/// `POST /reload` (role `admin`; a browser's form post with the CSRF token): rescans now
+/// (as SIGHUP does) and answers with what the reload found, once it is done.
 async fn reload(
+    req: HttpRequest,
+    body: web::Bytes,
     state: web::Data<AppState>,
     operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     operator.require(Role::Admin)?;
+    csrf::check(&req, &operator, csrf::given(&req, Some(&body)).as_deref())?;
     let before = state.reload_count();
     // The operator's name once the request knows it (operators: roles and tokens).
     state.request_reload("admin");

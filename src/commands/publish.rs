@@ -239,7 +239,8 @@ pub fn run(config: &Config, args: &PublishArgs, out: &mut dyn Write) -> Result<(
     if args.no_wait {
         return Ok(());
     }
-    wait_served(config, &hashes[0], &line, version, out)
+    let token = args.server.or_admin_token(config.admin_token.as_deref());
+    wait_served(config, token, &hashes[0], &line, version, out)
 }
 
 /// What the command line asks to write into `meta.yaml`: description, critical, floor,
@@ -508,6 +509,7 @@ fn how_offered(view: &LineView<'_>, current: &Release, lang: Lang) -> String {
 /// Waits until the running server serves exactly the new bytes (its ETag is their SHA-256).
 fn wait_served(
     config: &Config,
+    token: Option<&str>,
     sha256: &str,
     line: &str,
     version: Version,
@@ -515,7 +517,7 @@ fn wait_served(
 ) -> Result<(), PublishError> {
     let path = file_path(line, version, FIRMWARE_FILES[0]);
     let t = OperatorText::of(config.language);
-    let mut rejected = || rejection(config, line, version);
+    let mut rejected = || rejection(config, token, line, version);
     match server_client::wait_for_device(config, &path, sha256, 304, WAIT_FOR, &mut rejected) {
         Waited::Answered(took) => {
             let seconds = format!("{:.1}", took.as_secs_f64());
@@ -532,9 +534,9 @@ fn wait_served(
 }
 
 /// Why the running server rejects the release, when its `/status` says so.
-fn rejection(config: &Config, line: &str, version: Version) -> Option<String> {
+fn rejection(config: &Config, token: Option<&str>, line: &str, version: Version) -> Option<String> {
     let (status, body) =
-        server_client::admin(config, "GET", "/status", Duration::from_secs(5)).ok()?;
+        server_client::admin(config, token, "GET", "/status", Duration::from_secs(5)).ok()?;
     if status != 200 {
         return None;
     }

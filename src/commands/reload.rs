@@ -1,5 +1,5 @@
 //! `kkt-update-server reload`: asks the running server to rescan now, through its admin
-//! listener (`POST /reload`, with the admin token when one is set). The same on every
+//! listener (`POST /reload`, with `--token`, `KKT_TOKEN` or `admin_token`: an `admin`'s). The same on every
 //! system: on Windows, where there is no SIGHUP, it is the way to say "reload".
 
 use std::time::Duration;
@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use crate::commands::server_client;
+use crate::config::cli::ReloadArgs;
 use crate::config::Config;
 use crate::model::lang::{fill, Lang};
 use crate::words::{Said, Words};
@@ -38,12 +39,14 @@ impl Answer {
     }
 }
 
-/// Sends the request; the server's answer on success.
-pub fn run(config: &Config) -> Result<Answer> {
+/// Sends the request with the token `args` give (`--token`, `KKT_TOKEN`, else
+/// `admin_token`); the server's answer on success.
+pub fn run(config: &Config, args: &ReloadArgs) -> Result<Answer> {
     if config.admin_listen.is_none() {
         bail!(Said::new(|w| w.operator.reload_no_admin.to_string()));
     }
-    match server_client::admin(config, "POST", "/reload", Duration::from_secs(30))? {
+    let token = args.server.or_admin_token(config.admin_token.as_deref());
+    match server_client::admin(config, token, "POST", "/reload", Duration::from_secs(30))? {
         (200, body) => {
             let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             Ok(Answer {

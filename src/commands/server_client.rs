@@ -1,5 +1,5 @@
 //! Talking to the running server from a command (`reload`, `publish`, `withdraw`): one
-//! HTTP/1.1 request to its admin listener (with the admin token) or its device listener,
+//! HTTP/1.1 request to its admin listener (with the operator's token) or its device listener,
 //! the status and body back. A server listening on every address is asked on 127.0.0.1.
 
 use std::io::{Read, Write};
@@ -7,15 +7,17 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use base64::Engine;
 
 use crate::config::Config;
 use crate::model::lang::{fill, Lang};
 use crate::words::{cause_in, chain_in, Said};
 
-/// The status code and body of one request to the admin listener.
+/// The status code and body of one request to the admin listener, with `token` (the
+/// command's `--token` / `KKT_TOKEN`, else `admin_token`: `ServerToken::or_admin_token`) as
+/// `Authorization: Bearer`, which never needs a form's CSRF token.
 pub fn admin(
     config: &Config,
+    token: Option<&str>,
     method: &str,
     path: &str,
     timeout: Duration,
@@ -23,16 +25,27 @@ pub fn admin(
     let Some(admin) = config.admin_listen else {
         bail!(Said::new(|w| w.operator.client_no_admin.to_string()));
     };
-    let auth = config
-        .admin_token
-        .as_ref()
-        .map_or_else(String::new, |token| {
-            let basic = base64::engine::general_purpose::STANDARD.encode(format!("kkt:{token}"));
-            format!("Authorization: Basic {basic}\r\n")
-        });
+    // Only what a header may carry: a token with a line break would be a second header.
+    if token.is_some_and(|t| !t.bytes().all(|b| b.is_ascii_graphic())) {
+        bail!(Said::new(|w| w.operator.client_token_chars.to_string()));
+    }
+    let auth = token.map_or_else(String::new, |token| {
+        format!("Authorization: Bearer {token}\r\n")
+    });
     let (status, body) = exchange(admin, Listener::Admin, method, path, &auth, timeout)?;
     if status == 401 {
         bail!(Said::new(|w| w.operator.client_token_refused.to_string()));
+    }
+    if status == 403 {
+        // The server's own sentence (the role needed), in English as it sends it.
+        let said = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_string))
+            .unwrap_or_else(|| body.clone());
+        bail!(Said::new(|w| fill(
+            w.operator.client_forbidden,
+            &[("body", &said)]
+        )));
     }
     Ok((status, body))
 }

@@ -48,7 +48,7 @@ pub enum Command {
     Check,
     /// Ask the running server to rescan now, through its admin listener (works on every
     /// system; on Unix, SIGHUP does the same).
-    Reload,
+    Reload(ReloadArgs),
     /// Publish a release safely: check the source, stage it beside firmware_dir's releases,
     /// pin both files by SHA-256, rename it into place, and wait until the server serves it.
     Publish(PublishArgs),
@@ -60,6 +60,10 @@ pub enum Command {
     /// The audit trail: `audit verify` checks its chain in the configured inventory
     #[command(subcommand)]
     Audit(AuditAction),
+    /// Operators' tokens for the admin listener: `token new NAME` prints a new one and the
+    /// line to paste under operators: in server.yaml
+    #[command(subcommand)]
+    Token(TokenAction),
 }
 
 /// `kkt-update-server audit ...`.
@@ -73,6 +77,60 @@ pub enum AuditAction {
         #[arg(long, value_name = "HASH")]
         head: Option<String>,
     },
+}
+
+/// `kkt-update-server token ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum TokenAction {
+    /// Print a new random token for an operator and the line for operators: in server.yaml
+    /// (the file keeps only the token's SHA-256)
+    New(TokenNewArgs),
+}
+
+/// `kkt-update-server token new NAME [--role R] [--groups G ...]`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct TokenNewArgs {
+    /// The operator's name, as the audit trail will record it (like "Иванов")
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// viewer (reads), publisher (also publishes, withdraws, pauses), or admin (also reloads)
+    #[arg(long, value_name = "ROLE", default_value = "viewer")]
+    pub role: String,
+    /// The groups (of groups.yaml) a viewer is limited to; several may follow
+    #[arg(long, value_name = "GROUP", num_args = 1..)]
+    pub groups: Vec<String>,
+}
+
+/// The token a command sends to the running server's admin listener. Per invocation and
+/// secret: the flag, else `KKT_TOKEN`, else the configuration's `admin_token`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ServerToken {
+    /// The operator's token for the running server [default: KKT_TOKEN, else admin_token]
+    #[arg(
+        long = "token",
+        env = "KKT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+}
+
+impl ServerToken {
+    /// The token to send: `--token`, else `KKT_TOKEN`, else `admin_token`.
+    pub fn or_admin_token<'a>(&'a self, admin_token: Option<&'a str>) -> Option<&'a str> {
+        self.token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .or(admin_token)
+    }
+}
+
+/// `kkt-update-server reload`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ReloadArgs {
+    #[command(flatten)]
+    pub server: ServerToken,
 }
 
 /// `kkt-update-server service ...` (Windows).
@@ -124,6 +182,8 @@ pub struct PublishArgs {
     /// Do not wait for the running server to serve it
     #[arg(long)]
     pub no_wait: bool,
+    #[command(flatten)]
+    pub server: ServerToken,
 }
 
 /// `kkt-update-server withdraw`.
@@ -185,6 +245,8 @@ fn setting_arg(setting: &Setting) -> Arg {
         Shape::Number(_) => arg.value_parser(value_parser!(u64)),
         Shape::Date => arg.value_parser(value_parser!(u32)),
         Shape::Bool => arg.value_parser(value_parser!(bool)),
+        // Never on the command line (`on_command_line`).
+        Shape::Operators => arg,
     }
 }
 
@@ -202,9 +264,12 @@ impl Args for RawArgs {
                  (Windows)]",
             )
             .value_parser(value_parser!(PathBuf));
-        SETTINGS.iter().fold(cmd.arg(config), |cmd, setting| {
-            cmd.arg(setting_arg(setting))
-        })
+        SETTINGS
+            .iter()
+            .filter(|s| s.on_command_line())
+            .fold(cmd.arg(config), |cmd, setting| {
+                cmd.arg(setting_arg(setting))
+            })
     }
 
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
@@ -225,7 +290,7 @@ impl FromArgMatches for RawArgs {
             config_from_env,
             given: Layer::default(),
         };
-        for setting in SETTINGS {
+        for setting in SETTINGS.iter().filter(|s| s.on_command_line()) {
             let id = setting.key;
             let value = match setting.shape {
                 Shape::Text => one(matches, id)?.map(Given::Text),
@@ -235,6 +300,7 @@ impl FromArgMatches for RawArgs {
                 Shape::Number(_) => one(matches, id)?.map(Given::Number),
                 Shape::Date => one::<u32>(matches, id)?.map(|n| Given::Number(n.into())),
                 Shape::Bool => one(matches, id)?.map(Given::Bool),
+                Shape::Operators => None,
             };
             if let Some(value) = value {
                 raw.given.set(setting, value);
@@ -253,7 +319,7 @@ impl FromArgMatches for RawArgs {
             self.config = update.config;
             self.config_from_env = update.config_from_env;
         }
-        for setting in SETTINGS {
+        for setting in SETTINGS.iter().filter(|s| s.on_command_line()) {
             if let Some(value) = update.given.get(setting) {
                 self.given.set(setting, value.clone());
             }

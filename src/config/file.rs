@@ -7,11 +7,10 @@ use std::cell::RefCell;
 use std::fmt;
 
 use anyhow::{bail, Result};
-use serde::de::{
-    self, DeserializeSeed, EnumAccess, IgnoredAny, MapAccess, SeqAccess, VariantAccess, Visitor,
-};
+use serde::de::{self, DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
 
 use crate::config::layer::{Given, Layer};
+use crate::config::operators::{self, OperatorEntry, Written, WrittenEntry};
 use crate::config::settings::{self, Setting, SettingError, Shape};
 use crate::model::lang::fill;
 use crate::model::problem::yaml_message;
@@ -62,7 +61,8 @@ enum Raw {
     Bool(bool),
     Null,
     List(Vec<Raw>),
-    Map,
+    /// Keys with values, in the order written (`operators:` entries read them).
+    Map(Vec<(Raw, Raw)>),
     /// A value with a YAML tag of its own (`!vault …`): never a setting.
     Tagged(String),
 }
@@ -78,7 +78,7 @@ impl fmt::Display for Raw {
             Raw::Bool(b) => write!(f, "{b}"),
             Raw::Null => write!(f, "nothing"),
             Raw::List(_) => write!(f, "a list"),
-            Raw::Map => write!(f, "keys with values"),
+            Raw::Map(_) => write!(f, "keys with values"),
             Raw::Tagged(tag) => write!(f, "a value tagged !{}", tag.escape_debug()),
         }
     }
@@ -93,7 +93,7 @@ impl Raw {
             Raw::Unsigned(n) => Some(n.to_string()),
             Raw::Negative(n) => Some(n.to_string()),
             Raw::Bool(b) => Some(b.to_string()),
-            Raw::Float(_) | Raw::Null | Raw::List(_) | Raw::Map | Raw::Tagged(_) => None,
+            Raw::Float(_) | Raw::Null | Raw::List(_) | Raw::Map(_) | Raw::Tagged(_) => None,
         }
     }
 
@@ -103,6 +103,41 @@ impl Raw {
             _ => None,
         }
     }
+
+    /// A value of an `operators:` entry, as that module reads it.
+    fn written(&self) -> Written {
+        match self {
+            Raw::List(items) => Written::List(items.iter().map(Raw::text).collect()),
+            other => other
+                .text()
+                .map_or_else(|| Written::Other(other.to_string()), Written::Text),
+        }
+    }
+}
+
+/// `operators:` checked: a list of entries with keys, each as `config::operators` wants.
+fn operators(raw: &Raw) -> Option<Result<Vec<OperatorEntry>, SettingError>> {
+    let Raw::List(items) = raw else {
+        return None;
+    };
+    let entries: Vec<WrittenEntry> = items
+        .iter()
+        .map(|item| match item {
+            Raw::Map(pairs) => WrittenEntry::Keys(
+                pairs
+                    .iter()
+                    .map(|(key, value)| {
+                        (
+                            key.text().unwrap_or_else(|| key.to_string()),
+                            value.written(),
+                        )
+                    })
+                    .collect(),
+            ),
+            other => WrittenEntry::Other(other.to_string()),
+        })
+        .collect();
+    Some(operators::parse(&entries).map_err(SettingError::Operators))
 }
 
 /// `raw` as `setting` holds it: `Ok(None)` for an absent value (`key:` with nothing, or
@@ -129,6 +164,10 @@ fn convert(setting: &Setting, raw: &Raw) -> Result<Option<Given>, SettingError> 
         Shape::Bool => match raw {
             Raw::Bool(b) => Some(Given::Bool(*b)),
             _ => None,
+        },
+        Shape::Operators => match operators(raw) {
+            Some(checked) => Some(Given::Operators(checked?)),
+            None => None,
         },
     };
     match given {
@@ -415,8 +454,11 @@ impl<'de> Visitor<'de> for RawVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Raw::Map)
+        let mut pairs = Vec::new();
+        while let Some(pair) = map.next_entry_seed(RawSeed, RawSeed)? {
+            pairs.push(pair);
+        }
+        Ok(Raw::Map(pairs))
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Raw, A::Error> {
@@ -456,6 +498,7 @@ mod tests {
                 Shape::Number(_) => ("fast", "\"fast\""),
                 Shape::Date => ("2025-01-01", "\"2025-01-01\""),
                 Shape::Bool => ("maybe", "\"maybe\""),
+                Shape::Operators => ("admin", "\"admin\""),
             };
             let yaml = format!("# server.yaml\n{}: {written}\n", setting.key);
             assert_eq!(
@@ -541,6 +584,32 @@ mod tests {
         assert_eq!(file.given.get(&settings::ADMIN_LISTEN), Some(&Given::Null));
         assert_eq!(file.given.get(&settings::ADMIN_TOKEN), Some(&Given::Null));
         assert_eq!(parse_file("~\n").unwrap(), FileConfig::default());
+    }
+
+    /// `operators:` entries are read with their keys; a refusal names the entry and
+    /// carries the line.
+    #[test]
+    fn operators_are_read_entry_by_entry() {
+        let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+        let file = parse_file(&format!(
+            "operators:\n  - {{name: \"Иванов\", token_sha256: \"{hash}\", role: admin}}\n  - name: Ромашка ИТ\n    token_sha256: {hash_upper}\n    role: viewer\n    groups: [\"ООО Ромашка\"]\n",
+            hash_upper = hash.to_ascii_uppercase().replace('5', "6"),
+        ))
+        .unwrap();
+        let list = file.given.operators(&settings::OPERATORS).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[1].name, "Ромашка ИТ");
+        assert_eq!(
+            list[1].groups.as_deref(),
+            Some(&["ООО Ромашка".to_string()][..])
+        );
+        let said = error(&format!(
+            "settle_ms: 0\noperators:\n  - {{name: a, token_sha256: \"{hash}\", role: root}}\n"
+        ));
+        assert_eq!(
+            said,
+            "operators, entry 1 (\"a\"): role must be viewer, publisher or admin; got \"root\" (line 3)"
+        );
     }
 
     #[test]

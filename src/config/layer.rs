@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::operators::OperatorEntry;
 use crate::config::settings::Setting;
 
 /// One value as given, already of its setting's shape.
@@ -17,6 +18,8 @@ pub enum Given {
     Bool(bool),
     /// `null` for a setting where it means something (`admin_listen: null`).
     Null,
+    /// `operators:`, checked.
+    Operators(Vec<OperatorEntry>),
 }
 
 /// What one source gave; a setting it did not mention is absent.
@@ -71,6 +74,13 @@ impl Layer {
     pub fn number(&self, setting: &Setting) -> Option<u64> {
         match self.get(setting)? {
             Given::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn operators(&self, setting: &Setting) -> Option<Vec<OperatorEntry>> {
+        match self.get(setting)? {
+            Given::Operators(list) => Some(list.clone()),
             _ => None,
         }
     }

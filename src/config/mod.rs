@@ -16,6 +16,7 @@ pub mod cli;
 mod file;
 pub mod firmware_dir_guard;
 mod layer;
+pub mod operators;
 pub mod postgres_url;
 mod scan_settings;
 pub mod search;
@@ -93,6 +94,11 @@ pub struct Config {
     pub stuck_after_s: u64,
     /// When set, every admin request needs `Authorization: Bearer <token>`.
     pub admin_token: Option<String>,
+    /// `operators:` (file only), checked; `admin_token` is not among them (see
+    /// `operator_table`).
+    pub operators: Vec<operators::OperatorEntry>,
+    /// How long a login form's session lasts.
+    pub session_ttl: Duration,
     /// Host names (besides IP literals and `localhost`) the admin listener answers when it
     /// has no token: the defence against DNS rebinding. Lower case, without a port.
     pub admin_hosts: Vec<String>,
@@ -230,6 +236,8 @@ impl Config {
             inventory_retention_days: given.number(&INVENTORY_RETENTION_DAYS)?,
             stuck_after_s: given.number(&STUCK_AFTER_S)?,
             admin_token: given.admin_token()?,
+            operators: given.operators()?,
+            session_ttl: Duration::from_secs(given.number(&SESSION_TTL_S)?),
             admin_hosts: admin_hosts(given.texts(&ADMIN_HOSTS))?,
             trusted_proxies: TrustedProxies::parse(&given.texts(&TRUSTED_PROXIES))
                 .map_err(|e| Said::of(&e))?,
@@ -396,6 +404,16 @@ impl Sources<'_> {
             .filter(|t| !t.is_empty())
             .or_else(|| self.file.text(&ADMIN_TOKEN).map(Option::unwrap_or_default));
         token.map(|t| admin_token(&t)).transpose()
+    }
+
+    /// `operators:` from the file, checked beside `admin_token` (whose name and hash are
+    /// its own).
+    fn operators(&self) -> Result<Vec<operators::OperatorEntry>> {
+        let list = self.file.operators(&OPERATORS).unwrap_or_default();
+        let token = self.admin_token()?;
+        operators::check_with_admin_token(&list, token.as_deref())
+            .map_err(|e| Said::of(&SettingError::Operators(e)))?;
+        Ok(list)
     }
 
     fn access_log(&self) -> LogDestination {
@@ -612,13 +630,18 @@ impl WatchMode {
 }
 
 impl Config {
+    /// Every operator the admin listener knows: `operators:` and `admin_token`'s `admin`.
+    pub fn operator_table(&self) -> operators::OperatorTable {
+        operators::OperatorTable::new(&self.operators, self.admin_token.as_deref())
+    }
+
     /// Settings that work but leave a door open: `check` prints each as a warning and
     /// start-up logs it, every time, until it is fixed.
     pub fn warnings(&self) -> Vec<String> {
         let t = Words::of(self.language).config;
         let mut warnings = Vec::new();
         if let Some(addr) = self.admin_listen.filter(|a| !a.ip().is_loopback()) {
-            if self.admin_token.is_none() {
+            if self.operator_table().is_empty() {
                 warnings.push(fill(t.warn_admin_open, &[("addr", &addr)]));
             }
         }
@@ -901,7 +924,7 @@ mod tests {
         assert_eq!(config.admin_listen, None);
         assert_eq!(config.max_connections, 7);
         let command = <crate::config::cli::Cli as clap::CommandFactory>::command();
-        for setting in settings::SETTINGS {
+        for setting in settings::SETTINGS.iter().filter(|s| s.on_command_line()) {
             let arg = command
                 .get_arguments()
                 .find(|a| a.get_id() == setting.key)

@@ -36,6 +36,9 @@ pub enum Shape {
     Date,
     /// true or false.
     Bool,
+    /// `operators:`: a list of entries with keys of their own (`config::operators`). File
+    /// only: a structured value has no flag and no environment variable.
+    Operators,
 }
 
 /// The value a setting has when nobody gives one.
@@ -281,6 +284,32 @@ pub const ADMIN_TOKEN: Setting = Setting {
     secret: true,
     ..BASE
 };
+/// File only (`flag` and `env` empty): a list of entries, see `config::operators`.
+pub const OPERATORS: Setting = Setting {
+    key: "operators",
+    shape: Shape::Operators,
+    form: "a list of operators, like - {name: \"Иванов\", token_sha256: \"<64 hexadecimal \
+           digits>\", role: admin} (role viewer, publisher or admin; groups: [...] for a viewer)",
+    doc: "Who may use the admin listener: name, the SHA-256 of the token, role, and the groups a \
+          viewer is limited to (server.yaml only; `token new` prints an entry)",
+    ..BASE
+};
+/// A shift, by default: a login form's session then asks again the next morning.
+pub const SESSION_TTL_S: Setting = Setting {
+    key: "session_ttl_s",
+    flag: "session-ttl-s",
+    env: "KKT_SESSION_TTL_S",
+    value_name: "SECONDS",
+    shape: Shape::Number(Bound {
+        min: 1,
+        max: 2_592_000,
+        unit: "seconds",
+    }),
+    default: Builtin::Number(28_800),
+    form: "a whole number of seconds, like 28800",
+    doc: "Seconds a login form's session lasts before the token is asked again",
+    ..BASE
+};
 pub const ADMIN_HOSTS: Setting = Setting {
     key: "admin_hosts",
     flag: "admin-hosts",
@@ -468,6 +497,8 @@ pub const SETTINGS: &[Setting] = &[
     INVENTORY_RETENTION_DAYS,
     STUCK_AFTER_S,
     ADMIN_TOKEN,
+    OPERATORS,
+    SESSION_TTL_S,
     ADMIN_HOSTS,
     TRUSTED_PROXIES,
     FLEET_MAX_DEVICES,
@@ -489,6 +520,11 @@ pub fn find(key: &str) -> Option<&'static Setting> {
 }
 
 impl Setting {
+    /// It has a flag and an environment variable (all but the file-only `operators`).
+    pub fn on_command_line(&self) -> bool {
+        !self.flag.is_empty()
+    }
+
     /// The bounds of a number setting.
     pub fn bound(&self) -> Option<Bound> {
         match self.shape {
@@ -534,6 +570,8 @@ pub enum SettingError {
     },
     /// A key `server.yaml` does not have, as written (shown only when it looks like a key).
     UnknownKey(String),
+    /// An entry of `operators:` is refused (which, and why).
+    Operators(crate::config::operators::OperatorsError),
 }
 
 impl FromTable for SettingError {
@@ -562,6 +600,7 @@ impl FromTable for SettingError {
                 &[("key", key), ("form", &t.form(key, form)), ("given", given)],
             ),
             SettingError::Twice { key } => fill(t.twice, &[("key", key)]),
+            SettingError::Operators(refused) => refused.said(words),
             SettingError::UnknownKey(key) => fill(
                 t.unknown_key,
                 &[
@@ -735,7 +774,7 @@ mod tests {
 
     #[test]
     fn flags_and_environment_names_follow_the_key() {
-        for setting in SETTINGS {
+        for setting in SETTINGS.iter().filter(|s| s.on_command_line()) {
             assert_eq!(
                 setting.flag,
                 setting.key.replace('_', "-"),
@@ -754,6 +793,11 @@ mod tests {
                 setting.key
             );
             assert!(!setting.doc.contains('\n'), "{}", setting.key);
+        }
+        // File only: a structured value, and nothing else.
+        for setting in SETTINGS.iter().filter(|s| !s.on_command_line()) {
+            assert_eq!(setting.shape, Shape::Operators, "{}", setting.key);
+            assert!(setting.env.is_empty() && !setting.doc.is_empty());
         }
         let mut keys: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
         keys.sort_unstable();
@@ -868,8 +912,14 @@ mod tests {
             listed.push(key);
         }
         listed.sort_unstable();
+        let mut flagged: Vec<&str> = SETTINGS
+            .iter()
+            .filter(|s| s.on_command_line())
+            .map(|s| s.key)
+            .collect();
+        flagged.sort_unstable();
         assert_eq!(
-            listed, keys,
+            listed, flagged,
             "README's key/flag/environment table and the settings differ"
         );
 

@@ -26,6 +26,8 @@ pub struct Metrics {
     critical_version: IntGauge,
     devices_seen: IntGauge,
     access_log_dropped: IntCounter,
+    /// Tokens refused at the admin listener's login form.
+    admin_login_failures: IntCounter,
     release_devices: IntGaugeVec,
     fleet_state: FleetGauges,
 }
@@ -234,6 +236,10 @@ impl Metrics {
                 "access_log_dropped_total",
                 "Access lines dropped because the writer could not keep up",
             )?,
+            admin_login_failures: register.counter(
+                "admin_login_failures_total",
+                "Tokens the admin listener's login form refused (no operator has them)",
+            )?,
             release_devices: register.gauge_vec(
                 "release_devices",
                 "Devices per release offered as an update: offered, downloaded, updated, stuck",
@@ -267,6 +273,11 @@ impl Metrics {
         self.license_lookups
             .with_label_values(&[if hit { "hit" } else { "miss" }])
             .inc();
+    }
+
+    /// The login form refused a token.
+    pub fn admin_login_failed(&self) {
+        self.admin_login_failures.inc();
     }
 
     pub fn reload(&self, ok: bool) {

@@ -317,19 +317,14 @@ impl Reloader {
                 if config.admin_listen != self.config.admin_listen {
                     warn!("{}", t.admin_listen_changed);
                 }
-                if config.admin_token != self.config.admin_token
-                    || config.admin_hosts != self.config.admin_hosts
-                    || config.shutdown_timeout != self.config.shutdown_timeout
-                {
-                    warn!("{}", t.admin_settings_changed);
-                }
+                self.apply_admin_settings(&config);
                 info!("{}", t.config_reloaded);
                 self.config = Config {
                     listen: self.config.listen,
                     admin_listen: self.config.admin_listen,
-                    admin_token: self.config.admin_token.clone(),
                     admin_hosts: self.config.admin_hosts.clone(),
                     shutdown_timeout: self.config.shutdown_timeout,
+                    session_ttl: self.config.session_ttl,
                     ..config
                 };
                 None
@@ -350,6 +345,27 @@ impl Reloader {
                 }
                 Some(said)
             }
+        }
+    }
+
+    /// The admin listener's settings of a configuration that loaded: the operators apply
+    /// from the next request (one store of the whole table: a request sees the old
+    /// operators or the new, never a mix); the rest is said to need a restart.
+    fn apply_admin_settings(&self, config: &Config) {
+        let t = log_words();
+        let operators = config.operator_table();
+        if operators != self.config.operator_table() {
+            let count = operators.entries().len();
+            self.state.set_operators(operators);
+            info!("{}", fill(t.operators_reloaded, &[("count", &count)]));
+        }
+        let admin_tls = |c: &Config| c.tls.as_ref().map(|t| t.admin);
+        if config.admin_hosts != self.config.admin_hosts
+            || config.shutdown_timeout != self.config.shutdown_timeout
+            || config.session_ttl != self.config.session_ttl
+            || admin_tls(config) != admin_tls(&self.config)
+        {
+            warn!("{}", t.admin_settings_changed);
         }
     }
 

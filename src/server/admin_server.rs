@@ -4,15 +4,18 @@
 use std::net::TcpListener;
 
 use actix_web::dev::ServerHandle;
-use actix_web::middleware::from_fn;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::{Context, Result};
 use log::info;
 
 use super::device_server::TLS_HANDSHAKE_TIMEOUT;
 use super::{operator_log, LOG};
-use crate::admin::access_guard::{self, AdminAccess};
+use crate::admin::access_guard::{self, AdminListener};
+use crate::admin::csrf::CsrfKey;
 use crate::admin::routes as admin_routes;
+use crate::admin::sessions::Sessions;
 use crate::app_state::AppState;
 use crate::config::Config;
 use crate::model::lang::fill;
@@ -29,15 +32,26 @@ pub(super) fn start(
     tls: Option<&rustls::ServerConfig>,
 ) -> Result<ServerHandle> {
     let state = state.clone();
-    let access = web::Data::new(AdminAccess {
-        token: config.admin_token.clone(),
+    let listener_settings = web::Data::new(AdminListener {
         hosts: config.admin_hosts.clone(),
     });
+    let sessions = web::Data::new(Sessions::new(config.session_ttl, tls.is_some()));
+    let csrf_key = web::Data::new(CsrfKey::new().map_err(anyhow::Error::msg)?);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(access.clone())
+            .app_data(listener_settings.clone())
+            .app_data(sessions.clone())
+            .app_data(csrf_key.clone())
             .wrap(from_fn(access_guard::guard))
+            // No page of this listener may be framed by another site's: a framed dashboard
+            // would carry its own CSRF token into clicks the operator did not mean
+            // (clickjacking, the way around a form's token).
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::X_FRAME_OPTIONS, "DENY"))
+                    .add((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'")),
+            )
             .configure(admin_routes::configure)
     })
     .workers(1)
@@ -56,7 +70,7 @@ pub(super) fn start(
             .context("cannot serve on the admin socket")?,
     };
     let words = operator_log();
-    let token = if config.admin_token.is_some() {
+    let token = if !config.operator_table().is_empty() {
         words.token_required
     } else {
         ""

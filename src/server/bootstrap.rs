@@ -109,6 +109,7 @@ fn first_scan(config: &Config, started: Instant) -> Result<web::Data<AppState>> 
             config.request_timeout,
             AccessLog::start(config.access_log.clone()),
             Inventory::start(inventory_settings(config)),
+            config.operator_table(),
         )
         .context("cannot set up metrics")?,
     );

@@ -222,7 +222,7 @@ fn reload_asks_the_running_server_to_rescan_now() {
     let refused = reload("not-the-token-at-all");
     assert!(!refused.status.success());
     assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("admin token was refused"),
+        String::from_utf8_lossy(&refused.stderr).contains("the token was refused"),
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );

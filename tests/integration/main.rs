@@ -47,6 +47,7 @@ mod language_watch;
 mod limits;
 mod lines;
 mod link_races;
+mod operators;
 mod properties;
 mod publish;
 mod publishing_safety;

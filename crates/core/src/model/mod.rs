@@ -3,7 +3,7 @@
 //! (`trusted_proxies`), the reference's JSON form, Unix times, the one clock the rules read
 //! (`clock`), text made fit for one line of a log (`one_line`), the nearest known key to a
 //! misspelt one (`did_you_mean`), the language an operator reads (`lang`; its words are
-//! in the `words` wing) and a sentence in both languages (`said`).
+//! in the `words` wing), a sentence in both languages (`said`) and an operator's `role`.
 //! It uses nothing else of the crate, so anything may use it.
 
 pub mod clock;
@@ -13,6 +13,7 @@ pub mod lang;
 pub mod one_line;
 pub mod problem;
 pub mod py_json;
+pub mod role;
 pub mod said;
 pub mod text_file;
 pub mod trusted_proxies;

@@ -123,6 +123,12 @@ pub struct OperatorText {
     pub audit_head_not_hash: &'static str,
     pub audit_unreadable: &'static str,
     pub audit_inventory_off: &'static str,
+    // operators (branch `operators`): `token new`, and the token commands send.
+    pub token_new_made: &'static str,
+    pub token_new_refused: &'static str,
+    pub token_new_no_random: &'static str,
+    pub client_token_chars: &'static str,
+    pub client_forbidden: &'static str,
 }
 
 impl OperatorText {

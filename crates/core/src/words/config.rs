@@ -64,6 +64,28 @@ pub struct ConfigText {
     // Warnings: settings that work but leave a door open.
     pub warn_admin_open: &'static str,
     pub warn_trusted_everyone: &'static str,
+    // operators (branch `operators`): the refusals of `operators:` (config/operators.rs).
+    pub operators_too_many: &'static str,
+    pub operators_entry: &'static str,
+    pub operator_not_keys: &'static str,
+    pub operator_unknown_key: &'static str,
+    pub operator_plain_token: &'static str,
+    pub operator_missing: &'static str,
+    pub operator_not_text: &'static str,
+    pub operator_name_empty: &'static str,
+    pub operator_name_long: &'static str,
+    pub operator_name_control: &'static str,
+    pub operator_name_twice: &'static str,
+    pub operator_hash_form: &'static str,
+    pub operator_hash_twice: &'static str,
+    pub operator_role: &'static str,
+    pub operator_groups_not_viewer: &'static str,
+    pub operator_groups_form: &'static str,
+    pub operator_groups_empty: &'static str,
+    pub operator_groups_many: &'static str,
+    pub operator_group_name: &'static str,
+    pub operator_admin_name: &'static str,
+    pub operator_admin_hash: &'static str,
 }
 
 impl ConfigText {

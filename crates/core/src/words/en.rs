@@ -126,8 +126,8 @@ pub static OPERATOR: OperatorText = OperatorText {
     reload_done: "the server reloaded its files in {ms} ms: {outcome}",
     reload_kept: "the server kept its running state ({ms} ms): {outcome}",
     client_no_admin: "admin_listen is off, so the running server cannot be asked",
-    client_token_refused: "the admin token was refused: set KKT_ADMIN_TOKEN (or admin_token) as \
-                           the server has it",
+    client_token_refused: "the token was refused: give an operator's token with --token or \
+                           KKT_TOKEN (or set admin_token as the server has it)",
     client_unreachable: "cannot reach the server's {which} listener at {target}; is it running?",
     client_admin: "admin",
     client_device: "device",
@@ -151,6 +151,17 @@ pub static OPERATOR: OperatorText = OperatorText {
     audit_head_not_hash: "--head {value} is not a hash (expected 64 lowercase hex digits, as the server logs it)",
     audit_unreadable: "cannot read the audit trail from {store}: {why}",
     audit_inventory_off: "the inventory is off (inventory: off in server.yaml): there is no audit trail to verify",
+    // operators (branch `operators`).
+    token_new_made: "A new token for {name} ({role}). Give it to the operator: it is shown only \
+                     now, and the server keeps only its SHA-256.\n\n    {token}\n\nAdd this \
+                     line under operators: in server.yaml (a running server takes it at its \
+                     next reload):\n\n{line}\n",
+    token_new_refused: "token new: {problem}",
+    token_new_no_random: "token new: the system gave no random bytes: {why}",
+    client_token_chars: "the token may hold only Latin letters, digits and punctuation (no \
+                         spaces, no line breaks); check --token or KKT_TOKEN",
+    client_forbidden: "the server refused this operator's token for this (its role is too \
+                       low): {body}",
 };
 
 pub static DASHBOARD: Text = Text {
@@ -399,6 +410,19 @@ pub static PAGES: PageText = PageText {
     audit_result: "Result",
     audit_head: "Newest hash (head):",
     audit_verify_hint: "Check the chain with: kkt-update-server audit verify --head <hash>",
+    // operators (branch `operators`).
+    login_title: "Log in",
+    login_intro: "Enter your operator token (an admin makes one with kkt-update-server token \
+                  new). The browser remembers the login until it is closed for the night \
+                  (session_ttl_s) or you log out.",
+    login_token: "Token",
+    login_submit: "Log in",
+    login_wrong: "No operator has this token. Check that it was copied whole.",
+    login_needed: "This page needs a login: no token was given, or it is no operator's.",
+    login_open: "No token is configured on this server: the dashboard is open without a login.",
+    login_signed_in: "You are logged in as {name} ({role}).",
+    login_to_dashboard: "To the dashboard",
+    logout: "Log out",
 };
 
 pub static LOG: LogText = LogText {
@@ -424,7 +448,7 @@ pub static LOG: LogText = LogText {
     listen_changed: "listen changed to {new}: restart to apply (still on {old})",
     admin_listen_changed: "admin_listen changed: restart to apply",
     admin_settings_changed:
-        "admin_token, admin_hosts or shutdown_timeout_s changed: restart to apply",
+        "admin_hosts, admin_tls, session_ttl_s or shutdown_timeout_s changed: restart to apply",
     certificate_taken: "TLS certificate {file} changed: new connections get the new one",
     certificate_refused: "{why}; the certificate served before keeps serving",
     events_lost: "file events were lost (a full queue or an overflow): files not yet published \
@@ -440,6 +464,11 @@ pub static LOG: LogText = LogText {
     sample_many: "releases {versions} are the repository's generated samples",
     sample_served: "{what}, not firmware: served only because {folder} is the source tree's \
                     sample folder; for real registers, point firmware_dir at a folder of your own",
+    // operators (branch `operators`).
+    operators_reloaded: "operators changed: the admin listener now knows {count} (operators \
+                         and admin_token), from the next request on",
+    login_failed: "admin login refused from {peer}: the token is no operator's",
+    login_done: "admin login: {name} ({role}) from {peer}",
 };
 
 pub static CONFIG: ConfigText = ConfigText {
@@ -522,6 +551,43 @@ pub static CONFIG: ConfigText = ConfigText {
     warn_trusted_everyone: "trusted_proxies holds {everyone}, which is every address: any device \
                             can name any address in X-Forwarded-For and pass for a rollout pilot \
                             or another shop. List only your proxies' addresses",
+    // operators (branch `operators`).
+    operators_too_many: "operators lists {count} entries; at most {max} are allowed",
+    operators_entry: "operators, entry {number}{name}: {problem}",
+    operator_not_keys: "must be keys with values, like {name: \"Иванов\", token_sha256: \"<64 \
+                        hexadecimal digits>\", role: viewer}; got {given}",
+    operator_unknown_key: "unknown key {key}; an operator's keys are name, token_sha256, role \
+                           and groups",
+    operator_plain_token: "never write the token itself into server.yaml: write token_sha256, \
+                           its SHA-256 (kkt-update-server token new prints the line to paste)",
+    operator_missing: "{key} is missing; an operator needs name, token_sha256 and role",
+    operator_not_text: "{key} must be text; got {given}",
+    operator_name_empty: "name is empty; write 1 to {max} characters",
+    operator_name_long: "name has {count} characters; at most {max} are allowed",
+    operator_name_control: "name holds control characters (a line break, a tab, an escape); \
+                            write it on one line",
+    operator_name_twice: "the name is also entry {other}'s; each operator needs a name of its \
+                          own (the audit trail records it)",
+    operator_hash_form: "token_sha256 must be 64 hexadecimal digits, the SHA-256 of the token \
+                         as kkt-update-server token new prints it; got {count} characters (not \
+                         shown: it may be a token)",
+    operator_hash_twice: "token_sha256 is also entry {other}'s: two operators with one token \
+                          could not be told apart; give each its own token",
+    operator_role: "role must be viewer, publisher or admin; got {given}",
+    operator_groups_not_viewer: "groups limits a viewer only, and this operator's role is \
+                                 {role}, which sees every device; remove groups, or make the \
+                                 role viewer",
+    operator_groups_form: "groups must be a list of group names, like [\"ООО Ромашка\"]; got \
+                           {given}",
+    operator_groups_empty: "groups is empty, which would show this viewer nothing; name at \
+                            least one group, or remove groups to show every device",
+    operator_groups_many: "groups lists {count} groups; at most {max} are allowed",
+    operator_group_name: "groups: {given} is not a group name (1 to {max} characters, no \
+                          control characters)",
+    operator_admin_name: "the name admin belongs to the operator admin_token makes; choose \
+                          another name, or remove admin_token",
+    operator_admin_hash: "token_sha256 is the SHA-256 of admin_token: one token cannot be two \
+                          operators; give this operator a token of its own",
 };
 
 pub static SCAN: ScanText = ScanText {

@@ -41,4 +41,8 @@ pub struct LogText {
     pub sample_one: &'static str,
     pub sample_many: &'static str,
     pub sample_served: &'static str,
+    // operators (branch `operators`): the admin listener's operators and logins.
+    pub operators_reloaded: &'static str,
+    pub login_failed: &'static str,
+    pub login_done: &'static str,
 }

@@ -101,6 +101,18 @@ pub struct PageText {
     pub audit_result: &'static str,
     pub audit_head: &'static str,
     pub audit_verify_hint: &'static str,
+    // operators (branch `operators`): the login page (templates/login.html) and the
+    // browser's 401; placeholders {name}, {role}.
+    pub login_title: &'static str,
+    pub login_intro: &'static str,
+    pub login_token: &'static str,
+    pub login_submit: &'static str,
+    pub login_wrong: &'static str,
+    pub login_needed: &'static str,
+    pub login_open: &'static str,
+    pub login_signed_in: &'static str,
+    pub login_to_dashboard: &'static str,
+    pub logout: &'static str,
 }
 
 impl PageText {

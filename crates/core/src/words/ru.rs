@@ -126,8 +126,8 @@ pub static OPERATOR: OperatorText = OperatorText {
     reload_done: "сервер перечитал файлы за {ms} мс: {outcome}",
     reload_kept: "сервер оставил прежнее состояние ({ms} мс): {outcome}",
     client_no_admin: "admin_listen выключен, поэтому работающий сервер спросить нельзя",
-    client_token_refused: "токен администратора не принят: задайте KKT_ADMIN_TOKEN (или \
-                           admin_token) таким же, как у сервера",
+    client_token_refused: "токен не принят: передайте токен оператора через --token или \
+                           KKT_TOKEN (или задайте admin_token таким же, как у сервера)",
     client_unreachable: "не удаётся связаться с сервером ({which}) по адресу {target}; он запущен?",
     client_admin: "панель администратора",
     client_device: "адрес для ККТ",
@@ -151,6 +151,17 @@ pub static OPERATOR: OperatorText = OperatorText {
     audit_head_not_hash: "--head {value} — не хеш (ожидаются 64 строчные шестнадцатеричные цифры, как в журнале сервера)",
     audit_unreadable: "не удаётся прочитать журнал аудита из {store}: {why}",
     audit_inventory_off: "хранилище выключено (inventory: off в server.yaml): проверять нечего",
+    // operators (branch `operators`).
+    token_new_made: "Новый токен для {name} ({role}). Передайте его оператору: он показан \
+                     только сейчас, а сервер хранит лишь его SHA-256.\n\n    {token}\n\n\
+                     Добавьте эту строку в operators: в server.yaml (работающий сервер \
+                     применит её при следующем перечитывании):\n\n{line}\n",
+    token_new_refused: "token new: {problem}",
+    token_new_no_random: "token new: система не выдала случайных байтов: {why}",
+    client_token_chars: "в токене допустимы только латинские буквы, цифры и знаки препинания \
+                         (без пробелов и переводов строки); проверьте --token или KKT_TOKEN",
+    client_forbidden: "сервер не разрешает это оператору с таким токеном (его роль ниже \
+                       нужной): {body}",
 };
 
 pub static DASHBOARD: Text = Text {
@@ -399,6 +410,21 @@ pub static PAGES: PageText = PageText {
     audit_result: "Результат",
     audit_head: "Хеш последней записи (вершина):",
     audit_verify_hint: "Проверить цепочку: kkt-update-server audit verify --head <хеш>",
+    // operators (branch `operators`).
+    login_title: "Вход",
+    login_intro: "Введите свой токен оператора (его выдаёт администратор командой \
+                  kkt-update-server token new). Браузер помнит вход до конца смены \
+                  (session_ttl_s) или до выхода.",
+    login_token: "Токен",
+    login_submit: "Войти",
+    login_wrong: "Такого токена нет ни у одного оператора. Проверьте, что он скопирован \
+                  целиком.",
+    login_needed: "Для этой страницы нужен вход: токен не передан или не принадлежит ни одному \
+                   оператору.",
+    login_open: "На этом сервере токены не заданы: панель открыта без входа.",
+    login_signed_in: "Вы вошли как {name} ({role}).",
+    login_to_dashboard: "К панели",
+    logout: "Выйти",
 };
 
 pub static LOG: LogText = LogText {
@@ -424,8 +450,8 @@ pub static LOG: LogText = LogText {
     listen_changed: "listen изменён на {new}: чтобы применить, перезапустите сервер (пока \
                      используется {old})",
     admin_listen_changed: "admin_listen изменён: чтобы применить, перезапустите сервер",
-    admin_settings_changed: "admin_token, admin_hosts или shutdown_timeout_s изменены: чтобы \
-                             применить, перезапустите сервер",
+    admin_settings_changed: "admin_hosts, admin_tls, session_ttl_s или shutdown_timeout_s \
+                             изменены: чтобы применить, перезапустите сервер",
     certificate_taken: "TLS-сертификат {file} изменился: новые подключения получают новый",
     certificate_refused: "{why}; раздаётся прежний сертификат",
     events_lost: "события файловой системы потеряны (переполнилась очередь): ещё не \
@@ -443,6 +469,12 @@ pub static LOG: LogText = LogText {
     sample_many: "релизы {versions} — сгенерированные образцы из репозитория",
     sample_served: "{what}, а не прошивка: раздаётся только потому, что {folder} — папка \
                     образцов исходного кода; для настоящих ККТ укажите в firmware_dir свою папку",
+    // operators (branch `operators`).
+    operators_reloaded: "операторы изменены: admin-слушатель знает их теперь {count} \
+                         (operators и admin_token), со следующего запроса",
+    login_failed: "вход в панель отклонён с адреса {peer}: такого токена нет ни у одного \
+                   оператора",
+    login_done: "вход в панель: {name} ({role}) с адреса {peer}",
 };
 
 pub static CONFIG: ConfigText = ConfigText {
@@ -502,6 +534,13 @@ pub static CONFIG: ConfigText = ConfigText {
         ("inventory_retention_days", "целое число дней, например 400"),
         ("stuck_after_s", "целое число секунд, например 129600"),
         ("admin_token", "текст не короче 16 символов"),
+        (
+            "operators",
+            "список операторов, например - {name: \"Иванов\", token_sha256: \"<64 \
+             шестнадцатеричные цифры>\", role: admin} (role: viewer, publisher или admin; \
+             groups: [...] для viewer)",
+        ),
+        ("session_ttl_s", "целое число секунд, например 28800"),
         (
             "admin_hosts",
             "список имён хостов, например [kkt-admin.example.ru]",
@@ -586,6 +625,44 @@ pub static CONFIG: ConfigText = ConfigText {
                             может назвать в X-Forwarded-For любой адрес и сойти за пилотную \
                             кассу поэтапного обновления или за другой магазин. Перечислите \
                             только адреса своих прокси",
+    // operators (branch `operators`).
+    operators_too_many: "в operators {count} записей; допускается не больше {max}",
+    operators_entry: "operators, запись {number}{name}: {problem}",
+    operator_not_keys: "ожидаются ключи со значениями, например {name: \"Иванов\", \
+                        token_sha256: \"<64 шестнадцатеричные цифры>\", role: viewer}; получено \
+                        {given}",
+    operator_unknown_key: "неизвестный ключ {key}; у оператора есть ключи name, token_sha256, \
+                           role и groups",
+    operator_plain_token: "не пишите сам токен в server.yaml: пишите token_sha256, его SHA-256 \
+                           (kkt-update-server token new печатает готовую строку)",
+    operator_missing: "нет ключа {key}; оператору нужны name, token_sha256 и role",
+    operator_not_text: "{key}: ожидается текст; получено {given}",
+    operator_name_empty: "name пуст; напишите от 1 до {max} символов",
+    operator_name_long: "в name {count} символов; допускается не больше {max}",
+    operator_name_control: "в name есть управляющие символы (перевод строки, табуляция, \
+                            escape); напишите имя в одну строку",
+    operator_name_twice: "такое же имя у записи {other}; у каждого оператора должно быть своё \
+                          имя (его записывает журнал действий)",
+    operator_hash_form: "token_sha256 должен быть из 64 шестнадцатеричных цифр: SHA-256 \
+                         токена, как его печатает kkt-update-server token new; получено \
+                         символов: {count} (не показано: это может быть сам токен)",
+    operator_hash_twice: "такой же token_sha256 у записи {other}: двух операторов с одним \
+                          токеном не различить; дайте каждому свой токен",
+    operator_role: "role: ожидается viewer, publisher или admin; получено {given}",
+    operator_groups_not_viewer: "groups ограничивает только роль viewer, а у этого оператора \
+                                 роль {role}, которая видит все устройства; уберите groups или \
+                                 поставьте role: viewer",
+    operator_groups_form: "groups: ожидается список названий групп, например [\"ООО Ромашка\"]; \
+                           получено {given}",
+    operator_groups_empty: "groups пуст: такой viewer не увидит ничего; назовите хотя бы одну \
+                            группу или уберите groups, чтобы показывать все устройства",
+    operator_groups_many: "в groups {count} групп; допускается не больше {max}",
+    operator_group_name: "groups: {given} не название группы (от 1 до {max} символов, без \
+                          управляющих символов)",
+    operator_admin_name: "имя admin занято оператором, которого задаёт admin_token; выберите \
+                          другое имя или уберите admin_token",
+    operator_admin_hash: "token_sha256 совпадает с SHA-256 от admin_token: один токен не может \
+                          быть двумя операторами; дайте этому оператору свой токен",
 };
 
 pub static SCAN: ScanText = ScanText {
