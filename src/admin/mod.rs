@@ -15,5 +15,7 @@ pub mod inventory_pages;
 pub mod inventory_routes;
 pub mod offer_reason;
 pub mod operator;
+pub mod release_routes;
+pub mod release_upload;
 pub mod routes;
 pub mod status_report;

@@ -12,6 +12,7 @@ use crate::admin::admin_error::AdminError;
 use crate::admin::dashboard;
 use crate::admin::inventory_routes;
 use crate::admin::operator::{Operator, Role};
+use crate::admin::release_routes;
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
 use crate::app_state::AppState;
 use crate::model::clock;
@@ -46,6 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "POST" })
             })),
     );
+    // Before the inventory's routes: POST /releases shares its path with GET /releases.
+    release_routes::configure(cfg);
     inventory_routes::configure(cfg);
     cfg.default_service(web::to(|req: HttpRequest| async move {
         Err::<HttpResponse, _>(AdminError::NotFound(req.path().to_string()))

@@ -10,6 +10,7 @@
 pub mod offer_summary;
 pub mod publish;
 pub mod release_meta_text;
+pub mod rollout_pause;
 pub mod source;
 pub mod staging;
 pub mod withdraw;

@@ -172,6 +172,45 @@ pub fn resume_rollout(
     })
 }
 
+/// The settings a halt holds (`rollout_state.settings`): the fingerprint of `rollout:` it
+/// halted under, and those a pause or resume the server itself wrote left it with, space
+/// separated. A halt lasts while `rollout:` has any of them.
+pub fn halt_holds(stored: &str, settings: &str) -> bool {
+    stored.split(' ').any(|held| held == settings)
+}
+
+/// Lets a halt survive a pause or resume the server writes (`POST .../pause|resume`):
+/// `settings`, the fingerprint the edit leaves, joins those the halt holds, before the new
+/// `meta.yaml` is renamed in. Whether the rollout is halted. Each edit only toggles
+/// `paused`, so a halt holds at most the three fingerprints of `paused` absent, `false`
+/// and `true` besides the one it halted under; any other edit resumes it as before.
+pub fn carry_halt(db: &mut dyn Db, line: &str, version: u32, settings: &str) -> Result<bool> {
+    in_transaction(db, |db| {
+        let rows = db.query(
+            "SELECT settings FROM rollout_state WHERE line = $1 AND version = $2 \
+             AND halted_at IS NOT NULL",
+            &[Value::from(line), Value::from(version)],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(false);
+        };
+        let stored = row.text("settings")?;
+        if halt_holds(&stored, settings) {
+            return Ok(true);
+        }
+        db.exec(
+            "UPDATE rollout_state SET settings = $3 WHERE line = $1 AND version = $2 \
+             AND halted_at IS NOT NULL",
+            &[
+                Value::from(line),
+                Value::from(version),
+                Value::from(format!("{stored} {settings}").as_str()),
+            ],
+        )?;
+        Ok(true)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

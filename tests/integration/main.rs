@@ -60,5 +60,6 @@ mod static_files;
 mod tls;
 mod tls_flood;
 mod two_instances;
+mod upload;
 mod why_not_offered;
 mod windows_wine;
