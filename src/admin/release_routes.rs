@@ -554,7 +554,7 @@ async fn set_paused(
             return Ok((false, false));
         }
         // The halt (if any) holds the new settings before the file can be seen.
-        let halted = carry_halt(&worker, &key_line, version, &edit.settings_after);
+        let halted = carry_halt(&worker, &key_line, version, &edit.settings_after)?;
         edit.write()?;
         Ok((true, halted))
     })
@@ -601,15 +601,26 @@ async fn set_paused(
 }
 
 /// Carries a halt of the rollout over to `settings` (see `rollout_sql::carry_halt`);
-/// whether it is halted. Without an inventory there are no halts.
-fn carry_halt(state: &AppState, line: &str, version: Version, settings: &str) -> bool {
+/// whether it is halted. Without an inventory there are no halts. A store that does not
+/// answer refuses the edit when this instance knows the rollout halted (the edit would
+/// lift it), and lets it through otherwise.
+fn carry_halt(
+    state: &AppState,
+    line: &str,
+    version: Version,
+    settings: &str,
+) -> Result<bool, PauseError> {
     if !state.inventory.is_on() {
-        return false;
+        return Ok(false);
     }
-    state
+    match state
         .inventory
         .read(|db| rollout_sql::carry_halt(db, line, version.as_u32(), settings))
-        .unwrap_or(false)
+    {
+        Ok(halted) => Ok(halted),
+        Err(_) if state.admissions.halt(line, version).is_none() => Ok(false),
+        Err(error) => Err(PauseError::HaltNotCarried(format!("{error:#}"))),
+    }
 }
 
 #[cfg(test)]

@@ -65,6 +65,13 @@ pub enum PauseError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// The rollout is halted and the inventory could not take the new settings along:
+    /// writing the file would lift the halt, so nothing is written.
+    #[error(
+        "the rollout is halted and the inventory cannot be written now ({0}); nothing was \
+         changed, so the halt stands: try again when the inventory answers"
+    )]
+    HaltNotCarried(String),
 }
 
 impl InLanguage for PauseError {
@@ -123,6 +130,10 @@ impl InLanguage for PauseError {
                 crate::model::lang::step_in_russian(what),
                 path.display()
             ),
+            PauseError::HaltNotCarried(why) => format!(
+                "выпуск остановлен автоматически, а записать в базу сейчас не удаётся ({why}); \
+                 ничего не изменено, остановка остаётся: повторите, когда база ответит"
+            ),
         }
     }
 }
@@ -138,7 +149,10 @@ impl PauseError {
 
     /// The system failed, not the request.
     pub fn is_failure(&self) -> bool {
-        matches!(self, PauseError::Io { .. } | PauseError::Link(_))
+        matches!(
+            self,
+            PauseError::Io { .. } | PauseError::Link(_) | PauseError::HaltNotCarried(_)
+        )
     }
 }
 

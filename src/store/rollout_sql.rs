@@ -231,6 +231,35 @@ mod tests {
 
     /// The rollout watch reads back what other instances admitted, never its own rows; rows
     /// stored before instances were named (migration 4) count as another instance's.
+    /// A halt carried over to the settings a pause leaves holds both (once each); one
+    /// that is not halted is left alone.
+    #[test]
+    fn a_carried_halt_holds_the_old_and_the_new_settings() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        assert!(!carry_halt(&mut db, "C.3", 20250301, "bbbb")?);
+        let row = RolloutStateRow {
+            line: "C.3".into(),
+            version: 20250301,
+            counted_from: 0,
+            halted_at: Some(100),
+            settings: "aaaa".into(),
+            detail: "stuck".into(),
+            stuck: 5,
+            finished: 20,
+        };
+        assert!(halt_rollout(&mut db, &row)?);
+        assert!(carry_halt(&mut db, "C.3", 20250301, "bbbb")?);
+        assert!(carry_halt(&mut db, "C.3", 20250301, "bbbb")?);
+        assert!(carry_halt(&mut db, "C.3", 20250301, "aaaa")?);
+        let stored = rollout_states(&mut db)?;
+        assert_eq!(stored[0].settings, "aaaa bbbb");
+        assert!(halt_holds(&stored[0].settings, "aaaa") && halt_holds(&stored[0].settings, "bbbb"));
+        assert!(!halt_holds(&stored[0].settings, "cccc") && !halt_holds("aaaa", "aa"));
+        Ok(())
+    }
+
     #[test]
     fn admissions_since_skips_the_asking_instances_own_rows() -> Result<()> {
         let dir = tempfile::tempdir()?;
