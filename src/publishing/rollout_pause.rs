@@ -3,8 +3,11 @@
 //! the file kept as written (comments, order, quoting: the one line is edited in the text,
 //! and the result must parse to the same release but for `paused`; a file laid out so that
 //! the line cannot be found is rewritten from its parsed form instead, comments lost). The
-//! new file is written beside the old one under a dot-name, synced, and renamed over it
-//! through the opened folders (`platform::shared_dir`), as `publish` writes.
+//! file is read by its path, never through a link at its own name (a member of the group
+//! who swaps a folder on the way could only make the server read a `meta.yaml` of theirs,
+//! which they may write anyway); the new one is written beside it under a dot-name,
+//! synced, and renamed over it through the opened folders (`platform::shared_dir`), as
+//! `publish` writes, so nothing is ever written outside the release's own folder.
 //!
 //! An automatic halt lives in the inventory, not in `meta.yaml`, and lasts until
 //! `rollout:` is edited: pausing and resuming must not count as that edit, so the caller

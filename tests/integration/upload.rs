@@ -673,7 +673,10 @@ fn pausing_and_resuming_a_halted_rollout_never_lifts_the_halt() {
     let response = action(&server, "/releases/20250301/pause", &[]);
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(response.json()["halted"], true);
-    assert_eq!(rollout_state(&server)["settings"], "100%, paused, halt above 5% stuck");
+    assert_eq!(
+        rollout_state(&server)["settings"],
+        "100%, paused, halt above 5% stuck"
+    );
     stays_halted(&server, Duration::from_secs(5));
     let response = action(&server, "/releases/20250301/resume", &[]);
     assert_eq!(response.status, 200, "{}", response.text());
