@@ -446,6 +446,22 @@ fn hostile_uploads_are_refused_and_leave_firmware_dir_untouched() {
             "release 20250101 is already published (",
         ),
         (vec![], 400, "the form holds no release"),
+        (
+            vec![
+                Part::File("file", "r.zip", release_zip("20250501")),
+                Part::Text("line", "../.."),
+            ],
+            400,
+            "there is no line \"../..\" in ",
+        ),
+        (
+            vec![
+                Part::File("file", "r.zip", release_zip("20250501")),
+                Part::Text("version", "20251301"),
+            ],
+            400,
+            "--version must be a real date written yyyymmdd, like 20250301; got \"20251301\"",
+        ),
     ];
     for (parts, status, sentence) in cases {
         let response = upload(&server, &parts, &[]);
@@ -553,6 +569,13 @@ fn withdraw_pause_and_resume_change_what_a_register_is_offered() {
     assert_eq!(response.status, 404);
     assert!(
         response.error().starts_with("there is no line \"nope\""),
+        "{}",
+        response.error()
+    );
+    let response = action(&server, "/releases/20250301/withdraw?line=..%2F..", &[]);
+    assert_eq!(response.status, 404);
+    assert!(
+        response.error().starts_with("there is no line \"../..\""),
         "{}",
         response.error()
     );
