@@ -19,7 +19,7 @@ command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked
 # The systemd units of contrib/, with the package's paths: the binary in /usr/bin, firmware
 # and licenses in /var/lib/kkt-update-server (the state directory, group kkt may write).
 sed -e 's|/usr/local/bin/kkt-update-server|/usr/bin/kkt-update-server|g' \
-    -e 's|^ReadOnlyPaths=.*|ReadOnlyPaths=/etc/kkt-update-server|' \
+    -e 's|^ReadOnlyPaths=.*|ReadOnlyPaths=/etc/kkt-update-server /var/lib/kkt-update-server/licenses|' \
     -e 's|^StateDirectoryMode=.*|StateDirectoryMode=2775|' \
     -e 's|/srv/kkt/|/var/lib/kkt-update-server/|g' \
     contrib/kkt-update-server.service >"$work/units/main/kkt-update-server.service"

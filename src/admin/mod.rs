@@ -22,6 +22,8 @@ pub mod login;
 pub mod login_page;
 pub mod offer_reason;
 pub mod operator;
+pub mod release_routes;
+pub mod release_upload;
 pub mod release_views;
 pub mod routes;
 pub mod stale_files;

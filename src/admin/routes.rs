@@ -15,6 +15,7 @@ use crate::admin::dashboard;
 use crate::admin::inventory_routes;
 use crate::admin::login;
 use crate::admin::operator::{Operator, Role};
+use crate::admin::release_routes;
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
 use crate::app_state::AppState;
 use crate::model::clock;
@@ -54,6 +55,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             })),
     );
     login::configure(cfg);
+    // Before the inventory's routes: POST /releases shares its path with GET /releases.
+    release_routes::configure(cfg);
     inventory_routes::configure(cfg);
     crate::admin::audit_routes::configure(cfg);
     cfg.default_service(web::to(|req: HttpRequest| async move {

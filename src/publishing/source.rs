@@ -34,7 +34,7 @@ pub const FILE_MAX: u64 = crate::catalog::release_meta::FIRMWARE_FILE_MAX;
 /// The largest `meta.yaml` it takes: the server's own limit.
 pub const META_MAX: u64 = crate::catalog::release_meta::META_FILE_MAX;
 /// A zip larger than this is refused (two firmware files are well under 10 MB).
-const ZIP_MAX: u64 = 256 * 1024 * 1024;
+pub const ZIP_MAX: u64 = 256 * 1024 * 1024;
 /// The most entries an archive may list: a release's archive holds a handful.
 pub const ENTRIES_MAX: usize = 1000;
 /// The most bytes read to list an archive (its end record and table of contents): zip's
@@ -244,6 +244,101 @@ pub fn read(path: &Path, stable_for: Duration) -> Result<Source, SourceError> {
         return Err(SourceError::SameBytes(path.to_path_buf()));
     }
     Ok(source)
+}
+
+/// A release uploaded to the server (`POST /releases`), kept in anonymous temp files
+/// that no other process can reach by name: a `.zip`, or the two firmware files. `shown`
+/// names it in refusals (the uploaded file's name when it is a plain one).
+#[derive(Debug)]
+pub enum Upload {
+    Zip {
+        file: fs::File,
+        shown: String,
+    },
+    /// In the order of `FIRMWARE_FILES`.
+    Files {
+        files: [fs::File; 2],
+    },
+}
+
+/// How the upload's two files are named in refusals.
+pub const UPLOAD_SHOWN: &str = "the upload";
+
+/// Reads an upload with the very checks `read` makes of a folder or a `.zip` (the bounds,
+/// the archive's names and entry kinds, non-empty, not the same bytes), minus the wait for
+/// a copy to finish: the server wrote the files itself and closed them.
+pub fn read_upload(upload: Upload) -> Result<Source, SourceError> {
+    let (source, shown) = match upload {
+        Upload::Zip { file, shown } => (read_uploaded_zip(&file, &shown)?, shown),
+        Upload::Files { files } => {
+            let mut read: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
+            for ((slot, file), name) in read.iter_mut().zip(files).zip(FIRMWARE_FILES) {
+                *slot = read_uploaded_file(file, name)?;
+            }
+            let source = Source {
+                files: read,
+                meta: None,
+                named_version: None,
+            };
+            (source, UPLOAD_SHOWN.to_string())
+        }
+    };
+    let [new, old] = &source.files;
+    if new == old {
+        return Err(SourceError::SameBytes(PathBuf::from(shown)));
+    }
+    Ok(source)
+}
+
+/// One uploaded firmware file, through its bound; `name` is the part it came in.
+fn read_uploaded_file(mut file: fs::File, name: &'static str) -> Result<Vec<u8>, SourceError> {
+    let shown = format!("{name} in {UPLOAD_SHOWN}");
+    file.seek(SeekFrom::Start(0))
+        .map_err(|error| SourceError::Unreadable {
+            shown: shown.clone(),
+            error,
+        })?;
+    let bytes = read_bounded(file, 0, FILE_MAX).map_err(|e| match e {
+        ReadError::TooLarge => SourceError::TooLarge {
+            shown: shown.clone(),
+            limit: FILE_MAX,
+        },
+        ReadError::Io(error) => SourceError::Unreadable {
+            shown: shown.clone(),
+            error,
+        },
+    })?;
+    if bytes.is_empty() {
+        return Err(SourceError::Empty { shown });
+    }
+    Ok(bytes)
+}
+
+/// An uploaded archive: its size bound, then `zip_contents` as for a `.zip` on disk; the
+/// version its name or its one folder tells.
+fn read_uploaded_zip(mut file: &fs::File, shown: &str) -> Result<Source, SourceError> {
+    let unreadable = |error| SourceError::Unreadable {
+        shown: shown.to_string(),
+        error,
+    };
+    let bytes = file.metadata().map_err(unreadable)?.len();
+    if bytes > ZIP_MAX {
+        return Err(SourceError::ZipTooLarge {
+            shown: shown.to_string(),
+            bytes,
+        });
+    }
+    file.seek(SeekFrom::Start(0)).map_err(unreadable)?;
+    let contents = zip_contents(BufReader::new(file), shown)?;
+    let from_folder = contents
+        .folder
+        .as_deref()
+        .and_then(Version::parse_folder_name);
+    Ok(Source {
+        files: contents.files,
+        meta: contents.meta,
+        named_version: version_of_name(Path::new(shown)).or(from_folder),
+    })
 }
 
 /// The version a file or folder name tells: `20250301`, `20250301.zip`.

@@ -477,7 +477,8 @@ fn halt_or_resume(
         .map(|r| r.settings_id.clone())
         .unwrap_or_default();
     if let Some(row) = row.filter(|r| r.halted_at.is_some()) {
-        if row.settings == settings {
+        // A pause or resume the server wrote is no edit that resumes (`carry_halt`).
+        if rollout_sql::halt_holds(&row.settings, &settings) {
             return Ok(false);
         }
         let detail = match &release.rollout {

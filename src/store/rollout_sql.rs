@@ -172,6 +172,45 @@ pub fn resume_rollout(
     })
 }
 
+/// The settings a halt holds (`rollout_state.settings`): the fingerprint of `rollout:` it
+/// halted under, and those a pause or resume the server itself wrote left it with, space
+/// separated. A halt lasts while `rollout:` has any of them.
+pub fn halt_holds(stored: &str, settings: &str) -> bool {
+    stored.split(' ').any(|held| held == settings)
+}
+
+/// Lets a halt survive a pause or resume the server writes (`POST .../pause|resume`):
+/// `settings`, the fingerprint the edit leaves, joins those the halt holds, before the new
+/// `meta.yaml` is renamed in. Whether the rollout is halted. Each edit only toggles
+/// `paused`, so a halt holds at most the three fingerprints of `paused` absent, `false`
+/// and `true` besides the one it halted under; any other edit resumes it as before.
+pub fn carry_halt(db: &mut dyn Db, line: &str, version: u32, settings: &str) -> Result<bool> {
+    in_transaction(db, |db| {
+        let rows = db.query(
+            "SELECT settings FROM rollout_state WHERE line = $1 AND version = $2 \
+             AND halted_at IS NOT NULL",
+            &[Value::from(line), Value::from(version)],
+        )?;
+        let Some(row) = rows.first() else {
+            return Ok(false);
+        };
+        let stored = row.text("settings")?;
+        if halt_holds(&stored, settings) {
+            return Ok(true);
+        }
+        db.exec(
+            "UPDATE rollout_state SET settings = $3 WHERE line = $1 AND version = $2 \
+             AND halted_at IS NOT NULL",
+            &[
+                Value::from(line),
+                Value::from(version),
+                Value::from(format!("{stored} {settings}").as_str()),
+            ],
+        )?;
+        Ok(true)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +231,35 @@ mod tests {
 
     /// The rollout watch reads back what other instances admitted, never its own rows; rows
     /// stored before instances were named (migration 4) count as another instance's.
+    /// A halt carried over to the settings a pause leaves holds both (once each); one
+    /// that is not halted is left alone.
+    #[test]
+    fn a_carried_halt_holds_the_old_and_the_new_settings() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        assert!(!carry_halt(&mut db, "C.3", 20250301, "bbbb")?);
+        let row = RolloutStateRow {
+            line: "C.3".into(),
+            version: 20250301,
+            counted_from: 0,
+            halted_at: Some(100),
+            settings: "aaaa".into(),
+            detail: "stuck".into(),
+            stuck: 5,
+            finished: 20,
+        };
+        assert!(halt_rollout(&mut db, &row)?);
+        assert!(carry_halt(&mut db, "C.3", 20250301, "bbbb")?);
+        assert!(carry_halt(&mut db, "C.3", 20250301, "bbbb")?);
+        assert!(carry_halt(&mut db, "C.3", 20250301, "aaaa")?);
+        let stored = rollout_states(&mut db)?;
+        assert_eq!(stored[0].settings, "aaaa bbbb");
+        assert!(halt_holds(&stored[0].settings, "aaaa") && halt_holds(&stored[0].settings, "bbbb"));
+        assert!(!halt_holds(&stored[0].settings, "cccc") && !halt_holds("aaaa", "aa"));
+        Ok(())
+    }
+
     #[test]
     fn admissions_since_skips_the_asking_instances_own_rows() -> Result<()> {
         let dir = tempfile::tempdir()?;

@@ -62,5 +62,6 @@ mod static_files;
 mod tls;
 mod tls_flood;
 mod two_instances;
+mod upload;
 mod why_not_offered;
 mod windows_wine;

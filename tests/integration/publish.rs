@@ -639,7 +639,7 @@ fn zip_with(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
 /// A raw deflate stream that inflates to `1 + 258 * matches` zero bytes: one fixed-Huffman
 /// block holding a literal 0 and then `matches` copies of "258 bytes from 1 back" (13 bits
 /// each), written by hand because a compressor in a debug build takes a minute for a GiB.
-fn deflated_zeros(matches: usize) -> Vec<u8> {
+pub(crate) fn deflated_zeros(matches: usize) -> Vec<u8> {
     /// Deflate packs bits from the lowest one up.
     struct Bits {
         out: Vec<u8>,
@@ -681,7 +681,7 @@ fn deflated_zeros(matches: usize) -> Vec<u8> {
 
 /// The CRC-32 of `length` zero bytes (what a zip header holds for them), so that the
 /// bomb is a faithful one: unpacked whole, it passes the reader's check.
-fn crc32_of_zeros(length: usize) -> u32 {
+pub(crate) fn crc32_of_zeros(length: usize) -> u32 {
     let table: Vec<u32> = (0..256u32)
         .map(|n| {
             (0..8).fold(n, |c, _| {
@@ -699,7 +699,7 @@ fn crc32_of_zeros(length: usize) -> u32 {
 /// A zip whose entry `name` holds `data` as deflate data (written stored, then its
 /// method set to deflate and its CRC to `crc`) and whose headers claim `claimed` bytes
 /// unpacked.
-fn with_deflated_entry(
+pub(crate) fn with_deflated_entry(
     entries: &[(String, Vec<u8>)],
     name: &str,
     data: &[u8],
