@@ -9,9 +9,11 @@
 //! dates), never on actix, the store or the server, which re-exports its wings
 //! (`crate::catalog::…`, `crate::licenses::…`, `crate::model::…`, `crate::rollout::rules`).
 //! Inside it the levels are: `model` at the bottom; `words`, `licenses` and
-//! `rollout::rules` on it; `catalog` on all of them.
+//! `rollout::rules` on it; `groups` (device groups, `groups.yaml`) on `licenses`; `catalog`
+//! on all of them.
 
 pub mod catalog;
+pub mod groups;
 pub mod licenses;
 pub mod model;
 pub mod rollout;
