@@ -126,9 +126,12 @@ async fn device(
         ))
     })?;
     let snapshot = state.snapshot_arc();
-    // The clock the request path would read now, and its local minute for windows.
+    // The clock the request path would read now.
     let now = crate::model::clock::unix_now();
-    let minute = crate::model::unix_time::local_minute(now);
+    // Its admission group (by networks), whose time zone the windows are read in.
+    let group = snapshot.groups().for_admission(ip);
+    let group_name = group.map(|g| g.name.as_str());
+    let minute = crate::groups::group::local_minute(group, now);
     let why = offer_reason::why(
         &snapshot,
         detail.device.build_date,
@@ -137,13 +140,21 @@ async fn device(
                 || release
                     .rollout
                     .as_ref()
-                    .is_some_and(|rollout| rollout.pilot.contains(ip))
+                    .is_some_and(|rollout| rollout.is_pilot(ip, group_name))
         },
         &|line, release, rollout| {
             let standing = state
                 .admissions
                 .standing(line, release.version, now, minute);
-            admission_reason::kept_by(rollout, ip, line, release.version, &standing, now)
+            admission_reason::kept_by_in(
+                rollout,
+                ip,
+                group,
+                line,
+                release.version,
+                &standing,
+                now,
+            )
         },
     );
     let t = for_request(

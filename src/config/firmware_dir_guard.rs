@@ -52,6 +52,10 @@ pub fn private_files(config: &Config) -> Vec<PrivateFile> {
     if let LogDestination::File(path) = &config.access_log {
         add("the access log", path, true);
     }
+    // groups: client companies' names and networks are the operator's, not a download.
+    if let Some(path) = &config.groups {
+        add("the groups file", path, false);
+    }
     // Written only by the Windows service, but wherever the server runs a file by that
     // name beside the configuration is the server's.
     add("the service's log", &config.service_log(), true);

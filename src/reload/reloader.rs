@@ -356,6 +356,17 @@ impl Reloader {
         if previous.licenses.total() != snapshot.licenses.total() {
             changes.push(snapshot_report::licenses_line(snapshot, Lang::operator()));
         }
+        // groups: the groups served changed (an edit that loaded; a bad one is a problem).
+        if previous.groups() != snapshot.groups() {
+            let t = Words::of(Lang::operator()).groups;
+            changes.push(fill(
+                t.changed,
+                &[
+                    ("count", &snapshot.groups().len()),
+                    ("names", &snapshot_report::group_names(snapshot.groups())),
+                ],
+            ));
+        }
         let t = log_words();
         let ms = took.as_millis();
         let rescanned = || {

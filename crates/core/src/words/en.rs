@@ -600,6 +600,8 @@ pub static SCAN: ScanText = ScanText {
         ("the TLS private key", "the TLS private key"),
         ("the inventory", "the inventory"),
         ("the access log", "the access log"),
+        // groups
+        ("the groups file", "the groups file"),
     ],
 };
 

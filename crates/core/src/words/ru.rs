@@ -668,6 +668,8 @@ pub static SCAN: ScanText = ScanText {
         ("the TLS private key", "закрытый ключ TLS"),
         ("the inventory", "база учёта парка"),
         ("the access log", "журнал запросов"),
+        // groups
+        ("the groups file", "файл групп"),
     ],
 };
 
