@@ -146,15 +146,7 @@ async fn device(
             let standing = state
                 .admissions
                 .standing(line, release.version, now, minute);
-            admission_reason::kept_by_in(
-                rollout,
-                ip,
-                group,
-                line,
-                release.version,
-                &standing,
-                now,
-            )
+            admission_reason::kept_by_in(rollout, ip, group, line, release.version, &standing, now)
         },
     );
     let t = for_request(

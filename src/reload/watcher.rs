@@ -111,7 +111,9 @@ impl WatchFilter {
             filter.folders.push(source);
         }
         // groups: the groups file, like a license file.
-        filter.files.extend(config.groups.iter().map(|p| absolute(p)));
+        filter
+            .files
+            .extend(config.groups.iter().map(|p| absolute(p)));
         filter
     }
 

@@ -332,8 +332,16 @@ mod tests {
         assert_eq!(admitted, 10);
         // The admitted stay admitted; the others wait for the hour to pass.
         assert!(admissions.admit("", v(), &r, (ip(0), None), 1001, 0).0);
-        assert!(!admissions.admit("", v(), &r, (ip(29), None), 1000 + HOUR - 1, 0).0);
-        assert!(admissions.admit("", v(), &r, (ip(29), None), 1000 + HOUR, 0).0);
+        assert!(
+            !admissions
+                .admit("", v(), &r, (ip(29), None), 1000 + HOUR - 1, 0)
+                .0
+        );
+        assert!(
+            admissions
+                .admit("", v(), &r, (ip(29), None), 1000 + HOUR, 0)
+                .0
+        );
         assert_eq!(admissions.counts("", v(), 1000 + HOUR).admitted, 11);
     }
 

@@ -8,8 +8,8 @@
 pub mod device_line;
 pub mod firmware_offer;
 pub mod line_meta;
-pub mod pilot_groups;
 pub mod lines;
+pub mod pilot_groups;
 pub mod private_files;
 pub mod release_meta;
 pub mod releases;

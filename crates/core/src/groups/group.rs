@@ -82,7 +82,10 @@ mod tests {
         // 2026-01-15 00:30 UTC: 03:30 in Moscow (UTC+3), 10:30 in Vladivostok (UTC+10),
         // 19:30 the day before in New York (UTC-5, winter).
         let at = 1_768_437_000;
-        assert_eq!(group(Some(Tz::Europe__Moscow)).local_minute(at), 3 * 60 + 30);
+        assert_eq!(
+            group(Some(Tz::Europe__Moscow)).local_minute(at),
+            3 * 60 + 30
+        );
         assert_eq!(
             group(Some(Tz::Asia__Vladivostok)).local_minute(at),
             10 * 60 + 30

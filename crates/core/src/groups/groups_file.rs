@@ -75,15 +75,17 @@ impl GroupsFile {
     }
 }
 
-fn read(
-    path: &Path,
-    before: Option<&GroupsFile>,
-    now: SystemTime,
-    settle: Duration,
-) -> GroupsFile {
+fn read(path: &Path, before: Option<&GroupsFile>, now: SystemTime, settle: Duration) -> GroupsFile {
     let meta = match fs::metadata(path) {
         Ok(meta) if meta.is_file() => meta,
-        Ok(_) => return kept(path, before, said(|w| w.groups.not_regular.to_string()), now),
+        Ok(_) => {
+            return kept(
+                path,
+                before,
+                said(|w| w.groups.not_regular.to_string()),
+                now,
+            )
+        }
         Err(e) if e.kind() == ErrorKind::NotFound => {
             return kept(path, before, said(|w| w.groups.missing.to_string()), now)
         }
@@ -164,12 +166,7 @@ fn said(say: impl Fn(&'static crate::words::Words) -> String) -> Said {
 }
 
 fn cannot_read(error: &std::io::Error) -> Said {
-    Said::new(|w| {
-        fill(
-            w.groups.cannot_read,
-            &[("why", &cause_in(error, w.lang))],
-        )
-    })
+    Said::new(|w| fill(w.groups.cannot_read, &[("why", &cause_in(error, w.lang))]))
 }
 
 #[cfg(test)]
@@ -196,7 +193,10 @@ mod tests {
         assert_eq!(bad.groups.names().collect::<Vec<_>>(), ["A"]);
         let problem = bad.problem().unwrap().to_string();
         assert!(problem.contains("unknown key `netwroks`"), "{problem}");
-        assert!(problem.ends_with("still using the 1 groups loaded before"), "{problem}");
+        assert!(
+            problem.ends_with("still using the 1 groups loaded before"),
+            "{problem}"
+        );
         let since = bad.broken.as_ref().unwrap().since;
 
         // Still broken at the next scan: the same "since".
@@ -206,7 +206,11 @@ mod tests {
         fs::remove_file(&path).unwrap();
         let gone = GroupsFile::load(&path, Some(&again), later(), SETTLE);
         assert_eq!(gone.groups.len(), 1);
-        assert!(gone.problem().unwrap().to_string().contains("does not exist"));
+        assert!(gone
+            .problem()
+            .unwrap()
+            .to_string()
+            .contains("does not exist"));
 
         fs::write(&path, "- name: C\n").unwrap();
         let fixed = GroupsFile::load(&path, Some(&gone), later(), SETTLE);
@@ -224,7 +228,10 @@ mod tests {
         file.set_len(GROUPS_FILE_MAX + 1).unwrap();
         let huge = GroupsFile::load(&path, None, later(), SETTLE);
         let problem = huge.problem().unwrap().to_string();
-        assert!(problem.ends_with("larger than 32 MiB; a groups file holds names, networks and serials"), "{problem}");
+        assert!(
+            problem.ends_with("larger than 2 MiB; a groups file holds names, networks and serials"),
+            "{problem}"
+        );
         fs::write(&path, b"- name: \xCF\xF0\xE8\n").unwrap();
         let cp1251 = GroupsFile::load(&path, None, later(), SETTLE);
         assert!(cp1251.problem().unwrap().to_string().contains("not UTF-8"));
@@ -237,7 +244,12 @@ mod tests {
         fs::write(&path, "- name: A\n").unwrap();
         let good = GroupsFile::load(&path, None, later(), SETTLE);
         fs::write(&path, "- name: B\n  networks: [10.0.0.0/8]\n").unwrap();
-        let settling = GroupsFile::load(&path, Some(&good), SystemTime::now(), Duration::from_secs(60));
+        let settling = GroupsFile::load(
+            &path,
+            Some(&good),
+            SystemTime::now(),
+            Duration::from_secs(60),
+        );
         assert_eq!(settling.groups.names().collect::<Vec<_>>(), ["A"]);
         assert!(settling.wait.is_some());
     }

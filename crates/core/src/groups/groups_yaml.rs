@@ -16,7 +16,7 @@ use serde_yaml::Value;
 use crate::groups::group::Group;
 use crate::groups::membership::Groups;
 use crate::groups::refusal::{quoted, GroupLabel, GroupsError, GROUP_KEYS};
-use crate::groups::time_zone;
+use crate::groups::{flow_depth, time_zone};
 use crate::groups::{MAX_GROUPS, MAX_NAME_CHARS, MAX_NETWORKS, MAX_SERIALS};
 use crate::licenses::serial::Serial;
 use crate::model::did_you_mean::nearest;
@@ -25,6 +25,9 @@ use crate::model::problem::yaml_message;
 
 /// The groups `text` defines; an empty file (or one of comments) defines none.
 pub fn parse(text: &str) -> Result<Groups, GroupsError> {
+    if flow_depth::too_deep(text) {
+        return Err(GroupsError::TooDeep);
+    }
     let document: Value =
         serde_yaml::from_str(text).map_err(|e| GroupsError::Yaml(yaml_message(&e)))?;
     let entries = match document {
@@ -243,7 +246,10 @@ mod tests {
             "group \"A\": unknown key `netwroks` (allowed: `name`, `networks`, `serials`, \
              `time_zone`); did you mean `networks`?"
         );
-        assert!(ru.starts_with("группа \"A\": неизвестный ключ `netwroks`"), "{ru}");
+        assert!(
+            ru.starts_with("группа \"A\": неизвестный ключ `netwroks`"),
+            "{ru}"
+        );
         assert!(ru.contains("имелось в виду `networks`"), "{ru}");
         let (en, _) = refused("- name: A\n  time_zone: Asia/Vladivostock\n");
         assert_eq!(
@@ -296,7 +302,10 @@ mod tests {
              character; expected one line of text"
         );
         let (en, _) = refused(&format!("- name: {}\n", "я".repeat(101)));
-        assert!(en.ends_with("the name is longer than 100 characters"), "{en}");
+        assert!(
+            en.ends_with("the name is longer than 100 characters"),
+            "{en}"
+        );
         assert!(en.contains('…') && en.len() < 300, "{en}");
         let (en, _) = refused("- name: A\n  networks: [\n");
         assert!(en.starts_with("not valid YAML: "), "{en}");
@@ -304,7 +313,9 @@ mod tests {
 
     #[test]
     fn counts_are_bounded() {
-        let many_groups: String = (0..=MAX_GROUPS).map(|i| format!("- name: g{i}\n")).collect();
+        let many_groups: String = (0..=MAX_GROUPS)
+            .map(|i| format!("- name: g{i}\n"))
+            .collect();
         assert_eq!(
             refused(&many_groups).0,
             "1001 groups, more than the 1000 allowed"
@@ -313,10 +324,16 @@ mod tests {
             .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
             .collect();
         let (en, _) = refused(&format!("- name: A\n  networks: [{}]\n", nets.join(", ")));
-        assert_eq!(en, "group \"A\": networks: 1001 entries, more than the 1000 allowed");
+        assert_eq!(
+            en,
+            "group \"A\": networks: 1001 entries, more than the 1000 allowed"
+        );
         let serials: Vec<String> = (0..=MAX_SERIALS).map(|i| format!("\"{i:016}\"")).collect();
         let (en, _) = refused(&format!("- name: A\n  serials: [{}]\n", serials.join(", ")));
-        assert_eq!(en, "group \"A\": serials: 10001 entries, more than the 10000 allowed");
+        assert_eq!(
+            en,
+            "group \"A\": serials: 10001 entries, more than the 10000 allowed"
+        );
         // At the bounds, it loads.
         let serials: Vec<String> = (0..MAX_SERIALS).map(|i| format!("\"{i:016}\"")).collect();
         let groups = parse(&format!("- name: A\n  serials: [{}]\n", serials.join(", "))).unwrap();
@@ -326,11 +343,24 @@ mod tests {
     /// Nesting and aliases a hostile file could use to exhaust the parser are refused by it.
     #[test]
     fn hostile_yaml_is_refused_not_followed() {
-        let deep = format!("- name: A\n  networks: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(refused(&deep).0.starts_with("not valid YAML: "), "deep");
+        let deep = format!(
+            "- name: A\n  networks: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(
+            refused(&deep).0,
+            "nested deeper than 16 levels of [ ] or { }; a groups file needs two"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
         for i in 0..8 {
-            let prev = if i == 0 { "a".to_string() } else { format!("b{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
             bomb.push_str(&format!(
                 "b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, \
                  *{prev}, *{prev}]\n"

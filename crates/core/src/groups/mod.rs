@@ -8,10 +8,12 @@
 //! - `group`: one group, and the local minute of its time zone.
 //! - `membership`: which group a register belongs to (for admission: networks only).
 //! - `groups_yaml`: the file's text checked strictly into groups.
+//! - `flow_depth`: a text nested too deep for the YAML parser, refused before it reads it.
 //! - `time_zone`: an IANA time zone name, or the nearest one to suggest.
 //! - `refusal`: why the file was refused, in both languages.
 //! - `groups_file`: the file as successive scans read it (the last good groups kept).
 
+pub mod flow_depth;
 pub mod group;
 pub mod groups_file;
 pub mod groups_yaml;
@@ -30,6 +32,8 @@ pub const MAX_NETWORKS: usize = 1000;
 pub const MAX_SERIALS: usize = 10_000;
 /// A group's name is at most this many characters.
 pub const MAX_NAME_CHARS: usize = 100;
-/// The largest groups file read: ten thousand serials for each of a hundred clients fit
-/// in less; a larger file is a wrong file, and is not read.
-pub const GROUPS_FILE_MAX: u64 = 32 * 1024 * 1024;
+/// The largest groups file read. About a hundred thousand serials fit (a service centre
+/// groups most registers by network); the bound is the parser's: it holds every token of
+/// the text at once, about 120 bytes each, so the worst text of this size (`[a,a,a,…]`)
+/// costs some 250 MB while it is read, and a larger one is refused unread.
+pub const GROUPS_FILE_MAX: u64 = 2 * 1024 * 1024;

@@ -59,6 +59,8 @@ pub enum GroupsError {
     TooLarge,
     /// The YAML parser's message, with its position.
     Yaml(String),
+    /// Flow collections nested deeper than `flow_depth::MAX_FLOW_DEPTH`.
+    TooDeep,
     /// The document is not a list: it is `kind` ("a mapping").
     NotAList(&'static str),
     /// More than `MAX_GROUPS` groups.
@@ -110,11 +112,14 @@ impl FromTable for GroupsError {
                 &[("mib", &(super::GROUPS_FILE_MAX / (1024 * 1024)))],
             ),
             GroupsError::Yaml(why) => fill(t.yaml_invalid, &[("why", why)]),
-            GroupsError::NotAList(found) => fill(t.not_a_list, &[("kind", &kind(found))]),
-            GroupsError::TooManyGroups(count) => fill(
-                t.too_many_groups,
-                &[("count", count), ("max", &MAX_GROUPS)],
+            GroupsError::TooDeep => fill(
+                t.too_deep,
+                &[("max", &crate::groups::flow_depth::MAX_FLOW_DEPTH)],
             ),
+            GroupsError::NotAList(found) => fill(t.not_a_list, &[("kind", &kind(found))]),
+            GroupsError::TooManyGroups(count) => {
+                fill(t.too_many_groups, &[("count", count), ("max", &MAX_GROUPS)])
+            }
             GroupsError::EntryNotMapping(group, found) => fill(
                 t.entry_not_mapping,
                 &[("group", &group.said(words)), ("kind", &kind(found))],
@@ -162,11 +167,9 @@ impl FromTable for GroupsError {
                 t.name_repeated,
                 &[("group", &group.said(words)), ("first", &first.said(words))],
             ),
-            GroupsError::Network(group, error) => format!(
-                "{}: {}",
-                group.said(words),
-                error.in_language(words.lang)
-            ),
+            GroupsError::Network(group, error) => {
+                format!("{}: {}", group.said(words), error.in_language(words.lang))
+            }
             GroupsError::TooManyNetworks(group, count) => fill(
                 t.too_many_networks,
                 &[

@@ -875,7 +875,10 @@ mod tests {
             decide(&r, device, Some("Пилотные магазины"), "", v(), open()),
             Admission::Pilot
         );
-        assert_eq!(decide(&r, device, Some("B"), "", v(), open()), Admission::Pilot);
+        assert_eq!(
+            decide(&r, device, Some("B"), "", v(), open()),
+            Admission::Pilot
+        );
         for other in [Some("C"), Some("пилотные магазины"), None] {
             assert!(matches!(
                 decide(&r, device, other, "", v(), open()),
@@ -886,7 +889,9 @@ mod tests {
             r.to_string(),
             "0%, window 22:00-06:00, pilot groups \"Пилотные магазины\", \"B\""
         );
-        assert!(r.in_russian().ends_with(", пилотные группы \"Пилотные магазины\", \"B\""));
+        assert!(r
+            .in_russian()
+            .ends_with(", пилотные группы \"Пилотные магазины\", \"B\""));
         let plain = parse("percent: 0").unwrap();
         let with = parse("percent: 0\npilot_groups: [B]").unwrap();
         assert_ne!(plain.settings_id, with.settings_id);
@@ -970,7 +975,10 @@ mod tests {
         for i in 0..2000u32 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0xc000_0200u32 + i));
             if decide(&ten, ip, None, "", v(), open()) == Admission::Admitted {
-                assert_eq!(decide(&thirty, ip, None, "", v(), open()), Admission::Admitted);
+                assert_eq!(
+                    decide(&thirty, ip, None, "", v(), open()),
+                    Admission::Admitted
+                );
             }
         }
     }
@@ -1084,7 +1092,10 @@ mod tests {
             admitted_last_hour: 2,
             ..first
         };
-        assert_eq!(decide(&r, other, None, "", v(), second), Admission::Admitted);
+        assert_eq!(
+            decide(&r, other, None, "", v(), second),
+            Admission::Admitted
+        );
         let full = Moment {
             admitted_last_hour: 3,
             ..second

@@ -708,6 +708,7 @@ pub static WATCH: WatchText = WatchText {
 // groups: device groups (`groups.yaml`).
 pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
     not_a_list: "expected a list of groups (each starting with \"- name:\"), not {kind}",
+    too_deep: "nested deeper than {max} levels of [ ] or { }; a groups file needs two",
     yaml_invalid: "not valid YAML: {why}",
     too_large: "larger than {mib} MiB; a groups file holds names, networks and serials",
     too_many_groups: "{count} groups, more than the {max} allowed",
@@ -735,8 +736,14 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                     Europe/Moscow or Asia/Vladivostok){hint}",
     forms: &[
         ("name", "a name in quotes, like \"OOO Romashka\""),
-        ("networks", "a list of addresses or networks, like [10.1.0.0/16, 192.0.2.15]"),
-        ("serials", "a list of serial numbers, like [\"0000000000012345\"]"),
+        (
+            "networks",
+            "a list of addresses or networks, like [10.1.0.0/16, 192.0.2.15]",
+        ),
+        (
+            "serials",
+            "a list of serial numbers, like [\"0000000000012345\"]",
+        ),
         ("time_zone", "an IANA time zone, like Europe/Moscow"),
         ("serial", "16 digits in quotes, like \"0000000000012345\""),
         ("network", "an address or network, like 10.1.0.0/16"),

@@ -777,6 +777,7 @@ pub static WATCH: WatchText = WatchText {
 // groups: device groups (`groups.yaml`).
 pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
     not_a_list: "ожидается список групп (каждая начинается с \"- name:\"), а здесь {kind}",
+    too_deep: "вложенность [ ] или { } глубже {max} уровней; файлу групп нужно два",
     yaml_invalid: "это не корректный YAML: {why}",
     too_large: "больше {mib} МиБ; в файле групп только имена, сети и заводские номера",
     too_many_groups: "групп {count}, а допустимо не больше {max}",
@@ -804,10 +805,19 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                     Europe/Moscow или Asia/Vladivostok){hint}",
     forms: &[
         ("name", "имя в кавычках, например \"ООО Ромашка\""),
-        ("networks", "список адресов или сетей, например [10.1.0.0/16, 192.0.2.15]"),
-        ("serials", "список заводских номеров, например [\"0000000000012345\"]"),
+        (
+            "networks",
+            "список адресов или сетей, например [10.1.0.0/16, 192.0.2.15]",
+        ),
+        (
+            "serials",
+            "список заводских номеров, например [\"0000000000012345\"]",
+        ),
         ("time_zone", "часовой пояс IANA, например Europe/Moscow"),
-        ("serial", "16 цифр в кавычках, например \"0000000000012345\""),
+        (
+            "serial",
+            "16 цифр в кавычках, например \"0000000000012345\"",
+        ),
         ("network", "адрес или сеть, например 10.1.0.0/16"),
     ],
     loaded: "группы: {count} в {file}{names}",
