@@ -184,17 +184,7 @@ impl KeptBy {
     /// The rule and its figures in plain words, in the language of `t`.
     pub fn words(&self, t: &Text) -> String {
         let w = t.pages;
-        let stage = |template: &str, facts: &StageFacts| {
-            template
-                .replace("{stage}", &facts.number.to_string())
-                .replace("{stages}", &facts.of.to_string())
-                .replace("{next}", &(u32::from(facts.number) + 1).to_string())
-                .replace(
-                    "{next_percent}",
-                    &facts.next_percent.unwrap_or(100).to_string(),
-                )
-                .replace("{left}", &duration_text(facts.soak_left_s, t))
-        };
+        let stage = |template: &str, facts: &StageFacts| stage_words(template, facts, t);
         match &self.rule {
             Rule::Paused => w.why_paused.to_string(),
             Rule::Halted {
@@ -215,30 +205,9 @@ impl KeptBy {
             Rule::OutsideWindow {
                 window,
                 local_time,
-                group: Some(group),
-                time_zone: Some(zone),
-            } => {
-                let lang = if t.lang == "ru" {
-                    crate::model::lang::Lang::Ru
-                } else {
-                    crate::model::lang::Lang::En
-                };
-                crate::model::lang::fill(
-                    crate::words::Words::of(lang).groups.kept_outside_window,
-                    &[
-                        ("group", &crate::groups::refusal::quoted(group)),
-                        ("window", window),
-                        ("zone", zone),
-                        ("time", local_time),
-                    ],
-                )
-            }
-            Rule::OutsideWindow {
-                window, local_time, ..
-            } => w
-                .kept_outside_window
-                .replace("{window}", window)
-                .replace("{time}", local_time),
+                group,
+                time_zone,
+            } => window_words(t, window, local_time, group.as_deref().zip(*time_zone)),
             Rule::HourlyCapReached {
                 max_new_per_hour,
                 admitted_last_hour,
@@ -252,38 +221,87 @@ impl KeptBy {
                     .replace("{admitted}", &admitted_last_hour.to_string())
             }
             Rule::AdmittedAtNextCheck => w.kept_admitted_at_next_check.to_string(),
-            Rule::NotInPercent { bucket } => {
-                let Some(facts) = &self.stage else {
-                    return w
-                        .kept_bucket
-                        .replace("{bucket}", &bucket.to_string())
-                        .replace("{percent}", &self.percent.to_string());
-                };
-                let mut words = stage(w.kept_bucket_stage, facts)
-                    .replace("{bucket}", &bucket.to_string())
-                    .replace("{percent}", &self.percent.to_string());
-                let waiting = if t.lang == "ru" {
-                    &facts.waiting_for_ru
-                } else {
-                    &facts.waiting_for
-                };
-                let then = match facts.state {
-                    StageState::Soaking => stage(w.kept_stage_soaking, facts),
-                    StageState::Waiting => stage(w.kept_stage_waiting, facts)
-                        .replace("{figures}", waiting.as_deref().unwrap_or_default()),
-                    StageState::Advancing => stage(w.kept_stage_advancing, facts),
-                    StageState::Last => stage(w.kept_stage_last, facts),
-                    // Refused for the share, so neither paused nor halted (decided first).
-                    StageState::Halted | StageState::Paused => String::new(),
-                };
-                if !then.is_empty() {
-                    words.push(' ');
-                    words.push_str(&then);
-                }
-                words
-            }
+            Rule::NotInPercent { bucket } => self.bucket_words(t, *bucket),
         }
     }
+}
+
+impl KeptBy {
+    /// The share rule in words: the bucket against the share, and with stages, where they
+    /// stand.
+    fn bucket_words(&self, t: &Text, bucket: u8) -> String {
+        let w = t.pages;
+        let stage = |template: &str, facts: &StageFacts| stage_words(template, facts, t);
+        let Some(facts) = &self.stage else {
+            return w
+                .kept_bucket
+                .replace("{bucket}", &bucket.to_string())
+                .replace("{percent}", &self.percent.to_string());
+        };
+        let mut words = stage(w.kept_bucket_stage, facts)
+            .replace("{bucket}", &bucket.to_string())
+            .replace("{percent}", &self.percent.to_string());
+        let waiting = if t.lang == "ru" {
+            &facts.waiting_for_ru
+        } else {
+            &facts.waiting_for
+        };
+        let then = match facts.state {
+            StageState::Soaking => stage(w.kept_stage_soaking, facts),
+            StageState::Waiting => stage(w.kept_stage_waiting, facts)
+                .replace("{figures}", waiting.as_deref().unwrap_or_default()),
+            StageState::Advancing => stage(w.kept_stage_advancing, facts),
+            StageState::Last => stage(w.kept_stage_last, facts),
+            // Refused for the share, so neither paused nor halted (decided first).
+            StageState::Halted | StageState::Paused => String::new(),
+        };
+        if !then.is_empty() {
+            words.push(' ');
+            words.push_str(&then);
+        }
+        words
+    }
+}
+
+/// A stage sentence with its figures filled in.
+fn stage_words(template: &str, facts: &StageFacts, t: &Text) -> String {
+    template
+        .replace("{stage}", &facts.number.to_string())
+        .replace("{stages}", &facts.of.to_string())
+        .replace("{next}", &(u32::from(facts.number) + 1).to_string())
+        .replace(
+            "{next_percent}",
+            &facts.next_percent.unwrap_or(100).to_string(),
+        )
+        .replace("{left}", &duration_text(facts.soak_left_s, t))
+}
+
+/// The window rule in words, in the language of `t`: in the server's local time, or, for a
+/// register of a group with a time zone (`group_zone`: its name and zone), "New registers
+/// of the group "East" are admitted only within the window 22:00-06:00 (Asia/Vladivostok
+/// time), and it is 12:05 there now."
+fn window_words(t: &Text, window: &str, time: &str, group_zone: Option<(&str, &str)>) -> String {
+    let Some((group, zone)) = group_zone else {
+        return t
+            .pages
+            .kept_outside_window
+            .replace("{window}", window)
+            .replace("{time}", time);
+    };
+    let lang = if t.lang == "ru" {
+        crate::model::lang::Lang::Ru
+    } else {
+        crate::model::lang::Lang::En
+    };
+    crate::model::lang::fill(
+        crate::words::Words::of(lang).groups.kept_outside_window,
+        &[
+            ("group", &crate::groups::refusal::quoted(group)),
+            ("window", &window),
+            ("zone", &zone),
+            ("time", &time),
+        ],
+    )
 }
 
 #[cfg(test)]

@@ -77,16 +77,33 @@ impl Groups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::groups::groups_yaml::parse;
+    use crate::model::ip_networks::IpNetworks;
+
+    fn group(name: &str, networks: &[&str], serials: &[&str]) -> Group {
+        let networks: Vec<String> = networks.iter().map(|n| n.to_string()).collect();
+        let mut serials: Vec<Serial> = serials
+            .iter()
+            .map(|s| Serial::parse_file_form(s).unwrap())
+            .collect();
+        serials.sort_unstable();
+        Group {
+            name: name.to_string(),
+            networks: IpNetworks::parse("networks", &networks).unwrap(),
+            serials,
+            time_zone: None,
+        }
+    }
 
     fn groups() -> Groups {
-        parse(
-            "- name: Ромашка\n  networks: [10.1.0.0/16]\n  serials: [\"0000000000012345\"]\n\
-             - name: Overlap\n  networks: [10.1.2.0/24, 10.2.0.0/16]\n  \
-               serials: [\"0000000000012345\", \"0000000000000007\"]\n\
-             - name: Serials only\n  serials: [\"0000000000000099\"]\n",
-        )
-        .unwrap()
+        Groups::new(vec![
+            group("Ромашка", &["10.1.0.0/16"], &["0000000000012345"]),
+            group(
+                "Overlap",
+                &["10.1.2.0/24", "10.2.0.0/16"],
+                &["0000000000012345", "0000000000000007"],
+            ),
+            group("Serials only", &[], &["0000000000000099"]),
+        ])
     }
 
     fn ip(text: &str) -> IpAddr {

@@ -120,6 +120,23 @@ impl FromTable for GroupsError {
             GroupsError::TooManyGroups(count) => {
                 fill(t.too_many_groups, &[("count", count), ("max", &MAX_GROUPS)])
             }
+            other => other.said_of_group(words),
+        }
+    }
+}
+
+impl GroupsError {
+    /// The refusals of one group's entry (the file's own are in `said`).
+    fn said_of_group(&self, words: &'static Words) -> String {
+        let t = words.groups;
+        let kind = |kind: &str| words.scan.value_kind(kind).to_string();
+        match self {
+            GroupsError::NotUtf8(_)
+            | GroupsError::TooLarge
+            | GroupsError::Yaml(_)
+            | GroupsError::TooDeep
+            | GroupsError::NotAList(_)
+            | GroupsError::TooManyGroups(_) => self.said(words),
             GroupsError::EntryNotMapping(group, found) => fill(
                 t.entry_not_mapping,
                 &[("group", &group.said(words)), ("kind", &kind(found))],
@@ -167,6 +184,14 @@ impl FromTable for GroupsError {
                 t.name_repeated,
                 &[("group", &group.said(words)), ("first", &first.said(words))],
             ),
+            other => other.said_of_values(words),
+        }
+    }
+
+    /// The refusals of a group's `networks`, `serials` and `time_zone`.
+    fn said_of_values(&self, words: &'static Words) -> String {
+        let t = words.groups;
+        match self {
             GroupsError::Network(group, error) => {
                 format!("{}: {}", group.said(words), error.in_language(words.lang))
             }
@@ -203,6 +228,7 @@ impl FromTable for GroupsError {
                     ],
                 )
             }
+            other => other.said_of_group(words),
         }
     }
 }

@@ -513,6 +513,8 @@ pub static CONFIG: ConfigText = ConfigText {
         ),
         ("admin_tls", "true или false"),
         ("language", "ru, en или auto"),
+        // groups
+        ("groups", "файл, например groups.yaml"),
     ],
     twice: "{key} указан дважды; оставьте один",
     unknown_key: "{field}: {did_you_mean}ключи server.yaml: {keys}",
