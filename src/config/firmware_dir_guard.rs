@@ -125,6 +125,14 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("the inventory"));
+        // groups: client companies' names and networks are no download either.
+        let config = config_in(
+            dir.path(),
+            "firmware_dir: firmware\ngroups: firmware/groups.yaml\n",
+        )
+        .unwrap();
+        let error = check(&config).unwrap_err().to_string();
+        assert!(error.contains("holds the groups file"), "{error}");
     }
 
     /// The Windows service writes its log next to the configuration file as named (a

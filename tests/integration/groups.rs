@@ -256,7 +256,8 @@ fn hostile_groups_files_are_refused_with_the_sentence() {
         (
             "control",
             "- name: \"A\\u0007B\"\n".to_string(),
-            "group \"A\\u{7}B\": the name holds a line break, a tab or another control character",
+            "group \"A\\u{7}B\": the name holds a line break, a tab, or another control or \
+             text-direction character",
         ),
     ];
     for (what, text, sentence) in cases {

@@ -11,6 +11,8 @@
 //! refusal names the group it is in (which the parser's own messages cannot). Everything
 //! is bounded (`groups::MAX_*`); the file's size is bounded by the reader before this.
 
+use std::borrow::Cow;
+
 use serde_yaml::Value;
 
 use crate::groups::group::Group;
@@ -21,6 +23,7 @@ use crate::groups::{MAX_GROUPS, MAX_NAME_CHARS, MAX_NETWORKS, MAX_SERIALS};
 use crate::licenses::serial::Serial;
 use crate::model::did_you_mean::nearest;
 use crate::model::ip_networks::IpNetworks;
+use crate::model::one_line::escaped;
 use crate::model::problem::yaml_message;
 
 /// The groups `text` defines; an empty file (or one of comments) defines none.
@@ -120,7 +123,9 @@ fn name(value: Option<&Value>, label: &GroupLabel) -> Result<String, GroupsError
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(GroupsError::NameTooLong(label.clone()));
     }
-    if name.chars().any(char::is_control) {
+    // Control characters, and those that break lines or reorder what is shown (the
+    // bidirectional overrides): a name must read the same in a log line and on a page.
+    if matches!(escaped(&name), Cow::Owned(_)) {
         return Err(GroupsError::NameControl(label.clone()));
     }
     Ok(name)
@@ -298,9 +303,13 @@ mod tests {
         let (en, _) = refused("- name: \"A\\nB\"\n");
         assert_eq!(
             en,
-            "group \"A\\nB\": the name holds a line break, a tab or another control \
-             character; expected one line of text"
+            "group \"A\\nB\": the name holds a line break, a tab, or another control or \
+             text-direction character; expected one line of plain text"
         );
+        // A right-to-left override would show "Ромашка" for another name on a page.
+        let (en, _) = refused("- name: \"abc\u{202e}akhsamoR\"\n");
+        assert!(en.contains("text-direction character"), "{en}");
+        assert!(en.starts_with("group \"abc\\u{202e}akhsamoR\""), "{en}");
         let (en, _) = refused(&format!("- name: {}\n", "я".repeat(101)));
         assert!(
             en.ends_with("the name is longer than 100 characters"),

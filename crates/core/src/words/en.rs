@@ -723,8 +723,8 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
     wrong_kind: "{group}: {key}: expected {form}, not {kind}",
     missing_name: "{group}: `name` is missing (expected a name, like \"OOO Romashka\")",
     name_too_long: "{group}: the name is longer than {max} characters",
-    name_control: "{group}: the name holds a line break, a tab or another control character; \
-                   expected one line of text",
+    name_control: "{group}: the name holds a line break, a tab, or another control or \
+                   text-direction character; expected one line of plain text",
     name_repeated: "{group}: the name is taken already ({first}); names must differ, upper and \
                     lower case alike",
     networks_key: "{group}: networks",

@@ -794,8 +794,8 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
     wrong_kind: "{group}: {key}: ожидается {form}, а здесь {kind}",
     missing_name: "{group}: нет ключа `name` (ожидается имя, например \"ООО Ромашка\")",
     name_too_long: "{group}: имя длиннее {max} знаков",
-    name_control: "{group}: в имени перевод строки, табуляция или другой управляющий знак; \
-                   ожидается одна строка текста",
+    name_control: "{group}: в имени перевод строки, табуляция или другой управляющий знак \
+                   либо знак направления текста; ожидается одна строка простого текста",
     name_repeated: "{group}: имя уже занято ({first}); имена должны различаться без учёта \
                     регистра букв",
     networks_key: "{group}: networks",
