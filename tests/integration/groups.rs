@@ -84,11 +84,65 @@ fn a_window_is_read_in_each_groups_time_zone() {
     );
     // No group: the server's time zone (UTC here), three hours before Moscow.
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 23, 5)), 20250101);
+    // `/status` says the rollout admits: its window is open by one of the clocks in use.
+    let rollouts = status(&server)["rollouts"].clone();
+    assert_eq!(rollouts[0]["state"], "admitting", "{rollouts}");
     let (ok, report, _) = run_check(fixture.dir.path());
     assert!(ok, "{report}");
     assert!(
         report.contains("groups: 2 in ") && report.contains("(\"Москва\", \"Владивосток\")"),
         "{report}"
+    );
+}
+
+/// A register's page says which window keeps it out, in its group's time zone.
+#[test]
+fn a_registers_page_reads_the_window_in_its_groups_zone() {
+    let utc_minute = i64::try_from((unix_now() % 86_400) / 60).expect("minute");
+    // Closed in Vladivostok (UTC+10) now: the window is the two hours before its time now
+    // plus six, so that the hour it names is the register's, not the server's.
+    let vladivostok = utc_minute + 10 * 60;
+    let window = format!("{}-{}", hm(vladivostok + 360), hm(vladivostok + 480));
+    let fixture = deployment(
+        &format!("window: \"{window}\""),
+        "- name: \"Владивосток\"\n  networks: [127.0.22.0/24]\n  time_zone: Asia/Vladivostok\n",
+    );
+    fixture.write_config("settle_ms: 0\ngroups: groups.yaml\n");
+    let server = start(&fixture);
+    assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 22, 5)), 20250101);
+    let addr = admin_addr(&server);
+    let page = |accept: &str| {
+        raw_request(
+            addr,
+            format!(
+                "GET /devices/127.0.22.5 HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\n\
+                 Accept-Language: en\r\nConnection: close\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+    };
+    let json = eventually("the register in the inventory", DEADLINE, || {
+        let response = page("application/json");
+        (response.status == 200).then(|| response.text())
+    });
+    assert!(
+        json.contains("\"time_zone\": \"Asia/Vladivostok\""),
+        "{json}"
+    );
+    // The minute may have turned since the test read the clock.
+    let now_there = [hm(vladivostok), hm(vladivostok + 1)];
+    assert!(
+        now_there
+            .iter()
+            .any(|hm| json.contains(&format!("\"local_time\": \"{hm}\""))),
+        "{json}"
+    );
+    let html = page("text/html").text();
+    assert!(
+        now_there.iter().any(|hm| html.contains(&format!(
+            "only within the window {window} (Asia/Vladivostok time), and it is {hm} there now"
+        ))),
+        "{html}"
     );
 }
 
