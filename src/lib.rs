@@ -20,7 +20,7 @@ pub mod store;
 
 // The wings that live in crates of their own (crates/), under the names the server's code
 // has always used: the compiler keeps them from using anything of the server.
-pub use kkt_core::{audit, catalog, licenses, model, words};
+pub use kkt_core::{audit, catalog, groups, licenses, model, words};
 pub use kkt_platform as platform;
 
 use std::process::ExitCode;

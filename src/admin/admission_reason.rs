@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
+use crate::groups::Group;
 use crate::model::version::Version;
 use crate::rollout::admissions::Standing;
 use crate::rollout::rules::{decide, per_mille_text, Admission, Refusal, Rollout};
@@ -40,8 +41,16 @@ pub enum Rule {
         stuck_percent: String,
         halt_when_stuck_percent: Option<String>,
     },
-    /// The server's local time (`local_time`, HH:MM) is outside `window`.
-    OutsideWindow { window: String, local_time: String },
+    /// The local time (`local_time`, HH:MM) is outside `window`: the time of the register's
+    /// group's `time_zone` (both named) when it has one, else the server's.
+    OutsideWindow {
+        window: String,
+        local_time: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        time_zone: Option<&'static str>,
+    },
     /// Its bucket (0 to 99) is not below the share admitted now (`percent` beside it).
     NotInPercent { bucket: u8 },
     /// The hourly cap (the current stage's) is used up.
@@ -71,9 +80,7 @@ pub struct StageFacts {
     pub waiting_for_ru: Option<String>,
 }
 
-/// Why `rollout` (of release `version` of `line`) does not admit `address`, standing as
-/// `standing` says at `now` (Unix seconds): `decide`'s answer in the moment the request
-/// path would take now.
+/// `kept_by_in` for a register of no group.
 pub fn kept_by(
     rollout: &Rollout,
     address: IpAddr,
@@ -82,9 +89,26 @@ pub fn kept_by(
     standing: &Standing,
     now: u64,
 ) -> KeptBy {
+    kept_by_in(rollout, address, None, line, version, standing, now)
+}
+
+/// Why `rollout` (of release `version` of `line`) does not admit `address`, of the
+/// admission group `group` (by networks), standing as `standing` says at `now` (Unix
+/// seconds, its minute already in the group's time zone): `decide`'s answer in the moment
+/// the request path would take now.
+pub fn kept_by_in(
+    rollout: &Rollout,
+    address: IpAddr,
+    group: Option<&Group>,
+    line: &str,
+    version: Version,
+    standing: &Standing,
+    now: u64,
+) -> KeptBy {
     let moment = standing.moment;
     let (percent, _) = rollout.limits_at(moment.stage);
-    let rule = match decide(rollout, address, line, version, moment) {
+    let group_name = group.map(|g| g.name.as_str());
+    let rule = match decide(rollout, address, group_name, line, version, moment) {
         Admission::Pilot | Admission::Admitted => Rule::AdmittedAtNextCheck,
         Admission::Refused(Refusal::Paused) => Rule::Paused,
         Admission::Refused(Refusal::Halted) => {
@@ -110,6 +134,8 @@ pub fn kept_by(
         }) => Rule::OutsideWindow {
             window: window.to_string(),
             local_time: format!("{:02}:{:02}", local_minute / 60, local_minute % 60),
+            group: group.map(|g| g.name.clone()),
+            time_zone: group.and_then(Group::time_zone_name),
         },
         Admission::Refused(Refusal::NotInPercent { bucket, .. }) => Rule::NotInPercent { bucket },
         Admission::Refused(Refusal::HourlyCapReached {
@@ -158,17 +184,7 @@ impl KeptBy {
     /// The rule and its figures in plain words, in the language of `t`.
     pub fn words(&self, t: &Text) -> String {
         let w = t.pages;
-        let stage = |template: &str, facts: &StageFacts| {
-            template
-                .replace("{stage}", &facts.number.to_string())
-                .replace("{stages}", &facts.of.to_string())
-                .replace("{next}", &(u32::from(facts.number) + 1).to_string())
-                .replace(
-                    "{next_percent}",
-                    &facts.next_percent.unwrap_or(100).to_string(),
-                )
-                .replace("{left}", &duration_text(facts.soak_left_s, t))
-        };
+        let stage = |template: &str, facts: &StageFacts| stage_words(template, facts, t);
         match &self.rule {
             Rule::Paused => w.why_paused.to_string(),
             Rule::Halted {
@@ -186,10 +202,12 @@ impl KeptBy {
                     "{threshold}",
                     halt_when_stuck_percent.as_deref().unwrap_or("0%"),
                 ),
-            Rule::OutsideWindow { window, local_time } => w
-                .kept_outside_window
-                .replace("{window}", window)
-                .replace("{time}", local_time),
+            Rule::OutsideWindow {
+                window,
+                local_time,
+                group,
+                time_zone,
+            } => window_words(t, window, local_time, group.as_deref().zip(*time_zone)),
             Rule::HourlyCapReached {
                 max_new_per_hour,
                 admitted_last_hour,
@@ -203,38 +221,87 @@ impl KeptBy {
                     .replace("{admitted}", &admitted_last_hour.to_string())
             }
             Rule::AdmittedAtNextCheck => w.kept_admitted_at_next_check.to_string(),
-            Rule::NotInPercent { bucket } => {
-                let Some(facts) = &self.stage else {
-                    return w
-                        .kept_bucket
-                        .replace("{bucket}", &bucket.to_string())
-                        .replace("{percent}", &self.percent.to_string());
-                };
-                let mut words = stage(w.kept_bucket_stage, facts)
-                    .replace("{bucket}", &bucket.to_string())
-                    .replace("{percent}", &self.percent.to_string());
-                let waiting = if t.lang == "ru" {
-                    &facts.waiting_for_ru
-                } else {
-                    &facts.waiting_for
-                };
-                let then = match facts.state {
-                    StageState::Soaking => stage(w.kept_stage_soaking, facts),
-                    StageState::Waiting => stage(w.kept_stage_waiting, facts)
-                        .replace("{figures}", waiting.as_deref().unwrap_or_default()),
-                    StageState::Advancing => stage(w.kept_stage_advancing, facts),
-                    StageState::Last => stage(w.kept_stage_last, facts),
-                    // Refused for the share, so neither paused nor halted (decided first).
-                    StageState::Halted | StageState::Paused => String::new(),
-                };
-                if !then.is_empty() {
-                    words.push(' ');
-                    words.push_str(&then);
-                }
-                words
-            }
+            Rule::NotInPercent { bucket } => self.bucket_words(t, *bucket),
         }
     }
+}
+
+impl KeptBy {
+    /// The share rule in words: the bucket against the share, and with stages, where they
+    /// stand.
+    fn bucket_words(&self, t: &Text, bucket: u8) -> String {
+        let w = t.pages;
+        let stage = |template: &str, facts: &StageFacts| stage_words(template, facts, t);
+        let Some(facts) = &self.stage else {
+            return w
+                .kept_bucket
+                .replace("{bucket}", &bucket.to_string())
+                .replace("{percent}", &self.percent.to_string());
+        };
+        let mut words = stage(w.kept_bucket_stage, facts)
+            .replace("{bucket}", &bucket.to_string())
+            .replace("{percent}", &self.percent.to_string());
+        let waiting = if t.lang == "ru" {
+            &facts.waiting_for_ru
+        } else {
+            &facts.waiting_for
+        };
+        let then = match facts.state {
+            StageState::Soaking => stage(w.kept_stage_soaking, facts),
+            StageState::Waiting => stage(w.kept_stage_waiting, facts)
+                .replace("{figures}", waiting.as_deref().unwrap_or_default()),
+            StageState::Advancing => stage(w.kept_stage_advancing, facts),
+            StageState::Last => stage(w.kept_stage_last, facts),
+            // Refused for the share, so neither paused nor halted (decided first).
+            StageState::Halted | StageState::Paused => String::new(),
+        };
+        if !then.is_empty() {
+            words.push(' ');
+            words.push_str(&then);
+        }
+        words
+    }
+}
+
+/// A stage sentence with its figures filled in.
+fn stage_words(template: &str, facts: &StageFacts, t: &Text) -> String {
+    template
+        .replace("{stage}", &facts.number.to_string())
+        .replace("{stages}", &facts.of.to_string())
+        .replace("{next}", &(u32::from(facts.number) + 1).to_string())
+        .replace(
+            "{next_percent}",
+            &facts.next_percent.unwrap_or(100).to_string(),
+        )
+        .replace("{left}", &duration_text(facts.soak_left_s, t))
+}
+
+/// The window rule in words, in the language of `t`: in the server's local time, or, for a
+/// register of a group with a time zone (`group_zone`: its name and zone), "New registers
+/// of the group "East" are admitted only within the window 22:00-06:00 (Asia/Vladivostok
+/// time), and it is 12:05 there now."
+fn window_words(t: &Text, window: &str, time: &str, group_zone: Option<(&str, &str)>) -> String {
+    let Some((group, zone)) = group_zone else {
+        return t
+            .pages
+            .kept_outside_window
+            .replace("{window}", window)
+            .replace("{time}", time);
+    };
+    let lang = if t.lang == "ru" {
+        crate::model::lang::Lang::Ru
+    } else {
+        crate::model::lang::Lang::En
+    };
+    crate::model::lang::fill(
+        crate::words::Words::of(lang).groups.kept_outside_window,
+        &[
+            ("group", &crate::groups::refusal::quoted(group)),
+            ("window", &window),
+            ("zone", &zone),
+            ("time", &time),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -386,7 +453,9 @@ mod tests {
             kept.rule,
             Rule::OutsideWindow {
                 window: "22:00-06:00".into(),
-                local_time: "12:05".into()
+                local_time: "12:05".into(),
+                group: None,
+                time_zone: None,
             }
         );
         let (en, ru) = said_in_both(&kept);
@@ -398,6 +467,23 @@ mod tests {
             ru.contains("окне 22:00-06:00") && ru.contains("12:05"),
             "{ru}"
         );
+        // A register of a group with a time zone: the window in its zone, both named.
+        let groups = crate::groups::groups_yaml::parse(
+            "- name: Восток\n  networks: [0.0.0.0/0]\n  time_zone: Asia/Vladivostok\n",
+        )
+        .unwrap();
+        let east = groups.get("Восток");
+        let kept = kept_by_in(&night, address, east, "", v(), &at_noon, NOW);
+        let (en, ru) = said_in_both(&kept);
+        assert_eq!(
+            en,
+            "New registers of the group \"Восток\" are admitted only within the window \
+             22:00-06:00 (Asia/Vladivostok time), and it is 12:05 there now."
+        );
+        assert!(ru.contains("(время Asia/Vladivostok)"), "{ru}");
+        let json = serde_json::to_value(&kept).unwrap();
+        assert_eq!(json["time_zone"], "Asia/Vladivostok");
+        assert_eq!(json["group"], "Восток");
         // The hourly cap: the current stage's, grown by rate_growth, against the count.
         let capped = rollout(
             "stages: [{percent: 100, soak: 1h}, {percent: 100}]\nmax_new_per_hour: 1\nrate_growth: 3",

@@ -92,6 +92,36 @@ impl DevicePage<'_> {
     }
 }
 
+/// Why the register at `ip` (built `build`) is offered what it is, as the request path
+/// would decide now: in its admission group (by networks), whose time zone its windows are
+/// read in.
+fn why_now(state: &AppState, ip: std::net::IpAddr, build: Option<u32>) -> offer_reason::Why {
+    let snapshot = state.snapshot_arc();
+    // The clock the request path would read now.
+    let now = crate::model::clock::unix_now();
+    // Its admission group (by networks), whose time zone the windows are read in.
+    let group = snapshot.groups().for_admission(ip);
+    let group_name = group.map(|g| g.name.as_str());
+    let minute = crate::groups::group::local_minute(group, now);
+    offer_reason::why(
+        &snapshot,
+        build,
+        &|line, release| {
+            state.admissions.is_admitted(line, release.version, ip)
+                || release
+                    .rollout
+                    .as_ref()
+                    .is_some_and(|rollout| rollout.is_pilot(ip, group_name))
+        },
+        &|line, release, rollout| {
+            let standing = state
+                .admissions
+                .standing(line, release.version, now, minute);
+            admission_reason::kept_by_in(rollout, ip, group, line, release.version, &standing, now)
+        },
+    )
+}
+
 async fn device(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -125,27 +155,7 @@ async fn device(
             "/devices/{address}: no register with this address in the inventory"
         ))
     })?;
-    let snapshot = state.snapshot_arc();
-    // The clock the request path would read now, and its local minute for windows.
-    let now = crate::model::clock::unix_now();
-    let minute = crate::model::unix_time::local_minute(now);
-    let why = offer_reason::why(
-        &snapshot,
-        detail.device.build_date,
-        &|line, release| {
-            state.admissions.is_admitted(line, release.version, ip)
-                || release
-                    .rollout
-                    .as_ref()
-                    .is_some_and(|rollout| rollout.pilot.contains(ip))
-        },
-        &|line, release, rollout| {
-            let standing = state
-                .admissions
-                .standing(line, release.version, now, minute);
-            admission_reason::kept_by(rollout, ip, line, release.version, &standing, now)
-        },
-    );
+    let why = why_now(&state, ip, detail.device.build_date);
     let t = for_request(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)

@@ -26,7 +26,7 @@ pub mod release_routes;
 pub mod release_upload;
 pub mod release_views;
 pub mod routes;
-pub mod stale_files;
 pub mod sessions;
+pub mod stale_files;
 pub mod status_report;
 pub mod unmapped_builds;

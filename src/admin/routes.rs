@@ -383,10 +383,18 @@ fn current_status(state: &AppState) -> Status {
                 .then(|| state.forecasts.latest())
                 .as_ref(),
             crate::model::unix_time::unix(now),
-            crate::model::unix_time::local_minute(crate::model::unix_time::unix(now)),
+            &window_minutes(&snapshot, crate::model::unix_time::unix(now)),
         ),
     };
     status_report::status(&snapshot, operator, now)
+}
+
+/// The minute of the day at `now` by every clock rollout windows are read in: the server's,
+/// then each device group's (`groups.yaml`).
+fn window_minutes(snapshot: &crate::catalog::snapshot::Snapshot, now: u64) -> Vec<u32> {
+    std::iter::once(crate::model::unix_time::local_minute(now))
+        .chain(snapshot.groups().iter().map(|g| g.local_minute(now)))
+        .collect()
 }
 
 fn json<T: Serialize>(value: &T) -> Result<HttpResponse, AdminError> {

@@ -41,6 +41,10 @@ pub struct StaleFile {
     pub licenses_served: Option<usize>,
     /// What the server does meanwhile, in words.
     pub meanwhile: String,
+    /// groups: the groups still used from `groups.yaml` (the ones loaded before it broke;
+    /// 0 after a start with it broken). Only for the groups file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_served: Option<usize>,
 }
 
 /// Which kind of file is stale: `GET /status` shows `as_str`, the metric is named by it.
@@ -51,6 +55,8 @@ pub enum StaleKind {
     Config,
     /// A license file.
     Licenses,
+    /// groups: the groups file (`groups.yaml`): the groups loaded before are kept.
+    Groups,
 }
 
 impl StaleKind {
@@ -59,6 +65,7 @@ impl StaleKind {
         match self {
             StaleKind::Config => "config",
             StaleKind::Licenses => "licenses",
+            StaleKind::Groups => "groups",
         }
     }
 }
@@ -105,6 +112,7 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
             stale_for_s: now.saturating_sub(since),
             licenses_served: served,
             meanwhile,
+            groups_served: None,
         }
     };
     let config = config.map(|c| {
@@ -129,7 +137,50 @@ pub fn stale_files(snapshot: &Snapshot, config: Option<&StaleConfig>, now: u64) 
             Some(file.len()),
         ))
     });
-    config.into_iter().chain(licenses).collect()
+    config
+        .into_iter()
+        .chain(licenses)
+        .chain(groups_stale(snapshot, now))
+        .collect()
+}
+
+/// `groups.yaml` as a file that does not load, with the groups still used meanwhile.
+fn groups_stale(snapshot: &Snapshot, now: u64) -> Option<StaleFile> {
+    let file = snapshot.groups_file.as_ref()?;
+    let broken = file.broken.as_ref()?;
+    let served = file.groups.len();
+    let since = unix(broken.since);
+    Some(StaleFile {
+        file: file.path.display().to_string(),
+        kind: StaleKind::Groups,
+        error: bounded(broken.reason.in_language(Lang::En).to_string()),
+        error_ru: bounded(broken.reason.in_language(Lang::Ru).to_string()),
+        since,
+        since_local: crate::model::unix_time::local_text(since),
+        stale_for_s: now.saturating_sub(since),
+        licenses_served: None,
+        meanwhile: groups_meanwhile(served, Lang::En),
+        groups_served: Some(served),
+    })
+}
+
+/// What the server does while the groups file does not load, in `lang`.
+fn groups_meanwhile(served: usize, lang: Lang) -> String {
+    let t = crate::words::Words::of(lang).groups;
+    if served == 0 {
+        t.stale_none.to_string()
+    } else {
+        format!("{} {served}.", t.stale_kept)
+    }
+}
+
+impl StaleFile {
+    /// For the groups file: what the server does meanwhile, in the page's language.
+    pub fn groups_meanwhile_in(&self, t: &Text) -> Option<String> {
+        let lang = if t.lang == "ru" { Lang::Ru } else { Lang::En };
+        self.groups_served
+            .map(|served| groups_meanwhile(served, lang))
+    }
 }
 
 #[cfg(test)]

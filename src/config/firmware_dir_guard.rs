@@ -52,6 +52,10 @@ pub fn private_files(config: &Config) -> Vec<PrivateFile> {
     if let LogDestination::File(path) = &config.access_log {
         add("the access log", path, true);
     }
+    // groups: client companies' names and networks are the operator's, not a download.
+    if let Some(path) = &config.groups {
+        add("the groups file", path, false);
+    }
     // Written only by the Windows service, but wherever the server runs a file by that
     // name beside the configuration is the server's.
     add("the service's log", &config.service_log(), true);
@@ -121,6 +125,14 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("the inventory"));
+        // groups: client companies' names and networks are no download either.
+        let config = config_in(
+            dir.path(),
+            "firmware_dir: firmware\ngroups: firmware/groups.yaml\n",
+        )
+        .unwrap();
+        let error = check(&config).unwrap_err().to_string();
+        assert!(error.contains("holds the groups file"), "{error}");
     }
 
     /// The Windows service writes its log next to the configuration file as named (a

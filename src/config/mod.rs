@@ -120,6 +120,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Native TLS, when configured.
     pub tls: Option<TlsSetting>,
+    // groups
+    /// `groups.yaml` (`groups:`), when set; none: no device groups.
+    pub groups: Option<PathBuf>,
 }
 
 /// `tls_listen`, `tls_cert`, `tls_key`, `admin_tls`.
@@ -248,6 +251,7 @@ impl Config {
             send_timeout: Duration::from_secs(given.number(&SEND_TIMEOUT_S)?),
             max_connections: given.count(&MAX_CONNECTIONS)?,
             tls,
+            groups: given.path(&GROUPS).filter(|p| !p.as_os_str().is_empty()),
         })
     }
 }

@@ -19,6 +19,7 @@ impl Config {
             trusted_proxies: self.trusted_proxies.clone(),
             static_files: self.static_files,
             private_files: firmware_dir_guard::private_files(self),
+            groups: self.groups.clone(),
         }
     }
 }

@@ -479,6 +479,21 @@ pub const LANGUAGE: Setting = Setting {
     ..BASE
 };
 
+// groups
+/// Only the key turns groups on: a `groups.yaml` lying next to `server.yaml` without it is
+/// not read (an operator who copies a sample in does not change every store's window).
+pub const GROUPS: Setting = Setting {
+    key: "groups",
+    flag: "groups",
+    env: "KKT_GROUPS",
+    value_name: "PATH",
+    shape: Shape::Path,
+    form: "a file, like groups.yaml",
+    doc: "Device groups file (groups.yaml: client companies by networks and serials, each with \
+          its time zone for rollout windows); re-read when it changes",
+    ..BASE
+};
+
 /// Every key of `server.yaml`, in the order `--help` and README list them.
 pub const SETTINGS: &[Setting] = &[
     LISTEN,
@@ -512,6 +527,7 @@ pub const SETTINGS: &[Setting] = &[
     TLS_KEY,
     ADMIN_TLS,
     LANGUAGE,
+    GROUPS,
 ];
 
 /// The setting named `key`, if there is one.

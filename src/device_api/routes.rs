@@ -113,7 +113,9 @@ async fn answer_check(
         .serving_line()
         .and_then(|name| snapshot.line(name))
     {
-        Some(line) => state.rollout().offer(&line, build, &base, client, now),
+        Some(line) => state
+            .rollout()
+            .offer(&line, build, &base, client, snapshot.groups(), now),
         None => FirmwareOffer::nothing(),
     };
     state.metrics.offered(&answer);

@@ -408,6 +408,7 @@ impl Reloader {
         if previous.licenses.total() != snapshot.licenses.total() {
             changes.push(snapshot_report::licenses_line(snapshot, Lang::operator()));
         }
+        changes.extend(groups_change(previous, snapshot));
         let t = log_words();
         let ms = took.as_millis();
         let rescanned = || {
@@ -448,6 +449,25 @@ impl Reloader {
             changes.join("; ")
         }
     }
+}
+
+/// groups: "groups now: 2 ("A", "B")" when the groups served changed (an edit that
+/// loaded; a bad one is a problem, logged as such).
+fn groups_change(previous: &Snapshot, snapshot: &Snapshot) -> Option<String> {
+    if previous.groups() == snapshot.groups() {
+        return None;
+    }
+    let t = Words::of(Lang::operator()).groups;
+    Some(
+        crate::model::one_line::escaped(&fill(
+            t.changed,
+            &[
+                ("count", &snapshot.groups().len()),
+                ("names", &snapshot_report::group_names(snapshot.groups())),
+            ],
+        ))
+        .into_owned(),
+    )
 }
 
 /// The log's words in the operator's language.

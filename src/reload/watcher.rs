@@ -6,7 +6,7 @@
 //! cannot start at all (`WatchError`), changes are picked up on SIGHUP and `reload` only.
 //!
 //! Watched: `firmware_dir` recursively; and, non-recursively, the folders holding the
-//! configuration file, each license file (so that editors' rename-on-save and
+//! configuration file, each license file and the groups file (so that editors' rename-on-save and
 //! delete-then-create are seen), each license folder, and `firmware_dir`'s parent (so that
 //! a deleted and re-created `firmware_dir` is seen and watched again).
 
@@ -110,6 +110,10 @@ impl WatchFilter {
             filter.files.push(source.clone());
             filter.folders.push(source);
         }
+        // groups: the groups file, like a license file.
+        filter
+            .files
+            .extend(config.groups.iter().map(|p| absolute(p)));
         filter
     }
 
@@ -152,6 +156,10 @@ pub fn watch_list(config: &Config) -> BTreeMap<PathBuf, RecursiveMode> {
             flat(source, &mut list);
         }
         flat(&parent(source), &mut list);
+    }
+    // groups: its folder, so that an editor's rename-on-save is seen.
+    if let Some(groups) = &config.groups {
+        flat(&parent(groups), &mut list);
     }
     list
 }
@@ -427,7 +435,9 @@ mod tests {
     #[test]
     fn only_paths_that_can_matter_count() {
         let raw = crate::config::cli::RawArgs::default();
-        let file = crate::config::parse_file("licenses: [lic, keys.slf]\n").unwrap();
+        let file =
+            crate::config::parse_file("licenses: [lic, keys.slf]\ngroups: clients/groups.yaml\n")
+                .unwrap();
         let base = Path::new("/srv/kkt");
         let config = Config::resolve(&raw, file, base, Some(base.join("server.yaml"))).unwrap();
         let filter = WatchFilter::new(&config);
@@ -438,6 +448,7 @@ mod tests {
             "/srv/kkt/keys.slf",
             "/srv/kkt/lic/a.slf",
             "/srv/kkt/lic",
+            "/srv/kkt/clients/groups.yaml",
         ] {
             assert!(filter.matters(Path::new(yes)), "{yes}");
         }
@@ -446,6 +457,7 @@ mod tests {
             "/srv/kkt/.server.yaml.swp",
             "/srv/kkt/lic/sub/a.slf",
             "/srv/kkt/firmware2/x",
+            "/srv/kkt/clients/other.yaml",
         ] {
             assert!(!filter.matters(Path::new(no)), "{no}");
         }

@@ -151,14 +151,16 @@ impl Admissions {
         }
     }
 
-    /// Whether `address` is admitted to release `version` of `line` under `rollout`,
+    /// Whether the device at `address`, of the admission group named `group` (by networks;
+    /// none: of no group), is admitted to release `version` of `line` under `rollout`,
     /// admitting it now if the rules allow; `Some` when it was admitted just now.
+    /// `local_minute` is the minute in its group's time zone (the server's without one).
     pub fn admit(
         &self,
         line: &str,
         version: Version,
         rollout: &Rollout,
-        address: IpAddr,
+        (address, group): (IpAddr, Option<&str>),
         now: u64,
         local_minute: u32,
     ) -> (bool, Option<NewAdmission>) {
@@ -170,7 +172,7 @@ impl Admissions {
                 return (true, None);
             }
             let moment = moment_of(release, now, local_minute);
-            if let Admission::Refused(_) = decide(rollout, address, line, version, moment) {
+            if let Admission::Refused(_) = decide(rollout, address, group, line, version, moment) {
                 return (false, None);
             }
         }
@@ -190,7 +192,7 @@ impl Admissions {
             halted: release.halt.is_some(),
             stage: release.stage,
         };
-        match decide(rollout, address, line, version, moment) {
+        match decide(rollout, address, group, line, version, moment) {
             Admission::Pilot => {
                 release.add(address, now, true);
                 (true, Some(NewAdmission { pilot: true }))
@@ -325,13 +327,21 @@ mod tests {
         let admissions = Admissions::default();
         let r = rollout("max_new_per_hour: 10");
         let admitted = (0..30)
-            .filter(|i| admissions.admit("", v(), &r, ip(*i), 1000, 0).0)
+            .filter(|i| admissions.admit("", v(), &r, (ip(*i), None), 1000, 0).0)
             .count();
         assert_eq!(admitted, 10);
         // The admitted stay admitted; the others wait for the hour to pass.
-        assert!(admissions.admit("", v(), &r, ip(0), 1001, 0).0);
-        assert!(!admissions.admit("", v(), &r, ip(29), 1000 + HOUR - 1, 0).0);
-        assert!(admissions.admit("", v(), &r, ip(29), 1000 + HOUR, 0).0);
+        assert!(admissions.admit("", v(), &r, (ip(0), None), 1001, 0).0);
+        assert!(
+            !admissions
+                .admit("", v(), &r, (ip(29), None), 1000 + HOUR - 1, 0)
+                .0
+        );
+        assert!(
+            admissions
+                .admit("", v(), &r, (ip(29), None), 1000 + HOUR, 0)
+                .0
+        );
         assert_eq!(admissions.counts("", v(), 1000 + HOUR).admitted, 11);
     }
 
@@ -340,16 +350,16 @@ mod tests {
         let admissions = Admissions::default();
         let open = rollout("percent: 100");
         assert_eq!(
-            admissions.admit("C.3", v(), &open, ip(1), 10, 0),
+            admissions.admit("C.3", v(), &open, (ip(1), None), 10, 0),
             (true, Some(NewAdmission { pilot: false }))
         );
         let paused = rollout("paused: true");
         assert_eq!(
-            admissions.admit("C.3", v(), &paused, ip(1), 20, 0),
+            admissions.admit("C.3", v(), &paused, (ip(1), None), 20, 0),
             (true, None)
         );
         assert_eq!(
-            admissions.admit("C.3", v(), &paused, ip(2), 20, 0),
+            admissions.admit("C.3", v(), &paused, (ip(2), None), 20, 0),
             (false, None)
         );
         assert!(!admissions.is_admitted("", v(), ip(1)), "lines are apart");
@@ -362,7 +372,7 @@ mod tests {
             admissions.merge((0..5).map(|i| (ip(i), String::new(), v().as_u32(), 100, false)));
         assert_eq!(added, 5);
         let r = rollout("max_new_per_hour: 6");
-        assert!(admissions.admit("", v(), &r, ip(10), 200, 0).0);
-        assert!(!admissions.admit("", v(), &r, ip(11), 200, 0).0);
+        assert!(admissions.admit("", v(), &r, (ip(10), None), 200, 0).0);
+        assert!(!admissions.admit("", v(), &r, (ip(11), None), 200, 0).0);
     }
 }

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use crate::catalog::firmware_offer::{offer, Ask, FirmwareOffer};
 use crate::catalog::snapshot::LineView;
-use crate::model::unix_time::local_minute;
+use crate::groups::{group::local_minute, Group, Groups};
 use crate::model::version::Version;
 use crate::rollout::admissions::Admissions;
 use crate::store::{Event, Inventory};
@@ -30,16 +30,20 @@ impl<'a> RolloutGate<'a> {
 
     /// The offer for a device at `client`, built on `build`, from `line`, at `now` (Unix
     /// seconds); URLs start with `base`. A device whose address is unknown is admitted to
-    /// no release under rollout.
+    /// no release under rollout. `groups` are the snapshot's: the device's admission group
+    /// (by networks) is looked up at most once, and only when a rollout's window or
+    /// `pilot_groups` needs it.
     pub fn offer(
         &self,
         line: &LineView,
         build: Version,
         base: &str,
         client: Option<IpAddr>,
+        groups: &Groups,
         now: u64,
     ) -> FirmwareOffer {
         let mut admitted = Vec::new();
+        let mut group: Option<Option<&Group>> = None;
         let answer = offer(line, build, base, &mut |release, ask| {
             let (Some(client), Some(rollout)) = (client, &release.rollout) else {
                 return release.rollout.is_none();
@@ -50,15 +54,26 @@ impl<'a> RolloutGate<'a> {
                     .admissions
                     .is_admitted(line.name, release.version, client);
             }
-            // The local clock is read only when a window needs it.
+            let group = if rollout.window.is_some() || !rollout.pilot_groups.is_empty() {
+                *group.get_or_insert_with(|| groups.for_admission(client))
+            } else {
+                None
+            };
+            // The local clock (the group's time zone, else the server's) is read only when
+            // a window needs it.
             let minute = if rollout.window.is_some() {
-                local_minute(now)
+                local_minute(group, now)
             } else {
                 0
             };
-            let (yes, new) =
-                self.admissions
-                    .admit(line.name, release.version, rollout, client, now, minute);
+            let (yes, new) = self.admissions.admit(
+                line.name,
+                release.version,
+                rollout,
+                (client, group.map(|g| g.name.as_str())),
+                now,
+                minute,
+            );
             if let Some(new) = new {
                 admitted.push((release.version.as_u32(), new.pilot));
             }

@@ -308,14 +308,15 @@ impl std::fmt::Display for RolloutState {
 }
 
 /// Every published release under rollout, with its admissions and its latest projection
-/// (`forecasts`; none: no inventory), as of `now` (Unix seconds) and `local_minute` (of the
-/// day, server local time).
+/// (`forecasts`; none: no inventory), as of `now` (Unix seconds). `local_minutes` are the
+/// minutes of the day by each clock windows are read in (the server's, and each device
+/// group's time zone): a rollout is outside its window only when it is so by every one.
 pub fn rollouts(
     snapshot: &Snapshot,
     admissions: &Admissions,
     forecasts: Option<&HashMap<(String, u32), Forecast>>,
     now: u64,
-    local_minute: u32,
+    local_minutes: &[u32],
 ) -> Vec<RolloutView> {
     let mut views = Vec::new();
     for line in snapshot.all_lines() {
@@ -335,7 +336,10 @@ pub fn rollouts(
                 RolloutState::Paused
             } else if halted.is_some() {
                 RolloutState::Halted
-            } else if rollout.window.is_some_and(|w| !w.contains(local_minute)) {
+            } else if rollout
+                .window
+                .is_some_and(|w| !local_minutes.iter().any(|m| w.contains(*m)))
+            {
                 RolloutState::OutsideWindow
             } else if remaining == Some(0) {
                 RolloutState::HourlyCapReached

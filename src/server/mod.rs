@@ -90,6 +90,9 @@ pub fn log_snapshot(snapshot: &Snapshot) {
         info!("{lines}");
     }
     info!("{}", snapshot_report::licenses_line(snapshot, lang));
+    if let Some(groups) = snapshot_report::groups_line(snapshot, lang) {
+        info!("{}", crate::model::one_line::escaped(&groups));
+    }
     for problem in snapshot_report::errors(snapshot, lang) {
         warn!("{problem}");
     }

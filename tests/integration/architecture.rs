@@ -34,6 +34,7 @@ const SERVER_LEVELS: &[(&str, u32)] = &[
     ("audit", 0),
     ("platform", 0),
     ("licenses", 0),
+    ("groups", 0),
     ("catalog", 0),
     ("rollout::rules", 0),
     ("rollout::stages", 0),
@@ -57,14 +58,16 @@ const SERVER_LEVELS: &[(&str, u32)] = &[
     ("server", 10),
 ];
 
-/// kkt-core's wings: the vocabulary, what reads it, and the catalog on top.
+/// kkt-core's wings: the vocabulary, what reads it, the device groups (on `licenses`: a
+/// serial's form), and the catalog on top.
 const CORE_LEVELS: &[(&str, u32)] = &[
     ("model", 0),
     ("words", 1),
     ("licenses", 2),
     ("rollout", 2),
     ("audit", 2),
-    ("catalog", 3),
+    ("groups", 3),
+    ("catalog", 4),
 ];
 
 /// The workspace's crates: the name other crates use for it, its `src/`, and its levels

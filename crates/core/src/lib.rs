@@ -8,11 +8,13 @@
 //! differs between operating systems) and on data crates only (serde, YAML, SHA-256,
 //! dates), never on actix, the store or the server, which re-exports its wings
 //! (`crate::catalog::…`, `crate::licenses::…`, `crate::model::…`, `crate::rollout::rules`).
-//! Inside it the levels are: `model` at the bottom; `words`, `licenses`,
-//! `rollout::rules` and `audit` on it; `catalog` on all of them.
+//! Inside it the levels are: `model` at the bottom; `words`, `licenses`, `rollout::rules`
+//! and `audit` on it; `groups` (device groups, `groups.yaml`) on `licenses`; `catalog` on
+//! all of them.
 
 pub mod audit;
 pub mod catalog;
+pub mod groups;
 pub mod licenses;
 pub mod model;
 pub mod rollout;

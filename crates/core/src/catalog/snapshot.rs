@@ -10,6 +10,8 @@ use crate::catalog::lines::LineSet;
 use crate::catalog::private_files::{self, PrivateFile, Refusal};
 use crate::catalog::releases::{QuietRules, ReleaseSet};
 use crate::catalog::write_ledger::WriteLedger;
+use crate::groups::groups_file::GroupsFile;
+use crate::groups::Groups;
 use crate::licenses::LicenseTable;
 use crate::model::problem::Problem;
 use crate::model::trusted_proxies::TrustedProxies;
@@ -33,6 +35,9 @@ pub struct ScanSettings {
     pub static_files: bool,
     /// The server's own files, which static files never serve.
     pub private_files: Vec<PrivateFile>,
+    // groups
+    /// `groups.yaml` (`groups:` in `server.yaml`); none: no groups.
+    pub groups: Option<PathBuf>,
 }
 
 /// Where the critical version comes from.
@@ -77,6 +82,11 @@ pub struct Snapshot {
     pub configured_critical: Option<Version>,
     /// `firmware_dir` could not be listed: the releases are the previous snapshot's.
     pub firmware_dir_problem: Option<Problem>,
+    // groups
+    /// `groups.yaml` as this scan read it (none: no groups file is set).
+    pub groups_file: Option<GroupsFile>,
+    /// Releases whose `rollout.pilot_groups` names a group the groups do not have.
+    pub pilot_group_problems: Vec<Problem>,
 }
 
 impl Snapshot {
@@ -113,6 +123,23 @@ impl Snapshot {
             now,
             config.settle,
         );
+        let groups_file = config.groups.as_deref().map(|path| {
+            GroupsFile::load(
+                path,
+                previous.and_then(|p| p.groups_file.as_ref()),
+                now,
+                config.settle,
+            )
+        });
+        let pilot_group_problems = std::iter::once(&releases)
+            .chain(lines.lines.values().map(|line| &line.releases))
+            .flat_map(|releases| {
+                crate::catalog::pilot_groups::problems(
+                    releases,
+                    groups_file.as_ref().map(|f| &*f.groups),
+                )
+            })
+            .collect();
         let critical = critical_version(config.critical_version, &releases);
         let private_files: std::sync::Arc<[PrivateFile]> = config.private_files.clone().into();
         let static_root = private_files::static_root(&config.firmware_dir, &private_files);
@@ -130,6 +157,8 @@ impl Snapshot {
             critical,
             configured_critical: config.critical_version,
             firmware_dir_problem,
+            groups_file,
+            pilot_group_problems,
         }
     }
 
@@ -139,10 +168,22 @@ impl Snapshot {
             self.releases.next_settle(),
             self.lines.next_settle(),
             self.licenses.next_settle(),
+            self.groups_file.as_ref().and_then(|f| f.wait),
         ]
         .into_iter()
         .flatten()
         .min()
+    }
+}
+
+impl Snapshot {
+    /// The device groups served (none without a groups file, or before one loaded).
+    pub fn groups(&self) -> &Groups {
+        static NONE: std::sync::OnceLock<Groups> = std::sync::OnceLock::new();
+        match &self.groups_file {
+            Some(file) => &file.groups,
+            None => NONE.get_or_init(Groups::default),
+        }
     }
 }
 

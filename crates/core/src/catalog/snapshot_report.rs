@@ -108,6 +108,7 @@ pub fn release_problems(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
                 .values()
                 .flat_map(|l| &l.releases.problems),
         )
+        .chain(&snapshot.pilot_group_problems)
         .map(|problem| problem.in_language(lang))
         .collect();
     for line in &snapshot.lines.out {
@@ -139,6 +140,9 @@ pub fn errors(snapshot: &Snapshot, lang: Lang) -> Vec<String> {
     }
     for file in &snapshot.licenses.files {
         out.extend(file.problems.iter().map(|p| p.in_language(lang)));
+    }
+    if let Some(problem) = snapshot.groups_file.as_ref().and_then(|f| f.problem()) {
+        out.push(problem.in_language(lang));
     }
     out
 }
@@ -293,7 +297,47 @@ pub fn full_report(snapshot: &Snapshot, lang: Lang) -> String {
         );
     }
     row(&mut out, licenses_line(snapshot, lang));
+    if let Some(groups) = groups_line(snapshot, lang) {
+        row(&mut out, groups);
+    }
     out
+}
+
+/// At most this many group names are listed in one line.
+const GROUP_NAMES_LISTED: usize = 10;
+
+/// One line naming the groups served and their file (none without a groups file):
+/// "groups: 2 in /etc/kkt-update-server/groups.yaml ("ООО Ромашка", "Пилотные магазины")".
+pub fn groups_line(snapshot: &Snapshot, lang: Lang) -> Option<String> {
+    let file = snapshot.groups_file.as_ref()?;
+    let t = Words::of(lang).groups;
+    if file.groups.is_empty() && file.broken.is_some() {
+        return Some(fill(t.none_loaded, &[("file", &file.path.display())]));
+    }
+    Some(fill(
+        t.loaded,
+        &[
+            ("count", &file.groups.len()),
+            ("file", &file.path.display()),
+            ("names", &group_names(&file.groups)),
+        ],
+    ))
+}
+
+/// " ("A", "B", …)" for the groups, or nothing when there are none.
+pub fn group_names(groups: &crate::groups::Groups) -> String {
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<String> = groups
+        .names()
+        .take(GROUP_NAMES_LISTED)
+        .map(crate::groups::refusal::quoted)
+        .collect();
+    if groups.len() > GROUP_NAMES_LISTED {
+        names.push("…".to_string());
+    }
+    format!(" ({})", names.join(", "))
 }
 
 /// The rows of one named line in `check`'s report.

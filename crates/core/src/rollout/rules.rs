@@ -40,6 +40,8 @@ pub struct RawRollout {
     /// Any YAML scalar, so that `deadline: 20261231` is refused in plain words rather than
     /// as a type mismatch.
     deadline: Option<serde_yaml::Value>,
+    // groups: device groups always admitted (`groups.yaml`), by name.
+    pilot_groups: Option<Vec<String>>,
 }
 
 /// A checked rollout.
@@ -74,6 +76,11 @@ pub struct Rollout {
     /// sees, and is left out of `settings_id`: setting or moving a deadline is no edit
     /// that resumes a halted rollout.
     pub deadline: Option<chrono::NaiveDate>,
+    // groups
+    /// `pilot_groups:`: registers whose admission group (by networks, `groups.yaml`) is
+    /// named here are always admitted, like `pilot` networks. A name no group has admits
+    /// nobody; the scan reports it (`catalog::pilot_groups`).
+    pub pilot_groups: Vec<String>,
 }
 
 /// Why `rollout:` was refused. Display names the key and the expected form, in the words
@@ -93,6 +100,8 @@ pub enum RolloutError {
     Stages(StageError),
     /// `deadline` as written is no day.
     Deadline(String),
+    /// `pilot_groups` lists this many names, more than `MAX_PILOT_GROUPS`.
+    PilotGroups(usize),
 }
 
 /// Each refusal from the tables, in either language (`stages:`'s from its own type).
@@ -117,6 +126,14 @@ impl FromTable for RolloutError {
             RolloutError::HaltWhenStuckPercent(p) => fill(t.halt_percent, &[("value", p)]),
             RolloutError::Stages(e) => e.in_language(words.lang),
             RolloutError::Deadline(text) => deadline_error(text, words.lang),
+            RolloutError::PilotGroups(count) => fill(
+                t.too_large_at_most,
+                &[
+                    ("key", &"pilot_groups"),
+                    ("value", &format!("{count} names")),
+                    ("max", &MAX_PILOT_GROUPS),
+                ],
+            ),
         }
     }
 }
@@ -248,6 +265,10 @@ impl Rollout {
                 raw.stages, raw.rate_growth, raw.max_new_per_hour_limit, raw.stage
             ));
         }
+        // Likewise `pilot_groups`: only when written.
+        if let Some(groups) = &raw.pilot_groups {
+            written.push_str(&format!(";pilot_groups={groups:?}"));
+        }
         let digest = Sha256::digest(written.as_bytes());
         let settings_id = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
         let pilot = IpNetworks::parse("rollout.pilot", raw.pilot.as_deref().unwrap_or_default())
@@ -275,6 +296,7 @@ impl Rollout {
         } = stage_keys(&raw, max_new_per_hour)?;
         let percent = stages.first().map_or(percent, |s| s.percent);
         let deadline = raw.deadline.as_ref().map(parse_deadline).transpose()?;
+        let pilot_groups = pilot_groups(raw.pilot_groups.unwrap_or_default())?;
         Ok(Rollout {
             pilot,
             percent,
@@ -288,11 +310,38 @@ impl Rollout {
             max_new_per_hour_limit,
             forced_stage,
             deadline,
+            pilot_groups,
         })
     }
 }
 
+/// `pilot_groups` as written, trimmed, each once; bounded like the groups file
+/// (`groups::MAX_GROUPS` names of at most `groups::MAX_NAME_CHARS` characters).
+fn pilot_groups(names: Vec<String>) -> Result<Vec<String>, RolloutError> {
+    if names.len() > MAX_PILOT_GROUPS {
+        return Err(RolloutError::PilotGroups(names.len()));
+    }
+    let mut kept: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        let name = name.trim().to_string();
+        if !name.is_empty() && !kept.contains(&name) {
+            kept.push(name);
+        }
+    }
+    Ok(kept)
+}
+
+/// At most this many names in `pilot_groups` (as many as `groups.yaml` may hold).
+pub const MAX_PILOT_GROUPS: usize = 1000;
+
 impl Rollout {
+    /// Whether a device at `address`, of the admission group named `group`, is a pilot:
+    /// in a `pilot` network, or in a group `pilot_groups` names.
+    pub fn is_pilot(&self, address: IpAddr, group: Option<&str>) -> bool {
+        self.pilot.contains(address)
+            || group.is_some_and(|group| self.pilot_groups.iter().any(|name| name == group))
+    }
+
     /// The share (percent) and hourly cap at stage `stage` (from 1; the last one past the
     /// end). Without stages: `percent` and `max_new_per_hour`, whatever the stage.
     pub fn limits_at(&self, stage: u8) -> (u8, Option<u32>) {
@@ -426,6 +475,9 @@ impl fmt::Display for Rollout {
         if let Some(deadline) = self.deadline {
             write!(f, ", deadline {}", deadline.format("%Y-%m-%d"))?;
         }
+        if !self.pilot_groups.is_empty() {
+            write!(f, ", pilot groups {}", self.pilot_groups_text())?;
+        }
         Ok(())
     }
 }
@@ -469,7 +521,20 @@ impl Rollout {
         if let Some(deadline) = self.deadline {
             text.push_str(&format!(", срок {}", deadline.format("%d.%m.%Y")));
         }
+        if !self.pilot_groups.is_empty() {
+            text.push_str(&format!(", пилотные группы {}", self.pilot_groups_text()));
+        }
         text
+    }
+
+    /// `pilot_groups` quoted, on one line: `"ООО Ромашка", "Пилотные магазины"`.
+    fn pilot_groups_text(&self) -> String {
+        let names: Vec<String> = self
+            .pilot_groups
+            .iter()
+            .map(|name| format!("\"{}\"", crate::model::one_line::escaped(name)))
+            .collect();
+        names.join(", ")
     }
 }
 
@@ -554,15 +619,18 @@ pub struct Moment {
     pub stage: u8,
 }
 
-/// Whether `address` may be admitted now to release `version` of `line`.
+/// Whether `address` may be admitted now to release `version` of `line`; `group` is the
+/// name of the device's admission group (by networks: `Groups::for_admission`), and
+/// `moment.local_minute` the minute in that group's time zone (the server's without one).
 pub fn decide(
     rollout: &Rollout,
     address: IpAddr,
+    group: Option<&str>,
     line: &str,
     version: Version,
     moment: Moment,
 ) -> Admission {
-    if rollout.pilot.contains(address) {
+    if rollout.is_pilot(address, group) {
         return Admission::Pilot;
     }
     let (percent, cap) = rollout.limits_at(moment.stage);
@@ -792,6 +860,49 @@ mod tests {
         assert!(counts.iter().all(|c| (900..1100).contains(c)), "{counts:?}");
     }
 
+    /// `pilot_groups`: a device whose admission group is named is a pilot, even at 0% and
+    /// outside the window; other groups and no group are not. Writing the key changes the
+    /// fingerprint (an edit that resumes a halt); a rollout without it keeps its own.
+    #[test]
+    fn pilot_groups_admit_their_groups_devices() {
+        let r = parse(
+            "percent: 0\nwindow: \"22:00-06:00\"\npilot_groups: [\"Пилотные магазины\", \" Пилотные магазины \", B]",
+        )
+        .unwrap();
+        assert_eq!(r.pilot_groups, ["Пилотные магазины", "B"]);
+        let device: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(
+            decide(&r, device, Some("Пилотные магазины"), "", v(), open()),
+            Admission::Pilot
+        );
+        assert_eq!(
+            decide(&r, device, Some("B"), "", v(), open()),
+            Admission::Pilot
+        );
+        for other in [Some("C"), Some("пилотные магазины"), None] {
+            assert!(matches!(
+                decide(&r, device, other, "", v(), open()),
+                Admission::Refused(_)
+            ));
+        }
+        assert_eq!(
+            r.to_string(),
+            "0%, window 22:00-06:00, pilot groups \"Пилотные магазины\", \"B\""
+        );
+        assert!(r
+            .in_russian()
+            .ends_with(", пилотные группы \"Пилотные магазины\", \"B\""));
+        let plain = parse("percent: 0").unwrap();
+        let with = parse("percent: 0\npilot_groups: [B]").unwrap();
+        assert_ne!(plain.settings_id, with.settings_id);
+        assert!(plain.pilot_groups.is_empty());
+        let many: Vec<String> = (0..=MAX_PILOT_GROUPS).map(|i| format!("g{i}")).collect();
+        assert_eq!(
+            parse(&format!("pilot_groups: [{}]", many.join(", "))).unwrap_err(),
+            "rollout.pilot_groups: 1001 names is too large (at most 1000)"
+        );
+    }
+
     #[test]
     fn decisions_follow_the_rules_in_order() {
         let r = parse(
@@ -801,9 +912,9 @@ mod tests {
         let pilot: IpAddr = "192.0.2.7".parse().unwrap();
         let other: IpAddr = "198.51.100.7".parse().unwrap();
         let noon = open();
-        assert_eq!(decide(&r, pilot, "", v(), noon), Admission::Pilot);
+        assert_eq!(decide(&r, pilot, None, "", v(), noon), Admission::Pilot);
         assert_eq!(
-            decide(&r, other, "", v(), noon),
+            decide(&r, other, None, "", v(), noon),
             Admission::Refused(Refusal::OutsideWindow {
                 window: Window::parse("22:00-06:00").unwrap(),
                 local_minute: 12 * 60
@@ -813,13 +924,13 @@ mod tests {
             local_minute: 23 * 60,
             ..noon
         };
-        assert_eq!(decide(&r, other, "", v(), night), Admission::Admitted);
+        assert_eq!(decide(&r, other, None, "", v(), night), Admission::Admitted);
         let full = Moment {
             admitted_last_hour: 2,
             ..night
         };
         assert_eq!(
-            decide(&r, other, "", v(), full),
+            decide(&r, other, None, "", v(), full),
             Admission::Refused(Refusal::HourlyCapReached {
                 cap: 2,
                 admitted_last_hour: 2
@@ -830,18 +941,18 @@ mod tests {
             ..night
         };
         assert_eq!(
-            decide(&r, other, "", v(), halted),
+            decide(&r, other, None, "", v(), halted),
             Admission::Refused(Refusal::Halted)
         );
-        assert_eq!(decide(&r, pilot, "", v(), halted), Admission::Pilot);
+        assert_eq!(decide(&r, pilot, None, "", v(), halted), Admission::Pilot);
         let paused = parse("paused: true").unwrap();
         assert_eq!(
-            decide(&paused, other, "", v(), noon),
+            decide(&paused, other, None, "", v(), noon),
             Admission::Refused(Refusal::Paused)
         );
         let none = parse("percent: 0").unwrap();
         assert_eq!(
-            decide(&none, other, "", v(), noon),
+            decide(&none, other, None, "", v(), noon),
             Admission::Refused(Refusal::NotInPercent {
                 bucket: bucket(other, "", v()),
                 percent: 0
@@ -863,8 +974,11 @@ mod tests {
         let thirty = parse("percent: 30").unwrap();
         for i in 0..2000u32 {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0xc000_0200u32 + i));
-            if decide(&ten, ip, "", v(), open()) == Admission::Admitted {
-                assert_eq!(decide(&thirty, ip, "", v(), open()), Admission::Admitted);
+            if decide(&ten, ip, None, "", v(), open()) == Admission::Admitted {
+                assert_eq!(
+                    decide(&thirty, ip, None, "", v(), open()),
+                    Admission::Admitted
+                );
             }
         }
     }
@@ -967,7 +1081,7 @@ mod tests {
         let other: IpAddr = "198.51.100.7".parse().unwrap();
         let first = open();
         assert_eq!(
-            decide(&r, other, "", v(), first),
+            decide(&r, other, None, "", v(), first),
             Admission::Refused(Refusal::NotInPercent {
                 bucket: bucket(other, "", v()),
                 percent: 0
@@ -978,13 +1092,16 @@ mod tests {
             admitted_last_hour: 2,
             ..first
         };
-        assert_eq!(decide(&r, other, "", v(), second), Admission::Admitted);
+        assert_eq!(
+            decide(&r, other, None, "", v(), second),
+            Admission::Admitted
+        );
         let full = Moment {
             admitted_last_hour: 3,
             ..second
         };
         assert_eq!(
-            decide(&r, other, "", v(), full),
+            decide(&r, other, None, "", v(), full),
             Admission::Refused(Refusal::HourlyCapReached {
                 cap: 3,
                 admitted_last_hour: 3

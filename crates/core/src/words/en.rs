@@ -27,6 +27,8 @@ pub static WORDS: Words = Words {
     scan: &SCAN,
     rollout: &ROLLOUT,
     watch: &WATCH,
+    // groups
+    groups: &GROUPS,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -685,6 +687,8 @@ pub static SCAN: ScanText = ScanText {
         ("the TLS private key", "the TLS private key"),
         ("the inventory", "the inventory"),
         ("the access log", "the access log"),
+        // groups
+        ("the groups file", "the groups file"),
     ],
 };
 
@@ -790,4 +794,62 @@ pub static WATCH: WatchText = WatchText {
     audit_appended: "audit: record {seq} ({action} {subject} by {actor}: {result}); head {head}",
     audit_pruned: "audit: pruned records before {first} (older than {days} days); checkpoint record {seq} carries {hash}",
     audit_failing: "audit: cannot append to the trail ({count} records wait, retried): {why}",
+};
+
+// groups: device groups (`groups.yaml`).
+pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
+    not_a_list: "expected a list of groups (each starting with \"- name:\"), not {kind}",
+    too_deep: "nested deeper than {max} levels of [ ] or { }; a groups file needs two",
+    yaml_invalid: "not valid YAML: {why}",
+    too_large: "larger than {mib} MiB; a groups file holds names, networks and serials",
+    too_many_groups: "{count} groups, more than the {max} allowed",
+    missing: "the file does not exist",
+    not_regular: "not a regular file",
+    cannot_read: "cannot read: {why}",
+    still_using: "{reason}; still using the {count} groups loaded before",
+    group_number: "group {number}",
+    group_named: "group {name}",
+    entry_not_mapping: "{group}: expected name, networks, serials and time_zone, not {kind}",
+    unknown_key: "{group}: unknown key `{key}` (allowed: {keys}){hint}",
+    wrong_kind: "{group}: {key}: expected {form}, not {kind}",
+    missing_name: "{group}: `name` is missing (expected a name, like \"OOO Romashka\")",
+    name_too_long: "{group}: the name is longer than {max} characters",
+    name_control: "{group}: the name holds a line break, a tab, or another control or \
+                   text-direction character; expected one line of plain text",
+    name_repeated: "{group}: the name is taken already ({first}); names must differ, upper and \
+                    lower case alike",
+    networks_key: "{group}: networks",
+    too_many_networks: "{group}: networks: {count} entries, more than the {max} allowed",
+    too_many_serials: "{group}: serials: {count} entries, more than the {max} allowed",
+    bad_serial: "{group}: serials: {value} is not a serial number (expected 16 digits in \
+                 quotes, like \"0000000000012345\")",
+    bad_time_zone: "{group}: time_zone: {value} is not an IANA time zone (expected a name like \
+                    Europe/Moscow or Asia/Vladivostok){hint}",
+    forms: &[
+        ("name", "a name in quotes, like \"OOO Romashka\""),
+        (
+            "networks",
+            "a list of addresses or networks, like [10.1.0.0/16, 192.0.2.15]",
+        ),
+        (
+            "serials",
+            "a list of serial numbers, like [\"0000000000012345\"]",
+        ),
+        ("time_zone", "an IANA time zone, like Europe/Moscow"),
+        ("serial", "16 digits in quotes, like \"0000000000012345\""),
+        ("network", "an address or network, like 10.1.0.0/16"),
+    ],
+    loaded: "groups: {count} in {file}{names}",
+    none_loaded: "groups: none loaded from {file}",
+    changed: "groups now: {count}{names}",
+    pilot_group_unknown: "rollout.pilot_groups: no group is named {name} (known: {known}){hint}; \
+                          it admits nobody until one is",
+    pilot_groups_without_file: "rollout.pilot_groups: names groups, but no groups file is set \
+                                (`groups:` in server.yaml); it admits nobody",
+    known_none: "none",
+    stale_kept: "Still using the groups loaded before it broke:",
+    stale_none: "No groups are used until the file loads: every register counts as in no group \
+                 (rollout windows in the server's time zone, no pilot groups).",
+    kept_outside_window: "New registers of the group {group} are admitted only within the \
+                          window {window} ({zone} time), and it is {time} there now.",
 };

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod en;
+pub mod groups;
 pub mod log;
 pub mod pages;
 pub mod ru;
@@ -42,6 +43,8 @@ pub struct Words {
     pub scan: &'static scan::ScanText,
     pub rollout: &'static scan::RolloutText,
     pub watch: &'static watch::WatchText,
+    // groups: device groups (`groups.yaml`).
+    pub groups: &'static groups::GroupsText,
 }
 
 impl Words {

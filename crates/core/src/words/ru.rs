@@ -25,6 +25,8 @@ pub static WORDS: Words = Words {
     scan: &SCAN,
     rollout: &ROLLOUT,
     watch: &WATCH,
+    // groups
+    groups: &GROUPS,
 };
 
 pub static OPERATOR: OperatorText = OperatorText {
@@ -571,6 +573,8 @@ pub static CONFIG: ConfigText = ConfigText {
         ),
         ("admin_tls", "true или false"),
         ("language", "ru, en или auto"),
+        // groups
+        ("groups", "файл, например groups.yaml"),
     ],
     twice: "{key} указан дважды; оставьте один",
     unknown_key: "{field}: {did_you_mean}ключи server.yaml: {keys}",
@@ -764,6 +768,8 @@ pub static SCAN: ScanText = ScanText {
         ("the TLS private key", "закрытый ключ TLS"),
         ("the inventory", "база учёта парка"),
         ("the access log", "журнал запросов"),
+        // groups
+        ("the groups file", "файл групп"),
     ],
 };
 
@@ -870,4 +876,65 @@ pub static WATCH: WatchText = WatchText {
     audit_appended: "аудит: запись {seq} ({action} {subject}, кто: {actor}: {result}); вершина {head}",
     audit_pruned: "аудит: удалены записи до {first} (старше {days} дн.); контрольная точка — запись {seq}, хранит {hash}",
     audit_failing: "аудит: не удаётся дописать журнал (ждут записей: {count}, повтор): {why}",
+};
+
+// groups: device groups (`groups.yaml`).
+pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
+    not_a_list: "ожидается список групп (каждая начинается с \"- name:\"), а здесь {kind}",
+    too_deep: "вложенность [ ] или { } глубже {max} уровней; файлу групп нужно два",
+    yaml_invalid: "это не корректный YAML: {why}",
+    too_large: "больше {mib} МиБ; в файле групп только имена, сети и заводские номера",
+    too_many_groups: "групп {count}, а допустимо не больше {max}",
+    missing: "файла нет",
+    not_regular: "это не обычный файл",
+    cannot_read: "не удаётся прочитать: {why}",
+    still_using: "{reason}; пока действуют {count} групп, загруженных раньше",
+    group_number: "группа {number}",
+    group_named: "группа {name}",
+    entry_not_mapping: "{group}: ожидаются name, networks, serials и time_zone, а здесь {kind}",
+    unknown_key: "{group}: неизвестный ключ `{key}` (допустимы: {keys}){hint}",
+    wrong_kind: "{group}: {key}: ожидается {form}, а здесь {kind}",
+    missing_name: "{group}: нет ключа `name` (ожидается имя, например \"ООО Ромашка\")",
+    name_too_long: "{group}: имя длиннее {max} знаков",
+    name_control: "{group}: в имени перевод строки, табуляция или другой управляющий знак \
+                   либо знак направления текста; ожидается одна строка простого текста",
+    name_repeated: "{group}: имя уже занято ({first}); имена должны различаться без учёта \
+                    регистра букв",
+    networks_key: "{group}: networks",
+    too_many_networks: "{group}: networks: записей {count}, а допустимо не больше {max}",
+    too_many_serials: "{group}: serials: записей {count}, а допустимо не больше {max}",
+    bad_serial: "{group}: serials: {value} не заводской номер (ожидается 16 цифр в кавычках, \
+                 например \"0000000000012345\")",
+    bad_time_zone: "{group}: time_zone: {value} не часовой пояс IANA (ожидается имя вроде \
+                    Europe/Moscow или Asia/Vladivostok){hint}",
+    forms: &[
+        ("name", "имя в кавычках, например \"ООО Ромашка\""),
+        (
+            "networks",
+            "список адресов или сетей, например [10.1.0.0/16, 192.0.2.15]",
+        ),
+        (
+            "serials",
+            "список заводских номеров, например [\"0000000000012345\"]",
+        ),
+        ("time_zone", "часовой пояс IANA, например Europe/Moscow"),
+        (
+            "serial",
+            "16 цифр в кавычках, например \"0000000000012345\"",
+        ),
+        ("network", "адрес или сеть, например 10.1.0.0/16"),
+    ],
+    loaded: "группы: {count} в {file}{names}",
+    none_loaded: "группы: из {file} не загружено ни одной",
+    changed: "теперь групп: {count}{names}",
+    pilot_group_unknown: "rollout.pilot_groups: группы с именем {name} нет (известны: \
+                          {known}){hint}; она никого не допускает, пока такой группы нет",
+    pilot_groups_without_file: "rollout.pilot_groups: названы группы, но файл групп не задан \
+                                (`groups:` в server.yaml); никто не допускается по группам",
+    known_none: "нет",
+    stale_kept: "Пока действуют группы, загруженные до ошибки:",
+    stale_none: "Пока файл не загрузится, групп нет: каждая касса вне групп (окна обновлений по \
+                 времени сервера, пилотных групп нет).",
+    kept_outside_window: "Новые кассы группы {group} допускаются только в окне {window} (время \
+                          {zone}), а там сейчас {time}.",
 };
