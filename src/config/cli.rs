@@ -97,7 +97,9 @@ pub struct TokenNewArgs {
     #[arg(long, value_name = "ROLE", default_value = "viewer")]
     pub role: String,
     /// The groups (of groups.yaml) a viewer is limited to; several may follow
-    #[arg(long, value_name = "GROUP", num_args = 1..)]
+    // Its own id: `groups` is the id of the server's `--groups-file` setting, which every
+    // command accepts.
+    #[arg(long = "groups", id = "viewer_groups", value_name = "GROUP", num_args = 1..)]
     pub groups: Vec<String>,
 }
 
