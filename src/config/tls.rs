@@ -299,6 +299,16 @@ impl ResolvesServerCert for CertificateStore {
 }
 
 /// A rustls server configuration that asks `store` for the pair at every handshake.
+///
+/// Session resumption by tickets: registers poll every 10 minutes on a fresh connection, so
+/// without it every HTTPS poll is a full handshake. rustls's own cache of resumable
+/// sessions holds 256, far fewer than a fleet; stateless tickets (rustls's `Ticketer`:
+/// ChaCha20-Poly1305 under random keys made in memory at start, a new key every 6 hours,
+/// a ticket valid 12 hours) resume any number of registers. Resumption in TLS 1.3 still
+/// runs an (EC)DHE exchange (rustls offers only `psk_dhe_ke`), so a stolen ticket key does
+/// not open recorded sessions. The keys never leave the process: after a restart, or on
+/// another instance behind a balancer, a register's next poll is a full handshake again.
+/// The one configuration is shared by every worker and both listeners, so are the keys.
 pub fn server_config(store: Arc<CertificateStore>) -> Result<rustls::ServerConfig, TlsError> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -306,6 +316,7 @@ pub fn server_config(store: Arc<CertificateStore>) -> Result<rustls::ServerConfi
         .with_no_client_auth()
         .with_cert_resolver(store);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(TlsError::SetUp)?;
     Ok(config)
 }
 

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use crate::common::{eventually, run_check, Fixture, Server, DEADLINE};
 use crate::tls_certs::{
-    address_in_log, check_request, der_of, have_openssl, https, make_ca, make_cert,
+    address_in_log, check_request, client_config, der_of, have_openssl, https, https_from, make_ca,
+    make_cert,
 };
 
 /// Replaces a file the way certbot does: write aside, then rename over.
@@ -266,4 +267,48 @@ fn sigterm_lets_a_download_over_tls_finish() {
         "{}",
         server.log()
     );
+}
+
+/// A register polling again resumes its TLS session from a ticket, even after more other
+/// registers have connected than a server-side cache of sessions holds (rustls's is 256):
+/// the fleet's polls are not full handshakes.
+#[test]
+fn a_register_resumes_its_tls_session_after_hundreds_of_others() {
+    if !have_openssl() {
+        return;
+    }
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    let certs = fixture.path("certs");
+    fs::create_dir(&certs).expect("certs");
+    make_ca(&certs);
+    make_cert(&certs, "a");
+    let server = Server::start(
+        fixture.dir.path(),
+        &[
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "certs/a.pem",
+            "--tls-key",
+            "certs/a.key",
+        ],
+        &[],
+    );
+    let tls_addr = address_in_log(&server, "listening for HTTPS on ");
+    let ca = certs.join("ca.pem");
+    let request = check_request(&format!("localhost:{}", tls_addr.port()));
+    let register = client_config(&ca);
+    let (status, first) = https_from(&register, tls_addr, &request);
+    assert_eq!((status, first), (200, rustls::HandshakeKind::Full));
+    let (status, again) = https_from(&register, tls_addr, &request);
+    assert_eq!((status, again), (200, rustls::HandshakeKind::Resumed));
+    // 300 other registers, each with its own client (its own sessions).
+    for _ in 0..300 {
+        let other = client_config(&ca);
+        let (status, _) = https_from(&other, tls_addr, &request);
+        assert_eq!(status, 200);
+    }
+    let (status, later) = https_from(&register, tls_addr, &request);
+    assert_eq!((status, later), (200, rustls::HandshakeKind::Resumed));
 }

@@ -125,6 +125,13 @@ pub fn https(addr: SocketAddr, ca: &Path, request: &str) -> (u16, String, Vec<u8
 
 /// A TLS client for `localhost` that trusts the test CA in `ca`.
 fn client(ca: &Path) -> rustls::ClientConnection {
+    let name = ServerName::try_from("localhost").expect("name");
+    rustls::ClientConnection::new(client_config(ca), name).expect("client")
+}
+
+/// The configuration of a client that trusts the test CA: connections made from one
+/// configuration share its store of sessions to resume (rustls's default: in memory).
+pub fn client_config(ca: &Path) -> Arc<rustls::ClientConfig> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).expect("ca") {
@@ -137,8 +144,34 @@ fn client(ca: &Path) -> rustls::ClientConnection {
     .expect("versions")
     .with_root_certificates(roots)
     .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// One HTTPS request from `config` (its sessions kept for the next); the answer's status
+/// and whether the handshake was full or resumed.
+pub fn https_from(
+    config: &Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    request: &str,
+) -> (u16, rustls::HandshakeKind) {
+    let tcp = TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
     let name = ServerName::try_from("localhost").expect("name");
-    rustls::ClientConnection::new(Arc::new(config), name).expect("client")
+    let conn = rustls::ClientConnection::new(config.clone(), name).expect("client");
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    // Reading to the end also takes the tickets the server sends after the handshake.
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let kind = stream.conn.handshake_kind().expect("handshake done");
+    (status, kind)
 }
 
 /// An open TLS stream to `addr` (the handshake happens on the first write).
