@@ -4,6 +4,8 @@
 //! path normalisation, no Host header, HTTP/1.0).
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod devtools;
 pub mod march_rollout;
 
 use std::collections::HashMap;
