@@ -96,7 +96,12 @@ fn query_pairs(query: &str) -> Vec<(String, String)> {
 
 /// The notice the query carries, if it carries one that reads plainly.
 pub fn notice(pairs: &[(String, String)], t: &'static Text) -> Option<Notice> {
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     if let Some(why) = get("refused") {
         let mut text: String = why.chars().take(NOTICE_MAX).collect();
         if why.chars().count() > NOTICE_MAX {

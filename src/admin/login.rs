@@ -157,7 +157,10 @@ async fn login(
 pub fn login_failed(req: &HttpRequest, state: &web::Data<AppState>, how: &str) {
     state.metrics.admin_login_failed();
     let peer_text = peer(req);
-    warn!("{}", fill(log_words().login_failed, &[("peer", &peer_text)]));
+    warn!(
+        "{}",
+        fill(log_words().login_failed, &[("peer", &peer_text)])
+    );
     let Some(failures) = req.app_data::<web::Data<LoginFailures>>().cloned() else {
         return;
     };
@@ -173,8 +176,7 @@ pub fn login_failed(req: &HttpRequest, state: &web::Data<AppState>, how: &str) {
         Verdict::Count { first: true } => {
             let state = state.clone();
             actix_web::rt::spawn(async move {
-                actix_web::rt::time::sleep(std::time::Duration::from_secs(PER_ADDRESS_EVERY))
-                    .await;
+                actix_web::rt::time::sleep(std::time::Duration::from_secs(PER_ADDRESS_EVERY)).await;
                 if let Some(summary) = failures.take_summary() {
                     state.inventory.audit(summary_entry(&summary));
                 }

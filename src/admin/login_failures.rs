@@ -85,9 +85,7 @@ fn key(addr: Option<IpAddr>) -> Key {
                 0,
             ))
         }
-        Some(IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        Some(IpAddr::V6(v6)) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         Some(v4) => v4,
         None => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
     }
@@ -205,9 +203,16 @@ mod tests {
     #[test]
     fn an_ipv6_network_is_one_address() {
         let failures = LoginFailures::new();
-        let host = |last: u16| Some(IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, last)));
+        let host = |last: u16| {
+            Some(IpAddr::V6(Ipv6Addr::new(
+                0x2001, 0xdb8, 1, 2, 0, 0, 0, last,
+            )))
+        };
         assert_eq!(failures.failed(host(1), 100), Verdict::Record);
-        assert_eq!(failures.failed(host(2), 101), Verdict::Count { first: true });
+        assert_eq!(
+            failures.failed(host(2), 101),
+            Verdict::Count { first: true }
+        );
         let mapped = Some(IpAddr::V6(Ipv4Addr::new(192, 0, 2, 9).to_ipv6_mapped()));
         assert_eq!(failures.failed(mapped, 102), Verdict::Record);
         assert_eq!(failures.failed(v4(9), 103), Verdict::Count { first: false });

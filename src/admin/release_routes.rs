@@ -88,9 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(release_action))
             .route(web::get().to(crate::admin::withdraw_page::page))
             .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AdminError::MethodNotAllowed {
-                    allow: "GET, POST",
-                })
+                Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "GET, POST" })
             })),
     );
 }
@@ -296,7 +294,13 @@ async fn upload(
     let form = match received_form(&req, payload, &firmware_dir).await {
         Ok(form) => form,
         Err(refusal) => {
-            record_action(&state, &operator, Audited::Upload, "", Err(&refusal.english));
+            record_action(
+                &state,
+                &operator,
+                Audited::Upload,
+                "",
+                Err(&refusal.english),
+            );
             return Ok(refused(&req, &refusal));
         }
     };
@@ -327,7 +331,13 @@ async fn upload(
         Ok(published) => published,
         Err(error) => {
             let refusal = Refusal::from_publish(&error);
-            record_action(&state, &operator, Audited::Upload, "", Err(&refusal.english));
+            record_action(
+                &state,
+                &operator,
+                Audited::Upload,
+                "",
+                Err(&refusal.english),
+            );
             return Ok(refused(&req, &refusal));
         }
     };
@@ -547,7 +557,13 @@ async fn withdraw_release(
                 _ => StatusCode::INTERNAL_SERVER_ERROR,
             };
             let refusal = Refusal::of(status, &error);
-            record_action(state, operator, Audited::Withdraw, &subject, Err(&refusal.english));
+            record_action(
+                state,
+                operator,
+                Audited::Withdraw,
+                &subject,
+                Err(&refusal.english),
+            );
             return Ok(refused(req, &refusal));
         }
     };

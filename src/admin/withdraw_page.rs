@@ -43,12 +43,11 @@ pub async fn page(
             req.path()
         )));
     };
-    let line = web::Query::<std::collections::HashMap<String, String>>::from_query(
-        req.query_string(),
-    )
-    .ok()
-    .and_then(|q| q.get("line").cloned())
-    .filter(|l| !l.is_empty());
+    let line =
+        web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+            .ok()
+            .and_then(|q| q.get("line").cloned())
+            .filter(|l| !l.is_empty());
     let t = words(&req);
     let line_shown = line.as_deref().unwrap_or(t.default_line);
     let action = match &line {

@@ -73,7 +73,13 @@ fn bearer(token: &str) -> String {
 /// The audit trail as (actor, action, subject, result), oldest first.
 fn trail(addr: SocketAddr) -> Vec<(String, String, String, String)> {
     let auth = bearer(PUBLISHER);
-    let answer = request(addr, "GET", "/audit?limit=1000", &[("Authorization", &auth)], "");
+    let answer = request(
+        addr,
+        "GET",
+        "/audit?limit=1000",
+        &[("Authorization", &auth)],
+        "",
+    );
     assert_eq!(answer.status, 200, "{}", answer.text());
     let json = answer.json();
     let mut records: Vec<_> = json["records"]
@@ -95,7 +101,12 @@ fn trail(addr: SocketAddr) -> Vec<(String, String, String, String)> {
 }
 
 /// How many records of the trail are `actor`'s `action` on `subject`.
-fn count(trail: &[(String, String, String, String)], actor: &str, action: &str, subject: &str) -> usize {
+fn count(
+    trail: &[(String, String, String, String)],
+    actor: &str,
+    action: &str,
+    subject: &str,
+) -> usize {
     trail
         .iter()
         .filter(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str()) == (actor, action, subject))
@@ -124,8 +135,14 @@ fn offered(server: &Server, address: &str) -> u64 {
 /// Whether the rollout of 20250301 stands paused, as `/status` says.
 fn rollout_paused(server: &Server) -> Option<bool> {
     let auth = bearer(PUBLISHER);
-    let status = request(admin_addr(server), "GET", "/status", &[("Authorization", &auth)], "")
-        .json();
+    let status = request(
+        admin_addr(server),
+        "GET",
+        "/status",
+        &[("Authorization", &auth)],
+        "",
+    )
+    .json();
     status["rollouts"]
         .as_array()?
         .iter()
@@ -140,7 +157,8 @@ fn release_zip(dir: &Path, version: &str) -> std::path::PathBuf {
     for name in ["upd_app.bin", "upd_app_for_old_frs.bin"] {
         zip.start_file(format!("{version}/{name}"), options)
             .expect("entry");
-        zip.write_all(&firmware_bytes(version, name)).expect("write");
+        zip.write_all(&firmware_bytes(version, name))
+            .expect("write");
     }
     let bytes = zip.finish().expect("finish").into_inner();
     let path = dir.join(format!("{version}.zip"));
@@ -174,7 +192,10 @@ fn a_publisher_uploads_pauses_resumes_and_withdraws_through_the_dashboard() {
         PUBLISHER
     ));
     browser.leave_by("document.querySelector('#login').submit()");
-    browser.wait_for("location.pathname === '/' && !!document.querySelector('#logout')", DEADLINE);
+    browser.wait_for(
+        "location.pathname === '/' && !!document.querySelector('#logout')",
+        DEADLINE,
+    );
     let who = browser.eval("document.querySelector('#who').innerText");
     assert!(who.as_str().is_some_and(|w| w.contains("Иванов")), "{who}");
 
@@ -185,7 +206,11 @@ fn a_publisher_uploads_pauses_resumes_and_withdraws_through_the_dashboard() {
     let width = document_width(&mut browser);
     assert!(width <= 390, "the upload page is {width} px wide at 390");
     let refreshes = browser.eval("!!document.querySelector('meta[http-equiv=refresh]')");
-    assert_eq!(refreshes, serde_json::json!(false), "the open form must not be wiped");
+    assert_eq!(
+        refreshes,
+        serde_json::json!(false),
+        "the open form must not be wiped"
+    );
 
     // Chooses the zip and fills the fields as an operator does.
     let files = tempfile::tempdir().expect("temp dir");
@@ -217,15 +242,30 @@ fn a_publisher_uploads_pauses_resumes_and_withdraws_through_the_dashboard() {
     browser.set_width(1280);
     browser.open(&base);
     let row = "tr.rollout[data-version='20250301']";
-    browser.leave_by(&format!("document.querySelector(\"{row} form.pause button\").click()"));
-    browser.wait_for("document.querySelector('#notice')?.dataset.kind === 'paused'", DEADLINE);
-    assert!(std::fs::read_to_string(fixture.path("firmware/20250301/meta.yaml"))
-        .expect("meta")
-        .contains("paused: true"));
+    browser.leave_by(&format!(
+        "document.querySelector(\"{row} form.pause button\").click()"
+    ));
+    browser.wait_for(
+        "document.querySelector('#notice')?.dataset.kind === 'paused'",
+        DEADLINE,
+    );
+    assert!(
+        std::fs::read_to_string(fixture.path("firmware/20250301/meta.yaml"))
+            .expect("meta")
+            .contains("paused: true")
+    );
     assert_eq!(rollout_paused(&server), Some(true));
-    browser.wait_for(&format!("!!document.querySelector(\"{row} form.resume\")"), DEADLINE);
-    browser.leave_by(&format!("document.querySelector(\"{row} form.resume button\").click()"));
-    browser.wait_for("document.querySelector('#notice')?.dataset.kind === 'resumed'", DEADLINE);
+    browser.wait_for(
+        &format!("!!document.querySelector(\"{row} form.resume\")"),
+        DEADLINE,
+    );
+    browser.leave_by(&format!(
+        "document.querySelector(\"{row} form.resume button\").click()"
+    ));
+    browser.wait_for(
+        "document.querySelector('#notice')?.dataset.kind === 'resumed'",
+        DEADLINE,
+    );
     assert_eq!(rollout_paused(&server), Some(false));
     wait_recorded(addr, "Иванов", "pause", "20250301");
     wait_recorded(addr, "Иванов", "resume", "20250301");
@@ -238,7 +278,10 @@ fn a_publisher_uploads_pauses_resumes_and_withdraws_through_the_dashboard() {
         "the confirmation page alone changes nothing"
     );
     browser.leave_by("document.querySelector('#withdraw-confirm').click()");
-    browser.wait_for("document.querySelector('#notice')?.dataset.kind === 'withdrawn'", DEADLINE);
+    browser.wait_for(
+        "document.querySelector('#notice')?.dataset.kind === 'withdrawn'",
+        DEADLINE,
+    );
     assert!(!fixture.path("firmware/20250301").exists());
     assert_eq!(offered(&server, "10.9.0.7"), 20250101);
     wait_recorded(addr, "Иванов", "withdraw", "20250301");
@@ -265,10 +308,7 @@ fn a_publisher_uploads_pauses_resumes_and_withdraws_through_the_dashboard() {
 #[test]
 fn a_viewer_sees_no_form_and_a_publisher_does() {
     let fixture = deployment();
-    fixture.write(
-        "firmware/20250101/meta.yaml",
-        "rollout:\n  percent: 10\n",
-    );
+    fixture.write("firmware/20250101/meta.yaml", "rollout:\n  percent: 10\n");
     let (_server, addr) = start(&fixture);
     let viewer = bearer(VIEWER);
     let publisher = bearer(PUBLISHER);
@@ -294,7 +334,12 @@ fn a_viewer_sees_no_form_and_a_publisher_does() {
         }
     }
     let seen = page(&publisher, "/");
-    for form_bit in ["id=\"upload-open\"", "class=\"withdraw\"", "form class=\"inline pause\"", "href=\"audit\""] {
+    for form_bit in [
+        "id=\"upload-open\"",
+        "class=\"withdraw\"",
+        "form class=\"inline pause\"",
+        "href=\"audit\"",
+    ] {
         assert!(seen.contains(form_bit), "a publisher misses {form_bit}");
     }
     assert!(page(&publisher, "/?upload=1").contains("id=\"upload-form\""));
@@ -366,13 +411,10 @@ fn cross_site_and_tokenless_posts_change_nothing() {
     }
     // The operator's own site, without the token, a wrong one or another session's.
     let other = session(addr, PUBLISHER);
-    let others = csrf_in(&request(addr, "GET", "/", &[("Cookie", &other)], "").text())
-        .expect("a token");
+    let others =
+        csrf_in(&request(addr, "GET", "/", &[("Cookie", &other)], "").text()).expect("a token");
     for body in ["", "csrf=", "csrf=00", &format!("csrf={others}")] {
-        for site in [
-            vec![("Sec-Fetch-Site", "same-origin")],
-            vec![],
-        ] {
+        for site in [vec![("Sec-Fetch-Site", "same-origin")], vec![]] {
             let mut headers = vec![FORM, ("Cookie", cookie.as_str())];
             headers.extend(site);
             let answer = request(addr, "POST", withdraw, &headers, body);
@@ -416,7 +458,10 @@ fn cross_site_and_tokenless_posts_change_nothing() {
             "{said}"
         );
     }
-    assert!(fixture.path("firmware/20250101").is_dir(), "withdrawn by a forged post");
+    assert!(
+        fixture.path("firmware/20250101").is_dir(),
+        "withdrawn by a forged post"
+    );
     assert_eq!(offered(&server, "10.9.0.1"), 20250101);
     // The operator's own post with the token goes through.
     let answer = request(
@@ -449,7 +494,14 @@ fn the_notice_shows_a_refusal_as_text() {
     assert!(page.contains("&#60;script&#62;alert(1)"), "{page}");
     // A version that is no date, a line with markup: no notice at all.
     for query in ["published=%3Cb%3E", "paused=20250301&line=%3Cb%3E"] {
-        let page = request(addr, "GET", &format!("/?{query}"), &[("Authorization", &auth)], "").text();
+        let page = request(
+            addr,
+            "GET",
+            &format!("/?{query}"),
+            &[("Authorization", &auth)],
+            "",
+        )
+        .text();
         assert!(!page.contains("id=\"notice\""), "{query}");
     }
 }
@@ -461,15 +513,35 @@ fn a_flood_of_wrong_logins_leaves_a_bounded_trail() {
     let tried = "kkt_wrong-token-that-must-never-be-recorded";
     for n in 0..1000 {
         let answer = if n % 2 == 0 {
-            request(addr, "POST", "/login", &[FORM], &format!("token={tried}{n}"))
+            request(
+                addr,
+                "POST",
+                "/login",
+                &[FORM],
+                &format!("token={tried}{n}"),
+            )
         } else {
-            request(addr, "GET", "/status", &[("Authorization", &bearer(&format!("{tried}{n}")))], "")
+            request(
+                addr,
+                "GET",
+                "/status",
+                &[("Authorization", &bearer(&format!("{tried}{n}")))],
+                "",
+            )
         };
         assert_eq!(answer.status, 401, "{}", answer.text());
     }
-    let metrics = request(addr, "GET", "/metrics", &[("Authorization", &bearer(PUBLISHER))], "");
+    let metrics = request(
+        addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", &bearer(PUBLISHER))],
+        "",
+    );
     assert!(
-        metrics.text().contains("kkt_admin_login_failures_total 1000"),
+        metrics
+            .text()
+            .contains("kkt_admin_login_failures_total 1000"),
         "every failure is counted"
     );
     wait_recorded(addr, "unknown", "login_failed", "from 127.0.0.1");
@@ -479,7 +551,17 @@ fn a_flood_of_wrong_logins_leaves_a_bounded_trail() {
         !failed.is_empty() && failed.len() <= 2,
         "1,000 wrong logins from one address: {failed:?}"
     );
-    let everything = request(addr, "GET", "/audit.csv", &[("Authorization", &bearer(PUBLISHER))], "").text();
-    assert!(!everything.contains(tried), "the tried token is recorded: {everything}");
+    let everything = request(
+        addr,
+        "GET",
+        "/audit.csv",
+        &[("Authorization", &bearer(PUBLISHER))],
+        "",
+    )
+    .text();
+    assert!(
+        !everything.contains(tried),
+        "the tried token is recorded: {everything}"
+    );
     assert!(!server.log().contains(tried), "the tried token is logged");
 }
