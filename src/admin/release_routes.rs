@@ -304,29 +304,7 @@ async fn upload(
             return Ok(refused(&req, &refusal));
         }
     };
-    let mut options = form.options;
-    // The release names who published it: the rescan's `publish` record takes it from there.
-    options.published_by = Some(operator.name.clone());
-    let dir = firmware_dir.clone();
-    let published = web::block(move || {
-        let unknown = &mut |shown: &std::path::Path| {
-            Err(PublishError::VersionUnknown(
-                shown
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ))
-        };
-        publish(
-            &dir,
-            Given::Upload(form.upload),
-            &options,
-            Lang::En,
-            unknown,
-        )
-    })
-    .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?;
+    let published = publish_form(form, &firmware_dir, &operator).await?;
     let published = match published {
         Ok(published) => published,
         Err(error) => {
@@ -363,6 +341,37 @@ async fn upload(
         &published.line,
         body,
     ))
+}
+
+/// Publishes what the form holds, as `operator` (off the listener's worker).
+async fn publish_form(
+    form: crate::admin::release_upload::Form,
+    firmware_dir: &std::path::Path,
+    operator: &Operator,
+) -> Result<Result<Published, PublishError>, AdminError> {
+    let mut options = form.options;
+    // The release names who published it: the rescan's `publish` record takes it from there.
+    options.published_by = Some(operator.name.clone());
+    let dir = firmware_dir.to_path_buf();
+    web::block(move || {
+        let unknown = &mut |shown: &std::path::Path| {
+            Err(PublishError::VersionUnknown(
+                shown
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ))
+        };
+        publish(
+            &dir,
+            Given::Upload(form.upload),
+            &options,
+            Lang::En,
+            unknown,
+        )
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))
 }
 
 /// The form of `POST /releases`, read within `UPLOAD_TIME_MAX`.
@@ -499,6 +508,17 @@ enum WithdrawRefusal {
     Withdraw(#[from] WithdrawError),
 }
 
+impl WithdrawRefusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            WithdrawRefusal::NoSuchLine { .. }
+            | WithdrawRefusal::Withdraw(WithdrawError::NoRelease { .. }) => StatusCode::NOT_FOUND,
+            WithdrawRefusal::Withdraw(WithdrawError::ShelfFull { .. }) => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 impl InLanguage for WithdrawRefusal {
     fn in_russian(&self) -> String {
         match self {
@@ -548,15 +568,7 @@ async fn withdraw_release(
     let moved = match moved {
         Ok(moved) => moved,
         Err(error) => {
-            let status = match &error {
-                WithdrawRefusal::NoSuchLine { .. }
-                | WithdrawRefusal::Withdraw(WithdrawError::NoRelease { .. }) => {
-                    StatusCode::NOT_FOUND
-                }
-                WithdrawRefusal::Withdraw(WithdrawError::ShelfFull { .. }) => StatusCode::CONFLICT,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            let refusal = Refusal::of(status, &error);
+            let refusal = Refusal::of(error.status(), &error);
             record_action(
                 state,
                 operator,

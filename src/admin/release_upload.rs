@@ -225,7 +225,13 @@ pub async fn read_form(mut multipart: Multipart, firmware_dir: &Path) -> Result<
             }
         }
     }
-    let upload = match files {
+    let upload = upload_of(files)?;
+    Ok(Form { upload, options })
+}
+
+/// The release the file parts make: a zip, or the two files; refused when both or neither.
+fn upload_of(files: Files) -> Result<Upload, UploadError> {
+    Ok(match files {
         Files {
             zip: Some(_),
             firmware: [Some(_), _] | [_, Some(_)],
@@ -255,8 +261,7 @@ pub async fn read_form(mut multipart: Multipart, firmware_dir: &Path) -> Result<
                 shown: UPLOAD_SHOWN.to_string(),
             }));
         }
-    };
-    Ok(Form { upload, options })
+    })
 }
 
 /// The part's name, one of `FIELDS`.
