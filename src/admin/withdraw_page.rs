@@ -11,6 +11,8 @@ use crate::admin::admin_error::AdminError;
 use crate::admin::csrf;
 use crate::admin::login_page::words;
 use crate::admin::operator::{Operator, Role};
+use crate::app_state::AppState;
+use crate::catalog::device_line::DEFAULT_LINE;
 use crate::model::lang::fill;
 use crate::model::version::Version;
 use crate::words::dashboard::Text;
@@ -30,6 +32,7 @@ struct WithdrawPage {
 pub async fn page(
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
     operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     operator.require(Role::Publisher)?;
@@ -48,6 +51,20 @@ pub async fn page(
             .ok()
             .and_then(|q| q.get("line").cloned())
             .filter(|l| !l.is_empty());
+    // Only a release that is published: a link cannot make the page say anything else.
+    let line_name = line.as_deref().unwrap_or(DEFAULT_LINE);
+    let published = state.snapshot().all_lines().any(|view| {
+        view.name == line_name && view.releases.published().any(|r| r.version == version)
+    });
+    if !published {
+        return Err(AdminError::NotFound(format!(
+            "{}: no release {version} is published{}",
+            req.path(),
+            line.as_deref()
+                .map(|l| format!(" in the line {:?}", l.chars().take(64).collect::<String>()))
+                .unwrap_or_default()
+        )));
+    }
     let t = words(&req);
     let line_shown = line.as_deref().unwrap_or(t.default_line);
     let action = match &line {

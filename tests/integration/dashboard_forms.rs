@@ -350,6 +350,16 @@ fn a_viewer_sees_no_form_and_a_publisher_does() {
         let answer = request(addr, "GET", path, &[("Authorization", &publisher)], "");
         assert_eq!(answer.status, 200, "{path}");
     }
+    // The confirmation page is only for a release that is published: a link cannot make
+    // it say anything else.
+    for path in [
+        "/releases/20990101/withdraw",
+        "/releases/20250101/withdraw?line=%3Cb%3Enope",
+    ] {
+        let answer = request(addr, "GET", path, &[("Authorization", &publisher)], "");
+        assert_eq!(answer.status, 404, "{path}: {}", answer.text());
+        assert!(!answer.text().contains("withdraw-confirm"), "{path}");
+    }
 }
 
 /// Logs `token` in with the form; the session cookie (`kkt_session=<id>`).
@@ -564,4 +574,69 @@ fn a_flood_of_wrong_logins_leaves_a_bounded_trail() {
         "the tried token is recorded: {everything}"
     );
     assert!(!server.log().contains(tried), "the tried token is logged");
+}
+
+#[test]
+fn a_named_lines_forms_name_the_line_and_work() {
+    let fixture = deployment();
+    fixture.write("firmware/kassa/line.yaml", "known_builds: [20240101]\n");
+    fixture.release("kassa/20240101", None);
+    fixture.release("kassa/20250301", Some("rollout:\n  percent: 10\n"));
+    let (_server, addr) = start(&fixture);
+    let cookie = session(addr, PUBLISHER);
+    let page = request(addr, "GET", "/?upload=1", &[("Cookie", &cookie)], "").text();
+    assert!(
+        page.contains("<option value=\"kassa\">kassa</option>"),
+        "{page}"
+    );
+    let pause = "action=\"releases/20250301/pause?line=kassa\"";
+    assert!(page.contains(pause), "{page}");
+    assert!(
+        page.contains("href=\"releases/20250301/withdraw?line=kassa\""),
+        "{page}"
+    );
+    let token = csrf_in(&page).expect("a token");
+    // The pause form as the browser posts it.
+    let answer = request(
+        addr,
+        "POST",
+        "/releases/20250301/pause?line=kassa",
+        &[FORM, ("Cookie", &cookie), ("Accept", "text/html")],
+        &format!("csrf={token}"),
+    );
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(
+        answer.header("location"),
+        Some("/?paused=20250301&line=kassa")
+    );
+    let meta =
+        std::fs::read_to_string(fixture.path("firmware/kassa/20250301/meta.yaml")).expect("meta");
+    assert!(meta.contains("paused: true"), "{meta}");
+    let page = request(
+        addr,
+        "GET",
+        "/?paused=20250301&line=kassa",
+        &[("Cookie", &cookie)],
+        "",
+    )
+    .text();
+    assert!(page.contains("data-kind=\"paused\""), "{page}");
+    assert!(
+        page.contains("action=\"releases/20250301/resume?line=kassa\""),
+        "{page}"
+    );
+    // The confirmation page's button posts to the line's withdraw.
+    let confirm = request(
+        addr,
+        "GET",
+        "/releases/20250301/withdraw?line=kassa",
+        &[("Cookie", &cookie)],
+        "",
+    )
+    .text();
+    assert!(
+        confirm.contains("action=\"withdraw?line=kassa\""),
+        "{confirm}"
+    );
+    wait_recorded(addr, "Иванов", "pause", "kassa/20250301");
 }
