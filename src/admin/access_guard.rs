@@ -100,6 +100,10 @@ pub async fn guard(
         // Where a token is given: answered without one.
         Err(AdminError::Unauthorized) if login_page::is_login_path(req.path()) => {}
         Err(refusal) => {
+            if refusal == AdminError::Unauthorized && request.authorization.is_some() {
+                // A token was presented and is no operator's: a failed login.
+                crate::admin::login::login_failed(req.request(), &state, "Authorization");
+            }
             let wants_html = header(header::ACCEPT).is_some_and(|a| a.contains("text/html"));
             let response = if refusal == AdminError::Unauthorized && wants_html {
                 login_page::unauthorized(req.request())

@@ -2,7 +2,9 @@
 //! and `GET /audit.csv`, newest first. The JSON and the page are paged by `before=SEQ`
 //! (records older than that seq) and `limit`; the CSV is read a chunk at a time. Every
 //! field may hold a name or a reason from a file or a request: the page escapes it
-//! (askama), the CSV guards it against formulas (`exports`).
+//! (askama), the CSV guards it against formulas (`exports`). Role `publisher` and above:
+//! the trail names every operator and what each did, which a viewer (a client company's
+//! staff) has no business reading.
 
 use std::collections::HashMap;
 
@@ -14,6 +16,7 @@ use serde::Serialize;
 use crate::admin::admin_error::AdminError;
 use crate::admin::exports::{self, Cell, Rows, Table, Window};
 use crate::admin::inventory_pages::{page_time, wants_html};
+use crate::admin::operator::{Operator, Role};
 use crate::app_state::AppState;
 use crate::audit::{hash, AuditRecord};
 use crate::store::audit_sql::{self, AuditHead};
@@ -30,10 +33,12 @@ type Query = web::Query<HashMap<String, String>>;
 
 /// Registers `/audit` and `/audit.csv` (GET and HEAD).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Role: publisher or admin only, once operators have roles (for now the admin guard in
-    // front of every admin route is the check).
     for (path, csv) in [("/audit", false), ("/audit.csv", true)] {
-        let handler = move |req: HttpRequest, state: web::Data<AppState>, query: Query| async move {
+        let handler = move |req: HttpRequest,
+                            state: web::Data<AppState>,
+                            query: Query,
+                            operator: Operator| async move {
+            operator.require(Role::Publisher)?;
             if csv {
                 audit_csv(state, query).await
             } else {

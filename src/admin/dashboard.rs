@@ -1,10 +1,13 @@
 //! The operator's dashboard at `GET /` on the admin listener: one server-rendered page from
 //! the same report as `/status`, with the fleet chart as inline SVG. No scripts and no
-//! external assets, so it works on an offline LAN; askama escapes every value.
+//! external assets, so it works on an offline LAN; askama escapes every value. The forms
+//! an operator may use (upload, pause/resume, withdraw, logout) and the notice of the last
+//! one's outcome come worked out in `dashboard_forms::Forms`.
 
 use askama::Template;
 
 use crate::admin::adoption_chart::{self, AdoptionChart};
+use crate::admin::dashboard_forms::Forms;
 use crate::admin::fleet_chart::{self, FleetChart};
 use crate::admin::status_report::{StaleFile, Status};
 use crate::app_state::ReloadRecord;
@@ -73,9 +76,16 @@ struct DashboardPage<'a> {
     attention: Vec<crate::admin::attention::Attention>,
     /// The words, in the language the request asked for.
     t: &'static Text,
+    /// The forms the operator may use, and the notice.
+    forms: &'a Forms,
 }
 
 impl DashboardPage<'_> {
+    /// `text` as one part of a URL (a line's name in `?line=`).
+    fn url_part(&self, text: &str) -> String {
+        percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    }
+
     /// A rollout's stage line, its start written as the pages write moments.
     fn stage_line(&self, stage: &crate::rollout::status::StageStatus) -> String {
         let since = stage.since.map(time_text).unwrap_or_default();
@@ -161,6 +171,7 @@ pub fn render(
     adoption: &[DayCount],
     inventory_on: bool,
     t: &'static Text,
+    forms: &Forms,
 ) -> Result<String, askama::Error> {
     let critical = status.critical_version.as_ref().map(|c| c.version);
     let page = DashboardPage {
@@ -203,6 +214,7 @@ pub fn render(
         attention: crate::admin::attention::items(status, outcomes, inventory_on, t),
         t,
         status,
+        forms,
     };
     page.render()
 }
@@ -295,6 +307,7 @@ mod tests {
             &[],
             false,
             &crate::words::ru::DASHBOARD,
+            &Forms::default(),
         )
         .unwrap();
         assert!(

@@ -4,8 +4,8 @@
 //! not keep a password prompt's credentials for the day, and for a page that says who is
 //! logged in. A wrong token is answered at once (tokens are 256 random bits: guessing is
 //! hopeless, and a delay would only slow the operator down), and counted: in
-//! `kkt_admin_login_failures_total`, the log, and `login_failed`, where the audit trail
-//! will record it.
+//! `kkt_admin_login_failures_total`, the log, and the audit trail (`login_failed`, as
+//! `login_failures` limits it: a flood of wrong tokens cannot fill the trail).
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -14,12 +14,17 @@ use log::{info, warn};
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::csrf;
+use crate::admin::login_failures::{
+    LoginFailures, Summary, Verdict, PER_ADDRESS_EVERY, RECORDS_PER_MINUTE,
+};
 use crate::admin::login_page::{render as page, words, LoginPage};
 use crate::admin::operator::Operator;
 use crate::admin::sessions::{self, Sessions};
 use crate::app_state::AppState;
+use crate::audit::{Action, AuditEntry};
 use crate::config::operators::token_sha256;
 use crate::model::lang::fill;
+use crate::store::audit_events::UNKNOWN;
 use crate::words::log::LogText;
 
 /// The largest login or logout form read (a token is 60-odd characters).
@@ -108,7 +113,7 @@ async fn login(
         .then(|| operators.find_by_hash(&hash))
         .flatten();
     let Some(entry) = found else {
-        login_failed(&req, &state);
+        login_failed(&req, &state, "the login form");
         return page(
             StatusCode::UNAUTHORIZED,
             &LoginPage {
@@ -144,15 +149,56 @@ async fn login(
     response
 }
 
-/// Where a refused login is known: the token (never shown, never logged) is no operator's.
-/// Counted in `kkt_admin_login_failures_total` and logged with the peer's address; the
-/// audit trail records it here too.
-pub fn login_failed(req: &HttpRequest, state: &AppState) {
+/// Where a refused login is known: the token (never shown, never logged, never recorded) is
+/// no operator's: the login form's, or an `Authorization` header's (the guard). Counted in
+/// `kkt_admin_login_failures_total`, logged with the peer's address, and recorded in the
+/// audit trail as `login_failed` when `LoginFailures` lets it (else summed up a minute
+/// later in one record).
+pub fn login_failed(req: &HttpRequest, state: &web::Data<AppState>, how: &str) {
     state.metrics.admin_login_failed();
+    let peer_text = peer(req);
     warn!(
         "{}",
-        fill(log_words().login_failed, &[("peer", &peer(req))])
+        fill(log_words().login_failed, &[("peer", &peer_text)])
     );
+    let Some(failures) = req.app_data::<web::Data<LoginFailures>>().cloned() else {
+        return;
+    };
+    let now = crate::model::clock::unix_now();
+    match failures.failed(req.peer_addr().map(|a| a.ip()), now) {
+        Verdict::Record => state.inventory.audit(AuditEntry::new(
+            UNKNOWN,
+            Action::LoginFailed,
+            &format!("from {peer_text}"),
+            &format!("refused: {how}: the token is no operator's"),
+        )),
+        Verdict::Count { first: false } => {}
+        Verdict::Count { first: true } => {
+            let state = state.clone();
+            actix_web::rt::spawn(async move {
+                actix_web::rt::time::sleep(std::time::Duration::from_secs(PER_ADDRESS_EVERY)).await;
+                if let Some(summary) = failures.take_summary() {
+                    state.inventory.audit(summary_entry(&summary));
+                }
+            });
+        }
+    }
+}
+
+/// The record of the failures `LoginFailures` left out.
+fn summary_entry(summary: &Summary) -> AuditEntry {
+    AuditEntry::new(
+        UNKNOWN,
+        Action::LoginFailed,
+        &format!("from {} address(es)", summary.addresses),
+        &format!(
+            "refused: {} more failed logins since {} (unix {}), not recorded one by one: at \
+             most one a minute per address and {RECORDS_PER_MINUTE} a minute in all",
+            summary.count,
+            crate::model::unix_time::local_text(summary.since),
+            summary.since
+        ),
+    )
 }
 
 /// `POST /logout`: ends the session (with the form's CSRF token when there is one to end)

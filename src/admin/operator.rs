@@ -10,7 +10,7 @@
 //! | --- | --- |
 //! | none (the guard's cross-site and `Host` checks only) | `GET /login`, `POST /login`, `POST /logout` |
 //! | `viewer` | `GET /` (the dashboard), `/status`, `/metrics`, `/healthz`, `/readyz`, `/devices*` (the lists, `.csv`, `.xlsx`, a register's page), `/history*`, `/serials*`, every other read |
-//! | `publisher` | `GET /audit*`, `POST /releases`, `POST /releases/<version>/withdraw\|pause\|resume` |
+//! | `publisher` | `GET /audit*`, `POST /releases`, `POST /releases/<version>/withdraw\|pause\|resume`, `GET /releases/<version>/withdraw` (its confirmation page) |
 //! | `admin` | `POST /reload` |
 //!
 //! Every operator the guard lets through is at least a `viewer`, so reads need no `require`

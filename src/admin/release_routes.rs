@@ -14,6 +14,20 @@
 //! 400, 404, 409 or 413); a browser's form post (`Accept: text/html`) gets a 303 back to
 //! the dashboard with the outcome in the query (`/?published=20250301`,
 //! `/?refused=<the sentence>`), in the browser's language.
+//!
+//! **Cross-site requests**: besides the guard's `Origin` check, a request whose
+//! credentials a browser attaches by itself (a session, Basic, the open listener) must
+//! carry the form's CSRF token (`admin::csrf`): an upload in the query (`?csrf=`) or the
+//! header, checked before a byte of the body is read; the other actions also as the form
+//! field `csrf` (`ACTION_FORM_MAX` bytes read at most).
+//!
+//! **The audit trail**: every request here is recorded with the operator's name
+//! (`record_action`): an upload as `upload` (what came of it, a refusal too), and the
+//! release's `meta.yaml` names the operator as `published_by`, so the `publish` or `replace`
+//! the rescan then sees on disk names them too; a withdraw signs the shelf with the
+//! operator's name. A withdraw, pause or resume is recorded the moment it is on disk, with
+//! the words the rescan's record of the same change uses (`audit_events`), so the rescan
+//! does not record it a second time under the release's publisher.
 
 use std::time::{Duration, Instant};
 
@@ -28,9 +42,11 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 
 use crate::admin::admin_error::AdminError;
+use crate::admin::csrf;
 use crate::admin::operator::{Operator, Role};
 use crate::admin::release_upload::{read_form, UploadError};
 use crate::app_state::{AppState, ReloadRecord};
+use crate::audit::{Action as Audited, AuditEntry};
 use crate::catalog::device_line::DEFAULT_LINE;
 use crate::catalog::lines::line_folders;
 use crate::catalog::release_meta::FIRMWARE_FILES;
@@ -41,7 +57,8 @@ use crate::publishing::offer_summary::{offer_summary, offered_now};
 use crate::publishing::publish::{publish, Given, PublishError, Published};
 use crate::publishing::rollout_pause::{self, PauseError};
 use crate::publishing::staging::Written;
-use crate::publishing::withdraw::{withdraw, WithdrawError};
+use crate::publishing::withdraw::{withdraw_by, WithdrawError};
+use crate::store::audit_events;
 use crate::store::rollout_sql;
 use crate::words::cli::OperatorText;
 
@@ -51,6 +68,8 @@ static CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 pub const UPLOAD_TIME_MAX: Duration = Duration::from_secs(300);
 /// How long the reload after a change may take before the answer says so.
 const RELOAD_WAIT: Duration = Duration::from_secs(30);
+/// The largest body a withdraw, pause or resume reads (a form with its CSRF token).
+const ACTION_FORM_MAX: usize = 4 * 1024;
 
 /// Registers the routes, behind the role check. `POST /releases` shares its path with
 /// `GET /releases` (the counts per release, `inventory_routes`): this resource takes only
@@ -64,10 +83,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
     cfg.service(
         web::resource("/releases/{version}/{action}")
+            .app_data(web::PayloadConfig::new(ACTION_FORM_MAX))
             .wrap(from_fn(publishers_only))
             .route(web::post().to(release_action))
+            .route(web::get().to(crate::admin::withdraw_page::page))
             .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "POST" })
+                Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "GET, POST" })
             })),
     );
 }
@@ -128,23 +149,38 @@ impl Refusal {
 }
 
 /// Who asked for what, and how it ended: the one place per action where the actor, the
-/// action and its result are known. The audit trail records it here (the `audit` wing,
-/// once merged); until then the operator's log says it. `action`: `upload`, `publish`,
-/// `replace`, `withdraw`, `pause`, `resume`.
+/// action and its result are known. Recorded in the audit trail (which bounds and escapes
+/// every field) and said in the operator's log (escaped: a sentence may quote a name an
+/// upload chose). `subject`: `audit_events::subject`, empty when the upload was refused
+/// before its release was known.
 fn record_action(
+    state: &AppState,
     operator: &Operator,
-    action: &'static str,
+    action: Audited,
     subject: &str,
     result: Result<&str, &str>,
 ) {
-    // Every field escaped: a sentence may quote a name an upload chose.
-    match result {
-        Ok(done) => info!("{:?} {action} {subject}: {:?}", operator.name, done),
-        Err(refused) => info!(
-            "{:?} {action} {subject} refused: {:?}",
-            operator.name, refused
-        ),
-    }
+    let text = match result {
+        Ok(done) => {
+            info!("{:?} {action} {subject}: {:?}", operator.name, done);
+            done.to_string()
+        }
+        Err(refused) => {
+            info!(
+                "{:?} {action} {subject} refused: {:?}",
+                operator.name, refused
+            );
+            format!("refused: {refused}")
+        }
+    };
+    state
+        .inventory
+        .audit(AuditEntry::new(&operator.name, action, subject, &text));
+}
+
+/// The release as the audit trail names it (`20250301`, `C.3/20250301`).
+fn audit_subject(version: Version, line: &str) -> String {
+    audit_events::subject(&(line.to_string(), version.as_u32()))
 }
 
 /// Whether the request is a browser's form post (it prefers HTML).
@@ -251,18 +287,73 @@ async fn upload(
     operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     operator.require(Role::Publisher)?;
+    // Before a byte of the body is read: the token can only be in the header or the query.
+    csrf::check(&req, &operator, csrf::given(&req, None).as_deref())?;
     let _one_at_a_time = CHANGES.lock().await;
     let firmware_dir = state.snapshot().firmware_dir.clone();
     let form = match received_form(&req, payload, &firmware_dir).await {
         Ok(form) => form,
         Err(refusal) => {
-            record_action(&operator, "upload", "", Err(&refusal.english));
+            record_action(
+                &state,
+                &operator,
+                Audited::Upload,
+                "",
+                Err(&refusal.english),
+            );
             return Ok(refused(&req, &refusal));
         }
     };
-    let options = form.options;
-    let dir = firmware_dir.clone();
-    let published = web::block(move || {
+    let published = publish_form(form, &firmware_dir, &operator).await?;
+    let published = match published {
+        Ok(published) => published,
+        Err(error) => {
+            let refusal = Refusal::from_publish(&error);
+            record_action(
+                &state,
+                &operator,
+                Audited::Upload,
+                "",
+                Err(&refusal.english),
+            );
+            return Ok(refused(&req, &refusal));
+        }
+    };
+    let done_word = match published.written {
+        Some(Written::Replaced) => "replaced",
+        _ => "published",
+    };
+    let reload = reload_now(&state).await;
+    let offered = offer_summary(
+        &state.snapshot(),
+        &published.line,
+        published.version,
+        Lang::En,
+    );
+    let subject = audit_subject(published.version, &published.line);
+    let result = format!("{done_word}; {}", offered.trim_end());
+    record_action(&state, &operator, Audited::Upload, &subject, Ok(&result));
+    let body = published_json(&published, &offered, reload.as_ref());
+    Ok(done(
+        &req,
+        "published",
+        published.version,
+        &published.line,
+        body,
+    ))
+}
+
+/// Publishes what the form holds, as `operator` (off the listener's worker).
+async fn publish_form(
+    form: crate::admin::release_upload::Form,
+    firmware_dir: &std::path::Path,
+    operator: &Operator,
+) -> Result<Result<Published, PublishError>, AdminError> {
+    let mut options = form.options;
+    // The release names who published it: the rescan's `publish` record takes it from there.
+    options.published_by = Some(operator.name.clone());
+    let dir = firmware_dir.to_path_buf();
+    web::block(move || {
         let unknown = &mut |shown: &std::path::Path| {
             Err(PublishError::VersionUnknown(
                 shown
@@ -280,36 +371,7 @@ async fn upload(
         )
     })
     .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let published = match published {
-        Ok(published) => published,
-        Err(error) => {
-            let refusal = Refusal::from_publish(&error);
-            record_action(&operator, "publish", "", Err(&refusal.english));
-            return Ok(refused(&req, &refusal));
-        }
-    };
-    let action = match published.written {
-        Some(Written::Replaced) => "replace",
-        _ => "publish",
-    };
-    let reload = reload_now(&state).await;
-    let offered = offer_summary(
-        &state.snapshot(),
-        &published.line,
-        published.version,
-        Lang::En,
-    );
-    let subject = subject(published.version, &published.line);
-    record_action(&operator, action, &subject, Ok(offered.trim_end()));
-    let body = published_json(&published, &offered, reload.as_ref());
-    Ok(done(
-        &req,
-        "published",
-        published.version,
-        &published.line,
-        body,
-    ))
+    .map_err(|e| AdminError::Internal(e.to_string()))
 }
 
 /// The form of `POST /releases`, read within `UPLOAD_TIME_MAX`.
@@ -333,15 +395,6 @@ async fn received_form(
                 UPLOAD_TIME_MAX.as_secs()
             ),
         }),
-    }
-}
-
-/// The release and the line, as the log and the audit trail name them.
-fn subject(version: Version, line: &str) -> String {
-    if line == DEFAULT_LINE {
-        version.to_string()
-    } else {
-        format!("{version} (line {line})")
     }
 }
 
@@ -376,11 +429,13 @@ fn published_json(
     })
 }
 
-/// `?line=NAME`.
+/// `?line=NAME` (and the CSRF token, `?csrf=`, which `csrf::given` reads).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LineQuery {
     line: Option<String>,
+    #[serde(rename = "csrf")]
+    _csrf: Option<String>,
 }
 
 /// What `/releases/<version>/<action>` asks.
@@ -395,10 +450,12 @@ enum Action {
 async fn release_action(
     req: HttpRequest,
     path: web::Path<(String, String)>,
+    body: web::Bytes,
     state: web::Data<AppState>,
     operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     operator.require(Role::Publisher)?;
+    csrf::check(&req, &operator, csrf::given(&req, Some(&body)).as_deref())?;
     let (version_text, action_text) = path.into_inner();
     let action = match action_text.as_str() {
         "withdraw" => Action::Withdraw,
@@ -451,6 +508,17 @@ enum WithdrawRefusal {
     Withdraw(#[from] WithdrawError),
 }
 
+impl WithdrawRefusal {
+    fn status(&self) -> StatusCode {
+        match self {
+            WithdrawRefusal::NoSuchLine { .. }
+            | WithdrawRefusal::Withdraw(WithdrawError::NoRelease { .. }) => StatusCode::NOT_FOUND,
+            WithdrawRefusal::Withdraw(WithdrawError::ShelfFull { .. }) => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 impl InLanguage for WithdrawRefusal {
     fn in_russian(&self) -> String {
         match self {
@@ -465,15 +533,16 @@ impl InLanguage for WithdrawRefusal {
 
 async fn withdraw_release(
     req: &HttpRequest,
-    state: &AppState,
+    state: &web::Data<AppState>,
     operator: &Operator,
     version: Version,
     line: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
     let firmware_dir = state.snapshot().firmware_dir.clone();
     let line_name = line.clone().unwrap_or_else(|| DEFAULT_LINE.to_string());
-    let subject = subject(version, &line_name);
+    let subject = audit_subject(version, &line_name);
     let dir = firmware_dir.clone();
+    let (recorder, who, what) = (state.clone(), operator.clone(), subject.clone());
     let moved = web::block(move || -> Result<_, WithdrawRefusal> {
         if let Some(name) = &line {
             if !line_folders(&dir).contains(name) {
@@ -483,27 +552,30 @@ async fn withdraw_release(
                 });
             }
         }
-        Ok(withdraw(
+        let moved = withdraw_by(
             &dir,
             line.as_deref().unwrap_or(DEFAULT_LINE),
             version,
-        )?)
+            &who.name,
+        )?;
+        // Recorded the moment it is done: before the rescan that sees the folder gone.
+        let done = Ok(audit_events::WITHDRAWN);
+        record_action(&recorder, &who, Audited::Withdraw, &what, done);
+        Ok(moved)
     })
     .await
     .map_err(|e| AdminError::Internal(e.to_string()))?;
     let moved = match moved {
         Ok(moved) => moved,
         Err(error) => {
-            let status = match &error {
-                WithdrawRefusal::NoSuchLine { .. }
-                | WithdrawRefusal::Withdraw(WithdrawError::NoRelease { .. }) => {
-                    StatusCode::NOT_FOUND
-                }
-                WithdrawRefusal::Withdraw(WithdrawError::ShelfFull { .. }) => StatusCode::CONFLICT,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            let refusal = Refusal::of(status, &error);
-            record_action(operator, "withdraw", &subject, Err(&refusal.english));
+            let refusal = Refusal::of(error.status(), &error);
+            record_action(
+                state,
+                operator,
+                Audited::Withdraw,
+                &subject,
+                Err(&refusal.english),
+            );
             return Ok(refused(req, &refusal));
         }
     };
@@ -521,7 +593,6 @@ async fn withdraw_release(
     ];
     let offered = offered_now(&state.snapshot(), &line_name, Lang::En);
     let said = fill(t.withdrew, &values) + "\n" + &offered;
-    record_action(operator, "withdraw", &subject, Ok(offered.trim_end()));
     let body = serde_json::json!({
         "status": "withdrawn",
         "version": version.as_u32(),
@@ -542,11 +613,16 @@ async fn set_paused(
     line: Option<String>,
     paused: bool,
 ) -> Result<HttpResponse, AdminError> {
-    let action = if paused { "pause" } else { "resume" };
+    let action = if paused {
+        Audited::Pause
+    } else {
+        Audited::Resume
+    };
     let firmware_dir = state.snapshot().firmware_dir.clone();
     let line_name = line.clone().unwrap_or_else(|| DEFAULT_LINE.to_string());
-    let subject = subject(version, &line_name);
+    let subject = audit_subject(version, &line_name);
     let worker = state.clone();
+    let (who, what) = (operator.clone(), subject.clone());
     let key_line = line_name.clone();
     let outcome = web::block(move || -> Result<(bool, bool), PauseError> {
         let edit = rollout_pause::prepare(&firmware_dir, line.as_deref(), version, paused)?;
@@ -556,6 +632,13 @@ async fn set_paused(
         // The halt (if any) holds the new settings before the file can be seen.
         let halted = carry_halt(&worker, &key_line, version, &edit.settings_after)?;
         edit.write()?;
+        // Recorded the moment it is on disk: before the rescan that sees the edit.
+        let done = if paused {
+            audit_events::PAUSED
+        } else {
+            audit_events::RESUMED
+        };
+        record_action(&worker, &who, action, &what, Ok(done));
         Ok((true, halted))
     })
     .await
@@ -571,7 +654,7 @@ async fn set_paused(
                 StatusCode::CONFLICT
             };
             let refusal = Refusal::of(status, &error);
-            record_action(operator, action, &subject, Err(&refusal.english));
+            record_action(state, operator, action, &subject, Err(&refusal.english));
             return Ok(refused(req, &refusal));
         }
     };
@@ -586,7 +669,9 @@ async fn set_paused(
         (true, false) => "already paused",
         (false, false) => "not paused",
     };
-    record_action(operator, action, &subject, Ok(status));
+    if !changed {
+        record_action(state, operator, action, &subject, Ok(status));
+    }
     let mut body = serde_json::json!({
         "status": status,
         "version": version.as_u32(),

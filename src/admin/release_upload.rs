@@ -41,6 +41,8 @@ pub const FIELDS: [&str; 11] = [
     "pilot",
     "replace",
 ];
+/// The parts that carry files.
+const FILE_PARTS: [&str; 3] = ["file", "upd_app.bin", "upd_app_for_old_frs.bin"];
 /// The uploaded zip's name in refusals when the browser gave none that reads plainly.
 const ZIP_SHOWN: &str = "the uploaded .zip";
 
@@ -188,6 +190,12 @@ pub async fn read_form(mut multipart: Multipart, firmware_dir: &Path) -> Result<
             return Err(UploadError::Twice(name));
         }
         seen.push(name);
+        if FILE_PARTS.contains(&name) && is_empty_file_input(&field) {
+            // A browser sends a file input left empty (the zip when the two files are
+            // chosen, or the other way round) as a part with an empty file name.
+            nothing_in(&mut field).await?;
+            continue;
+        }
         match name {
             "file" => {
                 let shown = zip_shown(&field);
@@ -217,7 +225,13 @@ pub async fn read_form(mut multipart: Multipart, firmware_dir: &Path) -> Result<
             }
         }
     }
-    let upload = match files {
+    let upload = upload_of(files)?;
+    Ok(Form { upload, options })
+}
+
+/// The release the file parts make: a zip, or the two files; refused when both or neither.
+fn upload_of(files: Files) -> Result<Upload, UploadError> {
+    Ok(match files {
         Files {
             zip: Some(_),
             firmware: [Some(_), _] | [_, Some(_)],
@@ -247,8 +261,7 @@ pub async fn read_form(mut multipart: Multipart, firmware_dir: &Path) -> Result<
                 shown: UPLOAD_SHOWN.to_string(),
             }));
         }
-    };
-    Ok(Form { upload, options })
+    })
 }
 
 /// The part's name, one of `FIELDS`.
@@ -264,6 +277,27 @@ fn field_name(field: &Field) -> Result<&'static str, UploadError> {
             name: name.chars().take(64).collect(),
         }
     })
+}
+
+/// A file part as a browser sends an empty file input: `filename=""`.
+fn is_empty_file_input(field: &Field) -> bool {
+    field
+        .content_disposition()
+        .and_then(|d| d.get_filename())
+        .is_some_and(str::is_empty)
+}
+
+/// Reads a part that must be empty (an empty file input); refuses one that is not.
+async fn nothing_in(field: &mut Field) -> Result<(), UploadError> {
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| UploadError::NotAForm(e.to_string()))?;
+        if !chunk.is_empty() {
+            return Err(UploadError::NotAForm(
+                "a file part without a file name carries bytes; name the file (filename=)".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// How the uploaded zip is named in refusals: the browser's file name when it reads

@@ -6,12 +6,13 @@
 //! is listed in `operator`.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::csrf;
 use crate::admin::dashboard;
+use crate::admin::dashboard_forms::Forms;
 use crate::admin::inventory_routes;
 use crate::admin::login;
 use crate::admin::operator::{Operator, Role};
@@ -105,17 +106,22 @@ async fn dashboard_page(
     } else {
         (Vec::new(), Vec::new())
     };
+    let t = for_request(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let operator = Operator::extract(req).await?;
+    let lines = status.lines.iter().map(|l| l.name.to_string()).collect();
+    let forms = Forms::for_request(req, &operator, lines, t);
     let page = dashboard::render(
         &status,
         clock::unix_now(),
         &outcomes,
         &adoption,
         state.inventory.is_on(),
-        for_request(
-            req.headers()
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok()),
-        ),
+        t,
+        &forms,
     )
     .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
@@ -206,8 +212,8 @@ async fn reload(
     operator.require(Role::Admin)?;
     csrf::check(&req, &operator, csrf::given(&req, Some(&body)).as_deref())?;
     let before = state.reload_count();
-    // The operator's name once the request knows it (operators: roles and tokens).
-    state.request_reload("admin");
+    // The audit trail's actor for this reload.
+    state.request_reload(&operator.name);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline {
         if state.reload_count() > before {

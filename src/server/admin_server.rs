@@ -14,6 +14,7 @@ use super::device_server::TLS_HANDSHAKE_TIMEOUT;
 use super::{operator_log, LOG};
 use crate::admin::access_guard::{self, AdminListener};
 use crate::admin::csrf::CsrfKey;
+use crate::admin::login_failures::LoginFailures;
 use crate::admin::routes as admin_routes;
 use crate::admin::sessions::Sessions;
 use crate::app_state::AppState;
@@ -37,12 +38,14 @@ pub(super) fn start(
     });
     let sessions = web::Data::new(Sessions::new(config.session_ttl, tls.is_some()));
     let csrf_key = web::Data::new(CsrfKey::new().map_err(anyhow::Error::msg)?);
+    let login_failures = web::Data::new(LoginFailures::new());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(listener_settings.clone())
             .app_data(sessions.clone())
             .app_data(csrf_key.clone())
+            .app_data(login_failures.clone())
             .wrap(from_fn(access_guard::guard))
             // No page of this listener may be framed by another site's: a framed dashboard
             // would carry its own CSRF token into clicks the operator did not mean

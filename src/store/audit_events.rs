@@ -24,6 +24,12 @@ type Key = (String, u32);
 
 /// The actor when nobody can be named.
 pub const UNKNOWN: &str = "unknown";
+/// The results of a withdraw, pause and resume seen on disk: the admin API records its own
+/// change with the same words the moment it is on disk, so the rescan's record of it is
+/// the same change and is not made again (`audit_sql::SAME_CHANGE_WITHIN`).
+pub const WITHDRAWN: &str = "withdrawn: no longer offered nor served";
+pub const PAUSED: &str = "paused: true";
+pub const RESUMED: &str = "paused no more";
 
 /// The audit entries for what changed between `before` and `after`; `withdrawer(line,
 /// version)` names who withdrew a release that is gone.
@@ -57,7 +63,7 @@ pub fn audit_entries(
             &actor,
             Action::Withdraw,
             &subject(key),
-            "withdrawn: no longer offered nor served",
+            WITHDRAWN,
         ));
     }
     entries
@@ -109,8 +115,8 @@ fn changed(entries: &mut Vec<AuditEntry>, key: &Key, previous: &Release, release
     }
     let paused = |r: &Release| r.rollout.as_ref().is_some_and(|r| r.paused);
     match (paused(previous), paused(release)) {
-        (false, true) => entries.push(entry(key, release, Action::Pause, "paused: true".into())),
-        (true, false) => entries.push(entry(key, release, Action::Resume, "paused no more".into())),
+        (false, true) => entries.push(entry(key, release, Action::Pause, PAUSED.into())),
+        (true, false) => entries.push(entry(key, release, Action::Resume, RESUMED.into())),
         _ => {}
     }
     let unpaused = |r: &Release| {

@@ -162,7 +162,8 @@ fn actions_are_recorded_with_their_actors_and_verify_finds_tampering() {
         ),
         (me.as_str(), "publish", "20250301"),
         (me.as_str(), "withdraw", "20250301"),
-        ("admin", "reload", "trigger request"),
+        // The operator who asked: `local` on a listener without tokens.
+        ("local", "reload", "trigger request"),
         (HOSTILE_NAME, "publish", "20250401"),
         (me.as_str(), "publish", "20250501"),
     ];

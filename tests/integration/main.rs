@@ -27,6 +27,7 @@ mod check_firmware;
 mod cli;
 mod contrib;
 mod dangerous_config;
+mod dashboard_forms;
 mod dashboard_layout;
 mod deadlines;
 mod device_pages;

@@ -16,7 +16,9 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::common::{admin_addr, firmware_bytes, raw_request, sha256, Fixture, Response, Server};
+use crate::common::{
+    admin_addr, csrf_token, firmware_bytes, raw_request, sha256, Fixture, Response, Server,
+};
 use crate::publish::{crc32_of_zeros, deflated_zeros, with_deflated_entry};
 
 const CONFIG: &str = "settle_ms: 0\ntrusted_proxies: [127.0.0.1]\n";
@@ -84,6 +86,8 @@ fn post(
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
+    // The open listener's forms carry its CSRF token (admin::csrf), as the dashboard's do.
+    request.push_str(&format!("X-CSRF-Token: {}\r\n", csrf_token(server)));
     request.push_str("\r\n");
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
@@ -503,8 +507,10 @@ fn a_part_past_its_bound_is_refused_before_the_body_is_sent() {
          filename=\"upd_app.bin\"\r\n\r\n"
     );
     let request = format!(
-        "POST /releases HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: \
-         multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n{head}",
+        "POST /releases?csrf={} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n\
+         {head}",
+        csrf_token(&server),
         1u64 << 30
     );
     stream.write_all(request.as_bytes()).expect("send");
@@ -638,9 +644,12 @@ fn withdraw_pause_and_resume_change_what_a_register_is_offered() {
     assert_eq!(response.status, 404);
     let response = action(&server, "/releases/20250301/withdraw?lines=kassa", &[]);
     assert_eq!(response.status, 400);
-    // Only POST.
-    let response = crate::common::admin(&server, "/releases/20250101/withdraw");
+    // Only POST; but a withdraw's GET is its confirmation page (the form that posts it).
+    let response = crate::common::admin(&server, "/releases/20250101/pause");
     assert_eq!(response.status, 405);
+    let response = crate::common::admin(&server, "/releases/20250101/withdraw");
+    assert_eq!(response.status, 200);
+    assert!(response.text().contains("id=\"withdraw-confirm\""));
 }
 
 /// How the default line's 20250301 rollout stands in `/status`.

@@ -4,6 +4,8 @@
 //! path normalisation, no Host header, HTTP/1.0).
 #![allow(dead_code)]
 
+#[cfg(target_os = "linux")]
+pub mod devtools;
 pub mod march_rollout;
 
 use std::collections::HashMap;
@@ -729,6 +731,38 @@ fn tool(name: &str) -> (&'static str, &'static str, &'static str) {
         Some(tool) => *tool,
         None => panic!("{name} is not in common::TOOLS: add it with how to install it"),
     }
+}
+
+/// The CSRF token of the admin listener's forms for whoever `headers` make the request
+/// (nobody: the open listener's `local`), as the dashboard's upload form carries it.
+pub fn csrf_token_as(server: &Server, headers: &[(&str, &str)]) -> String {
+    let page = server_admin_get(server, "/?upload=1", headers).text();
+    csrf_in(&page).unwrap_or_else(|| panic!("no CSRF token in the dashboard: {page}"))
+}
+
+/// The same for the open listener.
+pub fn csrf_token(server: &Server) -> String {
+    csrf_token_as(server, &[])
+}
+
+/// The first CSRF token in a page: a form's `?csrf=` or its field `csrf`.
+pub fn csrf_in(page: &str) -> Option<String> {
+    let after = page
+        .split("?csrf=")
+        .nth(1)
+        .or_else(|| page.split("name=\"csrf\" value=\"").nth(1))?;
+    let token: String = after.chars().take_while(char::is_ascii_hexdigit).collect();
+    (token.len() == 64).then_some(token)
+}
+
+fn server_admin_get(server: &Server, path: &str, headers: &[(&str, &str)]) -> Response {
+    let addr = admin_addr(server);
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    raw_request(addr, request.as_bytes())
 }
 
 /// Whether the tests run under CI (`CI` set to anything but empty, `0` or `false`, as CI

@@ -113,6 +113,38 @@ pub struct PageText {
     pub login_signed_in: &'static str,
     pub login_to_dashboard: &'static str,
     pub logout: &'static str,
+    // forms (branch `forms`): the dashboard's forms (upload, pause/resume, withdraw and its
+    // confirmation page, logout) and the notice of what a form post came to; placeholders
+    // {name}, {role}, {version}, {line}.
+    pub forms_signed_in: &'static str,
+    pub forms_upload_title: &'static str,
+    pub forms_upload_open: &'static str,
+    pub forms_upload_intro: &'static str,
+    pub forms_zip: &'static str,
+    pub forms_or_files: &'static str,
+    pub forms_version: &'static str,
+    pub forms_line: &'static str,
+    pub forms_description: &'static str,
+    pub forms_critical: &'static str,
+    pub forms_floor: &'static str,
+    pub forms_rollout_percent: &'static str,
+    pub forms_pilot: &'static str,
+    pub forms_replace: &'static str,
+    pub forms_publish: &'static str,
+    pub forms_cancel: &'static str,
+    pub forms_actions: &'static str,
+    pub forms_pause: &'static str,
+    pub forms_resume: &'static str,
+    pub forms_withdraw: &'static str,
+    pub forms_withdraw_title: &'static str,
+    pub forms_withdraw_text: &'static str,
+    pub forms_withdraw_confirm: &'static str,
+    pub forms_published: &'static str,
+    pub forms_withdrawn: &'static str,
+    pub forms_paused: &'static str,
+    pub forms_resumed: &'static str,
+    pub forms_refused: &'static str,
+    pub forms_notice_close: &'static str,
 }
 
 impl PageText {
