@@ -157,21 +157,29 @@ async fn login(
 pub fn login_failed(req: &HttpRequest, state: &web::Data<AppState>, how: &str) {
     state.metrics.admin_login_failed();
     let peer_text = peer(req);
-    warn!(
-        "{}",
-        fill(log_words().login_failed, &[("peer", &peer_text)])
-    );
+    // Logged as often as recorded: a flood of wrong tokens must not fill the log either
+    // (the metric counts every one; the summary record sums up the rest).
+    let log = || {
+        warn!(
+            "{}",
+            fill(log_words().login_failed, &[("peer", &peer_text)])
+        )
+    };
     let Some(failures) = req.app_data::<web::Data<LoginFailures>>().cloned() else {
+        log();
         return;
     };
     let now = crate::model::clock::unix_now();
     match failures.failed(req.peer_addr().map(|a| a.ip()), now) {
-        Verdict::Record => state.inventory.audit(AuditEntry::new(
-            UNKNOWN,
-            Action::LoginFailed,
-            &format!("from {peer_text}"),
-            &format!("refused: {how}: the token is no operator's"),
-        )),
+        Verdict::Record => {
+            log();
+            state.inventory.audit(AuditEntry::new(
+                UNKNOWN,
+                Action::LoginFailed,
+                &format!("from {peer_text}"),
+                &format!("refused: {how}: the token is no operator's"),
+            ))
+        }
         Verdict::Count { first: false } => {}
         Verdict::Count { first: true } => {
             let state = state.clone();

@@ -574,6 +574,12 @@ fn a_flood_of_wrong_logins_leaves_a_bounded_trail() {
         "the tried token is recorded: {everything}"
     );
     assert!(!server.log().contains(tried), "the tried token is logged");
+    // Logged as often as recorded, not once per failure: a flood does not fill the log.
+    let logged = server.log().matches("admin login refused from").count();
+    assert!(
+        (1..=2).contains(&logged),
+        "1,000 wrong logins logged {logged} times"
+    );
 }
 
 #[test]
