@@ -425,6 +425,12 @@ pub static PAGES: PageText = PageText {
     login_signed_in: "You are logged in as {name} ({role}).",
     login_to_dashboard: "To the dashboard",
     logout: "Log out",
+    // views (branch `views`).
+    group: "Group",
+    all_groups: "all groups",
+    limited_to: "You see only the registers of the groups: {groups}.",
+    fleet_figures_hidden: "Figures of the whole fleet (rollouts, requests, reloads, licenses) \
+                           are shown only to operators not limited to groups.",
 };
 
 pub static LOG: LogText = LogText {

@@ -427,6 +427,12 @@ pub static PAGES: PageText = PageText {
     login_signed_in: "Вы вошли как {name} ({role}).",
     login_to_dashboard: "К панели",
     logout: "Выйти",
+    // views (branch `views`).
+    group: "Группа",
+    all_groups: "все группы",
+    limited_to: "Вы видите только кассы групп: {groups}.",
+    fleet_figures_hidden: "Показатели всего парка (выпуски, запросы, перезагрузки, лицензии) \
+                           видны только операторам без ограничения по группам.",
 };
 
 pub static LOG: LogText = LogText {
