@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod device_page;
 pub mod exports;
 pub mod fleet_chart;
+pub mod group_metrics;
 pub mod inventory_pages;
 pub mod inventory_routes;
 pub mod login;
