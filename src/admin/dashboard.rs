@@ -332,8 +332,16 @@ mod tests {
             &[],
             false,
             &crate::words::ru::DASHBOARD,
+            &GroupSelector {
+                choices: vec!["<b>=cmd\"'".to_string()],
+                picked: String::new(),
+                limited_to: Some("<i>limited</i>".to_string()),
+                fleet_hidden: None,
+            },
         )
         .unwrap();
+        assert!(page.contains(">&#60;b&#62;=cmd&#34;&#39;</option>"), "{page}");
+        assert!(!page.contains("<i>limited</i>"));
         assert!(
             !page.contains("<script>alert"),
             "operator text must be escaped"
