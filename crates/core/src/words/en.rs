@@ -858,4 +858,11 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                  (rollout windows in the server's time zone, no pilot groups).",
     kept_outside_window: "New registers of the group {group} are admitted only within the \
                           window {window} ({zone} time), and it is {time} there now.",
+    // views (branch `views`).
+    operator_group_unknown: "operators: the operator {operator} is limited to the group {name}, \
+                             which the groups file does not have (known: {known}){hint}; it \
+                             sees no register of it until the names match",
+    operator_groups_without_file: "operators: the operator {operator} is limited to groups, but \
+                                   no groups file is set (`groups:` in server.yaml); it sees no \
+                                   register",
 };

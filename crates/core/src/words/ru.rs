@@ -943,4 +943,11 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                  времени сервера, пилотных групп нет).",
     kept_outside_window: "Новые кассы группы {group} допускаются только в окне {window} (время \
                           {zone}), а там сейчас {time}.",
+    // views (branch `views`).
+    operator_group_unknown: "operators: оператор {operator} ограничен группой {name}, а в \
+                             файле групп её нет (известны: {known}){hint}; он не видит ни одной \
+                             кассы этой группы, пока имя не совпадёт",
+    operator_groups_without_file: "operators: оператор {operator} ограничен группами, но файл \
+                                   групп не задан (`groups:` в server.yaml); он не видит ни \
+                                   одной кассы",
 };
