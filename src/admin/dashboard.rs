@@ -340,7 +340,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(page.contains(">&#60;b&#62;=cmd&#34;&#39;</option>"), "{page}");
+        assert!(
+            page.contains(">&#60;b&#62;=cmd&#34;&#39;</option>"),
+            "{page}"
+        );
         assert!(!page.contains("<i>limited</i>"));
         assert!(
             !page.contains("<script>alert"),

@@ -19,8 +19,8 @@ use crate::admin::offer_reason::{self, Why};
 use crate::admin::operator::Operator;
 use crate::admin::view_scope::ViewScope;
 use crate::app_state::AppState;
-use crate::store::device_reads::{self, DeviceFilter};
 use crate::store::device_detail_reads::{self, DeviceDetail};
+use crate::store::device_reads::{self, DeviceFilter};
 use crate::words::dashboard::{for_request, Text};
 
 /// The longest text that can be an IP address (an IPv6 address with an embedded IPv4

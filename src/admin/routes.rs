@@ -13,12 +13,12 @@ use crate::admin::admin_error::AdminError;
 use crate::admin::csrf;
 use crate::admin::dashboard;
 use crate::admin::group_metrics;
-use crate::admin::view_scope::ViewScope;
 use crate::admin::inventory_routes;
 use crate::admin::login;
 use crate::admin::operator::{Operator, Role};
 use crate::admin::release_routes;
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
+use crate::admin::view_scope::ViewScope;
 use crate::app_state::AppState;
 use crate::model::clock;
 use crate::observe::metrics::FleetState;
@@ -266,9 +266,9 @@ pub(crate) async fn release_outcomes(
     web::block(move || {
         let now = clock::unix_now();
         let stuck = reader.inventory.settings().stuck_after;
-        reader.inventory.read(|db| {
-            crate::store::release_reads::releases_of(db, now, stuck, groups.as_deref())
-        })
+        reader
+            .inventory
+            .read(|db| crate::store::release_reads::releases_of(db, now, stuck, groups.as_deref()))
     })
     .await
     .ok()

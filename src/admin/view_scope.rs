@@ -170,7 +170,10 @@ mod tests {
         assert!(ViewScope::of(&a, &query("A"), &groups).is_ok());
         let other = ViewScope::of(&a, &query("B"), &groups).expect_err("another's");
         let missing = ViewScope::of(&a, &query("Nope"), &groups).expect_err("none");
-        assert_eq!(other, missing, "the same answer: existence is not confirmed");
+        assert_eq!(
+            other, missing,
+            "the same answer: existence is not confirmed"
+        );
         assert!(matches!(other, AdminError::NotFound(_)));
         let ip: IpAddr = "10.2.0.1".parse().expect("ip");
         assert!(!own.shows_device(&groups, ip, None));

@@ -52,9 +52,7 @@ pub fn history_of(
         HistoryScope::All => String::new(),
         HistoryScope::Groups(groups) | HistoryScope::Limited(groups) => {
             let own = crate::store::device_reads::in_groups("group_name", groups, &mut params);
-            format!(
-                "WHERE address IS NULL OR address IN (SELECT address FROM devices WHERE {own})"
-            )
+            format!("WHERE address IS NULL OR address IN (SELECT address FROM devices WHERE {own})")
         }
     };
     params.push(Value::from(limit));

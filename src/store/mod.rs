@@ -573,8 +573,7 @@ impl Writer<'_> {
         let groups = shared.groups.load_full();
         let mut done = 0;
         for chunk in self.pending.chunks(TRANSACTION_AT_MOST) {
-            match writes::write_tagged(store.as_mut(), chunk, &shared.instance, groups.as_deref())
-            {
+            match writes::write_tagged(store.as_mut(), chunk, &shared.instance, groups.as_deref()) {
                 Ok(()) => {
                     done += chunk.len();
                     shared
@@ -642,7 +641,11 @@ impl Writer<'_> {
             return;
         };
         let current = |groups: &Arc<Groups>| Arc::ptr_eq(groups, &now) || **groups == *now;
-        if self.retag.as_ref().is_some_and(|(groups, _)| !current(groups)) {
+        if self
+            .retag
+            .as_ref()
+            .is_some_and(|(groups, _)| !current(groups))
+        {
             self.retag = None;
         }
         if self.retag.is_none() {

@@ -9,9 +9,9 @@ use anyhow::Result;
 use crate::audit::AuditRecord;
 use crate::groups::Groups;
 use crate::store::audit_sql;
-use crate::store::group_tags;
 use crate::store::db::{in_transaction, Db, Value};
 use crate::store::event::Event;
+use crate::store::group_tags;
 use crate::store::history_kind::HistoryKind;
 
 /// Serials kept per address, the most recently asked for (at least 64: a shop's registers
@@ -288,7 +288,7 @@ fn upsert_device(
     db.exec(
         "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
              last_check_in, offered, critical, line, group_name) \
-             VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, $8) \
+             VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, NULLIF($8, '')) \
              ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
              user_agent = excluded.user_agent, build_date = excluded.build_date, \
              last_check_in = excluded.last_check_in, offered = excluded.offered, \
@@ -301,7 +301,9 @@ fn upsert_device(
             Value::from(now.offered),
             Value::from(critical),
             Value::from(&*now.line),
-            Value::from(group),
+            // PostgreSQL binds a NULL as a number: no group is '' here (a group's name is
+            // never empty), NULL in the row.
+            Value::from(group.unwrap_or_default()),
         ],
     )?;
     Ok(())
@@ -554,14 +556,14 @@ fn touch_device(
 ) -> Result<()> {
     db.exec(
         "INSERT INTO devices (address, first_seen, last_seen, user_agent, group_name) \
-         VALUES ($1, $2, $2, $3, $4) \
+         VALUES ($1, $2, $2, $3, NULLIF($4, '')) \
          ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
          user_agent = excluded.user_agent",
         &[
             Value::from(address),
             Value::from(at),
             Value::from(user_agent),
-            Value::from(group),
+            Value::from(group.unwrap_or_default()),
         ],
     )?;
     Ok(())
