@@ -7,7 +7,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
 use crate::admin::admin_error::AdminError;
-use crate::admin::routes::release_outcomes;
 use crate::app_state::AppState;
 use crate::observe::metrics::{GroupExposition, ReleaseOutcomeRow};
 use crate::store::release_reads::{self, ReleaseRow};
@@ -60,7 +59,18 @@ pub async fn limited(
 ) -> Result<HttpResponse, AdminError> {
     let counts = group_devices(state, own.to_vec()).await;
     let outcomes: Vec<ReleaseRow> = if state.inventory.is_on() {
-        release_outcomes(state, Some(own.to_vec())).await
+        let (reader, own) = (state.clone(), own.to_vec());
+        web::block(move || {
+            let now = crate::model::clock::unix_now();
+            let stuck = reader.inventory.settings().stuck_after;
+            reader
+                .inventory
+                .read(|db| release_reads::releases_of(db, now, stuck, Some(&own)))
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default()
     } else {
         Vec::new()
     };

@@ -153,20 +153,23 @@ fn filter(
         build_date,
         not_seen_days,
         outcome,
-        q: match query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()) {
-            Some(q) if q.chars().count() > MAX_Q => {
-                return Err(AdminError::BadQuery(format!(
-                    "q (the search) must be at most {MAX_Q} characters; got {}",
-                    q.chars().count()
-                )))
-            }
-            q => q.map(str::to_string),
-        },
+        q: search(query)?,
         address: None,
         groups: scope.groups().map(<[String]>::to_vec),
         limit: number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?,
         offset: number(query, "offset", 0, u64::MAX)?,
     })
+}
+
+/// The search text (`q`), when one is given.
+fn search(query: &Query) -> Result<Option<String>, AdminError> {
+    match query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()) {
+        Some(q) if q.chars().count() > MAX_Q => Err(AdminError::BadQuery(format!(
+            "q (the search) must be at most {MAX_Q} characters; got {}",
+            q.chars().count()
+        ))),
+        q => Ok(q.map(str::to_string)),
+    }
 }
 
 /// Refuses a `limit` past what one HTML page shows, pointing at where a longer list is.

@@ -258,7 +258,7 @@ async fn reload(
 
 /// Per release offered as an update, what became of the offers (empty when the store
 /// cannot be read: the page and the metrics still answer).
-pub(crate) async fn release_outcomes(
+async fn release_outcomes(
     state: &web::Data<AppState>,
     groups: Option<Vec<String>>,
 ) -> Vec<crate::store::release_reads::ReleaseRow> {
