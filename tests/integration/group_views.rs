@@ -105,10 +105,7 @@ fn deployment(tokens: &Tokens, inventory: &str) -> Fixture {
         "settle_ms: 0\ngroups: groups.yaml\n{inventory}{}",
         tokens.operators
     ));
-    fixture.write(
-        "groups.yaml",
-        &groups_yaml("127.0.41.0/24", "127.0.42.0/24"),
-    );
+    fixture.write("groups.yaml", groups_yaml("127.0.41.0/24", "127.0.42.0/24"));
     fixture.release("20250101", None);
     fixture.release("20250301", None);
     fixture
@@ -473,7 +470,7 @@ fn an_edit_of_the_groups_moves_the_stored_registers() {
     // B's network now belongs to A: B keeps only its register by serial.
     fixture.write(
         "groups.yaml",
-        &groups_yaml("127.0.41.0/24, 127.0.42.0/24", "192.0.2.0/28"),
+        groups_yaml("127.0.41.0/24, 127.0.42.0/24", "192.0.2.0/28"),
     );
     wait_for_tags(
         admin,
@@ -557,7 +554,7 @@ fn a_viewers_scope_holds_on_postgres() {
     nothing_of_b("/history", &history.to_string());
     fixture.write(
         "groups.yaml",
-        &groups_yaml("127.0.41.0/24, 127.0.42.0/24", "192.0.2.0/28"),
+        groups_yaml("127.0.41.0/24, 127.0.42.0/24", "192.0.2.0/28"),
     );
     wait_for_tags(admin, &tokens.admin, &[(B_NET, Some(A))]);
     assert_eq!(json(admin, &tokens.viewer, "/devices")["total"], 3);
