@@ -22,6 +22,14 @@ use crate::rollout::forecasts::Forecasts;
 use crate::rollout::gate::RolloutGate;
 use crate::store::Inventory;
 
+/// The groups a snapshot serves, shared (an empty set without a groups file).
+fn groups_of(snapshot: &Snapshot) -> Arc<crate::groups::Groups> {
+    match &snapshot.groups_file {
+        Some(file) => file.groups.clone(),
+        None => Arc::new(crate::groups::Groups::default()),
+    }
+}
+
 /// How many reloads `/status` and the dashboard remember.
 const RELOADS_KEPT: usize = 20;
 
@@ -117,6 +125,7 @@ impl AppState {
             operators: ArcSwap::from_pointee(operators),
         };
         state.update_gauges(&state.snapshot_arc());
+        state.inventory.set_groups(groups_of(&state.snapshot_arc()));
         Ok(state)
     }
 
@@ -148,6 +157,7 @@ impl AppState {
     /// Replaces the snapshot for every request that starts from now on.
     pub fn store_arc(&self, snapshot: Arc<Snapshot>) {
         self.update_gauges(&snapshot);
+        self.inventory.set_groups(groups_of(&snapshot));
         self.snapshot.store(snapshot);
     }
 

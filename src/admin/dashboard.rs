@@ -78,6 +78,41 @@ struct DashboardPage<'a> {
     t: &'static Text,
     /// The forms the operator may use, and the notice.
     forms: &'a Forms,
+    /// The group selector, and what a limited viewer is told of its scope.
+    groups: &'a GroupSelector,
+}
+
+/// The dashboard's group selector (`?group=`), and what a viewer limited to groups is
+/// told: which groups it sees, and that the fleet's figures are not shown to it.
+pub struct GroupSelector {
+    /// The groups offered (a limited viewer's own; else every group); none: no selector.
+    pub choices: Vec<String>,
+    /// The group picked ("": all the reader may see).
+    pub picked: String,
+    /// For a limited viewer: "You see only the registers of the groups: …".
+    pub limited_to: Option<String>,
+    /// For a limited viewer: the fleet's figures are left out.
+    pub fleet_hidden: Option<&'static str>,
+}
+
+impl GroupSelector {
+    pub fn new(
+        choices: Vec<String>,
+        scope: &crate::admin::view_scope::ViewScope,
+        operator: &crate::admin::operator::Operator,
+        t: &Text,
+    ) -> GroupSelector {
+        let limited_to = operator.groups.as_ref().map(|own| {
+            let names: Vec<String> = own.iter().map(|g| format!("«{g}»")).collect();
+            crate::model::lang::fill(t.pages.limited_to, &[("groups", &names.join(", "))])
+        });
+        GroupSelector {
+            choices,
+            picked: scope.picked().unwrap_or_default().to_string(),
+            limited_to,
+            fleet_hidden: scope.is_limited().then_some(t.pages.fleet_figures_hidden),
+        }
+    }
 }
 
 impl DashboardPage<'_> {
@@ -172,6 +207,7 @@ pub fn render(
     inventory_on: bool,
     t: &'static Text,
     forms: &Forms,
+    groups: &GroupSelector,
 ) -> Result<String, askama::Error> {
     let critical = status.critical_version.as_ref().map(|c| c.version);
     let page = DashboardPage {
@@ -215,6 +251,7 @@ pub fn render(
         t,
         status,
         forms,
+        groups,
     };
     page.render()
 }
@@ -308,8 +345,19 @@ mod tests {
             false,
             &crate::words::ru::DASHBOARD,
             &Forms::default(),
+            &GroupSelector {
+                choices: vec!["<b>=cmd\"'".to_string()],
+                picked: String::new(),
+                limited_to: Some("<i>limited</i>".to_string()),
+                fleet_hidden: None,
+            },
         )
         .unwrap();
+        assert!(
+            page.contains(">&#60;b&#62;=cmd&#34;&#39;</option>"),
+            "{page}"
+        );
+        assert!(!page.contains("<i>limited</i>"));
         assert!(
             !page.contains("<script>alert"),
             "operator text must be escaped"

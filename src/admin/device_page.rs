@@ -16,8 +16,11 @@ use crate::admin::admin_error::AdminError;
 use crate::admin::admission_reason;
 use crate::admin::inventory_pages::{page_time, wants_json};
 use crate::admin::offer_reason::{self, Why};
+use crate::admin::operator::Operator;
+use crate::admin::view_scope::ViewScope;
 use crate::app_state::AppState;
 use crate::store::device_detail_reads::{self, DeviceDetail};
+use crate::store::device_reads::{self, DeviceFilter};
 use crate::words::dashboard::{for_request, Text};
 
 /// The longest text that can be an IP address (an IPv6 address with an embedded IPv4
@@ -126,8 +129,14 @@ async fn device(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
+    operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     let ip = parse_address(&path)?;
+    // A register of a group the viewer may not see is not found, in the very words of one
+    // the inventory does not know: its existence is not confirmed.
+    let groups = ViewScope::of(&operator, &Default::default(), state.snapshot().groups())?
+        .groups()
+        .map(<[String]>::to_vec);
     if !state.inventory.is_on() {
         return Err(AdminError::InventoryUnavailable(
             "the inventory is off (inventory: off): there is no memory of registers".into(),
@@ -139,6 +148,18 @@ async fn device(
     let detail = web::block(move || {
         let stuck_after = reader.inventory.settings().stuck_after;
         reader.inventory.read(|db| {
+            if let Some(groups) = groups {
+                let own = DeviceFilter {
+                    address: Some(key.clone()),
+                    groups: Some(groups),
+                    limit: 1,
+                    ..DeviceFilter::default()
+                };
+                let (found, _) = device_reads::devices(db, &own, 0, 0)?;
+                if found == 0 {
+                    return Ok(None);
+                }
+            }
             device_detail_reads::device_detail(
                 db,
                 &key,

@@ -27,7 +27,8 @@ const KEPT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_');
 
 /// The query keys the devices page's form sends, in the order links repeat them.
-const FORM_KEYS: [&str; 6] = [
+const FORM_KEYS: [&str; 7] = [
+    "group",
     "q",
     "build_date",
     "line",
@@ -100,6 +101,7 @@ pub struct DeviceLine {
     pub serials: String,
     pub offered: String,
     pub outcome: &'static str,
+    pub group: String,
 }
 
 #[derive(Template)]
@@ -117,6 +119,9 @@ struct DevicesPage<'a> {
     lines: Vec<String>,
     critical: Option<String>,
     next: Option<String>,
+    /// The group selector's choices (none: no groups, no selector), and the one picked.
+    groups: &'a [String],
+    group: &'a str,
 }
 
 /// The devices list as a page: `rows` is the page of `total` devices the query selects.
@@ -124,6 +129,7 @@ pub fn devices(
     req: &HttpRequest,
     snapshot: &Snapshot,
     query: &HashMap<String, String>,
+    groups: &[String],
     total: u64,
     rows: Vec<DeviceRow>,
 ) -> Result<HttpResponse, AdminError> {
@@ -153,6 +159,7 @@ pub fn devices(
                 Some(v) => date(v),
             },
             outcome: d.outcome.as_ref().map_or("", |o| o.words(t.pages)),
+            group: d.group.unwrap_or_default(),
             address: d.address,
         })
         .collect();
@@ -173,6 +180,8 @@ pub fn devices(
         lines: snapshot.lines.lines.keys().cloned().collect(),
         critical: snapshot.critical.map(|c| date(c.version.as_u32())),
         next,
+        groups,
+        group: get("group"),
     };
     html(page.render())
 }
@@ -195,18 +204,21 @@ struct HistoryPage {
     next: Option<String>,
 }
 
-/// The history as a page; `next_offset` when there may be more.
+/// The history as a page; `next_offset` when there may be more; `group` the group
+/// `?group=` picked, kept in the next page's link.
 pub fn history(
     req: &HttpRequest,
     rows: Vec<HistoryRow>,
     limit: u64,
     offset: u64,
+    group: Option<&str>,
 ) -> Result<HttpResponse, AdminError> {
     let t = language(req);
     let shown = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+    let group = group.map_or_else(String::new, |g| format!("group={}&", link_part(g)));
     let next = (shown == limit && shown > 0).then(|| {
         format!(
-            "history?limit={limit}&offset={}",
+            "history?{group}limit={limit}&offset={}",
             offset.saturating_add(shown)
         )
     });

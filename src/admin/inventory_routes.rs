@@ -15,11 +15,13 @@ use serde::Serialize;
 use crate::admin::admin_error::AdminError;
 use crate::admin::exports::{self, Cell, Rows, Table, Window};
 use crate::admin::inventory_pages;
+use crate::admin::operator::Operator;
+use crate::admin::view_scope::ViewScope;
 use crate::app_state::AppState;
 use crate::model::clock;
 use crate::model::version::Version;
 use crate::store::device_reads::{self, DeviceFilter, DeviceRow};
-use crate::store::history_reads;
+use crate::store::history_reads::{self, HistoryScope};
 use crate::store::outcome::Outcome;
 use crate::store::release_reads;
 use crate::store::serial_reads::{self, SerialRow};
@@ -83,8 +85,13 @@ fn number(query: &Query, key: &str, default: u64, max: u64) -> Result<u64, Admin
     }
 }
 
-/// The filter a query string asks for.
-fn filter(query: &Query, critical: Option<u32>) -> Result<DeviceFilter, AdminError> {
+/// The filter a query string asks for, within `scope` (the groups the reader may see, or
+/// picked with `?group=`).
+fn filter(
+    query: &Query,
+    critical: Option<u32>,
+    scope: &ViewScope,
+) -> Result<DeviceFilter, AdminError> {
     let built_before = match query.get("below_critical").map(String::as_str) {
         None | Some("0" | "false" | "") => None,
         Some("1" | "true") => Some(critical.ok_or_else(|| {
@@ -146,19 +153,23 @@ fn filter(query: &Query, critical: Option<u32>) -> Result<DeviceFilter, AdminErr
         build_date,
         not_seen_days,
         outcome,
-        q: match query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()) {
-            Some(q) if q.chars().count() > MAX_Q => {
-                return Err(AdminError::BadQuery(format!(
-                    "q (the search) must be at most {MAX_Q} characters; got {}",
-                    q.chars().count()
-                )))
-            }
-            q => q.map(str::to_string),
-        },
+        q: search(query)?,
         address: None,
+        groups: scope.groups().map(<[String]>::to_vec),
         limit: number(query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?,
         offset: number(query, "offset", 0, u64::MAX)?,
     })
+}
+
+/// The search text (`q`), when one is given.
+fn search(query: &Query) -> Result<Option<String>, AdminError> {
+    match query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty()) {
+        Some(q) if q.chars().count() > MAX_Q => Err(AdminError::BadQuery(format!(
+            "q (the search) must be at most {MAX_Q} characters; got {}",
+            q.chars().count()
+        ))),
+        q => Ok(q.map(str::to_string)),
+    }
 }
 
 /// Refuses a `limit` past what one HTML page shows, pointing at where a longer list is.
@@ -212,9 +223,10 @@ struct DeviceList {
 async fn query_devices(
     state: &web::Data<AppState>,
     query: &Query,
+    scope: &ViewScope,
 ) -> Result<DeviceList, AdminError> {
     let critical = state.snapshot().critical.map(|c| c.version.as_u32());
-    let filter = filter(query, critical)?;
+    let filter = filter(query, critical, scope)?;
     let (total, devices) = read(state, move |db, now, stuck| {
         device_reads::devices(db, &filter, now, stuck)
     })
@@ -222,18 +234,35 @@ async fn query_devices(
     Ok(DeviceList { total, devices })
 }
 
+/// The devices `operator` may see, within the group `?group=` picks.
+fn scope(state: &AppState, operator: &Operator, query: &Query) -> Result<ViewScope, AdminError> {
+    ViewScope::of(operator, query, state.snapshot().groups())
+}
+
 async fn devices_json(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: Query,
+    operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     if inventory_pages::wants_html(&req) {
         html_limit(&query, "/devices.csv")?;
         let query = web::Query(inventory_pages::form_query(query.into_inner()));
-        let list = query_devices(&state, &query).await?;
-        return inventory_pages::devices(&req, &state.snapshot(), &query, list.total, list.devices);
+        let scope = scope(&state, &operator, &query)?;
+        let list = query_devices(&state, &query, &scope).await?;
+        let snapshot = state.snapshot();
+        let choices = ViewScope::choices(&operator, snapshot.groups());
+        return inventory_pages::devices(
+            &req,
+            &snapshot,
+            &query,
+            &choices,
+            list.total,
+            list.devices,
+        );
     }
-    json(&query_devices(&state, &query).await?)
+    let scope = scope(&state, &operator, &query)?;
+    json(&query_devices(&state, &query, &scope).await?)
 }
 
 const DEVICES: Table = Table {
@@ -249,6 +278,7 @@ const DEVICES: Table = Table {
         "serials",
         "offered",
         "outcome",
+        "group",
     ],
 };
 
@@ -296,14 +326,19 @@ fn device_cells(d: DeviceRow) -> Vec<Cell> {
         number(d.offered),
         d.outcome
             .map_or(Cell::Empty, |o| Cell::Text(format!("{o:?}").to_lowercase())),
+        d.group.map_or(Cell::Empty, Cell::Text),
     ]
 }
 
 /// The rows of a device export: the filters of `/devices`, all matching devices unless
 /// `limit` or `offset` is given.
-fn device_export(state: &AppState, query: &Query) -> Result<(DeviceRows, Window), AdminError> {
+fn device_export(
+    state: &AppState,
+    query: &Query,
+    operator: &Operator,
+) -> Result<(DeviceRows, Window), AdminError> {
     let critical = state.snapshot().critical.map(|c| c.version.as_u32());
-    let filter = filter(query, critical)?;
+    let filter = filter(query, critical, &scope(state, operator, query)?)?;
     Ok((
         DeviceRows {
             filter,
@@ -313,16 +348,21 @@ fn device_export(state: &AppState, query: &Query) -> Result<(DeviceRows, Window)
     ))
 }
 
-async fn devices_csv(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
-    let (rows, window) = device_export(&state, &query)?;
+async fn devices_csv(
+    state: web::Data<AppState>,
+    query: Query,
+    operator: Operator,
+) -> Result<HttpResponse, AdminError> {
+    let (rows, window) = device_export(&state, &query, &operator)?;
     exports::csv(state, DEVICES, rows, window).await
 }
 
 async fn devices_xlsx(
     state: web::Data<AppState>,
     query: Query,
+    operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
-    let (rows, window) = device_export(&state, &query)?;
+    let (rows, window) = device_export(&state, &query, &operator)?;
     exports::xlsx(state, DEVICES, rows, window).await
 }
 
@@ -330,24 +370,43 @@ async fn history(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: Query,
+    operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     if inventory_pages::wants_html(&req) {
         html_limit(&query, "/history with Accept: application/json")?;
     }
+    let query = web::Query(inventory_pages::form_query(query.into_inner()));
     let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = number(&query, "offset", 0, u64::MAX)?;
+    let scope = scope(&state, &operator, &query)?;
+    let history_scope = match scope.groups() {
+        None => HistoryScope::All,
+        Some(groups) if scope.is_limited() => HistoryScope::Limited(groups.to_vec()),
+        Some(groups) => HistoryScope::Groups(groups.to_vec()),
+    };
     let rows = read(&state, move |db, _, _| {
-        history_reads::history(db, limit, offset)
+        history_reads::history_of(db, limit, offset, &history_scope)
     })
     .await?;
     if inventory_pages::wants_html(&req) {
-        return inventory_pages::history(&req, rows, limit, offset);
+        return inventory_pages::history(&req, rows, limit, offset, scope.picked());
     }
     json(&serde_json::json!({ "events": rows }))
 }
 
-async fn releases(state: web::Data<AppState>) -> Result<HttpResponse, AdminError> {
-    let rows = read(&state, release_reads::releases).await?;
+/// Per release, what became of it among the devices the reader may see (`?group=` too).
+async fn releases(
+    state: web::Data<AppState>,
+    query: Query,
+    operator: Operator,
+) -> Result<HttpResponse, AdminError> {
+    let groups = scope(&state, &operator, &query)?
+        .groups()
+        .map(<[String]>::to_vec);
+    let rows = read(&state, move |db, now, stuck| {
+        release_reads::releases_of(db, now, stuck, groups.as_deref())
+    })
+    .await?;
     json(&serde_json::json!({ "releases": rows }))
 }
 
@@ -357,13 +416,16 @@ async fn releases(state: web::Data<AppState>) -> Result<HttpResponse, AdminError
 struct MissingSerials {
     snapshot: std::sync::Arc<crate::catalog::snapshot::Snapshot>,
     after: String,
+    /// Of these groups' devices only (none: every device).
+    groups: Option<Vec<String>>,
 }
 
 impl MissingSerials {
-    fn new(state: &AppState) -> MissingSerials {
+    fn new(state: &AppState, scope: &ViewScope) -> MissingSerials {
         MissingSerials {
             snapshot: state.snapshot_arc(),
             after: String::new(),
+            groups: scope.groups().map(<[String]>::to_vec),
         }
     }
 
@@ -372,7 +434,14 @@ impl MissingSerials {
     fn next_rows(&mut self, state: &AppState) -> Result<Option<Vec<SerialRow>>, AdminError> {
         let rows = state
             .inventory
-            .read(|db| serial_reads::serials_after(db, &self.after, SERIAL_CHUNK))
+            .read(|db| {
+                serial_reads::serials_after_of(
+                    db,
+                    &self.after,
+                    SERIAL_CHUNK,
+                    self.groups.as_deref(),
+                )
+            })
             .map_err(|e| AdminError::InventoryUnavailable(format!("{e:#}")))?;
         let Some(last) = rows.last() else {
             return Ok(None);
@@ -418,12 +487,14 @@ const MISSING: Table = Table {
 async fn missing_json(
     state: web::Data<AppState>,
     query: Query,
+    operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     let limit = number(&query, "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = number(&query, "offset", 0, u64::MAX)?;
+    let scope = scope(&state, &operator, &query)?;
     let reader = state.clone();
     let (total, serials) = web::block(move || {
-        let mut missing = MissingSerials::new(&reader);
+        let mut missing = MissingSerials::new(&reader, &scope);
         let mut total: u64 = 0;
         let mut page = Vec::new();
         while let Some(rows) = missing.next_rows(&reader)? {
@@ -441,18 +512,23 @@ async fn missing_json(
     json(&serde_json::json!({ "total": total, "serials": serials }))
 }
 
-async fn missing_csv(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, AdminError> {
+async fn missing_csv(
+    state: web::Data<AppState>,
+    query: Query,
+    operator: Operator,
+) -> Result<HttpResponse, AdminError> {
     let window = window(&query)?;
-    let rows = MissingSerials::new(&state);
+    let rows = MissingSerials::new(&state, &scope(&state, &operator, &query)?);
     exports::csv(state, MISSING, rows, window).await
 }
 
 async fn missing_xlsx(
     state: web::Data<AppState>,
     query: Query,
+    operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
     let window = window(&query)?;
-    let rows = MissingSerials::new(&state);
+    let rows = MissingSerials::new(&state, &scope(&state, &operator, &query)?);
     exports::xlsx(state, MISSING, rows, window).await
 }
 

@@ -2,7 +2,7 @@
 //! `/healthz`, `/readyz`, the audit trail (`audit_routes`), the guard (operators' tokens,
 //! Host, Origin), the operator a
 //! request comes from and their role, the login form and its sessions, the forms' CSRF
-//! token, and `AdminError`.
+//! token, `AdminError`, and which devices a read may show (`view_scope`).
 //! May use `app_state` and everything below it; nothing uses it but start-up.
 
 pub mod access_guard;
@@ -17,6 +17,7 @@ pub mod dashboard_forms;
 pub mod device_page;
 pub mod exports;
 pub mod fleet_chart;
+pub mod group_metrics;
 pub mod inventory_pages;
 pub mod inventory_routes;
 pub mod login;
@@ -32,4 +33,5 @@ pub mod sessions;
 pub mod stale_files;
 pub mod status_report;
 pub mod unmapped_builds;
+pub mod view_scope;
 pub mod withdraw_page;

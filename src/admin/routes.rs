@@ -6,18 +6,20 @@
 //! is listed in `operator`.
 
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::csrf;
 use crate::admin::dashboard;
 use crate::admin::dashboard_forms::Forms;
+use crate::admin::group_metrics;
 use crate::admin::inventory_routes;
 use crate::admin::login;
 use crate::admin::operator::{Operator, Role};
 use crate::admin::release_routes;
 use crate::admin::status_report::{self, FolderLabel, OperatorState, Status, UnmappedKind};
+use crate::admin::view_scope::ViewScope;
 use crate::app_state::AppState;
 use crate::model::clock;
 use crate::observe::metrics::FleetState;
@@ -40,8 +42,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ] {
         cfg.service(
             web::resource(path)
-                .route(web::get().to(move |req, state| handle(handler, req, state)))
-                .route(web::head().to(move |req, state| handle(handler, req, state)))
+                .route(web::get().to(move |req, state, query, operator| {
+                    handle(handler, req, state, query, operator)
+                }))
+                .route(web::head().to(move |req, state, query, operator| {
+                    handle(handler, req, state, query, operator)
+                }))
                 .default_service(web::to(|| async {
                     Err::<HttpResponse, _>(AdminError::MethodNotAllowed { allow: "GET, HEAD" })
                 })),
@@ -78,31 +84,45 @@ async fn handle(
     handler: Handler,
     req: HttpRequest,
     state: web::Data<AppState>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+    operator: Operator,
 ) -> Result<HttpResponse, AdminError> {
+    let scope = || ViewScope::of(&operator, &query, state.snapshot().groups());
     match handler {
-        Handler::Dashboard => dashboard_page(&req, &state).await,
-        Handler::Status => json(&current_status(&state)),
-        Handler::Metrics => metrics_page(&state).await,
+        Handler::Dashboard => dashboard_page(&req, &state, &scope()?, &operator).await,
+        Handler::Status => json(&current_status(&state, &scope()?)),
+        Handler::Metrics => match operator.groups.as_deref() {
+            None => metrics_page(&state).await,
+            Some(own) => group_metrics::limited(&state, own).await,
+        },
         Handler::Healthz => json(&serde_json::json!({"status": "ok"})),
         Handler::Readyz => readiness(&state),
     }
 }
 
-/// `GET /`: the dashboard, in the language the browser asks for.
+/// `GET /`: the dashboard, in the language the browser asks for, of the devices `scope`
+/// shows (a limited viewer's groups, or the group `?group=` picks).
 async fn dashboard_page(
     req: &HttpRequest,
     state: &web::Data<AppState>,
+    scope: &ViewScope,
+    operator: &Operator,
 ) -> Result<HttpResponse, AdminError> {
-    let status = current_status(state);
+    let status = current_status(state, scope);
+    let groups = scope.groups().map(<[String]>::to_vec);
     let (outcomes, adoption) = if state.inventory.is_on() {
         let reader = state.clone();
-        let adoption =
-            web::block(move || reader.inventory.read(crate::store::release_reads::adoption))
-                .await
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_default();
-        (release_outcomes(state).await, adoption)
+        let of = groups.clone();
+        let adoption = web::block(move || {
+            reader
+                .inventory
+                .read(|db| crate::store::release_reads::adoption_of(db, of.as_deref()))
+        })
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+        (release_outcomes(state, groups).await, adoption)
     } else {
         (Vec::new(), Vec::new())
     };
@@ -111,9 +131,14 @@ async fn dashboard_page(
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let operator = Operator::extract(req).await?;
     let lines = status.lines.iter().map(|l| l.name.to_string()).collect();
-    let forms = Forms::for_request(req, &operator, lines, t);
+    let forms = Forms::for_request(req, operator, lines, t);
+    let selector = dashboard::GroupSelector::new(
+        ViewScope::choices(operator, state.snapshot().groups()),
+        scope,
+        operator,
+        t,
+    );
     let page = dashboard::render(
         &status,
         clock::unix_now(),
@@ -122,6 +147,7 @@ async fn dashboard_page(
         state.inventory.is_on(),
         t,
         &forms,
+        &selector,
     )
     .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
@@ -134,7 +160,7 @@ async fn dashboard_page(
 async fn metrics_page(state: &web::Data<AppState>) -> Result<HttpResponse, AdminError> {
     state.metrics.access_log_dropped(state.access_log.dropped());
     if state.inventory.is_on() {
-        let rows = release_outcomes(state).await;
+        let rows = release_outcomes(state, None).await;
         state.metrics.release_outcomes(
             &rows
                 .iter()
@@ -153,7 +179,8 @@ async fn metrics_page(state: &web::Data<AppState>) -> Result<HttpResponse, Admin
                 .collect::<Vec<_>>(),
         );
     }
-    let status = current_status(state);
+    group_metrics::set_group_devices(state).await;
+    let status = current_status(state, &ViewScope::all());
     state.metrics.fleet_state(&fleet_state(
         &status,
         state.config_file.get().map(String::as_str),
@@ -237,6 +264,7 @@ async fn reload(
 /// cannot be read: the page and the metrics still answer).
 async fn release_outcomes(
     state: &web::Data<AppState>,
+    groups: Option<Vec<String>>,
 ) -> Vec<crate::store::release_reads::ReleaseRow> {
     let reader = state.clone();
     web::block(move || {
@@ -244,7 +272,7 @@ async fn release_outcomes(
         let stuck = reader.inventory.settings().stuck_after;
         reader
             .inventory
-            .read(|db| crate::store::release_reads::releases(db, now, stuck))
+            .read(|db| crate::store::release_reads::releases_of(db, now, stuck, groups.as_deref()))
     })
     .await
     .ok()
@@ -341,8 +369,43 @@ fn rollout_projections(status: &Status) -> Vec<(String, u32, Option<u64>, bool)>
         .collect()
 }
 
-/// The report, from one snapshot.
-fn current_status(state: &AppState) -> Status {
+/// The report, from one snapshot, of the devices `scope` shows; for a viewer limited to
+/// groups, without the figures of the whole fleet (`limit_to_groups`).
+fn current_status(state: &AppState, scope: &ViewScope) -> Status {
+    let mut status = full_status(state, scope);
+    if scope.is_limited() {
+        limit_to_groups(&mut status);
+    }
+    status
+}
+
+/// What a viewer limited to groups is not shown of the report: every figure that counts
+/// the whole fleet (other clients' registers) or describes the server rather than its
+/// registers. Its own devices, their counts and chart, and the releases (what every
+/// client is offered) stay. Rollouts go: their admitted, stage and projection figures
+/// count the whole fleet.
+fn limit_to_groups(status: &mut Status) {
+    status.requests.clear();
+    status.reloads.clear();
+    status.rollouts.clear();
+    status.config_stale.clear();
+    status.licenses = status_report::LicensesView {
+        serials: 0,
+        files: Vec::new(),
+        overrides: Vec::new(),
+    };
+    let inventory = &mut status.inventory;
+    inventory.error = None;
+    inventory.written = 0;
+    inventory.dropped = 0;
+    inventory.limited = 0;
+    inventory.waiting = 0;
+    inventory.audit_head = None;
+    status.tls = None;
+}
+
+/// The whole report, its devices and their counts those `scope` shows.
+fn full_status(state: &AppState, scope: &ViewScope) -> Status {
     let snapshot = state.snapshot_arc();
     let now = clock::now();
     let lines: std::collections::HashMap<&str, _> = snapshot
@@ -359,11 +422,13 @@ fn current_status(state: &AppState) -> Status {
         let name = snapshot.line_index.line_of(version).serving_line()?;
         lines.get(name).copied()
     };
+    let groups = snapshot.groups();
+    let shown = |d: &crate::observe::fleet::Device| scope.shows_device(groups, d.address, d.serial);
     let (fleet, devices) = {
         let fleet = state.fleet();
         (
-            fleet.summary(crate::model::unix_time::unix(now), &line_of),
-            fleet.recent(RECENT_DEVICES),
+            fleet.summary_of(crate::model::unix_time::unix(now), &line_of, &shown),
+            fleet.recent_of(RECENT_DEVICES, &shown),
         )
     };
     let operator = OperatorState {

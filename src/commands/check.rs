@@ -54,10 +54,16 @@ pub fn run(config: &Config) -> (String, bool) {
         warnings.push(escaped(&fill(t.check_no_release, &[("next", &next)])).to_string());
     }
     // Warnings and problems quote names from the operator's files: each stays one line.
+    let groups = snapshot.groups_file.as_ref().map(|_| snapshot.groups());
     for warning in config
         .warnings()
         .into_iter()
         .chain(snapshot_report::warnings(&snapshot, lang))
+        .chain(crate::config::operators::unknown_groups(
+            &config.operator_table(),
+            groups,
+            lang,
+        ))
     {
         warnings.push(escaped(&warning).to_string());
     }

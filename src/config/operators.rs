@@ -10,9 +10,11 @@
 //! `MAX_OPERATORS` entries, names and group names of at most `MAX_NAME` characters without
 //! control characters, each name and each hash once. `groups` on a publisher or an admin is
 //! refused, not ignored: they see every device, and an operator who wrote `groups` believed
-//! otherwise. The group names themselves are checked against `groups.yaml` by the groups'
-//! own loader; here they are only stored. `admin_token` joins the list as one `admin`
-//! operator named `admin` (`OperatorTable`).
+//! otherwise. The group names are read against `groups.yaml` by `unknown_groups`, as a
+//! warning, not a refusal: the two files are edited and reload apart (a group renamed in
+//! one before the other), and a viewer limited to a group that does not exist sees nothing,
+//! which is safe. `admin_token` joins the list as one `admin` operator named `admin`
+//! (`OperatorTable`).
 
 use sha2::{Digest, Sha256};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
@@ -90,6 +92,60 @@ impl OperatorTable {
             .ok()
             .and_then(|i| self.entries.get(i))
     }
+}
+
+/// At most this many known groups are listed in one warning.
+const KNOWN_LISTED: usize = 20;
+
+/// Warnings, in `lang`, for every viewer limited to a group that `groups` (none: no groups
+/// file is set) does not have, each naming the operator, the group, the groups there are
+/// and the nearest name: such a viewer sees none of that group's registers.
+pub fn unknown_groups(
+    table: &OperatorTable,
+    groups: Option<&crate::groups::Groups>,
+    lang: crate::model::lang::Lang,
+) -> Vec<String> {
+    use crate::groups::refusal::quoted;
+    let t = Words::of(lang).groups;
+    let mut out = Vec::new();
+    for entry in table.entries() {
+        let Some(own) = &entry.groups else {
+            continue;
+        };
+        let operator = quoted(&entry.name);
+        let Some(groups) = groups else {
+            out.push(fill(
+                t.operator_groups_without_file,
+                &[("operator", &operator)],
+            ));
+            continue;
+        };
+        for name in own.iter().filter(|name| groups.get(name).is_none()) {
+            let mut known: Vec<String> = groups.names().take(KNOWN_LISTED).map(quoted).collect();
+            if groups.len() > KNOWN_LISTED {
+                known.push("…".to_string());
+            }
+            let known = if known.is_empty() {
+                t.known_none.to_string()
+            } else {
+                known.join(", ")
+            };
+            let hint = crate::model::did_you_mean::nearest(name, groups.names())
+                .map_or_else(String::new, |near| {
+                    fill(Words::of(lang).scan.did_you_mean_key, &[("key", &near)])
+                });
+            out.push(fill(
+                t.operator_group_unknown,
+                &[
+                    ("operator", &operator),
+                    ("name", &quoted(name)),
+                    ("known", &known),
+                    ("hint", &hint),
+                ],
+            ));
+        }
+    }
+    out
 }
 
 /// A value given for a key of an entry, as the file wrote it (`file::Raw` made small, so

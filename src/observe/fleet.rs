@@ -121,12 +121,20 @@ impl Fleet {
 
     /// The `n` most recently seen devices, newest first.
     pub fn recent(&self, n: usize) -> Vec<Device> {
+        self.recent_of(n, &|_| true)
+    }
+
+    /// The `n` most recently seen devices that `shown` keeps (a viewer's groups), newest
+    /// first.
+    pub fn recent_of(&self, n: usize, shown: &dyn Fn(&Device) -> bool) -> Vec<Device> {
         self.order
             .values()
             .rev()
-            .take(n)
             .filter_map(|ip| self.devices.get(ip))
-            .map(|(_, d)| d.clone())
+            .map(|(_, d)| d)
+            .filter(|d| shown(d))
+            .take(n)
+            .cloned()
             .collect()
     }
 
@@ -138,11 +146,23 @@ impl Fleet {
         now: u64,
         line_of: &dyn Fn(u32) -> Option<(Option<Version>, Option<Version>)>,
     ) -> FleetSummary {
-        let mut summary = FleetSummary {
-            devices: self.devices.len(),
-            ..FleetSummary::default()
-        };
+        self.summary_of(now, line_of, &|_| true)
+    }
+
+    /// `summary` over the devices `shown` keeps (a viewer's groups): every count, the
+    /// devices remembered too, counts those only.
+    pub fn summary_of(
+        &self,
+        now: u64,
+        line_of: &dyn Fn(u32) -> Option<(Option<Version>, Option<Version>)>,
+        shown: &dyn Fn(&Device) -> bool,
+    ) -> FleetSummary {
+        let mut summary = FleetSummary::default();
         for (_, device) in self.devices.values() {
+            if !shown(device) {
+                continue;
+            }
+            summary.devices += 1;
             let (Some(build), Some(at)) = (device.build_date, device.last_check_in) else {
                 continue;
             };

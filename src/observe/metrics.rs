@@ -30,7 +30,16 @@ pub struct Metrics {
     admin_login_failures: IntCounter,
     release_devices: IntGaugeVec,
     fleet_state: FleetGauges,
+    /// Devices in the inventory per group (`groups.yaml`, at most 1,000 groups).
+    group_devices: IntGaugeVec,
 }
+
+/// The help of `release_devices`, the same in the full and the limited exposition.
+const RELEASE_DEVICES_HELP: &str =
+    "Devices per release offered as an update: offered, downloaded, updated, stuck";
+/// The help of `group_devices`.
+const GROUP_DEVICES_HELP: &str =
+    "Devices in the inventory per group of groups.yaml (by network, else by a serial asked for)";
 
 /// Gauges set from the whole state when scraped: lines, rollouts, unmapped build dates,
 /// rejected releases, the inventory's health.
@@ -242,10 +251,11 @@ impl Metrics {
             )?,
             release_devices: register.gauge_vec(
                 "release_devices",
-                "Devices per release offered as an update: offered, downloaded, updated, stuck",
+                RELEASE_DEVICES_HELP,
                 &["line", "version", "outcome"],
             )?,
             fleet_state: FleetGauges::new(&register)?,
+            group_devices: register.gauge_vec("group_devices", GROUP_DEVICES_HELP, &["group"])?,
             // Last: every metric above is registered with it by now.
             registry,
         })
@@ -301,15 +311,13 @@ impl Metrics {
 
     /// Sets the per-release outcome counts (read from the inventory when scraped).
     pub fn release_outcomes(&self, rows: &[ReleaseOutcomeRow<'_>]) {
-        self.release_devices.reset();
-        for (line, version, counts) in rows {
-            let version = version.to_string();
-            for (outcome, n) in counts {
-                self.release_devices
-                    .with_label_values(&[line, version.as_str(), outcome])
-                    .set(i64::try_from(*n).unwrap_or(i64::MAX));
-            }
-        }
+        set_release_devices(&self.release_devices, rows);
+    }
+
+    /// Sets the devices per group (read from the inventory when scraped): one series per
+    /// group of `groups.yaml`, so at most 1,000.
+    pub fn group_devices(&self, counts: &[(String, u64)]) {
+        set_group_devices(&self.group_devices, counts);
     }
 
     /// Sets the scrape-time gauges.
@@ -412,6 +420,69 @@ impl Metrics {
     pub fn render(&self) -> Result<String, RenderError> {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        Ok(String::from_utf8(buffer)?)
+    }
+}
+
+fn set_release_devices(gauges: &IntGaugeVec, rows: &[ReleaseOutcomeRow<'_>]) {
+    gauges.reset();
+    for (line, version, counts) in rows {
+        let version = version.to_string();
+        for (outcome, n) in counts {
+            gauges
+                .with_label_values(&[line, version.as_str(), outcome])
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+fn set_group_devices(gauges: &IntGaugeVec, counts: &[(String, u64)]) {
+    gauges.reset();
+    for (group, n) in counts {
+        gauges
+            .with_label_values(&[group.as_str()])
+            .set(i64::try_from(*n).unwrap_or(i64::MAX));
+    }
+}
+
+/// What a viewer limited to groups may scrape: the release devices are offered and the
+/// critical version (the same for every client), its groups' device counts, and the
+/// outcomes of the releases counted over its groups' devices only; nothing that counts
+/// the whole fleet (requests, rollouts, the inventory's health).
+pub struct GroupExposition<'a> {
+    pub current_release: u32,
+    pub critical_version: u32,
+    pub group_devices: &'a [(String, u64)],
+    pub release_devices: &'a [ReleaseOutcomeRow<'a>],
+}
+
+impl GroupExposition<'_> {
+    /// The text exposition format, in the same names, labels and help as the full one.
+    pub fn render(&self) -> Result<String, RenderError> {
+        let registry = Registry::new_custom(Some("kkt".into()), None)?;
+        let register = Register(&registry);
+        register
+            .gauge(
+                "current_release",
+                "The release devices are offered (yyyymmdd, 0: none)",
+            )?
+            .set(i64::from(self.current_release));
+        register
+            .gauge(
+                "critical_version",
+                "Builds before this date are critical (yyyymmdd, 0: none)",
+            )?
+            .set(i64::from(self.critical_version));
+        let groups = register.gauge_vec("group_devices", GROUP_DEVICES_HELP, &["group"])?;
+        set_group_devices(&groups, self.group_devices);
+        let releases = register.gauge_vec(
+            "release_devices",
+            RELEASE_DEVICES_HELP,
+            &["line", "version", "outcome"],
+        )?;
+        set_release_devices(&releases, self.release_devices);
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&registry.gather(), &mut buffer)?;
         Ok(String::from_utf8(buffer)?)
     }
 }

@@ -84,6 +84,8 @@ pub struct Reloader {
     watcher: Option<FsWatcher>,
     /// Problems already logged, so that a lasting fault is logged once, not per rescan.
     logged: HashSet<String>,
+    /// Viewers limited to groups the groups file does not have, as last logged.
+    operator_groups_logged: HashSet<String>,
     /// The last configuration error logged.
     config_error: Option<String>,
 }
@@ -117,8 +119,34 @@ impl Reloader {
             hangup,
             watcher,
             logged,
+            operator_groups_logged: HashSet::new(),
             config_error: None,
         }
+        .with_operator_groups_checked()
+    }
+
+    /// Logs (once each, again when it changes) every viewer limited to a group the groups
+    /// file does not have: checked when either file reloads, since they change apart.
+    fn check_operator_groups(&mut self) {
+        let snapshot = self.state.snapshot_arc();
+        let groups = snapshot.groups_file.as_ref().map(|_| snapshot.groups());
+        let now: HashSet<String> = crate::config::operators::unknown_groups(
+            &self.state.operators(),
+            groups,
+            Lang::operator(),
+        )
+        .into_iter()
+        .map(|w| crate::model::one_line::escaped(&w).into_owned())
+        .collect();
+        for warning in now.difference(&self.operator_groups_logged) {
+            warn!("{warning}");
+        }
+        self.operator_groups_logged = now;
+    }
+
+    fn with_operator_groups_checked(mut self) -> Reloader {
+        self.check_operator_groups();
+        self
     }
 
     /// Runs until the process ends.
@@ -216,6 +244,7 @@ impl Reloader {
             watcher.sync(&self.config);
         }
         let summary = self.log_changes(trigger, &previous, &snapshot, started.elapsed());
+        self.check_operator_groups();
         match config_error {
             Some(error) => self.record(
                 trigger,

@@ -26,6 +26,9 @@ pub struct DeviceFilter {
     pub q: Option<String>,
     /// Exactly this address (a device's page).
     pub address: Option<String>,
+    /// Only devices tagged with one of these groups (a limited viewer's, or `?group=`);
+    /// none: every device.
+    pub groups: Option<Vec<String>>,
     pub limit: u64,
     pub offset: u64,
 }
@@ -40,6 +43,8 @@ pub struct DeviceRow {
     pub last_seen: u64,
     pub user_agent: String,
     pub serials: Vec<String>,
+    /// Its group (`groups.yaml`), as the inventory last tagged it; none: in no group.
+    pub group: Option<String>,
     /// The version it was last offered (0: none published).
     pub offered: Option<u32>,
     /// What became of its last offered update, when it was offered one.
@@ -179,6 +184,10 @@ impl DeviceSelection {
             let p = s.param(Value::from(address.as_str()));
             s.conditions.push(format!("d.address = {p}"));
         }
+        if let Some(groups) = &filter.groups {
+            let condition = in_groups("d.group_name", groups, &mut s.params);
+            s.conditions.push(condition);
+        }
         s
     }
 
@@ -197,6 +206,20 @@ impl DeviceSelection {
     }
 }
 
+/// `column IN ($n, …)` for `groups`, their parameters added to `params`; no group: a
+/// condition nothing meets (a viewer limited to no group sees nothing).
+pub fn in_groups(column: &str, groups: &[String], params: &mut Vec<Value>) -> String {
+    if groups.is_empty() {
+        return "1 = 0".to_string();
+    }
+    let mut placeholders = Vec::with_capacity(groups.len());
+    for group in groups {
+        params.push(Value::from(group.as_str()));
+        placeholders.push(format!("${}", params.len()));
+    }
+    format!("{column} IN ({})", placeholders.join(", "))
+}
+
 /// The devices `page` (`FROM … WHERE … ORDER BY … LIMIT …` over `devices d` and
 /// `device_releases r`) selects, with their serials.
 fn device_rows(
@@ -210,7 +233,7 @@ fn device_rows(
         &format!(
             "SELECT d.address AS address, d.build_date AS build_date, d.line AS line, \
              d.first_seen AS first_seen, d.last_seen AS last_seen, d.user_agent AS user_agent, \
-             d.offered AS offered, r.version AS offer_version, \
+             d.offered AS offered, d.group_name AS group_name, r.version AS offer_version, \
              r.downloaded_at AS downloaded_at, r.updated_at AS updated_at {page}"
         ),
         params,
@@ -254,6 +277,7 @@ fn device_rows(
             last_seen: row.u64("last_seen")?,
             user_agent: row.text("user_agent")?,
             serials,
+            group: row.opt_text("group_name")?,
             offered: row.opt_u32("offered")?,
             outcome,
         });

@@ -22,19 +22,65 @@ pub struct HistoryRow {
 
 /// The history, newest first.
 pub fn history(db: &mut dyn Db, limit: u64, offset: u64) -> Result<Vec<HistoryRow>> {
+    history_of(db, limit, offset, &HistoryScope::All)
+}
+
+/// Which entries of the history a read shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryScope {
+    /// Every entry, as stored.
+    All,
+    /// Only these groups' devices' entries (`?group=` of an unlimited reader), and the
+    /// entries of no device (releases, reloads) as stored.
+    Groups(Vec<String>),
+    /// For a viewer limited to these groups: its devices' entries, and the entries of no
+    /// device without their detail: a halt's or a license reload's detail counts the whole
+    /// fleet (other clients' registers), while what happened to which release, and when,
+    /// is the same for every client.
+    Limited(Vec<String>),
+}
+
+/// The entries `scope` shows, newest first.
+pub fn history_of(
+    db: &mut dyn Db,
+    limit: u64,
+    offset: u64,
+    scope: &HistoryScope,
+) -> Result<Vec<HistoryRow>> {
+    let mut params = Vec::new();
+    let wher = match scope {
+        HistoryScope::All => String::new(),
+        HistoryScope::Groups(groups) | HistoryScope::Limited(groups) => {
+            let own = crate::store::device_reads::in_groups("group_name", groups, &mut params);
+            format!("WHERE address IS NULL OR address IN (SELECT address FROM devices WHERE {own})")
+        }
+    };
+    params.push(Value::from(limit));
+    let limit = format!("${}", params.len());
+    params.push(Value::from(offset));
+    let offset = format!("${}", params.len());
     let rows = db.query(
-        "SELECT at, kind, version, address, detail, line FROM history ORDER BY at DESC, id DESC \
-         LIMIT $1 OFFSET $2",
-        &[Value::from(limit), Value::from(offset)],
+        &format!(
+            "SELECT at, kind, version, address, detail, line FROM history {wher} \
+             ORDER BY at DESC, id DESC LIMIT {limit} OFFSET {offset}"
+        ),
+        &params,
     )?;
+    let hide_detail = matches!(scope, HistoryScope::Limited(_));
     rows.iter()
         .map(|row| {
+            let address = row.opt_text("address")?;
+            let detail = if hide_detail && address.is_none() {
+                String::new()
+            } else {
+                row.text("detail")?
+            };
             Ok(HistoryRow {
                 at: row.u64("at")?,
                 kind: HistoryKind::from_stored(&row.text("kind")?),
                 version: row.opt_u32("version")?,
-                address: row.opt_text("address")?,
-                detail: row.text("detail")?,
+                address,
+                detail,
                 line: row.text("line")?,
             })
         })

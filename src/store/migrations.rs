@@ -47,6 +47,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0008_audit.sql"),
         include_str!("../../migrations/postgres/0008_audit.sql"),
     ),
+    (
+        9,
+        include_str!("../../migrations/sqlite/0009_device_groups.sql"),
+        include_str!("../../migrations/postgres/0009_device_groups.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several

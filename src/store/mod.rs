@@ -32,6 +32,7 @@ pub mod db_error;
 pub mod device_detail_reads;
 pub mod device_reads;
 pub mod event;
+pub mod group_tags;
 pub mod history_kind;
 pub mod history_reads;
 pub mod migrations;
@@ -59,6 +60,7 @@ use serde::Serialize;
 
 use crate::audit::{AuditEntry, AuditRecord};
 use crate::config::InventorySetting;
+use crate::groups::Groups;
 use crate::model::lang::fill;
 use crate::observe::writer_thread::join_within;
 use crate::platform::lock_recover::{CondvarRecover, LockRecover};
@@ -141,6 +143,9 @@ struct Shared {
     audit_head: Mutex<Option<AuditHead>>,
     /// This process's name in the admissions it writes.
     instance: Box<str>,
+    /// The device groups devices are tagged with (`group_tags`), as the snapshot serving
+    /// holds them; none until the first snapshot hands them over.
+    groups: arc_swap::ArcSwapOption<Groups>,
 }
 
 /// The handle handlers, reloads and the admin API hold.
@@ -289,6 +294,21 @@ impl Inventory {
         });
     }
 
+    /// From now on devices are tagged with `groups` (the snapshot serving changed): the
+    /// writer tags every stored device again, a chunk per beat, when they differ from the
+    /// groups it tagged with last. Never waits.
+    pub fn set_groups(&self, groups: Arc<Groups>) {
+        let same = self
+            .shared
+            .groups
+            .load()
+            .as_ref()
+            .is_some_and(|now| Arc::ptr_eq(now, &groups));
+        if !same {
+            self.shared.groups.store(Some(groups));
+        }
+    }
+
     /// The audit trail's newest record, as this process last appended or read it.
     pub fn audit_head(&self) -> Option<AuditHead> {
         self.shared.audit_head.lock_recover().clone()
@@ -364,6 +384,7 @@ impl Shared {
             error: Mutex::new(None),
             audit_head: Mutex::new(None),
             instance: instance_name().into(),
+            groups: arc_swap::ArcSwapOption::empty(),
         }
     }
 
@@ -434,12 +455,15 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         last_attempt: Instant::now(),
         last_prune: None,
         next_take: Instant::now() + FLUSH_EVERY,
+        tagged: None,
+        retag: None,
     };
     loop {
         let close = writer.take();
         writer.open_when_due(close);
         writer.write_pending();
         writer.append_audit();
+        writer.retag_step();
         writer.prune_when_due();
         if close {
             if !writer.pending.is_empty() || !writer.audit.is_empty() {
@@ -472,6 +496,10 @@ struct Writer<'a> {
     last_attempt: Instant,
     last_prune: Option<Instant>,
     next_take: Instant,
+    /// The groups every stored device was last tagged with (none: not yet since start).
+    tagged: Option<Arc<Groups>>,
+    /// A retag under way: the groups, and the last address done.
+    retag: Option<(Arc<Groups>, String)>,
 }
 
 impl Writer<'_> {
@@ -542,9 +570,10 @@ impl Writer<'_> {
             return;
         };
         let (shared, settings) = (self.shared, self.settings);
+        let groups = shared.groups.load_full();
         let mut done = 0;
         for chunk in self.pending.chunks(TRANSACTION_AT_MOST) {
-            match writes::write(store.as_mut(), chunk, &shared.instance) {
+            match writes::write_tagged(store.as_mut(), chunk, &shared.instance, groups.as_deref()) {
                 Ok(()) => {
                     done += chunk.len();
                     shared
@@ -596,6 +625,48 @@ impl Writer<'_> {
                     );
                     self.audit_error = Some(why);
                 }
+            }
+        }
+    }
+
+    /// Tags one more chunk of stored devices with their group, while the groups differ from
+    /// those every device was tagged with (they changed, or the server just started): a
+    /// change during a retag starts it over with the newest groups. A failed chunk is
+    /// tried again on the next beat.
+    fn retag_step(&mut self) {
+        let Some(store) = self.db.as_mut() else {
+            return;
+        };
+        let Some(now) = self.shared.groups.load_full() else {
+            return;
+        };
+        let current = |groups: &Arc<Groups>| Arc::ptr_eq(groups, &now) || **groups == *now;
+        if self
+            .retag
+            .as_ref()
+            .is_some_and(|(groups, _)| !current(groups))
+        {
+            self.retag = None;
+        }
+        if self.retag.is_none() {
+            if self.tagged.as_ref().is_some_and(current) {
+                return;
+            }
+            self.retag = Some((now, String::new()));
+        }
+        let Some((groups, after)) = self.retag.as_mut() else {
+            return;
+        };
+        let chunk = db::in_transaction(store.as_mut(), |db| {
+            group_tags::retag_after(db, groups, after, group_tags::RETAG_CHUNK)
+        });
+        match chunk {
+            Ok(Some(last)) => *after = last,
+            Ok(None) => self.tagged = self.retag.take().map(|(groups, _)| groups),
+            Err(e) => {
+                note_error(self.shared, &self.settings.store, format!("{e:#}"));
+                self.db = None;
+                self.last_attempt = Instant::now();
             }
         }
     }

@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use anyhow::Result;
 
 use crate::audit::AuditRecord;
+use crate::groups::Groups;
 use crate::store::audit_sql;
 use crate::store::db::{in_transaction, Db, Value};
 use crate::store::event::Event;
+use crate::store::group_tags;
 use crate::store::history_kind::HistoryKind;
 
 /// Serials kept per address, the most recently asked for (at least 64: a shop's registers
@@ -39,7 +41,19 @@ const BUILD_CHANGES_PAST_THE_BOUND: &str = "DELETE FROM history WHERE id IN \
 /// Writes `events` in one transaction; `instance` names this server process in the
 /// admissions it writes. Audit records are not written here (`append_audit`).
 pub fn write(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
-    in_transaction(db, |db| write_all(db, events, instance))
+    write_tagged(db, events, instance, None)
+}
+
+/// `write`, tagging the devices it makes, and those whose serials it adds, with their group
+/// among `groups` (`group_tags`); none: the groups are not known yet (start-up), and the
+/// retag that follows tags them.
+pub fn write_tagged(
+    db: &mut dyn Db,
+    events: &[Event],
+    instance: &str,
+    groups: Option<&Groups>,
+) -> Result<()> {
+    in_transaction(db, |db| write_all(db, events, instance, groups))
 }
 
 /// Appends the audit records among `events`, in order, in one transaction of their own:
@@ -75,9 +89,17 @@ struct Repeated {
 
 /// One batch in one transaction: repeats folded (`Repeats`), each event written by its
 /// kind, then what is kept per device cut to its bound.
-fn write_all(db: &mut dyn Db, events: &[Event], instance: &str) -> Result<()> {
+fn write_all(
+    db: &mut dyn Db,
+    events: &[Event],
+    instance: &str,
+    groups: Option<&Groups>,
+) -> Result<()> {
     let repeats = Repeats::of(events);
-    let mut batch = Batch::default();
+    let mut batch = Batch {
+        groups,
+        ..Batch::default()
+    };
     for (i, event) in events.iter().enumerate() {
         match event {
             Event::Download { .. } | Event::Serial { .. } if !repeats.last_of_kind[i] => {}
@@ -154,7 +176,9 @@ impl Repeats {
 
 /// What a batch remembers across its events.
 #[derive(Default)]
-struct Batch {
+struct Batch<'g> {
+    /// The groups new devices are tagged with (none: not known yet).
+    groups: Option<&'g Groups>,
     /// The device rows this batch wrote, to skip rewriting one that did not change.
     written: HashMap<String, Written>,
     /// Devices whose unchanged check-ins only move their last-seen time.
@@ -165,16 +189,20 @@ struct Batch {
     builds_changed: std::collections::HashSet<String>,
 }
 
-impl Batch {
+impl Batch<'_> {
     /// The last-seen times, then each touched device's serials and build changes cut to
     /// their bounds.
     fn finish(self, db: &mut dyn Db) -> Result<()> {
         let Batch {
+            groups,
             last_seen,
             serials_added,
             builds_changed,
             ..
         } = self;
+        if let Some(groups) = groups {
+            group_tags::tag_after_serials(db, groups, serials_added.iter().map(String::as_str))?;
+        }
         for (address, at) in last_seen {
             db.exec(
                 "UPDATE devices SET last_seen = $1, last_check_in = $1 WHERE address = $2",
@@ -230,7 +258,10 @@ fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<(
         return Ok(());
     }
     let before = build_date_before(db, batch, &address)?;
-    upsert_device(db, &address, *at, &now, *critical)?;
+    let group = batch
+        .groups
+        .and_then(|groups| group_tags::by_network(groups, &address));
+    upsert_device(db, &address, *at, &now, *critical, group)?;
     if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
         write_build_change(db, &address, *at, before, *build_date)?;
         batch.builds_changed.insert(address.clone());
@@ -250,11 +281,14 @@ fn upsert_device(
     at: u64,
     now: &Written,
     critical: bool,
+    group: Option<&str>,
 ) -> Result<()> {
+    // The group is written when the row is made only: afterwards it changes with the
+    // device's serials or the groups (`group_tags`), never with a check-in.
     db.exec(
         "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
-             last_check_in, offered, critical, line) \
-             VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7) \
+             last_check_in, offered, critical, line, group_name) \
+             VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, NULLIF($8, '')) \
              ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
              user_agent = excluded.user_agent, build_date = excluded.build_date, \
              last_check_in = excluded.last_check_in, offered = excluded.offered, \
@@ -267,6 +301,9 @@ fn upsert_device(
             Value::from(now.offered),
             Value::from(critical),
             Value::from(&*now.line),
+            // PostgreSQL binds a NULL as a number: no group is '' here (a group's name is
+            // never empty), NULL in the row.
+            Value::from(group.unwrap_or_default()),
         ],
     )?;
     Ok(())
@@ -372,7 +409,10 @@ fn write_serial(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<()>
         return Ok(());
     };
     let address = address.to_string();
-    touch_device(db, &address, user_agent, *at)?;
+    let group = batch
+        .groups
+        .and_then(|groups| group_tags::by_network(groups, &address));
+    touch_device(db, &address, user_agent, *at, group)?;
     db.exec(
         "INSERT INTO device_serials (address, serial, licensed, last_seen) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (address, serial) DO UPDATE SET \
@@ -507,15 +547,23 @@ fn write_history(db: &mut dyn Db, event: &Event) -> Result<()> {
     Ok(())
 }
 
-fn touch_device(db: &mut dyn Db, address: &str, user_agent: &str, at: u64) -> Result<()> {
+fn touch_device(
+    db: &mut dyn Db,
+    address: &str,
+    user_agent: &str,
+    at: u64,
+    group: Option<&str>,
+) -> Result<()> {
     db.exec(
-        "INSERT INTO devices (address, first_seen, last_seen, user_agent) VALUES ($1, $2, $2, $3) \
+        "INSERT INTO devices (address, first_seen, last_seen, user_agent, group_name) \
+         VALUES ($1, $2, $2, $3, NULLIF($4, '')) \
          ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
          user_agent = excluded.user_agent",
         &[
             Value::from(address),
             Value::from(at),
             Value::from(user_agent),
+            Value::from(group.unwrap_or_default()),
         ],
     )?;
     Ok(())

@@ -37,6 +37,7 @@ mod faults;
 mod feature_licenses;
 mod firmware_files;
 mod floors;
+mod group_views;
 mod groups;
 mod hostile_clients;
 mod hostile_requests;

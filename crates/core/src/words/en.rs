@@ -455,6 +455,12 @@ pub static PAGES: PageText = PageText {
     forms_resumed: "Rollout of {version} ({line}) resumed.",
     forms_refused: "Not done:",
     forms_notice_close: "dismiss",
+    // views (branch `views`).
+    group: "Group",
+    all_groups: "all groups",
+    limited_to: "You see only the registers of the groups: {groups}.",
+    fleet_figures_hidden: "Figures of the whole fleet (rollouts, requests, reloads, licenses) \
+                           are shown only to operators not limited to groups.",
 };
 
 pub static LOG: LogText = LogText {
@@ -882,4 +888,11 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                  (rollout windows in the server's time zone, no pilot groups).",
     kept_outside_window: "New registers of the group {group} are admitted only within the \
                           window {window} ({zone} time), and it is {time} there now.",
+    // views (branch `views`).
+    operator_group_unknown: "operators: the operator {operator} is limited to the group {name}, \
+                             which the groups file does not have (known: {known}){hint}; it \
+                             sees no register of it until the names match",
+    operator_groups_without_file: "operators: the operator {operator} is limited to groups, but \
+                                   no groups file is set (`groups:` in server.yaml); it sees no \
+                                   register",
 };

@@ -45,6 +45,9 @@ pub struct GroupsText {
     pub stale_kept: &'static str,
     pub stale_none: &'static str,
     pub kept_outside_window: &'static str,
+    // views (branch `views`): operators' groups read against groups.yaml.
+    pub operator_group_unknown: &'static str,
+    pub operator_groups_without_file: &'static str,
 }
 
 impl GroupsText {

@@ -145,6 +145,15 @@ pub struct PageText {
     pub forms_resumed: &'static str,
     pub forms_refused: &'static str,
     pub forms_notice_close: &'static str,
+    // views (branch `views`): group views and viewer scopes.
+    /// The group selector's label, and the lists' column.
+    pub group: &'static str,
+    /// The selector's choice of every group the reader may see.
+    pub all_groups: &'static str,
+    /// Above a limited viewer's pages: `{groups}` are its groups.
+    pub limited_to: &'static str,
+    /// Where a limited viewer's dashboard leaves out the fleet's figures.
+    pub fleet_figures_hidden: &'static str,
 }
 
 impl PageText {

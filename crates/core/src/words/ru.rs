@@ -457,6 +457,12 @@ pub static PAGES: PageText = PageText {
     forms_resumed: "Выпуск {version} ({line}) возобновлён.",
     forms_refused: "Не выполнено:",
     forms_notice_close: "скрыть",
+    // views (branch `views`).
+    group: "Группа",
+    all_groups: "все группы",
+    limited_to: "Вы видите только кассы групп: {groups}.",
+    fleet_figures_hidden: "Показатели всего парка (выпуски, запросы, перезагрузки, лицензии) \
+                           видны только операторам без ограничения по группам.",
 };
 
 pub static LOG: LogText = LogText {
@@ -967,4 +973,11 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                  времени сервера, пилотных групп нет).",
     kept_outside_window: "Новые кассы группы {group} допускаются только в окне {window} (время \
                           {zone}), а там сейчас {time}.",
+    // views (branch `views`).
+    operator_group_unknown: "operators: оператор {operator} ограничен группой {name}, а в \
+                             файле групп её нет (известны: {known}){hint}; он не видит ни одной \
+                             кассы этой группы, пока имя не совпадёт",
+    operator_groups_without_file: "operators: оператор {operator} ограничен группами, но файл \
+                                   групп не задан (`groups:` в server.yaml); он не видит ни \
+                                   одной кассы",
 };
