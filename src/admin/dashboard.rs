@@ -198,6 +198,14 @@ fn chart_marks(status: &Status) -> Vec<adoption_chart::Mark> {
         .collect()
 }
 
+/// What the page says to the one reading it: in their language, the forms their role may
+/// use, and the groups they may pick among.
+pub struct Reader<'a> {
+    pub t: &'static Text,
+    pub forms: &'a Forms,
+    pub groups: &'a GroupSelector,
+}
+
 /// Renders the page.
 pub fn render(
     status: &Status,
@@ -205,10 +213,9 @@ pub fn render(
     outcomes: &[ReleaseRow],
     adoption: &[DayCount],
     inventory_on: bool,
-    t: &'static Text,
-    forms: &Forms,
-    groups: &GroupSelector,
+    reader: Reader<'_>,
 ) -> Result<String, askama::Error> {
+    let Reader { t, forms, groups } = reader;
     let critical = status.critical_version.as_ref().map(|c| c.version);
     let page = DashboardPage {
         stale: status
@@ -343,13 +350,15 @@ mod tests {
             &[],
             &[],
             false,
-            &crate::words::ru::DASHBOARD,
-            &Forms::default(),
-            &GroupSelector {
-                choices: vec!["<b>=cmd\"'".to_string()],
-                picked: String::new(),
-                limited_to: Some("<i>limited</i>".to_string()),
-                fleet_hidden: None,
+            Reader {
+                t: &crate::words::ru::DASHBOARD,
+                forms: &Forms::default(),
+                groups: &GroupSelector {
+                    choices: vec!["<b>=cmd\"'".to_string()],
+                    picked: String::new(),
+                    limited_to: Some("<i>limited</i>".to_string()),
+                    fleet_hidden: None,
+                },
             },
         )
         .unwrap();

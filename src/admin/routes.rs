@@ -145,9 +145,11 @@ async fn dashboard_page(
         &outcomes,
         &adoption,
         state.inventory.is_on(),
-        t,
-        &forms,
-        &selector,
+        dashboard::Reader {
+            t,
+            forms: &forms,
+            groups: &selector,
+        },
     )
     .map_err(|e| AdminError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
