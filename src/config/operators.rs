@@ -2,9 +2,11 @@
 //! SHA-256 of their token (never the token: a copy of the file must not open the
 //! listener), a role, and for a viewer the groups it is limited to.
 //!
-//!     operators:
-//!       - {name: "Иванов", token_sha256: "<64 hex digits>", role: admin}
-//!       - {name: "Ромашка ИТ", token_sha256: "<64 hex digits>", role: viewer, groups: ["ООО Ромашка"]}
+//! ```yaml
+//! operators:
+//!   - {name: "Иванов", token_sha256: "<64 hex digits>", role: admin}
+//!   - {name: "Ромашка ИТ", token_sha256: "<64 hex digits>", role: viewer, groups: ["ООО Ромашка"]}
+//! ```
 //!
 //! The list is file only (a structured value has no sensible flag) and bounded: at most
 //! `MAX_OPERATORS` entries, names and group names of at most `MAX_NAME` characters without
