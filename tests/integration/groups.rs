@@ -301,7 +301,7 @@ fn hostile_groups_files_are_refused_with_the_sentence() {
         (
             "deep",
             deep,
-            "nested deeper than 16 levels of [ ] or { }; a groups file needs two",
+            "line 2: lists or mappings in brackets ([ ] or { }) are nested more than 16 levels deep",
         ),
         (
             "zone",

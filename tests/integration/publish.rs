@@ -87,7 +87,7 @@ fn offered(server: &Server) -> u64 {
 }
 
 /// Every file below `dir` with its bytes (folders as empty entries).
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(at) = stack.pop() {
@@ -454,7 +454,7 @@ fn withdraw_then_publish_it_back() {
 
 /// Runs `publish` with `args` and fails the test if it takes longer than `deadline` (a
 /// source that makes it wait, a FIFO, must not hang it).
-fn publish_within(fixture: &Fixture, args: &[&str], deadline: Duration) -> Output {
+pub(crate) fn publish_within(fixture: &Fixture, args: &[&str], deadline: Duration) -> Output {
     publish_with(crate::common::server_command(), fixture, args, deadline)
 }
 
