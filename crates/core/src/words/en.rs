@@ -694,6 +694,9 @@ pub static SCAN: ScanText = ScanText {
     yaml_too_deep: "line {line}: lists or mappings in brackets ([ ] or { }) are nested more \
                     than {max} levels deep; the file is refused without being read (a real \
                     one needs two or three levels)",
+    yaml_too_deep_indented: "line {line}: lists or mappings are nested more than {max} levels \
+                             deep by indentation; the file is refused without being read (a \
+                             real one needs a few levels)",
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {

@@ -83,6 +83,7 @@ pub struct ScanText {
     pub private_files: &'static [(&'static str, &'static str)],
     // hardening: a YAML file nested too deep to be read (`model::yaml_nesting`).
     pub yaml_too_deep: &'static str,
+    pub yaml_too_deep_indented: &'static str,
 }
 
 impl ScanText {

@@ -9,7 +9,7 @@ use std::fmt;
 use crate::model::ip_networks::NetworkError;
 use crate::model::lang::{fill, InLanguage};
 use crate::model::text_file::NotUtf8;
-use crate::model::yaml_nesting::{NestedTooDeep, MAX_FLOW_DEPTH};
+use crate::model::yaml_nesting::{NestedTooDeep, Nesting, MAX_BLOCK_DEPTH, MAX_FLOW_DEPTH};
 use crate::words::{FromTable, Words};
 
 impl FromTable for NotUtf8 {
@@ -70,10 +70,11 @@ impl InLanguage for NetworkError {
 
 impl FromTable for NestedTooDeep {
     fn said(&self, words: &'static Words) -> String {
-        fill(
-            words.scan.yaml_too_deep,
-            &[("line", &self.line), ("max", &MAX_FLOW_DEPTH)],
-        )
+        let (sentence, max) = match self.nesting {
+            Nesting::Brackets => (words.scan.yaml_too_deep, MAX_FLOW_DEPTH),
+            Nesting::Indentation => (words.scan.yaml_too_deep_indented, MAX_BLOCK_DEPTH),
+        };
+        fill(sentence, &[("line", &self.line), ("max", &max)])
     }
 }
 
