@@ -6,7 +6,8 @@
 //! refusal names the file, the line and the limit: a license `.yaml` file and a `meta.yaml`
 //! edited while the server runs (the licenses and the release served before keep serving),
 //! a `line.yaml`, `server.yaml` at start and while running, and a `meta.yaml` in a zip
-//! given to `publish` or uploaded to `POST /releases`. (`groups.yaml`: groups.rs.)
+//! given to `publish` or uploaded to `POST /releases`, and a `groups.yaml` whose brackets
+//! hide behind a `#` that is no comment to the parser (its groups keep serving).
 
 use std::time::{Duration, Instant};
 
@@ -253,4 +254,25 @@ fn a_deep_meta_yaml_in_a_zip_is_refused_by_publish_and_by_upload() {
     assert!(response.text().contains(&sentence), "{}", response.text());
     assert_eq!(crate::publish::tree(&firmware), before);
     assert_eq!(server.check_firmware("1.1.2000")["version"], 20250101);
+}
+
+#[test]
+fn a_deep_groups_file_is_refused_at_once_and_its_groups_keep_serving() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    fixture.write("groups.yaml", "- name: A\n  networks: [10.1.0.0/16]\n");
+    fixture.write_config("settle_ms: 0\ngroups: groups.yaml\n");
+    let server = start(&fixture);
+    wait_offered(&server, 20180125);
+
+    let written = Instant::now();
+    // The brackets hide behind a `#` inside a word, which is no comment to the parser.
+    fixture.write(
+        "groups.yaml",
+        format!("- name: A\n  networks: [a#b, {}]\n", deep()),
+    );
+    let stale = stale_entry(&server, "groups.yaml", &format!("line 2: {TOO_DEEP}"));
+    still_healthy(&server, written);
+    assert_eq!(stale["kind"], "groups");
+    assert_eq!(stale["groups_served"], 1, "{stale}");
 }
