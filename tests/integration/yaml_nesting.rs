@@ -5,7 +5,7 @@
 //! is tried against the real binary, each with a deadline of a few seconds, and each
 //! refusal names the file, the line and the limit: a license `.yaml` file and a `meta.yaml`
 //! edited while the server runs (the licenses and the release served before keep serving),
-//! a `line.yaml`, `server.yaml` at start and while running, and a `meta.yaml` in a zip
+//! a `line.yaml`, `server.yaml` at start and while running, a `meta.yaml` in a zip
 //! given to `publish` or uploaded to `POST /releases`, and a `groups.yaml` whose brackets
 //! hide behind a `#` that is no comment to the parser (its groups keep serving).
 
