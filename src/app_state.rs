@@ -237,5 +237,11 @@ impl AppState {
             .map_or(0, |r| r.version.as_u32());
         let critical = snapshot.critical.map_or(0, |c| c.version.as_u32());
         self.metrics.state(current, critical);
+        let groups = snapshot
+            .groups_file
+            .as_ref()
+            .map(|file| (file.path.display().to_string(), file.broken.is_some()));
+        self.metrics
+            .groups_stale(groups.as_ref().map(|(path, stale)| (path.as_str(), *stale)));
     }
 }

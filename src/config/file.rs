@@ -14,6 +14,7 @@ use crate::config::operators::{self, OperatorEntry, Written, WrittenEntry};
 use crate::config::settings::{self, Setting, SettingError, Shape};
 use crate::model::lang::fill;
 use crate::model::problem::yaml_message;
+use crate::model::yaml_nesting::refuse_deep_nesting;
 use crate::words::Said;
 
 /// `server.yaml` as written: the settings it gives.
@@ -27,6 +28,8 @@ pub fn parse_file(text: &str) -> Result<FileConfig> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
+    // Refused before the parser reads it: its time grows with the square of the depth.
+    refuse_deep_nesting(text).map_err(|e| Said::of(&e))?;
     let problem = RefCell::new(None);
     let read = FileSeed { problem: &problem }.deserialize(serde_yaml::Deserializer::from_str(text));
     match read {

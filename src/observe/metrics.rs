@@ -3,8 +3,8 @@
 //! (release, critical version, devices seen); and, set from the whole state when scraped,
 //! each release's outcomes and the fleet's gauges (lines, rollouts and their projected
 //! finish and lateness, unmapped build dates, rejected releases, the inventory's health,
-//! TLS expiry, files that do not load). Rendered
-//! in the text exposition format for `GET /metrics`.
+//! TLS expiry, files that do not load); the groups file's state is set with each snapshot.
+//! Rendered in the text exposition format for `GET /metrics`.
 
 use std::time::Duration;
 
@@ -32,6 +32,9 @@ pub struct Metrics {
     fleet_state: FleetGauges,
     /// Devices in the inventory per group (`groups.yaml`, at most 1,000 groups).
     group_devices: IntGaugeVec,
+    // hardening: set with the snapshot, like `current_release`.
+    /// `groups.yaml`, labelled as the snapshot names it: 1 while it does not load.
+    groups_stale: IntGaugeVec,
 }
 
 /// The help of `release_devices`, the same in the full and the limited exposition.
@@ -256,6 +259,11 @@ impl Metrics {
             )?,
             fleet_state: FleetGauges::new(&register)?,
             group_devices: register.gauge_vec("group_devices", GROUP_DEVICES_HELP, &["group"])?,
+            groups_stale: register.gauge_vec(
+                "groups_stale",
+                "1 while groups.yaml does not load (the groups loaded before it broke are kept, none after a start)",
+                &["file"],
+            )?,
             // Last: every metric above is registered with it by now.
             registry,
         })
@@ -299,6 +307,17 @@ impl Metrics {
     pub fn state(&self, current_release: u32, critical_version: u32) {
         self.current_release.set(i64::from(current_release));
         self.critical_version.set(i64::from(critical_version));
+    }
+
+    /// The groups file of the snapshot now served, and whether it does not load (`None`: no
+    /// `groups:` set, no series).
+    pub fn groups_stale(&self, file: Option<(&str, bool)>) {
+        self.groups_stale.reset();
+        if let Some((file, stale)) = file {
+            self.groups_stale
+                .with_label_values(&[file])
+                .set(i64::from(stale));
+        }
     }
 
     /// Brings the dropped-lines counter up to `total` (the access log counts them itself).

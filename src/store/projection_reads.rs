@@ -1,13 +1,19 @@
 //! What the rollout projection (`rollout::forecasts`, for a rollout's `deadline`) reads
 //! from the store for one release of one line: the devices of the line still below it and
 //! how many of them are admitted already, the downloads and confirmations so far, and the
-//! confirmations of the last day with the first one's time (the rate). Three counts, run
-//! off the request path every few seconds per release under rollout; each reads an index
+//! updates of the last day with the first one's time (the rate). Four counts, run off the
+//! request path every few seconds per release under rollout; each reads an index
 //! (`devices_build_date`, `admissions_release`, `device_releases_downloads`).
+//!
+//! The downloads and confirmations are the stage gate's own (`stage_sql::figures`): the
+//! projection says when each stage will pass, so it must count what the gate will count. A
+//! register that reported the build and went back to an older one is no confirmation to
+//! either (it is below the release again, and projected to confirm it once more).
 
 use anyhow::Result;
 
 use crate::store::db::{Db, Value};
+use crate::store::stage_sql;
 
 /// One release's figures, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,11 +23,12 @@ pub struct ReleaseFigures {
     /// Devices admitted to the release, and of them those still below it.
     pub admitted: u64,
     pub admitted_below: u64,
-    /// Devices that downloaded it in full; of them, those that now report it.
+    /// Devices that downloaded it in full; of them, those that reported it since and still
+    /// report it or newer (as the stage gate counts them: `stage_sql::figures`).
     pub downloaded: u64,
     pub confirmed: u64,
-    /// Devices offered it that now report it (downloaded or not), in all and since
-    /// `recent_since`.
+    /// Devices offered it that reported it (downloaded or not; going back since included),
+    /// in all and since `recent_since`: the rate of updates.
     pub updated: u64,
     pub updated_recent: u64,
     /// The first download or update of it (Unix seconds): when observing began.
@@ -35,16 +42,10 @@ const ADMITTED: &str = "SELECT COUNT(*) AS admitted, \
      FROM admissions a LEFT JOIN devices d ON d.address = a.address \
      WHERE a.line = $1 AND a.version = $2";
 
-/// `confirmed` here is "downloaded in full, and reported the build once" (`updated_at`
-/// set): a register that went back to an older build since still counts. The stage gate's
-/// count (`stage_sql::FIGURES`) also asks that the register still reports the build or
-/// newer, which needs a join with `devices`; this query reads `device_releases` alone, in
-/// one pass for all its counts. They are kept apart because one builder for both would
-/// change one of the two answers (so the projection may count, as confirmed, a register the
-/// gate no longer does).
-const OUTCOMES: &str = "SELECT COUNT(downloaded_at) AS downloaded, \
-     COUNT(CASE WHEN downloaded_at IS NOT NULL AND updated_at IS NOT NULL THEN 1 END) AS confirmed, \
-     COUNT(updated_at) AS updated, \
+/// The updates and when observing began, from `device_releases` alone in one pass (its
+/// covering index); the confirmations, which need each register's build now, are the
+/// gate's query.
+const OUTCOMES: &str = "SELECT COUNT(updated_at) AS updated, \
      COUNT(CASE WHEN updated_at >= $3 THEN 1 END) AS updated_recent, \
      MIN(downloaded_at) AS first_download, MIN(updated_at) AS first_update \
      FROM device_releases WHERE version = $2 AND line = $1";
@@ -68,7 +69,12 @@ pub fn release_figures(
             Value::from(recent_since),
         ],
     )?;
-    let mut figures = ReleaseFigures::default();
+    let gate = stage_sql::figures(db, line, version)?;
+    let mut figures = ReleaseFigures {
+        downloaded: gate.downloaded,
+        confirmed: gate.confirmed,
+        ..ReleaseFigures::default()
+    };
     if let Some(row) = below.first() {
         figures.below = row.u64("below")?;
     }
@@ -77,8 +83,6 @@ pub fn release_figures(
         figures.admitted_below = row.u64("admitted_below")?;
     }
     if let Some(row) = outcomes.first() {
-        figures.downloaded = row.u64("downloaded")?;
-        figures.confirmed = row.u64("confirmed")?;
         figures.updated = row.u64("updated")?;
         figures.updated_recent = row.u64("updated_recent")?;
         figures.first_seen = match (row.opt_u64("first_download")?, row.opt_u64("first_update")?) {
@@ -161,6 +165,42 @@ mod tests {
             release_figures(&mut db, "", 20250301, 0)?,
             ReleaseFigures::default(),
             "the default line has none of them"
+        );
+        Ok(())
+    }
+
+    /// A register that downloaded the release, reported it, and went back to an older build
+    /// is no confirmation to the projection, as it is none to the stage gate; it is below
+    /// the release again, and its update still counts in the rate.
+    #[test]
+    fn a_register_back_on_an_older_build_is_not_confirmed() -> Result<()> {
+        let (_dir, mut db) = sqlite()?;
+        for (address, build) in [("10.0.0.1", 20250301u32), ("10.0.0.2", 20241201)] {
+            db.exec(
+                "INSERT INTO devices (address, first_seen, last_seen, line, build_date) \
+                 VALUES ($1, 0, 0, 'C.3', $2)",
+                &[address.into(), Value::from(build)],
+            )?;
+            db.exec(
+                "INSERT INTO admissions (address, line, version, at) VALUES ($1, 'C.3', 20250301, 5)",
+                &[address.into()],
+            )?;
+            db.exec(
+                "INSERT INTO device_releases (address, version, offered_at, downloaded_at, \
+                 updated_at, line) VALUES ($1, 20250301, 1, 100, 200, 'C.3')",
+                &[address.into()],
+            )?;
+        }
+        let figures = release_figures(&mut db, "C.3", 20250301, 0)?;
+        assert_eq!(
+            (figures.downloaded, figures.confirmed, figures.updated),
+            (2, 1, 2)
+        );
+        assert_eq!((figures.below, figures.admitted_below), (1, 1));
+        let gate = stage_sql::figures(&mut db, "C.3", 20250301)?;
+        assert_eq!(
+            (gate.downloaded, gate.confirmed),
+            (figures.downloaded, figures.confirmed)
         );
         Ok(())
     }

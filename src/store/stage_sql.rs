@@ -46,13 +46,8 @@ pub fn stage_rows(db: &mut dyn Db) -> Result<Vec<StageRow>> {
 /// download, and still reports it (or newer)": a register that went back to an older
 /// build (flashed back by a service engineer, or falling back by itself) is no success.
 ///
-/// Not shared with `projection_reads::OUTCOMES`, which also counts "confirmed": there it is
-/// "downloaded in full, and reported the build once" (`updated_at` set), with no look at
-/// the device's build now, and it comes out of one pass over all of the release's offers
-/// (updates without a download, the last day's, the first times) with no join. One builder
-/// for both would change one of the two answers: the stage gate would count a register that
-/// went back, or the projection would stop counting it (and need the join and lose the
-/// single pass).
+/// The deadline projection reads these same figures (`projection_reads::release_figures`):
+/// it says when each stage will pass, so it counts as the gate does.
 const FIGURES: &str = "SELECT COUNT(*) AS downloaded, \
      COUNT(CASE WHEN r.updated_at IS NOT NULL AND d.build_date >= $2 THEN 1 END) AS confirmed \
      FROM device_releases r LEFT JOIN devices d ON d.address = r.address \

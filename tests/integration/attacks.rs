@@ -5,7 +5,7 @@
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::Fixture;
+use crate::common::{printed, Fixture};
 
 /// Runs the binary in the fixture's folder; killed (and the test failed) after 20 s.
 fn run(fixture: &Fixture, args: &[&str]) -> Output {
@@ -31,14 +31,6 @@ fn run(fixture: &Fixture, args: &[&str]) -> Output {
     child.wait_with_output().expect("output")
 }
 
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 /// `--config /etc/shadow` (say, under a sudo rule for `check`): the first line is read as
 /// an unknown key, and its text must not be echoed (a password hash).
 #[test]
@@ -46,7 +38,7 @@ fn a_file_that_is_no_configuration_does_not_have_its_content_echoed() {
     let fixture = Fixture::new();
     fixture.write("shadow", "root:$6$SECRETHASH$abcdefgh:19000:0:99999:7:::\n");
     let output = run(&fixture, &["check", "--config", "shadow"]);
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert!(!text.contains("SECRETHASH"), "{text}");
     assert!(text.contains("line 1"), "{text}");
@@ -55,7 +47,7 @@ fn a_file_that_is_no_configuration_does_not_have_its_content_echoed() {
         "typo.yaml",
         "firmware_dir: firmware\ncritcal_version: 20250101\n",
     );
-    let text = said(&run(&fixture, &["check", "--config", "typo.yaml"]));
+    let text = printed(&run(&fixture, &["check", "--config", "typo.yaml"]));
     assert!(
         text.contains("`critcal_version`") && text.contains("did you mean critical_version?"),
         "{text}"
@@ -78,12 +70,12 @@ fn a_misspelt_inventory_url_does_not_echo_its_password() {
             &fixture,
             &["check", "--config", "server.yaml", "--inventory", inventory],
         );
-        let text = said(&output);
+        let text = printed(&output);
         assert!(!output.status.success(), "{inventory}: {text}");
         assert!(text.contains("inventory must be"), "{inventory}: {text}");
         assert!(!text.contains("S3cretPW"), "{inventory}: {text}");
     }
-    let text = said(&run(
+    let text = printed(&run(
         &fixture,
         &[
             "check",
@@ -113,7 +105,7 @@ fn withdraw_does_not_follow_a_planted_withdrawn_link() {
         &fixture,
         &["withdraw", "20250301", "--config", "server.yaml"],
     );
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert!(
         text.contains(".withdrawn") && text.contains("link"),
@@ -139,7 +131,7 @@ fn withdraw_does_not_follow_a_planted_withdrawn_link() {
             "server.yaml",
         ],
     );
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "{text}");
 }
@@ -154,7 +146,7 @@ fn a_configuration_fifo_is_refused_at_once() {
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success());
     let output = run(&fixture, &["check", "--config", "fifo.yaml"]);
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "{text}");
     assert!(text.contains("not a regular file"), "{text}");
 }

@@ -248,9 +248,11 @@ fn the_alert_rules_name_metrics_the_server_exports() {
     .expect("rules");
     let fixture = Fixture::new();
     fixture.release("20250301", Some("rollout:\n  percent: 10\n"));
-    // A license file, so that kkt_licenses_stale has a series (a label per file).
+    // A license file and a groups file, so that kkt_licenses_stale and kkt_groups_stale
+    // have a series (a label per file).
     fixture.write("lic.slf", "");
-    fixture.write_config("settle_ms: 0\nlicenses: [lic.slf]\n");
+    fixture.write("groups.yaml", "- name: A\n  networks: [10.0.0.0/8]\n");
+    fixture.write_config("settle_ms: 0\nlicenses: [lic.slf]\ngroups: groups.yaml\n");
     let server = Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], &[]);
     let addr = common::admin_addr(&server);
     let metrics = common::raw_request(

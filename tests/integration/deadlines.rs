@@ -151,3 +151,55 @@ fn check_refuses_a_deadline_that_is_no_day_with_the_form_expected() {
         "{said}"
     );
 }
+
+/// Two pilots and a stage that needs three confirmations before the line is let in.
+pub(crate) const GONE_BACK_ROLLOUT: &str = "pilot: [10.9.3.1, 10.9.3.2]\n\
+     stages: [{percent: 0, min_updated: 3}, {percent: 100}]\ndeadline: 2099-12-31";
+
+/// On a server with the March release under `GONE_BACK_ROLLOUT`: both pilots download it
+/// and report it, then one goes back to its old build. The stage gate no longer counts it
+/// as confirmed, and neither does the projection: with one confirmation and one register to
+/// confirm anew, the first stage can never reach its three, so the deadline is missed.
+/// (Counted as it once reported, the register made two confirmations and one to come: the
+/// stage passed in the projection, which promised a finish the gate would never allow.)
+pub(crate) fn a_register_gone_back_is_no_confirmation(server: &Server) {
+    for i in 1..=3 {
+        let address = format!("10.9.3.{i}");
+        let offered = check_in(server, &address, "1.12.2024")["version"].clone();
+        assert_eq!(offered, if i <= 2 { 20250301 } else { 20250101 });
+        if i <= 2 {
+            let download = server.get(
+                "/firmware/20250301/upd_app.bin",
+                &[("X-Forwarded-For", &address)],
+            );
+            assert_eq!(download.status, 200);
+            check_in(server, &address, "1.03.2025");
+        }
+    }
+    let before = eventually("two confirmations counted", PROJECTED_WITHIN, || {
+        let status = march_rollout_status(server);
+        (status["below"] == 1 && status["stage"]["figures"]["confirmed"] == 2).then_some(status)
+    });
+    assert_eq!(before["projection"], "stage_never_passes", "{before}");
+
+    // A service engineer flashes the second pilot back.
+    check_in(server, "10.9.3.2", "1.12.2024");
+    let after = eventually("the register below again", PROJECTED_WITHIN, || {
+        let status = march_rollout_status(server);
+        (status["below"] == 2 && status["stage"]["figures"]["confirmed"] == 1).then_some(status)
+    });
+    assert_eq!(after["projection"], "stage_never_passes", "{after}");
+    assert_eq!(
+        after["projected_finish"],
+        serde_json::Value::Null,
+        "{after}"
+    );
+    assert_eq!(after["late"], true, "{after}");
+}
+
+#[test]
+fn a_register_gone_back_to_an_older_build_is_no_confirmation_to_the_forecast() {
+    let fixture = march_under_rollout(GONE_BACK_ROLLOUT);
+    let server = start(&fixture);
+    a_register_gone_back_is_no_confirmation(&server);
+}

@@ -178,6 +178,15 @@ fn wait_groups_stale(server: &Server, stale: bool) -> serde_json::Value {
     })
 }
 
+/// The value of `kkt_groups_stale{file="groups.yaml"}` in `/metrics` (none: no series).
+fn groups_stale_metric(server: &Server) -> Option<String> {
+    let metrics = admin(server, "/metrics").text();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("kkt_groups_stale{file=\"groups.yaml\"}"))
+        .map(|value| value.trim().to_string())
+}
+
 /// The dashboard in `language`.
 fn dashboard(server: &Server, language: &str) -> String {
     let addr = admin_addr(server);
@@ -200,6 +209,7 @@ fn a_bad_groups_edit_keeps_the_last_good_groups_and_is_reported() {
     );
     let server = start(&fixture);
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 41, 2)), 20250301);
+    assert_eq!(groups_stale_metric(&server).as_deref(), Some("0"));
 
     // The edit moves P to 127.0.42.0/24, with a typo in another group: refused whole.
     fixture.write(
@@ -217,6 +227,8 @@ fn a_bad_groups_edit_keeps_the_last_good_groups_and_is_reported() {
     assert!(entry["meanwhile"]
         .as_str()
         .is_some_and(|m| m.contains("Still using the groups loaded before it broke: 1.")));
+    // The metric the alert `KktGroupsFileBroken` reads.
+    assert_eq!(groups_stale_metric(&server).as_deref(), Some("1"));
     // Devices still follow the old groups: a new register of the old P is a pilot, one of
     // the new P is not.
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 41, 7)), 20250301);
@@ -247,6 +259,7 @@ fn a_bad_groups_edit_keeps_the_last_good_groups_and_is_reported() {
     // Fixed: the new groups serve, and nothing is stale.
     fixture.write("groups.yaml", "- name: P\n  networks: [127.0.42.0/24]\n");
     wait_groups_stale(&server, false);
+    assert_eq!(groups_stale_metric(&server).as_deref(), Some("0"));
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 42, 3)), 20250301);
     // Once admitted, always admitted: the old P's register keeps its offer.
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 41, 7)), 20250301);
@@ -301,7 +314,7 @@ fn hostile_groups_files_are_refused_with_the_sentence() {
         (
             "deep",
             deep,
-            "nested deeper than 16 levels of [ ] or { }; a groups file needs two",
+            "line 2: lists or mappings in brackets ([ ] or { }) are nested more than 16 levels deep",
         ),
         (
             "zone",
@@ -335,6 +348,7 @@ fn hostile_groups_files_are_refused_with_the_sentence() {
     let server = start(&fixture);
     let entry = wait_groups_stale(&server, true);
     assert_eq!(entry["groups_served"], 0);
+    assert_eq!(groups_stale_metric(&server).as_deref(), Some("1"));
     assert_eq!(offered_to(&server, Ipv4Addr::new(127, 0, 51, 1)), 20250301);
 }
 

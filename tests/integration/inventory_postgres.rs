@@ -555,3 +555,19 @@ fn a_past_deadline_is_late_from_postgres_counts() {
     assert_eq!(rollout["late"], true, "{rollout}");
     assert_eq!(rollout["projection"], "no_confirmation_yet", "{rollout}");
 }
+
+/// The projection counts confirmations as the stage gate does from PostgreSQL too: a
+/// register gone back to an older build is no confirmation to either.
+#[test]
+fn a_register_gone_back_is_no_confirmation_from_postgres_counts() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture =
+        crate::common::march_rollout::march_under_rollout(crate::deadlines::GONE_BACK_ROLLOUT);
+    fixture.write_config(&format!(
+        "{}inventory: \"{}\"\n",
+        crate::common::march_rollout::PROXIED_CONFIG,
+        pg.url()
+    ));
+    let server = start(fixture.dir.path());
+    crate::deadlines::a_register_gone_back_is_no_confirmation(&server);
+}

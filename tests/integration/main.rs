@@ -68,3 +68,4 @@ mod two_instances;
 mod upload;
 mod why_not_offered;
 mod windows_wine;
+mod yaml_nesting;

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{eventually, firmware_bytes, Fixture, Server, BIN, DEADLINE};
+use crate::common::{eventually, firmware_bytes, printed, Fixture, Server, BIN, DEADLINE};
 
 /// A deployment whose server waits a minute of quiet for unpinned folders.
 fn deployment() -> Fixture {
@@ -36,19 +36,6 @@ fn deployment() -> Fixture {
 
 fn start(fixture: &Fixture) -> Server {
     Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], &[])
-}
-
-/// A source folder `name` beside firmware/ with files derived from `seed`.
-fn source(fixture: &Fixture, name: &str, seed: &str) -> PathBuf {
-    let dir = fixture.path(&format!("incoming/{name}"));
-    fs::create_dir_all(&dir).expect("source");
-    fs::write(dir.join("upd_app.bin"), firmware_bytes(seed, "upd_app.bin")).expect("new");
-    fs::write(
-        dir.join("upd_app_for_old_frs.bin"),
-        firmware_bytes(seed, "upd_app_for_old_frs.bin"),
-    )
-    .expect("old");
-    dir
 }
 
 /// Runs a command of the binary in the fixture, pointed at the running server.
@@ -72,14 +59,6 @@ fn run(fixture: &Fixture, server: Option<&Server>, args: &[&str]) -> Output {
     command(fixture, server, &args)
 }
 
-fn said(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 fn offered(server: &Server) -> u64 {
     server.check_firmware("1.1.2000")["version"]
         .as_u64()
@@ -87,7 +66,7 @@ fn offered(server: &Server) -> u64 {
 }
 
 /// Every file below `dir` with its bytes (folders as empty entries).
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(at) = stack.pop() {
@@ -111,7 +90,7 @@ fn a_published_folder_is_pinned_and_offered_within_the_debounce() {
     eventually("20250101 offered", DEADLINE, || {
         (offered(&server) == 20250101).then_some(())
     });
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     let began = Instant::now();
     let output = run(
         &fixture,
@@ -123,11 +102,11 @@ fn a_published_folder_is_pinned_and_offered_within_the_debounce() {
             "Плановое обновление",
         ],
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert!(
-        said(&output).contains("the running server serves it"),
+        printed(&output).contains("the running server serves it"),
         "{}",
-        said(&output)
+        printed(&output)
     );
     eventually("20250301 offered", Duration::from_secs(10), || {
         (offered(&server) == 20250301).then_some(())
@@ -182,7 +161,7 @@ fn a_zip_is_published_with_its_version_from_its_folder() {
         Some(&server),
         &["publish", "incoming/release.zip"],
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     eventually("20250401 offered", Duration::from_secs(10), || {
         (offered(&server) == 20250401).then_some(())
     });
@@ -202,21 +181,21 @@ fn a_zip_is_published_with_its_version_from_its_folder() {
 fn every_refusal_leaves_firmware_dir_untouched() {
     let fixture = deployment();
     fixture.write("firmware/C.3/line.yaml", "known_builds: []\n");
-    let good = source(&fixture, "20250301", "20250301");
-    let missing = source(&fixture, "20250302", "20250302");
+    let good = fixture.incoming_release("20250301", "20250301");
+    let missing = fixture.incoming_release("20250302", "20250302");
     fs::remove_file(missing.join("upd_app_for_old_frs.bin")).expect("rm");
-    let empty = source(&fixture, "20250303", "20250303");
+    let empty = fixture.incoming_release("20250303", "20250303");
     fs::write(empty.join("upd_app.bin"), "").expect("empty");
-    let same = source(&fixture, "20250304", "20250304");
+    let same = fixture.incoming_release("20250304", "20250304");
     fs::copy(
         same.join("upd_app.bin"),
         same.join("upd_app_for_old_frs.bin"),
     )
     .expect("copy");
-    let undated = source(&fixture, "march-release", "20250305");
-    let typo = source(&fixture, "20250306", "20250306");
+    let undated = fixture.incoming_release("march-release", "20250305");
+    let typo = fixture.incoming_release("20250306", "20250306");
     fs::write(typo.join("meta.yaml"), "critcal: true\n").expect("meta");
-    let published = source(&fixture, "20250101", "20250101");
+    let published = fixture.incoming_release("20250101", "20250101");
     let before = tree(&fixture.path("firmware"));
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -271,7 +250,7 @@ fn every_refusal_leaves_firmware_dir_untouched() {
     for (args, expected) in cases {
         let output = run(&fixture, None, &args);
         assert!(!output.status.success(), "{args:?} succeeded");
-        let text = said(&output);
+        let text = printed(&output);
         assert!(text.contains(expected), "{args:?}: {text}");
         assert_eq!(common::answer_lines(&text), 1, "one sentence: {text}");
         assert_eq!(
@@ -293,14 +272,14 @@ fn every_refusal_leaves_firmware_dir_untouched() {
         let output = command(&fixture, None, &args);
         assert!(!output.status.success());
         assert!(
-            said(&output).contains("the description is not UTF-8 text"),
+            printed(&output).contains("the description is not UTF-8 text"),
             "{}",
-            said(&output)
+            printed(&output)
         );
         assert_eq!(tree(&fixture.path("firmware")), before);
     }
     // A source still being copied: its size changes while it is checked.
-    let growing = source(&fixture, "20250307", "20250307");
+    let growing = fixture.incoming_release("20250307", "20250307");
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let stop = stop.clone();
@@ -323,9 +302,9 @@ fn every_refusal_leaves_firmware_dir_untouched() {
     writer.join().expect("writer");
     assert!(!output.status.success());
     assert!(
-        said(&output).contains("is still being written"),
+        printed(&output).contains("is still being written"),
         "{}",
-        said(&output)
+        printed(&output)
     );
     assert_eq!(tree(&fixture.path("firmware")), before);
 }
@@ -333,7 +312,7 @@ fn every_refusal_leaves_firmware_dir_untouched() {
 #[test]
 fn a_dry_run_writes_nothing() {
     let fixture = deployment();
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     let before = tree(&fixture.path("firmware"));
     let output = run(
         &fixture,
@@ -346,13 +325,17 @@ fn a_dry_run_writes_nothing() {
             "10",
         ],
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert!(
-        said(&output).contains("dry run: would publish as"),
+        printed(&output).contains("dry run: would publish as"),
         "{}",
-        said(&output)
+        printed(&output)
     );
-    assert!(said(&output).contains("rollout: 10%"), "{}", said(&output));
+    assert!(
+        printed(&output).contains("rollout: 10%"),
+        "{}",
+        printed(&output)
+    );
     assert_eq!(tree(&fixture.path("firmware")), before);
 }
 
@@ -360,13 +343,13 @@ fn a_dry_run_writes_nothing() {
 fn replace_under_a_polling_client_never_serves_a_mix_or_an_older_release() {
     let fixture = deployment();
     let server = Arc::new(start(&fixture));
-    let first = source(&fixture, "first/20250301", "first");
+    let first = fixture.incoming_release("first/20250301", "first");
     let output = run(
         &fixture,
         Some(&server),
         &["publish", first.to_str().unwrap()],
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     eventually("20250301 offered", DEADLINE, || {
         (offered(&server) == 20250301).then_some(())
     });
@@ -396,17 +379,17 @@ fn replace_under_a_polling_client_never_serves_a_mix_or_an_older_release() {
         })
     };
     std::thread::sleep(Duration::from_millis(300));
-    let second = source(&fixture, "second/20250301", "second");
+    let second = fixture.incoming_release("second/20250301", "second");
     let output = run(
         &fixture,
         Some(&server),
         &["publish", second.to_str().unwrap(), "--replace"],
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert!(
-        said(&output).contains("replaced in place"),
+        printed(&output).contains("replaced in place"),
         "{}",
-        said(&output)
+        printed(&output)
     );
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
@@ -421,7 +404,7 @@ fn replace_under_a_polling_client_never_serves_a_mix_or_an_older_release() {
 fn withdraw_then_publish_it_back() {
     let fixture = deployment();
     let server = start(&fixture);
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     assert!(
         run(&fixture, Some(&server), &["publish", src.to_str().unwrap()])
             .status
@@ -431,11 +414,11 @@ fn withdraw_then_publish_it_back() {
         (offered(&server) == 20250301).then_some(())
     });
     let output = run(&fixture, Some(&server), &["withdraw", "20250301"]);
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert!(
-        said(&output).contains("the running server no longer serves it"),
+        printed(&output).contains("the running server no longer serves it"),
         "{}",
-        said(&output)
+        printed(&output)
     );
     assert_eq!(offered(&server), 20250101);
     let shelved = fixture.path("firmware/.withdrawn/20250301");
@@ -445,7 +428,7 @@ fn withdraw_then_publish_it_back() {
         Some(&server),
         &["publish", shelved.to_str().unwrap(), "--replace"],
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert_eq!(offered(&server), 20250301);
 }
 
@@ -454,7 +437,7 @@ fn withdraw_then_publish_it_back() {
 
 /// Runs `publish` with `args` and fails the test if it takes longer than `deadline` (a
 /// source that makes it wait, a FIFO, must not hang it).
-fn publish_within(fixture: &Fixture, args: &[&str], deadline: Duration) -> Output {
+pub(crate) fn publish_within(fixture: &Fixture, args: &[&str], deadline: Duration) -> Output {
     publish_with(crate::common::server_command(), fixture, args, deadline)
 }
 
@@ -494,7 +477,7 @@ fn assert_refused(fixture: &Fixture, cases: &[(Vec<&str>, &str)]) {
     let before = tree(&fixture.path("firmware"));
     for (args, expected) in cases {
         let output = publish_within(fixture, args, Duration::from_secs(20));
-        let text = said(&output);
+        let text = printed(&output);
         assert!(!output.status.success(), "{args:?} was published: {text}");
         assert!(text.contains(expected), "{args:?}: {text}");
         assert_eq!(common::answer_lines(&text), 1, "one sentence: {text}");
@@ -514,21 +497,21 @@ fn links_and_special_files_in_a_source_folder_are_refused() {
     let secret = fixture.path("shadow");
     fs::write(&secret, "root:$6$secret-hash:19000:0:99999:7:::\n").expect("secret");
     // upd_app.bin is a link to a secret: what the audit published as critical firmware.
-    let linked = source(&fixture, "20250301", "20250301");
+    let linked = fixture.incoming_release("20250301", "20250301");
     fs::remove_file(linked.join("upd_app.bin")).expect("rm");
     symlink(&secret, linked.join("upd_app.bin")).expect("symlink");
     // meta.yaml as a link (its text would be read and could be echoed in an error).
-    let linked_meta = source(&fixture, "20250302", "20250302");
+    let linked_meta = fixture.incoming_release("20250302", "20250302");
     symlink(&secret, linked_meta.join("meta.yaml")).expect("symlink");
     // meta.yaml as a FIFO: reading it would wait for a writer forever.
-    let fifo_meta = source(&fixture, "20250303", "20250303");
+    let fifo_meta = fixture.incoming_release("20250303", "20250303");
     let made = Command::new("mkfifo")
         .arg(fifo_meta.join("meta.yaml"))
         .status()
         .expect("mkfifo");
     assert!(made.success());
     // The source folder itself a link to a real release folder.
-    let real = source(&fixture, "elsewhere/20250304", "20250304");
+    let real = fixture.incoming_release("elsewhere/20250304", "20250304");
     symlink(&real, fixture.path("incoming/20250304")).expect("symlink");
     // A zip that is a link.
     let zip_target = fixture.path("real.zip");
@@ -575,12 +558,12 @@ fn links_and_special_files_in_a_source_folder_are_refused() {
 #[test]
 fn a_hard_link_in_a_source_folder_is_a_regular_file_and_is_published() {
     let fixture = deployment();
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     let kept = fixture.path("kept-upd_app.bin");
     fs::rename(src.join("upd_app.bin"), &kept).expect("move");
     fs::hard_link(&kept, src.join("upd_app.bin")).expect("hard link");
     let output = publish_within(&fixture, &["incoming/20250301"], DEADLINE);
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert_eq!(
         fs::read(fixture.path("firmware/20250301/upd_app.bin")).expect("published"),
         firmware_bytes("20250301", "upd_app.bin")
@@ -590,7 +573,7 @@ fn a_hard_link_in_a_source_folder_is_a_regular_file_and_is_published() {
 #[test]
 fn a_firmware_file_over_64_mib_in_a_folder_is_refused() {
     let fixture = deployment();
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     let file = fs::OpenOptions::new()
         .append(true)
         .open(src.join("upd_app.bin"))
@@ -987,7 +970,7 @@ fn a_zip_bomb_is_stopped_at_the_limit_with_bounded_memory() {
         publish_within(&fixture, &["incoming/bomb.zip"], Duration::from_secs(20))
     };
     assert!(began.elapsed() < Duration::from_secs(20));
-    let text = said(&output);
+    let text = printed(&output);
     assert!(!output.status.success(), "the bomb was published: {text}");
     assert!(
         text.contains("unpacks to more than 64 MiB (its header claims 1000 bytes)"),
@@ -1028,7 +1011,7 @@ fn a_deflated_zip_within_the_limits_is_published() {
         &["incoming/release.zip", "--version", "20250301"],
         DEADLINE,
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert_eq!(
         fs::read(fixture.path("firmware/20250301/upd_app.bin")).expect("published"),
         firmware_bytes("20250301", "upd_app.bin")
@@ -1044,13 +1027,13 @@ fn a_deflated_zip_within_the_limits_is_published() {
 fn withdraw_says_what_devices_are_offered_now() {
     let fixture = deployment();
     for version in ["20250301", "20250201"] {
-        let src = source(&fixture, version, version);
+        let src = fixture.incoming_release(version, version);
         let output = run(
             &fixture,
             None,
             &["publish", src.to_str().unwrap(), "--no-wait"],
         );
-        assert!(output.status.success(), "{}", said(&output));
+        assert!(output.status.success(), "{}", printed(&output));
     }
     let cases = [
         // An older one: the newest stays what devices are offered.
@@ -1070,7 +1053,7 @@ fn withdraw_says_what_devices_are_offered_now() {
     ];
     for (version, expected) in cases {
         let output = run(&fixture, None, &["withdraw", version, "--no-wait"]);
-        let text = said(&output);
+        let text = printed(&output);
         assert!(output.status.success(), "{text}");
         assert!(text.contains(expected), "withdraw {version}: {text}");
         assert!(
@@ -1086,30 +1069,30 @@ fn withdraw_says_what_devices_are_offered_now() {
 #[test]
 fn withdraw_onto_a_full_shelf_says_so_and_moves_nothing() {
     let fixture = deployment();
-    let src = source(&fixture, "20250301", "20250301");
+    let src = fixture.incoming_release("20250301", "20250301");
     let output = run(
         &fixture,
         None,
         &["publish", src.to_str().unwrap(), "--no-wait"],
     );
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     let shelf = fixture.path("firmware/.withdrawn");
     std::fs::create_dir_all(shelf.join("20250301")).unwrap();
     for n in 2..=1000 {
         std::fs::create_dir(shelf.join(format!("20250301-{n}"))).unwrap();
     }
     let output = run(&fixture, None, &["withdraw", "20250301", "--no-wait"]);
-    assert!(!output.status.success(), "{}", said(&output));
+    assert!(!output.status.success(), "{}", printed(&output));
     assert!(
-        said(&output).contains("already holds 1000 withdrawn copies of 20250301"),
+        printed(&output).contains("already holds 1000 withdrawn copies of 20250301"),
         "{}",
-        said(&output)
+        printed(&output)
     );
     assert!(fixture.path("firmware/20250301/upd_app.bin").is_file());
     assert!(!shelf.join("20250301-1001").exists());
     // One copy removed: the next withdraw takes its place.
     std::fs::remove_dir(shelf.join("20250301-500")).unwrap();
     let output = run(&fixture, None, &["withdraw", "20250301", "--no-wait"]);
-    assert!(output.status.success(), "{}", said(&output));
+    assert!(output.status.success(), "{}", printed(&output));
     assert!(shelf.join("20250301-500/upd_app.bin").is_file());
 }

@@ -36,7 +36,7 @@ fn start(fixture: &Fixture) -> Server {
 }
 
 /// A part of a form: a text field, or a file with its name.
-enum Part<'a> {
+pub(crate) enum Part<'a> {
     Text(&'a str, &'a str),
     File(&'a str, &'a str, Vec<u8>),
 }
@@ -94,7 +94,7 @@ fn post(
     raw_request(addr, &bytes)
 }
 
-fn upload(server: &Server, parts: &[Part], headers: &[(&str, &str)]) -> Response {
+pub(crate) fn upload(server: &Server, parts: &[Part], headers: &[(&str, &str)]) -> Response {
     let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
     post(server, "/releases", &content_type, &form(parts), headers)
 }
@@ -109,7 +109,7 @@ fn action(server: &Server, path: &str, headers: &[(&str, &str)]) -> Response {
     )
 }
 
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated);

@@ -11,6 +11,7 @@ use crate::catalog::yaml_refusal::{Section, YamlRefusal};
 use crate::model::did_you_mean::fields_of;
 use crate::model::lang::{fill, InLanguage};
 use crate::model::version::Version;
+use crate::model::yaml_nesting::{refuse_deep_nesting, NestedTooDeep};
 use crate::words::{FromTable, Words};
 
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +43,8 @@ pub enum LineMetaError {
     /// Not YAML, or not the form: the YAML parser's message, with its line when it has one,
     /// and the unknown key the document holds.
     Yaml(YamlRefusal),
+    /// Nested too deep to be given to the YAML parser.
+    TooDeep(NestedTooDeep),
     /// The value of `key`, shown as YAML, is not a real date.
     NotADate { key: &'static str, shown: String },
 }
@@ -51,6 +54,7 @@ impl FromTable for LineMetaError {
     fn said(&self, words: &'static Words) -> String {
         match self {
             LineMetaError::Yaml(refusal) => refusal.said(words),
+            LineMetaError::TooDeep(e) => e.said(words),
             LineMetaError::NotADate { key, shown } => fill(
                 words.scan.line_not_a_date,
                 &[("key", key), ("shown", shown)],
@@ -87,6 +91,7 @@ impl LineMeta {
         let raw: RawLineMeta = if text.trim().is_empty() {
             RawLineMeta::default()
         } else {
+            refuse_deep_nesting(text).map_err(LineMetaError::TooDeep)?;
             serde_yaml::from_str::<Option<RawLineMeta>>(text)
                 .map_err(|e| LineMetaError::Yaml(yaml_refusal(&e, text)))?
                 .unwrap_or_default()

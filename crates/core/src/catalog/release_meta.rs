@@ -12,6 +12,7 @@ use crate::model::did_you_mean::fields_of;
 use crate::model::lang::{fill, InLanguage, Lang};
 use crate::model::one_line::escaped;
 use crate::model::version::Version;
+use crate::model::yaml_nesting::{refuse_deep_nesting, NestedTooDeep};
 use crate::rollout::rules::{RawRollout, Rollout, RolloutError};
 use crate::words::cli::OperatorText;
 use crate::words::{FromTable, Words};
@@ -69,6 +70,8 @@ pub enum MetaError {
     /// Not YAML, or not the form: the YAML parser's message, with its line when it has one,
     /// and the unknown key the document holds.
     Yaml(YamlRefusal),
+    /// Nested too deep to be given to the YAML parser.
+    TooDeep(NestedTooDeep),
     /// `sha256:` names a file that is not one of `FIRMWARE_FILES`.
     UnknownFile(String),
     /// The pin of the file named is not 64 hex digits.
@@ -87,6 +90,7 @@ impl FromTable for MetaError {
         let t = words.scan;
         match self {
             MetaError::Yaml(refusal) => refusal.said(words),
+            MetaError::TooDeep(e) => e.said(words),
             MetaError::UnknownFile(name) => {
                 fill(t.meta_unknown_file, &[("name", &format!("{name:?}"))])
             }
@@ -175,6 +179,7 @@ impl ReleaseMeta {
         let raw: RawMeta = if text.trim().is_empty() {
             RawMeta::default()
         } else {
+            refuse_deep_nesting(text).map_err(MetaError::TooDeep)?;
             serde_yaml::from_str::<Option<RawMeta>>(text)
                 .map_err(|e| MetaError::Yaml(yaml_refusal(&e, text)))?
                 .unwrap_or_default()

@@ -18,19 +18,18 @@ use serde_yaml::Value;
 use crate::groups::group::Group;
 use crate::groups::membership::Groups;
 use crate::groups::refusal::{quoted, GroupLabel, GroupsError, GROUP_KEYS};
-use crate::groups::{flow_depth, time_zone};
+use crate::groups::time_zone;
 use crate::groups::{MAX_GROUPS, MAX_NAME_CHARS, MAX_NETWORKS, MAX_SERIALS};
 use crate::licenses::serial::Serial;
 use crate::model::did_you_mean::nearest;
 use crate::model::ip_networks::IpNetworks;
 use crate::model::one_line::escaped;
 use crate::model::problem::yaml_message;
+use crate::model::yaml_nesting::refuse_deep_nesting;
 
 /// The groups `text` defines; an empty file (or one of comments) defines none.
 pub fn parse(text: &str) -> Result<Groups, GroupsError> {
-    if flow_depth::too_deep(text) {
-        return Err(GroupsError::TooDeep);
-    }
+    refuse_deep_nesting(text).map_err(GroupsError::TooDeep)?;
     let document: Value =
         serde_yaml::from_str(text).map_err(|e| GroupsError::Yaml(yaml_message(&e)))?;
     let entries = match document {
@@ -360,7 +359,8 @@ mod tests {
         let started = std::time::Instant::now();
         assert_eq!(
             refused(&deep).0,
-            "nested deeper than 16 levels of [ ] or { }; a groups file needs two"
+            "line 2: lists or mappings in brackets ([ ] or { }) are nested more than 16 levels \
+             deep; the file is refused without being read (a real one needs two or three levels)"
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");

@@ -8,12 +8,10 @@
 //! - `group`: one group, and the local minute of its time zone.
 //! - `membership`: which group a register belongs to (for admission: networks only).
 //! - `groups_yaml`: the file's text checked strictly into groups.
-//! - `flow_depth`: a text nested too deep for the YAML parser, refused before it reads it.
 //! - `time_zone`: an IANA time zone name, or the nearest one to suggest.
 //! - `refusal`: why the file was refused, in both languages.
 //! - `groups_file`: the file as successive scans read it (the last good groups kept).
 
-pub mod flow_depth;
 pub mod group;
 pub mod groups_file;
 pub mod groups_yaml;

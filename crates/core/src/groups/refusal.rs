@@ -10,6 +10,7 @@ use crate::model::ip_networks::NetworkError;
 use crate::model::lang::{fill, InLanguage};
 use crate::model::one_line::escaped;
 use crate::model::text_file::NotUtf8;
+use crate::model::yaml_nesting::NestedTooDeep;
 use crate::words::{FromTable, Words};
 
 /// The longest value a refusal quotes: a name or a zone of a megabyte is not echoed whole.
@@ -59,8 +60,8 @@ pub enum GroupsError {
     TooLarge,
     /// The YAML parser's message, with its position.
     Yaml(String),
-    /// Flow collections nested deeper than `flow_depth::MAX_FLOW_DEPTH`.
-    TooDeep,
+    /// Flow collections nested too deep to be given to the YAML parser.
+    TooDeep(NestedTooDeep),
     /// The document is not a list: it is `kind` ("a mapping").
     NotAList(&'static str),
     /// More than `MAX_GROUPS` groups.
@@ -112,10 +113,7 @@ impl FromTable for GroupsError {
                 &[("mib", &(super::GROUPS_FILE_MAX / (1024 * 1024)))],
             ),
             GroupsError::Yaml(why) => fill(t.yaml_invalid, &[("why", why)]),
-            GroupsError::TooDeep => fill(
-                t.too_deep,
-                &[("max", &crate::groups::flow_depth::MAX_FLOW_DEPTH)],
-            ),
+            GroupsError::TooDeep(e) => e.said(words),
             GroupsError::NotAList(found) => fill(t.not_a_list, &[("kind", &kind(found))]),
             GroupsError::TooManyGroups(count) => {
                 fill(t.too_many_groups, &[("count", count), ("max", &MAX_GROUPS)])
@@ -134,7 +132,7 @@ impl GroupsError {
             GroupsError::NotUtf8(_)
             | GroupsError::TooLarge
             | GroupsError::Yaml(_)
-            | GroupsError::TooDeep
+            | GroupsError::TooDeep(_)
             | GroupsError::NotAList(_)
             | GroupsError::TooManyGroups(_) => self.said(words),
             GroupsError::EntryNotMapping(group, found) => fill(

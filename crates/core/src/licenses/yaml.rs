@@ -21,11 +21,21 @@ use super::serial::Serial;
 use super::{LicenseEntry, ParsedLicenses};
 use crate::model::lang::{fill, InLanguage};
 use crate::model::problem::Problem;
+use crate::model::yaml_nesting::refuse_deep_nesting;
 use crate::words::{FromTable, Said, Words};
 
 /// Parses the text of a YAML license file.
 pub fn parse(path: &Path, text: &str) -> ParsedLicenses {
     let mut parsed = ParsedLicenses::default();
+    // Refused before the parser reads it (it would take days over a deep file of 1 GiB);
+    // unreadable, so the licenses loaded before keep serving.
+    if let Err(too_deep) = refuse_deep_nesting(text) {
+        parsed
+            .problems
+            .push(Problem::file(path, Said::of(&too_deep)));
+        parsed.unreadable = true;
+        return parsed;
+    }
     let document: Value = match serde_yaml::from_str(text) {
         Ok(document) => document,
         Err(error) => {

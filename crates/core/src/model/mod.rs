@@ -3,7 +3,8 @@
 //! (`trusted_proxies`), the reference's JSON form, Unix times, the one clock the rules read
 //! (`clock`), text made fit for one line of a log (`one_line`), the nearest known key to a
 //! misspelt one (`did_you_mean`), the language an operator reads (`lang`; its words are
-//! in the `words` wing), a sentence in both languages (`said`) and an operator's `role`.
+//! in the `words` wing), a sentence in both languages (`said`), an operator's `role` and a
+//! YAML text nested too deep to be given to the parser (`yaml_nesting`).
 //! It uses nothing else of the crate, so anything may use it.
 
 pub mod clock;
@@ -19,3 +20,4 @@ pub mod text_file;
 pub mod trusted_proxies;
 pub mod unix_time;
 pub mod version;
+pub mod yaml_nesting;

@@ -64,7 +64,10 @@ pub struct Counts {
     pub admitted: u64,
     /// Devices that downloaded it in full (cumulative).
     pub downloaded: u64,
-    /// Of them, those that now report its build (cumulative).
+    /// Of them, those that reported its build since and still report it or newer: the
+    /// stage gate's count (`stages::Figures`), so that a stage is projected to pass when
+    /// the gate will pass it. One that went back to an older build is not counted; it is
+    /// below the release again (in `admitted_below`), and projected to confirm it anew.
     pub confirmed: u64,
 }
 

@@ -726,6 +726,13 @@ pub static SCAN: ScanText = ScanText {
         // groups
         ("the groups file", "the groups file"),
     ],
+    // hardening
+    yaml_too_deep: "line {line}: lists or mappings in brackets ([ ] or { }) are nested more \
+                    than {max} levels deep; the file is refused without being read (a real \
+                    one needs two or three levels)",
+    yaml_too_deep_indented: "line {line}: lists or mappings are nested more than {max} levels \
+                             deep by indentation; the file is refused without being read (a \
+                             real one needs a few levels)",
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {
@@ -835,7 +842,6 @@ pub static WATCH: WatchText = WatchText {
 // groups: device groups (`groups.yaml`).
 pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
     not_a_list: "expected a list of groups (each starting with \"- name:\"), not {kind}",
-    too_deep: "nested deeper than {max} levels of [ ] or { }; a groups file needs two",
     yaml_invalid: "not valid YAML: {why}",
     too_large: "larger than {mib} MiB; a groups file holds names, networks and serials",
     too_many_groups: "{count} groups, more than the {max} allowed",

@@ -8,7 +8,6 @@
 pub struct GroupsText {
     // The file as a whole.
     pub not_a_list: &'static str,
-    pub too_deep: &'static str,
     pub yaml_invalid: &'static str,
     pub too_large: &'static str,
     pub too_many_groups: &'static str,

@@ -807,6 +807,13 @@ pub static SCAN: ScanText = ScanText {
         // groups
         ("the groups file", "файл групп"),
     ],
+    // hardening
+    yaml_too_deep: "строка {line}: списки или словари в скобках ([ ] или { }) вложены глубже \
+                    {max} уровней; файл отклонён без чтения (настоящему хватает двух-трёх \
+                    уровней)",
+    yaml_too_deep_indented: "строка {line}: списки или словари вложены отступами глубже {max} \
+                             уровней; файл отклонён без чтения (настоящему хватает нескольких \
+                             уровней)",
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {
@@ -917,7 +924,6 @@ pub static WATCH: WatchText = WatchText {
 // groups: device groups (`groups.yaml`).
 pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
     not_a_list: "ожидается список групп (каждая начинается с \"- name:\"), а здесь {kind}",
-    too_deep: "вложенность [ ] или { } глубже {max} уровней; файлу групп нужно два",
     yaml_invalid: "это не корректный YAML: {why}",
     too_large: "больше {mib} МиБ; в файле групп только имена, сети и заводские номера",
     too_many_groups: "групп {count}, а допустимо не больше {max}",

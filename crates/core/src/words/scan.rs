@@ -81,6 +81,9 @@ pub struct ScanText {
     /// The server's own files, as `catalog::private_files` and the configuration name them
     /// in English ("the inventory"), in this language.
     pub private_files: &'static [(&'static str, &'static str)],
+    // hardening: a YAML file nested too deep to be read (`model::yaml_nesting`).
+    pub yaml_too_deep: &'static str,
+    pub yaml_too_deep_indented: &'static str,
 }
 
 impl ScanText {
