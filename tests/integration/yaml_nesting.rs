@@ -112,6 +112,36 @@ fn a_deep_license_file_is_refused_at_once_and_its_licenses_keep_serving() {
     );
 }
 
+/// A YAML license file is bounded far below `.slf`'s gigabyte: the parser holds the whole
+/// document (about 115 bytes a token), so 1 GiB of `[a,a,…]` would take some 100 GB.
+#[test]
+fn a_yaml_license_file_past_16_mib_is_refused_unread_and_its_licenses_keep_serving() {
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    let entry = format!(
+        "\"0000000000000002\":\n  licenses: {}\n  signature: {}\n",
+        "c".repeat(128),
+        "f".repeat(128)
+    );
+    fixture.write("lic/l.yaml", &entry);
+    fixture.write_config("settle_ms: 0\nlicenses: [lic/l.yaml]\n");
+    let server = start(&fixture);
+    wait_offered(&server, 20180125);
+    assert_eq!(license(&server, "2"), 200);
+
+    let written = Instant::now();
+    let filler = format!("# {}\n", "x".repeat(1022)).repeat(16 * 1024 + 1);
+    fixture.write("lic/l.yaml", format!("{entry}{filler}"));
+    let stale = stale_entry(&server, "l.yaml", "may hold at most 16 MiB");
+    still_healthy(&server, written);
+    assert_eq!(stale["licenses_served"], 1, "{stale}");
+    assert!(
+        stale["error"].as_str().unwrap_or("").contains(".slf"),
+        "{stale}"
+    );
+    assert_eq!(license(&server, "2"), 200);
+}
+
 #[test]
 fn a_deep_meta_yaml_is_refused_at_once_and_the_release_keeps_serving() {
     let fixture = Fixture::new();

@@ -376,6 +376,21 @@ fn missing(
 /// wrong file, and must not be read.
 const LICENSE_FILE_MAX: u64 = 1024 * 1024 * 1024;
 
+/// The largest YAML license file read. YAML is for licenses edited by hand; the parser holds
+/// the whole document as values, about 115 bytes per token (8 MB of `[a,a,…]` took 916 MB),
+/// so a YAML file is kept to what a hand-edited file reaches (some 50,000 registers) and
+/// its memory under 2 GB however it is written. Fleets beyond that have `.slf` files,
+/// streamed line by line.
+const YAML_LICENSE_FILE_MAX: u64 = 16 * 1024 * 1024;
+
+fn yaml_too_large() -> std::io::Error {
+    let mib = YAML_LICENSE_FILE_MAX / (1024 * 1024);
+    std::io::Error::new(
+        ErrorKind::InvalidData,
+        said(|w| fill(w.scan.license_yaml_too_large, &[("mib", &mib)])),
+    )
+}
+
 fn too_large() -> std::io::Error {
     let mib = LICENSE_FILE_MAX / (1024 * 1024);
     std::io::Error::new(
@@ -413,10 +428,14 @@ fn read_licenses(path: &Path, format: Format, size: u64) -> std::io::Result<Pars
     match format {
         Format::Slf => slf::parse(path, std::io::BufReader::with_capacity(1 << 16, file), size),
         Format::Yaml => {
+            if size > YAML_LICENSE_FILE_MAX {
+                return Err(yaml_too_large());
+            }
             let mut bytes = Vec::new();
+            let file = std::io::Read::take(file, YAML_LICENSE_FILE_MAX + 1);
             std::io::Read::read_to_end(&mut std::io::BufReader::new(file), &mut bytes)?;
-            if bytes.len() as u64 > LICENSE_FILE_MAX {
-                return Err(too_large());
+            if bytes.len() as u64 > YAML_LICENSE_FILE_MAX {
+                return Err(yaml_too_large());
             }
             let name = path.file_name().map_or_else(
                 || "the file".to_string(),

@@ -733,6 +733,10 @@ pub static SCAN: ScanText = ScanText {
     yaml_too_deep_indented: "line {line}: lists or mappings are nested more than {max} levels \
                              deep by indentation; the file is refused without being read (a \
                              real one needs a few levels)",
+    license_yaml_too_large:
+        "a YAML license file may hold at most {mib} MiB (the YAML parser keeps \
+                             all of it in memory, many times over); put the licenses into .slf \
+                             files, which are read line by line",
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {

@@ -814,6 +814,9 @@ pub static SCAN: ScanText = ScanText {
     yaml_too_deep_indented: "строка {line}: списки или словари вложены отступами глубже {max} \
                              уровней; файл отклонён без чтения (настоящему хватает нескольких \
                              уровней)",
+    license_yaml_too_large: "файл лицензий YAML может быть не больше {mib} МиБ (разбор YAML \
+                             держит его в памяти целиком, многократно); сложите лицензии в файлы \
+                             .slf — они читаются построчно",
 };
 
 pub static ROLLOUT: RolloutText = RolloutText {

@@ -84,6 +84,8 @@ pub struct ScanText {
     // hardening: a YAML file nested too deep to be read (`model::yaml_nesting`).
     pub yaml_too_deep: &'static str,
     pub yaml_too_deep_indented: &'static str,
+    /// A YAML license file larger than the parser may hold in memory; {mib}.
+    pub license_yaml_too_large: &'static str,
 }
 
 impl ScanText {
