@@ -350,6 +350,29 @@ fn a_viewer_sees_no_form_and_a_publisher_does() {
         let answer = request(addr, "GET", path, &[("Authorization", &publisher)], "");
         assert_eq!(answer.status, 200, "{path}");
     }
+    // Every role boundary on the wire: a viewer's token (Bearer: no CSRF token needed) may
+    // not upload, withdraw, pause, resume or reload, and nothing changes.
+    for path in [
+        "/releases",
+        "/releases/20250101/withdraw",
+        "/releases/20250101/pause",
+        "/releases/20250101/resume",
+        "/reload",
+    ] {
+        let answer = request(
+            addr,
+            "POST",
+            path,
+            &[
+                ("Authorization", &viewer),
+                ("Content-Type", "multipart/form-data; boundary=x"),
+            ],
+            "--x--\r\n",
+        );
+        assert_eq!(answer.status, 403, "{path}: {}", answer.text());
+        assert!(answer.text().contains("publisher") || answer.text().contains("admin"));
+    }
+    assert!(page(&publisher, "/").contains("class=\"withdraw\""));
     // The confirmation page is only for a release that is published: a link cannot make
     // it say anything else.
     for path in [
