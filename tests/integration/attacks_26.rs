@@ -9,7 +9,9 @@
 //! - the reload after a publisher's upload, pause or withdraw was recorded in the audit
 //!   trail as made by `admin` (the name `admin_token`'s operator has);
 //! - `operators:` took the SHA-256 of the empty text (what `printf %s "$TOKEN" |
-//!   sha256sum` prints with the variable unset), and then an empty password was an admin.
+//!   sha256sum` prints with the variable unset), and then an empty password was an admin;
+//! - (ignored, not fixed here) whoever can write the inventory wipes the trail behind one
+//!   forged checkpoint, and `audit verify --head` with the last logged head still passes.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -275,4 +277,83 @@ fn the_hash_of_an_empty_token_is_refused_and_an_empty_password_opens_nothing() {
         let answer = request(admin, "GET", "/status", &[("Authorization", empty)], "");
         assert_eq!(answer.status, 401, "{empty}: {}", answer.text());
     }
+}
+
+/// Someone who can write the inventory (and wants an upload forgotten) deletes every record
+/// and writes one checkpoint in their place, as a prune of everything writes it: its `prev`
+/// and the hash it says it replaced are the head the server last logged. `audit verify
+/// --head` with that head answers "ok: 1 records", as after a real prune: a trail written
+/// minutes before, under `inventory_retention_days: 365`, is wiped without a word. A chain
+/// without a secret cannot tell this from a prune by its hashes alone; the fix is for the
+/// checkpoint to carry (chained) the time of the newest record it pruned, and for `verify`
+/// (which reads the retention from `server.yaml`) to refuse a checkpoint whose pruned record
+/// is younger than the retention at the checkpoint's time, and to say in its report when the
+/// head given was accepted because a checkpoint pruned it.
+#[test]
+#[ignore = "audit verify --head accepts a self-vouching checkpoint that wiped the trail; needs the checkpoint to carry the pruned record's time (see the doc comment)"]
+fn a_forged_checkpoint_that_wipes_the_trail_is_not_taken_for_a_prune() {
+    let fixture = Fixture::new();
+    fixture.write_config(&format!(
+        "settle_ms: 0\ninventory: \"sqlite:inventory.sqlite\"\ninventory_retention_days: 365\n{}",
+        operators()
+    ));
+    fixture.release("20250101", Some(STAGED));
+    let (mut server, admin) = start(&fixture);
+    for action in ["pause", "resume"] {
+        let path = format!("/releases/20250101/{action}");
+        let answer = request(
+            admin,
+            "POST",
+            &path,
+            &[("Authorization", &bearer(PUBLISHER))],
+            "",
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    let count = eventually("the records", DEADLINE, || {
+        let n = records(admin).len();
+        (n >= 4).then_some(n as u64)
+    });
+    let head = server
+        .log()
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.contains("audit: record ")
+                .then(|| l.rsplit("; head ").next())
+        })
+        .flatten()
+        .expect("a head in the log")
+        .trim()
+        .to_string();
+    assert!(server.terminate(Duration::from_secs(10)));
+    let db = rusqlite::Connection::open(fixture.path("inventory.sqlite")).expect("open");
+    let seq = count + 1;
+    let at = common::unix_now();
+    let subject = format!("pruned before seq {seq}");
+    db.execute("DELETE FROM audit", []).expect("delete");
+    db.execute(
+        "INSERT INTO audit (seq, at, actor, action, subject, result, prev) \
+         VALUES (?1, ?2, 'server', 'checkpoint', ?3, ?4, ?4)",
+        rusqlite::params![seq as i64, at as i64, subject, head],
+    )
+    .expect("insert");
+    drop(db);
+    let output = common::server_command()
+        .current_dir(fixture.dir.path())
+        .args([
+            "audit",
+            "verify",
+            "--head",
+            &head,
+            "--config",
+            "server.yaml",
+        ])
+        .output()
+        .expect("run audit verify");
+    let said = common::printed(&output);
+    assert!(
+        !output.status.success() || said.contains("pruned"),
+        "a trail wiped minutes after it was written verifies as intact: {said}"
+    );
 }
