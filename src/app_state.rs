@@ -79,7 +79,7 @@ pub struct AppState {
     /// `POST /reload` on the admin listener wakes the reloader through this.
     pub reload_requested: tokio::sync::Notify,
     /// Who asked for the reload `reload_requested` wakes (the audit trail's actor).
-    reload_requester: Mutex<Option<String>>,
+    reload_requester: ReloadRequesters,
     /// A stop was requested: answers close their connection instead of keeping it alive.
     draining: AtomicBool,
     /// The TLS certificate serving, when native TLS is on (for `/status` and `/metrics`).
@@ -116,7 +116,7 @@ impl AppState {
             admissions: Admissions::default(),
             forecasts: Forecasts::default(),
             reload_requested: tokio::sync::Notify::new(),
-            reload_requester: Mutex::new(None),
+            reload_requester: ReloadRequesters::default(),
             reload_total: std::sync::atomic::AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             certificates: std::sync::OnceLock::new(),
@@ -179,16 +179,14 @@ impl AppState {
     /// Asks the reloader for a reload on behalf of `operator` (its name goes to the audit
     /// trail).
     pub fn request_reload(&self, operator: &str) {
-        *self.reload_requester.lock_recover() = Some(operator.to_string());
+        self.reload_requester.add(operator);
         self.reload_requested.notify_one();
     }
 
-    /// Who asked for the reload being made ("admin" when nobody said).
+    /// Who asked for the reload being made: every operator who asked since the last one
+    /// (requests that come together make one reload), never a name nobody gave.
     pub fn take_reload_requester(&self) -> String {
-        self.reload_requester
-            .lock_recover()
-            .take()
-            .unwrap_or_else(|| "admin".to_string())
+        self.reload_requester.take()
     }
 
     /// How many reloads were recorded since start (the history keeps only the last ones).
@@ -243,5 +241,56 @@ impl AppState {
             .map(|file| (file.path.display().to_string(), file.broken.is_some()));
         self.metrics
             .groups_stale(groups.as_ref().map(|(path, stale)| (path.as_str(), *stale)));
+    }
+}
+
+/// The operators who asked for a reload not yet made. Asks that come while one is pending
+/// make one reload (the reloader's wake-up holds one permit), so each name is kept, not
+/// the last one only: an admin's `POST /reload` and a publisher's pause at the same moment
+/// make one record naming both, never one of them for the other's.
+#[derive(Default)]
+struct ReloadRequesters(Mutex<Vec<String>>);
+
+impl ReloadRequesters {
+    /// Names kept for one reload; more distinct ones are summed up as `…`.
+    const MAX: usize = 8;
+
+    fn add(&self, operator: &str) {
+        let mut names = self.0.lock_recover();
+        if !names.iter().any(|n| n == operator) && names.len() <= Self::MAX {
+            names.push(operator.to_string());
+        }
+    }
+
+    /// The names, joined, and forgotten; `unknown` when nobody said (no caller does that).
+    fn take(&self) -> String {
+        let mut names = std::mem::take(&mut *self.0.lock_recover());
+        if names.is_empty() {
+            return crate::store::audit_events::UNKNOWN.to_string();
+        }
+        if names.len() > Self::MAX {
+            names.truncate(Self::MAX);
+            names.push("…".to_string());
+        }
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod reload_requester_tests {
+    use super::ReloadRequesters;
+
+    #[test]
+    fn every_operator_who_asked_is_named_once_and_then_forgotten() {
+        let asked = ReloadRequesters::default();
+        asked.add("Иванов");
+        asked.add("Сборка");
+        asked.add("Иванов");
+        assert_eq!(asked.take(), "Иванов, Сборка");
+        assert_eq!(asked.take(), "unknown");
+        for n in 0..20 {
+            asked.add(&format!("op{n}"));
+        }
+        assert_eq!(asked.take(), "op0, op1, op2, op3, op4, op5, op6, op7, …");
     }
 }

@@ -141,6 +141,11 @@ pub fn decide(access: AdminAccess<'_>, seen: &Seen) -> Result<Operator, AdminErr
     }
     if let Some(authorization) = seen.authorization.as_deref() {
         let (token, credential) = presented_token(authorization).ok_or(AdminError::Unauthorized)?;
+        // An empty token (`Basic` with an empty password, `Bearer ` alone) is no operator's,
+        // whatever hash `operators:` holds.
+        if token.trim().is_empty() {
+            return Err(AdminError::Unauthorized);
+        }
         let hash = token_sha256(token.trim());
         let entry = access
             .operators
@@ -525,6 +530,25 @@ mod tests {
             ..Seen::default()
         };
         assert_eq!(decide(access, &local), Err(AdminError::Unauthorized));
+    }
+
+    /// Even an entry holding the hash of the empty text (refused by the configuration,
+    /// but a table can be built without it) opens nothing to an empty password.
+    #[test]
+    fn an_empty_token_is_no_operators() {
+        let table = OperatorTable::new(&[entry("x", "", Role::Admin, None)], None);
+        let access = AdminAccess {
+            operators: &table,
+            hosts: HOSTS,
+        };
+        // ":" and "anyone:" in Basic, and Bearer with nothing or spaces.
+        for empty in ["Basic Og==", "Basic YW55b25lOg==", "Bearer ", "Bearer    "] {
+            assert_eq!(
+                decide(access, &with_auth(Some(empty))),
+                Err(AdminError::Unauthorized),
+                "{empty}"
+            );
+        }
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //!   `rollout:` (`publishing::rollout_pause`; an automatic halt is carried over, never
 //!   cleared).
 //!
-//! One change at a time (`CHANGES`): an upload, a withdraw or a pause waits for the one
-//! before it. After the change the server reloads at once and answers when the new
+//! One change at a time (`CHANGES`): publishing an upload, a withdraw or a pause waits for
+//! the one before it. An upload is received before it takes `CHANGES` (one upload received
+//! at a time, `RECEIVING`): a slow sender, up to `UPLOAD_TIME_MAX`, must never hold up the
+//! pause or withdraw that stops a bad rollout. After the change the server reloads at once and answers when the new
 //! snapshot is live, as `POST /reload` does, so what the answer says devices are offered
 //! is what they are offered. API clients get JSON (the refusals as `{"error": "…"}` with
 //! 400, 404, 409 or 413); a browser's form post (`Accept: text/html`) gets a 303 back to
@@ -64,7 +66,9 @@ use crate::words::cli::OperatorText;
 
 /// One change to `firmware_dir` at a time, whoever asks.
 static CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-/// How long an upload may take to arrive: a slow sender must not hold `CHANGES` forever.
+/// One upload received at a time (its files are on disk until it is published or refused).
+static RECEIVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// How long an upload may take to arrive: a slow sender must not hold `RECEIVING` forever.
 pub const UPLOAD_TIME_MAX: Duration = Duration::from_secs(300);
 /// How long the reload after a change may take before the answer says so.
 const RELOAD_WAIT: Duration = Duration::from_secs(30);
@@ -250,9 +254,10 @@ fn done(
 
 /// Rescans now and waits until the snapshot it made is live: the reload this request
 /// started (a `request` one that ended after it was asked for).
-async fn reload_now(state: &AppState) -> Option<ReloadRecord> {
+async fn reload_now(state: &AppState, operator: &Operator) -> Option<ReloadRecord> {
     let before = state.reload_count();
-    state.reload_requested.notify_one();
+    // The audit trail's actor for this reload: who made the change, never a default name.
+    state.request_reload(&operator.name);
     let deadline = Instant::now() + RELOAD_WAIT;
     while Instant::now() < deadline {
         let new = state.reload_count().saturating_sub(before);
@@ -289,7 +294,7 @@ async fn upload(
     operator.require(Role::Publisher)?;
     // Before a byte of the body is read: the token can only be in the header or the query.
     csrf::check(&req, &operator, csrf::given(&req, None).as_deref())?;
-    let _one_at_a_time = CHANGES.lock().await;
+    let _one_received = RECEIVING.lock().await;
     let firmware_dir = state.snapshot().firmware_dir.clone();
     let form = match received_form(&req, payload, &firmware_dir).await {
         Ok(form) => form,
@@ -304,6 +309,8 @@ async fn upload(
             return Ok(refused(&req, &refusal));
         }
     };
+    // Received: only now one change at a time (the files are in anonymous temp files).
+    let _one_at_a_time = CHANGES.lock().await;
     let published = publish_form(form, &firmware_dir, &operator).await?;
     let published = match published {
         Ok(published) => published,
@@ -323,7 +330,7 @@ async fn upload(
         Some(Written::Replaced) => "replaced",
         _ => "published",
     };
-    let reload = reload_now(&state).await;
+    let reload = reload_now(&state, &operator).await;
     let offered = offer_summary(
         &state.snapshot(),
         &published.line,
@@ -579,7 +586,7 @@ async fn withdraw_release(
             return Ok(refused(req, &refusal));
         }
     };
-    let reload = reload_now(state).await;
+    let reload = reload_now(state, operator).await;
     let t = OperatorText::of(Lang::En);
     let line_flag = if line_name == DEFAULT_LINE {
         String::new()
@@ -659,7 +666,7 @@ async fn set_paused(
         }
     };
     let reload = if changed {
-        reload_now(state).await
+        reload_now(state, operator).await
     } else {
         None
     };

@@ -4,8 +4,11 @@
 //! its operator leaves `operators:` or changes role (every request looks the hash up in the
 //! table that serves now). A restart ends every session: the operator logs in again.
 //!
-//! Bounded: at most `MAX_SESSIONS` at once; a new login beyond that ends the session that
-//! would expire first. Expiry is read on the rules' clock (`model::clock`), so tests move
+//! Bounded: at most `PER_OPERATOR` sessions of one token (a login beyond that ends that
+//! token's own session that would expire first) and `MAX_SESSIONS` in all (a login beyond
+//! that ends the soonest-expiring session of the token holding the most). So whoever holds
+//! one token, a client's limited viewer included, can log in as often as they like and
+//! end only their own sessions, never an admin's. Expiry is read on the rules' clock (`model::clock`), so tests move
 //! time instead of waiting.
 
 use std::collections::HashMap;
@@ -22,6 +25,8 @@ use crate::platform::lock_recover::LockRecover;
 pub const COOKIE: &str = "kkt_session";
 /// Sessions kept at once (a service centre has dozens of operators, not thousands).
 pub const MAX_SESSIONS: usize = 1_000;
+/// Sessions kept at once for one token (an operator's browsers and machines).
+pub const PER_OPERATOR: usize = 20;
 /// The length of an id as the cookie carries it: 32 random bytes in hex.
 const ID_LEN: usize = 64;
 
@@ -76,9 +81,21 @@ impl Sessions {
         let now = clock::unix_now();
         let mut map = self.map.lock_recover();
         map.retain(|_, s| s.expires > now);
-        if map.len() >= MAX_SESSIONS {
+        let own = map
+            .values()
+            .filter(|s| s.token_sha256 == token_sha256)
+            .count();
+        let evicted = if own >= PER_OPERATOR {
+            Some(token_sha256)
+        } else if map.len() >= MAX_SESSIONS {
+            most_sessions(&map)
+        } else {
+            None
+        };
+        if let Some(token) = evicted {
             let soonest = map
                 .iter()
+                .filter(|(_, s)| s.token_sha256 == token)
                 .min_by_key(|(_, s)| s.expires)
                 .map(|(key, _)| *key);
             if let Some(key) = soonest {
@@ -129,6 +146,18 @@ impl Sessions {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// The token holding the most sessions (any of them when several hold as many).
+fn most_sessions(map: &HashMap<[u8; 32], Session>) -> Option<[u8; 32]> {
+    let mut counts: HashMap<[u8; 32], usize> = HashMap::new();
+    for session in map.values() {
+        *counts.entry(session.token_sha256).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, count)| *count)
+        .map(|(token, _)| token)
 }
 
 fn id_sha256(id: &str) -> [u8; 32] {
@@ -183,10 +212,28 @@ mod tests {
     #[test]
     fn the_count_is_bounded() {
         let sessions = Sessions::new(Duration::from_secs(60), false);
-        for _ in 0..MAX_SESSIONS + 5 {
+        for _ in 0..PER_OPERATOR + 5 {
             sessions.create([2; 32]).unwrap();
         }
+        assert_eq!(sessions.len(), PER_OPERATOR);
+        for token in 0..MAX_SESSIONS {
+            let mut hash = [3; 32];
+            hash[..8].copy_from_slice(&(token as u64).to_be_bytes());
+            sessions.create(hash).unwrap();
+        }
         assert_eq!(sessions.len(), MAX_SESSIONS);
+    }
+
+    /// One token's logins, however many, end only that token's sessions.
+    #[test]
+    fn one_token_cannot_end_anothers_sessions() {
+        let sessions = Sessions::new(Duration::from_secs(60), false);
+        let admin = sessions.create([1; 32]).unwrap();
+        for _ in 0..MAX_SESSIONS * 2 {
+            sessions.create([2; 32]).unwrap();
+        }
+        assert!(sessions.find(&admin).is_some());
+        assert_eq!(sessions.len(), 1 + PER_OPERATOR);
     }
 
     #[test]

@@ -237,6 +237,8 @@ pub enum EntryProblem {
     NameOfAdminToken,
     /// The SHA-256 of `admin_token`.
     HashOfAdminToken,
+    /// The SHA-256 of the empty text: an empty password would open the listener.
+    HashOfEmpty,
 }
 
 /// A value fit to quote in an error: escaped, at most `MAX_NAME` characters.
@@ -396,6 +398,10 @@ fn parse_entry(written: &WrittenEntry) -> Result<OperatorEntry, (Option<String>,
             count: hash.chars().count(),
         })
     })?;
+    // The guard trims a presented token: a hash of nothing but spaces is as empty.
+    if token_sha256 == self::token_sha256("") {
+        return Err(fail(EntryProblem::HashOfEmpty));
+    }
     let role = text("role")
         .map_err(&fail)?
         .ok_or_else(|| fail(EntryProblem::Missing { key: "role" }))?;
@@ -518,6 +524,7 @@ impl EntryProblem {
             ),
             EntryProblem::NameOfAdminToken => t.operator_admin_name.to_string(),
             EntryProblem::HashOfAdminToken => t.operator_admin_hash.to_string(),
+            EntryProblem::HashOfEmpty => t.operator_empty_hash.to_string(),
         }
     }
 }

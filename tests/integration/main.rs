@@ -22,6 +22,7 @@ mod access_log;
 mod admin;
 mod admin_access;
 mod architecture;
+mod attacks_26;
 mod audit;
 mod check_firmware;
 mod cli;

@@ -86,6 +86,8 @@ pub struct ConfigText {
     pub operator_group_name: &'static str,
     pub operator_admin_name: &'static str,
     pub operator_admin_hash: &'static str,
+    // attack26
+    pub operator_empty_hash: &'static str,
 }
 
 impl ConfigText {

@@ -626,6 +626,11 @@ pub static CONFIG: ConfigText = ConfigText {
                           another name, or remove admin_token",
     operator_admin_hash: "token_sha256 is the SHA-256 of admin_token: one token cannot be two \
                           operators; give this operator a token of its own",
+    // attack26
+    operator_empty_hash:
+        "token_sha256 is the SHA-256 of an empty token (what `printf %s \"$TOKEN\" | \
+                          sha256sum` prints when the variable is unset): anyone would get in \
+                          with an empty password; paste the line `token new` prints",
 };
 
 pub static SCAN: ScanText = ScanText {

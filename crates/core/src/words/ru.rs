@@ -703,6 +703,11 @@ pub static CONFIG: ConfigText = ConfigText {
                           другое имя или уберите admin_token",
     operator_admin_hash: "token_sha256 совпадает с SHA-256 от admin_token: один токен не может \
                           быть двумя операторами; дайте этому оператору свой токен",
+    // attack26
+    operator_empty_hash:
+        "token_sha256 — это SHA-256 пустого токена (так печатает `printf %s \"$TOKEN\" | \
+                          sha256sum`, когда переменная не задана): войти смог бы любой с пустым \
+                          паролем; вставьте строку, которую печатает `token new`",
 };
 
 pub static SCAN: ScanText = ScanText {
