@@ -221,7 +221,7 @@ fn audit_verify(config: &Config, head: Option<&str>) -> ExitCode {
         Ok(outcome) => {
             println!("{}", outcome.said(lang));
             match outcome {
-                commands::audit::Outcome::Ok(_) => ExitCode::SUCCESS,
+                commands::audit::Outcome::Ok { .. } => ExitCode::SUCCESS,
                 commands::audit::Outcome::Bad(_) => ExitCode::FAILURE,
             }
         }

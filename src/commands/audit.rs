@@ -16,22 +16,48 @@ use crate::words::cli::OperatorText;
 /// What `audit verify` found.
 #[derive(Debug)]
 pub enum Outcome {
-    Ok(Verified),
+    /// The chain holds; `retention_days` is the configured retention, for what is said
+    /// when the head given was pruned.
+    Ok {
+        verified: Verified,
+        retention_days: u64,
+    },
     Bad(Broken),
 }
 
 impl Outcome {
-    /// The one line `audit verify` prints, in `lang`.
+    /// What `audit verify` prints, in `lang`: one line, and a note when the head given was
+    /// found only in a checkpoint.
     pub fn said(&self, lang: Lang) -> String {
         let t = OperatorText::of(lang);
         match self {
-            Outcome::Ok(v) => fill(
-                t.audit_ok,
-                &[
-                    ("count", &v.count),
-                    ("head", &v.head.as_deref().unwrap_or(t.none)),
-                ],
-            ),
+            Outcome::Ok {
+                verified: v,
+                retention_days,
+            } => {
+                let mut said = fill(
+                    t.audit_ok,
+                    &[
+                        ("count", &v.count),
+                        ("head", &v.head.as_deref().unwrap_or(t.none)),
+                    ],
+                );
+                if let Some((seq, at)) = v.head_pruned_by {
+                    let before = at.saturating_sub(retention_days.saturating_mul(86_400));
+                    let time = crate::model::unix_time::local_text;
+                    said.push('\n');
+                    said.push_str(&fill(
+                        t.audit_head_pruned,
+                        &[
+                            ("seq", &seq),
+                            ("at", &time(at)),
+                            ("days", retention_days),
+                            ("before", &time(before)),
+                        ],
+                    ));
+                }
+                said
+            }
             Outcome::Bad(broken) => broken.in_language(lang),
         }
     }
@@ -79,7 +105,10 @@ pub fn verify_trail(config: &Config, head: Option<&str>) -> Result<Outcome, Veri
         .ok_or(VerifyError::Off)?;
     let records = audit_sql::records(db.as_mut()).map_err(unreadable)?;
     Ok(match verify(&records, head) {
-        Ok(verified) => Outcome::Ok(verified),
+        Ok(verified) => Outcome::Ok {
+            verified,
+            retention_days: config.inventory_retention_days,
+        },
         Err(broken) => Outcome::Bad(broken),
     })
 }

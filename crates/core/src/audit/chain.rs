@@ -17,6 +17,11 @@ use crate::words::{FromTable, Words};
 pub struct Verified {
     pub count: u64,
     pub head: Option<String>,
+    /// The head given is no longer stored: this checkpoint (its seq and time) says a prune
+    /// removed it. Hashes cannot tell a real prune from a wipe by someone who can write the
+    /// store; only the time the head was logged can (a prune removes only records older
+    /// than the retention), so the command says it and leaves the judgement to the reader.
+    pub head_pruned_by: Option<(u64, u64)>,
 }
 
 /// The first record that fails, and why.
@@ -92,6 +97,7 @@ pub fn verify(records: &[AuditRecord], head: Option<&str>) -> Result<Verified, B
             None => Ok(Verified {
                 count: 0,
                 head: None,
+                head_pruned_by: None,
             }),
         };
     };
@@ -114,19 +120,21 @@ pub fn verify(records: &[AuditRecord], head: Option<&str>) -> Result<Verified, B
         before = Some((record, own));
     }
     let (last, last_hash) = before.map(|(r, h)| (r.seq, h)).unwrap_or_default();
-    if let Some(head) = head {
+    let mut head_pruned_by = None;
+    if let Some(head) = head.filter(|h| !hashes.contains(*h)) {
         // A head logged before a prune may be a hash a checkpoint replaced.
-        let replaced = sorted
+        head_pruned_by = sorted
             .iter()
-            .filter_map(|r| r.checkpoint())
-            .any(|(_, h)| h == head);
-        if !hashes.contains(head) && !replaced {
+            .find(|r| r.checkpoint().is_some_and(|(_, h)| h == head))
+            .map(|r| (r.seq, r.at));
+        if head_pruned_by.is_none() {
             return bad(last + 1, Why::HeadNotFound(head.to_string()));
         }
     }
     Ok(Verified {
         count: sorted.len() as u64,
         head: Some(last_hash),
+        head_pruned_by,
     })
 }
 
@@ -190,7 +198,8 @@ mod tests {
             verify(&records, Some(&head)),
             Ok(Verified {
                 count: 5,
-                head: Some(head.clone())
+                head: Some(head.clone()),
+                head_pruned_by: None,
             })
         );
         // An older head is still in the chain: records were appended since it was logged.
@@ -199,7 +208,8 @@ mod tests {
             verify(&[], None),
             Ok(Verified {
                 count: 0,
-                head: None
+                head: None,
+                head_pruned_by: None,
             })
         );
     }
@@ -286,8 +296,16 @@ mod tests {
         ));
         let kept: Vec<AuditRecord> = records[2..].to_vec();
         assert_eq!(verify(&kept, None).map(|v| v.count), Ok(4));
-        // A head logged before the prune, of a record it removed, is vouched for.
-        assert!(verify(&kept, Some(&replaced)).is_ok());
+        // A head logged before the prune, of a record it removed, is vouched for, and the
+        // checkpoint that vouches (its seq and time) is named for the reader to judge.
+        assert_eq!(
+            verify(&kept, Some(&replaced)).map(|v| v.head_pruned_by),
+            Ok(Some((6, 2000)))
+        );
+        assert_eq!(
+            verify(&kept, Some(&prev)).map(|v| v.head_pruned_by),
+            Ok(None)
+        );
         let cut: Vec<AuditRecord> = records[3..].to_vec();
         assert_eq!(
             verify(&cut, None),

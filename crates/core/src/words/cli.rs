@@ -123,6 +123,10 @@ pub struct OperatorText {
     pub audit_head_not_hash: &'static str,
     pub audit_unreadable: &'static str,
     pub audit_inventory_off: &'static str,
+    /// `audit verify --head H` when H is stored no more: a checkpoint says a prune removed
+    /// it; {seq}, {at} (the checkpoint's time), {days} (the retention), {before} (the date a
+    /// head must have been logged before for the prune to be real).
+    pub audit_head_pruned: &'static str,
     // operators (branch `operators`): `token new`, and the token commands send.
     pub token_new_made: &'static str,
     pub token_new_refused: &'static str,

@@ -153,6 +153,7 @@ pub static OPERATOR: OperatorText = OperatorText {
     audit_head_not_hash: "--head {value} is not a hash (expected 64 lowercase hex digits, as the server logs it)",
     audit_unreadable: "cannot read the audit trail from {store}: {why}",
     audit_inventory_off: "the inventory is off (inventory: off in server.yaml): there is no audit trail to verify",
+    audit_head_pruned: "note: the head given is no longer stored: checkpoint {seq} ({at}) says a prune removed it. A prune removes only records older than {days} days, so this holds only if that head was logged before {before}; if it was logged later, records were removed by hand",
     // operators (branch `operators`).
     token_new_made: "A new token for {name} ({role}). Give it to the operator: it is shown only \
                      now, and the server keeps only its SHA-256.\n\n    {token}\n\nAdd this \
