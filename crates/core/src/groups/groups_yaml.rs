@@ -92,6 +92,13 @@ fn group(index: usize, entry: &Value) -> Result<Group, GroupsError> {
     let time_zone = match fields.get("time_zone") {
         None | Some(Value::Null) => None,
         Some(Value::String(text)) => {
+            if let Some(utc) = time_zone::inverted_offset(text) {
+                return Err(GroupsError::InvertedOffset {
+                    group: label.clone(),
+                    value: quoted(text),
+                    utc,
+                });
+            }
             Some(
                 time_zone::parse(text).map_err(|near| GroupsError::BadTimeZone {
                     group: label.clone(),
@@ -261,6 +268,13 @@ mod tests {
             "group \"A\": time_zone: \"Asia/Vladivostock\" is not an IANA time zone (expected \
              a name like Europe/Moscow or Asia/Vladivostok); did you mean `Asia/Vladivostok`?"
         );
+        // Etc/GMT+3 is UTC-3: a store's night six hours off from Moscow's.
+        let (en, ru) = refused("- name: A\n  time_zone: Etc/GMT+3\n");
+        assert!(
+            en.starts_with("group \"A\": time_zone: \"Etc/GMT+3\" means UTC-3: in the Etc/GMT"),
+            "{en}"
+        );
+        assert!(ru.contains("означает UTC-3"), "{ru}");
         let (en, ru) = refused("- name: A\n  time_zone: \"+03:00\"\n");
         assert!(en.ends_with("Asia/Vladivostok)"), "{en}");
         assert!(ru.contains("не часовой пояс IANA"), "{ru}");

@@ -97,6 +97,14 @@ pub enum GroupsError {
         value: String,
         near: Option<&'static str>,
     },
+    /// `Etc/GMT+3` and the like: the database's POSIX names, whose sign is the opposite of
+    /// what an operator reads (UTC−3). A store's night read six hours off is updates in
+    /// trading hours, so they are refused; `utc` is what the name really means.
+    InvertedOffset {
+        group: GroupLabel,
+        value: String,
+        utc: String,
+    },
 }
 
 /// The keys a group may have, in the order the refusal lists them.
@@ -118,6 +126,14 @@ impl FromTable for GroupsError {
             GroupsError::TooManyGroups(count) => {
                 fill(t.too_many_groups, &[("count", count), ("max", &MAX_GROUPS)])
             }
+            GroupsError::InvertedOffset { group, value, utc } => fill(
+                t.inverted_offset,
+                &[
+                    ("group", &group.said(words)),
+                    ("value", value),
+                    ("utc", utc),
+                ],
+            ),
             other => other.said_of_group(words),
         }
     }

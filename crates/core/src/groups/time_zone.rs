@@ -32,9 +32,42 @@ pub fn parse(text: &str) -> Result<Tz, Option<&'static str>> {
     ))
 }
 
+/// For `Etc/GMT+N` / `Etc/GMT-N` (N not 0, any case): what it really means, `UTC-N` /
+/// `UTC+N`. The POSIX sign is the opposite of the usual one.
+pub fn inverted_offset(text: &str) -> Option<String> {
+    let text = text.trim();
+    let rest = text
+        .get(..7)?
+        .eq_ignore_ascii_case("etc/gmt")
+        .then(|| &text[7..])?;
+    let (sign, hours) = rest.split_at_checked(1)?;
+    let hours: u8 = hours.parse().ok().filter(|h| *h != 0)?;
+    match sign {
+        "+" => Some(format!("UTC-{hours}")),
+        "-" => Some(format!("UTC+{hours}")),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn etc_gmt_names_are_read_with_their_real_sign() {
+        assert_eq!(inverted_offset("Etc/GMT+3").as_deref(), Some("UTC-3"));
+        assert_eq!(inverted_offset(" etc/gmt-10 ").as_deref(), Some("UTC+10"));
+        for fine in [
+            "Etc/GMT",
+            "Etc/GMT+0",
+            "Etc/UTC",
+            "Europe/Moscow",
+            "Etc/GMT+x",
+            "Etc",
+        ] {
+            assert_eq!(inverted_offset(fine), None, "{fine}");
+        }
+    }
 
     #[test]
     fn iana_names_pass_and_others_are_refused_with_the_nearest() {

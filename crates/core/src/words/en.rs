@@ -877,6 +877,9 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                  quotes, like \"0000000000012345\")",
     bad_time_zone: "{group}: time_zone: {value} is not an IANA time zone (expected a name like \
                     Europe/Moscow or Asia/Vladivostok){hint}",
+    inverted_offset: "{group}: time_zone: {value} means {utc}: in the Etc/GMT names the sign is \
+                      inverted (Etc/GMT+3 is three hours behind UTC, not Moscow time); name \
+                      the stores' city zone instead, like Europe/Moscow or Asia/Vladivostok",
     forms: &[
         ("name", "a name in quotes, like \"OOO Romashka\""),
         (

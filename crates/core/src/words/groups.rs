@@ -30,6 +30,8 @@ pub struct GroupsText {
     pub too_many_serials: &'static str,
     pub bad_serial: &'static str,
     pub bad_time_zone: &'static str,
+    /// `Etc/GMT+3` means UTC−3: {group}, {value}, {utc} (the offset it really is).
+    pub inverted_offset: &'static str,
     /// The forms a key expects, said in `wrong_kind`: (key, this language's form).
     pub forms: &'static [(&'static str, &'static str)],
     // `check` and the log.

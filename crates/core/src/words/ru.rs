@@ -958,6 +958,10 @@ pub static GROUPS: super::groups::GroupsText = super::groups::GroupsText {
                  например \"0000000000012345\")",
     bad_time_zone: "{group}: time_zone: {value} не часовой пояс IANA (ожидается имя вроде \
                     Europe/Moscow или Asia/Vladivostok){hint}",
+    inverted_offset: "{group}: time_zone: {value} означает {utc}: в именах Etc/GMT знак \
+                      обратный (Etc/GMT+3 — на три часа позади UTC, а не московское время); \
+                      укажите пояс города магазинов, например Europe/Moscow или \
+                      Asia/Vladivostok",
     forms: &[
         ("name", "имя в кавычках, например \"ООО Ромашка\""),
         (
