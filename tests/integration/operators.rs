@@ -5,13 +5,12 @@
 //! logout or expiry, a form post with the cookie needs the page's CSRF token, operators are
 //! hot-reloaded, and bad `operators:` entries are refused in plain words in both languages.
 
-use std::fs;
 use std::net::SocketAddr;
 use std::process::Output;
 use std::time::Duration;
 
 use crate::common::operators::{bearer, request, start_with_admin, token_new, FORM};
-use crate::common::{admin_addr, eventually, server_command, Fixture, Response, Server, DEADLINE};
+use crate::common::{admin_addr, eventually, server_command, Fixture, Response, DEADLINE};
 
 /// A deployment with one release and `operators:` holding `lines`, started with an admin
 /// listener.
@@ -522,31 +521,17 @@ fn over_tls_the_session_cookie_is_secure() {
     if !crate::tls_certs::have_openssl() {
         return;
     }
-    use crate::tls_certs::{connect, make_ca, make_cert};
+    use crate::tls_certs::{connect, start_with_tls};
     use std::io::{Read, Write};
     let admin = token_new(&["Иванов", "--role", "admin"]);
     let fixture = deployment(&operators(&[&admin.line]));
-    let certs = fixture.path("certs");
-    fs::create_dir(&certs).expect("certs");
-    make_ca(&certs);
-    make_cert(&certs, "a");
-    let server = Server::start(
-        fixture.dir.path(),
-        &[
-            "--tls-cert",
-            "certs/a.pem",
-            "--tls-key",
-            "certs/a.key",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--admin-tls",
-            "true",
-        ],
-        &[],
+    let (server, ca) = start_with_tls(
+        &fixture,
+        &["--admin-listen", "127.0.0.1:0", "--admin-tls", "true"],
     );
     let addr = admin_addr(&server);
     let body = format!("token={}", admin.token);
-    let mut stream = connect(addr, &certs.join("ca.pem"));
+    let mut stream = connect(addr, &ca);
     write!(
         stream,
         "POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
