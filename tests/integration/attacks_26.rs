@@ -19,9 +19,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::{
-    self, admin_addr, eventually, raw_request, Fixture, Response, Server, DEADLINE,
-};
+use crate::common::operators::{bearer, request, start_with_admin};
+use crate::common::{self, eventually, Fixture, Response, DEADLINE};
 
 const ADMIN: &str = "attack26-admin-token-0123456789";
 const PUBLISHER: &str = "attack26-publisher-token-0123456789";
@@ -53,35 +52,6 @@ fn deployment() -> Fixture {
     fixture
 }
 
-fn start(fixture: &Fixture) -> (Server, SocketAddr) {
-    let server = Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], &[]);
-    let admin = admin_addr(&server);
-    (server, admin)
-}
-
-fn request(
-    admin: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Response {
-    let mut text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {admin}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    raw_request(admin, text.as_bytes())
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
 /// The login form posted with `token`: the session cookie it set.
 fn login(admin: SocketAddr, token: &str) -> String {
     let answer = request(
@@ -107,7 +77,7 @@ fn login(admin: SocketAddr, token: &str) -> String {
 #[test]
 fn a_viewer_logging_in_again_and_again_ends_no_other_operators_session() {
     let fixture = deployment();
-    let (_server, admin) = start(&fixture);
+    let (_server, admin) = start_with_admin(&fixture, &[]);
     let admins = login(admin, ADMIN);
     let answer = request(admin, "GET", "/audit", &[("Cookie", &admins)], "");
     assert_eq!(answer.status, 200, "{}", answer.text());
@@ -169,7 +139,7 @@ fn within(
 fn a_stalled_upload_does_not_hold_up_a_pause_or_a_withdraw() {
     let fixture = deployment();
     fixture.release("20250301", Some(STAGED));
-    let (_server, admin) = start(&fixture);
+    let (_server, admin) = start_with_admin(&fixture, &[]);
     let upload = stalled_upload(admin);
     // The upload is being received (its part's headers read) before the pause is asked.
     std::thread::sleep(Duration::from_millis(500));
@@ -226,7 +196,7 @@ fn records(admin: SocketAddr) -> Vec<(String, String, String, String)> {
 #[test]
 fn the_reload_after_a_publishers_pause_names_the_publisher() {
     let fixture = deployment();
-    let (_server, admin) = start(&fixture);
+    let (_server, admin) = start_with_admin(&fixture, &[]);
     let paused = request(
         admin,
         "POST",
@@ -273,7 +243,7 @@ fn the_hash_of_an_empty_token_is_refused_and_an_empty_password_opens_nothing() {
     );
     // With operators that load, no form of an empty token is anyone's.
     let fixture = deployment();
-    let (_server, admin) = start(&fixture);
+    let (_server, admin) = start_with_admin(&fixture, &[]);
     for empty in ["Basic Og==", "Basic YWRtaW46", "Bearer ", "Bearer     "] {
         let answer = request(admin, "GET", "/status", &[("Authorization", empty)], "");
         assert_eq!(answer.status, 401, "{empty}: {}", answer.text());
@@ -297,7 +267,7 @@ fn a_forged_checkpoint_that_wipes_the_trail_is_not_taken_for_a_prune() {
         operators()
     ));
     fixture.release("20250101", Some(STAGED));
-    let (mut server, admin) = start(&fixture);
+    let (mut server, admin) = start_with_admin(&fixture, &[]);
     for action in ["pause", "resume"] {
         let path = format!("/releases/20250101/{action}");
         let answer = request(

@@ -16,14 +16,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::devtools::Browser;
-use crate::common::{
-    self, admin_addr, csrf_in, firmware_bytes, raw_request, sha256, Fixture, Response, Server,
-};
+use crate::common::operators::{bearer, request, start_with_admin, FORM};
+use crate::common::{self, admin_addr, csrf_in, firmware_bytes, sha256, Fixture, Server};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 const PUBLISHER: &str = "kkt_publisher-token-for-the-forms-test-0001";
 const VIEWER: &str = "kkt_viewer-token-for-the-forms-test-00000002";
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
 /// One release (20250101) in the default line, a publisher «Иванов» and a viewer, the
 /// inventory on (the audit trail lives there).
@@ -38,36 +36,6 @@ fn deployment() -> Fixture {
         sha256(VIEWER.as_bytes()),
     ));
     fixture
-}
-
-fn start(fixture: &Fixture) -> (Server, SocketAddr) {
-    let server = Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], &[]);
-    let addr = admin_addr(&server);
-    (server, addr)
-}
-
-/// One request to the admin listener.
-fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Response {
-    let mut text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    raw_request(addr, text.as_bytes())
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
 }
 
 /// The audit trail as (actor, action, subject, result), oldest first.
@@ -181,7 +149,7 @@ fn a_publisher_uploads_pauses_resumes_and_withdraws_through_the_dashboard() {
         return;
     };
     let fixture = deployment();
-    let (server, addr) = start(&fixture);
+    let (server, addr) = start_with_admin(&fixture, &[]);
     let base = format!("http://{addr}/");
     let mut browser = Browser::start(chromium);
 
@@ -309,7 +277,7 @@ fn a_publisher_uploads_pauses_resumes_and_withdraws_through_the_dashboard() {
 fn a_viewer_sees_no_form_and_a_publisher_does() {
     let fixture = deployment();
     fixture.write("firmware/20250101/meta.yaml", "rollout:\n  percent: 10\n");
-    let (_server, addr) = start(&fixture);
+    let (_server, addr) = start_with_admin(&fixture, &[]);
     let viewer = bearer(VIEWER);
     let publisher = bearer(PUBLISHER);
     let page = |auth: &str, path: &str| {
@@ -425,7 +393,7 @@ impl OtherSite {
 #[test]
 fn cross_site_and_tokenless_posts_change_nothing() {
     let fixture = deployment();
-    let (server, addr) = start(&fixture);
+    let (server, addr) = start_with_admin(&fixture, &[]);
     let cookie = session(addr, PUBLISHER);
     let token = csrf_in(&request(addr, "GET", "/", &[("Cookie", &cookie)], "").text())
         .expect("the publisher's dashboard carries a token");
@@ -512,7 +480,7 @@ fn cross_site_and_tokenless_posts_change_nothing() {
 #[test]
 fn the_notice_shows_a_refusal_as_text() {
     let fixture = deployment();
-    let (_server, addr) = start(&fixture);
+    let (_server, addr) = start_with_admin(&fixture, &[]);
     let auth = bearer(VIEWER);
     let page = request(
         addr,
@@ -542,7 +510,7 @@ fn the_notice_shows_a_refusal_as_text() {
 #[test]
 fn a_flood_of_wrong_logins_leaves_a_bounded_trail() {
     let fixture = deployment();
-    let (server, addr) = start(&fixture);
+    let (server, addr) = start_with_admin(&fixture, &[]);
     let tried = "kkt_wrong-token-that-must-never-be-recorded";
     for n in 0..1000 {
         let answer = if n % 2 == 0 {
@@ -611,7 +579,7 @@ fn a_named_lines_forms_name_the_line_and_work() {
     fixture.write("firmware/kassa/line.yaml", "known_builds: [20240101]\n");
     fixture.release("kassa/20240101", None);
     fixture.release("kassa/20250301", Some("rollout:\n  percent: 10\n"));
-    let (_server, addr) = start(&fixture);
+    let (_server, addr) = start_with_admin(&fixture, &[]);
     let cookie = session(addr, PUBLISHER);
     let page = request(addr, "GET", "/?upload=1", &[("Cookie", &cookie)], "").text();
     assert!(

@@ -13,10 +13,8 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 
-use crate::common::{
-    admin_addr, eventually, raw_request, run_check, server_command, Fixture, Response, Server,
-    DEADLINE,
-};
+use crate::common::operators::{start_with_admin, token_new, Made};
+use crate::common::{eventually, raw_request, run_check, Fixture, Response, Server, DEADLINE};
 use crate::stages::request_from;
 
 /// Group A's name, and group B's: markup, a spreadsheet formula and both quotes.
@@ -44,34 +42,11 @@ fn groups_yaml(a_networks: &str, b_networks: &str) -> String {
     )
 }
 
-/// A token `token new` printed, and the line for `operators:`.
-fn token_new(args: &[&str]) -> (String, String) {
-    let output = server_command()
-        .args(["token", "new"])
-        .args(args)
-        .output()
-        .expect("run token new");
-    let out = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{out}");
-    let token = out
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("kkt_"))
-        .unwrap_or_else(|| panic!("no token in {out}"))
-        .to_string();
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("- {name:"))
-        .unwrap_or_else(|| panic!("no line in {out}"))
-        .to_string();
-    (token, line)
-}
-
 /// A viewer's token from `token new`, limited to `group`. `token new NAME --groups G`
 /// cannot be run on this branch (the server-wide `--groups FILE` flag takes the name), so
 /// the groups are added to the line `token new` printed, as an operator would write them.
 fn viewer_of(name: &str, group: &str) -> (String, String) {
-    let (token, line) = token_new(&[name, "--role", "viewer"]);
+    let Made { token, line } = token_new(&[name, "--role", "viewer"]);
     let line = line
         .trim_end()
         .strip_suffix('}')
@@ -89,7 +64,10 @@ struct Tokens {
 
 fn tokens() -> Tokens {
     let (viewer, viewer_line) = viewer_of("Ромашка ИТ", A);
-    let (admin, admin_line) = token_new(&["Иванов", "--role", "admin"]);
+    let Made {
+        token: admin,
+        line: admin_line,
+    } = token_new(&["Иванов", "--role", "admin"]);
     Tokens {
         viewer,
         admin,
@@ -109,16 +87,6 @@ fn deployment(tokens: &Tokens, inventory: &str) -> Fixture {
     fixture.release("20250101", None);
     fixture.release("20250301", None);
     fixture
-}
-
-fn start(fixture: &Fixture) -> (Server, SocketAddr) {
-    let server = Server::start(
-        fixture.dir.path(),
-        &["--admin-listen", "127.0.0.1:0"],
-        &[("TZ", "UTC")],
-    );
-    let admin = admin_addr(&server);
-    (server, admin)
 }
 
 /// `GET path` with `token`, asking for `accept`.
@@ -242,7 +210,7 @@ fn nothing_of_b(what: &str, body: &str) {
 fn a_viewer_limited_to_a_group_sees_none_of_another_groups_registers_anywhere() {
     let tokens = tokens();
     let fixture = deployment(&tokens, "");
-    let (server, admin) = start(&fixture);
+    let (server, admin) = start_with_admin(&fixture, &[("TZ", "UTC")]);
     registers_poll(&server);
     wait_for_tags(
         admin,
@@ -460,7 +428,7 @@ fn a_viewer_limited_to_a_group_sees_none_of_another_groups_registers_anywhere() 
 fn an_edit_of_the_groups_moves_the_stored_registers() {
     let tokens = tokens();
     let fixture = deployment(&tokens, "");
-    let (server, admin) = start(&fixture);
+    let (server, admin) = start_with_admin(&fixture, &[("TZ", "UTC")]);
     registers_poll(&server);
     wait_for_tags(
         admin,
@@ -515,7 +483,7 @@ fn a_viewer_of_a_group_that_does_not_exist_is_reported_and_sees_nothing() {
         ) && report.contains("did you mean `ООО Ромашка`?"),
         "{report}"
     );
-    let (server, admin) = start(&fixture);
+    let (server, admin) = start_with_admin(&fixture, &[("TZ", "UTC")]);
     eventually("the warning in the log", DEADLINE, || {
         server
             .log()
@@ -537,7 +505,7 @@ fn a_viewers_scope_holds_on_postgres() {
     };
     let tokens = tokens();
     let fixture = deployment(&tokens, &format!("inventory: \"{}\"\n", pg.url()));
-    let (server, admin) = start(&fixture);
+    let (server, admin) = start_with_admin(&fixture, &[("TZ", "UTC")]);
     registers_poll(&server);
     wait_for_tags(
         admin,

@@ -5,72 +5,12 @@
 //! logout or expiry, a form post with the cookie needs the page's CSRF token, operators are
 //! hot-reloaded, and bad `operators:` entries are refused in plain words in both languages.
 
-use std::fs;
 use std::net::SocketAddr;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::common::{
-    admin_addr, eventually, raw_request, server_command, Fixture, Response, Server, DEADLINE,
-};
-
-/// The token `token new` printed, and the line for `operators:`.
-struct Made {
-    token: String,
-    line: String,
-}
-
-fn token_new(args: &[&str]) -> Made {
-    let output = server_command()
-        .args(["token", "new"])
-        .args(args)
-        .output()
-        .expect("run token new");
-    let out = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{out}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let token = out
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("kkt_"))
-        .unwrap_or_else(|| panic!("no token in {out}"))
-        .to_string();
-    let line = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("- {name:"))
-        .unwrap_or_else(|| panic!("no line in {out}"))
-        .to_string();
-    Made { token, line }
-}
-
-/// One request to the admin listener, with `headers` and `body`.
-fn request(
-    admin: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Response {
-    let mut text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {admin}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    raw_request(admin, text.as_bytes())
-}
-
-fn bearer(token: &str) -> String {
-    format!("Bearer {token}")
-}
-
-const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+use crate::common::operators::{bearer, request, start_with_admin, token_new, FORM};
+use crate::common::{admin_addr, eventually, server_command, Fixture, Response, DEADLINE};
 
 /// A deployment with one release and `operators:` holding `lines`, started with an admin
 /// listener.
@@ -85,12 +25,6 @@ fn operators(lines: &[&str]) -> String {
     format!("operators:\n{}\n", lines.join("\n"))
 }
 
-fn start(fixture: &Fixture, envs: &[(&str, &str)]) -> (Server, SocketAddr) {
-    let server = Server::start(fixture.dir.path(), &["--admin-listen", "127.0.0.1:0"], envs);
-    let admin = admin_addr(&server);
-    (server, admin)
-}
-
 #[test]
 fn tokens_from_token_new_give_each_operator_its_role() {
     let viewer = token_new(&["Ромашка ИТ", "--groups", "ООО Ромашка"]);
@@ -101,7 +35,7 @@ fn tokens_from_token_new_give_each_operator_its_role() {
         "{}admin_token: {old}\n",
         operators(&[&viewer.line, &publisher.line, &admin.line])
     ));
-    let (_server, addr) = start(&fixture, &[]);
+    let (_server, addr) = start_with_admin(&fixture, &[]);
 
     // Every operator reads.
     for token in [
@@ -222,7 +156,7 @@ fn reload_takes_the_token_from_the_flag_then_the_environment_then_admin_token() 
         "{}admin_token: {old}\n",
         operators(&[&viewer.line, &admin.line])
     ));
-    let (_server, addr) = start(&fixture, &[]);
+    let (_server, addr) = start_with_admin(&fixture, &[]);
     let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
 
     // admin_token of the configuration, when nothing else is given.
@@ -296,7 +230,7 @@ fn the_login_form_sets_a_strict_cookie_that_opens_the_dashboard_until_logout() {
     let admin = token_new(&["Иванов", "--role", "admin"]);
     let viewer = token_new(&["Ромашка ИТ"]);
     let fixture = deployment(&operators(&[&admin.line, &viewer.line]));
-    let (server, addr) = start(&fixture, &[]);
+    let (server, addr) = start_with_admin(&fixture, &[]);
 
     let page = request(addr, "GET", "/login", &[("Accept-Language", "ru")], "");
     assert_eq!(page.status, 200);
@@ -512,7 +446,7 @@ fn a_session_ends_when_it_expires_or_its_operator_leaves() {
         operators(&[&admin.line, &viewer.line])
     ));
     let clock = fixture.test_clock();
-    let (_server, addr) = start(&fixture, &[]);
+    let (_server, addr) = start_with_admin(&fixture, &[]);
     let answer = login(addr, &admin.token);
     assert!(answer
         .header("set-cookie")
@@ -539,7 +473,7 @@ fn operators_and_admin_token_are_hot_reloaded() {
     let viewer = token_new(&["Ромашка ИТ"]);
     let admin = token_new(&["Иванов", "--role", "admin"]);
     let fixture = deployment(&operators(&[&viewer.line]));
-    let (server, addr) = start(&fixture, &[]);
+    let (server, addr) = start_with_admin(&fixture, &[]);
     let reload = |token: &str| {
         request(
             addr,
@@ -587,31 +521,17 @@ fn over_tls_the_session_cookie_is_secure() {
     if !crate::tls_certs::have_openssl() {
         return;
     }
-    use crate::tls_certs::{connect, make_ca, make_cert};
+    use crate::tls_certs::{connect, start_with_tls};
     use std::io::{Read, Write};
     let admin = token_new(&["Иванов", "--role", "admin"]);
     let fixture = deployment(&operators(&[&admin.line]));
-    let certs = fixture.path("certs");
-    fs::create_dir(&certs).expect("certs");
-    make_ca(&certs);
-    make_cert(&certs, "a");
-    let server = Server::start(
-        fixture.dir.path(),
-        &[
-            "--tls-cert",
-            "certs/a.pem",
-            "--tls-key",
-            "certs/a.key",
-            "--admin-listen",
-            "127.0.0.1:0",
-            "--admin-tls",
-            "true",
-        ],
-        &[],
+    let (server, ca) = start_with_tls(
+        &fixture,
+        &["--admin-listen", "127.0.0.1:0", "--admin-tls", "true"],
     );
     let addr = admin_addr(&server);
     let body = format!("token={}", admin.token);
-    let mut stream = connect(addr, &certs.join("ca.pem"));
+    let mut stream = connect(addr, &ca);
     write!(
         stream,
         "POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

@@ -16,7 +16,7 @@ use std::time::Duration;
 use crate::common::{eventually, run_check, Fixture, Server, DEADLINE};
 use crate::tls_certs::{
     address_in_log, check_request, client_config, der_of, have_openssl, https, https_from, make_ca,
-    make_cert,
+    make_cert, start_with_tls,
 };
 
 /// Replaces a file the way certbot does: write aside, then rename over.
@@ -208,26 +208,12 @@ fn sigterm_lets_a_download_over_tls_finish() {
     // Larger than the socket buffers, so the server cannot have written it all already.
     let big: Vec<u8> = (0..16 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     fs::write(folder.join("upd_app.bin"), &big).expect("write");
-    let certs = fixture.path("certs");
-    fs::create_dir(&certs).expect("certs");
-    make_ca(&certs);
-    make_cert(&certs, "a");
-    let server = Server::start(
-        fixture.dir.path(),
-        &[
-            "--tls-listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            "certs/a.pem",
-            "--tls-key",
-            "certs/a.key",
-            "--shutdown-timeout-s",
-            "20",
-        ],
-        &[],
+    let (server, ca) = start_with_tls(
+        &fixture,
+        &["--tls-listen", "127.0.0.1:0", "--shutdown-timeout-s", "20"],
     );
     let tls_addr = address_in_log(&server, "listening for HTTPS on ");
-    let mut stream = tls_certs::connect(tls_addr, &certs.join("ca.pem"));
+    let mut stream = tls_certs::connect(tls_addr, &ca);
     write!(
         stream,
         "GET /firmware/20180125/upd_app.bin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
@@ -279,24 +265,8 @@ fn a_register_resumes_its_tls_session_after_hundreds_of_others() {
     }
     let fixture = Fixture::new();
     fixture.release("20180125", None);
-    let certs = fixture.path("certs");
-    fs::create_dir(&certs).expect("certs");
-    make_ca(&certs);
-    make_cert(&certs, "a");
-    let server = Server::start(
-        fixture.dir.path(),
-        &[
-            "--tls-listen",
-            "127.0.0.1:0",
-            "--tls-cert",
-            "certs/a.pem",
-            "--tls-key",
-            "certs/a.key",
-        ],
-        &[],
-    );
+    let (server, ca) = start_with_tls(&fixture, &["--tls-listen", "127.0.0.1:0"]);
     let tls_addr = address_in_log(&server, "listening for HTTPS on ");
-    let ca = certs.join("ca.pem");
     let request = check_request(&format!("localhost:{}", tls_addr.port()));
     let register = client_config(&ca);
     let (status, first) = https_from(&register, tls_addr, &request);

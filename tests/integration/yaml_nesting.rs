@@ -76,9 +76,9 @@ fn license(server: &Server, serial: &str) -> u16 {
         .status
 }
 
-#[test]
-fn a_deep_license_file_is_refused_at_once_and_its_licenses_keep_serving() {
-    let fixture = Fixture::new();
+/// One release, and the license file `lic/l.yaml` with one entry (serial 2), served: the
+/// server, once it offers the release and answers serial 2's license, and the entry's text.
+fn serving_one_license(fixture: &Fixture) -> (Server, String) {
     fixture.release("20180125", None);
     let entry = format!(
         "\"0000000000000002\":\n  licenses: {}\n  signature: {}\n",
@@ -87,9 +87,16 @@ fn a_deep_license_file_is_refused_at_once_and_its_licenses_keep_serving() {
     );
     fixture.write("lic/l.yaml", &entry);
     fixture.write_config("settle_ms: 0\nlicenses: [lic/l.yaml]\n");
-    let server = start(&fixture);
+    let server = start(fixture);
     wait_offered(&server, 20180125);
     assert_eq!(license(&server, "2"), 200);
+    (server, entry)
+}
+
+#[test]
+fn a_deep_license_file_is_refused_at_once_and_its_licenses_keep_serving() {
+    let fixture = Fixture::new();
+    let (server, entry) = serving_one_license(&fixture);
 
     let written = Instant::now();
     fixture.write(
@@ -117,17 +124,7 @@ fn a_deep_license_file_is_refused_at_once_and_its_licenses_keep_serving() {
 #[test]
 fn a_yaml_license_file_past_16_mib_is_refused_unread_and_its_licenses_keep_serving() {
     let fixture = Fixture::new();
-    fixture.release("20180125", None);
-    let entry = format!(
-        "\"0000000000000002\":\n  licenses: {}\n  signature: {}\n",
-        "c".repeat(128),
-        "f".repeat(128)
-    );
-    fixture.write("lic/l.yaml", &entry);
-    fixture.write_config("settle_ms: 0\nlicenses: [lic/l.yaml]\n");
-    let server = start(&fixture);
-    wait_offered(&server, 20180125);
-    assert_eq!(license(&server, "2"), 200);
+    let (server, entry) = serving_one_license(&fixture);
 
     let written = Instant::now();
     let filler = format!("# {}\n", "x".repeat(1022)).repeat(16 * 1024 + 1);

@@ -7,6 +7,7 @@
 #[cfg(target_os = "linux")]
 pub mod devtools;
 pub mod march_rollout;
+pub mod operators;
 
 use std::collections::HashMap;
 use std::fs;

@@ -1,19 +1,20 @@
-//! Certificates and an HTTPS client for the TLS tests (modules `tls` and `tls_flood`): a
-//! test CA and server certificates made by the `openssl` command
-//! (CI installs it), and one verified HTTPS request at a time.
+//! Certificates and an HTTPS client for the TLS tests (modules `tls`, `tls_flood`, and
+//! `operators` for the admin listener over TLS): a test CA and server certificates made by
+//! the `openssl` command (CI installs it), the server started with one, and one verified
+//! HTTPS request at a time.
 #![allow(dead_code)]
 
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use crate::common::{Server, DEADLINE};
+use crate::common::{Fixture, Server, DEADLINE};
 
 pub fn have_openssl() -> bool {
     crate::common::require_tool("openssl")
@@ -239,4 +240,20 @@ pub fn address_in_log(server: &Server, marker: &str) -> SocketAddr {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|a| a.parse().ok())
         .expect("an address after the marker")
+}
+
+/// A test CA and a certificate for localhost in `fixture`'s `certs/` (`certs/a.pem` and
+/// `certs/a.key`, signed by `certs/ca.pem`), and the server started with that certificate
+/// and `args` (the listener that speaks TLS: `--tls-listen 127.0.0.1:0`, or
+/// `--admin-listen 127.0.0.1:0 --admin-tls true`; and any other flag): the server and the
+/// CA's path, for the clients to verify it.
+pub fn start_with_tls(fixture: &Fixture, args: &[&str]) -> (Server, PathBuf) {
+    let certs = fixture.path("certs");
+    fs::create_dir(&certs).expect("certs");
+    make_ca(&certs);
+    make_cert(&certs, "a");
+    let mut all = vec!["--tls-cert", "certs/a.pem", "--tls-key", "certs/a.key"];
+    all.extend_from_slice(args);
+    let server = Server::start(fixture.dir.path(), &all, &[]);
+    (server, certs.join("ca.pem"))
 }
