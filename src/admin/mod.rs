@@ -25,6 +25,8 @@ pub mod login_failures;
 pub mod login_page;
 pub mod offer_reason;
 pub mod operator;
+pub mod release_actions;
+pub mod release_answers;
 pub mod release_routes;
 pub mod release_upload;
 pub mod release_views;

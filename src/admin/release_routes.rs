@@ -3,9 +3,13 @@
 //! - `POST /releases`: a `multipart/form-data` upload (`release_upload`) published by the
 //!   very function the `publish` command runs (`publishing::publish`);
 //! - `POST /releases/<version>/withdraw`, `/pause`, `/resume`, with `?line=NAME` for a named
-//!   line: what `withdraw` does (`publishing::withdraw`), and `paused:` set in the release's
-//!   `rollout:` (`publishing::rollout_pause`; an automatic halt is carried over, never
-//!   cleared).
+//!   line (`release_actions`): what `withdraw` does (`publishing::withdraw`), and `paused:`
+//!   set in the release's `rollout:` (`publishing::rollout_pause`; an automatic halt is
+//!   carried over, never cleared).
+//!
+//! This file registers both and receives the upload; what both answer and record alike
+//! (refusals, the audit record, JSON or 303, the reload, the change lock) is
+//! `release_answers`.
 //!
 //! One change at a time (`CHANGES`): publishing an upload, a withdraw or a pause waits for
 //! the one before it. An upload is received before it takes `CHANGES` (one upload received
@@ -31,50 +35,35 @@
 //! the words the rescan's record of the same change uses (`audit_events`), so the rescan
 //! does not record it a second time under the release's publisher.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::body::{BoxBody, EitherBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{guard, web, HttpRequest, HttpResponse, ResponseError};
-use log::info;
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use serde::Deserialize;
 
 use crate::admin::admin_error::AdminError;
 use crate::admin::csrf;
 use crate::admin::operator::{Operator, Role};
-use crate::admin::release_upload::{read_form, UploadError};
+use crate::admin::release_actions::{release_action, ACTION_FORM_MAX};
+use crate::admin::release_answers::{
+    audit_subject, done, record_action, refused, reload_json, reload_now, Refusal, CHANGES,
+};
+use crate::admin::release_upload::read_form;
 use crate::app_state::{AppState, ReloadRecord};
-use crate::audit::{Action as Audited, AuditEntry};
-use crate::catalog::device_line::DEFAULT_LINE;
-use crate::catalog::lines::line_folders;
+use crate::audit::Action as Audited;
 use crate::catalog::release_meta::FIRMWARE_FILES;
-use crate::json_error;
-use crate::model::lang::{fill, InLanguage, Lang};
-use crate::model::version::Version;
-use crate::publishing::offer_summary::{offer_summary, offered_now};
+use crate::model::lang::Lang;
+use crate::publishing::offer_summary::offer_summary;
 use crate::publishing::publish::{publish, Given, PublishError, Published};
-use crate::publishing::rollout_pause::{self, PauseError};
 use crate::publishing::staging::Written;
-use crate::publishing::withdraw::{withdraw_by, WithdrawError};
-use crate::store::audit_events;
-use crate::store::rollout_sql;
-use crate::words::cli::OperatorText;
 
-/// One change to `firmware_dir` at a time, whoever asks.
-static CHANGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// One upload received at a time (its files are on disk until it is published or refused).
 static RECEIVING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// How long an upload may take to arrive: a slow sender must not hold `RECEIVING` forever.
 pub const UPLOAD_TIME_MAX: Duration = Duration::from_secs(300);
-/// How long the reload after a change may take before the answer says so.
-const RELOAD_WAIT: Duration = Duration::from_secs(30);
-/// The largest body a withdraw, pause or resume reads (a form with its CSRF token).
-const ACTION_FORM_MAX: usize = 4 * 1024;
-
 /// Registers the routes, behind the role check. `POST /releases` shares its path with
 /// `GET /releases` (the counts per release, `inventory_routes`): this resource takes only
 /// POST, so it must be registered first and other methods fall through to that one.
@@ -110,178 +99,6 @@ async fn publishers_only(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
-}
-
-/// A refusal or failure of a release route, with its status and the sentence in both
-/// languages.
-struct Refusal {
-    status: StatusCode,
-    english: String,
-    russian: String,
-}
-
-impl Refusal {
-    fn of(status: StatusCode, error: &dyn InLanguage) -> Refusal {
-        Refusal {
-            status,
-            english: error.to_string(),
-            russian: error.in_russian(),
-        }
-    }
-
-    fn from_publish(error: &PublishError) -> Refusal {
-        let status = if error.is_conflict() {
-            StatusCode::CONFLICT
-        } else if error.is_failure() {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        Refusal::of(status, error)
-    }
-
-    fn from_upload(error: &UploadError) -> Refusal {
-        let status = if error.is_too_large() {
-            StatusCode::PAYLOAD_TOO_LARGE
-        } else if error.is_failure() {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        Refusal::of(status, error)
-    }
-}
-
-/// Who asked for what, and how it ended: the one place per action where the actor, the
-/// action and its result are known. Recorded in the audit trail (which bounds and escapes
-/// every field) and said in the operator's log (escaped: a sentence may quote a name an
-/// upload chose). `subject`: `audit_events::subject`, empty when the upload was refused
-/// before its release was known.
-fn record_action(
-    state: &AppState,
-    operator: &Operator,
-    action: Audited,
-    subject: &str,
-    result: Result<&str, &str>,
-) {
-    let text = match result {
-        Ok(done) => {
-            info!("{:?} {action} {subject}: {:?}", operator.name, done);
-            done.to_string()
-        }
-        Err(refused) => {
-            info!(
-                "{:?} {action} {subject} refused: {:?}",
-                operator.name, refused
-            );
-            format!("refused: {refused}")
-        }
-    };
-    state
-        .inventory
-        .audit(AuditEntry::new(&operator.name, action, subject, &text));
-}
-
-/// The release as the audit trail names it (`20250301`, `C.3/20250301`).
-fn audit_subject(version: Version, line: &str) -> String {
-    audit_events::subject(&(line.to_string(), version.as_u32()))
-}
-
-/// Whether the request is a browser's form post (it prefers HTML).
-fn wants_html(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.split(',').any(|t| t.trim().starts_with("text/html")))
-}
-
-/// The browser's language, as the dashboard picks it.
-fn browser_lang(req: &HttpRequest) -> Lang {
-    let text = crate::words::dashboard::for_request(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    if text.lang == "en" {
-        Lang::En
-    } else {
-        Lang::Ru
-    }
-}
-
-/// A 303 to the dashboard with `query` (already encoded).
-fn back_to_dashboard(query: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/?{query}")))
-        .finish()
-}
-
-fn encoded(text: &str) -> String {
-    utf8_percent_encode(text, NON_ALPHANUMERIC).to_string()
-}
-
-/// The answer to a refusal: JSON, or a 303 whose query carries the sentence.
-fn refused(req: &HttpRequest, refusal: &Refusal) -> HttpResponse {
-    if wants_html(req) {
-        let said = match browser_lang(req) {
-            Lang::Ru => &refusal.russian,
-            Lang::En => &refusal.english,
-        };
-        return back_to_dashboard(&format!("refused={}", encoded(said)));
-    }
-    json_error::response(refusal.status, &refusal.english, None)
-}
-
-/// The answer to a change done: JSON, or a 303 with `done=version` (and the line).
-fn done(
-    req: &HttpRequest,
-    done: &str,
-    version: Version,
-    line: &str,
-    body: serde_json::Value,
-) -> HttpResponse {
-    if wants_html(req) {
-        let mut query = format!("{done}={version}");
-        if line != DEFAULT_LINE {
-            query.push_str(&format!("&line={}", encoded(line)));
-        }
-        return back_to_dashboard(&query);
-    }
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "application/json"))
-        .body(serde_json::to_vec_pretty(&body).unwrap_or_default())
-}
-
-/// Rescans now and waits until the snapshot it made is live: the reload this request
-/// started (a `request` one that ended after it was asked for).
-async fn reload_now(state: &AppState, operator: &Operator) -> Option<ReloadRecord> {
-    let before = state.reload_count();
-    // The audit trail's actor for this reload: who made the change, never a default name.
-    state.request_reload(&operator.name);
-    let deadline = Instant::now() + RELOAD_WAIT;
-    while Instant::now() < deadline {
-        let new = state.reload_count().saturating_sub(before);
-        if let Some(done) = state
-            .reloads()
-            .into_iter()
-            .take(new)
-            .find(|r| r.trigger == "request")
-        {
-            return Some(done);
-        }
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
-}
-
-fn reload_json(reload: Option<&ReloadRecord>) -> serde_json::Value {
-    match reload {
-        Some(done) => serde_json::json!({"ok": done.ok, "outcome": done.outcome}),
-        None => serde_json::json!({
-            "ok": false,
-            "outcome": format!("the reload did not finish within {} s; see the log", RELOAD_WAIT.as_secs()),
-        }),
-    }
 }
 
 /// `POST /releases`.
@@ -435,286 +252,6 @@ fn published_json(
         "reload": reload_json(reload),
     })
 }
-
-/// `?line=NAME` (and the CSRF token, `?csrf=`, which `csrf::given` reads).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LineQuery {
-    line: Option<String>,
-    #[serde(rename = "csrf")]
-    _csrf: Option<String>,
-}
-
-/// What `/releases/<version>/<action>` asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Withdraw,
-    Pause,
-    Resume,
-}
-
-/// `POST /releases/<version>/withdraw|pause|resume`.
-async fn release_action(
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-    operator: Operator,
-) -> Result<HttpResponse, AdminError> {
-    operator.require(Role::Publisher)?;
-    csrf::check(&req, &operator, csrf::given(&req, Some(&body)).as_deref())?;
-    let (version_text, action_text) = path.into_inner();
-    let action = match action_text.as_str() {
-        "withdraw" => Action::Withdraw,
-        "pause" => Action::Pause,
-        "resume" => Action::Resume,
-        _ => return Err(AdminError::NotFound(req.path().to_string())),
-    };
-    let query = web::Query::<LineQuery>::from_query(req.query_string()).map_err(|e| {
-        AdminError::BadQuery(format!(
-            "the query of {} takes only line=NAME (the firmware line of the release): {e}",
-            req.path()
-        ))
-    })?;
-    let line = query.into_inner().line.filter(|l| !l.is_empty());
-    let Some(version) = Version::parse_folder_name(&version_text) else {
-        return Err(AdminError::NotFound(format!(
-            "{}: a release is named by its date, yyyymmdd, like /releases/20250301/{action_text}",
-            req.path()
-        )));
-    };
-    let _one_at_a_time = CHANGES.lock().await;
-    match action {
-        Action::Withdraw => withdraw_release(&req, &state, &operator, version, line).await,
-        Action::Pause | Action::Resume => {
-            set_paused(
-                &req,
-                &state,
-                &operator,
-                version,
-                line,
-                action == Action::Pause,
-            )
-            .await
-        }
-    }
-}
-
-/// Why a withdraw was refused, with the line check the command makes.
-#[derive(Debug, thiserror::Error)]
-enum WithdrawRefusal {
-    #[error(
-        "there is no line {name:?} in {} (a line is a folder with a line.yaml)",
-        firmware_dir.display()
-    )]
-    NoSuchLine {
-        name: String,
-        firmware_dir: std::path::PathBuf,
-    },
-    #[error(transparent)]
-    Withdraw(#[from] WithdrawError),
-}
-
-impl WithdrawRefusal {
-    fn status(&self) -> StatusCode {
-        match self {
-            WithdrawRefusal::NoSuchLine { .. }
-            | WithdrawRefusal::Withdraw(WithdrawError::NoRelease { .. }) => StatusCode::NOT_FOUND,
-            WithdrawRefusal::Withdraw(WithdrawError::ShelfFull { .. }) => StatusCode::CONFLICT,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl InLanguage for WithdrawRefusal {
-    fn in_russian(&self) -> String {
-        match self {
-            WithdrawRefusal::NoSuchLine { name, firmware_dir } => format!(
-                "в {} нет линейки {name:?} (линейка — это папка с line.yaml)",
-                firmware_dir.display()
-            ),
-            WithdrawRefusal::Withdraw(error) => error.in_russian(),
-        }
-    }
-}
-
-async fn withdraw_release(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    operator: &Operator,
-    version: Version,
-    line: Option<String>,
-) -> Result<HttpResponse, AdminError> {
-    let firmware_dir = state.snapshot().firmware_dir.clone();
-    let line_name = line.clone().unwrap_or_else(|| DEFAULT_LINE.to_string());
-    let subject = audit_subject(version, &line_name);
-    let dir = firmware_dir.clone();
-    let (recorder, who, what) = (state.clone(), operator.clone(), subject.clone());
-    let moved = web::block(move || -> Result<_, WithdrawRefusal> {
-        if let Some(name) = &line {
-            if !line_folders(&dir).contains(name) {
-                return Err(WithdrawRefusal::NoSuchLine {
-                    name: name.clone(),
-                    firmware_dir: dir.clone(),
-                });
-            }
-        }
-        let moved = withdraw_by(
-            &dir,
-            line.as_deref().unwrap_or(DEFAULT_LINE),
-            version,
-            &who.name,
-        )?;
-        // Recorded the moment it is done: before the rescan that sees the folder gone.
-        let done = Ok(audit_events::WITHDRAWN);
-        record_action(&recorder, &who, Audited::Withdraw, &what, done);
-        Ok(moved)
-    })
-    .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let moved = match moved {
-        Ok(moved) => moved,
-        Err(error) => {
-            let refusal = Refusal::of(error.status(), &error);
-            record_action(
-                state,
-                operator,
-                Audited::Withdraw,
-                &subject,
-                Err(&refusal.english),
-            );
-            return Ok(refused(req, &refusal));
-        }
-    };
-    let reload = reload_now(state, operator).await;
-    let t = OperatorText::of(Lang::En);
-    let line_flag = if line_name == DEFAULT_LINE {
-        String::new()
-    } else {
-        format!(" --line {line_name}")
-    };
-    let values: [(&str, &dyn std::fmt::Display); 3] = [
-        ("version", &version),
-        ("moved", &moved.display()),
-        ("line_flag", &line_flag),
-    ];
-    let offered = offered_now(&state.snapshot(), &line_name, Lang::En);
-    let said = fill(t.withdrew, &values) + "\n" + &offered;
-    let body = serde_json::json!({
-        "status": "withdrawn",
-        "version": version.as_u32(),
-        "line": line_name,
-        "moved_to": moved.display().to_string(),
-        "offered": offered.trim_end(),
-        "said": said,
-        "reload": reload_json(reload.as_ref()),
-    });
-    Ok(done(req, "withdrawn", version, &line_name, body))
-}
-
-async fn set_paused(
-    req: &HttpRequest,
-    state: &web::Data<AppState>,
-    operator: &Operator,
-    version: Version,
-    line: Option<String>,
-    paused: bool,
-) -> Result<HttpResponse, AdminError> {
-    let action = if paused {
-        Audited::Pause
-    } else {
-        Audited::Resume
-    };
-    let firmware_dir = state.snapshot().firmware_dir.clone();
-    let line_name = line.clone().unwrap_or_else(|| DEFAULT_LINE.to_string());
-    let subject = audit_subject(version, &line_name);
-    let worker = state.clone();
-    let (who, what) = (operator.clone(), subject.clone());
-    let key_line = line_name.clone();
-    let outcome = web::block(move || -> Result<(bool, bool), PauseError> {
-        let edit = rollout_pause::prepare(&firmware_dir, line.as_deref(), version, paused)?;
-        if edit.unchanged() {
-            return Ok((false, false));
-        }
-        // The halt (if any) holds the new settings before the file can be seen.
-        let halted = carry_halt(&worker, &key_line, version, &edit.settings_after)?;
-        edit.write()?;
-        // Recorded the moment it is on disk: before the rescan that sees the edit.
-        let done = if paused {
-            audit_events::PAUSED
-        } else {
-            audit_events::RESUMED
-        };
-        record_action(&worker, &who, action, &what, Ok(done));
-        Ok((true, halted))
-    })
-    .await
-    .map_err(|e| AdminError::Internal(e.to_string()))?;
-    let (changed, halted) = match outcome {
-        Ok(outcome) => outcome,
-        Err(error) => {
-            let status = if error.is_not_found() {
-                StatusCode::NOT_FOUND
-            } else if error.is_failure() {
-                StatusCode::INTERNAL_SERVER_ERROR
-            } else {
-                StatusCode::CONFLICT
-            };
-            let refusal = Refusal::of(status, &error);
-            record_action(state, operator, action, &subject, Err(&refusal.english));
-            return Ok(refused(req, &refusal));
-        }
-    };
-    let reload = if changed {
-        reload_now(state, operator).await
-    } else {
-        None
-    };
-    let status = match (paused, changed) {
-        (true, true) => "paused",
-        (false, true) => "resumed",
-        (true, false) => "already paused",
-        (false, false) => "not paused",
-    };
-    if !changed {
-        record_action(state, operator, action, &subject, Ok(status));
-    }
-    let mut body = serde_json::json!({
-        "status": status,
-        "version": version.as_u32(),
-        "line": line_name,
-        "halted": halted || state.admissions.halt(&line_name, version).is_some(),
-    });
-    if changed {
-        body["reload"] = reload_json(reload.as_ref());
-    }
-    let done_key = if paused { "paused" } else { "resumed" };
-    Ok(done(req, done_key, version, &line_name, body))
-}
-
-/// Carries a halt of the rollout over to `settings` (see `rollout_sql::carry_halt`);
-/// whether it is halted. Without an inventory there are no halts. A store that does not
-/// answer refuses the edit when this instance knows the rollout halted (the edit would
-/// lift it), and lets it through otherwise.
-fn carry_halt(
-    state: &AppState,
-    line: &str,
-    version: Version,
-    settings: &str,
-) -> Result<bool, PauseError> {
-    if !state.inventory.is_on() {
-        return Ok(false);
-    }
-    match state
-        .inventory
-        .read(|db| rollout_sql::carry_halt(db, line, version.as_u32(), settings))
-    {
-        Ok(halted) => Ok(halted),
-        Err(_) if state.admissions.halt(line, version).is_none() => Ok(false),
-        Err(error) => Err(PauseError::HaltNotCarried(format!("{error:#}"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
