@@ -11,6 +11,7 @@
 //! refusal names the group it is in (which the parser's own messages cannot). Everything
 //! is bounded (`groups::MAX_*`); the file's size is bounded by the reader before this.
 
+use crate::model::yaml_value_kind::value_kind;
 use std::borrow::Cow;
 
 use serde_yaml::Value;
@@ -202,19 +203,6 @@ fn scalar_text(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
-    }
-}
-
-/// What a YAML value is, as the tables name it (`ScanText::value_kind`).
-fn value_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
     }
 }
 

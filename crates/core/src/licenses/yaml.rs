@@ -9,6 +9,7 @@
 //! A bad entry is reported with its line and skipped; the good entries load. A file that is
 //! not YAML at all loads nothing and says where the syntax broke.
 
+use crate::model::yaml_value_kind::value_kind;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -193,18 +194,6 @@ fn key_lines(text: &str) -> HashMap<&str, usize> {
         }
     }
     lines
-}
-
-fn value_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Sequence(_) => "a list",
-        Value::Mapping(_) => "a mapping",
-        Value::Tagged(_) => "a tagged value",
-    }
 }
 
 #[cfg(test)]

@@ -21,3 +21,4 @@ pub mod trusted_proxies;
 pub mod unix_time;
 pub mod version;
 pub mod yaml_nesting;
+pub mod yaml_value_kind;
