@@ -90,6 +90,10 @@ impl DeviceServers {
                     data.insert(open.opened());
                 })
                 .workers(workers)
+                // As nginx's `tcp_nodelay on`: a response written in more than one piece (a
+                // file beside the firmware is streamed in chunks) never waits for the
+                // device's delayed ACK.
+                .tcp_nodelay(true)
                 .max_connections((max_connections / workers).max(1))
                 .client_request_timeout(config.request_timeout)
                 .keep_alive(keep_alive)

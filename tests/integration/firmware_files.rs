@@ -300,3 +300,66 @@ fn a_firmware_file_over_64_mib_is_refused_not_read() {
         "{report}"
     );
 }
+
+/// Real firmware is about 480 KB, far more than one write to the socket (actix's write
+/// buffer is 32 KiB): the whole file, and ranges across 32 KiB edges, are the file's bytes
+/// in order, with the length the headers promise.
+#[test]
+fn a_firmware_of_real_size_arrives_whole_and_in_ranges() {
+    let fixture = Fixture::new();
+    let dir = fixture.release("20250301", None);
+    let big: Vec<u8> = (0..491_520u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(dir.join("upd_app.bin"), &big).expect("write");
+    let server = fixture.start();
+    let path = "/firmware/20250301/upd_app.bin";
+    let whole = server.get(path, &[]);
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.header("content-length"), Some("491520"));
+    assert!(whole.body == big, "the whole file, byte for byte");
+    for (start, end) in [
+        (0, 32_767),
+        (32_767, 32_768),
+        (1_000, 50_999),
+        (30_000, 100_000),
+        (491_000, 491_519),
+    ] {
+        let range = format!("bytes={start}-{end}");
+        let part = server.get(path, &[("Range", range.as_str())]);
+        assert_eq!(part.status, 206, "{range}");
+        assert!(part.body == big[start..=end], "{range}");
+        assert_eq!(
+            part.header("content-range"),
+            Some(format!("bytes {start}-{end}/491520").as_str())
+        );
+    }
+}
+
+/// Downloads are matched by their `/firmware` prefix; the edges answer as they did when
+/// they were matched by a pattern.
+#[test]
+fn the_edges_of_the_firmware_path_answer_as_before() {
+    let fixture = fixture();
+    let server = fixture.start();
+    for (method, path, status) in [
+        ("GET", "/firmware", 404),
+        ("POST", "/firmware", 404),
+        ("GET", "/firmwarex/20180125/upd_app.bin", 404),
+        ("POST", "/firmwarex", 404),
+        ("PUT", FILE, 405),
+        ("DELETE", "/firmware/", 405),
+        ("OPTIONS", "/firmware/anything", 405),
+    ] {
+        let response = server.method(method, path, &[("Content-Length", "0")]);
+        assert_eq!(response.status, status, "{method} {path}");
+        if status == 405 {
+            assert_eq!(
+                response.header("allow"),
+                Some("GET, HEAD"),
+                "{method} {path}"
+            );
+        }
+    }
+    assert_eq!(server.get(FILE, &[]).body, whole());
+}
