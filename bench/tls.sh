@@ -40,7 +40,7 @@ firmware_dir: $WORK/firmware
 licenses: [$WORK/licenses.slf]
 settle_ms: 0
 admin_listen: null
-access_log: $access
+access_log: "$access"
 tls_listen: 127.0.0.1:0
 tls_cert: $dir/leaf.pem
 tls_key: $dir/leaf.key
