@@ -12,6 +12,7 @@
 #   bash bench/run.sh                      # defaults: 5 s per run, 2 rounds, access logs on
 #   DURATION=10s ROUNDS=3 bash bench/run.sh
 #   ACCESS_LOG=off bash bench/run.sh       # both servers without an access log
+#   ONLY=tls DURATION=2s ROUNDS=1 bash bench/run.sh   # only the TLS section (bench/tls.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The script reads the server's log lines ("listening on"): English, whatever the system says.
@@ -72,6 +73,10 @@ nginx_hwm_kb() { local t=0; for p in $(nginx_pids); do t=$(( t + $(hwm_kb "$p") 
 # CPU time (utime + stime, in clock ticks) of the given processes.
 cpu_ticks() { local t=0 p; for p in "$@"; do t=$(( t + $(awk '{print $14 + $15}' "/proc/$p/stat") )); done; echo "$t"; }
 
+# The TLS section (ours against nginx, full and resumed handshakes): tls_section, tls_table.
+# shellcheck source=bench/tls.sh
+source bench/tls.sh
+
 # --- the data: one 480 KB release, licenses, the exact answers as static files ----------
 mkdir -p "$WORK/firmware/20250301" "$WORK/static/firmware/20250301"
 head -c 491520 /dev/urandom >"$WORK/firmware/20250301/upd_app.bin"
@@ -106,6 +111,13 @@ BODY_LICENSE='{"serial": "0000000000000777"}'
 curl -s -X POST -H "Host: 127.0.0.1:$OURS_PORT" -d "$BODY_CHECK" "http://127.0.0.1:$OURS_PORT/check_firmware" >"$WORK/static/check_firmware.json"
 curl -s -X POST -d "$BODY_LICENSE" "http://127.0.0.1:$OURS_PORT/feature_licenses" >"$WORK/static/feature_licenses.json"
 grep -q '"update_available": true' "$WORK/static/check_firmware.json" || { echo "unexpected answer"; cat "$WORK/static/check_firmware.json"; exit 1; }
+
+# ONLY=tls: the TLS section alone and its rows, for working on it.
+if [ "${ONLY:-}" = tls ]; then
+  tls_section
+  tls_table | tee "$OUT"
+  exit 0
+fi
 
 NGINX_PORT=$(free_port)
 cat >"$WORK/nginx.conf" <<EOF
@@ -465,6 +477,9 @@ for variant in plain lines; do
 done
 FLEET_ROUND_RATIOS=$(for r in $(seq 1 "$FLEET_ROUNDS"); do printf '%sx\n' "${FLEET_RATIOS[$r]}"; done | paste -sd' ')
 
+# --- TLS: ours against nginx, full and resumed handshakes (bench/tls.sh) --------------------
+tls_section
+
 # --- the table ------------------------------------------------------------------------------
 avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
 {
@@ -485,6 +500,9 @@ avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
       python3 -c "print('| $w | $c | %.0f | %.0f | %.2fx | %.1f | %.1f | %.2fx | %.2f | %.2f | %.2fx |' % ($o, $n, $o/max($n,1), $oc, $nc, $oc/max($nc,1e-9), $o99, $n99, $o99/max($n99,1e-9)))"
     done
   done
+  # TLS (bench/tls.sh): ours against nginx with the same certificate.
+  echo
+  tls_table
   echo
   echo "| measure | ours | nginx |"
   echo "| --- | ---: | ---: |"

@@ -102,6 +102,13 @@ const CRATES: &[Crate] = &[
         levels: &[],
         extern_wings: &[],
     },
+    // The bench's load client: a binary of small modules, apart from the server.
+    Crate {
+        extern_name: "fleet_load",
+        src: "crates/fleet-load/src",
+        levels: &[],
+        extern_wings: &[],
+    },
 ];
 
 /// Crates kkt-core must never depend on, directly or through another: HTTP servers, the

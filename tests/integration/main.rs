@@ -37,6 +37,7 @@ mod exports;
 mod faults;
 mod feature_licenses;
 mod firmware_files;
+mod fleet_load;
 mod floors;
 mod group_views;
 mod groups;
