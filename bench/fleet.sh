@@ -182,7 +182,7 @@ with open(out, "w") as f:
             i = json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5))["inventory"]
             f.write("%.3f %d %d %d %d\n" % (t, i["written"], i["waiting"], i["dropped"], i["limited"]))
             f.flush()
-        except OSError as e:
+        except (OSError, ValueError, KeyError) as e:
             print("fleet: /status not read: %s" % e, file=sys.stderr)
         time.sleep(max(0.0, 1.0 - (time.time() - t)))
 PY
@@ -310,7 +310,7 @@ print(" ".join("%s/%s admitted %s" % (r["line"], r["version"], r["admitted"]) fo
       fi
       t1=$(fleet_ticks "${pid[$v]}"); p1=$(fleet_pg_ticks "$PG_PID")
       if [ "$v" != off ]; then
-        kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null || true
+        kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true
         cat "$WORK/fleet-samples-$v-$round.txt" >>"$WORK/fleet-samples-$v.txt"
         samples[$v]=$(( samples[$v] + $(wc -l <"$WORK/fleet-samples-$v-$round.txt") ))
       fi
