@@ -13,6 +13,7 @@
 #   DURATION=10s ROUNDS=3 bash bench/run.sh
 #   ACCESS_LOG=off bash bench/run.sh       # both servers without an access log
 #   ONLY=tls DURATION=2s ROUNDS=1 bash bench/run.sh   # only the TLS section (bench/tls.sh)
+#   ONLY=fleet bash bench/run.sh           # only the fleet end to end (bench/fleet.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The script reads the server's log lines ("listening on"): English, whatever the system says.
@@ -27,6 +28,9 @@ LOAD_CPU=${LOAD_CPU:-1}
 CLK_TCK=$(getconf CLK_TCK)
 SERIALS=${SERIALS:-1000000}
 OUT=${OUT:-bench/results-latest.md}
+# ONLY=<section> runs that section alone and prints its rows only (fleet: bench/fleet.sh);
+# unset, every section runs. `want main` is every section that has no name of its own.
+want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
 
 # --- what it needs -------------------------------------------------------------------
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
@@ -77,6 +81,12 @@ cpu_ticks() { local t=0 p; for p in "$@"; do t=$(( t + $(awk '{print $14 + $15}'
 # shellcheck source=bench/tls.sh
 source bench/tls.sh
 
+# The fleet end to end: fleet_section, run before the table.
+source bench/fleet.sh
+
+# The sections against nginx and the rest, up to the fleet end to end (skipped by ONLY=...);
+# the TLS section needs the data and the saved answers made first.
+if want main || want tls; then
 # --- the data: one 480 KB release, licenses, the exact answers as static files ----------
 mkdir -p "$WORK/firmware/20250301" "$WORK/static/firmware/20250301"
 head -c 491520 /dev/urandom >"$WORK/firmware/20250301/upd_app.bin"
@@ -476,15 +486,20 @@ for variant in plain lines; do
   eval "FLEET_${variant}_RPS=${FLEET_RPS[$variant]}"
 done
 FLEET_ROUND_RATIOS=$(for r in $(seq 1 "$FLEET_ROUNDS"); do printf '%sx\n' "${FLEET_RATIOS[$r]}"; done | paste -sd' ')
+fi  # want main
+
+# --- the fleet end to end (bench/fleet.sh) ---------------------------------------------------
+if want fleet; then fleet_section; fi
 
 # --- TLS: ours against nginx, full and resumed handshakes (bench/tls.sh) --------------------
-tls_section
+if want main; then tls_section; fi
 
 # --- the table ------------------------------------------------------------------------------
 avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
 {
   echo "## Run of $(date -u +%Y-%m-%d) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
   echo
+  if want main; then
   echo "Pinned: each server on CPU $SERVER_CPU (ours: one worker; nginx: worker_processes 1), wrk -t$THREADS on CPU $LOAD_CPU;"
   echo "-d$DURATION per run, $ROUNDS rounds alternating which server goes first; mean of rounds. Access logs: $ACCESS_LOG (both, to files)."
   echo "CPU us/req: utime + stime of the server's processes during the run, over the requests answered."
@@ -543,5 +558,10 @@ avg() { python3 -c "print(${SUM[$1]:-0} / $ROUNDS)"; }
   echo "| --- | ---: |"
   echo "| settle_ms 1000, not pinned | $MV_DEFAULT_MS |"
   echo "| sha256-pinned | $MV_PINNED_MS |"
+  fi  # want main
+  if want fleet; then
+    if want main; then echo; fi
+    cat "$WORK/fleet.md"
+  fi
 } | tee "$OUT"
 echo "written to $OUT"

@@ -336,6 +336,8 @@ fn fleet_state(status: &Status, config_file: Option<&str>) -> FleetState {
         tls_expires_at: status.tls.as_ref().and_then(|t| t.expires_at),
         inventory_dropped: status.inventory.dropped,
         inventory_limited: status.inventory.limited,
+        inventory_waiting: status.inventory.waiting,
+        inventory_written: status.inventory.written,
         config_stale: config_file
             .map(|file| {
                 let stale = status

@@ -3,7 +3,8 @@
 //! (release, critical version, devices seen); and, set from the whole state when scraped,
 //! each release's outcomes and the fleet's gauges (lines, rollouts and their projected
 //! finish and lateness, unmapped build dates, rejected releases, the inventory's health,
-//! TLS expiry, files that do not load); the groups file's state is set with each snapshot.
+//! its writer's backlog and records written, TLS expiry, files that do not load); the
+//! groups file's state is set with each snapshot.
 //! Rendered in the text exposition format for `GET /metrics`.
 
 use std::time::Duration;
@@ -56,6 +57,10 @@ struct FleetGauges {
     inventory_ok: IntGauge,
     inventory_dropped: IntGauge,
     inventory_limited: IntGauge,
+    inventory_waiting: IntGauge,
+    /// Brought up to the writer's own count when scraped (it only grows while the process
+    /// runs: one inventory per process).
+    inventory_written: IntCounter,
     tls_expires: IntGauge,
     config_stale: IntGaugeVec,
     licenses_stale: IntGaugeVec,
@@ -83,6 +88,10 @@ pub struct FleetState {
     pub inventory_dropped: u64,
     /// Inventory records of addresses over their share, not kept.
     pub inventory_limited: u64,
+    /// Records waiting to be written (in the queue, or taken by the writer and not written).
+    pub inventory_waiting: u64,
+    /// Records written since the start.
+    pub inventory_written: u64,
     /// When the TLS certificate serving expires (Unix seconds); none without native TLS.
     pub tls_expires_at: Option<i64>,
     /// The configuration file, and whether it fails to load (the running one is kept).
@@ -173,6 +182,14 @@ impl FleetGauges {
             inventory_limited: register.gauge(
                 "inventory_limited",
                 "Inventory records not kept because their address sent more than its share of the queue (that address's only)",
+            )?,
+            inventory_waiting: register.gauge(
+                "inventory_waiting",
+                "Inventory records waiting for the writer (queued, or taken and not yet written: the backlog of a store that is behind or down; at most 100000)",
+            )?,
+            inventory_written: register.counter(
+                "inventory_written_total",
+                "Inventory records written to the store since the start",
             )?,
             tls_expires: register.gauge(
                 "tls_certificate_expires_timestamp_seconds",
@@ -391,6 +408,11 @@ impl Metrics {
         });
         g.inventory_dropped.set(int(state.inventory_dropped));
         g.inventory_limited.set(int(state.inventory_limited));
+        g.inventory_waiting.set(int(state.inventory_waiting));
+        let seen = g.inventory_written.get();
+        if state.inventory_written > seen {
+            g.inventory_written.inc_by(state.inventory_written - seen);
+        }
         g.tls_expires.set(state.tls_expires_at.unwrap_or(0));
         for (vec, files) in [
             (&g.config_stale, &state.config_stale),

@@ -117,6 +117,8 @@ pub struct InventoryStatus {
     /// Records not kept because their address sent more than `PER_ADDRESS` between two
     /// takes of the writer (50 ms): that address's only.
     pub limited: u64,
+    /// Records waiting to be written: in the inbox, and taken by the writer but not yet
+    /// written (a store that is down or behind keeps them there, up to `QUEUE`).
     pub waiting: u64,
     /// The audit trail's newest record (seq and hash), as this process last wrote or read
     /// it: what `audit verify --head` checks against.
@@ -138,6 +140,10 @@ struct Shared {
     written: AtomicU64,
     dropped: AtomicU64,
     limited: AtomicU64,
+    /// Records the writer took from the inbox and has not written yet (the devices' and the
+    /// audit trail's): set under the inbox's lock as it takes them, so that `waiting`
+    /// never misses a record on its way from the inbox to the store.
+    taken: AtomicU64,
     error: Mutex<Option<String>>,
     /// The audit trail's newest record, as last appended or read by the writer.
     audit_head: Mutex<Option<AuditHead>>,
@@ -323,7 +329,10 @@ impl Inventory {
             written: self.shared.written.load(Ordering::Relaxed),
             dropped: self.shared.dropped.load(Ordering::Relaxed),
             limited: self.shared.limited.load(Ordering::Relaxed),
-            waiting: self.shared.inbox.lock_recover().events.len() as u64,
+            waiting: {
+                let inbox = self.shared.inbox.lock_recover();
+                inbox.events.len() as u64 + self.shared.taken.load(Ordering::Relaxed)
+            },
             audit_head: self.audit_head(),
         }
     }
@@ -381,6 +390,7 @@ impl Shared {
             written: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             limited: AtomicU64::new(0),
+            taken: AtomicU64::new(0),
             error: Mutex::new(None),
             audit_head: Mutex::new(None),
             instance: instance_name().into(),
@@ -465,6 +475,7 @@ fn write_loop(shared: &Shared, settings: &Settings, first: Option<Box<dyn Db>>) 
         writer.append_audit();
         writer.retag_step();
         writer.prune_when_due();
+        writer.note_taken();
         if close {
             if !writer.pending.is_empty() || !writer.audit.is_empty() {
                 log::warn!(
@@ -522,6 +533,7 @@ impl Writer<'_> {
             }
             self.next_take = Instant::now() + FLUSH_EVERY;
             shared.take(&mut inbox, &mut self.pending, &mut self.spare_counts);
+            self.note_taken();
             inbox.close
         };
         if self
@@ -547,6 +559,12 @@ impl Writer<'_> {
             self.spare_counts.clear();
         }
         close
+    }
+
+    /// Tells `waiting` how many records the writer holds, not yet written.
+    fn note_taken(&self) {
+        let held = self.pending.len() + self.audit.len();
+        self.shared.taken.store(held as u64, Ordering::Relaxed);
     }
 
     /// Opens the store when it is not open and a retry is due (at once when closing).

@@ -88,6 +88,66 @@ fn a_store_that_cannot_be_written_leaves_devices_answered_and_says_why() {
     wait_devices(&server, "", 20);
 }
 
+/// The value of the unlabelled series `name` on `/metrics`.
+fn metric(server: &common::Server, name: &str) -> Option<u64> {
+    let text = admin(server, "/metrics").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn the_writers_backlog_and_output_are_on_status_and_in_the_metrics() {
+    let fixture = deployment();
+    fixture.write("blocked", "a file, not a folder");
+    let server = start(
+        &fixture,
+        &["--inventory", "sqlite:blocked/inventory.sqlite"],
+    );
+    for n in 1..=20 {
+        check_in(&server, &format!("10.3.0.{n}"), "1.1.2018");
+    }
+    eventually("the store failing", DEADLINE, || {
+        (admin_json(&server, "/status")["inventory"]["ok"] == false).then_some(())
+    });
+    // The writer takes the inbox every 50 ms and cannot write what it took: over ten beats,
+    // every look still counts every record as waiting.
+    let mut waiting = 0;
+    for _ in 0..6 {
+        let status = admin_json(&server, "/status");
+        waiting = status["inventory"]["waiting"].as_u64().unwrap_or(0);
+        assert!(waiting >= 20, "{}", status["inventory"]);
+        assert_eq!(status["inventory"]["written"], 0, "{}", status["inventory"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(metric(&server, "kkt_inventory_waiting"), Some(waiting));
+    assert_eq!(metric(&server, "kkt_inventory_written_total"), Some(0));
+    // The store comes back: the backlog is written, and the counter counts it.
+    fs::remove_file(fixture.path("blocked")).expect("rm");
+    fs::create_dir(fixture.path("blocked")).expect("mkdir");
+    let written = eventually("the backlog written", DEADLINE, || {
+        let status = admin_json(&server, "/status");
+        (status["inventory"]["waiting"] == 0).then(|| status["inventory"]["written"].as_u64())?
+    });
+    assert!(
+        written >= waiting,
+        "{written} written, {waiting} were waiting"
+    );
+    assert_eq!(metric(&server, "kkt_inventory_waiting"), Some(0));
+    assert_eq!(
+        metric(&server, "kkt_inventory_written_total"),
+        Some(written)
+    );
+    let text = admin(&server, "/metrics").text();
+    for help in [
+        "# HELP kkt_inventory_waiting Inventory records waiting for the writer",
+        "# TYPE kkt_inventory_waiting gauge",
+        "# HELP kkt_inventory_written_total Inventory records written to the store",
+        "# TYPE kkt_inventory_written_total counter",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(help)), "{help}\n{text}");
+    }
+}
+
 fn integrity(path: &Path) -> String {
     let db = rusqlite::Connection::open(path).expect("the database opens");
     db.query_row("PRAGMA integrity_check", [], |row| row.get::<_, String>(0))
