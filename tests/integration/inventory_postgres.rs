@@ -571,3 +571,24 @@ fn a_register_gone_back_is_no_confirmation_from_postgres_counts() {
     let server = start(fixture.dir.path());
     crate::deadlines::a_register_gone_back_is_no_confirmation(&server);
 }
+
+/// A stop after the admin API read from a PostgreSQL inventory ends cleanly. The reader's
+/// connection (a client running a runtime of its own) was dropped inside the server's
+/// runtime, and the process ended, after its "stopped" line, by a panic ("Cannot start a
+/// runtime from within a runtime") instead of status 0.
+#[test]
+fn a_stop_after_admin_reads_exits_cleanly_with_postgres() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    let mut server = start(fixture.dir.path());
+    check_in(&server, "10.10.0.1", "1.1.2018");
+    wait_total(&server, "", 1);
+    admin_json(&server, "/history");
+    let status = server
+        .terminate_status(DEADLINE)
+        .expect("the server stops within the deadline");
+    let log = server.log();
+    assert!(log.contains("server] stopped"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(status.success(), "{status}: {log}");
+}
