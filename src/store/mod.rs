@@ -4,7 +4,8 @@
 //! rollout watch's SQL (`rollout_sql`, and `stage_sql` for stages that advance themselves)
 //! and the rollout projection's counts (`projection_reads`), over one small database
 //! interface (`db`, its
-//! errors in `db_error`, its rows read by column name in `row`, their values in `value`); the history's kinds are
+//! errors in `db_error`, its rows read by column name in `row`, their values in `value`,
+//! its statements prepared once per connection in `prepared`); the history's kinds are
 //! `history_kind`; the audit trail's records are `audit_sql`.
 //! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
 //!
@@ -38,6 +39,7 @@ pub mod history_reads;
 pub mod migrations;
 pub mod outcome;
 pub mod postgres_tls;
+pub mod prepared;
 pub mod projection_reads;
 pub mod release_events;
 pub mod release_reads;
