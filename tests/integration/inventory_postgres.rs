@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::common::{admin_json, eventually, Fixture, Server, DEADLINE};
+use kkt_update_server::store::db::{Db, Dialect, Value};
+use kkt_update_server::store::db_error::DbResult;
+use kkt_update_server::store::row::Row;
 
 /// A PostgreSQL server of our own; stopped when dropped.
 pub(crate) struct Postgres {
@@ -591,4 +594,121 @@ fn a_stop_after_admin_reads_exits_cleanly_with_postgres() {
     assert!(log.contains("server] stopped"), "{log}");
     assert!(!log.contains("panicked"), "{log}");
     assert!(status.success(), "{status}: {log}");
+}
+
+/// A `Db` counting the statements run through it (transactions aside).
+struct Counting<D> {
+    db: D,
+    statements: usize,
+}
+
+impl<D: Db> Db for Counting<D> {
+    fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64> {
+        self.statements += 1;
+        self.db.exec(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>> {
+        self.statements += 1;
+        self.db.query(sql, params)
+    }
+    fn batch(&mut self, sql: &str) -> DbResult<()> {
+        self.statements += 1;
+        self.db.batch(sql)
+    }
+    fn begin(&mut self) -> DbResult<()> {
+        self.db.begin()
+    }
+    fn commit(&mut self) -> DbResult<()> {
+        self.db.commit()
+    }
+    fn rollback(&mut self) -> DbResult<()> {
+        self.db.rollback()
+    }
+    fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+}
+
+/// What check-ins cost the writer against PostgreSQL, in statements (one round trip each
+/// now that they stay prepared): a register polling costs one (its row written, and what
+/// it held read, together), two with an offer; they were three and four, each prepared
+/// anew (two round trips). A build change and the offer it installs still come out right.
+#[test]
+fn a_check_in_costs_one_statement_in_postgres() {
+    use kkt_update_server::config::postgres_url::PostgresSetting;
+    use kkt_update_server::store::{db::Postgres, migrations, writes, Event};
+    let Some(pg) = start_postgres() else { return };
+    let url = format!("{}?sslmode=disable", pg.url());
+    let setting = PostgresSetting::parse(&url, Path::new(".")).expect("the URL");
+    let db = Postgres::connect(&setting).expect("connect");
+    let mut db = Counting { db, statements: 0 };
+    migrations::migrate(&mut db).expect("migrate");
+    let check_in = |i: u32, at: u64, build_date: u32, update_available: bool| Event::CheckIn {
+        at,
+        address: std::net::IpAddr::from([10, 20, (i >> 8) as u8, i as u8]),
+        user_agent: "test".into(),
+        build_date,
+        line: "".into(),
+        offered: 20250301,
+        update_available,
+        critical: false,
+    };
+    // 1,000 registers in beats of 150, as the writer takes them under load.
+    let mut statements_of = |events: Vec<Event>| -> usize {
+        let before = db.statements;
+        for beat in events.chunks(150) {
+            writes::write(&mut db, beat, "a").expect("written");
+        }
+        db.statements - before
+    };
+    let fleet = |at, offer| {
+        (0..1000)
+            .map(|i| check_in(i, at, 20250101, offer))
+            .collect()
+    };
+    assert_eq!(statements_of(fleet(10, false)), 1000, "new devices");
+    assert_eq!(statements_of(fleet(20, false)), 1000, "polling");
+    assert_eq!(statements_of(fleet(30, true)), 2000, "offered");
+    assert_eq!(statements_of(fleet(40, true)), 2000, "offered again");
+    // The row, the build change, its bound, the offer marked installed.
+    assert_eq!(statements_of(vec![check_in(7, 50, 20250301, false)]), 4);
+
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let ints = |client: &mut postgres::Client, sql: &str| -> Vec<i64> {
+        let rows = client.query(sql, &[]).expect(sql);
+        rows.iter().map(|row| row.get::<_, i64>(0)).collect()
+    };
+    assert_eq!(ints(&mut client, "SELECT COUNT(*) FROM devices"), [1000]);
+    assert_eq!(
+        ints(
+            &mut client,
+            "SELECT first_seen FROM devices WHERE address = '10.20.0.7'"
+        ),
+        [10]
+    );
+    let changes = client
+        .query(
+            "SELECT address, detail FROM history WHERE kind = 'build_changed'",
+            &[],
+        )
+        .expect("history");
+    let changes: Vec<(String, String)> = changes.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        changes,
+        [(
+            "10.20.0.7".to_string(),
+            "from 20250101 to 20250301".to_string()
+        )]
+    );
+    assert_eq!(
+        ints(
+            &mut client,
+            "SELECT updated_at FROM device_releases WHERE updated_at IS NOT NULL"
+        ),
+        [50]
+    );
+    assert_eq!(
+        ints(&mut client, "SELECT COUNT(*) FROM device_releases"),
+        [1000]
+    );
 }
