@@ -712,3 +712,46 @@ fn a_check_in_costs_one_statement_in_postgres() {
         [1000]
     );
 }
+
+/// Statements belong to their connection: when PostgreSQL ends the server's connections
+/// (a restart, a failover, `pg_terminate_backend`), the writer and the reader open new
+/// ones and prepare their statements there again, and every check-in is written.
+#[test]
+fn connections_ended_by_postgres_are_replaced_with_their_statements() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    let server = start(fixture.dir.path());
+    check_in(&server, "10.11.0.1", "1.1.2018");
+    check_in(&server, "10.11.0.2", "25.01.2018");
+    wait_total(&server, "", 2);
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let ended = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .expect("end the server's connections");
+    assert!(
+        ended.len() >= 2,
+        "the writer's and the reader's: {}",
+        ended.len()
+    );
+    for n in 3..=5 {
+        check_in(&server, &format!("10.11.0.{n}"), "1.1.2018");
+    }
+    check_in(&server, "10.11.0.1", "25.01.2018");
+    // The first read on the ended connection fails (503) and opens a new one.
+    eventually("every check-in written again", DEADLINE, || {
+        let response = common::admin(&server, "/devices?build_date=20180125");
+        (response.status == 200 && response.json()["total"] == 2).then_some(())
+    });
+    wait_total(&server, "", 5);
+    let history = admin_json(&server, "/history");
+    assert!(
+        history["events"].as_array().is_some_and(|events| events
+            .iter()
+            .any(|e| e["kind"] == "build_changed" && e["address"] == "10.11.0.1")),
+        "{history}"
+    );
+}
