@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::store::db_error::{DbError, DbResult};
+use crate::store::prepared::{Prepared, SQLITE_STATEMENTS_KEPT, STATEMENTS_KEPT};
 use crate::store::row::{Row, RowError};
 pub use crate::store::value::Value;
 
@@ -55,6 +56,7 @@ impl Sqlite {
             )
             .map_err(|e| failed(true, e))?;
         unicode_lower(&connection).map_err(|e| failed(true, e))?;
+        connection.set_prepared_statement_cache_capacity(SQLITE_STATEMENTS_KEPT);
         Ok(Sqlite(connection))
     }
 
@@ -182,7 +184,11 @@ impl Db for Sqlite {
 }
 
 /// PostgreSQL through the `postgres` crate, for several instances sharing one view.
-pub struct Postgres(postgres::Client);
+pub struct Postgres {
+    client: postgres::Client,
+    /// This connection's prepared statements (`prepared`): dropped with it.
+    statements: Prepared<postgres::Statement>,
+}
 
 impl Postgres {
     /// Connects as `sslmode` says (see `postgres_tls`). `prefer` tries TLS first and, if
@@ -209,10 +215,10 @@ impl Postgres {
             SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => Wire::Require,
         };
         match config.ssl_mode(wire).connect(tls) {
-            Ok(client) => Ok(Postgres(client)),
+            Ok(client) => Ok(Postgres::over(client)),
             Err(with_tls) if setting.ssl_mode == SslMode::Prefer => {
                 match config.ssl_mode(Wire::Disable).connect(postgres::NoTls) {
-                    Ok(client) => Ok(Postgres(client)),
+                    Ok(client) => Ok(Postgres::over(client)),
                     Err(plain) => Err(anyhow::anyhow!(
                         "cannot connect to the inventory database {setting}: with TLS: {}; \
                          without TLS (sslmode=prefer tries both): {}",
@@ -223,6 +229,20 @@ impl Postgres {
             }
             Err(e) => Err(failed(&e)),
         }
+    }
+
+    fn over(client: postgres::Client) -> Postgres {
+        Postgres {
+            client,
+            statements: Prepared::new(STATEMENTS_KEPT),
+        }
+    }
+
+    /// `sql` prepared on this connection: once, then kept (`prepared`).
+    fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
+        let client = &mut self.client;
+        self.statements
+            .get_or_prepare(sql, |sql| Ok(client.prepare(sql)?))
     }
 }
 
@@ -275,21 +295,21 @@ impl Db for Postgres {
         let owned = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref()).collect();
-        let statement = self.0.prepare(sql)?;
-        Ok(self.0.execute(&statement, &refs)?)
+        let statement = self.statement(sql)?;
+        Ok(self.client.execute(&statement, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>> {
         let owned = pg_params(params);
         let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
             owned.iter().map(|b| b.as_ref()).collect();
-        let statement = self.0.prepare(sql)?;
+        let statement = self.statement(sql)?;
         let columns: Arc<[String]> = statement
             .columns()
             .iter()
             .map(|c| c.name().to_string())
             .collect();
-        let rows = self.0.query(&statement, &refs)?;
+        let rows = self.client.query(&statement, &refs)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut values = Vec::with_capacity(columns.len());
@@ -302,19 +322,19 @@ impl Db for Postgres {
     }
 
     fn batch(&mut self, sql: &str) -> DbResult<()> {
-        Ok(self.0.batch_execute(sql)?)
+        Ok(self.client.batch_execute(sql)?)
     }
 
     fn begin(&mut self) -> DbResult<()> {
-        Ok(self.0.batch_execute("BEGIN")?)
+        Ok(self.client.batch_execute("BEGIN")?)
     }
 
     fn commit(&mut self) -> DbResult<()> {
-        Ok(self.0.batch_execute("COMMIT")?)
+        Ok(self.client.batch_execute("COMMIT")?)
     }
 
     fn rollback(&mut self) -> DbResult<()> {
-        Ok(self.0.batch_execute("ROLLBACK")?)
+        Ok(self.client.batch_execute("ROLLBACK")?)
     }
 
     fn dialect(&self) -> Dialect {

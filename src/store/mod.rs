@@ -4,7 +4,8 @@
 //! rollout watch's SQL (`rollout_sql`, and `stage_sql` for stages that advance themselves)
 //! and the rollout projection's counts (`projection_reads`), over one small database
 //! interface (`db`, its
-//! errors in `db_error`, its rows read by column name in `row`, their values in `value`); the history's kinds are
+//! errors in `db_error`, its rows read by column name in `row`, their values in `value`,
+//! its statements prepared once per connection in `prepared`); the history's kinds are
 //! `history_kind`; the audit trail's records are `audit_sql`.
 //! May use `observe`, `catalog`, `config` and `model`; never a listener or `app_state`.
 //!
@@ -38,6 +39,7 @@ pub mod history_reads;
 pub mod migrations;
 pub mod outcome;
 pub mod postgres_tls;
+pub mod prepared;
 pub mod projection_reads;
 pub mod release_events;
 pub mod release_reads;
@@ -378,6 +380,41 @@ impl Inventory {
         self.shared.wake.notify_all();
         if !join_within(&self.writer, timeout) {
             log::warn!("{}", words().writer_late);
+        }
+    }
+}
+
+/// How long dropping the inventory waits for its reader's connection to close.
+const READER_CLOSE_WITHIN: Duration = Duration::from_secs(2);
+
+impl Drop for Inventory {
+    /// The reader's connection is closed on a plain thread, waited for at most
+    /// `READER_CLOSE_WITHIN`: the last handle on the inventory goes inside the server's
+    /// runtime (at the end of `serve`), and a PostgreSQL client closes by running a runtime
+    /// of its own, which cannot start there (the process ended by a panic, after its
+    /// "stopped" line, instead of status 0). A thread that cannot be started leaves the
+    /// connection unclosed (its socket goes with the process) rather than panic.
+    fn drop(&mut self) {
+        let reader = self
+            .reader
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let Some(reader) = reader else {
+            return;
+        };
+        let (give, closer) = std::sync::mpsc::channel::<Box<dyn Db>>();
+        let thread = std::thread::Builder::new()
+            .name("inventory-reader-close".into())
+            .spawn(move || drop(closer.recv()));
+        match thread {
+            Ok(handle) => {
+                if let Err(std::sync::mpsc::SendError(reader)) = give.send(reader) {
+                    std::mem::forget(reader);
+                }
+                join_within(&Mutex::new(Some(handle)), READER_CLOSE_WITHIN);
+            }
+            Err(_) => std::mem::forget(reader),
         }
     }
 }

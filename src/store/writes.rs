@@ -9,10 +9,11 @@ use anyhow::Result;
 use crate::audit::AuditRecord;
 use crate::groups::Groups;
 use crate::store::audit_sql;
-use crate::store::db::{in_transaction, Db, Value};
+use crate::store::db::{in_transaction, Db, Dialect, Value};
 use crate::store::event::Event;
 use crate::store::group_tags;
 use crate::store::history_kind::HistoryKind;
+use crate::store::row::Row;
 
 /// Serials kept per address, the most recently asked for (at least 64: a shop's registers
 /// share one NAT address); older ones are pruned as new ones come. Migration 6 prunes
@@ -257,11 +258,14 @@ fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<(
         batch.last_seen.insert(address, *at);
         return Ok(());
     }
-    let before = build_date_before(db, batch, &address)?;
     let group = batch
         .groups
         .and_then(|groups| group_tags::by_network(groups, &address));
-    upsert_device(db, &address, *at, &now, *critical, group)?;
+    let stored = write_device(db, batch, &address, *at, &now, *critical, group)?;
+    let before = match stored {
+        Stored::Row { build_date } => build_date,
+        Stored::NoRow => None,
+    };
     if let Some(before) = before.filter(|b| *b != i64::from(*build_date)) {
         write_build_change(db, &address, *at, before, *build_date)?;
         batch.builds_changed.insert(address.clone());
@@ -269,44 +273,97 @@ fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<(
     if *update_available {
         write_offer(db, &address, *at, &now, *critical)?;
     }
-    mark_updated(db, &address, *at, *build_date)?;
+    // Every offer is written with this update in the same transaction, by every version
+    // of the server (an older one sharing the store included): so no offer up to the
+    // build date a row holds is left unmarked, and none exists for a device without a
+    // row (the prune deletes a device's offers before its row). The update can only
+    // change something when the build date is new to the store (or unreadable there), or
+    // when this check-in's offer is up to it.
+    let offer_up_to_it = *update_available && now.offered <= *build_date;
+    let unchanged = match stored {
+        Stored::NoRow => true,
+        Stored::Row { build_date: before } => before == Some(i64::from(*build_date)),
+    };
+    if offer_up_to_it || !unchanged {
+        mark_updated(db, &address, *at, *build_date)?;
+    }
     batch.written.insert(address, now);
     Ok(())
 }
 
-/// The device's row as this check-in leaves it (created on its first).
-fn upsert_device(
+/// What the store held of a device before a check-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// No row: the device was never seen (or was pruned).
+    NoRow,
+    /// Its row, with the build date it last reported (none: never reported, or unreadable).
+    Row { build_date: Option<i64> },
+}
+
+/// The device's row as a check-in leaves it (created on its first), in `$1` to `$8`:
+/// address, time, user agent, build date, version offered, critical, line, group. The
+/// group is written when the row is made only: afterwards it changes with the device's
+/// serials or the groups (`group_tags`), never with a check-in.
+macro_rules! upsert_device_sql {
+    () => {
+        "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
+         last_check_in, offered, critical, line, group_name) \
+         VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, NULLIF($8, '')) \
+         ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
+         user_agent = excluded.user_agent, build_date = excluded.build_date, \
+         last_check_in = excluded.last_check_in, offered = excluded.offered, \
+         critical = excluded.critical, line = excluded.line"
+    };
+}
+const UPSERT_DEVICE: &str = upsert_device_sql!();
+/// What the store held of the device: no row, or one with its build date.
+const STORED_BUILD_DATE: &str = "SELECT build_date FROM devices WHERE address = $1";
+/// PostgreSQL: both in one statement, one round trip instead of two. Every part of a
+/// statement sees the tables as they were when it began (one snapshot), so `before` reads
+/// the row as it was before the upsert changed it; a data-modifying part runs to its end
+/// whether or not its output is read. (SQLite has no `INSERT` inside `WITH`, and no round
+/// trips to save.)
+const UPSERT_DEVICE_READING_BEFORE: &str = concat!(
+    "WITH before AS (SELECT build_date FROM devices WHERE address = $1), written AS (",
+    upsert_device_sql!(),
+    " RETURNING address) SELECT build_date FROM before"
+);
+
+/// Writes the device's row as this check-in leaves it; what the store held before.
+fn write_device(
     db: &mut dyn Db,
+    batch: &Batch,
     address: &str,
     at: u64,
     now: &Written,
     critical: bool,
     group: Option<&str>,
-) -> Result<()> {
-    // The group is written when the row is made only: afterwards it changes with the
-    // device's serials or the groups (`group_tags`), never with a check-in.
-    db.exec(
-        "INSERT INTO devices (address, first_seen, last_seen, user_agent, build_date, \
-             last_check_in, offered, critical, line, group_name) \
-             VALUES ($1, $2, $2, $3, $4, $2, $5, $6, $7, NULLIF($8, '')) \
-             ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, \
-             user_agent = excluded.user_agent, build_date = excluded.build_date, \
-             last_check_in = excluded.last_check_in, offered = excluded.offered, \
-             critical = excluded.critical, line = excluded.line",
-        &[
-            Value::from(address),
-            Value::from(at),
-            Value::from(&*now.user_agent),
-            Value::from(now.build_date),
-            Value::from(now.offered),
-            Value::from(critical),
-            Value::from(&*now.line),
-            // PostgreSQL binds a NULL as a number: no group is '' here (a group's name is
-            // never empty), NULL in the row.
-            Value::from(group.unwrap_or_default()),
-        ],
-    )?;
-    Ok(())
+) -> Result<Stored> {
+    let params = [
+        Value::from(address),
+        Value::from(at),
+        Value::from(&*now.user_agent),
+        Value::from(now.build_date),
+        Value::from(now.offered),
+        Value::from(critical),
+        Value::from(&*now.line),
+        // PostgreSQL binds a NULL as a number: no group is '' here (a group's name is
+        // never empty), NULL in the row.
+        Value::from(group.unwrap_or_default()),
+    ];
+    if let Some(w) = batch.written.get(address) {
+        db.exec(UPSERT_DEVICE, &params)?;
+        return Ok(Stored::Row {
+            build_date: Some(i64::from(w.build_date)),
+        });
+    }
+    if db.dialect() == Dialect::Postgres {
+        let rows = db.query(UPSERT_DEVICE_READING_BEFORE, &params)?;
+        return Ok(stored(rows.first()));
+    }
+    let rows = db.query(STORED_BUILD_DATE, &[Value::from(address)])?;
+    db.exec(UPSERT_DEVICE, &params)?;
+    Ok(stored(rows.first()))
 }
 
 /// A `build_changed` entry in the history: the device reports another build date.
@@ -367,32 +424,25 @@ fn mark_updated(db: &mut dyn Db, address: &str, at: u64, build_date: u32) -> Res
     Ok(())
 }
 
-/// The build date `address` reported before this check-in: from this batch, else the store
-/// (none for a device not seen before, or one only asking for licenses so far).
+/// What the store held of a device, from its row if it has one (no build date for a
+/// device only asking for licenses so far).
 ///
 /// A stored value that is not a number (only a hand edit can put one there) is taken as
 /// unknown, with a warning, rather than failing the batch: a failed batch is retried and
 /// would hold back every other device's records until someone repaired the row, while this
 /// check-in writes a good value over it.
-fn build_date_before(db: &mut dyn Db, batch: &Batch, address: &str) -> Result<Option<i64>> {
-    if let Some(w) = batch.written.get(address) {
-        return Ok(Some(i64::from(w.build_date)));
-    }
-    let rows = db.query(
-        "SELECT build_date FROM devices WHERE address = $1",
-        &[Value::from(address)],
-    )?;
-    match rows.first().map(|row| row.opt_i64("build_date")) {
-        Some(Ok(before)) => Ok(before),
+fn stored(row: Option<&Row>) -> Stored {
+    match row.map(|row| row.opt_i64("build_date")) {
+        Some(Ok(build_date)) => Stored::Row { build_date },
         Some(Err(unreadable)) => {
             let t = crate::words::Words::of(crate::model::lang::Lang::operator()).watch;
             log::warn!(
                 "{}",
                 crate::model::lang::fill(t.unreadable_build_date, &[("why", &unreadable)])
             );
-            Ok(None)
+            Stored::Row { build_date: None }
         }
-        None => Ok(None),
+        None => Stored::NoRow,
     }
 }
 
@@ -885,6 +935,245 @@ mod tests {
             [BUILD_CHANGES_PER_ADDRESS as i64]
         );
         assert_eq!(ints(&mut db, "SELECT MIN(at) FROM history")?, [36]);
+        Ok(())
+    }
+
+    /// A `Db` over SQLite counting the statements run through it (transactions aside),
+    /// and keeping their texts.
+    struct Counting {
+        db: Sqlite,
+        statements: usize,
+        texts: std::collections::BTreeSet<String>,
+    }
+
+    impl Counting {
+        fn open(dir: &std::path::Path) -> Result<Counting> {
+            let mut db = Sqlite::open(&dir.join("inventory.sqlite"))?;
+            migrate(&mut db)?;
+            Ok(Counting {
+                db,
+                statements: 0,
+                texts: Default::default(),
+            })
+        }
+
+        fn seen(&mut self, sql: &str) {
+            self.statements += 1;
+            self.texts.insert(sql.to_string());
+        }
+
+        /// The statements `write` runs for `events`.
+        fn statements_of(&mut self, events: &[Event]) -> Result<usize> {
+            let before = self.statements;
+            write(self, events, "a")?;
+            Ok(self.statements - before)
+        }
+    }
+
+    impl Db for Counting {
+        fn exec(&mut self, sql: &str, params: &[Value]) -> crate::store::db_error::DbResult<u64> {
+            self.seen(sql);
+            self.db.exec(sql, params)
+        }
+        fn query(
+            &mut self,
+            sql: &str,
+            params: &[Value],
+        ) -> crate::store::db_error::DbResult<Vec<crate::store::row::Row>> {
+            self.seen(sql);
+            self.db.query(sql, params)
+        }
+        fn batch(&mut self, sql: &str) -> crate::store::db_error::DbResult<()> {
+            self.seen(sql);
+            self.db.batch(sql)
+        }
+        fn begin(&mut self) -> crate::store::db_error::DbResult<()> {
+            self.db.begin()
+        }
+        fn commit(&mut self) -> crate::store::db_error::DbResult<()> {
+            self.db.commit()
+        }
+        fn rollback(&mut self) -> crate::store::db_error::DbResult<()> {
+            self.db.rollback()
+        }
+        fn dialect(&self) -> crate::store::db::Dialect {
+            self.db.dialect()
+        }
+    }
+
+    fn offered_check_in(address: &str, build_date: u32, offered: u32, at: u64) -> Event {
+        Event::CheckIn {
+            at,
+            address: address.parse().expect("a test address"),
+            user_agent: "test".into(),
+            build_date,
+            line: "".into(),
+            offered,
+            update_available: true,
+            critical: false,
+        }
+    }
+
+    /// What one check-in costs the writer in SQLite, in statements: its device's build
+    /// date read, its row written, and the offer when there is one. The update marking
+    /// offers as installed runs only when the build date is new to the store (it was run
+    /// on every check-in: 3 statements, 4 with an offer). PostgreSQL reads and writes the
+    /// row in one (`inventory_postgres::a_check_in_costs_one_statement_in_postgres`).
+    #[test]
+    fn a_check_in_costs_two_statements_three_with_an_offer() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Counting::open(dir.path())?;
+        // 1,000 devices in 10.<network>.0.0/16, each with `event`.
+        let fleet = |network: u32, at: u64, event: &dyn Fn(&str, u64) -> Event| -> Vec<Event> {
+            (0..1000)
+                .map(|i| event(&format!("10.{network}.{}.{}", i / 250, i % 250 + 1), at))
+                .collect()
+        };
+        let plain = |address: &str, at| check_in(address, 20250101, at);
+        let offered = |address: &str, at| offered_check_in(address, 20250101, 20250301, at);
+        // New devices, then the same polling again and again.
+        assert_eq!(db.statements_of(&fleet(1, 10, &plain))?, 2000);
+        assert_eq!(db.statements_of(&fleet(1, 20, &plain))?, 2000);
+        assert_eq!(db.statements_of(&fleet(1, 30, &offered))?, 3000);
+        assert_eq!(db.statements_of(&fleet(1, 40, &offered))?, 3000);
+        assert_eq!(db.statements_of(&fleet(2, 50, &offered))?, 3000);
+        // A device reporting the offered build: the build change, its bound, the update.
+        assert_eq!(db.statements_of(&[check_in("10.1.0.1", 20250301, 60)])?, 5);
+        Ok(())
+    }
+
+    /// An offer is marked installed at the first check-in reporting its build or a newer
+    /// one, and never by one that does not: an offer written by an older server sharing
+    /// the store, a device first seen on a build past its offer, and an offer up to the
+    /// build the device already reports.
+    #[test]
+    fn offers_are_marked_installed_when_the_build_date_reaches_them() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        let updated_at = |db: &mut Sqlite, address: &str| -> Result<Vec<Option<u64>>> {
+            db.query(
+                "SELECT updated_at FROM device_releases WHERE address = $1 ORDER BY version",
+                &[Value::from(address)],
+            )?
+            .iter()
+            .map(|row| Ok(row.opt_u64("updated_at")?))
+            .collect()
+        };
+        write(
+            &mut db,
+            &[offered_check_in("10.0.0.1", 20250101, 20250301, 10)],
+            "a",
+        )?;
+        write(&mut db, &[check_in("10.0.0.1", 20250101, 20)], "a")?;
+        assert_eq!(updated_at(&mut db, "10.0.0.1")?, [None]);
+        write(&mut db, &[check_in("10.0.0.1", 20250301, 30)], "a")?;
+        assert_eq!(updated_at(&mut db, "10.0.0.1")?, [Some(30)]);
+
+        // An older server wrote the device and its offer; this one sees the new build.
+        db.batch(
+            "INSERT INTO devices (address, first_seen, last_seen, build_date) \
+             VALUES ('10.0.0.2', 1, 1, 20250101);
+             INSERT INTO device_releases (address, version, critical, offered_at) \
+             VALUES ('10.0.0.2', 20250301, 0, 1);",
+        )?;
+        write(&mut db, &[check_in("10.0.0.2", 20250401, 40)], "a")?;
+        assert_eq!(updated_at(&mut db, "10.0.0.2")?, [Some(40)]);
+
+        // Within one batch: offered, then updated, then polling on.
+        write(
+            &mut db,
+            &[
+                offered_check_in("10.0.0.3", 20250101, 20250301, 50),
+                check_in("10.0.0.3", 20250301, 51),
+                check_in("10.0.0.3", 20250301, 52),
+            ],
+            "a",
+        )?;
+        assert_eq!(updated_at(&mut db, "10.0.0.3")?, [Some(51)]);
+
+        // An offer up to the build reported (never made today, kept safe): marked at once.
+        write(
+            &mut db,
+            &[offered_check_in("10.0.0.4", 20250301, 20250301, 60)],
+            "a",
+        )?;
+        write(
+            &mut db,
+            &[offered_check_in("10.0.0.4", 20250401, 20250201, 70)],
+            "a",
+        )?;
+        assert_eq!(updated_at(&mut db, "10.0.0.4")?, [Some(70), Some(60)]);
+        Ok(())
+    }
+
+    /// Every statement the writer runs (each event kind, the bounds, the group tags, the
+    /// audit trail, the prunes, the migrations) stays in SQLite's statement cache, which
+    /// rusqlite sizes at 16 unless told: past it, each check-in parsed its SQL again.
+    #[test]
+    fn the_writers_statements_all_stay_prepared_in_sqlite() -> Result<()> {
+        use crate::audit::{Action, AuditEntry};
+        use crate::groups::{Group, Groups};
+        use crate::licenses::serial::Serial;
+        use crate::model::ip_networks::IpNetworks;
+        let dir = tempfile::tempdir()?;
+        let mut db = Counting::open(dir.path())?;
+        db.texts.clear();
+        migrate(&mut db)?;
+        let groups = Groups::new(vec![Group {
+            name: "A".into(),
+            networks: IpNetworks::parse("networks", &["10.0.0.0/24".to_string()])?,
+            serials: vec![Serial::parse_file_form("0000000000000042").expect("serial")],
+            time_zone: None,
+        }]);
+        let history = |kind| Event::History {
+            at: 1,
+            kind,
+            line: "".into(),
+            version: Some(20250301),
+            detail: String::new(),
+        };
+        let events = [
+            history(HistoryKind::Published),
+            offered_check_in("10.0.0.1", 20250101, 20250301, 10),
+            check_in("10.0.0.1", 20250301, 11),
+            check_in("10.0.0.1", 20250301, 12),
+            check_in("10.0.1.1", 20250101, 12),
+            serial("10.0.1.1", 42, 13),
+            serial("10.0.1.1", 42, 14),
+            download("10.0.0.1", 15, true),
+            download("10.0.0.1", 16, false),
+            Event::Admitted {
+                at: 17,
+                address: "10.0.0.1".parse()?,
+                line: "".into(),
+                version: 20250301,
+                pilot: false,
+            },
+            history(HistoryKind::Withdrawn),
+        ];
+        write_tagged(&mut db, &events, "a", Some(&groups))?;
+        write_tagged(&mut db, &events, "a", Some(&groups))?;
+        let audit = Event::Audit {
+            at: 18,
+            entry: AuditEntry::new("ivanov", Action::Publish, "20250301", "published"),
+            once: false,
+        };
+        append_audit(&mut db, &[audit])?;
+        audit_sql::head(&mut db)?;
+        let mut after = String::new();
+        while let Some(last) = group_tags::retag_after(&mut db, &groups, &after, 1)? {
+            after = last;
+        }
+        prune(&mut db, 1)?;
+        in_transaction(&mut db, |db| audit_sql::prune(db, 1, 100))?;
+        let used = db.texts.len();
+        assert!(used > 16, "{used}: rusqlite's default cache held them all");
+        assert!(
+            used <= crate::store::prepared::SQLITE_STATEMENTS_KEPT,
+            "{used} statements: {:#?}",
+            db.texts
+        );
         Ok(())
     }
 

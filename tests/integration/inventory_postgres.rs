@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::common::{admin_json, eventually, Fixture, Server, DEADLINE};
+use kkt_update_server::store::db::{Db, Dialect, Value};
+use kkt_update_server::store::db_error::DbResult;
+use kkt_update_server::store::row::Row;
 
 /// A PostgreSQL server of our own; stopped when dropped.
 pub(crate) struct Postgres {
@@ -570,4 +573,185 @@ fn a_register_gone_back_is_no_confirmation_from_postgres_counts() {
     ));
     let server = start(fixture.dir.path());
     crate::deadlines::a_register_gone_back_is_no_confirmation(&server);
+}
+
+/// A stop after the admin API read from a PostgreSQL inventory ends cleanly. The reader's
+/// connection (a client running a runtime of its own) was dropped inside the server's
+/// runtime, and the process ended, after its "stopped" line, by a panic ("Cannot start a
+/// runtime from within a runtime") instead of status 0.
+#[test]
+fn a_stop_after_admin_reads_exits_cleanly_with_postgres() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    let mut server = start(fixture.dir.path());
+    check_in(&server, "10.10.0.1", "1.1.2018");
+    wait_total(&server, "", 1);
+    admin_json(&server, "/history");
+    let status = server
+        .terminate_status(DEADLINE)
+        .expect("the server stops within the deadline");
+    let log = server.log();
+    assert!(log.contains("server] stopped"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    assert!(status.success(), "{status}: {log}");
+}
+
+/// A `Db` counting the statements run through it (transactions aside).
+struct Counting<D> {
+    db: D,
+    statements: usize,
+}
+
+impl<D: Db> Db for Counting<D> {
+    fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64> {
+        self.statements += 1;
+        self.db.exec(sql, params)
+    }
+    fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>> {
+        self.statements += 1;
+        self.db.query(sql, params)
+    }
+    fn batch(&mut self, sql: &str) -> DbResult<()> {
+        self.statements += 1;
+        self.db.batch(sql)
+    }
+    fn begin(&mut self) -> DbResult<()> {
+        self.db.begin()
+    }
+    fn commit(&mut self) -> DbResult<()> {
+        self.db.commit()
+    }
+    fn rollback(&mut self) -> DbResult<()> {
+        self.db.rollback()
+    }
+    fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+}
+
+/// What check-ins cost the writer against PostgreSQL, in statements (one round trip each
+/// now that they stay prepared): a register polling costs one (its row written, and what
+/// it held read, together), two with an offer; they were three and four, each prepared
+/// anew (two round trips). A build change and the offer it installs still come out right.
+#[test]
+fn a_check_in_costs_one_statement_in_postgres() {
+    use kkt_update_server::config::postgres_url::PostgresSetting;
+    use kkt_update_server::store::{db::Postgres, migrations, writes, Event};
+    let Some(pg) = start_postgres() else { return };
+    let url = format!("{}?sslmode=disable", pg.url());
+    let setting = PostgresSetting::parse(&url, Path::new(".")).expect("the URL");
+    let db = Postgres::connect(&setting).expect("connect");
+    let mut db = Counting { db, statements: 0 };
+    migrations::migrate(&mut db).expect("migrate");
+    let check_in = |i: u32, at: u64, build_date: u32, update_available: bool| Event::CheckIn {
+        at,
+        address: std::net::IpAddr::from([10, 20, (i >> 8) as u8, i as u8]),
+        user_agent: "test".into(),
+        build_date,
+        line: "".into(),
+        offered: 20250301,
+        update_available,
+        critical: false,
+    };
+    // 1,000 registers in beats of 150, as the writer takes them under load.
+    let mut statements_of = |events: Vec<Event>| -> usize {
+        let before = db.statements;
+        for beat in events.chunks(150) {
+            writes::write(&mut db, beat, "a").expect("written");
+        }
+        db.statements - before
+    };
+    let fleet = |at, offer| {
+        (0..1000)
+            .map(|i| check_in(i, at, 20250101, offer))
+            .collect()
+    };
+    assert_eq!(statements_of(fleet(10, false)), 1000, "new devices");
+    assert_eq!(statements_of(fleet(20, false)), 1000, "polling");
+    assert_eq!(statements_of(fleet(30, true)), 2000, "offered");
+    assert_eq!(statements_of(fleet(40, true)), 2000, "offered again");
+    // The row, the build change, its bound, the offer marked installed.
+    assert_eq!(statements_of(vec![check_in(7, 50, 20250301, false)]), 4);
+
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let ints = |client: &mut postgres::Client, sql: &str| -> Vec<i64> {
+        let rows = client.query(sql, &[]).expect(sql);
+        rows.iter().map(|row| row.get::<_, i64>(0)).collect()
+    };
+    assert_eq!(ints(&mut client, "SELECT COUNT(*) FROM devices"), [1000]);
+    assert_eq!(
+        ints(
+            &mut client,
+            "SELECT first_seen FROM devices WHERE address = '10.20.0.7'"
+        ),
+        [10]
+    );
+    let changes = client
+        .query(
+            "SELECT address, detail FROM history WHERE kind = 'build_changed'",
+            &[],
+        )
+        .expect("history");
+    let changes: Vec<(String, String)> = changes.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        changes,
+        [(
+            "10.20.0.7".to_string(),
+            "from 20250101 to 20250301".to_string()
+        )]
+    );
+    assert_eq!(
+        ints(
+            &mut client,
+            "SELECT updated_at FROM device_releases WHERE updated_at IS NOT NULL"
+        ),
+        [50]
+    );
+    assert_eq!(
+        ints(&mut client, "SELECT COUNT(*) FROM device_releases"),
+        [1000]
+    );
+}
+
+/// Statements belong to their connection: when PostgreSQL ends the server's connections
+/// (a restart, a failover, `pg_terminate_backend`), the writer and the reader open new
+/// ones and prepare their statements there again, and every check-in is written.
+#[test]
+fn connections_ended_by_postgres_are_replaced_with_their_statements() {
+    let Some(pg) = start_postgres() else { return };
+    let fixture = deployment(&pg.url());
+    let server = start(fixture.dir.path());
+    check_in(&server, "10.11.0.1", "1.1.2018");
+    check_in(&server, "10.11.0.2", "25.01.2018");
+    wait_total(&server, "", 2);
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let ended = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .expect("end the server's connections");
+    assert!(
+        ended.len() >= 2,
+        "the writer's and the reader's: {}",
+        ended.len()
+    );
+    for n in 3..=5 {
+        check_in(&server, &format!("10.11.0.{n}"), "1.1.2018");
+    }
+    check_in(&server, "10.11.0.1", "25.01.2018");
+    // The first read on the ended connection fails (503) and opens a new one.
+    eventually("every check-in written again", DEADLINE, || {
+        let response = common::admin(&server, "/devices?build_date=20180125");
+        (response.status == 200 && response.json()["total"] == 2).then_some(())
+    });
+    wait_total(&server, "", 5);
+    let history = admin_json(&server, "/history");
+    assert!(
+        history["events"].as_array().is_some_and(|events| events
+            .iter()
+            .any(|e| e["kind"] == "build_changed" && e["address"] == "10.11.0.1")),
+        "{history}"
+    );
 }

@@ -325,15 +325,25 @@ impl Server {
 
     /// Sends SIGTERM and waits for the process to exit (at most `timeout`); whether it did.
     pub fn terminate(&mut self, timeout: Duration) -> bool {
+        self.terminate_status(timeout).is_some()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit (at most `timeout`): its exit
+    /// status, once everything it wrote to stderr is in `log()`; none if it did not exit.
+    pub fn terminate_status(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
         signal(self.pid(), "TERM");
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // The thread reading stderr holds the other reference until the pipe's end.
+                while Arc::strong_count(&self.log) > 1 && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        false
+        None
     }
 
     /// Sends raw request bytes and reads the answer to the end (send `Connection: close`).
