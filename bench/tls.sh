@@ -58,7 +58,7 @@ EOF
 }
 
 # Starts nginx with the same certificate, TLS 1.3, tickets and a shared session cache,
-# one worker, pinned; sets TLS_NGINX_PORT.
+# one ticket per handshake and AES-128-GCM preferred as ours, one worker, pinned; sets TLS_NGINX_PORT.
 tls_start_nginx() {
   local dir=$1 access=off
   [ "$ACCESS_LOG" = off ] || access=$dir/nginx-access.log
@@ -77,6 +77,11 @@ http {
     ssl_protocols TLSv1.3;
     ssl_session_tickets on;
     ssl_session_cache shared:SSL:10m;
+    # As ours (src/config/tls.rs): one ticket per handshake, the server's order of suites
+    # with AES-128-GCM-SHA256 first.
+    ssl_conf_command NumTickets 1;
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
+    ssl_prefer_server_ciphers on;
     server {
         listen 127.0.0.1:$TLS_NGINX_PORT ssl;
         ssl_certificate $dir/leaf.pem;
