@@ -282,3 +282,105 @@ fn a_register_resumes_its_tls_session_after_hundreds_of_others() {
     let (status, later) = https_from(&register, tls_addr, &request);
     assert_eq!((status, later), (200, rustls::HandshakeKind::Resumed));
 }
+
+/// Counts the TLS 1.3 tickets a client is given, keeping them as rustls's own store does.
+#[derive(Debug)]
+struct CountedTickets {
+    store: rustls::client::ClientSessionMemoryCache,
+    tickets: std::sync::atomic::AtomicUsize,
+}
+
+impl rustls::client::ClientSessionStore for CountedTickets {
+    fn set_kx_hint(&self, name: rustls::pki_types::ServerName<'static>, group: rustls::NamedGroup) {
+        self.store.set_kx_hint(name, group)
+    }
+    fn kx_hint(&self, name: &rustls::pki_types::ServerName<'_>) -> Option<rustls::NamedGroup> {
+        self.store.kx_hint(name)
+    }
+    fn set_tls12_session(
+        &self,
+        name: rustls::pki_types::ServerName<'static>,
+        value: rustls::client::Tls12ClientSessionValue,
+    ) {
+        self.store.set_tls12_session(name, value)
+    }
+    fn tls12_session(
+        &self,
+        name: &rustls::pki_types::ServerName<'_>,
+    ) -> Option<rustls::client::Tls12ClientSessionValue> {
+        self.store.tls12_session(name)
+    }
+    fn remove_tls12_session(&self, name: &rustls::pki_types::ServerName<'static>) {
+        self.store.remove_tls12_session(name)
+    }
+    fn insert_tls13_ticket(
+        &self,
+        name: rustls::pki_types::ServerName<'static>,
+        value: rustls::client::Tls13ClientSessionValue,
+    ) {
+        self.tickets
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.store.insert_tls13_ticket(name, value)
+    }
+    fn take_tls13_ticket(
+        &self,
+        name: &rustls::pki_types::ServerName<'static>,
+    ) -> Option<rustls::client::Tls13ClientSessionValue> {
+        self.store.take_tls13_ticket(name)
+    }
+}
+
+/// A client that lists AES-256-GCM-SHA384 first (rustls's order, and Java's) gets the
+/// server's first choice, AES-128-GCM-SHA256 (its key schedule on SHA-256, cheaper), and
+/// one ticket per handshake, enough to resume the next poll, which brings another.
+#[test]
+fn a_handshake_gets_the_servers_suite_and_one_ticket_per_poll() {
+    if !have_openssl() {
+        return;
+    }
+    let fixture = Fixture::new();
+    fixture.release("20180125", None);
+    let (server, ca) = start_with_tls(&fixture, &["--tls-listen", "127.0.0.1:0"]);
+    let tls_addr = address_in_log(&server, "listening for HTTPS on ");
+    let request = check_request(&format!("localhost:{}", tls_addr.port()));
+    let counted = std::sync::Arc::new(CountedTickets {
+        store: rustls::client::ClientSessionMemoryCache::new(32),
+        tickets: Default::default(),
+    });
+    let mut config = (*client_config(&ca)).clone();
+    assert_eq!(
+        config.crypto_provider().cipher_suites[0].suite(),
+        rustls::CipherSuite::TLS13_AES_256_GCM_SHA384,
+        "the client prefers AES-256 (what the server overrides)"
+    );
+    config.resumption = rustls::client::Resumption::store(counted.clone());
+    let config = std::sync::Arc::new(config);
+    let tickets = || counted.tickets.load(std::sync::atomic::Ordering::SeqCst);
+    for (poll, kind) in [
+        (1, rustls::HandshakeKind::Full),
+        (2, rustls::HandshakeKind::Resumed),
+        (3, rustls::HandshakeKind::Resumed),
+    ] {
+        let tcp = TcpStream::connect(tls_addr).expect("connect");
+        tcp.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+        let conn = rustls::ClientConnection::new(config.clone(), name).expect("client");
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "poll {poll}");
+        assert_eq!(stream.conn.handshake_kind(), Some(kind), "poll {poll}");
+        assert_eq!(
+            stream.conn.negotiated_cipher_suite().map(|s| s.suite()),
+            Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256),
+            "poll {poll}"
+        );
+        assert_eq!(
+            tickets(),
+            poll,
+            "one ticket per handshake, after poll {poll}"
+        );
+    }
+}
