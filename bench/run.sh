@@ -31,6 +31,10 @@ OUT=${OUT:-bench/results-latest.md}
 # ONLY=<section> runs that section alone and prints its rows only (fleet: bench/fleet.sh);
 # unset, every section runs. `want main` is every section that has no name of its own.
 want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
+case ${ONLY:-} in
+  ''|tls|fleet) ;;
+  *) echo "ONLY=$ONLY: no such section (tls or fleet; unset for every section)" >&2; exit 2 ;;
+esac
 
 # --- what it needs -------------------------------------------------------------------
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then

@@ -16,7 +16,7 @@
 TLS_CONNECTIONS=${TLS_CONNECTIONS:-64}
 TLS_REGISTERS=${TLS_REGISTERS:-1000}
 TLS_LOADS=(full resumed keepalive)
-FLEET_LOAD=$PWD/target/release/fleet-load
+FLEET_LOAD=${FLEET_LOAD:-$PWD/target/release/fleet-load}
 declare -A TLS_SUM=() TLS_R=()
 
 # A CA and a P-256 leaf for localhost, signed by it, in $1.

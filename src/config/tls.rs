@@ -29,14 +29,19 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// The provider every TLS listener uses: ring's, with TLS 1.3's AES-128-GCM-SHA256 put
-/// first (see `server_config`).
+/// The provider every TLS listener uses: ring's, with the AES-128-GCM suites (SHA-256) put
+/// first, TLS 1.3's and TLS 1.2's, the rest in ring's order (see `server_config`).
 pub fn provider() -> Arc<CryptoProvider> {
+    use rustls::CipherSuite as Suite;
     let mut provider = rustls::crypto::ring::default_provider();
-    let preferred = rustls::crypto::ring::cipher_suite::TLS13_AES_128_GCM_SHA256;
-    provider
-        .cipher_suites
-        .sort_by_key(|suite| suite.suite() != preferred.suite());
+    provider.cipher_suites.sort_by_key(|suite| {
+        !matches!(
+            suite.suite(),
+            Suite::TLS13_AES_128_GCM_SHA256
+                | Suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | Suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        )
+    });
     Arc::new(provider)
 }
 
@@ -321,8 +326,10 @@ impl ResolvesServerCert for CertificateStore {
 /// resumption brings it a fresh ticket, so the second was sealed and sent for nothing), and
 /// the server's order of cipher suites, AES-128-GCM first (as Mozilla's recommended order):
 /// most clients, Java's included, list AES-256-GCM-SHA384 first, whose key schedule runs on
-/// SHA-384, several times the cost of SHA-256 on processors with SHA extensions. Every suite
-/// stays on offer; only the choice among those a client offers changes.
+/// SHA-384, several times the cost of SHA-256 on processors with SHA extensions (TLS 1.2's
+/// ECDHE suites alike). Every suite stays on offer; only the choice among those a client
+/// offers changes (a client preferring ChaCha20, as some ARM phones do, gets AES-GCM: the
+/// drivers run on shop PCs).
 pub fn server_config(store: Arc<CertificateStore>) -> Result<rustls::ServerConfig, TlsError> {
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()

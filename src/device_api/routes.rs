@@ -199,10 +199,15 @@ async fn version() -> Result<HttpResponse, ApiError> {
     json_ok(&ServerInfo::current())
 }
 
+/// The label of downloads in `kkt_http_requests_total` and the latency histogram: the
+/// pattern that matched them before they were matched by prefix (dashboards keep working).
+pub const FIRMWARE_ROUTE_LABEL: &str = "/firmware/{tail:.*}";
+
 /// Everything below `/firmware/`: GET and HEAD are downloads (or files beside the firmware),
-/// any other method is not allowed; `/firmware` itself is no file, as before.
+/// any other method is not allowed; `/firmware` itself is no file, as before. The path is
+/// the one the router matched (`%66irmware` is `firmware` there), as the pattern saw it.
 async fn firmware(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if req.uri().path() == "/firmware" {
+    if !req.match_info().as_str().starts_with("/firmware/") {
         return not_found(req).await;
     }
     match *req.method() {

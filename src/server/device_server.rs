@@ -202,9 +202,21 @@ fn account<B: MessageBody>(state: &AppState, response: &mut ServiceResponse<B>, 
     }
     let status = response.status().as_u16();
     let route = response.request().match_pattern();
-    state
-        .metrics
-        .request(route.as_deref().unwrap_or("other"), status, took);
+    let label = match route.as_deref() {
+        Some(pattern) => pattern,
+        // Downloads are answered by the `/firmware` scope's own service, which has no
+        // pattern: they keep the label they had when a pattern matched them.
+        None if response
+            .request()
+            .match_info()
+            .as_str()
+            .starts_with("/firmware/") =>
+        {
+            routes::FIRMWARE_ROUTE_LABEL
+        }
+        None => "other",
+    };
+    state.metrics.request(label, status, took);
     if state.access_log.enabled() {
         let request = response.request();
         let bytes = match response.response().body().size() {

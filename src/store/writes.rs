@@ -278,10 +278,13 @@ fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<(
     // build date a row holds is left unmarked, and none exists for a device without a
     // row (the prune deletes a device's offers before its row). The update can only
     // change something when the build date is new to the store (or unreadable there), or
-    // when this check-in's offer is up to it.
+    // when this check-in's offer is up to it. A device's first check-in marks too: another
+    // instance sharing the store may be writing the same address's first row and an offer
+    // at this moment (registers behind one NAT address), unseen by this statement's
+    // snapshot; skipping here would leave that offer unmarked for good.
     let offer_up_to_it = *update_available && now.offered <= *build_date;
     let unchanged = match stored {
-        Stored::NoRow => true,
+        Stored::NoRow => false,
         Stored::Row { build_date: before } => before == Some(i64::from(*build_date)),
     };
     if offer_up_to_it || !unchanged {
@@ -1031,12 +1034,13 @@ mod tests {
         };
         let plain = |address: &str, at| check_in(address, 20250101, at);
         let offered = |address: &str, at| offered_check_in(address, 20250101, 20250301, at);
-        // New devices, then the same polling again and again.
-        assert_eq!(db.statements_of(&fleet(1, 10, &plain))?, 2000);
+        // New devices (their first check-in also marks offers: another instance may be
+        // writing one), then the same polling again and again.
+        assert_eq!(db.statements_of(&fleet(1, 10, &plain))?, 3000);
         assert_eq!(db.statements_of(&fleet(1, 20, &plain))?, 2000);
         assert_eq!(db.statements_of(&fleet(1, 30, &offered))?, 3000);
         assert_eq!(db.statements_of(&fleet(1, 40, &offered))?, 3000);
-        assert_eq!(db.statements_of(&fleet(2, 50, &offered))?, 3000);
+        assert_eq!(db.statements_of(&fleet(2, 50, &offered))?, 4000);
         // A device reporting the offered build: the build change, its bound, the update.
         assert_eq!(db.statements_of(&[check_in("10.1.0.1", 20250301, 60)])?, 5);
         Ok(())

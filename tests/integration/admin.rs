@@ -152,6 +152,15 @@ fn metrics_in_prometheus_text_format() {
     server.check_firmware("25.1.2018"); // up to date
     server.post("/feature_licenses", r#"{"serial": 12345}"#);
     server.post("/feature_licenses", r#"{"serial": 1}"#);
+    // Downloads keep the label of the pattern that once matched them.
+    assert_eq!(
+        server.get("/firmware/20180125/upd_app.bin", &[]).status,
+        200
+    );
+    assert_eq!(
+        server.get("/firmware/20180125/nothing.bin", &[]).status,
+        404
+    );
     let response = admin_get(admin, "/metrics", &[]);
     assert_eq!(response.status, 200);
     assert!(response
@@ -167,6 +176,8 @@ fn metrics_in_prometheus_text_format() {
         "kkt_license_lookups_total{result=\"miss\"} 1",
         "kkt_http_requests_total{route=\"/check_firmware\",status=\"200\"} 3",
         "kkt_http_requests_total{route=\"/feature_licenses\",status=\"404\"} 1",
+        "kkt_http_requests_total{route=\"/firmware/{tail:.*}\",status=\"200\"} 1",
+        "kkt_http_requests_total{route=\"/firmware/{tail:.*}\",status=\"404\"} 1",
         "kkt_current_release 20180125",
         "kkt_critical_version 20180116",
         "kkt_devices_seen 1",
