@@ -185,7 +185,7 @@ impl FleetGauges {
             )?,
             inventory_waiting: register.gauge(
                 "inventory_waiting",
-                "Inventory records waiting for the writer (queued, or taken and not yet written: the backlog of a store that is behind or down; at most 100000)",
+                "Inventory records waiting for the writer (queued, or taken and not yet written: the backlog of a store that is behind or down; at most 100000 queued and 100000 taken)",
             )?,
             inventory_written: register.counter(
                 "inventory_written_total",
