@@ -300,17 +300,7 @@ fn fleet_state(status: &Status, config_file: Option<&str>) -> FleetState {
             .count()
     };
     FleetState {
-        line_current: std::iter::once((
-            String::new(),
-            status.current_release.as_ref().map_or(0, |r| r.version),
-        ))
-        .chain(status.lines.iter().map(|l| {
-            (
-                l.name.clone(),
-                l.current_release.as_ref().map_or(0, |r| r.version),
-            )
-        }))
-        .collect(),
+        line_current: line_current(status),
         rollouts: status
             .rollouts
             .iter()
@@ -348,20 +338,40 @@ fn fleet_state(status: &Status, config_file: Option<&str>) -> FleetState {
             })
             .into_iter()
             .collect(),
-        licenses_stale: status
-            .licenses
-            .files
-            .iter()
-            .map(|f| {
-                let stale = status
-                    .config_stale
-                    .iter()
-                    .any(|s| s.kind == status_report::StaleKind::Licenses && s.file == f.path);
-                (f.path.clone(), stale)
-            })
-            .collect(),
+        licenses_stale: licenses_stale(status),
         rollout_projections: rollout_projections(status),
     }
+}
+
+/// Each line's current release (the default line's name is empty; 0: none).
+fn line_current(status: &Status) -> Vec<(String, u32)> {
+    std::iter::once((
+        String::new(),
+        status.current_release.as_ref().map_or(0, |r| r.version),
+    ))
+    .chain(status.lines.iter().map(|l| {
+        (
+            l.name.clone(),
+            l.current_release.as_ref().map_or(0, |r| r.version),
+        )
+    }))
+    .collect()
+}
+
+/// Each license file, and whether its last edit was refused (the last good one serving).
+fn licenses_stale(status: &Status) -> Vec<(String, bool)> {
+    status
+        .licenses
+        .files
+        .iter()
+        .map(|f| {
+            let stale = status
+                .config_stale
+                .iter()
+                .any(|s| s.kind == status_report::StaleKind::Licenses && s.file == f.path);
+            (f.path.clone(), stale)
+        })
+        .collect()
 }
 
 /// Per release under rollout: its line, version, projected finish and lateness.
