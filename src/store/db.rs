@@ -99,22 +99,36 @@ fn unicode_lower(connection: &rusqlite::Connection) -> rusqlite::Result<()> {
 
 /// Binds `$1`, `$2`, ... by name. SQLite reads `$1` as a parameter *named* "$1" and numbers
 /// parameters in order of first appearance, so binding by position would give `$3` the first
-/// value in `SET a = $3 WHERE b = $1`; PostgreSQL numbers them as written.
+/// value in `SET a = $3 WHERE b = $1`; PostgreSQL numbers them as written. The writer binds
+/// some ten parameters per check-in, so the names are written once here and texts are bound
+/// borrowed (SQLite copies them), not formatted and cloned for every one.
 fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> DbResult<()> {
     for (i, value) in params.iter().enumerate() {
-        let name = format!("${}", i + 1);
-        let Some(index) = statement.parameter_index(&name)? else {
+        let numbered;
+        let name = match PARAMETER_NAMES.get(i) {
+            Some(name) => *name,
+            None => {
+                numbered = format!("${}", i + 1);
+                numbered.as_str()
+            }
+        };
+        let Some(index) = statement.parameter_index(name)? else {
             continue;
         };
-        let value = match value {
-            Value::Int(i) => rusqlite::types::Value::Integer(*i),
-            Value::Text(t) => rusqlite::types::Value::Text(t.clone()),
-            Value::Null => rusqlite::types::Value::Null,
-        };
-        statement.raw_bind_parameter(index, value)?;
+        match value {
+            Value::Int(i) => statement.raw_bind_parameter(index, *i)?,
+            Value::Text(t) => statement.raw_bind_parameter(index, t.as_str())?,
+            Value::Null => statement.raw_bind_parameter(index, rusqlite::types::Null)?,
+        }
     }
     Ok(())
 }
+
+/// The names of the first parameters, as SQLite knows them.
+const PARAMETER_NAMES: [&str; 16] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16",
+];
 
 impl Db for Sqlite {
     fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64> {
@@ -363,6 +377,48 @@ pub fn in_transaction<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past the names written out (16), the name is made; texts, numbers and NULL alike.
+    #[test]
+    fn sqlite_binds_twenty_parameters_of_every_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = Sqlite::open(&dir.path().join("t.sqlite")).unwrap();
+        let columns: Vec<String> = (1..=20).map(|i| format!("c{i}")).collect();
+        db.batch(&format!("CREATE TABLE t ({})", columns.join(", ")))
+            .unwrap();
+        let params: Vec<Value> = (1..=20)
+            .map(|i| match i % 3 {
+                0 => Value::Null,
+                1 => Value::Int(i),
+                _ => Value::from(format!("text {i}").as_str()),
+            })
+            .collect();
+        // Named in reverse order, so that an off-by-one or a by-position bind shows.
+        let names: Vec<String> = (1..=20).rev().map(|i| format!("${i}")).collect();
+        let reversed: Vec<String> = columns.iter().rev().cloned().collect();
+        db.exec(
+            &format!(
+                "INSERT INTO t ({}) VALUES ({})",
+                reversed.join(", "),
+                names.join(", ")
+            ),
+            &params,
+        )
+        .unwrap();
+        let rows = db.query("SELECT * FROM t", &[]).unwrap();
+        for (i, column) in columns.iter().enumerate() {
+            let n = i as i64 + 1;
+            match n % 3 {
+                0 => assert_eq!(rows[0].opt_i64(column).unwrap(), None, "{column}"),
+                1 => assert_eq!(rows[0].opt_i64(column).unwrap(), Some(n), "{column}"),
+                _ => assert_eq!(
+                    rows[0].opt_text(column).unwrap().as_deref(),
+                    Some(format!("text {n}").as_str()),
+                    "{column}"
+                ),
+            }
+        }
+    }
 
     #[test]
     fn sqlite_binds_numbered_parameters_by_number_not_by_order() {
