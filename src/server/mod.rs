@@ -19,6 +19,7 @@ use crate::catalog::snapshot_report;
 use crate::config::cli::RawArgs;
 use crate::config::Config;
 use crate::model::lang::{fill, Lang};
+use crate::platform::stop_signal::StopSignal;
 use crate::words::Words;
 use background::Background;
 use device_server::DeviceServers;
@@ -38,6 +39,8 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
     let booted = bootstrap::bootstrap(&config, raw)?;
     let state = booted.state;
     let listeners = booted.listeners;
+    // Before any listener answers: a SIGTERM from now on drains (see `StopSignal`).
+    let stop = StopSignal::new();
     let tls_settings = booted.tls.as_ref().map(|tls| &tls.config);
     let devices = DeviceServers::bind(
         &config,
@@ -64,13 +67,16 @@ pub async fn serve(config: Config, raw: RawArgs) -> Result<()> {
         booted.admissions_since,
     );
     let devices = devices.start();
-    shutdown::on_stop_signal(Drain {
-        state: state.clone(),
-        servers: devices.handles(),
-        own_sockets: listeners.bound_here,
-        open: devices.open.clone(),
-        drain_for: config.shutdown_timeout,
-    });
+    shutdown::on_stop_signal(
+        stop,
+        Drain {
+            state: state.clone(),
+            servers: devices.handles(),
+            own_sockets: listeners.bound_here,
+            open: devices.open.clone(),
+            drain_for: config.shutdown_timeout,
+        },
+    );
     let result = devices.serve().await;
     shutdown::finish(&state, background, admin).await;
     result

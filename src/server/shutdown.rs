@@ -29,10 +29,10 @@ pub(super) struct Drain {
 }
 
 /// Waits, in a task of its own, for SIGINT/SIGTERM (or the Windows service's stop), then
-/// drains the device servers.
-pub(super) fn on_stop_signal(drain: Drain) {
+/// drains the device servers. `stop` is made before anything is answered (`StopSignal`).
+pub(super) fn on_stop_signal(stop: stop_signal::StopSignal, drain: Drain) {
     actix_web::rt::spawn(async move {
-        let what = stop_signal::stop_requested().await;
+        let what = stop.requested().await;
         info!(
             target: LOG,
             "{what} received: new connections wait in the queue for the next process \

@@ -323,9 +323,25 @@ impl Server {
         self.child.id()
     }
 
-    /// Sends SIGTERM and waits for the process to exit (at most `timeout`); whether it did.
+    /// Sends SIGTERM and waits for the process to exit (at most `timeout`); whether it did,
+    /// having handled the signal: a server ended by SIGTERM's default action (no handler
+    /// yet) drained nothing and wrote none of its queued records, which counts as not.
     pub fn terminate(&mut self, timeout: Duration) -> bool {
-        self.terminate_status(timeout).is_some()
+        match self.terminate_status(timeout) {
+            Some(status) => {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::process::ExitStatusExt;
+                    if status.signal().is_some() {
+                        eprintln!("ended by signal {status}: {}", self.log());
+                        return false;
+                    }
+                }
+                let _ = status;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Sends SIGTERM and waits for the process to exit (at most `timeout`): its exit
