@@ -119,6 +119,11 @@ fn bind(statement: &mut rusqlite::CachedStatement<'_>, params: &[Value]) -> DbRe
             Value::Int(i) => statement.raw_bind_parameter(index, *i)?,
             Value::Text(t) => statement.raw_bind_parameter(index, t.as_str())?,
             Value::Null => statement.raw_bind_parameter(index, rusqlite::types::Null)?,
+            Value::Ints(_) | Value::Texts(_) => {
+                return Err(DbError::Sqlite(rusqlite::Error::ToSqlConversionFailure(
+                    "a list of values is bound only in PostgreSQL".into(),
+                )))
+            }
         }
     }
     Ok(())
@@ -260,14 +265,19 @@ impl Postgres {
     }
 }
 
-fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+/// The parameters as the PostgreSQL client takes them, borrowed (no text is copied).
+fn pg_params(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    /// PostgreSQL binds a NULL with a type: the inventory's are numbers.
+    const NULL: Option<i64> = None;
     params
         .iter()
-        .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
+        .map(|v| -> &(dyn postgres::types::ToSql + Sync) {
             match v {
-                Value::Int(i) => Box::new(*i),
-                Value::Text(t) => Box::new(t.clone()),
-                Value::Null => Box::new(Option::<i64>::None),
+                Value::Int(i) => i,
+                Value::Text(t) => t,
+                Value::Null => &NULL,
+                Value::Ints(list) => list,
+                Value::Texts(list) => list,
             }
         })
         .collect()
@@ -306,17 +316,13 @@ fn pg_value(
 
 impl Db for Postgres {
     fn exec(&mut self, sql: &str, params: &[Value]) -> DbResult<u64> {
-        let owned = pg_params(params);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            owned.iter().map(|b| b.as_ref()).collect();
+        let refs = pg_params(params);
         let statement = self.statement(sql)?;
         Ok(self.client.execute(&statement, &refs)?)
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> DbResult<Vec<Row>> {
-        let owned = pg_params(params);
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            owned.iter().map(|b| b.as_ref()).collect();
+        let refs = pg_params(params);
         let statement = self.statement(sql)?;
         let columns: Arc<[String]> = statement
             .columns()

@@ -96,6 +96,7 @@ fn described(value: &Value) -> String {
             format!("the text {cut:?}{more}")
         }
         Value::Null => "nothing (NULL)".into(),
+        Value::Ints(_) | Value::Texts(_) => "a list".into(),
     }
 }
 

@@ -7,6 +7,11 @@ pub enum Value {
     Int(i64),
     Text(String),
     Null,
+    /// Bound only, and only in PostgreSQL (a `bigint[]` or `text[]` that `unnest` turns
+    /// into rows: one statement writes a whole batch); SQLite refuses them, and no row
+    /// holds one.
+    Ints(Vec<i64>),
+    Texts(Vec<String>),
 }
 
 impl From<i64> for Value {

@@ -104,8 +104,14 @@ fn a_sigterm_right_after_the_first_answer_loses_nothing() {
     for started in 1..=10 {
         let mut server = fixture.start();
         check(&server);
-        let status = server.terminate_status(DEADLINE).expect("the server stopped");
-        assert!(status.success(), "start {started}: {status}: {}", server.log());
+        let status = server
+            .terminate_status(DEADLINE)
+            .expect("the server stopped");
+        assert!(
+            status.success(),
+            "start {started}: {status}: {}",
+            server.log()
+        );
         let text = fs::read_to_string(fixture.path("access.log")).expect("access.log");
         assert_eq!(lines_in(&text), started);
     }
