@@ -19,7 +19,7 @@ use crate::store::db_error::DbResult;
 /// Statements kept per PostgreSQL connection at most (the writer uses about 30).
 pub const STATEMENTS_KEPT: usize = 256;
 
-/// Statements kept per SQLite connection at most: every statement of the writer (31 in
+/// Statements kept per SQLite connection at most: every statement of the writer (about 30 in
 /// `writes`, `audit_sql`, `group_tags` and `migrations`; `writes`' tests count them) and
 /// of the admin API's reads stays prepared. rusqlite's default, 16, is fewer than one batch of the writer uses,
 /// so each check-in parsed its SQL again.

@@ -1,5 +1,6 @@
 //! The values a statement binds and a row holds: whole numbers, text or NULL, the only
-//! kinds the inventory stores (both dialects keep every number as a 64-bit integer).
+//! kinds the inventory stores (both dialects keep every number as a 64-bit integer); and,
+//! bound only, lists of them for PostgreSQL's `unnest` (a batch in one statement).
 
 /// A value bound to a statement or read from a row.
 #[derive(Debug, Clone, PartialEq, Eq)]

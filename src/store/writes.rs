@@ -88,8 +88,9 @@ struct Repeated {
     first_at: u64,
 }
 
-/// One batch in one transaction: repeats folded (`Repeats`), each event written by its
-/// kind, then what is kept per device cut to its bound.
+/// One batch in one transaction: repeats folded (`Repeats`), in PostgreSQL the steady
+/// check-ins settled together first (`steady_together`), each event written by its kind,
+/// then what is kept per device cut to its bound.
 fn write_all(
     db: &mut dyn Db,
     events: &[Event],
@@ -185,11 +186,9 @@ struct Batch<'g> {
     groups: Option<&'g Groups>,
     /// The device rows this batch wrote, to skip rewriting one that did not change.
     written: HashMap<String, Written>,
-    /// PostgreSQL: devices whose first check-in in the batch was written with the others'
-    /// (`steady_together`), with its offer when it had one; and those it tried and found
-    /// changed, written one by one.
+    /// PostgreSQL: devices whose first check-in in the batch was settled with the others'
+    /// (`steady_together`).
     settled: std::collections::HashSet<String>,
-    tried: std::collections::HashSet<String>,
     /// Devices whose unchanged check-ins only move their last-seen time.
     last_seen: HashMap<String, u64>,
     /// Addresses that got a serial or a build change: pruned to the bound at the end,
@@ -266,12 +265,23 @@ fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<(
         batch.last_seen.insert(address, *at);
         return Ok(());
     }
-    let settled = batch.settled.remove(&address);
+    // Settled: the row was as this check-in leaves it, its offer (if any) on record, and
+    // its times are moved. PostgreSQL tried the batch's steady check-ins together; SQLite
+    // tries each device's first check-in in the batch on its own (no round trip to save).
+    let settled = match db.dialect() {
+        Dialect::Postgres => batch.settled.remove(&address),
+        Dialect::Sqlite => {
+            !batch.written.contains_key(&address)
+                && seen_unchanged(db, &address, *at, &now, *critical, *update_available)?
+        }
+    };
     let stored = if settled {
         Stored::Row {
             build_date: Some(i64::from(*build_date)),
         }
     } else {
+        // A later check-in than any waiting in `last_seen` for the batch's end.
+        batch.last_seen.remove(&address);
         write_device(db, batch, &address, *at, &now, *critical)?
     };
     let before = match stored {
@@ -333,14 +343,16 @@ macro_rules! upsert_device_sql {
 const UPSERT_DEVICE: &str = upsert_device_sql!();
 /// A check-in that changes nothing on the device's row but its times, the steady state of
 /// a fleet (a register polls every few minutes with the same build date and is offered the
-/// same release): the row is compared with the check-in in the statement itself, so one
-/// update of two columns replaces a read and an upsert of eight. It updates no row when
-/// the device has none or anything differs (`NULL` included), and the full write follows.
-/// Comparing in the statement, not with what this writer remembers, stays right when
-/// another instance sharing the store wrote the row in between.
+/// same release): the row is compared with the check-in in the statement itself, and an
+/// update offered (`$8`) must be on record already, so one update of two columns replaces
+/// a read, an upsert of eight and the offer's insert. It updates no row when the device
+/// has none, anything differs (`NULL` included) or the offer is missing, and the full
+/// write follows. Comparing in the statement, not with what this writer remembers, stays
+/// right when another instance sharing the store wrote the row in between.
 const SEEN_UNCHANGED: &str = "UPDATE devices SET last_seen = $1, last_check_in = $1 \
      WHERE address = $2 AND build_date = $3 AND offered = $4 AND critical = $5 \
-     AND line = $6 AND user_agent = $7";
+     AND line = $6 AND user_agent = $7 AND ($8 = 0 OR EXISTS (SELECT 1 FROM device_releases \
+     WHERE device_releases.address = $2 AND device_releases.version = $4))";
 /// What the store held of the device: no row, or one with its build date.
 const STORED_BUILD_DATE: &str = "SELECT build_date FROM devices WHERE address = $1";
 /// PostgreSQL: both in one statement, one round trip instead of two. Every part of a
@@ -363,12 +375,6 @@ fn write_device(
     now: &Written,
     critical: bool,
 ) -> Result<Stored> {
-    let first_in_batch = !batch.written.contains_key(address) && !batch.tried.contains(address);
-    if first_in_batch && seen_unchanged(db, address, at, now, critical)? {
-        return Ok(Stored::Row {
-            build_date: Some(i64::from(now.build_date)),
-        });
-    }
     // Looked up only for a row that may be new: an existing row keeps its group.
     let group = batch
         .groups
@@ -401,28 +407,24 @@ fn write_device(
 }
 
 /// `SEEN_UNCHANGED` for many devices in one statement (PostgreSQL: `unnest` turns the
-/// lists into rows); the addresses whose rows it updated.
-const SEEN_UNCHANGED_TOGETHER: &str = "UPDATE devices AS d SET last_seen = v.at, \
-     last_check_in = v.at FROM unnest($1::text[], $2::bigint[], $3::bigint[], \
-     $4::bigint[], $5::bigint[], $6::text[], $7::text[]) \
-     AS v(address, at, build_date, offered, critical, line, user_agent) \
+/// lists into rows); what it returns are the addresses it did not settle (few, in the
+/// steady state: returning the settled ones cost the writer a row each).
+const SEEN_UNCHANGED_TOGETHER: &str = "WITH v AS (SELECT * FROM unnest($1::text[], \
+     $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], \
+     $8::bigint[]) AS v(address, at, build_date, offered, critical, line, user_agent, offer)), \
+     u AS (UPDATE devices AS d SET last_seen = v.at, last_check_in = v.at FROM v \
      WHERE d.address = v.address AND d.build_date = v.build_date AND d.offered = v.offered \
      AND d.critical = v.critical AND d.line = v.line AND d.user_agent = v.user_agent \
-     RETURNING d.address";
-/// `write_offer` for many devices in one statement.
-const OFFERS_TOGETHER: &str = "INSERT INTO device_releases \
-     (address, version, critical, offered_at, line) \
-     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[]) \
-     ON CONFLICT (address, version) DO NOTHING";
+     AND (v.offer = 0 OR EXISTS (SELECT 1 FROM device_releases r \
+     WHERE r.address = v.address AND r.version = v.offered)) RETURNING d.address) \
+     SELECT v.address FROM v WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.address = v.address)";
 
-/// PostgreSQL: the batch's steady check-ins written in two statements, not a round trip
-/// each (at a fleet's full rate the round trips, not the rows, bound what one writer
-/// can keep up with). Taken: each device's first check-in in the batch, when nothing else
-/// in the batch touches its row (a serial or a download would, in an order this must keep);
-/// their rows are compared and updated in one statement, as `SEEN_UNCHANGED` does one,
-/// and the offers of those it updated inserted in another. What it did not update is
-/// written one by one, in order (`write_check_in`). The lists are sorted by address, so
-/// two instances sharing the store lock rows in one order.
+/// PostgreSQL: the batch's steady check-ins settled in one statement, not a round trip
+/// each (at a fleet's full rate the round trips, not the rows, bound what one writer can
+/// keep up with). Taken: each device's first check-in in the batch, when nothing else in
+/// the batch touches its row (a serial or a download would, in an order this must keep);
+/// their rows are compared and updated together as `SEEN_UNCHANGED` does one. Those it
+/// did not settle are written one by one, in order (`write_check_in`).
 fn steady_together(db: &mut dyn Db, events: &[Event], batch: &mut Batch) -> Result<()> {
     let mut touched = std::collections::HashSet::new();
     for event in events {
@@ -430,7 +432,7 @@ fn steady_together(db: &mut dyn Db, events: &[Event], batch: &mut Batch) -> Resu
             touched.insert(*address);
         }
     }
-    let mut first: std::collections::BTreeMap<String, &Event> = std::collections::BTreeMap::new();
+    let mut first: HashMap<String, &Event> = HashMap::new();
     for event in events {
         if let Event::CheckIn { address, .. } = event {
             if !touched.contains(address) {
@@ -450,6 +452,7 @@ fn steady_together(db: &mut dyn Db, events: &[Event], batch: &mut Batch) -> Resu
             line,
             offered,
             critical,
+            update_available,
             ..
         } = event
         {
@@ -460,9 +463,10 @@ fn steady_together(db: &mut dyn Db, events: &[Event], batch: &mut Batch) -> Resu
             lists.critical.push(i64::from(*critical));
             lists.lines.push(line.to_string());
             lists.user_agents.push(user_agent.to_string());
+            lists.offers.push(i64::from(*update_available));
         }
     }
-    let rows = db.query(
+    let unsettled = db.query(
         SEEN_UNCHANGED_TOGETHER,
         &[
             Value::Texts(lists.addresses),
@@ -472,49 +476,17 @@ fn steady_together(db: &mut dyn Db, events: &[Event], batch: &mut Batch) -> Resu
             Value::Ints(lists.critical),
             Value::Texts(lists.lines),
             Value::Texts(lists.user_agents),
+            Value::Ints(lists.offers),
         ],
     )?;
-    for row in &rows {
-        batch.settled.insert(row.text("address")?);
+    for row in &unsettled {
+        first.remove(&row.text("address")?);
     }
-    let mut offers = Together::default();
-    for (address, event) in &first {
-        if !batch.settled.contains(address) {
-            batch.tried.insert(address.clone());
-            continue;
-        }
-        if let Event::CheckIn {
-            at,
-            line,
-            offered,
-            critical,
-            update_available: true,
-            ..
-        } = event
-        {
-            offers.addresses.push(address.clone());
-            offers.offered.push(i64::from(*offered));
-            offers.critical.push(i64::from(*critical));
-            offers.at.push(i64::try_from(*at).unwrap_or(i64::MAX));
-            offers.lines.push(line.to_string());
-        }
-    }
-    if !offers.addresses.is_empty() {
-        db.exec(
-            OFFERS_TOGETHER,
-            &[
-                Value::Texts(offers.addresses),
-                Value::Ints(offers.offered),
-                Value::Ints(offers.critical),
-                Value::Ints(offers.at),
-                Value::Texts(offers.lines),
-            ],
-        )?;
-    }
+    batch.settled.extend(first.into_keys());
     Ok(())
 }
 
-/// The columns of `steady_together`'s statements, a list each.
+/// The columns of `SEEN_UNCHANGED_TOGETHER`, a list each.
 #[derive(Default)]
 struct Together {
     addresses: Vec<String>,
@@ -524,16 +496,18 @@ struct Together {
     critical: Vec<i64>,
     lines: Vec<String>,
     user_agents: Vec<String>,
+    offers: Vec<i64>,
 }
 
-/// `SEEN_UNCHANGED`: whether the device's row was there as this check-in would leave it
-/// (its times now moved).
+/// `SEEN_UNCHANGED`: whether the device's row was there as this check-in would leave it,
+/// with its offer on record (its times now moved).
 fn seen_unchanged(
     db: &mut dyn Db,
     address: &str,
     at: u64,
     now: &Written,
     critical: bool,
+    update_available: bool,
 ) -> Result<bool> {
     let params = [
         Value::from(at),
@@ -543,6 +517,7 @@ fn seen_unchanged(
         Value::from(critical),
         Value::from(&*now.line),
         Value::from(&*now.user_agent),
+        Value::from(update_available),
     ];
     Ok(db.exec(SEEN_UNCHANGED, &params)? > 0)
 }
@@ -877,6 +852,29 @@ mod tests {
             .collect()
     }
 
+    /// A device's times only move forward within a batch: an unchanged check-in waiting
+    /// for the batch's end is not written over a later one that changed the row (it was:
+    /// the later row's times went back to the earlier check-in's).
+    #[test]
+    fn a_batch_leaves_a_device_seen_at_its_last_check_in() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        let batch = [
+            check_in("10.0.0.1", 20250101, 10),
+            check_in("10.0.0.1", 20250101, 20),
+            check_in("10.0.0.1", 20250301, 30),
+        ];
+        write(&mut db, &batch, "a")?;
+        assert_eq!(
+            ints(&mut db, "SELECT last_seen FROM devices")?,
+            [30],
+            "last seen"
+        );
+        assert_eq!(ints(&mut db, "SELECT last_check_in FROM devices")?, [30]);
+        Ok(())
+    }
+
     /// One address asking for thousands of serials keeps the most recent
     /// `SERIALS_PER_ADDRESS`; another address's serials are not touched.
     #[test]
@@ -1197,15 +1195,15 @@ mod tests {
     }
 
     /// What one check-in costs the writer in SQLite, in statements. The steady state (the
-    /// same build, the same offer) is one update of its row's times, and the offer when
-    /// there is one. Otherwise that update finds no row as the check-in would leave it,
-    /// and the build date is read and the row written. The update marking offers as
+    /// same build, the same offer, already on record) is one update of its row's times.
+    /// Otherwise that update finds no row as the check-in would leave it, and the build
+    /// date is read, the row written and the offer inserted. The update marking offers as
     /// installed runs only when the build date is new to the store. (It was 3 statements
     /// on every check-in, 4 with an offer, then 2 and 3.) PostgreSQL reads and writes a
-    /// changed row in one, and a batch's steady check-ins in two
-    /// (`inventory_postgres::steady_check_ins_cost_two_statements_a_batch_in_postgres`).
+    /// changed row in one, and settles a batch's steady check-ins in one
+    /// (`inventory_postgres::steady_check_ins_cost_one_statement_a_batch_in_postgres`).
     #[test]
-    fn a_check_in_costs_one_statement_in_the_steady_state_two_with_an_offer() -> Result<()> {
+    fn a_steady_check_in_costs_one_statement_offered_or_not() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let mut db = Counting::open(dir.path())?;
         // 1,000 devices in 10.<network>.0.0/16, each with `event`.
@@ -1221,9 +1219,10 @@ mod tests {
         assert_eq!(db.statements_of(&fleet(1, 10, &plain))?, 4000);
         assert_eq!(db.statements_of(&fleet(1, 20, &plain))?, 1000);
         assert_eq!(db.statements_of(&fleet(1, 25, &plain))?, 1000);
-        // The same release now offered as an update: the row is as it was, and the offer.
-        assert_eq!(db.statements_of(&fleet(1, 30, &offered))?, 2000);
-        assert_eq!(db.statements_of(&fleet(1, 40, &offered))?, 2000);
+        // The same release now offered as an update: the offer is not on record yet, so
+        // the row is read and written with it; then the steady state again.
+        assert_eq!(db.statements_of(&fleet(1, 30, &offered))?, 4000);
+        assert_eq!(db.statements_of(&fleet(1, 40, &offered))?, 1000);
         assert_eq!(db.statements_of(&fleet(2, 50, &offered))?, 5000);
         // Another user agent: the row changes.
         let other_agent = |address: &str, at| Event::CheckIn {
