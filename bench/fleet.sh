@@ -17,7 +17,7 @@ FLEET_REGISTERS=${FLEET_REGISTERS:-100000}
 FLEET_DURATION=${FLEET_DURATION:-20s}
 # Read when run.sh sources this file, before its lines-and-rollout section gives
 # FLEET_ROUNDS its own default (6); both sections honour a FLEET_ROUNDS set by the caller.
-FLEET_E2E_ROUNDS=${FLEET_ROUNDS:-2}
+FLEET_E2E_ROUNDS=${FLEET_ROUNDS:-3}
 FLEET_CONNECTIONS=${FLEET_CONNECTIONS:-64}
 FLEET_SOURCE_BASE=${FLEET_SOURCE_BASE:-127.1.0.1}
 # Groups of one /24 each, from the source base's /24 on: 400 cover 101,600 registers.
@@ -35,6 +35,47 @@ FLEET_PG_OPTIONS=${FLEET_PG_OPTIONS:-}
 FLEET_DRAIN=${FLEET_DRAIN:-60}
 # The warm-up's registers per slice (each slice written to the store before the next).
 FLEET_WARMUP_SLICE=${FLEET_WARMUP_SLICE:-10000}
+
+# Linux's autogroup scheduling (kernel.sched_autogroup_enabled, on by default in Debian)
+# shares a core fairly between sessions rather than between processes, and every
+# PostgreSQL backend runs in a session of its own (it calls setsid). Measured on this
+# machine beside a server saturating its core with new connections: a CPU loop in a
+# session of its own got 0.17 s of CPU in 6.5 s (0.19 s in 0.47 s in the server's
+# session), and the writer's statement for 5,000 registers took 3 to 9 s instead of 90 ms,
+# so the writer fell behind for want of the database's CPU, not of its own. Off for this
+# section when we may (root), restored at its end or by run.sh's cleanup; FLEET_AUTOGROUP=keep
+# leaves the machine's setting. The OFF and SQLite servers run one process, unaffected.
+FLEET_AUTOGROUP=${FLEET_AUTOGROUP:-off}
+FLEET_AUTOGROUP_FILE=/proc/sys/kernel/sched_autogroup_enabled
+FLEET_AUTOGROUP_RESTORE=
+fleet_autogroup_off() {
+  [ "$FLEET_AUTOGROUP" = off ] && [ "$(cat "$FLEET_AUTOGROUP_FILE" 2>/dev/null)" = 1 ] || return 0
+  if { echo 0 >"$FLEET_AUTOGROUP_FILE"; } 2>/dev/null; then
+    FLEET_AUTOGROUP_RESTORE=1
+    echo "fleet: kernel.sched_autogroup_enabled set to 0 for this section (restored at its end)" >&2
+  else
+    echo "fleet: kernel.sched_autogroup_enabled is 1 and cannot be changed here: PostgreSQL's backends may be starved beside the server" >&2
+  fi
+}
+fleet_autogroup_restore() {
+  [ -n "$FLEET_AUTOGROUP_RESTORE" ] || return 0
+  echo 1 >"$FLEET_AUTOGROUP_FILE" || true
+  FLEET_AUTOGROUP_RESTORE=
+}
+
+# Waits (at most 90 s) until the kernel holds fewer than 2,000 sockets in TIME_WAIT, so that
+# every measured run starts as the first does. A run holds up to 131,072 of them for 60 s
+# (`tcp_max_tw_buckets`; the server closes first), and a server measured right after itself
+# (the order reverses every round) answered up to 40 % fewer polls at up to 60 % more CPU
+# each (seen: OFF at 18,038, 15,478 and 10,811 req/s in three rounds).
+fleet_quiet_sockets() {
+  local end=$(( $(now_ms) + 90000 ))
+  while (( $(now_ms) < end )); do
+    (( $(ss -Htan state time-wait | wc -l) < 2000 )) && return 0
+    sleep 1
+  done
+  echo "fleet: still $(ss -Htan state time-wait | wc -l) sockets in TIME_WAIT after 90 s; measuring anyway" >&2
+}
 
 # utime + stime (clock ticks) of one process; 0 if it is gone.
 fleet_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -194,6 +235,8 @@ fleet_section() {
   local variants=(off sqlite postgres) v round out n ticks pg_ticks
   local -A pid port admin reqs sticks pticks rps p99 status_us samples empty drain_ms left written wsecs
   echo "fleet: $FLEET_REGISTERS registers, $FLEET_E2E_ROUNDS rounds of $FLEET_DURATION" >&2
+  local autogroup; autogroup=$(cat "$FLEET_AUTOGROUP_FILE" 2>/dev/null || echo none)
+  fleet_autogroup_off
   [ "$FLEET_LOAD_BUILD" = no ] || cargo build --release --quiet -p fleet-load
   # --- the layouts: plain (one release) and two lines with C.3 under a staged rollout ----
   local plain=$WORK/fleet-plain lines=$WORK/fleet-lines
@@ -292,6 +335,7 @@ print(" ".join("%s/%s admitted %s" % (r["line"], r["version"], r["admitted"]) fo
   for round in $(seq 1 "$FLEET_E2E_ROUNDS"); do
     for v in "${order[@]}"; do
       local t0 p0 t1 p1 w ms w0 w1
+      fleet_quiet_sockets
       if [ "$v" != off ]; then
         read -r w0 _ < <(fleet_inventory "${admin[$v]}")
         fleet_sampler "${admin[$v]}" "$WORK/fleet-samples-$v-$round.txt"
@@ -338,6 +382,8 @@ print(" ".join("%s/%s admitted %s" % (r["line"], r["version"], r["admitted"]) fo
   kill "${pid[off]}" "${pid[sqlite]}" "${pid[postgres]}"
   wait "${pid[off]}" "${pid[sqlite]}" "${pid[postgres]}" 2>/dev/null || true
   fleet_stop_postgres
+  fleet_autogroup_restore
+  [ "$autogroup" = 1 ] && [ "$FLEET_AUTOGROUP" = off ] && autogroup="1, set to 0 for this section"
   # --- the rows ---------------------------------------------------------------------------
   local ratio_list; ratio_list=$(printf '%sx ' "${ratios[@]}")
   python3 - "$WORK/fleet.md" <<PY
@@ -394,7 +440,7 @@ row("store size per 100,000 registers, over the empty schema (SQLite: file + -wa
     *("%.1f MB (%s registers, %.1f MB in all)" % ((size[k] - empty[k]) * 100000 / max(devices[k], 1) / 1e6, format(devices[k], ","), size[k] / 1e6) for k in on))
 print(file=out)
 print("Measured runs: $FLEET_E2E_ROUNDS rounds of -d$FLEET_DURATION each, alternating OFF / SQLite / PostgreSQL (reversed every round), after a warm-up pass over every register; "
-      "CPU ratio ON/OFF per round (SQLite/PostgreSQL): $ratio_list. The /status reads of the sampler cost "
+      "CPU ratio ON/OFF per round (SQLite/PostgreSQL): $ratio_list. kernel.sched_autogroup_enabled: $autogroup (see bench/fleet.sh). The /status reads of the sampler cost "
       "%.0f / %.0f us each at rest, taken out of the ON servers' CPU (%.2f / %.2f us/req)."
       % (status_us["sqlite"], status_us["postgres"],
          samples["sqlite"] * status_us["sqlite"] / max(reqs["sqlite"], 1),

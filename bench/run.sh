@@ -50,6 +50,7 @@ chmod 755 "$WORK"   # nginx workers run as an unprivileged user and must read th
 PIDS=()
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if declare -F fleet_autogroup_restore >/dev/null; then fleet_autogroup_restore; fi
   [ -f "$WORK/nginx.pid" ] && kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
   if [ -n "${KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
