@@ -819,14 +819,25 @@ mod tests {
     }
 
     fn check_in(address: &str, build_date: u32, at: u64) -> Event {
+        check_in_as(address, "test", build_date, (20250301, false), at)
+    }
+
+    /// A check-in from `user_agent`, `offer` the version offered and whether as an update.
+    fn check_in_as(
+        address: &str,
+        user_agent: &str,
+        build_date: u32,
+        offer: (u32, bool),
+        at: u64,
+    ) -> Event {
         Event::CheckIn {
             at,
             address: address.parse().expect("a test address"),
-            user_agent: "test".into(),
+            user_agent: user_agent.into(),
             build_date,
             line: "".into(),
-            offered: 20250301,
-            update_available: false,
+            offered: offer.0,
+            update_available: offer.1,
             critical: false,
         }
     }
@@ -1182,16 +1193,7 @@ mod tests {
     }
 
     fn offered_check_in(address: &str, build_date: u32, offered: u32, at: u64) -> Event {
-        Event::CheckIn {
-            at,
-            address: address.parse().expect("a test address"),
-            user_agent: "test".into(),
-            build_date,
-            line: "".into(),
-            offered,
-            update_available: true,
-            critical: false,
-        }
+        check_in_as(address, "test", build_date, (offered, true), at)
     }
 
     /// What one check-in costs the writer in SQLite, in statements. The steady state (the
@@ -1225,16 +1227,8 @@ mod tests {
         assert_eq!(db.statements_of(&fleet(1, 40, &offered))?, 1000);
         assert_eq!(db.statements_of(&fleet(2, 50, &offered))?, 5000);
         // Another user agent: the row changes.
-        let other_agent = |address: &str, at| Event::CheckIn {
-            at,
-            address: address.parse().expect("a test address"),
-            user_agent: "another".into(),
-            build_date: 20250101,
-            line: "".into(),
-            offered: 20250301,
-            update_available: false,
-            critical: false,
-        };
+        let other_agent =
+            |address: &str, at| check_in_as(address, "another", 20250101, (20250301, false), at);
         assert_eq!(db.statements_of(&fleet(1, 45, &other_agent))?, 3000);
         // A device reporting the offered build: the build change, its bound, the update.
         assert_eq!(db.statements_of(&[check_in("10.1.0.1", 20250301, 60)])?, 6);

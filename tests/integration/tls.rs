@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use crate::common::{eventually, run_check, Fixture, Server, DEADLINE};
 use crate::tls_certs::{
-    address_in_log, check_request, client_config, der_of, have_openssl, https, https_from, make_ca,
-    make_cert, start_with_tls,
+    address_in_log, check_request, client_config, der_of, have_openssl, https, https_from,
+    https_poll, make_ca, make_cert, start_with_tls,
 };
 
 /// Replaces a file the way certbot does: write aside, then rename over.
@@ -361,20 +361,14 @@ fn a_handshake_gets_the_servers_suite_and_one_ticket_per_poll() {
         (2, rustls::HandshakeKind::Resumed),
         (3, rustls::HandshakeKind::Resumed),
     ] {
-        let tcp = TcpStream::connect(tls_addr).expect("connect");
-        tcp.set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-        let conn = rustls::ClientConnection::new(config.clone(), name).expect("client");
-        let mut stream = rustls::StreamOwned::new(conn, tcp);
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer);
-        assert!(answer.starts_with(b"HTTP/1.1 200"), "poll {poll}");
-        assert_eq!(stream.conn.handshake_kind(), Some(kind), "poll {poll}");
+        let answered = https_poll(&config, tls_addr, &request);
         assert_eq!(
-            stream.conn.negotiated_cipher_suite().map(|s| s.suite()),
-            Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256),
+            answered,
+            (
+                200,
+                kind,
+                Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256)
+            ),
             "poll {poll}"
         );
         assert_eq!(

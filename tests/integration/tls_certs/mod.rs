@@ -155,6 +155,16 @@ pub fn https_from(
     addr: SocketAddr,
     request: &str,
 ) -> (u16, rustls::HandshakeKind) {
+    let (status, kind, _) = https_poll(config, addr, request);
+    (status, kind)
+}
+
+/// `https_from`, with the suite the handshake settled on.
+pub fn https_poll(
+    config: &Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+    request: &str,
+) -> (u16, rustls::HandshakeKind, Option<rustls::CipherSuite>) {
     let tcp = TcpStream::connect(addr).expect("connect");
     tcp.set_read_timeout(Some(Duration::from_secs(20)))
         .expect("timeout");
@@ -172,7 +182,8 @@ pub fn https_from(
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no status in {text:?}"));
     let kind = stream.conn.handshake_kind().expect("handshake done");
-    (status, kind)
+    let suite = stream.conn.negotiated_cipher_suite().map(|s| s.suite());
+    (status, kind, suite)
 }
 
 /// An open TLS stream to `addr` (the handshake happens on the first write).
