@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::store::db::{Db, Value};
+use crate::store::db::{Db, Dialect, Value};
 use crate::store::outcome::{outcome, Outcome};
 
 /// Which devices `GET /devices` lists.
@@ -239,15 +239,30 @@ fn device_rows(
         params,
     )?;
     // The serials of the whole page in one query, not one per device (start-up loads
-    // 100,000 devices this way).
+    // 100,000 devices this way). SQLite selects the page again (its index stops after the
+    // page); PostgreSQL, whose lists sort (migration 10), is given the page's addresses.
+    let serial_rows = match db.dialect() {
+        Dialect::Sqlite => db.query(
+            &format!(
+                "SELECT s.address AS address, s.serial AS serial FROM device_serials s \
+                 WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC"
+            ),
+            params,
+        )?,
+        Dialect::Postgres => {
+            let addresses = rows
+                .iter()
+                .map(|row| row.text("address"))
+                .collect::<Result<Vec<_>, _>>()?;
+            db.query(
+                "SELECT s.address AS address, s.serial AS serial FROM device_serials s \
+                 WHERE s.address = ANY($1) ORDER BY s.last_seen DESC",
+                &[Value::Texts(addresses)],
+            )?
+        }
+    };
     let mut serials: HashMap<String, Vec<String>> = HashMap::new();
-    for row in db.query(
-        &format!(
-            "SELECT s.address AS address, s.serial AS serial FROM device_serials s \
-             WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC"
-        ),
-        params,
-    )? {
+    for row in serial_rows {
         serials
             .entry(row.text("address")?)
             .or_default()

@@ -52,6 +52,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0009_device_groups.sql"),
         include_str!("../../migrations/postgres/0009_device_groups.sql"),
     ),
+    (
+        10,
+        include_str!("../../migrations/sqlite/0010_devices_seen_out_of_indexes.sql"),
+        include_str!("../../migrations/postgres/0010_devices_seen_out_of_indexes.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several

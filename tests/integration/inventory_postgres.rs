@@ -741,6 +741,74 @@ fn steady_check_ins_cost_one_statement_a_batch_in_postgres() {
     );
 }
 
+/// A steady register's check-in only moves its times, and no index of `devices` holds
+/// them (migration 10): PostgreSQL updates the row in its page (a heap-only update)
+/// instead of writing a new entry into every index and leaving dead ones for autovacuum.
+/// Before migration 10, none of these updates was heap-only.
+#[test]
+fn steady_check_ins_are_heap_only_updates_in_postgres() {
+    use kkt_update_server::config::postgres_url::PostgresSetting;
+    use kkt_update_server::store::{db::Postgres, migrations, writes, Event};
+    let Some(pg) = start_postgres() else { return };
+    let url = format!("{}?sslmode=disable", pg.url());
+    let setting = PostgresSetting::parse(&url, Path::new(".")).expect("the URL");
+    let connect = || Postgres::connect(&setting).expect("connect");
+    let fleet = |at: u64| -> Vec<Event> {
+        (0..1000u32)
+            .map(|i| Event::CheckIn {
+                at,
+                address: std::net::IpAddr::from([10, 21, (i >> 8) as u8, i as u8]),
+                user_agent: "test".into(),
+                build_date: 20250101,
+                line: "".into(),
+                offered: 20250301,
+                update_available: true,
+                critical: false,
+            })
+            .collect()
+    };
+    // Each phase writes through its own connection and closes it: a backend reports its
+    // statistics when it ends.
+    let write = |rounds: std::ops::Range<u64>| {
+        let mut db = connect();
+        for at in rounds {
+            for beat in fleet(at).chunks(150) {
+                writes::write(&mut db, beat, "a").expect("written");
+            }
+        }
+    };
+    let mut db = connect();
+    migrations::migrate(&mut db).expect("migrate");
+    drop(db);
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let mut updates = || -> (i64, i64, i64) {
+        let row = client
+            .query_one(
+                "SELECT n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables \
+                 WHERE relname = 'devices'",
+                &[],
+            )
+            .expect("the table's statistics");
+        (row.get(0), row.get(1), row.get(2))
+    };
+    write(1..2);
+    let (_, upd_before, hot_before) = eventually("the new devices counted", DEADLINE, || {
+        let counts = updates();
+        (counts.0 == 1000).then_some(counts)
+    });
+    write(2..6);
+    let (_, upd, hot) = eventually("the check-ins counted", DEADLINE, || {
+        let counts = updates();
+        (counts.1 >= upd_before + 4000).then_some(counts)
+    });
+    let (upd, hot) = (upd - upd_before, hot - hot_before);
+    assert_eq!(upd, 4000, "one update per steady check-in");
+    assert!(
+        hot * 10 >= upd * 8,
+        "{hot} of {upd} steady check-ins were heap-only updates"
+    );
+}
+
 /// Statements belong to their connection: when PostgreSQL ends the server's connections
 /// (a restart, a failover, `pg_terminate_backend`), the writer and the reader open new
 /// ones and prepare their statements there again, and every check-in is written.
