@@ -79,9 +79,18 @@ pub fn devices(
     };
     let limit = selected.param(Value::from(filter.limit));
     let offset = selected.param(Value::from(filter.offset));
-    let page = format!(
-        "{DEVICES_FROM} {wher} ORDER BY d.last_seen DESC, d.address DESC LIMIT {limit} OFFSET {offset}"
-    );
+    let order = "ORDER BY d.last_seen DESC, d.address DESC";
+    // Without an outcome to filter by, the page of devices is chosen first and only its
+    // rows are joined to their offers: PostgreSQL sorts the selected devices (migration
+    // 10), and joining a million of them first cost it a third more (217 ms against 166).
+    let page = if filter.outcome.is_some() {
+        format!("{DEVICES_FROM} {wher} {order} LIMIT {limit} OFFSET {offset}")
+    } else {
+        format!(
+            "FROM (SELECT * FROM devices d {wher} {order} LIMIT {limit} OFFSET {offset}) d \
+             {OFFERS_JOINED} {order}"
+        )
+    };
     let devices = device_rows(db, &page, &selected.params, now, stuck_after)?;
     Ok((total, devices))
 }
@@ -111,6 +120,10 @@ pub fn devices_after(
 /// A device with the outcome of the update it was last offered.
 const DEVICES_FROM: &str = "FROM devices d LEFT JOIN device_releases r \
                             ON r.address = d.address AND r.version = d.offered";
+
+/// The join of `DEVICES_FROM`, for devices `d` selected first.
+const OFFERS_JOINED: &str =
+    "LEFT JOIN device_releases r ON r.address = d.address AND r.version = d.offered";
 
 /// The conditions a filter puts on `devices d` (and `device_releases r`), with their
 /// parameters `$1, $2, …`.
