@@ -235,8 +235,9 @@ pub fn in_groups(column: &str, groups: &[String], params: &mut Vec<Value>) -> St
     format!("{column} IN ({})", placeholders.join(", "))
 }
 
-/// The devices `page` (`FROM … WHERE … ORDER BY … LIMIT …` over `devices d` and
-/// `device_releases r`) selects, with their serials.
+/// The devices `page` selects, with their serials: `page` is `FROM … WHERE … ORDER BY …
+/// LIMIT …` giving devices as `d` and their offers as `device_releases r` (the devices
+/// joined first, or a page of them chosen first in a subquery).
 fn device_rows(
     db: &mut dyn Db,
     page: &str,
@@ -260,7 +261,7 @@ fn device_rows(
         Dialect::Sqlite => db.query(
             &format!(
                 "SELECT s.address AS address, s.serial AS serial FROM device_serials s \
-                 WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC"
+                 WHERE s.address IN (SELECT d.address {page}) ORDER BY s.last_seen DESC, s.serial DESC"
             ),
             params,
         )?,
@@ -271,7 +272,7 @@ fn device_rows(
                 .collect::<Result<Vec<_>, _>>()?;
             db.query(
                 "SELECT s.address AS address, s.serial AS serial FROM device_serials s \
-                 WHERE s.address = ANY($1) ORDER BY s.last_seen DESC",
+                 WHERE s.address = ANY($1) ORDER BY s.last_seen DESC, s.serial DESC",
                 &[Value::Texts(addresses)],
             )?
         }

@@ -809,6 +809,50 @@ fn steady_check_ins_are_heap_only_updates_in_postgres() {
     );
 }
 
+/// Migration 10 on a store whose indexes an operator already changed by hand (one of the
+/// two indexes it drops already gone, the group's index already there): it still
+/// applies, and the server starts.
+#[test]
+fn migration_10_applies_over_indexes_changed_by_hand() {
+    use kkt_update_server::config::postgres_url::PostgresSetting;
+    use kkt_update_server::store::{db::Postgres, migrations};
+    let Some(pg) = start_postgres() else { return };
+    let url = format!("{}?sslmode=disable", pg.url());
+    let setting = PostgresSetting::parse(&url, Path::new(".")).expect("the URL");
+    let mut db = Postgres::connect(&setting).expect("connect");
+    migrations::migrate(&mut db).expect("migrate");
+    // As before migration 10, then changed by hand.
+    db.batch(
+        "DELETE FROM schema_migrations WHERE version = 10; \
+         CREATE INDEX devices_by_group ON devices (group_name, last_seen, address);",
+    )
+    .expect("the store as an operator left it");
+    assert_eq!(migrations::migrate(&mut db).expect("migration 10"), 1);
+    drop(db);
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).expect("connect");
+    let indexes: Vec<String> = client
+        .query(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'devices' ORDER BY indexname",
+            &[],
+        )
+        .expect("the indexes")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            "devices_build_date",
+            "devices_by_group_name",
+            "devices_pkey"
+        ]
+    );
+    let fixture = deployment(&pg.url());
+    let server = start(fixture.dir.path());
+    check_in(&server, "10.0.0.1", "28.12.2017");
+    wait_total(&server, "", 1);
+}
+
 /// Statements belong to their connection: when PostgreSQL ends the server's connections
 /// (a restart, a failover, `pg_terminate_backend`), the writer and the reader open new
 /// ones and prepare their statements there again, and every check-in is written.
