@@ -119,13 +119,16 @@ pub fn devices_after(
     device_rows(db, &page, &selected.params, now, stuck_after)
 }
 
+/// Devices `d` joined to the offer of the update each was last offered, `r`.
+macro_rules! offers_joined {
+    () => {
+        "LEFT JOIN device_releases r ON r.address = d.address AND r.version = d.offered"
+    };
+}
 /// A device with the outcome of the update it was last offered.
-const DEVICES_FROM: &str = "FROM devices d LEFT JOIN device_releases r \
-                            ON r.address = d.address AND r.version = d.offered";
-
+const DEVICES_FROM: &str = concat!("FROM devices d ", offers_joined!());
 /// The join of `DEVICES_FROM`, for devices `d` selected first.
-const OFFERS_JOINED: &str =
-    "LEFT JOIN device_releases r ON r.address = d.address AND r.version = d.offered";
+const OFFERS_JOINED: &str = offers_joined!();
 
 /// The conditions a filter puts on `devices d` (and `device_releases r`), with their
 /// parameters `$1, $2, …`.

@@ -1,6 +1,6 @@
 //! The values a statement binds and a row holds: whole numbers, text or NULL, the only
 //! kinds the inventory stores (both dialects keep every number as a 64-bit integer); and,
-//! bound only, lists of them for PostgreSQL's `unnest` (a batch in one statement).
+//! bound only, lists of them for PostgreSQL (`unnest`, `= ANY`).
 
 /// A value bound to a statement or read from a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -8,9 +8,9 @@ pub enum Value {
     Int(i64),
     Text(String),
     Null,
-    /// Bound only, and only in PostgreSQL (a `bigint[]` or `text[]` that `unnest` turns
-    /// into rows: one statement writes a whole batch); SQLite refuses them, and no row
-    /// holds one.
+    /// Bound only, and only in PostgreSQL (a `bigint[]` or `text[]`: `unnest` turns one
+    /// into rows so that one statement writes a whole batch, `= ANY` matches a list);
+    /// SQLite refuses them, and no row holds one.
     Ints(Vec<i64>),
     Texts(Vec<String>),
 }
@@ -23,8 +23,14 @@ impl From<i64> for Value {
 
 impl From<u64> for Value {
     fn from(v: u64) -> Value {
-        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+        Value::Int(stored_int(v))
     }
+}
+
+/// A whole number as the store keeps it (a 64-bit signed integer): one past its range is
+/// kept as its largest (a time or count no store will reach).
+pub fn stored_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
 }
 
 impl From<u32> for Value {

@@ -13,6 +13,7 @@ use crate::store::event::Event;
 use crate::store::group_tags;
 use crate::store::history_kind::HistoryKind;
 use crate::store::row::Row;
+use crate::store::value::stored_int;
 
 /// A check-in: the device row, a build change in the history, the offer, what it updated to.
 pub(super) fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) -> Result<()> {
@@ -70,24 +71,38 @@ pub(super) fn write_check_in(db: &mut dyn Db, event: &Event, batch: &mut Batch) 
     if *update_available && !settled {
         write_offer(db, &address, *at, &now, *critical)?;
     }
-    // Every offer is written with this update in the same transaction, by every version
-    // of the server (an older one sharing the store included): so no offer up to the
-    // build date a row holds is left unmarked, and none exists for a device without a
-    // row (the prune deletes a device's offers before its row). The update can only
-    // change something when the build date is new to the store (or unreadable there), or
-    // when this check-in's offer is up to it. A device's first check-in marks too: another
-    // instance sharing the store may be writing the same address's first row and an offer
-    // at this moment (registers behind one NAT address), unseen by this statement's
-    // snapshot; skipping here would leave that offer unmarked for good.
-    let offer_up_to_it = *update_available && now.offered <= *build_date;
+    mark_if_installed(db, &address, *at, stored, &now, *update_available)?;
+    batch.written.insert(address, now);
+    Ok(())
+}
+
+/// Marks the offers this check-in's build date installs, when it can change anything.
+///
+/// Every offer is written with this update in the same transaction, by every version of
+/// the server (an older one sharing the store included): so no offer up to the build date
+/// a row holds is left unmarked, and none exists for a device without a row (the prune
+/// deletes a device's offers before its row). The update can only change something when
+/// the build date is new to the store (or unreadable there), or when this check-in's offer
+/// is up to it. A device's first check-in marks too: another instance sharing the store
+/// may be writing the same address's first row and an offer at this moment (registers
+/// behind one NAT address), unseen by this statement's snapshot; skipping here would leave
+/// that offer unmarked for good.
+fn mark_if_installed(
+    db: &mut dyn Db,
+    address: &str,
+    at: u64,
+    stored: Stored,
+    now: &Written,
+    update_available: bool,
+) -> Result<()> {
+    let offer_up_to_it = update_available && now.offered <= now.build_date;
     let unchanged = match stored {
         Stored::NoRow => false,
-        Stored::Row { build_date: before } => before == Some(i64::from(*build_date)),
+        Stored::Row { build_date: before } => before == Some(i64::from(now.build_date)),
     };
     if offer_up_to_it || !unchanged {
-        mark_updated(db, &address, *at, *build_date)?;
+        mark_updated(db, address, at, now.build_date)?;
     }
-    batch.written.insert(address, now);
     Ok(())
 }
 
@@ -232,7 +247,7 @@ pub(super) fn steady_together(db: &mut dyn Db, events: &[Event], batch: &mut Bat
         } = event
         {
             lists.addresses.push(address.clone());
-            lists.at.push(i64::try_from(*at).unwrap_or(i64::MAX));
+            lists.at.push(stored_int(*at));
             lists.build_dates.push(i64::from(*build_date));
             lists.offered.push(i64::from(*offered));
             lists.critical.push(i64::from(*critical));
