@@ -46,6 +46,7 @@ mod hostile_requests;
 mod hot_reload;
 mod inventory;
 mod inventory_postgres;
+mod inventory_postgres_store;
 mod language;
 mod language_scan;
 mod language_watch;
