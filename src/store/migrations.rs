@@ -57,6 +57,11 @@ pub(super) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0010_devices_seen_out_of_indexes.sql"),
         include_str!("../../migrations/postgres/0010_devices_seen_out_of_indexes.sql"),
     ),
+    (
+        11,
+        include_str!("../../migrations/sqlite/0011_sqlite_devices_seen_out_of_indexes.sql"),
+        include_str!("../../migrations/postgres/0011_sqlite_devices_seen_out_of_indexes.sql"),
+    ),
 ];
 
 /// Applies the migrations this database has not seen yet; returns how many. Several
@@ -126,4 +131,90 @@ fn migrate_locked(db: &mut dyn Db) -> DbResult<usize> {
         count += 1;
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::db::Sqlite;
+
+    fn texts(db: &mut dyn Db, sql: &str, column: &str) -> anyhow::Result<Vec<String>> {
+        let rows = db.query(sql, &[])?;
+        Ok(rows
+            .iter()
+            .map(|row| row.text(column))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The columns every index of `devices` holds, index by index.
+    fn indexed_columns(db: &mut dyn Db) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+        let mut indexes = Vec::new();
+        for name in texts(db, "SELECT name FROM pragma_index_list('devices')", "name")? {
+            let sql = format!("SELECT name FROM pragma_index_info('{name}')");
+            indexes.push((name, texts(db, &sql, "name")?));
+        }
+        Ok(indexes)
+    }
+
+    /// Migration 11: no index of SQLite's `devices` holds `last_seen`, which every
+    /// check-in moves (a steady check-in updates its row and nothing else), and a group's
+    /// devices are still found by an index.
+    #[test]
+    fn no_index_of_the_devices_holds_last_seen_in_sqlite() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        migrate(&mut db)?;
+        let indexes = indexed_columns(&mut db)?;
+        assert!(
+            indexes
+                .iter()
+                .all(|(_, columns)| !columns.iter().any(|c| c == "last_seen")),
+            "{indexes:?}"
+        );
+        assert!(
+            indexes.iter().any(
+                |(name, columns)| name == "devices_by_group_name" && columns == &["group_name"]
+            ),
+            "{indexes:?}"
+        );
+        Ok(())
+    }
+
+    /// Migration 11 over a store whose indexes an operator already changed by hand (one of
+    /// the two dropped, the group's index made): it applies, and leaves the same indexes.
+    #[test]
+    fn migration_11_applies_over_indexes_changed_by_hand() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
+        db.batch(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )?;
+        for (version, sql, _) in &MIGRATIONS[..10] {
+            db.batch(sql)?;
+            db.exec(
+                "INSERT INTO schema_migrations VALUES ($1, 0)",
+                &[Value::Int(*version)],
+            )?;
+        }
+        db.batch(
+            "DROP INDEX devices_seen_address; \
+             CREATE INDEX devices_by_group_name ON devices (group_name);",
+        )?;
+        assert_eq!(migrate(&mut db)?, 1);
+        let names: Vec<String> = indexed_columns(&mut db)?
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| !name.starts_with("sqlite_autoindex"))
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(
+            names.contains(&"devices_build_date".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"devices_by_group_name".to_string()),
+            "{names:?}"
+        );
+        Ok(())
+    }
 }
