@@ -328,7 +328,7 @@ mod tests {
     use crate::store::db::Sqlite;
     use crate::store::migrations::migrate;
 
-    /// 40,000 devices, seen at 1 to 40,000 (two at each even time: the address breaks the
+    /// 40,000 devices, seen at 2 to 40,000 (two at each even time: the address breaks the
     /// tie), every thousandth with two serials asked for at different times.
     fn fleet() -> Result<(tempfile::TempDir, Sqlite)> {
         let dir = tempfile::tempdir()?;
