@@ -9,8 +9,8 @@
 # process(es) used (utime + stime from /proc) is divided by the requests answered. On two
 # shared cores wrk's own cost would cap both servers and hide the difference.
 #
-#   bash bench/run.sh                      # defaults: 5 s per run, 2 rounds, access logs on
-#   DURATION=10s ROUNDS=3 bash bench/run.sh
+#   bash bench/run.sh                      # defaults: 5 s per run, 3 rounds (median), access logs on
+#   DURATION=10s ROUNDS=5 bash bench/run.sh
 #   ACCESS_LOG=off bash bench/run.sh       # both servers without an access log
 #   ONLY=tls DURATION=2s ROUNDS=1 bash bench/run.sh   # only the TLS section (bench/tls.sh)
 #   ONLY=fleet bash bench/run.sh           # only the fleet end to end (bench/fleet.sh)

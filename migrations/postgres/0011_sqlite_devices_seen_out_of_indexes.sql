@@ -1,3 +1,3 @@
--- Nothing to change in PostgreSQL: its migration 10 did this. SQLite's migration 11 takes
--- `last_seen` out of its devices' indexes the same way, so both keep the same indexes.
+-- Nothing to change in PostgreSQL: its migration 10 took `last_seen` out of the devices'
+-- indexes. SQLite's migration 11 does the same.
 SELECT 1 WHERE false;

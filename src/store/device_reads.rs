@@ -86,6 +86,7 @@ pub fn devices(
     // joined to their offers: joining a million first cost PostgreSQL a third more (217 ms
     // against 166) and SQLite four times more for the 100,000 restored at start-up (1.9 s
     // against 0.4).
+    let wher = selected.page_wher(db.dialect());
     let page = if filter.outcome.is_some() {
         format!("{DEVICES_FROM} {wher} {order} LIMIT {limit} OFFSET {offset}")
     } else {
@@ -136,6 +137,8 @@ const OFFERS_JOINED: &str = offers_joined!();
 struct DeviceSelection {
     conditions: Vec<String>,
     params: Vec<Value>,
+    /// Which of `conditions` is `built_before`'s range of build dates (see `page_wher`).
+    build_range: Option<usize>,
 }
 
 impl DeviceSelection {
@@ -143,9 +146,11 @@ impl DeviceSelection {
         let mut s = DeviceSelection {
             conditions: Vec::new(),
             params: Vec::new(),
+            build_range: None,
         };
         if let Some(version) = filter.built_before {
             let p = s.param(Value::from(version));
+            s.build_range = Some(s.conditions.len());
             s.conditions.push(format!("d.build_date < {p}"));
         }
         if let Some(line) = &filter.line {
@@ -217,11 +222,33 @@ impl DeviceSelection {
     }
 
     fn wher(&self) -> String {
-        if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.conditions.join(" AND "))
+        where_of(&self.conditions)
+    }
+
+    /// The conditions as the sorted page reads them. A range of build dates can select
+    /// most of the fleet (`below_critical` early in a rollout: 600,000 of a million), and
+    /// SQLite, which keeps no statistics of it, would read each of them through the
+    /// `build_date` index before sorting: 117 ms for 600,000 and 206 ms for a million,
+    /// against 85-102 ms for reading the table in order (a unary `+` keeps SQLite off the
+    /// index). The count keeps the index (22 ms for 600,000); PostgreSQL chooses by its
+    /// statistics.
+    fn page_wher(&self, dialect: Dialect) -> String {
+        let mut conditions = self.conditions.clone();
+        if let (Dialect::Sqlite, Some(range)) = (dialect, self.build_range) {
+            if let Some(condition) = conditions.get_mut(range) {
+                condition.insert(0, '+');
+            }
         }
+        where_of(&conditions)
+    }
+}
+
+/// `WHERE` and `conditions` joined by `AND`; nothing when there are none.
+fn where_of(conditions: &[String]) -> String {
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
     }
 }
 
@@ -329,7 +356,7 @@ mod tests {
     use crate::store::migrations::migrate;
 
     /// 40,000 devices, seen at 2 to 40,000 (two at each even time: the address breaks the
-    /// tie), every thousandth with two serials asked for at different times.
+    /// tie), every thousandth with two serials, the smaller one asked for more recently.
     fn fleet() -> Result<(tempfile::TempDir, Sqlite)> {
         let dir = tempfile::tempdir()?;
         let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
@@ -343,7 +370,7 @@ mod tests {
                 &[address.clone(), seen],
             )?;
             if i % 1000 == 0 {
-                for (serial, at) in [("0001", 5), ("0002", 9)] {
+                for (serial, at) in [("0001", 9), ("0002", 5)] {
                     db.exec(
                         "INSERT INTO device_serials (address, serial, licensed, last_seen) VALUES ($1, $2, 1, $3)",
                         &[address.clone(), Value::from(format!("{i:012}{serial}")), Value::Int(at)],
@@ -377,9 +404,51 @@ mod tests {
             last,
             Some((
                 "10.0.0.0",
-                vec!["0000000000000002".into(), "0000000000000001".into()]
+                vec!["0000000000000001".into(), "0000000000000002".into()]
             ))
         );
+        Ok(())
+    }
+
+    /// `below_critical` (a range of build dates, maybe most of the fleet): SQLite's page
+    /// reads the table in order, not every selected device through the `build_date`
+    /// index; the count still counts on the index.
+    #[test]
+    fn a_range_of_build_dates_is_sorted_from_the_table_and_counted_on_its_index() -> Result<()> {
+        let (_dir, mut db) = fleet()?;
+        let filter = DeviceFilter {
+            built_before: Some(20250301),
+            limit: 100,
+            ..DeviceFilter::default()
+        };
+        let selected = DeviceSelection::new(&filter, 100_000, 0);
+        let plan = |db: &mut Sqlite, sql: String| -> Result<String> {
+            let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), &selected.params)?;
+            Ok(rows
+                .iter()
+                .map(|row| row.text("detail"))
+                .collect::<Result<Vec<_>, _>>()?
+                .join("; "))
+        };
+        let page = plan(
+            &mut db,
+            format!(
+                "SELECT * FROM devices d {} ORDER BY d.last_seen DESC, d.address DESC LIMIT 100",
+                selected.page_wher(Dialect::Sqlite)
+            ),
+        )?;
+        assert!(
+            page.contains("SCAN d") && !page.contains("devices_build_date"),
+            "{page}"
+        );
+        let count = plan(
+            &mut db,
+            format!("SELECT COUNT(*) FROM devices d {}", selected.wher()),
+        )?;
+        assert!(count.contains("devices_build_date"), "{count}");
+        assert_eq!(selected.page_wher(Dialect::Postgres), selected.wher());
+        let (total, rows) = devices(&mut db, &filter, 100_000, 0)?;
+        assert_eq!((total, rows.len()), (40_000, 100));
         Ok(())
     }
 
