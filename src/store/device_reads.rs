@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::store::db::{Db, Dialect, Value};
 use crate::store::outcome::{outcome, Outcome};
+use crate::store::row::Row;
 
 /// Which devices `GET /devices` lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -266,32 +267,12 @@ pub fn in_groups(column: &str, groups: &[String], params: &mut Vec<Value>) -> St
     format!("{column} IN ({})", placeholders.join(", "))
 }
 
-/// The devices `page` selects, with their serials: `page` is `FROM … WHERE … ORDER BY …
-/// LIMIT …` giving devices as `d` and their offers as `device_releases r` (the devices
-/// joined first, or a page of them chosen first in a subquery).
-fn device_rows(
-    db: &mut dyn Db,
-    page: &str,
-    params: &[Value],
-    now: u64,
-    stuck_after: u64,
-) -> Result<Vec<DeviceRow>> {
-    let rows = db.query(
-        &format!(
-            "SELECT d.address AS address, d.build_date AS build_date, d.line AS line, \
-             d.first_seen AS first_seen, d.last_seen AS last_seen, d.user_agent AS user_agent, \
-             d.offered AS offered, d.group_name AS group_name, r.version AS offer_version, \
-             r.downloaded_at AS downloaded_at, r.updated_at AS updated_at {page}"
-        ),
-        params,
-    )?;
-    // The serials of the whole page in one query, not one per device (start-up loads
-    // 100,000 devices this way), given the page's addresses: selecting the page again
-    // would sort it again. PostgreSQL takes them as an array, SQLite as a JSON array
-    // (`json_each`: a page of 100,000 is past SQLite's limit on parameters).
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The serials of a page's devices (`rows`), by address, most recently asked for first:
+/// in one query, not one per device (start-up loads 100,000 devices this way), given the
+/// page's addresses, since selecting the page again would sort it again. PostgreSQL takes
+/// them as an array, SQLite as a JSON array (`json_each`: a page of 100,000 is past
+/// SQLite's limit on a statement's parameters).
+fn page_serials(db: &mut dyn Db, rows: &[Row]) -> Result<HashMap<String, Vec<String>>> {
     let addresses = rows
         .iter()
         .map(|row| row.text("address"))
@@ -317,6 +298,32 @@ fn device_rows(
             .or_default()
             .push(row.text("serial")?);
     }
+    Ok(serials)
+}
+
+/// The devices `page` selects, with their serials: `page` is `FROM … WHERE … ORDER BY …
+/// LIMIT …` giving devices as `d` and their offers as `device_releases r` (the devices
+/// joined first, or a page of them chosen first in a subquery).
+fn device_rows(
+    db: &mut dyn Db,
+    page: &str,
+    params: &[Value],
+    now: u64,
+    stuck_after: u64,
+) -> Result<Vec<DeviceRow>> {
+    let rows = db.query(
+        &format!(
+            "SELECT d.address AS address, d.build_date AS build_date, d.line AS line, \
+             d.first_seen AS first_seen, d.last_seen AS last_seen, d.user_agent AS user_agent, \
+             d.offered AS offered, d.group_name AS group_name, r.version AS offer_version, \
+             r.downloaded_at AS downloaded_at, r.updated_at AS updated_at {page}"
+        ),
+        params,
+    )?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut serials = page_serials(db, &rows)?;
     let mut devices = Vec::with_capacity(rows.len());
     for row in rows {
         let address = row.text("address")?;
