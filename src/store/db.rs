@@ -380,6 +380,18 @@ pub fn in_transaction<T>(
     }
 }
 
+/// SQLite's plan for `sql`, its steps joined by "; " (tests that a statement reads the
+/// index it was written for).
+#[cfg(test)]
+pub(crate) fn query_plan(db: &mut dyn Db, sql: &str, params: &[Value]) -> anyhow::Result<String> {
+    let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), params)?;
+    Ok(rows
+        .iter()
+        .map(|row| row.text("detail"))
+        .collect::<Result<Vec<_>, _>>()?
+        .join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -429,14 +429,8 @@ mod tests {
             ..DeviceFilter::default()
         };
         let selected = DeviceSelection::new(&filter, 100_000, 0);
-        let plan = |db: &mut Sqlite, sql: String| -> Result<String> {
-            let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), &selected.params)?;
-            Ok(rows
-                .iter()
-                .map(|row| row.text("detail"))
-                .collect::<Result<Vec<_>, _>>()?
-                .join("; "))
-        };
+        let plan =
+            |db: &mut Sqlite, sql: String| crate::store::db::query_plan(db, &sql, &selected.params);
         let page = plan(
             &mut db,
             format!(

@@ -133,6 +133,26 @@ fn migrate_locked(db: &mut dyn Db) -> DbResult<usize> {
     Ok(count)
 }
 
+/// Gives a new store the first `count` migrations only, recorded as applied: a store as an
+/// older server left it, for the tests of a later migration.
+#[cfg(test)]
+pub(super) fn migrate_first(db: &mut dyn Db, count: usize) -> DbResult<()> {
+    db.batch(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )?;
+    for (version, sqlite, postgres) in MIGRATIONS.iter().take(count) {
+        db.batch(match db.dialect() {
+            Dialect::Postgres => postgres,
+            Dialect::Sqlite => sqlite,
+        })?;
+        db.exec(
+            "INSERT INTO schema_migrations VALUES ($1, 0)",
+            &[Value::Int(*version)],
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,16 +208,7 @@ mod tests {
         for dropped in ["devices_seen_address", "devices_by_group"] {
             let dir = tempfile::tempdir()?;
             let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
-            db.batch(
-                "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-            )?;
-            for (version, sql, _) in &MIGRATIONS[..10] {
-                db.batch(sql)?;
-                db.exec(
-                    "INSERT INTO schema_migrations VALUES ($1, 0)",
-                    &[Value::Int(*version)],
-                )?;
-            }
+            migrate_first(&mut db, 10)?;
             db.batch(&format!("DROP INDEX {dropped}"))?;
             assert_eq!(migrate(&mut db)?, 1, "{dropped} dropped by hand");
             let mut names: Vec<String> = indexed_columns(&mut db)?

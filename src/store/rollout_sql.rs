@@ -307,14 +307,8 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
         migrate(&mut db)?;
-        let mut plan = |sql: &str, params: &[Value]| -> Result<String> {
-            let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), params)?;
-            Ok(rows
-                .iter()
-                .map(|row| row.text("detail"))
-                .collect::<Result<Vec<_>, _>>()?
-                .join("; "))
-        };
+        let mut plan =
+            |sql: &str, params: &[Value]| crate::store::db::query_plan(&mut db, sql, params);
         let stuck = plan(
             FINISHED_AND_STUCK,
             &[0u64.into(), "C.3".into(), 20250301u32.into(), 0u64.into()],

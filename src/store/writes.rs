@@ -712,16 +712,7 @@ mod tests {
     fn migration_6_folds_downloads_and_prunes_what_is_past_the_bounds() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let mut db = Sqlite::open(&dir.path().join("inventory.sqlite"))?;
-        db.batch(
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )?;
-        for (version, sql, _) in &MIGRATIONS[..5] {
-            db.batch(sql)?;
-            db.exec(
-                "INSERT INTO schema_migrations VALUES ($1, 0)",
-                &[Value::Int(*version)],
-            )?;
-        }
+        crate::store::migrations::migrate_first(&mut db, 5)?;
         for n in 0..30 {
             db.exec(
                 "INSERT INTO downloads (at, address, version, file, bytes, complete) \
@@ -1022,12 +1013,7 @@ mod tests {
             (BUILD_CHANGES_PAST_THE_BOUND, "history_by_address"),
             (DOWNLOAD_AGAIN, "downloads_by_device"),
         ] {
-            let rows = db.query(&format!("EXPLAIN QUERY PLAN {sql}"), &params)?;
-            let plan = rows
-                .iter()
-                .map(|row| row.text("detail"))
-                .collect::<Result<Vec<_>, _>>()?
-                .join("; ");
+            let plan = crate::store::db::query_plan(&mut db, sql, &params)?;
             assert!(plan.contains(index), "{sql}: {plan}");
             assert!(!plan.contains("SCAN"), "{sql}: {plan}");
         }
